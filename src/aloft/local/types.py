@@ -1,0 +1,102 @@
+"""Records shared by the local cloud's parts: the instance pool, the gateway and the control plane.
+
+They are plain frozen data; the Protocols say what each part needs of another, so that tests
+replace any part with an in-memory fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+InvokeStatus = Literal["ok", "error", "timeout", "crash", "throttled", "init_error"]
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    """One immutable published version of a deployed function, ready to run."""
+
+    function: str  # physical name: {service}-{stage}-{name}
+    version: int
+    code_dir: Path  # unpacked code zip: aloft/, aloft_settings.json, the user's code
+    layer_dir: Path | None  # unpacked dependency layer, None when there are no dependencies
+    memory: int  # MB, enforced
+    timeout: int  # seconds, enforced
+    concurrency: int | None  # reserved concurrency (None: only the account limit applies)
+    keep_alive: int  # idle seconds before an instance stops
+    environment: Mapping[str, str] = field(default_factory=dict)  # full env of an instance
+    snapshot: bool = True  # fork instances from an initialised template
+    payload: Literal["2.0", "1.0"] = "2.0"  # HTTP event format the function expects
+
+    @property
+    def key(self) -> str:
+        return f"{self.function}:{self.version}"
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What one invocation produced. `payload` is the function's JSON-encoded return value, or
+    Lambda's error object (`errorMessage`, `errorType`, `stackTrace`) when status is not ok."""
+
+    request_id: str
+    status: InvokeStatus
+    payload: bytes
+    duration_ms: float
+    init_ms: float | None = None  # set on a cold start
+    max_memory_mb: int = 0
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # GET, POST, ..., or ANY
+    path: str  # "/items/{id}", "/files/{proxy+}", "/{proxy+}" for an app's catch-all
+    function: str  # physical function name
+
+
+@dataclass(frozen=True)
+class CorsPolicy:
+    origins: tuple[str, ...] = ("*",)
+    methods: tuple[str, ...] = ("*",)
+    headers: tuple[str, ...] = ("*",)
+    expose_headers: tuple[str, ...] = ()
+    credentials: bool = False
+    max_age: int = 600
+
+
+@dataclass(frozen=True)
+class StageRoutes:
+    """What the gateway serves under one stage's URL prefix `/{service}/{stage}`."""
+
+    service: str
+    stage: str
+    routes: tuple[Route, ...]
+    cors: CorsPolicy | None = None
+    static_path: str | None = None  # URL path served from static_dir, e.g. "/static"
+    static_dir: Path | None = None
+
+    @property
+    def base_path(self) -> str:
+        return f"/{self.service}/{self.stage}"
+
+
+class LogSink(Protocol):
+    """Receives every line an instance prints, and the START/END/REPORT lines around it."""
+
+    def write(self, function: str, version: int, request_id: str | None, text: str) -> None: ...
+
+
+class Registry(Protocol):
+    """The gateway's read-only view of what is deployed (kept in memory by the control plane)."""
+
+    def stage_for_path(self, path: str) -> tuple[StageRoutes, str] | None:
+        """The stage whose base path prefixes `path`, and the rest of the path."""
+        ...
+
+    def current(self, function: str) -> FunctionVersion | None:
+        """The version the function's stage alias points at now."""
+        ...
+
+    def stages(self) -> list[StageRoutes]: ...

@@ -1,0 +1,59 @@
+"""The provider interface: the CLI talks to `local` and `aws` through this one Protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aloft.config.models import Service
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    url: str | None
+    version: int
+    functions: dict[str, int] = field(default_factory=dict)  # function name -> version
+    schedules: list[str] = field(default_factory=list)
+    plan: list[dict[str, Any]] = field(default_factory=list)  # instructions that were applied
+
+
+@dataclass(frozen=True)
+class InvokeOutput:
+    payload: Any  # the function's return value (decoded JSON)
+    logs: str = ""
+    error: str | None = None  # set when the function raised, timed out or crashed
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp: float
+    function: str
+    text: str
+    request_id: str | None = None
+
+
+class Provider(Protocol):
+    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult: ...
+
+    def rollback(self, service: Service, steps: int = 1) -> DeployResult: ...
+
+    def undeploy(self, service: Service) -> None: ...
+
+    def status(self, service: Service) -> dict[str, Any]: ...
+
+    def invoke(
+        self, service: Service, function: str, event: Any, *, asynchronous: bool = False
+    ) -> InvokeOutput: ...
+
+    def logs(
+        self,
+        service: Service,
+        *,
+        function: str | None = None,
+        since: float | None = None,
+        filter_text: str | None = None,
+        follow: bool = False,
+    ) -> Iterator[LogLine]: ...
+
+    def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]: ...
