@@ -1,0 +1,174 @@
+"""The ASGI bridge: one event loop per instance, lifespan started once per instance, and the HTTP
+cycle of one request run to completion on that loop.
+
+Lifespan is "auto": an app that does not speak lifespan (raises on the lifespan scope, or returns
+without answering) is served anyway, as uvicorn and mangum do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from aloft.runtime.errors import InitError
+from aloft.runtime.http import HttpRequest, HttpResponse
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+AsgiCallable = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class AsgiApp:
+    """Serves `HttpRequest`s with an ASGI 3 callable on the instance's own event loop."""
+
+    def __init__(self, app: AsgiCallable) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.state: dict[str, Any] = {}  # lifespan state, shared (shallow copy) with requests
+        self.lifespan_supported = False
+        self._lifespan_inbox: asyncio.Queue[Message] | None = None
+        self._lifespan_task: asyncio.Task[None] | None = None
+        self._shutdown_done: asyncio.Future[None] | None = None
+        self._started = False
+
+    # ------------------------------------------------------------------ lifespan
+
+    def startup(self) -> None:
+        """Run lifespan startup once; later calls do nothing."""
+        if self._started:
+            return
+        self._started = True
+        self.lifespan_supported = self.loop.run_until_complete(self._startup())
+
+    async def _startup(self) -> bool:
+        loop = asyncio.get_running_loop()
+        inbox: asyncio.Queue[Message] = asyncio.Queue()
+        started: asyncio.Future[bool] = loop.create_future()
+        shutdown: asyncio.Future[None] = loop.create_future()
+        self._lifespan_inbox, self._shutdown_done = inbox, shutdown
+
+        async def send(message: Message) -> None:
+            kind = str(message.get("type", ""))
+            if kind == "lifespan.startup.complete" and not started.done():
+                started.set_result(True)
+            elif kind == "lifespan.startup.failed" and not started.done():
+                started.set_exception(
+                    InitError(f"the ASGI app's lifespan startup failed: {message.get('message')}")
+                )
+            elif kind.startswith("lifespan.shutdown.") and not shutdown.done():
+                shutdown.set_result(None)
+
+        async def main() -> None:
+            scope = {"type": "lifespan", "asgi": _ASGI, "state": self.state}
+            try:
+                await self.app(scope, inbox.get, send)
+            except BaseException:
+                if started.done():  # a failure after startup: show it, keep serving
+                    traceback.print_exc(file=sys.stderr)
+            finally:
+                if not started.done():
+                    started.set_result(False)  # no lifespan support: fine in auto mode
+                if not shutdown.done():
+                    shutdown.set_result(None)
+
+        self._lifespan_task = loop.create_task(main())
+        await inbox.put({"type": "lifespan.startup"})
+        return await started
+
+    def shutdown(self) -> None:
+        """Lifespan shutdown, best effort (an instance has no goodbye on AWS)."""
+        if not self.lifespan_supported or self._lifespan_inbox is None or self.loop.is_closed():
+            return
+        inbox, done = self._lifespan_inbox, self._shutdown_done
+        assert done is not None
+
+        async def stop() -> None:
+            await inbox.put({"type": "lifespan.shutdown"})
+            await asyncio.wait_for(asyncio.shield(done), SHUTDOWN_TIMEOUT_S)
+
+        with contextlib.suppress(TimeoutError, RuntimeError):
+            self.loop.run_until_complete(stop())
+        self.lifespan_supported = False
+
+    # ------------------------------------------------------------------ HTTP
+
+    def scope(self, request: HttpRequest, event: Any, context: Any) -> dict[str, Any]:
+        # ASGI's `path` includes `root_path` (the mount point), unlike WSGI's PATH_INFO.
+        return {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": request.scheme,
+            "root_path": request.script_name,
+            "path": request.script_name + request.path,
+            "raw_path": (request.script_name + request.path).encode("utf-8"),
+            "query_string": request.query_string.encode("latin-1"),
+            "headers": [
+                (k.encode("latin-1"), v.encode("latin-1", "replace"))
+                for k, v in request.headers.items()
+            ],
+            "server": (request.host, int(request.port) if request.port.isdigit() else 443),
+            "client": (request.remote_addr, 0),
+            "state": dict(self.state),
+            "aws.event": event,
+            "aws.context": context,
+        }
+
+    def serve(self, request: HttpRequest, event: Any, context: Any) -> HttpResponse:
+        if not self._started:
+            self.startup()
+        return self.loop.run_until_complete(self._cycle(self.scope(request, event, context),
+                                                        request.body, request.method))
+
+    async def _cycle(self, scope: dict[str, Any], body: bytes, method: str) -> HttpResponse:
+        status: int | None = None
+        headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+        complete = asyncio.Event()
+        delivered = False
+
+        async def receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await complete.wait()  # the client "disconnects" once the response is complete
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = int(message["status"])
+                headers.extend(
+                    (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                    for k, v in message.get("headers") or ()
+                )
+            elif kind == "http.response.body":
+                chunk = message.get("body", b"")
+                if chunk:
+                    chunks.append(bytes(chunk))
+                if not message.get("more_body", False):
+                    complete.set()
+
+        try:
+            await self.app(scope, receive, send)
+        except BaseException:
+            if not complete.is_set():
+                raise
+            traceback.print_exc(file=sys.stderr)  # the response went out whole: keep it
+        finally:
+            complete.set()
+        if status is None:
+            raise RuntimeError("the ASGI app returned without sending http.response.start")
+        return HttpResponse(status, headers, b"" if method == "HEAD" else b"".join(chunks))

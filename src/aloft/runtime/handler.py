@@ -1,0 +1,244 @@
+"""The entry point of every function: `aloft.runtime.handler.handler(event, context)`.
+
+`init()` loads `aloft_settings.json`, unpacks slim dependencies and imports the user's app or
+handler once per instance (the local cloud calls it in an instance's init phase; `handler`
+calls it lazily otherwise). Each event is then recognised by its source and dispatched on the
+source's kind: one dict lookup, no chain of tests on the event's shape.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aloft.runtime import commands
+from aloft.runtime.asgi import AsgiApp
+from aloft.runtime.context import LambdaContext
+from aloft.runtime.errors import InitError, UnsupportedEvent
+from aloft.runtime.http import BinaryTypes, HttpResponse, error_response
+from aloft.runtime.loader import import_callable, load_http_app
+from aloft.runtime.settings import (
+    ENV_FUNCTION,
+    FunctionSpec,
+    RuntimeSettings,
+    load_settings,
+    settings_path,
+)
+from aloft.runtime.slim import activate_slim
+from aloft.runtime.sources import EventSource, HttpSource, Kind, RecordsSource, infer
+from aloft.runtime.wsgi import WsgiApp
+
+ENV_BASE_PATH = "ALOFT_BASE_PATH"
+"""Path prefix the app is mounted at (local cloud: `/{service}/{stage}`; custom domain paths)."""
+
+APP_FUNCTION = "app"
+
+Dispatcher = Callable[[Any, type[EventSource], Any], Any]
+
+
+def select_function(settings: RuntimeSettings, environ: Mapping[str, str]) -> str:
+    """Which entry of settings["functions"] this instance runs."""
+    functions = settings["functions"]
+    name = environ.get(ENV_FUNCTION)
+    if name:
+        if name not in functions:
+            raise InitError(
+                f"{ENV_FUNCTION}={name!r} is not a function of service {settings['service']!r} "
+                f"(it has: {', '.join(sorted(functions)) or 'none'})"
+            )
+        return name
+    if APP_FUNCTION in functions:
+        return APP_FUNCTION
+    if len(functions) == 1:
+        return next(iter(functions))
+    raise InitError(
+        f"service {settings['service']!r} has several functions "
+        f"({', '.join(sorted(functions))}): set {ENV_FUNCTION} to the one this instance runs"
+    )
+
+
+def normalise_base_path(value: str | None) -> str:
+    if not value:
+        return ""
+    value = "/" + value.strip("/")
+    return "" if value == "/" else value
+
+
+class Instance:
+    """One initialised function instance: its settings, its user code, its dispatchers."""
+
+    def __init__(
+        self,
+        settings: RuntimeSettings,
+        function: str,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.settings = settings
+        self.function = function
+        self.spec: FunctionSpec = settings["functions"][function]
+        self.debug = bool(settings.get("debug", False))
+        self.binary = BinaryTypes(settings.get("binary_types") or ())
+        self.base_path = normalise_base_path(env.get(ENV_BASE_PATH))
+        ref = settings.get("exception_handler")
+        self.exception_handler = import_callable(ref, "exception_handler") if ref else None
+        handler_ref = self.spec.get("handler")
+        self.func: Callable[..., Any] | None = None
+        self.app: WsgiApp | AsgiApp | None = None
+        if handler_ref:
+            self.func = import_callable(handler_ref, f"function {function!r} handler")
+        else:
+            self.app = load_http_app(settings.get("app"), settings.get("django_settings"))
+            if isinstance(self.app, AsgiApp):
+                self.app.startup()  # lifespan once per instance, in the init phase
+                atexit.register(self.app.shutdown)
+        self.each = self.spec.get("records") == "each"
+        self._dispatch: dict[Kind, Dispatcher] = {
+            "http": self._http,
+            "records": self._records,
+            "event": self._event,
+            "keep_warm": self._keep_warm,
+            "command": lambda event, source, context: commands.run_command(event),
+            "raw": lambda event, source, context: commands.run_raw(event),
+            "manage": lambda event, source, context: commands.run_manage(
+                event, settings.get("django_settings")
+            ),
+            "task": lambda event, source, context: commands.run_task(event),
+            "schedule": lambda event, source, context: commands.run_schedule(
+                event, context, self.func
+            ),
+        }
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Instance:
+        """Read the settings, prepare sys.path (artifact root, slim deps), import user code."""
+        path = path or settings_path()
+        try:
+            settings = load_settings(path)
+        except FileNotFoundError as exc:
+            raise InitError(
+                f"{path} not found: this code was not packaged by aloft (or set ALOFT_SETTINGS)"
+            ) from exc
+        except ValueError as exc:
+            raise InitError(f"{path} is not valid JSON: {exc}; rebuild the package") from exc
+        root = path.resolve().parent
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        if settings.get("slim"):
+            activate_slim(root)
+        return cls(settings, select_function(settings, os.environ))
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle(self, event: Any, context: Any) -> Any:
+        source = infer(event)
+        if source is None:
+            return self._event(event, None, context)
+        return self._dispatch[source.kind](event, source, context)
+
+    def _http(self, event: Any, source: type[EventSource], context: Any) -> Any:
+        app = self.app
+        if app is None:  # a handler function behind an HTTP route gets the raw event
+            return self._call(event, context)
+        assert issubclass(source, HttpSource)
+        request = source.request(event, self.base_path)
+        try:
+            response = app.serve(request, event, context)
+        except Exception as exc:
+            response = self._crash(exc, event, context)
+        return source.response(response, request, self.binary)
+
+    def _records(self, event: Any, source: type[EventSource], context: Any) -> Any:
+        if not self.each:
+            return self._event(event, source, context)
+        func = self._require_func(source)
+        assert issubclass(source, RecordsSource)
+        failures: list[dict[str, str]] = []
+        fatal: Exception | None = None
+        for record in event["Records"]:
+            try:
+                func(record, context)
+            except Exception as exc:
+                self._report(exc, record, context)
+                item = source.item_id(record)
+                if item is None:
+                    fatal = fatal or exc
+                else:
+                    failures.append({"itemIdentifier": item})
+        if fatal is not None:  # SNS/S3 have no partial-batch answer: fail the event
+            raise fatal
+        return {"batchItemFailures": failures}
+
+    def _event(self, event: Any, source: type[EventSource] | None, context: Any) -> Any:
+        self._require_func(source)
+        return self._call(event, context)
+
+    @staticmethod
+    def _keep_warm(event: Any, source: type[EventSource], context: Any) -> Any:
+        return {"warm": True}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _require_func(self, source: type[EventSource] | None) -> Callable[..., Any]:
+        if self.func is None:
+            what = f"a {source.name} event" if source else "an event that is not an HTTP request"
+            raise UnsupportedEvent(
+                f"function {self.function!r} serves the app over HTTP but received {what}; "
+                "bind this event to a function with a `handler` in aloft.yml"
+            )
+        return self.func
+
+    def _call(self, event: Any, context: Any) -> Any:
+        func = self._require_func(None)
+        try:
+            return func(event, context)
+        except Exception as exc:
+            self._report(exc, event, context)
+            raise
+
+    def _report(self, exc: Exception, event: Any, context: Any) -> None:
+        """Log the traceback to stderr and give the user's exception_handler its look."""
+        traceback.print_exception(exc, file=sys.stderr)
+        if self.exception_handler is not None:
+            try:
+                self.exception_handler(exc, event, context)
+            except Exception:
+                print("aloft: the exception_handler itself failed:", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+
+    def _crash(self, exc: Exception, event: Any, context: Any) -> HttpResponse:
+        self._report(exc, event, context)
+        detail = "".join(traceback.format_exception(exc)) if self.debug else None
+        return error_response(500, "Internal Server Error", detail)
+
+
+_instance: Instance | None = None
+
+
+def init() -> Instance:
+    """Initialise this instance once (settings, slim deps, user code); return it."""
+    global _instance
+    if _instance is None:
+        _instance = Instance.load()
+    return _instance
+
+
+def handler(event: Any, context: Any = None) -> Any:
+    """The Lambda entry point of every aloft function."""
+    instance = _instance or init()
+    if context is None:
+        context = LambdaContext.from_environ()
+    return instance.handle(event, context)
+
+
+def reset() -> None:
+    """Forget the initialised instance (tests; a new settings file or function)."""
+    global _instance
+    if _instance is not None and isinstance(_instance.app, AsgiApp):
+        _instance.app.shutdown()
+    _instance = None

@@ -1,0 +1,69 @@
+"""One-shot local invocation: `python -S -P -m aloft.runtime.invoke < event.json`.
+
+Used by `aloft invoke --local` with PYTHONPATH=<code dir>:<layer dir> and ALOFT_FUNCTION set.
+Everything the function prints (stdout, logging) goes to stderr; the real stdout receives exactly
+one JSON document: the return value, or Lambda's error object with exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from typing import Any, TextIO
+
+
+def error_object(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    """Lambda's shape for a failed invocation."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+def _take_stdout() -> TextIO:
+    """Keep the real stdout for the result; point fd 1 and sys.stdout at stderr."""
+    sys.stdout.flush()
+    real = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return real
+
+
+def run(raw_event: str) -> tuple[dict[str, Any] | Any, int]:
+    """(JSON-ready result, exit code) for one invocation of this instance's function."""
+    from aloft.runtime import handler as runtime
+    from aloft.runtime.context import LambdaContext
+
+    try:
+        event = json.loads(raw_event) if raw_event.strip() else {}
+    except ValueError as exc:
+        return error_object(exc, "Runtime.UnmarshalError"), 1
+    try:
+        runtime.init()
+        result = runtime.handler(event, LambdaContext.from_environ())
+    except Exception as exc:
+        traceback.print_exception(exc, file=sys.stderr)
+        return error_object(exc), 1
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        return error_object(exc, "Runtime.MarshalError"), 1
+    return result, 0
+
+
+def main() -> int:
+    real_stdout = _take_stdout()
+    logging.basicConfig(stream=sys.stderr)
+    result, code = run(sys.stdin.read())
+    real_stdout.write(json.dumps(result) + "\n")
+    real_stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

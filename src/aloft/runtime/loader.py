@@ -1,0 +1,82 @@
+"""Importing user code named in settings: `module:attr` apps, `module.func` handlers, Django."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aloft.runtime.asgi import AsgiApp
+from aloft.runtime.errors import InitError
+from aloft.runtime.wsgi import WsgiApp
+
+
+def import_string(ref: str, what: str) -> Any:
+    """`pkg.mod:attr.sub` or `pkg.mod.attr` -> the object; InitError says which setting failed."""
+    if ":" in ref:
+        module_name, _, attr_path = ref.partition(":")
+    else:
+        module_name, _, attr_path = ref.rpartition(".")
+    if not module_name or not attr_path:
+        raise InitError(f"{what} {ref!r} must be `module.function` or `module:attribute`")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InitError(
+            f"{what} {ref!r}: cannot import module {module_name!r}: {exc}. Check the module is "
+            "in your project (not excluded from the package) and its dependencies are listed."
+        ) from exc
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise InitError(
+                f"{what} {ref!r}: module {module_name!r} has no attribute {attr_path!r}"
+            ) from exc
+    return obj
+
+
+def import_callable(ref: str, what: str) -> Callable[..., Any]:
+    obj = import_string(ref, what)
+    if not callable(obj):
+        raise InitError(f"{what} {ref!r} is a {type(obj).__name__}, not a callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def is_asgi(app: Any) -> bool:
+    """ASGI 3 apps are coroutine functions, or objects whose `__call__` is one."""
+    if inspect.iscoroutinefunction(app):
+        return True
+    call = getattr(app, "__call__", None)  # noqa: B004 - the attribute itself is inspected
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def django_wsgi_app(settings_module: str) -> Any:
+    """Django's WSGI application for `settings_module` (django.setup() included)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    try:
+        wsgi = importlib.import_module("django.core.wsgi")
+    except ImportError as exc:
+        raise InitError(
+            f"django_settings {settings_module!r} is set but Django is not installed: "
+            "add django to your requirements"
+        ) from exc
+    return wsgi.get_wsgi_application()
+
+
+def load_http_app(app_ref: str | None, django_settings: str | None) -> WsgiApp | AsgiApp:
+    """The service's app wrapped in its bridge, ASGI or WSGI decided by its shape."""
+    if app_ref:
+        app = import_string(app_ref, "app")
+    elif django_settings:
+        app = django_wsgi_app(django_settings)
+    else:
+        raise InitError(
+            "this function serves the app but the settings have neither `app` nor "
+            "`django_settings`; set one in aloft.yml"
+        )
+    if not callable(app):
+        raise InitError(f"app {app_ref!r} is a {type(app).__name__}, not a WSGI/ASGI app")
+    return AsgiApp(app) if is_asgi(app) else WsgiApp(app)

@@ -1,0 +1,58 @@
+"""What every event source is: a class that recognises its events (`infer`) and says what kind
+of work they are (`kind`), which the handler maps to one dispatcher."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from aloft.runtime.http import BinaryTypes, HttpRequest, HttpResponse
+
+Event = dict[str, Any]
+
+Kind = Literal[
+    "http",  # an HTTP request for the app
+    "records",  # a batch of records (SQS, SNS, S3, DynamoDB, Kinesis)
+    "event",  # any other AWS event: the handler gets it as is
+    "keep_warm",  # answered at once without touching user code
+    "command",  # aloft envelopes: run something inside the deployed function
+    "raw",
+    "manage",
+    "task",
+    "schedule",
+]
+
+
+class EventSource:
+    """A kind of event. Subclasses only set `name`, `kind` and `infer`."""
+
+    name: ClassVar[str]
+    kind: ClassVar[Kind]
+
+    @classmethod
+    def infer(cls, event: Event) -> bool:
+        raise NotImplementedError
+
+
+class HttpSource(EventSource):
+    """An HTTP-shaped event: translated to a request, and the response translated back."""
+
+    kind: ClassVar[Kind] = "http"
+
+    @staticmethod
+    def request(event: Event, base_path: str) -> HttpRequest:
+        raise NotImplementedError
+
+    @staticmethod
+    def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
+        raise NotImplementedError
+
+
+class RecordsSource(EventSource):
+    """A batch in `event["Records"]`. `item_id` names a record for `batchItemFailures`; None
+    means the service has no partial-batch response (a failure fails the whole event)."""
+
+    kind: ClassVar[Kind] = "records"
+
+    @staticmethod
+    def item_id(record: Event) -> str | None:
+        return None
