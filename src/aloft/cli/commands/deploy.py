@@ -1,0 +1,72 @@
+"""`aloft deploy` (alias `update`): deploy a stage through its provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+from aloft.provider import DeployResult
+
+
+def describe_instruction(instruction: dict[str, Any]) -> tuple[str, str, str]:
+    """(action, resource, details) for one plan instruction, whatever provider made it."""
+    action = str(instruction.get("action") or instruction.get("op") or instruction.get("type")
+                 or "?")
+    resource = str(instruction.get("resource") or instruction.get("name")
+                   or instruction.get("target") or "")
+    rest = {k: v for k, v in instruction.items()
+            if k not in {"action", "op", "type", "resource", "name", "target"}}
+    details = ", ".join(f"{k}={v}" for k, v in rest.items())
+    return action, resource, details
+
+
+def print_result(result: DeployResult, title: str) -> None:
+    console = render.out()
+    rows = [(name, str(version)) for name, version in sorted(result.functions.items())]
+    if rows:
+        console.print(render.table(None, ["function", "version"], rows))
+    if result.schedules:
+        console.print(f"schedules: {', '.join(result.schedules)}", markup=False)
+    console.print(f"{title} version {result.version}", markup=False)
+    if result.url:
+        console.print(f"[bold]{escape(result.url)}[/bold]")
+
+
+@click.command(
+    "deploy",
+    epilog=examples(
+        "aloft deploy dev",
+        "aloft deploy prod --plan      # show what would change, change nothing",
+        "aloft deploy dev --json | jq -r .url",
+    ),
+)
+@click.argument("stage")
+@click.option("--plan", "plan_only", is_flag=True, help="Print the plan and stop.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"url": ..., "version": ...}.')
+def command(stage: str, plan_only: bool, as_json: bool) -> None:
+    """Build and deploy STAGE; the new version serves only once it is healthy."""
+    service = load_service(stage)
+    provider = provider_for(service)
+    with render.err().status(f"deploying {service.service} to {service.stage}…"):
+        result = provider.deploy(service, plan_only=plan_only)
+    if as_json:
+        payload: dict[str, Any] = {"url": result.url, "version": result.version}
+        if plan_only:
+            payload["plan"] = result.plan
+        render.print_json(payload)
+        return
+    if plan_only:
+        rows = [describe_instruction(i) for i in result.plan]
+        if rows:
+            render.out().print(render.table(f"plan for {service.stage}",
+                                            ["action", "resource", "details"], rows))
+        else:
+            render.out().print(f"{service.stage} is up to date: nothing to do", markup=False)
+        return
+    print_result(result, f"deployed {service.service} to {service.stage}:")

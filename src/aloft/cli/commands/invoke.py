@@ -1,0 +1,122 @@
+"""`aloft invoke`: call a function once, locally (in a fresh process) or on the deployed stage."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aloft.cli import render
+from aloft.cli.events import http_event, parse_headers, raw_event
+from aloft.cli.helptext import examples
+from aloft.cli.local_run import error_summary, function_or_error, invoke_locally
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+from aloft.errors import InvokeError, Location, UsageError
+
+
+def _read_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{what} is not valid JSON ({exc})",
+                         fix="pass a JSON document, e.g. --data '{\"name\": \"x\"}'") from None
+
+
+def build_event(
+    *, event_file: Path | None, data: str | None, raw: str | None, path: str | None,
+    method: str | None, headers: tuple[str, ...], body: str | None, stage: str,
+) -> Any:
+    """The event from exactly one of --event, --data, --raw, --path (default: `{}`)."""
+    given = [name for name, value in (("--event", event_file), ("--data", data), ("--raw", raw),
+                                      ("--path", path)) if value is not None]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} cannot be combined",
+                         fix="pass the event one way: --event FILE, --data JSON, --raw or --path")
+    if (method or headers or body is not None) and path is None:
+        raise UsageError("--method, --header and --body describe an HTTP request",
+                         fix="add --path, e.g. --path / --method POST --body '...'")
+    if event_file is not None:
+        try:
+            text = sys.stdin.read() if str(event_file) == "-" else event_file.read_text("utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read the event file {event_file}: {exc.strerror}",
+                             fix="pass an existing JSON file, or - for stdin") from None
+        return _read_json(text, f"event file {event_file}")
+    if data is not None:
+        return _read_json(data, "--data")
+    if raw is not None:
+        return raw_event(raw)
+    if path is not None:
+        return http_event(path, method or "GET", headers=parse_headers(headers), body=body,
+                          stage=stage)
+    return {}
+
+
+@click.command(
+    "invoke",
+    epilog=examples(
+        "aloft invoke --local app --path /hello/world",
+        "aloft invoke --local app --path /echo --method POST --body '{\"a\": 1}' "
+        "-H 'content-type: application/json'",
+        "aloft invoke --local hello --data '{\"name\": \"Ada\"}'",
+        "aloft invoke --local tick --event tests/events/tick.json",
+        "aloft invoke --local app --raw 'import sys; print(sys.version)'",
+        "aloft invoke dev worker --data '{}' --async     # the deployed stage",
+    ),
+)
+@click.argument("args", nargs=-1, required=True, metavar="[STAGE] FUNCTION")
+@click.option("--local", "local", is_flag=True,
+              help="Build and run the function here in a fresh process (no deploy needed).")
+@click.option("--event", "event_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the event from a JSON file (- for stdin).")
+@click.option("--data", help="The event as a JSON string.")
+@click.option("--raw", help="Python source to run inside the function.")
+@click.option("--path", help="Send an HTTP request for this path (HTTP API v2 event).")
+@click.option("--method", help="HTTP method for --path (default GET).")
+@click.option("-H", "--header", "headers", multiple=True, help="HTTP header 'Name: value'.")
+@click.option("--body", help="HTTP request body for --path.")
+@click.option("--async", "asynchronous", is_flag=True,
+              help="Queue the event and return at once (deployed stages only).")
+def command(
+    args: tuple[str, ...], local: bool, event_file: Path | None, data: str | None,
+    raw: str | None, path: str | None, method: str | None, headers: tuple[str, ...],
+    body: str | None, asynchronous: bool,
+) -> None:
+    """Invoke FUNCTION (`app` for the web app) of STAGE once and print its return value.
+
+    The return value is printed as JSON on stdout, the function's logs go to stderr, and the
+    exit code is 1 if the function failed.
+    """
+    if len(args) > 2:
+        raise UsageError(f"expected [STAGE] FUNCTION, got {' '.join(args)}",
+                         fix="quote the event: --data '{...}'; see `aloft invoke --help`")
+    stage, function = (None, args[0]) if len(args) == 1 else args
+    if asynchronous and local:
+        raise UsageError("--async runs on a deployed stage, not with --local",
+                         fix="drop --local (deploy first), or drop --async")
+    service = load_service(stage)
+    event = build_event(event_file=event_file, data=data, raw=raw, path=path, method=method,
+                        headers=headers, body=body, stage=service.stage)
+    where = Location(function=function, stage=service.stage)
+    if local:
+        result = invoke_locally(service, function, event, progress=render.StepProgress())
+        click.echo(result.output)
+        if not result.ok:
+            raise InvokeError(f"function {function!r} failed: {error_summary(result.output)}",
+                              where=where, fix="read the function's output above")
+        return
+    function_or_error(service, function)
+    output = provider_for(service).invoke(service, function, event, asynchronous=asynchronous)
+    if output.logs:
+        sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
+    if asynchronous:
+        render.note(f"queued an event for {function!r} on stage {service.stage!r}")
+    if output.payload is not None or not asynchronous:
+        click.echo(json.dumps(output.payload))
+    if output.error:
+        raise InvokeError(f"function {function!r} failed: {output.error}", where=where,
+                          fix=f"`aloft tail {service.stage} --function {function}` shows its logs")

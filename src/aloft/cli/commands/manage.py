@@ -1,0 +1,62 @@
+"""`aloft manage`: run a Django management command inside the deployed app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from aloft.cli.events import manage_event
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+from aloft.config.models import APP_FUNCTION
+from aloft.errors import InvokeError, Location, UsageError
+
+
+def command_output(payload: Any) -> str:
+    """The text a management command printed, from the runtime's reply."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, dict):
+        parts = [str(payload[k]) for k in ("output", "stdout", "stderr") if payload.get(k)]
+        if parts or any(k in payload for k in ("output", "stdout")):
+            return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+    return json.dumps(payload, indent=2)
+
+
+@click.command(
+    "manage",
+    context_settings={"ignore_unknown_options": True},
+    epilog=examples(
+        "aloft manage dev migrate",
+        "aloft manage dev createsuperuser --noinput --username admin --email a@example.com",
+        "aloft manage prod collectstatic --noinput",
+    ),
+)
+@click.argument("stage")
+@click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED, metavar="COMMAND...")
+def command(stage: str, args: tuple[str, ...]) -> None:
+    """Run a Django management COMMAND in STAGE's app and print its output."""
+    service = load_service(stage)
+    if not service.django_settings:
+        raise UsageError(
+            f"{service.service} is not a Django project (no `django_settings`)",
+            where=Location(file=str(service.config_file) if service.config_file else None,
+                           stage=stage),
+            fix="set `django_settings: yourproject.settings` in aloft.yml",
+        )
+    output = provider_for(service).invoke(service, APP_FUNCTION, manage_event(args))
+    if output.logs:
+        sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
+    text = command_output(output.payload)
+    if text:
+        sys.stdout.write(text)
+    if output.error:
+        raise InvokeError(f"`manage {' '.join(args)}` failed: {output.error}",
+                          where=Location(function=APP_FUNCTION, stage=stage),
+                          fix=f"`aloft tail {stage} --function app` shows the app's logs")
+    if isinstance(output.payload, dict) and output.payload.get("exit_code") not in (None, 0):
+        raise click.exceptions.Exit(int(output.payload["exit_code"]))

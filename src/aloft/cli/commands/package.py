@@ -1,0 +1,61 @@
+"""`aloft package`: build the artifact (code zip + dependency layer) and show what is in it."""
+
+from __future__ import annotations
+
+import click
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service, state
+from aloft.package import Manifest, build
+
+_LARGEST = 8
+
+
+def print_manifest(manifest: Manifest) -> None:
+    """Artifacts (path, size, sha256 prefix), then the largest installed packages."""
+    console = render.out()
+    root = state().root
+    rows = []
+    for kind, artifact in (("code", manifest.code), ("layer", manifest.layer)):
+        if artifact is None:
+            continue
+        try:
+            shown = str(artifact.path.relative_to(root))
+        except ValueError:
+            shown = str(artifact.path)
+        rows.append((kind, shown, render.human_size(artifact.size), artifact.sha256[:12]))
+    console.print(render.table(None, ["artifact", "path", "size", "sha256"], rows))
+    if manifest.packages:
+        console.print()
+        console.print(render.table(
+            "largest packages (unzipped)",
+            ["package", "size"],
+            [(p.name, render.human_size(p.bytes)) for p in manifest.packages[:_LARGEST]],
+        ))
+    cache = "layer from cache" if manifest.cached_layer else "layer built"
+    console.print(
+        f"\nPython {manifest.python_version} on {manifest.platform}, {cache}, "
+        f"{manifest.build_seconds:.1f}s",
+        highlight=False,
+    )
+
+
+@click.command(
+    "package",
+    epilog=examples(
+        "aloft package                 # the default stage",
+        "aloft package prod",
+        "aloft package --json | jq .code.sha256",
+    ),
+)
+@click.argument("stage", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the build manifest as JSON.")
+def command(stage: str | None, as_json: bool) -> None:
+    """Build the deployment artifact for STAGE (dependencies are cached between builds)."""
+    service = load_service(stage)
+    manifest = build(service, progress=render.StepProgress())
+    if as_json:
+        render.print_json(manifest.to_dict())
+    else:
+        print_manifest(manifest)

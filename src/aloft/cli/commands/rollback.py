@@ -1,0 +1,25 @@
+"""`aloft rollback`: point a stage back at an earlier version."""
+
+from __future__ import annotations
+
+import click
+
+from aloft.cli.commands.deploy import print_result
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+
+
+@click.command(
+    "rollback",
+    epilog=examples("aloft rollback prod          # the previous version",
+                    "aloft rollback prod -n 3     # three versions back"),
+)
+@click.argument("stage")
+@click.option("-n", "--steps", default=1, show_default=True, type=click.IntRange(min=1),
+              help="How many versions back.")
+def command(stage: str, steps: int) -> None:
+    """Serve an earlier version of STAGE again (instantly: nothing is rebuilt)."""
+    service = load_service(stage)
+    result = provider_for(service).rollback(service, steps)
+    print_result(result, f"rolled {service.service} {service.stage} back to")

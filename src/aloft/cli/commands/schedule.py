@@ -1,0 +1,43 @@
+"""`aloft schedule` / `aloft unschedule`: turn a stage's schedules on or off."""
+
+from __future__ import annotations
+
+import click
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+
+
+def _run(stage: str, names: tuple[str, ...], enabled: bool) -> None:
+    service = load_service(stage)
+    changed = provider_for(service).schedule(service, enabled, names)
+    word = "enabled" if enabled else "disabled"
+    if changed:
+        for name in changed:
+            render.out().print(f"{word} {name}", markup=False)
+    else:
+        render.out().print(f"no schedules in {service.service} {stage}", markup=False)
+
+
+@click.command(
+    "schedule",
+    epilog=examples("aloft schedule dev", "aloft schedule dev nightly-report"),
+)
+@click.argument("stage")
+@click.argument("names", nargs=-1)
+def schedule_command(stage: str, names: tuple[str, ...]) -> None:
+    """Enable the schedules of STAGE (all, or the NAMES given)."""
+    _run(stage, names, True)
+
+
+@click.command(
+    "unschedule",
+    epilog=examples("aloft unschedule dev", "aloft unschedule dev nightly-report"),
+)
+@click.argument("stage")
+@click.argument("names", nargs=-1)
+def unschedule_command(stage: str, names: tuple[str, ...]) -> None:
+    """Disable the schedules of STAGE (all, or the NAMES given); deployed code stays."""
+    _run(stage, names, False)

@@ -1,0 +1,51 @@
+"""`aloft status`: what a stage runs now."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+
+
+@click.command(
+    "status",
+    epilog=examples("aloft status dev", "aloft status prod --json"),
+)
+@click.argument("stage")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def command(stage: str, as_json: bool) -> None:
+    """Show the URL, versions, functions and schedules of STAGE."""
+    service = load_service(stage)
+    status = provider_for(service).status(service)
+    if as_json:
+        render.print_json(status)
+        return
+    console = render.out()
+    scalars = [(k, v) for k, v in status.items() if not isinstance(v, dict | list)]
+    if scalars:
+        console.print(render.table(None, ["", ""], scalars))
+    for key, value in status.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            columns = list(dict.fromkeys(c for row in value for c in row))
+            console.print()
+            console.print(render.table(key, columns,
+                                       [[_cell(row.get(c)) for c in columns] for row in value]))
+        elif isinstance(value, dict) and value:
+            console.print()
+            console.print(render.table(key, ["name", "value"],
+                                       [(k, _cell(v)) for k, v in value.items()]))
+        elif isinstance(value, list):
+            console.print(f"{key}: {', '.join(_cell(v) for v in value) or '-'}", markup=False)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)

@@ -1,0 +1,51 @@
+"""`aloft tail`: a stage's logs, following new lines as they come."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import click
+
+from aloft.cli import render
+from aloft.cli.durations import parse_duration
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+from aloft.provider import LogLine
+
+
+def format_line(line: LogLine) -> str:
+    stamp = datetime.fromtimestamp(line.timestamp, UTC).strftime("%H:%M:%S.%f")[:-3]
+    return f"{stamp} {line.function} {line.text.rstrip()}"
+
+
+@click.command(
+    "tail",
+    epilog=examples(
+        "aloft tail dev                            # follow every function",
+        "aloft tail dev --function worker --since 1h",
+        "aloft tail prod --filter ERROR --no-follow",
+    ),
+)
+@click.argument("stage")
+@click.option("--function", "-f", "function", help="Only this function's logs.")
+@click.option("--since", default="10m", show_default=True,
+              help="How far back to start: 30s, 10m, 2h, 1d.")
+@click.option("--filter", "filter_text", help="Only lines containing TEXT.")
+@click.option("--no-follow", is_flag=True, help="Print what is there and exit.")
+def command(stage: str, function: str | None, since: str, filter_text: str | None,
+            no_follow: bool) -> None:
+    """Print the logs of STAGE, then follow new lines (Ctrl-C stops)."""
+    seconds = parse_duration(since, "--since")
+    service = load_service(stage)
+    lines = provider_for(service).logs(
+        service, function=function, since=time.time() - seconds, filter_text=filter_text,
+        follow=not no_follow,
+    )
+    console = render.out()
+    try:
+        for line in lines:
+            console.print(format_line(line), markup=False, highlight=False, soft_wrap=True)
+    except KeyboardInterrupt:
+        pass  # following ends with Ctrl-C: not an error

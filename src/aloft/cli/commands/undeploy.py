@@ -1,0 +1,32 @@
+"""`aloft undeploy`: remove a stage and everything it created."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+from aloft.errors import UsageError
+
+
+@click.command(
+    "undeploy",
+    epilog=examples("aloft undeploy dev", "aloft undeploy dev --yes    # no question asked"),
+)
+@click.argument("stage")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def command(stage: str, yes: bool) -> None:
+    """Delete STAGE: its functions, routes, schedules and resources."""
+    service = load_service(stage)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"undeploy {stage} needs confirmation",
+                             fix=f"pass --yes: aloft undeploy {stage} --yes")
+        click.confirm(f"Delete {service.service} stage {stage} ({service.provider})?",
+                      abort=True)
+    provider_for(service).undeploy(service)
+    render.out().print(f"undeployed {service.service} {stage}", markup=False)

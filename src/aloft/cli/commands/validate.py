@@ -1,0 +1,108 @@
+"""`aloft validate`: load aloft.yml and print what it describes, or every problem in it."""
+
+from __future__ import annotations
+
+import click
+
+from aloft.cli import render
+from aloft.cli.errors import format_error
+from aloft.cli.helptext import examples
+from aloft.cli.project import state
+from aloft.config import load_project
+from aloft.config.models import Event, Service
+from aloft.errors import ConfigError, ConfigErrors
+
+
+def describe_event(event: Event) -> str:
+    """One event as a short phrase: `http GET /items/{id}`, `schedule rate(5 minutes)`."""
+    if event.http:
+        return f"http {event.http.method} {event.http.path}"
+    if event.schedule:
+        state_ = "" if event.schedule.enabled else " (disabled)"
+        return f"schedule {event.schedule.expression}{state_}"
+    if event.queue:
+        return f"queue {event.queue.name} (batch {event.queue.batch_size})"
+    if event.topic:
+        return f"topic {event.topic.name}"
+    if event.bucket:
+        return f"bucket {event.bucket.name} {', '.join(event.bucket.events)}"
+    if event.stream:
+        return f"stream {event.stream.type}:{event.stream.name}"
+    return event.kind
+
+
+def summary_rows(service: Service) -> list[tuple[str, str, str]]:
+    """(function, handler, events) for every function of the service, the app first."""
+    rows = []
+    for name, fn in service.resolved_functions().items():
+        if fn.is_app:
+            handler = service.app or f"django: {service.django_settings}"
+            events = "http ANY /{proxy+}"
+        else:
+            handler = fn.handler or ""
+            events = "; ".join(describe_event(e) for e in fn.events) or "(invoke only)"
+        rows.append((name, handler, events))
+    return rows
+
+
+def _print_service(service: Service) -> None:
+    console = render.out()
+    console.print(
+        f"[bold]{service.service}[/bold] stage [bold]{service.stage}[/bold] "
+        f"provider {service.provider}, Python {service.runtime}"
+    )
+    console.print(render.table(None, ["function", "handler", "events"], summary_rows(service)))
+    resources = service.resources
+    for kind in ("buckets", "queues", "topics", "tables", "parameters"):
+        names = list(getattr(resources, kind))
+        if names:
+            console.print(f"{kind}: {', '.join(names)}")
+
+
+def _print_errors(errors: list[ConfigError]) -> None:
+    console = render.err()
+    for error in errors:
+        what, fix = format_error(error)
+        console.print(what, markup=False, highlight=False)
+        console.print("  " + fix, markup=False, highlight=False)
+
+
+@click.command(
+    "validate",
+    epilog=examples(
+        "aloft validate               # the default stage",
+        "aloft validate prod",
+        "aloft validate --all-stages",
+    ),
+)
+@click.argument("stage", required=False)
+@click.option("--all-stages", is_flag=True, help="Validate every stage.")
+def command(stage: str | None, all_stages: bool) -> None:
+    """Check aloft.yml and print the service it describes for STAGE."""
+    project = load_project(state().root)
+    for warning in project.warnings:
+        render.warning(warning)
+    stages = list(project.stages) if all_stages else [stage or project.default_stage]
+    failed: list[ConfigError] = []
+    for index, name in enumerate(stages):
+        try:
+            service = project.service(name)
+        except ConfigErrors as exc:
+            failed.extend(exc.errors)
+            continue
+        except ConfigError as exc:
+            failed.append(exc)
+            continue
+        if index:
+            render.out().print()
+        _print_service(service)
+        for warning in service.warnings:
+            if warning not in project.warnings:
+                render.warning(warning)
+    if failed:
+        if len(failed) == 1:
+            raise failed[0]
+        _print_errors(failed)
+        raise click.exceptions.Exit(1)
+    render.err().print(f"[green]✓[/green] {project.file} is valid "
+                       f"({', '.join(stages)})", highlight=False)

@@ -1,0 +1,109 @@
+"""The top level: turns every exception into a short message and an exit code.
+
+An AloftError prints exactly two lines on stderr, `error: <where>: <what>` and `fix: <how>`,
+and exits with its exit code (1, or 2 for usage errors). Anything unexpected prints one line plus
+a hint to rerun with --verbose, which shows the traceback. Library code never exits; only this.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+
+import click
+
+from aloft.errors import (
+    AloftError,
+    ConfigError,
+    ConfigErrors,
+    DeployError,
+    InvokeError,
+    NotDeployedError,
+    PackageError,
+    ProviderError,
+    UsageError,
+)
+
+# Used when an error carries no fix of its own: the most useful next step for its kind.
+_DEFAULT_FIXES: list[tuple[type[AloftError], str]] = [
+    (NotDeployedError, "deploy the stage first: aloft deploy <stage>"),
+    (ConfigErrors, "correct aloft.yml; `aloft validate` lists every problem"),
+    (ConfigError, "correct aloft.yml, then check it with `aloft validate`"),
+    (PackageError, "check requirements.txt and the `exclude` list, then rerun `aloft package`"),
+    (DeployError, "the previous version keeps serving; correct the problem and deploy again"),
+    (InvokeError, "read the function's output above; `aloft tail <stage>` shows deployed logs"),
+    (ProviderError, "run `aloft status <stage>`, or rerun with --verbose for details"),
+    (UsageError, "see `aloft --help` or `aloft <command> --help`"),
+]
+
+
+def one_line(text: str) -> str:
+    """Collapse a multi-line message so that the two-line contract holds."""
+    return "; ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+
+
+def format_error(error: AloftError) -> tuple[str, str]:
+    """The two lines printed for an AloftError (without trailing newlines)."""
+    message = error.message
+    if isinstance(error, ConfigErrors) and len(error.errors) > 1:
+        message += f" (and {len(error.errors) - 1} more problem(s))"
+    where = str(error.where) if error.where else ""
+    what = f"{where}: {message}" if where else message
+    fix = error.fix or next(
+        (text for kind, text in _DEFAULT_FIXES if isinstance(error, kind)),
+        "rerun with --verbose for details",
+    )
+    return f"error: {one_line(what)}", f"fix: {one_line(fix)}"
+
+
+def _usage_fix(error: click.UsageError) -> str:
+    ctx = error.ctx
+    if ctx is not None:
+        return f"see `{ctx.command_path} --help`"
+    return "see `aloft --help`"
+
+
+def _emit(*lines: str) -> None:
+    for line in lines:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def run(invoke: Callable[[], object], *, verbose: bool) -> int:
+    """Run the command line and return the process exit code."""
+    try:
+        result = invoke()
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        _emit("error: aborted", "fix: rerun the command and confirm, or pass --yes")
+        return 1
+    except click.UsageError as exc:
+        _emit(f"error: {one_line(exc.format_message())}", f"fix: {_usage_fix(exc)}")
+        return 2
+    except click.ClickException as exc:
+        _emit(f"error: {one_line(exc.format_message())}", "fix: see `aloft --help`")
+        return exc.exit_code
+    except AloftError as exc:
+        if verbose:
+            traceback.print_exc()
+        _emit(*format_error(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _emit("error: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+            _emit(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))}")
+        else:
+            _emit(
+                f"error: unexpected {type(exc).__name__}: {one_line(str(exc))}",
+                "run with --verbose for the traceback",
+            )
+        return 1
+    # click's non-standalone mode returns the code of an explicit `ctx.exit(code)`.
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,143 @@
+"""`aloft invoke --local`: build (from cache), unpack, run one invocation in a fresh process.
+
+The process is what a Lambda instance runs: `python -S -P -m aloft.runtime.invoke` with only the
+artifact on sys.path (code dir, then the layer's `python/`), a Lambda-like environment, the event
+on stdin and the return value as JSON on stdout. Its logs go straight to our stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aloft.config.models import Service
+from aloft.errors import InvokeError, Location, PackageError, UsageError
+from aloft.package import build, unpack
+from aloft.package.progress import Progress
+
+RUN_DIR = Path(".aloft") / "run"
+"""Where artifacts are unpacked, under the project root (content-addressed, reused)."""
+
+_PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
+"""The only variables inherited from the caller: an instance must not see the user's shell."""
+
+_GRACE_SECONDS = 5.0
+"""Extra wall time for interpreter start-up before the function's timeout kills the process."""
+
+
+@dataclass(frozen=True)
+class LocalResult:
+    ok: bool
+    output: str  # the return value (or Lambda's error object) as JSON text
+    exit_code: int
+
+
+def function_or_error(service: Service, name: str) -> None:
+    """Check `name` is a function of the service; the error lists the ones there are."""
+    if name not in service.all_function_names():
+        names = ", ".join(service.all_function_names())
+        raise UsageError(
+            f"{name!r} is not a function of {service.service}",
+            where=Location(
+                file=str(service.config_file) if service.config_file else None,
+                stage=service.stage,
+            ),
+            fix=f"use one of: {names}",
+        )
+
+
+def interpreter(version: str) -> str:
+    """A Python matching the artifact's runtime: this one if it matches, else pythonX.Y."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    found = shutil.which(f"python{version}")
+    if found:
+        return found
+    raise PackageError(
+        f"the service runs on Python {version} but no python{version} is installed here",
+        fix=f"install Python {version}, or set `runtime: "
+        f"'{sys.version_info.major}.{sys.version_info.minor}'` in aloft.yml",
+    )
+
+
+def instance_environment(
+    service: Service, function: str, code_dir: Path, layer_dir: Path | None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of the instance process: Lambda's variables and the function's own."""
+    spec = service.function(function)
+    source = os.environ if base is None else base
+    env = {key: source[key] for key in _PASS_THROUGH if key in source}
+    env.update(spec.environment)
+    path = [str(code_dir)] + ([str(layer_dir / "python")] if layer_dir else [])
+    name = service.physical_name(function)
+    env.update({
+        "PYTHONPATH": os.pathsep.join(path),
+        "PYTHONDONTWRITEBYTECODE": "1",  # the unpacked artifact is shared and must stay intact
+        "PYTHONUNBUFFERED": "1",
+        "ALOFT_FUNCTION": function,
+        "ALOFT_TIMEOUT": str(spec.timeout),
+        "ALOFT_STAGE": service.stage,
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{service.runtime}",
+        "LAMBDA_TASK_ROOT": str(code_dir),
+    })
+    env.setdefault("AWS_REGION", service.aws.region or "us-east-1")
+    env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])
+    return env
+
+
+def invoke_locally(
+    service: Service, function: str, event: Any, *, progress: Progress
+) -> LocalResult:
+    """Build, unpack into `.aloft/run/` and run one invocation of `function` with `event`."""
+    function_or_error(service, function)
+    manifest = build(service, progress=progress)
+    run_root = service.root / RUN_DIR
+    code_dir = unpack(manifest.code.path, run_root)
+    layer_dir = unpack(manifest.layer.path, run_root) if manifest.layer else None
+    python = interpreter(manifest.python_version)
+    spec = service.function(function)
+    timeout = float(spec.timeout or 30)
+    try:
+        proc = subprocess.run(
+            [python, "-S", "-P", "-m", "aloft.runtime.invoke"],
+            input=json.dumps(event).encode("utf-8"),
+            stdout=subprocess.PIPE,
+            stderr=None,  # the function's logs stream to ours as they are written
+            cwd=code_dir,
+            env=instance_environment(service, function, code_dir, layer_dir),
+            timeout=timeout + _GRACE_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise InvokeError(
+            f"function {function!r} timed out after {spec.timeout}s",
+            where=Location(function=function, stage=service.stage),
+            fix="make it faster, or raise `timeout` for the function in aloft.yml",
+        ) from None
+    output = proc.stdout.decode("utf-8", errors="replace").strip()
+    return LocalResult(ok=proc.returncode == 0, output=output, exit_code=proc.returncode)
+
+
+def error_summary(output: str) -> str:
+    """`ErrorType: message` from Lambda's error object, or the raw output if it is not one."""
+    try:
+        data = json.loads(output)
+    except ValueError:
+        return output[:200] or "no output"
+    if isinstance(data, dict) and "errorMessage" in data:
+        kind = data.get("errorType") or "Error"
+        return f"{kind}: {data['errorMessage']}"
+    return output[:200]

@@ -1,0 +1,119 @@
+"""The `aloft` command group: global options and the one list of commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aloft import __version__
+from aloft.cli import errors
+from aloft.cli.commands import (
+    deploy,
+    import_config,
+    init,
+    invoke,
+    manage,
+    package,
+    rollback,
+    schedule,
+    schema,
+    status,
+    tail,
+    undeploy,
+    validate,
+)
+from aloft.cli.helptext import examples
+from aloft.cli.project import CliState
+
+COMMANDS: list[click.Command] = [
+    init.command,
+    validate.command,
+    schema.command,
+    import_config.command,
+    package.command,
+    invoke.command,
+    deploy.command,
+    rollback.command,
+    status.command,
+    tail.command,
+    manage.command,
+    schedule.schedule_command,
+    schedule.unschedule_command,
+    undeploy.command,
+]
+"""Every command, in the order `aloft --help` lists them."""
+
+ALIASES: dict[str, click.Command] = {"update": deploy.command}
+
+
+class _AloftGroup(click.Group):
+    """Lists commands in registration order (the order a user meets them), not A-Z, and routes
+    every error through `aloft.cli.errors` (also under click's CliRunner, for tests)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        verbose = "-v" in argv or "--verbose" in argv or bool(os.environ.get("ALOFT_VERBOSE"))
+        code = errors.run(
+            lambda: super(_AloftGroup, self).main(
+                argv, prog_name or "aloft", complete_var, False, **extra
+            ),
+            verbose=verbose,
+        )
+        sys.exit(code)
+
+
+@click.group(
+    cls=_AloftGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=examples(
+        "aloft init                      # write aloft.yml for the app in this directory",
+        "aloft invoke --local app --path /",
+        "aloft deploy dev",
+        "aloft tail dev",
+    ),
+)
+@click.option(
+    "-C", "--chdir", "chdir", type=click.Path(file_okay=False, path_type=Path),
+    help="Run as if started in DIR (where aloft.yml is).", metavar="DIR",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug output.")
+@click.version_option(__version__, "-V", "--version", prog_name="aloft")
+@click.pass_context
+def cli(ctx: click.Context, chdir: Path | None, verbose: bool) -> None:
+    """Deploy Python web apps and functions serverlessly: locally or on AWS Lambda."""
+    root = (chdir or Path.cwd()).resolve()
+    if not root.is_dir():
+        raise click.BadParameter(f"{chdir} is not a directory", param_hint="--chdir")
+    ctx.obj = CliState(root=root, verbose=verbose)
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+for _alias, _target in ALIASES.items():
+    cli.add_command(_target, name=_alias)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (`aloft`): exits with the command's exit code."""
+    cli.main(args=argv, prog_name="aloft")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Output: one rich Console per stream, tables, and the build progress display.
+
+NO_COLOR (https://no-color.org) turns every style off, not only colours, so that piped or
+logged output stays plain. Machine-readable output (`--json`) bypasses rich entirely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+_PLAIN_WIDTH = 120
+"""Width used when the stream is not a terminal (rich would otherwise assume 80 and wrap)."""
+
+
+def _console(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    no_color = bool(os.environ.get("NO_COLOR"))
+    is_tty = hasattr(stream, "isatty") and stream.isatty()
+    width = None if is_tty or os.environ.get("COLUMNS") else _PLAIN_WIDTH
+    # No `file=`: rich then follows sys.stdout/sys.stderr as they are swapped (CliRunner).
+    return Console(
+        stderr=stderr,
+        no_color=no_color,
+        color_system=None if no_color else "auto",
+        width=width,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def out() -> Console:
+    """The console for results (stdout)."""
+    return _console(stderr=False)
+
+
+def err() -> Console:
+    """The console for progress, logs and diagnostics (stderr)."""
+    return _console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: plain JSON on stdout, never styled or wrapped."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """A simple table; cells are shown as text (markup in values is not interpreted)."""
+    result = Table(title=title, title_justify="left", header_style="bold", box=None,
+                   pad_edge=False)
+    for column in columns:
+        justify = "right" if column.lower() in {"size", "version", "count"} else "left"
+        result.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        result.add_row(*(escape(str(cell)) for cell in row))
+    return result
+
+
+def human_size(size: int) -> str:
+    """Bytes as a short human string: 512 B, 1.2 kB, 14.3 MB."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+class StepProgress:
+    """Progress display for long operations (implements aloft.package's Progress protocol).
+
+    Each step prints one line when it starts and one when it is done, on stderr, so that stdout
+    stays the command's result.
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or err()
+
+    def step(self, name: str, detail: str = "") -> None:
+        suffix = f" [dim]{escape(detail)}[/dim]" if detail else ""
+        self._console.print(f"[cyan]…[/cyan] {escape(name)}{suffix}")
+
+    def done(self, name: str, detail: str = "") -> None:
+        suffix = f" [dim]{escape(detail)}[/dim]" if detail else ""
+        self._console.print(f"[green]✓[/green] {escape(name)}{suffix}")
+
+
+def warning(text: str) -> None:
+    """A warning on stderr (the text is shown as is, never parsed as markup)."""
+    err().print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+
+def note(text: str) -> None:
+    """A plain informational line on stderr."""
+    err().print(text, markup=False)

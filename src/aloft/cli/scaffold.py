@@ -1,0 +1,55 @@
+"""`aloft init --template`: copy a project template from `aloft/templates/<name>/`.
+
+Template files end in `.tmpl` (so that linters and test runners leave them alone) and may use
+`__SERVICE__`, replaced by the service name.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from aloft.errors import Location, UsageError
+
+TEMPLATES = ("function", "flask", "fastapi", "django")
+_SUFFIX = ".tmpl"
+
+
+def _template_files(name: str) -> list[tuple[str, str]]:
+    """(relative path without .tmpl, text) for every file of a template."""
+    root = files("aloft").joinpath("templates", name)
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(child, f"{prefix}{child.name}/")
+            elif child.name.endswith(_SUFFIX):
+                found.append((prefix + child.name[: -len(_SUFFIX)], child.read_text("utf-8")))
+
+    walk(root, "")
+    return found
+
+
+def scaffold(name: str, target: Path, service: str, *, force: bool = False) -> list[Path]:
+    """Write template `name` into `target`; refuses to overwrite files unless `force`."""
+    if name not in TEMPLATES:
+        raise UsageError(f"unknown template {name!r}", fix=f"use one of: {', '.join(TEMPLATES)}")
+    planned = [(target / rel, text.replace("__SERVICE__", service))
+               for rel, text in _template_files(name)]
+    if not planned:
+        raise UsageError(f"template {name!r} is empty in this installation",
+                         fix="reinstall aloft: pip install --force-reinstall aloft")
+    existing = [path for path, _ in planned if path.exists()]
+    if existing and not force:
+        raise UsageError(
+            f"{len(existing)} file(s) already exist, e.g. {existing[0]}",
+            where=Location(file=str(target)),
+            fix="choose an empty directory: aloft init --template NAME DIR, or pass --force",
+        )
+    for path, text in planned:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return [path for path, _ in planned]
