@@ -104,6 +104,9 @@ def command(
     where = Location(function=function, stage=service.stage)
     if local:
         result = invoke_locally(service, function, event, progress=render.StepProgress())
+        if raw is not None and result.ok:
+            _raw_reply(json.loads(result.output), where)
+            return
         click.echo(result.output)
         if not result.ok:
             raise InvokeError(f"function {function!r} failed: {error_summary(result.output)}",
@@ -113,6 +116,9 @@ def command(
     output = provider_for(service).invoke(service, function, event, asynchronous=asynchronous)
     if output.logs:
         sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
+    if raw is not None and output.error is None:
+        _raw_reply(output.payload, where)
+        return
     if asynchronous:
         render.note(f"queued an event for {function!r} on stage {service.stage!r}")
     if output.payload is not None or not asynchronous:
@@ -120,3 +126,16 @@ def command(
     if output.error:
         raise InvokeError(f"function {function!r} failed: {output.error}", where=where,
                           fix=f"`aloft tail {service.stage} --function {function}` shows its logs")
+
+
+def _raw_reply(payload: Any, where: Location) -> None:
+    """--raw prints what the code printed (not JSON); a raised exception makes it fail."""
+    if not isinstance(payload, dict):
+        click.echo(json.dumps(payload))
+        return
+    output = str(payload.get("output") or "")
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    if payload.get("error"):
+        raise InvokeError(f"the --raw code raised {payload['error']}", where=where,
+                          fix="correct the code; its traceback is printed above")

@@ -54,8 +54,11 @@ def command(stage: str, args: tuple[str, ...]) -> None:
     text = command_output(output.payload)
     if text:
         sys.stdout.write(text)
-    if output.error:
-        raise InvokeError(f"`manage {' '.join(args)}` failed: {output.error}",
+    failure = output.error or (
+        output.payload.get("error") if isinstance(output.payload, dict) else None
+    )
+    if failure:
+        raise InvokeError(f"`manage {' '.join(args)}` failed: {failure}",
                           where=Location(function=APP_FUNCTION, stage=stage),
                           fix=f"`aloft tail {stage} --function app` shows the app's logs")
     if isinstance(output.payload, dict) and output.payload.get("exit_code") not in (None, 0):
