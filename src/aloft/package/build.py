@@ -1,0 +1,149 @@
+"""`build`: a service's artifact, the code zip plus the dependency layer, described by a manifest.
+
+    <out_dir>/code.zip       the project, aloft's runtime and aloft_settings.json
+    <out_dir>/layer.zip      the dependencies in Lambda layer layout (a link into the cache)
+    <out_dir>/manifest.json  hashes, sizes, target and the package size table
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import aloft
+from aloft.config.models import Service
+from aloft.errors import PackageError
+from aloft.package.archive import Entry, sha256_file, write_zip
+from aloft.package.cache import BuildCache, default_cache_dir
+from aloft.package.code_files import code_files
+from aloft.package.dependencies import Dependencies, Layout, build_dependencies
+from aloft.package.limits import check_lambda_limits
+from aloft.package.manifest import MANIFEST_FILE, ArtifactFile, Manifest
+from aloft.package.pip import PipRunner, SubprocessPip
+from aloft.package.progress import NullProgress, Progress
+from aloft.package.requirements import find_requirements
+from aloft.package.settings import runtime_settings, settings_json
+from aloft.package.target import Target
+from aloft.runtime.settings import SETTINGS_FILE
+
+CODE_ZIP = "code.zip"
+LAYER_ZIP = "layer.zip"
+DEPS_ZIP = "aloft_deps.zip"
+"""With `slim: true`: the dependencies, zipped, at the code zip's root."""
+
+
+def default_out_dir(service: Service) -> Path:
+    return service.root / ".aloft" / "build" / service.stage
+
+
+def runtime_entries() -> list[Entry]:
+    """aloft's runtime, copied from the installed package: `aloft/__init__.py`, `aloft/runtime/`."""
+    package = Path(aloft.__file__).parent
+    entries = [Entry.file("aloft/__init__.py", package / "__init__.py")]
+    for path in sorted((package / "runtime").rglob("*.py")):
+        entries.append(Entry.file("aloft/" + path.relative_to(package).as_posix(), path))
+    return entries
+
+
+def build(
+    service: Service,
+    *,
+    target: Target | None = None,
+    out_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    pip: PipRunner | None = None,
+) -> Manifest:
+    """Build the artifact for `service` and return its manifest (also written to out_dir)."""
+    started = time.perf_counter()
+    target = target or Target.for_service(service)
+    out_dir = out_dir or default_out_dir(service)
+    cache = BuildCache(cache_dir or default_cache_dir())
+    progress = progress or NullProgress()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PackageError(f"cannot create the build directory {out_dir}: {exc.strerror}",
+                           fix="check the directory's permissions, or pass another out_dir"
+                           ) from None
+
+    progress.step("requirements")
+    requirements = find_requirements(service)
+    deps: Dependencies | None = None
+    if requirements is None or requirements.empty:
+        progress.done("requirements", "no dependencies")
+    else:
+        progress.done("requirements", str(requirements.source.relative_to(service.root)
+                                          if requirements.source.is_relative_to(service.root)
+                                          else requirements.source))
+        layout: Layout = "slim" if service.slim else "layer"
+        deps = build_dependencies(requirements, target, layout, cache, pip or SubprocessPip(),
+                                  progress)
+
+    progress.step("code")
+    entries = [Entry.file(rel, path) for rel, path in code_files(service)]
+    entries += runtime_entries()
+    entries.append(Entry(SETTINGS_FILE, data=settings_json(runtime_settings(service))))
+    if deps is not None and service.slim:
+        entries.append(Entry.file(DEPS_ZIP, deps.archive.path, stored=True))
+    partial = out_dir / f"{CODE_ZIP}.partial"
+    write_zip(partial, entries)
+    code_size = partial.stat().st_size
+    code_unzipped = sum(e.size() for e in entries)
+    progress.done("code", f"{len(entries)} files")
+
+    layer_archive = deps.archive if deps is not None and not service.slim else None
+    packages = deps.archive.packages if deps is not None else []
+    if target.provider == "aws":
+        try:
+            check_lambda_limits(
+                zipped=code_size + (layer_archive.size if layer_archive else 0),
+                unzipped=code_unzipped + (layer_archive.unzipped_size if layer_archive else 0),
+                packages=packages, stage=service.stage,
+            )
+        except PackageError:
+            partial.unlink(missing_ok=True)
+            raise
+
+    code_path = out_dir / CODE_ZIP
+    os.replace(partial, code_path)
+    code = ArtifactFile(code_path, code_size, sha256_file(code_path))
+    layer: ArtifactFile | None = None
+    layer_path = out_dir / LAYER_ZIP
+    if layer_archive is not None:
+        _link(layer_archive.path, layer_path)
+        layer = ArtifactFile(layer_path, layer_archive.size, layer_archive.sha256)
+    else:
+        layer_path.unlink(missing_ok=True)  # from an earlier build with dependencies
+
+    manifest = Manifest(
+        code=code,
+        layer=layer,
+        python_version=target.python_version,
+        platform=target.platform,
+        provider=target.provider,
+        packages=list(packages),
+        build_seconds=round(time.perf_counter() - started, 3),
+        cached_layer=deps.cached if deps is not None else False,
+    )
+    manifest.write(out_dir / MANIFEST_FILE)
+    progress.done("artifact", f"{out_dir}")
+    return manifest
+
+
+def _link(src: Path, dest: Path) -> None:
+    """Make `dest` the same file as `src`: a hard link (instant), else a copy; atomically."""
+    try:
+        if dest.exists() and os.path.samefile(src, dest):
+            return
+    except OSError:
+        pass
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)

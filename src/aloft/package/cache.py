@@ -1,0 +1,122 @@
+"""The build cache: dependency archives stored under a key derived from what went into them.
+
+    <cache>/layers/<key>/archive.zip   the dependency zip (layer layout or slim layout)
+    <cache>/layers/<key>/meta.json     its sha256, sizes and package table (never re-hashed)
+    <cache>/unpacked/<sha256>/         the same content unpacked (see `unpack`)
+
+An entry appears by renaming a finished temporary directory into place, so a reader sees a
+complete entry or none, and two builders racing for the same key both end with one good entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aloft
+from aloft.package.manifest import PackageSize
+
+PACKAGING_VERSION = 1
+"""Bump when the layout or content of dependency archives changes: old cache entries go stale."""
+
+ENV_CACHE_DIR = "ALOFT_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """$ALOFT_CACHE_DIR, else ~/.cache/aloft."""
+    explicit = os.environ.get(ENV_CACHE_DIR)
+    return Path(explicit).expanduser() if explicit else Path.home() / ".cache" / "aloft"
+
+
+def default_unpack_root(cache_dir: Path | None = None) -> Path:
+    """Where the cache keeps unpacked archives: pass it to `unpack` to reuse them."""
+    return (cache_dir or default_cache_dir()) / "unpacked"
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    """sha256 of the inputs that determine an archive (plus aloft's packaging version)."""
+    material = {"packaging": PACKAGING_VERSION, "aloft": aloft.__version__, **parts}
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedArchive:
+    path: Path
+    sha256: str
+    size: int
+    unzipped_size: int
+    packages: list[PackageSize]
+
+
+class BuildCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.layers = root / "layers"
+        self.unpacked = root / "unpacked"
+
+    def lookup(self, key: str) -> CachedArchive | None:
+        entry = self.layers / key
+        try:
+            meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+            archive = entry / "archive.zip"
+            if not archive.is_file():
+                return None
+            return CachedArchive(
+                path=archive,
+                sha256=str(meta["sha256"]),
+                size=int(meta["size"]),
+                unzipped_size=int(meta["unzipped_size"]),
+                packages=[PackageSize(str(n), int(b)) for n, b in meta["packages"]],
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent or damaged: rebuild it
+
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A scratch directory on the cache's filesystem (so that renames are atomic)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".build-", dir=self.root))
+        try:
+            yield work
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def store(self, key: str, archive: Path, meta: CachedArchive, unpacked: Path) -> CachedArchive:
+        """Move `archive` (and its unpacked tree) into the cache; returns the stored entry."""
+        self.layers.mkdir(parents=True, exist_ok=True)
+        self.unpacked.mkdir(parents=True, exist_ok=True)
+        rename_into(unpacked, self.unpacked / meta.sha256)
+        entry = Path(tempfile.mkdtemp(prefix=f".{key[:16]}-", dir=self.layers))
+        os.replace(archive, entry / "archive.zip")
+        (entry / "meta.json").write_text(json.dumps({
+            "sha256": meta.sha256,
+            "size": meta.size,
+            "unzipped_size": meta.unzipped_size,
+            "packages": [[p.name, p.bytes] for p in meta.packages],
+        }), encoding="utf-8")
+        entry.chmod(0o755)
+        rename_into(entry, self.layers / key)
+        stored = self.lookup(key)
+        assert stored is not None
+        return stored
+
+
+def rename_into(src: Path, dest: Path) -> None:
+    """Rename `src` to `dest` unless `dest` exists already (then another build won: drop ours)."""
+    if dest.exists():
+        shutil.rmtree(src, ignore_errors=True)
+        return
+    try:
+        os.rename(src, dest)
+    except OSError:
+        if not dest.exists():
+            raise
+        shutil.rmtree(src, ignore_errors=True)

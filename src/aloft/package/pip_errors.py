@@ -1,0 +1,99 @@
+"""Turning pip's failure output into an error that names the package and the fix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aloft.errors import Location, PackageError
+from aloft.package.requirements import Requirements
+from aloft.package.target import Target
+
+_NO_VERSION = re.compile(
+    r"Could not find a version that satisfies the requirement (?P<req>\S+)"
+    r"(?: \(from (?P<parent>[^)]*)\))?"
+    r"(?: \(from versions: (?P<versions>[^)]*)\))?"
+)
+_BUILD_FAILED = re.compile(r"Failed to build (?:installable wheels for some pyproject\.toml based "
+                           r"projects \()?(?P<names>[A-Za-z0-9._\- ,]+?)\)?\s*$", re.M)
+_CONFLICT = re.compile(r"Cannot install (?P<what>.+?) because these package versions have "
+                       r"conflicting dependencies")
+
+ALTERNATIVES = {
+    "psycopg2": "psycopg2-binary, or psycopg[binary]",
+    "mysqlclient": "PyMySQL",
+    "pycrypto": "pycryptodome",
+    "python-ldap": "ldap3",
+}
+"""Packages that ship only source code, and what provides the same with wheels."""
+
+
+@dataclass(frozen=True)
+class MissingWheel:
+    requirement: str  # as pip printed it: `psycopg2==2.9.9`
+    name: str
+    parent: str | None  # the package that pulled it in, when it is transitive
+    versions: list[str]  # versions that do have a usable wheel
+
+
+def parse_missing_wheel(output: str) -> MissingWheel | None:
+    match = _NO_VERSION.search(output)
+    if match is None:
+        return None
+    req = match.group("req")
+    name = re.split(r"[<>=!~;\[@]", req, maxsplit=1)[0]
+    versions_text = (match.group("versions") or "").strip()
+    versions = [] if versions_text in ("", "none") else [
+        v.strip() for v in versions_text.split(",")
+    ]
+    return MissingWheel(req, name, match.group("parent"), versions)
+
+
+def _tail(output: str, lines: int = 15) -> str:
+    kept = [ln for ln in output.splitlines() if "is ignored: it is neither a file" not in ln]
+    return "\n".join(kept[-lines:])
+
+
+def pip_failure(output: str, requirements: Requirements, target: Target) -> PackageError:
+    """The user-facing error for a failed `pip install`, from pip's output."""
+    source = requirements.source
+    missing = parse_missing_wheel(output)
+    if missing is not None:
+        declared = missing.parent.split()[0] if missing.parent else missing.name
+        where = Location(file=str(source), line=requirements.line_of(declared))
+        via = f" (required by {missing.parent})" if missing.parent else ""
+        if target.is_host:
+            what = f"no release of {missing.requirement}{via} can be installed for {target}"
+        else:
+            what = f"{missing.requirement}{via} has no wheel for {target}"
+        if missing.versions:
+            shown = ", ".join(missing.versions[-8:])
+            fix = f"pin a version of {missing.name} that has wheels for this target ({shown})"
+        else:
+            fix = (f"{missing.name} publishes no wheel for this target (only source code, which "
+                   "cannot be compiled for Lambda here): pin a version that has wheels")
+        alternative = ALTERNATIVES.get(missing.name.lower())
+        fix += f", or use a pure-Python/binary alternative ({alternative or 'pure Python'})"
+        return PackageError(what, where=where, fix=fix)
+    built = _BUILD_FAILED.search(output)
+    if built is not None:
+        names = built.group("names").strip()
+        first = names.split(",")[0].strip()
+        return PackageError(
+            f"building {names} from source failed for {target}",
+            where=Location(file=str(source), line=requirements.line_of(first)),
+            fix="pin a version that publishes wheels for your platform, or install the system "
+            f"libraries it needs to compile. pip said:\n{_tail(output)}",
+        )
+    conflict = _CONFLICT.search(output)
+    if conflict is not None:
+        return PackageError(
+            f"the requirements in {source.name} conflict: {conflict.group('what')}",
+            where=Location(file=str(source)),
+            fix=f"relax or align the version pins. pip said:\n{_tail(output)}",
+        )
+    return PackageError(
+        f"installing the dependencies from {source.name} for {target} failed",
+        where=Location(file=str(source)),
+        fix=f"read pip's output below and fix the requirement it names:\n{_tail(output)}",
+    )
