@@ -91,7 +91,7 @@ HTTP_EVENTS: dict[str, tuple[str, str, str, str, str, str, str, str]] = {
     ),
     "lambdaFunctionUrlIAMEvent.json": (
         "function-url", "POST", "/my/path", V1_QUERY, "123.123.123.123", "Hello from client!",
-        "https://<url-id>.lambda-url.us-east-1.on.aws/my/path?" + V1_QUERY, "headers",
+        "https://<url-id>.lambda-url.us-west-2.on.aws/my/path?" + V1_QUERY, "headers",
     ),
 }
 
