@@ -105,8 +105,11 @@ def invoke_locally(
     function_or_error(service, function)
     manifest = build(service, progress=progress)
     run_root = service.root / RUN_DIR
-    code_dir = unpack(manifest.code.path, run_root)
-    layer_dir = unpack(manifest.layer.path, run_root) if manifest.layer else None
+    code_dir = unpack(manifest.code.path, run_root, sha256=manifest.code.sha256)
+    layer_dir = (
+        unpack(manifest.layer.path, run_root, sha256=manifest.layer.sha256)
+        if manifest.layer else None
+    )
     python = interpreter(manifest.python_version)
     spec = service.function(function)
     timeout = float(spec.timeout or 30)

@@ -9,7 +9,6 @@ import click
 
 from aloft.config import load_project
 from aloft.config.models import Service
-from aloft.errors import ConfigError, Location
 
 
 @dataclass
@@ -29,13 +28,6 @@ def state() -> CliState:
 
 
 def load_service(stage: str | None) -> Service:
-    """The service for `stage` (the project's default stage when None)."""
-    project = load_project(state().root)
-    name = stage or project.default_stage
-    if name not in project.stages:
-        raise ConfigError(
-            f"stage {name!r} is not defined",
-            where=Location(file=str(project.file), key_path="stages"),
-            fix=f"use one of: {', '.join(project.stages)}, or add `{name}:` under `stages:`",
-        )
-    return project.service(name)
+    """The service for `stage` (the project's default stage when None); config errors say
+    which stages exist."""
+    return load_project(state().root).service(stage)

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 from rich.table import Table
 
 _PLAIN_WIDTH = 120
@@ -77,20 +78,37 @@ def human_size(size: int) -> str:
 class StepProgress:
     """Progress display for long operations (implements aloft.package's Progress protocol).
 
-    Each step prints one line when it starts and one when it is done, on stderr, so that stdout
-    stays the command's result.
+    On a terminal the running step shows as a spinner; finished steps print one `✓` line each
+    (unless `quiet`, used where the result matters more than the build, as in `invoke --local`).
+    Everything goes to stderr, so stdout stays the command's result.
     """
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, *, quiet: bool = False) -> None:
         self._console = console or err()
+        self._quiet = quiet
+        self._status: Status | None = None
 
     def step(self, name: str, detail: str = "") -> None:
-        suffix = f" [dim]{escape(detail)}[/dim]" if detail else ""
-        self._console.print(f"[cyan]…[/cyan] {escape(name)}{suffix}")
+        if not self._console.is_terminal:
+            return
+        text = f"{escape(name)} [dim]{escape(detail)}[/dim]" if detail else escape(name)
+        if self._status is None:
+            self._status = self._console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
 
     def done(self, name: str, detail: str = "") -> None:
-        suffix = f" [dim]{escape(detail)}[/dim]" if detail else ""
-        self._console.print(f"[green]✓[/green] {escape(name)}{suffix}")
+        self.close()
+        if not self._quiet:
+            suffix = f" [dim]{escape(detail)}[/dim]" if detail else ""
+            self._console.print(f"[green]✓[/green] {escape(name)}{suffix}")
+
+    def close(self) -> None:
+        """Stop the spinner (also when the build failed half-way)."""
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
 
 def warning(text: str) -> None:

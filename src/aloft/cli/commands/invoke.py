@@ -103,7 +103,11 @@ def command(
                         headers=headers, body=body, stage=service.stage)
     where = Location(function=function, stage=service.stage)
     if local:
-        result = invoke_locally(service, function, event, progress=render.StepProgress())
+        progress = render.StepProgress(quiet=True)
+        try:
+            result = invoke_locally(service, function, event, progress=progress)
+        finally:
+            progress.close()
         if raw is not None and result.ok:
             _raw_reply(json.loads(result.output), where)
             return

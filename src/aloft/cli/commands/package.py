@@ -33,7 +33,10 @@ def print_manifest(manifest: Manifest) -> None:
             ["package", "size"],
             [(p.name, render.human_size(p.bytes)) for p in manifest.packages[:_LARGEST]],
         ))
-    cache = "layer from cache" if manifest.cached_layer else "layer built"
+    if manifest.layer is None:
+        cache = "no dependency layer"
+    else:
+        cache = "layer from cache" if manifest.cached_layer else "layer built"
     console.print(
         f"\nPython {manifest.python_version} on {manifest.platform}, {cache}, "
         f"{manifest.build_seconds:.1f}s",
@@ -54,7 +57,11 @@ def print_manifest(manifest: Manifest) -> None:
 def command(stage: str | None, as_json: bool) -> None:
     """Build the deployment artifact for STAGE (dependencies are cached between builds)."""
     service = load_service(stage)
-    manifest = build(service, progress=render.StepProgress())
+    progress = render.StepProgress()
+    try:
+        manifest = build(service, progress=progress)
+    finally:
+        progress.close()
     if as_json:
         render.print_json(manifest.to_dict())
     else:
