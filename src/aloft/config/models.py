@@ -166,7 +166,10 @@ class QueueEvent(Model):
     partial_failures: bool = Field(True, description="Report batchItemFailures (retry only those).")
     enabled: bool = True
 
-    _shorthand = model_validator(mode="before")(classmethod(lambda cls, v: _named(v)))
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _named(value)
 
 
 class TopicEvent(Model):
@@ -175,7 +178,10 @@ class TopicEvent(Model):
     name: str
     filter_policy: dict[str, Any] | None = None
 
-    _shorthand = model_validator(mode="before")(classmethod(lambda cls, v: _named(v)))
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _named(value)
 
 
 _BUCKET_EVENTS = {
@@ -193,7 +199,10 @@ class BucketEvent(Model):
     prefix: str | None = None
     suffix: str | None = None
 
-    _shorthand = model_validator(mode="before")(classmethod(lambda cls, v: _named(v)))
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _named(value)
 
     @field_validator("events")
     @classmethod
@@ -439,7 +448,9 @@ class TableResource(Model):
     hash_type: Literal["S", "N", "B"] = "S"
     range_key: str | None = None
     range_type: Literal["S", "N", "B"] = "S"
-    stream: Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"] | bool | None = None
+    stream: (
+        Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"] | bool | None
+    ) = None
     ttl: str | None = None
 
 
@@ -544,6 +555,9 @@ class ServiceSettings(FunctionSettings):
     snapshot: bool = True
     plugins: list[str] = Field(default_factory=list)
     payload: Literal["2.0", "1.0"] = "2.0"
+    layers: list[str] = Field(
+        default_factory=list, description="Lambda layer ARNs added to every function (aws)."
+    )
 
     @field_validator("app")
     @classmethod
@@ -615,7 +629,7 @@ class Service(ServiceSettings, StageSettings):
         if name == APP_FUNCTION and self.has_app:
             base = Function(
                 environment={}, secrets=list(self.secrets), permissions=list(self.permissions),
-                payload=self.payload, snapshot=self.snapshot,
+                payload=self.payload, snapshot=self.snapshot, layers=list(self.layers),
             )
         elif name in self.functions:
             base = self.functions[name]
@@ -631,6 +645,7 @@ class Service(ServiceSettings, StageSettings):
                 else self.concurrency,
                 "environment": {**self.environment, **base.environment},
                 "snapshot": self.snapshot if base.snapshot is None else base.snapshot,
+                "layers": base.layers or list(self.layers),
             }
         )
 

@@ -1,0 +1,71 @@
+"""Building aloft-shaped data from another format, recording where each value came from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aloft.config.locate import Origins
+from aloft.config.models import APP_FUNCTION
+from aloft.config.source import KeyPath, format_path
+
+_INVALID = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass
+class Builder:
+    """aloft.yml data under construction, its origins and the warnings of what was dropped."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    origins: Origins = field(default_factory=Origins)
+    warnings: list[str] = field(default_factory=list)
+
+    def put(self, path: KeyPath, value: Any, source: KeyPath) -> None:
+        node = self.data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})  # type: ignore[assignment]
+        node[path[-1]] = value  # type: ignore[index]
+        self.origins.set(path, source)
+
+    def get(self, path: KeyPath, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def warn(self, source: KeyPath, why: str) -> None:
+        text = f"`{format_path(source)}`: {why}"
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+
+def resource_name(text: str) -> str:
+    """A valid aloft name (function, service) made from arbitrary text."""
+    name = _INVALID.sub("-", text).strip("-_") or "x"
+    if not name[0].isalpha():
+        name = "x" + name
+    return name[:63]
+
+
+def function_name(handler: str, taken: set[str]) -> str:
+    """A free function name from `module.func`: `func`, then `func-2`, ..."""
+    base = resource_name(handler.replace(":", ".").rsplit(".", 1)[-1])
+    if base == APP_FUNCTION:
+        base = f"{APP_FUNCTION}-function"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    taken.add(name)
+    return name
+
+
+def app_reference(dotted: str) -> str:
+    """zappa / serverless-wsgi's `module.attr` as aloft's `module:attr`."""
+    if ":" in dotted:
+        return dotted
+    module, _, attr = dotted.rpartition(".")
+    return f"{module}:{attr}" if module else dotted

@@ -1,0 +1,1 @@
+def convert_to_aloft_yaml(path): raise NotImplementedError

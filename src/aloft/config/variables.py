@@ -1,0 +1,361 @@
+"""Variables in string values: `${env:NAME}`, `${stage}`, `${self:a.b}`, `${file(x.yml):key}`, ...
+
+A value that is exactly one variable takes the variable's value and type (a number, a mapping);
+inside text the value is substituted. Variables nest (`${self:custom.${opt:stage}}`) and take
+fallbacks (`${env:NAME, default}`, `${opt:stage, 'dev'}`). `${ssm:/path}` is left in place for the
+provider to resolve at deploy time. Self references resolve against the merged stage, recursively,
+with cycles reported as `a -> b -> a`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aloft.config.locate import Locator
+from aloft.config.source import KeyPath, format_path, load_document
+from aloft.errors import ConfigError
+
+ALOFT_SOURCES = frozenset({"env", "stage", "self", "file", "ssm", "opt"})
+SERVERLESS_SOURCES = frozenset({"env", "self", "file", "ssm", "opt", "sls", "param"})
+FILE_SUFFIXES = (".yml", ".yaml", ".json")
+
+_REF = re.compile(r"^(?P<source>[a-z]+)(?:\((?P<arg>[^)]*)\))?(?::(?P<address>.*))?$", re.DOTALL)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class VariableContext:
+    """What variables may refer to besides the document itself."""
+
+    stage: str
+    env: Mapping[str, str]
+    base_dir: Path
+    options: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    sources: frozenset[str] = ALOFT_SOURCES
+    keep: frozenset[str] = frozenset()
+    """Sources left as `${...}` text (besides ssm): used when converting to aloft.yml."""
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A variable left in place; `text` is its `${...}` form with nested variables resolved."""
+
+    text: str
+
+
+def find_spans(text: str) -> list[tuple[int, int]]:
+    """Top-level `${...}` spans as (start, end) indexes, braces nested."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while (start := text.find("${", pos)) != -1:
+        depth, i = 0, start
+        while i < len(text):
+            if text.startswith("${", i):
+                depth += 1
+                i += 2
+                continue
+            if text[i] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        if depth != 0:
+            raise ValueError(f"`{text[start:]}` has no closing `}}`")
+        spans.append((start, i + 1))
+        pos = i + 1
+    return spans
+
+
+def _has(container: Any, part: str | int) -> bool:
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and part < len(container)
+
+
+def has_variables(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def split_alternatives(expr: str) -> list[str]:
+    """`env:A, 'x, y'` -> ['env:A', "'x, y'"]: commas outside quotes and parentheses."""
+    parts: list[str] = []
+    depth, quote, current = 0, "", ""
+    for char in expr:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    parts.append(current.strip())
+    return parts
+
+
+class Resolver:
+    """Resolves every variable in one document (a merged stage, or a serverless.yml)."""
+
+    def __init__(self, root: dict[str, Any], ctx: VariableContext, locator: Locator):
+        self.root = root
+        self.ctx = ctx
+        self.locator = locator
+        self._done: dict[KeyPath, Any] = {}
+        self._active: list[KeyPath] = []
+        self._files: list[Path] = []
+
+    # -- walking -------------------------------------------------------------
+
+    def resolve_all(self) -> dict[str, Any]:
+        out = self._node((), self.root)
+        assert isinstance(out, dict)
+        return out
+
+    def _node(self, path: KeyPath, value: Any) -> Any:
+        """Resolve `value`, written at `path` of the root (memoised, cycles detected)."""
+        if path in self._done:
+            return self._done[path]
+        if path in self._active:
+            chain = [*self._active[self._active.index(path) :], path]
+            raise self.locator.error(
+                path,
+                "variables refer to each other in a cycle: "
+                + " -> ".join(format_path(p) or "(root)" for p in chain),
+                "make one of these values a plain value",
+            )
+        self._active.append(path)
+        try:
+            if isinstance(value, dict):
+                result: Any = {k: self._node((*path, k), v) for k, v in value.items()}
+            elif isinstance(value, list):
+                result = [self._node((*path, i), v) for i, v in enumerate(value)]
+            elif isinstance(value, str):
+                result = self.text(value, path)
+            else:
+                result = value
+        finally:
+            self._active.pop()
+        self._done[path] = result
+        return result
+
+    def _detached(self, value: Any, path: KeyPath) -> Any:
+        """Resolve a value that is not part of the root (a file's content); errors at `path`."""
+        if isinstance(value, dict):
+            return {k: self._detached(v, path) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._detached(v, path) for v in value]
+        if isinstance(value, str):
+            return self.text(value, path)
+        return value
+
+    # -- text ----------------------------------------------------------------
+
+    def text(self, text: str, path: KeyPath, *, keep: bool = True) -> Any:
+        """Resolve the variables of one string; a lone variable keeps its value's type."""
+        if "${" not in text:
+            return text
+        try:
+            spans = find_spans(text)
+        except ValueError as exc:
+            raise self.locator.error(path, str(exc), "close the variable with `}`") from None
+        if len(spans) == 1 and spans[0] == (0, len(text)):
+            value = self.expression(text[2:-1], path, keep=keep)
+            return value.text if isinstance(value, _Kept) else value
+        out, pos = "", 0
+        for start, end in spans:
+            out += text[pos:start]
+            value = self.expression(text[start + 2 : end - 1], path, keep=keep)
+            out += self._as_text(value, text[start:end], path)
+            pos = end
+        return out + text[pos:]
+
+    def _as_text(self, value: Any, written: str, path: KeyPath) -> str:
+        if isinstance(value, _Kept):
+            return value.text
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, dict | list):
+            raise self.locator.error(
+                path, f"`{written}` is a {'mapping' if isinstance(value, dict) else 'list'} and "
+                "cannot be inserted into text",
+                "make the variable the whole value, or refer to one of its keys",
+            )
+        if value is None:
+            raise self.locator.error(path, f"`{written}` is empty and cannot be inserted into text")
+        return str(value)
+
+    def expression(self, expr: str, path: KeyPath, *, keep: bool = True) -> Any:
+        """The value of the inside of one `${...}`, alternatives tried in order."""
+        if "${" in expr:
+            # Nested variables form the address: they must resolve to text now.
+            expr = str(self.text(expr, path, keep=False))
+        alternatives = split_alternatives(expr)
+        first = _REF.match(alternatives[0])
+        if not first or not self._is_source(first.group("source")):
+            raise self._unknown_source(alternatives[0], path)
+        source = first.group("source")
+        if source == "ssm" or (keep and source in self.ctx.keep):
+            if not keep:
+                raise self.locator.error(
+                    path, f"`${{{expr}}}` cannot be used inside another variable",
+                    f"{source} values are resolved at deploy time; use them as a whole value",
+                )
+            return _Kept("${" + expr + "}")
+        for alternative in alternatives:
+            value = self._alternative(alternative, path)
+            if value is not MISSING and (value is not None or alternative is alternatives[-1]):
+                return value
+        raise self._missing(alternatives[0], path)
+
+    def _is_source(self, name: str) -> bool:
+        return name in self.ctx.sources
+
+    def _alternative(self, text: str, path: KeyPath) -> Any:
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            return text[1:-1]
+        m = _REF.match(text)
+        if m and self._is_source(m.group("source")) and (
+            m.group("address") is not None or m.group("arg") is not None
+            or m.group("source") == "stage"
+        ):
+            return self._reference(m.group("source"), m.group("arg"), m.group("address"), path)
+        if text == "":
+            return MISSING
+        if _NUMBER.match(text):
+            return float(text) if "." in text else int(text)
+        if text in ("true", "false"):
+            return text == "true"
+        if text == "null":
+            return None
+        return text
+
+    def _reference(self, source: str, arg: str | None, address: str | None, path: KeyPath) -> Any:
+        address = (address or "").strip()
+        if source == "env":
+            return self.ctx.env.get(address, MISSING)
+        if source == "stage" or (source == "sls" and address == "stage"):
+            return self.ctx.stage
+        if source == "sls":
+            raise self.locator.error(
+                path, f"`${{sls:{address}}}` is not supported", "only `${sls:stage}` is supported"
+            )
+        if source == "opt":
+            return self.ctx.options.get(address, MISSING)
+        if source == "param":
+            return self.ctx.params.get(address, MISSING)
+        if source == "self":
+            return self._self(address, path)
+        if source == "file":
+            return self._file((arg or "").strip(), address, path)
+        raise self._unknown_source(source, path)  # pragma: no cover - sources are checked
+
+    # -- self and file -------------------------------------------------------
+
+    def _self(self, address: str, path: KeyPath) -> Any:
+        if not address:
+            raise self.locator.error(path, "`${self:}` needs a key path, e.g. `${self:service}`")
+        parts: list[str | int] = [int(p) if p.isdigit() else p for p in address.split(".")]
+        current: Any = self.root
+        at: KeyPath = ()
+        resolved = False
+        for part in parts:
+            if has_variables(current):
+                current, resolved = self._node(at, current), True
+            if not _has(current, part):
+                return MISSING
+            current = current[part]
+            at = (*at, part)
+        return current if resolved else self._node(at, current)
+
+    def _file(self, name: str, address: str, path: KeyPath) -> Any:
+        name = name.strip("'\"")
+        if not name:
+            raise self.locator.error(path, "`${file()}` needs a path, e.g. `${file(config.yml)}`")
+        target = (self.ctx.base_dir / name).resolve()
+        if target.suffix.lower() not in FILE_SUFFIXES:
+            raise self.locator.error(
+                path, f"`${{file({name})}}`: only YAML and JSON files can be read",
+                "use a .yml, .yaml or .json file",
+            )
+        if not target.is_file():
+            raise self.locator.error(
+                path, f"`${{file({name})}}`: {target} does not exist",
+                "paths are relative to the config file's directory",
+            )
+        if target in self._files:
+            raise self.locator.error(path, f"`${{file({name})}}` includes itself")
+        try:
+            content = load_document(target).data
+        except ConfigError as exc:
+            raise self.locator.error(path, f"`${{file({name})}}`: {exc}") from None
+        self._files.append(target)
+        try:
+            content = self._detached(content, path)
+        finally:
+            self._files.pop()
+        for part in [p for p in address.split(".") if p] if address else []:
+            if isinstance(content, dict) and part in content:
+                content = content[part]
+            elif isinstance(content, list) and part.isdigit() and int(part) < len(content):
+                content = content[int(part)]
+            else:
+                return MISSING
+        return content
+
+    # -- errors --------------------------------------------------------------
+
+    def _unknown_source(self, text: str, path: KeyPath) -> ConfigError:
+        forms = {"stage": "${stage}", "file": "${file(path):key}"}
+        known = ", ".join(forms.get(s, f"${{{s}:...}}") for s in sorted(self.ctx.sources))
+        return self.locator.error(
+            path, f"`${{{text}}}` is not a known variable", f"use one of {known}"
+        )
+
+    def _missing(self, text: str, path: KeyPath) -> ConfigError:
+        m = _REF.match(text)
+        assert m is not None
+        source, address = m.group("source"), (m.group("address") or "").strip()
+        if source == "env":
+            return self.locator.error(
+                path, f"environment variable {address} is not set (`${{{text}}}`)",
+                f"set it (export {address}=...) or give a default: `${{env:{address}, default}}`",
+            )
+        if source == "self":
+            return self.locator.error(
+                path, f"`${{{text}}}` refers to `{address}`, which is not set",
+                "check the key path (keys separated by dots, list items by their index)",
+            )
+        if source == "opt":
+            return self.locator.error(
+                path, f"option --{address} was not given (`${{{text}}}`)",
+                f"pass --{address} or give a default: `${{opt:{address}, 'value'}}`",
+            )
+        if source == "param":
+            return self.locator.error(
+                path, f"parameter {address!r} is not set for stage {self.ctx.stage!r}",
+                f"set it under `params.{self.ctx.stage}` or `params.default`",
+            )
+        if source == "file":
+            return self.locator.error(
+                path, f"`${{{text}}}`: the file has no key `{address}`", "check the key path"
+            )
+        return self.locator.error(path, f"`${{{text}}}` has no value")

@@ -1,0 +1,356 @@
+"""zappa_settings.json / .yml / .yaml / .toml read as aloft stages.
+
+Every top-level key is a stage; `extends` copies another stage's settings (a shallow update, as
+zappa does). Each zappa setting maps to an aloft key; settings aloft does not support become
+warnings naming the key. Stages get `provider: local` (so `aloft deploy dev` needs no account);
+their AWS settings are kept under `aws:` for `provider: aws`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aloft.config.builder import Builder, app_reference, function_name, resource_name
+from aloft.config.locate import Locator
+from aloft.config.native import DEFAULT_STAGE, check_stage
+from aloft.config.reader import Kind, StageTree
+from aloft.config.source import Document, KeyPath
+from aloft.config.stages import suggest, type_name
+
+Settings = dict[str, Any]
+Sources = dict[str, KeyPath]
+"""For each setting of a stage, where it was written: (defining stage, key)."""
+
+_UNSUPPORTED: dict[str, str] = {
+    "api_key_required": "aloft has no API keys; protect the app in code or with an authorizer",
+    "api_key": "aloft has no API keys",
+    "async_source": "tasks are invoked directly; there is no SNS transport",
+    "async_resources": "aloft creates no SNS topic or DynamoDB table for task responses",
+    "async_response_table": "aloft does not store task responses",
+    "role_name": "aloft names the role it creates; set `aws.role` to use an existing one",
+    "manage_roles": "aloft always creates the role unless `aws.role` is set",
+    "touch": "aloft always health-checks a new version before it serves",
+    "delete_local_zip": "aloft keeps artifacts in its content-addressed build cache",
+    "delete_s3_zip": "aloft keeps artifacts in its content-addressed build cache",
+    "use_precompiled_packages": "aloft installs wheels for the target platform",
+    "log_level": "set the log level in your app",
+    "apigateway_enabled": "without API Gateway nor a function URL the app gets no HTTP traffic",
+}
+_IGNORED_DEFAULTS: dict[str, Any] = {
+    "async_source": "lambda", "async_resources": False, "api_key_required": False,
+    "manage_roles": True, "touch": True, "delete_local_zip": True, "delete_s3_zip": True,
+    "use_precompiled_packages": True, "apigateway_enabled": True,
+}
+"""Settings whose value here is what aloft does anyway: no warning."""
+
+
+class ZappaReader:
+    """Reads a zappa_settings file: each top-level key is a stage."""
+
+    kind: Kind = "zappa"
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        if not isinstance(doc.data, dict) or not doc.data:
+            raise Locator(doc).error(
+                (), "zappa settings must be a mapping of stage names to settings, "
+                f"not {type_name(doc.data)}", "write e.g. {\"dev\": {\"app_function\": \"app.app\"}}",
+            )
+        self.data: dict[str, Any] = doc.data
+        for stage, settings in self.data.items():
+            if not isinstance(settings, dict):
+                raise Locator(doc).error(
+                    (stage,), f"zappa stage {stage!r} must be a mapping, not {type_name(settings)}"
+                )
+        self.stages = [str(s) for s in self.data]
+        self.warnings: list[str] = []
+        for stage in self.stages:
+            for warning in self._build(stage).warnings:
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+
+    @property
+    def default_stage(self) -> str:
+        return DEFAULT_STAGE if DEFAULT_STAGE in self.stages else self.stages[0]
+
+    def stage_tree(
+        self,
+        stage: str,
+        *,
+        env: Mapping[str, str],
+        options: Mapping[str, str],
+        keep: frozenset[str] = frozenset(),
+    ) -> StageTree:
+        check_stage(stage, self.stages, self.doc, allow_any=False,
+                    how=f"add a `{stage}` stage to {self.doc.file.name}")
+        built = self._build(stage)
+        locator = Locator(self.doc, origins=built.origins, stage=stage)
+        return StageTree(built.data, locator, built.warnings)
+
+    def _build(self, stage: str) -> Builder:
+        settings, sources = self._settings(stage)
+        return convert_zappa(settings, sources, self.doc.file.parent)
+
+    def _settings(self, stage: str) -> tuple[Settings, Sources]:
+        """The stage's settings with `extends` applied, and the source of each one."""
+        chain = [stage]
+        while (parent := self.data[chain[-1]].get("extends")) is not None:
+            where: KeyPath = (chain[-1], "extends")
+            if parent in chain:
+                cycle = " -> ".join([*chain[chain.index(parent) :], parent])
+                raise Locator(self.doc, stage=stage).error(
+                    where, f"zappa stages extend each other in a cycle: {cycle}",
+                    "remove `extends` from one of these stages",
+                )
+            if parent not in self.data:
+                hint = suggest(str(parent), self.stages)
+                raise Locator(self.doc, stage=stage).error(
+                    where, f"stage {chain[-1]!r} extends {parent!r}, which is not a stage",
+                    hint or f"stages: {', '.join(self.stages)}",
+                )
+            chain.append(parent)
+        settings: Settings = {}
+        sources: Sources = {}
+        for name in reversed(chain):
+            for key, value in self.data[name].items():
+                if key != "extends":
+                    settings[key] = value
+                    sources[key] = (name, key)
+        return settings, sources
+
+
+def convert_zappa(settings: Settings, sources: Sources, root: Path) -> Builder:
+    """One zappa stage's settings as aloft data."""
+    out = Builder()
+    out.put(("provider",), "local", ())
+    if "project_name" in settings:
+        out.put(("service",), settings["project_name"], sources["project_name"])
+    else:
+        # zappa's default: the project directory's name
+        out.put(("service",), resource_name(root.resolve().name).lower(), ())
+    for key in settings:
+        handler = _SETTINGS.get(key)
+        src = sources[key]
+        if handler is not None:
+            handler(out, settings[key], src, settings, sources)
+        elif key in _SECONDARY:
+            continue  # read together with another key
+        elif key in _IGNORED_DEFAULTS and settings[key] == _IGNORED_DEFAULTS[key]:
+            continue
+        else:
+            why = _UNSUPPORTED.get(key, "not supported by aloft; ignored")
+            out.warn(src, why)
+    if "keep_warm" not in settings and _has_app(settings):
+        _keep_warm(out, True, (), settings, sources)  # zappa keeps warm by default
+    return out
+
+
+def _has_app(settings: Settings) -> bool:
+    return bool(settings.get("app_function") or settings.get("django_settings"))
+
+
+Handler = Callable[[Builder, Any, KeyPath, Settings, Sources], None]
+
+
+def _to(path: KeyPath, convert: Callable[[Any], Any] = lambda v: v) -> Handler:
+    def handler(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+        out.put(path, convert(value), src)
+
+    return handler
+
+
+def _app_function(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    out.put(("app",), app_reference(value) if isinstance(value, str) else value, src)
+
+
+def _environment(out: Builder, value: Any, src: KeyPath, settings: Settings, c: Sources) -> None:
+    if not isinstance(value, dict):
+        out.put(("environment",), value, src)  # validation reports the type
+        return
+    if src[-1] == "aws_environment_variables" and isinstance(
+        settings.get("environment_variables"), dict
+    ):
+        # zappa applies environment_variables last: they win over aws_environment_variables
+        value = {k: v for k, v in value.items() if k not in settings["environment_variables"]}
+    for name, text in value.items():
+        out.put(("environment", str(name)), text, (*src, name))
+
+
+def _keep_warm(out: Builder, value: Any, src: KeyPath, settings: Settings, c: Sources) -> None:
+    warm: dict[str, Any] = {"enabled": bool(value)}
+    expression = settings.get("keep_warm_expression")
+    if isinstance(expression, str):
+        text = expression.strip()
+        if text.startswith("rate(") and text.endswith(")"):
+            warm["rate"] = text[5:-1].strip()
+        else:
+            out.warn(c["keep_warm_expression"], "only rate(...) is supported; using 4 minutes")
+    out.put(("keep_warm",), warm, src)
+
+
+def _binary_support(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    if value is False:
+        out.put(("binary_types",), [], src)
+
+
+def _exclude(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    items = value if isinstance(value, list) else [value]
+    out.put(("exclude",), [*out.get(("exclude",), []), *items], src)
+
+
+def _vpc(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    if not isinstance(value, dict):
+        out.put(("aws", "vpc"), value, src)
+        return
+    vpc = {"subnet_ids": value.get("SubnetIds", []),
+           "security_group_ids": value.get("SecurityGroupIds", [])}
+    out.put(("aws", "vpc"), vpc, src)
+
+
+def _http(out: Builder, value: Any, src: KeyPath, settings: Settings, c: Sources) -> None:
+    if src[-1] == "function_url_enabled":
+        if value:
+            out.put(("aws", "api"), "url", src)
+        return
+    if value is False and not settings.get("function_url_enabled"):
+        out.warn(src, _UNSUPPORTED["apigateway_enabled"])
+
+
+def _snap_start(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    out.put(("snapshot",), value == "PublishedVersions", src)
+
+
+def _events(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    if not isinstance(value, list):
+        out.warn(src, "`events` must be a list; ignored")
+        return
+    by_handler: dict[str, str] = {}
+    taken: set[str] = set()
+    for index, event in enumerate(value):
+        at = (*src, index)
+        if not isinstance(event, dict) or not isinstance(event.get("function"), str):
+            out.warn(at, "an event needs a `function` (module.function); ignored")
+            continue
+        handler = event["function"]
+        converted = _event(out, event, at)
+        if not converted:
+            continue
+        name = by_handler.get(handler)
+        if name is None:
+            name = by_handler[handler] = function_name(handler, taken)
+            out.put(("functions", name, "handler"), handler, (*at, "function"))
+            out.put(("functions", name, "events"), [], at)
+        events: list[Any] = out.get(("functions", name, "events"))
+        for item in converted:
+            out.origins.set(("functions", name, "events", len(events)), at)
+            events.append(item)
+
+
+def _event(out: Builder, event: dict[str, Any], at: KeyPath) -> list[dict[str, Any]]:
+    """One zappa event as aloft events (a schedule with several expressions gives several)."""
+    for key in event:
+        if key not in ("function", "expression", "expressions", "event_source", "name",
+                       "description"):
+            out.warn((*at, key), "not supported by aloft; ignored")
+    expressions = event.get("expressions") or (
+        [event["expression"]] if "expression" in event else []
+    )
+    if expressions:
+        schedules = []
+        for expression in expressions:
+            schedule: dict[str, Any] = {"expression": expression}
+            if len(expressions) == 1 and event.get("name"):
+                schedule["name"] = event["name"]
+            if event.get("description"):
+                schedule["description"] = event["description"]
+            schedules.append({"schedule": schedule})
+        return schedules
+    source = event.get("event_source")
+    if isinstance(source, dict):
+        converted = _event_source(out, source, (*at, "event_source"))
+        return [converted] if converted else []
+    out.warn(at, "an event needs `expression` or `event_source`; ignored")
+    return []
+
+
+def _event_source(out: Builder, source: dict[str, Any], at: KeyPath) -> dict[str, Any] | None:
+    arn = str(source.get("arn", ""))
+    enabled = source.get("enabled", True)
+    known = {"arn", "events", "batch_size", "starting_position", "key_filters", "enabled",
+             "batch_window", "maximum_batching_window_in_seconds", "function_response_types",
+             "filters"}
+    for key in source:
+        if key not in known:
+            out.warn((*at, key), "not supported by aloft; ignored")
+    partial = "ReportBatchItemFailures" in (source.get("function_response_types") or [])
+    window = source.get("batch_window", source.get("maximum_batching_window_in_seconds", 0))
+    if arn.startswith("arn:aws:s3:::"):
+        bucket: dict[str, Any] = {"name": arn.removeprefix("arn:aws:s3:::")}
+        if source.get("events"):
+            bucket["events"] = source["events"]
+        for rule in source.get("key_filters") or []:
+            if isinstance(rule, dict) and rule.get("type") in ("prefix", "suffix"):
+                bucket[rule["type"]] = rule.get("value")
+        return {"bucket": bucket}
+    if ":sqs:" in arn:
+        queue = {"name": arn, "batch_size": source.get("batch_size", 10), "window": window,
+                 "partial_failures": partial, "enabled": enabled}
+        return {"queue": queue}
+    if ":sns:" in arn:
+        topic: dict[str, Any] = {"name": arn}
+        if isinstance(source.get("filters"), dict):
+            topic["filter_policy"] = source["filters"]
+        return {"topic": topic}
+    if ":dynamodb:" in arn or ":kinesis:" in arn:
+        stream = {"type": "kinesis" if ":kinesis:" in arn else "dynamodb", "name": arn,
+                  "batch_size": source.get("batch_size", 100), "window": window,
+                  "starting_position": source.get("starting_position", "LATEST"),
+                  "partial_failures": partial, "enabled": enabled}
+        return {"stream": stream}
+    out.warn((*at, "arn"), f"event source {arn!r} is not an S3, SQS, SNS, DynamoDB or Kinesis ARN")
+    return None
+
+
+def _permissions(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    out.put(("permissions",), value if isinstance(value, list) else [value], src)
+
+
+_SETTINGS: dict[str, Handler] = {
+    "app_function": _app_function,
+    "django_settings": _to(("django_settings",)),
+    "runtime": _to(("runtime",)),
+    "aws_region": _to(("aws", "region")),
+    "profile_name": _to(("aws", "profile")),
+    "s3_bucket": _to(("aws", "bucket")),
+    "memory_size": _to(("memory",)),
+    "timeout_seconds": _to(("timeout",)),
+    "keep_warm": _keep_warm,
+    "aws_environment_variables": _environment,
+    "environment_variables": _environment,
+    "events": _events,
+    "vpc_config": _vpc,
+    "cors": _to(("cors",)),
+    "binary_support": _binary_support,
+    "exception_handler": _to(("exception_handler",)),
+    "exclude": _exclude,
+    "exclude_glob": _exclude,
+    "slim_handler": _to(("slim",)),
+    "certificate_arn": _to(("aws", "certificate")),
+    "domain": _to(("aws", "domain")),
+    "xray_tracing": _to(("aws", "tracing")),
+    "apigateway_enabled": _http,
+    "use_apigateway": _http,
+    "function_url_enabled": _http,
+    "tags": _to(("aws", "tags")),
+    "role_arn": _to(("aws", "role")),
+    "layers": _to(("layers",)),
+    "architecture": _to(("aws", "architecture")),
+    "debug": _to(("debug",)),
+    "touch_path": _to(("health_path",)),
+    "extra_permissions": _permissions,
+    "snap_start": _snap_start,
+}
+_SECONDARY = {"project_name", "keep_warm_expression"}
+
