@@ -99,6 +99,12 @@ class AsgiApp:
             self.loop.run_until_complete(stop())
         self.lifespan_supported = False
 
+    def close(self) -> None:
+        """Shut the lifespan down and release the loop (the instance is going away)."""
+        self.shutdown()
+        if not self.loop.is_closed():
+            self.loop.close()
+
     # ------------------------------------------------------------------ HTTP
 
     def scope(self, request: HttpRequest, event: Any, context: Any) -> dict[str, Any]:

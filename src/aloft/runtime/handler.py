@@ -240,5 +240,5 @@ def reset() -> None:
     """Forget the initialised instance (tests; a new settings file or function)."""
     global _instance
     if _instance is not None and isinstance(_instance.app, AsgiApp):
-        _instance.app.shutdown()
+        _instance.app.close()
     _instance = None

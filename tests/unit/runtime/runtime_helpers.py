@@ -19,6 +19,7 @@ import gzip, json
 from flask import Flask, Response, request
 
 app = Flask(__name__)
+app.config["PROPAGATE_EXCEPTIONS"] = True  # let errors reach the runtime, as bare WSGI apps do
 LAST = {}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

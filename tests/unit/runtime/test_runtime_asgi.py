@@ -1,0 +1,154 @@
+"""ASGI apps: a raw ASGI callable and FastAPI, lifespan once per instance, scope contents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runtime_helpers import load_event, user_module
+
+from aloft.runtime import handler as runtime
+from aloft.runtime.asgi import AsgiApp
+
+RAW_ASGI = '''
+import json
+STARTUPS = []
+SHUTDOWNS = []
+SCOPES = []
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                STARTUPS.append(1)
+                scope["state"]["db"] = "connected"
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                SHUTDOWNS.append(1)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    SCOPES.append(scope)
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    if scope["path"].endswith("/boom"):
+        raise RuntimeError("asgi boom")
+    payload = json.dumps({"path": scope["path"], "root_path": scope["root_path"],
+                          "query": scope["query_string"].decode(), "body": body.decode(),
+                          "client": scope["client"][0], "db": scope["state"].get("db")})
+    await send({"type": "http.response.start", "status": 201, "headers": [
+        (b"content-type", b"application/json"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]})
+    await send({"type": "http.response.body", "body": payload.encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+'''
+
+NO_LIFESPAN = '''
+async def app(scope, receive, send):
+    assert scope["type"] == "http", "no lifespan support"
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"plain"})
+'''
+
+SILENT = '''
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        await receive()
+'''
+
+FASTAPI_APP = '''
+from contextlib import asynccontextmanager
+from fastapi import FastAPI, Request
+
+EVENTS = []
+
+@asynccontextmanager
+async def lifespan(app):
+    EVENTS.append("startup")
+    yield
+    EVENTS.append("shutdown")
+
+app = FastAPI(lifespan=lifespan)
+
+@app.get("/items/{item_id}")
+async def item(item_id: int, request: Request, q: str = ""):
+    return {"item_id": item_id, "q": q, "root_path": request.scope["root_path"],
+            "url": str(request.url), "has_event": "aws.event" in request.scope}
+'''
+
+
+def test_raw_asgi_app_lifespan_once_and_scope(deploy: Any) -> None:
+    instance = deploy({"rawasgi": RAW_ASGI}, app="rawasgi:app")
+    module = user_module("rawasgi")
+    assert isinstance(instance.app, AsgiApp)
+    assert module.STARTUPS == [1]  # ran in init, before any request
+    event = load_event("v2_stage_prefix.json")
+    context = object()
+    results = [runtime.handler(event, context) for _ in range(3)]
+    assert module.STARTUPS == [1]  # not per request
+    result = results[-1]
+    assert result["statusCode"] == 201
+    assert result["cookies"] == ["a=1", "b=2"]
+    seen = json.loads(result["body"])
+    assert seen == {
+        "path": "/prod/items/42", "root_path": "/prod", "query": "expand=true", "body": "",
+        "client": "203.0.113.9", "db": "connected",
+    }
+    scope = module.SCOPES[-1]
+    assert scope["aws.event"] is event and scope["aws.context"] is context
+    assert (b"x-forwarded-proto", b"https") in scope["headers"]
+    runtime.reset()
+    assert module.SHUTDOWNS == [1]
+
+
+def test_asgi_app_crash_gives_500(deploy: Any) -> None:
+    deploy({"rawasgi": RAW_ASGI}, app="rawasgi:app")
+    event = load_event("v2_gzip.json") | {"rawPath": "/boom"}
+    result = runtime.handler(event, None)
+    assert result["statusCode"] == 500
+    assert json.loads(result["body"]) == {"message": "Internal Server Error"}
+
+
+def test_app_without_lifespan_is_served(deploy: Any) -> None:
+    instance = deploy({"nolife": NO_LIFESPAN}, app="nolife:app")
+    assert isinstance(instance.app, AsgiApp) and not instance.app.lifespan_supported
+    result = runtime.handler(load_event("v2_head.json") | {"requestContext": {
+        "stage": "$default", "http": {"method": "GET", "sourceIp": "1.2.3.4"}}}, None)
+    assert (result["statusCode"], result["body"]) == (200, "plain")
+
+
+def test_response_less_app_gives_500(deploy: Any, capsys: Any) -> None:
+    deploy({"silent": SILENT}, app="silent:app")
+    result = runtime.handler(load_event("v2_gzip.json"), None)
+    assert result["statusCode"] == 500
+    assert "without sending http.response.start" in capsys.readouterr().err
+
+
+def test_asgi_head_drops_body(deploy: Any) -> None:
+    deploy({"rawasgi": RAW_ASGI}, app="rawasgi:app")
+    result = runtime.handler(load_event("v2_head.json"), None)
+    assert result["statusCode"] == 201 and result["body"] == ""
+
+
+def test_fastapi_app(deploy: Any) -> None:
+    deploy({"fastapp": FASTAPI_APP}, app="fastapp:app")
+    module = user_module("fastapp")
+    assert module.EVENTS == ["startup"]
+    event = load_event("v2_stage_prefix.json")
+    event["rawQueryString"] = "q=hello%20world"
+    result = runtime.handler(event, None)
+    assert result["statusCode"] == 200, result
+    assert json.loads(result["body"]) == {
+        "item_id": 42, "q": "hello world", "root_path": "/prod",
+        "url": "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/items/42?q=hello%20world",
+        "has_event": True,
+    }
+    missing = runtime.handler(event | {"rawPath": "/prod/nothing"}, None)
+    assert missing["statusCode"] == 404
+    runtime.handler(event, None)
+    assert module.EVENTS == ["startup"]
+    runtime.reset()
+    assert module.EVENTS == ["startup", "shutdown"]

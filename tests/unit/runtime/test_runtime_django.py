@@ -1,0 +1,84 @@
+"""Django through `django_settings`: WSGI requests with the stage mounted as SCRIPT_NAME, and
+management commands through the manage envelope. Django configures itself once per process, so
+one settings module (in a tmp dir) serves every test here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runtime_helpers import load_event
+
+from aloft.runtime import handler as runtime
+
+SETTINGS = '''
+from pathlib import Path
+SECRET_KEY = "test-only"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "aloftdj.urls"
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
+MIDDLEWARE = []
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                         "NAME": str(Path(__file__).resolve().parent / "db.sqlite3")}}
+USE_TZ = True
+'''
+
+URLS = '''
+from django.http import JsonResponse
+from django.urls import path
+
+def hello(request, name):
+    return JsonResponse({"name": name, "script_name": request.META["SCRIPT_NAME"],
+                         "path": request.path, "path_info": request.path_info,
+                         "absolute": request.build_absolute_uri(),
+                         "remote": request.META["REMOTE_ADDR"]})
+
+def boom(request):
+    raise ValueError("django boom")
+
+urlpatterns = [path("items/<str:name>", hello), path("boom", boom)]
+'''
+
+
+@pytest.fixture
+def django_site(deploy: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    pytest.importorskip("django")
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    return deploy(
+        {"aloftdj.__init__": "", "aloftdj.settings": SETTINGS, "aloftdj.urls": URLS},
+        django_settings="aloftdj.settings",
+    )
+
+
+def test_django_request_with_stage_mount(django_site: Any) -> None:
+    event = load_event("v2_stage_prefix.json") | {"rawPath": "/prod/items/café"}
+    result = runtime.handler(event, None)
+    assert result["statusCode"] == 200, result
+    assert json.loads(result["body"]) == {
+        "name": "café",
+        "script_name": "/prod",
+        "path": "/prod/items/café",
+        "path_info": "/items/café",
+        "absolute": "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/items/caf%C3%A9"
+        "?expand=true",
+        "remote": "203.0.113.9",
+    }
+
+
+def test_django_view_error_is_a_500(django_site: Any) -> None:
+    result = runtime.handler(load_event("v2_gzip.json") | {"rawPath": "/boom"}, None)
+    # Django catches view errors itself and answers its own 500 page.
+    assert result["statusCode"] == 500
+
+
+def test_manage_envelope_runs_migrate(django_site: Any, tmp_path: Path) -> None:
+    result = runtime.handler({"aloft": "manage", "args": ["migrate", "--noinput"]}, None)
+    assert "error" not in result, result
+    assert "Applying auth.0001_initial... OK" in result["output"]
+    shown = runtime.handler({"aloft": "manage", "args": ["showmigrations", "auth"]}, None)
+    assert "[X] 0001_initial" in shown["output"]
+    bad = runtime.handler({"aloft": "manage", "args": ["no_such_command"]}, None)
+    assert "Unknown command" in bad["error"]
