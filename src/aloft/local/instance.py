@@ -1,0 +1,418 @@
+"""Instance and template processes, seen from the pool: spawning, forking, framing, log pipes.
+
+An `Instance` is one worker process serving one request at a time over a stream socketpair; a
+`Template` is an initialised process that forks instances on request (SnapStart-like). Both are
+thin: the scheduling decisions (limits, timeouts, reaping) live in pool.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+
+from aloft.local import protocol as P
+from aloft.local.types import FunctionVersion, LogSink
+
+INSTANCE_MAIN = Path(__file__).with_name("instance_main.py")
+LOST = -1  # pseudo frame kind: the instance's socket closed before it answered
+HEAD = P.HEADER.size
+
+
+def instance_env(fv: FunctionVersion) -> dict[str, str]:
+    """The environment of an instance: the function's own, exactly, plus its artifact path."""
+    env = dict(fv.environment)
+    paths = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int) -> subprocess.Popen[bytes]:
+    """Start `instance_main.py` with the host interpreter and no site-packages (-S -P)."""
+    argv = [sys.executable, "-S", "-P", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory)]
+    return subprocess.Popen(
+        argv,
+        env=instance_env(fv),
+        cwd=fv.code_dir,
+        stdin=subprocess.DEVNULL,
+        stdout=log_fd,
+        stderr=log_fd,
+        pass_fds=(child_fd,),
+        start_new_session=True,  # a Ctrl-C at the platform's terminal is not the function's
+    )
+
+
+def exit_reason(returncode: int | None) -> str:
+    """Lambda's (Go-style) words for how a runtime process ended."""
+    if returncode is None:
+        return "signal: killed"
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    names: dict[int, str] = {
+        signal.SIGKILL: "killed",
+        signal.SIGSEGV: "segmentation fault",
+        signal.SIGABRT: "aborted",
+        signal.SIGBUS: "bus error",
+        signal.SIGTERM: "terminated",
+        signal.SIGFPE: "floating point exception",
+    }
+    sig = -returncode
+    name = names.get(sig) or (signal.strsignal(sig) or f"signal {sig}").lower()
+    return f"signal: {name}"
+
+
+class LogReader:
+    """Reads a process's stdout+stderr pipe without blocking and writes it to the sink line by
+    line, tagged with the request in progress (None between requests: init output)."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion
+    ) -> None:
+        os.set_blocking(fd, False)
+        self._loop, self._fd, self._sink = loop, fd, sink
+        self._function, self._version = fv.function, fv.version
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._partial = ""
+        self.request_id: str | None = None
+        loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._emit(data)
+        else:
+            self.close()
+
+    def _emit(self, data: bytes) -> None:
+        text = self._partial + self._decoder.decode(data)
+        *lines, self._partial = text.split("\n")
+        write, rid = self._sink.write, self.request_id
+        for line in lines:
+            write(self._function, self._version, rid, line)
+
+    def drain(self) -> None:
+        """Read what is left in the pipe. The instance writes its output before its response, so
+        when the response has arrived all of that request's output is in the pipe already."""
+        while self._fd >= 0:
+            try:
+                data = os.read(self._fd, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not data:
+                self.close()
+                break
+            self._emit(data)
+        if self._partial:
+            self._sink.write(self._function, self._version, self.request_id, self._partial)
+            self._partial = ""
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+
+class ProcessWatch:
+    """Resolves `exited` with the return code when a child of ours ends (pidfd, no thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.exited: asyncio.Future[int | None] = loop.create_future()
+        self._loop = loop
+        self._pidfd = os.pidfd_open(proc.pid)
+        loop.add_reader(self._pidfd, self._check)
+
+    def _check(self) -> None:
+        code = self.proc.poll()
+        if code is not None:
+            self._close()
+            if not self.exited.done():
+                self.exited.set_result(code)
+
+    def _close(self) -> None:
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+
+class _Connection(asyncio.Protocol):
+    """The pool's end of an instance socket: splits the byte stream into frames."""
+
+    def __init__(self, instance: Instance) -> None:
+        self._instance = instance
+        self._buf = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        if not buf and len(data) >= HEAD:  # the usual case: exactly one whole frame
+            length, kind = P.HEADER.unpack_from(data)
+            if len(data) == HEAD + length:
+                self._instance.on_frame(kind, data[HEAD:])
+                return
+        buf += data
+        while len(buf) >= HEAD:
+            length, kind = P.HEADER.unpack_from(buf)
+            end = HEAD + length
+            if len(buf) < end:
+                break
+            payload = bytes(buf[HEAD:end])
+            del buf[:end]
+            self._instance.on_frame(kind, payload)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._instance.on_lost()
+
+
+class Instance:
+    """One worker process of one FunctionVersion, as the pool sees it."""
+
+    def __init__(
+        self,
+        fv: FunctionVersion,
+        log: LogReader,
+        *,
+        template: Template | None = None,
+        watch: ProcessWatch | None = None,
+    ) -> None:
+        self.fv = fv
+        self.log = log
+        self.template = template
+        self.watch = watch
+        self.pid: int | None = watch.proc.pid if watch else None
+        self.transport: asyncio.Transport | None = None
+        self.started_at = time.perf_counter()
+        self.init_ms: float | None = None  # spawn (or fork) until ready
+        self.ready: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self.exited: asyncio.Future[int | None] = (
+            watch.exited if watch else asyncio.get_running_loop().create_future()
+        )
+        self.requests = 0
+        self.last_used = time.monotonic()
+        self.alive = True
+        self.busy = False
+        self.timed_out = False
+        self.out_of_memory = False
+        self.on_gone: Callable[[Instance], None] | None = None
+        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self._kill_when_known = False
+
+    async def connect(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_unix_connection(lambda: _Connection(self), sock=sock)
+        self.transport = transport
+
+    def set_pid(self, pid: int) -> None:
+        if self.pid is None:
+            self.pid = pid
+            if self._kill_when_known:
+                self.kill()
+
+    def send(
+        self, request_id: str, timeout: float, event: bytes
+    ) -> asyncio.Future[tuple[int, bytes]]:
+        """Write one INVOKE frame; the future resolves with the answer's (kind, payload)."""
+        assert self.transport is not None
+        waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        if not self.alive:
+            waiter.set_result((LOST, b""))
+            return waiter
+        self.transport.write(P.invoke_frame(request_id, timeout, event))
+        return waiter
+
+    def on_frame(self, kind: int, payload: bytes) -> None:
+        if kind == P.READY:
+            pid, _ = P.READY_BODY.unpack_from(payload)
+            self.set_pid(pid)
+            self.init_ms = (time.perf_counter() - self.started_at) * 1000.0
+            if not self.ready.done():
+                self.ready.set_result(None)
+            return
+        if kind == P.INIT_ERROR:
+            (pid,) = P.PID.unpack_from(payload)
+            self.set_pid(pid)
+            payload = payload[P.PID.size :]
+            if not self.ready.done():
+                self.ready.set_result(payload)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._waiter = None
+            waiter.set_result((kind, payload))
+
+    def on_lost(self) -> None:
+        self.alive = False
+        if not self.ready.done():
+            self.ready.set_result(
+                b'{"errorMessage": "Runtime exited during init", "errorType": "Runtime.ExitError"}'
+            )
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._waiter = None
+            waiter.set_result((LOST, b""))
+        if self.on_gone is not None:
+            self.on_gone(self)
+
+    def set_exit(self, returncode: int | None) -> None:
+        if not self.exited.done():
+            self.exited.set_result(returncode)
+
+    def stop(self) -> None:
+        """Close the socket: the instance exits at its next read (it is idle, or finishing)."""
+        if self.transport is not None:
+            self.transport.close()
+        else:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.pid is None:
+            self._kill_when_known = True
+        elif self.watch is not None:
+            self.watch.kill()
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        if self.transport is not None:
+            self.transport.close()
+
+    def close_log(self) -> None:
+        self.log.drain()
+        self.log.close()
+
+
+class Template:
+    """An initialised process that forks instances of its version on request."""
+
+    def __init__(
+        self, fv: FunctionVersion, sink: LogSink, on_child_gone: Callable[[Instance], None]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.fv = fv
+        self._sink = sink
+        self._loop = loop
+        self._on_child_gone = on_child_gone
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        log_r, log_w = os.pipe()
+        try:
+            self.watch = ProcessWatch(loop, spawn(fv, "template", theirs.fileno(), log_w))
+        finally:
+            theirs.close()
+            os.close(log_w)
+        self.log = LogReader(loop, log_r, sink, fv)
+        ours.setblocking(False)
+        self._ctl = ours
+        self.started_at = time.perf_counter()
+        self.init_ms: float | None = None
+        self.ready: asyncio.Future[bytes | None] = loop.create_future()  # None or init error
+        self.children: dict[int, Instance] = {}
+        self._pending: dict[int, Instance] = {}
+        self._token = 0
+        self.last_used = time.monotonic()
+        self.alive = True
+        loop.add_reader(ours.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                packet = self._ctl.recv(65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                packet = b""
+            if not packet:
+                self._lost()
+                return
+            self._on_packet(packet)
+
+    def _on_packet(self, packet: bytes) -> None:
+        _, kind = P.HEADER.unpack_from(packet)
+        body = packet[HEAD:]
+        if kind == P.READY:
+            self.init_ms = (time.perf_counter() - self.started_at) * 1000.0
+            if not self.ready.done():
+                self.ready.set_result(None)
+        elif kind == P.INIT_ERROR:
+            if not self.ready.done():
+                self.ready.set_result(body[P.PID.size :])
+        elif kind == P.FORKED:
+            token, pid = P.FORKED_BODY.unpack(body)
+            child = self._pending.pop(token, None)
+            if child is not None:
+                self.children[pid] = child
+                child.set_pid(pid)
+        elif kind == P.EXITED:
+            pid, status = P.EXITED_BODY.unpack(body)
+            gone = self.children.pop(pid, None)
+            if gone is not None:
+                gone.set_exit(os.waitstatus_to_exitcode(status))
+
+    def _lost(self) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        self._loop.remove_reader(self._ctl.fileno())
+        self._ctl.close()
+        self.log.drain()
+        self.log.close()
+        if not self.ready.done():
+            self.ready.set_result(
+                b'{"errorMessage": "Runtime exited during init", "errorType": "Runtime.ExitError"}'
+            )
+        # Our children die with us (PR_SET_PDEATHSIG).
+        for child in [*self.children.values(), *self._pending.values()]:
+            child.set_exit(-signal.SIGKILL)
+        self.children.clear()
+        self._pending.clear()
+
+    async def fork(self) -> Instance:
+        """A new instance, forked from this template. The caller may write its request at once:
+        the socket buffers it until the child reads it."""
+        ours, theirs = socket.socketpair()
+        log_r, log_w = os.pipe()
+        self._token = token = (self._token + 1) & 0xFFFFFFFF
+        try:
+            fds = array("i", [theirs.fileno(), log_w])
+            self._ctl.sendmsg(
+                [P.frame(P.FORK, P.FORK_BODY.pack(token))],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)],
+            )
+        finally:
+            theirs.close()
+            os.close(log_w)
+        child = Instance(self.fv, LogReader(self._loop, log_r, self._sink, self.fv), template=self)
+        child.on_gone = self._on_child_gone
+        self._pending[token] = child
+        self.last_used = time.monotonic()
+        await child.connect(ours)
+        return child
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.children or self._pending)
+
+    def stop(self) -> None:
+        """Close the control socket: the template kills its children (if any) and exits."""
+        self._lost()
+
+    def kill(self) -> None:
+        self.watch.kill()
+        self._lost()

@@ -1,0 +1,299 @@
+"""The program an instance (or a template) runs: `python -S -P instance_main.py MODE FD MEMORY_MB`.
+
+Standard library only, and it never imports aloft.local: on sys.path the instance sees only its
+artifact (the code dir, holding aloft/runtime, and the dependency layer), like a Lambda function.
+
+MODE `instance`: initialise the handler, send READY (or INIT_ERROR), then serve INVOKE frames on
+the stream socket FD, one at a time. MODE `template`: initialise the handler, freeze the heap
+(`gc.freeze()`), send READY on the SOCK_SEQPACKET socket FD, then fork a new instance for every
+FORK frame (which carries the new instance's socket and log pipe) and report children's exits.
+stdout and stderr are the pool's log pipe; the pool frames them with START/END/REPORT lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib.util
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+_spec = importlib.util.spec_from_file_location(
+    "_aloft_protocol", os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
+)
+assert _spec is not None and _spec.loader is not None
+P: Any = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(P)
+
+Handler = Callable[[Any, Any], Any]
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux), so that a killed
+    platform never leaves instances behind."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the socket's EOF still stops us
+        pass
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap the heap (RLIMIT_DATA counts private writable mappings: malloc arenas, pymalloc,
+    mmap'd buffers) at the function's memory size. Past it, allocations raise MemoryError, which
+    `_serve` turns into Lambda's Runtime.OutOfMemory; the pool's RSS watchdog covers the rest."""
+    limit = memory_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):  # already lower: keep the stricter limit
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def _error_object(exc: BaseException, request_id: str, error_type: str | None = None) -> bytes:
+    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+    error = {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": frames,
+    }
+    return json.dumps(error).encode()
+
+
+def _log_error(exc: BaseException, label: str | None = None) -> None:
+    # Lambda's Python runtime logs an unhandled exception as `[ERROR] Type: message` + traceback.
+    tb = "".join(traceback.format_exception(exc))
+    sys.stderr.write(f"[ERROR] {label or type(exc).__name__}: {exc}\n{tb}")
+
+
+def _initialise() -> tuple[Handler, Any]:
+    import aloft.runtime.handler as runtime
+
+    runtime.init()
+    context_cls: Any = _Context  # an artifact without the context module: a minimal stand-in
+    with contextlib.suppress(ImportError):
+        from aloft.runtime.context import LambdaContext
+
+        context_cls = LambdaContext
+    return runtime.handler, context_cls
+
+
+class _Context:
+    def __init__(self, request_id: str, deadline: float) -> None:
+        env = os.environ
+        self.aws_request_id = request_id
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "aloft-local")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or 128)
+        self._deadline = deadline
+
+    @classmethod
+    def from_environ(cls, *, request_id: str, deadline: float) -> _Context:
+        return cls(request_id, deadline)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _init_failed(exc: BaseException) -> bytes:
+    kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else None
+    if isinstance(exc, SyntaxError):
+        kind = "Runtime.UserCodeSyntaxError"
+    label = kind or f"Runtime.{type(exc).__name__}"
+    _log_error(exc, label)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid: bytes = P.PID.pack(os.getpid())
+    return pid + _error_object(exc, "", label)
+
+
+def _serve(sock: socket.socket, handler: Handler, context_cls: Any) -> None:
+    """Answer INVOKE frames until the pool closes the socket."""
+    rfile = sock.makefile("rb", buffering=65536)
+    header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
+    head_size, invoke_size = header.size, invoke_head.size
+    ok, failed = P.RESULT_OK, P.RESULT_ERROR
+    out, err = sys.stdout, sys.stderr
+    clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
+    getrusage, rusage_self = resource.getrusage, resource.RUSAGE_SELF
+    while True:
+        head = rfile.read(head_size)
+        if len(head) < head_size:
+            os._exit(0)  # the pool closed our socket: stop without running atexit hooks twice
+        length, _kind = header.unpack(head)
+        body = rfile.read(length)
+        timeout, rid_len = invoke_head.unpack_from(body)
+        request_id = body[invoke_size : invoke_size + rid_len].decode()
+        started = clock()
+        try:
+            event = loads(body[invoke_size + rid_len :])
+            context = context_cls.from_environ(
+                request_id=request_id, deadline=monotonic() + timeout
+            )
+            result = handler(event, context)
+            try:
+                payload = dumps(result, separators=(",", ":")).encode()
+                kind = ok
+            except (TypeError, ValueError) as exc:
+                _log_error(exc, "Runtime.MarshalError")
+                payload = _error_object(exc, request_id, "Runtime.MarshalError")
+                kind = failed
+        except MemoryError:
+            _out_of_memory(sock, request_id, clock() - started)
+        except Exception as exc:
+            _log_error(exc)
+            payload = _error_object(exc, request_id)
+            kind = failed
+        duration = (clock() - started) * 1000.0
+        out.flush()
+        err.flush()
+        maxrss = getrusage(rusage_self).ru_maxrss
+        sock.sendall(
+            header.pack(len(payload) + result_head.size, kind)
+            + result_head.pack(duration, maxrss)
+            + payload
+        )
+
+
+def _out_of_memory(sock: socket.socket, request_id: str, seconds: float) -> NoReturn:
+    """The heap limit was hit: report Lambda's OutOfMemory shape, then exit like a killed
+    runtime. The pool replaces this instance."""
+    msg = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+    payload = json.dumps({"errorMessage": msg, "errorType": "Runtime.OutOfMemory"}).encode()
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    body = P.RESULT_HEAD.pack(seconds * 1000.0, maxrss) + payload
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sock.sendall(P.HEADER.pack(len(body), P.RESULT_OOM) + body)
+    finally:
+        os._exit(137)
+
+
+def _run_instance(fd: int) -> None:
+    sock = socket.socket(fileno=fd)
+    started = time.perf_counter()
+    try:
+        handler, context_cls = _initialise()
+    except BaseException as exc:
+        sock.sendall(P.frame(P.INIT_ERROR, _init_failed(exc)))
+        os._exit(1)
+    init_ms = (time.perf_counter() - started) * 1000.0
+    sys.stdout.flush()
+    sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
+    _serve(sock, handler, context_cls)
+
+
+def _run_template(fd: int) -> None:
+    ctl = socket.socket(fileno=fd)
+    started = time.perf_counter()
+    try:
+        handler, context_cls = _initialise()
+    except BaseException as exc:
+        ctl.send(P.frame(P.INIT_ERROR, _init_failed(exc)))
+        os._exit(1)
+    init_ms = (time.perf_counter() - started) * 1000.0
+    # Everything imported so far is shared copy-on-write with the children: keep the collector
+    # from touching (and so copying) those pages in every child.
+    gc.collect()
+    gc.freeze()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
+
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
+    selector = selectors.DefaultSelector()
+    selector.register(ctl, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    children: set[int] = set()
+
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is ctl:
+                msg, fds, _flags, _addr = socket.recv_fds(ctl, 256, 2)
+                if not msg:  # the pool closed us: stop with our children
+                    for pid in children:
+                        _kill(pid)
+                    os._exit(0)
+                (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    selector.close()
+                    ctl.close()
+                    os.close(wake_r)
+                    os.close(wake_w)
+                    _run_child(fds[0], fds[1], handler, context_cls)
+                children.add(pid)
+                for child_fd in fds:
+                    os.close(child_fd)
+                ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
+            else:
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                _reap(ctl, children)
+
+
+def _run_child(sock_fd: int, log_fd: int, handler: Handler, context_cls: Any) -> NoReturn:
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    _die_with_parent()
+    sock = socket.socket(fileno=sock_fd)
+    sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
+    try:
+        _serve(sock, handler, context_cls)
+    finally:
+        os._exit(1)
+
+
+def _reap(ctl: socket.socket, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        ctl.send(P.frame(P.EXITED, P.EXITED_BODY.pack(pid, status)))
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def main(argv: list[str]) -> None:
+    mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
+    _die_with_parent()
+    _limit_memory(memory_mb)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if mode == "template":
+        _run_template(fd)
+    else:
+        _run_instance(fd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,521 @@
+"""The instance pool: runs invocations on worker processes with Lambda's semantics.
+
+One request per instance at a time; instances start cold (forked from a per-version template,
+or a fresh process) up to the function's reserved concurrency and the account's limit; past
+them a request waits `throttle_wait` seconds for a slot, then is throttled. Timeouts and memory
+limits kill the instance; idle instances and templates stop after the function's keep_alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aloft.local import protocol as P
+from aloft.local.instance import Instance, LogReader, ProcessWatch, Template, exit_reason
+from aloft.local.instance import spawn as spawn_process
+from aloft.local.memory import WATCHDOG_INTERVAL, over_limit
+from aloft.local.metrics import Metrics
+from aloft.local.types import FunctionVersion, InvokeResult, InvokeStatus, LogSink
+
+INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the timeout (Lambda's)
+EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
+IDLE_CHECK = 0.25  # seconds between keep_alive checks
+RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
+ACCOUNT = "ConcurrentInvocationLimitExceeded"
+
+
+@dataclass(eq=False)
+class _Version:
+    """The processes of one FunctionVersion."""
+
+    fv: FunctionVersion
+    idle: list[Instance] = field(default_factory=list)  # a stack: the warmest on top
+    live: set[Instance] = field(default_factory=set)
+    template: Template | None = None
+    template_starting: asyncio.Future[Template | bytes] | None = None
+    retired: bool = False
+    running: int = 0  # requests in progress: the reaper must not drop this record meanwhile
+    emptied: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    fv: FunctionVersion
+    future: asyncio.Future[bool]
+
+
+class InstancePool:
+    def __init__(
+        self,
+        log_sink: LogSink,
+        *,
+        run_dir: Path,
+        account_concurrency: int = 10,
+        throttle_wait: float = 0.5,
+    ) -> None:
+        self.metrics = Metrics()
+        self.run_dir = run_dir  # socketpairs need no socket files; kept for the daemon's use
+        self.account_concurrency = account_concurrency
+        self.throttle_wait = throttle_wait
+        self._sink = log_sink
+        self._versions: dict[str, _Version] = {}
+        self._retiring: set[_Version] = set()
+        self._inflight: dict[str, int] = {}
+        self._inflight_total = 0
+        self._waiters: deque[_Waiter] = deque()
+        self._live_by_function: dict[str, int] = {}
+        self._live_total = 0
+        self._busy: set[Instance] = set()
+        self._owner: dict[Instance, _Version] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- public API ---------------------------------------------------------------------------
+
+    async def invoke(
+        self, fv: FunctionVersion, event: bytes, *, request_id: str | None = None
+    ) -> InvokeResult:
+        """Run one invocation; never raises for the function's failures (see InvokeResult)."""
+        rid = request_id or str(uuid.uuid4())
+        function = fv.function
+        limit = fv.concurrency
+        if (
+            not self._waiters
+            and self._inflight_total < self.account_concurrency
+            and (limit is None or self._inflight.get(function, 0) < limit)
+        ):
+            self._inflight[function] = self._inflight.get(function, 0) + 1
+            self._inflight_total += 1
+        elif not await self._wait_for_slot(fv):
+            return self._throttled(fv, rid)
+        try:
+            return await self._run(fv, event, rid)
+        finally:
+            self._inflight[function] -= 1
+            self._inflight_total -= 1
+            if self._waiters:
+                self._dispatch()
+
+    async def prewarm(self, fv: FunctionVersion) -> InvokeResult:
+        """Start a template (or an idle instance) of `fv`; report whether its init succeeded."""
+        rid = str(uuid.uuid4())
+        version = self._version(fv)
+        started = time.perf_counter()
+        if fv.snapshot:
+            template = await self._template(version)
+            init_ms = (time.perf_counter() - started) * 1000.0
+            if isinstance(template, bytes):
+                return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
+            return InvokeResult(rid, "ok", b"null", 0.0, template.init_ms, version=fv.version)
+        instance = await self._start(version)
+        error = await instance.ready
+        if error is not None:
+            self._discard(instance)
+            return InvokeResult(rid, "init_error", error, 0.0, instance.init_ms, version=fv.version)
+        self._idle(version, instance)
+        return InvokeResult(rid, "ok", b"null", 0.0, instance.init_ms, version=fv.version)
+
+    async def retire(self, function: str, keep_versions: set[int]) -> None:
+        """Stop the instances and templates of `function`'s versions not in `keep_versions`,
+        after their in-flight requests finish."""
+        gone = [
+            v
+            for v in self._versions.values()
+            if v.fv.function == function and v.fv.version not in keep_versions
+        ]
+        for version in gone:
+            del self._versions[version.fv.key]
+            version.retired = True
+            self._retiring.add(version)
+            while version.idle:
+                version.idle.pop().stop()
+        for version in gone:
+            if version.live:
+                await version.emptied.wait()
+            if version.template is not None:
+                version.template.stop()
+                version.template = None
+            self._retiring.discard(version)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for version in [*self._versions.values(), *self._retiring]:
+            for instance in list(version.live):
+                instance.kill()
+                self._discard(instance)
+            if version.template is not None:
+                version.template.kill()
+        self._versions.clear()
+        for waiter in self._waiters:
+            if not waiter.future.done():
+                waiter.future.set_result(False)
+        await asyncio.sleep(0)  # let the transports' close callbacks run
+
+    def instances(self) -> dict[str, int]:
+        """function -> live instance count (templates not included)."""
+        return {f: n for f, n in self._live_by_function.items() if n}
+
+    # -- concurrency slots ----------------------------------------------------------------------
+
+    def _can_run(self, fv: FunctionVersion) -> bool:
+        limit = fv.concurrency
+        return self._inflight_total < self.account_concurrency and (
+            limit is None or self._inflight.get(fv.function, 0) < limit
+        )
+
+    async def _wait_for_slot(self, fv: FunctionVersion) -> bool:
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(fv, loop.create_future())
+        self._waiters.append(waiter)
+        self._dispatch()
+        if waiter.future.done():
+            return waiter.future.result()
+        timer = loop.call_later(self.throttle_wait, self._expire, waiter)
+        try:
+            return await waiter.future
+        finally:
+            timer.cancel()
+
+    def _expire(self, waiter: _Waiter) -> None:
+        if not waiter.future.done():
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+            waiter.future.set_result(False)
+
+    def _dispatch(self) -> None:
+        """Give free slots to waiters, first come first served among those that may run."""
+        for waiter in list(self._waiters):
+            if self._inflight_total >= self.account_concurrency:
+                return
+            if waiter.future.done():
+                self._waiters.remove(waiter)
+            elif self._can_run(waiter.fv):
+                self._waiters.remove(waiter)
+                function = waiter.fv.function
+                self._inflight[function] = self._inflight.get(function, 0) + 1
+                self._inflight_total += 1
+                waiter.future.set_result(True)
+
+    def _throttled(self, fv: FunctionVersion, rid: str) -> InvokeResult:
+        reserved = fv.concurrency is not None and self._inflight.get(fv.function, 0) >= (
+            fv.concurrency
+        )
+        body = {
+            "Reason": RESERVED if reserved else ACCOUNT,
+            "Type": "User",
+            "message": "Rate Exceeded.",
+        }
+        self.metrics.throttled(fv.function)
+        return InvokeResult(rid, "throttled", json.dumps(body).encode(), 0.0, version=fv.version)
+
+    # -- running one request --------------------------------------------------------------------
+
+    async def _run(self, fv: FunctionVersion, event: bytes, rid: str) -> InvokeResult:
+        version = self._version(fv)
+        version.running += 1
+        try:
+            return await self._run_on(version, event, rid)
+        finally:
+            version.running -= 1
+
+    async def _run_on(self, version: _Version, event: bytes, rid: str) -> InvokeResult:
+        fv = version.fv
+        init_extra = 0.0
+        if version.idle:
+            instance = version.idle.pop()
+        else:
+            started = time.perf_counter()
+            if fv.snapshot:
+                template = await self._template(version)
+                if isinstance(template, bytes):
+                    spent = (time.perf_counter() - started) * 1000.0
+                    return self._init_failed(fv, rid, template, spent)
+                if template.init_ms is not None and template.started_at >= started:
+                    init_extra = template.init_ms  # this request waited for the template
+            instance = await self._start(version)
+        cold = instance.requests == 0
+        instance.requests += 1
+        instance.busy = True
+        self._busy.add(instance)
+        log = instance.log
+        log.request_id = rid
+        sink = self._sink
+        sink.write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
+        loop = asyncio.get_running_loop()
+        answer = instance.send(rid, float(fv.timeout), event)
+        allowance = fv.timeout + (0.0 if instance.ready.done() else INIT_LIMIT)
+        timer = loop.call_later(allowance, self._timed_out, instance)
+        try:
+            kind, payload = await answer
+        finally:
+            timer.cancel()
+            self._busy.discard(instance)
+            instance.busy = False
+        log.drain()
+
+        status: InvokeStatus
+        if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
+            duration, maxrss = P.RESULT_HEAD.unpack_from(payload)
+            body = payload[P.RESULT_HEAD.size :]
+            status = "ok" if kind == P.RESULT_OK else "error"
+            self._idle(version, instance)
+        elif kind == P.RESULT_OOM:
+            duration, maxrss = P.RESULT_HEAD.unpack_from(payload)
+            body = payload[P.RESULT_HEAD.size :]
+            status = "crash"
+            maxrss = max(maxrss, fv.memory * 1024)
+            sink.write(fv.function, fv.version, rid, _runtime_error_line(body))
+            self._discard(instance)
+        elif kind == P.INIT_ERROR:
+            self._discard(instance)
+            spent = instance.init_ms or (time.perf_counter() - instance.started_at) * 1000.0
+            return self._init_failed(fv, rid, payload, spent, started=True)
+        else:
+            status, body, duration, maxrss = await self._lost(instance, rid)
+        log.request_id = None
+
+        init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
+        self._report(fv, rid, duration, maxrss, init_ms)
+        self.metrics.record(fv.function, duration, error=status != "ok", cold=cold)
+        return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version)
+
+    async def _lost(self, instance: Instance, rid: str) -> tuple[InvokeStatus, bytes, float, int]:
+        """The instance's socket closed before it answered: timeout, out of memory or crash."""
+        fv = instance.fv
+        self._discard(instance)
+        elapsed = (time.perf_counter() - instance.started_at) * 1000.0
+        if instance.timed_out:
+            line = f"{_timestamp()} {rid} Task timed out after {fv.timeout:.2f} seconds"
+            self._sink.write(fv.function, fv.version, rid, line)
+            body = json.dumps({"errorMessage": line, "errorType": "Sandbox.Timedout"}).encode()
+            return "timeout", body, fv.timeout * 1000.0, 0
+        if instance.out_of_memory:
+            reason, error_type = "signal: killed", "Runtime.OutOfMemory"
+            maxrss = fv.memory * 1024
+        else:
+            try:
+                code = await asyncio.wait_for(asyncio.shield(instance.exited), EXIT_STATUS_WAIT)
+            except TimeoutError:
+                code = None
+            reason, error_type, maxrss = exit_reason(code), "Runtime.ExitError", 0
+        message = f"RequestId: {rid} Error: Runtime exited with error: {reason}"
+        body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+        self._sink.write(fv.function, fv.version, rid, f"{message}\n{error_type}")
+        return "crash", body, min(elapsed, fv.timeout * 1000.0), maxrss
+
+    def _report(
+        self, fv: FunctionVersion, rid: str, duration: float, maxrss_kb: int, init_ms: float | None
+    ) -> None:
+        write = self._sink.write
+        write(fv.function, fv.version, rid, f"END RequestId: {rid}")
+        report = (
+            f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {fv.memory} MB\t"
+            f"Max Memory Used: {maxrss_kb // 1024} MB"
+        )
+        if init_ms is not None:
+            report += f"\tInit Duration: {init_ms:.2f} ms"
+        write(fv.function, fv.version, rid, report)
+
+    def _init_failed(
+        self,
+        fv: FunctionVersion,
+        rid: str,
+        error: bytes,
+        init_ms: float,
+        *,
+        started: bool = False,
+    ) -> InvokeResult:
+        write = self._sink.write
+        if not started:
+            write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
+        write(fv.function, fv.version, rid, _runtime_error_line(error))
+        self._report(fv, rid, 0.0, 0, init_ms)
+        self.metrics.record(fv.function, 0.0, error=True, cold=True)
+        return InvokeResult(rid, "init_error", error, 0.0, init_ms, version=fv.version)
+
+    def _timed_out(self, instance: Instance) -> None:
+        instance.timed_out = True
+        instance.kill()
+
+    # -- instances and templates --------------------------------------------------------------
+
+    def _version(self, fv: FunctionVersion) -> _Version:
+        version = self._versions.get(fv.key)
+        if version is None:
+            version = self._versions[fv.key] = _Version(fv)
+        return version
+
+    async def _template(self, version: _Version) -> Template | bytes:
+        """The version's template, started if needed; the init error's payload if it failed."""
+        template = version.template
+        if template is not None and template.alive:
+            return template
+        if version.template_starting is None:
+            loop = asyncio.get_running_loop()
+            version.template_starting = loop.create_future()
+            starting = version.template_starting
+            template = Template(version.fv, self._sink, self._child_gone)
+            error = await template.ready
+            version.template_starting = None
+            if error is not None:
+                template.kill()
+                starting.set_result(error)
+                return error
+            version.template = template
+            starting.set_result(template)
+            self._ensure_reaper()
+            return template
+        return await asyncio.shield(version.template_starting)
+
+    async def _start(self, version: _Version) -> Instance:
+        """A new instance of the version: forked from its template or a fresh process."""
+        if self._live_total >= self.account_concurrency:
+            self._evict_one()
+        template = version.template
+        instance = None
+        if template is not None and template.alive:
+            try:
+                instance = await template.fork()
+            except OSError:  # the template just died: start a fresh process this time
+                template.kill()
+                version.template = None
+        if instance is None:
+            instance = await self._spawn(version.fv)
+        instance.on_gone = self._child_gone
+        version.live.add(instance)
+        version.emptied.clear()
+        self._owner[instance] = version
+        self._count(version.fv.function, +1)
+        self._ensure_reaper()
+        return instance
+
+    async def _spawn(self, fv: FunctionVersion) -> Instance:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        log_r, log_w = os.pipe()
+        try:
+            watch = ProcessWatch(loop, spawn_process(fv, "instance", theirs.fileno(), log_w))
+        finally:
+            theirs.close()
+            os.close(log_w)
+        instance = Instance(fv, LogReader(loop, log_r, self._sink, fv), watch=watch)
+        await instance.connect(ours)
+        return instance
+
+    def _idle(self, version: _Version, instance: Instance) -> None:
+        instance.last_used = time.monotonic()
+        if version.retired or not instance.alive or self._closed:
+            self._discard(instance)
+            instance.stop()
+        else:
+            version.idle.append(instance)
+
+    def _discard(self, instance: Instance) -> None:
+        """Forget an instance that is gone or going (idempotent)."""
+        version = self._owner.pop(instance, None)
+        if version is None:
+            return
+        version.live.discard(instance)
+        with contextlib.suppress(ValueError):
+            version.idle.remove(instance)
+        self._count(instance.fv.function, -1)
+        if instance.alive:
+            instance.kill()
+        instance.close_log()
+        if not version.live:
+            version.emptied.set()
+
+    def _child_gone(self, instance: Instance) -> None:
+        # An idle instance may die on its own (os._exit in a thread, its template killed): forget
+        # it. A busy one is handled by the request waiting on it.
+        if not instance.busy:
+            self._discard(instance)
+
+    def _count(self, function: str, delta: int) -> None:
+        count = self._live_by_function.get(function, 0) + delta
+        self._live_by_function[function] = count
+        self._live_total += delta
+        self.metrics.instances(function, count)
+
+    def _evict_one(self) -> None:
+        """Stop the least recently used idle instance, to keep processes under the account
+        limit when another function needs one."""
+        candidates = [i for v in self._versions.values() for i in v.idle]
+        if candidates:
+            oldest = min(candidates, key=lambda i: i.last_used)
+            self._discard(oldest)
+            oldest.stop()
+
+    # -- reaper: keep_alive and the memory watchdog ----------------------------------------------
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_loop())
+
+    async def _reap_loop(self) -> None:
+        last_idle_check = 0.0
+        while not self._closed:
+            await asyncio.sleep(WATCHDOG_INTERVAL if self._busy else IDLE_CHECK)
+            for instance in list(self._busy):
+                if instance.pid is not None and over_limit(instance.pid, instance.fv.memory):
+                    instance.out_of_memory = True
+                    instance.kill()
+            now = time.monotonic()
+            if now - last_idle_check >= IDLE_CHECK:
+                last_idle_check = now
+                if not self._reap_idle(now):
+                    return
+
+    def _reap_idle(self, now: float) -> bool:
+        """Stop what idled past keep_alive; False when nothing is left to watch."""
+        anything = False
+        for key, version in list(self._versions.items()):
+            keep = version.fv.keep_alive
+            for instance in [i for i in version.idle if now - i.last_used >= keep]:
+                self._discard(instance)
+                instance.stop()
+            template = version.template
+            if template is not None:
+                if not template.alive:
+                    version.template = None
+                elif not template.busy and now - template.last_used >= keep and not version.live:
+                    template.stop()
+                    version.template = None
+            if (
+                not version.live
+                and version.template is None
+                and version.template_starting is None
+                and not version.running
+            ):
+                del self._versions[key]
+            else:
+                anything = True
+        return anything or bool(self._retiring)
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _runtime_error_line(error: bytes) -> str:
+    try:
+        data = json.loads(error)
+        return f"{data.get('errorType', 'Runtime.Error')}: {data.get('errorMessage', '')}"
+    except (ValueError, AttributeError):
+        return error.decode(errors="replace")

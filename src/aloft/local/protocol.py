@@ -1,0 +1,47 @@
+"""The frames the instance pool exchanges with instances and templates.
+
+Standard library only: `instance_main.py` loads this file by path inside instances, where the
+`aloft` package on sys.path is the artifact's copy (the runtime), not aloft.local.
+
+Every frame is `!IB` (payload length, kind) followed by the payload. Instances speak it over a
+stream socketpair; templates over a SOCK_SEQPACKET socketpair (one frame per packet), where FORK
+carries the new instance's socket and log pipe as SCM_RIGHTS file descriptors.
+"""
+
+from __future__ import annotations
+
+import struct
+
+HEADER = struct.Struct("!IB")  # payload length, kind
+
+# pool -> instance
+INVOKE = 1  # INVOKE_HEAD + request id + event JSON
+INVOKE_HEAD = struct.Struct("!dH")  # timeout in seconds, request id length
+
+# instance or template -> pool
+READY = 10  # READY_BODY
+READY_BODY = struct.Struct("!id")  # pid, init milliseconds
+INIT_ERROR = 11  # pid (!i) + Lambda error object JSON
+RESULT_OK = 12  # RESULT_HEAD + the handler's JSON result
+RESULT_ERROR = 13  # RESULT_HEAD + Lambda error object JSON
+RESULT_OOM = 14  # RESULT_HEAD + error JSON; the instance exits after sending it
+RESULT_HEAD = struct.Struct("!dI")  # handler duration in ms, max RSS in KiB
+
+# pool <-> template
+FORK = 20  # FORK_BODY, with two fds attached: the instance's socket and its log pipe
+FORK_BODY = struct.Struct("!I")  # token
+FORKED = 21  # FORKED_BODY
+FORKED_BODY = struct.Struct("!Ii")  # token, pid
+EXITED = 22  # EXITED_BODY: a child of the template ended
+EXITED_BODY = struct.Struct("!ii")  # pid, wait status
+PID = struct.Struct("!i")
+
+
+def frame(kind: int, payload: bytes = b"") -> bytes:
+    return HEADER.pack(len(payload), kind) + payload
+
+
+def invoke_frame(request_id: str, timeout: float, event: bytes) -> bytes:
+    rid = request_id.encode()
+    head = INVOKE_HEAD.pack(timeout, len(rid))
+    return HEADER.pack(len(head) + len(rid) + len(event), INVOKE) + head + rid + event
