@@ -80,6 +80,7 @@ class _AloftGroup(click.Group):
 
 
 @click.group(
+    "aloft",
     cls=_AloftGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=examples(

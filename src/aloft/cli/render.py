@@ -58,7 +58,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     result = Table(title=title, title_justify="left", header_style="bold", box=None,
                    pad_edge=False)
     for column in columns:
-        justify = "right" if column.lower() in {"size", "version", "count"} else "left"
+        justify = "right" if column.lower() in {"size", "unzipped", "version", "count"} else "left"
         result.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         result.add_row(*(escape(str(cell)) for cell in row))

@@ -29,8 +29,8 @@ def print_manifest(manifest: Manifest) -> None:
     if manifest.packages:
         console.print()
         console.print(render.table(
-            "largest packages (unzipped)",
-            ["package", "size"],
+            None,
+            ["largest packages", "unzipped"],
             [(p.name, render.human_size(p.bytes)) for p in manifest.packages[:_LARGEST]],
         ))
     if manifest.layer is None:

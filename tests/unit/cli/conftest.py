@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_helpers import Run
+from click.testing import CliRunner, Result
+
+from aloft.cli.main import cli
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """`run("validate", cwd=dir)`: the aloft command line in-process, in `cwd` (default tmp)."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+    def invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(cli, ["-C", str(cwd or tmp_path), *args], env=env)
+
+    return invoke

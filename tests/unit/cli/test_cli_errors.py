@@ -1,0 +1,102 @@
+"""The top level's contract: two lines for an AloftError, exit codes 1 and 2, no tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from cli_helpers import Run, write
+from click.testing import CliRunner
+
+from aloft.cli import errors
+from aloft.cli.errors import format_error
+from aloft.cli.main import cli
+from aloft.errors import AloftError, ConfigError, ConfigErrors, Location, UsageError
+
+
+def lines(text: str) -> list[str]:
+    return text.strip().splitlines()
+
+
+def test_config_error_is_two_lines_with_file_and_line(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": "service: demo\napp: app:app\nmemroy: 256\n"})
+    result = run("validate")
+    assert result.exit_code == 1
+    first, second = lines(result.stderr)
+    assert first.startswith("error: ") and "aloft.yml:3" in first and "memroy" in first
+    assert second.startswith("fix: ")
+    assert "Traceback" not in result.output
+
+
+def test_missing_config_says_to_run_init(run: Run) -> None:
+    result = run("package")
+    assert result.exit_code == 1
+    first, second = lines(result.stderr)
+    assert first.startswith("error: ") and "no aloft.yml" in first
+    assert "aloft init" in second
+
+
+def test_usage_error_exits_2(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": "service: demo\napp: app:app\n"})
+    result = run("tail", "dev", "--since", "ten minutes")
+    assert result.exit_code == 2
+    first, second = lines(result.stderr)
+    assert first == "error: --since 'ten minutes' is not a duration"
+    assert second.startswith("fix: write a whole number and a unit")
+
+
+def test_click_usage_errors_use_the_same_format(run: Run) -> None:
+    result = run("deploy")  # STAGE missing
+    assert result.exit_code == 2
+    first, second = lines(result.stderr)
+    assert first.startswith("error: Missing argument")
+    assert second == "fix: see `aloft deploy --help`"
+    unknown = run("deploy", "dev", "--bogus")
+    assert unknown.exit_code == 2
+    assert lines(unknown.stderr)[0].startswith("error: No such option")
+    assert "--bogus" in unknown.stderr
+
+
+def test_unexpected_exception_is_one_line_plus_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    @click.command("explode")
+    def explode() -> None:
+        raise RuntimeError("kaboom\nsecond line")
+
+    monkeypatch.setitem(cli.commands, "explode", explode)
+    result = CliRunner().invoke(cli, ["explode"])
+    assert result.exit_code == 1
+    assert lines(result.stderr) == [
+        "error: unexpected RuntimeError: kaboom; second line",
+        "run with --verbose for the traceback",
+    ]
+    verbose = CliRunner().invoke(cli, ["--verbose", "explode"])
+    assert verbose.exit_code == 1
+    assert "Traceback (most recent call last)" in verbose.stderr
+    assert "hint" not in verbose.stderr
+
+
+def test_format_error_collapses_lines_and_falls_back_to_a_fix() -> None:
+    error = ConfigError("bad value\nreally", where=Location(file="aloft.yml", line=4, stage="dev"))
+    assert format_error(error) == (
+        "error: aloft.yml:4, stage 'dev': bad value; really",
+        "fix: correct aloft.yml, then check it with `aloft validate`",
+    )
+    many = ConfigErrors([ConfigError("one", fix="a"), ConfigError("two", fix="b")])
+    assert format_error(many) == ("error: one (and 1 more problem(s))", "fix: a")
+
+
+def test_run_returns_exit_codes() -> None:
+    def fail(error: AloftError) -> None:
+        raise error
+
+    assert errors.run(lambda: fail(UsageError("x", fix="y")), verbose=False) == 2
+    assert errors.run(lambda: fail(AloftError("x")), verbose=False) == 1
+    assert errors.run(lambda: 3, verbose=False) == 3  # click's ctx.exit(3)
+    assert errors.run(lambda: None, verbose=False) == 0
+
+
+def test_version_and_help(run: Run) -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("aloft, version ")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_helpers import Run, write
+
+from aloft.cli.detect import detect, service_name
+from aloft.config import load_project
+
+
+def config(root: Path) -> dict[str, object]:
+    data = yaml.safe_load((root / "aloft.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_flask_app_is_detected(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "from flask import Flask\n\napplication = Flask(__name__)\n"})
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert config(tmp_path)["app"] == "app:application"
+    assert load_project(tmp_path).service("dev").app == "app:application"
+
+
+def test_fastapi_app_in_a_package_is_detected(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {
+        "api/__init__.py": "",
+        "api/main.py": "import fastapi\napp: fastapi.FastAPI = fastapi.FastAPI(title='x')\n",
+        "tests/test_api.py": "from fastapi import FastAPI\nfake = FastAPI()\n",
+    })
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert config(tmp_path)["app"] == "api.main:app"
+    assert "fake" not in (tmp_path / "aloft.yml").read_text()
+
+
+def test_django_settings_come_from_manage_py(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {
+        "manage.py": "import os\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
+        "mysite/settings.py": "SECRET_KEY = 'x'\n",
+        "mysite/wsgi.py": "from flask import Flask\n",
+    })
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    data = config(tmp_path)
+    assert data["django_settings"] == "mysite.settings"
+    assert "app" not in data
+
+
+def test_handlers_become_functions(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {
+        "jobs.py": "def handler(event, context):\n    return 1\n",
+        "lambda_function.py": "def lambda_handler(event: dict, context) -> dict:\n    return {}\n",
+    })
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    service = load_project(tmp_path).service("dev")
+    handlers = {name: fn.handler for name, fn in service.functions.items()}
+    assert handlers == {"jobs": "jobs.handler", "lambda_function": "lambda_function.lambda_handler"}
+
+
+def test_an_app_module_named_app_with_a_handler_gets_a_valid_function_name(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "def handler(event, context):\n    pass\n"})
+    assert detect(tmp_path).handlers == {"handler": "app.handler"}
+
+
+def test_nothing_found_explains_the_template_option(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"util.py": "def helper():\n    pass\n"})
+    result = run("init")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("error: found no Flask, FastAPI or Django app")
+    assert lines[1].startswith("fix:") and "--template" in lines[1]
+    assert not (tmp_path / "aloft.yml").exists()
+
+
+def test_existing_config_is_kept_without_force(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                     "aloft.yml": "service: mine\napp: app:app\n"})
+    result = run("init")
+    assert result.exit_code == 2
+    assert "--force" in result.stderr
+    assert (tmp_path / "aloft.yml").read_text() == "service: mine\napp: app:app\n"
+    assert run("init", "--force").exit_code == 0
+    assert config(tmp_path)["app"] == "app:app"
+
+
+@pytest.mark.parametrize(
+    ("directory", "expected"),
+    [("My App!", "my-app"), ("2fast", "app-2fast"), ("flask_hello", "flask-hello"), ("", "app")],
+)
+def test_service_name_is_valid(directory: str, expected: str) -> None:
+    assert service_name(Path("/x") / directory if directory else Path("/")) == expected
