@@ -102,10 +102,12 @@ def test_schedule_envelope_calls_function_with_input(deploy: Any) -> None:
     context = object()
     envelope = {"aloft": "schedule", "function": "tools.nightly", "input": {"day": 1}}
     assert runtime.handler(envelope, context) == {"ran": {"day": 1}}
-    assert user_module("tools").CALLS == [({"day": 1}, context)]
+    tools_calls = user_module("tools").CALLS
+    assert tools_calls == [({"day": 1}, context)]
     # Without `function` it is this function's own handler.
     assert runtime.handler({"aloft": "schedule", "input": [1, 2]}, context) == {"handled": 1}
-    assert user_module("recorder").CALLS == [([1, 2], context)]
+    recorded = user_module("recorder").CALLS
+    assert recorded == [([1, 2], context)]
 
 
 def test_command_envelope(deploy: Any) -> None:
