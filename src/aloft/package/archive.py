@@ -15,6 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aloft.errors import Location, PackageError
+from aloft.package.files import temp_sibling
+
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 COMPRESS_LEVEL = 6  # zlib's default: nearly the size of 9 at a fraction of the time
 FILE_MODE = 0o644
@@ -46,7 +49,7 @@ class Entry:
 def write_zip(path: Path, entries: Iterable[Entry]) -> None:
     """Write `entries` (in arcname order) to `path` atomically (temp file, then rename)."""
     ordered = sorted(entries, key=lambda e: e.arcname)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_sibling(path)
     try:
         with zipfile.ZipFile(tmp, "w") as zf:
             for entry in ordered:
@@ -64,7 +67,15 @@ def write_zip(path: Path, entries: Iterable[Entry]) -> None:
                     zf.writestr(info, entry.data)
                 else:
                     assert entry.source is not None
-                    with open(entry.source, "rb") as src, zf.open(info, "w") as dst:
+                    try:
+                        src = open(entry.source, "rb")  # noqa: SIM115 (closed just below)
+                    except OSError as exc:
+                        raise PackageError(
+                            f"cannot read {entry.source}: {exc.strerror}",
+                            where=Location(file=str(entry.source)),
+                            fix="check the file's permissions, or leave it out with `exclude`",
+                        ) from None
+                    with src, zf.open(info, "w") as dst:
                         shutil.copyfileobj(src, dst, 1024 * 1024)
         os.replace(tmp, path)
     finally:

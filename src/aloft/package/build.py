@@ -19,6 +19,7 @@ from aloft.package.archive import Entry, sha256_file, write_zip
 from aloft.package.cache import BuildCache, default_cache_dir
 from aloft.package.code_files import code_files
 from aloft.package.dependencies import Dependencies, Layout, build_dependencies
+from aloft.package.files import temp_sibling
 from aloft.package.limits import check_lambda_limits
 from aloft.package.manifest import MANIFEST_FILE, ArtifactFile, Manifest
 from aloft.package.pip import PipRunner, SubprocessPip
@@ -83,7 +84,7 @@ def build(
                                   progress)
 
     progress.step("code")
-    entries = [Entry.file(rel, path) for rel, path in code_files(service)]
+    entries = [Entry.file(rel, path) for rel, path in code_files(service, skip=[out_dir])]
     entries += runtime_entries()
     entries.append(Entry(SETTINGS_FILE, data=settings_json(runtime_settings(service))))
     if deps is not None and service.slim:
@@ -140,8 +141,7 @@ def _link(src: Path, dest: Path) -> None:
             return
     except OSError:
         pass
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    tmp = temp_sibling(dest)
     try:
         os.link(src, tmp)
     except OSError:

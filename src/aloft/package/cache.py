@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import aloft
+from aloft.errors import PackageError
+from aloft.package.files import discard, rename_into
 from aloft.package.manifest import PackageSize
 
 PACKAGING_VERSION = 1
@@ -103,20 +105,15 @@ class BuildCache:
             "packages": [[p.name, p.bytes] for p in meta.packages],
         }), encoding="utf-8")
         entry.chmod(0o755)
-        rename_into(entry, self.layers / key)
+        final = self.layers / key
+        if final.exists() and self.lookup(key) is None:
+            discard(final)  # a damaged entry (interrupted by hand, disk full): replace it
+        rename_into(entry, final)
         stored = self.lookup(key)
-        assert stored is not None
+        if stored is None:
+            raise PackageError(
+                f"the build cache entry {final} cannot be read back",
+                fix=f"delete {self.root} (or set {ENV_CACHE_DIR} elsewhere) and build again",
+            )
         return stored
 
-
-def rename_into(src: Path, dest: Path) -> None:
-    """Rename `src` to `dest` unless `dest` exists already (then another build won: drop ours)."""
-    if dest.exists():
-        shutil.rmtree(src, ignore_errors=True)
-        return
-    try:
-        os.rename(src, dest)
-    except OSError:
-        if not dest.exists():
-            raise
-        shutil.rmtree(src, ignore_errors=True)

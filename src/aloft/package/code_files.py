@@ -72,9 +72,13 @@ def _config_names(service: Service) -> set[str]:
     return names
 
 
-def code_files(service: Service) -> list[tuple[str, Path]]:
-    """(name in the zip, file on disk) for every project file that ships, sorted by name."""
-    root = service.root
+def code_files(service: Service, *, skip: Iterable[Path] = ()) -> list[tuple[str, Path]]:
+    """(name in the zip, file on disk) for every project file that ships, sorted by name.
+
+    `skip`: directories left out too (the build's own output directory when it is inside).
+    """
+    root = service.root.resolve()
+    skipped = {p.resolve() for p in skip}
     if not root.is_dir():
         raise PackageError(
             f"project directory {root} does not exist",
@@ -91,7 +95,7 @@ def code_files(service: Service) -> list[tuple[str, Path]]:
         kept = []
         for name in dirnames:
             path = base / name
-            if _builtin_excluded_dir(path, name, top=not prefix):
+            if path in skipped or _builtin_excluded_dir(path, name, top=not prefix):
                 continue
             if rules.excludes(prefix + name, name, True):
                 continue

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from aloft.errors import PackageError
+from aloft.package.files import temp_sibling
 
 HANDLER = "aloft.runtime.handler.handler"
 """The entry point of every artifact (Lambda's `Handler` setting)."""
@@ -68,7 +69,7 @@ class Manifest:
 
     def write(self, path: Path) -> None:
         """Write atomically (temp file + rename): readers never see half a manifest."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = temp_sibling(path)
         tmp.write_text(self.to_json() + "\n", encoding="utf-8")
         os.replace(tmp, path)
 

@@ -11,11 +11,17 @@ from aloft.package.target import Target
 
 _NO_VERSION = re.compile(
     r"Could not find a version that satisfies the requirement (?P<req>\S+)"
-    r"(?: \(from (?P<parent>[^)]*)\))?"
+    r"(?: \(from (?!versions:)(?P<parent>[^)]*)\))?"
     r"(?: \(from versions: (?P<versions>[^)]*)\))?"
 )
-_BUILD_FAILED = re.compile(r"Failed to build (?:installable wheels for some pyproject\.toml based "
-                           r"projects \()?(?P<names>[A-Za-z0-9._\- ,]+?)\)?\s*$", re.M)
+_BUILD_FAILED = (  # the wordings of pip 26, 24-25 and older releases
+    re.compile(r"Failed to build '(?P<names>[^']+)'"),
+    re.compile(r"Failed to build installable wheels for some pyproject\.toml based projects "
+               r"\((?P<names>[^)]*)\)"),
+    re.compile(r"Failed building wheel for (?P<names>\S+)"),
+    re.compile(r"^ERROR: Failed to build (?P<names>[A-Za-z0-9._\-]+(?: [A-Za-z0-9._\-]+)*)\s*$",
+               re.M),
+)
 _CONFLICT = re.compile(r"Cannot install (?P<what>.+?) because these package versions have "
                        r"conflicting dependencies")
 
@@ -75,10 +81,10 @@ def pip_failure(output: str, requirements: Requirements, target: Target) -> Pack
         alternative = ALTERNATIVES.get(missing.name.lower())
         fix += f", or use a pure-Python/binary alternative ({alternative or 'pure Python'})"
         return PackageError(what, where=where, fix=fix)
-    built = _BUILD_FAILED.search(output)
+    built = next((m for p in _BUILD_FAILED if (m := p.search(output))), None)
     if built is not None:
         names = built.group("names").strip()
-        first = names.split(",")[0].strip()
+        first = re.split(r"[,\s]+", names)[0]
         return PackageError(
             f"building {names} from source failed for {target}",
             where=Location(file=str(source), line=requirements.line_of(first)),

@@ -148,7 +148,7 @@ def _logical_lines(path: Path) -> list[str]:
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
-        line = (pending + line).strip()
+        line = re.sub(r"\s+", " ", pending + line).strip()
         pending = ""
         if line:
             out.append(line)

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from aloft.errors import Location, PackageError
 from aloft.package.archive import sha256_file
-from aloft.package.cache import rename_into
+from aloft.package.files import rename_into
 
 
 def unpack(zip_path: Path, dest_root: Path, *, sha256: str | None = None) -> Path:
