@@ -7,10 +7,9 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 from aloft.provider import DeployResult
 
 
@@ -52,7 +51,7 @@ def print_result(result: DeployResult, title: str) -> None:
 def command(stage: str, plan_only: bool, as_json: bool) -> None:
     """Build and deploy STAGE; the new version serves only once it is healthy."""
     service = load_service(stage)
-    provider = provider_for(service)
+    provider = providers.provider_for(service)
     with render.err().status(f"deploying {service.service} to {service.stage}…"):
         result = provider.deploy(service, plan_only=plan_only)
     if as_json:

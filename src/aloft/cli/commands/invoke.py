@@ -9,12 +9,11 @@ from typing import Any
 
 import click
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.events import http_event, parse_headers, raw_event
 from aloft.cli.helptext import examples
 from aloft.cli.local_run import error_summary, function_or_error, invoke_locally
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 from aloft.errors import InvokeError, Location, UsageError
 
 
@@ -117,7 +116,8 @@ def command(
                               where=where, fix="read the function's output above")
         return
     function_or_error(service, function)
-    output = provider_for(service).invoke(service, function, event, asynchronous=asynchronous)
+    provider = providers.provider_for(service)
+    output = provider.invoke(service, function, event, asynchronous=asynchronous)
     if output.logs:
         sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
     if raw is not None and output.error is None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
+from aloft.cli import providers
 from aloft.cli.events import manage_event
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 from aloft.config.models import APP_FUNCTION
 from aloft.errors import InvokeError, Location, UsageError
 
@@ -48,7 +48,7 @@ def command(stage: str, args: tuple[str, ...]) -> None:
                            stage=stage),
             fix="set `django_settings: yourproject.settings` in aloft.yml",
         )
-    output = provider_for(service).invoke(service, APP_FUNCTION, manage_event(args))
+    output = providers.provider_for(service).invoke(service, APP_FUNCTION, manage_event(args))
     if output.logs:
         sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
     text = command_output(output.payload)

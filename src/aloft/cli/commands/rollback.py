@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from aloft.cli import providers
 from aloft.cli.commands.deploy import print_result
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 
 
 @click.command(
@@ -21,5 +21,5 @@ from aloft.cli.providers import provider_for
 def command(stage: str, steps: int) -> None:
     """Serve an earlier version of STAGE again (instantly: nothing is rebuilt)."""
     service = load_service(stage)
-    result = provider_for(service).rollback(service, steps)
+    result = providers.provider_for(service).rollback(service, steps)
     print_result(result, f"rolled {service.service} {service.stage} back to")

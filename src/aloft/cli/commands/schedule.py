@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import click
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 
 
 def _run(stage: str, names: tuple[str, ...], enabled: bool) -> None:
     service = load_service(stage)
-    changed = provider_for(service).schedule(service, enabled, names)
+    changed = providers.provider_for(service).schedule(service, enabled, names)
     word = "enabled" if enabled else "disabled"
     if changed:
         for name in changed:

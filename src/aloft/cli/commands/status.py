@@ -6,10 +6,9 @@ import json
 
 import click
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 
 
 @click.command(
@@ -21,7 +20,7 @@ from aloft.cli.providers import provider_for
 def command(stage: str, as_json: bool) -> None:
     """Show the URL, versions, functions and schedules of STAGE."""
     service = load_service(stage)
-    status = provider_for(service).status(service)
+    status = providers.provider_for(service).status(service)
     if as_json:
         render.print_json(status)
         return

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 import click
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.durations import parse_duration
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 from aloft.provider import LogLine
 
 
@@ -39,7 +38,7 @@ def command(stage: str, function: str | None, since: str, filter_text: str | Non
     """Print the logs of STAGE, then follow new lines (Ctrl-C stops)."""
     seconds = parse_duration(since, "--since")
     service = load_service(stage)
-    lines = provider_for(service).logs(
+    lines = providers.provider_for(service).logs(
         service, function=function, since=time.time() - seconds, filter_text=filter_text,
         follow=not no_follow,
     )

@@ -6,10 +6,9 @@ import sys
 
 import click
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 from aloft.errors import UsageError
 
 
@@ -28,5 +27,5 @@ def command(stage: str, yes: bool) -> None:
                              fix=f"pass --yes: aloft undeploy {stage} --yes")
         click.confirm(f"Delete {service.service} stage {stage} ({service.provider})?",
                       abort=True)
-    provider_for(service).undeploy(service)
+    providers.provider_for(service).undeploy(service)
     render.out().print(f"undeployed {service.service} {stage}", markup=False)

@@ -1,0 +1,213 @@
+"""The provider-backed commands are thin shells: each calls one Provider method and renders.
+
+An in-memory provider records the calls; the tests check what reaches it and what is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import Run, write
+
+from aloft.cli import providers
+from aloft.config.models import Service
+from aloft.errors import NotDeployedError, ProviderError
+from aloft.provider import DeployResult, InvokeOutput, LogLine
+
+CONFIG = """\
+service: shop
+django_settings: shop.settings
+functions:
+  nightly:
+    handler: jobs.nightly
+    events:
+      - schedule: "rate(1 day)"
+stages:
+  dev: {}
+"""
+
+
+class MemoryProvider:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.deployed = False
+
+    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult:
+        self.calls.append(("deploy", (service.stage, plan_only)))
+        plan = [{"action": "create", "resource": "function shop-dev-app", "memory": 512}]
+        if not plan_only:
+            self.deployed = True
+        return DeployResult(url="http://127.0.0.1:9999/shop/dev/", version=3,
+                            functions={"app": 3, "nightly": 1}, schedules=["shop-dev-nightly"],
+                            plan=plan)
+
+    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
+        self.calls.append(("rollback", steps))
+        return DeployResult(url="http://127.0.0.1:9999/shop/dev/", version=3 - steps)
+
+    def undeploy(self, service: Service) -> None:
+        self.calls.append(("undeploy", service.stage))
+
+    def status(self, service: Service) -> dict[str, Any]:
+        if not self.deployed:
+            raise NotDeployedError(f"stage {service.stage!r} is not deployed")
+        return {"url": "http://127.0.0.1:9999/shop/dev/", "version": 3,
+                "functions": [{"name": "app", "version": 3, "instances": 1}]}
+
+    def invoke(self, service: Service, function: str, event: Any, *,
+               asynchronous: bool = False) -> InvokeOutput:
+        self.calls.append(("invoke", (function, event, asynchronous)))
+        if isinstance(event, dict) and event.get("aloft") == "manage":
+            return InvokeOutput(payload={"output": "Applied 3 migrations.\n"})
+        if event == {"fail": True}:
+            return InvokeOutput(payload={"errorMessage": "boom"}, error="ValueError: boom")
+        return InvokeOutput(payload={"ok": True}, logs="a log line")
+
+    def logs(self, service: Service, *, function: str | None = None, since: float | None = None,
+             filter_text: str | None = None, follow: bool = False) -> Iterator[LogLine]:
+        self.calls.append(("logs", (function, since, filter_text, follow)))
+        yield LogLine(timestamp=0.0, function="shop-dev-app", text="GET / 200\n")
+
+    def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
+        self.calls.append(("schedule", (enabled, tuple(names))))
+        return ["shop-dev-nightly"]
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MemoryProvider:
+    write(tmp_path, {"aloft.yml": CONFIG})
+    memory = MemoryProvider()
+    monkeypatch.setattr(providers, "provider_for", lambda service: memory)
+    return memory
+
+
+def test_deploy_prints_url_and_versions(run: Run, provider: MemoryProvider) -> None:
+    result = run("deploy", "dev")
+    assert result.exit_code == 0, result.output
+    assert provider.calls == [("deploy", ("dev", False))]
+    assert "http://127.0.0.1:9999/shop/dev/" in result.stdout
+    assert "nightly" in result.stdout and "version 3" in result.stdout
+
+
+def test_deploy_json_and_update_alias(run: Run, provider: MemoryProvider) -> None:
+    result = run("update", "dev", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"url": "http://127.0.0.1:9999/shop/dev/", "version": 3}
+
+
+def test_deploy_plan_changes_nothing(run: Run, provider: MemoryProvider) -> None:
+    result = run("deploy", "dev", "--plan")
+    assert result.exit_code == 0, result.output
+    assert provider.calls == [("deploy", ("dev", True))]
+    assert "create" in result.stdout and "function shop-dev-app" in result.stdout
+    assert "memory=512" in result.stdout
+
+
+def test_rollback_steps(run: Run, provider: MemoryProvider) -> None:
+    result = run("rollback", "dev", "-n", "2")
+    assert result.exit_code == 0, result.output
+    assert provider.calls == [("rollback", 2)]
+    assert "version 1" in result.stdout
+
+
+def test_undeploy_needs_yes_when_not_interactive(run: Run, provider: MemoryProvider) -> None:
+    refused = run("undeploy", "dev")
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    assert provider.calls == []
+    assert run("undeploy", "dev", "--yes").exit_code == 0
+    assert provider.calls == [("undeploy", "dev")]
+
+
+def test_status_not_deployed_is_two_lines(run: Run, provider: MemoryProvider) -> None:
+    result = run("status", "dev")
+    assert result.exit_code == 1
+    first, second = result.stderr.strip().splitlines()
+    assert first == "error: stage 'dev' is not deployed"
+    assert second == "fix: deploy the stage first: aloft deploy <stage>"
+
+
+def test_status_renders_and_json(run: Run, provider: MemoryProvider) -> None:
+    provider.deployed = True
+    table = run("status", "dev")
+    assert table.exit_code == 0, table.output
+    assert "instances" in table.stdout and "http://127.0.0.1:9999/shop/dev/" in table.stdout
+    as_json = run("status", "dev", "--json")
+    assert json.loads(as_json.stdout)["version"] == 3
+
+
+def test_invoke_deployed_function(run: Run, provider: MemoryProvider) -> None:
+    result = run("invoke", "dev", "nightly", "--data", '{"n": 1}')
+    assert result.exit_code == 0, result.output
+    assert provider.calls == [("invoke", ("nightly", {"n": 1}, False))]
+    assert json.loads(result.stdout) == {"ok": True}
+    assert "a log line" in result.stderr
+
+
+def test_invoke_default_stage_http_convenience(run: Run, provider: MemoryProvider) -> None:
+    result = run("invoke", "app", "--path", "/cart?x=1", "--method", "post", "--body", "hi")
+    assert result.exit_code == 0, result.output
+    (_, (function, event, _)), = provider.calls
+    assert (function, event["rawPath"], event["rawQueryString"]) == ("app", "/cart", "x=1")
+    assert event["requestContext"]["http"]["method"] == "POST" and event["body"] == "hi"
+
+
+def test_invoke_failure_exits_1(run: Run, provider: MemoryProvider) -> None:
+    result = run("invoke", "dev", "nightly", "--data", '{"fail": true}')
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {"errorMessage": "boom"}
+    assert "error: " in result.stderr and "ValueError: boom" in result.stderr
+
+
+def test_invoke_rejects_unknown_function_and_bad_json(run: Run, provider: MemoryProvider) -> None:
+    unknown = run("invoke", "dev", "nope")
+    assert unknown.exit_code == 2 and "app, nightly" in unknown.stderr
+    bad = run("invoke", "dev", "app", "--data", "{nope")
+    assert bad.exit_code == 2 and "not valid JSON" in bad.stderr
+    both = run("invoke", "dev", "app", "--data", "{}", "--path", "/")
+    assert both.exit_code == 2 and "cannot be combined" in both.stderr
+    assert provider.calls == []
+
+
+def test_manage_sends_the_envelope_and_prints_output(run: Run, provider: MemoryProvider) -> None:
+    result = run("manage", "dev", "migrate", "--noinput")
+    assert result.exit_code == 0, result.output
+    assert provider.calls == [
+        ("invoke", ("app", {"aloft": "manage", "args": ["migrate", "--noinput"]}, False))
+    ]
+    assert result.stdout == "Applied 3 migrations.\n"
+
+
+def test_tail_passes_filters_and_since(run: Run, provider: MemoryProvider) -> None:
+    before = time.time()
+    result = run("tail", "dev", "--function", "app", "--since", "2h", "--filter", "GET",
+                 "--no-follow")
+    assert result.exit_code == 0, result.output
+    (_, (function, since, text, follow)), = provider.calls
+    assert (function, text, follow) == ("app", "GET", False)
+    assert before - 7200 - 1 <= since <= time.time() - 7200
+    assert "shop-dev-app GET / 200" in result.stdout
+
+
+def test_schedule_and_unschedule(run: Run, provider: MemoryProvider) -> None:
+    assert "enabled shop-dev-nightly" in run("schedule", "dev").stdout
+    assert "disabled shop-dev-nightly" in run("unschedule", "dev", "nightly").stdout
+    assert provider.calls == [("schedule", (True, ())), ("schedule", (False, ("nightly",)))]
+
+
+def test_missing_provider_module_is_a_provider_error(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    from aloft.config import load_project
+
+    write(tmp_path, {"aloft.yml": CONFIG})
+    service = load_project(tmp_path).service("dev")
+    monkeypatch.setitem(providers._PROVIDERS, "local",
+                        ("aloft.no_such_provider_module", "Nothing"))
+    with pytest.raises(ProviderError) as info:
+        providers.provider_for(service)
+    assert "not available yet" in info.value.message
+    assert info.value.where is not None and info.value.where.stage == "dev"

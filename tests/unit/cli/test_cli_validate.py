@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_helpers import Run, write
+
+FUNCTIONS = """\
+service: shop
+app: web:app
+functions:
+  nightly:
+    handler: jobs.nightly
+    events:
+      - schedule: "cron(0 2 * * ? *)"
+  worker:
+    handler: jobs.work
+    events:
+      - queue: orders
+resources:
+  queues:
+    orders: {dead_letter: true}
+stages:
+  dev: {}
+  prod:
+    provider: aws
+    memory: 2048
+"""
+
+
+def test_validate_prints_the_service_summary(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": FUNCTIONS})
+    result = run("validate")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "shop stage dev provider local" in out
+    assert "web:app" in out and "http ANY /{proxy+}" in out
+    assert "nightly" in out and "schedule cron(0 2 * * ? *)" in out
+    assert "worker" in out and "queue orders" in out
+    assert "queues: orders" in out
+    assert "is valid (dev)" in result.stderr
+
+
+def test_validate_a_named_stage_and_all_stages(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": FUNCTIONS})
+    prod = run("validate", "prod")
+    assert prod.exit_code == 0, prod.output
+    assert "shop stage prod provider aws" in prod.stdout
+    both = run("validate", "--all-stages")
+    assert both.exit_code == 0, both.output
+    assert "stage dev" in both.stdout and "stage prod" in both.stdout
+
+
+def test_unknown_stage_is_an_error_naming_the_stages(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": FUNCTIONS})
+    result = run("validate", "staging")
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 2
+    assert "staging" in result.stderr and "dev" in result.stderr
+
+
+def test_every_config_error_is_listed(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": "service: shop\napp: web:app\nmemory: 5\ntimeout: 0\n"})
+    result = run("validate")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    fixes = [line for line in result.stderr.splitlines() if line.strip().startswith("fix: ")]
+    assert len(errors) >= 2 and len(fixes) == len(errors)
+    assert any("memory" in e for e in errors) and any("timeout" in e for e in errors)
+
+
+def test_schema_is_json_schema_for_aloft_yml(run: Run) -> None:
+    result = run("schema")
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    assert "service" in schema["properties"]
+    assert "functions" in schema["properties"]
