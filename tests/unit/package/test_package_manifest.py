@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from package_fakes import FakePip, make_service
+
+from aloft.config.models import Service
+from aloft.errors import PackageError
+from aloft.package import HANDLER, Manifest, Target, build
+from aloft.package.target import host_platform, host_python_version
+
+
+def test_manifest_round_trips_through_its_file(project: Path, tmp_path: Path) -> None:
+    (project / "requirements.txt").write_text("flask==3.0.0\n")
+    manifest = build(make_service(project), cache_dir=tmp_path / "c", pip=FakePip())
+    path = project / ".aloft" / "build" / "dev" / "manifest.json"
+    assert Manifest.read(path) == manifest
+    assert Manifest.from_dict(manifest.to_dict()) == manifest
+    assert manifest.handler == HANDLER == "aloft.runtime.handler.handler"
+    assert manifest.code.path == project / ".aloft" / "build" / "dev" / "code.zip"
+    assert manifest.build_seconds > 0
+
+
+def test_missing_or_broken_manifest_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(PackageError) as err:
+        Manifest.read(tmp_path / "manifest.json")
+    assert err.value.fix is not None and "aloft package" in err.value.fix
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(PackageError, match="unreadable"):
+        Manifest.read(tmp_path / "manifest.json")
+
+
+def test_target_for_service(tmp_path: Path) -> None:
+    def service(**extra: object) -> Service:
+        return make_service(tmp_path, **extra)
+
+    assert Target.for_service(service()) == Target(
+        "local", host_python_version(), host_platform()
+    )
+    assert Target.for_service(service(provider="aws", runtime="3.12")) == Target(
+        "aws", "3.12", "manylinux2014_x86_64"
+    )
+    arm = Target.for_service(service(provider="aws", runtime="3.11", aws={"architecture": "arm64"}))
+    assert arm == Target("aws", "3.11", "manylinux2014_aarch64")
+    assert arm.pip_platforms == ("manylinux2014_aarch64",)
+    assert Target("aws", "3.13", "manylinux2014_x86_64").pip_platforms == (
+        "manylinux2014_x86_64", "manylinux_2_34_x86_64",
+    )
