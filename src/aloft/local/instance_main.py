@@ -70,9 +70,10 @@ def _error_object(exc: BaseException, request_id: str, error_type: str | None = 
     return json.dumps(error).encode()
 
 
-def _log_error(exc: BaseException, label: str | None = None) -> None:
-    # Lambda's Python runtime logs an unhandled exception as `[ERROR] Type: message` + traceback.
-    tb = "".join(traceback.format_exception(exc))
+def _log_error(exc: BaseException, label: str | None = None, *, trace: bool = True) -> None:
+    # Lambda's Python runtime logs an unhandled exception as `[ERROR] Type: message` + traceback
+    # (aloft's runtime already printed the traceback of a handler's exception: trace=False).
+    tb = "".join(traceback.format_exception(exc)) if trace else ""
     sys.stderr.write(f"[ERROR] {label or type(exc).__name__}: {exc}\n{tb}")
 
 
@@ -106,10 +107,19 @@ class _Context:
 
 
 def _init_failed(exc: BaseException) -> bytes:
-    kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else None
-    if isinstance(exc, SyntaxError):
-        kind = "Runtime.UserCodeSyntaxError"
-    label = kind or f"Runtime.{type(exc).__name__}"
+    label = f"Runtime.{type(exc).__name__}"
+    cause: BaseException | None = exc
+    while cause is not None:  # the runtime wraps the user's error: name it like Lambda does
+        if isinstance(cause, SyntaxError):
+            label = "Runtime.UserCodeSyntaxError"
+        elif isinstance(cause, ImportError):
+            label = "Runtime.ImportModuleError"
+        elif isinstance(cause, AttributeError):
+            label = "Runtime.HandlerNotFound"
+        else:
+            cause = cause.__cause__
+            continue
+        break
     _log_error(exc, label)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -151,7 +161,7 @@ def _serve(sock: socket.socket, handler: Handler, context_cls: Any) -> None:
         except MemoryError:
             _out_of_memory(sock, request_id, clock() - started)
         except Exception as exc:
-            _log_error(exc)
+            _log_error(exc, trace=False)
             payload = _error_object(exc, request_id)
             kind = failed
         duration = (clock() - started) * 1000.0
