@@ -127,7 +127,8 @@ def test_runtime_imports_only_the_standard_library(tmp_path: Path) -> None:
     script = '''
 import importlib, pkgutil, sys
 import aloft.runtime
-names = ["aloft"] + [m.name for m in pkgutil.walk_packages(aloft.runtime.__path__, "aloft.runtime.")]
+modules = pkgutil.walk_packages(aloft.runtime.__path__, "aloft.runtime.")
+names = ["aloft"] + [m.name for m in modules]
 for name in names:
     importlib.import_module(name)
 foreign = sorted({m.split(".")[0] for m in sys.modules} - set(sys.stdlib_module_names)

@@ -77,6 +77,6 @@ def test_concurrent_cold_starts_share_one_tree(tmp_path: Path) -> None:
 
 
 def test_slim_without_archive_is_an_init_error(deploy: Any, tmp_path: Path) -> None:
-    with pytest.raises(InitError, match="aloft_deps.zip is missing"):
+    with pytest.raises(InitError, match=r"aloft_deps\.zip is missing"):
         deploy({"slimapp": APP}, app="slimapp:app", slim=True,
                env={"ALOFT_DEPS_DIR": str(tmp_path / "deps")})
