@@ -28,6 +28,7 @@ class Snapshot:
     current: dict[str, FunctionVersion] = field(default_factory=dict)  # physical -> version
     versions: dict[tuple[str, int], FunctionVersion] = field(default_factory=dict)
     stage_of: dict[str, tuple[str, str]] = field(default_factory=dict)  # physical -> stage
+    async_config: dict[str, tuple[int, int]] = field(default_factory=dict)  # retries, max age
 
 
 def cors_policy(data: dict[str, Any] | None) -> CorsPolicy | None:
@@ -78,6 +79,8 @@ def load_snapshot(state: State) -> Snapshot:
                     rec = state.version(physical, version)
                     if rec is not None:
                         snap.versions[key] = rec.fv
+        for physical, (retries, max_age) in dep.extra.get("async", {}).items():
+            snap.async_config[physical] = (int(retries), int(max_age))
         routes = stage_routes(dep)
         snap.stages[routes.base_path] = StageInfo(routes, dep, functions)
     return snap

@@ -1,0 +1,365 @@
+"""Applying deploys, rollbacks and undeploys on the local cloud (the shell around plan.py).
+
+A deploy: read the stage from the state → plan → publish versions (FunctionVersion with its
+full Lambda environment) → start an instance of each and health-check it → record everything and
+switch the alias in one SQLite transaction → swap the in-memory registry → retire instances of
+versions no longer current (in-flight requests finish on them first). Any failure before the
+transaction leaves the stage exactly as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aloft.config.models import APP_FUNCTION, Function, Service
+from aloft.errors import DeployError, Location, NotDeployedError
+from aloft.local.plan import (
+    CurrentFunction,
+    CurrentSchedule,
+    CurrentStage,
+    Instruction,
+    desired_schedules,
+    is_noop,
+    plan_deploy,
+)
+from aloft.local.registry import LocalRegistry, load_snapshot
+from aloft.local.schedules import schedule_next_fire
+from aloft.local.state import Deployment, ScheduleRecord, State, VersionRecord
+from aloft.local.store import ArtifactStore
+from aloft.local.types import FunctionVersion, InvokeResult
+
+REGION = "us-east-1"
+
+
+async def call(value: Any) -> Any:
+    """Await `value` if the pool returned an awaitable (its methods may be sync or async)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def stage_url(port: int, service: str, stage: str) -> str:
+    return f"http://127.0.0.1:{port}/{service}/{stage}/"
+
+
+def function_environment(
+    service: Service, name: str, fn: Function, version: int, port: int, code_dir: Path
+) -> dict[str, str]:
+    """What an instance's os.environ holds: the config's variables plus Lambda's own."""
+    physical = service.physical_name(name)
+    day = datetime.now(UTC).strftime("%Y/%m/%d")
+    env = {
+        # Dummy credentials so that boto3 (and @task's SigV4) work against the local endpoints;
+        # the config may override them.
+        "AWS_ACCESS_KEY_ID": "aloft-local",
+        "AWS_SECRET_ACCESS_KEY": "aloft-local",
+        "AWS_SESSION_TOKEN": "aloft-local",
+        **fn.environment,
+        "AWS_LAMBDA_FUNCTION_NAME": physical,
+        "AWS_LAMBDA_FUNCTION_VERSION": str(version),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{physical}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[{version}]{uuid.uuid4().hex}",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{service.runtime}",
+        "LAMBDA_TASK_ROOT": str(code_dir),
+        "LAMBDA_RUNTIME_DIR": str(code_dir),
+        "TZ": ":UTC",
+        "ALOFT_FUNCTION": name,
+        "ALOFT_BASE_PATH": f"/{service.service}/{service.stage}",
+        "AWS_ENDPOINT_URL_LAMBDA": f"http://127.0.0.1:{port}",
+    }
+    return env
+
+
+def current_stage(state: State, service: str, stage: str) -> CurrentStage:
+    dep = state.current_deployment(service, stage)
+    schedules = {
+        s.name: CurrentSchedule(s.function, s.expression, s.input, s.kind)
+        for s in state.schedules(service, stage)
+    }
+    if dep is None:
+        return CurrentStage(schedules=schedules)
+    functions: dict[str, CurrentFunction] = {}
+    latest: dict[str, int] = {}
+    for name, version in dep.functions.items():
+        physical = dep.physical[name]
+        rec = state.version(physical, version)
+        if rec is not None:
+            functions[name] = CurrentFunction(version, rec.config_hash, rec.code_sha256,
+                                              rec.layer_sha256)
+        latest[physical] = state.latest_version(physical)
+    return CurrentStage(functions=functions, latest=latest, routes=dep.routes,
+                        schedules=schedules, deployed=True)
+
+
+def _latest_for(state: State, service: Service, current: CurrentStage) -> CurrentStage:
+    """Add the highest published version of functions that are new to this deployment (a
+    function removed and added again continues its numbering)."""
+    latest = dict(current.latest)
+    for name in service.all_function_names():
+        physical = service.physical_name(name)
+        if physical not in latest:
+            latest[physical] = state.latest_version(physical)
+    return CurrentStage(current.functions, latest, current.routes, current.schedules,
+                        current.deployed)
+
+
+class Deployer:
+    def __init__(
+        self,
+        state: State,
+        store: ArtifactStore,
+        pool: Any,
+        registry: LocalRegistry,
+        *,
+        port: int,
+        on_change: Callable[[], Awaitable[None]] | None = None,
+        health_event: Callable[[FunctionVersion, str], bytes] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.state = state
+        self.store = store
+        self.pool = pool
+        self.registry = registry
+        self.port = port
+        self.on_change = on_change
+        self.health_event = health_event
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._retiring: set[asyncio.Future[Any]] = set()
+
+    async def reload(self) -> None:
+        self.registry.swap(await asyncio.to_thread(load_snapshot, self.state))
+        if self.on_change is not None:
+            await self.on_change()
+
+    # -- deploy ---------------------------------------------------------------
+
+    async def deploy(
+        self, service: Service, code_sha256: str, layer_sha256: str | None, *,
+        plan_only: bool = False,
+    ) -> dict[str, Any]:
+        async with self._lock:
+            current = await asyncio.to_thread(
+                current_stage, self.state, service.service, service.stage
+            )
+            current = await asyncio.to_thread(_latest_for, self.state, service, current)
+            plan = plan_deploy(service, code_sha256, layer_sha256, current)
+            url = stage_url(self.port, service.service, service.stage)
+            if plan_only or (is_noop(plan) and current.deployed):
+                dep = await asyncio.to_thread(
+                    self.state.current_deployment, service.service, service.stage
+                )
+                return {"url": url, "version": dep.number if dep else 0,
+                        "functions": dict(dep.functions) if dep else {},
+                        "schedules": [s.name for s in desired_schedules(service)],
+                        "plan": plan}
+            return await self._apply(service, code_sha256, layer_sha256, plan, url)
+
+    async def _apply(
+        self, service: Service, code_sha256: str, layer_sha256: str | None,
+        plan: list[Instruction], url: str,
+    ) -> dict[str, Any]:
+        for sha in filter(None, (code_sha256, layer_sha256)):
+            if not self.store.has(sha):
+                raise DeployError(
+                    f"artifact {sha[:12]}… was not uploaded to the local cloud",
+                    fix="run the deploy again", where=Location(stage=service.stage),
+                )
+        code_dir = await asyncio.to_thread(self.store.unpacked, code_sha256)
+        layer_dir = None
+        if layer_sha256:
+            layer_root = await asyncio.to_thread(self.store.unpacked, layer_sha256)
+            layer_dir = layer_root / "python" if (layer_root / "python").is_dir() else layer_root
+        published: list[VersionRecord] = []
+        now = self.clock()
+        for step in plan:
+            if step["action"] != "publish":
+                continue
+            name = step["name"]
+            fn = service.function(name)
+            fv = FunctionVersion(
+                function=step["function"], version=step["version"], code_dir=code_dir,
+                layer_dir=layer_dir, memory=fn.memory or 512, timeout=fn.timeout or 30,
+                concurrency=fn.concurrency, keep_alive=fn.keep_alive or 0,
+                environment=function_environment(
+                    service, name, fn, step["version"], self.port, code_dir
+                ),
+                snapshot=bool(fn.snapshot), payload=fn.payload,
+            )
+            published.append(VersionRecord(fv, step["config_hash"], code_sha256, layer_sha256,
+                                           now))
+        by_physical = {rec.fv.function: rec.fv for rec in published}
+        try:
+            for step in plan:
+                if step["action"] == "health_check":
+                    await self._health_check(service, by_physical[step["function"]],
+                                             step["name"], step.get("path"))
+        except DeployError:
+            for fv in by_physical.values():
+                await call(self.pool.retire(fv.function, self._serving_versions(fv.function)))
+            raise
+        dep = self._deployment(service, plan, url)
+        schedules = self._schedule_records(service, now)
+        stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules)
+        await self.reload()
+        for step in plan:
+            if step["action"] == "publish":
+                await self._retire(step["function"], {step["version"]})
+            elif step["action"] == "remove":
+                await self._retire(step["function"], set())
+        return {"url": url, "version": stored.number, "functions": dict(stored.functions),
+                "schedules": [s.name for s in schedules], "plan": plan}
+
+    def _serving_versions(self, physical: str) -> set[int]:
+        fv = self.registry.current(physical)
+        return {fv.version} if fv else set()
+
+    async def _retire(self, physical: str, keep: set[int]) -> None:
+        """Stop old instances in the background: retiring waits for their in-flight requests,
+        which must not delay the deploy's answer."""
+        task = asyncio.ensure_future(call(self.pool.retire(physical, keep)))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _health_check(
+        self, service: Service, fv: FunctionVersion, name: str, path: str | None
+    ) -> None:
+        where = Location(function=name, stage=service.stage)
+        init: InvokeResult = await call(self.pool.prewarm(fv))
+        if init.status != "ok":
+            raise DeployError(
+                f"version {fv.version} of {name!r} failed to initialise; the previous version "
+                f"keeps serving:\n{_payload_text(init.payload)}",
+                where=where,
+                fix="fix the error above (try `aloft invoke --local`) and deploy again",
+            )
+        if path is None or self.health_event is None:
+            return
+        result: InvokeResult = await call(self.pool.invoke(fv, self.health_event(fv, path)))
+        status = _http_status(result)
+        if result.status != "ok" or status is None or status >= 500:
+            raise DeployError(
+                f"version {fv.version} of {name!r} failed its health check (GET {path} "
+                f"answered {status if status is not None else result.status}); the previous "
+                f"version keeps serving:\n{_payload_text(result.payload)}",
+                where=where,
+                fix="fix the error above, or set `health_path` (or `local.health_path`) to a "
+                "path that answers without a 5xx, and deploy again",
+            )
+
+    def _deployment(self, service: Service, plan: list[Instruction], url: str) -> Deployment:
+        alias = next(i["functions"] for i in plan if i["action"] == "switch_alias")
+        routes = next((i["routes"] for i in plan if i["action"] == "routes"), None)
+        if routes is None:
+            prev = self.registry.stage(service.service, service.stage)
+            routes = prev.deployment.routes if prev else []
+        cors = service.cors
+        static_path = static_dir = None
+        if service.static is not None:
+            static_path = service.static.path
+            static_dir = str((service.root / service.static.directory).resolve())
+        return Deployment(
+            id=0, service=service.service, stage=service.stage, number=0,
+            functions=dict(alias),
+            physical={name: service.physical_name(name) for name in alias},
+            routes=routes,
+            cors=cors.model_dump(exclude={"enabled"}) if cors.enabled else None,
+            static_path=static_path, static_dir=static_dir, url=url,
+            extra={"async": {
+                service.physical_name(name): [fn.retries, fn.max_event_age]
+                for name, fn in service.resolved_functions().items()
+            }},
+        )
+
+    def _schedule_records(self, service: Service, now: float) -> list[ScheduleRecord]:
+        out = []
+        moment = datetime.fromtimestamp(now, UTC)
+        for s in desired_schedules(service):
+            nxt = schedule_next_fire(s.expression, moment, anchor=moment).timestamp()
+            out.append(ScheduleRecord(
+                name=s.name, service=service.service, stage=service.stage, function=s.physical,
+                expression=s.expression, input=s.input, kind=s.kind, enabled=s.enabled,
+                anchor=now, next_fire=nxt if s.enabled else None,
+            ))
+        return out
+
+    # -- rollback and undeploy -------------------------------------------------------
+
+    async def rollback(self, service: str, stage: str, steps: int) -> dict[str, Any]:
+        async with self._lock:
+            history = await asyncio.to_thread(self.state.deployments, service, stage)
+            current = await asyncio.to_thread(self.state.current_deployment, service, stage)
+            if current is None:
+                raise NotDeployedError(f"{service} stage {stage!r} is not deployed",
+                                       fix=f"aloft deploy {stage}")
+            ids = [d.id for d in history]
+            index = ids.index(current.id) - steps
+            if index < 0:
+                raise DeployError(
+                    f"cannot roll back {steps} version(s): stage {stage!r} is at version "
+                    f"{current.number}, the oldest kept is {history[0].number}",
+                    where=Location(stage=stage), fix="pass a smaller -n",
+                )
+            target = history[index]
+            await asyncio.to_thread(self.state.point_alias, service, stage, target.id)
+            await self.reload()
+            for name, physical in current.physical.items():
+                keep = {target.functions[name]} if name in target.functions else set()
+                if current.functions.get(name) not in keep:
+                    await self._retire(physical, keep)
+            return {"url": target.url or stage_url(self.port, service, stage),
+                    "version": target.number, "functions": dict(target.functions),
+                    "schedules": [], "plan": []}
+
+    async def undeploy(self, service: str, stage: str) -> dict[str, Any]:
+        async with self._lock:
+            history = await asyncio.to_thread(self.state.deployments, service, stage)
+            if not history:
+                raise NotDeployedError(f"{service} stage {stage!r} is not deployed",
+                                       fix=f"aloft deploy {stage}")
+            physical = sorted({p for d in history for p in d.physical.values()})
+            await asyncio.to_thread(self.state.remove_stage, service, stage, physical)
+            await self.reload()
+            for fn in physical:
+                await self._retire(fn, set())
+            keep = await asyncio.to_thread(self.state.referenced_artifacts)
+            removed = await asyncio.to_thread(self.store.remove_unreferenced, keep)
+            return {"functions": physical, "artifacts_removed": removed}
+
+
+def _http_status(result: InvokeResult) -> int | None:
+    try:
+        data = json.loads(result.payload)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("statusCode"), int):
+        return int(data["statusCode"])
+    return None
+
+
+def _payload_text(payload: bytes) -> str:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return payload.decode("utf-8", "replace")
+    if isinstance(data, dict) and "errorMessage" in data:
+        trace = data.get("stackTrace") or []
+        lines = [str(x) for x in trace] if isinstance(trace, list) else [str(trace)]
+        return "\n".join([*lines, f"{data.get('errorType', 'Error')}: {data['errorMessage']}"])
+    if isinstance(data, dict) and "body" in data:
+        return str(data["body"])[:4000]
+    return json.dumps(data)[:4000]
+
+
+__all__ = ["APP_FUNCTION", "Deployer", "function_environment", "stage_url"]

@@ -1,0 +1,70 @@
+"""Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`), so that boto3's lambda
+client, `@task` and the AWS CLI work against the local cloud.
+
+Pure helpers here (parsing the function name and qualifier, Lambda's error shapes); the control
+handler (control_api.py) runs the invocation. SigV4 is accepted but not required: the server only
+listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:(?P<rest>.+)$")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def parse_target(path: str, qualifier: str | None) -> tuple[str, str | None] | None:
+    """(function name, qualifier) from the URL path; the name may be a name, `name:qualifier`,
+    a partial or a full ARN. None when the path is not the invocations path."""
+    match = PATH.match(path)
+    if not match:
+        return None
+    name = unquote(match.group("name"))
+    arn = _ARN.match(name)
+    if arn:
+        name = arn.group("rest")
+    if ":" in name:
+        name, _, from_name = name.partition(":")
+        qualifier = qualifier or from_name
+    return name, qualifier or None
+
+
+def error(status: int, kind: str, message: str, request_id: str) -> Reply:
+    """Lambda's error shape: botocore reads the type from X-Amzn-ErrorType."""
+    body = json.dumps({"Type": "User", "Message": message, "message": message}).encode()
+    return Reply(status, body, {
+        "Content-Type": "application/json",
+        "X-Amzn-ErrorType": kind,
+        "X-Amzn-RequestId": request_id,
+    })
+
+
+def not_found(name: str, qualifier: str | None, request_id: str) -> Reply:
+    target = function_arn(name) + (f":{qualifier}" if qualifier else "")
+    return error(404, "ResourceNotFoundException", f"Function not found: {target}", request_id)
+
+
+def log_result(lines: list[str]) -> str:
+    """X-Amz-Log-Result: the last 4 KB of the invocation's logs, base64."""
+    text = "\n".join(lines).encode()[-4096:]
+    return base64.b64encode(text).decode()

@@ -1,0 +1,135 @@
+"""`LocalProvider`: the `aloft.provider.Provider` of the embedded local cloud.
+
+It runs in the CLI process: it builds the artifact (from the build cache), uploads what the
+daemon lacks (HEAD first: unchanged artifacts are not sent), then asks the daemon, which starts
+on first use, to plan and apply. Everything stateful happens in the daemon.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from aloft.config.models import Service
+from aloft.errors import Location, UsageError
+from aloft.local.client import CloudClient
+from aloft.provider import DeployResult, InvokeOutput, LogLine
+
+FOLLOW_WAIT = 20.0
+
+
+def _deploy_result(data: dict[str, Any]) -> DeployResult:
+    return DeployResult(
+        url=data.get("url"),
+        version=int(data.get("version") or 0),
+        functions={str(k): int(v) for k, v in (data.get("functions") or {}).items()},
+        schedules=list(data.get("schedules") or []),
+        plan=list(data.get("plan") or []),
+    )
+
+
+class LocalProvider:
+    def __init__(self, home: str | Path | None = None, port: int | None = None):
+        self.client = CloudClient(home, port)
+
+    # -- deployments ---------------------------------------------------------------------
+
+    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult:
+        from aloft.package import build
+
+        manifest = build(service)
+        self.client.ensure_running()
+        if not plan_only:
+            for artifact in (manifest.code, manifest.layer):
+                if artifact is not None and not self.client.has_artifact(artifact.sha256):
+                    self.client.put_artifact(artifact.sha256, artifact.path)
+        data = self.client.call("POST", "deploy", {
+            "service": service.model_dump(mode="json"),
+            "code_sha256": manifest.code.sha256,
+            "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
+            "plan_only": plan_only,
+        })
+        return _deploy_result(data)
+
+    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
+        return _deploy_result(self.client.call("POST", "rollback", {
+            "service": service.service, "stage": service.stage, "steps": steps}))
+
+    def undeploy(self, service: Service) -> None:
+        self.client.call("POST", "undeploy", {"service": service.service,
+                                              "stage": service.stage})
+
+    def status(self, service: Service) -> dict[str, Any]:
+        data: dict[str, Any] = self.client.call(
+            "GET", "status", query={"service": service.service, "stage": service.stage})
+        return data
+
+    # -- invocations -----------------------------------------------------------------------
+
+    def invoke(
+        self, service: Service, function: str, event: Any, *, asynchronous: bool = False
+    ) -> InvokeOutput:
+        if function not in service.all_function_names():
+            raise UsageError(
+                f"{service.service} has no function {function!r}",
+                where=Location(stage=service.stage, function=function),
+                fix=f"functions: {', '.join(service.all_function_names())}",
+            )
+        data = self.client.call("POST", "invoke", {
+            "service": service.service, "stage": service.stage, "function": function,
+            "event": event, "async": asynchronous,
+        })
+        if asynchronous:
+            return InvokeOutput(payload=None, logs="", error=None)
+        return InvokeOutput(payload=data.get("payload"), logs=data.get("logs") or "",
+                            error=data.get("error"))
+
+    def logs(
+        self,
+        service: Service,
+        *,
+        function: str | None = None,
+        since: float | None = None,
+        filter_text: str | None = None,
+        follow: bool = False,
+    ) -> Iterator[LogLine]:
+        query: dict[str, Any] = {"service": service.service, "stage": service.stage,
+                                 "function": function, "filter": filter_text,
+                                 "since": since if since is not None else time.time() - 600}
+        prefix = f"{service.service}-{service.stage}-"
+        data = self.client.call("GET", "logs", query=query)
+        yield from _lines(data, prefix)
+        cursor = int(data.get("cursor") or 0)
+        while follow:
+            data = self.client.call("GET", "logs", query={**query, "after": cursor,
+                                                         "wait": FOLLOW_WAIT})
+            yield from _lines(data, prefix)
+            cursor = max(cursor, int(data.get("cursor") or 0))
+
+    def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
+        data = self.client.call("POST", "schedules", {
+            "service": service.service, "stage": service.stage, "enabled": enabled,
+            "names": list(names)})
+        return list(data.get("changed") or [])
+
+    # -- the dead-letter queue (aloft dlq) ------------------------------------------------------
+
+    def dead_letters(self, service: Service) -> list[dict[str, Any]]:
+        data = self.client.call("GET", "dlq", query={"service": service.service,
+                                                     "stage": service.stage})
+        return list(data.get("events") or [])
+
+    def redrive(self, service: Service, ids: Sequence[str] = ()) -> list[str]:
+        data = self.client.call("POST", "dlq/redrive", {
+            "service": service.service, "stage": service.stage, "ids": list(ids)})
+        return list(data.get("redriven") or [])
+
+
+def _lines(data: dict[str, Any], prefix: str) -> Iterator[LogLine]:
+    """Log lines with the function's logical name (`app`, not `svc-dev-app`)."""
+    for line in data.get("lines") or []:
+        yield LogLine(timestamp=float(line["timestamp"]),
+                      function=str(line["function"]).removeprefix(prefix),
+                      text=str(line["text"]), request_id=line.get("request_id"))

@@ -1,0 +1,64 @@
+"""`aloft status STAGE` on the local cloud: URL, versions, alias, functions, schedules, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aloft import errors
+from aloft.local.deployer import call
+
+if TYPE_CHECKING:
+    from aloft.local.control_api import Platform
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
+    info = p.registry.stage(service, stage)
+    if info is None:
+        raise errors.NotDeployedError(f"{service} stage {stage!r} is not deployed",
+                                      fix=f"aloft deploy {stage}")
+    dep = info.deployment
+    history = await asyncio.to_thread(p.state.deployments, service, stage)
+    rules = await asyncio.to_thread(p.state.schedules, service, stage)
+    instances: dict[str, int] = await call(p.pool.instances())
+    functions = []
+    for name, fv in sorted(info.functions.items()):
+        metrics = p.pool.metrics.summary(fv.function)
+        functions.append({
+            "function": name, "physical": fv.function, "version": fv.version,
+            "memory": fv.memory, "timeout": fv.timeout,
+            "instances": instances.get(fv.function, 0),
+            "invocations": metrics.get("invocations", 0), "errors": metrics.get("errors", 0),
+            "throttles": metrics.get("throttles", 0), "cold_starts": metrics.get("cold_starts", 0),
+            "p50_ms": metrics.get("p50_ms"), "p99_ms": metrics.get("p99_ms"),
+        })
+    physical = [fv.function for fv in info.functions.values()]
+    return {
+        "url": dep.url,
+        "version": dep.number,
+        "alias": f"{stage} -> version {dep.number}",
+        "deployed": _iso(dep.created),
+        "versions": [
+            {"version": d.number, "deployed": _iso(d.created), "current": d.id == dep.id,
+             "functions": d.functions}
+            for d in history
+        ],
+        "functions": functions,
+        "schedules": [
+            {"name": r.name, "function": r.function, "expression": r.expression,
+             "enabled": r.enabled, "next_fire": _iso(r.next_fire)}
+            for r in rules
+        ],
+        "async": {
+            "queued": await p.asyncq.pending_count(physical),
+            "dead_letter": len(await p.asyncq.dead(physical)),
+        },
+        "routes": [f"{r['method']} {r['path']}" for r in dep.routes],
+    }
