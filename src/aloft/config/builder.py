@@ -22,10 +22,10 @@ class Builder:
     warnings: list[str] = field(default_factory=list)
 
     def put(self, path: KeyPath, value: Any, source: KeyPath) -> None:
-        node = self.data
+        node: Any = self.data
         for part in path[:-1]:
-            node = node.setdefault(part, {})  # type: ignore[assignment]
-        node[path[-1]] = value  # type: ignore[index]
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
         self.origins.set(path, source)
 
     def get(self, path: KeyPath, default: Any = None) -> Any:

@@ -71,6 +71,16 @@ class Project:
         self.stages: list[str] = list(reader.stages)
         self.default_stage: str = reader.default_stage
         self.warnings: list[str] = list(reader.warnings)
+        if self.kind == "serverless":
+            # Its warnings come from the resolved document; a stage that does not resolve
+            # (a missing variable) reports that when it is asked for.
+            try:
+                tree = reader.stage_tree(self.default_stage, env=self._env, options={})
+            except ConfigError:
+                tree = None
+            for warning in tree.warnings if tree else []:
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
 
     def __repr__(self) -> str:
         return f"Project({str(self.file)!r}, kind={self.kind!r}, stages={self.stages!r})"
@@ -134,7 +144,7 @@ def load_project(
     path: Path | str | None = None, *, env: Mapping[str, str] | None = None
 ) -> Project:
     """The project whose directory or config file is `path` (default: the current directory)."""
-    target = Path.cwd() if path is None else Path(path)
+    target = Path.cwd() if path is None else Path(path).absolute()
     file = find_config_file(target) if target.is_dir() else target
     return Project(reader_for(file), env=env)
 

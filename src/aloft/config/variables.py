@@ -24,6 +24,7 @@ SERVERLESS_SOURCES = frozenset({"env", "self", "file", "ssm", "opt", "sls", "par
 FILE_SUFFIXES = (".yml", ".yaml", ".json")
 
 _REF = re.compile(r"^(?P<source>[a-z]+)(?:\((?P<arg>[^)]*)\))?(?::(?P<address>.*))?$", re.DOTALL)
+_CFN_SUB = re.compile(r"^(AWS::[A-Za-z]+|[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9.]+)?)$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -47,6 +48,8 @@ class VariableContext:
     sources: frozenset[str] = ALOFT_SOURCES
     keep: frozenset[str] = frozenset()
     """Sources left as `${...}` text (besides ssm): used when converting to aloft.yml."""
+    cloudformation: bool = False
+    """Leave `${AWS::Region}` / `${Bucket.Arn}` (Fn::Sub references) alone, as serverless does."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,8 @@ class Resolver:
         alternatives = split_alternatives(expr)
         first = _REF.match(alternatives[0])
         if not first or not self._is_source(first.group("source")):
+            if self.ctx.cloudformation and _CFN_SUB.match(expr):
+                return _Kept("${" + expr + "}")
             raise self._unknown_source(alternatives[0], path)
         source = first.group("source")
         if source == "ssm" or (keep and source in self.ctx.keep):
@@ -261,7 +266,8 @@ class Resolver:
         if source == "opt":
             return self.ctx.options.get(address, MISSING)
         if source == "param":
-            return self.ctx.params.get(address, MISSING)
+            value = self.ctx.params.get(address, MISSING)
+            return self._detached(value, path) if value is not MISSING else value
         if source == "self":
             return self._self(address, path)
         if source == "file":

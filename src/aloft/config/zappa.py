@@ -56,7 +56,7 @@ class ZappaReader:
         if not isinstance(doc.data, dict) or not doc.data:
             raise Locator(doc).error(
                 (), "zappa settings must be a mapping of stage names to settings, "
-                f"not {type_name(doc.data)}", "write e.g. {\"dev\": {\"app_function\": \"app.app\"}}",
+                f"not {type_name(doc.data)}", 'write e.g. {"dev": {"app_function": "app.app"}}',
             )
         self.data: dict[str, Any] = doc.data
         for stage, settings in self.data.items():
@@ -65,6 +65,9 @@ class ZappaReader:
                     (stage,), f"zappa stage {stage!r} must be a mapping, not {type_name(settings)}"
                 )
         self.stages = [str(s) for s in self.data]
+        self.extends: dict[str, str] = {
+            str(s): str(v["extends"]) for s, v in self.data.items() if v.get("extends")
+        }
         self.warnings: list[str] = []
         for stage in self.stages:
             for warning in self._build(stage).warnings:
