@@ -1,0 +1,149 @@
+"""The one façade over boto3: sessions, retries, waiters, call counting and error translation.
+
+Nothing else in aloft imports boto3. Every call goes through `AwsClient.call`, which counts it
+(per operation, for the figures), adds the bytes it uploads, and turns botocore exceptions into
+aloft errors at this boundary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import botocore.config  # type: ignore[import-untyped]
+import botocore.exceptions  # type: ignore[import-untyped]
+
+from aloft.aws.errors import AwsNotFound, translate
+from aloft.aws.names import Account
+from aloft.errors import DeployError, Location
+
+_RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "standard"})
+_ROLE_NOT_READY = "cannot be assumed by Lambda"
+
+
+def _op_name(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _payload_size(params: dict[str, Any]) -> int:
+    for key in ("Body", "ZipFile"):
+        body = params.get(key)
+        if isinstance(body, bytes | bytearray):
+            return len(body)
+    content = params.get("Content")
+    if isinstance(content, dict) and isinstance(content.get("ZipFile"), bytes):
+        return len(content["ZipFile"])
+    return 0
+
+
+class AwsClient:
+    """boto3 for one region and profile, behind typed methods that count what they do."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        where: Location | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.where = where
+        self.poll_seconds = poll_seconds
+        self.calls: Counter[str] = Counter()
+        self.bytes_uploaded = 0
+        self._clients: dict[str, Any] = {}
+        self._account: Account | None = None
+        try:
+            self._session = boto3.session.Session(profile_name=profile, region_name=region)
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, "session", where) from None
+        if not self._session.region_name:
+            raise translate(botocore.exceptions.NoRegionError(), "session", where)
+
+    @property
+    def region(self) -> str:
+        return str(self._session.region_name)
+
+    @property
+    def account(self) -> Account:
+        """The caller's account (one STS call, cached)."""
+        if self._account is None:
+            ident = self.call("sts", "get_caller_identity")
+            partition = str(ident["Arn"]).split(":")[1]
+            self._account = Account(str(ident["Account"]), self.region, partition)
+        return self._account
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, config=_RETRIES)
+        return self._clients[service]
+
+    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """One API call, e.g. call("lambda", "get_function", FunctionName="x")."""
+        label = f"{service}.{_op_name(operation)}"
+        method = getattr(self._client(service), operation)
+        for attempt in range(12):
+            self.calls[label] += 1
+            try:
+                result = method(**params)
+            except botocore.exceptions.ClientError as exc:
+                # A new IAM role takes a few seconds to become assumable by Lambda.
+                if _ROLE_NOT_READY in str(exc) and attempt < 11:
+                    time.sleep(min(2.0 * (attempt + 1), 10.0))
+                    continue
+                raise translate(exc, label, self.where) from None
+            except botocore.exceptions.BotoCoreError as exc:
+                raise translate(exc, label, self.where) from None
+            self.bytes_uploaded += _payload_size(params)
+            return dict(result)
+        raise AssertionError("unreachable")
+
+    def find(self, service: str, operation: str, **params: Any) -> dict[str, Any] | None:
+        """Like `call`, but None when the resource does not exist."""
+        try:
+            return self.call(service, operation, **params)
+        except AwsNotFound:
+            return None
+
+    def pages(self, service: str, operation: str, key: str, **params: Any) -> Iterator[Any]:
+        """Every item under `key` across all pages of a list operation."""
+        label = f"{service}.{_op_name(operation)}"
+        paginator = self._client(service).get_paginator(operation)
+        try:
+            for page in paginator.paginate(**params):
+                self.calls[label] += 1
+                yield from page.get(key, [])
+        except botocore.exceptions.ClientError as exc:
+            raise translate(exc, label, self.where) from None
+
+    def upload_file(self, bucket: str, key: str, path: str) -> None:
+        with open(path, "rb") as fh:
+            body = fh.read()
+        self.call("s3", "put_object", Bucket=bucket, Key=key, Body=body)
+
+    def wait_function_ready(self, name: str, timeout: float = 300.0) -> None:
+        """Until the function is Active and its last update Successful (Lambda's own waiters)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            conf = self.call("lambda", "get_function_configuration", FunctionName=name)
+            state = conf.get("State", "Active")
+            update = conf.get("LastUpdateStatus", "Successful")
+            if state == "Failed" or update == "Failed":
+                reason = conf.get("StateReason") or conf.get("LastUpdateStatusReason") or ""
+                raise DeployError(f"function {name} failed to become ready: {reason}",
+                                  where=self.where,
+                                  fix="check the function's configuration (role, VPC, layers)")
+            if state == "Active" and update in ("Successful", None):
+                return
+            if time.monotonic() > deadline:
+                raise DeployError(f"function {name} is still {state}/{update} after "
+                                  f"{timeout:.0f}s", where=self.where,
+                                  fix="run the deploy again: it completes what is left")
+            time.sleep(self.poll_seconds)
+
+    @property
+    def call_count(self) -> int:
+        return sum(self.calls.values())

@@ -1,0 +1,309 @@
+"""Planning: the steps that turn the actual state of a stage into the desired one. Pure.
+
+`plan_deploy(desired, actual)` and `plan_undeploy(desired, actual)` return lists of `steps`
+records; nothing here touches AWS, so plans are tested over in-memory `ActualState`s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from aloft.aws import specs as s
+from aloft.aws import steps as st
+from aloft.aws.record import StateRecord
+from aloft.aws.state import ActualState
+
+T = TypeVar("T")
+_REF = re.compile(r"\$\{([^}]+)\}")
+
+
+def fill(value: T, refs: Mapping[str, str]) -> T:
+    """`value` with every known `${ref}` replaced, through dataclasses, tuples and strings."""
+    if isinstance(value, str):
+        return _REF.sub(lambda m: refs.get(m.group(1), m.group(0)), value)  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        return tuple(fill(v, refs) for v in value)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: fill(getattr(value, f.name), refs) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def _record(d: s.Desired, a: ActualState) -> StateRecord:
+    r = d.resources
+    return dataclasses.replace(
+        a.record,
+        functions=tuple(f.name for f in d.functions),
+        rules=tuple(x.name for x in d.rules),
+        topics_subscribed=tuple(dict.fromkeys(x.topic_arn for x in d.subscriptions)),
+        notification_buckets=tuple(b for b, _ in d.notifications),
+        buckets={x.key: x.name for x in r.buckets},
+        queues={x.key: x.name for x in r.queues},
+        topics={x.key: x.name for x in r.topics},
+        tables={x.key: x.name for x in r.tables},
+        parameters={x.key: x.name for x in r.parameters if x.value is not None},
+        api=None,  # set when applied (the id of a new API is not known yet)
+        bucket_created=a.record.bucket_created or (d.create_bucket and not a.bucket_exists),
+    )
+
+
+def _alias_arn(d: s.Desired, f: s.FunctionSpec) -> str:
+    return d.alias_arn(f.physical)
+
+
+def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
+    """The steps that make `actual` into `desired`; empty when nothing changed."""
+    d, a = fill(desired, actual.refs), actual
+    tags = d.tags
+    out: list[st.Step] = []
+    if d.create_bucket and not a.bucket_exists:
+        out.append(st.CreateDeploymentBucket(d.bucket, tags))
+    if d.code_key not in a.objects:
+        out.append(st.UploadObject(d.code_key, d.bucket, d.code_path, d.code_size))
+    if d.layer_sha256 and d.layer_key and d.layer_path and "layer" not in a.refs:
+        if d.layer_key not in a.objects:
+            out.append(st.UploadObject(d.layer_key, d.bucket, d.layer_path, d.layer_size))
+        runtime = d.functions[0].config.runtime if d.functions else "python3.12"
+        archs = tuple(sorted({f.architecture for f in d.functions})) or ("x86_64",)
+        out.append(st.PublishLayer(d.layer_name, d.bucket, d.layer_key, d.layer_sha256,
+                                   runtime, archs))
+    if d.role is not None:
+        if not a.role_exists:
+            out.append(st.CreateRole(d.role.name, tags))
+        if a.role_policy != d.role.policy:
+            out.append(st.PutRolePolicy(d.role.name, "aloft", d.role.policy))
+    out += _resources(d, a)
+    for name, retention in d.log_groups:
+        if name not in a.log_groups:
+            out.append(st.CreateLogGroup(name, retention, tags))
+        elif a.log_groups[name] != retention:
+            out.append(st.PutRetention(name, retention))
+
+    alias_moves: list[st.Step] = []
+    for f in d.functions:
+        out += _function(d, a, f, alias_moves)
+    out += _api(d, a)
+    out += _permissions(d, a)
+    out += _triggers(d, a)
+    out += alias_moves
+    out += _removals(d, a)
+    if out:
+        published = any(isinstance(x, st.PublishVersion) for x in out)
+        out.append(st.WriteState(d.bucket, d.state_key, _record(d, a).to_json(), published))
+    return out
+
+
+def _resources(d: s.Desired, a: ActualState) -> list[st.Step]:
+    out: list[st.Step] = []
+    have = a.resources
+    for b in d.resources.buckets:
+        if b.name not in {x.name for x in have.buckets}:
+            out.append(st.CreateBucket(b, d.tags))
+    actual_queues = {q.name: q for q in have.queues}
+    # Dead-letter queues first: a redrive policy names an existing queue.
+    for q in sorted(d.resources.queues, key=lambda q: q.dead_letter is not None):
+        if q.name not in actual_queues:
+            out.append(st.CreateQueue(q, d.tags))
+        elif dataclasses.replace(actual_queues[q.name], key=q.key) != q:
+            out.append(st.SetQueueAttributes(q))
+    for t in d.resources.topics:
+        if t.name not in {x.name for x in have.topics}:
+            out.append(st.CreateTopic(t, d.tags))
+    for tb in d.resources.tables:
+        if tb.name not in {x.name for x in have.tables}:
+            out.append(st.CreateTable(tb, d.tags))
+    actual_params = {p.name: p for p in have.parameters}
+    for p in d.resources.parameters:
+        if p.value is None:
+            continue
+        cur = actual_params.get(p.name)
+        if cur is None:
+            out.append(st.PutParameter(p, d.tags))
+        elif (cur.value, cur.secure) != (p.value, p.secure):
+            out.append(st.PutParameter(p, (), overwrite=True))
+    return out
+
+
+def _function(d: s.Desired, a: ActualState, f: s.FunctionSpec,
+              alias_moves: list[st.Step]) -> list[st.Step]:
+    out: list[st.Step] = []
+    cur = a.functions.get(f.name)
+    if cur is None:
+        out += [st.CreateFunction(f, d.bucket, d.tags), st.PublishVersion(f.name, f.physical),
+                st.CreateAlias(f.name, f.physical, d.stage)]
+    else:
+        changed = False
+        if cur.code_sha256 != f.code_sha256 or cur.architecture != f.architecture:
+            out.append(st.UpdateFunctionCode(f.physical, d.bucket, f.code_key, f.architecture))
+            changed = True
+        if cur.config != f.config:
+            out.append(st.UpdateFunctionConfiguration(f.physical, f.config))
+            changed = True
+        if changed:
+            out.append(st.PublishVersion(f.name, f.physical))
+        if cur.alias_version is None:
+            if not changed:
+                out.append(st.PublishVersion(f.name, f.physical))
+            out.append(st.CreateAlias(f.name, f.physical, d.stage))
+        elif changed:
+            alias_moves.append(st.UpdateAlias(f.name, f.physical, d.stage, None,
+                                              cur.alias_version))
+    if (cur.concurrency if cur else None) != f.concurrency:
+        out.append(st.PutConcurrency(f.physical, f.concurrency))
+    if cur is None or cur.async_config != f.async_config:
+        out.append(st.PutEventInvokeConfig(f.physical, d.stage, f.async_config))
+    have_url = cur.url if cur else None
+    if f.url is not None and have_url != f.url:
+        cors = f.url if isinstance(f.url, s.CorsSpec) else None
+        out.append(st.PutFunctionUrl(f.physical, d.stage, cors, have_url is not None))
+    elif f.url is None and have_url is not None:
+        out.append(st.DeleteFunctionUrl(f.physical, d.stage))
+    return out
+
+
+def _api(d: s.Desired, a: ActualState) -> list[st.Step]:
+    out: list[st.Step] = []
+    want, have = d.api, a.api
+    if have is not None and (want is None or want.kind != have.kind):
+        out.append(st.DeleteApi(have.id, have.kind))
+        have = None
+    if want is None:
+        return out
+    if have is None:
+        out.append(st.CreateApi(want, d.stage, d.tags))
+    elif want.kind == "http" and (have.routes != want.routes or have.cors != want.cors):
+        old = {r.key: r for r in have.routes}
+        new = {r.key: r for r in want.routes}
+        remove = tuple(k for k, r in old.items() if new.get(k) != r)
+        add = tuple(r for k, r in new.items() if old.get(k) != r)
+        out.append(st.UpdateHttpApi(have.id, want, remove, add))
+    elif want.kind == "rest" and have.routes != want.routes:
+        out.append(st.PutRestRoutes(have.id, want, d.stage))
+    return out
+
+
+def _permissions(d: s.Desired, a: ActualState) -> list[st.Step]:
+    out: list[st.Step] = []
+    new_api = any(isinstance(x, st.CreateApi) for x in _api(d, a))
+    for f in d.functions:
+        cur = a.functions.get(f.name)
+        have = cur.permissions if cur else frozenset()
+        want = [p for p in d.permissions if p.function == f.name]
+        for p in want:
+            if p.sid in have and new_api and p.sid == "aloft-api":
+                out.append(st.RemovePermission(p.sid, f.physical, d.stage))
+                out.append(st.AddPermission(p, f.physical, d.stage))
+            elif p.sid not in have:
+                out.append(st.AddPermission(p, f.physical, d.stage))
+        for sid in sorted(have - {p.sid for p in want}):
+            if sid.startswith("aloft-"):
+                out.append(st.RemovePermission(sid, f.physical, d.stage))
+    return out
+
+
+def _triggers(d: s.Desired, a: ActualState) -> list[st.Step]:
+    out: list[st.Step] = []
+    physical = {f.name: f for f in d.functions}
+    for r in d.rules:
+        if a.rules.get(r.name) != r:
+            out.append(st.PutRule(r, _alias_arn(d, physical[r.function]), r.name in a.rules,
+                                  d.tags))
+    for name in a.rules:
+        if name not in {r.name for r in d.rules}:
+            out.append(st.DeleteRule(name))
+    have = {(m.spec.function, m.spec.source_arn): m for m in a.mappings}
+    for m in d.mappings:
+        cur = have.pop((m.function, m.source_arn), None)
+        if cur is None:
+            out.append(st.CreateEventSourceMapping(m, _alias_arn(d, physical[m.function])))
+        elif cur.spec != m:
+            out.append(st.UpdateEventSourceMapping(cur.uuid, m))
+    for cur in have.values():
+        if cur.spec.function in physical:  # a deleted function takes its mappings with it
+            out.append(st.DeleteEventSourceMapping(cur.uuid))
+    subs = {(x.spec.function, x.spec.topic_arn): x for x in a.subscriptions}
+    for sub in d.subscriptions:
+        cur_sub = subs.pop((sub.function, sub.topic_arn), None)
+        if cur_sub is None:
+            out.append(st.Subscribe(sub, _alias_arn(d, physical[sub.function])))
+        elif cur_sub.spec.filter_policy != sub.filter_policy:
+            out.append(st.SetSubscriptionFilter(cur_sub.arn, sub.filter_policy))
+    out += [st.Unsubscribe(x.arn) for x in subs.values()]
+    want_notes = dict(d.notifications)
+    for bucket in dict.fromkeys(list(want_notes) + list(a.notifications)):
+        specs = want_notes.get(bucket, ())
+        if tuple(a.notifications.get(bucket, ())) != specs:
+            out.append(st.PutBucketNotifications(
+                bucket, tuple((n, _alias_arn(d, physical[n.function])) for n in specs)))
+    return out
+
+
+def _removals(d: s.Desired, a: ActualState) -> list[st.Step]:
+    """What the stage had and the config no longer declares."""
+    out: list[st.Step] = []
+    keep = {f.name for f in d.functions}
+    for name, cur in a.functions.items():
+        if name not in keep:
+            out.append(st.DeleteFunction(cur.physical))
+            log = f"/aws/lambda/{cur.physical}"
+            if log in a.log_groups:
+                out.append(st.DeleteLogGroup(log))
+    r = d.resources
+    out += [st.DeleteBucket(b.name) for b in a.resources.buckets
+            if b.name not in {x.name for x in r.buckets}]
+    out += [st.DeleteQueue(q.name) for q in a.resources.queues
+            if q.name not in {x.name for x in r.queues}]
+    out += [st.DeleteTopic(_topic_arn(d, t.name)) for t in a.resources.topics
+            if t.name not in {x.name for x in r.topics}]
+    out += [st.DeleteTable(t.name) for t in a.resources.tables
+            if t.name not in {x.name for x in r.tables}]
+    out += [st.DeleteParameter(p.name) for p in a.resources.parameters
+            if p.name not in {x.name for x in r.parameters}]
+    return out
+
+
+def _topic_arn(d: s.Desired, name: str) -> str:
+    return d.arn("sns", name)
+
+
+def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
+    """Delete everything the stage created: triggers first, then functions, then the rest."""
+    a = actual
+    out: list[st.Step] = []
+    if a.api is not None:
+        out.append(st.DeleteApi(a.api.id, a.api.kind))
+    out += [st.DeleteRule(name) for name in a.rules]
+    out += [st.DeleteEventSourceMapping(m.uuid) for m in a.mappings]
+    out += [st.Unsubscribe(x.arn) for x in a.subscriptions]
+    out += [st.PutBucketNotifications(b, ()) for b in a.notifications]
+    for cur in a.functions.values():
+        out.append(st.DeleteFunction(cur.physical))
+    names = {f.physical for f in a.functions.values()} | {
+        f.physical for f in desired.functions}
+    out += [st.DeleteLogGroup(g) for g in a.log_groups if g.removeprefix("/aws/lambda/") in names]
+    out += [st.DeleteLayerVersion(arn) for arn, _ in a.layers]
+    if desired.role is not None and a.role_exists:
+        out.append(st.DeleteRole(desired.role.name, "aloft"))
+    out += [st.DeleteBucket(b.name) for b in a.resources.buckets]
+    # Queues with a redrive policy before their dead-letter queues.
+    out += [st.DeleteQueue(q.name) for q in sorted(a.resources.queues,
+                                                     key=lambda q: q.dead_letter is None)]
+    out += [st.DeleteTopic(_topic_arn(desired, t.name)) for t in a.resources.topics]
+    out += [st.DeleteTable(t.name) for t in a.resources.tables]
+    out += [st.DeleteParameter(p.name) for p in a.resources.parameters
+            if p.name in a.record.parameters.values()
+            or p.name in {x.name for x in desired.resources.parameters if x.value is not None}]
+    if a.bucket_exists:
+        if desired.create_bucket:
+            out.append(st.DeleteBucket(desired.bucket))
+        else:
+            out.append(st.DeleteObjects(desired.bucket, f"aloft/{desired.service}/"
+                                                        f"{desired.stage}/"))
+    return out
+
+
+def describe(steps: list[st.Step]) -> list[dict[str, Any]]:
+    return [x.to_dict() for x in steps]

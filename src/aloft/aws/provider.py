@@ -1,0 +1,303 @@
+"""`AwsProvider`: the aloft.provider.Provider protocol on AWS Lambda and API Gateway.
+
+Each method is a thin sequence: connect, compute the desired state, read the actual one, plan,
+apply. The planning and the AWS calls live in their own modules.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from aloft.aws import specs as s
+from aloft.aws.apply import Applier, ApplyResult
+from aloft.aws.client import AwsClient
+from aloft.aws.desired import Built, desired
+from aloft.aws.names import Names
+from aloft.aws.plan import describe, plan_deploy, plan_undeploy
+from aloft.aws.record import Release
+from aloft.aws.state import ActualState, StateReader
+from aloft.config.models import Service
+from aloft.errors import InvokeError, Location, NotDeployedError
+from aloft.provider import DeployResult, InvokeOutput, LogLine
+
+ClientFactory = Callable[[Service], AwsClient]
+Builder = Callable[[Service], Built]
+
+
+def _where(service: Service, function: str | None = None) -> Location:
+    return Location(file=str(service.config_file) if service.config_file else None,
+                    function=function, stage=service.stage)
+
+
+def default_client(service: Service) -> AwsClient:
+    return AwsClient(region=service.aws.region, profile=service.aws.profile,
+                     where=_where(service))
+
+
+def default_builder(service: Service) -> Built:
+    from aloft.package import Target, build
+
+    return build(service, target=Target.for_service(service))
+
+
+@dataclass(frozen=True)
+class _NoArtifact:
+    """Stands for the artifact when only names matter (undeploy, status)."""
+
+    path: Path = Path()
+    size: int = 0
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class _NoBuild:
+    code: _NoArtifact = _NoArtifact()
+    layer: _NoArtifact | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A connected stage: the client, its names, what it should be and what it is."""
+
+    aws: AwsClient
+    names: Names
+    desired: s.Desired
+    actual: ActualState
+
+
+class AwsProvider:
+    """Deploys a stage to AWS. Tests pass `client` (e.g. bound to moto) and `builder`."""
+
+    def __init__(self, *, client: ClientFactory | None = None,
+                 builder: Builder | None = None) -> None:
+        self._client = client or default_client
+        self._builder = builder or default_builder
+        self.last_client: AwsClient | None = None  # the figures read its counters
+
+    # -- connecting ---------------------------------------------------------------------
+
+    def _resolve_ssm(self, service: Service, aws: AwsClient) -> Service:
+        from aloft.config import resolve_ssm, ssm_references
+
+        if not ssm_references(service):
+            return service
+
+        def get(path: str) -> str:
+            got = aws.find("ssm", "get_parameter", Name=path, WithDecryption=True)
+            if got is None:
+                raise NotDeployedError(f"SSM parameter {path} does not exist",
+                                       where=_where(service),
+                                       fix=f"create it: aws ssm put-parameter --name {path} "
+                                           "--type SecureString --value ...")
+            return str(got["Parameter"]["Value"])
+
+        return resolve_ssm(service, get)
+
+    def stage(self, service: Service, built: Built | None = None) -> Stage:
+        aws = self._client(service)
+        self.last_client = aws
+        names = Names.of(service, aws.account)
+        want = desired(service, built or _NoBuild(), names)
+        return Stage(aws, names, want, StateReader(aws, names, want).read())
+
+    def _deployed(self, service: Service) -> Stage:
+        st = self.stage(service)
+        if not st.actual.deployed:
+            raise NotDeployedError(f"stage {service.stage!r} of {service.service!r} is not "
+                                   "deployed on AWS", where=_where(service),
+                                   fix=f"run `aloft deploy {service.stage}` first")
+        return st
+
+    # -- the Provider protocol ------------------------------------------------------------
+
+    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult:
+        aws = self._client(service)
+        service = self._resolve_ssm(service, aws)
+        built = self._builder(service)
+        st = self.stage(service, built)
+        steps = plan_deploy(st.desired, st.actual)
+        if plan_only:
+            current = st.actual.record.current
+            return DeployResult(url=self._url(st.desired, st.actual.refs, st.actual.api and
+                                              (st.actual.api.kind, st.actual.api.id)),
+                                version=current.number if current else 0,
+                                functions=_versions(current), plan=describe(steps))
+        result = Applier(st.aws, st.desired, st.actual).run(steps)
+        release = result.release or st.actual.record.current
+        return DeployResult(
+            url=self._url(st.desired, result.refs, result.api),
+            version=release.number if release else 0,
+            functions={n: int(v) for n, v in result.versions.items()},
+            schedules=[r.name for r in st.desired.rules],
+            plan=describe(steps),
+        )
+
+    def _url(self, d: s.Desired, refs: dict[str, str] | Any,
+             api: tuple[str, str] | None) -> str | None:
+        if api is not None:
+            host = f"{api[1]}.execute-api.{d.region}.amazonaws.com"
+            return f"https://{host}/" if api[0] == "http" else f"https://{host}/{d.stage}/"
+        for f in d.functions:
+            if f"url:{f.name}" in refs:
+                return str(refs[f"url:{f.name}"])
+        return None
+
+    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
+        st = self._deployed(service)
+        releases = st.actual.record.releases
+        if steps < 1 or steps >= len(releases):
+            raise NotDeployedError(
+                f"cannot roll back {steps} release(s): stage {service.stage!r} has "
+                f"{len(releases)} release(s)", where=_where(service),
+                fix=f"use a number between 1 and {max(len(releases) - 1, 1)}")
+        target = releases[-1 - steps]
+        for name, version in target.functions.items():
+            if name in st.actual.functions:
+                st.aws.call("lambda", "update_alias", FunctionName=st.names.function(name),
+                            Name=service.stage, FunctionVersion=version)
+        release = Release(releases[-1].number + 1, dict(target.functions), target.code_sha256,
+                          time.time())
+        record = replace(st.actual.record, releases=(*releases, release))
+        st.aws.call("s3", "put_object", Bucket=st.desired.bucket, Key=st.names.state_key,
+                    Body=record.to_json().encode(), ContentType="application/json")
+        api = st.actual.api
+        return DeployResult(url=self._url(st.desired, st.actual.refs,
+                                          (api.kind, api.id) if api else None),
+                            version=release.number, functions=_versions(release))
+
+    def undeploy(self, service: Service) -> None:
+        st = self.stage(service)
+        if not st.actual.deployed and not st.actual.bucket_exists:
+            raise NotDeployedError(f"stage {service.stage!r} of {service.service!r} is not "
+                                   "deployed on AWS", where=_where(service),
+                                   fix="nothing to undeploy")
+        Applier(st.aws, st.desired, st.actual).run(plan_undeploy(st.desired, st.actual))
+
+    def plan_undeploy(self, service: Service) -> list[dict[str, Any]]:
+        st = self.stage(service)
+        return describe(plan_undeploy(st.desired, st.actual))
+
+    def status(self, service: Service) -> dict[str, Any]:
+        st = self._deployed(service)
+        a = st.actual
+        current = a.record.current
+        return {
+            "provider": "aws",
+            "service": service.service,
+            "stage": service.stage,
+            "region": st.aws.region,
+            "url": self._url(st.desired, a.refs, (a.api.kind, a.api.id) if a.api else None),
+            "release": current.number if current else 0,
+            "deployed_at": current.time if current else None,
+            "functions": {
+                n: {"name": f.physical, "version": f.alias_version, "memory": f.config.memory,
+                    "timeout": f.config.timeout, "runtime": f.config.runtime,
+                    "concurrency": f.concurrency}
+                for n, f in a.functions.items()},
+            "schedules": {r.name: ("enabled" if r.enabled else "disabled")
+                          for r in a.rules.values()},
+            "api": {"kind": a.api.kind, "id": a.api.id,
+                    "routes": [r.key for r in a.api.routes]} if a.api else None,
+            "resources": {
+                "buckets": [b.name for b in a.resources.buckets],
+                "queues": [q.name for q in a.resources.queues],
+                "topics": [t.name for t in a.resources.topics],
+                "tables": [t.name for t in a.resources.tables],
+                "parameters": [p.name for p in a.resources.parameters]},
+            "deployment_bucket": st.desired.bucket,
+        }
+
+    def invoke(self, service: Service, function: str, event: Any, *,
+               asynchronous: bool = False) -> InvokeOutput:
+        if function not in service.all_function_names():
+            raise InvokeError(f"no function {function!r} in {service.service!r}",
+                              where=_where(service, function),
+                              fix=f"use one of: {', '.join(service.all_function_names())}")
+        aws = self._client(service)
+        names = Names.of(service, aws.account)
+        params: dict[str, Any] = {"FunctionName": names.function(function),
+                                  "Qualifier": service.stage,
+                                  "Payload": json.dumps(event).encode()}
+        if asynchronous:
+            aws.call("lambda", "invoke", InvocationType="Event", **params)
+            return InvokeOutput(payload=None)
+        got = aws.call("lambda", "invoke", InvocationType="RequestResponse", LogType="Tail",
+                       **params)
+        raw = got["Payload"].read()
+        logs = base64.b64decode(got["LogResult"]).decode(errors="replace") \
+            if got.get("LogResult") else ""
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            payload = raw.decode(errors="replace")
+        error = None
+        if got.get("FunctionError"):
+            error = payload.get("errorMessage", str(payload)) if isinstance(payload, dict) \
+                else str(payload)
+        return InvokeOutput(payload=payload, logs=logs, error=error)
+
+    def logs(self, service: Service, *, function: str | None = None, since: float | None = None,
+             filter_text: str | None = None, follow: bool = False) -> Iterator[LogLine]:
+        aws = self._client(service)
+        fnames = [function] if function else service.all_function_names()
+        groups = {f"/aws/lambda/{service.physical_name(n)}": n for n in fnames}
+        start = int((since if since is not None else time.time() - 600) * 1000)
+        seen: set[str] = set()
+        while True:
+            newest = start
+            for group, name in groups.items():
+                params: dict[str, Any] = {"logGroupName": group, "startTime": start,
+                                          "interleaved": True}
+                if filter_text:
+                    params["filterPattern"] = json.dumps(filter_text)
+                if aws.find("logs", "describe_log_streams", logGroupName=group,
+                            limit=1) is None:
+                    continue
+                for ev in aws.pages("logs", "filter_log_events", "events", **params):
+                    if ev["eventId"] in seen:
+                        continue
+                    seen.add(ev["eventId"])
+                    newest = max(newest, int(ev["timestamp"]))
+                    text = str(ev["message"]).rstrip("\n")
+                    yield LogLine(ev["timestamp"] / 1000.0, name, text, _request_id(text))
+            if not follow:
+                return
+            start = newest
+            time.sleep(2.0)
+
+    def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
+        st = self._deployed(service)
+        changed = []
+        for rule in st.actual.rules.values():
+            short = rule.name.removeprefix(st.names.prefix + "-")
+            if names and not {rule.name, short, rule.function} & set(names):
+                continue
+            st.aws.call("events", "enable_rule" if enabled else "disable_rule", Name=rule.name)
+            changed.append(rule.name)
+        if names and not changed:
+            raise NotDeployedError(
+                f"no schedule matches {', '.join(names)}", where=_where(service),
+                fix=f"schedules: {', '.join(st.actual.rules) or 'none'}")
+        return changed
+
+
+_REQUEST_ID = re.compile(r"RequestId: ([0-9a-f-]{36})|^\S+\t([0-9a-f-]{36})\t")
+
+
+def _request_id(text: str) -> str | None:
+    m = _REQUEST_ID.search(text)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def _versions(release: Release | None) -> dict[str, int]:
+    return {n: int(v) for n, v in release.functions.items()} if release else {}
+
+
+__all__ = ["ApplyResult", "AwsProvider"]

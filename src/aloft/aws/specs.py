@@ -1,0 +1,237 @@
+"""The desired and actual shapes of a stage's AWS resources, as frozen comparable records.
+
+`desired.py` builds them from the service; `state.py` reads them back from AWS in the very same
+shapes, so that planning is equality on plain data. A value that is only known once something is
+created (a new layer version's ARN, a new API's id, a new table's stream ARN) is a `${ref}`
+placeholder, resolved when the plan is applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ApiKind = Literal["http", "rest", "url"]
+
+
+def ref(name: str) -> str:
+    """A placeholder for a value known only at apply time, e.g. ref('layer') -> '${layer}'."""
+    return "${" + name + "}"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What CreateFunction / UpdateFunctionConfiguration set (compared field by field)."""
+
+    runtime: str
+    handler: str
+    role: str
+    memory: int
+    timeout: int
+    environment: tuple[tuple[str, str], ...]
+    layers: tuple[str, ...]
+    description: str = ""
+    tracing: Literal["Active", "PassThrough"] = "PassThrough"
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AsyncConfig:
+    retries: int
+    max_event_age: int
+    on_failure: str | None  # destination ARN (the stage's failure queue)
+
+
+@dataclass(frozen=True)
+class CorsSpec:
+    origins: tuple[str, ...]
+    methods: tuple[str, ...]
+    headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    credentials: bool
+    max_age: int
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # logical name: `app` or a key of `functions`
+    physical: str
+    config: FunctionConfig
+    architecture: Literal["x86_64", "arm64"]
+    code_sha256: str  # hex sha256 of the code zip
+    code_key: str
+    concurrency: int | None
+    async_config: AsyncConfig
+    url: CorsSpec | Literal["none"] | None = None  # function URL: None = no URL
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A resource-policy statement on a function's stage alias letting a service invoke it."""
+
+    function: str  # logical
+    sid: str
+    principal: str
+    source_arn: str | None
+    action: str = "lambda:InvokeFunction"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    key: str  # "$default" or "GET /items/{id}" (REST: the same form)
+    function: str  # logical
+    payload: Literal["2.0", "1.0"] = "2.0"
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    kind: ApiKind
+    name: str
+    routes: tuple[RouteSpec, ...]
+    cors: CorsSpec | None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    name: str
+    expression: str
+    enabled: bool
+    function: str  # logical
+    input: str | None  # constant JSON input, or None for the scheduled event itself
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    function: str  # logical
+    source_arn: str
+    batch_size: int
+    window: int
+    partial_failures: bool
+    enabled: bool
+    starting_position: str | None  # streams only
+
+
+@dataclass(frozen=True)
+class SubscriptionSpec:
+    function: str  # logical
+    topic_arn: str
+    filter_policy: str | None  # JSON
+
+
+@dataclass(frozen=True)
+class NotificationSpec:
+    function: str  # logical
+    events: tuple[str, ...]
+    prefix: str | None
+    suffix: str | None
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    key: str
+    name: str
+    public: bool = False
+    versioning: bool = False
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str
+    name: str
+    visibility_timeout: int = 30
+    retention: int = 345600
+    dead_letter: str | None = None  # queue name
+    max_receives: int = 3
+    fifo: bool = False
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    key: str
+    name: str
+    hash_key: str = "id"
+    hash_type: str = "S"
+    range_key: str | None = None
+    range_type: str = "S"
+    stream: str | None = None  # StreamViewType
+    ttl: str | None = None
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    key: str
+    name: str
+    value: str | None
+    secure: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Resources:
+    buckets: tuple[BucketSpec, ...] = ()
+    queues: tuple[QueueSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+    parameters: tuple[ParameterSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    arn: str
+    policy: str  # JSON policy document (sorted keys: compared as text)
+
+
+@dataclass(frozen=True)
+class Desired:
+    """Everything one stage should be, computed from the Service and the built artifact."""
+
+    service: str
+    stage: str
+    region: str
+    account_id: str
+    partition: str
+    bucket: str
+    create_bucket: bool  # False when `aws.bucket` names an existing bucket
+    code_key: str
+    code_path: str
+    code_size: int
+    code_sha256: str
+    layer_key: str | None
+    layer_path: str | None
+    layer_size: int
+    layer_sha256: str | None
+    layer_name: str
+    role: RoleSpec | None  # None when `aws.role` names an existing role
+    role_arn: str
+    functions: tuple[FunctionSpec, ...]
+    api: ApiSpec | None
+    permissions: tuple[Permission, ...]
+    rules: tuple[RuleSpec, ...]
+    mappings: tuple[MappingSpec, ...]
+    subscriptions: tuple[SubscriptionSpec, ...]
+    notifications: tuple[tuple[str, tuple[NotificationSpec, ...]], ...]  # bucket -> configs
+    resources: Resources
+    log_groups: tuple[tuple[str, int | None], ...]  # name, retention days
+    tags: tuple[tuple[str, str], ...] = field(default=())
+
+    def function(self, name: str) -> FunctionSpec:
+        return next(f for f in self.functions if f.name == name)
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
+
+    def alias_arn(self, physical: str) -> str:
+        return self.arn("lambda", f"function:{physical}:{self.stage}")
+
+    @property
+    def state_key(self) -> str:
+        return f"aloft/{self.service}/{self.stage}/state.json"

@@ -1,0 +1,403 @@
+"""The actual state of a stage, read from AWS with describe/list calls and the state object.
+
+`ActualState` uses the very records of `specs`, so that planning compares like with like; the
+in-memory `ActualState()` is an empty account, which is what plan tests start from.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aloft.aws import specs as s
+from aloft.aws.client import AwsClient
+from aloft.aws.names import Names
+from aloft.aws.record import StateRecord
+
+LAYER_MARK = "aloft deps sha256:"
+
+
+@dataclass(frozen=True)
+class ActualFunction:
+    name: str
+    physical: str
+    config: s.FunctionConfig
+    architecture: str
+    code_sha256: str  # hex
+    alias_version: str | None
+    concurrency: int | None
+    async_config: s.AsyncConfig | None
+    url: s.CorsSpec | Literal["none"] | None
+    permissions: frozenset[str]  # statement ids on the stage alias
+    versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActualApi:
+    kind: s.ApiKind
+    id: str
+    routes: tuple[s.RouteSpec, ...]
+    cors: s.CorsSpec | None
+
+
+@dataclass(frozen=True)
+class ActualMapping:
+    uuid: str
+    spec: s.MappingSpec
+
+
+@dataclass(frozen=True)
+class ActualSubscription:
+    arn: str
+    spec: s.SubscriptionSpec
+
+
+@dataclass(frozen=True)
+class ActualState:
+    bucket_exists: bool = False
+    objects: frozenset[str] = frozenset()
+    layers: tuple[tuple[str, str], ...] = ()  # (layer version ARN, sha256)
+    role_exists: bool = False
+    role_policy: str | None = None
+    functions: Mapping[str, ActualFunction] = field(default_factory=dict)
+    api: ActualApi | None = None
+    rules: Mapping[str, s.RuleSpec] = field(default_factory=dict)
+    mappings: tuple[ActualMapping, ...] = ()
+    subscriptions: tuple[ActualSubscription, ...] = ()
+    notifications: Mapping[str, tuple[s.NotificationSpec, ...]] = field(default_factory=dict)
+    resources: s.Resources = field(default_factory=s.Resources)
+    log_groups: Mapping[str, int | None] = field(default_factory=dict)
+    refs: Mapping[str, str] = field(default_factory=dict)  # values for `${ref}` placeholders
+    record: StateRecord = field(default_factory=StateRecord)
+
+    @property
+    def deployed(self) -> bool:
+        return bool(self.functions) or bool(self.record.releases)
+
+
+def _hex(b64: str) -> str:
+    try:
+        return base64.b64decode(b64).hex()
+    except ValueError:
+        return b64
+
+
+def _cors(data: Mapping[str, Any] | None) -> s.CorsSpec | None:
+    if not data:
+        return None
+    return s.CorsSpec(
+        tuple(data.get("AllowOrigins", ())), tuple(data.get("AllowMethods", ())),
+        tuple(data.get("AllowHeaders", ())), tuple(data.get("ExposeHeaders", ())),
+        bool(data.get("AllowCredentials", False)), int(data.get("MaxAge", 0)),
+    )
+
+
+class StateReader:
+    """Reads one stage; `desired` names the candidates besides those the record remembers."""
+
+    def __init__(self, aws: AwsClient, names: Names, desired: s.Desired) -> None:
+        self.aws, self.names, self.desired = aws, names, desired
+        self.record = StateRecord()
+        self.by_alias: dict[str, str] = {}  # alias ARN -> logical function name
+        self.urls: dict[str, str] = {}  # logical function name -> function URL
+
+    def read(self) -> ActualState:
+        aws, d = self.aws, self.desired
+        bucket_exists = aws.find("s3", "head_bucket", Bucket=d.bucket) is not None
+        if bucket_exists:
+            obj = aws.find("s3", "get_object", Bucket=d.bucket, Key=self.names.state_key)
+            if obj is not None:
+                self.record = StateRecord.from_json(obj["Body"].read())
+        refs: dict[str, str] = {}
+        objects = set()
+        if bucket_exists:
+            for key in (d.code_key, d.layer_key):
+                if key and aws.find("s3", "head_object", Bucket=d.bucket, Key=key) is not None:
+                    objects.add(key)
+        layers = self._layers()
+        for arn, sha in layers:
+            if sha == d.layer_sha256:
+                refs["layer"] = arn
+        role_exists, policy = self._role()
+        names = list(dict.fromkeys([f.name for f in d.functions] + list(self.record.functions)))
+        for n in names:
+            self.by_alias[self.names.alias_arn(n)] = n
+        functions = {}
+        for n in names:
+            fn = self._function(n)
+            if fn is not None:
+                functions[n] = fn
+        refs.update({f"url:{n}": u for n, u in self.urls.items()})
+        resources, stream_refs = self._resources()
+        refs.update(stream_refs)
+        api = self._api()
+        if api is not None:
+            refs["api"] = api.id
+        return ActualState(
+            bucket_exists=bucket_exists, objects=frozenset(objects), layers=tuple(layers),
+            role_exists=role_exists, role_policy=policy, functions=functions, api=api,
+            rules=self._rules(), mappings=self._mappings(functions),
+            subscriptions=self._subscriptions(), notifications=self._notifications(),
+            resources=resources, log_groups=self._log_groups(), refs=refs, record=self.record,
+        )
+
+    # -- pieces ------------------------------------------------------------------
+
+    def _layers(self) -> list[tuple[str, str]]:
+        out = []
+        for v in self.aws.pages("lambda", "list_layer_versions", "LayerVersions",
+                                LayerName=self.desired.layer_name):
+            desc = str(v.get("Description", ""))
+            if desc.startswith(LAYER_MARK):
+                out.append((str(v["LayerVersionArn"]), desc[len(LAYER_MARK):]))
+        return out
+
+    def _role(self) -> tuple[bool, str | None]:
+        role = self.desired.role
+        if role is None:
+            return False, None
+        if self.aws.find("iam", "get_role", RoleName=role.name) is None:
+            return False, None
+        got = self.aws.find("iam", "get_role_policy", RoleName=role.name,
+                            PolicyName=self.names.policy_name)
+        if got is None:
+            return True, None
+        doc = got["PolicyDocument"]
+        if isinstance(doc, str):
+            doc = json.loads(doc)
+        return True, json.dumps(doc, sort_keys=True)
+
+    def _function(self, name: str) -> ActualFunction | None:
+        aws, physical, stage = self.aws, self.names.function(name), self.names.stage
+        got = aws.find("lambda", "get_function", FunctionName=physical)
+        if got is None:
+            return None
+        c = got["Configuration"]
+        vpc = c.get("VpcConfig") or {}
+        config = s.FunctionConfig(
+            runtime=str(c.get("Runtime", "")), handler=str(c.get("Handler", "")),
+            role=str(c.get("Role", "")), memory=int(c.get("MemorySize", 128)),
+            timeout=int(c.get("Timeout", 3)),
+            environment=tuple(sorted((c.get("Environment") or {}).get("Variables", {}).items())),
+            layers=tuple(str(x["Arn"]) for x in c.get("Layers", ())),
+            description=str(c.get("Description", "")),
+            tracing=(c.get("TracingConfig") or {}).get("Mode", "PassThrough"),
+            subnet_ids=tuple(vpc.get("SubnetIds", ())),
+            security_group_ids=tuple(vpc.get("SecurityGroupIds", ())),
+        )
+        alias = aws.find("lambda", "get_alias", FunctionName=physical, Name=stage)
+        conc = (got.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        inv = aws.find("lambda", "get_function_event_invoke_config", FunctionName=physical,
+                       Qualifier=stage) if alias else None
+        async_config = None
+        if inv is not None:
+            dest = ((inv.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            async_config = s.AsyncConfig(int(inv.get("MaximumRetryAttempts", 2)),
+                                         int(inv.get("MaximumEventAgeInSeconds", 21600)), dest)
+        sids: frozenset[str] = frozenset()
+        url: s.CorsSpec | Literal["none"] | None = None
+        if alias:
+            pol = aws.find("lambda", "get_policy", FunctionName=physical, Qualifier=stage)
+            if pol is not None:
+                doc = json.loads(pol["Policy"])
+                sids = frozenset(str(st.get("Sid")) for st in doc.get("Statement", ()))
+            u = aws.find("lambda", "get_function_url_config", FunctionName=physical,
+                         Qualifier=stage)
+            if u is not None:
+                url = _cors(u.get("Cors")) or "none"
+                self.urls[name] = str(u["FunctionUrl"])
+        return ActualFunction(
+            name=name, physical=physical, config=config,
+            architecture=str((c.get("Architectures") or ["x86_64"])[0]),
+            code_sha256=_hex(str(c.get("CodeSha256", ""))),
+            alias_version=str(alias["FunctionVersion"]) if alias else None,
+            concurrency=int(conc) if conc is not None else None,
+            async_config=async_config, url=url, permissions=sids,
+        )
+
+    def _api(self) -> ActualApi | None:
+        rec = self.record.api
+        kinds = [rec[0]] if rec else []
+        if self.desired.api:
+            kinds.append(self.desired.api.kind)
+        for kind in dict.fromkeys(kinds):
+            api_id = rec[1] if rec and rec[0] == kind else None
+            if kind == "http":
+                api = self._http_api(api_id)
+            elif kind == "rest":
+                api = self._rest_api(api_id)
+            else:
+                continue
+            if api is not None:
+                return api
+        return None
+
+    def _http_api(self, api_id: str | None) -> ActualApi | None:
+        aws = self.aws
+        found = None
+        if api_id:
+            found = aws.find("apigatewayv2", "get_api", ApiId=api_id)
+        if found is None:
+            found = next((a for a in aws.call("apigatewayv2", "get_apis").get("Items", [])
+                          if a.get("Name") == self.names.api_name), None)
+        if found is None:
+            return None
+        api_id = str(found["ApiId"])
+        integrations = {i["IntegrationId"]: i for i in
+                        aws.call("apigatewayv2", "get_integrations", ApiId=api_id).get("Items", [])}
+        routes = []
+        for r in aws.call("apigatewayv2", "get_routes", ApiId=api_id).get("Items", []):
+            target = str(r.get("Target", "")).removeprefix("integrations/")
+            integ = integrations.get(target, {})
+            fn = self.by_alias.get(str(integ.get("IntegrationUri", "")), "?")
+            routes.append(s.RouteSpec(str(r["RouteKey"]), fn,
+                                      integ.get("PayloadFormatVersion", "2.0")))
+        return ActualApi("http", api_id, tuple(sorted(routes, key=lambda r: r.key)),
+                         _cors(found.get("CorsConfiguration")))
+
+    def _rest_api(self, api_id: str | None) -> ActualApi | None:
+        aws = self.aws
+        found = None
+        if api_id:
+            found = aws.find("apigateway", "get_rest_api", restApiId=api_id)
+        if found is None:
+            found = next((a for a in aws.call("apigateway", "get_rest_apis").get("items", [])
+                          if a.get("name") == self.names.api_name), None)
+        if found is None:
+            return None
+        api_id = str(found["id"])
+        routes = []
+        for res in aws.call("apigateway", "get_resources", restApiId=api_id,
+                            limit=500).get("items", []):
+            for method in res.get("resourceMethods", {}) or {}:
+                integ = aws.find("apigateway", "get_integration", restApiId=api_id,
+                                 resourceId=res["id"], httpMethod=method) or {}
+                uri = str(integ.get("uri", ""))
+                alias = uri.split("/functions/")[-1].removesuffix("/invocations")
+                routes.append(s.RouteSpec(f"{method} {res['path']}",
+                                          self.by_alias.get(alias, "?"), "1.0"))
+        return ActualApi("rest", api_id, tuple(sorted(routes, key=lambda r: r.key)), None)
+
+    def _rules(self) -> dict[str, s.RuleSpec]:
+        out = {}
+        for name in dict.fromkeys([r.name for r in self.desired.rules] + list(self.record.rules)):
+            rule = self.aws.find("events", "describe_rule", Name=name)
+            if rule is None:
+                continue
+            targets = self.aws.call("events", "list_targets_by_rule", Rule=name).get("Targets", [])
+            target = targets[0] if targets else {}
+            out[name] = s.RuleSpec(
+                name, str(rule.get("ScheduleExpression", "")), rule.get("State") == "ENABLED",
+                self.by_alias.get(str(target.get("Arn", "")), "?"), target.get("Input"),
+                str(rule.get("Description", "")))
+        return out
+
+    def _mappings(self, functions: Mapping[str, ActualFunction]) -> tuple[ActualMapping, ...]:
+        out = []
+        for name in functions:
+            alias_arn = self.names.alias_arn(name)
+            for m in self.aws.pages("lambda", "list_event_source_mappings", "EventSourceMappings",
+                                    FunctionName=alias_arn):
+                partial = "ReportBatchItemFailures" in (m.get("FunctionResponseTypes") or [])
+                src = str(m["EventSourceArn"])
+                out.append(ActualMapping(str(m["UUID"]), s.MappingSpec(
+                    name, src, int(m.get("BatchSize", 10)),
+                    int(m.get("MaximumBatchingWindowInSeconds", 0)), partial,
+                    m.get("State", "Enabled") not in ("Disabled", "Disabling"),
+                    m.get("StartingPosition") if ":sqs:" not in src else None)))
+        return tuple(out)
+
+    def _subscriptions(self) -> tuple[ActualSubscription, ...]:
+        topics = dict.fromkeys([x.topic_arn for x in self.desired.subscriptions]
+                               + list(self.record.topics_subscribed))
+        out = []
+        for topic in topics:
+            if self.aws.find("sns", "get_topic_attributes", TopicArn=topic) is None:
+                continue
+            for sub in self.aws.pages("sns", "list_subscriptions_by_topic", "Subscriptions",
+                                      TopicArn=topic):
+                fn = self.by_alias.get(str(sub.get("Endpoint", "")))
+                if fn is None or sub.get("SubscriptionArn", "").startswith("Pending"):
+                    continue
+                attrs = self.aws.call("sns", "get_subscription_attributes",
+                                      SubscriptionArn=sub["SubscriptionArn"])["Attributes"]
+                policy = attrs.get("FilterPolicy")
+                out.append(ActualSubscription(str(sub["SubscriptionArn"]), s.SubscriptionSpec(
+                    fn, topic, json.dumps(json.loads(policy), sort_keys=True) if policy else None)))
+        return tuple(out)
+
+    def _notifications(self) -> dict[str, tuple[s.NotificationSpec, ...]]:
+        buckets = dict.fromkeys([b for b, _ in self.desired.notifications]
+                                + list(self.record.notification_buckets))
+        out = {}
+        for bucket in buckets:
+            conf = self.aws.find("s3", "get_bucket_notification_configuration", Bucket=bucket)
+            if conf is None:
+                continue
+            specs = []
+            for c in conf.get("LambdaFunctionConfigurations", []):
+                fn = self.by_alias.get(str(c.get("LambdaFunctionArn", "")))
+                if fn is None:
+                    continue
+                rules = {r["Name"].lower(): r["Value"] for r in
+                         c.get("Filter", {}).get("Key", {}).get("FilterRules", [])}
+                specs.append(s.NotificationSpec(fn, tuple(c.get("Events", ())),
+                                                rules.get("prefix"), rules.get("suffix")))
+            if specs:
+                out[bucket] = tuple(specs)
+        return out
+
+    def _resources(self) -> tuple[s.Resources, dict[str, str]]:
+        aws, d, rec = self.aws, self.desired.resources, self.record
+        refs: dict[str, str] = {}
+
+        def candidates(specs: tuple[Any, ...], recorded: dict[str, str]) -> dict[str, str]:
+            return {**recorded, **{x.key: x.name for x in specs}}
+
+        buckets = tuple(s.BucketSpec(k, n) for k, n in candidates(d.buckets, rec.buckets).items()
+                        if aws.find("s3", "head_bucket", Bucket=n) is not None)
+        queues = []
+        for k, n in candidates(d.queues, rec.queues).items():
+            url = aws.find("sqs", "get_queue_url", QueueName=n)
+            if url is None:
+                continue
+            a = aws.call("sqs", "get_queue_attributes", QueueUrl=url["QueueUrl"],
+                         AttributeNames=["All"])["Attributes"]
+            redrive = json.loads(a["RedrivePolicy"]) if a.get("RedrivePolicy") else None
+            queues.append(s.QueueSpec(
+                k, n, int(a.get("VisibilityTimeout", 30)),
+                int(a.get("MessageRetentionPeriod", 345600)),
+                str(redrive["deadLetterTargetArn"]).split(":")[-1] if redrive else None,
+                int(redrive["maxReceiveCount"]) if redrive else 3,
+                a.get("FifoQueue") == "true"))
+        topics = tuple(s.TopicSpec(k, n) for k, n in candidates(d.topics, rec.topics).items()
+                       if aws.find("sns", "get_topic_attributes",
+                                   TopicArn=self.names.topic_arn(n)) is not None)
+        tables = []
+        for k, n in candidates(d.tables, rec.tables).items():
+            t = aws.find("dynamodb", "describe_table", TableName=n)
+            if t is None:
+                continue
+            if t["Table"].get("LatestStreamArn"):
+                refs[f"stream:{n}"] = str(t["Table"]["LatestStreamArn"])
+            want = next((x for x in d.tables if x.key == k), s.TableSpec(k, n))
+            tables.append(want)  # keys and streams are not changed in place
+        params = []
+        for k, n in candidates(d.parameters, rec.parameters).items():
+            p = aws.find("ssm", "get_parameter", Name=n, WithDecryption=True)
+            if p is None:
+                continue
+            declared = next((x for x in d.parameters if x.key == k), None)
+            params.append(s.ParameterSpec(
+                k, n, str(p["Parameter"]["Value"]), p["Parameter"]["Type"] == "SecureString",
+                declared.description if declared else ""))
+        return s.Resources(buckets, tuple(queues), topics, tuple(tables), tuple(params)), refs
+
+    def _log_groups(self) -> dict[str, int | None]:
+        prefix = f"/aws/lambda/{self.names.prefix}-"
+        return {str(g["logGroupName"]): g.get("retentionInDays") for g in
+                self.aws.pages("logs", "describe_log_groups", "logGroups",
+                               logGroupNamePrefix=prefix)}

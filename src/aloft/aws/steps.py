@@ -1,0 +1,371 @@
+"""Plan instructions: plain frozen data, printed by `--plan` and executed by `apply`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from aloft.aws import specs as s
+
+
+@dataclass(frozen=True)
+class Step:
+    """Base of every instruction; `subject` is what `--plan` prints after the verb."""
+
+    @property
+    def op(self) -> str:
+        return type(self).__name__
+
+    @property
+    def subject(self) -> str:
+        first = dataclasses.fields(self)[0]
+        value = getattr(self, first.name)
+        return str(getattr(value, "name", value))
+
+    def describe(self) -> str:
+        return f"{self.op} {self.subject}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "subject": self.subject, **dataclasses.asdict(self)}
+
+
+# -- deployment bucket, artifacts, role -------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateDeploymentBucket(Step):
+    bucket: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class UploadObject(Step):
+    key: str
+    bucket: str
+    path: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PublishLayer(Step):
+    name: str
+    bucket: str
+    key: str
+    sha256: str
+    runtime: str
+    architectures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreateRole(Step):
+    name: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PutRolePolicy(Step):
+    role: str
+    policy_name: str
+    document: str
+
+
+# -- declared resources ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateBucket(Step):
+    spec: s.BucketSpec
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CreateQueue(Step):
+    spec: s.QueueSpec
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SetQueueAttributes(Step):
+    spec: s.QueueSpec
+
+
+@dataclass(frozen=True)
+class CreateTopic(Step):
+    spec: s.TopicSpec
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CreateTable(Step):
+    spec: s.TableSpec
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PutParameter(Step):
+    spec: s.ParameterSpec
+    tags: tuple[tuple[str, str], ...] = ()
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class CreateLogGroup(Step):
+    name: str
+    retention: int | None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PutRetention(Step):
+    name: str
+    retention: int | None
+
+
+# -- functions --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateFunction(Step):
+    spec: s.FunctionSpec
+    bucket: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateFunctionCode(Step):
+    function: str  # physical
+    bucket: str
+    key: str
+    architecture: str
+
+
+@dataclass(frozen=True)
+class UpdateFunctionConfiguration(Step):
+    function: str  # physical
+    config: s.FunctionConfig
+
+
+@dataclass(frozen=True)
+class PublishVersion(Step):
+    function: str  # logical
+    physical: str
+
+
+@dataclass(frozen=True)
+class CreateAlias(Step):
+    function: str  # logical
+    physical: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class UpdateAlias(Step):
+    """Point the stage alias at `version`, or at the version this run published when None."""
+
+    function: str  # logical
+    physical: str
+    alias: str
+    version: str | None = None
+    previous: str | None = None
+
+
+@dataclass(frozen=True)
+class PutConcurrency(Step):
+    function: str  # physical
+    reserved: int | None  # None removes the reservation
+
+
+@dataclass(frozen=True)
+class PutEventInvokeConfig(Step):
+    function: str  # physical
+    alias: str
+    config: s.AsyncConfig
+
+
+@dataclass(frozen=True)
+class PutFunctionUrl(Step):
+    function: str  # physical
+    alias: str
+    cors: s.CorsSpec | None
+    exists: bool
+
+
+@dataclass(frozen=True)
+class DeleteFunctionUrl(Step):
+    function: str
+    alias: str
+
+
+# -- API, permissions, triggers ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateApi(Step):
+    spec: s.ApiSpec
+    stage: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateHttpApi(Step):
+    api_id: str
+    spec: s.ApiSpec
+    remove_routes: tuple[str, ...]
+    add_routes: tuple[s.RouteSpec, ...]
+
+
+@dataclass(frozen=True)
+class PutRestRoutes(Step):
+    api_id: str
+    spec: s.ApiSpec
+    stage: str
+
+
+@dataclass(frozen=True)
+class DeleteApi(Step):
+    api_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class AddPermission(Step):
+    permission: s.Permission
+    physical: str
+    alias: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.permission.sid} on {self.physical}:{self.alias}"
+
+
+@dataclass(frozen=True)
+class RemovePermission(Step):
+    sid: str
+    physical: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class PutRule(Step):
+    spec: s.RuleSpec
+    target_arn: str
+    exists: bool = False
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DeleteRule(Step):
+    name: str
+
+
+@dataclass(frozen=True)
+class CreateEventSourceMapping(Step):
+    spec: s.MappingSpec
+    alias_arn: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.spec.source_arn} -> {self.spec.function}"
+
+
+@dataclass(frozen=True)
+class UpdateEventSourceMapping(Step):
+    uuid: str
+    spec: s.MappingSpec
+
+
+@dataclass(frozen=True)
+class DeleteEventSourceMapping(Step):
+    uuid: str
+
+
+@dataclass(frozen=True)
+class Subscribe(Step):
+    spec: s.SubscriptionSpec
+    alias_arn: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.spec.topic_arn} -> {self.spec.function}"
+
+
+@dataclass(frozen=True)
+class SetSubscriptionFilter(Step):
+    arn: str
+    filter_policy: str | None
+
+
+@dataclass(frozen=True)
+class Unsubscribe(Step):
+    arn: str
+
+
+@dataclass(frozen=True)
+class PutBucketNotifications(Step):
+    bucket: str
+    configs: tuple[tuple[s.NotificationSpec, str], ...]  # (spec, alias ARN)
+
+
+# -- deletions ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeleteFunction(Step):
+    function: str  # physical
+
+
+@dataclass(frozen=True)
+class DeleteLogGroup(Step):
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteRole(Step):
+    name: str
+    policy_name: str
+
+
+@dataclass(frozen=True)
+class DeleteLayerVersion(Step):
+    arn: str
+
+
+@dataclass(frozen=True)
+class DeleteBucket(Step):
+    """Empty (every object version) and delete a bucket."""
+
+    bucket: str
+
+
+@dataclass(frozen=True)
+class DeleteObjects(Step):
+    """Delete every object (all versions) under `prefix` of a bucket aloft does not own."""
+
+    bucket: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class DeleteQueue(Step):
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteTopic(Step):
+    arn: str
+
+
+@dataclass(frozen=True)
+class DeleteTable(Step):
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteParameter(Step):
+    name: str
+
+
+@dataclass(frozen=True)
+class WriteState(Step):
+    """Record what the stage holds now (the release is appended when versions are known)."""
+
+    bucket: str
+    key: str
+    record_json: str
+    release: bool  # append a release (something was published)
