@@ -6,7 +6,7 @@ replace any part with an in-memory fake.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -100,3 +100,36 @@ class Registry(Protocol):
         ...
 
     def stages(self) -> list[StageRoutes]: ...
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One HTTP request as the gateway and the control handler see it (socket-free)."""
+
+    method: str
+    path: str  # raw (percent-encoded) path, without the query string
+    query: str  # raw query string, without "?"
+    headers: Sequence[tuple[str, str]]  # in order; names lower-case
+    body: bytes = b""
+    client: str = "127.0.0.1"  # the client's IP address
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (`name` lower-case)."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+class ControlHandler(Protocol):
+    """The control plane's part of the HTTP server: requests under `/_aloft/` and `/2015-03-31/`
+    are offered to it first; None means "not mine" and the gateway handles the request."""
+
+    async def handle(self, request: HttpRequest) -> HttpResponse | None: ...
