@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +62,7 @@ class LogStore:
         self._stop = threading.Event()
         self._last_trim = 0.0
         self._thread: threading.Thread | None = None
+        self.on_commit: list[Callable[[], None]] = []  # run in the flushing thread after a commit
 
     # -- LogSink --------------------------------------------------------------
 
@@ -103,6 +104,8 @@ class LogStore:
             self._conn.execute("COMMIT")
             self._last_id = self._max_id()
             self._committed.notify_all()
+        for callback in self.on_commit:
+            callback()
         return len(batch)
 
     def trim(self, now: float | None = None) -> int:
