@@ -59,7 +59,7 @@ def common(items: list[dict[str, Any]]) -> dict[str, Any]:
         others = [item.get(key, _ABSENT) for item in rest]
         if isinstance(value, dict) and others and all(isinstance(o, dict) for o in others):
             shared = common([value, *others])
-            if shared or all(not o for o in others) and not value:
+            if shared or (all(not o for o in others) and not value):
                 out[key] = shared
         elif all(o == value for o in others):
             out[key] = value
@@ -86,9 +86,9 @@ def covers(values: dict[str, Any], parent: dict[str, Any]) -> bool:
     for key, value in parent.items():
         if key not in values:
             return False
-        if isinstance(value, dict) and isinstance(values[key], dict):
-            if not covers(values[key], value):
-                return False
+        nested = isinstance(value, dict) and isinstance(values[key], dict)
+        if nested and not covers(values[key], value):
+            return False
     return True
 
 

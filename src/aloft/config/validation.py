@@ -134,7 +134,7 @@ def _service_check(message: str, locator: Locator) -> ConfigError:
     for pattern, where in _SERVICE_CHECKS:
         m = pattern.search(message)
         if m:
-            return locator.error(where(m), message)
+            return locator.error(where(m), message, at_key=True)
     return locator.error((), message)
 
 
