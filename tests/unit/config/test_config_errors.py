@@ -141,7 +141,8 @@ def test_literal_choice(write: Write) -> None:
 
 
 def test_union_errors_are_one_problem(write: Write) -> None:
-    text = CONFIG.replace("stages:", "resources:\n  queues:\n    jobs:\n      dead_letter: [x]\nstages:")
+    queues = "resources:\n  queues:\n    jobs:\n      dead_letter: [x]\n"
+    text = CONFIG.replace("stages:", queues + "stages:")
     err = error_for(write, text)
     assert not isinstance(err, ConfigErrors)
     assert err.where is not None and err.where.key_path == "resources.queues.jobs.dead_letter"

@@ -54,7 +54,8 @@ def test_shorthands_are_normalised(shop: Project) -> None:
     assert queue is not None and queue.name == "orders" and queue.batch_size == 10
     cron, rate = (e.schedule for e in fns["nightly"].events)
     assert cron is not None and cron.expression == "cron(0 3 * * ? *)"
-    assert rate is not None and rate.expression == "rate(1 hour)" and rate.input == {"kind": "hourly"}
+    assert rate is not None and rate.expression == "rate(1 hour)"
+    assert rate.input == {"kind": "hourly"}
     bucket = fns["thumbnails"].events[0].bucket
     assert bucket is not None and bucket.events == ["s3:ObjectCreated:*"]
     assert (bucket.prefix, bucket.suffix) == ("images/", ".jpg")

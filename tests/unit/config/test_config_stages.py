@@ -42,7 +42,8 @@ stages:
 
 
 def test_cycle_is_reported_with_its_path(write: Callable[..., Path]) -> None:
-    path = write(BASE + "stages:\n  a:\n    extends: b\n  b:\n    extends: c\n  c:\n    extends: a\n")
+    stages = "stages:\n  a:\n    extends: b\n  b:\n    extends: c\n  c:\n    extends: a\n"
+    path = write(BASE + stages)
     with pytest.raises(ConfigError) as info:
         load_project(path, env={}).service("a")
     assert "a -> b -> c -> a" in info.value.message

@@ -106,7 +106,7 @@ def test_self_reference_cycle(write: Write) -> None:
 
 def test_self_reference_to_missing_key(write: Write) -> None:
     path = write("service: api\napp: app:app\nenvironment:\n  A: ${self:environmnt.B}\n")
-    with pytest.raises(ConfigError, match="refers to `environmnt.B`, which is not set"):
+    with pytest.raises(ConfigError, match=r"refers to `environmnt\.B`, which is not set"):
         load_service(path, env={})
 
 
