@@ -46,7 +46,7 @@ from aloft.local.registry import LocalRegistry
 from aloft.local.scheduler import Scheduler
 from aloft.local.state import State
 from aloft.local.store import ArtifactStore, valid_sha256
-from aloft.local.types import FunctionVersion, InvokeResult
+from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, InvokeResult
 
 log = logging.getLogger("aloft.local.control")
 
@@ -130,6 +130,21 @@ class ControlHandler:
         self.p = platform
 
     # -- entry --------------------------------------------------------------------
+
+    async def handle(self, request: HttpRequest) -> HttpResponse | None:
+        """The server's entry point (`aloft.local.types.ControlHandler`)."""
+        if not request.path.startswith((API, LAMBDA)):
+            return None
+        headers: dict[str, str] = {}
+        for name, value in request.headers:
+            headers.setdefault(name.lower(), value)
+        reply = await self.dispatch(ApiRequest(
+            method=request.method.upper(), path=request.path, query=parse_query(request.query),
+            headers=headers, body=request.body,
+        ))
+        if reply is None:
+            return None
+        return HttpResponse(reply.status, list(reply.headers.items()), reply.body)
 
     async def dispatch(self, req: ApiRequest) -> Reply | None:
         if req.path.startswith(LAMBDA):

@@ -1,0 +1,191 @@
+"""The local cloud's daemon: `python -m aloft.local.daemon --home H --port P`.
+
+One process, one asyncio loop (uvloop): the HTTP server (gateway + control API), the instance
+pool, the scheduler, the async queue's workers. Blocking work (SQLite, unpacking artifacts)
+runs in worker threads. Start-up order matters for "nothing is lost": state is read, the
+registry built and the async queue reloaded (unfinished events re-queued) before the server
+accepts requests; the pid file is written only once the port is bound, so the CLI finds a
+daemon that answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from aloft.errors import AloftError, ProviderError
+from aloft.local.asyncq import DEFAULT_BACKOFF, AsyncEvent, AsyncQueue
+from aloft.local.control_api import ControlHandler, LogWaiter, Platform
+from aloft.local.deployer import Deployer
+from aloft.local.gateway import Gateway
+from aloft.local.home import DaemonInfo, Home, resolve_home, resolve_port
+from aloft.local.http_events import health_event
+from aloft.local.logs import LogStore
+from aloft.local.pool import InstancePool
+from aloft.local.registry import LocalRegistry
+from aloft.local.scheduler import Scheduler
+from aloft.local.server import bind, create_app, serve
+from aloft.local.state import ScheduleRecord, State
+from aloft.local.store import ArtifactStore
+from aloft.local.types import InvokeResult
+
+log = logging.getLogger("aloft.local.daemon")
+
+ENV_CONCURRENCY = "ALOFT_ACCOUNT_CONCURRENCY"
+ENV_BACKOFF = "ALOFT_ASYNC_BACKOFF"
+ENV_LOG_RETENTION = "ALOFT_LOG_RETENTION_DAYS"
+
+
+@dataclass
+class Options:
+    home: Path
+    port: int
+    account_concurrency: int = 10
+    async_backoff: float = DEFAULT_BACKOFF
+    async_workers: int = 16
+    log_retention_days: float = 7.0
+
+
+def options_from_env(home: str | Path | None, port: int | None) -> Options:
+    return Options(
+        home=resolve_home(home),
+        port=resolve_port(port),
+        account_concurrency=int(os.environ.get(ENV_CONCURRENCY) or 10),
+        async_backoff=float(os.environ.get(ENV_BACKOFF) or DEFAULT_BACKOFF),
+        log_retention_days=float(os.environ.get(ENV_LOG_RETENTION) or 7),
+    )
+
+
+async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = None) -> None:
+    """Run the platform until SIGTERM/SIGINT or `POST /_aloft/api/stop`."""
+    loop = asyncio.get_running_loop()
+    # SQLite calls and unpacking go through to_thread: give them room beside long-polls.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="aloft"))
+    home = Home(opts.home)
+    home.create()
+    token = home.token(create=True)
+    assert token is not None
+    other = home.read_pid()
+    if other is not None and other.pid != os.getpid():
+        raise ProviderError(
+            f"a local cloud already runs for {home.root} (pid {other.pid}, port {other.port})",
+            fix="`aloft cloud stop` first, or pass another --home",
+        )
+    listener = bind("127.0.0.1", opts.port)  # fail fast, before touching anything else
+    port = listener.getsockname()[1]
+
+    state = State(home.state_db)
+    logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
+    logs.start()
+    run_dir = home.root / "run"
+    run_dir.mkdir(exist_ok=True)
+    pool = InstancePool(logs, run_dir=run_dir, account_concurrency=opts.account_concurrency)
+    registry = LocalRegistry()
+    store = ArtifactStore(home.artifacts)
+    stop_event = asyncio.Event()
+
+    async def run_event(event: AsyncEvent) -> InvokeResult | None:
+        fv = registry.resolve(event.function, event.qualifier)
+        if fv is None:
+            return None
+        result: InvokeResult = await pool.invoke(fv, event.payload)
+        return result
+
+    asyncq = AsyncQueue(home.state_db, run_event, workers=opts.async_workers,
+                        backoff=opts.async_backoff)
+    handler_ref: list[ControlHandler] = []
+
+    async def fire(rule: ScheduleRecord, payload: bytes) -> None:
+        await handler_ref[0].enqueue(rule.function, payload, None)
+
+    scheduler = Scheduler(state, fire)
+
+    async def changed() -> None:
+        scheduler.wake()
+
+    deployer = Deployer(state, store, pool, registry, port=port, on_change=changed,
+                        health_event=health_event)
+    await deployer.reload()
+
+    async def stop() -> None:
+        stop_event.set()
+
+    waiter = LogWaiter(loop)
+    logs.on_commit.append(waiter.notify_threadsafe)
+    platform = Platform(
+        token=token, state=state, store=store, registry=registry, pool=pool,
+        deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
+        home=str(home.root), stop=stop, log_waiter=waiter,
+    )
+    control = ControlHandler(platform)
+    handler_ref.append(control)
+    requeued = await asyncq.start()
+    if requeued:
+        log.warning("re-queued %d unfinished async events", requeued)
+    scheduler.start()
+    gateway = Gateway(registry, pool)
+    app = create_app(gateway, control)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_event.set)
+    started = asyncio.Event()
+    server = asyncio.ensure_future(serve(app, sock=listener, started=started, stop=stop_event))
+    await asyncio.wait({server, asyncio.ensure_future(started.wait())},
+                       return_when=asyncio.FIRST_COMPLETED)
+    info = DaemonInfo(pid=os.getpid(), port=port, home=str(home.root))
+    if started.is_set():
+        home.write_pid(info)
+        if ready is not None:
+            ready(info)
+        log.warning("aloft local cloud on http://127.0.0.1:%d (home %s, pid %d)", port,
+                    home.root, os.getpid())
+    try:
+        await server
+    finally:
+        home.clear_pid(info.pid)
+        await scheduler.stop()
+        await asyncq.stop()
+        await pool.close()
+        logs.close()
+        listener.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aloft.local.daemon",
+                                     description="aloft's local cloud daemon")
+    parser.add_argument("--home", help="state directory (default $ALOFT_HOME or "
+                        "~/.local/share/aloft)")
+    parser.add_argument("--port", type=int, help="HTTP port (default $ALOFT_PORT or 8750)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    opts = options_from_env(args.home, args.port)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        pass
+    started = time.monotonic()
+    try:
+        asyncio.run(run(opts))
+    except AloftError as exc:
+        print(f"aloft local cloud: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    log.warning("stopped after %.0f s", time.monotonic() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
