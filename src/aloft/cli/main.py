@@ -13,7 +13,9 @@ import click
 from aloft import __version__
 from aloft.cli import errors
 from aloft.cli.commands import (
+    cloud,
     deploy,
+    dlq,
     import_config,
     init,
     invoke,
@@ -45,6 +47,8 @@ COMMANDS: list[click.Command] = [
     schedule.schedule_command,
     schedule.unschedule_command,
     undeploy.command,
+    dlq.command,
+    cloud.command,
 ]
 """Every command, in the order `aloft --help` lists them."""
 

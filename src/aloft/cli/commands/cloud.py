@@ -1,0 +1,88 @@
+"""`aloft cloud start | stop | status`: the local cloud's daemon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+
+_home = click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+                     help="State directory (default $ALOFT_HOME or ~/.local/share/aloft).")
+_port = click.option("--port", type=click.IntRange(0, 65535),
+                     help="HTTP port (default $ALOFT_PORT or 8750).")
+
+
+@click.group(
+    "cloud",
+    epilog=examples(
+        "aloft cloud start                 # in the background",
+        "aloft cloud start --foreground    # containers and CI: Ctrl-C stops it",
+        "aloft cloud status",
+        "aloft cloud stop",
+    ),
+)
+def command() -> None:
+    """Run the local cloud (deploy starts it when needed)."""
+
+
+@command.command("start")
+@_home
+@_port
+@click.option("--foreground", is_flag=True, help="Run in this terminal instead of detached.")
+def start(home: Path | None, port: int | None, foreground: bool) -> None:
+    """Start the local cloud."""
+    from aloft.local.client import CloudClient
+
+    client = CloudClient(home, port)
+    running = client.running()
+    if running is not None:
+        render.note(f"the local cloud already runs on http://127.0.0.1:{running.port} "
+                    f"(pid {running.pid})")
+        return
+    if foreground:
+        from aloft.local.daemon import main as daemon_main
+
+        argv = ["--home", str(client.home.root)] + (["--port", str(port)] if port else [])
+        raise click.exceptions.Exit(daemon_main(argv))
+    info = client.start()
+    render.out().print(f"local cloud on http://127.0.0.1:{info.port} (pid {info.pid}, "
+                       f"home {info.home})", markup=False)
+
+
+@command.command("stop")
+@_home
+def stop(home: Path | None) -> None:
+    """Stop the local cloud (deployed stages come back when it starts again)."""
+    from aloft.local.client import CloudClient
+
+    if CloudClient(home).stop():
+        render.out().print("local cloud stopped", markup=False)
+    else:
+        render.out().print("the local cloud is not running", markup=False)
+
+
+@command.command("status")
+@_home
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(home: Path | None, as_json: bool) -> None:
+    """Show whether the local cloud runs, its port, stages, instances and memory."""
+    from aloft.local.client import CloudClient
+
+    client = CloudClient(home)
+    info = client.running()
+    if info is None:
+        if as_json:
+            render.print_json({"running": False, "home": str(client.home.root)})
+        else:
+            render.out().print(f"the local cloud is not running (home {client.home.root})",
+                               markup=False)
+        return
+    data = {"running": True, **client.call("GET", "cloud")}
+    if as_json:
+        render.print_json(data)
+        return
+    rows = [(k, ", ".join(v) if isinstance(v, list) else str(v)) for k, v in data.items()]
+    render.out().print(render.table("local cloud", ["", ""], rows))

@@ -1,0 +1,66 @@
+"""`aloft dlq STAGE [--redrive [ID]]`: async events that failed every retry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.cli.providers import provider_for
+from aloft.errors import Location, UsageError
+
+ALL = "*"
+
+
+@click.command(
+    "dlq",
+    epilog=examples(
+        "aloft dlq dev                     # list dead-lettered events",
+        "aloft dlq dev --redrive           # queue them all again",
+        "aloft dlq dev --redrive 3f2c...   # queue one again",
+    ),
+)
+@click.argument("stage")
+@click.option("--redrive", is_flag=False, flag_value=ALL, default=None, metavar="[ID]",
+              help="Queue dead-lettered events again (all, or the one with ID).")
+@click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
+def command(stage: str, redrive: str | None, as_json: bool) -> None:
+    """List (or re-drive) the async events of STAGE that failed every retry."""
+    service = load_service(stage)
+    provider: Any = provider_for(service)
+    if not hasattr(provider, "dead_letters"):
+        raise UsageError(
+            f"`aloft dlq` works with the local cloud; stage {stage!r} uses {service.provider}",
+            where=Location(stage=stage),
+            fix="on AWS, read the function's on-failure destination (an SQS queue)",
+        )
+    if redrive is not None:
+        ids = [] if redrive == ALL else [redrive]
+        done = provider.redrive(service, ids)
+        if ids and not done:
+            raise UsageError(f"no dead-lettered event {redrive!r} in stage {stage!r}",
+                             fix=f"`aloft dlq {stage}` lists them")
+        render.out().print(f"re-drove {len(done)} event(s)", markup=False)
+        return
+    events = provider.dead_letters(service)
+    if as_json:
+        render.print_json(events)
+        return
+    if not events:
+        render.out().print(f"no dead-lettered events in {service.service} {stage}",
+                           markup=False)
+        return
+    prefix = f"{service.service}-{stage}-"
+    rows = [
+        (e["id"], str(e["function"]).removeprefix(prefix),
+         datetime.fromtimestamp(float(e["created"]), UTC).strftime("%Y-%m-%d %H:%M:%S"),
+         str(e["attempts"]), str(e.get("error") or "")[:80])
+        for e in events
+    ]
+    render.out().print(render.table(f"dead-letter queue of {stage}",
+                                    ["id", "function", "queued (UTC)", "attempts", "error"],
+                                    rows))
