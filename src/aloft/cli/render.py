@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
-_PLAIN_WIDTH = 120
+_PLAIN_WIDTH = 200
 """Width used when the stream is not a terminal (rich would otherwise assume 80 and wrap)."""
 
 
@@ -53,10 +53,13 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+def table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+    header: bool = True,
+) -> Table:
     """A simple table; cells are shown as text (markup in values is not interpreted)."""
     result = Table(title=title, title_justify="left", header_style="bold", box=None,
-                   pad_edge=False)
+                   pad_edge=False, show_header=header)
     for column in columns:
         justify = "right" if column.lower() in {"size", "unzipped", "version", "count"} else "left"
         result.add_column(column, justify=justify)  # type: ignore[arg-type]

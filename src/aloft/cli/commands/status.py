@@ -27,7 +27,7 @@ def command(stage: str, as_json: bool) -> None:
     console = render.out()
     scalars = [(k, v) for k, v in status.items() if not isinstance(v, dict | list)]
     if scalars:
-        console.print(render.table(None, ["", ""], scalars))
+        console.print(render.table(None, ["key", "value"], scalars, header=False))
     for key, value in status.items():
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             columns = list(dict.fromkeys(c for row in value for c in row))
