@@ -68,7 +68,7 @@ class InstancePool:
         self.run_dir = run_dir  # socketpairs need no socket files; kept for the daemon's use
         self.account_concurrency = account_concurrency
         self.throttle_wait = throttle_wait
-        self._sink = log_sink
+        self.log_sink = self._sink = log_sink
         self._versions: dict[str, _Version] = {}
         self._retiring: set[_Version] = set()
         self._inflight: dict[str, int] = {}

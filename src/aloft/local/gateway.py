@@ -1,0 +1,183 @@
+"""The HTTP gateway's socket-free core: `handle(request) -> response`, like API Gateway.
+
+A request under `/{service}/{stage}` is matched to the stage's routes, becomes an HTTP API 2.0
+(or REST 1.0) event, runs on the function's current version through the instance pool, and the
+result becomes the response. The gateway also answers what API Gateway answers itself: 404s,
+413, 429, 502, 504, CORS preflights, and the stage's static files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+from aloft.local.cors import cors_headers, preflight
+from aloft.local.http_events import (
+    MalformedResponse,
+    build_http_event,
+    build_rest_event,
+    json_response,
+    parse_http_response,
+)
+from aloft.local.pool import InstancePool
+from aloft.local.routing import RouteTable, route_key
+from aloft.local.static import serve_static
+from aloft.local.types import (
+    FunctionVersion,
+    HttpRequest,
+    HttpResponse,
+    InvokeResult,
+    Registry,
+    StageRoutes,
+)
+
+API_ID = "local"
+INTERNAL_ERROR = json.dumps({"message": "Internal Server Error"}).encode()
+_JSON = ("content-type", "application/json")
+
+
+class Gateway:
+    def __init__(
+        self,
+        registry: Registry,
+        pool: InstancePool,
+        *,
+        max_body: int = 10 * 2**20,
+        timeout: float = 30.0,
+    ) -> None:
+        self.registry = registry
+        self.pool = pool
+        self.max_body = max_body
+        self.timeout = timeout
+        self._tables: dict[int, tuple[StageRoutes, RouteTable]] = {}
+
+    def _table(self, stage: StageRoutes) -> RouteTable:
+        # Cached by identity: the registry swaps whole StageRoutes objects on deploy.
+        cached = self._tables.get(id(stage))
+        if cached is not None and cached[0] is stage:
+            return cached[1]
+        if len(self._tables) > 256:
+            self._tables.clear()
+        table = RouteTable(stage.routes)
+        self._tables[id(stage)] = (stage, table)
+        return table
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        found = self.registry.stage_for_path(request.path)
+        if found is None:
+            return self._no_stage(request)
+        stage, rest = found
+        rest = rest or "/"
+        origin = request.header("origin") if stage.cors else None
+        if stage.cors and request.method == "OPTIONS":
+            wanted = request.header("access-control-request-method")
+            if wanted is not None:
+                return preflight(
+                    stage.cors, origin, wanted, request.header("access-control-request-headers")
+                )
+        response = await self._route(request, stage, rest)
+        if origin is not None and stage.cors is not None:
+            response.headers.extend(cors_headers(stage.cors, origin))
+        return response
+
+    async def _route(self, request: HttpRequest, stage: StageRoutes, rest: str) -> HttpResponse:
+        if len(request.body) > self.max_body:
+            return self.too_large()
+        if stage.static_path and stage.static_dir is not None:
+            static = await serve_static(request, stage.static_path, stage.static_dir, rest)
+            if static is not None:
+                return static
+        match = self._table(stage).match(request.method, rest)
+        if match is None:
+            return json_response(
+                404,
+                {
+                    "message": "Not Found",
+                    "routes": [f"{r.method} {stage.base_path}{r.path}" for r in stage.routes],
+                },
+            )
+        route = match.route
+        fv = self.registry.current(route.function)
+        if fv is None:
+            return json_response(
+                404,
+                {
+                    "message": f"function {route.function!r} has no deployed version",
+                },
+            )
+        rid = str(uuid.uuid4())
+        event: dict[str, Any]
+        if fv.payload == "1.0":
+            event = build_rest_event(
+                request,
+                resource=route.path,
+                path=rest,
+                path_parameters=match.params,
+                stage=stage.stage,
+                request_id=rid,
+                api_id=API_ID,
+            )
+        else:
+            event = build_http_event(
+                request,
+                route_key=route_key(route),
+                path_parameters=match.params,
+                stage=stage.stage,
+                request_id=rid,
+                api_id=API_ID,
+            )
+        result = await self._invoke(fv, json.dumps(event).encode(), rid)
+        if result is None:
+            return _timed_out(rid)
+        return self._response(fv, result, rid)
+
+    async def _invoke(self, fv: FunctionVersion, event: bytes, rid: str) -> InvokeResult | None:
+        if fv.timeout <= self.timeout:  # the pool's timeout comes first: no timer of our own
+            return await self.pool.invoke(fv, event, request_id=rid)
+        # API Gateway stops waiting at 30 s; the function runs on to its own timeout.
+        task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        return task.result() if done else None
+
+    def _response(self, fv: FunctionVersion, result: InvokeResult, rid: str) -> HttpResponse:
+        status = result.status
+        if status == "ok":
+            try:
+                response = parse_http_response(result.payload, fv.payload)
+            except MalformedResponse as exc:
+                self.pool.log_sink.write(
+                    fv.function,
+                    fv.version,
+                    rid,
+                    f"Gateway: malformed Lambda proxy response ({exc}): answered 502",
+                )
+                return HttpResponse(502, [_JSON, ("apigw-requestid", rid)], INTERNAL_ERROR)
+            response.headers.append(("apigw-requestid", rid))
+            return response
+        if status == "timeout":
+            return _timed_out(rid)
+        if status == "throttled":
+            return HttpResponse(
+                429,
+                [_JSON, ("x-amzn-errortype", "TooManyRequestsException"), ("apigw-requestid", rid)],
+                result.payload,
+            )
+        return HttpResponse(502, [_JSON, ("apigw-requestid", rid)], INTERNAL_ERROR)
+
+    def too_large(self) -> HttpResponse:
+        return json_response(
+            413, {"message": "Request Entity Too Large", "limit_bytes": self.max_body}
+        )
+
+    def _no_stage(self, request: HttpRequest) -> HttpResponse:
+        host = request.header("host") or "127.0.0.1"
+        stages = [f"http://{host}{s.base_path}/" for s in self.registry.stages()]
+        return json_response(
+            404, {"message": "No stage is deployed at this path", "stages": stages}
+        )
+
+
+def _timed_out(rid: str) -> HttpResponse:
+    return json_response(504, {"message": "Endpoint request timed out"}, [("apigw-requestid", rid)])

@@ -1,0 +1,326 @@
+"""HTTP requests as API Gateway events, and function results as HTTP responses. Pure functions.
+
+`build_http_event` makes an HTTP API payload 2.0 event, `build_rest_event` a REST API (payload
+1.0) proxy event, as API Gateway would for a request to `/{service}/{stage}/...`.
+`parse_http_response` reads a function's result the way API Gateway does, and says why when it
+cannot (the gateway answers 502 and logs the reason).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse
+
+ACCOUNT_ID = "000000000000"
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/graphql",
+    "+json",
+    "+xml",
+)
+_JSON = [("content-type", "application/json")]
+
+
+class MalformedResponse(Exception):
+    """The function's result is not a valid proxy integration response; the message says why."""
+
+
+def is_text(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    content_type = content_type.lower().split(";", 1)[0].strip()
+    return any(t in content_type for t in _TEXT_TYPES)
+
+
+def encode_body(body: bytes, content_type: str | None) -> tuple[str | None, bool]:
+    """(body, isBase64Encoded): text bodies as they are, anything else base64."""
+    if not body:
+        return None, False
+    if content_type is None or is_text(content_type):
+        try:
+            return body.decode(), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode(), True
+
+
+_time_cache: tuple[int, str] = (0, "")
+
+
+def request_time(now: float) -> str:
+    """`12/Mar/2020:19:03:58 +0000`, cached per second (it is on every request)."""
+    global _time_cache
+    second = int(now)
+    if _time_cache[0] != second:
+        _time_cache = (second, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second)))
+    return _time_cache[1]
+
+
+def _query_params(query: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    multi: dict[str, list[str]] = {}
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        multi.setdefault(unquote(name.replace("+", " ")), []).append(
+            unquote(value.replace("+", " "))
+        )
+    return {k: ",".join(v) for k, v in multi.items()}, multi
+
+
+def _forwarded(request: HttpRequest, host: str) -> list[tuple[str, str]]:
+    """API Gateway's X-Forwarded-* headers (the runtime builds URLs from them)."""
+    forwarded_for = request.header("x-forwarded-for")
+    port = host.rpartition(":")[2] if ":" in host else "80"
+    return [
+        (
+            "x-forwarded-for",
+            f"{forwarded_for}, {request.client}" if forwarded_for else request.client,
+        ),
+        ("x-forwarded-port", port),
+        ("x-forwarded-proto", "http"),
+    ]
+
+
+def build_http_event(
+    request: HttpRequest,
+    *,
+    route_key: str,
+    path_parameters: Mapping[str, str] | None,
+    stage: str,
+    request_id: str,
+    api_id: str,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """An HTTP API payload 2.0 event. rawPath is the full request path, stage prefix included."""
+    now = time.time() if now is None else now
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    host = ""
+    user_agent = ""
+    for name, value in request.headers:
+        name = name.lower()
+        if name == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        if name == "host":
+            host = value
+        elif name == "user-agent":
+            user_agent = value
+        elif name.startswith("x-forwarded-"):
+            continue
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    host = host or "localhost"
+    headers.update(_forwarded(request, host))
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query,
+        "headers": headers,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if request.query:
+        event["queryStringParameters"] = _query_params(request.query)[0]
+    event["requestContext"] = {
+        "accountId": ACCOUNT_ID,
+        "apiId": api_id,
+        "domainName": host,
+        "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.client,
+            "userAgent": user_agent,
+        },
+        "requestId": request_id,
+        "routeKey": route_key,
+        "stage": stage,
+        "time": request_time(now),
+        "timeEpoch": int(now * 1000),
+    }
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    body, is_base64 = encode_body(request.body, headers.get("content-type"))
+    if body is not None:
+        event["body"] = body
+    event["isBase64Encoded"] = is_base64
+    return event
+
+
+def build_rest_event(
+    request: HttpRequest,
+    *,
+    resource: str,
+    path: str,
+    path_parameters: Mapping[str, str] | None,
+    stage: str,
+    request_id: str,
+    api_id: str,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """A REST API (payload 1.0) proxy event. `path` is the path within the stage; the full
+    request path is `requestContext.path`, like a REST API's stage prefix."""
+    now = time.time() if now is None else now
+    multi: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        if not name.lower().startswith("x-forwarded-"):
+            multi.setdefault(_title(name), []).append(value)
+    host = (multi.get("Host") or ["localhost"])[0]
+    for name, value in _forwarded(request, host):
+        multi[_title(name)] = [value]
+    multi_query = _query_params(request.query)[1]
+    content_type = multi["Content-Type"][0] if "Content-Type" in multi else None
+    body, is_base64 = encode_body(request.body, content_type)
+    user_agent = (multi.get("User-Agent") or [""])[0]
+    return {
+        "version": "1.0",
+        "resource": resource,
+        "path": path,
+        "httpMethod": request.method,
+        "headers": {k: v[-1] for k, v in multi.items()},
+        "multiValueHeaders": multi,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": api_id,
+            "domainName": host,
+            "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
+            "extendedRequestId": request_id,
+            "httpMethod": request.method,
+            "identity": {"sourceIp": request.client, "userAgent": user_agent},
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTime": request_time(now),
+            "requestTimeEpoch": int(now * 1000),
+            "resourcePath": resource,
+            "stage": stage,
+        },
+        "pathParameters": dict(path_parameters) if path_parameters else None,
+        "stageVariables": None,
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def _title(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+def health_event(fv: FunctionVersion, path: str) -> bytes:
+    """A GET of `path` within the function's stage, as the gateway would send it (the deploy
+    health check). The stage prefix comes from the function's ALOFT_BASE_PATH."""
+    base = fv.environment.get("ALOFT_BASE_PATH", "").rstrip("/")
+    path = "/" + path.lstrip("/")
+    stage = base.rsplit("/", 1)[-1] if base else "$default"
+    request = HttpRequest(
+        "GET", base + path, "", [("host", "127.0.0.1"), ("user-agent", "aloft-health-check")]
+    )
+    rid = "health-check"
+    event: dict[str, Any]
+    if fv.payload == "1.0":
+        event = build_rest_event(
+            request,
+            resource="/{proxy+}",
+            path=path,
+            path_parameters={"proxy": path.lstrip("/")} if path != "/" else None,
+            stage=stage,
+            request_id=rid,
+            api_id="local",
+        )
+    else:
+        event = build_http_event(
+            request,
+            route_key="ANY /{proxy+}",
+            path_parameters=None,
+            stage=stage,
+            request_id=rid,
+            api_id="local",
+        )
+    return json.dumps(event).encode()
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+def _header_value(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise MalformedResponse(f"header {name!r} has a {type(value).__name__} value")
+
+
+def parse_http_response(payload: bytes, version: Literal["2.0", "1.0"] = "2.0") -> HttpResponse:
+    """The HTTP response API Gateway would make of a function's result."""
+    try:
+        result = json.loads(payload)
+    except ValueError as exc:
+        raise MalformedResponse(f"the result is not JSON: {exc}") from None
+    if version == "2.0" and not (isinstance(result, dict) and "statusCode" in result):
+        # HTTP API: a result without statusCode is the body of a 200 JSON response.
+        return HttpResponse(200, list(_JSON), payload)
+    if not isinstance(result, dict):
+        raise MalformedResponse(f"the result is a {type(result).__name__}, not an object")
+    return _proxy_response(result, version)
+
+
+def _proxy_response(result: dict[str, Any], version: str) -> HttpResponse:
+    status = result.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
+    headers: list[tuple[str, str]] = []
+    single = result.get("headers")
+    single = {} if single is None else single
+    multi = result.get("multiValueHeaders")
+    multi = {} if multi is None else multi
+    if not isinstance(single, dict) or not isinstance(multi, dict):
+        raise MalformedResponse("headers and multiValueHeaders must be objects")
+    for name, value in single.items():
+        if name not in multi:
+            headers.append((name, _header_value(name, value)))
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            raise MalformedResponse(f"multiValueHeaders[{name!r}] is not a list")
+        headers.extend((name, _header_value(name, v)) for v in values)
+    cookies = result.get("cookies") or []
+    if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+        raise MalformedResponse("cookies must be a list of strings")
+    headers.extend(("set-cookie", c) for c in cookies)
+    body = result.get("body")
+    if body is None:
+        data = b""
+    elif isinstance(body, str):
+        if result.get("isBase64Encoded"):
+            try:
+                data = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                raise MalformedResponse("isBase64Encoded is true but body is not base64") from None
+        else:
+            data = body.encode()
+    elif version == "2.0":
+        data = json.dumps(body).encode()  # HTTP API serialises a non-string body
+    else:
+        raise MalformedResponse(f"body is a {type(body).__name__}, not a string")
+    return HttpResponse(status, headers, data)
+
+
+def json_response(status: int, data: Any, headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
+    return HttpResponse(status, [*_JSON, *headers], json.dumps(data).encode())
