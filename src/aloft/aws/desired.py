@@ -130,7 +130,7 @@ def _routes(service: Service, functions: dict[str, Function], kind: str) -> list
         app = functions[APP_FUNCTION]
         keys = ["$default"] if kind == "http" else ["ANY /", "ANY /{proxy+}"]
         for key in keys:
-            routes[key] = s.RouteSpec(key, APP_FUNCTION, app.payload)
+            routes[key] = s.RouteSpec(key, APP_FUNCTION, "1.0" if kind == "rest" else app.payload)
     for name, fn in functions.items():
         for ev in fn.events:
             if ev.http is None:
@@ -142,7 +142,7 @@ def _routes(service: Service, functions: dict[str, Function], kind: str) -> list
                     where=_where(service, f"functions.{name}.events", name),
                     fix="give each route (method and path) to one function",
                 )
-            routes[key] = s.RouteSpec(key, name, fn.payload)
+            routes[key] = s.RouteSpec(key, name, "1.0" if kind == "rest" else fn.payload)
     return sorted(routes.values(), key=lambda r: r.key)
 
 

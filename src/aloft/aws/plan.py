@@ -221,9 +221,8 @@ def _triggers(d: s.Desired, a: ActualState) -> list[st.Step]:
             out.append(st.CreateEventSourceMapping(m, _alias_arn(d, physical[m.function])))
         elif cur.spec != m:
             out.append(st.UpdateEventSourceMapping(cur.uuid, m))
-    for cur in have.values():
-        if cur.spec.function in physical:  # a deleted function takes its mappings with it
-            out.append(st.DeleteEventSourceMapping(cur.uuid))
+    # Lambda keeps the mappings of a deleted function: delete them explicitly.
+    out += [st.DeleteEventSourceMapping(cur.uuid) for cur in have.values()]
     subs = {(x.spec.function, x.spec.topic_arn): x for x in a.subscriptions}
     for sub in d.subscriptions:
         cur_sub = subs.pop((sub.function, sub.topic_arn), None)

@@ -1,0 +1,338 @@
+"""Deploy, update, rollback and undeploy against moto, asserting the resources AWS holds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import Builds, boto
+
+from aloft.aws.client import AwsClient
+from aloft.aws.provider import AwsProvider
+from aloft.config.models import Service
+from aloft.errors import NotDeployedError
+
+FULL: dict[str, Any] = {
+    "app": "app:app",
+    "keep_warm": True,
+    "cors": True,
+    "memory": 256,
+    "environment": {"MODE": "prod"},
+    "functions": {
+        "worker": {
+            "handler": "jobs.work",
+            "timeout": 60,
+            "concurrency": 5,
+            "retries": 1,
+            "max_event_age": 3600,
+            "secrets": ["/shop/db-password"],
+            "permissions": [{"Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}],
+            "events": [
+                {"queue": {"name": "jobs", "batch_size": 5, "window": 2}},
+                {"schedule": {"rate": "5 minutes", "input": {"job": "tick"}}},
+                {"topic": {"name": "alerts", "filter_policy": {"kind": ["urgent"]}}},
+                {"bucket": {"name": "uploads", "prefix": "in/", "suffix": ".csv"}},
+                {"stream": {"table": "items", "batch_size": 50}},
+            ],
+        },
+        "hello": {"handler": "hello.handle", "events": [{"http": "GET /hello/{name}"}]},
+    },
+    "resources": {
+        "queues": {"jobs": {"dead_letter": True, "max_receives": 4}},
+        "topics": {"alerts": {}},
+        "buckets": {"uploads": {}},
+        "tables": {"items": {"stream": True}},
+        "parameters": {"api-key": {"value": "s3cret", "secure": True}},
+    },
+}
+
+
+@pytest.fixture
+def full(make_service: Callable[..., Service]) -> Service:
+    return make_service(**FULL)
+
+
+def ops(plan: list[dict[str, Any]]) -> list[str]:
+    return [step["op"] for step in plan]
+
+
+def test_deploy_creates_the_whole_stage(provider: AwsProvider, full: Service) -> None:
+    result = provider.deploy(full)
+    assert result.version == 1 and result.functions == {"app": 1, "worker": 1, "hello": 1}
+    lam = boto("lambda")
+
+    conf = lam.get_function_configuration(FunctionName="shop-prod-worker")
+    assert conf["Runtime"] == "python3.12"
+    assert conf["Handler"] == "aloft.runtime.handler.handler"
+    assert (conf["MemorySize"], conf["Timeout"]) == (256, 60)
+    env = conf["Environment"]["Variables"]
+    assert env["ALOFT_FUNCTION"] == "worker" and env["MODE"] == "prod"
+    assert env["ALOFT_QUEUE_JOBS_URL"].endswith("/shop-prod-jobs")
+    assert env["ALOFT_TABLE_ITEMS"] == "shop-prod-items"
+    assert env["ALOFT_BUCKET_UPLOADS"] == "shop-prod-uploads"
+    assert env["ALOFT_TOPIC_ALERTS_ARN"].endswith(":shop-prod-alerts")
+    assert env["ALOFT_PARAMETER_API_KEY"] == "/shop/prod/api-key"
+    assert [x["Arn"].split(":")[-2] for x in conf["Layers"]] == ["shop-prod-deps"]
+    assert conf["Role"].endswith(":role/shop-prod-lambda")
+    assert lam.get_alias(FunctionName="shop-prod-worker", Name="prod")["FunctionVersion"] == "1"
+    got = lam.get_function(FunctionName="shop-prod-worker")
+    assert got["Concurrency"]["ReservedConcurrentExecutions"] == 5
+    assert got["Tags"]["aloft:stage"] == "prod"
+    inv = lam.get_function_event_invoke_config(FunctionName="shop-prod-worker", Qualifier="prod")
+    assert (inv["MaximumRetryAttempts"], inv["MaximumEventAgeInSeconds"]) == (1, 3600)
+    assert inv["DestinationConfig"]["OnFailure"]["Destination"].endswith(":shop-prod-aloft-failed")
+
+    # HTTP API: the app on $default, `hello` on its own route, both to the stage alias.
+    api = boto("apigatewayv2").get_apis()["Items"][0]
+    assert api["Name"] == "shop-prod" and api["CorsConfiguration"]["AllowOrigins"] == ["*"]
+    assert result.url == f"https://{api['ApiId']}.execute-api.eu-west-1.amazonaws.com/"
+    integrations = {i["IntegrationId"]: i for i in
+                    boto("apigatewayv2").get_integrations(ApiId=api["ApiId"])["Items"]}
+    routes = {r["RouteKey"]: integrations[r["Target"].split("/")[1]]["IntegrationUri"]
+              for r in boto("apigatewayv2").get_routes(ApiId=api["ApiId"])["Items"]}
+    assert routes["$default"].endswith("function:shop-prod-app:prod")
+    assert routes["GET /hello/{name}"].endswith("function:shop-prod-hello:prod")
+
+    # Schedules and keep_warm: EventBridge rules targeting the alias.
+    ev = boto("events")
+    warm = ev.list_targets_by_rule(Rule="shop-prod-keep-warm")["Targets"][0]
+    assert json.loads(warm["Input"]) == {"aloft": "keep_warm"}
+    assert warm["Arn"].endswith("function:shop-prod-app:prod")
+    tick = ev.describe_rule(Name="shop-prod-worker-schedule")
+    assert tick["ScheduleExpression"] == "rate(5 minutes)" and tick["State"] == "ENABLED"
+    assert json.loads(ev.list_targets_by_rule(Rule=tick["Name"])["Targets"][0]["Input"]) == {
+        "job": "tick"}
+
+    # Event source mappings: SQS and the DynamoDB stream, reporting partial failures.
+    maps = {m["EventSourceArn"].split(":")[5].split("/")[0]: m for m in
+            lam.list_event_source_mappings()["EventSourceMappings"]}
+    assert maps["shop-prod-jobs"]["BatchSize"] == 5
+    assert maps["shop-prod-jobs"]["MaximumBatchingWindowInSeconds"] == 2
+    assert maps["shop-prod-jobs"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert maps["table"]["BatchSize"] == 50
+
+    # Queue redrive, SNS subscription with its filter, S3 notification with prefix/suffix.
+    sqs = boto("sqs")
+    url = sqs.get_queue_url(QueueName="shop-prod-jobs")["QueueUrl"]
+    redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+        "Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":shop-prod-jobs-dlq")
+    assert int(redrive["maxReceiveCount"]) == 4
+    sub = boto("sns").list_subscriptions()["Subscriptions"][0]
+    assert sub["Protocol"] == "lambda" and sub["Endpoint"].endswith("shop-prod-worker:prod")
+    attrs = boto("sns").get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"])
+    assert json.loads(attrs["Attributes"]["FilterPolicy"]) == {"kind": ["urgent"]}
+    note = boto("s3").get_bucket_notification_configuration(Bucket="shop-prod-uploads")
+    cfg = note["LambdaFunctionConfigurations"][0]
+    assert cfg["LambdaFunctionArn"].endswith("shop-prod-worker:prod")
+    assert {r["Name"].lower(): r["Value"] for r in cfg["Filter"]["Key"]["FilterRules"]} == {
+        "prefix": "in/", "suffix": ".csv"}
+    ssm = boto("ssm").get_parameter(Name="/shop/prod/api-key", WithDecryption=True)
+    assert ssm["Parameter"]["Type"] == "SecureString" and ssm["Parameter"]["Value"] == "s3cret"
+
+    # Invoke permissions on the alias for each service that triggers it.
+    policy = json.loads(lam.get_policy(FunctionName="shop-prod-worker", Qualifier="prod")[
+        "Policy"])
+    principals = sorted(st["Principal"]["Service"] for st in policy["Statement"])
+    assert principals == ["events.amazonaws.com", "s3.amazonaws.com", "sns.amazonaws.com"]
+
+    # The deployment bucket: versioned, encrypted, public access blocked.
+    s3 = boto("s3")
+    bucket = "aloft-shop-prod-123456789012-eu-west-1"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    state = json.loads(s3.get_object(Bucket=bucket, Key="aloft/shop/prod/state.json")[
+        "Body"].read())
+    assert state["releases"][0]["functions"] == {"app": "1", "worker": "1", "hello": "1"}
+
+
+def test_role_policy_is_least_privilege(provider: AwsProvider, full: Service) -> None:
+    provider.deploy(full)
+    doc = boto("iam").get_role_policy(RoleName="shop-prod-lambda", PolicyName="aloft")[
+        "PolicyDocument"]
+    by_sid = {st["Sid"]: st for st in doc["Statement"]}
+    assert by_sid["Logs"]["Resource"] == sorted(
+        f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/shop-prod-{n}:*"
+        for n in ("app", "hello", "worker"))
+    assert by_sid["Queues"]["Resource"] == [
+        "arn:aws:sqs:eu-west-1:123456789012:shop-prod-jobs"]
+    assert by_sid["Tables"]["Resource"][0] == "arn:aws:dynamodb:eu-west-1:123456789012:" \
+                                               "table/shop-prod-items"
+    params = by_sid["Parameters"]["Resource"]
+    assert "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/db-password" in params
+    assert by_sid["Decrypt"]["Condition"]["StringEquals"]["kms:ViaService"] == \
+        "ssm.eu-west-1.amazonaws.com"
+    assert by_sid["User0"]["Action"] == ["s3:GetObject"]
+    assert not any(st["Resource"] == ["*"] and st["Sid"] != "User0" for st in doc["Statement"])
+
+
+def test_redeploy_without_changes_plans_nothing(provider: AwsProvider, full: Service) -> None:
+    provider.deploy(full)
+    assert provider.deploy(full, plan_only=True).plan == []
+    again = provider.deploy(full)
+    assert again.plan == [] and again.version == 1
+
+
+def test_code_only_update_uploads_only_the_code(
+    provider: AwsProvider, full: Service, builds: Builds, clients: list[AwsClient]
+) -> None:
+    provider.deploy(full)
+    builds.code = "def handler(event, context):\n    return {'ok': 2}\n"
+    result = provider.deploy(full)
+    assert set(ops(result.plan)) == {"UploadObject", "UpdateFunctionCode", "PublishVersion",
+                                     "UpdateAlias", "WriteState"}
+    uploads = [s for s in result.plan if s["op"] == "UploadObject"]
+    assert len(uploads) == 1 and "/code/" in uploads[0]["key"]
+    assert result.version == 2 and result.functions == {"app": 2, "worker": 2, "hello": 2}
+    client = clients[-1]
+    code_size = uploads[0]["size"]
+    state_size = client.bytes_uploaded - code_size
+    assert 0 < state_size < 4096  # the code zip and the small state object, nothing else
+    assert "lambda.PublishLayerVersion" not in client.calls
+    lam = boto("lambda")
+    assert lam.get_alias(FunctionName="shop-prod-app", Name="prod")["FunctionVersion"] == "2"
+
+
+def test_config_change_updates_configuration(
+    provider: AwsProvider, make_service: Callable[..., Service]
+) -> None:
+    provider.deploy(make_service(app="app:app"))
+    result = provider.deploy(make_service(app="app:app", memory=1024, timeout=20))
+    assert ops(result.plan)[:2] == ["UpdateFunctionConfiguration", "PublishVersion"]
+    conf = boto("lambda").get_function_configuration(FunctionName="shop-prod-app",
+                                                     Qualifier="prod")
+    assert (conf["MemorySize"], conf["Timeout"]) == (1024, 20)
+
+
+def test_rollback_points_the_alias_back(
+    provider: AwsProvider, full: Service, builds: Builds
+) -> None:
+    provider.deploy(full)
+    builds.code = "v2"
+    provider.deploy(full)
+    builds.code = "v3"
+    provider.deploy(full)
+    lam = boto("lambda")
+    assert lam.get_alias(FunctionName="shop-prod-app", Name="prod")["FunctionVersion"] == "3"
+    back = provider.rollback(full, 2)
+    assert back.functions == {"app": 1, "worker": 1, "hello": 1} and back.version == 4
+    assert lam.get_alias(FunctionName="shop-prod-app", Name="prod")["FunctionVersion"] == "1"
+    with pytest.raises(NotDeployedError, match="cannot roll back"):
+        provider.rollback(full, 10)
+
+
+def test_removed_things_are_deleted(
+    provider: AwsProvider, full: Service, make_service: Callable[..., Service]
+) -> None:
+    provider.deploy(full)
+    slim = make_service(app="app:app")
+    result = provider.deploy(slim)
+    assert "DeleteFunction" in ops(result.plan)
+    names = [f["FunctionName"] for f in boto("lambda").list_functions()["Functions"]]
+    assert names == ["shop-prod-app"]
+    assert boto("events").list_rules()["Rules"] == []
+    assert boto("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+    assert [q.rsplit("/", 1)[1] for q in boto("sqs").list_queues()["QueueUrls"]] == [
+        "shop-prod-aloft-failed"]
+    assert boto("dynamodb").list_tables()["TableNames"] == []
+
+
+def test_undeploy_leaves_nothing(provider: AwsProvider, full: Service) -> None:
+    provider.deploy(full)
+    provider.undeploy(full)
+    lam = boto("lambda")
+    assert lam.list_functions()["Functions"] == []
+    assert lam.list_layer_versions(LayerName="shop-prod-deps")["LayerVersions"] == []
+    assert lam.list_event_source_mappings()["EventSourceMappings"] == []
+    assert boto("iam").list_roles()["Roles"] == []
+    assert boto("apigatewayv2").get_apis()["Items"] == []
+    assert boto("events").list_rules()["Rules"] == []
+    assert boto("s3").list_buckets()["Buckets"] == []
+    assert boto("sqs").list_queues().get("QueueUrls", []) == []
+    assert boto("sns").list_topics()["Topics"] == []
+    assert boto("sns").list_subscriptions()["Subscriptions"] == []
+    assert boto("dynamodb").list_tables()["TableNames"] == []
+    assert boto("ssm").describe_parameters()["Parameters"] == []
+    assert boto("logs").describe_log_groups()["logGroups"] == []
+    with pytest.raises(NotDeployedError):
+        provider.undeploy(full)
+
+
+def test_rest_api(provider: AwsProvider, make_service: Callable[..., Service]) -> None:
+    svc = make_service(app="app:app", aws={"region": "eu-west-1", "api": "rest"},
+                       functions={"hello": {"handler": "h.h", "events": [{"http": "POST /hi"}]}})
+    result = provider.deploy(svc)
+    apigw = boto("apigateway")
+    api = apigw.get_rest_apis()["items"][0]
+    assert result.url == f"https://{api['id']}.execute-api.eu-west-1.amazonaws.com/prod/"
+    resources = {r["path"]: r for r in apigw.get_resources(restApiId=api["id"])["items"]}
+    assert {"/", "/{proxy+}", "/hi"} <= set(resources)
+    integ = apigw.get_integration(restApiId=api["id"], resourceId=resources["/hi"]["id"],
+                                  httpMethod="POST")
+    assert integ["type"] == "AWS_PROXY" and "function:shop-prod-hello:prod/" in integ["uri"]
+    assert [s["stageName"] for s in apigw.get_stages(restApiId=api["id"])["item"]] == ["prod"]
+    assert provider.deploy(svc).plan == []
+
+
+def test_function_url(provider: AwsProvider, make_service: Callable[..., Service]) -> None:
+    svc = make_service(app="app:app", aws={"region": "eu-west-1", "api": "url"}, cors=True)
+    result = provider.deploy(svc)
+    url = boto("lambda").get_function_url_config(FunctionName="shop-prod-app", Qualifier="prod")
+    assert url["AuthType"] == "NONE" and result.url == url["FunctionUrl"]
+    assert boto("apigatewayv2").get_apis()["Items"] == []
+    assert provider.deploy(svc).plan == []
+
+
+def test_routes_change_in_place(provider: AwsProvider,
+                                make_service: Callable[..., Service]) -> None:
+    one = {"a": {"handler": "h.a", "events": [{"http": "GET /a"}]}}
+    two = {**one, "b": {"handler": "h.b", "events": [{"http": "GET /b"}]}}
+    first = provider.deploy(make_service(functions=one))
+    second = provider.deploy(make_service(functions=two))
+    assert "UpdateHttpApi" in ops(second.plan) and first.url == second.url
+    api_id = boto("apigatewayv2").get_apis()["Items"][0]["ApiId"]
+    keys = sorted(r["RouteKey"] for r in boto("apigatewayv2").get_routes(ApiId=api_id)["Items"])
+    assert keys == ["GET /a", "GET /b"]
+
+
+def test_schedule_and_unschedule(provider: AwsProvider, full: Service) -> None:
+    provider.deploy(full)
+    assert provider.schedule(full, False, ["worker"]) == ["shop-prod-worker-schedule"]
+    assert boto("events").describe_rule(Name="shop-prod-worker-schedule")["State"] == "DISABLED"
+    assert boto("events").describe_rule(Name="shop-prod-keep-warm")["State"] == "ENABLED"
+    assert sorted(provider.schedule(full, True)) == ["shop-prod-keep-warm",
+                                                     "shop-prod-worker-schedule"]
+    assert boto("events").describe_rule(Name="shop-prod-worker-schedule")["State"] == "ENABLED"
+
+
+def test_status_and_invoke(provider: AwsProvider, full: Service) -> None:
+    with pytest.raises(NotDeployedError):
+        provider.status(full)
+    provider.deploy(full)
+    status = provider.status(full)
+    assert status["functions"]["worker"]["version"] == "1"
+    assert status["schedules"]["shop-prod-keep-warm"] == "enabled"
+    out = provider.invoke(full, "worker", {"x": 1})
+    assert out.error is None
+    assert provider.invoke(full, "worker", {"x": 1}, asynchronous=True).payload is None
+
+
+def test_logs_read_the_function_log_group(provider: AwsProvider, full: Service) -> None:
+    provider.deploy(full)
+    logs = boto("logs")
+    group = "/aws/lambda/shop-prod-worker"
+    logs.create_log_stream(logGroupName=group, logStreamName="s1")
+    import time
+    now = int(time.time() * 1000)
+    rid = "0f6a1c2e-1111-2222-3333-444455556666"
+    logs.put_log_events(logGroupName=group, logStreamName="s1", logEvents=[
+        {"timestamp": now, "message": f"START RequestId: {rid} Version: 1"},
+        {"timestamp": now + 1, "message": "processing job 7"}])
+    lines = list(provider.logs(full, function="worker", since=now / 1000 - 5))
+    assert [x.text for x in lines] == [f"START RequestId: {rid} Version: 1", "processing job 7"]
+    assert lines[0].request_id == rid and lines[0].function == "worker"
+    assert list(provider.logs(full, function="app", since=now / 1000 - 5)) == []
