@@ -87,9 +87,6 @@ def merged_stage(
     for stage in stage_chain(name, stages, locator):
         overrides = {k: v for k, v in stages[stage].items() if k != EXTENDS_KEY}
         merged = deep_merge(merged, overrides, (), (STAGES_KEY, stage), origins)
-    if stages[name].get(EXTENDS_KEY) is not None:
-        merged[EXTENDS_KEY] = stages[name][EXTENDS_KEY]
-        origins.set((EXTENDS_KEY,), (STAGES_KEY, name, EXTENDS_KEY))
     return merged, origins
 
 

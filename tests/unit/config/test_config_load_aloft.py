@@ -86,7 +86,6 @@ def test_stage_overrides_and_extends(shop: Project) -> None:
     assert staging.environment["APP_ENV"] == "staging-shop"
     assert staging.environment["DATABASE_URL"] == "sqlite:///shop.db"  # merged, not replaced
     prod = shop.service("prod")
-    assert prod.extends == "staging"
     assert prod.provider == "aws" and prod.aws.region == "eu-west-1"  # from staging
     assert prod.aws.tags == {"env": "staging"} and prod.aws.domain == "shop.example.com"
     assert prod.memory == 1024 and prod.keep_warm.rate == "2 minutes"
