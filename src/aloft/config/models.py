@@ -85,9 +85,9 @@ class ScheduleEvent(Model):
     rate: str | None = Field(None, description="`N minute(s)|hour(s)|day(s)`.")
     cron: str | None = Field(None, description="AWS's 6-field cron, in UTC.")
     input: Any = Field(None, description="Constant JSON the function receives as its event.")
-    enabled: bool = True
+    enabled: bool = Field(True, description="Set false to pause the schedule.")
     name: str | None = Field(None, description="Rule name; derived from the function if omitted.")
-    description: str | None = None
+    description: str | None = Field(None, description="Free text.")
 
     @model_validator(mode="before")
     @classmethod
@@ -160,11 +160,11 @@ def _named(value: Any) -> Any:
 class QueueEvent(Model):
     """`queue: jobs` or `queue: {name: jobs, batch_size: 10}`; name is a resource or an ARN."""
 
-    name: str
-    batch_size: int = Field(10, ge=1, le=10000)
+    name: str = Field(description="The queue resource's key, or a queue ARN.")
+    batch_size: int = Field(10, ge=1, le=10000, description="Messages per invocation, at most.")
     window: int = Field(0, ge=0, le=300, description="Maximum batching window, seconds.")
     partial_failures: bool = Field(True, description="Report batchItemFailures (retry only those).")
-    enabled: bool = True
+    enabled: bool = Field(True, description="Set false to pause delivery.")
 
     @model_validator(mode="before")
     @classmethod
@@ -175,8 +175,10 @@ class QueueEvent(Model):
 class TopicEvent(Model):
     """`topic: alerts` or `topic: {name: alerts, filter_policy: {...}}`."""
 
-    name: str
-    filter_policy: dict[str, Any] | None = None
+    name: str = Field(description="The topic resource's key, or a topic ARN.")
+    filter_policy: dict[str, Any] | None = Field(
+        None, description="SNS filter policy on message attributes."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -194,10 +196,13 @@ _BUCKET_EVENTS = {
 class BucketEvent(Model):
     """`bucket: {name: uploads, events: [created], prefix: in/, suffix: .csv}`."""
 
-    name: str
-    events: list[str] = Field(default_factory=lambda: ["s3:ObjectCreated:*"])
-    prefix: str | None = None
-    suffix: str | None = None
+    name: str = Field(description="The bucket resource's key, or a bucket name.")
+    events: list[str] = Field(
+        default_factory=lambda: ["s3:ObjectCreated:*"],
+        description="`created`, `removed` or S3 event types such as s3:ObjectCreated:Put.",
+    )
+    prefix: str | None = Field(None, description="Only objects whose key starts with this.")
+    suffix: str | None = Field(None, description="Only objects whose key ends with this.")
 
     @model_validator(mode="before")
     @classmethod
@@ -222,13 +227,15 @@ class BucketEvent(Model):
 class StreamEvent(Model):
     """`stream: {table: items}` (DynamoDB) or `stream: {kinesis: name-or-arn}`."""
 
-    type: Literal["dynamodb", "kinesis"] = "dynamodb"
+    type: Literal["dynamodb", "kinesis"] = Field("dynamodb", description="dynamodb or kinesis.")
     name: str = Field(description="The table (dynamodb) or stream (kinesis) name, or its ARN.")
-    batch_size: int = Field(100, ge=1, le=10000)
-    window: int = Field(0, ge=0, le=300)
-    starting_position: Literal["LATEST", "TRIM_HORIZON"] = "LATEST"
-    partial_failures: bool = True
-    enabled: bool = True
+    batch_size: int = Field(100, ge=1, le=10000, description="Records per invocation, at most.")
+    window: int = Field(0, ge=0, le=300, description="Maximum batching window, seconds.")
+    starting_position: Literal["LATEST", "TRIM_HORIZON"] = Field(
+        "LATEST", description="Where a new consumer starts reading."
+    )
+    partial_failures: bool = Field(True, description="Report batchItemFailures (retry only those).")
+    enabled: bool = Field(True, description="Set false to pause delivery.")
 
     @model_validator(mode="before")
     @classmethod
@@ -257,12 +264,14 @@ EVENT_KINDS = ("http", "schedule", "queue", "topic", "bucket", "stream")
 class Event(Model):
     """One trigger of a function: exactly one of its keys is set."""
 
-    http: HttpEvent | None = None
-    schedule: ScheduleEvent | None = None
-    queue: QueueEvent | None = None
-    topic: TopicEvent | None = None
-    bucket: BucketEvent | None = None
-    stream: StreamEvent | None = None
+    http: HttpEvent | None = Field(None, description="An HTTP route.")
+    schedule: ScheduleEvent | None = Field(None, description="A rate or cron schedule.")
+    queue: QueueEvent | None = Field(None, description="Messages of a queue, in batches.")
+    topic: TopicEvent | None = Field(None, description="Messages published to a topic.")
+    bucket: BucketEvent | None = Field(None, description="Object changes in a bucket.")
+    stream: StreamEvent | None = Field(
+        None, description="Records of a DynamoDB table stream or a Kinesis stream."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
@@ -285,9 +294,11 @@ class Event(Model):
 class Statement(Model):
     """An IAM-style permission statement (`Effect`/`Action`/`Resource` also accepted)."""
 
-    effect: Literal["Allow", "Deny"] = "Allow"
-    action: list[str]
-    resource: list[str] = Field(default_factory=lambda: ["*"])
+    effect: Literal["Allow", "Deny"] = Field("Allow", description="Allow or Deny.")
+    action: list[str] = Field(description="IAM actions, e.g. s3:GetObject.")
+    resource: list[str] = Field(
+        default_factory=lambda: ["*"], description="ARNs the actions apply to."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -307,7 +318,9 @@ class FunctionSettings(Model):
     timeout: int | None = Field(None, ge=1, le=900, description="Timeout in seconds.")
     concurrency: int | None = Field(None, ge=0, description="Reserved concurrency.")
     keep_alive: int | None = Field(None, ge=0, description="Idle seconds before an instance stops.")
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Environment variables (values are text)."
+    )
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -329,10 +342,12 @@ class Function(FunctionSettings):
     handler: str | None = Field(
         None, description="`module.func` called as func(event, context); omitted for the app."
     )
-    description: str | None = None
-    events: list[Event] = Field(default_factory=list)
+    description: str | None = Field(None, description="Free text shown by `aloft status`.")
+    events: list[Event] = Field(default_factory=list, description="What triggers the function.")
     secrets: list[str] = Field(default_factory=list, description="Secrets this function may read.")
-    permissions: list[Statement] = Field(default_factory=list)
+    permissions: list[Statement] = Field(
+        default_factory=list, description="Extra IAM statements for this function."
+    )
     payload: Literal["2.0", "1.0"] = Field(
         "2.0", description="HTTP event format: 2.0 (HTTP API) or 1.0 (REST API v1)."
     )
@@ -342,8 +357,13 @@ class Function(FunctionSettings):
     snapshot: bool | None = Field(None, description="Fork instances from an initialised template.")
     retries: int = Field(2, ge=0, le=2, description="Async invocation retries.")
     max_event_age: int = Field(21600, ge=60, le=21600, description="Seconds an async event lives.")
-    architecture: Literal["x86_64", "arm64"] | None = None
-    layers: list[str] = Field(default_factory=list)
+    architecture: Literal["x86_64", "arm64"] | None = Field(
+        None, description="CPU architecture; default from `aws.architecture`."
+    )
+    layers: list[str] = Field(
+        default_factory=list,
+        description="Lambda layer ARNs (aws); default: the service's `layers`.",
+    )
 
     @field_validator("handler")
     @classmethod
@@ -363,14 +383,16 @@ class Function(FunctionSettings):
 class Tasks(Model):
     """Where `@aloft.task` functions run: the calling function (default) or a named one."""
 
-    function: str | None = None
+    function: str | None = Field(
+        None, description="Function that runs tasks; default: the calling function."
+    )
 
 
 class KeepWarm(Model):
     """Ping the app on a schedule so that an instance stays initialised."""
 
-    enabled: bool = True
-    rate: str = "4 minutes"
+    enabled: bool = Field(True, description="Ping the app on a schedule.")
+    rate: str = Field("4 minutes", description="How often: `N minute(s)|hour(s)`.")
 
     @model_validator(mode="before")
     @classmethod
@@ -394,19 +416,27 @@ class KeepWarm(Model):
 class Static(Model):
     """Static files: served by the gateway (local) or from a bucket (aws) at `path`."""
 
-    path: str = "/static"
-    directory: str = "static"
-    bucket: str | None = None
+    path: str = Field("/static", description="URL path prefix.")
+    directory: str = Field("static", description="Directory of the files, relative to the project.")
+    bucket: str | None = Field(
+        None, description="Bucket serving the files on aws; default one per stage."
+    )
 
 
 class Cors(Model):
-    enabled: bool = True
-    origins: list[str] = Field(default_factory=lambda: ["*"])
-    methods: list[str] = Field(default_factory=lambda: ["*"])
-    headers: list[str] = Field(default_factory=lambda: ["*"])
-    expose_headers: list[str] = Field(default_factory=list)
-    credentials: bool = False
-    max_age: int = 600
+    enabled: bool = Field(True, description="Answer CORS preflights and add CORS headers.")
+    origins: list[str] = Field(
+        default_factory=lambda: ["*"], description="Allowed origins (`*` for any)."
+    )
+    methods: list[str] = Field(default_factory=lambda: ["*"], description="Allowed methods.")
+    headers: list[str] = Field(
+        default_factory=lambda: ["*"], description="Allowed request headers."
+    )
+    expose_headers: list[str] = Field(
+        default_factory=list, description="Response headers the browser may read."
+    )
+    credentials: bool = Field(False, description="Allow cookies and credentials.")
+    max_age: int = Field(600, description="Seconds a browser caches the preflight answer.")
 
     @model_validator(mode="before")
     @classmethod
@@ -423,42 +453,50 @@ class Cors(Model):
 
 class BucketResource(Model):
     name: str | None = Field(None, description="Physical name; default {service}-{stage}-{key}.")
-    public: bool = False
-    versioning: bool = False
+    public: bool = Field(False, description="Allow public reads of the objects.")
+    versioning: bool = Field(False, description="Keep every version of each object.")
 
 
 class QueueResource(Model):
-    name: str | None = None
-    visibility_timeout: int = Field(30, ge=0, le=43200)
-    retention: int = Field(345600, ge=60, le=1209600)
+    name: str | None = Field(None, description="Physical name; default {service}-{stage}-{key}.")
+    visibility_timeout: int = Field(
+        30, ge=0, le=43200, description="Seconds a received message stays hidden."
+    )
+    retention: int = Field(345600, ge=60, le=1209600, description="Seconds a message is kept.")
     dead_letter: str | bool | None = Field(
         None, description="true creates {queue}-dlq; a string names another queue resource."
     )
-    max_receives: int = Field(3, ge=1, le=1000)
-    fifo: bool = False
+    max_receives: int = Field(
+        3, ge=1, le=1000, description="Receives before a message moves to the dead-letter queue."
+    )
+    fifo: bool = Field(False, description="First-in-first-out queue.")
 
 
 class TopicResource(Model):
-    name: str | None = None
+    name: str | None = Field(None, description="Physical name; default {service}-{stage}-{key}.")
 
 
 class TableResource(Model):
-    name: str | None = None
-    hash_key: str = "id"
-    hash_type: Literal["S", "N", "B"] = "S"
-    range_key: str | None = None
-    range_type: Literal["S", "N", "B"] = "S"
+    name: str | None = Field(None, description="Physical name; default {service}-{stage}-{key}.")
+    hash_key: str = Field("id", description="Partition key attribute.")
+    hash_type: Literal["S", "N", "B"] = Field(
+        "S", description="S (string), N (number) or B (binary)."
+    )
+    range_key: str | None = Field(None, description="Sort key attribute.")
+    range_type: Literal["S", "N", "B"] = Field(
+        "S", description="S (string), N (number) or B (binary)."
+    )
     stream: (
         Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"] | bool | None
-    ) = None
-    ttl: str | None = None
+    ) = Field(None, description="Stream view type, or true for NEW_AND_OLD_IMAGES.")
+    ttl: str | None = Field(None, description="Attribute holding each item's expiry time.")
 
 
 class ParameterResource(Model):
     name: str | None = Field(None, description="Parameter path; default /{service}/{stage}/{key}.")
-    value: str | None = None
-    secure: bool = False
-    description: str | None = None
+    value: str | None = Field(None, description="The parameter's value.")
+    secure: bool = Field(False, description="Store encrypted (SecureString).")
+    description: str | None = Field(None, description="Free text.")
 
     @model_validator(mode="before")
     @classmethod
@@ -467,11 +505,13 @@ class ParameterResource(Model):
 
 
 class Resources(Model):
-    buckets: dict[str, BucketResource] = Field(default_factory=dict)
-    queues: dict[str, QueueResource] = Field(default_factory=dict)
-    topics: dict[str, TopicResource] = Field(default_factory=dict)
-    tables: dict[str, TableResource] = Field(default_factory=dict)
-    parameters: dict[str, ParameterResource] = Field(default_factory=dict)
+    buckets: dict[str, BucketResource] = Field(default_factory=dict, description="Buckets by key.")
+    queues: dict[str, QueueResource] = Field(default_factory=dict, description="Queues by key.")
+    topics: dict[str, TopicResource] = Field(default_factory=dict, description="Topics by key.")
+    tables: dict[str, TableResource] = Field(default_factory=dict, description="Tables by key.")
+    parameters: dict[str, ParameterResource] = Field(
+        default_factory=dict, description="Parameters (configuration values) by key."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -490,22 +530,36 @@ class Resources(Model):
 
 
 class Vpc(Model):
-    subnet_ids: list[str] = Field(default_factory=list)
-    security_group_ids: list[str] = Field(default_factory=list)
+    subnet_ids: list[str] = Field(default_factory=list, description="Subnet ids.")
+    security_group_ids: list[str] = Field(default_factory=list, description="Security group ids.")
 
 
 class AwsSettings(Model):
-    region: str | None = None
-    profile: str | None = None
+    region: str | None = Field(
+        None, description="AWS region, e.g. eu-west-1; default from the AWS profile."
+    )
+    profile: str | None = Field(None, description="AWS credentials profile name.")
     bucket: str | None = Field(None, description="Deployment bucket; default one per stage.")
-    vpc: Vpc | None = None
-    domain: str | None = None
+    vpc: Vpc | None = Field(
+        None, description="Run functions inside these subnets and security groups."
+    )
+    domain: str | None = Field(None, description="Custom domain name served by the API.")
     certificate: str | None = Field(None, description="ACM certificate ARN for `domain`.")
-    tags: dict[str, str] = Field(default_factory=dict)
-    api: Literal["http", "rest", "url"] = "http"
-    tracing: bool = False
-    architecture: Literal["x86_64", "arm64"] = "x86_64"
-    log_retention_days: int | None = 14
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="Tags added to every AWS resource."
+    )
+    api: Literal["http", "rest", "url"] = Field(
+        "http",
+        description="HTTP front door: `http` (HTTP API), `rest` (REST API) or `url` "
+        "(function URL).",
+    )
+    tracing: bool = Field(False, description="Enable AWS X-Ray tracing.")
+    architecture: Literal["x86_64", "arm64"] = Field(
+        "x86_64", description="Lambda CPU architecture."
+    )
+    log_retention_days: int | None = Field(
+        14, description="Days CloudWatch keeps logs; null keeps them forever."
+    )
     role: str | None = Field(None, description="Use this IAM role ARN instead of creating one.")
 
 
@@ -516,11 +570,19 @@ class LocalSettings(Model):
 class StageSettings(Model):
     """Keys only a stage sets (besides overriding any service key)."""
 
-    extends: str | None = None
-    provider: Literal["local", "aws"] = "local"
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    local: LocalSettings = Field(default_factory=LocalSettings)
-    debug: bool = False
+    extends: str | None = Field(
+        None, description="Another stage whose settings this stage starts from."
+    )
+    provider: Literal["local", "aws"] = Field(
+        "local", description="`local` (embedded cloud, the default) or `aws`."
+    )
+    aws: AwsSettings = Field(
+        default_factory=AwsSettings, description="Settings used when provider is aws."
+    )
+    local: LocalSettings = Field(
+        default_factory=LocalSettings, description="Settings used when provider is local."
+    )
+    debug: bool = Field(False, description="Show tracebacks in error responses.")
 
 
 class ServiceSettings(FunctionSettings):
@@ -533,28 +595,51 @@ class ServiceSettings(FunctionSettings):
     )
     app: str | None = Field(None, description="`module:attr` of a WSGI or ASGI app.")
     django_settings: str | None = Field(None, description="Django settings module.")
-    functions: dict[str, Function] = Field(default_factory=dict)
-    tasks: Tasks = Field(default_factory=Tasks)
-    keep_warm: KeepWarm = Field(default_factory=lambda: KeepWarm(enabled=False))
-    static: Static | None = None
-    cors: Cors = Field(default_factory=lambda: Cors(enabled=False))
+    functions: dict[str, Function] = Field(
+        default_factory=dict,
+        description="Handler functions by name (the app is the implicit `app`).",
+    )
+    tasks: Tasks = Field(default_factory=Tasks, description="Where `@aloft.task` functions run.")
+    keep_warm: KeepWarm = Field(
+        default_factory=lambda: KeepWarm(enabled=False),
+        description="Keep an app instance initialised: true, a rate or a mapping.",
+    )
+    static: Static | None = Field(None, description="Serve static files.")
+    cors: Cors = Field(
+        default_factory=lambda: Cors(enabled=False),
+        description="CORS for the HTTP API: true, an origin or a mapping.",
+    )
     secrets: list[str] = Field(default_factory=list, description="Secrets the app may read.")
-    permissions: list[Statement] = Field(default_factory=list)
-    resources: Resources = Field(default_factory=Resources)
-    exception_handler: str | None = None
+    permissions: list[Statement] = Field(
+        default_factory=list, description="IAM statements the app (and every function) is allowed."
+    )
+    resources: Resources = Field(
+        default_factory=Resources,
+        description="Buckets, queues, topics, tables and parameters to create.",
+    )
+    exception_handler: str | None = Field(
+        None, description="`module.func(exception, event, context)` called on errors."
+    )
     binary_types: list[str] = Field(
         default_factory=lambda: [
             "image/*", "audio/*", "video/*", "font/*", "application/octet-stream",
             "application/pdf", "application/zip", "application/gzip",
-        ]
+        ],
+        description="Response content types sent base64-encoded.",
     )
-    health_path: str = "/"
-    exclude: list[str] = Field(default_factory=list)
+    health_path: str = Field("/", description="Path checked before a new version serves.")
+    exclude: list[str] = Field(
+        default_factory=list, description="Glob patterns left out of the code bundle."
+    )
     requirements: str | None = Field(None, description="Requirements file; detected if omitted.")
     slim: bool = Field(False, description="Ship dependencies as an archive unpacked at cold start.")
-    snapshot: bool = True
-    plugins: list[str] = Field(default_factory=list)
-    payload: Literal["2.0", "1.0"] = "2.0"
+    snapshot: bool = Field(True, description="Fork instances from an initialised template (local).")
+    plugins: list[str] = Field(
+        default_factory=list, description="aloft plugins (importable module names)."
+    )
+    payload: Literal["2.0", "1.0"] = Field(
+        "2.0", description="HTTP event format of the app: 2.0 (HTTP API) or 1.0 (REST API)."
+    )
     layers: list[str] = Field(
         default_factory=list, description="Lambda layer ARNs added to every function (aws)."
     )
@@ -594,9 +679,9 @@ class ServiceSettings(FunctionSettings):
 class Service(ServiceSettings, StageSettings):
     """One stage of a service, fully resolved: what package and the providers consume."""
 
-    stage: str = Field(pattern=_NAME)
+    stage: str = Field(pattern=_NAME, description="The stage's name.")
     root: Path = Field(description="The project directory (holds the config file).")
-    config_file: Path | None = None
+    config_file: Path | None = Field(None, description="The file the service was read from.")
     warnings: list[str] = Field(default_factory=list, description="Keys read but not supported.")
 
     @model_validator(mode="after")
@@ -676,7 +761,13 @@ class ConfigFile(ServiceSettings):
     stages: dict[str, StageEntry | None] = Field(
         default_factory=dict, description="Stages by name; each may `extends` another."
     )
-    provider: Literal["local", "aws"] = "local"
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    local: LocalSettings = Field(default_factory=LocalSettings)
-    debug: bool = False
+    provider: Literal["local", "aws"] = Field(
+        "local", description="`local` (embedded cloud, the default) or `aws`."
+    )
+    aws: AwsSettings = Field(
+        default_factory=AwsSettings, description="Settings used when provider is aws."
+    )
+    local: LocalSettings = Field(
+        default_factory=LocalSettings, description="Settings used when provider is local."
+    )
+    debug: bool = Field(False, description="Show tracebacks in error responses.")
