@@ -30,7 +30,8 @@ class CloudClient:
     def __init__(self, home: str | Path | None = None, port: int | None = None):
         self.home = Home(resolve_home(home))
         self._port = port
-        self._conn: http.client.HTTPConnection | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     # -- the daemon process -----------------------------------------------------------
 
@@ -59,8 +60,9 @@ class CloudClient:
         self.home.create()
         port = resolve_port(self._port)
         log = open(self.home.daemon_log, "ab")  # noqa: SIM115 - handed to the child
+        self._log_start = log.tell()
         try:
-            subprocess.Popen(
+            self._process = subprocess.Popen(
                 [sys.executable, "-m", "aloft.local.daemon", "--home", str(self.home.root),
                  "--port", str(port)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
@@ -72,13 +74,17 @@ class CloudClient:
 
     def _wait_ready(self, timeout: float) -> DaemonInfo:
         deadline = time.monotonic() + timeout
+        why = f"did not start within {timeout:.0f} s"
         while time.monotonic() < deadline:
             info = self.running()
             if info is not None and self._healthy(info.port):
                 return info
+            if self._process is not None and self._process.poll() is not None:
+                why = "failed to start"  # the daemon exited: its log says why
+                break
             time.sleep(0.05)
         raise errors.ProviderError(
-            f"the local cloud did not start within {timeout:.0f} s:\n{self._log_tail()}",
+            f"the local cloud {why}:\n{self._log_tail()}",
             fix=f"see {self.home.daemon_log}; `aloft cloud start --foreground` shows the error, "
             "and `--port` (or ALOFT_PORT) picks another port if this one is taken",
         )
@@ -92,10 +98,12 @@ class CloudClient:
 
     def _log_tail(self) -> str:
         try:
-            lines = self.home.daemon_log.read_text(errors="replace").splitlines()
+            with open(self.home.daemon_log, "rb") as fh:
+                fh.seek(self._log_start)
+                lines = fh.read().decode(errors="replace").splitlines()
         except OSError:
             return "(no daemon log)"
-        return "\n".join(lines[-15:])
+        return "\n".join(lines[-15:]) or "(the daemon wrote nothing)"
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Stop the daemon (gracefully, then SIGTERM); False when none was running."""
