@@ -258,12 +258,21 @@ class InstancePool:
         sink.write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
         loop = asyncio.get_running_loop()
         answer = instance.send(rid, float(fv.timeout), event)
-        allowance = fv.timeout + (0.0 if instance.ready.done() else INIT_LIMIT)
-        timer = loop.call_later(allowance, self._timed_out, instance)
+        timers = [loop.call_later(fv.timeout, self._timed_out, instance)]
+        if not instance.ready.done():
+            # Init has its own allowance; the timeout counts from the end of init.
+            timers[0].cancel()
+            timers[0] = loop.call_later(INIT_LIMIT + fv.timeout, self._timed_out, instance)
+
+            def rearm(_: object) -> None:
+                timers[0].cancel()
+                timers[0] = loop.call_later(fv.timeout, self._timed_out, instance)
+
+            instance.ready.add_done_callback(rearm)
         try:
             kind, payload = await answer
         finally:
-            timer.cancel()
+            timers[0].cancel()
             self._busy.discard(instance)
             instance.busy = False
         log.drain()

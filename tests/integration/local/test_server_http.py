@@ -1,0 +1,159 @@
+"""The HTTP server for real: uvicorn on a free port, requests over a socket with http.client."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+from dataplane_helpers import LoopThread, RecordingSink, build_artifact, function_version
+
+from aloft.local.gateway import Gateway
+from aloft.local.pool import InstancePool
+from aloft.local.server import bind, create_app, serve
+from aloft.local.types import (
+    FunctionVersion,
+    HttpRequest,
+    HttpResponse,
+    Route,
+    StageRoutes,
+)
+
+FNS = '''
+import base64
+
+
+def echo(event, context):
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("latin-1")
+    return {"statusCode": 200, "headers": {"content-type": "text/plain", "x-len": len(body)},
+            "body": body}
+'''
+
+
+class OneStage:
+    def __init__(self, fv: FunctionVersion) -> None:
+        self.fv = fv
+        self.stage = StageRoutes("svc", "dev", (Route("ANY", "/{proxy+}", fv.function),))
+
+    def stage_for_path(self, path: str) -> tuple[StageRoutes, str] | None:
+        if path.startswith("/svc/dev/"):
+            return self.stage, path[len("/svc/dev"):]
+        return None
+
+    def current(self, function: str) -> FunctionVersion | None:
+        return self.fv
+
+    def stages(self) -> list[StageRoutes]:
+        return [self.stage]
+
+
+class Control:
+    """A control handler that owns /_aloft/api/ping and nothing else."""
+
+    def __init__(self) -> None:
+        self.seen: list[HttpRequest] = []
+
+    async def handle(self, request: HttpRequest) -> HttpResponse | None:
+        self.seen.append(request)
+        if request.path == "/_aloft/api/ping":
+            return HttpResponse(200, [("content-type", "text/plain")], b"pong:" + request.body)
+        return None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Control]]:
+    loop = LoopThread()
+    root = tmp_path_factory.mktemp("server")
+    code = build_artifact(root / "code", {"fns.py": FNS}, {"echo": "fns.echo"})
+    control = Control()
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    started = asyncio.Event()
+
+    async def run() -> None:
+        pool = InstancePool(RecordingSink(), run_dir=root)
+        gateway = Gateway(OneStage(function_version(code, "echo")), pool, max_body=1024)
+        try:
+            await serve(create_app(gateway, control), started=started, stop=stop, sock=sock)
+        finally:
+            await pool.close()
+
+    running = loop.submit(run())
+    loop.run(asyncio.wait_for(started.wait(), 10))
+    yield port, control
+    loop.loop.call_soon_threadsafe(stop.set)
+    running.result(10)
+    sock.close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+    loop.close()
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def test_request_through_the_gateway(server: tuple[int, Control]) -> None:
+    port, _ = server
+    status, headers, body = request(port, "POST", "/svc/dev/x?y=1", b"hello")
+    assert status == 200 and body == b"hello"
+    assert headers["content-length"] == "5" and headers["x-len"] == "5"
+    assert "apigw-requestid" in headers and "server" not in headers
+
+
+def test_chunked_request_body(server: tuple[int, Control]) -> None:
+    port, _ = server
+    chunks = iter([b"ab", b"cd", b"ef"])
+    status, _, body = request(port, "POST", "/svc/dev/x", chunks)  # type: ignore[arg-type]
+    assert status == 200 and body == b"abcdef"
+
+
+def test_too_large(server: tuple[int, Control]) -> None:
+    port, _ = server
+    status, _, body = request(port, "POST", "/svc/dev/x", b"x" * 2000)
+    assert status == 413 and json.loads(body)["message"] == "Request Entity Too Large"
+    chunks = iter([b"x" * 600, b"x" * 600])
+    status, _, _ = request(port, "POST", "/svc/dev/x", chunks)  # type: ignore[arg-type]
+    assert status == 413
+
+
+def test_control_prefixes_go_to_the_control_handler_first(server: tuple[int, Control]) -> None:
+    port, control = server
+    status, _, body = request(port, "POST", "/_aloft/api/ping", b"x" * 2000)  # its own limit
+    assert status == 200 and body == b"pong:" + b"x" * 2000
+    status, _, body = request(port, "GET", "/2015-03-31/functions/f/invocations")
+    assert status == 404  # not the control handler's: the gateway's 404 with the stages
+    assert json.loads(body)["stages"] == [f"http://127.0.0.1:{port}/svc/dev/"]
+    assert [r.path for r in control.seen][-2:] == ["/_aloft/api/ping",
+                                                   "/2015-03-31/functions/f/invocations"]
+    request(port, "GET", "/svc/dev/not-control")
+    assert control.seen[-1].path != "/svc/dev/not-control"
+
+
+def test_head(server: tuple[int, Control]) -> None:
+    port, _ = server
+    status, _, body = request(port, "HEAD", "/svc/dev/x")
+    assert status == 200 and body == b""
+
+
+def test_port_in_use_is_a_provider_error(server: tuple[int, Control]) -> None:
+    from aloft.errors import ProviderError
+
+    port, _ = server
+    with pytest.raises(ProviderError, match=f"cannot listen on 127.0.0.1:{port}"):
+        bind("127.0.0.1", port)
+
+
