@@ -1,0 +1,149 @@
+"""Helpers for the control plane's integration tests: a real daemon on a free port with a
+temporary ALOFT_HOME, and small projects written into tmp directories."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from aloft.config import load_project
+from aloft.config.models import Service
+from aloft.local.client import CloudClient
+from aloft.local.provider import LocalProvider
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Cloud:
+    """One daemon for a test module: started detached like `aloft deploy` does."""
+
+    def __init__(self, home: Path, env: Mapping[str, str] | None = None):
+        self.home = home
+        self.port = free_port()
+        self.env = dict(env or {})
+        self.client = CloudClient(home, self.port)
+        self.provider = LocalProvider(home, self.port)
+
+    def start(self) -> None:
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            self.client.start()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def stop(self) -> None:
+        self.client.stop()
+
+    def kill9(self) -> None:
+        info = self.client.running()
+        assert info is not None, "the daemon is not running"
+        os.kill(info.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.client.running() is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def write_project(root: Path, config: str, files: Mapping[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "aloft.yml").write_text(textwrap.dedent(config))
+    for name, text in files.items():
+        (root / name).write_text(textwrap.dedent(text))
+    return root
+
+
+def service(root: Path, stage: str = "dev") -> Service:
+    return load_project(root).service(stage)
+
+
+def get(url: str, *, headers: Mapping[str, str] | None = None,
+        method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_until(predicate: object, timeout: float = 20.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(interval)
+    return False
+
+
+WSGI_APP = """
+    import os
+
+    VERSION = "v1"
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/boom":
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b"boom"]
+        body = f"{VERSION} {environ.get('SCRIPT_NAME')} {path}".encode()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
+"""
+
+JOBS = """
+    import json
+    import os
+    import time
+
+    OUT = os.environ["OUT_DIR"]
+
+    def _append(name, event):
+        with open(os.path.join(OUT, name), "a") as fh:
+            fh.write(json.dumps(event) + "\\n")
+
+    def echo(event, context):
+        return {"event": event, "function": context.function_name,
+                "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"],
+                "base_path": os.environ["ALOFT_BASE_PATH"],
+                "region": os.environ["AWS_REGION"]}
+
+    def fail(event, context):
+        raise ValueError("fails on purpose")
+
+    def record(event, context):
+        time.sleep(event.get("sleep", 0) if isinstance(event, dict) else 0)
+        _append("record.log", event)
+        return "ok"
+
+    def flaky(event, context):
+        _append("flaky-attempts.log", event)
+        if not os.path.exists(os.path.join(OUT, "fixed")):
+            raise RuntimeError("not fixed yet")
+        _append("flaky.log", event)
+        return "ok"
+"""
+
+
+def read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
