@@ -82,7 +82,8 @@ def command(stage: str | None, all_stages: bool) -> None:
     project = load_project(state().root)
     for warning in project.warnings:
         render.warning(warning)
-    stages = list(project.stages) if all_stages else [stage or project.default_stage]
+    stages = (list(project.stages) or [project.default_stage]) if all_stages \
+        else [stage or project.default_stage]
     failed: list[ConfigError] = []
     for index, name in enumerate(stages):
         try:
