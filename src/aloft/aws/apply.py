@@ -33,8 +33,10 @@ def _tags(tags: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
 
 def _cors(c: s.CorsSpec, *, url: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"AllowOrigins": list(c.origins), "AllowMethods": list(c.methods),
-                           "AllowHeaders": list(c.headers), "ExposeHeaders": list(c.expose_headers),
-                           "AllowCredentials": c.credentials, "MaxAge": c.max_age}
+                           "AllowHeaders": list(c.headers), "AllowCredentials": c.credentials,
+                           "MaxAge": c.max_age}
+    if c.expose_headers:
+        out["ExposeHeaders"] = list(c.expose_headers)
     if url:  # function URLs accept at most 6 methods and no bare "*" list for methods
         out["AllowMethods"] = list(c.methods)[:6]
     return out

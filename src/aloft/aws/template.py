@@ -1,0 +1,382 @@
+"""The stage as a CloudFormation template (`aloft template STAGE`), for teams that deploy
+through CloudFormation. It is built from the same desired state as a direct deploy, with the
+account, region and partition as pseudo parameters and the artifact's S3 locations as template
+parameters. What CloudFormation cannot express is listed under Metadata.aloft.unsupported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aloft.aws import specs as s
+from aloft.aws.desired import Built, desired
+from aloft.aws.names import Account, Names
+from aloft.config.models import Service
+
+_PSEUDO = Account("${AWS::AccountId}", "${AWS::Region}", "${AWS::Partition}")
+
+
+def _lid(*parts: str) -> str:
+    """A CloudFormation logical id: `worker`, `schedule` -> `WorkerSchedule`."""
+    words = re.split(r"[^A-Za-z0-9]+", " ".join(parts))
+    return "".join(w[:1].upper() + w[1:] for w in words if w)[:255]
+
+
+def _sub(value: Any) -> Any:
+    """Strings naming pseudo parameters become Fn::Sub, through lists and dicts."""
+    if isinstance(value, str):
+        return {"Fn::Sub": value} if "${AWS::" in value else value
+    if isinstance(value, list):
+        return [_sub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _sub(v) for k, v in value.items()}
+    return value
+
+
+def _tags(d: s.Desired) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in d.tags]
+
+
+@dataclass(frozen=True)
+class _Placeholder:
+    path: Path = Path()
+    size: int = 0
+    sha256: str = "template"
+
+
+@dataclass(frozen=True)
+class _TemplateBuild:
+    code: _Placeholder
+    layer: _Placeholder | None
+
+
+def _cors(c: s.CorsSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"AllowOrigins": list(c.origins), "AllowMethods": list(c.methods),
+                           "AllowHeaders": list(c.headers), "AllowCredentials": c.credentials,
+                           "MaxAge": c.max_age}
+    if c.expose_headers:
+        out["ExposeHeaders"] = list(c.expose_headers)
+    return out
+
+
+class _Template:
+    def __init__(self, d: s.Desired, has_layer: bool) -> None:
+        self.d = d
+        self.resources: dict[str, Any] = {}
+        self.unsupported: list[str] = []
+        self.params: dict[str, Any] = {
+            "ArtifactBucket": {"Type": "String", "Description": "Bucket holding the artifacts"},
+            "CodeKey": {"Type": "String", "Description": "S3 key of the code zip"},
+        }
+        if has_layer:
+            self.params["LayerKey"] = {"Type": "String",
+                                       "Description": "S3 key of the dependency layer zip"}
+        self.alias = {f.name: _lid(f.name, "Alias") for f in d.functions}
+        self.tables = {t.name: _lid(t.key, "Table") for t in d.resources.tables}
+
+    def add(self, lid: str, kind: str, props: dict[str, Any], **extra: Any) -> str:
+        self.resources[lid] = {"Type": kind, "Properties": props, **extra}
+        return lid
+
+    def ref_value(self, value: str) -> Any:
+        """A desired value, with `${layer}` / `${stream:t}` turned into Ref / GetAtt."""
+        if value == s.ref("layer"):
+            return {"Ref": "DependencyLayer"}
+        m = re.fullmatch(r"\$\{stream:(.+)\}", value)
+        if m:
+            return {"Fn::GetAtt": [self.tables[m.group(1)], "StreamArn"]}
+        return _sub(value)
+
+    def build(self) -> dict[str, Any]:
+        d = self.d
+        if "LayerKey" in self.params:
+            self.add("DependencyLayer", "AWS::Lambda::LayerVersion", {
+                "LayerName": d.layer_name,
+                "Content": {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": {"Ref": "LayerKey"}},
+                "CompatibleRuntimes": sorted({f.config.runtime for f in d.functions}),
+                "CompatibleArchitectures": sorted({f.architecture for f in d.functions})})
+        role: Any = d.role_arn
+        if d.role is not None:
+            self.add("Role", "AWS::IAM::Role", {
+                "RoleName": d.role.name,
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole"}]},
+                "Policies": [{"PolicyName": "aloft",
+                              "PolicyDocument": _sub(json.loads(d.role.policy))}],
+                "Tags": _tags(d)})
+            role = {"Fn::GetAtt": ["Role", "Arn"]}
+        self._resources()
+        for f in d.functions:
+            self._function(f, role)
+        self._api()
+        self._triggers()
+        out: dict[str, Any] = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": f"aloft: {d.service} stage {d.stage}",
+            "Parameters": self.params,
+            "Resources": self.resources,
+        }
+        if self.unsupported:
+            out["Metadata"] = {"aloft": {"unsupported": self.unsupported}}
+        url = self._url()
+        if url is not None:
+            out["Outputs"] = {"Url": {"Value": url}}
+        return out
+
+    def _resources(self) -> None:
+        d, r = self.d, self.d.resources
+        notes = dict(d.notifications)
+        for b in r.buckets:
+            props: dict[str, Any] = {"BucketName": b.name, "Tags": _tags(d)}
+            if b.versioning:
+                props["VersioningConfiguration"] = {"Status": "Enabled"}
+            if not b.public:
+                props["PublicAccessBlockConfiguration"] = {
+                    "BlockPublicAcls": True, "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+            depends = []
+            if b.name in notes:
+                confs = []
+                for n in notes.pop(b.name):
+                    for event in n.events:
+                        conf: dict[str, Any] = {"Event": event,
+                                                "Function": {"Ref": self.alias[n.function]}}
+                        rules = [{"Name": k, "Value": v} for k, v in
+                                 (("prefix", n.prefix), ("suffix", n.suffix)) if v]
+                        if rules:
+                            conf["Filter"] = {"S3Key": {"Rules": rules}}
+                        confs.append(conf)
+                props["NotificationConfiguration"] = {"LambdaConfigurations": confs}
+                depends = [_lid(p.function, p.sid, "Permission") for p in d.permissions
+                           if p.principal == "s3.amazonaws.com"
+                           and p.source_arn and p.source_arn.endswith(":::" + b.name)]
+            extra = {"DependsOn": depends} if depends else {}
+            self.add(_lid(b.key, "Bucket"), "AWS::S3::Bucket", props, **extra)
+        for bucket in notes:
+            self.unsupported.append(f"notifications of bucket {bucket} (not declared by this "
+                                    "stage): configure them with `aloft deploy`")
+        queue_ids = {q.name: _lid(q.key, "Queue") for q in r.queues}
+        for q in r.queues:
+            props = {"QueueName": q.name, "VisibilityTimeout": q.visibility_timeout,
+                     "MessageRetentionPeriod": q.retention, "Tags": _tags(d)}
+            if q.fifo:
+                props["FifoQueue"] = True
+            if q.dead_letter:
+                props["RedrivePolicy"] = {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [queue_ids[q.dead_letter], "Arn"]},
+                    "maxReceiveCount": q.max_receives}
+            self.add(queue_ids[q.name], "AWS::SQS::Queue", props)
+        for t in r.topics:
+            self.add(_lid(t.key, "Topic"), "AWS::SNS::Topic",
+                     {"TopicName": t.name, "Tags": _tags(d)})
+        for tb in r.tables:
+            keys = [{"AttributeName": tb.hash_key, "KeyType": "HASH"}]
+            attrs = [{"AttributeName": tb.hash_key, "AttributeType": tb.hash_type}]
+            if tb.range_key:
+                keys.append({"AttributeName": tb.range_key, "KeyType": "RANGE"})
+                attrs.append({"AttributeName": tb.range_key, "AttributeType": tb.range_type})
+            props = {"TableName": tb.name, "KeySchema": keys, "AttributeDefinitions": attrs,
+                     "BillingMode": "PAY_PER_REQUEST", "Tags": _tags(d)}
+            if tb.stream:
+                props["StreamSpecification"] = {"StreamViewType": tb.stream}
+            if tb.ttl:
+                props["TimeToLiveSpecification"] = {"AttributeName": tb.ttl, "Enabled": True}
+            self.add(self.tables[tb.name], "AWS::DynamoDB::Table", props,
+                     DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
+        for p in r.parameters:
+            if p.value is None:
+                continue
+            if p.secure:
+                self.unsupported.append(f"SecureString parameter {p.name}: CloudFormation "
+                                        "cannot create one; use `aws ssm put-parameter`")
+                continue
+            props = {"Name": p.name, "Type": "String", "Value": p.value}
+            if p.description:
+                props["Description"] = p.description
+            self.add(_lid(p.key, "Parameter"), "AWS::SSM::Parameter", props)
+
+    def _function(self, f: s.FunctionSpec, role: Any) -> None:
+        d, c = self.d, f.config
+        fid = _lid(f.name, "Function")
+        log = self.add(_lid(f.name, "LogGroup"), "AWS::Logs::LogGroup",
+                       {"LogGroupName": f"/aws/lambda/{f.physical}",
+                        **({"RetentionInDays": r} if (r := dict(d.log_groups).get(
+                            f"/aws/lambda/{f.physical}")) else {})},
+                       DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
+        props: dict[str, Any] = {
+            "FunctionName": f.physical, "Runtime": c.runtime, "Handler": c.handler,
+            "Role": role if isinstance(role, dict) else _sub(role),
+            "Code": {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": {"Ref": "CodeKey"}},
+            "MemorySize": c.memory, "Timeout": c.timeout, "Description": c.description,
+            "Architectures": [f.architecture],
+            "Environment": {"Variables": {k: self.ref_value(v) for k, v in c.environment}},
+            "TracingConfig": {"Mode": c.tracing}, "Tags": _tags(d),
+        }
+        if c.layers:
+            props["Layers"] = [self.ref_value(x) for x in c.layers]
+        if c.subnet_ids:
+            props["VpcConfig"] = {"SubnetIds": list(c.subnet_ids),
+                                  "SecurityGroupIds": list(c.security_group_ids)}
+        if f.concurrency is not None:
+            props["ReservedConcurrentExecutions"] = f.concurrency
+        self.add(fid, "AWS::Lambda::Function", props, DependsOn=[log])
+        # A new Version resource (and so a new version) whenever the code key changes.
+        vid = self.add(_lid(f.name, "Version"), "AWS::Lambda::Version",
+                       {"FunctionName": {"Ref": fid}})
+        self.add(self.alias[f.name], "AWS::Lambda::Alias", {
+            "FunctionName": {"Ref": fid}, "Name": d.stage,
+            "FunctionVersion": {"Fn::GetAtt": [vid, "Version"]}})
+        a = f.async_config
+        inv: dict[str, Any] = {"FunctionName": {"Ref": fid}, "Qualifier": d.stage,
+                               "MaximumRetryAttempts": a.retries,
+                               "MaximumEventAgeInSeconds": a.max_event_age}
+        if a.on_failure:
+            inv["DestinationConfig"] = {"OnFailure": {"Destination": _sub(a.on_failure)}}
+        deps = [self.alias[f.name]] + [q for q in self.resources
+                                       if self.resources[q]["Type"] == "AWS::SQS::Queue"]
+        self.add(_lid(f.name, "InvokeConfig"), "AWS::Lambda::EventInvokeConfig", inv,
+                 DependsOn=deps)
+        if f.url is not None:
+            url: dict[str, Any] = {"TargetFunctionArn": {"Ref": self.alias[f.name]},
+                                   "AuthType": "NONE"}
+            if isinstance(f.url, s.CorsSpec):
+                cors = _cors(f.url)
+                cors["AllowMethods"] = cors["AllowMethods"][:6]
+                url["Cors"] = cors
+            self.add(_lid(f.name, "Url"), "AWS::Lambda::Url", url)
+
+    def _api(self) -> None:
+        api = self.d.api
+        perms = [p for p in self.d.permissions]
+        for p in perms:
+            props: dict[str, Any] = {"FunctionName": {"Ref": self.alias[p.function]},
+                                     "Action": p.action, "Principal": p.principal}
+            if p.source_arn:
+                source = p.source_arn.replace(s.ref("api"), "${Api}")
+                props["SourceArn"] = {"Fn::Sub": source} if "${" in source else source
+            if p.action == "lambda:InvokeFunctionUrl":
+                props["FunctionUrlAuthType"] = "NONE"
+            self.add(_lid(p.function, p.sid, "Permission"), "AWS::Lambda::Permission", props)
+        if api is None:
+            return
+        if api.kind == "http":
+            props = {"Name": api.name, "ProtocolType": "HTTP",
+                     "Tags": dict(self.d.tags)}
+            if api.cors:
+                props["CorsConfiguration"] = _cors(api.cors)
+            self.add("Api", "AWS::ApiGatewayV2::Api", props)
+            integ: dict[tuple[str, str], str] = {}
+            for r in api.routes:
+                key = (r.function, r.payload)
+                if key not in integ:
+                    integ[key] = self.add(
+                        _lid(r.function, r.payload, "Integration"),
+                        "AWS::ApiGatewayV2::Integration", {
+                            "ApiId": {"Ref": "Api"}, "IntegrationType": "AWS_PROXY",
+                            "IntegrationUri": {"Ref": self.alias[r.function]},
+                            "PayloadFormatVersion": r.payload})
+                self.add(_lid("Route", r.key if r.key != "$default" else "Default"),
+                         "AWS::ApiGatewayV2::Route", {
+                             "ApiId": {"Ref": "Api"}, "RouteKey": r.key,
+                             "Target": {"Fn::Sub": f"integrations/${{{integ[key]}}}"}})
+            self.add("ApiStage", "AWS::ApiGatewayV2::Stage",
+                     {"ApiId": {"Ref": "Api"}, "StageName": "$default", "AutoDeploy": True})
+            return
+        self.add("Api", "AWS::ApiGateway::RestApi", {
+            "Name": api.name, "EndpointConfiguration": {"Types": ["REGIONAL"]},
+            "BinaryMediaTypes": ["*/*"]})
+        paths: dict[str, Any] = {"/": {"Fn::GetAtt": ["Api", "RootResourceId"]}}
+        methods = []
+        for r in api.routes:
+            method, path = r.key.split(" ", 1)
+            parent = "/"
+            for seg in [p for p in path.split("/") if p]:
+                child = parent.rstrip("/") + "/" + seg
+                if child not in paths:
+                    rid = self.add(_lid("Resource", child.replace("+", "Plus")),
+                                   "AWS::ApiGateway::Resource", {
+                                       "RestApiId": {"Ref": "Api"}, "ParentId": paths[parent],
+                                       "PathPart": seg})
+                    paths[child] = {"Ref": rid}
+                parent = child
+            uri = {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/"
+                              f"2015-03-31/functions/${{{self.alias[r.function]}}}/invocations"}
+            methods.append(self.add(_lid("Method", method, path.replace("+", "Plus")),
+                                    "AWS::ApiGateway::Method", {
+                                        "RestApiId": {"Ref": "Api"}, "ResourceId": paths[path],
+                                        "HttpMethod": method, "AuthorizationType": "NONE",
+                                        "Integration": {"Type": "AWS_PROXY",
+                                                        "IntegrationHttpMethod": "POST",
+                                                        "Uri": uri}}))
+        self.add("ApiDeployment", "AWS::ApiGateway::Deployment",
+                 {"RestApiId": {"Ref": "Api"}}, DependsOn=methods)
+        self.add("ApiStage", "AWS::ApiGateway::Stage", {
+            "RestApiId": {"Ref": "Api"}, "StageName": self.d.stage,
+            "DeploymentId": {"Ref": "ApiDeployment"}})
+
+    def _triggers(self) -> None:
+        d = self.d
+        for r in d.rules:
+            target: dict[str, Any] = {"Id": "aloft", "Arn": {"Ref": self.alias[r.function]}}
+            if r.input is not None:
+                target["Input"] = r.input
+            self.add(_lid(r.name.removeprefix(f"{d.service}-{d.stage}-"), "Rule"),
+                     "AWS::Events::Rule", {
+                         "Name": r.name, "ScheduleExpression": r.expression,
+                         "State": "ENABLED" if r.enabled else "DISABLED",
+                         "Description": r.description, "Targets": [target]})
+        for i, m in enumerate(d.mappings):
+            props: dict[str, Any] = {
+                "EventSourceArn": self.ref_value(m.source_arn),
+                "FunctionName": {"Ref": self.alias[m.function]}, "BatchSize": m.batch_size,
+                "Enabled": m.enabled}
+            if m.window:
+                props["MaximumBatchingWindowInSeconds"] = m.window
+            if m.partial_failures:
+                props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            if m.starting_position:
+                props["StartingPosition"] = m.starting_position
+            deps = [self.resources_of("AWS::SQS::Queue"), ["Role"]
+                    if "Role" in self.resources else []]
+            self.add(_lid(m.function, "Mapping", str(i)), "AWS::Lambda::EventSourceMapping",
+                     props, DependsOn=[x for group in deps for x in group])
+        for i, sub in enumerate(d.subscriptions):
+            props = {"Protocol": "lambda", "Endpoint": {"Ref": self.alias[sub.function]},
+                     "TopicArn": _sub(sub.topic_arn)}
+            if sub.filter_policy:
+                props["FilterPolicy"] = json.loads(sub.filter_policy)
+            deps = self.resources_of("AWS::SNS::Topic")
+            self.add(_lid(sub.function, "Subscription", str(i)), "AWS::SNS::Subscription",
+                     props, **({"DependsOn": deps} if deps else {}))
+
+    def resources_of(self, *kinds: str) -> list[str]:
+        return [k for k, v in self.resources.items() if v["Type"] in kinds]
+
+    def _url(self) -> Any:
+        api = self.d.api
+        if api is not None:
+            host = "${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+            path = "/" if api.kind == "http" else f"/{self.d.stage}/"
+            return {"Fn::Sub": f"https://{host}{path}"}
+        for f in self.d.functions:
+            if f.url is not None:
+                return {"Fn::GetAtt": [_lid(f.name, "Url"), "FunctionUrl"]}
+        return None
+
+
+def template(service: Service, built: Built | None = None) -> dict[str, Any]:
+    """The CloudFormation template (as a dict) equivalent to deploying `service`."""
+    has_layer = True if built is None else built.layer is not None
+    stand_in = _TemplateBuild(_Placeholder(), _Placeholder() if has_layer else None)
+    names = Names.of(service, _PSEUDO)
+    d = desired(service, stand_in, names)
+    return _Template(d, has_layer).build()
+
+
+def template_json(service: Service, built: Built | None = None) -> str:
+    return json.dumps(template(service, built), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,39 @@
+"""`aloft template`: the CloudFormation template equivalent to deploying an aws stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service
+from aloft.errors import Location, UsageError
+
+
+@click.command(
+    "template",
+    epilog=examples("aloft template prod", "aloft template prod -o stack.json"),
+)
+@click.argument("stage")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the template to this file instead of standard output.")
+def command(stage: str, output: Path | None) -> None:
+    """Print the CloudFormation template of STAGE (an `provider: aws` stage).
+
+    The code zip and the dependency layer are parameters (ArtifactBucket, CodeKey, LayerKey):
+    upload the zips that `aloft package STAGE` builds and pass their S3 keys.
+    """
+    from aloft.aws.template import template_json
+
+    service = load_service(stage)
+    if service.provider != "aws":
+        raise UsageError(f"stage {stage!r} uses provider {service.provider!r}",
+                         where=Location(stage=stage, key_path="provider"),
+                         fix="set `provider: aws` on the stage: templates describe AWS stacks")
+    text = template_json(service)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)

@@ -1,0 +1,83 @@
+"""Every CloudFormation template aloft writes passes cfn-lint without an error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cfnlint.api
+import pytest
+from test_deploy import FULL
+
+from aloft.aws.template import template, template_json
+from aloft.config import load_project
+from aloft.config.models import Service
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _errors(text: str) -> list[str]:
+    return [str(m) for m in cfnlint.api.lint(text, regions=["eu-west-1"])
+            if m.rule.id.startswith("E")]
+
+
+def _service(**fields: Any) -> Service:
+    data: dict[str, Any] = {"service": "shop", "stage": "prod", "root": Path("/tmp"),
+                            "provider": "aws", "aws": {"region": "eu-west-1"},
+                            "runtime": "3.12", **fields}
+    return Service.model_validate(data)
+
+
+FIXTURES = {
+    "full": FULL,
+    "rest": {"app": "app:app", "aws": {"region": "eu-west-1", "api": "rest"},
+             "functions": {"hi": {"handler": "h.h", "events": [{"http": "POST /hi/{x}"}]}}},
+    "url": {"app": "app:app", "cors": True, "aws": {"region": "eu-west-1", "api": "url"}},
+    "fifo-vpc": {
+        "functions": {"w": {"handler": "w.w", "events": [{"queue": "jobs"}]}},
+        "resources": {"queues": {"jobs": {"fifo": True, "dead_letter": True}},
+                      "parameters": {"plain": "v"}},
+        "aws": {"region": "eu-west-1", "tracing": True, "architecture": "arm64",
+                "vpc": {"subnet_ids": ["subnet-0123456789abcdef0"],
+                        "security_group_ids": ["sg-0123456789abcdef0"]}}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_fixture_templates_lint_clean(name: str) -> None:
+    assert _errors(template_json(_service(**FIXTURES[name]))) == []
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir()
+                                           if (p / "aloft.yml").exists()))
+def test_example_templates_lint_clean(example: str) -> None:
+    project = load_project(EXAMPLES / example)
+    services = project.services()
+    aws = [s for s in services.values() if s.provider == "aws"]
+    service = aws[0] if aws else next(iter(services.values())).model_copy(
+        update={"provider": "aws"})
+    text = template_json(service)
+    assert _errors(text) == []
+    assert json.loads(text)["Resources"]
+
+
+def test_template_mirrors_the_deploy() -> None:
+    t = template(_service(**FULL))
+    res = t["Resources"]
+    assert set(t["Parameters"]) == {"ArtifactBucket", "CodeKey", "LayerKey"}
+    fn = res["WorkerFunction"]["Properties"]
+    assert fn["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": {"Ref": "CodeKey"}}
+    assert fn["Layers"] == [{"Ref": "DependencyLayer"}]
+    assert fn["Environment"]["Variables"]["ALOFT_FUNCTION"] == "worker"
+    assert res["WorkerAlias"]["Properties"]["Name"] == "prod"
+    warm = res["KeepWarmRule"]["Properties"]
+    assert json.loads(warm["Targets"][0]["Input"]) == {"aloft": "keep_warm"}
+    assert {r["Properties"]["RouteKey"] for r in res.values()
+            if r["Type"] == "AWS::ApiGatewayV2::Route"} == {"$default", "GET /hello/{name}"}
+    stream = [r for r in res.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+              and "Fn::GetAtt" in r["Properties"]["EventSourceArn"]]
+    assert stream[0]["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["ItemsTable",
+                                                                        "StreamArn"]}
+    assert "SecureString parameter /shop/prod/api-key" in t["Metadata"]["aloft"][
+        "unsupported"][0]
