@@ -108,7 +108,7 @@ def _header(source: str, warnings: list[str]) -> str:
     lines = [
         f"# aloft.yml converted from {source} by `aloft`.",
         "# provider: local runs every stage in aloft's local cloud (no account needed);",
-        "# set `provider: aws` (here or in a stage), or pass --provider aws, to deploy to AWS.",
+        "# set `provider: aws` (here or in a stage) to deploy to AWS with the `aws:` settings.",
     ]
     if warnings:
         lines.append("# Not converted (review these):")
