@@ -8,8 +8,9 @@ Locator turns a resolved path into a `Location` with the file, line and column.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from aloft.config.source import Document, KeyPath, Spot, format_path
+from aloft.config.source import Document, KeyPath, Spot, format_path, has_part
 from aloft.errors import ConfigError, Location
 
 
@@ -45,6 +46,15 @@ class Locator:
             if found is not None:
                 return source[:cut], found
         return (), None
+
+    def written(self, path: KeyPath) -> Any:
+        """The value as written in the file for resolved `path` (None if not written there)."""
+        node: Any = self.doc.data
+        for part in self.origins.source(path):
+            if not has_part(node, part):
+                return None
+            node = node[part]
+        return node
 
     def where(self, path: KeyPath, *, at_key: bool = False) -> Location:
         source = self.origins.source(path)

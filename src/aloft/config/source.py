@@ -48,6 +48,13 @@ class Document:
     spots: dict[KeyPath, Spot] = field(default_factory=dict)
 
 
+def has_part(container: Any, part: str | int) -> bool:
+    """Whether `container[part]` exists (a mapping key, or an index of a list)."""
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
+
+
 def format_path(path: KeyPath) -> str:
     """`functions.jobs.events[0].schedule`: the key path as users read it."""
     text = ""

@@ -106,8 +106,10 @@ def _problem(path: KeyPath, errors: list[dict[str, Any]], locator: Locator) -> C
     messages = list(dict.fromkeys(_message(e) for e in errors))
     message = " or ".join(messages) if len(messages) > 1 else messages[0]
     got = first.get("input")
-    shown = isinstance(got, str | int | float) and not isinstance(got, bool)
-    if shown and kind != "value_error" and "environment" not in path and len(str(got)) <= 60:
+    # Show the value only when it is written as is: a value from a variable may be a secret.
+    written = locator.written(path)
+    shown = isinstance(got, str | int | float) and not isinstance(got, bool) and written == got
+    if shown and kind != "value_error" and len(str(got)) <= 60:
         message += f" (got {got!r})"
     fix: str | None = _FIXES.get(kind)
     if kind == "value_error" or fix is None:

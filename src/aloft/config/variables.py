@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.locate import Locator
-from aloft.config.source import KeyPath, format_path, load_document
+from aloft.config.source import KeyPath, format_path, has_part, load_document
 from aloft.errors import ConfigError
 
 ALOFT_SOURCES = frozenset({"env", "stage", "self", "file", "ssm", "opt"})
@@ -80,12 +80,6 @@ def find_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, i + 1))
         pos = i + 1
     return spans
-
-
-def _has(container: Any, part: str | int) -> bool:
-    if isinstance(container, dict):
-        return part in container
-    return isinstance(container, list) and isinstance(part, int) and part < len(container)
 
 
 def has_variables(value: Any) -> bool:
@@ -286,7 +280,7 @@ class Resolver:
         for part in parts:
             if has_variables(current):
                 current, resolved = self._node(at, current), True
-            if not _has(current, part):
+            if not has_part(current, part):
                 return MISSING
             current = current[part]
             at = (*at, part)

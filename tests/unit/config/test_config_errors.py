@@ -161,3 +161,9 @@ def test_several_problems_are_reported_together(write: Write) -> None:
 def test_missing_required_key(write: Write) -> None:
     err = error_for(write, CONFIG.replace("service: shop\n", ""))
     assert err.message == "`service` is required here"
+
+
+def test_a_value_from_a_variable_is_not_shown(write: Write) -> None:
+    err = error_for(write, CONFIG.replace("memory: 512", "memory: ${env:SECRET, hunter2}"))
+    assert err.where is not None and err.where.key_path == "memory"
+    assert "hunter2" not in str(err)
