@@ -1,0 +1,88 @@
+"""Async invocations on a real daemon: retries into the dead-letter queue, redrive, and kill -9
+with queued events (every accepted event is processed after a restart)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from cloud_helpers import JOBS, Cloud, read_lines, service, wait_until, write_project
+
+from aloft.config.models import Service
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, Path]]:
+    cloud = Cloud(tmp_path_factory.mktemp("home"), env={"ALOFT_ASYNC_BACKOFF": "0.05"})
+    cloud.start()
+    root = tmp_path_factory.mktemp("project")
+    out = root / "out"
+    out.mkdir()
+    write_project(root, f"""
+        service: asy
+        functions:
+          flaky:
+            handler: jobs.flaky
+            retries: 2
+          record:
+            handler: jobs.record
+            concurrency: 2
+        environment:
+          OUT_DIR: {out}
+        stages:
+          dev: {{}}
+    """, {"jobs.py": JOBS})
+    svc = service(root)
+    cloud.provider.deploy(svc)
+    yield cloud, svc, out
+    cloud.stop()
+
+
+def test_retries_then_dead_letter_then_redrive(env: tuple[Cloud, Service, Path]) -> None:
+    cloud, svc, out = env
+    assert cloud.provider.invoke(svc, "flaky", {"job": 1}, asynchronous=True).error is None
+    # the first attempt and two retries, then the dead-letter queue
+    assert wait_until(lambda: len(cloud.provider.dead_letters(svc)) == 1)
+    assert len(read_lines(out / "flaky-attempts.log")) == 3
+    [dead] = cloud.provider.dead_letters(svc)
+    assert dead["attempts"] == 3 and "not fixed yet" in dead["error"]
+    assert json.loads(dead["payload"]) == {"job": 1}
+    assert read_lines(out / "flaky.log") == []
+
+    (out / "fixed").write_text("")
+    assert cloud.provider.redrive(svc, [dead["id"]]) == [dead["id"]]
+    assert wait_until(lambda: len(read_lines(out / "flaky.log")) == 1)
+    assert wait_until(lambda: cloud.provider.dead_letters(svc) == [])
+    status = cloud.provider.status(svc)
+    assert status["async"] == {"queued": 0, "dead_letter": 0}
+
+
+def test_kill_9_loses_no_accepted_event(env: tuple[Cloud, Service, Path]) -> None:
+    cloud, svc, out = env
+    url = cloud.url("/2015-03-31/functions/asy-dev-record/invocations")
+    total = 40
+
+    def send(i: int) -> int:
+        request = urllib.request.Request(
+            url, data=json.dumps({"n": i, "sleep": 0.2}).encode(), method="POST",
+            headers={"X-Amz-Invocation-Type": "Event"})
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return int(resp.status)
+
+    with ThreadPoolExecutor(8) as workers:
+        statuses = list(workers.map(send, range(total)))
+    assert statuses == [202] * total
+    # concurrency 2 and 0.2 s each: most events are still queued (some in progress) now
+    done_before = len(read_lines(out / "record.log"))
+    assert done_before < total
+    cloud.kill9()
+    cloud.start()
+    assert wait_until(
+        lambda: {json.loads(x)["n"] for x in read_lines(out / "record.log")} == set(range(total)),
+        timeout=60,
+    )
+    assert wait_until(lambda: cloud.provider.status(svc)["async"]["queued"] == 0)
