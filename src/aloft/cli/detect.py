@@ -1,8 +1,8 @@
 """`aloft init`: find what a directory holds and write the matching aloft.yml.
 
 Detection reads source files as text (nothing is imported or executed): a module creating
-`Flask(` or `FastAPI(`, a Django project (manage.py naming its settings module), or modules
-defining `handler(event, context)` / `lambda_handler(event, context)`.
+`Flask(` or `FastAPI(`, a Django project (manage.py naming its settings module), or functions taking
+`(event, context)` such as `handler` / `lambda_handler` (named after their module).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ _APP_ASSIGN = {
     "fastapi": re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:fastapi\.)?FastAPI\(", re.M),
 }
 _HANDLER = re.compile(
-    r"^(?:async\s+)?def\s+(handler|lambda_handler)\s*\(\s*event\b[^,)]*,\s*context\b", re.M
+    r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(\s*event\b[^)]*?,\s*context\b", re.M
 )
+_GENERIC_HANDLERS = ("handler", "lambda_handler")  # named after their module instead
 _DJANGO_SETTINGS = re.compile(
     r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]"""
 )
@@ -125,6 +126,8 @@ def detect(root: Path) -> Detection:
             for match in pattern.finditer(text):
                 apps.append((module, match.group(1), kind))
         for match in _HANDLER.finditer(text):
+            if match.group(1).startswith("_"):
+                continue
             name = _function_name(module, match.group(1), handlers)
             handlers[name] = f"{module}.{match.group(1)}"
             first_handler_file = first_handler_file or str(path.relative_to(root))
@@ -140,13 +143,14 @@ def detect(root: Path) -> Detection:
     if handlers:
         return Detection("functions", first_handler_file, handlers=handlers)
     raise UsageError(
-        f"found no Flask, FastAPI or Django app and no handler(event, context) in {root}",
+        f"found no Flask, FastAPI or Django app and no function(event, context) in {root}",
         fix="start a new project with `aloft init --template function|flask|fastapi|django`",
     )
 
 
 def _function_name(module: str, func: str, taken: dict[str, str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_-]+", "-", module.rsplit(".", 1)[-1]).strip("-_") or "handler"
+    source = module.rsplit(".", 1)[-1] if func in _GENERIC_HANDLERS else func
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", source).strip("-_") or "handler"
     if not base[0].isalpha() or base == "app":
         base = f"fn-{base}" if base != "app" else "handler"
     name, n = base[:60], 2
@@ -172,14 +176,14 @@ def render_config(detection: Detection, service: str) -> str:
         lines.append(f"django_settings: {detection.django_settings}")
     if detection.handlers:
         lines.append("functions:")
-        for name, handler in detection.handlers.items():
-            lines += [
-                f"  {name}:",
-                f"    handler: {handler}",
-                "    # events:",
-                '    #   - http: "GET /hello"',
-                '    #   - schedule: "rate(5 minutes)"',
-            ]
+        for index, (name, handler) in enumerate(detection.handlers.items()):
+            lines += [f"  {name}:", f"    handler: {handler}"]
+            if index == 0:  # one commented example is enough
+                lines += [
+                    "    # events:",
+                    '    #   - http: "GET /hello"',
+                    '    #   - schedule: "rate(5 minutes)"',
+                ]
     lines += [
         "stages:",
         "  dev:",

@@ -62,6 +62,15 @@ def test_handlers_become_functions(run: Run, tmp_path: Path) -> None:
     assert handlers == {"jobs": "jobs.handler", "lambda_function": "lambda_function.lambda_handler"}
 
 
+def test_any_event_context_function_is_a_handler(tmp_path: Path) -> None:
+    write(tmp_path, {"handlers.py": "def hello(event, context):\n    pass\n"
+                                    "def _private(event, context):\n    pass\n"
+                                    "def helper(x):\n    pass\n"
+                                    "def typed(event: dict[str, list[int]], context: object):"
+                                    "\n    pass\n"})
+    assert detect(tmp_path).handlers == {"hello": "handlers.hello", "typed": "handlers.typed"}
+
+
 def test_an_app_module_named_app_with_a_handler_gets_a_valid_function_name(tmp_path: Path) -> None:
     write(tmp_path, {"app.py": "def handler(event, context):\n    pass\n"})
     assert detect(tmp_path).handlers == {"handler": "app.handler"}
@@ -73,7 +82,7 @@ def test_nothing_found_explains_the_template_option(run: Run, tmp_path: Path) ->
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("error: found no Flask, FastAPI or Django app")
+    assert lines[0].startswith("error: found no Flask, FastAPI or Django app and no function")
     assert lines[1].startswith("fix:") and "--template" in lines[1]
     assert not (tmp_path / "aloft.yml").exists()
 

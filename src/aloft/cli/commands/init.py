@@ -65,7 +65,9 @@ def command(template: str | None, force: bool, directory: Path | None) -> None:
     found = detect(target)
     config.write_text(render_config(found, service_name(target.resolve())), encoding="utf-8")
     what = found.app or found.django_settings or ", ".join(found.handlers.values())
-    console.print(f"Wrote {config} for the {found.kind} in {found.source}: {what}")
+    kind = {"flask": "Flask app", "fastapi": "FastAPI app", "django": "Django project",
+            "functions": "functions"}[found.kind]
+    console.print(f"Wrote {config} for the {kind} in {found.source}: {what}", markup=False)
     if found.others:
         console.print(f"[yellow]note:[/yellow] also found {', '.join(found.others)}; "
                       f"edit {CONFIG_NAME} to choose another.")
