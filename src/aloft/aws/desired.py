@@ -47,7 +47,8 @@ def resources(service: Service, names: Names) -> s.Resources:
         dlq: str | None = None
         if q.dead_letter is True:
             dlq = names.queue(f"{key}-dlq", None, q.fifo)
-            queues.append(s.QueueSpec(f"{key}-dlq", dlq, q.visibility_timeout, 1209600, fifo=q.fifo))
+            queues.append(s.QueueSpec(f"{key}-dlq", dlq, q.visibility_timeout, 1209600,
+                                      fifo=q.fifo))
         elif isinstance(q.dead_letter, str):
             if q.dead_letter not in res.queues:
                 raise ConfigError(

@@ -44,7 +44,7 @@ def _message(exc: Any) -> str:
 
 
 def translate(exc: Exception, operation: str, where: Location | None) -> AloftError:
-    """The aloft error for a botocore exception raised by `operation` (e.g. lambda.CreateFunction)."""
+    """The aloft error for a botocore exception raised by `operation` (lambda.CreateFunction)."""
     name = type(exc).__name__
     if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"):
         return ProviderError(
@@ -66,7 +66,9 @@ def translate(exc: Exception, operation: str, where: Location | None) -> AloftEr
     code, message = error_code(exc), _message(exc)
     if code in NOT_FOUND_CODES:
         return AwsNotFound(f"{operation}: {message}", where=where)
-    if code in DENIED_CODES:
+    status = (getattr(exc, "response", None) or {}).get("ResponseMetadata", {}).get(
+        "HTTPStatusCode")
+    if code in DENIED_CODES or status == 403 or code == "403":
         return ProviderError(
             f"access denied: {operation} ({message})", where=where,
             fix=f"grant the deploying identity permission for {operation.replace('.', ':')} "

@@ -56,14 +56,18 @@ def _alias_arn(d: s.Desired, f: s.FunctionSpec) -> str:
 
 def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     """The steps that make `actual` into `desired`; empty when nothing changed."""
-    d, a = fill(desired, actual.refs), actual
+    a = actual
+    # The layer placeholder resolves to the published version holding exactly these deps.
+    refs = {k: v for k, v in a.refs.items() if k != "layer"}
+    refs.update({"layer": arn for arn, sha in a.layers if sha == desired.layer_sha256})
+    d = fill(desired, refs)
     tags = d.tags
     out: list[st.Step] = []
     if d.create_bucket and not a.bucket_exists:
         out.append(st.CreateDeploymentBucket(d.bucket, tags))
     if d.code_key not in a.objects:
         out.append(st.UploadObject(d.code_key, d.bucket, d.code_path, d.code_size))
-    if d.layer_sha256 and d.layer_key and d.layer_path and "layer" not in a.refs:
+    if d.layer_sha256 and d.layer_key and d.layer_path and "layer" not in refs:
         if d.layer_key not in a.objects:
             out.append(st.UploadObject(d.layer_key, d.bucket, d.layer_path, d.layer_size))
         runtime = d.functions[0].config.runtime if d.functions else "python3.12"

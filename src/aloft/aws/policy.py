@@ -63,7 +63,8 @@ def role_policy(service: Service, names: Names, event_sources: list[str]) -> str
     ]
     res = service.resources
     if res.buckets:
-        arns = [f"arn:{acct.partition}:s3:::{names.bucket(k, r.name)}" for k, r in res.buckets.items()]
+        arns = [f"arn:{acct.partition}:s3:::{names.bucket(k, r.name)}"
+                for k, r in res.buckets.items()]
         statements.append(_stmt("Buckets", ["s3:ListBucket"], arns))
         statements.append(_stmt(
             "Objects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [a + "/*" for a in arns]
@@ -99,7 +100,8 @@ def role_policy(service: Service, names: Names, event_sources: list[str]) -> str
             "sqs:ChangeMessageVisibility"], consumed))
     params = [names.parameter_arn(names.parameter(k, p.name))
               for k, p in res.parameters.items()]
-    secrets = secret_arns(service, names, sorted({s for f in functions.values() for s in f.secrets}))
+    wanted = sorted({s for f in functions.values() for s in f.secrets})
+    secrets = secret_arns(service, names, wanted)
     if params or secrets:
         statements.append(_stmt("Parameters", ["ssm:GetParameter", "ssm:GetParameters"],
                                 params + secrets))

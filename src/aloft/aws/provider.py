@@ -125,8 +125,9 @@ class AwsProvider:
         steps = plan_deploy(st.desired, st.actual)
         if plan_only:
             current = st.actual.record.current
-            return DeployResult(url=self._url(st.desired, st.actual.refs, st.actual.api and
-                                              (st.actual.api.kind, st.actual.api.id)),
+            api = st.actual.api
+            return DeployResult(url=self._url(st.desired, st.actual.refs,
+                                              (api.kind, api.id) if api else None),
                                 version=current.number if current else 0,
                                 functions=_versions(current), plan=describe(steps))
         result = Applier(st.aws, st.desired, st.actual).run(steps)

@@ -175,7 +175,11 @@ class StateReader:
         got = aws.find("lambda", "get_function", FunctionName=physical)
         if got is None:
             return None
-        c = got["Configuration"]
+        alias = aws.find("lambda", "get_alias", FunctionName=physical, Name=stage)
+        # Compare with what the stage serves, not $LATEST: after a failed run $LATEST may
+        # already hold the new code while the alias still points at the old version.
+        c = got["Configuration"] if alias is None else aws.call(
+            "lambda", "get_function_configuration", FunctionName=physical, Qualifier=stage)
         vpc = c.get("VpcConfig") or {}
         config = s.FunctionConfig(
             runtime=str(c.get("Runtime", "")), handler=str(c.get("Handler", "")),
@@ -188,7 +192,6 @@ class StateReader:
             subnet_ids=tuple(vpc.get("SubnetIds", ())),
             security_group_ids=tuple(vpc.get("SecurityGroupIds", ())),
         )
-        alias = aws.find("lambda", "get_alias", FunctionName=physical, Name=stage)
         conc = (got.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
         inv = aws.find("lambda", "get_function_event_invoke_config", FunctionName=physical,
                        Qualifier=stage) if alias else None

@@ -350,9 +350,9 @@ class _Template:
                      "TopicArn": _sub(sub.topic_arn)}
             if sub.filter_policy:
                 props["FilterPolicy"] = json.loads(sub.filter_policy)
-            deps = self.resources_of("AWS::SNS::Topic")
+            topics = self.resources_of("AWS::SNS::Topic")
             self.add(_lid(sub.function, "Subscription", str(i)), "AWS::SNS::Subscription",
-                     props, **({"DependsOn": deps} if deps else {}))
+                     props, **({"DependsOn": topics} if topics else {}))
 
     def resources_of(self, *kinds: str) -> list[str]:
         return [k for k, v in self.resources.items() if v["Type"] in kinds]
