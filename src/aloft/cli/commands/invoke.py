@@ -27,7 +27,7 @@ def _read_json(text: str, what: str) -> Any:
 
 def build_event(
     *, event_file: Path | None, data: str | None, raw: str | None, path: str | None,
-    method: str | None, headers: tuple[str, ...], body: str | None, stage: str,
+    method: str | None, headers: tuple[str, ...], body: str | None,
 ) -> Any:
     """The event from exactly one of --event, --data, --raw, --path (default: `{}`)."""
     given = [name for name, value in (("--event", event_file), ("--data", data), ("--raw", raw),
@@ -50,8 +50,8 @@ def build_event(
     if raw is not None:
         return raw_event(raw)
     if path is not None:
-        return http_event(path, method or "GET", headers=parse_headers(headers), body=body,
-                          stage=stage)
+        # API stage `$default`: a named stage would make the runtime strip `/<stage>` from paths.
+        return http_event(path, method or "GET", headers=parse_headers(headers), body=body)
     return {}
 
 
@@ -99,7 +99,7 @@ def command(
                          fix="drop --local (deploy first), or drop --async")
     service = load_service(stage)
     event = build_event(event_file=event_file, data=data, raw=raw, path=path, method=method,
-                        headers=headers, body=body, stage=service.stage)
+                        headers=headers, body=body)
     where = Location(function=function, stage=service.stage)
     if local:
         progress = render.StepProgress(quiet=True)
