@@ -51,22 +51,21 @@ def test_unknown_profile() -> None:
     assert "aws.profile" in (err.value.fix or "")
 
 
-def test_access_denied_is_explained() -> None:
-    # Without moto, AWS STS rejects dummy keys... but there is no network here: use moto's
-    # IAM enforcement instead, with a user that may do nothing.
+def test_access_denied_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto enforces IAM when asked to: a user with no policy may do nothing.
+    from moto.core import set_initial_no_auth_action_count
+
     with mock_aws(config={"lambda": {"use_docker": False}}):
         iam = boto("iam")
         iam.create_user(UserName="nobody")
         keys = iam.create_access_key(UserName="nobody")["AccessKey"]
-        from moto.core import set_initial_no_auth_action_count
 
         @set_initial_no_auth_action_count(0)
         def denied() -> None:
-            import os
-            os.environ["AWS_ACCESS_KEY_ID"] = keys["AccessKeyId"]
-            os.environ["AWS_SECRET_ACCESS_KEY"] = keys["SecretAccessKey"]
+            monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
+            monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
             client = AwsClient(region=REGION)
-            with pytest.raises(ProviderError, match="access denied: lambda.ListFunctions") as e:
+            with pytest.raises(ProviderError, match=r"access denied: lambda\.ListFunctions") as e:
                 client.call("lambda", "list_functions")
             assert "lambda:ListFunctions" in (e.value.fix or "")
 

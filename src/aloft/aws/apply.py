@@ -59,8 +59,9 @@ class Applier:
         self.code_sha256 = desired.code_sha256
         self.physical = {f.name: f.physical for f in desired.functions}
         self.refs: dict[str, str] = {k: v for k, v in actual.refs.items() if k != "layer"}
-        self.refs.update({"layer": arn for arn, sha in actual.layers
-                          if sha == desired.layer_sha256})
+        for arn, sha in actual.layers:
+            if sha == desired.layer_sha256:
+                self.refs["layer"] = arn
         self.published: dict[str, str] = {}
         self.versions = {n: f.alias_version for n, f in actual.functions.items()
                          if f.alias_version}

@@ -59,7 +59,9 @@ def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     a = actual
     # The layer placeholder resolves to the published version holding exactly these deps.
     refs = {k: v for k, v in a.refs.items() if k != "layer"}
-    refs.update({"layer": arn for arn, sha in a.layers if sha == desired.layer_sha256})
+    for arn, sha in a.layers:
+        if sha == desired.layer_sha256:
+            refs["layer"] = arn
     d = fill(desired, refs)
     tags = d.tags
     out: list[st.Step] = []
