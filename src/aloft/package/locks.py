@@ -52,8 +52,13 @@ def _combine(outer: str | None, inner: str | None) -> str | None:
 # -- uv.lock --------------------------------------------------------------------
 
 
-def uv_lock_lines(lock: dict[str, Any], project_dir: Path) -> list[str]:
-    """`name==version` lines for the runtime dependencies of the root project in a uv.lock."""
+def uv_lock_lines(
+    lock: dict[str, Any], project_dir: Path, *, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """`name==version` lines for the runtime dependencies of the root project in a uv.lock.
+
+    Packages named in `skip` are left out together with what only they need.
+    """
     packages: list[dict[str, Any]] = [p for p in lock.get("package", []) if isinstance(p, dict)]
     by_name: dict[str, list[dict[str, Any]]] = {}
     for pkg in packages:
@@ -95,7 +100,7 @@ def uv_lock_lines(lock: dict[str, Any], project_dir: Path) -> list[str]:
         pkg, extras, marker = stack.pop()
         for dep in edges(pkg, extras):
             target = resolve(dep)
-            if target is None:
+            if target is None or _norm(str(target.get("name", ""))) in skip:
                 continue
             dep_marker = _combine(marker, dep.get("marker"))
             k = key(target)
@@ -121,9 +126,15 @@ def uv_lock_lines(lock: dict[str, Any], project_dir: Path) -> list[str]:
 # -- poetry.lock ----------------------------------------------------------------
 
 
-def poetry_lock_lines(lock: dict[str, Any], pyproject: dict[str, Any] | None) -> list[str]:
-    """`name==version` lines for the main group of a poetry.lock."""
-    packages: list[dict[str, Any]] = [p for p in lock.get("package", []) if isinstance(p, dict)]
+def poetry_lock_lines(
+    lock: dict[str, Any], pyproject: dict[str, Any] | None, *, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """`name==version` lines for the main group of a poetry.lock (without the `skip` packages;
+    what only they need is left out too where the lock's graph is walked)."""
+    packages: list[dict[str, Any]] = [
+        p for p in lock.get("package", [])
+        if isinstance(p, dict) and _norm(str(p.get("name", ""))) not in skip
+    ]
 
     def pin(pkg: dict[str, Any]) -> str:
         line = f"{pkg['name']}=={pkg['version']}"

@@ -82,19 +82,37 @@ def find_requirements(service: Service) -> Requirements | None:
     return None
 
 
+SHIPPED_BY_ALOFT = frozenset({"aloft"})
+"""Projects listed as dependencies (so that `import aloft` works locally) that the artifact has
+already: its runtime copy of aloft. Installing them would pull in the whole CLI's dependencies."""
+
+
+def requirement_name(line: str) -> str | None:
+    """The normalised project name a requirement line installs (None for options and paths)."""
+    match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:[\[<>=!~;@(]|$)", line)
+    return normalize_name(match.group(1)) if match else None
+
+
+def _without_aloft(lines: list[str]) -> tuple[str, ...]:
+    return tuple(line for line in lines if requirement_name(line) not in SHIPPED_BY_ALOFT)
+
+
 def read_source(path: Path, *, pyproject: Path) -> Requirements | None:
     """Read one declaration file; None for a pyproject.toml that declares no dependencies."""
     name = path.name
+    skip = SHIPPED_BY_ALOFT
     if name == "pyproject.toml":
         deps = _project_dependencies(path)
-        return None if deps is None else Requirements(path, "pyproject", tuple(deps))
+        return None if deps is None else Requirements(path, "pyproject", _without_aloft(deps))
     if name == "uv.lock":
-        return Requirements(path, "uv.lock", tuple(uv_lock_lines(_toml(path), path.parent)))
+        lines = uv_lock_lines(_toml(path), path.parent, skip=skip)
+        return Requirements(path, "uv.lock", tuple(lines))
     if name == "poetry.lock":
         project = _toml(pyproject) if pyproject.is_file() else None
-        return Requirements(path, "poetry.lock", tuple(poetry_lock_lines(_toml(path), project)))
+        lines = poetry_lock_lines(_toml(path), project, skip=skip)
+        return Requirements(path, "poetry.lock", tuple(lines))
     lines, material = _flatten(path, seen=())
-    return Requirements(path, "requirements", tuple(lines), tuple(material))
+    return Requirements(path, "requirements", _without_aloft(lines), tuple(material))
 
 
 def _toml(path: Path) -> dict[str, Any]:

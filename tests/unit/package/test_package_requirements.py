@@ -271,3 +271,42 @@ def test_broken_lock_file_says_where(project: Path) -> None:
     with pytest.raises(PackageError) as err:
         find_requirements(make_service(project))
     assert err.value.where is not None and err.value.where.file == str(project / "uv.lock")
+
+
+def test_aloft_itself_is_not_installed_into_the_artifact(project: Path) -> None:
+    # The artifact carries aloft's runtime already; installing aloft would pull in its CLI's
+    # dependencies (pydantic, boto3, ...).
+    write(project, "requirements.txt", "aloft>=0.1\nAloft[dev] == 0.1\naloft-extras\nflask\n")
+    assert found(project) == ("requirements", ["aloft-extras", "flask"])
+    write(project, "requirements.txt", "")
+    (project / "requirements.txt").unlink()
+    write(project, "uv.lock", """
+[[package]]
+name = "demo"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "aloft" }, { name = "flask" }]
+
+[[package]]
+name = "aloft"
+version = "0.1.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "pydantic" }, { name = "click" }]
+
+[[package]]
+name = "flask"
+version = "3.0.3"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "click" }]
+
+[[package]]
+name = "click"
+version = "8.1.7"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "pydantic"
+version = "2.7.0"
+source = { registry = "https://pypi.org/simple" }
+""")
+    assert found(project) == ("uv.lock", ["click==8.1.7", "flask==3.0.3"])
