@@ -10,6 +10,7 @@ from rich.markup import escape
 from aloft.cli import providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
+from aloft.package import build
 from aloft.provider import DeployResult
 
 
@@ -52,6 +53,14 @@ def command(stage: str, plan_only: bool, as_json: bool) -> None:
     """Build and deploy STAGE; the new version serves only once it is healthy."""
     service = load_service(stage)
     provider = providers.provider_for(service)
+    if not plan_only:
+        # Build here to show progress; the provider's own build of the same service and target
+        # then comes from the build cache.
+        progress = render.StepProgress(quiet=as_json)
+        try:
+            build(service, progress=progress)
+        finally:
+            progress.close()
     with render.err().status(f"deploying {service.service} to {service.stage}…"):
         result = provider.deploy(service, plan_only=plan_only)
     if as_json:
