@@ -37,6 +37,7 @@ from aloft.local.store import ArtifactStore
 from aloft.local.types import FunctionVersion, InvokeResult
 
 REGION = "us-east-1"
+HEALTH_CHECK_PARALLEL = 4
 
 
 async def call(value: Any) -> Any:
@@ -176,6 +177,8 @@ class Deployer:
                     f"artifact {sha[:12]}… was not uploaded to the local cloud",
                     fix="run the deploy again", where=Location(stage=service.stage),
                 )
+        timings: dict[str, float] = {}
+        mark = time.perf_counter()
         code_dir = await asyncio.to_thread(self.store.unpacked, code_sha256)
         layer_dir = None
         if layer_sha256:
@@ -200,26 +203,39 @@ class Deployer:
             published.append(VersionRecord(fv, step["config_hash"], code_sha256, layer_sha256,
                                            now))
         by_physical = {rec.fv.function: rec.fv for rec in published}
+        timings["unpack_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
+        # Instances start in parallel (a few at a time: each is a process importing the code).
+        gate = asyncio.Semaphore(HEALTH_CHECK_PARALLEL)
+
+        async def check(step: Instruction) -> None:
+            async with gate:
+                await self._health_check(service, by_physical[step["function"]], step["name"],
+                                         step.get("path"))
+
+        checks = [check(step) for step in plan if step["action"] == "health_check"]
+        outcomes = await asyncio.gather(*checks, return_exceptions=True)
         try:
-            for step in plan:
-                if step["action"] == "health_check":
-                    await self._health_check(service, by_physical[step["function"]],
-                                             step["name"], step.get("path"))
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         except DeployError:
             for fv in by_physical.values():
                 await call(self.pool.retire(fv.function, self._serving_versions(fv.function)))
             raise
+        timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         dep = self._deployment(service, plan, url)
         schedules = self._schedule_records(service, now)
         stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules)
         await self.reload()
+        timings["switch_ms"] = (time.perf_counter() - mark) * 1000
         for step in plan:
             if step["action"] == "publish":
                 await self._retire(step["function"], {step["version"]})
             elif step["action"] == "remove":
                 await self._retire(step["function"], set())
         return {"url": url, "version": stored.number, "functions": dict(stored.functions),
-                "schedules": [s.name for s in schedules], "plan": plan}
+                "schedules": [s.name for s in schedules], "plan": plan,
+                "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
 
     def _serving_versions(self, physical: str) -> set[int]:
         fv = self.registry.current(physical)
