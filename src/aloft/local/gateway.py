@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from typing import Any
 
 from aloft.local.cors import cors_headers, preflight
@@ -21,7 +20,7 @@ from aloft.local.http_events import (
     json_response,
     parse_http_response,
 )
-from aloft.local.pool import InstancePool
+from aloft.local.pool import InstancePool, new_request_id
 from aloft.local.routing import RouteTable, route_key
 from aloft.local.static import serve_static
 from aloft.local.types import (
@@ -107,7 +106,7 @@ class Gateway:
                     "message": f"function {route.function!r} has no deployed version",
                 },
             )
-        rid = str(uuid.uuid4())
+        rid = new_request_id()
         event: dict[str, Any]
         if fv.payload == "1.0":
             event = build_rest_event(

@@ -90,9 +90,9 @@ def _initialise() -> tuple[Handler, Any]:
 
 
 class _Context:
-    def __init__(self, request_id: str, deadline: float) -> None:
+    def __init__(self, aws_request_id: str, deadline: float, **_static: Any) -> None:
         env = os.environ
-        self.aws_request_id = request_id
+        self.aws_request_id = aws_request_id
         self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "aloft-local")
         self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or 128)
@@ -127,8 +127,32 @@ def _init_failed(exc: BaseException) -> bytes:
     return pid + _error_object(exc, "", label)
 
 
+def _context_factory(context_cls: Any) -> Callable[[str, float], Any]:
+    """Contexts for requests: what comes from the environment is read once per instance, not
+    once per request (os.environ lookups are not free on the hot path)."""
+    base = context_cls.from_environ(request_id="init", deadline=time.monotonic())
+    static = {
+        name: getattr(base, name)
+        for name in (
+            "function_name",
+            "function_version",
+            "invoked_function_arn",
+            "memory_limit_in_mb",
+            "log_group_name",
+            "log_stream_name",
+        )
+        if hasattr(base, name)
+    }
+    try:
+        context_cls(**static, aws_request_id="probe", deadline=time.monotonic())
+    except TypeError:  # a context class with another constructor: the slow, general way
+        return lambda rid, deadline: context_cls.from_environ(request_id=rid, deadline=deadline)
+    return lambda rid, deadline: context_cls(**static, aws_request_id=rid, deadline=deadline)
+
+
 def _serve(sock: socket.socket, handler: Handler, context_cls: Any) -> None:
     """Answer INVOKE frames until the pool closes the socket."""
+    new_context = _context_factory(context_cls)
     rfile = sock.makefile("rb", buffering=65536)
     header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
     head_size, invoke_size = header.size, invoke_head.size
@@ -147,12 +171,9 @@ def _serve(sock: socket.socket, handler: Handler, context_cls: Any) -> None:
         started = clock()
         try:
             event = loads(body[invoke_size + rid_len :])
-            context = context_cls.from_environ(
-                request_id=request_id, deadline=monotonic() + timeout
-            )
-            result = handler(event, context)
+            result = handler(event, new_context(request_id, monotonic() + timeout))
             try:
-                payload = dumps(result, separators=(",", ":")).encode()
+                payload = dumps(result).encode()
                 kind = ok
             except (TypeError, ValueError) as exc:
                 _log_error(exc, "Runtime.MarshalError")

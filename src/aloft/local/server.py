@@ -168,6 +168,7 @@ async def serve(
         access_log=False,
         log_level="warning",
         server_header=False,
+        proxy_headers=False,  # the client is local; X-Forwarded-* are the gateway's to set
         timeout_graceful_shutdown=5,
         backlog=2048,
     )

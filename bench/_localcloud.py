@@ -1,0 +1,198 @@
+"""Shared by the local cloud's benchmarks: flask-hello's artifact, and the data plane (instance
+pool + gateway + HTTP server, no control plane) running in a child process.
+
+    python bench/_localcloud.py serve PORT CODE_DIR LAYER_DIR CONCURRENCY
+
+serves two stages of flask-hello: `/flask-hello/dev` (instances forked from a template) and
+`/flask-hello/fresh` (`snapshot: false`), with `POST /_aloft/bench/drop?function=F` stopping a
+function's idle instances so that the next request is a cold start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from aloft.local.types import (  # noqa: E402
+    FunctionVersion,
+    HttpRequest,
+    HttpResponse,
+    Route,
+    StageRoutes,
+)
+
+EXAMPLE = ROOT / "examples" / "flask-hello"
+SERVICE = "flask-hello"
+STAGES = {"dev": True, "fresh": False}  # stage -> snapshot
+
+
+def build_flask_hello(work: Path) -> tuple[Path, Path | None]:
+    """Package examples/flask-hello with aloft.package and unpack it: (code dir, layer dir)."""
+    from aloft.config import load_service
+    from aloft.package.build import build
+    from aloft.package.unpack import unpack
+
+    service = load_service(EXAMPLE, "dev")
+    manifest = build(service, out_dir=work / "build")
+    code = unpack(manifest.code.path, work / "unpacked", sha256=manifest.code.sha256)
+    layer = None
+    if manifest.layer is not None:
+        layer = unpack(manifest.layer.path, work / "unpacked", sha256=manifest.layer.sha256)
+        layer = layer / "python"
+    return code, layer
+
+
+def function_version(
+    code: Path, layer: Path | None, stage: str, *, concurrency: int | None, snapshot: bool
+) -> FunctionVersion:
+    name = f"{SERVICE}-{stage}-app"
+    env = {
+        "ALOFT_FUNCTION": "app",
+        "ALOFT_BASE_PATH": f"/{SERVICE}/{stage}",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_REGION": "us-east-1",
+        "LANG": "C.UTF-8",
+    }
+    return FunctionVersion(name, 1, code, layer, 256, 10, concurrency, 600, env, snapshot)
+
+
+class BenchRegistry:
+    def __init__(self, versions: dict[str, FunctionVersion]) -> None:
+        self.versions = {fv.function: fv for fv in versions.values()}
+        self.routes = {
+            f"/{SERVICE}/{stage}": StageRoutes(
+                SERVICE, stage, (Route("ANY", "/", fv.function), Route("ANY", "/{proxy+}", fv.function))
+            )
+            for stage, fv in versions.items()
+        }
+
+    def stage_for_path(self, path: str) -> tuple[StageRoutes, str] | None:
+        parts = path.split("/", 3)
+        stage = self.routes.get("/".join(parts[:3])) if len(parts) >= 3 else None
+        if stage is None:
+            return None
+        return stage, "/" + (parts[3] if len(parts) > 3 else "")
+
+    def current(self, function: str) -> FunctionVersion | None:
+        return self.versions.get(function)
+
+    def stages(self) -> list[StageRoutes]:
+        return list(self.routes.values())
+
+
+class BenchControl:
+    def __init__(self, pool: object) -> None:
+        self.pool = pool
+
+    async def handle(self, request: HttpRequest) -> HttpResponse | None:
+        if request.path == "/_aloft/bench/drop":
+            function = request.query.partition("=")[2]
+            stopped = self.pool.drop_idle(function)  # type: ignore[attr-defined]
+            await asyncio.sleep(0.05)  # let the stopped processes go before the next request
+            return HttpResponse(200, [], str(stopped).encode())
+        return None
+
+
+async def _serve(port: int, code: Path, layer: Path | None, concurrency: int) -> None:
+    from aloft.local.gateway import Gateway
+    from aloft.local.logs import LogStore
+    from aloft.local.pool import InstancePool
+    from aloft.local.server import create_app, serve
+
+    home = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
+    logs = LogStore(home / "logs.db")  # the real log store: its cost is part of the figures
+    logs.start()
+    versions = {
+        stage: function_version(code, layer, stage, concurrency=concurrency, snapshot=snapshot)
+        for stage, snapshot in STAGES.items()
+    }
+    pool = InstancePool(logs, run_dir=home, account_concurrency=concurrency, throttle_wait=10.0)
+    gateway = Gateway(BenchRegistry(versions), pool)
+    try:
+        await serve(create_app(gateway, BenchControl(pool)), "127.0.0.1", port)
+    finally:
+        await pool.close()
+        logs.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def start_platform(code: Path, layer: Path | None, concurrency: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    argv = [sys.executable, __file__, "serve", str(port), str(code), str(layer or ""), str(concurrency)]
+    proc = subprocess.Popen(argv)
+    wait_for_port(port)
+    return proc, port
+
+
+def warm(url: str, timeout: float = 30.0) -> None:
+    """One request, so that the first instance (and template) is up before measuring."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        response.read()
+
+
+def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, float]:
+    """Run wrk; requests/s, latency avg and p50/p99 (ms), and the non-2xx/3xx count."""
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    def ms(text: str) -> float:
+        found = re.match(r"([\d.]+)(us|ms|s)", text)
+        if found is None:
+            raise RuntimeError(f"wrk printed {text!r} where a latency belongs:\n{out}")
+        value, unit = found.groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    avg = re.search(r"^\s+Latency\s+(\S+)", out, re.M)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    assert avg and p50 and p99 and rps, out
+    return {
+        "rps": float(rps.group(1)),
+        "avg_ms": ms(avg.group(1)),
+        "p50_ms": ms(p50.group(1)),
+        "p99_ms": ms(p99.group(1)),
+        "non_2xx": float(bad.group(1)) if bad else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
+    import uvloop
+
+    _port, _code, _layer, _conc = sys.argv[2:6]
+    uvloop.run(_serve(int(_port), Path(_code), Path(_layer) if _layer else None, int(_conc)))
