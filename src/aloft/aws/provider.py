@@ -100,8 +100,9 @@ class AwsProvider:
 
         return resolve_ssm(service, get)
 
-    def stage(self, service: Service, built: Built | None = None) -> Stage:
-        aws = self._client(service)
+    def stage(self, service: Service, built: Built | None = None,
+              aws: AwsClient | None = None) -> Stage:
+        aws = aws or self._client(service)
         self.last_client = aws
         names = Names.of(service, aws.account)
         want = desired(service, built or _NoBuild(), names)
@@ -121,7 +122,7 @@ class AwsProvider:
         aws = self._client(service)
         service = self._resolve_ssm(service, aws)
         built = self._builder(service)
-        st = self.stage(service, built)
+        st = self.stage(service, built, aws)
         steps = plan_deploy(st.desired, st.actual)
         if plan_only:
             current = st.actual.record.current
