@@ -1,0 +1,76 @@
+"""The provider-backed commands against the real local cloud: deploy, request, status, invoke,
+tail, undeploy (a private ALOFT_HOME and a free port; the cloud is stopped afterwards)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cli_run import Aloft
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def cloud_env(aloft: Aloft, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {"ALOFT_HOME": str(tmp_path / "home"), "ALOFT_PORT": str(free_port())}
+    yield env
+    aloft("cloud", "stop", cwd=tmp_path, env=env, timeout=60)
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        return reply.status, reply.read().decode()
+
+
+def test_deploy_request_status_invoke_tail_undeploy(
+    aloft: Aloft, example: Callable[[str], Path], cloud_env: dict[str, str]
+) -> None:
+    root = example("flask-hello")
+    deployed = aloft("deploy", "dev", "--json", cwd=root, env=cloud_env)
+    assert deployed.returncode == 0, deployed.stderr
+    result = json.loads(deployed.stdout)
+    url = result["url"]
+    assert url == f"http://127.0.0.1:{cloud_env['ALOFT_PORT']}/flask-hello/dev/"
+    assert result["version"] >= 1
+
+    status, body = get(url)
+    assert status == 200 and "Hello from aloft!" in body
+    assert 'href="/flask-hello/dev/hello/aloft"' in body  # url_for under the stage's path
+    status, body = get(url + "hello/Ada")
+    assert json.loads(body)["script_root"] == "/flask-hello/dev"
+
+    table = aloft("status", "dev", cwd=root, env=cloud_env)
+    assert table.returncode == 0, table.stderr
+    assert url in table.stdout
+    as_json = json.loads(aloft("status", "dev", "--json", cwd=root, env=cloud_env).stdout)
+    assert as_json["version"] == result["version"]
+
+    invoked = aloft("invoke", "dev", "app", "--path", "/hello/cli", cwd=root, env=cloud_env)
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(json.loads(invoked.stdout)["body"])["message"] == "Hello, cli!"
+
+    plan = aloft("deploy", "dev", "--plan", cwd=root, env=cloud_env)
+    assert plan.returncode == 0, plan.stderr
+    assert "app" in plan.stdout
+
+    logs = aloft("tail", "dev", "--no-follow", "--since", "10m", cwd=root, env=cloud_env)
+    assert logs.returncode == 0, logs.stderr
+    assert "REPORT RequestId" in logs.stdout
+
+    gone = aloft("undeploy", "dev", "--yes", cwd=root, env=cloud_env)
+    assert gone.returncode == 0, gone.stderr
+    after = aloft("status", "dev", cwd=root, env=cloud_env)
+    assert after.returncode == 1
+    assert after.stderr.startswith("error: ") and len(after.stderr.strip().splitlines()) == 2
