@@ -60,7 +60,7 @@ def build(
     """Build the artifact for `service` and return its manifest (also written to out_dir)."""
     started = time.perf_counter()
     target = target or Target.for_service(service)
-    out_dir = out_dir or default_out_dir(service)
+    out_dir = (out_dir or default_out_dir(service)).absolute()  # the manifest's paths too
     cache = BuildCache(cache_dir or default_cache_dir())
     progress = progress or NullProgress()
     try:
