@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Sequence
@@ -112,7 +113,9 @@ def cli(ctx: click.Context, chdir: Path | None, verbose: bool) -> None:
 for _command in COMMANDS:
     cli.add_command(_command)
 for _alias, _target in ALIASES.items():
-    cli.add_command(_target, name=_alias)
+    _copy = copy.copy(_target)  # same parameters and callback; its own name and short help
+    _copy.name, _copy.short_help = _alias, f"Same as `aloft {_target.name}`."
+    cli.add_command(_copy)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

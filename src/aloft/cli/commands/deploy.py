@@ -40,6 +40,7 @@ def print_result(result: DeployResult, title: str) -> None:
 
 @click.command(
     "deploy",
+    short_help="Deploy a stage (--plan: only show the changes).",
     epilog=examples(
         "aloft deploy dev",
         "aloft deploy prod --plan      # show what would change, change nothing",

@@ -15,6 +15,7 @@ from aloft.errors import Location, UsageError
 
 @click.command(
     "import",
+    short_help="Convert zappa_settings or serverless.yml to aloft.yml.",
     epilog=examples(
         "aloft import zappa_settings.json",
         "aloft import serverless.yml -o aloft.yml --force",

@@ -18,6 +18,7 @@ CONFIG_NAME = "aloft.yml"
 
 @click.command(
     "init",
+    short_help="Write aloft.yml for this project, or scaffold a new one.",
     epilog=examples(
         "aloft init                          # detect Flask/FastAPI/Django/handlers here",
         "aloft init --force                  # overwrite an existing aloft.yml",

@@ -57,6 +57,7 @@ def build_event(
 
 @click.command(
     "invoke",
+    short_help="Call a function once, locally or on a stage.",
     epilog=examples(
         "aloft invoke --local app --path /hello/world",
         "aloft invoke --local app --path /echo --method POST --body '{\"a\": 1}' "

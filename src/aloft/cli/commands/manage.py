@@ -29,6 +29,7 @@ def command_output(payload: Any) -> str:
 
 @click.command(
     "manage",
+    short_help="Run a Django management command on a stage.",
     context_settings={"ignore_unknown_options": True},
     epilog=examples(
         "aloft manage dev migrate",

@@ -46,6 +46,7 @@ def print_manifest(manifest: Manifest) -> None:
 
 @click.command(
     "package",
+    short_help="Build the deployment artifact.",
     epilog=examples(
         "aloft package                 # the default stage",
         "aloft package prod",

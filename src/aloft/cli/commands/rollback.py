@@ -12,6 +12,7 @@ from aloft.cli.project import load_service
 
 @click.command(
     "rollback",
+    short_help="Serve an earlier version of a stage.",
     epilog=examples("aloft rollback prod          # the previous version",
                     "aloft rollback prod -n 3     # three versions back"),
 )

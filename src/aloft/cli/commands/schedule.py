@@ -22,6 +22,7 @@ def _run(stage: str, names: tuple[str, ...], enabled: bool) -> None:
 
 @click.command(
     "schedule",
+    short_help="Enable a stage's schedules.",
     epilog=examples("aloft schedule dev", "aloft schedule dev nightly-report"),
 )
 @click.argument("stage")
@@ -33,6 +34,7 @@ def schedule_command(stage: str, names: tuple[str, ...]) -> None:
 
 @click.command(
     "unschedule",
+    short_help="Disable a stage's schedules.",
     epilog=examples("aloft unschedule dev", "aloft unschedule dev nightly-report"),
 )
 @click.argument("stage")

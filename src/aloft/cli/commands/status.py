@@ -13,6 +13,7 @@ from aloft.cli.project import load_service
 
 @click.command(
     "status",
+    short_help="Show what a stage runs.",
     epilog=examples("aloft status dev", "aloft status prod --json"),
 )
 @click.argument("stage")

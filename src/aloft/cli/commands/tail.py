@@ -21,6 +21,7 @@ def format_line(line: LogLine) -> str:
 
 @click.command(
     "tail",
+    short_help="Show and follow a stage's logs.",
     epilog=examples(
         "aloft tail dev                            # follow every function",
         "aloft tail dev --function worker --since 1h",

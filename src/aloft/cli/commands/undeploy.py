@@ -14,6 +14,7 @@ from aloft.errors import UsageError
 
 @click.command(
     "undeploy",
+    short_help="Delete a stage and what it created.",
     epilog=examples("aloft undeploy dev", "aloft undeploy dev --yes    # no question asked"),
 )
 @click.argument("stage")

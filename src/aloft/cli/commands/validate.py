@@ -69,6 +69,7 @@ def _print_errors(errors: list[ConfigError]) -> None:
 
 @click.command(
     "validate",
+    short_help="Check aloft.yml and summarise a stage.",
     epilog=examples(
         "aloft validate               # the default stage",
         "aloft validate prod",
