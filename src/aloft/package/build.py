@@ -76,20 +76,14 @@ def build(
     if requirements is None or requirements.empty:
         progress.done("requirements", "no dependencies")
     else:
-        progress.done("requirements", str(requirements.source.relative_to(service.root)
-                                          if requirements.source.is_relative_to(service.root)
-                                          else requirements.source))
+        progress.done("requirements", _shown(requirements.source, service.root))
         layout: Layout = "slim" if service.slim else "layer"
         deps = build_dependencies(requirements, target, layout, cache, pip or SubprocessPip(),
                                   progress)
 
     progress.step("code")
-    entries = [Entry.file(rel, path) for rel, path in code_files(service, skip=[out_dir])]
-    entries += runtime_entries()
-    entries.append(Entry(SETTINGS_FILE, data=settings_json(runtime_settings(service))))
-    if deps is not None and service.slim:
-        entries.append(Entry.file(DEPS_ZIP, deps.archive.path, stored=True))
-    partial = out_dir / f"{CODE_ZIP}.partial"
+    entries = code_entries(service, deps if service.slim else None, skip=out_dir)
+    partial = temp_sibling(out_dir / CODE_ZIP)  # unique: concurrent builds do not collide
     write_zip(partial, entries)
     code_size = partial.stat().st_size
     code_unzipped = sum(e.size() for e in entries)
@@ -132,6 +126,20 @@ def build(
     manifest.write(out_dir / MANIFEST_FILE)
     progress.done("artifact", f"{out_dir}")
     return manifest
+
+
+def code_entries(service: Service, slim_deps: Dependencies | None, *, skip: Path) -> list[Entry]:
+    """The code zip: the project's files, aloft's runtime, the settings (and slim dependencies)."""
+    entries = [Entry.file(rel, path) for rel, path in code_files(service, skip=[skip])]
+    entries += runtime_entries()
+    entries.append(Entry(SETTINGS_FILE, data=settings_json(runtime_settings(service))))
+    if slim_deps is not None:
+        entries.append(Entry.file(DEPS_ZIP, slim_deps.archive.path, stored=True))
+    return entries
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _link(src: Path, dest: Path) -> None:

@@ -47,4 +47,4 @@ def test_build_enforces_limits_for_aws_only(
         build(service, cache_dir=tmp_path / "c", pip=FakePip(),
               target=Target("aws", "3.11", "manylinux2014_x86_64"))
     # The failed build leaves the previous artifact in place, not a half-written one.
-    assert local.code.path.exists() and not list(local.code.path.parent.glob("*.partial"))
+    assert local.code.path.exists() and not list(local.code.path.parent.glob(".*.tmp"))
