@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ class BuildCache:
     def staging(self) -> Iterator[Path]:
         """A scratch directory on the cache's filesystem (so that renames are atomic)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        for parent in (self.root, self.layers, self.unpacked):
+            _sweep(parent)
         work = Path(tempfile.mkdtemp(prefix=".build-", dir=self.root))
         try:
             yield work
@@ -117,3 +120,18 @@ class BuildCache:
             )
         return stored
 
+
+STALE_SECONDS = 24 * 3600
+
+
+def _sweep(parent: Path) -> None:
+    """Delete hidden scratch directories a killed build left behind (a day old: surely dead)."""
+    if not parent.is_dir():
+        return
+    cutoff = time.time() - STALE_SECONDS
+    for path in parent.iterdir():
+        try:
+            if path.name.startswith(".") and path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue

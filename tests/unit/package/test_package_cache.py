@@ -137,3 +137,15 @@ def test_concurrent_builds_end_with_one_entry(
     assert len(set(shas)) == 1 and len(shas) == 4
     assert len(os.listdir(cache_dir / "layers")) == 1
     assert len(os.listdir(cache_dir / "unpacked")) == 1
+
+
+def test_scratch_left_by_a_killed_build_is_swept(project: Path, cache_dir: Path) -> None:
+    stale = cache_dir / ".build-killed"
+    fresh = cache_dir / "unpacked" / ".abc-running"
+    for path in (stale, fresh):
+        path.mkdir(parents=True)
+    day_ago = os.stat(stale).st_mtime - 2 * 24 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    (project / "requirements.txt").write_text("flask==3.0.0\n")
+    build(make_service(project), cache_dir=cache_dir, pip=FakePip())
+    assert not stale.exists() and fresh.exists()  # a running build's scratch is left alone
