@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -59,7 +58,7 @@ def main() -> int:
         first = provider.deploy(load_project(project).service("dev"))
         first_s = time.perf_counter() - started
         url = first.url or ""
-        body = fetch(url)
+        fetch(url)
         print(f"first deploy (daemon start, build, upload, health check): {first_s:.2f} s "
               f"-> version {first.version}")
         updates: list[float] = []
@@ -69,12 +68,12 @@ def main() -> int:
             marker = f"update {round_no}"
             app_py.write_text(original.replace("Hello from aloft!", f"Hello ({marker})"))
             load: dict[str, float] = {}
-            loader = threading.Thread(target=lambda: load.update(wrk(url, 2, 4, 4)))
+            loader = threading.Thread(target=lambda out=load: out.update(wrk(url, 2, 4, 4)))
             loader.start()
             time.sleep(1.0)  # the load is running before the update starts
             started = time.perf_counter()
             result = provider.deploy(load_project(project).service("dev"))
-            while marker.encode() not in (body := fetch(url)):
+            while marker.encode() not in fetch(url):
                 time.sleep(0.005)
             elapsed = time.perf_counter() - started
             loader.join()

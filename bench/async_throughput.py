@@ -1,0 +1,105 @@
+"""Async invocations end to end: accepted through Lambda's Invoke API (`Event`), durably queued
+in SQLite (WAL, batched commits: 202 only after the commit), and processed by the instance pool.
+
+A daemon is started for the run (free port, temporary ALOFT_HOME) and a no-op function deployed
+with LocalProvider. wrk posts Event invocations for SECONDS on a few connections; the figure is
+accepted events divided by the time from the first request until the last event was processed
+(the daemon's `async_processed` counter), beside the acceptance rate alone.
+
+    .venv/bin/python bench/async_throughput.py [--seconds 5] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(ROOT / "src"))
+
+from _localcloud import free_port  # noqa: E402
+
+from aloft.config import load_project  # noqa: E402
+from aloft.local.provider import LocalProvider  # noqa: E402
+
+TARGET = 1000.0
+LUA = """
+wrk.method = "POST"
+wrk.body = '{"job": "noop"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Amz-Invocation-Type"] = "Event"
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="aloft-bench-async-"))
+    project = work / "project"
+    project.mkdir()
+    (project / "aloft.yml").write_text(textwrap.dedent("""
+        service: asyncbench
+        functions:
+          noop:
+            handler: jobs.noop
+        stages:
+          dev: {}
+    """))
+    (project / "jobs.py").write_text("def noop(event, context):\n    return None\n")
+    (work / "event.lua").write_text(LUA)
+    provider = LocalProvider(work / "home", free_port())
+    try:
+        provider.deploy(load_project(project).service("dev"))
+        client = provider.client
+        url = f"http://127.0.0.1:{client.port}/2015-03-31/functions/asyncbench-dev-noop/invocations"
+        before = int(client.call("GET", "cloud")["async_processed"])
+        started = time.perf_counter()
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "-s",
+             str(work / "event.lua"), url],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        sent_s = time.perf_counter() - started
+        total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        bad_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        bad = int(bad_match.group(1)) if bad_match else 0
+        accepted = total - bad
+        processed = 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            processed = int(client.call("GET", "cloud")["async_processed"]) - before
+            if processed >= accepted:
+                break
+            time.sleep(0.01)
+        done_s = time.perf_counter() - started
+        rss = client.call("GET", "cloud")["rss_mb"]
+        accept_rate = accepted / sent_s
+        end_to_end = processed / done_s
+        print(f"accepted {accepted} events (202 after commit) in {sent_s:.2f} s, "
+              f"refused {bad}; processed {processed} by {done_s:.2f} s")
+        print()
+        print(f"{'':38}{'aloft local cloud':>20}")
+        print(f"{'accepted (Invoke API, Event)':38}{accept_rate:>15.0f} /s")
+        print(f"{'end to end (accepted and processed)':38}{end_to_end:>15.0f} /s")
+        print(f"{'daemon RSS after the run':38}{rss:>16.1f} MB")
+        ok = end_to_end >= TARGET and processed >= accepted
+        print(f"target: >= {TARGET:.0f} invocations/s end to end: {'met' if ok else 'NOT met'}")
+        return 0
+    finally:
+        provider.client.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
