@@ -63,6 +63,12 @@ def _tail(output: str, lines: int = 15) -> str:
 def pip_failure(output: str, requirements: Requirements, target: Target) -> PackageError:
     """The user-facing error for a failed `pip install`, from pip's output."""
     source = requirements.source
+    if "No module named pip" in output:
+        return PackageError(
+            "the Python running aloft has no pip, which installs the dependencies",
+            fix="run `python -m ensurepip` with the interpreter that runs aloft (in a uv-made "
+            "venv: `uv pip install pip`)",
+        )
     missing = parse_missing_wheel(output)
     if missing is not None:
         declared = missing.parent.split()[0] if missing.parent else missing.name

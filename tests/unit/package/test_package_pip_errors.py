@@ -61,3 +61,9 @@ def test_failed_source_build_names_the_package(project: Path) -> None:
 def test_other_failures_keep_pips_output(project: Path) -> None:
     err = failed_build(project, "flask\n", "ERROR: HTTP error 503 while getting flask\n")
     assert "failed" in err.message and err.fix is not None and "503" in err.fix
+
+
+def test_an_environment_without_pip_says_how_to_get_it(project: Path) -> None:
+    output = "/work/venv/bin/python: No module named pip\n"
+    err = failed_build(project, "flask\n", output)
+    assert "no pip" in err.message and err.fix is not None and "ensurepip" in err.fix
