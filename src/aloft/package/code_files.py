@@ -88,7 +88,10 @@ def code_files(service: Service, *, skip: Iterable[Path] = ()) -> list[tuple[str
     rules = ExcludeRules(tuple(service.exclude))
     skip_files = _config_names(service)
     out: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    # Symlinked directories are followed (a shared library linked into the project ships), each
+    # real directory once, so that a link to an ancestor cannot loop.
+    visited = {os.path.realpath(root)}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         base = Path(dirpath)
         rel_dir = base.relative_to(root).as_posix()
         prefix = "" if rel_dir == "." else rel_dir + "/"
@@ -99,6 +102,10 @@ def code_files(service: Service, *, skip: Iterable[Path] = ()) -> list[tuple[str
                 continue
             if rules.excludes(prefix + name, name, True):
                 continue
+            real = os.path.realpath(path)
+            if real in visited:
+                continue
+            visited.add(real)
             kept.append(name)
         dirnames[:] = sorted(kept)
         for name in filenames:

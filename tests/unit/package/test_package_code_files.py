@@ -81,3 +81,12 @@ def test_code_zip_holds_runtime_settings_and_keeps_executable_bits(
     assert not any("__pycache__" in n for n in names)
     assert modes["bin/run.sh"] == 0o755 and modes["app.py"] == 0o644
     assert times == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_symlinked_directories_ship_once_without_looping(project: Path, tmp_path: Path) -> None:
+    touch(tmp_path, "shared/util.py")
+    (project / "shared").symlink_to(tmp_path / "shared")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "loop").symlink_to(project)  # a link back to the project root
+    touch(project, "pkg/mod.py")
+    assert shipped(project) == ["app.py", "pkg/mod.py", "shared/util.py"]
