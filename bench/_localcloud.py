@@ -73,7 +73,9 @@ class BenchRegistry:
         self.versions = {fv.function: fv for fv in versions.values()}
         self.routes = {
             f"/{SERVICE}/{stage}": StageRoutes(
-                SERVICE, stage, (Route("ANY", "/", fv.function), Route("ANY", "/{proxy+}", fv.function))
+                SERVICE,
+                stage,
+                (Route("ANY", "/", fv.function), Route("ANY", "/{proxy+}", fv.function)),
             )
             for stage, fv in versions.items()
         }
@@ -146,9 +148,19 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
-def start_platform(code: Path, layer: Path | None, concurrency: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_platform(
+    code: Path, layer: Path | None, concurrency: int
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    argv = [sys.executable, __file__, "serve", str(port), str(code), str(layer or ""), str(concurrency)]
+    argv = [
+        sys.executable,
+        __file__,
+        "serve",
+        str(port),
+        str(code),
+        str(layer or ""),
+        str(concurrency),
+    ]
     proc = subprocess.Popen(argv)
     wait_for_port(port)
     return proc, port
@@ -166,14 +178,18 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
     """Run wrk; requests/s, latency avg and p50/p99 (ms), and the non-2xx/3xx count."""
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
+
     def ms(text: str) -> float:
         found = re.match(r"([\d.]+)(us|ms|s)", text)
         if found is None:
             raise RuntimeError(f"wrk printed {text!r} where a latency belongs:\n{out}")
         value, unit = found.groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
     avg = re.search(r"^\s+Latency\s+(\S+)", out, re.M)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)

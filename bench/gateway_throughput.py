@@ -39,8 +39,18 @@ LOADS = {"throughput": (2, 16), "latency": (1, 1)}  # name -> (wrk threads, conn
 def start_gunicorn() -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     gunicorn = bench_python().parent / "gunicorn"
-    argv = [str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", str(EXAMPLE),
-            "--log-level", "warning", "app:app"]
+    argv = [
+        str(gunicorn),
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(EXAMPLE),
+        "--log-level",
+        "warning",
+        "app:app",
+    ]
     proc = subprocess.Popen(argv)
     wait_for_port(port)
     return proc, port
@@ -73,8 +83,9 @@ def main() -> None:
         for _ in range(args.rounds):
             proc, port = start_platform(code, layer, concurrency=2)
             try:
-                results["aloft"].append(measure(f"http://127.0.0.1:{port}/flask-hello/dev/",
-                                                args.seconds))
+                results["aloft"].append(
+                    measure(f"http://127.0.0.1:{port}/flask-hello/dev/", args.seconds)
+                )
             finally:
                 proc.terminate()
                 proc.wait()
@@ -91,15 +102,23 @@ def main() -> None:
     print(f"\nflask-hello GET /, wrk {args.seconds}s, best of {args.rounds} rounds")
     print(f"{'':34}{'aloft local cloud':>20}{'gunicorn -w 2':>16}{'ratio/diff':>14}")
     a, g = aloft["throughput"], gunicorn["throughput"]
-    print(f"{'throughput -t2 -c16 (req/s)':34}{a['rps']:>20.0f}{g['rps']:>16.0f}"
-          f"{a['rps'] / g['rps']:>13.3f}x")
-    print(f"{'  latency p50 / p99 (ms)':34}{a['p50_ms']:>12.2f} / {a['p99_ms']:<5.2f}"
-          f"{g['p50_ms']:>9.2f} / {g['p99_ms']:<5.2f}")
+    print(
+        f"{'throughput -t2 -c16 (req/s)':34}{a['rps']:>20.0f}{g['rps']:>16.0f}"
+        f"{a['rps'] / g['rps']:>13.3f}x"
+    )
+    print(
+        f"{'  latency p50 / p99 (ms)':34}{a['p50_ms']:>12.2f} / {a['p99_ms']:<5.2f}"
+        f"{g['p50_ms']:>9.2f} / {g['p99_ms']:<5.2f}"
+    )
     a, g = aloft["latency"], gunicorn["latency"]
-    print(f"{'latency -t1 -c1 avg (ms)':34}{a['avg_ms']:>20.3f}{g['avg_ms']:>16.3f}"
-          f"{a['avg_ms'] - g['avg_ms']:>+13.3f}ms")
-    print(f"{'latency -t1 -c1 p50 (ms)':34}{a['p50_ms']:>20.3f}{g['p50_ms']:>16.3f}"
-          f"{a['p50_ms'] - g['p50_ms']:>+13.3f}ms")
+    print(
+        f"{'latency -t1 -c1 avg (ms)':34}{a['avg_ms']:>20.3f}{g['avg_ms']:>16.3f}"
+        f"{a['avg_ms'] - g['avg_ms']:>+13.3f}ms"
+    )
+    print(
+        f"{'latency -t1 -c1 p50 (ms)':34}{a['p50_ms']:>20.3f}{g['p50_ms']:>16.3f}"
+        f"{a['p50_ms'] - g['p50_ms']:>+13.3f}ms"
+    )
     print(f"{'  requests/s at one connection':34}{a['rps']:>20.0f}{g['rps']:>16.0f}")
     bad = sum(r[k]["non_2xx"] for r in results["aloft"] for k in r)
     print(f"non-2xx responses from aloft: {bad:.0f}")

@@ -35,17 +35,25 @@ P: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(P)
 
 Handler = Callable[[Any, Any], Any]
+_serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
+PRIME_AGENT = "aloft-snapshot-prime"
+ContextFactory = Callable[[str, float], Any]  # (request id, monotonic deadline) -> context
 PR_SET_PDEATHSIG = 1
+
+
+_libc: Any = None
 
 
 def _die_with_parent() -> None:
     """Ask the kernel to SIGKILL this process when its parent dies (Linux), so that a killed
-    platform never leaves instances behind."""
+    platform never leaves instances behind. (A template's children inherit the loaded libc.)"""
+    global _libc
     try:
-        import ctypes
+        if _libc is None:
+            import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the socket's EOF still stops us
         pass
 
@@ -80,7 +88,9 @@ def _log_error(exc: BaseException, label: str | None = None, *, trace: bool = Tr
 def _initialise() -> tuple[Handler, Any]:
     import aloft.runtime.handler as runtime
 
-    runtime.init()
+    global _serves_http
+    instance = runtime.init()
+    _serves_http = getattr(instance, "app", None) is not None
     context_cls: Any = _Context  # an artifact without the context module: a minimal stand-in
     with contextlib.suppress(ImportError):
         from aloft.runtime.context import LambdaContext
@@ -127,7 +137,7 @@ def _init_failed(exc: BaseException) -> bytes:
     return pid + _error_object(exc, "", label)
 
 
-def _context_factory(context_cls: Any) -> Callable[[str, float], Any]:
+def _context_factory(context_cls: Any) -> ContextFactory:
     """Contexts for requests: what comes from the environment is read once per instance, not
     once per request (os.environ lookups are not free on the hot path)."""
     base = context_cls.from_environ(request_id="init", deadline=time.monotonic())
@@ -150,9 +160,8 @@ def _context_factory(context_cls: Any) -> Callable[[str, float], Any]:
     return lambda rid, deadline: context_cls(**static, aws_request_id=rid, deadline=deadline)
 
 
-def _serve(sock: socket.socket, handler: Handler, context_cls: Any) -> None:
+def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -> None:
     """Answer INVOKE frames until the pool closes the socket."""
-    new_context = _context_factory(context_cls)
     rfile = sock.makefile("rb", buffering=65536)
     header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
     head_size, invoke_size = header.size, invoke_head.size
@@ -222,7 +231,7 @@ def _run_instance(fd: int) -> None:
     init_ms = (time.perf_counter() - started) * 1000.0
     sys.stdout.flush()
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
-    _serve(sock, handler, context_cls)
+    _serve(sock, handler, _context_factory(context_cls))
 
 
 def _run_template(fd: int) -> None:
@@ -233,6 +242,8 @@ def _run_template(fd: int) -> None:
     except BaseException as exc:
         ctl.send(P.frame(P.INIT_ERROR, _init_failed(exc)))
         os._exit(1)
+    new_context = _context_factory(context_cls)
+    _prime(handler, new_context)
     init_ms = (time.perf_counter() - started) * 1000.0
     # Everything imported so far is shared copy-on-write with the children: keep the collector
     # from touching (and so copying) those pages in every child.
@@ -269,7 +280,7 @@ def _run_template(fd: int) -> None:
                     ctl.close()
                     os.close(wake_r)
                     os.close(wake_w)
-                    _run_child(fds[0], fds[1], handler, context_cls)
+                    _run_child(fds[0], fds[1], handler, new_context)
                 children.add(pid)
                 for child_fd in fds:
                     os.close(child_fd)
@@ -283,7 +294,51 @@ def _run_template(fd: int) -> None:
                 _reap(ctl, children)
 
 
-def _run_child(sock_fd: int, log_fd: int, handler: Handler, context_cls: Any) -> NoReturn:
+def _prime(handler: Handler, new_context: ContextFactory) -> None:
+    """Serve one GET of the stage's root through the app before the snapshot, so that what an
+    app builds on its first request (URL maps, lazy imports, caches) is built once, in the
+    template, instead of in every forked instance (SnapStart's "priming"). Plain handlers are not
+    primed: only an HTTP app has a request that is safe to make up."""
+    if not _serves_http:
+        return
+    path = os.environ.get("ALOFT_BASE_PATH", "").rstrip("/") + "/"
+    now = time.time()
+    headers = {"host": "127.0.0.1", "user-agent": PRIME_AGENT, "x-forwarded-proto": "http"}
+    event = {
+        "version": "2.0",
+        "routeKey": "ANY /{proxy+}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": PRIME_AGENT,
+            },
+            "requestId": "snapshot-prime",
+            "routeKey": "ANY /{proxy+}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    context = new_context("snapshot-prime", time.monotonic() + 10)
+    try:
+        json.dumps(handler(event, context))
+    except Exception as exc:  # the app's business: its first real request will tell
+        sys.stderr.write(f"aloft: priming the snapshot with GET {path} failed: {exc!r}\n")
+
+
+def _run_child(
+    sock_fd: int, log_fd: int, handler: Handler, new_context: ContextFactory
+) -> NoReturn:
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(log_fd, 1)
@@ -293,7 +348,7 @@ def _run_child(sock_fd: int, log_fd: int, handler: Handler, context_cls: Any) ->
     sock = socket.socket(fileno=sock_fd)
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
     try:
-        _serve(sock, handler, context_cls)
+        _serve(sock, handler, new_context)
     finally:
         os._exit(1)
 

@@ -23,11 +23,18 @@ APP = '''
 from flask import Flask, Response, jsonify, request
 
 app = Flask(__name__)
+agents = []
 
 
 @app.get("/")
 def index():
+    agents.append(request.user_agent.string)
     return "<h1>hello</h1>"
+
+
+@app.get("/agents")
+def seen():
+    return jsonify(agents)
 
 
 @app.get("/hello/<name>")
@@ -154,6 +161,12 @@ def test_flask_app_through_the_runtime(loop: LoopThread, gateway: Gateway) -> No
     assert data["root"] == "/svc/dev"  # the stage prefix is SCRIPT_NAME
     assert data["q"] == ["1", "2"]
     assert data["url"].startswith("http://127.0.0.1:8750/svc/dev/hello/ann")
+
+
+def test_the_template_primes_the_app_before_forking(loop: LoopThread, gateway: Gateway) -> None:
+    # Instances forked from the template inherit what its priming request left behind.
+    agents = json.loads(get(loop, gateway, "/svc/dev/agents").body)
+    assert agents[0] == "aloft-snapshot-prime"
 
 
 def test_binary_body_round_trip(loop: LoopThread, gateway: Gateway) -> None:

@@ -1,0 +1,101 @@
+"""Cold start of examples/flask-hello: a request to a function with no instance, until its
+response, through the local cloud's gateway (HTTP, keep-alive connection), three ways:
+
+- fork: the instance is forked from the version's template (which has imported the app and
+  frozen its heap), like Lambda's SnapStart;
+- fresh: `snapshot: false`, a new Python process imports the app;
+- `python -c 'import app'`: a bare interpreter importing the app, no request at all.
+
+Before each timed request the platform stops the function's idle instances (templates stay).
+
+    .venv/bin/python bench/cold_start.py [--runs 40] [--fresh-runs 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from _localcloud import SERVICE, build_flask_hello, start_platform, warm  # noqa: E402
+
+
+def cold_requests(port: int, stage: str, runs: int) -> list[float]:
+    """Milliseconds from sending a request to a function with no instance to its response."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    function = f"{SERVICE}-{stage}-app"
+    times = []
+    try:
+        for _ in range(runs):
+            conn.request("POST", f"/_aloft/bench/drop?function={function}")
+            conn.getresponse().read()
+            started = time.perf_counter()
+            conn.request("GET", f"/{SERVICE}/{stage}/")
+            response = conn.getresponse()
+            response.read()
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status == 200, response.status
+    finally:
+        conn.close()
+    return times
+
+
+def bare_imports(code: Path, layer: Path | None, runs: int) -> list[float]:
+    env = {"PYTHONPATH": os.pathsep.join([str(code)] + ([str(layer)] if layer else []))}
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-S", "-P", "-c", "import app"], cwd=code, env=env, check=True
+        )
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def quantiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--fresh-runs", type=int, default=12)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
+    try:
+        code, layer = build_flask_hello(work)
+        proc, port = start_platform(code, layer, concurrency=2)
+        try:
+            warm(f"http://127.0.0.1:{port}/{SERVICE}/dev/")  # starts the template
+            results = {
+                "fork from template": cold_requests(port, "dev", args.runs),
+                "fresh process (snapshot: false)": cold_requests(port, "fresh", args.fresh_runs),
+            }
+        finally:
+            proc.terminate()
+            proc.wait()
+        results["python -c 'import app' (no request)"] = bare_imports(code, layer, args.fresh_runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("\nflask-hello cold start: request to a function with no instance -> response")
+    print(f"{'':40}{'runs':>6}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, times in results.items():
+        p50, p99 = quantiles(times)
+        print(f"{name:40}{len(times):>6}{p50:>10.2f}{p99:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
