@@ -7,7 +7,14 @@ from package_fakes import FakePip, make_service
 
 from aloft.config.models import Service
 from aloft.errors import PackageError
-from aloft.package import HANDLER, Manifest, Target, build
+from aloft.package import (
+    HANDLER,
+    Manifest,
+    Target,
+    build,
+    default_cache_dir,
+    default_out_dir,
+)
 from aloft.package.target import host_platform, host_python_version
 
 
@@ -47,3 +54,18 @@ def test_target_for_service(tmp_path: Path) -> None:
     assert Target("aws", "3.13", "manylinux2014_x86_64").pip_platforms == (
         "manylinux2014_x86_64", "manylinux_2_34_x86_64",
     )
+
+
+def test_default_locations(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALOFT_CACHE_DIR", str(tmp_path / "from-env"))
+    assert default_cache_dir() == tmp_path / "from-env"
+    (project / "requirements.txt").write_text("flask==3.0.0\n")
+    manifest = build(make_service(project), pip=FakePip())
+    assert manifest.layer is not None
+    assert (tmp_path / "from-env" / "unpacked" / manifest.layer.sha256).is_dir()
+    assert manifest.code.path.parent == default_out_dir(make_service(project))
+    monkeypatch.delenv("ALOFT_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "aloft"
