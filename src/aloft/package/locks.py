@@ -70,8 +70,8 @@ def uv_lock_lines(
 
     roots = [p for p in packages if is_local(p) and "." in p["source"].values()]
     if not roots:  # a lock without a root project: every non-local package is needed
-        return sorted(f"{p['name']}=={p['version']}" for p in packages if not is_local(p)
-                      and "version" in p)
+        return sorted(_uv_pin(p, project_dir) for p in packages
+                      if not is_local(p) and _norm(str(p.get("name", ""))) not in skip)
 
     def key(pkg: dict[str, Any]) -> str:
         return f"{_norm(pkg['name'])}=={pkg.get('version', '')}"
@@ -110,17 +110,25 @@ def uv_lock_lines(
             if visit not in walked:
                 walked.add(visit)
                 stack.append((target, visit[1], dep_marker))
-    lines = []
-    for k, pkg in sorted(chosen.items()):
-        if k in root_keys:
-            continue
-        source = pkg.get("source", {})
-        if is_local(pkg) or (isinstance(source, dict) and "directory" in source):
-            path = next(iter(source.values()))
-            lines.append(markers.line(k, str((project_dir / str(path)).resolve())))
-        else:
-            lines.append(markers.line(k, f"{pkg['name']}=={pkg['version']}"))
-    return lines
+    return [markers.line(k, _uv_pin(pkg, project_dir))
+            for k, pkg in sorted(chosen.items()) if k not in root_keys]
+
+
+def _uv_pin(pkg: dict[str, Any], project_dir: Path) -> str:
+    """How pip installs one locked package: from the index, a git commit, a URL or a path."""
+    source = pkg.get("source", {})
+    source = source if isinstance(source, dict) else {}
+    name = str(pkg["name"])
+    if "git" in source:  # "https://host/repo?rev=main#<commit>": pin the locked commit
+        url, _, commit = str(source["git"]).partition("#")
+        url = url.split("?", 1)[0]
+        return f"{name} @ git+{url}@{commit}" if commit else f"{name} @ git+{url}"
+    if "url" in source:
+        return f"{name} @ {source['url']}"
+    for kind in ("path", "directory", "editable", "virtual"):
+        if kind in source:
+            return str((project_dir / str(source[kind])).resolve())
+    return f"{name}=={pkg.get('version', '')}".rstrip("=")
 
 
 # -- poetry.lock ----------------------------------------------------------------

@@ -310,3 +310,33 @@ version = "2.7.0"
 source = { registry = "https://pypi.org/simple" }
 """)
     assert found(project) == ("uv.lock", ["click==8.1.7", "flask==3.0.3"])
+
+
+def test_uv_lock_git_url_and_path_sources(project: Path) -> None:
+    write(project, "uv.lock", """
+[[package]]
+name = "demo"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "tool" }, { name = "blob" }, { name = "shared" }]
+
+[[package]]
+name = "tool"
+version = "1.2.0"
+source = { git = "https://github.com/acme/tool?rev=main#0123abcd" }
+
+[[package]]
+name = "blob"
+version = "2.0"
+source = { url = "https://example.com/blob-2.0-py3-none-any.whl" }
+
+[[package]]
+name = "shared"
+version = "0.1.0"
+source = { directory = "../shared" }
+""")
+    assert found(project) == ("uv.lock", [
+        "blob @ https://example.com/blob-2.0-py3-none-any.whl",
+        str((project / ".." / "shared").resolve()),
+        "tool @ git+https://github.com/acme/tool@0123abcd",
+    ])
