@@ -100,8 +100,9 @@ def is_expired(event: AsyncEvent, now: float) -> bool:
 @dataclass
 class _Op:
     sql: str
-    args: tuple[Any, ...]
+    args: Any  # one parameter tuple, or a list of them when `many`
     done: asyncio.Future[None] | None = None
+    many: bool = False
 
 
 class _BatchWriter:
@@ -128,6 +129,11 @@ class _BatchWriter:
         self.ops.put(_Op(sql, args, fut))
         return fut
 
+    def submit_many(
+        self, sql: str, rows: list[tuple[Any, ...]], done: asyncio.Future[None] | None
+    ) -> None:
+        self.ops.put(_Op(sql, rows, done, many=True))
+
     def _run(self) -> None:
         conn = connect(self.path)
         stopping = False
@@ -147,7 +153,10 @@ class _BatchWriter:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 for op in batch:
-                    conn.execute(op.sql, op.args)
+                    if op.many:
+                        conn.executemany(op.sql, op.args)
+                    else:
+                        conn.execute(op.sql, op.args)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 error = exc
@@ -171,6 +180,11 @@ def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -
 
 
 # --------------------------------------------------------------------------- the queue
+
+_INSERT = (
+    "INSERT INTO async_events (id, function, qualifier, payload, status, attempts, max_retries, "
+    "max_age, created, not_before, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 Runner = Callable[[AsyncEvent], Awaitable[InvokeResult | None]]
@@ -203,6 +217,9 @@ class AsyncQueue:
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._inserts: list[tuple[Any, ...]] = []
+        self._insert_done: asyncio.Future[None] | None = None
+        self._deletes: list[tuple[Any, ...]] = []
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -246,26 +263,44 @@ class AsyncQueue:
         qualifier: str | None = None,
         max_retries: int = 2,
         max_age: int = 21600,
+        event_id: str | None = None,
     ) -> str:
         """Durably queue an invocation; returns its id once committed."""
         assert self._writer is not None, "AsyncQueue.start() first"
         now = self.clock()
         self._seq += 1
         event = AsyncEvent(
-            id=str(uuid.uuid4()), function=function, qualifier=qualifier, payload=payload,
-            max_retries=max_retries, max_age=max_age, created=now, not_before=now,
+            id=event_id or str(uuid.uuid4()), function=function, qualifier=qualifier,
+            payload=payload, max_retries=max_retries, max_age=max_age, created=now,
+            not_before=now,
         )
-        fut = self._writer.submit(
-            "INSERT INTO async_events (id, function, qualifier, payload, status, attempts, "
-            "max_retries, max_age, created, not_before, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (event.id, function, qualifier, payload, "queued", 0, max_retries, max_age, now, now,
-             self._seq),
-            wait=True,
-        )
-        assert fut is not None
-        await fut
+        # Rows queued in the same turn of the event loop go to the writer as one operation.
+        if self._insert_done is None:
+            self._insert_done = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._flush_inserts)
+        done = self._insert_done
+        self._inserts.append((event.id, function, qualifier, payload, "queued", 0, max_retries,
+                              max_age, now, now, self._seq))
+        await asyncio.shield(done)
         self._schedule(event)
         return event.id
+
+    def _flush_inserts(self) -> None:
+        assert self._writer is not None
+        rows, done = self._inserts, self._insert_done
+        self._inserts, self._insert_done = [], None
+        self._writer.submit_many(_INSERT, rows, done)
+
+    def _delete(self, event_id: str) -> None:
+        """Forget a finished event; deletes of one loop turn go to the writer together."""
+        if not self._deletes:
+            asyncio.get_running_loop().call_soon(self._flush_deletes)
+        self._deletes.append((event_id,))
+
+    def _flush_deletes(self) -> None:
+        assert self._writer is not None
+        rows, self._deletes = self._deletes, []
+        self._writer.submit_many("DELETE FROM async_events WHERE id = ?", rows, None)
 
     def _schedule(self, event: AsyncEvent) -> None:
         self._idle.clear()
@@ -315,7 +350,7 @@ class AsyncQueue:
             return
         if result.status == "ok":
             self.processed += 1
-            self._writer.submit("DELETE FROM async_events WHERE id = ?", (event.id,), wait=False)
+            self._delete(event.id)
             return
         error = _error_text(result)
         outcome, after = after_failure(event, result.status, error, self.clock(), self.backoff)

@@ -319,10 +319,12 @@ class ControlHandler:
             await asyncio.sleep(0.01)
         return lines
 
-    async def enqueue(self, function: str, payload: bytes, qualifier: str | None) -> str:
+    async def enqueue(self, function: str, payload: bytes, qualifier: str | None,
+                      event_id: str | None = None) -> str:
         retries, max_age = self.p.registry.snapshot.async_config.get(function, (2, 21600))
         return await self.p.asyncq.enqueue(function, payload, qualifier=qualifier,
-                                           max_retries=retries, max_age=max_age)
+                                           max_retries=retries, max_age=max_age,
+                                           event_id=event_id)
 
     async def _lambda(self, req: ApiRequest) -> Reply:
         request_id = str(uuid.uuid4())
@@ -348,7 +350,7 @@ class ControlHandler:
                 return invoke_api.error(413, "RequestTooLargeException",
                                         "Request must be smaller than 1048576 bytes for the "
                                         "InvokeAsync operation", request_id)
-            event_id = await self.enqueue(name, payload, qualifier)
+            event_id = await self.enqueue(name, payload, qualifier, request_id)
             return Reply(202, b"", {"X-Amzn-RequestId": event_id})
         if kind != "RequestResponse":
             return invoke_api.error(400, "InvalidParameterValueException",
@@ -378,7 +380,7 @@ class ControlHandler:
 
     async def _logs(self, req: ApiRequest) -> Reply:
         q = req.query
-        functions = self._log_functions(q.get("service", ""), q.get("stage", ""),
+        functions = await self._log_functions(q.get("service", ""), q.get("stage", ""),
                                         q.get("function") or None)
         after = int(q.get("after") or 0)
         since = float(q["since"]) if q.get("since") else None
@@ -408,12 +410,12 @@ class ControlHandler:
              "version": r.version, "request_id": r.request_id, "text": r.text}
             for r in records]})
 
-    def _log_functions(self, service: str, stage: str, function: str | None) -> list[str]:
+    async def _log_functions(self, service: str, stage: str, function: str | None) -> list[str]:
         prefix = f"{service}-{stage}-"
         if function:
             return [prefix + function]
         names: set[str] = set()
-        for dep in self.p.state.deployments(service, stage):
+        for dep in await asyncio.to_thread(self.p.state.deployments, service, stage):
             names.update(dep.physical.values())
         if not names:
             raise errors.NotDeployedError(f"{service} stage {stage!r} is not deployed",
@@ -430,14 +432,14 @@ class ControlHandler:
         return json_reply(200, {"changed": changed})
 
     async def _dlq(self, req: ApiRequest) -> Reply:
-        functions = self._log_functions(req.query.get("service", ""),
-                                        req.query.get("stage", ""), None)
+        functions = await self._log_functions(req.query.get("service", ""),
+                                              req.query.get("stage", ""), None)
         dead = await self.p.asyncq.dead(functions)
         return json_reply(200, {"events": [e.summary() for e in dead]})
 
     async def _redrive(self, req: ApiRequest) -> Reply:
         body = req.json()
-        functions = self._log_functions(body["service"], body["stage"], None)
+        functions = await self._log_functions(body["service"], body["stage"], None)
         ids = await self.p.asyncq.redrive(functions, list(body.get("ids") or []))
         return json_reply(200, {"redriven": ids})
 

@@ -156,6 +156,7 @@ class Deployer:
             )
             current = await asyncio.to_thread(_latest_for, self.state, service, current)
             plan = plan_deploy(service, code_sha256, layer_sha256, current)
+            self._schedule_records(service, self.clock())  # report bad expressions, even --plan
             url = stage_url(self.port, service.service, service.stage)
             if plan_only or (is_noop(plan) and current.deployed):
                 dep = await asyncio.to_thread(
@@ -203,6 +204,7 @@ class Deployer:
             published.append(VersionRecord(fv, step["config_hash"], code_sha256, layer_sha256,
                                            now))
         by_physical = {rec.fv.function: rec.fv for rec in published}
+        schedules = self._schedule_records(service, now)  # a bad expression fails here, early
         timings["unpack_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         # Instances start in parallel (a few at a time: each is a process importing the code).
         gate = asyncio.Semaphore(HEALTH_CHECK_PARALLEL)
@@ -224,7 +226,6 @@ class Deployer:
             raise
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         dep = self._deployment(service, plan, url)
-        schedules = self._schedule_records(service, now)
         stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules)
         await self.reload()
         timings["switch_ms"] = (time.perf_counter() - mark) * 1000

@@ -141,3 +141,38 @@ def test_signed_requests_are_accepted(deployed: tuple[Cloud, Path]) -> None:
     status, _ = get(cloud.url("/2015-03-31/functions/ctl-dev-echo/invocations"),
                     method="POST", body=b"{not json")
     assert status == 400
+
+
+def test_logs_query_filter_and_follow(deployed: tuple[Cloud, Path], tmp_path: Path) -> None:
+    import threading
+
+    from aloft.config import load_project
+
+    cloud, out = deployed
+    svc = load_project(out.parent).service("dev")
+    cloud.provider.invoke(svc, "echo", {"marker": "first-call"})
+    lines = list(cloud.provider.logs(svc, function="echo", filter_text="report requestid"))
+    assert lines and all(line.function == "echo" for line in lines)
+    assert all("REPORT RequestId" in line.text for line in lines)
+    everything = list(cloud.provider.logs(svc))
+    assert {line.function for line in everything} >= {"echo", "fail"}
+    # following: a line printed after the follow started arrives without polling delay
+    import time
+
+    follow = cloud.provider.logs(svc, function="fail", since=time.time(), follow=True)
+    seen: list[str] = []
+    got_it = threading.Event()
+
+    def reader() -> None:
+        for line in follow:
+            seen.append(line.text)
+            if "fails on purpose" in line.text:
+                got_it.set()
+                return
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    assert seen == []
+    cloud.provider.invoke(svc, "fail", {})
+    assert got_it.wait(15), seen
