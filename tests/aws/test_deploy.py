@@ -209,8 +209,10 @@ def test_config_change_updates_configuration(
 
 
 def test_rollback_points_the_alias_back(
-    provider: AwsProvider, full: Service, builds: Builds
+    provider: AwsProvider, make_service: Callable[..., Service], builds: Builds
 ) -> None:
+    full = make_service(app="app:app", functions={"worker": {"handler": "w.w"},
+                                                  "hello": {"handler": "h.h"}})
     provider.deploy(full)
     builds.code = "v2"
     provider.deploy(full)
@@ -336,3 +338,28 @@ def test_logs_read_the_function_log_group(provider: AwsProvider, full: Service) 
     assert [x.text for x in lines] == [f"START RequestId: {rid} Version: 1", "processing job 7"]
     assert lines[0].request_id == rid and lines[0].function == "worker"
     assert list(provider.logs(full, function="app", since=now / 1000 - 5)) == []
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir()
+                                           if (p / "aloft.yml").exists()))
+def test_every_example_deploys_and_undeploys(provider: AwsProvider, example: str) -> None:
+    from aloft.config import load_project
+
+    services = load_project(EXAMPLES / example).services()
+    service = next(iter(services.values())).model_copy(
+        update={"provider": "aws", "aws": Service.model_fields["aws"].default_factory()})
+    result = provider.deploy(service)
+    lam = boto("lambda")
+    for name in service.all_function_names():
+        physical = service.physical_name(name)
+        conf = lam.get_function_configuration(FunctionName=physical, Qualifier=service.stage)
+        assert conf["Environment"]["Variables"]["ALOFT_FUNCTION"] == name
+        assert conf["MemorySize"] == service.function(name).memory
+        assert result.functions[name] == 1
+    assert provider.deploy(service).plan == []
+    provider.undeploy(service)
+    assert lam.list_functions()["Functions"] == []
+    assert boto("s3").list_buckets()["Buckets"] == []

@@ -15,6 +15,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import botocore.config  # type: ignore[import-untyped]
 import botocore.exceptions  # type: ignore[import-untyped]
+import botocore.loaders  # type: ignore[import-untyped]
 
 from aloft.aws.errors import AwsNotFound, translate
 from aloft.aws.names import Account
@@ -22,6 +23,8 @@ from aloft.errors import DeployError, Location
 
 _RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "standard"})
 _ROLE_NOT_READY = "cannot be assumed by Lambda"
+# Service models are large JSON files: parse each once per process, not once per session.
+_LOADER = botocore.loaders.create_loader()
 
 
 def _op_name(operation: str) -> str:
@@ -58,6 +61,7 @@ class AwsClient:
         self._account: Account | None = None
         try:
             self._session = boto3.session.Session(profile_name=profile, region_name=region)
+            self._session._session.register_component("data_loader", _LOADER)
         except botocore.exceptions.BotoCoreError as exc:
             raise translate(exc, "session", where) from None
         if not self._session.region_name:
