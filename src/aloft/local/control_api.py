@@ -99,9 +99,14 @@ class LogWaiter:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, timeout: float) -> None:
+    def current(self) -> asyncio.Event:
+        """The event the next commit sets: take it before querying, then wait on it."""
+        return self._event
+
+    @staticmethod
+    async def wait(event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), timeout)
 
 
 @dataclass
@@ -381,30 +386,32 @@ class ControlHandler:
     async def _logs(self, req: ApiRequest) -> Reply:
         q = req.query
         functions = await self._log_functions(q.get("service", ""), q.get("stage", ""),
-                                        q.get("function") or None)
+                                              q.get("function") or None)
         after = int(q.get("after") or 0)
         since = float(q["since"]) if q.get("since") else None
         wait = min(float(q.get("wait") or 0), MAX_LONG_POLL)
         filt = q.get("filter") or None
         limit = int(q.get("limit") or 1000)
         await asyncio.to_thread(self.p.logs.flush)
-        records = await asyncio.to_thread(self.p.logs.query, functions, since=since,
-                                          after_id=after, filter_text=filt, limit=limit)
         deadline = time.monotonic() + wait
-        cursor = max([after, *[r.id for r in records]]) if after else self.p.logs.last_id
-        if records:
-            cursor = max(cursor, records[-1].id)
-        while not records and wait and time.monotonic() < deadline:
-            if self.p.log_waiter is not None:
-                await self.p.log_waiter.wait(deadline - time.monotonic())
-            else:
-                await asyncio.sleep(0.2)
+        cursor = after
+        while True:
+            # The newest id is read before querying, so a line committed meanwhile is either in
+            # this answer or after the cursor: never skipped.
+            newest = self.p.logs.last_id
+            committed = self.p.log_waiter.current() if self.p.log_waiter else None
             records = await asyncio.to_thread(self.p.logs.query, functions, since=since,
                                               after_id=cursor, filter_text=filt, limit=limit)
-            if not records:
-                cursor = max(cursor, self.p.logs.last_id)
-        if records:
-            cursor = max(cursor, records[-1].id)
+            truncated = cursor > 0 and len(records) == limit
+            cursor = records[-1].id if truncated else max(
+                cursor, newest, *(r.id for r in records))
+            remaining = deadline - time.monotonic()
+            if records or remaining <= 0:
+                break
+            if committed is not None:
+                await LogWaiter.wait(committed, remaining)
+            else:
+                await asyncio.sleep(min(0.2, remaining))
         return json_reply(200, {"cursor": cursor, "lines": [
             {"id": r.id, "timestamp": r.timestamp, "function": r.function,
              "version": r.version, "request_id": r.request_id, "text": r.text}
