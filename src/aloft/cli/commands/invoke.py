@@ -63,7 +63,7 @@ def build_event(
         "aloft invoke --local app --path /echo --method POST --body '{\"a\": 1}' "
         "-H 'content-type: application/json'",
         "aloft invoke --local hello --data '{\"name\": \"Ada\"}'",
-        "aloft invoke --local tick --event tests/events/tick.json",
+        "aloft invoke --local worker --event events/jobs.json",
         "aloft invoke --local app --raw 'import sys; print(sys.version)'",
         "aloft invoke dev worker --data '{}' --async     # the deployed stage",
     ),
