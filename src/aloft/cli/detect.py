@@ -29,6 +29,9 @@ _HANDLER = re.compile(
     r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(\s*event\b[^)]*?,\s*context\b", re.M
 )
 _GENERIC_HANDLERS = ("handler", "lambda_handler")  # named after their module instead
+_FACTORY_APP = re.compile(r"^[ \t]+[A-Za-z_]\w*\s*(?::[^=\n]+)?=\s*(?:flask\.|fastapi\.)?"
+                          r"(Flask|FastAPI)\(", re.M)
+_FACTORY_DEF = re.compile(r"^def\s+((?:create|make|build)_\w*app\w*)\s*\(", re.M)
 _DJANGO_SETTINGS = re.compile(
     r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]"""
 )
@@ -77,7 +80,10 @@ def _python_files(root: Path) -> Iterator[Path]:
 
 
 def _module(root: Path, path: Path) -> str:
-    return ".".join(path.relative_to(root).with_suffix("").parts)
+    parts = path.relative_to(root).with_suffix("").parts
+    if len(parts) > 1 and parts[-1] == "__init__":
+        parts = parts[:-1]  # a package's own module is imported by the package name
+    return ".".join(parts)
 
 
 def _read(path: Path) -> str:
@@ -116,15 +122,21 @@ def detect(root: Path) -> Detection:
     django = _detect_django(root)
     if django:
         return django
-    apps: list[tuple[str, str, str]] = []  # (module, attribute, kind)
+    apps: list[tuple[str, str, str, str]] = []  # (module, attribute, kind, file)
     handlers: dict[str, str] = {}
     first_handler_file = ""
+    factories: list[tuple[str, str, str]] = []  # (file, framework, factory function)
     for path in _python_files(root):
         text = _read(path)
         module = _module(root, path)
+        factory = _FACTORY_APP.search(text)
+        if factory:
+            made_by = _FACTORY_DEF.search(text)
+            factories.append((str(path.relative_to(root)), factory.group(1),
+                              f"{module}.{made_by.group(1)}" if made_by else ""))
         for kind, pattern in _APP_ASSIGN.items():
             for match in pattern.finditer(text):
-                apps.append((module, match.group(1), kind))
+                apps.append((module, match.group(1), kind, str(path.relative_to(root))))
         for match in _HANDLER.finditer(text):
             if match.group(1).startswith("_"):
                 continue
@@ -133,15 +145,25 @@ def detect(root: Path) -> Detection:
             first_handler_file = first_handler_file or str(path.relative_to(root))
     if apps:
         apps.sort(key=lambda item: _rank(item[0]))
-        module, attribute, kind = apps[0]
+        module, attribute, kind, source = apps[0]
         return Detection(
             kind,
-            module.replace(".", "/") + ".py",
+            source,
             app=f"{module}:{attribute}",
-            others=tuple(f"{m}:{a}" for m, a, _ in apps[1:]),
+            others=tuple(f"{m}:{a}" for m, a, _, _ in apps[1:]),
         )
     if handlers:
         return Detection("functions", first_handler_file, handlers=handlers)
+    if factories:
+        file, framework, function = factories[0]
+        module, _, name = function.rpartition(".")
+        call = f"from {module} import {name}; app = {name}()" if function else "app = <factory>()"
+        raise UsageError(
+            f"found a {framework} app created inside a function (an app factory) in {file}, "
+            "but no app at module level",
+            fix=f"create it at module level, e.g. a wsgi.py with `{call}`, then run "
+            "`aloft init` again (or write `app: wsgi:app` in aloft.yml)",
+        )
     raise UsageError(
         f"found no Flask, FastAPI or Django app and no function(event, context) in {root}",
         fix="start a new project with `aloft init --template function|flask|fastapi|django`",

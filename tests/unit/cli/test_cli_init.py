@@ -87,6 +87,17 @@ def test_nothing_found_explains_the_template_option(run: Run, tmp_path: Path) ->
     assert not (tmp_path / "aloft.yml").exists()
 
 
+def test_an_app_factory_gets_a_specific_fix(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"shop/__init__.py": "from flask import Flask\n\n"
+                                         "def create_app(config=None):\n"
+                                         "    app = Flask(__name__)\n    return app\n"})
+    result = run("init")
+    assert result.exit_code == 2
+    first, second = result.stderr.strip().splitlines()
+    assert "Flask app created inside a function" in first and "shop/__init__.py" in first
+    assert "from shop import create_app; app = create_app()" in second
+
+
 def test_existing_config_is_kept_without_force(run: Run, tmp_path: Path) -> None:
     write(tmp_path, {"app.py": "from flask import Flask\napp = Flask(__name__)\n",
                      "aloft.yml": "service: mine\napp: app:app\n"})
