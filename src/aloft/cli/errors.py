@@ -79,6 +79,9 @@ def run(invoke: Callable[[], object], *, verbose: bool) -> int:
     except click.exceptions.Abort:
         _emit("error: aborted", "fix: rerun the command and confirm, or pass --yes")
         return 1
+    except click.exceptions.NoArgsIsHelpError as exc:
+        sys.stderr.write(exc.format_message() + "\n")  # a group run bare: its help, as click does
+        return exc.exit_code
     except click.UsageError as exc:
         _emit(f"error: {one_line(exc.format_message())}", f"fix: {_usage_fix(exc)}")
         return 2

@@ -96,6 +96,13 @@ def test_run_returns_exit_codes() -> None:
     assert errors.run(lambda: None, verbose=False) == 0
 
 
+def test_bare_group_prints_its_help(run: Run) -> None:
+    result = CliRunner().invoke(cli, [])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: aloft [OPTIONS] COMMAND")
+    assert "error:" not in result.stderr
+
+
 def test_version_and_help(run: Run) -> None:
     result = run("--version")
     assert result.exit_code == 0
