@@ -52,8 +52,10 @@ class ApplyResult:
 
 
 class Applier:
-    def __init__(self, aws: AwsClient, desired: s.Desired, actual: ActualState) -> None:
+    def __init__(self, aws: AwsClient, desired: s.Desired, actual: ActualState,
+                 action: str = "deploy") -> None:
         self.aws, self.actual, self.region = aws, actual, desired.region
+        self.action = action
         self.stage = desired.stage
         self.stage_prefix = f"{desired.service}-{desired.stage}"
         self.code_sha256 = desired.code_sha256
@@ -84,11 +86,18 @@ class Applier:
                     raise
                 msg = exc.message if isinstance(exc, AloftError) else repr(exc)
                 fix = exc.fix if isinstance(exc, AloftError) else None
+                if self.action == "deploy":
+                    raise DeployError(
+                        f"deploy failed at `{step.describe()}`: {msg}; undid {len(undo)} "
+                        f"resource(s) this run created, the previous version keeps serving",
+                        where=getattr(exc, "where", None),
+                        fix=fix or "fix the cause and deploy again: it completes what is left",
+                    ) from exc
                 raise DeployError(
-                    f"deploy failed at `{step.describe()}`: {msg}; undid {len(undo)} "
-                    f"resource(s) this run created, the previous version keeps serving",
+                    f"{self.action} failed at `{step.describe()}`: {msg}",
                     where=getattr(exc, "where", None),
-                    fix=fix or "fix the cause and deploy again: it completes what is left",
+                    fix=fix or f"fix the cause and run `aloft {self.action}` again: it "
+                               "continues where this run stopped",
                 ) from exc
             done.append(step)
         return ApplyResult(done, self.release, self.api, {**self.versions}, dict(self.refs))
@@ -607,6 +616,16 @@ class Applier:
 
     def _do_DeleteParameter(self, x: st.DeleteParameter) -> Undo:
         self._ignore_missing("ssm", "delete_parameter", Name=x.name)
+        return []
+
+    def _do_DeleteDomainName(self, x: st.DeleteDomainName) -> Undo:
+        mappings = self.aws.find("apigatewayv2", "get_api_mappings", DomainName=x.domain)
+        if mappings is None:
+            return []
+        for m in mappings.get("Items", []):
+            self._ignore_missing("apigatewayv2", "delete_api_mapping", DomainName=x.domain,
+                                 ApiMappingId=m["ApiMappingId"])
+        self._ignore_missing("apigatewayv2", "delete_domain_name", DomainName=x.domain)
         return []
 
     def _do_WriteState(self, x: st.WriteState) -> Undo:

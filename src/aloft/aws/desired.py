@@ -274,4 +274,5 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         resources=res,
         log_groups=tuple((names.log_group(f), retention) for f in functions),
         tags=tuple(sorted(names.tags(service.aws.tags).items())),
+        domain=service.aws.domain,
     )

@@ -278,6 +278,8 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     """Delete everything the stage created: triggers first, then functions, then the rest."""
     a = actual
     out: list[st.Step] = []
+    if desired.domain and a.api is not None:
+        out.append(st.DeleteDomainName(desired.domain))
     if a.api is not None:
         out.append(st.DeleteApi(a.api.id, a.api.kind))
     out += [st.DeleteRule(name) for name in a.rules]

@@ -17,6 +17,7 @@ from typing import Any
 
 from aloft.aws import specs as s
 from aloft.aws.apply import Applier, ApplyResult
+from aloft.aws.certify import Certified, certify
 from aloft.aws.client import AwsClient
 from aloft.aws.desired import Built, desired
 from aloft.aws.names import Names
@@ -180,11 +181,24 @@ class AwsProvider:
             raise NotDeployedError(f"stage {service.stage!r} of {service.service!r} is not "
                                    "deployed on AWS", where=_where(service),
                                    fix="nothing to undeploy")
-        Applier(st.aws, st.desired, st.actual).run(plan_undeploy(st.desired, st.actual))
+        Applier(st.aws, st.desired, st.actual, "undeploy").run(
+            plan_undeploy(st.desired, st.actual))
 
     def plan_undeploy(self, service: Service) -> list[dict[str, Any]]:
         st = self.stage(service)
         return describe(plan_undeploy(st.desired, st.actual))
+
+    def certify(self, service: Service, *, timeout: float = 600.0) -> Certified:
+        """Give the deployed stage's API its custom domain `aws.domain` (`aloft certify`)."""
+        st = self._deployed(service)
+        api = st.actual.api
+        kind = service.aws.api
+        if api is None and kind != "url":
+            raise NotDeployedError("the stage has no API to map a domain to",
+                                   where=_where(service),
+                                   fix="add an `http` event or an `app`, then deploy")
+        return certify(st.aws, service, api=(api.kind, api.id) if api else ("url", ""),
+                       timeout=timeout)
 
     def status(self, service: Service) -> dict[str, Any]:
         st = self._deployed(service)

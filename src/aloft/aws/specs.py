@@ -222,6 +222,7 @@ class Desired:
     resources: Resources
     log_groups: tuple[tuple[str, int | None], ...]  # name, retention days
     tags: tuple[tuple[str, str], ...] = field(default=())
+    domain: str | None = None  # custom domain (mapped by `aloft certify`)
 
     def function(self, name: str) -> FunctionSpec:
         return next(f for f in self.functions if f.name == name)

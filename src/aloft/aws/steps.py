@@ -362,6 +362,13 @@ class DeleteParameter(Step):
 
 
 @dataclass(frozen=True)
+class DeleteDomainName(Step):
+    """The API Gateway custom domain `aloft certify` made (its API mappings go with it)."""
+
+    domain: str
+
+
+@dataclass(frozen=True)
 class WriteState(Step):
     """Record what the stage holds now (the release is appended when versions are known)."""
 

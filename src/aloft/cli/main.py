@@ -14,6 +14,7 @@ import click
 from aloft import __version__
 from aloft.cli import errors
 from aloft.cli.commands import (
+    certify,
     cloud,
     deploy,
     dlq,
@@ -27,6 +28,7 @@ from aloft.cli.commands import (
     schema,
     status,
     tail,
+    template,
     undeploy,
     validate,
 )
@@ -48,6 +50,7 @@ COMMANDS: list[click.Command] = [
     schedule.schedule_command,
     schedule.unschedule_command,
     undeploy.command,
+    template.command, certify.command,
     dlq.command,
     cloud.command,
 ]

@@ -19,7 +19,7 @@ from aloft.errors import Location, UsageError
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the template to this file instead of standard output.")
 def command(stage: str, output: Path | None) -> None:
-    """Print the CloudFormation template of STAGE (an `provider: aws` stage).
+    """Print the CloudFormation template of an aws STAGE.
 
     The code zip and the dependency layer are parameters (ArtifactBucket, CodeKey, LayerKey):
     upload the zips that `aloft package STAGE` builds and pass their S3 keys.
