@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aloft.runtime import commands
 from aloft.runtime.asgi import AsgiApp
@@ -145,7 +145,7 @@ class Instance:
         app = self.app
         if app is None:  # a handler function behind an HTTP route gets the raw event
             return self._call(event, context)
-        assert issubclass(source, HttpSource)
+        source = cast(type[HttpSource], source)
         request = source.request(event, self.base_path)
         try:
             response = app.serve(request, event, context)

@@ -12,7 +12,7 @@ import binascii
 import http
 import json
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 REASONS: dict[int, str] = {s.value: f"{s.value} {s.phrase}" for s in http.HTTPStatus}
@@ -31,6 +31,7 @@ class HttpRequest(NamedTuple):
     host: str
     port: str
     multi_value: bool  # the request used multi-value headers: the response must too
+    authorizer: dict[str, Any] | None = None  # requestContext.authorizer, when there is one
 
 
 class HttpResponse(NamedTuple):
@@ -73,16 +74,6 @@ def request_body(body: str | None, is_base64: bool) -> bytes:
     return body.encode("utf-8")
 
 
-def client_address(headers: dict[str, str], source_ip: str | None) -> str:
-    """The caller's address: X-Forwarded-For's first entry (the client), else the source IP."""
-    forwarded = headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",", 1)[0].strip()
-    if source_ip:
-        return source_ip.split("/", 1)[0]  # some payloads carry a CIDR suffix ('1.2.3.4/32')
-    return "127.0.0.1"
-
-
 class BinaryTypes:
     """Decides whether a response body goes base64-encoded, from `binary_types` patterns
     (`image/*`, `application/pdf`, `*/*`) and Content-Encoding. Compiled once per instance."""
@@ -116,8 +107,7 @@ class BinaryTypes:
 
     def encode(self, response: HttpResponse) -> tuple[str, bool]:
         """The response body as the event's `body` string and its `isBase64Encoded` flag."""
-        body = response.body
-        if not body:
+        if not response.body:
             return "", False
         content_type = content_encoding = None
         for name, value in response.headers:
@@ -126,6 +116,14 @@ class BinaryTypes:
                 content_type = value
             elif lower == "content-encoding":
                 content_encoding = value
+        return self.encode_body(response.body, content_type, content_encoding)
+
+    def encode_body(
+        self, body: bytes, content_type: str | None, content_encoding: str | None
+    ) -> tuple[str, bool]:
+        """`encode` for a caller that already found the two headers."""
+        if not body:
+            return "", False
         if not self.is_binary(content_type, content_encoding):
             try:
                 return body.decode("utf-8"), False
@@ -134,30 +132,16 @@ class BinaryTypes:
         return base64.b64encode(body).decode("ascii"), True
 
 
-def authorizer_of(event: dict[str, object]) -> dict[str, object] | None:
-    """The authorizer's context in an HTTP event (Cognito claims, JWT, IAM or a Lambda's)."""
-    context = event.get("requestContext")
-    if isinstance(context, dict):
-        found = context.get("authorizer")
-        if isinstance(found, dict):
-            return found
-    return None
-
-
-def remote_user(authorizer: dict[str, object]) -> str | None:
-    """The authenticated principal: a Lambda authorizer's principalId or a JWT's `sub`."""
+def remote_user(authorizer: dict[str, Any]) -> str | None:
+    """The authenticated principal: a Lambda authorizer's principalId, else a JWT's or
+    Cognito's `sub` claim."""
     principal = authorizer.get("principalId")
     if principal:
         return str(principal)
-    for nested in ("lambda", "jwt"):
-        inner = authorizer.get(nested)
-        if isinstance(inner, dict):
-            claims = inner.get("claims") if nested == "jwt" else inner
-            if isinstance(claims, dict):
-                value = claims.get("principalId") or claims.get("sub")
-                if value:
-                    return str(value)
-    claims = authorizer.get("claims")
-    if isinstance(claims, dict) and claims.get("sub"):
-        return str(claims["sub"])
+    jwt = authorizer.get("jwt") or {}
+    for claims in (authorizer.get("lambda"), jwt.get("claims"), authorizer.get("claims")):
+        if claims:
+            sub = claims.get("principalId") or claims.get("sub")
+            if sub:
+                return str(sub)
     return None

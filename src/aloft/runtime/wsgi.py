@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from io import BytesIO
 from typing import Any
 
-from aloft.runtime.http import HttpRequest, HttpResponse, authorizer_of, remote_user
+from aloft.runtime.http import HttpRequest, HttpResponse, remote_user
 
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -18,7 +18,7 @@ _KEY_CACHE_LIMIT = 1024
 
 def _latin1(text: str) -> str:
     """PEP 3333 'bytes as str': UTF-8 bytes of the decoded path, one char per byte."""
-    return text if text.isascii() else text.encode("utf-8").decode("latin-1")
+    return text.encode("utf-8").decode("latin-1")
 
 
 class WsgiApp:
@@ -51,8 +51,9 @@ class WsgiApp:
             environ[keys.get(name) or self._key(name)] = value
         body = request.body
         environ["REQUEST_METHOD"] = request.method
-        environ["SCRIPT_NAME"] = _latin1(request.script_name)
-        environ["PATH_INFO"] = _latin1(request.path)
+        script, path = request.script_name, request.path
+        environ["SCRIPT_NAME"] = script if script.isascii() else _latin1(script)
+        environ["PATH_INFO"] = path if path.isascii() else _latin1(path)
         environ["QUERY_STRING"] = request.query_string
         environ["SERVER_NAME"] = request.host
         environ["SERVER_PORT"] = request.port
@@ -62,14 +63,13 @@ class WsgiApp:
         environ["wsgi.input"] = BytesIO(body)
         environ["aloft.event"] = event
         environ["aloft.context"] = context
-        if type(event) is dict and "requestContext" in event:
-            authorizer = authorizer_of(event)
-            if authorizer:
-                environ["aloft.authorizer"] = authorizer
-                environ["API_GATEWAY_AUTHORIZER"] = authorizer  # the key Zappa apps read
-                user = remote_user(authorizer)
-                if user:
-                    environ["REMOTE_USER"] = user
+        authorizer = request.authorizer
+        if authorizer:
+            environ["aloft.authorizer"] = authorizer
+            environ["API_GATEWAY_AUTHORIZER"] = authorizer  # the key Zappa apps read
+            user = remote_user(authorizer)
+            if user:
+                environ["REMOTE_USER"] = user
         return environ
 
     def serve(self, request: HttpRequest, event: Any, context: Any) -> HttpResponse:

@@ -1,8 +1,9 @@
 """Event recognition: the first source whose `infer(event)` is true owns the event.
 
-Order matters only where shapes overlap: authorizer requests look like HTTP requests, function
-URLs like HTTP API v2, keep-warm rules like other schedules, schedules like other EventBridge
-events. HTTP comes early because it is the hot path.
+Order matters only where shapes overlap: function URLs look like HTTP API v2 events, keep-warm
+rules like other schedules, schedules like other EventBridge events. (Authorizer requests look
+like HTTP requests too; the HTTP sources exclude them by their ARN key.) HTTP comes first because
+it is the hot path.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from aloft.runtime.sources.records import S3, DynamoDbStream, Kinesis, Sns, Sqs
 ENVELOPES: tuple[type[EventSource], ...] = (KeepWarm, Command, Raw, Manage, Task, Schedule)
 
 SOURCES: tuple[type[EventSource], ...] = (
-    Authorizer,
     FunctionUrl,
     HttpApiV2,
     Alb,
@@ -40,6 +40,7 @@ SOURCES: tuple[type[EventSource], ...] = (
     S3,
     DynamoDbStream,
     Kinesis,
+    Authorizer,
     KeepWarmRule,
     ScheduledEvent,
     EventBridge,

@@ -7,14 +7,13 @@ These run on every request, so they do plain dict work: no regexes, no copies th
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from aloft.runtime.http import (
     REASONS,
     BinaryTypes,
     HttpRequest,
     HttpResponse,
-    client_address,
     decode_path,
     request_body,
     split_prefix,
@@ -37,13 +36,52 @@ def _mount(path: str, stage_prefix: str, base_path: str) -> tuple[str, str]:
     return script, path
 
 
-def _host_and_port(headers: dict[str, str], context: dict[str, Any]) -> tuple[str, str, str]:
+_new_request = tuple.__new__  # builds the NamedTuple without its Python-level __new__ (hot path)
+
+
+def _request(
+    method: str,
+    script: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    event: Event,
+    source_ip: str | None,
+    context: dict[str, Any],
+    multi_value: bool,
+) -> HttpRequest:
+    """The parts every source derives the same way: scheme, host, port, client, body."""
     scheme = headers.get("x-forwarded-proto") or "https"
     host = headers.get("host") or context.get("domainName") or "localhost"
-    port = headers.get("x-forwarded-port") or ("443" if scheme == "https" else "80")
     if ":" in host and not host.endswith("]"):
         host, _, port = host.rpartition(":")
-    return scheme, host, port
+    else:
+        port = headers.get("x-forwarded-port") or ("443" if scheme == "https" else "80")
+    forwarded = headers.get("x-forwarded-for")
+    if forwarded:  # the first entry is the client; later ones are proxies
+        remote = forwarded.split(",", 1)[0].strip()
+    elif source_ip:
+        remote = source_ip.split("/", 1)[0]  # some payloads carry a CIDR suffix
+    else:
+        remote = "127.0.0.1"
+    body = event.get("body")
+    return _new_request(
+        HttpRequest,
+        (
+            method,
+            script,
+            path,
+            query,
+            headers,
+            request_body(body, event.get("isBase64Encoded", False)) if body else b"",
+            remote,
+            scheme,
+            host,
+            port,
+            multi_value,
+            context.get("authorizer"),
+        ),
+    )
 
 
 def _lower_headers(single: dict[str, str] | None) -> dict[str, str]:
@@ -84,7 +122,11 @@ class ApiGatewayV1(HttpSource):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        return "httpMethod" in event and "elb" not in (event.get("requestContext") or {})
+        return (
+            "httpMethod" in event
+            and "methodArn" not in event  # an authorizer request
+            and "elb" not in (event.get("requestContext") or {})
+        )
 
     @staticmethod
     def request(event: Event, base_path: str) -> HttpRequest:
@@ -103,20 +145,9 @@ class ApiGatewayV1(HttpSource):
         full = decode_path(context.get("path") or "")
         stage_prefix = full[: -len(path)] if len(full) > len(path) and full.endswith(path) else ""
         script, path = _mount(stage_prefix + path, stage_prefix, base_path)
-        scheme, host, port = _host_and_port(headers, context)
-        return HttpRequest(
-            method=event["httpMethod"],
-            script_name=script,
-            path=path,
-            query_string=query,
-            headers=headers,
-            body=request_body(event.get("body"), event.get("isBase64Encoded", False)),
-            remote_addr=client_address(headers, (context.get("identity") or {}).get("sourceIp")),
-            scheme=scheme,
-            host=host,
-            port=port,
-            multi_value=bool(multi),
-        )
+        source_ip = (context.get("identity") or {}).get("sourceIp")
+        return _request(event["httpMethod"], script, path, query, headers, event, source_ip,
+                        context, bool(multi))
 
     @staticmethod
     def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
@@ -141,7 +172,8 @@ class HttpApiV2(HttpSource):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        return event.get("version") == "2.0" and "rawPath" in event
+        # routeArn marks an HTTP API authorizer request, which has the same shape.
+        return event.get("version") == "2.0" and "rawPath" in event and "routeArn" not in event
 
     @staticmethod
     def request(event: Event, base_path: str) -> HttpRequest:
@@ -152,27 +184,21 @@ class HttpApiV2(HttpSource):
         cookies = event.get("cookies")
         if cookies:
             headers["cookie"] = "; ".join(cookies)
+        path = event["rawPath"] or "/"
+        if "%" in path:
+            path = unquote(path)
         stage = context.get("stage")
-        stage_prefix = "/" + stage if stage and stage != "$default" else ""
-        script, path = _mount(decode_path(event["rawPath"] or "/"), stage_prefix, base_path)
-        scheme, host, port = _host_and_port(headers, context)
-        return HttpRequest(
-            method=http.get("method") or "GET",
-            script_name=script,
-            path=path,
-            query_string=event.get("rawQueryString") or "",
-            headers=headers,
-            body=request_body(event.get("body"), event.get("isBase64Encoded", False)),
-            remote_addr=client_address(headers, http.get("sourceIp")),
-            scheme=scheme,
-            host=host,
-            port=port,
-            multi_value=False,
-        )
+        if (stage and stage != "$default") or base_path:
+            stage_prefix = "/" + stage if stage and stage != "$default" else ""
+            script, path = _mount(path, stage_prefix, base_path)
+        else:
+            script = ""
+        return _request(http.get("method") or "GET", script, path,
+                        event.get("rawQueryString") or "", headers, event, http.get("sourceIp"),
+                        context, False)
 
     @staticmethod
     def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
-        body, is_base64 = binary.encode(response)
         headers: dict[str, str] = {}
         cookies: list[str] = []
         for name, value in response.headers:
@@ -183,6 +209,9 @@ class HttpApiV2(HttpSource):
                 headers[lower] += ", " + value
             else:
                 headers[lower] = value
+        body, is_base64 = binary.encode_body(
+            response.body, headers.get("content-type"), headers.get("content-encoding")
+        )
         out: Event = {
             "statusCode": response.status,
             "headers": headers,
@@ -201,10 +230,8 @@ class FunctionUrl(HttpApiV2):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        return (
-            event.get("version") == "2.0"
-            and "rawPath" in event
-            and ".lambda-url." in ((event.get("requestContext") or {}).get("domainName") or "")
+        return HttpApiV2.infer(event) and ".lambda-url." in (
+            (event.get("requestContext") or {}).get("domainName") or ""
         )
 
 
@@ -229,20 +256,8 @@ class Alb(HttpSource):
             single = event.get("queryStringParameters")
             query = "&".join(f"{k}={v}" for k, v in single.items()) if single else ""
         script, path = _mount(decode_path(event.get("path") or "/"), "", base_path)
-        scheme, host, port = _host_and_port(headers, {})
-        return HttpRequest(
-            method=event.get("httpMethod") or "GET",
-            script_name=script,
-            path=path,
-            query_string=query,
-            headers=headers,
-            body=request_body(event.get("body"), event.get("isBase64Encoded", False)),
-            remote_addr=client_address(headers, None),
-            scheme=scheme,
-            host=host,
-            port=port,
-            multi_value="multiValueHeaders" in event,
-        )
+        return _request(event.get("httpMethod") or "GET", script, path, query, headers, event,
+                        None, {}, "multiValueHeaders" in event)
 
     @staticmethod
     def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
