@@ -1,7 +1,8 @@
-"""Each `aloft init --template` project passes its own tests."""
+"""Each `aloft init --template` project passes its own tests and answers `invoke --local`."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,13 @@ from cli_run import Aloft
 from aloft.cli.scaffold import TEMPLATES
 
 pytestmark = pytest.mark.slow
+
+FIRST_REQUEST = {
+    "function": ["hello", "--path", "/hello?name=Ada"],
+    "flask": ["app", "--path", "/hello/Ada"],
+    "fastapi": ["app", "--path", "/hello/Ada"],
+    "django": ["app", "--path", "/"],
+}
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -24,3 +32,9 @@ def test_scaffolded_project_tests_pass(aloft: Aloft, tmp_path: Path, template: s
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+
+    invoked = aloft("invoke", "--local", *FIRST_REQUEST[template], cwd=tmp_path / "proj")
+    assert invoked.returncode == 0, invoked.stderr
+    reply = json.loads(invoked.stdout)
+    assert reply["statusCode"] == 200
+    assert "Hello, Ada!" in reply["body"] or "Hello from proj!" in reply["body"]
