@@ -363,3 +363,24 @@ def test_every_example_deploys_and_undeploys(provider: AwsProvider, example: str
     provider.undeploy(service)
     assert lam.list_functions()["Functions"] == []
     assert boto("s3").list_buckets()["Buckets"] == []
+
+
+def test_plan_only_changes_nothing(provider: AwsProvider, full: Service) -> None:
+    result = provider.deploy(full, plan_only=True)
+    assert result.version == 0 and result.url is None
+    assert ops(result.plan)[0] == "CreateDeploymentBucket" and ops(result.plan)[-1] == "WriteState"
+    assert boto("s3").list_buckets()["Buckets"] == []
+    assert boto("lambda").list_functions()["Functions"] == []
+    assert boto("iam").list_roles()["Roles"] == []
+
+
+def test_ssm_values_are_resolved_at_deploy(
+    provider: AwsProvider, make_service: Callable[..., Service]
+) -> None:
+    svc = make_service(app="app:app", environment={"TOKEN": "${ssm:/shop/token}"})
+    with pytest.raises(NotDeployedError, match="/shop/token does not exist"):
+        provider.deploy(svc)
+    boto("ssm").put_parameter(Name="/shop/token", Value="t0k", Type="SecureString")
+    provider.deploy(svc)
+    conf = boto("lambda").get_function_configuration(FunctionName="shop-prod-app")
+    assert conf["Environment"]["Variables"]["TOKEN"] == "t0k"
