@@ -24,6 +24,7 @@ from aloft.local.home import DaemonInfo, Home, resolve_home, resolve_port
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
+INLINE_UPLOAD_LIMIT = 16 * 1024 * 1024
 
 
 class CloudClient:
@@ -174,10 +175,14 @@ class CloudClient:
         return status == 200
 
     def put_artifact(self, sha256: str, path: Path) -> None:
+        """Send an artifact; a large one is copied by the daemon from `path` instead (both run
+        on this machine as this user), so no size limit of an HTTP body applies."""
+        if path.stat().st_size > INLINE_UPLOAD_LIMIT:
+            body, headers = b"", {"X-Aloft-Artifact-Path": str(path.resolve())}
+        else:
+            body, headers = path.read_bytes(), {"Content-Type": "application/zip"}
         status, _, data = self.request(
-            "PUT", f"/_aloft/api/artifacts/{sha256}", body=path.read_bytes(),
-            headers={"Content-Type": "application/zip"},
-        )
+            "PUT", f"/_aloft/api/artifacts/{sha256}", body=body, headers=headers)
         if status >= 400:
             raise _error_from(status, _json_or_none(data), data)
 

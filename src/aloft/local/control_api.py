@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -243,7 +244,13 @@ class ControlHandler:
         if req.method == "HEAD":
             return Reply(200 if self.p.store.has(sha) else 404)
         if req.method == "PUT":
-            size = await asyncio.to_thread(self.p.store.put, sha, [req.body])
+            source = req.headers.get("x-aloft-artifact-path")
+            if source and not req.body:
+                # Same machine, same user (the token says so): copy a large artifact from the
+                # CLI's build directory instead of streaming it through HTTP.
+                size = await asyncio.to_thread(self.p.store.put_file, sha, Path(source))
+            else:
+                size = await asyncio.to_thread(self.p.store.put, sha, [req.body])
             return json_reply(201, {"sha256": sha, "size": size})
         return json_reply(405, {"error": {"type": "UsageError", "where": None, "fix": None,
                                           "message": "use HEAD or PUT"}})

@@ -61,6 +61,17 @@ class ArtifactStore:
         os.replace(tmp, self.zip_path(sha256))
         return size
 
+    def put_file(self, sha256: str, source: Path) -> int:
+        """Store the artifact from a local file (read in chunks, verified like an upload)."""
+        try:
+            with open(source, "rb") as fh:
+                return self.put(sha256, iter(lambda: fh.read(1024 * 1024), b""))
+        except OSError as exc:
+            raise ProviderError(
+                f"cannot read artifact {source}: {exc.strerror}",
+                fix="run the deploy again (the build directory changed meanwhile)",
+            ) from None
+
     def unpacked(self, sha256: str) -> Path:
         """The artifact's unpacked directory, unpacking it on first use."""
         from aloft.package import unpack  # the packager owns the zip layout

@@ -176,3 +176,25 @@ def test_logs_query_filter_and_follow(deployed: tuple[Cloud, Path], tmp_path: Pa
     assert seen == []
     cloud.provider.invoke(svc, "fail", {})
     assert got_it.wait(15), seen
+
+
+def test_large_artifacts_are_copied_from_their_path(
+    deployed: tuple[Cloud, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from aloft.errors import ProviderError
+    from aloft.local import client as client_module
+
+    cloud, _ = deployed
+    monkeypatch.setattr(client_module, "INLINE_UPLOAD_LIMIT", 10)
+    artifact = tmp_path / "big.zip"
+    artifact.write_bytes(b"pretend this is a large zip" * 100)
+    sha = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    assert not cloud.client.has_artifact(sha)
+    cloud.client.put_artifact(sha, artifact)
+    assert cloud.client.has_artifact(sha)
+    stored = cloud.home / "artifacts" / f"{sha}.zip"
+    assert stored.read_bytes() == artifact.read_bytes()
+    with pytest.raises(ProviderError, match="does not match"):
+        cloud.client.put_artifact("1" * 64, artifact)
