@@ -58,7 +58,7 @@ def print_manifest(manifest: Manifest) -> None:
 def command(stage: str | None, as_json: bool) -> None:
     """Build the deployment artifact for STAGE (dependencies are cached between builds)."""
     service = load_service(stage)
-    progress = render.StepProgress()
+    progress = render.StepProgress(quiet=as_json)
     try:
         manifest = build(service, progress=progress)
     finally:
