@@ -182,4 +182,8 @@ def test_plan_steps_print_as_data() -> None:
     plan = plan_deploy(want(APP), ActualState())
     first = plan[0].to_dict()
     assert first["op"] == "CreateDeploymentBucket"
-    assert first["subject"] == "aloft-shop-prod-111122223333-eu-west-1"
+    assert first["resource"] == "aloft-shop-prod-111122223333-eu-west-1"
+    create = next(x for x in plan if isinstance(x, st.CreateFunction)).to_dict()
+    assert create["resource"] == "shop-prod-app" and create["memory"] == 512
+    policy = next(x for x in plan if isinstance(x, st.PutRolePolicy)).to_dict()
+    assert policy["document"].endswith(" chars>")

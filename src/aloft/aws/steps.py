@@ -27,7 +27,30 @@ class Step:
         return f"{self.op} {self.subject}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "subject": self.subject, **dataclasses.asdict(self)}
+        """`op`, `resource` and the step's scalar settings (one level of nesting flattened;
+        long documents shortened), for `--plan` and DeployResult.plan."""
+        out: dict[str, Any] = {"op": self.op, "resource": self.subject}
+        _flatten(self, out, depth=0)
+        return out
+
+
+_LONG = frozenset({"document", "record_json"})
+_RESERVED = frozenset({"action", "op", "type", "resource", "name", "target", "subject"})
+
+
+def _flatten(obj: Any, out: dict[str, Any], depth: int) -> None:
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if depth < 2:
+                _flatten(value, out, depth + 1)
+        elif (_scalar(value) and value is not None and value != out["resource"]
+              and f.name not in out and f.name not in _RESERVED):
+            out[f.name] = f"<{len(value)} chars>" if f.name in _LONG else value
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
 
 
 # -- deployment bucket, artifacts, role -------------------------------------------------------
@@ -128,6 +151,10 @@ class CreateFunction(Step):
     bucket: str
     tags: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def subject(self) -> str:
+        return self.spec.physical
+
 
 @dataclass(frozen=True)
 class UpdateFunctionCode(Step):
@@ -148,12 +175,20 @@ class PublishVersion(Step):
     function: str  # logical
     physical: str
 
+    @property
+    def subject(self) -> str:
+        return self.physical
+
 
 @dataclass(frozen=True)
 class CreateAlias(Step):
     function: str  # logical
     physical: str
     alias: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.physical}:{self.alias}"
 
 
 @dataclass(frozen=True)
@@ -165,6 +200,10 @@ class UpdateAlias(Step):
     alias: str
     version: str | None = None
     previous: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"{self.physical}:{self.alias}"
 
 
 @dataclass(frozen=True)
