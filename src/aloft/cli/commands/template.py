@@ -31,7 +31,13 @@ def command(stage: str, output: Path | None) -> None:
         raise UsageError(f"stage {stage!r} uses provider {service.provider!r}",
                          where=Location(stage=stage, key_path="provider"),
                          fix="set `provider: aws` on the stage: templates describe AWS stacks")
-    text = template_json(service)
+    # The last `aloft package` build says whether there is a dependency layer; without one,
+    # the template assumes there is (a LayerKey parameter).
+    from aloft.package import Manifest, default_out_dir
+    from aloft.package.manifest import MANIFEST_FILE
+
+    manifest = default_out_dir(service) / MANIFEST_FILE
+    text = template_json(service, Manifest.read(manifest) if manifest.exists() else None)
     if output is None:
         click.echo(text, nl=False)
     else:
