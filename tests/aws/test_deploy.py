@@ -384,3 +384,17 @@ def test_ssm_values_are_resolved_at_deploy(
     provider.deploy(svc)
     conf = boto("lambda").get_function_configuration(FunctionName="shop-prod-app")
     assert conf["Environment"]["Variables"]["TOKEN"] == "t0k"
+
+
+def test_kinesis_stream_mapping(
+    provider: AwsProvider, make_service: Callable[..., Service]
+) -> None:
+    boto("kinesis").create_stream(StreamName="clicks", ShardCount=1)
+    arn = boto("kinesis").describe_stream(StreamName="clicks")["StreamDescription"]["StreamARN"]
+    svc = make_service(functions={"count": {"handler": "c.count", "events": [
+        {"stream": {"kinesis": "clicks", "starting_position": "TRIM_HORIZON"}}]}})
+    provider.deploy(svc)
+    (m,) = boto("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert m["EventSourceArn"] == arn and m["BatchSize"] == 100
+    assert m["StartingPosition"] == "TRIM_HORIZON"
+    assert provider.deploy(svc).plan == []

@@ -130,3 +130,32 @@ def test_failed_update_keeps_the_old_version_serving(
         alias = lam.get_alias(FunctionName=f"shop-prod-{name}", Name="prod")
         assert alias["FunctionVersion"] == str(result.functions[name])
     assert provider.deploy(svc).plan == []
+
+
+def _client_error(code: str, message: str, status: int = 400) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+
+@pytest.mark.parametrize(("code", "message", "expected", "fix_word"), [
+    ("RequestEntityTooLargeException", "Request must be smaller than 70167211 bytes",
+     "too large", "exclude"),
+    ("InvalidParameterValueException",
+     "Unzipped size must be smaller than 262144000 bytes", "too large", "slim"),
+    ("TooManyRequestsException", "Rate exceeded", "quota", "quota"),
+    ("CodeStorageExceededException", "Code storage limit exceeded", "quota", "old layer"),
+    ("EntityAlreadyExists", "Role with name x already exists.", "already taken", "rename"),
+    ("AccessDeniedException", "User is not authorized", "access denied", "grant"),
+])
+def test_translation_names_the_fix(code: str, message: str, expected: str,
+                                   fix_word: str) -> None:
+    from aloft.aws.errors import translate
+    from aloft.errors import Location
+
+    err = translate(_client_error(code, message), "lambda.CreateFunction",
+                    Location(stage="prod"))
+    assert expected in err.message and "stage 'prod'" in str(err)
+    assert fix_word in (err.fix or "")
+
