@@ -25,6 +25,9 @@ from aloft.package.progress import Progress
 RUN_DIR = Path(".aloft") / "run"
 """Where artifacts are unpacked, under the project root (content-addressed, reused)."""
 
+PYCACHE_DIR = Path(".aloft") / "pycache"
+"""Bytecode of the unpacked artifacts, outside them (they are content-addressed and shared)."""
+
 _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
 """The only variables inherited from the caller: an instance must not see the user's shell."""
 
@@ -71,7 +74,11 @@ def instance_environment(
     service: Service, function: str, code_dir: Path, layer_dir: Path | None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of the instance process: Lambda's variables and the function's own."""
+    """The environment of the instance process: Lambda's variables and the function's own.
+
+    Bytecode goes to `.aloft/pycache` (PYTHONPYCACHEPREFIX): the unpacked artifact stays as
+    built, and the next invocation does not compile the dependencies again (a second or more).
+    """
     spec = service.function(function)
     source = os.environ if base is None else base
     env = {key: source[key] for key in _PASS_THROUGH if key in source}
@@ -80,8 +87,8 @@ def instance_environment(
     name = service.physical_name(function)
     env.update({
         "PYTHONPATH": os.pathsep.join(path),
-        "PYTHONDONTWRITEBYTECODE": "1",  # the unpacked artifact is shared and must stay intact
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPYCACHEPREFIX": str(service.root / PYCACHE_DIR),
         "ALOFT_FUNCTION": function,
         "ALOFT_TIMEOUT": str(spec.timeout),
         "ALOFT_STAGE": service.stage,

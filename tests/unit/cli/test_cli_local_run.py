@@ -33,6 +33,7 @@ def test_instance_environment_is_lambda_like_and_does_not_leak_the_shell(tmp_pat
     assert env["ALOFT_FUNCTION"] == "worker" and env["ALOFT_TIMEOUT"] == "45"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "shop-dev-worker"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "1024"
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / ".aloft" / "pycache")
     no_layer = instance_environment(service, "worker", tmp_path / "code", None, base=shell)
     assert no_layer["PYTHONPATH"] == str(tmp_path / "code")
 
