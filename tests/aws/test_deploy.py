@@ -398,3 +398,19 @@ def test_kinesis_stream_mapping(
     assert m["EventSourceArn"] == arn and m["BatchSize"] == 100
     assert m["StartingPosition"] == "TRIM_HORIZON"
     assert provider.deploy(svc).plan == []
+
+
+def test_existing_deployment_bucket_is_kept(
+    provider: AwsProvider, make_service: Callable[..., Service]
+) -> None:
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="team-artifacts",
+                     CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket="team-artifacts", Key="other/file.txt", Body=b"keep me")
+    svc = make_service(app="app:app", aws={"region": "eu-west-1", "bucket": "team-artifacts"})
+    provider.deploy(svc)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="team-artifacts")["Contents"]]
+    assert "aloft/shop/prod/state.json" in keys
+    provider.undeploy(svc)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="team-artifacts")["Contents"]]
+    assert keys == ["other/file.txt"]
