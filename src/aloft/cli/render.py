@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,14 +22,43 @@ _PLAIN_WIDTH = 200
 """Width used when the stream is not a terminal (rich would otherwise assume 80 and wrap)."""
 
 
+_TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
+
+
+class _Stream:
+    """sys.stdout or sys.stderr as they are at each write (CliRunner swaps them), without the
+    trailing spaces rich pads table cells with."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+
+    def _target(self) -> TextIO:
+        return sys.stderr if self._stderr else sys.stdout
+
+    def write(self, text: str) -> int:
+        return self._target().write(_TRAILING_SPACE.sub("", text))
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        target = self._target()
+        return hasattr(target, "isatty") and target.isatty()
+
+    def fileno(self) -> int:
+        return self._target().fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._target(), "encoding", None) or "utf-8"
+
+
 def _console(stderr: bool) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
+    stream = _Stream(stderr)
     no_color = bool(os.environ.get("NO_COLOR"))
-    is_tty = hasattr(stream, "isatty") and stream.isatty()
-    width = None if is_tty or os.environ.get("COLUMNS") else _PLAIN_WIDTH
-    # No `file=`: rich then follows sys.stdout/sys.stderr as they are swapped (CliRunner).
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else _PLAIN_WIDTH
     return Console(
-        stderr=stderr,
+        file=stream,  # type: ignore[arg-type]
         no_color=no_color,
         color_system=None if no_color else "auto",
         width=width,
