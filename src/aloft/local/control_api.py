@@ -126,7 +126,7 @@ class Platform:
     port: int
     home: str
     started: float = field(default_factory=time.time)
-    stop: Callable[[], Awaitable[None]] | None = None
+    stop: Callable[[], None] | None = None
     log_waiter: LogWaiter | None = None
     status_extra: Callable[[], dict[str, Any]] | None = None
 
@@ -230,9 +230,8 @@ class ControlHandler:
         return json_reply(200, data)
 
     async def _stop(self, req: ApiRequest) -> Reply:
-        if self.p.stop is not None:
-            asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(
-                self.p.stop() if self.p.stop else asyncio.sleep(0)))
+        if self.p.stop is not None:  # after this answer has been sent
+            asyncio.get_running_loop().call_later(0.05, self.p.stop)
         return json_reply(200, {"stopping": True})
 
     # -- artifacts ------------------------------------------------------------------

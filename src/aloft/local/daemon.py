@@ -116,15 +116,12 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
                         health_event=health_event)
     await deployer.reload()
 
-    async def stop() -> None:
-        stop_event.set()
-
     waiter = LogWaiter(loop)
     logs.on_commit.append(waiter.notify_threadsafe)
     platform = Platform(
         token=token, state=state, store=store, registry=registry, pool=pool,
         deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
-        home=str(home.root), stop=stop, log_waiter=waiter,
+        home=str(home.root), stop=stop_event.set, log_waiter=waiter,
     )
     control = ControlHandler(platform)
     handler_ref.append(control)
@@ -169,15 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     opts = options_from_env(args.home, args.port)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-        pass
     started = time.monotonic()
     try:
-        asyncio.run(run(opts))
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+            asyncio.run(run(opts))
+        else:
+            uvloop.run(run(opts))
     except AloftError as exc:
         print(f"aloft local cloud: {exc}", file=sys.stderr)
         return 1
