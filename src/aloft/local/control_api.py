@@ -170,6 +170,16 @@ class ControlHandler:
             return error_reply(exc, 400 if isinstance(exc, errors.UsageError) else 409)
         except ValidationError as exc:
             return error_reply(errors.ConfigError(f"invalid service description: {exc}"), 400)
+        except (KeyError, ValueError, TypeError) as exc:
+            return error_reply(errors.UsageError(
+                f"malformed request to /{route}: {type(exc).__name__}: {exc}",
+                fix="the CLI and the daemon may be different versions: `aloft cloud stop`, "
+                "then run the command again"), 400)
+        except Exception as exc:  # a bug: answer with its name rather than drop the connection
+            log.exception("control API %s /%s failed", req.method, route)
+            return error_reply(errors.ProviderError(
+                f"the local cloud failed: {type(exc).__name__}: {exc}",
+                fix=f"see the daemon's log ({self.p.home}/daemon.log)"), 500)
 
     def _authorised(self, req: ApiRequest) -> bool:
         given = req.headers.get("authorization", "")

@@ -38,6 +38,8 @@ from aloft.local.types import FunctionVersion, InvokeResult
 
 REGION = "us-east-1"
 HEALTH_CHECK_PARALLEL = 4
+KEEP_DEPLOYMENTS = 10
+"""Deployments kept per stage for `rollback`; older ones, their versions and artifacts go."""
 
 
 async def call(value: Any) -> Any:
@@ -229,6 +231,11 @@ class Deployer:
         stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules)
         await self.reload()
         timings["switch_ms"] = (time.perf_counter() - mark) * 1000
+        dropped = await asyncio.to_thread(
+            self.state.prune, service.service, service.stage, KEEP_DEPLOYMENTS)
+        if dropped:
+            await self.reload()  # the snapshot lists rollback targets: drop the pruned ones
+            await self._remove_artifacts(dropped)
         for step in plan:
             if step["action"] == "publish":
                 await self._retire(step["function"], {step["version"]})
@@ -237,6 +244,10 @@ class Deployer:
         return {"url": url, "version": stored.number, "functions": dict(stored.functions),
                 "schedules": [s.name for s in schedules], "plan": plan,
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
+
+    async def _remove_artifacts(self, candidates: set[str]) -> list[str]:
+        keep = await asyncio.to_thread(self.state.referenced_artifacts)
+        return await asyncio.to_thread(self.store.remove, candidates, keep)
 
     def _serving_versions(self, physical: str) -> set[int]:
         fv = self.registry.current(physical)
@@ -346,12 +357,12 @@ class Deployer:
                 raise NotDeployedError(f"{service} stage {stage!r} is not deployed",
                                        fix=f"aloft deploy {stage}")
             physical = sorted({p for d in history for p in d.physical.values()})
+            used = await asyncio.to_thread(self.state.artifacts_of, physical)
             await asyncio.to_thread(self.state.remove_stage, service, stage, physical)
             await self.reload()
             for fn in physical:
                 await self._retire(fn, set())
-            keep = await asyncio.to_thread(self.state.referenced_artifacts)
-            removed = await asyncio.to_thread(self.store.remove_unreferenced, keep)
+            removed = await self._remove_artifacts(used)
             return {"functions": physical, "artifacts_removed": removed}
 
 

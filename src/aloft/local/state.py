@@ -382,6 +382,53 @@ class State:
                 (int(enabled), next_fire, name),
             )
 
+    def artifacts_of(self, functions: list[str]) -> set[str]:
+        """The artifact hashes the versions of `functions` use."""
+        out: set[str] = set()
+        for fn in functions:
+            for r in self.conn.execute(
+                "SELECT code_sha256, layer_sha256 FROM versions WHERE function = ?", (fn,)
+            ):
+                out.update(x for x in (r["code_sha256"], r["layer_sha256"]) if x)
+        return out
+
+    def prune(self, service: str, stage: str, keep: int) -> set[str]:
+        """Forget all but the newest `keep` deployments of a stage (never the current one) and
+        the versions no remaining deployment uses. Returns the artifact hashes those versions
+        used (the caller deletes the ones nothing references any more)."""
+        with self._conn() as conn, transaction(conn):
+            current = conn.execute(
+                "SELECT deployment FROM stages WHERE service = ? AND stage = ?", (service, stage)
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT * FROM deployments WHERE service = ? AND stage = ? ORDER BY id DESC",
+                (service, stage),
+            ).fetchall()
+            dropped = [r for r in rows[keep:] if current is None or r["id"] != current[0]]
+            if not dropped:
+                return set()
+            dropped_ids = {r["id"] for r in dropped}
+            used: set[tuple[str, int]] = set()
+            for r in (r for r in rows if r["id"] not in dropped_ids):
+                dep = _deployment(r)
+                used.update((dep.physical[n], v) for n, v in dep.functions.items())
+            candidates: set[tuple[str, int]] = set()
+            for r in dropped:
+                dep = _deployment(r)
+                candidates.update((dep.physical[n], v) for n, v in dep.functions.items())
+                conn.execute("DELETE FROM deployments WHERE id = ?", (r["id"],))
+            shas: set[str] = set()
+            for fn, version in candidates - used:
+                row = conn.execute(
+                    "SELECT code_sha256, layer_sha256 FROM versions WHERE function = ? AND "
+                    "version = ?", (fn, version),
+                ).fetchone()
+                if row is not None:
+                    shas.update(x for x in (row["code_sha256"], row["layer_sha256"]) if x)
+                conn.execute("DELETE FROM versions WHERE function = ? AND version = ?",
+                             (fn, version))
+            return shas
+
     def remove_stage(self, service: str, stage: str, functions: list[str]) -> None:
         """Forget a stage: its alias, deployments, versions, schedules and queued events."""
         with self._conn() as conn, transaction(conn):

@@ -83,16 +83,17 @@ class ArtifactStore:
             )
         return unpack(self.zip_path(sha256), self.unpacked_root, sha256=sha256)
 
-    def remove_unreferenced(self, keep: set[str]) -> list[str]:
-        """Delete every artifact (zip and tree) whose hash is not in `keep`."""
+    def remove(self, candidates: set[str], keep: set[str]) -> list[str]:
+        """Delete the artifacts (zip and tree) in `candidates` that are not in `keep`.
+
+        Only candidates (what removed versions used) are considered, never "everything not
+        referenced": an artifact just uploaded for a deploy in progress is referenced by nothing
+        yet."""
         removed: list[str] = []
-        for zip_file in self.root.glob("*.zip"):
-            sha = zip_file.stem
-            if sha in keep:
+        for sha in sorted(candidates - keep):
+            if not valid_sha256(sha):
                 continue
-            zip_file.unlink(missing_ok=True)
+            self.zip_path(sha).unlink(missing_ok=True)
+            shutil.rmtree(self.unpacked_root / sha, ignore_errors=True)
             removed.append(sha)
-        for tree in self.unpacked_root.iterdir():
-            if tree.name not in keep and valid_sha256(tree.name):
-                shutil.rmtree(tree, ignore_errors=True)
         return removed

@@ -85,3 +85,16 @@ def test_remove_stage(tmp_path: Path) -> None:
     assert state.stages() == [] and state.schedules() == []
     assert state.version("svc-dev-app", 1) is None
     assert state.referenced_artifacts() == set()
+
+
+def test_prune_keeps_recent_deployments_and_the_current_one(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.db")
+    shas = [f"{i:x}" * 64 for i in range(1, 6)]
+    deps = [state.record_deployment(dep(i + 1), [record(i + 1, shas[i])], [])
+            for i in range(5)]
+    state.point_alias("svc", "dev", deps[0].id)  # rolled back to the first
+    dropped = state.prune("svc", "dev", keep=2)
+    assert dropped == {shas[1], shas[2]}
+    assert [d.number for d in state.deployments("svc", "dev")] == [1, 4, 5]
+    assert state.versions("svc-dev-app") == [1, 4, 5]
+    assert state.prune("svc", "dev", keep=2) == set()
