@@ -186,7 +186,7 @@ def test_code_only_update_uploads_only_the_code(
     assert set(ops(result.plan)) == {"UploadObject", "UpdateFunctionCode", "PublishVersion",
                                      "UpdateAlias", "WriteState"}
     uploads = [s for s in result.plan if s["op"] == "UploadObject"]
-    assert len(uploads) == 1 and "/code/" in uploads[0]["key"]
+    assert len(uploads) == 1 and "/code/" in uploads[0]["resource"]
     assert result.version == 2 and result.functions == {"app": 2, "worker": 2, "hello": 2}
     client = clients[-1]
     code_size = uploads[0]["size"]
