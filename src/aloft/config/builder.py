@@ -24,6 +24,8 @@ class Builder:
     def put(self, path: KeyPath, value: Any, source: KeyPath) -> None:
         node: Any = self.data
         for part in path[:-1]:
+            if part in node and not isinstance(node[part], dict):
+                return  # a wrong value is already there: validation reports it
             node = node.setdefault(part, {})
         node[path[-1]] = value
         self.origins.set(path, source)
@@ -40,6 +42,11 @@ class Builder:
         text = f"`{format_path(source)}`: {why}"
         if text not in self.warnings:
             self.warnings.append(text)
+
+
+def items(value: Any) -> list[Any]:
+    """`value` if it is a list, else no items (a wrong type is reported or warned elsewhere)."""
+    return value if isinstance(value, list) else []
 
 
 def resource_name(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aloft.config.builder import Builder, resource_name
+from aloft.config.builder import Builder, items, resource_name
 from aloft.config.serverless_resources import logical_id
 from aloft.config.source import KeyPath
 
@@ -176,7 +176,7 @@ def _s3(ctx: EventContext, body: Any, at: KeyPath) -> Converted:
     entry: dict[str, Any] = {"name": name}
     if body.get("event"):
         entry["events"] = [body["event"]]
-    for rule in body.get("rules") or []:
+    for rule in items(body.get("rules")):
         if isinstance(rule, dict):
             for key in ("prefix", "suffix"):
                 if key in rule:

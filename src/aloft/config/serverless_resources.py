@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aloft.config.builder import Builder
+from aloft.config.builder import Builder, items
 from aloft.config.source import KeyPath
 
 RESOURCE_KINDS = {
@@ -83,9 +83,9 @@ def _table(out: Builder, props: dict[str, Any], at: KeyPath) -> dict[str, Any]:
         entry["name"] = name
     types = {
         str(a.get("AttributeName")): a.get("AttributeType")
-        for a in props.get("AttributeDefinitions") or [] if isinstance(a, dict)
+        for a in items(props.get("AttributeDefinitions")) if isinstance(a, dict)
     }
-    for key in props.get("KeySchema") or []:
+    for key in items(props.get("KeySchema")):
         if not isinstance(key, dict):
             continue
         role = "hash" if key.get("KeyType") == "HASH" else "range"

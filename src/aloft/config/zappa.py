@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aloft.config.builder import Builder, app_reference, function_name, resource_name
+from aloft.config.builder import Builder, app_reference, function_name, items, resource_name
 from aloft.config.locate import Locator
 from aloft.config.native import DEFAULT_STAGE, check_stage
 from aloft.config.reader import Kind, StageTree
@@ -101,6 +101,10 @@ class ZappaReader:
         chain = [stage]
         while (parent := self.data[chain[-1]].get("extends")) is not None:
             where: KeyPath = (chain[-1], "extends")
+            if not isinstance(parent, str):
+                raise Locator(self.doc, stage=stage).error(
+                    where, f"`extends` must be a stage name, not {type_name(parent)}"
+                )
             if parent in chain:
                 cycle = " -> ".join([*chain[chain.index(parent) :], parent])
                 raise Locator(self.doc, stage=stage).error(
@@ -260,6 +264,8 @@ def _event(out: Builder, event: dict[str, Any], at: KeyPath) -> list[dict[str, A
     expressions = event.get("expressions") or (
         [event["expression"]] if "expression" in event else []
     )
+    if not isinstance(expressions, list):
+        expressions = [expressions]
     if expressions:
         schedules = []
         for expression in expressions:
@@ -287,13 +293,13 @@ def _event_source(out: Builder, source: dict[str, Any], at: KeyPath) -> dict[str
     for key in source:
         if key not in known:
             out.warn((*at, key), "not supported by aloft; ignored")
-    partial = "ReportBatchItemFailures" in (source.get("function_response_types") or [])
+    partial = "ReportBatchItemFailures" in items(source.get("function_response_types"))
     window = source.get("batch_window", source.get("maximum_batching_window_in_seconds", 0))
     if arn.startswith("arn:aws:s3:::"):
         bucket: dict[str, Any] = {"name": arn.removeprefix("arn:aws:s3:::")}
         if source.get("events"):
             bucket["events"] = source["events"]
-        for rule in source.get("key_filters") or []:
+        for rule in items(source.get("key_filters")):
             if isinstance(rule, dict) and rule.get("type") in ("prefix", "suffix"):
                 bucket[rule["type"]] = rule.get("value")
         return {"bucket": bucket}
