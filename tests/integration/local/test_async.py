@@ -14,6 +14,22 @@ from cloud_helpers import JOBS, Cloud, read_lines, service, wait_until, write_pr
 
 from aloft.config.models import Service
 
+TASKS = """
+    import json
+    import os
+
+    import aloft
+
+    @aloft.task
+    def remember(value):
+        with open(os.path.join(os.environ["OUT_DIR"], "task.log"), "a") as fh:
+            fh.write(json.dumps({"value": value, "by": os.environ["ALOFT_FUNCTION"]}) + "\\n")
+
+    def caller(event, context):
+        remember(event["value"])  # returns at once: the body runs in another invocation
+        return "queued"
+"""
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, Path]]:
@@ -31,11 +47,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Servi
           record:
             handler: jobs.record
             concurrency: 2
+          caller:
+            handler: tasks.caller
         environment:
           OUT_DIR: {out}
         stages:
           dev: {{}}
-    """, {"jobs.py": JOBS})
+    """, {"jobs.py": JOBS, "tasks.py": TASKS})
     svc = service(root)
     cloud.provider.deploy(svc)
     yield cloud, svc, out
@@ -86,3 +104,14 @@ def test_kill_9_loses_no_accepted_event(env: tuple[Cloud, Service, Path]) -> Non
         timeout=60,
     )
     assert wait_until(lambda: cloud.provider.status(svc)["async"]["queued"] == 0)
+
+
+def test_task_goes_through_the_invoke_api(env: tuple[Cloud, Service, Path]) -> None:
+    """`@aloft.task` inside a deployed function: a signed Event invocation of the local cloud's
+    Invoke API (AWS_ENDPOINT_URL_LAMBDA and the dummy credentials come from the platform)."""
+    cloud, svc, out = env
+    result = cloud.provider.invoke(svc, "caller", {"value": 42})
+    assert result.error is None and result.payload == "queued"
+    assert wait_until(lambda: read_lines(out / "task.log") != [])
+    assert [json.loads(x) for x in read_lines(out / "task.log")] == [
+        {"value": 42, "by": "caller"}]
