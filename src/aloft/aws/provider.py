@@ -20,6 +20,7 @@ from aloft.aws.apply import Applier, ApplyResult
 from aloft.aws.certify import Certified, certify
 from aloft.aws.client import AwsClient
 from aloft.aws.desired import Built, desired
+from aloft.aws.errors import AwsNotFound
 from aloft.aws.names import Names
 from aloft.aws.plan import describe, plan_deploy, plan_undeploy
 from aloft.aws.record import Release
@@ -241,11 +242,17 @@ class AwsProvider:
         params: dict[str, Any] = {"FunctionName": names.function(function),
                                   "Qualifier": service.stage,
                                   "Payload": json.dumps(event).encode()}
-        if asynchronous:
-            aws.call("lambda", "invoke", InvocationType="Event", **params)
-            return InvokeOutput(payload=None)
-        got = aws.call("lambda", "invoke", InvocationType="RequestResponse", LogType="Tail",
-                       **params)
+        try:
+            if asynchronous:
+                aws.call("lambda", "invoke", InvocationType="Event", **params)
+                return InvokeOutput(payload=None)
+            got = aws.call("lambda", "invoke", InvocationType="RequestResponse",
+                           LogType="Tail", **params)
+        except AwsNotFound:
+            raise NotDeployedError(
+                f"function {function!r} is not deployed on stage {service.stage!r}",
+                where=_where(service, function),
+                fix=f"run `aloft deploy {service.stage}` first") from None
         raw = got["Payload"].read()
         logs = base64.b64decode(got["LogResult"]).decode(errors="replace") \
             if got.get("LogResult") else ""
