@@ -141,12 +141,14 @@ def invoke_locally(
     return LocalResult(ok=proc.returncode == 0, output=output, exit_code=proc.returncode)
 
 
-def error_summary(output: str) -> str:
-    """`ErrorType: message` from Lambda's error object, or the raw output if it is not one."""
+def error_summary(output: str, exit_code: int = 1) -> str:
+    """`ErrorType: message` from Lambda's error object, or what the process left instead."""
+    if not output:
+        return f"the instance process exited with code {exit_code} and no result"
     try:
         data = json.loads(output)
     except ValueError:
-        return output[:200] or "no output"
+        return output[:200]
     if isinstance(data, dict) and "errorMessage" in data:
         kind = data.get("errorType") or "Error"
         return f"{kind}: {data['errorMessage']}"

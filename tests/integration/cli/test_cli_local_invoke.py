@@ -146,8 +146,7 @@ def test_invoke_local_failure_exits_1_with_the_error_object(aloft: Aloft,
     error = response(result.stdout)
     assert error["errorType"] == "AttributeError"
     lines = [line for line in result.stderr.splitlines() if line.startswith(("error:", "fix:"))]
-    assert lines[0].startswith("error: function 'hello', stage 'dev': failed with "
-                               "AttributeError: ")
+    assert lines[0].startswith("error: function 'hello', stage 'dev': failed: AttributeError: ")
     assert "Traceback" in result.stderr  # the function's own traceback, as its log
 
 

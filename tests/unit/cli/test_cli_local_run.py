@@ -41,4 +41,4 @@ def test_instance_environment_is_lambda_like_and_does_not_leak_the_shell(tmp_pat
 def test_error_summary() -> None:
     assert error_summary('{"errorType": "KeyError", "errorMessage": "x"}') == "KeyError: x"
     assert error_summary("not json") == "not json"
-    assert error_summary("") == "no output"
+    assert error_summary("", 139) == "the instance process exited with code 139 and no result"

@@ -113,7 +113,7 @@ def command(
             return
         click.echo(result.output)
         if not result.ok:
-            raise InvokeError(f"failed with {error_summary(result.output)}",
+            raise InvokeError(f"failed: {error_summary(result.output, result.exit_code)}",
                               where=where, fix="read the function's output above")
         return
     function_or_error(service, function)
@@ -129,7 +129,7 @@ def command(
     if output.payload is not None or not asynchronous:
         click.echo(json.dumps(output.payload))
     if output.error:
-        raise InvokeError(f"failed with {output.error}", where=where,
+        raise InvokeError(f"failed: {output.error}", where=where,
                           fix=f"`aloft tail {service.stage} --function {function}` shows its logs")
 
 
