@@ -51,7 +51,6 @@ class Options:
     port: int
     account_concurrency: int = 10
     async_backoff: float = DEFAULT_BACKOFF
-    async_workers: int = 16
     log_retention_days: float = 7.0
 
 
@@ -100,7 +99,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         result: InvokeResult = await pool.invoke(fv, event.payload)
         return result
 
-    asyncq = AsyncQueue(home.state_db, run_event, workers=opts.async_workers,
+    # As many async workers as instances may run: more would only wait for a slot.
+    asyncq = AsyncQueue(home.state_db, run_event, workers=max(1, opts.account_concurrency),
                         backoff=opts.async_backoff)
     handler_ref: list[ControlHandler] = []
 
