@@ -13,6 +13,7 @@ from aloft.config.variables import ALOFT_SOURCES, Resolver, VariableContext
 from aloft.errors import ConfigError, Location
 
 DEFAULT_STAGE = "dev"
+EXTENSION_PREFIX = "x-"
 
 
 class AloftReader:
@@ -57,10 +58,13 @@ class AloftReader:
         locator = Locator(self.doc, stage=stage)
         merged, locator.origins = merged_stage(self.data, stage, locator)
         ctx = VariableContext(
-            stage=stage, env=env, options=options, base_dir=self.doc.file.parent,
-            sources=ALOFT_SOURCES, keep=keep,
+            stage=stage, env=env, options={**options, "stage": stage},
+            base_dir=self.doc.file.parent, sources=ALOFT_SOURCES, keep=keep,
         )
-        return StageTree(Resolver(merged, ctx, locator).resolve_all(), locator)
+        resolved = Resolver(merged, ctx, locator).resolve_all()
+        # `x-...` keys hold the user's own values (for `${self:x-...}` and YAML anchors)
+        data = {k: v for k, v in resolved.items() if not str(k).startswith(EXTENSION_PREFIX)}
+        return StageTree(data, locator)
 
 
 def check_stage(

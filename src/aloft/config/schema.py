@@ -63,6 +63,8 @@ def json_schema() -> dict[str, Any]:
         # `uploads:` with no value means all defaults
         entry["additionalProperties"] = {"anyOf": [entry["additionalProperties"],
                                                    {"type": "null"}]}
+    # `x-...` keys are the user's own values, for variables and YAML anchors
+    schema["patternProperties"] = {"^x-": {"description": "Your own values (ignored by aloft)."}}
     return {
         "$schema": SCHEMA_DIALECT,
         "title": "aloft.yml",

@@ -67,3 +67,9 @@ def test_ssm_references_and_resolution(tmp_path: Path) -> None:
     assert asked == ["/api/dev/token", "/api/db-password"]  # each parameter once
     assert ssm_references(resolved) == []
     assert svc.environment["TOKEN"] == "${ssm:/api/dev/token}"  # the original is unchanged
+
+
+def test_schema_allows_own_x_keys() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert list(validator.iter_errors({"service": "a", "app": "a:app", "x-mine": {"a": 1}})) == []

@@ -167,3 +167,28 @@ def test_mapping_cannot_be_inserted_into_text(write: Write) -> None:
     path = write("service: api\napp: app:app\nenvironment:\n  V: x-${self:aws}\naws: {}\n")
     with pytest.raises(ConfigError, match="cannot be inserted into text"):
         load_service(path, env={})
+
+
+def test_x_keys_hold_own_values_and_anchors(write: Write) -> None:
+    path = write("""\
+        service: api
+        app: app:app
+        x-sizes: {small: 256, big: 2048}
+        x-defaults: &defaults
+          timeout: 10
+          memory: ${self:x-sizes.small}
+        functions:
+          a:
+            <<: *defaults
+            handler: a.run
+          b:
+            <<: *defaults
+            handler: b.run
+            memory: ${self:x-sizes.big}
+        environment:
+          STAGE: ${opt:stage}
+        """)
+    svc = load_service(path, env={})
+    assert (svc.functions["a"].memory, svc.functions["a"].timeout) == (256, 10)
+    assert svc.functions["b"].memory == 2048
+    assert svc.environment == {"STAGE": "dev"}
