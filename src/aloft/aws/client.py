@@ -22,7 +22,8 @@ from aloft.aws.names import Account
 from aloft.errors import DeployError, Location
 
 _RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "standard"})
-_ROLE_NOT_READY = "cannot be assumed by Lambda"
+# IAM is eventually consistent: a new role or policy takes seconds to reach Lambda.
+_ROLE_NOT_READY = ("cannot be assumed by Lambda", "execution role does not have permissions")
 # Service models are large JSON files: parse each once per process, not once per session.
 _LOADER = botocore.loaders.create_loader()
 
@@ -94,8 +95,7 @@ class AwsClient:
             try:
                 result = method(**params)
             except botocore.exceptions.ClientError as exc:
-                # A new IAM role takes a few seconds to become assumable by Lambda.
-                if _ROLE_NOT_READY in str(exc) and attempt < 11:
+                if any(m in str(exc) for m in _ROLE_NOT_READY) and attempt < 11:
                     time.sleep(min(2.0 * (attempt + 1), 10.0))
                     continue
                 raise translate(exc, label, self.where) from None
