@@ -119,6 +119,7 @@ class Resolver:
         self._done: dict[KeyPath, Any] = {}
         self._active: list[KeyPath] = []
         self._files: list[Path] = []
+        self._params: list[str] = []
 
     # -- walking -------------------------------------------------------------
 
@@ -261,7 +262,16 @@ class Resolver:
             return self.ctx.options.get(address, MISSING)
         if source == "param":
             value = self.ctx.params.get(address, MISSING)
-            return self._detached(value, path) if value is not MISSING else value
+            if value is MISSING:
+                return value
+            if address in self._params:
+                chain = " -> ".join([*self._params[self._params.index(address) :], address])
+                raise self.locator.error(path, f"params refer to each other in a cycle: {chain}")
+            self._params.append(address)
+            try:
+                return self._detached(value, path)
+            finally:
+                self._params.pop()
         if source == "self":
             return self._self(address, path)
         if source == "file":

@@ -198,3 +198,18 @@ def test_missing_param(write: Write) -> None:
     assert project.service("prod").functions["f"].environment == {"X": "1"}
     with pytest.raises(ConfigError, match="parameter 'x' is not set for stage 'dev'"):
         project.service("dev")
+
+
+def test_param_cycle(write: Write) -> None:
+    path = write("""\
+        service: p
+        provider: {name: aws, runtime: python3.12}
+        params:
+          default: {a: '${param:b}', b: 'x-${param:a}'}
+        functions:
+          f:
+            handler: h.f
+            environment: {X: '${param:a}'}
+        """, "serverless.yml")
+    with pytest.raises(ConfigError, match="cycle: a -> b -> a"):
+        load_project(path, env={}).service()
