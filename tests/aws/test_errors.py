@@ -159,3 +159,26 @@ def test_translation_names_the_fix(code: str, message: str, expected: str,
     assert expected in err.message and "stage 'prod'" in str(err)
     assert fix_word in (err.fix or "")
 
+
+
+def test_client_waits_for_a_new_role_to_propagate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import aloft.aws.client as client_module
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(client_module.time, "sleep", sleeps.append)
+
+    class Lambda:
+        attempts = 0
+
+        def create_function(self, **params: Any) -> dict[str, Any]:
+            self.attempts += 1
+            if self.attempts < 3:
+                raise _client_error("InvalidParameterValueException",
+                                    "The role defined for the function cannot be assumed by "
+                                    "Lambda.")
+            return {"FunctionName": params["FunctionName"]}
+
+    client = AwsClient(region=REGION)
+    client._clients["lambda"] = Lambda()
+    assert client.call("lambda", "create_function", FunctionName="f") == {"FunctionName": "f"}
+    assert client.calls["lambda.CreateFunction"] == 3 and len(sleeps) == 2
