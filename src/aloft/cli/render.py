@@ -53,9 +53,23 @@ class _Stream:
         return getattr(self._target(), "encoding", None) or "utf-8"
 
 
+_CONSOLES: dict[tuple[object, ...], Console] = {}
+_STYLE_ENV = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "TERM")
+
+
 def _console(stderr: bool) -> Console:
+    """The console of a stream: one per stream, remade only when the environment that styles
+    it (NO_COLOR, FORCE_COLOR, ...) or the stream's terminal-ness changes (tests change them
+    between commands in one process)."""
     stream = _Stream(stderr)
     no_color = bool(os.environ.get("NO_COLOR"))
+    key = (stderr, stream.isatty(), *(os.environ.get(name) for name in _STYLE_ENV))
+    if key not in _CONSOLES:
+        _CONSOLES[key] = _make_console(stream, no_color)
+    return _CONSOLES[key]
+
+
+def _make_console(stream: _Stream, no_color: bool) -> Console:
     width = None if stream.isatty() or os.environ.get("COLUMNS") else _PLAIN_WIDTH
     return Console(
         file=stream,  # type: ignore[arg-type]
