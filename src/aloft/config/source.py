@@ -69,7 +69,7 @@ def format_path(path: KeyPath) -> str:
 # --------------------------------------------------------------------------- YAML
 
 
-class MarkedLoader(yaml.SafeLoader):
+class MarkedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """SafeLoader that builds plain data from the node graph and records each node's position.
 
     Duplicate keys are errors (PyYAML keeps the last silently). CloudFormation short-form tags
@@ -230,15 +230,15 @@ def load_document(path: Path) -> Document:
         return Document(file=path, data=data, spots={})
     if suffix == ".json":
         try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _error(path, Mark(exc.lineno, exc.colno), (), f"invalid JSON: {exc.msg}") \
+                from None
+        try:
+            # JSON is YAML: read it again for the positions (duplicate keys are errors too)
             return parse_yaml(text, path)
         except ConfigError as yaml_error:
             if "duplicate key" in yaml_error.message:
                 raise
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise _error(
-                    path, Mark(exc.lineno, exc.colno), (), f"invalid JSON: {exc.msg}"
-                ) from None
-            return Document(file=path, data=data, spots={})
+            return Document(file=path, data=data, spots={})  # e.g. tabs, which YAML refuses
     return parse_yaml(text, path)
