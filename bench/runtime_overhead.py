@@ -127,7 +127,7 @@ def _contestants(event: dict[str, Any]) -> dict[str, Callable[[Any, Any], Any]]:
     instance = aloft_handler.init()
     source = infer(event)
     assert source is not None and instance.app is not None
-    environ = instance.app.environ(source.request(event, ""), event, None)  # type: ignore[union-attr]
+    environ = source.environ(event, None, "")  # type: ignore[attr-defined]
     zappa = LambdaHandler("zappa_settings")
     return {
         "bare Flask": _bare(benchapp.app, environ),

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from aloft.runtime.errors import InitError
-from aloft.runtime.http import HttpRequest, HttpResponse
+from aloft.runtime.http import Environ, HttpResponse
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -107,34 +107,46 @@ class AsgiApp:
 
     # ------------------------------------------------------------------ HTTP
 
-    def scope(self, request: HttpRequest, event: Any, context: Any) -> dict[str, Any]:
-        # ASGI's `path` includes `root_path` (the mount point), unlike WSGI's PATH_INFO.
+    def scope(self, environ: Environ) -> dict[str, Any]:
+        """The ASGI scope of the request an event source built as a WSGI environ."""
+        headers: list[tuple[bytes, bytes]] = []
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                name = key[5:].replace("_", "-").lower()
+            elif key == "CONTENT_TYPE" or (key == "CONTENT_LENGTH" and value != "0"):
+                name = key.replace("_", "-").lower()
+            else:
+                continue
+            headers.append((name.encode("latin-1"), str(value).encode("latin-1", "replace")))
+        # ASGI's `path` includes `root_path` (the mount point), unlike WSGI's PATH_INFO; both
+        # are text, where the environ holds UTF-8 bytes as latin-1 characters.
+        raw_path = (environ["SCRIPT_NAME"] + environ["PATH_INFO"]).encode("latin-1")
+        port = environ["SERVER_PORT"]
         return {
             "type": "http",
             "asgi": _ASGI,
             "http_version": "1.1",
-            "method": request.method,
-            "scheme": request.scheme,
-            "root_path": request.script_name,
-            "path": request.script_name + request.path,
-            "raw_path": (request.script_name + request.path).encode("utf-8"),
-            "query_string": request.query_string.encode("latin-1"),
-            "headers": [
-                (k.encode("latin-1"), v.encode("latin-1", "replace"))
-                for k, v in request.headers.items()
-            ],
-            "server": (request.host, int(request.port) if request.port.isdigit() else 443),
-            "client": (request.remote_addr, 0),
+            "method": environ["REQUEST_METHOD"],
+            "scheme": environ["wsgi.url_scheme"],
+            "root_path": environ["SCRIPT_NAME"].encode("latin-1").decode("utf-8", "replace"),
+            "path": raw_path.decode("utf-8", "replace"),
+            "raw_path": raw_path,
+            "query_string": environ["QUERY_STRING"].encode("latin-1", "replace"),
+            "headers": headers,
+            "server": (environ["SERVER_NAME"], int(port) if port.isdigit() else 443),
+            "client": (environ["REMOTE_ADDR"], 0),
             "state": dict(self.state),
-            "aws.event": event,
-            "aws.context": context,
+            "aws.event": environ["aloft.event"],
+            "aws.context": environ["aloft.context"],
         }
 
-    def serve(self, request: HttpRequest, event: Any, context: Any) -> HttpResponse:
+    def serve(self, environ: Environ) -> HttpResponse:
         if not self._started:
             self.startup()
-        return self.loop.run_until_complete(self._cycle(self.scope(request, event, context),
-                                                        request.body, request.method))
+        body = environ["wsgi.input"].getvalue()
+        return self.loop.run_until_complete(
+            self._cycle(self.scope(environ), body, environ["REQUEST_METHOD"])
+        )
 
     async def _cycle(self, scope: dict[str, Any], body: bytes, method: str) -> HttpResponse:
         status: int | None = None

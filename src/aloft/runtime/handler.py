@@ -30,7 +30,8 @@ from aloft.runtime.settings import (
     settings_path,
 )
 from aloft.runtime.slim import activate_slim
-from aloft.runtime.sources import EventSource, HttpSource, Kind, RecordsSource, infer
+from aloft.runtime.sources import ENVELOPES, SOURCES, EventSource, HttpSource, Kind, RecordsSource
+from aloft.runtime.sources.envelopes import ENVELOPE_KEY
 from aloft.runtime.wsgi import WsgiApp
 
 ENV_BASE_PATH = "ALOFT_BASE_PATH"
@@ -136,22 +137,23 @@ class Instance:
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, event: Any, context: Any) -> Any:
-        source = infer(event)
-        if source is None:
-            return self._event(event, None, context)
-        return self._dispatch[source.kind](event, source, context)
+        if type(event) is dict:  # `sources.infer`, inlined: this runs on every request
+            for source in ENVELOPES if ENVELOPE_KEY in event else SOURCES:
+                if source.infer(event):
+                    return self._dispatch[source.kind](event, source, context)
+        return self._event(event, None, context)
 
     def _http(self, event: Any, source: type[EventSource], context: Any) -> Any:
         app = self.app
         if app is None:  # a handler function behind an HTTP route gets the raw event
             return self._call(event, context)
         source = cast(type[HttpSource], source)
-        request = source.request(event, self.base_path)
+        environ = source.environ(event, context, self.base_path)
         try:
-            response = app.serve(request, event, context)
+            response = app.serve(environ)
         except Exception as exc:
             response = self._crash(exc, event, context)
-        return source.response(response, request, self.binary)
+        return source.response(response, event, self.binary)
 
     def _records(self, event: Any, source: type[EventSource], context: Any) -> Any:
         if not self.each:

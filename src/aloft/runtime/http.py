@@ -1,8 +1,10 @@
 """HTTP records shared by every HTTP event source and by the WSGI and ASGI bridges.
 
-An event source turns its event into an `HttpRequest`; the app bridge turns the app's answer into
-an `HttpResponse`; the source turns that into the dict its service expects. Both records are
-NamedTuples: immutable and cheap to build on the per-request hot path.
+The request record is the PEP 3333 environ: an event source builds it in one pass over its event
+(the WSGI bridge hands it to the app as is; the ASGI bridge derives its scope from it). The app's
+answer is an `HttpResponse` (a NamedTuple), which the source turns into the dict its service
+expects. This is the per-request hot path: one dict display, one loop over the headers, no
+regexes and no intermediate copies.
 """
 
 from __future__ import annotations
@@ -11,27 +13,14 @@ import base64
 import binascii
 import http
 import json
+import sys
 from collections.abc import Iterable
+from io import BytesIO
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 REASONS: dict[int, str] = {s.value: f"{s.value} {s.phrase}" for s in http.HTTPStatus}
 """Status line texts, e.g. 404 -> '404 Not Found' (ALB's statusDescription)."""
-
-
-class HttpRequest(NamedTuple):
-    method: str
-    script_name: str  # decoded mount prefix: API stage or ALOFT_BASE_PATH ('' when none)
-    path: str  # decoded path below script_name, starts with '/'
-    query_string: str  # raw, percent-encoded, without '?'
-    headers: dict[str, str]  # lower-case names; repeated headers joined as HTTP allows
-    body: bytes
-    remote_addr: str
-    scheme: str
-    host: str
-    port: str
-    multi_value: bool  # the request used multi-value headers: the response must too
-    authorizer: dict[str, Any] | None = None  # requestContext.authorizer, when there is one
 
 
 class HttpResponse(NamedTuple):
@@ -46,6 +35,92 @@ def error_response(status: int, message: str, traceback_text: str | None = None)
     if traceback_text is not None:
         data["traceback"] = traceback_text
     return HttpResponse(status, [("Content-Type", "application/json")], json.dumps(data).encode())
+
+
+Environ = dict[str, Any]
+"""A WSGI environ, plus `aloft.event`, `aloft.context` and, with an authorizer,
+`aloft.authorizer` / `API_GATEWAY_AUTHORIZER` (the key Zappa apps read)."""
+
+_WSGI_VERSION = (1, 0)
+_KEY_CACHE_LIMIT = 2048
+_HEADER_KEYS: dict[str, str] = {}
+"""Header name as received -> environ key, memoised: names repeat from request to request."""
+
+
+def header_key(name: str) -> str:
+    """`X-Forwarded-For` -> `HTTP_X_FORWARDED_FOR`; Content-Type/-Length lose the prefix."""
+    upper = name.upper().replace("-", "_")
+    key = upper if upper in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + upper
+    if len(_HEADER_KEYS) < _KEY_CACHE_LIMIT:
+        _HEADER_KEYS[name] = key
+    return key
+
+
+def _latin1(text: str) -> str:
+    """PEP 3333 'bytes as str': the UTF-8 bytes of a decoded path, one character per byte."""
+    return text if text.isascii() else text.encode("utf-8").decode("latin-1")
+
+
+def build_environ(
+    method: str,
+    script: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    source_ip: str | None,
+    domain: str | None,
+    event: Any,
+    context: Any,
+    authorizer: dict[str, Any] | None = None,
+) -> Environ:
+    """The environ of one request. `headers` may use any case; `script` and `path` are
+    percent-decoded. Host, port and scheme come from the headers API Gateway and ALBs set
+    (Host, X-Forwarded-Proto/-Port), the client from X-Forwarded-For's first entry."""
+    environ: Environ = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": _latin1(script),
+        "PATH_INFO": _latin1(path),
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": _WSGI_VERSION,
+        "wsgi.input": BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "aloft.event": event,
+        "aloft.context": context,
+    }
+    keys = _HEADER_KEYS
+    for name, value in headers.items():
+        environ[keys.get(name) or header_key(name)] = value
+    get = environ.get
+    scheme = get("HTTP_X_FORWARDED_PROTO") or "https"
+    host = get("HTTP_HOST") or domain or "localhost"
+    if ":" in host and not host.endswith("]"):
+        host, _, port = host.rpartition(":")
+    else:
+        port = get("HTTP_X_FORWARDED_PORT") or ("443" if scheme == "https" else "80")
+    forwarded = get("HTTP_X_FORWARDED_FOR")
+    if forwarded:  # the first entry is the client; later ones are proxies
+        remote = forwarded.split(",", 1)[0].strip()
+    elif source_ip:
+        remote = source_ip.split("/", 1)[0]  # some payloads carry a CIDR suffix
+    else:
+        remote = "127.0.0.1"
+    environ["wsgi.url_scheme"] = scheme
+    environ["SERVER_NAME"] = host
+    environ["SERVER_PORT"] = port
+    environ["REMOTE_ADDR"] = remote
+    environ["CONTENT_LENGTH"] = str(len(body))
+    if authorizer:
+        environ["aloft.authorizer"] = authorizer
+        environ["API_GATEWAY_AUTHORIZER"] = authorizer
+        user = remote_user(authorizer)
+        if user:
+            environ["REMOTE_USER"] = user
+    return environ
 
 
 def decode_path(raw: str) -> str:
@@ -63,7 +138,7 @@ def split_prefix(path: str, prefix: str) -> str | None:
     return rest if rest[0] == "/" else None
 
 
-def request_body(body: str | None, is_base64: bool) -> bytes:
+def request_body(body: str | None, is_base64: bool | None) -> bytes:
     if not body:
         return b""
     if is_base64:
@@ -78,7 +153,7 @@ class BinaryTypes:
     """Decides whether a response body goes base64-encoded, from `binary_types` patterns
     (`image/*`, `application/pdf`, `*/*`) and Content-Encoding. Compiled once per instance."""
 
-    __slots__ = ("_all", "_exact", "_prefixes")
+    __slots__ = ("_all", "_exact", "_memo", "_prefixes")
 
     def __init__(self, patterns: Iterable[str]) -> None:
         exact: set[str] = set()
@@ -94,6 +169,7 @@ class BinaryTypes:
                 exact.add(pattern)
         self._exact = frozenset(exact)
         self._prefixes = tuple(prefixes)
+        self._memo: dict[str, bool] = {}  # Content-Type value -> binary? (values repeat)
 
     def is_binary(self, content_type: str | None, content_encoding: str | None) -> bool:
         if content_encoding and content_encoding.lower() != "identity":
@@ -124,7 +200,15 @@ class BinaryTypes:
         """`encode` for a caller that already found the two headers."""
         if not body:
             return "", False
-        if not self.is_binary(content_type, content_encoding):
+        if content_encoding is None and content_type is not None:
+            binary = self._memo.get(content_type)
+            if binary is None:
+                binary = self.is_binary(content_type, None)
+                if len(self._memo) < 256:
+                    self._memo[content_type] = binary
+        else:
+            binary = self.is_binary(content_type, content_encoding)
+        if not binary:
             try:
                 return body.decode("utf-8"), False
             except UnicodeDecodeError:

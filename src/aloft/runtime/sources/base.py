@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from aloft.runtime.http import BinaryTypes, HttpRequest, HttpResponse
+from aloft.runtime.http import BinaryTypes, Environ, HttpResponse
 
 Event = dict[str, Any]
 
@@ -39,11 +39,12 @@ class HttpSource(EventSource):
     kind: ClassVar[Kind] = "http"
 
     @staticmethod
-    def request(event: Event, base_path: str) -> HttpRequest:
+    def environ(event: Event, context: Any, base_path: str) -> Environ:
+        """The request as a WSGI environ (the ASGI bridge derives its scope from it)."""
         raise NotImplementedError
 
     @staticmethod
-    def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
+    def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
         raise NotImplementedError
 
 

@@ -1,7 +1,7 @@
 """The HTTP event sources: API Gateway REST (v1), HTTP API (v2), Lambda function URLs and ALB.
 
-Each turns its event into an `HttpRequest` and an `HttpResponse` into the dict its service reads.
-These run on every request, so they do plain dict work: no regexes, no copies they can avoid.
+Each builds the WSGI environ of its event in one pass (`environ`) and turns the app's
+`HttpResponse` into the dict its service reads (`response`). These run on every request.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from urllib.parse import unquote, urlencode
 from aloft.runtime.http import (
     REASONS,
     BinaryTypes,
-    HttpRequest,
+    Environ,
     HttpResponse,
+    build_environ,
     decode_path,
     request_body,
     split_prefix,
@@ -36,65 +37,13 @@ def _mount(path: str, stage_prefix: str, base_path: str) -> tuple[str, str]:
     return script, path
 
 
-_new_request = tuple.__new__  # builds the NamedTuple without its Python-level __new__ (hot path)
-
-
-def _request(
-    method: str,
-    script: str,
-    path: str,
-    query: str,
-    headers: dict[str, str],
-    event: Event,
-    source_ip: str | None,
-    context: dict[str, Any],
-    multi_value: bool,
-) -> HttpRequest:
-    """The parts every source derives the same way: scheme, host, port, client, body."""
-    scheme = headers.get("x-forwarded-proto") or "https"
-    host = headers.get("host") or context.get("domainName") or "localhost"
-    if ":" in host and not host.endswith("]"):
-        host, _, port = host.rpartition(":")
-    else:
-        port = headers.get("x-forwarded-port") or ("443" if scheme == "https" else "80")
-    forwarded = headers.get("x-forwarded-for")
-    if forwarded:  # the first entry is the client; later ones are proxies
-        remote = forwarded.split(",", 1)[0].strip()
-    elif source_ip:
-        remote = source_ip.split("/", 1)[0]  # some payloads carry a CIDR suffix
-    else:
-        remote = "127.0.0.1"
-    body = event.get("body")
-    return _new_request(
-        HttpRequest,
-        (
-            method,
-            script,
-            path,
-            query,
-            headers,
-            request_body(body, event.get("isBase64Encoded", False)) if body else b"",
-            remote,
-            scheme,
-            host,
-            port,
-            multi_value,
-            context.get("authorizer"),
-        ),
-    )
-
-
-def _lower_headers(single: dict[str, str] | None) -> dict[str, str]:
-    return {k.lower(): v for k, v in single.items()} if single else {}
-
-
-def _lower_multi_headers(multi: dict[str, list[str]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, values in multi.items():
-        if values:
-            lower = name.lower()
-            out[lower] = ("; " if lower == "cookie" else ", ").join(values)
-    return out
+def _joined(multi: dict[str, list[str]]) -> dict[str, str]:
+    """Multi-value headers as one value per name, joined as HTTP allows."""
+    return {
+        name: ("; " if name.lower() == "cookie" else ", ").join(values)
+        for name, values in multi.items()
+        if values
+    }
 
 
 def _group_headers(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -115,6 +64,11 @@ def _single_headers(headers: list[tuple[str, str]]) -> tuple[dict[str, str], boo
     return single, repeated
 
 
+def _body(event: Event) -> bytes:
+    body = event.get("body")
+    return request_body(body, event.get("isBase64Encoded")) if body else b""
+
+
 class ApiGatewayV1(HttpSource):
     """API Gateway REST API proxy integration (payload 1.0)."""
 
@@ -129,10 +83,10 @@ class ApiGatewayV1(HttpSource):
         )
 
     @staticmethod
-    def request(event: Event, base_path: str) -> HttpRequest:
-        context = event.get("requestContext") or {}
+    def environ(event: Event, context: Any, base_path: str) -> Environ:
+        request_context = event.get("requestContext") or {}
         multi = event.get("multiValueHeaders")
-        headers = _lower_multi_headers(multi) if multi else _lower_headers(event.get("headers"))
+        headers = _joined(multi) if multi else (event.get("headers") or {})
         multi_query = event.get("multiValueQueryStringParameters")
         if multi_query:
             query = urlencode(multi_query, doseq=True)
@@ -142,18 +96,20 @@ class ApiGatewayV1(HttpSource):
         path = decode_path(event.get("path") or "/")
         # `requestContext.path` is what the client asked for: the stage or a custom domain's
         # base path in front of `path`. That prefix is where the app is mounted.
-        full = decode_path(context.get("path") or "")
+        full = decode_path(request_context.get("path") or "")
         stage_prefix = full[: -len(path)] if len(full) > len(path) and full.endswith(path) else ""
         script, path = _mount(stage_prefix + path, stage_prefix, base_path)
-        source_ip = (context.get("identity") or {}).get("sourceIp")
-        return _request(event["httpMethod"], script, path, query, headers, event, source_ip,
-                        context, bool(multi))
+        return build_environ(
+            event["httpMethod"], script, path, query, headers, _body(event),
+            (request_context.get("identity") or {}).get("sourceIp"),
+            request_context.get("domainName"), event, context, request_context.get("authorizer"),
+        )
 
     @staticmethod
-    def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
+    def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
         body, is_base64 = binary.encode(response)
         out: Event = {"statusCode": response.status, "isBase64Encoded": is_base64, "body": body}
-        if request.multi_value:
+        if "multiValueHeaders" in event:
             out["multiValueHeaders"] = _group_headers(response.headers)
         else:
             single, repeated = _single_headers(response.headers)
@@ -176,29 +132,30 @@ class HttpApiV2(HttpSource):
         return event.get("version") == "2.0" and "rawPath" in event and "routeArn" not in event
 
     @staticmethod
-    def request(event: Event, base_path: str) -> HttpRequest:
-        context = event["requestContext"]
-        http = context.get("http") or {}
-        raw = event.get("headers")
-        headers = {k.lower(): v for k, v in raw.items()} if raw else {}
-        cookies = event.get("cookies")
-        if cookies:
-            headers["cookie"] = "; ".join(cookies)
+    def environ(event: Event, context: Any, base_path: str) -> Environ:
+        request_context = event["requestContext"]
+        http = request_context.get("http") or {}
         path = event["rawPath"] or "/"
         if "%" in path:
             path = unquote(path)
-        stage = context.get("stage")
+        stage = request_context.get("stage")
         if (stage and stage != "$default") or base_path:
             stage_prefix = "/" + stage if stage and stage != "$default" else ""
             script, path = _mount(path, stage_prefix, base_path)
         else:
             script = ""
-        return _request(http.get("method") or "GET", script, path,
-                        event.get("rawQueryString") or "", headers, event, http.get("sourceIp"),
-                        context, False)
+        environ = build_environ(
+            http.get("method") or "GET", script, path, event.get("rawQueryString") or "",
+            event.get("headers") or {}, _body(event), http.get("sourceIp"),
+            request_context.get("domainName"), event, context, request_context.get("authorizer"),
+        )
+        cookies = event.get("cookies")
+        if cookies:  # HTTP APIs move the Cookie header here
+            environ["HTTP_COOKIE"] = "; ".join(cookies)
+        return environ
 
     @staticmethod
-    def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
+    def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
         headers: dict[str, str] = {}
         cookies: list[str] = []
         for name, value in response.headers:
@@ -230,9 +187,9 @@ class FunctionUrl(HttpApiV2):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        return HttpApiV2.infer(event) and ".lambda-url." in (
+        return ".lambda-url." in (
             (event.get("requestContext") or {}).get("domainName") or ""
-        )
+        ) and HttpApiV2.infer(event)
 
 
 class Alb(HttpSource):
@@ -245,9 +202,9 @@ class Alb(HttpSource):
         return "elb" in (event.get("requestContext") or {})
 
     @staticmethod
-    def request(event: Event, base_path: str) -> HttpRequest:
+    def environ(event: Event, context: Any, base_path: str) -> Environ:
         multi = event.get("multiValueHeaders")
-        headers = _lower_multi_headers(multi) if multi else _lower_headers(event.get("headers"))
+        headers = _joined(multi) if multi else (event.get("headers") or {})
         # The ALB passes query parameters as the client sent them (still percent-encoded).
         multi_query = event.get("multiValueQueryStringParameters")
         if multi_query:
@@ -256,11 +213,13 @@ class Alb(HttpSource):
             single = event.get("queryStringParameters")
             query = "&".join(f"{k}={v}" for k, v in single.items()) if single else ""
         script, path = _mount(decode_path(event.get("path") or "/"), "", base_path)
-        return _request(event.get("httpMethod") or "GET", script, path, query, headers, event,
-                        None, {}, "multiValueHeaders" in event)
+        return build_environ(
+            event.get("httpMethod") or "GET", script, path, query, headers, _body(event),
+            None, None, event, context,
+        )
 
     @staticmethod
-    def response(response: HttpResponse, request: HttpRequest, binary: BinaryTypes) -> Event:
+    def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
         body, is_base64 = binary.encode(response)
         status = response.status
         out: Event = {
@@ -269,7 +228,7 @@ class Alb(HttpSource):
             "isBase64Encoded": is_base64,
             "body": body,
         }
-        if request.multi_value:
+        if "multiValueHeaders" in event:
             out["multiValueHeaders"] = _group_headers(response.headers)
         else:  # without multi-value mode an ALB takes one value per header
             out["headers"] = _single_headers(response.headers)[0]
