@@ -40,9 +40,10 @@ from aloft import errors
 from aloft.config.models import Service
 from aloft.local import invoke_api
 from aloft.local.asyncq import AsyncQueue
-from aloft.local.deployer import Deployer, call
+from aloft.local.deployer import Deployer
 from aloft.local.invoke_api import Reply
 from aloft.local.logs import LogStore
+from aloft.local.pool import InstancePool
 from aloft.local.registry import LocalRegistry
 from aloft.local.scheduler import Scheduler
 from aloft.local.state import State
@@ -118,7 +119,7 @@ class Platform:
     state: State
     store: ArtifactStore
     registry: LocalRegistry
-    pool: Any
+    pool: InstancePool
     deployer: Deployer
     asyncq: AsyncQueue
     scheduler: Scheduler
@@ -223,13 +224,13 @@ class ControlHandler:
         import resource
 
         snap = self.p.registry.snapshot
-        instances = await call(self.p.pool.instances()) if hasattr(self.p.pool, "instances") else []
+        instances = self.p.pool.instances()
         data: dict[str, Any] = {
             "pid": os.getpid(), "port": self.p.port, "home": self.p.home,
             "uptime_s": round(time.time() - self.p.started, 1),
             "stages": [f"{i.routes.service} {i.routes.stage}" for i in snap.stages.values()],
             "functions": len(snap.current),
-            "instances": len(instances),
+            "instances": sum(instances.values()),
             "rss_mb": _rss_mb(),
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "async_processed": self.p.asyncq.processed,
@@ -314,7 +315,7 @@ class ControlHandler:
         if body.get("async"):
             event_id = await self.enqueue(fv.function, payload, None)
             return json_reply(202, {"id": event_id, "version": fv.version})
-        result: InvokeResult = await call(self.p.pool.invoke(fv, payload))
+        result: InvokeResult = await self.p.pool.invoke(fv, payload)
         lines = await self._request_logs(fv.function, result.request_id)
         decoded: Any
         try:
@@ -381,7 +382,7 @@ class ControlHandler:
             return invoke_api.error(413, "RequestTooLargeException",
                                     "Request must be smaller than 6291456 bytes for the Invoke "
                                     "operation", request_id)
-        result: InvokeResult = await call(self.p.pool.invoke(fv, payload))
+        result: InvokeResult = await self.p.pool.invoke(fv, payload)
         if result.status == "throttled":
             return invoke_api.error(429, "TooManyRequestsException", "Rate Exceeded.",
                                     result.request_id or request_id)

@@ -10,7 +10,6 @@ transaction leaves the stage exactly as it was.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
 import uuid
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aloft.config.models import APP_FUNCTION, Function, Service
+from aloft.config.models import Function, Service
 from aloft.errors import DeployError, Location, NotDeployedError
 from aloft.local.plan import (
     CurrentFunction,
@@ -30,6 +29,7 @@ from aloft.local.plan import (
     is_noop,
     plan_deploy,
 )
+from aloft.local.pool import InstancePool
 from aloft.local.registry import LocalRegistry, load_snapshot
 from aloft.local.schedules import schedule_next_fire
 from aloft.local.state import Deployment, ScheduleRecord, State, VersionRecord
@@ -40,13 +40,6 @@ REGION = "us-east-1"
 HEALTH_CHECK_PARALLEL = 4
 KEEP_DEPLOYMENTS = 10
 """Deployments kept per stage for `rollback`; older ones, their versions and artifacts go."""
-
-
-async def call(value: Any) -> Any:
-    """Await `value` if the pool returned an awaitable (its methods may be sync or async)."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 def stage_url(port: int, service: str, stage: str) -> str:
@@ -122,7 +115,7 @@ class Deployer:
         self,
         state: State,
         store: ArtifactStore,
-        pool: Any,
+        pool: InstancePool,
         registry: LocalRegistry,
         *,
         port: int,
@@ -224,7 +217,7 @@ class Deployer:
                     raise outcome
         except DeployError:
             for fv in by_physical.values():
-                await call(self.pool.retire(fv.function, self._serving_versions(fv.function)))
+                await self.pool.retire(fv.function, self._serving_versions(fv.function))
             raise
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         dep = self._deployment(service, plan, url)
@@ -256,7 +249,7 @@ class Deployer:
     async def _retire(self, physical: str, keep: set[int]) -> None:
         """Stop old instances in the background: retiring waits for their in-flight requests,
         which must not delay the deploy's answer."""
-        task = asyncio.ensure_future(call(self.pool.retire(physical, keep)))
+        task = asyncio.ensure_future(self.pool.retire(physical, keep))
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 
@@ -264,7 +257,7 @@ class Deployer:
         self, service: Service, fv: FunctionVersion, name: str, path: str | None
     ) -> None:
         where = Location(function=name, stage=service.stage)
-        init: InvokeResult = await call(self.pool.prewarm(fv))
+        init: InvokeResult = await self.pool.prewarm(fv)
         if init.status != "ok":
             raise DeployError(
                 f"version {fv.version} of {name!r} failed to initialise; the previous version "
@@ -274,7 +267,7 @@ class Deployer:
             )
         if path is None or self.health_event is None:
             return
-        result: InvokeResult = await call(self.pool.invoke(fv, self.health_event(fv, path)))
+        result: InvokeResult = await self.pool.invoke(fv, self.health_event(fv, path))
         status = _http_status(result)
         if result.status != "ok" or status is None or status >= 500:
             raise DeployError(
@@ -390,4 +383,3 @@ def _payload_text(payload: bytes) -> str:
     return json.dumps(data)[:4000]
 
 
-__all__ = ["APP_FUNCTION", "Deployer", "function_environment", "stage_url"]

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aloft import errors
-from aloft.local.deployer import call
 
 if TYPE_CHECKING:
     from aloft.local.control_api import Platform
@@ -27,7 +26,7 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
     dep = info.deployment
     history = await asyncio.to_thread(p.state.deployments, service, stage)
     rules = await asyncio.to_thread(p.state.schedules, service, stage)
-    instances: dict[str, int] = await call(p.pool.instances())
+    instances: dict[str, int] = p.pool.instances()
     functions = []
     for name, fv in sorted(info.functions.items()):
         metrics = p.pool.metrics.summary(fv.function)
