@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +126,29 @@ def test_deploy_json_from_the_cli(cloud: Cloud, tmp_path: Path) -> None:
     assert data == {"url": cloud.url("/clijson/dev/"), "version": 1}
     result = CliRunner().invoke(cli, ["-C", str(root), "undeploy", "dev", "--yes"], env=env)
     assert result.exit_code == 0, result.output
+
+
+SLOW_APP = WSGI_APP.replace(
+    '        if path == "/boom":',
+    '        if path == "/slow":\n'
+    '            import time\n'
+    '            time.sleep(1.5)\n'
+    '        if path == "/boom":',
+)
+
+
+def test_in_flight_requests_finish_on_the_old_version(cloud: Cloud, tmp_path: Path) -> None:
+    import threading
+
+    root = project(tmp_path, "inflight", app=SLOW_APP)
+    first = cloud.provider.deploy(service(root))
+    slow: list[tuple[int, bytes]] = []
+    request = threading.Thread(target=lambda: slow.append(get(cloud.url("/inflight/dev/slow"))))
+    request.start()
+    time.sleep(0.4)  # the slow request runs on version 1 now
+    project(tmp_path, "inflight", app=SLOW_APP.replace('"v1"', '"v2"'))
+    second = cloud.provider.deploy(service(root))
+    assert (first.version, second.version) == (1, 2)
+    assert get(cloud.url("/inflight/dev/x")) == (200, b"v2 /inflight/dev /x")
+    request.join(10)
+    assert slow == [(200, b"v1 /inflight/dev /slow")]
