@@ -182,3 +182,16 @@ def test_client_waits_for_a_new_role_to_propagate(monkeypatch: pytest.MonkeyPatc
     client._clients["lambda"] = Lambda()
     assert client.call("lambda", "create_function", FunctionName="f") == {"FunctionName": "f"}
     assert client.calls["lambda.CreateFunction"] == 3 and len(sleeps) == 2
+
+
+def test_a_function_made_by_someone_else_is_not_taken_over(
+    provider: AwsProvider, make_service: Callable[..., Service]
+) -> None:
+    boto("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    boto("lambda").create_function(
+        FunctionName="shop-prod-app", Runtime="python3.12", Handler="x.y",
+        Role="arn:aws:iam::123456789012:role/r", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})
+    with pytest.raises(ProviderError, match="name already taken: function shop-prod-app") as e:
+        provider.deploy(make_service(app="app:app"))
+    assert "rename the service or stage" in (e.value.fix or "")
+    assert boto("s3").list_buckets()["Buckets"] == []  # refused before changing anything

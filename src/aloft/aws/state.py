@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from aloft.aws import specs as s
 from aloft.aws.client import AwsClient
-from aloft.aws.names import Names
+from aloft.aws.names import TAG_SERVICE, TAG_STAGE, Names
 from aloft.aws.record import StateRecord
+from aloft.errors import ProviderError
 
 LAYER_MARK = "aloft deps sha256:"
 
@@ -155,12 +156,26 @@ class StateReader:
                 out.append((str(v["LayerVersionArn"]), desc[len(LAYER_MARK):]))
         return out
 
+    def _check_owner(self, kind: str, name: str, tags: Mapping[str, str]) -> None:
+        """Refuse to take over a resource that another stack or stage made under our name."""
+        if (tags.get(TAG_SERVICE), tags.get(TAG_STAGE)) != (self.names.service,
+                                                             self.names.stage):
+            owner = (f"aloft {tags[TAG_SERVICE]}/{tags[TAG_STAGE]}"
+                     if TAG_SERVICE in tags and TAG_STAGE in tags else "something else")
+            raise ProviderError(
+                f"name already taken: {kind} {name} exists and was made by {owner}",
+                where=self.aws.where,
+                fix=f"delete or rename that {kind}, or rename the service or stage")
+
     def _role(self) -> tuple[bool, str | None]:
         role = self.desired.role
         if role is None:
             return False, None
-        if self.aws.find("iam", "get_role", RoleName=role.name) is None:
+        found = self.aws.find("iam", "get_role", RoleName=role.name)
+        if found is None:
             return False, None
+        self._check_owner("IAM role", role.name,
+                          {t["Key"]: t["Value"] for t in found["Role"].get("Tags", [])})
         got = self.aws.find("iam", "get_role_policy", RoleName=role.name,
                             PolicyName=self.names.policy_name)
         if got is None:
@@ -175,6 +190,7 @@ class StateReader:
         got = aws.find("lambda", "get_function", FunctionName=physical)
         if got is None:
             return None
+        self._check_owner("function", physical, got.get("Tags") or {})
         alias = aws.find("lambda", "get_alias", FunctionName=physical, Name=stage)
         # Compare with what the stage serves, not $LATEST: after a failed run $LATEST may
         # already hold the new code while the alias still points at the old version.
