@@ -288,8 +288,9 @@ class Deployer:
         cors = service.cors
         static_path = static_dir = None
         if service.static is not None:
-            static_path = service.static.path
-            static_dir = str((service.root / service.static.directory).resolve())
+            directory = (service.root / service.static.directory).resolve()
+            if directory.is_dir():  # served from the project, like `aloft invoke --local`
+                static_path, static_dir = service.static.path, str(directory)
         return Deployment(
             id=0, service=service.service, stage=service.stage, number=0,
             functions=dict(alias),
@@ -339,7 +340,7 @@ class Deployer:
                 keep = {target.functions[name]} if name in target.functions else set()
                 if current.functions.get(name) not in keep:
                     await self._retire(physical, keep)
-            return {"url": target.url or stage_url(self.port, service, stage),
+            return {"url": stage_url(self.port, service, stage),
                     "version": target.number, "functions": dict(target.functions),
                     "schedules": [], "plan": []}
 

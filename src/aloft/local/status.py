@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aloft import errors
+from aloft.local.deployer import stage_url
 
 if TYPE_CHECKING:
     from aloft.local.control_api import Platform
@@ -40,7 +41,7 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
         })
     physical = [fv.function for fv in info.functions.values()]
     return {
-        "url": dep.url,
+        "url": stage_url(p.port, service, stage),
         "version": dep.number,
         "alias": f"{stage} -> version {dep.number}",
         "deployed": _iso(dep.created),
