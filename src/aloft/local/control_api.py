@@ -26,6 +26,8 @@ import contextlib
 import hmac
 import json
 import logging
+import os
+import resource
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -129,7 +131,6 @@ class Platform:
     started: float = field(default_factory=time.time)
     stop: Callable[[], None] | None = None
     log_waiter: LogWaiter | None = None
-    status_extra: Callable[[], dict[str, Any]] | None = None
 
 
 class ControlHandler:
@@ -214,15 +215,10 @@ class ControlHandler:
     # -- platform -------------------------------------------------------------------
 
     async def _health(self, req: ApiRequest) -> Reply:
-        import os
-
         return json_reply(200, {"ok": True, "pid": os.getpid(), "port": self.p.port,
                                 "home": self.p.home})
 
     async def _cloud(self, req: ApiRequest) -> Reply:
-        import os
-        import resource
-
         snap = self.p.registry.snapshot
         instances = self.p.pool.instances()
         data: dict[str, Any] = {
@@ -236,8 +232,6 @@ class ControlHandler:
             "async_processed": self.p.asyncq.processed,
             "schedules_fired": self.p.scheduler.fired,
         }
-        if self.p.status_extra is not None:
-            data.update(self.p.status_extra())
         return json_reply(200, data)
 
     async def _stop(self, req: ApiRequest) -> Reply:
