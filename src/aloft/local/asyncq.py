@@ -79,6 +79,8 @@ def after_failure(
 ) -> tuple[Outcome, AsyncEvent]:
     """What happens to `event` after an invocation ending in `status` (not "ok")."""
     if status == "throttled":
+        if now + THROTTLE_DELAY - event.created > event.max_age:
+            return "dead", replace(event, status="dead", last_error=f"{error} (event expired)")
         return "retry", replace(event, not_before=now + THROTTLE_DELAY, last_error=error)
     attempts = event.attempts + 1
     failed = replace(event, attempts=attempts, last_error=error)

@@ -50,6 +50,11 @@ def test_throttle_does_not_spend_a_retry() -> None:
     assert outcome == "retry" and after.attempts == 2 and after.not_before > 1000.0
 
 
+def test_throttled_until_max_age_dead_letters() -> None:
+    outcome, after = after_failure(event(max_age=60), "throttled", "busy", 1060.0, 1.0)
+    assert outcome == "dead" and after.attempts == 0
+
+
 def test_retry_past_max_age_dead_letters() -> None:
     outcome, after = after_failure(event(max_age=60), "error", "boom", 1059.5, 1.0)
     assert outcome == "dead" and "expired" in (after.last_error or "")
