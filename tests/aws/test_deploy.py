@@ -414,3 +414,25 @@ def test_existing_deployment_bucket_is_kept(
     provider.undeploy(svc)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="team-artifacts")["Contents"]]
     assert keys == ["other/file.txt"]
+
+
+def test_switching_api_kinds(provider: AwsProvider, make_service: Callable[..., Service],
+                             builds: Builds) -> None:
+    http = make_service(app="app:app", concurrency=3)
+    provider.deploy(http)
+    url = make_service(app="app:app", aws={"region": "eu-west-1", "api": "url"})
+    builds.deps = ""  # dependencies dropped too: the layer goes from the configuration
+    result = provider.deploy(url)
+    assert {"DeleteApi", "PutFunctionUrl", "RemovePermission"} <= set(ops(result.plan))
+    lam = boto("lambda")
+    assert boto("apigatewayv2").get_apis()["Items"] == []
+    sids = [s["Sid"] for s in json.loads(lam.get_policy(
+        FunctionName="shop-prod-app", Qualifier="prod")["Policy"])["Statement"]]
+    assert sids == ["aloft-url"]
+    conf = lam.get_function(FunctionName="shop-prod-app", Qualifier="prod")
+    assert conf["Configuration"].get("Layers", []) == []
+    unqualified = lam.get_function(FunctionName="shop-prod-app")  # concurrency is per function
+    assert "ReservedConcurrentExecutions" not in unqualified.get("Concurrency", {})
+    back = provider.deploy(http)
+    assert "DeleteFunctionUrl" in ops(back.plan) and back.url and "execute-api" in back.url
+    assert provider.deploy(http).plan == []
