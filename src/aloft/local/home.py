@@ -108,7 +108,7 @@ class Home:
             info = DaemonInfo(pid=int(data["pid"]), port=int(data["port"]), home=str(data["home"]))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
-        if not pid_alive(info.pid):
+        if not pid_alive(info.pid) or not _is_daemon(info.pid):
             return None
         return info
 
@@ -137,3 +137,14 @@ def pid_alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _is_daemon(pid: int) -> bool:
+    """False when `pid` now belongs to another program (the daemon died and the pid was
+    reused); True when it cannot be told (no /proc)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+    except OSError:
+        return True
+    return b"aloft" in cmdline

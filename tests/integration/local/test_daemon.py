@@ -59,6 +59,15 @@ def test_stale_pid_file_is_ignored(tmp_path: Path) -> None:
     dead.wait()
     (home.pid_file).write_text(json.dumps({"pid": dead.pid, "port": 1, "home": str(home.root)}))
     assert home.read_pid() is None
+    # a live process that is not a daemon (the pid was reused) is stale too
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        (home.pid_file).write_text(json.dumps({"pid": other.pid, "port": 1,
+                                               "home": str(home.root)}))
+        assert home.read_pid() is None
+    finally:
+        other.kill()
+        other.wait()
     client = CloudClient(home.root, free_port())
     info = client.start()
     try:
