@@ -52,7 +52,7 @@ def start(home: Path | None, port: int | None, foreground: bool) -> None:
                        f"home {info.home})", markup=False)
 
 
-@command.command("stop")
+@command.command("stop", short_help="Stop the local cloud.")
 @_home
 def stop(home: Path | None) -> None:
     """Stop the local cloud (deployed stages come back when it starts again)."""
@@ -64,7 +64,7 @@ def stop(home: Path | None) -> None:
         render.out().print("the local cloud is not running", markup=False)
 
 
-@command.command("status")
+@command.command("status", short_help="Show whether the local cloud runs, and its load.")
 @_home
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(home: Path | None, as_json: bool) -> None:

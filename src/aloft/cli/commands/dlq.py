@@ -18,6 +18,7 @@ ALL = "*"
 
 @click.command(
     "dlq",
+    short_help="List or re-drive a stage's failed async events.",
     epilog=examples(
         "aloft dlq dev                     # list dead-lettered events",
         "aloft dlq dev --redrive           # queue them all again",
