@@ -81,75 +81,68 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         )
     listener = bind("127.0.0.1", opts.port)  # fail fast, before touching anything else
     port = listener.getsockname()[1]
-
-    state = State(home.state_db)
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()
     run_dir = home.root / "run"
     run_dir.mkdir(exist_ok=True)
     pool = InstancePool(logs, run_dir=run_dir, account_concurrency=opts.account_concurrency)
     registry = LocalRegistry()
-    store = ArtifactStore(home.artifacts)
-    stop_event = asyncio.Event()
 
     async def run_event(event: AsyncEvent) -> InvokeResult | None:
         fv = registry.resolve(event.function, event.qualifier)
-        if fv is None:
-            return None
-        result: InvokeResult = await pool.invoke(fv, event.payload)
-        return result
+        return None if fv is None else await pool.invoke(fv, event.payload)
 
     # As many async workers as instances may run: more would only wait for a slot.
     asyncq = AsyncQueue(home.state_db, run_event, workers=max(1, opts.account_concurrency),
                         backoff=opts.async_backoff)
-    handler_ref: list[ControlHandler] = []
-
-    async def fire(rule: ScheduleRecord, payload: bytes) -> None:
-        await handler_ref[0].enqueue(rule.function, payload, None)
-
-    scheduler = Scheduler(state, fire)
-
-    async def changed() -> None:
-        scheduler.wake()
-
-    deployer = Deployer(state, store, pool, registry, port=port, on_change=changed,
-                        health_event=health_event)
-    await deployer.reload()
-
-    waiter = LogWaiter(loop)
-    logs.on_commit.append(waiter.notify_threadsafe)
-    platform = Platform(
-        token=token, state=state, store=store, registry=registry, pool=pool,
-        deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
-        home=str(home.root), stop=stop_event.set, log_waiter=waiter,
-    )
-    control = ControlHandler(platform)
-    handler_ref.append(control)
-    requeued = await asyncq.start()
-    if requeued:
-        log.warning("re-queued %d unfinished async events", requeued)
-    scheduler.start()
-    gateway = Gateway(registry, pool)
-    app = create_app(gateway, control)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop_event.set)
-    started = asyncio.Event()
-    server = asyncio.ensure_future(serve(app, sock=listener, started=started, stop=stop_event))
-    await asyncio.wait({server, asyncio.ensure_future(started.wait())},
-                       return_when=asyncio.FIRST_COMPLETED)
+    stop_event = asyncio.Event()
     info = DaemonInfo(pid=os.getpid(), port=port, home=str(home.root))
-    if started.is_set():
-        home.write_pid(info)
-        if ready is not None:
-            ready(info)
-        log.warning("aloft local cloud on http://127.0.0.1:%d (home %s, pid %d)", port,
-                    home.root, os.getpid())
     try:
-        await server
+        state = State(home.state_db)
+
+        async def fire(rule: ScheduleRecord, payload: bytes) -> None:
+            retries, max_age = registry.snapshot.async_config.get(rule.function, (2, 21600))
+            await asyncq.enqueue(rule.function, payload, max_retries=retries, max_age=max_age)
+
+        scheduler = Scheduler(state, fire)
+
+        async def changed() -> None:
+            scheduler.wake()
+
+        deployer = Deployer(state, ArtifactStore(home.artifacts), pool, registry, port=port,
+                            on_change=changed, health_event=health_event)
+        await deployer.reload()
+        waiter = LogWaiter(loop)
+        logs.on_commit.append(waiter.notify_threadsafe)
+        control = ControlHandler(Platform(
+            token=token, state=state, store=deployer.store, registry=registry, pool=pool,
+            deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
+            home=str(home.root), stop=stop_event.set, log_waiter=waiter,
+        ))
+        requeued = await asyncq.start()  # unfinished events from before a crash run again
+        if requeued:
+            log.warning("re-queued %d unfinished async events", requeued)
+        scheduler.start()
+        app = create_app(Gateway(registry, pool), control)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop_event.set)
+        started = asyncio.Event()
+        server = asyncio.ensure_future(
+            serve(app, sock=listener, started=started, stop=stop_event))
+        await asyncio.wait({server, asyncio.ensure_future(started.wait())},
+                           return_when=asyncio.FIRST_COMPLETED)
+        if started.is_set():
+            home.write_pid(info)  # only now: a CLI that finds the file finds a daemon answering
+            if ready is not None:
+                ready(info)
+            log.warning("aloft local cloud on http://127.0.0.1:%d (home %s, pid %d)", port,
+                        home.root, os.getpid())
+        try:
+            await server
+        finally:
+            home.clear_pid(info.pid)
+            await scheduler.stop()
     finally:
-        home.clear_pid(info.pid)
-        await scheduler.stop()
         await asyncq.stop()
         await pool.close()
         logs.close()
