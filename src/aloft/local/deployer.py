@@ -150,7 +150,8 @@ class Deployer:
                 current_stage, self.state, service.service, service.stage
             )
             current = await asyncio.to_thread(_latest_for, self.state, service, current)
-            plan = plan_deploy(service, code_sha256, layer_sha256, current)
+            plan = plan_deploy(service, code_sha256, layer_sha256, current,
+                               platform={"port": self.port})
             self._schedule_records(service, self.clock())  # report bad expressions, even --plan
             url = stage_url(self.port, service.service, service.stage)
             if plan_only or (is_noop(plan) and current.deployed):

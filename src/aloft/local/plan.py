@@ -64,9 +64,11 @@ class DesiredSchedule:
 
 
 def config_hash(fn: Function, code_sha256: str, layer_sha256: str | None, service: Service,
-                name: str) -> str:
-    """What makes a version: code, layer and every setting an instance sees."""
+                name: str, platform: dict[str, Any] | None = None) -> str:
+    """What makes a version: code, layer and every setting an instance sees (`platform`: what
+    the platform adds to its environment, e.g. the port of the local Lambda endpoint)."""
     data = {
+        "platform": platform or {},
         "code": code_sha256, "layer": layer_sha256, "handler": fn.handler, "name": name,
         "memory": fn.memory, "timeout": fn.timeout, "concurrency": fn.concurrency,
         "keep_alive": fn.keep_alive, "environment": fn.environment, "snapshot": fn.snapshot,
@@ -121,7 +123,8 @@ def desired_schedules(service: Service) -> list[DesiredSchedule]:
 
 
 def plan_deploy(
-    service: Service, code_sha256: str, layer_sha256: str | None, current: CurrentStage
+    service: Service, code_sha256: str, layer_sha256: str | None, current: CurrentStage,
+    platform: dict[str, Any] | None = None,
 ) -> list[Instruction]:
     """The instructions that take the stage from `current` to `service`."""
     plan: list[Instruction] = []
@@ -129,7 +132,7 @@ def plan_deploy(
     alias: dict[str, int] = {}
     for name, fn in service.resolved_functions().items():
         physical = service.physical_name(name)
-        digest = config_hash(fn, code_sha256, layer_sha256, service, name)
+        digest = config_hash(fn, code_sha256, layer_sha256, service, name, platform)
         now = current.functions.get(name)
         if now is not None and now.config_hash == digest:
             plan.append({"action": "keep", "name": name, "function": physical,
@@ -163,7 +166,7 @@ def _change_reason(now: CurrentFunction, code_sha256: str, layer_sha256: str | N
         return "code changed"
     if now.layer_sha256 != layer_sha256:
         return "dependencies changed"
-    return "configuration changed"
+    return "configuration changed"  # the config's settings, or the platform's (its port)
 
 
 def _schedule_changes(

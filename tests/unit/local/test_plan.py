@@ -86,6 +86,17 @@ def test_config_change_publishes_with_its_reason() -> None:
     assert layer_plan[0]["reason"] == "dependencies changed"
 
 
+def test_a_new_platform_port_publishes_new_versions() -> None:
+    """AWS_ENDPOINT_URL_LAMBDA names the daemon's port: a version must not keep a stale one."""
+    svc = service()
+    before = plan_deploy(svc, CODE, LAYER, CurrentStage(), platform={"port": 8750})
+    current = CurrentStage({"app": CurrentFunction(1, before[0]["config_hash"], CODE, LAYER)},
+                           {"shop-dev-app": 1}, desired_routes(svc), {}, deployed=True)
+    assert is_noop(plan_deploy(svc, CODE, LAYER, current, platform={"port": 8750}))
+    moved = plan_deploy(svc, CODE, LAYER, current, platform={"port": 9000})
+    assert moved[0]["action"] == "publish" and moved[0]["reason"] == "configuration changed"
+
+
 def test_version_numbers_continue_after_the_latest_published() -> None:
     svc = service()
     current = deployed(svc)
