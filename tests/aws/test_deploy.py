@@ -436,3 +436,22 @@ def test_switching_api_kinds(provider: AwsProvider, make_service: Callable[..., 
     back = provider.deploy(http)
     assert "DeleteFunctionUrl" in ops(back.plan) and back.url and "execute-api" in back.url
     assert provider.deploy(http).plan == []
+
+
+def test_logs_filter_and_follow(provider: AwsProvider,
+                                make_service: Callable[..., Service]) -> None:
+    import itertools
+    import time
+
+    full = make_service(app="app:app")
+    provider.deploy(full)
+    logs = boto("logs")
+    logs.create_log_stream(logGroupName="/aws/lambda/shop-prod-app", logStreamName="s")
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="/aws/lambda/shop-prod-app", logStreamName="s",
+                        logEvents=[{"timestamp": now, "message": "GET / 200"},
+                                   {"timestamp": now + 1, "message": "boom: error"}])
+    found = list(provider.logs(full, since=now / 1000 - 1, filter_text="error"))
+    assert [x.text for x in found] == ["boom: error"] and found[0].function == "app"
+    followed = list(itertools.islice(provider.logs(full, since=now / 1000 - 1, follow=True), 2))
+    assert [x.text for x in followed] == ["GET / 200", "boom: error"]
