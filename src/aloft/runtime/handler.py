@@ -99,6 +99,7 @@ class Instance:
                 self.app.startup()  # lifespan once per instance, in the init phase
                 atexit.register(self.app.shutdown)
         self.each = self.spec.get("records") == "each"
+        self._last: type[EventSource] | None = None
         self._dispatch: dict[Kind, Dispatcher] = {
             "http": self._http,
             "records": self._records,
@@ -137,9 +138,15 @@ class Instance:
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, event: Any, context: Any) -> Any:
-        if type(event) is dict:  # `sources.infer`, inlined: this runs on every request
+        if type(event) is dict:
+            # Sources are mutually exclusive, and an instance mostly sees one kind of event:
+            # the previous event's source is tried first.
+            last = self._last
+            if last is not None and last.infer(event):
+                return self._dispatch[last.kind](event, last, context)
             for source in ENVELOPES if ENVELOPE_KEY in event else SOURCES:
                 if source.infer(event):
+                    self._last = source
                     return self._dispatch[source.kind](event, source, context)
         return self._event(event, None, context)
 

@@ -58,7 +58,7 @@ def header_key(name: str) -> str:
 
 def _latin1(text: str) -> str:
     """PEP 3333 'bytes as str': the UTF-8 bytes of a decoded path, one character per byte."""
-    return text if text.isascii() else text.encode("utf-8").decode("latin-1")
+    return text.encode("utf-8").decode("latin-1")
 
 
 def build_environ(
@@ -79,8 +79,8 @@ def build_environ(
     (Host, X-Forwarded-Proto/-Port), the client from X-Forwarded-For's first entry."""
     environ: Environ = {
         "REQUEST_METHOD": method,
-        "SCRIPT_NAME": _latin1(script),
-        "PATH_INFO": _latin1(path),
+        "SCRIPT_NAME": script if script.isascii() else _latin1(script),
+        "PATH_INFO": path if path.isascii() else _latin1(path),
         "QUERY_STRING": query,
         "SERVER_PROTOCOL": "HTTP/1.1",
         "wsgi.version": _WSGI_VERSION,

@@ -35,9 +35,7 @@ class WsgiApp:
 
         result = self.app(environ, start_response)
         try:
-            for chunk in result:
-                if chunk:
-                    chunks.append(chunk)
+            chunks.extend(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:

@@ -1,9 +1,9 @@
-"""Event recognition: the first source whose `infer(event)` is true owns the event.
+"""Event recognition: the source whose `infer(event)` is true owns the event.
 
-Order matters only where shapes overlap: function URLs look like HTTP API v2 events, keep-warm
-rules like other schedules, schedules like other EventBridge events. (Authorizer requests look
-like HTTP requests too; the HTTP sources exclude them by their ARN key.) HTTP comes first because
-it is the hot path.
+The sources are mutually exclusive where shapes overlap (function URLs and HTTP API v2 events,
+authorizer and HTTP requests, keep-warm rules and other schedules, schedules and other
+EventBridge events each tell themselves apart), so order only decides speed, and an instance
+may try the source of its previous event first.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from aloft.runtime.sources.records import S3, DynamoDbStream, Kinesis, Sns, Sqs
 ENVELOPES: tuple[type[EventSource], ...] = (KeepWarm, Command, Raw, Manage, Task, Schedule)
 
 SOURCES: tuple[type[EventSource], ...] = (
-    FunctionUrl,
     HttpApiV2,
-    Alb,
     ApiGatewayV1,
+    FunctionUrl,
+    Alb,
     Sqs,
     Sns,
     S3,

@@ -15,6 +15,11 @@ def _is_scheduled(event: Event) -> bool:
     return event.get("detail-type") == "Scheduled Event" and event.get("source") == "aws.events"
 
 
+def _is_keep_warm(event: Event) -> bool:
+    resources = event.get("resources") or []
+    return any(str(arn).endswith(KEEP_WARM_SUFFIX) for arn in resources)
+
+
 class KeepWarmRule(EventSource):
     """The scheduled event of aloft's keep-warm rule: answered without touching the app."""
 
@@ -23,10 +28,7 @@ class KeepWarmRule(EventSource):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        if not _is_scheduled(event):
-            return False
-        resources = event.get("resources") or []
-        return any(str(arn).endswith(KEEP_WARM_SUFFIX) for arn in resources)
+        return _is_scheduled(event) and _is_keep_warm(event)
 
 
 class ScheduledEvent(EventSource):
@@ -37,7 +39,7 @@ class ScheduledEvent(EventSource):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        return _is_scheduled(event)
+        return _is_scheduled(event) and not _is_keep_warm(event)
 
 
 class EventBridge(EventSource):
@@ -46,7 +48,12 @@ class EventBridge(EventSource):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        return "detail-type" in event and "source" in event and "detail" in event
+        return (
+            "detail-type" in event
+            and "source" in event
+            and "detail" in event
+            and not _is_scheduled(event)
+        )
 
 
 class CloudWatchLogs(EventSource):

@@ -64,11 +64,6 @@ def _single_headers(headers: list[tuple[str, str]]) -> tuple[dict[str, str], boo
     return single, repeated
 
 
-def _body(event: Event) -> bytes:
-    body = event.get("body")
-    return request_body(body, event.get("isBase64Encoded")) if body else b""
-
-
 class ApiGatewayV1(HttpSource):
     """API Gateway REST API proxy integration (payload 1.0)."""
 
@@ -99,8 +94,10 @@ class ApiGatewayV1(HttpSource):
         full = decode_path(request_context.get("path") or "")
         stage_prefix = full[: -len(path)] if len(full) > len(path) and full.endswith(path) else ""
         script, path = _mount(stage_prefix + path, stage_prefix, base_path)
+        body = event.get("body")
         return build_environ(
-            event["httpMethod"], script, path, query, headers, _body(event),
+            event["httpMethod"], script, path, query, headers,
+            request_body(body, event.get("isBase64Encoded")) if body else b"",
             (request_context.get("identity") or {}).get("sourceIp"),
             request_context.get("domainName"), event, context, request_context.get("authorizer"),
         )
@@ -128,8 +125,14 @@ class HttpApiV2(HttpSource):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        # routeArn marks an HTTP API authorizer request, which has the same shape.
-        return event.get("version") == "2.0" and "rawPath" in event and "routeArn" not in event
+        # routeArn marks an HTTP API authorizer request, which has the same shape; function
+        # URLs have it too, on their own domain.
+        return (
+            event.get("version") == "2.0"
+            and "rawPath" in event
+            and "routeArn" not in event
+            and ".lambda-url." not in (event["requestContext"].get("domainName") or "")
+        )
 
     @staticmethod
     def environ(event: Event, context: Any, base_path: str) -> Environ:
@@ -144,9 +147,12 @@ class HttpApiV2(HttpSource):
             script, path = _mount(path, stage_prefix, base_path)
         else:
             script = ""
+        body = event.get("body")
         environ = build_environ(
             http.get("method") or "GET", script, path, event.get("rawQueryString") or "",
-            event.get("headers") or {}, _body(event), http.get("sourceIp"),
+            event.get("headers") or {},
+            request_body(body, event.get("isBase64Encoded")) if body else b"",
+            http.get("sourceIp"),
             request_context.get("domainName"), event, context, request_context.get("authorizer"),
         )
         cookies = event.get("cookies")
@@ -187,9 +193,11 @@ class FunctionUrl(HttpApiV2):
 
     @classmethod
     def infer(cls, event: Event) -> bool:
-        return ".lambda-url." in (
-            (event.get("requestContext") or {}).get("domainName") or ""
-        ) and HttpApiV2.infer(event)
+        return (
+            event.get("version") == "2.0"
+            and "rawPath" in event
+            and ".lambda-url." in ((event.get("requestContext") or {}).get("domainName") or "")
+        )
 
 
 class Alb(HttpSource):
@@ -213,8 +221,10 @@ class Alb(HttpSource):
             single = event.get("queryStringParameters")
             query = "&".join(f"{k}={v}" for k, v in single.items()) if single else ""
         script, path = _mount(decode_path(event.get("path") or "/"), "", base_path)
+        body = event.get("body")
         return build_environ(
-            event.get("httpMethod") or "GET", script, path, query, headers, _body(event),
+            event.get("httpMethod") or "GET", script, path, query, headers,
+            request_body(body, event.get("isBase64Encoded")) if body else b"",
             None, None, event, context,
         )
 
