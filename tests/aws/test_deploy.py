@@ -285,6 +285,7 @@ def test_function_url(provider: AwsProvider, make_service: Callable[..., Service
     result = provider.deploy(svc)
     url = boto("lambda").get_function_url_config(FunctionName="shop-prod-app", Qualifier="prod")
     assert url["AuthType"] == "NONE" and result.url == url["FunctionUrl"]
+    assert provider.status(svc)["functions"]["app"]["url"] == url["FunctionUrl"]
     assert boto("apigatewayv2").get_apis()["Items"] == []
     assert provider.deploy(svc).plan == []
 

@@ -216,7 +216,8 @@ class AwsProvider:
             "functions": {
                 n: {"name": f.physical, "version": f.alias_version, "memory": f.config.memory,
                     "timeout": f.config.timeout, "runtime": f.config.runtime,
-                    "concurrency": f.concurrency}
+                    "concurrency": f.concurrency,
+                    **({"url": a.refs[f"url:{n}"]} if f"url:{n}" in a.refs else {})}
                 for n, f in a.functions.items()},
             "schedules": {r.name: ("enabled" if r.enabled else "disabled")
                           for r in a.rules.values()},
