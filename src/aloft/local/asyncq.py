@@ -230,7 +230,7 @@ class AsyncQueue:
         loop = asyncio.get_running_loop()
         self._writer = _BatchWriter(self.db_path, loop)
         self._writer.start()
-        pending = await asyncio.to_thread(self._load_pending)
+        pending, self._seq = await asyncio.to_thread(self._load_pending)
         for event in pending:
             self._schedule(event)
         self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.workers)]
@@ -245,13 +245,15 @@ class AsyncQueue:
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
 
-    def _load_pending(self) -> list[AsyncEvent]:
+    def _load_pending(self) -> tuple[list[AsyncEvent], int]:
+        """Unfinished events in the order they were accepted, and the last sequence number."""
         conn = connect(self.db_path)
         try:
             rows = conn.execute(
                 "SELECT * FROM async_events WHERE status = 'queued' ORDER BY seq, created"
             ).fetchall()
-            return [_event(r) for r in rows]
+            last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM async_events").fetchone()[0]
+            return [_event(r) for r in rows], int(last)
         finally:
             conn.close()
 
