@@ -79,15 +79,13 @@ def _query_params(query: str) -> tuple[dict[str, str], dict[str, list[str]]]:
     return {k: ",".join(v) for k, v in multi.items()}, multi
 
 
-def _forwarded(request: HttpRequest, host: str) -> list[tuple[str, str]]:
-    """API Gateway's X-Forwarded-* headers (the runtime builds URLs from them)."""
-    forwarded_for = request.header("x-forwarded-for")
+def _forwarded(request: HttpRequest, host: str, forwarded_for: str | None) -> list[tuple[str, str]]:
+    """API Gateway's X-Forwarded-* headers (the runtime builds URLs from them); the client's own
+    X-Forwarded-For is kept in front of its address, like a proxy chain."""
     port = host.rpartition(":")[2] if ":" in host else "80"
+    client = request.client
     return [
-        (
-            "x-forwarded-for",
-            f"{forwarded_for}, {request.client}" if forwarded_for else request.client,
-        ),
+        ("x-forwarded-for", f"{forwarded_for}, {client}" if forwarded_for else client),
         ("x-forwarded-port", port),
         ("x-forwarded-proto", "http"),
     ]
@@ -109,6 +107,7 @@ def build_http_event(
     cookies: list[str] = []
     host = ""
     user_agent = ""
+    forwarded_for = None
     for name, value in request.headers:
         name = name.lower()
         if name == "cookie":
@@ -119,10 +118,12 @@ def build_http_event(
         elif name == "user-agent":
             user_agent = value
         elif name.startswith("x-forwarded-"):
+            if name == "x-forwarded-for":
+                forwarded_for = value
             continue
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     host = host or "localhost"
-    headers.update(_forwarded(request, host))
+    headers.update(_forwarded(request, host, forwarded_for))
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -180,7 +181,8 @@ def build_rest_event(
         if not name.lower().startswith("x-forwarded-"):
             multi.setdefault(_title(name), []).append(value)
     host = (multi.get("Host") or ["localhost"])[0]
-    for name, value in _forwarded(request, host):
+    forwarded_for = request.header("x-forwarded-for")
+    for name, value in _forwarded(request, host, forwarded_for):
         multi[_title(name)] = [value]
     multi_query = _query_params(request.query)[1]
     content_type = multi["Content-Type"][0] if "Content-Type" in multi else None
@@ -293,9 +295,15 @@ def _proxy_response(result: dict[str, Any], version: str) -> HttpResponse:
     multi = {} if multi is None else multi
     if not isinstance(single, dict) or not isinstance(multi, dict):
         raise MalformedResponse("headers and multiValueHeaders must be objects")
-    for name, value in single.items():
-        if name not in multi:
-            headers.append((name, _header_value(name, value)))
+    if multi:
+        for name, value in single.items():
+            if name not in multi:
+                headers.append((name, _header_value(name, value)))
+    else:  # the usual case: one value per header, already a string
+        headers = [
+            (name, value if type(value) is str else _header_value(name, value))
+            for name, value in single.items()
+        ]
     for name, values in multi.items():
         if not isinstance(values, list):
             raise MalformedResponse(f"multiValueHeaders[{name!r}] is not a list")

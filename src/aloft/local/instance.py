@@ -213,6 +213,8 @@ class Instance:
         self.timed_out = False
         self.out_of_memory = False
         self.on_gone: Callable[[Instance], None] | None = None
+        self.loop = asyncio.get_running_loop()
+        self.timer: asyncio.TimerHandle | None = None  # the request's timeout (the pool's)
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self._kill_when_known = False
 
@@ -231,16 +233,21 @@ class Instance:
         self, request_id: str, timeout: float, event: bytes
     ) -> asyncio.Future[tuple[int, bytes]]:
         """Write one INVOKE frame; the future resolves with the answer's (kind, payload)."""
-        assert self.transport is not None
-        waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
         self._waiter = waiter
-        if not self.alive:
+        if not self.alive or self.transport is None:
             waiter.set_result((LOST, b""))
             return waiter
         self.transport.write(P.invoke_frame(request_id, timeout, event))
         return waiter
 
     def on_frame(self, kind: int, payload: bytes) -> None:
+        if kind >= P.RESULT_OK:  # the usual frame first
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                self._waiter = None
+                waiter.set_result((kind, payload))
+            return
         if kind == P.READY:
             pid, _ = P.READY_BODY.unpack_from(payload)
             self.set_pid(pid)

@@ -28,6 +28,7 @@ from aloft.local.memory import WATCHDOG_INTERVAL, over_limit
 from aloft.local.metrics import Metrics
 from aloft.local.types import FunctionVersion, InvokeResult, InvokeStatus, LogSink
 
+RESULT_HEAD, RESULT_SIZE = P.RESULT_HEAD, P.RESULT_HEAD.size
 INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the timeout (Lambda's)
 EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
 IDLE_CHECK = 0.25  # seconds between keep_alive checks
@@ -212,17 +213,28 @@ class InstancePool:
 
     def _dispatch(self) -> None:
         """Give free slots to waiters, first come first served among those that may run."""
-        for waiter in list(self._waiters):
-            if self._inflight_total >= self.account_concurrency:
+        waiters = self._waiters
+        while waiters and self._inflight_total < self.account_concurrency:
+            head = waiters[0]
+            if head.future.done():  # expired
+                waiters.popleft()
+            elif self._can_run(head.fv):
+                waiters.popleft()
+                self._grant(head)
+            else:  # the head's function is at its reserved limit: others may still run
+                for waiter in list(waiters)[1:]:
+                    if self._inflight_total >= self.account_concurrency:
+                        return
+                    if not waiter.future.done() and self._can_run(waiter.fv):
+                        waiters.remove(waiter)
+                        self._grant(waiter)
                 return
-            if waiter.future.done():
-                self._waiters.remove(waiter)
-            elif self._can_run(waiter.fv):
-                self._waiters.remove(waiter)
-                function = waiter.fv.function
-                self._inflight[function] = self._inflight.get(function, 0) + 1
-                self._inflight_total += 1
-                waiter.future.set_result(True)
+
+    def _grant(self, waiter: _Waiter) -> None:
+        function = waiter.fv.function
+        self._inflight[function] = self._inflight.get(function, 0) + 1
+        self._inflight_total += 1
+        waiter.future.set_result(True)
 
     def _throttled(self, fv: FunctionVersion, rid: str) -> InvokeResult:
         reserved = fv.concurrency is not None and self._inflight.get(fv.function, 0) >= (
@@ -239,29 +251,43 @@ class InstancePool:
     # -- running one request --------------------------------------------------------------------
 
     async def _run(self, fv: FunctionVersion, event: bytes, rid: str) -> InvokeResult:
-        version = self._version(fv)
+        version = self._versions.get(fv.key) or self._version(fv)
         version.running += 1
         try:
-            return await self._run_on(version, event, rid)
+            if version.idle:  # the hot path: a warm instance
+                instance, init_extra = version.idle.pop(), 0.0
+            else:
+                cold_start = await self._cold_start(version, rid)
+                if isinstance(cold_start, InvokeResult):
+                    return cold_start
+                instance, init_extra = cold_start
+            return await self._exchange(version, instance, event, rid, init_extra)
         finally:
             version.running -= 1
 
-    async def _run_on(self, version: _Version, event: bytes, rid: str) -> InvokeResult:
+    async def _cold_start(
+        self, version: _Version, rid: str
+    ) -> tuple[Instance, float] | InvokeResult:
+        """A new instance for a request, and the template init it waited for (ms); or the
+        init_error result when the version's code cannot start."""
         fv = version.fv
         init_extra = 0.0
-        if version.idle:
-            instance = version.idle.pop()
-        else:
+        if fv.snapshot:
             started = time.perf_counter()
-            if fv.snapshot:
-                template = await self._template(version)
-                if isinstance(template, bytes):
-                    spent = (time.perf_counter() - started) * 1000.0
-                    return self._init_failed(fv, rid, template, spent)
-                if template.init_ms is not None and template.started_at >= started:
-                    init_extra = template.init_ms  # this request waited for the template
-            instance = await self._start(version)
-        cold = instance.requests == 0
+            template = await self._template(version)
+            if isinstance(template, bytes):
+                spent = (time.perf_counter() - started) * 1000.0
+                return self._init_failed(fv, rid, template, spent)
+            if template.init_ms is not None and template.started_at >= started:
+                init_extra = template.init_ms  # this request waited for the template
+        return await self._start(version), init_extra
+
+    async def _exchange(
+        self, version: _Version, instance: Instance, event: bytes, rid: str, init_extra: float
+    ) -> InvokeResult:
+        """Send one request to `instance` and turn its answer (or its end) into the result."""
+        fv = version.fv
+        cold = not instance.requests
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
@@ -269,36 +295,30 @@ class InstancePool:
         log.request_id = rid
         sink = self._sink
         sink.write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
-        loop = asyncio.get_running_loop()
         answer = instance.send(rid, float(fv.timeout), event)
-        timers = [loop.call_later(fv.timeout, self._timed_out, instance)]
-        if not instance.ready.done():
-            # Init has its own allowance; the timeout counts from the end of init.
-            timers[0].cancel()
-            timers[0] = loop.call_later(INIT_LIMIT + fv.timeout, self._timed_out, instance)
-
-            def rearm(_: object) -> None:
-                timers[0].cancel()
-                timers[0] = loop.call_later(fv.timeout, self._timed_out, instance)
-
-            instance.ready.add_done_callback(rearm)
+        loop = instance.loop
+        if instance.ready.done():
+            instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
+        else:  # init has its own allowance; the timeout counts from the end of init
+            instance.timer = loop.call_later(INIT_LIMIT + fv.timeout, self._timed_out, instance)
+            instance.ready.add_done_callback(lambda _: self._rearm(instance))
         try:
             kind, payload = await answer
         finally:
-            timers[0].cancel()
+            instance.timer.cancel()
             self._busy.discard(instance)
             instance.busy = False
         log.drain()
 
         status: InvokeStatus
         if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
-            duration, maxrss = P.RESULT_HEAD.unpack_from(payload)
-            body = payload[P.RESULT_HEAD.size :]
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            body = payload[RESULT_SIZE:]
             status = "ok" if kind == P.RESULT_OK else "error"
             self._idle(version, instance)
         elif kind == P.RESULT_OOM:
-            duration, maxrss = P.RESULT_HEAD.unpack_from(payload)
-            body = payload[P.RESULT_HEAD.size :]
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            body = payload[RESULT_SIZE:]
             status = "crash"
             maxrss = max(maxrss, fv.memory * 1024)
             sink.write(fv.function, fv.version, rid, _runtime_error_line(body))
@@ -315,6 +335,12 @@ class InstancePool:
         self._report(fv, rid, duration, maxrss, init_ms)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold)
         return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version)
+
+    def _rearm(self, instance: Instance) -> None:
+        if instance.busy and instance.timer is not None:
+            instance.timer.cancel()
+            timeout = instance.fv.timeout
+            instance.timer = instance.loop.call_later(timeout, self._timed_out, instance)
 
     async def _lost(self, instance: Instance, rid: str) -> tuple[InvokeStatus, bytes, float, int]:
         """The instance's socket closed before it answered: timeout, out of memory or crash."""

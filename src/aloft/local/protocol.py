@@ -41,7 +41,10 @@ def frame(kind: int, payload: bytes = b"") -> bytes:
     return HEADER.pack(len(payload), kind) + payload
 
 
+_INVOKE_PREFIX = struct.Struct("!IBdH")  # HEADER + INVOKE_HEAD in one pack
+
+
 def invoke_frame(request_id: str, timeout: float, event: bytes) -> bytes:
     rid = request_id.encode()
-    head = INVOKE_HEAD.pack(timeout, len(rid))
-    return HEADER.pack(len(head) + len(rid) + len(event), INVOKE) + head + rid + event
+    size = INVOKE_HEAD.size + len(rid) + len(event)
+    return _INVOKE_PREFIX.pack(size, INVOKE, timeout, len(rid)) + rid + event

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 from aloft.local.types import Route
 
 STATIC, PARAM, GREEDY = 0, 1, 2
+RECENT = 4096  # remembered (method, path) answers per table
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,22 @@ class RouteTable:
             else:
                 patterns.append(pattern)
         self._patterns = sorted(patterns, key=lambda p: p.specificity)
+        self._recent: dict[tuple[str, str], RouteMatch | None] = {}
 
     def match(self, method: str, path: str) -> RouteMatch | None:
-        """The best route for `method` and `path` (raw, within the stage), with its params."""
+        """The best route for `method` and `path` (raw, within the stage), with its params.
+        Recent answers are remembered: most traffic asks for the same few paths."""
+        key = (method, path)
+        try:
+            return self._recent[key]
+        except KeyError:
+            pass
         found = self._match(method, path)
         if found is None and method == "HEAD":
             found = self._match("GET", path)
+        if len(self._recent) >= RECENT:
+            self._recent.clear()
+        self._recent[key] = found
         return found
 
     def _match(self, method: str, path: str) -> RouteMatch | None:
