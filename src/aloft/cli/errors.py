@@ -76,7 +76,10 @@ def run(invoke: Callable[[], object], *, verbose: bool) -> int:
         result = invoke()
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _emit("error: interrupted")
+            return 130
         _emit("error: aborted", "fix: rerun the command and confirm, or pass --yes")
         return 1
     except click.exceptions.NoArgsIsHelpError as exc:

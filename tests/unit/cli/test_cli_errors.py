@@ -87,13 +87,21 @@ def test_format_error_collapses_lines_and_falls_back_to_a_fix() -> None:
 
 
 def test_run_returns_exit_codes() -> None:
-    def fail(error: AloftError) -> None:
+    def fail(error: BaseException) -> None:
         raise error
+
+    def interrupted() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise click.exceptions.Abort() from exc
 
     assert errors.run(lambda: fail(UsageError("x", fix="y")), verbose=False) == 2
     assert errors.run(lambda: fail(AloftError("x")), verbose=False) == 1
     assert errors.run(lambda: 3, verbose=False) == 3  # click's ctx.exit(3)
     assert errors.run(lambda: None, verbose=False) == 0
+    assert errors.run(interrupted, verbose=False) == 130
+    assert errors.run(lambda: fail(click.exceptions.Abort()), verbose=False) == 1
 
 
 def test_bare_group_prints_its_help(run: Run) -> None:
