@@ -284,9 +284,12 @@ def parse_http_response(payload: bytes, version: Literal["2.0", "1.0"] = "2.0") 
 
 def _proxy_response(result: dict[str, Any], version: str) -> HttpResponse:
     status = result.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+    if type(status) is not int:  # exactly int: a bool (an int subclass) is refused
+        if isinstance(status, str) and status.isdigit():
+            status = int(status)
+        else:
+            raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
+    if not 100 <= status <= 599:
         raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
     headers: list[tuple[str, str]] = []
     single = result.get("headers")
@@ -308,10 +311,11 @@ def _proxy_response(result: dict[str, Any], version: str) -> HttpResponse:
         if not isinstance(values, list):
             raise MalformedResponse(f"multiValueHeaders[{name!r}] is not a list")
         headers.extend((name, _header_value(name, v)) for v in values)
-    cookies = result.get("cookies") or []
-    if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-        raise MalformedResponse("cookies must be a list of strings")
-    headers.extend(("set-cookie", c) for c in cookies)
+    cookies = result.get("cookies")
+    if cookies:
+        if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+            raise MalformedResponse("cookies must be a list of strings")
+        headers.extend(("set-cookie", c) for c in cookies)
     body = result.get("body")
     if body is None:
         data = b""
