@@ -42,7 +42,7 @@ class AsgiApp:
 
     # ------------------------------------------------------------------ lifespan
 
-    def startup(self) -> None:
+    def start(self) -> None:
         """Run lifespan startup once; later calls do nothing."""
         if self._started:
             return
@@ -142,7 +142,7 @@ class AsgiApp:
 
     def serve(self, environ: Environ) -> HttpResponse:
         if not self._started:
-            self.startup()
+            self.start()
         body = environ["wsgi.input"].getvalue()
         return self.loop.run_until_complete(
             self._cycle(self.scope(environ), body, environ["REQUEST_METHOD"])

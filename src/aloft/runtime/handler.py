@@ -16,11 +16,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from aloft.runtime import commands
-from aloft.runtime.asgi import AsgiApp
 from aloft.runtime.context import LambdaContext
 from aloft.runtime.errors import InitError, UnsupportedEvent
-from aloft.runtime.http import BinaryTypes, HttpResponse, error_response
+from aloft.runtime.http import AppBridge, BinaryTypes, HttpResponse, error_response
 from aloft.runtime.loader import import_callable, load_http_app
 from aloft.runtime.settings import (
     ENV_FUNCTION,
@@ -29,10 +27,8 @@ from aloft.runtime.settings import (
     load_settings,
     settings_path,
 )
-from aloft.runtime.slim import activate_slim
 from aloft.runtime.sources import ENVELOPES, SOURCES, EventSource, HttpSource, Kind, RecordsSource
 from aloft.runtime.sources.envelopes import ENVELOPE_KEY
-from aloft.runtime.wsgi import WsgiApp
 
 ENV_BASE_PATH = "ALOFT_BASE_PATH"
 """Path prefix the app is mounted at (local cloud: `/{service}/{stage}`; custom domain paths)."""
@@ -63,6 +59,13 @@ def select_function(settings: RuntimeSettings, environ: Mapping[str, str]) -> st
     )
 
 
+def _commands() -> Any:
+    """The envelope runners, imported on first use: most instances never see one."""
+    from aloft.runtime import commands
+
+    return commands
+
+
 def normalise_base_path(value: str | None) -> str:
     if not value:
         return ""
@@ -90,14 +93,13 @@ class Instance:
         self.exception_handler = import_callable(ref, "exception_handler") if ref else None
         handler_ref = self.spec.get("handler")
         self.func: Callable[..., Any] | None = None
-        self.app: WsgiApp | AsgiApp | None = None
+        self.app: AppBridge | None = None
         if handler_ref:
             self.func = import_callable(handler_ref, f"function {function!r} handler")
         else:
             self.app = load_http_app(settings.get("app"), settings.get("django_settings"))
-            if isinstance(self.app, AsgiApp):
-                self.app.startup()  # lifespan once per instance, in the init phase
-                atexit.register(self.app.shutdown)
+            self.app.start()  # ASGI lifespan: once per instance, in the init phase
+            atexit.register(self.app.close)
         self.each = self.spec.get("records") == "each"
         self._last: type[EventSource] | None = None
         self._dispatch: dict[Kind, Dispatcher] = {
@@ -105,13 +107,13 @@ class Instance:
             "records": self._records,
             "event": self._event,
             "keep_warm": self._keep_warm,
-            "command": lambda event, source, context: commands.run_command(event),
-            "raw": lambda event, source, context: commands.run_raw(event),
-            "manage": lambda event, source, context: commands.run_manage(
+            "command": lambda event, source, context: _commands().run_command(event),
+            "raw": lambda event, source, context: _commands().run_raw(event),
+            "manage": lambda event, source, context: _commands().run_manage(
                 event, settings.get("django_settings")
             ),
-            "task": lambda event, source, context: commands.run_task(event),
-            "schedule": lambda event, source, context: commands.run_schedule(
+            "task": lambda event, source, context: _commands().run_task(event),
+            "schedule": lambda event, source, context: _commands().run_schedule(
                 event, context, self.func
             ),
         }
@@ -132,6 +134,8 @@ class Instance:
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         if settings.get("slim"):
+            from aloft.runtime.slim import activate_slim  # zipfile & co. only when needed
+
             activate_slim(root)
         return cls(settings, select_function(settings, os.environ))
 
@@ -248,6 +252,6 @@ def handler(event: Any, context: Any = None) -> Any:
 def reset() -> None:
     """Forget the initialised instance (tests; a new settings file or function)."""
     global _instance
-    if _instance is not None and isinstance(_instance.app, AsgiApp):
+    if _instance is not None and _instance.app is not None:
         _instance.app.close()
     _instance = None

@@ -16,17 +16,34 @@ import json
 import sys
 from collections.abc import Iterable
 from io import BytesIO
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
 REASONS: dict[int, str] = {s.value: f"{s.value} {s.phrase}" for s in http.HTTPStatus}
 """Status line texts, e.g. 404 -> '404 Not Found' (ALB's statusDescription)."""
 
 
+Environ = dict[str, Any]
+"""A WSGI environ, plus `aloft.event`, `aloft.context` and, with an authorizer,
+`aloft.authorizer` / `API_GATEWAY_AUTHORIZER` (the key Zappa apps read)."""
+
+
 class HttpResponse(NamedTuple):
     status: int
     headers: list[tuple[str, str]]  # in the app's order and casing, repeats kept
     body: bytes
+
+
+class AppBridge(Protocol):
+    """What the handler needs of an app, WSGI or ASGI."""
+
+    def start(self) -> None:
+        """Once per instance, in the init phase (ASGI lifespan startup)."""
+
+    def serve(self, environ: Environ) -> HttpResponse: ...
+
+    def close(self) -> None:
+        """When the instance goes away (ASGI lifespan shutdown)."""
 
 
 def error_response(status: int, message: str, traceback_text: str | None = None) -> HttpResponse:
@@ -36,10 +53,6 @@ def error_response(status: int, message: str, traceback_text: str | None = None)
         data["traceback"] = traceback_text
     return HttpResponse(status, [("Content-Type", "application/json")], json.dumps(data).encode())
 
-
-Environ = dict[str, Any]
-"""A WSGI environ, plus `aloft.event`, `aloft.context` and, with an authorizer,
-`aloft.authorizer` / `API_GATEWAY_AUTHORIZER` (the key Zappa apps read)."""
 
 _WSGI_VERSION = (1, 0)
 _KEY_CACHE_LIMIT = 2048

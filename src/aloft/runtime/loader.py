@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import os
 from collections.abc import Callable
 from typing import Any
 
-from aloft.runtime.asgi import AsgiApp
 from aloft.runtime.errors import InitError
+from aloft.runtime.http import AppBridge
 from aloft.runtime.wsgi import WsgiApp
 
 
@@ -47,6 +46,8 @@ def import_callable(ref: str, what: str) -> Callable[..., Any]:
 
 def is_asgi(app: Any) -> bool:
     """ASGI 3 apps are coroutine functions, or objects whose `__call__` is one."""
+    import inspect  # only at init, and only for apps
+
     if inspect.iscoroutinefunction(app):
         return True
     call = getattr(app, "__call__", None)  # noqa: B004 - the attribute itself is inspected
@@ -66,7 +67,7 @@ def django_wsgi_app(settings_module: str) -> Any:
     return wsgi.get_wsgi_application()
 
 
-def load_http_app(app_ref: str | None, django_settings: str | None) -> WsgiApp | AsgiApp:
+def load_http_app(app_ref: str | None, django_settings: str | None) -> AppBridge:
     """The service's app wrapped in its bridge, ASGI or WSGI decided by its shape."""
     if app_ref:
         app = import_string(app_ref, "app")
@@ -79,4 +80,8 @@ def load_http_app(app_ref: str | None, django_settings: str | None) -> WsgiApp |
         )
     if not callable(app):
         raise InitError(f"app {app_ref!r} is a {type(app).__name__}, not a WSGI/ASGI app")
-    return AsgiApp(app) if is_asgi(app) else WsgiApp(app)
+    if is_asgi(app):
+        from aloft.runtime.asgi import AsgiApp  # asyncio is imported only for ASGI apps
+
+        return AsgiApp(app)
+    return WsgiApp(app)

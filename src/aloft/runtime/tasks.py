@@ -15,15 +15,15 @@ from __future__ import annotations
 import functools
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from aloft.runtime.errors import TaskError
 from aloft.runtime.settings import load_settings, settings_path
-from aloft.runtime.sigv4 import Credentials, sign
+
+if TYPE_CHECKING:
+    from aloft.runtime.sigv4 import Credentials
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 """1 MB, as aloft's design says. AWS Lambda accepted only 256 KB for asynchronous invocations
@@ -96,6 +96,8 @@ def encode_call(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> byt
 
 
 def credentials_from(environ: Mapping[str, str]) -> Credentials:
+    from aloft.runtime.sigv4 import Credentials
+
     key, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
     if not key or not secret:
         raise TaskError(
@@ -109,6 +111,12 @@ def invoke_async(
     target: InvokeTarget, payload: bytes, environ: Mapping[str, str] | None = None
 ) -> None:
     """POST the payload to the Invoke API as an asynchronous (Event) invocation."""
+    # Imported here: `import aloft` (for @aloft.task) must stay cheap at cold start.
+    import urllib.error
+    import urllib.request
+
+    from aloft.runtime.sigv4 import sign
+
     env = os.environ if environ is None else environ
     headers = sign(
         "POST",

@@ -21,6 +21,12 @@ class WsgiApp:
     def __init__(self, app: WsgiCallable) -> None:
         self.app = app
 
+    def start(self) -> None:
+        pass  # WSGI has no startup protocol
+
+    def close(self) -> None:
+        pass
+
     def serve(self, environ: Environ) -> HttpResponse:
         chunks: list[bytes] = []
         started: list[Any] = []
