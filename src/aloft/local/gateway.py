@@ -14,13 +14,13 @@ from typing import Any
 
 from aloft.local.cors import cors_headers, preflight
 from aloft.local.http_events import (
-    MalformedResponse,
     build_http_event,
     build_rest_event,
     json_response,
     parse_http_response,
 )
 from aloft.local.pool import InstancePool, new_request_id
+from aloft.local.proxy_response import MalformedResponse
 from aloft.local.routing import RouteTable, route_key
 from aloft.local.static import serve_static
 from aloft.local.types import (
@@ -134,14 +134,17 @@ class Gateway:
 
     async def _invoke(self, fv: FunctionVersion, event: bytes, rid: str) -> InvokeResult | None:
         if fv.timeout <= self.timeout:  # the pool's timeout comes first: no timer of our own
-            return await self.pool.invoke(fv, event, request_id=rid)
+            return await self.pool.invoke(fv, event, request_id=rid, http=True)
         # API Gateway stops waiting at 30 s; the function runs on to its own timeout.
-        task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid))
+        task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid, http=True))
         done, _ = await asyncio.wait({task}, timeout=self.timeout)
         return task.result() if done else None
 
     def _response(self, fv: FunctionVersion, result: InvokeResult, rid: str) -> HttpResponse:
         status = result.status
+        if status == "ok" and result.response is not None:  # read by the instance already
+            result.response.headers.append(("apigw-requestid", rid))
+            return result.response
         if status == "ok":
             try:
                 response = parse_http_response(result.payload, fv.payload)

@@ -9,13 +9,13 @@ cannot (the gateway answers 502 and logs the reason).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from aloft.local.proxy_response import MalformedResponse, proxy_response
 from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse
 
 ACCOUNT_ID = "000000000000"
@@ -30,10 +30,6 @@ _TEXT_TYPES = (
     "+xml",
 )
 _JSON = [("content-type", "application/json")]
-
-
-class MalformedResponse(Exception):
-    """The function's result is not a valid proxy integration response; the message says why."""
 
 
 def is_text(content_type: str | None) -> bool:
@@ -260,78 +256,14 @@ def health_event(fv: FunctionVersion, path: str) -> bytes:
 # -- responses --------------------------------------------------------------------------------
 
 
-def _header_value(name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise MalformedResponse(f"header {name!r} has a {type(value).__name__} value")
-
-
 def parse_http_response(payload: bytes, version: Literal["2.0", "1.0"] = "2.0") -> HttpResponse:
-    """The HTTP response API Gateway would make of a function's result."""
+    """The HTTP response API Gateway would make of a function's result (JSON)."""
     try:
         result = json.loads(payload)
     except ValueError as exc:
         raise MalformedResponse(f"the result is not JSON: {exc}") from None
-    if version == "2.0" and not (isinstance(result, dict) and "statusCode" in result):
-        # HTTP API: a result without statusCode is the body of a 200 JSON response.
-        return HttpResponse(200, list(_JSON), payload)
-    if not isinstance(result, dict):
-        raise MalformedResponse(f"the result is a {type(result).__name__}, not an object")
-    return _proxy_response(result, version)
-
-
-def _proxy_response(result: dict[str, Any], version: str) -> HttpResponse:
-    status = result.get("statusCode")
-    if type(status) is not int:  # exactly int: a bool (an int subclass) is refused
-        if isinstance(status, str) and status.isdigit():
-            status = int(status)
-        else:
-            raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
-    if not 100 <= status <= 599:
-        raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
-    headers: list[tuple[str, str]] = []
-    single = result.get("headers")
-    single = {} if single is None else single
-    multi = result.get("multiValueHeaders")
-    multi = {} if multi is None else multi
-    if not isinstance(single, dict) or not isinstance(multi, dict):
-        raise MalformedResponse("headers and multiValueHeaders must be objects")
-    if multi:
-        for name, value in single.items():
-            if name not in multi:
-                headers.append((name, _header_value(name, value)))
-    else:  # the usual case: one value per header, already a string
-        headers = [
-            (name, value if type(value) is str else _header_value(name, value))
-            for name, value in single.items()
-        ]
-    for name, values in multi.items():
-        if not isinstance(values, list):
-            raise MalformedResponse(f"multiValueHeaders[{name!r}] is not a list")
-        headers.extend((name, _header_value(name, v)) for v in values)
-    cookies = result.get("cookies")
-    if cookies:
-        if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-            raise MalformedResponse("cookies must be a list of strings")
-        headers.extend(("set-cookie", c) for c in cookies)
-    body = result.get("body")
-    if body is None:
-        data = b""
-    elif isinstance(body, str):
-        if result.get("isBase64Encoded"):
-            try:
-                data = base64.b64decode(body, validate=True)
-            except (binascii.Error, ValueError):
-                raise MalformedResponse("isBase64Encoded is true but body is not base64") from None
-        else:
-            data = body.encode()
-    elif version == "2.0":
-        data = json.dumps(body).encode()  # HTTP API serialises a non-string body
-    else:
-        raise MalformedResponse(f"body is a {type(body).__name__}, not a string")
-    return HttpResponse(status, headers, data)
+    status, headers, body = proxy_response(result, version, payload)
+    return HttpResponse(status, headers, body)
 
 
 def json_response(status: int, data: Any, headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:

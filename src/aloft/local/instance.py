@@ -230,7 +230,7 @@ class Instance:
                 self.kill()
 
     def send(
-        self, request_id: str, timeout: float, event: bytes
+        self, request_id: str, timeout: float, event: bytes, kind: int = P.INVOKE
     ) -> asyncio.Future[tuple[int, bytes]]:
         """Write one INVOKE frame; the future resolves with the answer's (kind, payload)."""
         waiter: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
@@ -238,7 +238,7 @@ class Instance:
         if not self.alive or self.transport is None:
             waiter.set_result((LOST, b""))
             return waiter
-        self.transport.write(P.invoke_frame(request_id, timeout, event))
+        self.transport.write(P.invoke_frame(request_id, timeout, event, kind))
         return waiter
 
     def on_frame(self, kind: int, payload: bytes) -> None:

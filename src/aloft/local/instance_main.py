@@ -27,12 +27,19 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-_spec = importlib.util.spec_from_file_location(
-    "_aloft_protocol", os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
-)
-assert _spec is not None and _spec.loader is not None
-P: Any = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(P)
+
+def _sibling(name: str) -> Any:
+    """A standard-library-only module of aloft.local, loaded by path (see the docstring)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_aloft_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+P = _sibling("protocol")
+R = _sibling("proxy_response")
 
 Handler = Callable[[Any, Any], Any]
 _serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
@@ -165,7 +172,9 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     rfile = sock.makefile("rb", buffering=65536)
     header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
     head_size, invoke_size = header.size, invoke_head.size
-    ok, failed = P.RESULT_OK, P.RESULT_ERROR
+    ok, failed, http_ok, malformed = P.RESULT_OK, P.RESULT_ERROR, P.RESULT_HTTP, P.RESULT_MALFORMED
+    http_versions = {P.INVOKE_HTTP2: "2.0", P.INVOKE_HTTP1: "1.0"}
+    proxy_response, pack_http, not_proxy = R.proxy_response, P.pack_http, R.MalformedResponse
     out, err = sys.stdout, sys.stderr
     clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
     getrusage, rusage_self = resource.getrusage, resource.RUSAGE_SELF
@@ -173,7 +182,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
         head = rfile.read(head_size)
         if len(head) < head_size:
             os._exit(0)  # the pool closed our socket: stop without running atexit hooks twice
-        length, _kind = header.unpack(head)
+        length, request_kind = header.unpack(head)
         body = rfile.read(length)
         timeout, rid_len = invoke_head.unpack_from(body)
         request_id = body[invoke_size : invoke_size + rid_len].decode()
@@ -182,8 +191,17 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
             event = loads(body[invoke_size + rid_len :])
             result = handler(event, new_context(request_id, monotonic() + timeout))
             try:
-                payload = dumps(result).encode()
-                kind = ok
+                http = http_versions.get(request_kind)
+                if http is None:
+                    payload = dumps(result).encode()
+                    kind = ok
+                else:  # an HTTP request: answer the response API Gateway would make of it
+                    try:
+                        payload = pack_http(*proxy_response(result, http))
+                        kind = http_ok
+                    except not_proxy as exc:
+                        payload = str(exc).encode()
+                        kind = malformed
             except (TypeError, ValueError) as exc:
                 _log_error(exc, "Runtime.MarshalError")
                 payload = _error_object(exc, request_id, "Runtime.MarshalError")

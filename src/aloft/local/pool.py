@@ -26,12 +26,19 @@ from aloft.local.instance import Instance, LogReader, ProcessWatch, Template, ex
 from aloft.local.instance import spawn as spawn_process
 from aloft.local.memory import WATCHDOG_INTERVAL, over_limit
 from aloft.local.metrics import Metrics
-from aloft.local.types import FunctionVersion, InvokeResult, InvokeStatus, LogSink
+from aloft.local.types import (
+    FunctionVersion,
+    HttpResponse,
+    InvokeResult,
+    InvokeStatus,
+    LogSink,
+)
 
 RESULT_HEAD, RESULT_SIZE = P.RESULT_HEAD, P.RESULT_HEAD.size
 INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the timeout (Lambda's)
 EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
 IDLE_CHECK = 0.25  # seconds between keep_alive checks
+INTERNAL_ERROR = b'{"message": "Internal Server Error"}'  # API Gateway's 502 body
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT = "ConcurrentInvocationLimitExceeded"
 
@@ -85,9 +92,16 @@ class InstancePool:
     # -- public API ---------------------------------------------------------------------------
 
     async def invoke(
-        self, fv: FunctionVersion, event: bytes, *, request_id: str | None = None
+        self,
+        fv: FunctionVersion,
+        event: bytes,
+        *,
+        request_id: str | None = None,
+        http: bool = False,
     ) -> InvokeResult:
-        """Run one invocation; never raises for the function's failures (see InvokeResult)."""
+        """Run one invocation; never raises for the function's failures (see InvokeResult).
+        `http`: the event is an HTTP request (fv.payload's format); an ok result then carries
+        the HTTP response in `response`, read from the return value inside the instance."""
         rid = request_id or new_request_id()
         function = fv.function
         limit = fv.concurrency
@@ -101,7 +115,7 @@ class InstancePool:
         elif not await self._wait_for_slot(fv):
             return self._throttled(fv, rid)
         try:
-            return await self._run(fv, event, rid)
+            return await self._run(fv, event, rid, http)
         finally:
             self._inflight[function] -= 1
             self._inflight_total -= 1
@@ -250,7 +264,9 @@ class InstancePool:
 
     # -- running one request --------------------------------------------------------------------
 
-    async def _run(self, fv: FunctionVersion, event: bytes, rid: str) -> InvokeResult:
+    async def _run(
+        self, fv: FunctionVersion, event: bytes, rid: str, http: bool = False
+    ) -> InvokeResult:
         version = self._versions.get(fv.key) or self._version(fv)
         version.running += 1
         try:
@@ -261,7 +277,8 @@ class InstancePool:
                 if isinstance(cold_start, InvokeResult):
                     return cold_start
                 instance, init_extra = cold_start
-            return await self._exchange(version, instance, event, rid, init_extra)
+            kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
+            return await self._exchange(version, instance, event, rid, init_extra, kind)
         finally:
             version.running -= 1
 
@@ -283,7 +300,13 @@ class InstancePool:
         return await self._start(version), init_extra
 
     async def _exchange(
-        self, version: _Version, instance: Instance, event: bytes, rid: str, init_extra: float
+        self,
+        version: _Version,
+        instance: Instance,
+        event: bytes,
+        rid: str,
+        init_extra: float,
+        request_kind: int,
     ) -> InvokeResult:
         """Send one request to `instance` and turn its answer (or its end) into the result."""
         fv = version.fv
@@ -295,7 +318,7 @@ class InstancePool:
         log.request_id = rid
         sink = self._sink
         sink.write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
-        answer = instance.send(rid, float(fv.timeout), event)
+        answer = instance.send(rid, float(fv.timeout), event, request_kind)
         loop = instance.loop
         if instance.ready.done():
             instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
@@ -311,10 +334,24 @@ class InstancePool:
         log.drain()
 
         status: InvokeStatus
-        if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
+        response = None
+        if kind == P.RESULT_HTTP:  # the hot path of the gateway
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            response = HttpResponse(*P.unpack_http(payload, RESULT_SIZE))
+            body, status = b"", "ok"
+            self._idle(version, instance)
+        elif kind == P.RESULT_OK or kind == P.RESULT_ERROR:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             body = payload[RESULT_SIZE:]
             status = "ok" if kind == P.RESULT_OK else "error"
+            self._idle(version, instance)
+        elif kind == P.RESULT_MALFORMED:
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            why = payload[RESULT_SIZE:].decode(errors="replace")
+            line = f"Gateway: malformed Lambda proxy response ({why}): answered 502"
+            sink.write(fv.function, fv.version, rid, line)
+            response = HttpResponse(502, [("content-type", "application/json")], INTERNAL_ERROR)
+            body, status = b"", "ok"
             self._idle(version, instance)
         elif kind == P.RESULT_OOM:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
@@ -334,7 +371,9 @@ class InstancePool:
         init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
         self._report(fv, rid, duration, maxrss, init_ms)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold)
-        return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version)
+        return InvokeResult(
+            rid, status, body, duration, init_ms, maxrss // 1024, fv.version, response
+        )
 
     def _rearm(self, instance: Instance) -> None:
         if instance.busy and instance.timer is not None:

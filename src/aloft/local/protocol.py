@@ -15,7 +15,9 @@ import struct
 HEADER = struct.Struct("!IB")  # payload length, kind
 
 # pool -> instance
-INVOKE = 1  # INVOKE_HEAD + request id + event JSON
+INVOKE = 1  # INVOKE_HEAD + request id + event JSON; answered with RESULT_OK/ERROR/OOM
+INVOKE_HTTP2 = 2  # the same, for an HTTP request: a result is answered as RESULT_HTTP (or
+INVOKE_HTTP1 = 3  # RESULT_MALFORMED), read as an HTTP API 2.0 / REST 1.0 integration would
 INVOKE_HEAD = struct.Struct("!dH")  # timeout in seconds, request id length
 
 # instance or template -> pool
@@ -25,7 +27,11 @@ INIT_ERROR = 11  # pid (!i) + Lambda error object JSON
 RESULT_OK = 12  # RESULT_HEAD + the handler's JSON result
 RESULT_ERROR = 13  # RESULT_HEAD + Lambda error object JSON
 RESULT_OOM = 14  # RESULT_HEAD + error JSON; the instance exits after sending it
+RESULT_HTTP = 15  # RESULT_HEAD + HTTP_HEAD + headers (HTTP_HEADER + name + value) + body
+RESULT_MALFORMED = 16  # RESULT_HEAD + why the result is not a proxy response (UTF-8)
 RESULT_HEAD = struct.Struct("!dI")  # handler duration in ms, max RSS in KiB
+HTTP_HEAD = struct.Struct("!HH")  # status, header count
+HTTP_HEADER = struct.Struct("!HI")  # name length, value length (latin-1)
 
 # pool <-> template
 FORK = 20  # FORK_BODY, with two fds attached: the instance's socket and its log pipe
@@ -44,7 +50,32 @@ def frame(kind: int, payload: bytes = b"") -> bytes:
 _INVOKE_PREFIX = struct.Struct("!IBdH")  # HEADER + INVOKE_HEAD in one pack
 
 
-def invoke_frame(request_id: str, timeout: float, event: bytes) -> bytes:
+def invoke_frame(request_id: str, timeout: float, event: bytes, kind: int = INVOKE) -> bytes:
     rid = request_id.encode()
     size = INVOKE_HEAD.size + len(rid) + len(event)
-    return _INVOKE_PREFIX.pack(size, INVOKE, timeout, len(rid)) + rid + event
+    return _INVOKE_PREFIX.pack(size, kind, timeout, len(rid)) + rid + event
+
+
+def pack_http(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    """The HTTP part of a RESULT_HTTP frame."""
+    parts = [HTTP_HEAD.pack(status, len(headers))]
+    for name, value in headers:
+        key, val = name.encode("latin-1", "replace"), value.encode("latin-1", "replace")
+        parts += (HTTP_HEADER.pack(len(key), len(val)), key, val)
+    parts.append(body)
+    return b"".join(parts)
+
+
+def unpack_http(data: bytes, offset: int) -> tuple[int, list[tuple[str, str]], bytes]:
+    status, count = HTTP_HEAD.unpack_from(data, offset)
+    offset += HTTP_HEAD.size
+    headers = []
+    for _ in range(count):
+        key_len, val_len = HTTP_HEADER.unpack_from(data, offset)
+        offset += HTTP_HEADER.size
+        end = offset + key_len
+        headers.append(
+            (data[offset:end].decode("latin-1"), data[end : end + val_len].decode("latin-1"))
+        )
+        offset = end + val_len
+    return status, headers, data[offset:]

@@ -167,6 +167,7 @@ async def serve(
         lifespan="off",
         access_log=False,
         log_level="warning",
+        log_config=None,  # the daemon's logging is the daemon's: uvicorn leaves it alone
         server_header=False,
         proxy_headers=False,  # the client is local; X-Forwarded-* are the gateway's to set
         timeout_graceful_shutdown=5,

@@ -47,6 +47,9 @@ class InvokeResult:
     init_ms: float | None = None  # set on a cold start
     max_memory_mb: int = 0
     version: int = 0
+    # With `InstancePool.invoke(..., http=True)` an ok result is already the HTTP response API
+    # Gateway would make of the function's return value (payload is then empty).
+    response: HttpResponse | None = None
 
 
 @dataclass(frozen=True)

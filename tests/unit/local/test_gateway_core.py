@@ -66,7 +66,7 @@ class ScriptedPool:
         self.delay = 0.0
 
     async def invoke(self, fv: FunctionVersion, event: bytes, *, request_id: str | None = None,
-                     ) -> InvokeResult:
+                     http: bool = False) -> InvokeResult:
         self.events.append(json.loads(event))
         if self.delay:
             await asyncio.sleep(self.delay)
