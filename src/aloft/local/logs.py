@@ -9,6 +9,7 @@ by default) are trimmed periodically.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -18,9 +19,12 @@ from pathlib import Path
 
 from aloft.local.state import connect
 
+log = logging.getLogger("aloft.local.logs")
+
 DEFAULT_RETENTION = 7 * 86400
 _FLUSH_INTERVAL = 0.1
 _TRIM_INTERVAL = 3600.0
+_MAX_BUFFER = 100_000  # lines kept for a retry when a write fails
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS logs (
@@ -85,9 +89,12 @@ class LogStore:
 
     def _run(self) -> None:
         while not self._stop.wait(_FLUSH_INTERVAL):
-            self.flush()
-            if time.time() - self._last_trim > _TRIM_INTERVAL:
-                self.trim()
+            try:
+                self.flush()
+                if time.time() - self._last_trim > _TRIM_INTERVAL:
+                    self.trim()
+            except sqlite3.Error as exc:  # a full disk must not stop logging for good
+                log.error("writing logs failed (lines kept in memory to retry): %s", exc)
 
     def flush(self) -> int:
         """Commit buffered lines; returns how many."""
@@ -96,12 +103,19 @@ class LogStore:
         if not batch:
             return 0
         with self._committed:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(
-                "INSERT INTO logs (ts, function, version, request_id, text) VALUES (?,?,?,?,?)",
-                batch,
-            )
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany(
+                    "INSERT INTO logs (ts, function, version, request_id, text) "
+                    "VALUES (?,?,?,?,?)", batch,
+                )
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                with self._lock:
+                    self._buffer[:0] = batch[-_MAX_BUFFER:]
+                raise
             self._last_id = self._max_id()
             self._committed.notify_all()
         for callback in self.on_commit:
