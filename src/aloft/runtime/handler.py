@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from aloft.runtime.context import LambdaContext
 from aloft.runtime.errors import InitError, UnsupportedEvent
@@ -27,7 +27,7 @@ from aloft.runtime.settings import (
     load_settings,
     settings_path,
 )
-from aloft.runtime.sources import ENVELOPES, SOURCES, EventSource, HttpSource, Kind, RecordsSource
+from aloft.runtime.sources import ENVELOPES, SOURCES, EventSource, Kind, RecordsSource
 from aloft.runtime.sources.envelopes import ENVELOPE_KEY
 
 ENV_BASE_PATH = "ALOFT_BASE_PATH"
@@ -142,29 +142,33 @@ class Instance:
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, event: Any, context: Any) -> Any:
-        if type(event) is dict:
-            # Sources are mutually exclusive, and an instance mostly sees one kind of event:
-            # the previous event's source is tried first.
-            last = self._last
-            if last is not None and last.infer(event):
-                return self._dispatch[last.kind](event, last, context)
-            for source in ENVELOPES if ENVELOPE_KEY in event else SOURCES:
-                if source.infer(event):
-                    self._last = source
-                    return self._dispatch[source.kind](event, source, context)
-        return self._event(event, None, context)
+        if type(event) is not dict:
+            return self._event(event, None, context)
+        # Sources are mutually exclusive and an instance mostly sees one kind of event, so the
+        # previous event's source is tried first.
+        source = self._last
+        if source is None or not source.infer(event):
+            for candidate in ENVELOPES if ENVELOPE_KEY in event else SOURCES:
+                if candidate.infer(event):
+                    source = self._last = candidate
+                    break
+            else:
+                return self._event(event, None, context)
+        app = self.app
+        if source.kind == "http" and app is not None:
+            # The HTTP path, inline: this is every request of a web app.
+            http: Any = source  # an HttpSource (kind "http")
+            environ = http.environ(event, context, self.base_path)
+            try:
+                response = app.serve(environ)
+            except Exception as exc:
+                response = self._crash(exc, event, context)
+            return http.response(response, event, self.binary)
+        return self._dispatch[source.kind](event, source, context)
 
     def _http(self, event: Any, source: type[EventSource], context: Any) -> Any:
-        app = self.app
-        if app is None:  # a handler function behind an HTTP route gets the raw event
-            return self._call(event, context)
-        source = cast(type[HttpSource], source)
-        environ = source.environ(event, context, self.base_path)
-        try:
-            response = app.serve(environ)
-        except Exception as exc:
-            response = self._crash(exc, event, context)
-        return source.response(response, event, self.binary)
+        """An HTTP event for a function with a handler: Lambda semantics, the raw event."""
+        return self._call(event, context)
 
     def _records(self, event: Any, source: type[EventSource], context: Any) -> Any:
         if not self.each:
