@@ -37,14 +37,17 @@ def _mount(path: str, stage_prefix: str, base_path: str) -> tuple[str, str]:
     return script, path
 
 
-def _quoted(text: str) -> str:
-    # Plain ASCII letters and digits need no escaping: skip quote_plus for them (hot path).
-    return text if text.isascii() and text.isalnum() else quote_plus(text)
-
-
 def _query(params: dict[str, list[str]]) -> str:
-    """urlencode(params, doseq=True) for decoded string parameters, faster on plain ones."""
-    return "&".join(f"{_quoted(k)}={_quoted(v)}" for k, values in params.items() for v in values)
+    """urlencode(params, doseq=True) for decoded string parameters; plain ASCII letters and
+    digits skip quote_plus (the common case on the hot path)."""
+    parts = []
+    for key, values in params.items():
+        name = key if key.isascii() and key.isalnum() else quote_plus(key)
+        for value in values:
+            parts.append(
+                f"{name}={value if value.isascii() and value.isalnum() else quote_plus(value)}"
+            )
+    return "&".join(parts)
 
 
 def _joined(multi: dict[str, list[str]]) -> dict[str, str]:
@@ -59,7 +62,11 @@ def _joined(multi: dict[str, list[str]]) -> dict[str, str]:
 def _group_headers(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for name, value in headers:
-        grouped.setdefault(name, []).append(value)
+        values = grouped.get(name)
+        if values is None:
+            grouped[name] = [value]
+        else:
+            values.append(value)
     return grouped
 
 
@@ -98,12 +105,23 @@ class ApiGatewayV1(HttpSource):
         else:
             single = event.get("queryStringParameters")
             query = _query({k: [v] for k, v in single.items()}) if single else ""
-        path = decode_path(event.get("path") or "/")
+        path = event.get("path") or "/"
+        if "%" in path:
+            path = unquote(path)
         # `requestContext.path` is what the client asked for: the stage or a custom domain's
         # base path in front of `path`. That prefix is where the app is mounted.
-        full = decode_path(request_context.get("path") or "")
-        stage_prefix = full[: -len(path)] if len(full) > len(path) and full.endswith(path) else ""
-        script, path = _mount(stage_prefix + path, stage_prefix, base_path)
+        full = request_context.get("path") or ""
+        if len(full) > len(path):
+            full = decode_path(full)
+            if full.endswith(path):
+                prefix = full[: -len(path)]
+                script, path = _mount(prefix + path, prefix, base_path)
+            else:
+                script, path = _mount(path, "", base_path)
+        elif base_path:
+            script, path = _mount(path, "", base_path)
+        else:
+            script = ""
         body = event.get("body")
         return build_environ(
             event["httpMethod"], script, path, query, headers,
