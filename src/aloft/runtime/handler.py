@@ -257,5 +257,6 @@ def reset() -> None:
     """Forget the initialised instance (tests; a new settings file or function)."""
     global _instance
     if _instance is not None and _instance.app is not None:
+        atexit.unregister(_instance.app.close)
         _instance.app.close()
     _instance = None
