@@ -2,12 +2,13 @@
 
 The same Flask app answers the same API Gateway event (HTTP API v2, then REST v1) through each
 adapter in one process of the benchmark venv; "bare" calls the app directly with a prepared WSGI
-environ for the same request. Each figure is the median of ROUNDS timeit rounds of NUMBER calls,
-contestants interleaved round by round; "+" is the median of the per-round differences to bare.
-Rounds are timed in process CPU time, so that other work on a shared machine (preemption) does
-not land in one contestant's figure.
+environ for the same request. A run times ROUNDS timeit rounds of NUMBER calls per contestant,
+contestants interleaved and rotated round by round, and takes medians: the per-request time and,
+as "+", the median of the per-round differences to bare. The figures printed are the medians of
+RUNS such runs. Rounds are timed in process CPU time, so that other work on a shared machine
+(preemption) does not land in one contestant's figure.
 
-    .venv/bin/python bench/runtime_overhead.py [--rounds 300] [--number 100]
+    .venv/bin/python bench/runtime_overhead.py [--runs 3] [--rounds 200] [--number 100]
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ def _check(contestants: dict[str, Callable[[Any, Any], Any]], event: Any, contex
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--number", type=int, default=100)
     args = parser.parse_args()
     _reexec_in_bench_venv()
@@ -182,20 +184,27 @@ def main() -> None:
     from aloft.runtime.context import LambdaContext
 
     context = LambdaContext.from_environ(request_id="bench")
-    print(f"Per-request cost in µs (median of {args.rounds} rounds x {args.number} calls, "
-          f"Python {sys.version.split()[0]})")
+    print(f"Per-request cost in µs, + = added to bare Flask (median of {args.runs} runs of "
+          f"{args.rounds} rounds x {args.number} calls, Python {sys.version.split()[0]})")
     print(f"{'event':<13}{'bare Flask':>12}{'aloft':>18}{'apig-wsgi':>18}{'Zappa':>18}")
     for label, file in EVENTS.items():
         event = json.loads((EVENTS_DIR / file).read_text())
         with redirect_stdout(_io.StringIO()):  # Zappa prints "Instancing.." once
             contestants = _contestants(event)
         _check(contestants, event, context)
-        samples = _measure(contestants, event, context, args.rounds, args.number)
-        bare = samples["bare Flask"]
-        cells = [f"{statistics.median(bare):>12.1f}"]
+        totals: dict[str, list[float]] = {name: [] for name in contestants}
+        extras: dict[str, list[float]] = {name: [] for name in contestants}
+        for _ in range(args.runs):
+            samples = _measure(contestants, event, context, args.rounds, args.number)
+            bare = samples["bare Flask"]
+            for name, times in samples.items():
+                totals[name].append(statistics.median(times))
+                paired = [s - b for s, b in zip(times, bare, strict=True)]
+                extras[name].append(statistics.median(paired))
+        cells = [f"{statistics.median(totals['bare Flask']):>12.1f}"]
         for name in ("aloft", "apig-wsgi", "Zappa"):
-            extra = statistics.median(s - b for s, b in zip(samples[name], bare, strict=True))
-            cells.append(f"{statistics.median(samples[name]):>9.1f} (+{extra:>5.1f})")
+            total, extra = statistics.median(totals[name]), statistics.median(extras[name])
+            cells.append(f"{total:>9.1f} (+{extra:>5.1f})")
         print(f"{label:<13}" + "".join(cells))
 
 
