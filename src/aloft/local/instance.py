@@ -335,6 +335,8 @@ class Template:
         self._token = 0
         self.last_used = time.monotonic()
         self.alive = True
+        self.spare: Instance | None = None
+        self._forking_spare: asyncio.Task[None] | None = None
         loop.add_reader(ours.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -389,6 +391,7 @@ class Template:
             child.set_exit(-signal.SIGKILL)
         self.children.clear()
         self._pending.clear()
+        self.spare = None
 
     async def fork(self) -> Instance:
         """A new instance, forked from this template. The caller may write its request at once:
@@ -414,7 +417,34 @@ class Template:
 
     @property
     def busy(self) -> bool:
-        return bool(self.children or self._pending)
+        """Whether instances forked from this template are alive (its spare aside)."""
+        spare = 1 if self.spare is not None else 0
+        return len(self.children) + len(self._pending) > spare
+
+    def take_spare(self) -> Instance | None:
+        """The child forked ahead of need, if it is alive: a cold start then costs the first
+        request only, not the fork (a restored snapshot that waits, as SnapStart's do). The
+        caller `refill`s once its request is done, so that the next fork does not compete with
+        it for the CPU. The spare dies with the template."""
+        spare, self.spare = self.spare, None
+        return spare if spare is not None and spare.alive else None
+
+    def refill(self) -> None:
+        """Fork the next spare, unless one is there or on its way."""
+        if self.alive and self.spare is None and self._forking_spare is None:
+            self._forking_spare = self._loop.create_task(self._fork_spare())
+
+    async def _fork_spare(self) -> None:
+        try:
+            spare = await self.fork()
+            if self.alive:
+                self.spare = spare
+            else:
+                spare.kill()
+        except OSError:  # the template is going away: no spare
+            pass
+        finally:
+            self._forking_spare = None
 
     def stop(self) -> None:
         """Close the control socket: the template kills its children (if any) and exits."""

@@ -259,7 +259,7 @@ class InstancePool:
             "Type": "User",
             "message": "Rate Exceeded.",
         }
-        self.metrics.throttled(fv.function)
+        self.metrics.throttled(fv.function, rid, fv.version)
         return InvokeResult(rid, "throttled", json.dumps(body).encode(), 0.0, version=fv.version)
 
     # -- running one request --------------------------------------------------------------------
@@ -278,7 +278,10 @@ class InstancePool:
                     return cold_start
                 instance, init_extra = cold_start
             kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
-            return await self._exchange(version, instance, event, rid, init_extra, kind)
+            result = await self._exchange(version, instance, event, rid, init_extra, kind)
+            if instance.template is not None and instance.requests == 1:
+                instance.template.refill()  # a spare for the next cold start
+            return result
         finally:
             version.running -= 1
 
@@ -370,7 +373,8 @@ class InstancePool:
 
         init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
         self._report(fv, rid, duration, maxrss, init_ms)
-        self.metrics.record(fv.function, duration, error=status != "ok", cold=cold)
+        self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
+                            request_id=rid, status=status, version=fv.version)
         return InvokeResult(
             rid, status, body, duration, init_ms, maxrss // 1024, fv.version, response
         )
@@ -433,7 +437,8 @@ class InstancePool:
             write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
         write(fv.function, fv.version, rid, _runtime_error_line(error))
         self._report(fv, rid, 0.0, 0, init_ms)
-        self.metrics.record(fv.function, 0.0, error=True, cold=True)
+        self.metrics.record(fv.function, 0.0, error=True, cold=True, request_id=rid,
+                            status="init_error", version=fv.version)
         return InvokeResult(rid, "init_error", error, 0.0, init_ms, version=fv.version)
 
     def _timed_out(self, instance: Instance) -> None:
@@ -465,6 +470,7 @@ class InstancePool:
                 starting.set_result(error)
                 return error
             version.template = template
+            template.refill()  # the first cold start finds a forked child waiting
             starting.set_result(template)
             self._ensure_reaper()
             return template
@@ -478,7 +484,7 @@ class InstancePool:
         instance = None
         if template is not None and template.alive:
             try:
-                instance = await template.fork()
+                instance = template.take_spare() or await template.fork()
             except OSError:  # the template just died: start a fresh process this time
                 template.kill()
                 version.template = None
@@ -516,7 +522,8 @@ class InstancePool:
     def _discard(self, instance: Instance) -> None:
         """Forget an instance that is gone or going (idempotent)."""
         version = self._owner.pop(instance, None)
-        if version is None:
+        if version is None:  # never claimed (a template's spare) or already forgotten
+            instance.close_log()
             return
         version.live.discard(instance)
         with contextlib.suppress(ValueError):
