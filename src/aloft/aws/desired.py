@@ -7,10 +7,11 @@ import json
 from typing import Protocol
 
 from aloft.aws import specs as s
-from aloft.aws.names import HANDLER, KEEP_WARM_INPUT, Names, env_key
+from aloft.aws.names import HANDLER, KEEP_WARM_INPUT, Names
 from aloft.aws.policy import role_policy
 from aloft.config.models import APP_FUNCTION, Function, Service
 from aloft.errors import ConfigError, Location
+from aloft.naming import resource_environment
 
 
 class Artifact(Protocol):
@@ -77,26 +78,6 @@ def resources(service: Service, names: Names) -> s.Resources:
             s.ParameterSpec(k, names.parameter(k, p.name), p.value, p.secure, p.description or "")
             for k, p in res.parameters.items()),
     )
-
-
-def resource_environment(service: Service, names: Names) -> dict[str, str]:
-    """ALOFT_BUCKET_<K>, ALOFT_QUEUE_<K>_URL/_ARN, ALOFT_TOPIC_<K>_ARN, ALOFT_TABLE_<K>,
-    ALOFT_PARAMETER_<K>: how functions find the stage's resources (docs/aws.md)."""
-    env: dict[str, str] = {}
-    res = service.resources
-    for k, b in res.buckets.items():
-        env[f"ALOFT_BUCKET_{env_key(k)}"] = names.bucket(k, b.name)
-    for k, q in res.queues.items():
-        qname = names.queue(k, q.name, q.fifo)
-        env[f"ALOFT_QUEUE_{env_key(k)}_URL"] = names.queue_url(qname)
-        env[f"ALOFT_QUEUE_{env_key(k)}_ARN"] = names.queue_arn(qname)
-    for k, t in res.topics.items():
-        env[f"ALOFT_TOPIC_{env_key(k)}_ARN"] = names.topic_arn(names.topic(k, t.name))
-    for k, tb in res.tables.items():
-        env[f"ALOFT_TABLE_{env_key(k)}"] = names.table(k, tb.name)
-    for k, p in res.parameters.items():
-        env[f"ALOFT_PARAMETER_{env_key(k)}"] = names.parameter(k, p.name)
-    return env
 
 
 def _cors(service: Service) -> s.CorsSpec | None:
