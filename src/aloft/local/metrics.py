@@ -115,18 +115,18 @@ class Metrics:
         bucket = self._bucket(function)
         bucket.max_instances = max(bucket.max_instances, count)
 
-    def _recent(self, function: str) -> Iterable[Bucket]:
+    def _last_hour(self, function: str) -> Iterable[Bucket]:
         oldest = int(self._clock()) // BUCKET_SECONDS - HISTORY_BUCKETS + 1
         return (b for b in self._buckets.get(function, ()) if b.minute >= oldest)
 
     def series(self, function: str) -> list[dict[str, Any]]:
         """One dict per minute that saw activity in the last hour, oldest first."""
-        return [b.as_dict() for b in self._recent(function)]
+        return [b.as_dict() for b in self._last_hour(function)]
 
     def summary(self, function: str) -> dict[str, Any]:
         """Totals over the last hour, plus the live instance count."""
         total = Bucket(0)
-        for bucket in self._recent(function):
+        for bucket in self._last_hour(function):
             total.merge(bucket)
         out = total.as_dict()
         del out["time"]
