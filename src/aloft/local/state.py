@@ -6,7 +6,9 @@ What is stored (everything else is derived at start from this):
 - `deployments`: each deploy of a stage (function → version, routes, CORS, static files);
 - `stages`: which deployment a stage's alias points at now (the alias switch is one UPDATE);
 - `schedules`: rules with their durable next fire time;
-- `async_events`: the async invocation queue (owned by asyncq.py, schema here).
+- `async_events`: the async invocation queue (owned by asyncq.py, schema here);
+- `source_checkpoints`: stream readers' last processed sequence number per shard
+  (owned by sources/checkpoints.py).
 
 Connections are per thread; WAL lets readers proceed while one writer commits. `synchronous=NORMAL`
 in WAL mode survives a crash of the process (kill -9), which is what "nothing is lost" promises.
@@ -79,6 +81,13 @@ CREATE TABLE IF NOT EXISTS async_events (
     seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS async_events_status ON async_events (status, function);
+CREATE TABLE IF NOT EXISTS source_checkpoints (
+    binding TEXT NOT NULL,
+    shard TEXT NOT NULL,
+    sequence TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (binding, shard)
+);
 """
 
 

@@ -1,0 +1,109 @@
+"""What every binding's poller shares: its status, the loop that survives errors, and the bridge
+to the worker threads where boto3 calls run (never on the daemon's event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aloft.errors import AloftError
+from aloft.local.sources.bindings import Binding
+from aloft.local.sources.checkpoints import Checkpoints
+from aloft.local.sources.clients import EndpointClients
+from aloft.local.types import FunctionVersion, InvokeResult
+
+log = logging.getLogger("aloft.local.sources")
+T = TypeVar("T")
+
+Invoke = Callable[[FunctionVersion, bytes], Awaitable[InvokeResult]]
+"""Synchronous invocation through the instance pool (`InstancePool.invoke`)."""
+Enqueue = Callable[[str, bytes], Awaitable[None]]
+"""Durable asynchronous invocation of a function (physical name): returns once queued."""
+Current = Callable[[str], FunctionVersion | None]
+"""The version a function's alias points at now (`LocalRegistry.current`)."""
+
+SETUP_RETRY_MAX = 5.0  # seconds between attempts to reach a resource that is not there yet
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What pollers use: the endpoint's clients, the threads that call them, the platform."""
+
+    clients: EndpointClients
+    executor: Executor
+    current: Current
+    invoke: Invoke
+    enqueue: Enqueue
+    checkpoints: Checkpoints
+    # Bucket notification configurations are read, changed and written whole: one at a time.
+    bucket_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class BindingStatus:
+    state: str = "starting"  # starting | polling | error | stopped
+    last_poll: float | None = None
+    received: int = 0  # messages or records read from the source
+    invocations: int = 0
+    succeeded: int = 0  # items settled as processed (deleted, checkpointed, queued)
+    failed: int = 0  # items left for a retry
+    last_error: str | None = None
+
+
+class Poller:
+    """Runs one binding until cancelled: `setup` (idempotent) then `cycle` forever; an error
+    is recorded in the status and the poller starts over after a short delay."""
+
+    def __init__(self, binding: Binding, deps: Deps):
+        self.binding = binding
+        self.deps = deps
+        self.clients = deps.clients
+        self.status = BindingStatus()
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, *args, **kwargs)
+        return await loop.run_in_executor(self.deps.executor, call)
+
+    async def run(self) -> None:
+        delay = 0.5
+        ready = False
+        while True:
+            try:
+                if not ready:
+                    await self.setup()
+                    ready = True
+                    self.status.state = "polling"
+                    delay = 0.5
+                await self.cycle()
+                self.status.last_poll = time.time()
+            except asyncio.CancelledError:
+                self.status.state = "stopped"
+                raise
+            except Exception as exc:  # the endpoint or a resource is missing: try again
+                message = exc.message if isinstance(exc, AloftError) else f"{exc}"
+                if message != self.status.last_error:
+                    log.warning("%s: %s", self.binding.describe(), message)
+                self.status.state, self.status.last_error = "error", message
+                ready = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, SETUP_RETRY_MAX)
+
+    async def setup(self) -> None:
+        """Find or create what the binding needs on the endpoint."""
+
+    async def cycle(self) -> None:
+        raise NotImplementedError
+
+    async def teardown(self) -> None:
+        """Undo `setup` once the binding is gone from every deployment."""
+
+    def function(self) -> FunctionVersion | None:
+        return self.deps.current(self.binding.function)

@@ -1,0 +1,73 @@
+"""SQS queue → function, as Lambda's event source mapping does it: long polling, batches of
+`batch_size` messages gathered for at most `window` seconds, one synchronous invocation per
+batch, processed messages deleted. A failed message is left alone: it becomes visible again
+after the queue's visibility timeout, and the queue's redrive policy moves it to its
+dead-letter queue after maxReceiveCount receives."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aloft.local.sources.clients import LONG_POLL_SECONDS
+from aloft.local.sources.decisions import batch_due, receive_size, settle
+from aloft.local.sources.events import encode, sqs_event
+from aloft.local.sources.poller import Poller
+
+NO_FUNCTION_WAIT = 1.0
+
+
+class QueuePoller(Poller):
+    url = ""
+    arn = ""
+
+    async def setup(self) -> None:
+        self.url, self.arn = await self.call(self.clients.queue, self.binding.source)
+
+    async def cycle(self) -> None:
+        b = self.binding
+        batch: list[dict[str, Any]] = []
+        started = 0.0
+        while True:
+            waited = time.monotonic() - started if batch else 0.0
+            wait = LONG_POLL_SECONDS if not batch else max(0.0, b.window - waited)
+            got = await self.call(
+                self.clients.sqs.receive_message, QueueUrl=self.url,
+                MaxNumberOfMessages=receive_size(b.batch_size, len(batch)),
+                WaitTimeSeconds=min(LONG_POLL_SECONDS, int(wait + 0.999)),
+                AttributeNames=["All"], MessageAttributeNames=["All"],
+            )
+            messages = got.get("Messages") or []
+            self.status.last_poll = time.time()
+            if messages and not batch:
+                started = time.monotonic()
+            batch.extend(messages)
+            if not batch:
+                return  # an empty long poll: the loop polls again
+            if batch_due(len(batch), b.batch_size, time.monotonic() - started, b.window):
+                break
+        self.status.received += len(batch)
+        await self.deliver(batch)
+
+    async def deliver(self, batch: list[dict[str, Any]]) -> None:
+        fv = self.function()
+        if fv is None:  # the function went away: the messages come back after the timeout
+            self.status.failed += len(batch)
+            await asyncio.sleep(NO_FUNCTION_WAIT)
+            return
+        self.status.invocations += 1
+        result = await self.deps.invoke(fv, encode(sqs_event(batch, self.arn)))
+        ids = [m["MessageId"] for m in batch]
+        verdict = settle(ids, result.status == "ok", result.payload,
+                         partial_failures=self.binding.partial_failures)
+        done = set(verdict.succeeded)
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                   for i, m in enumerate(batch) if m["MessageId"] in done]
+        for start in range(0, len(entries), 10):
+            await self.call(self.clients.sqs.delete_message_batch, QueueUrl=self.url,
+                            Entries=entries[start:start + 10])
+        self.status.succeeded += len(verdict.succeeded)
+        self.status.failed += len(verdict.failed)
+        if verdict.failed:
+            self.status.last_error = f"{len(verdict.failed)} message(s) failed: {result.status}"
