@@ -126,7 +126,7 @@ def build_environ(
     environ["SERVER_NAME"] = host
     environ["SERVER_PORT"] = port
     environ["REMOTE_ADDR"] = remote
-    environ["CONTENT_LENGTH"] = str(len(body))
+    environ["CONTENT_LENGTH"] = str(len(body)) if body else "0"
     if authorizer:
         environ["aloft.authorizer"] = authorizer
         environ["API_GATEWAY_AUTHORIZER"] = authorizer
@@ -230,15 +230,16 @@ class BinaryTypes:
 
 
 def remote_user(authorizer: dict[str, Any]) -> str | None:
-    """The authenticated principal: a Lambda authorizer's principalId, else a JWT's or
-    Cognito's `sub` claim."""
-    principal = authorizer.get("principalId")
-    if principal:
-        return str(principal)
-    jwt = authorizer.get("jwt") or {}
-    for claims in (authorizer.get("lambda"), jwt.get("claims"), authorizer.get("claims")):
-        if claims:
-            sub = claims.get("principalId") or claims.get("sub")
-            if sub:
-                return str(sub)
-    return None
+    """The authenticated principal: a Lambda authorizer's principalId, else the `sub` claim
+    of a JWT (HTTP API) or Cognito (REST API) authorizer."""
+    user = authorizer.get("principalId")
+    if not user:
+        inner = authorizer.get("lambda")
+        if inner:
+            user = inner.get("principalId") or inner.get("sub")
+        else:
+            jwt = authorizer.get("jwt")
+            claims = jwt.get("claims") if jwt else authorizer.get("claims")
+            if claims:
+                user = claims.get("sub")
+    return str(user) if user else None

@@ -29,14 +29,16 @@ class WsgiApp:
 
     def serve(self, environ: Environ) -> HttpResponse:
         chunks: list[bytes] = []
-        started: list[Any] = []
+        status: str | None = None
+        headers: list[tuple[str, str]] = []
 
         def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            new_status: str, new_headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], None]:
-            if exc_info is not None and started:
+            nonlocal status, headers
+            if exc_info is not None and status is not None:
                 raise exc_info[1].with_traceback(exc_info[2])
-            started[:] = (status, headers)
+            status, headers = new_status, new_headers
             return chunks.append
 
         result = self.app(environ, start_response)
@@ -46,9 +48,8 @@ class WsgiApp:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        if not started:
+        if status is None:
             raise RuntimeError("the WSGI app returned without calling start_response")
-        status, headers = started
         return _new_response(
             HttpResponse,
             (

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from runtime_helpers import AWS_EVENTS, FIXTURE_EVENTS
 
-from aloft.runtime.http import BinaryTypes, HttpResponse
+from aloft.runtime.http import BinaryTypes, HttpResponse, remote_user
 from aloft.runtime.sources import ENVELOPES, SOURCES, infer
 from aloft.runtime.sources.http import _query
 
@@ -64,3 +64,18 @@ def test_binary_types_patterns_and_memo() -> None:
             assert is_base64 is expected, (content_type, encoding)
     assert BinaryTypes(["*/*"]).encode(HttpResponse(200, [], b"text"))[1] is True
     assert binary.encode(HttpResponse(204, [], b"")) == ("", False)
+
+
+@pytest.mark.parametrize(
+    ("authorizer", "user"),
+    [
+        ({"principalId": "alice", "integrationLatency": 3}, "alice"),
+        ({"lambda": {"principalId": "bob"}}, "bob"),
+        ({"jwt": {"claims": {"sub": "carol", "scope": "x"}, "scopes": None}}, "carol"),
+        ({"claims": {"sub": "dave"}}, "dave"),  # Cognito user pool on a REST API
+        ({"jwt": {"claims": {"claim1": "value1"}}}, None),
+        ({"claims": None, "scopes": None}, None),
+    ],
+)
+def test_remote_user_from_authorizers(authorizer: dict[str, object], user: str | None) -> None:
+    assert remote_user(authorizer) == user  # type: ignore[arg-type]
