@@ -40,7 +40,7 @@ from pydantic import ValidationError
 
 from aloft import errors
 from aloft.config.models import Service
-from aloft.local import invoke_api
+from aloft.local import dashboard, invoke_api
 from aloft.local.asyncq import AsyncQueue
 from aloft.local.deployer import Deployer
 from aloft.local.invoke_api import Reply
@@ -141,8 +141,9 @@ class ControlHandler:
 
     async def handle(self, request: HttpRequest) -> HttpResponse | None:
         """The server's entry point (`aloft.local.types.ControlHandler`)."""
-        if not request.path.startswith((API, LAMBDA)):
-            return None
+        if not request.path.startswith((API, LAMBDA)):  # the dashboard has the rest of /_aloft/
+            return await dashboard.handle(self.p, request) if request.path.startswith(
+                "/_aloft/") else None
         headers: dict[str, str] = {}
         for name, value in request.headers:
             headers.setdefault(name.lower(), value)

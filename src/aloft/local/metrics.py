@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ _MIN_MS = 0.01  # the histogram's first bin
 _GROWTH = 1.05
 _LOG_GROWTH = math.log(_GROWTH)
 _BINS = 400  # 0.01 ms * 1.05**400 is about 3 hours: longer than any timeout
+RECENT_INVOCATIONS = 500  # the dashboard's "recent invocations", across all functions
 
 
 def duration_bin(duration_ms: float) -> int:
@@ -78,6 +79,24 @@ class Bucket:
         }
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One finished (or throttled) invocation, kept in a ring buffer for the dashboard."""
+
+    time: float
+    function: str
+    version: int
+    request_id: str
+    status: str
+    duration_ms: float
+    cold: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "function": self.function, "version": self.version,
+                "request_id": self.request_id, "status": self.status,
+                "duration_ms": self.duration_ms, "cold": self.cold}
+
+
 class Metrics:
     """Counters per function. `clock` is injectable so tests can move time."""
 
@@ -85,6 +104,7 @@ class Metrics:
         self._clock = clock
         self._buckets: dict[str, deque[Bucket]] = {}
         self._instances: dict[str, int] = {}
+        self._recent: deque[Invocation] = deque(maxlen=RECENT_INVOCATIONS)
 
     def _bucket(self, function: str) -> Bucket:
         minute = int(self._clock()) // BUCKET_SECONDS
@@ -97,7 +117,10 @@ class Metrics:
             return bucket
         return buckets[-1]
 
-    def record(self, function: str, duration_ms: float, *, error: bool, cold: bool) -> None:
+    def record(
+        self, function: str, duration_ms: float, *, error: bool, cold: bool,
+        request_id: str | None = None, status: str | None = None, version: int = 0,
+    ) -> None:
         bucket = self._bucket(function)
         bucket.invocations += 1
         bucket.histogram[duration_bin(duration_ms)] += 1
@@ -105,9 +128,26 @@ class Metrics:
             bucket.errors += 1
         if cold:
             bucket.cold_starts += 1
+        if request_id is not None:
+            self._recent.append(Invocation(
+                self._clock(), function, version, request_id,
+                status or ("error" if error else "ok"), round(duration_ms, 3), cold))
 
-    def throttled(self, function: str) -> None:
+    def throttled(self, function: str, request_id: str | None = None, version: int = 0) -> None:
         self._bucket(function).throttles += 1
+        if request_id is not None:
+            self._recent.append(Invocation(
+                self._clock(), function, version, request_id, "throttled", 0.0, False))
+
+    def recent(self, functions: Collection[str] = (), limit: int = 50) -> list[Invocation]:
+        """The latest invocations of `functions` (all when empty), newest first."""
+        out: list[Invocation] = []
+        for item in reversed(self._recent):
+            if not functions or item.function in functions:
+                out.append(item)
+                if len(out) >= limit:
+                    break
+        return out
 
     def instances(self, function: str, count: int) -> None:
         """The function's live instance count changed to `count`."""
