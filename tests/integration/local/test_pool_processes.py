@@ -145,6 +145,23 @@ def test_fork_is_faster_than_a_fresh_process(loop: LoopThread, pool: InstancePoo
     assert cold[0].init_ms is not None and cold[0].init_ms < 100  # a fork, not an import
 
 
+def test_template_keeps_a_child_forked_ahead(loop: LoopThread, pool: InstancePool,
+                                             code_dir: Path) -> None:
+    fv = function_version(code_dir, "echo", physical="spare")
+    invoke(loop, pool, fv)
+    template = pool._versions[fv.key].template
+    assert template is not None
+    deadline = time.monotonic() + 5
+    while (template.spare is None or template.spare.pid is None) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    spare = template.spare
+    assert spare is not None and pool.instances()[fv.function] == 1  # the spare is not counted
+    assert pool.drop_idle(fv.function) == 1
+    result = invoke(loop, pool, fv)
+    assert result.init_ms is not None  # a cold start...
+    assert json.loads(result.payload)["pid"] == spare.pid  # ...on the child forked ahead
+
+
 def test_logs_are_framed(loop: LoopThread, pool: InstancePool, sink: RecordingSink,
                          code_dir: Path) -> None:
     fv = function_version(code_dir, "echo", physical="logged")

@@ -157,3 +157,14 @@ def test_parse_base64_and_v2_defaults() -> None:
 def test_malformed_responses_say_why(payload: bytes, version: str, why: str) -> None:
     with pytest.raises(MalformedResponse, match=why):
         parse_http_response(payload, version)  # type: ignore[arg-type]
+
+
+def test_http_result_frames_round_trip() -> None:
+    from aloft.local import protocol as P
+    from aloft.local.proxy_response import proxy_response
+
+    status, headers, body = proxy_response(
+        {"statusCode": 201, "headers": {"x-a": "é"}, "cookies": ["c=1"], "body": "ok"}, "2.0"
+    )
+    packed = P.pack_http(status, headers, body)
+    assert P.unpack_http(b"xx" + packed, 2) == (201, [("x-a", "é"), ("set-cookie", "c=1")], b"ok")
