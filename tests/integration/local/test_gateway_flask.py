@@ -176,6 +176,13 @@ def test_binary_body_round_trip(loop: LoopThread, gateway: Gateway) -> None:
     assert response.status == 200 and response.body == payload
 
 
+def test_large_bodies(loop: LoopThread, gateway: Gateway) -> None:
+    payload = bytes(range(256)) * (5 * 4096)  # 5 MB each way, base64 in the event and result
+    response = get(loop, gateway, "/svc/dev/echo", method="POST", body=payload,
+                   headers=[("content-type", "application/octet-stream")])
+    assert response.status == 200 and response.body == payload
+
+
 def test_cookies(loop: LoopThread, gateway: Gateway) -> None:
     response = get(loop, gateway, "/svc/dev/cookies", headers=[("cookie", "x=1; y=2")])
     assert json.loads(response.body)["got"] == {"x": "1", "y": "2"}
