@@ -1,0 +1,315 @@
+"""Event sources against a real moto server and a real instance pool: SQS batches with partial
+failures, retries and redrive to the dead-letter queue; S3 notifications exactly once with
+prefix/suffix; SNS with a filter policy; a DynamoDB stream with a durable checkpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from dataplane_helpers import LoopThread, RecordingSink, build_artifact, function_version
+from moto.server import ThreadedMotoServer
+
+from aloft.local.asyncq import AsyncEvent, AsyncQueue
+from aloft.local.pool import InstancePool
+from aloft.local.registry import LocalRegistry, Snapshot
+from aloft.local.sources.bindings import Binding
+from aloft.local.sources.checkpoints import Checkpoints
+from aloft.local.sources.manager import EventSources
+from aloft.local.state import State
+from aloft.local.types import FunctionVersion, InvokeResult
+
+HANDLERS = '''
+import json, os
+
+OUT = os.environ["OUT_DIR"]
+
+
+def _log(kind, data):
+    with open(os.path.join(OUT, kind + ".log"), "a") as fh:
+        fh.write(json.dumps(data) + "\\n")
+
+
+def batch(event, context):
+    failures = []
+    for r in event["Records"]:
+        _log("batch", {"id": r["messageId"], "body": r["body"], "source": r["eventSource"],
+                       "count": r["attributes"]["ApproximateReceiveCount"]})
+        if r["body"].startswith("fail"):
+            failures.append({"itemIdentifier": r["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def each(record, context):
+    _log("each", {"id": record["messageId"], "body": record["body"]})
+    if record["body"].startswith("fail"):
+        raise ValueError("cannot process " + record["body"])
+
+
+def topic(event, context):
+    _log("topic", event)
+
+
+def bucket(event, context):
+    _log("bucket", event)
+
+
+def stream(event, context):
+    _log("stream", event)
+    failures = []
+    for r in event["Records"]:
+        image = r["dynamodb"].get("NewImage", {})
+        if image.get("fail", {}).get("S") == "yes" and not os.path.exists(OUT + "/healed"):
+            failures.append({"itemIdentifier": r["dynamodb"]["SequenceNumber"]})
+            _log("stream_failed", {"seq": r["dynamodb"]["SequenceNumber"]})
+            break
+    return {"batchItemFailures": failures}
+'''
+FUNCTIONS = ["batch", "each", "topic", "bucket", "stream"]
+
+
+def read(out: Path, kind: str) -> list[Any]:
+    path = out / f"{kind}.log"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {check}")
+
+
+@dataclass
+class Env:
+    loop: LoopThread
+    sources: EventSources
+    registry: LocalRegistry
+    fvs: dict[str, FunctionVersion]
+    out: Path
+    url: str
+    db: Path
+
+    def client(self, name: str) -> Any:
+        return boto3.client(name, endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    def bind(self, *bindings: Binding) -> None:
+        self.loop.run(self.sources.refresh(list(bindings)))
+
+    def polling(self, function: str) -> dict[str, Any]:
+        """The binding of `function` once its poller is set up."""
+        def ready() -> dict[str, Any] | None:
+            for row in self.sources.status([function]):
+                if row["state"] == "polling":
+                    return row
+            return None
+        found: dict[str, Any] = wait_until(ready)
+        return found
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    root = tmp_path_factory.mktemp("sources")
+    out = root / "out"
+    out.mkdir()
+    code = build_artifact(root / "code", {"handlers.py": HANDLERS},
+                          {n: f"handlers.{n}" for n in FUNCTIONS})
+    settings = json.loads((code / "aloft_settings.json").read_text())
+    settings["functions"]["each"]["records"] = "each"
+    (code / "aloft_settings.json").write_text(json.dumps(settings))
+    fvs = {}
+    for name in FUNCTIONS:
+        fv = function_version(code, name, timeout=5)
+        fvs[name] = replace(fv, environment={**fv.environment, "OUT_DIR": str(out)})
+    registry = LocalRegistry(Snapshot(current={fv.function: fv for fv in fvs.values()}))
+    db = root / "state.db"
+    State(db)
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink(), run_dir=root, account_concurrency=6)
+
+    async def run_event(event: AsyncEvent) -> InvokeResult | None:
+        fv = registry.current(event.function)
+        return None if fv is None else await pool.invoke(fv, event.payload)
+
+    asyncq = AsyncQueue(db, run_event, workers=2, backoff=0.1)
+    loop.run(asyncq.start())
+
+    async def enqueue(function: str, payload: bytes) -> None:
+        await asyncq.enqueue(function, payload, max_retries=2)
+
+    sources = EventSources(endpoint_url=url, registry=registry, invoke=pool.invoke,
+                           enqueue=enqueue, state_db=db)
+    loop.run(sources.start())
+    yield Env(loop, sources, registry, fvs, out, url, db)
+    loop.run(sources.stop())
+    loop.run(asyncq.stop())
+    loop.run(pool.close())
+    loop.close()
+    server.stop()
+
+
+def _queue_with_dlq(env: Env, name: str, max_receives: int = 2) -> tuple[str, str]:
+    sqs = env.client("sqs")
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+    policy = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+              "maxReceiveCount": str(max_receives)}
+    url = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": "1", "RedrivePolicy": json.dumps(policy)})["QueueUrl"]
+    return url, dlq
+
+
+def _dlq_bodies(env: Env, dlq: str) -> list[str]:
+    got = env.client("sqs").receive_message(QueueUrl=dlq, MaxNumberOfMessages=10,
+                                            WaitTimeSeconds=1)
+    return [m["Body"] for m in got.get("Messages", [])]
+
+
+def _depth(env: Env, url: str) -> int:
+    attrs = env.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                      "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(
+        attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.mark.parametrize("function", ["batch", "each"])
+def test_sqs_batch_failure_retries_only_the_failed_message_then_dead_letters_it(
+    env: Env, function: str
+) -> None:
+    url, dlq = _queue_with_dlq(env, f"jobs-{function}", max_receives=2)
+    sqs = env.client("sqs")
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": body} for i, body in enumerate(["ok-1", "fail-2", "ok-3"])
+    ])
+    env.bind(Binding("queue", env.fvs[function].function, f"jobs-{function}", batch_size=10,
+                     window=1))
+    # Received twice (maxReceiveCount 2) then redriven: the third receive finds it in the DLQ.
+    assert wait_until(lambda: _dlq_bodies(env, dlq), timeout=20) == ["fail-2"]
+    seen = read(env.out, function)
+    bodies = [r["body"] for r in seen]
+    assert bodies.count("ok-1") == 1 and bodies.count("ok-3") == 1  # deleted after success
+    assert bodies.count("fail-2") == 2  # retried after the visibility timeout, only it
+    assert _depth(env, url) == 0
+    if function == "batch":
+        # The window gathered the three messages into one invocation.
+        assert sorted(r["body"] for r in seen[:3]) == ["fail-2", "ok-1", "ok-3"]
+        assert all(r["source"] == "aws:sqs" for r in seen)
+        assert [r["count"] for r in seen if r["body"] == "fail-2"] == ["1", "2"]
+    row = env.polling(env.fvs[function].function)
+    assert row["succeeded"] == 2 and row["failed"] == 2 and row["last_poll"]
+
+
+def test_s3_upload_triggers_the_function_exactly_once_with_prefix_and_suffix(env: Env) -> None:
+    s3 = env.client("s3")
+    s3.create_bucket(Bucket="uploads-bkt")
+    fn = env.fvs["bucket"].function
+    env.bind(Binding("bucket", fn, "uploads-bkt",
+                     events=("s3:ObjectCreated:*", "s3:ObjectRemoved:*"),
+                     prefix="in/", suffix=".csv"))
+    env.polling(fn)
+    s3.put_object(Bucket="uploads-bkt", Key="in/data 1.csv", Body=b"a,b\n")
+    s3.put_object(Bucket="uploads-bkt", Key="in/skip.txt", Body=b"no")  # wrong suffix
+    s3.put_object(Bucket="uploads-bkt", Key="out/skip.csv", Body=b"no")  # wrong prefix
+    events = wait_until(lambda: read(env.out, "bucket"))
+    time.sleep(1.5)  # anything else would have arrived by now
+    events = read(env.out, "bucket")
+    assert len(events) == 1
+    record = events[0]["Records"][0]
+    assert record["eventSource"] == "aws:s3" and record["eventName"] == "ObjectCreated:Put"
+    assert record["s3"]["bucket"]["name"] == "uploads-bkt"
+    assert record["s3"]["object"]["key"] == "in/data+1.csv"  # S3's encoding: '/' kept
+    assert record["s3"]["object"]["size"] == 4
+    s3.delete_object(Bucket="uploads-bkt", Key="in/data 1.csv")
+    removed = wait_until(lambda: read(env.out, "bucket")[1:])
+    assert removed[0]["Records"][0]["eventName"].startswith("ObjectRemoved:")
+    # The user's own notification entries survive the binding's; removing it removes only ours.
+    conf = s3.get_bucket_notification_configuration(Bucket="uploads-bkt")
+    assert [q["Id"] for q in conf["QueueConfigurations"]] == [
+        f"aloft-{Binding('bucket', fn, 'uploads-bkt').key}"]
+    env.bind()
+    wait_until(lambda: not s3.get_bucket_notification_configuration(
+        Bucket="uploads-bkt").get("QueueConfigurations"))
+
+
+def test_sns_publish_reaches_the_function_through_its_filter_policy(env: Env) -> None:
+    sns = env.client("sns")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    fn = env.fvs["topic"].function
+    env.bind(Binding("topic", fn, "alerts", filter_policy=json.dumps({"level": ["high"]})))
+    env.polling(fn)
+    sns.publish(TopicArn=topic, Message="low one", MessageAttributes={
+        "level": {"DataType": "String", "StringValue": "low"}})
+    sns.publish(TopicArn=topic, Message="high one", Subject="alarm", MessageAttributes={
+        "level": {"DataType": "String", "StringValue": "high"}})
+    events = wait_until(lambda: read(env.out, "topic"))
+    time.sleep(1.0)
+    events = read(env.out, "topic")
+    assert len(events) == 1
+    record = events[0]["Records"][0]
+    assert record["EventSource"] == "aws:sns"
+    assert record["Sns"]["Message"] == "high one" and record["Sns"]["Subject"] == "alarm"
+    assert record["Sns"]["TopicArn"] == topic
+    assert record["Sns"]["MessageAttributes"]["level"] == {"Type": "String", "Value": "high"}
+    env.bind()  # tear down: the subscription goes
+    wait_until(lambda: not sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"])
+
+
+def test_dynamodb_insert_reaches_the_stream_function_and_checkpoints(env: Env) -> None:
+    ddb = env.client("dynamodb")
+    ddb.create_table(
+        TableName="items", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    ddb.put_item(TableName="items", Item={"id": {"S": "before"}})  # LATEST: not delivered
+    fn = env.fvs["stream"].function
+    binding = Binding("stream", fn, "items", batch_size=10)
+    env.bind(binding)
+    env.polling(fn)
+    ddb.put_item(TableName="items", Item={"id": {"S": "a1"}, "n": {"N": "1"}})
+    events = wait_until(lambda: read(env.out, "stream"))
+    record = events[0]["Records"][0]
+    assert record["eventSource"] == "aws:dynamodb" and record["eventName"] == "INSERT"
+    assert record["dynamodb"]["Keys"] == {"id": {"S": "a1"}}
+    assert record["dynamodb"]["NewImage"]["n"] == {"N": "1"}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    assert "/stream/" in record["eventSourceARN"]
+    shard = env.client("dynamodbstreams").describe_stream(StreamArn=record["eventSourceARN"])[
+        "StreamDescription"]["Shards"][0]["ShardId"]
+    assert all(r["dynamodb"]["Keys"]["id"]["S"] != "before"
+               for e in read(env.out, "stream") for r in e["Records"])
+    # A failing record is retried, the shard waiting behind it (the checkpoint stays at a1);
+    # once it passes, the checkpoint moves past it and a3.
+    ddb.put_item(TableName="items", Item={"id": {"S": "a2"}, "fail": {"S": "yes"}})
+    wait_until(lambda: len(read(env.out, "stream_failed")) >= 2)
+    ddb.put_item(TableName="items", Item={"id": {"S": "a3"}})
+    time.sleep(0.5)
+    checkpoints = Checkpoints(env.db)  # a second reader of state.db, as after a restart
+    shard_key = f"{record['eventSourceARN']}|{shard}"
+    assert checkpoints.get(binding.key, shard_key) == record["dynamodb"]["SequenceNumber"]
+    (env.out / "healed").touch()
+    wait_until(lambda: any(r["dynamodb"]["Keys"]["id"]["S"] == "a3"
+                           for e in read(env.out, "stream") for r in e["Records"]))
+    last = read(env.out, "stream")[-1]["Records"][-1]["dynamodb"]["SequenceNumber"]
+    try:
+        wait_until(lambda: checkpoints.get(binding.key, shard_key) == last)
+    finally:
+        checkpoints.close()
+    env.bind()
