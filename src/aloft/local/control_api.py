@@ -43,6 +43,7 @@ from aloft.config.models import Service
 from aloft.local import dashboard, invoke_api
 from aloft.local.asyncq import AsyncQueue
 from aloft.local.deployer import Deployer
+from aloft.local.endpoint import AwsEndpoint
 from aloft.local.invoke_api import Reply
 from aloft.local.logs import LogStore
 from aloft.local.pool import InstancePool
@@ -131,6 +132,7 @@ class Platform:
     started: float = field(default_factory=time.time)
     stop: Callable[[], None] | None = None
     log_waiter: LogWaiter | None = None
+    endpoint: AwsEndpoint | None = None
 
 
 class ControlHandler:
@@ -232,6 +234,7 @@ class ControlHandler:
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "async_processed": self.p.asyncq.processed,
             "schedules_fired": self.p.scheduler.fired,
+            "aws_endpoint": self.p.endpoint.status() if self.p.endpoint else None,
         }
         return json_reply(200, data)
 

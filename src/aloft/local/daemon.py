@@ -21,11 +21,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aloft.errors import AloftError, ProviderError
 from aloft.local.asyncq import DEFAULT_BACKOFF, AsyncEvent, AsyncQueue
 from aloft.local.control_api import ControlHandler, LogWaiter, Platform
 from aloft.local.deployer import Deployer
+from aloft.local.endpoint import AwsEndpoint
 from aloft.local.gateway import Gateway
 from aloft.local.home import DaemonInfo, Home, resolve_home, resolve_port
 from aloft.local.http_events import health_event
@@ -43,6 +45,7 @@ log = logging.getLogger("aloft.local.daemon")
 ENV_CONCURRENCY = "ALOFT_ACCOUNT_CONCURRENCY"
 ENV_BACKOFF = "ALOFT_ASYNC_BACKOFF"
 ENV_LOG_RETENTION = "ALOFT_LOG_RETENTION_DAYS"
+ENV_AWS_ENDPOINT = "ALOFT_AWS_ENDPOINT"
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Options:
     account_concurrency: int = 10
     async_backoff: float = DEFAULT_BACKOFF
     log_retention_days: float = 7.0
+    aws_endpoint: bool = True  # the local AWS endpoint (S3, SQS, SNS, DynamoDB, SSM, KMS, ...)
 
 
 def options_from_env(home: str | Path | None, port: int | None) -> Options:
@@ -61,6 +65,8 @@ def options_from_env(home: str | Path | None, port: int | None) -> Options:
         account_concurrency=int(os.environ.get(ENV_CONCURRENCY) or 10),
         async_backoff=float(os.environ.get(ENV_BACKOFF) or DEFAULT_BACKOFF),
         log_retention_days=float(os.environ.get(ENV_LOG_RETENTION) or 7),
+        aws_endpoint=(os.environ.get(ENV_AWS_ENDPOINT) or "1").lower() not in ("0", "off",
+                                                                             "false", "no"),
     )
 
 
@@ -97,7 +103,13 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
                         backoff=opts.async_backoff)
     stop_event = asyncio.Event()
     info = DaemonInfo(pid=os.getpid(), port=port, home=str(home.root))
+    # The AWS endpoint is a child process; it starts now and loads its data while the rest of
+    # the platform starts (whoever needs it awaits `endpoint.ready()`).
+    endpoint = AwsEndpoint(home.root / "aws") if opts.aws_endpoint else None
+    sources: list[Any] = []  # event-source managers: each has `async stop()`
     try:
+        if endpoint is not None:
+            await endpoint.start()
         state = State(home.state_db)
 
         async def fire(rule: ScheduleRecord, payload: bytes) -> None:
@@ -110,19 +122,23 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             scheduler.wake()
 
         deployer = Deployer(state, ArtifactStore(home.artifacts), pool, registry, port=port,
-                            on_change=changed, health_event=health_event)
+                            on_change=changed, health_event=health_event, endpoint=endpoint)
         await deployer.reload()
         waiter = LogWaiter(loop)
         logs.on_commit.append(waiter.notify_threadsafe)
         control = ControlHandler(Platform(
             token=token, state=state, store=deployer.store, registry=registry, pool=pool,
             deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
-            home=str(home.root), stop=stop_event.set, log_waiter=waiter,
+            home=str(home.root), stop=stop_event.set, log_waiter=waiter, endpoint=endpoint,
         ))
         requeued = await asyncq.start()  # unfinished events from before a crash run again
         if requeued:
             log.warning("re-queued %d unfinished async events", requeued)
         scheduler.start()
+        if endpoint is not None:
+            # Event-source managers (aloft.local.sources: SQS, SNS, S3, DynamoDB streams) start
+            # here: append each to `sources`; they may `await endpoint.ready()` themselves.
+            pass
         app = create_app(Gateway(registry, pool), control)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop_event.set)
@@ -143,7 +159,11 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             home.clear_pid(info.pid)
             await scheduler.stop()
     finally:
+        for source in reversed(sources):
+            await source.stop()
         await asyncq.stop()
+        if endpoint is not None:
+            await endpoint.stop()  # it saves its data
         await pool.close()
         logs.close()
         listener.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,11 @@ from typing import Any
 
 from aloft.config.models import Function, Service
 from aloft.errors import DeployError, Location, NotDeployedError
+from aloft.local.endpoint import AwsEndpoint
+from aloft.local.endpoint_auth import Statement, function_access_key, function_grants
+from aloft.local.endpoint_resources import desired_resources, local_names, resource_id
+from aloft.local.endpoint_resources import ensure as ensure_resource
+from aloft.local.endpoint_resources import remove as remove_resource
 from aloft.local.plan import (
     CurrentFunction,
     CurrentSchedule,
@@ -35,6 +41,9 @@ from aloft.local.schedules import schedule_next_fire
 from aloft.local.state import Deployment, ScheduleRecord, State, VersionRecord
 from aloft.local.store import ArtifactStore
 from aloft.local.types import FunctionVersion, InvokeResult
+from aloft.naming import resource_environment
+
+log = logging.getLogger("aloft.local.deployer")
 
 REGION = "us-east-1"
 HEALTH_CHECK_PARALLEL = 4
@@ -47,17 +56,21 @@ def stage_url(port: int, service: str, stage: str) -> str:
 
 
 def function_environment(
-    service: Service, name: str, fn: Function, version: int, port: int, code_dir: Path
+    service: Service, name: str, fn: Function, version: int, port: int, code_dir: Path,
+    aws: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """What an instance's os.environ holds: the config's variables plus Lambda's own."""
+    """What an instance's os.environ holds: the config's variables plus Lambda's own. With
+    `aws` (AWS_ENDPOINT_URL and the ALOFT_<KIND>_<NAME> resource variables), the version gets
+    its own access key, by which the local AWS endpoint knows its grants."""
     physical = service.physical_name(name)
     day = datetime.now(UTC).strftime("%Y/%m/%d")
     env = {
         # Dummy credentials so that boto3 (and @task's SigV4) work against the local endpoints;
         # the config may override them.
-        "AWS_ACCESS_KEY_ID": "aloft-local",
+        "AWS_ACCESS_KEY_ID": function_access_key(physical, version) if aws else "aloft-local",
         "AWS_SECRET_ACCESS_KEY": "aloft-local",
         "AWS_SESSION_TOKEN": "aloft-local",
+        **(aws or {}),
         **fn.environment,
         "AWS_LAMBDA_FUNCTION_NAME": physical,
         "AWS_LAMBDA_FUNCTION_VERSION": str(version),
@@ -94,8 +107,9 @@ def current_stage(state: State, service: str, stage: str) -> CurrentStage:
             functions[name] = CurrentFunction(version, rec.config_hash, rec.code_sha256,
                                               rec.layer_sha256)
         latest[physical] = state.latest_version(physical)
+    resources = {resource_id(r): r for r in dep.extra.get("resources") or []}
     return CurrentStage(functions=functions, latest=latest, routes=dep.routes,
-                        schedules=schedules, deployed=True)
+                        schedules=schedules, deployed=True, resources=resources)
 
 
 def _latest_for(state: State, service: Service, current: CurrentStage) -> CurrentStage:
@@ -107,7 +121,7 @@ def _latest_for(state: State, service: Service, current: CurrentStage) -> Curren
         if physical not in latest:
             latest[physical] = state.latest_version(physical)
     return CurrentStage(current.functions, latest, current.routes, current.schedules,
-                        current.deployed)
+                        current.deployed, current.resources)
 
 
 class Deployer:
@@ -122,7 +136,9 @@ class Deployer:
         on_change: Callable[[], Awaitable[None]] | None = None,
         health_event: Callable[[FunctionVersion, str], bytes] | None = None,
         clock: Callable[[], float] = time.time,
+        endpoint: AwsEndpoint | None = None,
     ):
+        self.endpoint = endpoint
         self.state = state
         self.store = store
         self.pool = pool
@@ -136,8 +152,18 @@ class Deployer:
 
     async def reload(self) -> None:
         self.registry.swap(await asyncio.to_thread(load_snapshot, self.state))
+        if self.endpoint is not None:
+            await self.endpoint.set_grants(await asyncio.to_thread(all_grants, self.state))
         if self.on_change is not None:
             await self.on_change()
+
+    def _aws(self, service: Service) -> tuple[dict[str, str] | None, list[dict[str, Any]] | None]:
+        """(the AWS part of every function's environment, the declared resources)."""
+        if self.endpoint is None:
+            return None, None
+        names = local_names(service, self.endpoint.url)
+        env = {"AWS_ENDPOINT_URL": self.endpoint.url, **resource_environment(service, names)}
+        return env, desired_resources(service, names)
 
     # -- deploy ---------------------------------------------------------------
 
@@ -150,8 +176,12 @@ class Deployer:
                 current_stage, self.state, service.service, service.stage
             )
             current = await asyncio.to_thread(_latest_for, self.state, service, current)
+            aws_env, resources = self._aws(service)
+            platform: dict[str, Any] = {"port": self.port}
+            if aws_env is not None:
+                platform["aws"] = aws_env
             plan = plan_deploy(service, code_sha256, layer_sha256, current,
-                               platform={"port": self.port})
+                               platform=platform, resources=resources)
             self._schedule_records(service, self.clock())  # report bad expressions, even --plan
             url = stage_url(self.port, service.service, service.stage)
             if plan_only or (is_noop(plan) and current.deployed):
@@ -162,11 +192,13 @@ class Deployer:
                         "functions": dict(dep.functions) if dep else {},
                         "schedules": [s.name for s in desired_schedules(service)],
                         "plan": plan}
-            return await self._apply(service, code_sha256, layer_sha256, plan, url)
+            return await self._apply(service, code_sha256, layer_sha256, plan, url, aws_env,
+                                     resources)
 
     async def _apply(
         self, service: Service, code_sha256: str, layer_sha256: str | None,
-        plan: list[Instruction], url: str,
+        plan: list[Instruction], url: str, aws_env: dict[str, str] | None = None,
+        resources: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         for sha in filter(None, (code_sha256, layer_sha256)):
             if not self.store.has(sha):
@@ -193,7 +225,7 @@ class Deployer:
                 layer_dir=layer_dir, memory=fn.memory or 512, timeout=fn.timeout or 30,
                 concurrency=fn.concurrency, keep_alive=fn.keep_alive or 0,
                 environment=function_environment(
-                    service, name, fn, step["version"], self.port, code_dir
+                    service, name, fn, step["version"], self.port, code_dir, aws_env
                 ),
                 snapshot=bool(fn.snapshot), payload=fn.payload,
             )
@@ -202,6 +234,15 @@ class Deployer:
         by_physical = {rec.fv.function: rec.fv for rec in published}
         schedules = self._schedule_records(service, now)  # a bad expression fails here, early
         timings["unpack_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
+        await self._ensure_resources(service, plan)  # before the new code runs: it may use them
+        grants = self._grants(service, plan) if self.endpoint is not None else {}
+        if self.endpoint is not None:  # the new versions' keys work from their health check on
+            current_grants = await asyncio.to_thread(all_grants, self.state)
+            await self.endpoint.set_grants(
+                {**current_grants, **{k: (f, s) for k, (f, s) in grants.items()}})
+        if any(step["action"].startswith("resource_") for step in plan):
+            timings["resources_ms"] = (time.perf_counter() - mark) * 1000
+            mark = time.perf_counter()
         # Instances start in parallel (a few at a time: each is a process importing the code).
         gate = asyncio.Semaphore(HEALTH_CHECK_PARALLEL)
 
@@ -222,6 +263,9 @@ class Deployer:
             raise
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         dep = self._deployment(service, plan, url)
+        if resources is not None:
+            dep.extra["resources"] = resources
+            dep.extra["grants"] = grants
         stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules)
         await self.reload()
         timings["switch_ms"] = (time.perf_counter() - mark) * 1000
@@ -235,6 +279,8 @@ class Deployer:
                 await self._retire(step["function"], {step["version"]})
             elif step["action"] == "remove":
                 await self._retire(step["function"], set())
+        await self._remove_resources([s["resource"] for s in plan
+                                      if s["action"] == "resource_remove"])
         return {"url": url, "version": stored.number, "functions": dict(stored.functions),
                 "schedules": [s.name for s in schedules], "plan": plan,
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
@@ -353,12 +399,68 @@ class Deployer:
                                        fix=f"aloft deploy {stage}")
             physical = sorted({p for d in history for p in d.physical.values()})
             used = await asyncio.to_thread(self.state.artifacts_of, physical)
+            doomed = {resource_id(r): r for d in history
+                      for r in d.extra.get("resources") or []}
             await asyncio.to_thread(self.state.remove_stage, service, stage, physical)
             await self.reload()
+            await self._remove_resources(list(doomed.values()))
             for fn in physical:
                 await self._retire(fn, set())
             removed = await self._remove_artifacts(used)
             return {"functions": physical, "artifacts_removed": removed}
+
+
+    # -- resources and grants on the local AWS endpoint -------------------------------------
+
+    async def _ensure_resources(self, service: Service, plan: list[Instruction]) -> None:
+        steps = [s for s in plan if s["action"] in ("resource_add", "resource_update")]
+        if not steps or self.endpoint is None:
+            return
+        await self.endpoint.ready()
+        for step in steps:
+            res = step["resource"]
+            try:
+                await asyncio.to_thread(ensure_resource, self.endpoint.client, res, service)
+            except Exception as exc:  # botocore's errors: say which resource, keep the stage
+                raise DeployError(
+                    f"creating {res['kind']} {res['physical']!r} on the local AWS endpoint "
+                    f"failed: {exc}; the previous version keeps serving",
+                    where=Location(stage=service.stage,
+                                   key_path=f"resources.{res['kind']}s.{res['key']}"),
+                    fix="check the resource's settings and deploy again",
+                ) from None
+
+    async def _remove_resources(self, resources: list[dict[str, Any]]) -> None:
+        if not resources or self.endpoint is None:
+            return
+        await self.endpoint.ready()
+        for res in reversed(resources):  # sources before the dead-letter queues they name
+            try:
+                await asyncio.to_thread(remove_resource, self.endpoint.client, res)
+            except Exception as exc:
+                log.warning("removing %s %s failed: %s", res["kind"], res["physical"], exc)
+
+    def _grants(self, service: Service, plan: list[Instruction]) -> dict[str, Any]:
+        """access key id -> [physical function, statements] for the plan's versions."""
+        names = local_names(service, self.endpoint.url if self.endpoint else "")
+        out: dict[str, Any] = {}
+        for step in plan:
+            if step["action"] not in ("publish", "keep"):
+                continue
+            name, physical, version = step["name"], step["function"], step["version"]
+            out[function_access_key(physical, version)] = [
+                physical, function_grants(service, name, service.function(name), names)]
+        return out
+
+
+def all_grants(state: State) -> dict[str, tuple[str, list[Statement]]]:
+    """Every kept deployment's grants (a rollback target's versions keep theirs)."""
+    out: dict[str, tuple[str, list[Statement]]] = {}
+    for service, stage in state.stages():
+        for dep in state.deployments(service, stage):
+            for key, (function, statements) in (dep.extra.get("grants") or {}).items():
+                out[key] = (str(function), list(statements))
+    return out
 
 
 def _http_status(result: InvokeResult) -> int | None:

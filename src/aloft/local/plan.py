@@ -11,6 +11,9 @@ Instruction actions, in the order they are applied:
   routes         the stage's HTTP routes (only when they change)
   schedule_add / schedule_update / schedule_remove
   switch_alias   the stage alias points at the new versions (one transaction)
+  resource_add / resource_update   a declared resource is created / brought to its spec on the
+                 local AWS endpoint (before the health checks: the new code may use it)
+  resource_remove  a resource no longer declared is deleted (after the alias switch)
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class CurrentStage:
     routes: list[dict[str, str]] = field(default_factory=list)
     schedules: dict[str, CurrentSchedule] = field(default_factory=dict)
     deployed: bool = False
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "kind:physical" -> res
 
 
 @dataclass(frozen=True)
@@ -124,10 +128,13 @@ def desired_schedules(service: Service) -> list[DesiredSchedule]:
 
 def plan_deploy(
     service: Service, code_sha256: str, layer_sha256: str | None, current: CurrentStage,
-    platform: dict[str, Any] | None = None,
+    platform: dict[str, Any] | None = None, resources: list[dict[str, Any]] | None = None,
 ) -> list[Instruction]:
-    """The instructions that take the stage from `current` to `service`."""
+    """The instructions that take the stage from `current` to `service` (`resources`: the
+    declared resources, from endpoint_resources.desired_resources; None leaves them alone)."""
     plan: list[Instruction] = []
+    if resources is not None:
+        plan.extend(resource_changes(resources, current.resources))
     checks: list[Instruction] = []
     alias: dict[str, int] = {}
     for name, fn in service.resolved_functions().items():
@@ -189,6 +196,22 @@ def _schedule_changes(
     for name in sorted(set(current) - set(wanted)):
         out.append({"action": "schedule_remove", "name": name,
                     "function": current[name].function})
+    return out
+
+
+def resource_changes(
+    desired: list[dict[str, Any]], current: dict[str, dict[str, Any]]
+) -> list[Instruction]:
+    out: list[Instruction] = []
+    wanted = {f"{r['kind']}:{r['physical']}": r for r in desired}
+    for rid, res in wanted.items():
+        now = current.get(rid)
+        if now is None:
+            out.append({"action": "resource_add", "name": rid, "resource": res})
+        elif now.get("spec") != res["spec"]:
+            out.append({"action": "resource_update", "name": rid, "resource": res})
+    for rid in sorted(set(current) - set(wanted)):
+        out.append({"action": "resource_remove", "name": rid, "resource": current[rid]})
     return out
 
 

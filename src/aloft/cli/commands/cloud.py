@@ -84,5 +84,7 @@ def status(home: Path | None, as_json: bool) -> None:
     if as_json:
         render.print_json(data)
         return
-    rows = [(k, ", ".join(v) if isinstance(v, list) else str(v)) for k, v in data.items()]
+    rows = [(k, ", ".join(v) if isinstance(v, list) else
+             " ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else str(v))
+            for k, v in data.items()]
     render.out().print(render.table("local cloud", ["", ""], rows))

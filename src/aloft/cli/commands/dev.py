@@ -1,0 +1,116 @@
+"""`aloft dev [STAGE]`: run a stage on the local cloud in the foreground, reloading on save."""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from aloft.cli import render
+from aloft.cli.helptext import examples
+from aloft.cli.project import load_service, state
+
+_ERROR = re.compile(r"\[ERROR\]|Traceback|Error:|Exception|Task timed out|Runtime exited")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def log_style(text: str) -> str | None:
+    """How a log line is shown: START/END/REPORT dimmed, errors red, the rest as is."""
+    if text.startswith(("START RequestId", "END RequestId", "REPORT RequestId")):
+        return "dim"
+    if _ERROR.search(text):
+        return "red"
+    return None
+
+
+def print_log_line(line: dict[str, Any], prefix: str) -> None:
+    stamp = datetime.fromtimestamp(float(line["timestamp"]), UTC).strftime("%H:%M:%S.%f")[:-3]
+    function = str(line["function"]).removeprefix(prefix)
+    text = str(line["text"]).rstrip()
+    style = log_style(text)
+    body = f"[{style}]{escape(text)}[/{style}]" if style else escape(text)
+    render.out().print(f"[dim]{stamp}[/dim] [cyan]{escape(function)}[/cyan] {body}",
+                       soft_wrap=True, highlight=False)
+
+
+@click.command(
+    "dev",
+    short_help="Run a stage locally and redeploy it on every save.",
+    epilog=examples(
+        "aloft dev                 # the default stage, on http://127.0.0.1:8750/<service>/<stage>/",
+        "aloft dev dev --port 9000",
+    ),
+)
+@click.argument("stage", required=False)
+@click.option("--port", type=click.IntRange(0, 65535),
+              help="The local cloud's port when aloft dev starts it (default $ALOFT_PORT or 8750).")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              help="State directory (default $ALOFT_HOME or ~/.local/share/aloft).")
+@click.option("--interval", type=click.FloatRange(0.02, 5), default=0.1, show_default=True,
+              help="Seconds between two looks at the project's files.")
+def command(stage: str | None, port: int | None, home: Path | None, interval: float) -> None:
+    """Deploy STAGE to the local cloud, stream its logs and redeploy whenever a project file
+    changes; the next request after a save runs the new code. Ctrl-C stops (and stops the local
+    cloud too if aloft dev started it). Replaces `serverless offline`, `sam local start-api`
+    and `chalice local`."""
+    from aloft.cli.devserver import DevSession, LogFollower
+    from aloft.local.client import CloudClient
+
+    service = load_service(stage)
+    root = state().root
+    # Ctrl-C and SIGTERM both stop cleanly, also when started where SIGINT was ignored (`cmd &`).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    client = CloudClient(home, port)
+    started_here = client.running() is None
+    follower: LogFollower | None = None
+    stop = threading.Event()
+    try:
+        if started_here:
+            with render.err().status("starting the local cloud…"):
+                client.start()
+        if service.provider != "local":
+            render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
+                           "it on the local cloud")
+        session = DevSession(root, lambda: load_service(service.stage), client)
+        with render.err().status(f"deploying {service.service} {service.stage}…"):
+            result = session.deploy()
+        functions = ", ".join(f"{k} v{v}" for k, v in sorted(result["functions"].items()))
+        console = render.err()
+        console.print(f"[green]✓[/green] {escape(service.service)} {escape(service.stage)} "
+                      f"version {result['version']} ({escape(functions)})")
+        console.print(f"  [bold]{escape(str(result['url']))}[/bold]")
+        console.print(f"  [dim]watching {escape(str(root))} — save a file to reload, "
+                      "Ctrl-C to stop[/dim]")
+        prefix = f"{service.service}-{service.stage}-"
+        follower = LogFollower(client, service.service, service.stage,
+                               lambda line: print_log_line(line, prefix))
+        follower.start()
+        for reload in session.watch(stop, interval):
+            names = ", ".join(reload.files[:3]) + (" …" if len(reload.files) > 3 else "")
+            if reload.version is None:
+                console.print(f"[red]✗ reload failed[/red] [dim]({escape(names)})[/dim]: "
+                              f"{escape(reload.error or '')}\n  [dim]the previous version "
+                              "keeps serving[/dim]")
+            else:
+                console.print(f"[green]↻[/green] reloaded {escape(names)} → version "
+                              f"{reload.version} [dim]in {reload.latency_ms:.0f} ms from the "
+                              "save[/dim]")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        if follower is not None:
+            follower.stop.set()
+        if started_here:
+            client.stop()
+        render.note("aloft dev stopped")

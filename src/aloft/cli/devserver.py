@@ -1,0 +1,140 @@
+"""`aloft dev`: a stage on the local cloud, redeployed whenever a project file is saved.
+
+The loop is plain: snapshot the project's file mtimes every `interval` (100 ms), and on a change
+rebuild the code zip (the dependency layer comes from the build cache, so this is a code-only
+zip) and deploy it to the local cloud like `aloft deploy`, which health-checks the new version
+before switching the alias. A save that breaks the app is reported and the old version keeps
+serving. The save→serving latency of each reload is measured and printed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aloft.config.models import Service
+from aloft.local.client import CloudClient
+from aloft.package import build
+
+_SKIP_DIRS = frozenset({".aloft", ".git", ".hg", "__pycache__", "node_modules", ".venv", "venv",
+                        ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "build", "dist"})
+MAX_FILES = 20_000
+"""Beyond this many files the watcher stops looking further (a mis-rooted project)."""
+
+Snapshot = dict[str, int]
+
+
+def snapshot(root: Path) -> Snapshot:
+    """mtime (ns) of every file under `root` a build may pick up, by relative path."""
+    found: Snapshot = {}
+    stack = [root]
+    while stack and len(found) < MAX_FILES:
+        directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in _SKIP_DIRS and not entry.name.endswith(".egg-info") and \
+                        not os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    stack.append(Path(entry.path))
+            elif entry.is_file() and not entry.name.endswith((".pyc", ".swp", "~")):
+                try:
+                    found[os.path.relpath(entry.path, root)] = entry.stat().st_mtime_ns
+                except OSError:
+                    continue
+    return found
+
+
+def changed(before: Snapshot, after: Snapshot) -> list[str]:
+    """Files added, removed or modified between two snapshots, sorted."""
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+@dataclass(frozen=True)
+class Reload:
+    files: list[str]
+    version: int | None  # None: the deploy failed and the old version keeps serving
+    latency_ms: float  # from the newest save to the new version serving (or to the failure)
+    error: str | None = None
+
+
+class DevSession:
+    """Deploys `load()`'s service to the local cloud behind `client`, on start and on saves."""
+
+    def __init__(self, root: Path, load: Callable[[], Service], client: CloudClient):
+        self.root = root
+        self.load = load
+        self.client = client
+        self.service: Service | None = None
+
+    def deploy(self) -> dict[str, Any]:
+        """Build (from cache) and deploy; the daemon's answer (url, version, functions...)."""
+        service = self.load()
+        manifest = build(service)
+        for artifact in (manifest.code, manifest.layer):
+            if artifact is not None and not self.client.has_artifact(artifact.sha256):
+                self.client.put_artifact(artifact.sha256, artifact.path)
+        result: dict[str, Any] = self.client.call("POST", "deploy", {
+            "service": service.model_dump(mode="json"),
+            "code_sha256": manifest.code.sha256,
+            "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
+            "plan_only": False,
+        })
+        self.service = service
+        return result
+
+    def watch(self, stop: threading.Event, interval: float = 0.1) -> Iterator[Reload]:
+        """Yield one Reload per burst of saves until `stop` is set."""
+        from aloft.errors import AloftError
+
+        seen = snapshot(self.root)
+        while not stop.wait(interval):
+            now = snapshot(self.root)
+            files = changed(seen, now)
+            if not files:
+                continue
+            time.sleep(interval / 2)  # editors write a file in several steps: let them finish
+            now = snapshot(self.root)
+            files = changed(seen, now)
+            seen = now
+            saved = max((now[f] for f in files if f in now), default=time.time_ns()) / 1e9
+            try:
+                result = self.deploy()
+            except AloftError as exc:
+                yield Reload(files, None, (time.time() - saved) * 1000, str(exc))
+                continue
+            yield Reload(files, int(result.get("version") or 0), (time.time() - saved) * 1000)
+
+
+class LogFollower(threading.Thread):
+    """Long-polls the stage's log lines and hands each to `emit` until stopped."""
+
+    def __init__(self, client: CloudClient, service: str, stage: str,
+                 emit: Callable[[dict[str, Any]], None]):
+        super().__init__(name="aloft-dev-logs", daemon=True)
+        self.client, self.service, self.stage, self.emit = client, service, stage, emit
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from aloft.errors import AloftError
+
+        query: dict[str, Any] = {"service": self.service, "stage": self.stage,
+                                 "since": time.time()}
+        cursor = 0
+        while not self.stop.is_set():
+            try:
+                data = self.client.call("GET", "logs", query={**query, "after": cursor,
+                                                             "wait": 1}, timeout=10)
+            except (AloftError, OSError):
+                self.stop.wait(0.5)  # the daemon may be stopping: try again unless we stop too
+                continue
+            cursor = max(cursor, int(data.get("cursor") or 0))
+            for line in data.get("lines") or []:
+                self.emit(line)
