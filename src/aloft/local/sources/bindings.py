@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aloft.config.models import Service
+from aloft.naming import Account, ResourceNames
 
 BindingKind = Literal["queue", "topic", "bucket", "stream"]
 EXTRA_KEY = "sources"
@@ -69,27 +69,23 @@ class Binding:
         return f"{self.kind} {self.source} -> {self.function}"
 
 
-def bucket_name(text: str) -> str:
-    """A bucket name from a physical name: S3 allows lower-case letters, digits, '.' and '-'."""
-    return re.sub(r"[^a-z0-9.-]", "-", text.lower()).strip("-.")[:63]
-
-
 def resolve_source(service: Service, kind: str, name: str) -> str:
-    """A declared resource key → its physical name (`{service}-{stage}-{key}` unless the resource
-    sets `name`); an ARN or the plain name of an existing resource is kept as it is."""
+    """A declared resource key → its physical name (aloft.naming, as the endpoint's resources
+    are created: `{service}-{stage}-{key}` unless the resource sets `name`); an ARN or the plain
+    name of an existing resource is kept as it is."""
     if name.startswith("arn:"):
         return name
     res = service.resources
+    names = ResourceNames(service.service, service.stage, Account("000000000000", "us-east-1"))
     if kind == "queue" and name in res.queues:
         q = res.queues[name]
-        physical = q.name or service.physical_name(name)
-        return physical + ".fifo" if q.fifo and not physical.endswith(".fifo") else physical
+        return names.queue(name, q.name, q.fifo)
     if kind == "topic" and name in res.topics:
-        return res.topics[name].name or service.physical_name(name)
+        return names.topic(name, res.topics[name].name)
     if kind == "bucket" and name in res.buckets:
-        return res.buckets[name].name or bucket_name(service.physical_name(name))
+        return names.bucket(name, res.buckets[name].name)
     if kind == "stream" and name in res.tables:
-        return res.tables[name].name or service.physical_name(name)
+        return names.table(name, res.tables[name].name)
     return name
 
 
