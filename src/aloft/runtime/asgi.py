@@ -104,6 +104,9 @@ class AsgiApp:
         self.shutdown()
         if not self.loop.is_closed():
             self.loop.close()
+        with contextlib.suppress(RuntimeError):
+            if asyncio.get_event_loop_policy().get_event_loop() is self.loop:
+                asyncio.set_event_loop(None)  # as asyncio.run() leaves it
 
     # ------------------------------------------------------------------ HTTP
 
