@@ -154,14 +154,19 @@ class InstancePool:
             version.retired = True
             self._retiring.add(version)
             while version.idle:
-                version.idle.pop().stop()
+                instance = version.idle.pop()
+                self._discard(instance)
+                instance.stop()
         for version in gone:
             if version.live:
                 await version.emptied.wait()
-            if version.template is not None:
-                version.template.stop()
-                version.template = None
+            self._stop_template(version)
             self._retiring.discard(version)
+
+    def _stop_template(self, version: _Version) -> None:
+        if version.template is not None:
+            version.template.stop()
+            version.template = None
 
     def drop_idle(self, function: str) -> int:
         """Stop `function`'s idle instances now, keeping its templates (the next request is a
@@ -284,6 +289,8 @@ class InstancePool:
             return result
         finally:
             version.running -= 1
+            if version.retired and not version.running and not version.live:
+                self._stop_template(version)  # retired while this request started it
 
     async def _cold_start(
         self, version: _Version, rid: str

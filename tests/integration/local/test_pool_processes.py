@@ -380,14 +380,20 @@ def test_retire_lets_in_flight_requests_finish(loop: LoopThread, pool: InstanceP
                                                code_dir: Path) -> None:
     old = function_version(code_dir, "sleep", version=1, physical="retired")
 
-    async def scenario() -> tuple[InvokeResult, float]:
+    async def scenario() -> tuple[InvokeResult, float, int]:
         running = asyncio.ensure_future(pool.invoke(old, b'{"seconds": 0.5}'))
         await asyncio.sleep(0.2)
+        template = pool._versions[old.key].template
+        assert template is not None
         started = time.monotonic()
         await pool.retire("retired", {2})
-        return await running, time.monotonic() - started
+        return await running, time.monotonic() - started, template.watch.proc.pid
 
-    result, waited = loop.run(scenario())
+    result, waited, template_pid = loop.run(scenario())
     assert result.status == "ok" and json.loads(result.payload) == "slept"
     assert waited >= 0.2
     assert "retired" not in pool.instances()
+    deadline = time.monotonic() + 3
+    while alive(template_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(template_pid)
