@@ -16,9 +16,12 @@ from aloft.cli import errors
 from aloft.cli.commands import (
     certify,
     cloud,
+    completion,
+    dashboard,
     deploy,
     dev,
     dlq,
+    doctor,
     import_config,
     init,
     invoke,
@@ -55,6 +58,9 @@ COMMANDS: list[click.Command] = [
     template.command, certify.command,
     dlq.command,
     cloud.command,
+    dashboard.command,
+    doctor.command,
+    completion.command,
 ]
 """Every command, in the order `aloft --help` lists them."""
 
