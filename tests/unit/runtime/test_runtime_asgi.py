@@ -152,3 +152,25 @@ def test_fastapi_app(deploy: Any) -> None:
     assert module.EVENTS == ["startup"]
     runtime.reset()
     assert module.EVENTS == ["startup", "shutdown"]
+
+
+def test_asgi_unicode_path_and_base_path(deploy: Any) -> None:
+    deploy({"rawasgi": RAW_ASGI}, app="rawasgi:app", env={"ALOFT_BASE_PATH": "/svc/dev"})
+    event = load_event("v2_unicode_path.json") | {"rawPath": "/svc/dev/caf%C3%A9/%E2%9C%93"}
+    seen = json.loads(runtime.handler(event, None)["body"])
+    assert seen["path"] == "/svc/dev/café/✓"
+    assert seen["root_path"] == "/svc/dev"
+    assert seen["query"] == "q=%C3%BC"
+    scope = user_module("rawasgi").SCOPES[-1]
+    assert scope["raw_path"] == "/svc/dev/café/✓".encode()
+    assert scope["server"] == ("abc123.execute-api.eu-west-1.amazonaws.com", 443)
+
+
+def test_asgi_request_body_and_content_type(deploy: Any) -> None:
+    deploy({"rawasgi": RAW_ASGI}, app="rawasgi:app")
+    event = load_event("v2_empty_post.json") | {"body": '{"a": 1}'}
+    seen = json.loads(runtime.handler(event, None)["body"])
+    assert seen["body"] == '{"a": 1}'
+    headers = dict(user_module("rawasgi").SCOPES[-1]["headers"])
+    assert headers[b"content-type"] == b"application/json"
+    assert headers[b"content-length"] == b"8"

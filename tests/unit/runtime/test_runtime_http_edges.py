@@ -140,3 +140,11 @@ def test_unicode_path_is_percent_decoded(echo: Any) -> None:
     # PEP 3333: PATH_INFO carries the UTF-8 bytes as latin-1 characters.
     assert echo.LAST["environ"]["PATH_INFO"] == "/café/✓".encode().decode("latin-1")
     assert seen["url"].endswith("/café/✓?q=ü")  # werkzeug shows the IRI
+
+
+def test_v1_encoded_path_below_the_stage(echo: Any) -> None:
+    event = load_event("v1_stage_prefix.json")
+    event["path"] = "/caf%C3%A9/x%20y"
+    event["requestContext"]["path"] = "/prod/caf%C3%A9/x%20y"
+    seen = _seen(runtime.handler(event, None))
+    assert (seen["script_name"], seen["path"]) == ("/prod", "/café/x y")
