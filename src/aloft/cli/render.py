@@ -6,13 +6,16 @@ logged output stays plain. Machine-readable output (`--json`) bypasses rich enti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
@@ -166,3 +169,41 @@ def warning(text: str) -> None:
 def note(text: str) -> None:
     """A plain informational line on stderr."""
     err().print(text, markup=False)
+
+
+@contextlib.contextmanager
+def waiting(doing: str, done: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner on stderr while a step runs (`uploading…`, `waiting for the health check…`),
+    then one `✓ done (1.2 s)` line; nothing is printed if the step raises."""
+    console = err()
+    started = time.perf_counter()
+    status = console.status(escape(doing)) if console.is_terminal else None
+    if status is not None:
+        status.start()
+    try:
+        yield
+    finally:
+        if status is not None:
+            status.stop()
+    if not quiet:
+        seconds = time.perf_counter() - started
+        console.print(f"[green]✓[/green] {escape(done)} [dim]({seconds:.1f} s)[/dim]")
+
+
+def deploy_summary(
+    title: str, url: str | None, version: int, functions: Mapping[str, int],
+    schedules: Sequence[str] = (),
+) -> Table:
+    """The closing table of a deploy or rollback: URL, version, functions and schedules."""
+    plain = bool(os.environ.get("NO_COLOR")) or not out().is_terminal
+    result = Table(title=title, title_justify="left", title_style="bold", show_header=False,
+                   box=None if plain else box.ROUNDED, pad_edge=not plain)
+    result.add_column("", style="dim")
+    result.add_column("")
+    if url:
+        result.add_row("URL", f"[bold]{escape(url)}[/bold]")
+    result.add_row("version", str(version))
+    listed = ", ".join(f"{name} v{v}" for name, v in sorted(functions.items()))
+    result.add_row("functions", escape(listed or "none"))
+    result.add_row("schedules", escape(", ".join(schedules) or "none"))
+    return result

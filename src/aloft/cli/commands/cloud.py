@@ -80,7 +80,10 @@ def status(home: Path | None, as_json: bool) -> None:
             render.out().print(f"the local cloud is not running (home {client.home.root})",
                                markup=False)
         return
-    data = {"running": True, **client.call("GET", "cloud")}
+    from aloft.cli.commands.dashboard import dashboard_url
+
+    data = {"running": True, **client.call("GET", "cloud"),
+            "dashboard": dashboard_url(info.port, client.home.token() or "")}
     if as_json:
         render.print_json(data)
         return

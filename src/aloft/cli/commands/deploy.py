@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from aloft.cli import providers, render
 from aloft.cli.helptext import examples
@@ -27,15 +26,9 @@ def describe_instruction(instruction: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def print_result(result: DeployResult, title: str) -> None:
-    console = render.out()
-    rows = [(name, str(version)) for name, version in sorted(result.functions.items())]
-    if rows:
-        console.print(render.table(None, ["function", "version"], rows))
-    if result.schedules:
-        console.print(f"schedules: {', '.join(result.schedules)}", markup=False)
-    console.print(f"{title} version {result.version}", markup=False)
-    if result.url:
-        console.print(f"[bold]{escape(result.url)}[/bold]")
+    """The closing summary table: URL, version, functions and their versions, schedules."""
+    render.out().print(render.deploy_summary(f"{title} version {result.version}", result.url,
+                                             result.version, result.functions, result.schedules))
 
 
 @click.command(
