@@ -19,7 +19,6 @@ from aloft.cli.commands import (
     completion,
     dashboard,
     deploy,
-    dev,
     dlq,
     doctor,
     import_config,
@@ -30,6 +29,7 @@ from aloft.cli.commands import (
     rollback,
     schedule,
     schema,
+    secret,
     status,
     tail,
     template,
@@ -38,6 +38,7 @@ from aloft.cli.commands import (
 )
 from aloft.cli.helptext import examples
 from aloft.cli.project import CliState
+from aloft.errors import AloftError
 
 COMMANDS: list[click.Command] = [
     init.command,
@@ -47,7 +48,6 @@ COMMANDS: list[click.Command] = [
     package.command,
     invoke.command,
     deploy.command,
-    dev.command,
     rollback.command,
     status.command,
     tail.command,
@@ -58,6 +58,7 @@ COMMANDS: list[click.Command] = [
     template.command, certify.command,
     dlq.command,
     cloud.command,
+    secret.command,
     dashboard.command,
     doctor.command,
     completion.command,
@@ -71,8 +72,34 @@ class _AloftGroup(click.Group):
     """Lists commands in registration order (the order a user meets them), not A-Z, and routes
     every error through `aloft.cli.errors` (also under click's CliRunner, for tests)."""
 
+    root_hint: Path | None = None  # -C DIR, read from argv before parsing (for --help)
+    _plugin_commands: dict[str, click.Command] | None = None
+    _plugin_error: AloftError | None = None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        return [*self.commands, *(n for n in self.plugin_commands() if n not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        plugin = self.plugin_commands().get(cmd_name)
+        if plugin is None and self._plugin_error is not None:
+            raise self._plugin_error  # why a plugin's command may be missing
+        return plugin
+
+    def plugin_commands(self) -> dict[str, click.Command]:
+        """Commands of the project's plugins (`aloft_commands` hooks); aloft's own win."""
+        if self._plugin_commands is None:
+            from aloft.plugins.loading import project_commands
+
+            self._plugin_commands = {}
+            try:
+                for command in project_commands((self.root_hint or Path.cwd()).resolve()):
+                    self._plugin_commands.setdefault(str(command.name), command)
+            except AloftError as exc:
+                self._plugin_error = exc
+        return self._plugin_commands
 
     def main(
         self,
@@ -82,9 +109,10 @@ class _AloftGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, False, **extra)
         argv = list(sys.argv[1:] if args is None else args)
+        self.root_hint, self._plugin_commands, self._plugin_error = _chdir(argv), None, None
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, False, **extra)
         verbose = "-v" in argv or "--verbose" in argv or bool(os.environ.get("ALOFT_VERBOSE"))
         code = errors.run(
             lambda: super(_AloftGroup, self).main(
@@ -93,6 +121,18 @@ class _AloftGroup(click.Group):
             verbose=verbose,
         )
         sys.exit(code)
+
+
+def _chdir(argv: list[str]) -> Path | None:
+    """The -C/--chdir value in argv (plugins' commands come from that project)."""
+    for index, arg in enumerate(argv):
+        if arg in ("-C", "--chdir") and index + 1 < len(argv):
+            return Path(argv[index + 1])
+        if arg.startswith("--chdir="):
+            return Path(arg.split("=", 1)[1])
+        if arg.startswith("-C") and len(arg) > 2:
+            return Path(arg[2:])
+    return None
 
 
 @click.group(

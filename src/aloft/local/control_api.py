@@ -49,6 +49,7 @@ from aloft.local.logs import LogStore
 from aloft.local.pool import InstancePool
 from aloft.local.registry import LocalRegistry
 from aloft.local.scheduler import Scheduler
+from aloft.local.sources.manager import EventSources
 from aloft.local.state import State
 from aloft.local.store import ArtifactStore, valid_sha256
 from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, InvokeResult
@@ -133,6 +134,7 @@ class Platform:
     stop: Callable[[], None] | None = None
     log_waiter: LogWaiter | None = None
     endpoint: AwsEndpoint | None = None
+    sources: EventSources | None = None  # event source pollers (set once they started)
 
 
 class ControlHandler:

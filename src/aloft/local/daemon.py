@@ -36,6 +36,7 @@ from aloft.local.pool import InstancePool
 from aloft.local.registry import LocalRegistry
 from aloft.local.scheduler import Scheduler
 from aloft.local.server import bind, create_app, serve
+from aloft.local.sources.manager import EventSources
 from aloft.local.state import ScheduleRecord, State
 from aloft.local.store import ArtifactStore
 from aloft.local.types import InvokeResult
@@ -118,8 +119,12 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
 
         scheduler = Scheduler(state, fire)
 
+        event_sources: EventSources | None = None
+
         async def changed() -> None:
             scheduler.wake()
+            if event_sources is not None:
+                await event_sources.refresh()  # bindings follow deploys, rollbacks, undeploys
 
         deployer = Deployer(state, ArtifactStore(home.artifacts), pool, registry, port=port,
                             on_change=changed, health_event=health_event, endpoint=endpoint)
@@ -138,7 +143,16 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         if endpoint is not None:
             # Event-source managers (aloft.local.sources: SQS, SNS, S3, DynamoDB streams) start
             # here: append each to `sources`; they may `await endpoint.ready()` themselves.
-            pass
+            async def enqueue(function: str, payload: bytes) -> None:
+                retries, max_age = registry.snapshot.async_config.get(function, (2, 21600))
+                await asyncq.enqueue(function, payload, max_retries=retries, max_age=max_age)
+
+            event_sources = EventSources(
+                endpoint_url=endpoint.url, registry=registry, invoke=pool.invoke,
+                enqueue=enqueue, state_db=home.state_db, ready=endpoint.ready)
+            await event_sources.start()
+            sources.append(event_sources)
+            control.p.sources = event_sources
         app = create_app(Gateway(registry, pool), control)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop_event.set)

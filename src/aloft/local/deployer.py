@@ -38,6 +38,8 @@ from aloft.local.plan import (
 from aloft.local.pool import InstancePool
 from aloft.local.registry import LocalRegistry, load_snapshot
 from aloft.local.schedules import schedule_next_fire
+from aloft.local.sources.bindings import EXTRA_KEY as SOURCES_KEY
+from aloft.local.sources.bindings import bindings_json
 from aloft.local.state import Deployment, ScheduleRecord, State, VersionRecord
 from aloft.local.store import ArtifactStore
 from aloft.local.types import FunctionVersion, InvokeResult
@@ -348,7 +350,7 @@ class Deployer:
             extra={"async": {
                 service.physical_name(name): [fn.retries, fn.max_event_age]
                 for name, fn in service.resolved_functions().items()
-            }},
+            }, SOURCES_KEY: bindings_json(service)},  # event sources follow the deployment
         )
 
     def _schedule_records(self, service: Service, now: float) -> list[ScheduleRecord]:

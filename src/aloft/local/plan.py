@@ -25,6 +25,9 @@ from typing import Any
 
 from aloft.config.models import APP_FUNCTION, Function, Service
 
+KEEP_WARM_INPUT = {"aloft": "keep_warm"}
+"""The event a keep-warm ping carries (the runtime answers it without calling user code)."""
+
 Instruction = dict[str, Any]
 
 
@@ -114,15 +117,10 @@ def desired_schedules(service: Service) -> list[DesiredSchedule]:
                 name=f"{service.service}-{service.stage}-{rule}", function=name,
                 physical=physical, expression=sched.expression,
                 input=None if sched.input is None else json.dumps(sched.input, sort_keys=True),
-                kind="schedule", enabled=sched.enabled,
+                # the keep-warm plugin's schedule (aloft.plugins.builtin.keep_warm) pings
+                kind="keep_warm" if sched.input == KEEP_WARM_INPUT else "schedule",
+                enabled=sched.enabled,
             ))
-    if service.has_app and service.keep_warm.enabled:
-        out.append(DesiredSchedule(
-            name=f"{service.service}-{service.stage}-keep-warm", function=APP_FUNCTION,
-            physical=service.physical_name(APP_FUNCTION),
-            expression=f"rate({service.keep_warm.rate})",
-            input=json.dumps({"aloft": "keep_warm"}), kind="keep_warm", enabled=True,
-        ))
     return out
 
 

@@ -61,4 +61,6 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
             "dead_letter": len(await p.asyncq.dead(physical)),
         },
         "routes": [f"{r['method']} {r['path']}" for r in dep.routes],
+        # queue/topic/bucket/stream bindings: state, last poll, counts (aloft.local.sources)
+        "event_sources": p.sources.status(physical) if p.sources is not None else [],
     }

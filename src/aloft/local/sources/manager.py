@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +62,7 @@ class EventSources:
         state_db: Path,
         region: str = REGION,
         threads: int = MAX_POLLER_THREADS,
+        ready: Callable[[], Awaitable[None]] | None = None,
     ):
         self.endpoint_url = endpoint_url
         self.registry = registry
@@ -70,6 +71,7 @@ class EventSources:
         self._enqueue = enqueue
         self._state_db = state_db
         self._threads = threads
+        self._ready = ready
         self._deps: Deps | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._running: dict[str, tuple[Binding, Poller, asyncio.Task[None]]] = {}
@@ -88,7 +90,7 @@ class EventSources:
         checkpoints = await loop.run_in_executor(self._executor, Checkpoints, self._state_db)
         self._deps = Deps(clients=clients, executor=self._executor,
                           current=self.registry.current, invoke=self._invoke,
-                          enqueue=self._enqueue, checkpoints=checkpoints)
+                          enqueue=self._enqueue, checkpoints=checkpoints, ready=self._ready)
         await self.refresh()
 
     async def refresh(self, bindings: Iterable[Binding] | None = None) -> None:

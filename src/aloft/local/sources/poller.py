@@ -42,6 +42,7 @@ class Deps:
     invoke: Invoke
     enqueue: Enqueue
     checkpoints: Checkpoints
+    ready: Callable[[], Awaitable[None]] | None = None  # waits until the endpoint answers
     # Bucket notification configurations are read, changed and written whole: one at a time.
     bucket_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,6 +79,8 @@ class Poller:
         while True:
             try:
                 if not ready:
+                    if self.deps.ready is not None:
+                        await self.deps.ready()
                     await self.setup()
                     ready = True
                     self.status.state = "polling"

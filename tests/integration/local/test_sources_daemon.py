@@ -1,0 +1,177 @@
+"""Event sources on a real daemon with its AWS endpoint: `deploy` binds a queue, a bucket, a
+topic and a table stream to functions; messages, uploads, publishes and inserts reach them;
+`status` reports the bindings; a restart resumes from the stream's checkpoint; undeploy
+removes the bindings."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cloud_helpers import Cloud, service, write_project
+
+from aloft.config.models import Service
+from aloft.local.endpoint import client_kwargs, wait_for_endpoint
+
+HANDLERS = """
+    import json
+    import os
+
+    OUT = os.environ["OUT_DIR"]
+
+    def _log(name, data):
+        with open(os.path.join(OUT, name + ".log"), "a") as fh:
+            fh.write(json.dumps(data) + "\\n")
+
+    def worker(record, context):
+        _log("worker", record["body"])
+        if record["body"].startswith("fail"):
+            raise ValueError("cannot do " + record["body"])
+
+    def upload(event, context):
+        _log("upload", [r["s3"]["object"]["key"] for r in event["Records"]])
+
+    def change(event, context):
+        _log("change", [r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]])
+
+    def alert(event, context):
+        _log("alert", [r["Sns"]["Message"] for r in event["Records"]])
+"""
+
+CONFIG = """
+    service: evs
+    environment:
+      OUT_DIR: {out}
+    functions:
+      worker:
+        handler: handlers.worker
+        records: each
+        events:
+          - queue: {{name: jobs, window: 1}}
+      uploads:
+        handler: handlers.upload
+        events:
+          - bucket: {{name: files, prefix: in/}}
+      changes:
+        handler: handlers.change
+        events:
+          - stream: {{table: items, starting_position: TRIM_HORIZON}}
+      alerts:
+        handler: handlers.alert
+        events:
+          - topic: {{name: alerts, filter_policy: {{level: [high]}}}}
+    resources:
+      queues:
+        jobs: {{visibility_timeout: 1, max_receives: 2, dead_letter: true}}
+      buckets:
+        files: {{}}
+      tables:
+        items: {{stream: true}}
+      topics:
+        alerts: {{}}
+    stages:
+      dev: {{}}
+"""
+
+
+def read(out: Path, name: str) -> list[Any]:
+    path = out / f"{name}.log"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, Path]]:
+    cloud = Cloud(tmp_path_factory.mktemp("home"))
+    cloud.start()
+    root = tmp_path_factory.mktemp("project")
+    out = root / "out"
+    out.mkdir()
+    write_project(root, CONFIG.format(out=out), {"handlers.py": HANDLERS})
+    svc = service(root)
+    cloud.provider.deploy(svc)
+    yield cloud, svc, out
+    if cloud.client.running() is not None:
+        cloud.stop()
+
+
+def aws(cloud: Cloud, name: str) -> Any:
+    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))
+
+
+def polling(cloud: Cloud, svc: Service) -> list[dict[str, Any]]:
+    def ready() -> list[dict[str, Any]] | None:
+        rows: list[dict[str, Any]] = cloud.provider.status(svc)["event_sources"]
+        return rows if len(rows) == 4 and all(r["state"] == "polling" for r in rows) else None
+    found: list[dict[str, Any]] = wait_for(ready)
+    return found
+
+
+def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Path]) -> None:
+    cloud, svc, out = deployed
+    rows = polling(cloud, svc)
+    assert {(r["kind"], r["source"], r["function"]) for r in rows} == {
+        ("queue", "evs-dev-jobs", "evs-dev-worker"),
+        ("bucket", "evs-dev-files", "evs-dev-uploads"),
+        ("stream", "evs-dev-items", "evs-dev-changes"),
+        ("topic", "evs-dev-alerts", "evs-dev-alerts"),
+    }
+    sqs = aws(cloud, "sqs")
+    url = sqs.get_queue_url(QueueName="evs-dev-jobs")["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName="evs-dev-jobs-dlq")["QueueUrl"]
+    for body in ("ok-1", "fail-2"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    s3 = aws(cloud, "s3")
+    s3.put_object(Bucket="evs-dev-files", Key="in/report.csv", Body=b"x")
+    s3.put_object(Bucket="evs-dev-files", Key="other/skip.csv", Body=b"x")
+    aws(cloud, "dynamodb").put_item(TableName="evs-dev-items", Item={"id": {"S": "i1"}})
+    sns = aws(cloud, "sns")
+    topic = "arn:aws:sns:us-east-1:123456789012:evs-dev-alerts"
+    for level in ("low", "high"):
+        sns.publish(TopicArn=topic, Message=f"{level} alert", MessageAttributes={
+            "level": {"DataType": "String", "StringValue": level}})
+
+    def dead() -> list[str]:
+        got = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1)
+        return [m["Body"] for m in got.get("Messages", [])]
+
+    assert wait_for(dead) == ["fail-2"]  # retried once, then redriven by maxReceiveCount 2
+    assert sorted(read(out, "worker")) == ["fail-2", "fail-2", "ok-1"]
+    assert wait_for(lambda: read(out, "upload")) == [["in/report.csv"]]
+    assert wait_for(lambda: read(out, "change")) == [["i1"]]
+    assert wait_for(lambda: read(out, "alert")) == [["high alert"]]
+    rows = {r["kind"]: r for r in cloud.provider.status(svc)["event_sources"]}
+    assert rows["queue"]["succeeded"] == 1 and rows["queue"]["failed"] == 2
+    assert rows["stream"]["succeeded"] == 1 and rows["queue"]["last_poll"]
+    assert read(out, "upload") == [["in/report.csv"]]  # exactly once
+
+    # A restart resumes the stream after its checkpoint: i1 is not delivered again.
+    cloud.stop()
+    cloud.start()
+    polling(cloud, svc)
+    aws(cloud, "dynamodb").put_item(TableName="evs-dev-items", Item={"id": {"S": "i2"}})
+    wait_for(lambda: len(read(out, "change")) >= 2)
+    time.sleep(0.5)
+    assert read(out, "change") == [["i1"], ["i2"]]
+
+    # Undeploy tears the bindings down: the relays' internal queues go.
+    relays = aws(cloud, "sqs").list_queues(QueueNamePrefix="aloft-").get("QueueUrls", [])
+    assert len(relays) == 2  # the topic's and the bucket's
+    cloud.provider.undeploy(svc)
+    wait_for(lambda: not aws(cloud, "sqs").list_queues(QueueNamePrefix="aloft-").get("QueueUrls"))
