@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aloft.config.models import Service
+
+if TYPE_CHECKING:
+    from aloft.package.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,28 @@ class LogLine:
     request_id: str | None = None
 
 
+class DeploySteps(Protocol):
+    """What a provider calls during `deploy` so that plugins run at its phase boundaries.
+
+    A provider builds through `build` and wraps its phases in `step("upload")`,
+    `step("apply")` and `step("verify")`; hooks run before and after each, and may raise
+    (`aloft.errors.PluginError`) to stop the deploy there. Absent (None), nothing changes.
+    """
+
+    def build(self, service: Service) -> Manifest: ...
+
+    def step(self, name: str) -> AbstractContextManager[None]: ...
+
+
+def phase(steps: DeploySteps | None, name: str) -> AbstractContextManager[None]:
+    """`steps.step(name)`, or a no-op without steps: `with phase(steps, "upload"): ...`."""
+    return steps.step(name) if steps is not None else nullcontext()
+
+
 class Provider(Protocol):
-    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult: ...
+    def deploy(
+        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
+    ) -> DeployResult: ...
 
     def rollback(self, service: Service, steps: int = 1) -> DeployResult: ...
 

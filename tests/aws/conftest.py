@@ -15,6 +15,7 @@ from moto import mock_aws
 from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
+from aloft.plugins.builtin.keep_warm import with_keep_warm
 from aloft.package.manifest import ArtifactFile, Manifest
 
 REGION = "eu-west-1"
@@ -92,7 +93,7 @@ def make_service(tmp_path: Path) -> Callable[..., Service]:
                                 "provider": "aws", "aws": {"region": REGION},
                                 "runtime": "3.12"}
         data.update(fields)
-        return Service.model_validate(data)
+        return with_keep_warm(Service.model_validate(data))  # the built-in keep-warm plugin
 
     return make
 

@@ -13,6 +13,7 @@ from aloft.aws.names import Account, Names
 from aloft.aws.plan import fill, plan_deploy, plan_undeploy
 from aloft.aws.state import ActualApi, ActualFunction, ActualMapping, ActualState
 from aloft.config.models import Service
+from aloft.plugins.builtin.keep_warm import with_keep_warm
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +34,9 @@ BUILD = Build(Art(Path("code.zip"), 20_000, "c0de"), Art(Path("layer.zip"), 9_00
 
 
 def svc(**fields: Any) -> Service:
-    return Service.model_validate({"service": "shop", "stage": "prod", "root": Path("/tmp"),
-                                   "provider": "aws", "runtime": "3.12", **fields})
+    return with_keep_warm(  # keep-warm is a built-in plugin: it adds the schedule to the model
+        Service.model_validate({"service": "shop", "stage": "prod", "root": Path("/tmp"),
+                                "provider": "aws", "runtime": "3.12", **fields}))
 
 
 def want(service: Service, build: Build = BUILD) -> s.Desired:
@@ -140,8 +142,8 @@ def test_batch_size_change_updates_the_mapping_in_place() -> None:
 
 def test_disabled_keep_warm_deletes_its_rule_and_permission() -> None:
     before = deployed(want(APP))
-    cold = APP.model_copy(update={"keep_warm": APP.keep_warm.model_copy(
-        update={"enabled": False})})
+    cold = svc(**{**APP.model_dump(include={"app", "functions", "resources"}),
+                  "keep_warm": False})
     plan = plan_deploy(want(cold), before)
     assert st.DeleteRule("shop-prod-keep-warm") in plan
     assert any(isinstance(x, st.RemovePermission) and x.sid.startswith("aloft-rule-")

@@ -13,6 +13,7 @@ from test_deploy import FULL
 from aloft.aws.template import template, template_json
 from aloft.config import load_project
 from aloft.config.models import Service
+from aloft.plugins.builtin.keep_warm import with_keep_warm
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -26,7 +27,7 @@ def _service(**fields: Any) -> Service:
     data: dict[str, Any] = {"service": "shop", "stage": "prod", "root": Path("/tmp"),
                             "provider": "aws", "aws": {"region": "eu-west-1"},
                             "runtime": "3.12", **fields}
-    return Service.model_validate(data)
+    return with_keep_warm(Service.model_validate(data))  # the built-in keep-warm plugin
 
 
 FIXTURES = {

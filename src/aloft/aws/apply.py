@@ -42,13 +42,14 @@ class Applier(StorageSteps, FunctionSteps, ApiSteps, TriggerSteps):
                  action: str = "deploy") -> None:
         super().__init__(aws, desired, actual)
         self.action = action
+        self.created: list[st.Step] = []  # undo steps of what this applier's runs created
         self._handlers: dict[type[st.Step], Callable[[Any], Undo]] = {
             getattr(st, name[len("_do_"):]): getattr(self, name)
             for name in dir(self) if name.startswith("_do_")
         }
 
     def run(self, steps: list[st.Step]) -> ApplyResult:
-        undo: list[st.Step] = []
+        undo = self.created  # shared by every run of this applier (upload, then apply)
         done: list[st.Step] = []
         for step in steps:
             try:

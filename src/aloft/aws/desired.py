@@ -7,7 +7,7 @@ import json
 from typing import Protocol
 
 from aloft.aws import specs as s
-from aloft.aws.names import HANDLER, KEEP_WARM_INPUT, Names
+from aloft.aws.names import HANDLER, Names
 from aloft.aws.policy import role_policy
 from aloft.config.models import APP_FUNCTION, Function, Service
 from aloft.errors import ConfigError, Location
@@ -158,9 +158,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         permissions.append(s.Permission(fname, "aloft-url", "*", None,
                                         "lambda:InvokeFunctionUrl"))
 
-    if service.keep_warm.enabled and service.has_app:
-        rules.append(s.RuleSpec(names.rule("keep-warm"), f"rate({service.keep_warm.rate})", True,
-                                APP_FUNCTION, json.dumps(KEEP_WARM_INPUT), "aloft keep_warm"))
+    # keep-warm arrives as a schedule event of the app (aloft.plugins.builtin.keep_warm)
     for fname, fn in functions.items():
         scheds = [ev.schedule for ev in fn.events if ev.schedule is not None]
         for i, sched in enumerate(scheds):

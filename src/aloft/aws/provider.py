@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.aws import specs as s
+from aloft.aws import steps as st_
 from aloft.aws.apply import Applier, ApplyResult
 from aloft.aws.certify import Certified, certify
 from aloft.aws.client import AwsClient
@@ -26,10 +27,12 @@ from aloft.aws.plan import describe, plan_deploy, plan_undeploy
 from aloft.aws.record import Release
 from aloft.aws.state import ActualState, StateReader
 from aloft.config.models import Service
-from aloft.errors import InvokeError, Location, NotDeployedError
-from aloft.provider import DeployResult, InvokeOutput, LogLine
+from aloft.errors import DeployError, InvokeError, Location, NotDeployedError
+from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
 
 ClientFactory = Callable[[Service], AwsClient]
+UPLOAD_STEPS = (st_.CreateDeploymentBucket, st_.UploadObject)
+"""Plan steps that upload the artifact (the deploy's `upload` phase); the rest is `apply`."""
 Builder = Callable[[Service], Built]
 
 
@@ -120,12 +123,19 @@ class AwsProvider:
 
     # -- the Provider protocol ------------------------------------------------------------
 
-    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult:
+    def deploy(
+        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
+    ) -> DeployResult:
+        lifecycle = steps
         aws = self._client(service)
         service = self._resolve_ssm(service, aws)
-        built = self._builder(service)
+        built = lifecycle.build(service) if lifecycle is not None else self._builder(service)
         st = self.stage(service, built, aws)
-        steps = plan_deploy(st.desired, st.actual)
+        steps_ = plan_deploy(st.desired, st.actual)
+        return self._deploy(service, st, steps_, plan_only, lifecycle)
+
+    def _deploy(self, service: Service, st: Stage, steps: list[st_.Step], plan_only: bool,
+                lifecycle: DeploySteps | None) -> DeployResult:
         if plan_only:
             current = st.actual.record.current
             api = st.actual.api
@@ -133,7 +143,16 @@ class AwsProvider:
                                               (api.kind, api.id) if api else None),
                                 version=current.number if current else 0,
                                 functions=_versions(current), plan=describe(steps))
-        result = Applier(st.aws, st.desired, st.actual).run(steps)
+        # Uploading the artifact is its own phase (plugins run between it and the changes).
+        uploads: list[st_.Step] = [x for x in steps if isinstance(x, UPLOAD_STEPS)]
+        changes = [x for x in steps if not isinstance(x, UPLOAD_STEPS)]
+        applier = Applier(st.aws, st.desired, st.actual)  # a failed apply undoes uploads too
+        with phase(lifecycle, "upload"):
+            applier.run(uploads)
+        with phase(lifecycle, "apply"):
+            result = applier.run(changes)
+        with phase(lifecycle, "verify"):
+            self._verify(service, st, result)
         release = result.release or st.actual.record.current
         return DeployResult(
             url=self._url(st.desired, result.refs, result.api),
@@ -142,6 +161,20 @@ class AwsProvider:
             schedules=[r.name for r in st.desired.rules],
             plan=describe(steps),
         )
+
+    def _verify(self, service: Service, st: Stage, result: ApplyResult) -> None:
+        """Each function's stage alias points at the version this deploy published."""
+        deployed = {f.name for f in st.desired.functions}
+        for name, version in result.versions.items():
+            if name not in deployed:
+                continue
+            got = st.aws.call("lambda", "get_alias", FunctionName=st.names.function(name),
+                              Name=service.stage)
+            if str(got.get("FunctionVersion")) != str(version):
+                raise DeployError(
+                    f"the {service.stage} alias of {name} points at version "
+                    f"{got.get('FunctionVersion')}, not {version}", where=_where(service, name),
+                    fix="another deploy or rollback ran at the same time: check `aloft status`")
 
     def _url(self, d: s.Desired, refs: dict[str, str] | Any,
              api: tuple[str, str] | None) -> str | None:

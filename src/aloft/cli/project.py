@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from aloft.config import load_project
 from aloft.config.models import Service
+
+if TYPE_CHECKING:
+    from aloft.plugins import Lifecycle
 
 
 @dataclass
@@ -28,6 +31,17 @@ def state() -> CliState:
 
 
 def load_service(stage: str | None) -> Service:
-    """The service for `stage` (the project's default stage when None); config errors say
-    which stages exist."""
-    return load_project(state().root).service(stage)
+    """The service for `stage` (the project's default stage when None), with its plugins' config
+    sections and model hooks applied; config errors say which stages exist."""
+    from aloft.plugins import load_service as load_with_plugins
+
+    service, plugins = load_with_plugins(state().root, stage)
+    return plugins.apply_service(service, "loading the service")
+
+
+def begin(command: str, stage: str | None, *, first: str = "start",
+          plan_only: bool = False) -> Lifecycle:
+    """Start `command` as lifecycle steps: load the stage and its plugins, run the first step."""
+    from aloft.plugins import Lifecycle
+
+    return Lifecycle.begin(command, state().root, stage, first=first, plan_only=plan_only)

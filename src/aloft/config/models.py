@@ -683,6 +683,14 @@ class Service(ServiceSettings, StageSettings):
     root: Path = Field(description="The project directory (holds the config file).")
     config_file: Path | None = Field(None, description="The file the service was read from.")
     warnings: list[str] = Field(default_factory=list, description="Keys read but not supported.")
+    app_events: list[Event] = Field(
+        default_factory=list,
+        description="Events of the app function added by plugins (e.g. the keep-warm schedule).",
+    )
+    plugin_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Plugins' config sections by name, each validated by its plugin's model.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Service:
@@ -715,6 +723,7 @@ class Service(ServiceSettings, StageSettings):
             base = Function(
                 environment={}, secrets=list(self.secrets), permissions=list(self.permissions),
                 payload=self.payload, snapshot=self.snapshot, layers=list(self.layers),
+                events=list(self.app_events),
             )
         elif name in self.functions:
             base = self.functions[name]

@@ -11,6 +11,7 @@ from typing import Any
 from aloft.config.models import Service
 from aloft.config.native import AloftReader
 from aloft.config.reader import ConfigReader, Kind
+from aloft.config.sections import SectionLoader, plugin_names, split_sections
 from aloft.config.source import load_document
 from aloft.config.validation import validate_service
 from aloft.errors import ConfigError, Location
@@ -86,12 +87,17 @@ class Project:
         return f"Project({str(self.file)!r}, kind={self.kind!r}, stages={self.stages!r})"
 
     def service(
-        self, stage: str | None = None, *, options: Mapping[str, str] | None = None
+        self,
+        stage: str | None = None,
+        *,
+        options: Mapping[str, str] | None = None,
+        sections: SectionLoader | None = None,
     ) -> Service:
         """Stage `stage` (default: default_stage) resolved and validated.
 
         `options` are command-line options: `${opt:name}` reads them, `provider` and `region`
-        override the stage's provider and AWS region.
+        override the stage's provider and AWS region. `sections` returns the config sections of
+        the stage's plugins: they are validated by their models into `Service.plugin_config`.
         """
         stage = stage or (options or {}).get("stage") or self.default_stage
         if not _STAGE_NAME.match(stage):
@@ -106,9 +112,13 @@ class Project:
         for warning in warnings:
             if warning not in self.warnings:
                 self.warnings.append(warning)
+        plugin_config: dict[str, Any] = {}
+        if sections is not None:
+            models = sections(plugin_names(data), tree.locator)
+            data, plugin_config = split_sections(data, tree.locator, models)
         return validate_service(
             data, tree.locator, stage=stage, root=self.root, config_file=self.file,
-            warnings=warnings,
+            warnings=warnings, plugin_config=plugin_config,
         )
 
     def services(self) -> dict[str, Service]:

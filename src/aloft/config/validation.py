@@ -21,7 +21,8 @@ from aloft.config.source import KeyPath
 from aloft.config.stages import suggest
 from aloft.errors import ConfigError, ConfigErrors
 
-INTERNAL_KEYS = frozenset({"stage", "root", "config_file", "warnings"})
+INTERNAL_KEYS = frozenset({"stage", "root", "config_file", "warnings", "app_events",
+                           "plugin_config"})
 """Service fields aloft fills in itself; users do not write them."""
 
 _FIXES = {

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
-from aloft.errors import Location, UsageError
+from aloft.errors import DeployError, Location, UsageError
 from aloft.local.client import CloudClient
-from aloft.provider import DeployResult, InvokeOutput, LogLine
+from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
 
 FOLLOW_WAIT = 20.0
 
@@ -36,22 +36,40 @@ class LocalProvider:
 
     # -- deployments ---------------------------------------------------------------------
 
-    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult:
+    def deploy(
+        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
+    ) -> DeployResult:
         from aloft.package import build
 
-        manifest = build(service)
+        manifest = steps.build(service) if steps is not None else build(service)
         self.client.ensure_running()
-        if not plan_only:
-            for artifact in (manifest.code, manifest.layer):
-                if artifact is not None and not self.client.has_artifact(artifact.sha256):
-                    self.client.put_artifact(artifact.sha256, artifact.path)
-        data = self.client.call("POST", "deploy", {
+        request = {
             "service": service.model_dump(mode="json"),
             "code_sha256": manifest.code.sha256,
             "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
             "plan_only": plan_only,
-        })
-        return _deploy_result(data)
+        }
+        if plan_only:
+            return _deploy_result(self.client.call("POST", "deploy", request))
+        with phase(steps, "upload"):
+            for artifact in (manifest.code, manifest.layer):
+                if artifact is not None and not self.client.has_artifact(artifact.sha256):
+                    self.client.put_artifact(artifact.sha256, artifact.path)
+        with phase(steps, "apply"):  # publish, health-check, switch the alias (in the daemon)
+            result = _deploy_result(self.client.call("POST", "deploy", request))
+        with phase(steps, "verify"):
+            self._verify(service, result)
+        return result
+
+    def _verify(self, service: Service, result: DeployResult) -> None:
+        """The stage's alias points at the version just deployed (read back from the daemon)."""
+        serving = int(self.status(service).get("version") or 0)
+        if serving != result.version:
+            raise DeployError(
+                f"{service.service} {service.stage} serves version {serving} after deploying "
+                f"version {result.version}", where=Location(stage=service.stage),
+                fix="another deploy or rollback ran at the same time: check `aloft status`",
+            )
 
     def rollback(self, service: Service, steps: int = 1) -> DeployResult:
         return _deploy_result(self.client.call("POST", "rollback", {

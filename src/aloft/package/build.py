@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import aloft
@@ -18,7 +19,12 @@ from aloft.errors import PackageError
 from aloft.package.archive import Entry, sha256_file, write_zip
 from aloft.package.cache import BuildCache, default_cache_dir
 from aloft.package.code_files import code_files
-from aloft.package.dependencies import Dependencies, Layout, build_dependencies
+from aloft.package.dependencies import (
+    Dependencies,
+    DependencyStep,
+    Layout,
+    build_dependencies,
+)
 from aloft.package.files import temp_sibling
 from aloft.package.limits import check_lambda_limits
 from aloft.package.manifest import MANIFEST_FILE, ArtifactFile, Manifest
@@ -56,8 +62,12 @@ def build(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     pip: PipRunner | None = None,
+    dependency_steps: Sequence[DependencyStep] = (),
 ) -> Manifest:
-    """Build the artifact for `service` and return its manifest (also written to out_dir)."""
+    """Build the artifact for `service` and return its manifest (also written to out_dir).
+
+    `dependency_steps` (packaging plugins) change the installed dependencies before the zip.
+    """
     started = time.perf_counter()
     target = target or Target.for_service(service)
     out_dir = (out_dir or default_out_dir(service)).absolute()  # the manifest's paths too
@@ -79,7 +89,7 @@ def build(
         progress.done("requirements", _shown(requirements.source, service.root))
         layout: Layout = "slim" if service.slim else "layer"
         deps = build_dependencies(requirements, target, layout, cache, pip or SubprocessPip(),
-                                  progress)
+                                  progress, dependency_steps)
 
     progress.step("code")
     entries = code_entries(service, deps if service.slim else None, skip=out_dir)

@@ -7,7 +7,9 @@ the runtime extracts at cold start and puts on sys.path).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from aloft.package.archive import sha256_file, tree_entries, unzipped_size, write_zip
@@ -29,8 +31,19 @@ class Dependencies:
     cached: bool
 
 
-def dependency_key(requirements: Requirements, target: Target, layout: Layout) -> str:
-    return cache_key({
+@dataclass(frozen=True)
+class DependencyStep:
+    """A change to the installed dependency tree before it is zipped (a packaging plugin)."""
+
+    key: str  # names the step and its version: part of the cache key, so a change rebuilds
+    run: Callable[[Path, Target], None]  # (the pip --target directory, the target)
+
+
+def dependency_key(
+    requirements: Requirements, target: Target, layout: Layout,
+    steps: Sequence[DependencyStep] = (),
+) -> str:
+    parts: dict[str, object] = {
         "requirements": list(requirements.lines),
         "included": list(requirements.key_material),
         "provider": target.provider,
@@ -38,7 +51,10 @@ def dependency_key(requirements: Requirements, target: Target, layout: Layout) -
         "platform": target.platform,
         "layout": layout,
         "dropped": sorted(_dropped(target)),
-    })
+    }
+    if steps:  # absent without plugins: existing cache entries stay valid
+        parts["steps"] = [step.key for step in steps]
+    return cache_key(parts)
 
 
 def _dropped(target: Target) -> frozenset[str]:
@@ -52,9 +68,10 @@ def build_dependencies(
     cache: BuildCache,
     pip: PipRunner,
     progress: Progress,
+    steps: Sequence[DependencyStep] = (),
 ) -> Dependencies:
     """The dependency archive for `requirements`, from the cache or freshly installed."""
-    key = dependency_key(requirements, target, layout)
+    key = dependency_key(requirements, target, layout, steps)
     cached = cache.lookup(key)
     if cached is not None:
         progress.done("dependencies", f"cached ({len(cached.packages)} packages)")
@@ -71,6 +88,8 @@ def build_dependencies(
         if outcome.returncode != 0:
             raise pip_failure(outcome.output, requirements, target)
         tidy(site, drop=_dropped(target))
+        for step in steps:
+            step.run(site, target)
         packages = package_sizes(site)
         progress.step("dependencies", f"zip {len(packages)} packages")
         archive = work / "archive.zip"

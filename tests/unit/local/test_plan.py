@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
+from aloft.plugins.builtin.keep_warm import with_keep_warm
 from aloft.local.plan import (
     CurrentFunction,
     CurrentSchedule,
@@ -26,7 +27,7 @@ def service(**extra: Any) -> Service:
     data: dict[str, Any] = {"service": "shop", "stage": "dev", "root": Path("/tmp/shop"),
                             "app": "app:app"}
     data.update(extra)
-    return Service.model_validate(data)
+    return with_keep_warm(Service.model_validate(data))  # keep-warm is a built-in plugin
 
 
 def deployed(svc: Service, code: str = CODE, layer: str | None = LAYER) -> CurrentStage:

@@ -8,8 +8,8 @@ import click
 
 from aloft.cli import providers, render
 from aloft.cli.helptext import examples
-from aloft.cli.project import load_service
-from aloft.package import build
+from aloft.cli.project import begin
+from aloft.config.models import Service
 from aloft.provider import DeployResult
 
 
@@ -45,18 +45,29 @@ def print_result(result: DeployResult, title: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help='Print {"url": ..., "version": ...}.')
 def command(stage: str, plan_only: bool, as_json: bool) -> None:
     """Build and deploy STAGE; the new version serves only once it is healthy."""
-    service = load_service(stage)
+    # Steps: validate, package, upload, apply, verify, finalize (plugins hook into each; the
+    # provider runs upload, apply and verify through `steps=lifecycle`).
+    lifecycle = begin("deploy", stage, first="validate", plan_only=plan_only)
+    service = lifecycle.service
     provider = providers.provider_for(service)
     if not plan_only:
-        # Build here to show progress; the provider's own build of the same service and target
-        # then comes from the build cache.
+        # Build here to show progress; the provider reuses this artifact.
         progress = render.StepProgress(quiet=as_json)
+        lifecycle.progress = progress
         try:
-            build(service, progress=progress)
+            with lifecycle.step("package"):
+                lifecycle.context.manifest = lifecycle.build(service)
         finally:
             progress.close()
+            lifecycle.progress = None
     with render.err().status(f"deploying {service.service} to {service.stage}…"):
-        result = provider.deploy(service, plan_only=plan_only)
+        result = provider.deploy(service, plan_only=plan_only, steps=lifecycle)
+    lifecycle.context.result = result
+    with lifecycle.step("finalize"):
+        _show(service, result, plan_only=plan_only, as_json=as_json)
+
+
+def _show(service: Service, result: DeployResult, *, plan_only: bool, as_json: bool) -> None:
     if as_json:
         payload: dict[str, Any] = {"url": result.url, "version": result.version}
         if plan_only:

@@ -6,8 +6,8 @@ import click
 
 from aloft.cli import render
 from aloft.cli.helptext import examples
-from aloft.cli.project import load_service, state
-from aloft.package import Manifest, build
+from aloft.cli.project import begin, state
+from aloft.package import Manifest
 
 _LARGEST = 8
 
@@ -57,13 +57,16 @@ def print_manifest(manifest: Manifest) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the build manifest as JSON.")
 def command(stage: str | None, as_json: bool) -> None:
     """Build the deployment artifact for STAGE (dependencies are cached between builds)."""
-    service = load_service(stage)
+    lifecycle = begin("package", stage)  # steps: start, run, finish
     progress = render.StepProgress(quiet=as_json)
+    lifecycle.progress = progress
     try:
-        manifest = build(service, progress=progress)
+        with lifecycle.step("run"):
+            manifest = lifecycle.context.manifest = lifecycle.build(lifecycle.service)
     finally:
         progress.close()
-    if as_json:
-        render.print_json(manifest.to_dict())
-    else:
-        print_manifest(manifest)
+    with lifecycle.step("finish"):
+        if as_json:
+            render.print_json(manifest.to_dict())
+        else:
+            print_manifest(manifest)

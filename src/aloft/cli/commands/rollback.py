@@ -7,7 +7,7 @@ import click
 from aloft.cli import providers
 from aloft.cli.commands.deploy import print_result
 from aloft.cli.helptext import examples
-from aloft.cli.project import load_service
+from aloft.cli.project import begin
 
 
 @click.command(
@@ -21,6 +21,9 @@ from aloft.cli.project import load_service
               help="How many versions back.")
 def command(stage: str, steps: int) -> None:
     """Serve an earlier version of STAGE again (instantly: nothing is rebuilt)."""
-    service = load_service(stage)
-    result = providers.provider_for(service).rollback(service, steps)
-    print_result(result, f"rolled {service.service} {service.stage} back to")
+    lifecycle = begin("rollback", stage)  # steps: start, run, finish
+    service = lifecycle.service
+    with lifecycle.step("run"):
+        lifecycle.context.result = providers.provider_for(service).rollback(service, steps)
+    with lifecycle.step("finish"):
+        print_result(lifecycle.context.result, f"rolled {service.service} {service.stage} back to")

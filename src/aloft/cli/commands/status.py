@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from aloft.cli import providers, render
 from aloft.cli.helptext import examples
-from aloft.cli.project import load_service
+from aloft.cli.project import begin
 
 
 @click.command(
@@ -20,8 +21,16 @@ from aloft.cli.project import load_service
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def command(stage: str, as_json: bool) -> None:
     """Show the URL, versions, functions and schedules of STAGE."""
-    service = load_service(stage)
-    status = providers.provider_for(service).status(service)
+    lifecycle = begin("status", stage)  # steps: start, run, finish
+    service = lifecycle.service
+    with lifecycle.step("run"):
+        status = providers.provider_for(service).status(service)
+        lifecycle.context.data["status"] = status
+    with lifecycle.step("finish"):
+        _show(status, as_json)
+
+
+def _show(status: dict[str, Any], as_json: bool) -> None:
     if as_json:
         render.print_json(status)
         return

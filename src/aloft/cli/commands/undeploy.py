@@ -8,7 +8,7 @@ import click
 
 from aloft.cli import providers, render
 from aloft.cli.helptext import examples
-from aloft.cli.project import load_service
+from aloft.cli.project import begin
 from aloft.errors import UsageError
 
 
@@ -21,12 +21,15 @@ from aloft.errors import UsageError
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def command(stage: str, yes: bool) -> None:
     """Delete STAGE: its functions, routes, schedules and resources."""
-    service = load_service(stage)
+    lifecycle = begin("undeploy", stage)  # steps: start, run, finish
+    service = lifecycle.service
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(f"undeploy {stage} needs confirmation",
                              fix=f"pass --yes: aloft undeploy {stage} --yes")
         click.confirm(f"Delete {service.service} stage {stage} ({service.provider})?",
                       abort=True)
-    providers.provider_for(service).undeploy(service)
-    render.out().print(f"undeployed {service.service} {stage}", markup=False)
+    with lifecycle.step("run"):
+        providers.provider_for(service).undeploy(service)
+    with lifecycle.step("finish"):
+        render.out().print(f"undeployed {service.service} {stage}", markup=False)
