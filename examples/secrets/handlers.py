@@ -32,6 +32,7 @@ def get_secret(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if code in ("AccessDeniedException", "AccessDenied"):
             return _reply(403, {"error": code, "message": "this function may not read the secret"})
         if code == "ParameterNotFound":
-            return _reply(404, {"error": code, "message": "set it: aloft secret set STAGE API_TOKEN"})
+            return _reply(404, {"error": code,
+                                "message": "set it: aloft secret set STAGE API_TOKEN"})
         raise
     return _reply(200, {"value": param["Parameter"]["Value"]})

@@ -137,5 +137,5 @@ def test_resources_env_and_persistence(cloud: Cloud, tmp_path: Path) -> None:
     cloud.provider.undeploy(svc)
     names = [b["Name"] for b in aws(cloud, "s3").list_buckets()["Buckets"]]
     assert "res-dev-files" not in names
-    with pytest.raises(Exception, match="NonExistentQueue|QueueDoesNotExist"):
+    with pytest.raises(Exception, match=r"NonExistentQueue|QueueDoesNotExist"):
         aws(cloud, "sqs").get_queue_url(QueueName="res-dev-jobs")
