@@ -74,19 +74,32 @@ class DevSession:
         self.client = client
         self.service: Service | None = None
 
-    def deploy(self) -> dict[str, Any]:
-        """Build (from cache) and deploy; the daemon's answer (url, version, functions...)."""
+    def deploy(self, *, show: bool = False) -> dict[str, Any]:
+        """Build (from cache) and deploy; the daemon's answer (url, version, functions...).
+        `show` displays each step's progress (packaging, uploading, waiting)."""
+        from aloft.cli import render
+
         service = self.load()
-        manifest = build(service)
-        for artifact in (manifest.code, manifest.layer):
-            if artifact is not None and not self.client.has_artifact(artifact.sha256):
-                self.client.put_artifact(artifact.sha256, artifact.path)
-        result: dict[str, Any] = self.client.call("POST", "deploy", {
-            "service": service.model_dump(mode="json"),
-            "code_sha256": manifest.code.sha256,
-            "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
-            "plan_only": False,
-        })
+        progress = render.StepProgress(quiet=not show)
+        try:
+            manifest = build(service, progress=progress if show else None)
+        finally:
+            progress.close()
+        missing = [a for a in (manifest.code, manifest.layer)
+                   if a is not None and not self.client.has_artifact(a.sha256)]
+        if missing:
+            size = render.human_size(sum(a.size for a in missing))
+            with render.waiting(f"uploading {size}…", f"uploaded {size}", quiet=not show):
+                for artifact in missing:
+                    self.client.put_artifact(artifact.sha256, artifact.path)
+        with render.waiting("waiting for the new version's health check…",
+                            "healthy and serving", quiet=not show):
+            result: dict[str, Any] = self.client.call("POST", "deploy", {
+                "service": service.model_dump(mode="json"),
+                "code_sha256": manifest.code.sha256,
+                "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
+                "plan_only": False,
+            })
         self.service = service
         return result
 

@@ -82,8 +82,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
             render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
                            "it on the local cloud")
         session = DevSession(root, lambda: load_service(service.stage), client)
-        with render.err().status(f"deploying {service.service} {service.stage}…"):
-            result = session.deploy()
+        result = session.deploy(show=True)
         functions = ", ".join(f"{k} v{v}" for k, v in sorted(result["functions"].items()))
         console = render.err()
         console.print(f"[green]✓[/green] {escape(service.service)} {escape(service.stage)} "
