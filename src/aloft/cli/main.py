@@ -17,6 +17,7 @@ from aloft.cli.commands import (
     certify,
     cloud,
     completion,
+    config_cmd,
     dashboard,
     deploy,
     dlq,
@@ -62,6 +63,7 @@ COMMANDS: list[click.Command] = [
     dashboard.command,
     doctor.command,
     completion.command,
+    config_cmd.command,
 ]
 """Every command, in the order `aloft --help` lists them."""
 
