@@ -47,7 +47,8 @@ def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int) -> subproc
         stdout=log_fd,
         stderr=log_fd,
         pass_fds=(child_fd,),
-        start_new_session=True,  # a Ctrl-C at the platform's terminal is not the function's
+        process_group=0,  # a Ctrl-C at the platform's terminal is not the function's; the same
+        # session as the platform, so the same scheduling autogroup: no CPU share of its own
     )
 
 
