@@ -40,6 +40,7 @@ from aloft.local.registry import LocalRegistry, load_snapshot
 from aloft.local.schedules import schedule_next_fire
 from aloft.local.sources.bindings import EXTRA_KEY as SOURCES_KEY
 from aloft.local.sources.bindings import bindings_json
+from aloft.local.sources.plan import source_changes
 from aloft.local.state import Deployment, ScheduleRecord, State, VersionRecord
 from aloft.local.store import ArtifactStore
 from aloft.local.types import FunctionVersion, InvokeResult
@@ -184,6 +185,9 @@ class Deployer:
                 platform["aws"] = aws_env
             plan = plan_deploy(service, code_sha256, layer_sha256, current,
                                platform=platform, resources=resources)
+            prev = self.registry.stage(service.service, service.stage)
+            plan = source_changes(plan, service.stage, bindings_json(service),
+                                  prev.deployment.extra.get(SOURCES_KEY, []) if prev else [])
             self._schedule_records(service, self.clock())  # report bad expressions, even --plan
             url = stage_url(self.port, service.service, service.stage)
             if plan_only or (is_noop(plan) and current.deployed):

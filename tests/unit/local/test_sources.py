@@ -257,3 +257,23 @@ def test_bucket_notifications_replace_only_the_bindings_own_entry() -> None:
     assert removed["QueueConfigurations"] == [user]
     assert "QueueConfigurations" not in bucket_notifications({"QueueConfigurations": [entry]},
                                                              "aloft-k", None)
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def test_changed_bindings_make_a_deploy_that_records_them() -> None:
+    from aloft.local.sources.plan import source_changes
+
+    keep = [{"action": "keep", "name": "worker", "function": "shop-dev-worker", "version": 3}]
+    old = Binding("queue", "shop-dev-worker", "shop-dev-jobs", batch_size=10).to_json()
+    new = Binding("queue", "shop-dev-worker", "shop-dev-jobs", batch_size=5).to_json()
+    assert source_changes(keep, "dev", [old], [old]) == keep  # unchanged: still a no-op
+    plan = source_changes(keep, "dev", [new], [old])
+    assert [i["action"] for i in plan] == ["keep", "sources", "switch_alias"]
+    assert plan[1]["add"] == ["queue shop-dev-jobs -> shop-dev-worker"]
+    assert plan[1]["remove"] == ["queue shop-dev-jobs -> shop-dev-worker"]
+    assert plan[2]["functions"] == {"worker": 3}  # same versions, a new deployment
+    switching = [*keep, {"action": "switch_alias", "name": "dev", "functions": {"worker": 4}}]
+    assert [i["action"] for i in source_changes(switching, "dev", [], [old])] == [
+        "keep", "switch_alias", "sources"]

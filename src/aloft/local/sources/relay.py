@@ -17,7 +17,7 @@ from typing import Any
 
 from aloft.local.sources.clients import LONG_POLL_SECONDS
 from aloft.local.sources.events import encode, s3_records, sns_event
-from aloft.local.sources.poller import Poller
+from aloft.local.sources.poller import Poller, log
 
 NOTIFICATION_KINDS = ("QueueConfigurations", "TopicConfigurations",
                       "LambdaFunctionConfigurations", "EventBridgeConfiguration")
@@ -145,22 +145,32 @@ class RelayPoller(Poller):
 
     def _teardown(self) -> None:
         sqs = self.clients.sqs
-        if self.binding.kind == "topic":
-            if not self.subscription_arn:
-                topic = self.clients.topic_arn(self.binding.source)
-                url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
-                arn = sqs.get_queue_attributes(
-                    QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-                subs = self.clients.sns.list_subscriptions_by_topic(TopicArn=topic)
-                self.subscription_arn = next(
-                    (s["SubscriptionArn"] for s in subs.get("Subscriptions", [])
-                     if s.get("Endpoint") == arn), "")
-            if self.subscription_arn:
-                self.clients.sns.unsubscribe(SubscriptionArn=self.subscription_arn)
-        else:
-            self._notify(None)
-        url = self.queue_url or sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        try:  # the topic or bucket may be gone already (undeploy removes resources too)
+            if self.binding.kind == "topic":
+                self._unsubscribe()
+            else:
+                self._notify(None)
+        except Exception as exc:
+            log.info("%s: %s", self.binding.describe(), exc)
+        try:
+            url = self.queue_url or sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        except sqs.exceptions.QueueDoesNotExist:
+            return
         sqs.delete_queue(QueueUrl=url)
+
+    def _unsubscribe(self) -> None:
+        if not self.subscription_arn:
+            sqs = self.clients.sqs
+            topic = self.clients.topic_arn(self.binding.source)
+            url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+            arn = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            subs = self.clients.sns.list_subscriptions_by_topic(TopicArn=topic)
+            self.subscription_arn = next(
+                (s["SubscriptionArn"] for s in subs.get("Subscriptions", [])
+                 if s.get("Endpoint") == arn), "")
+        if self.subscription_arn:
+            self.clients.sns.unsubscribe(SubscriptionArn=self.subscription_arn)
 
 
 def _same_entry(have: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
