@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aloft.cli import providers
+from aloft.cli import providers, render
 from aloft.cli.commands.deploy import print_result
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
@@ -19,11 +19,18 @@ from aloft.cli.project import begin
 @click.argument("stage")
 @click.option("-n", "--steps", default=1, show_default=True, type=click.IntRange(min=1),
               help="How many versions back.")
-def command(stage: str, steps: int) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"url": ..., "version": ..., "functions": ...}.')
+def command(stage: str, steps: int, as_json: bool) -> None:
     """Serve an earlier version of STAGE again (instantly: nothing is rebuilt)."""
     lifecycle = begin("rollback", stage)  # steps: start, run, finish
     service = lifecycle.service
     with lifecycle.step("run"):
         lifecycle.context.result = providers.provider_for(service).rollback(service, steps)
     with lifecycle.step("finish"):
+        if as_json:
+            result = lifecycle.context.result
+            render.print_json({"url": result.url, "version": result.version,
+                               "functions": result.functions})
+            return
         print_result(lifecycle.context.result, f"rolled {service.service} {service.stage} back to")

@@ -8,10 +8,16 @@ from aloft.cli import providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 
+_json = click.option("--json", "as_json", is_flag=True,
+                     help='Print {"enabled": ..., "changed": [...]}.')
 
-def _run(stage: str, names: tuple[str, ...], enabled: bool) -> None:
+
+def _run(stage: str, names: tuple[str, ...], enabled: bool, as_json: bool = False) -> None:
     service = load_service(stage)
     changed = providers.provider_for(service).schedule(service, enabled, names)
+    if as_json:
+        render.print_json({"enabled": enabled, "changed": changed})
+        return
     word = "enabled" if enabled else "disabled"
     if changed:
         for name in changed:
@@ -27,9 +33,10 @@ def _run(stage: str, names: tuple[str, ...], enabled: bool) -> None:
 )
 @click.argument("stage")
 @click.argument("names", nargs=-1)
-def schedule_command(stage: str, names: tuple[str, ...]) -> None:
+@_json
+def schedule_command(stage: str, names: tuple[str, ...], as_json: bool) -> None:
     """Enable the schedules of STAGE (all, or the NAMES given)."""
-    _run(stage, names, True)
+    _run(stage, names, True, as_json)
 
 
 @click.command(
@@ -39,6 +46,7 @@ def schedule_command(stage: str, names: tuple[str, ...]) -> None:
 )
 @click.argument("stage")
 @click.argument("names", nargs=-1)
-def unschedule_command(stage: str, names: tuple[str, ...]) -> None:
+@_json
+def unschedule_command(stage: str, names: tuple[str, ...], as_json: bool) -> None:
     """Disable the schedules of STAGE (all, or the NAMES given); deployed code stays."""
-    _run(stage, names, False)
+    _run(stage, names, False, as_json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -34,8 +35,10 @@ def format_line(line: LogLine) -> str:
               help="How far back to start: 30s, 10m, 2h, 1d.")
 @click.option("--filter", "filter_text", help="Only lines containing TEXT.")
 @click.option("--no-follow", is_flag=True, help="Print what is there and exit.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per line: timestamp, function, request_id, text.")
 def command(stage: str, function: str | None, since: str, filter_text: str | None,
-            no_follow: bool) -> None:
+            no_follow: bool, as_json: bool) -> None:
     """Print the logs of STAGE, then follow new lines (Ctrl-C stops)."""
     seconds = parse_duration(since, "--since")
     service = load_service(stage)
@@ -46,6 +49,11 @@ def command(stage: str, function: str | None, since: str, filter_text: str | Non
     console = render.out()
     try:
         for line in lines:
+            if as_json:
+                print(json.dumps({"timestamp": line.timestamp, "function": line.function,
+                                  "request_id": line.request_id, "text": line.text}),
+                      flush=True)
+                continue
             console.print(format_line(line), markup=False, highlight=False, soft_wrap=True)
     except KeyboardInterrupt:
         pass  # following ends with Ctrl-C: not an error

@@ -19,7 +19,8 @@ from aloft.errors import UsageError
 )
 @click.argument("stage")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def command(stage: str, yes: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help='Print {"service": ..., "stage": ...}.')
+def command(stage: str, yes: bool, as_json: bool) -> None:
     """Delete STAGE: its functions, routes, schedules and resources."""
     lifecycle = begin("undeploy", stage)  # steps: start, run, finish
     service = lifecycle.service
@@ -32,4 +33,7 @@ def command(stage: str, yes: bool) -> None:
     with lifecycle.step("run"):
         providers.provider_for(service).undeploy(service)
     with lifecycle.step("finish"):
+        if as_json:
+            render.print_json({"service": service.service, "stage": stage, "undeployed": True})
+            return
         render.out().print(f"undeployed {service.service} {stage}", markup=False)

@@ -78,7 +78,9 @@ def _print_errors(errors: list[ConfigError]) -> None:
 )
 @click.argument("stage", required=False)
 @click.option("--all-stages", is_flag=True, help="Validate every stage.")
-def command(stage: str | None, all_stages: bool) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"valid": ..., "services": {stage: service}, "errors": [...]}.')
+def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
     """Check aloft.yml and print the service it describes for STAGE."""
     project = load_project(state().root)
     for warning in project.warnings:
@@ -86,6 +88,7 @@ def command(stage: str | None, all_stages: bool) -> None:
     stages = (list(project.stages) or [project.default_stage]) if all_stages \
         else [stage or project.default_stage]
     failed: list[ConfigError] = []
+    services: dict[str, Service] = {}
     for index, name in enumerate(stages):
         try:
             service = project.service(name)
@@ -95,12 +98,25 @@ def command(stage: str | None, all_stages: bool) -> None:
         except ConfigError as exc:
             failed.append(exc)
             continue
+        services[name] = service
+        if as_json:
+            continue
         if index:
             render.out().print()
         _print_service(service)
         for warning in service.warnings:
             if warning not in project.warnings:
                 render.warning(warning)
+    if as_json:
+        render.print_json({
+            "file": str(project.file), "valid": not failed,
+            "services": {k: v.model_dump(mode="json") for k, v in services.items()},
+            "errors": [dict(zip(("error", "fix"), format_error(e), strict=True))
+                       for e in failed],
+        })
+        if failed:
+            raise click.exceptions.Exit(1)
+        return
     if failed:
         if len(failed) == 1:
             raise failed[0]

@@ -1,0 +1,98 @@
+"""`--json` on the commands scripts drive (rollback, tail, schedule, unschedule, undeploy,
+validate): each prints one parseable document (tail: one object per line) and nothing else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import Run, write
+
+from aloft.cli import providers
+from aloft.config.models import Service
+from aloft.provider import DeployResult, LogLine
+
+CONFIG = """\
+service: shop
+app: app:app
+functions:
+  nightly:
+    handler: jobs.nightly
+    events:
+      - schedule: "rate(1 day)"
+stages:
+  dev: {}
+"""
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
+        self.calls.append(("rollback", steps))
+        return DeployResult(url="http://127.0.0.1:9/shop/dev/", version=4 - steps,
+                            functions={"app": 4 - steps})
+
+    def undeploy(self, service: Service) -> None:
+        self.calls.append(("undeploy", service.stage))
+
+    def logs(self, service: Service, *, function: str | None = None, since: float | None = None,
+             filter_text: str | None = None, follow: bool = False) -> Iterator[LogLine]:
+        yield LogLine(timestamp=1.5, function="app", text="GET / 200", request_id="r1")
+        yield LogLine(timestamp=2.5, function="app", text='say "hi"\n', request_id=None)
+
+    def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
+        self.calls.append(("schedule", enabled))
+        return ["shop-dev-nightly"]
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
+    write(tmp_path, {"aloft.yml": CONFIG})
+    memory = Recorder()
+    monkeypatch.setattr(providers, "provider_for", lambda service: memory)
+    return memory
+
+
+def test_rollback_json(run: Run, recorder: Recorder) -> None:
+    result = run("rollback", "dev", "-n", "2", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"url": "http://127.0.0.1:9/shop/dev/", "version": 2,
+                                         "functions": {"app": 2}}
+
+
+def test_tail_json_lines(run: Run, recorder: Recorder) -> None:
+    result = run("tail", "dev", "--no-follow", "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [
+        {"timestamp": 1.5, "function": "app", "request_id": "r1", "text": "GET / 200"},
+        {"timestamp": 2.5, "function": "app", "request_id": None, "text": 'say "hi"\n'},
+    ]
+
+
+def test_schedule_unschedule_undeploy_json(run: Run, recorder: Recorder) -> None:
+    assert json.loads(run("schedule", "dev", "--json").stdout) == {
+        "enabled": True, "changed": ["shop-dev-nightly"]}
+    assert json.loads(run("unschedule", "dev", "--json").stdout)["enabled"] is False
+    done = run("undeploy", "dev", "--yes", "--json")
+    assert json.loads(done.stdout) == {"service": "shop", "stage": "dev", "undeployed": True}
+    assert recorder.calls == [("schedule", True), ("schedule", False), ("undeploy", "dev")]
+
+
+def test_validate_json(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": CONFIG})
+    result = run("validate", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["valid"] is True and data["errors"] == []
+    assert data["services"]["dev"]["service"] == "shop"
+    write(tmp_path, {"aloft.yml": CONFIG.replace("rate(1 day)", "every day")})
+    bad = run("validate", "--json")
+    assert bad.exit_code == 1
+    data = json.loads(bad.stdout)
+    assert data["valid"] is False and "every day" in data["errors"][0]["error"]
