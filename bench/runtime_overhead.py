@@ -14,9 +14,11 @@ RUNS such runs. Rounds are timed in process CPU time, so that other work on a sh
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -89,6 +91,7 @@ def _reexec_in_bench_venv() -> None:
 
 def _artifact() -> Path:
     root = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     (root / "benchapp.py").write_text(APP)
     (root / "zappa_settings.py").write_text(ZAPPA_SETTINGS)
     (root / "aloft_settings.json").write_text(json.dumps(ALOFT_SETTINGS))
