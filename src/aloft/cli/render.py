@@ -13,13 +13,18 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from aloft.config.models import Service
+    from aloft.package.manifest import Manifest
+    from aloft.provider import DeploySteps
 
 _PLAIN_WIDTH = 200
 """Width used when the stream is not a terminal (rich would otherwise assume 80 and wrap)."""
@@ -188,6 +193,32 @@ def waiting(doing: str, done: str, *, quiet: bool = False) -> Iterator[None]:
     if not quiet:
         seconds = time.perf_counter() - started
         console.print(f"[green]✓[/green] {escape(done)} [dim]({seconds:.1f} s)[/dim]")
+
+
+_PHASES = {
+    "upload": ("uploading the artifact…", "uploaded"),
+    "apply": ("applying: waiting for the new version's health check…",
+              "applied: the new version passed its health check"),
+    "verify": ("verifying that the stage serves it…", "verified"),
+}
+
+
+class DeployProgress:
+    """A provider's `DeploySteps` with a spinner while each phase runs (upload, apply, verify)
+    and one timed `✓` line when it is done; everything else is the wrapped steps'."""
+
+    def __init__(self, steps: DeploySteps, *, quiet: bool = False) -> None:
+        self._steps = steps
+        self._quiet = quiet
+
+    def build(self, service: Service) -> Manifest:
+        return self._steps.build(service)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        doing, done = _PHASES.get(name, (f"{name}…", name))
+        with waiting(doing, done, quiet=self._quiet), self._steps.step(name):
+            yield
 
 
 def deploy_summary(

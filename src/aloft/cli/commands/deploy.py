@@ -60,8 +60,12 @@ def command(stage: str, plan_only: bool, as_json: bool) -> None:
         finally:
             progress.close()
             lifecycle.progress = None
-    with render.err().status(f"deploying {service.service} to {service.stage}…"):
-        result = provider.deploy(service, plan_only=plan_only, steps=lifecycle)
+    if plan_only:
+        with render.err().status(f"planning {service.service} {service.stage}…"):
+            result = provider.deploy(service, plan_only=True, steps=lifecycle)
+    else:  # a spinner, then a timed ✓ line, for each of upload, apply and verify
+        steps = render.DeployProgress(lifecycle, quiet=as_json)
+        result = provider.deploy(service, plan_only=False, steps=steps)
     lifecycle.context.result = result
     with lifecycle.step("finalize"):
         _show(service, result, plan_only=plan_only, as_json=as_json)
