@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from aloft.config import load_project
 from aloft.config.locate import Locator
 from aloft.config.models import Service
+from aloft.config.sections import SectionLoader
 from aloft.errors import AloftError, ConfigError
 from aloft.plugins.builtin import keep_warm
 from aloft.plugins.manager import Plugins
@@ -94,17 +95,25 @@ def load_service(
     those plugins. `aloft_service` hooks have not run yet (they belong to the first step)."""
     project = load_project(root)
     loaded: list[Plugins] = []
+    service = project.service(stage, options=options,
+                              sections=section_loader(project.root, loaded))
+    return service, (loaded[-1] if loaded else builtin_plugins())
+
+
+def section_loader(root: Path, loaded: list[Plugins] | None = None) -> SectionLoader:
+    """For `Project.service(sections=...)`: loads the listed plugins (appended to `loaded`) and
+    returns their config sections' models."""
 
     def sections(names: list[str], locator: Locator) -> dict[str, type[BaseModel]]:
-        plugins = load_plugins(names, project.root, locator)
-        loaded.append(plugins)
+        plugins = load_plugins(names, root, locator)
+        if loaded is not None:
+            loaded.append(plugins)
         try:
             return {name: model for name, (_, model) in plugins.sections().items()}
         except AloftError as exc:
             raise locator.error(("plugins",), exc.message, exc.fix) from exc
 
-    service = project.service(stage, options=options, sections=sections)
-    return service, (loaded[-1] if loaded else builtin_plugins())
+    return sections
 
 
 def project_commands(root: Path) -> list[click.Command]:

@@ -11,6 +11,7 @@ from aloft.cli.project import state
 from aloft.config import load_project
 from aloft.config.models import Event, Service
 from aloft.errors import ConfigError, ConfigErrors
+from aloft.plugins.loading import section_loader
 
 
 def describe_event(event: Event) -> str:
@@ -91,7 +92,7 @@ def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
     services: dict[str, Service] = {}
     for index, name in enumerate(stages):
         try:
-            service = project.service(name)
+            service = project.service(name, sections=section_loader(project.root))
         except ConfigErrors as exc:
             failed.extend(exc.errors)
             continue
