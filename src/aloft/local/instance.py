@@ -393,6 +393,8 @@ class Template:
         self.children.clear()
         self._pending.clear()
         self.spare = None
+        if self._forking_spare is not None:
+            self._forking_spare.cancel()
 
     async def fork(self) -> Instance:
         """A new instance, forked from this template. The caller may write its request at once:

@@ -382,16 +382,17 @@ def test_retire_lets_in_flight_requests_finish(loop: LoopThread, pool: InstanceP
 
     async def scenario() -> tuple[InvokeResult, float, int]:
         running = asyncio.ensure_future(pool.invoke(old, b'{"seconds": 0.5}'))
-        await asyncio.sleep(0.2)
+        while not pool._busy:  # the request is on its instance
+            await asyncio.sleep(0.005)
+        started = time.monotonic()
         template = pool._versions[old.key].template
         assert template is not None
-        started = time.monotonic()
         await pool.retire("retired", {2})
         return await running, time.monotonic() - started, template.watch.proc.pid
 
     result, waited, template_pid = loop.run(scenario())
     assert result.status == "ok" and json.loads(result.payload) == "slept"
-    assert waited >= 0.2
+    assert waited >= 0.4  # retire returned only once the in-flight request was done
     assert "retired" not in pool.instances()
     deadline = time.monotonic() + 3
     while alive(template_pid) and time.monotonic() < deadline:
