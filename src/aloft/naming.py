@@ -97,6 +97,12 @@ class ResourceNames:
         return self.account.arn("ssm", f"parameter{name}")
 
 
+def secret_parameter(service: str, stage: str, name: str) -> str:
+    """Where `aloft secret set STAGE NAME` stores a secret: `/{service}/{stage}/{NAME}` (a name
+    that is already a path stays as it is)."""
+    return name if name.startswith("/") else f"/{service}/{stage}/{name}"
+
+
 def resource_environment(service: Service, names: ResourceNames) -> dict[str, str]:
     """ALOFT_BUCKET_<K>, ALOFT_QUEUE_<K>_URL/_ARN, ALOFT_TOPIC_<K>_ARN, ALOFT_TABLE_<K>,
     ALOFT_PARAMETER_<K>: how functions find the stage's resources."""

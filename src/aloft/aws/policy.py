@@ -13,6 +13,7 @@ from typing import Any
 
 from aloft.aws.names import Names
 from aloft.config.models import Service
+from aloft.naming import secret_parameter
 
 ASSUME_ROLE_POLICY = json.dumps(
     {
@@ -43,9 +44,8 @@ def secret_arns(service: Service, names: Names, secrets: list[str]) -> list[str]
         elif secret in service.resources.parameters:
             res = service.resources.parameters[secret]
             out.append(names.parameter_arn(names.parameter(secret, res.name)))
-        else:
-            path = secret if secret.startswith("/") else "/" + secret
-            out.append(names.parameter_arn(path))
+        else:  # a name: where `aloft secret set STAGE NAME` stores it
+            out.append(names.parameter_arn(secret_parameter(names.service, names.stage, secret)))
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from aloft.config.models import Function, Service
-from aloft.naming import Account, ResourceNames
+from aloft.naming import Account, ResourceNames, secret_parameter
 
 ACCOUNT = Account(account_id="123456789012", region="us-east-1")
 """moto's default account; every resource of the local cloud lives in it."""
@@ -46,11 +46,6 @@ def function_access_key(physical: str, version: int) -> str:
     """The access key id of one function version (20 characters, like AWS's)."""
     digest = hashlib.sha256(f"{physical}:{version}".encode()).hexdigest()[:13].upper()
     return FUNCTION_KEY_PREFIX + digest
-
-
-def secret_parameter(service: str, stage: str, name: str) -> str:
-    """Where `aloft secret set STAGE NAME` stores a secret: `/{service}/{stage}/{NAME}`."""
-    return name if name.startswith("/") else f"/{service}/{stage}/{name}"
 
 
 def function_grants(service: Service, name: str, fn: Function,

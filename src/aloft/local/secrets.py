@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from aloft.errors import Location, UsageError
-from aloft.local.endpoint_auth import secret_parameter
+from aloft.naming import secret_parameter
 
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
