@@ -313,3 +313,20 @@ def test_dynamodb_insert_reaches_the_stream_function_and_checkpoints(env: Env) -
     finally:
         checkpoints.close()
     env.bind()
+
+
+def test_a_stopped_poller_does_not_hide_messages(env: Env) -> None:
+    sqs = env.client("sqs")
+    url = sqs.create_queue(QueueName="handover", Attributes={"VisibilityTimeout": "30"})[
+        "QueueUrl"]
+    fn = env.fvs["batch"].function
+    env.bind(Binding("queue", fn, "handover"))
+    env.polling(fn)
+    env.bind()  # its long poll is still waiting on the endpoint
+    sqs.send_message(QueueUrl=url, MessageBody="for whoever polls next")
+    got = []
+    deadline = time.monotonic() + 8
+    while not got and time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    assert [m["Body"] for m in got] == ["for whoever polls next"]
+    assert not [r for r in read(env.out, "batch") if r["body"] == "for whoever polls next"]

@@ -4,6 +4,7 @@ to the worker threads where boto3 calls run (never on the daemon's event loop)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -67,6 +68,7 @@ class Poller:
         self.deps = deps
         self.clients = deps.clients
         self.status = BindingStatus()
+        self.stopped = False
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -88,7 +90,7 @@ class Poller:
                 await self.cycle()
                 self.status.last_poll = time.time()
             except asyncio.CancelledError:
-                self.status.state = "stopped"
+                self.status.state, self.stopped = "stopped", True
                 raise
             except Exception as exc:  # the endpoint or a resource is missing: try again
                 message = exc.message if isinstance(exc, AloftError) else f"{exc}"
@@ -98,6 +100,30 @@ class Poller:
                 ready = False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, SETUP_RETRY_MAX)
+
+    def receive(self, url: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """ReceiveMessage (blocking: in a worker thread). What a long poll receives after its
+        poller stopped is made visible again at once instead of hiding for the visibility
+        timeout (and spending a receive) with nobody to process it."""
+        messages: list[dict[str, Any]] = (
+            self.clients.sqs.receive_message(QueueUrl=url, **kwargs).get("Messages") or [])
+        if self.stopped and messages:
+            self.release(url, messages)
+            return []
+        return messages
+
+    def release(self, url: str, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            self.clients.sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(messages[start:start + 10])
+            ])
+
+    def release_later(self, url: str, messages: list[dict[str, Any]]) -> None:
+        """`release` from a cancelled coroutine: submitted to the threads, not awaited."""
+        if messages:
+            with contextlib.suppress(RuntimeError):  # the executor is already shut down
+                self.deps.executor.submit(self.release, url, list(messages))
 
     async def setup(self) -> None:
         """Find or create what the binding needs on the endpoint."""

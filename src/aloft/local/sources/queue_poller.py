@@ -26,29 +26,37 @@ class QueuePoller(Poller):
         self.url, self.arn = await self.call(self.clients.queue, self.binding.source)
 
     async def cycle(self) -> None:
+        batch = await self.gather()
+        if batch:
+            self.status.received += len(batch)
+            await self.deliver(batch)
+
+    async def gather(self) -> list[dict[str, Any]]:
+        """One batch: long-poll until something arrives, then until the batch is full or the
+        window is over. Empty when a long poll found nothing."""
         b = self.binding
         batch: list[dict[str, Any]] = []
         started = 0.0
-        while True:
-            waited = time.monotonic() - started if batch else 0.0
-            wait = LONG_POLL_SECONDS if not batch else max(0.0, b.window - waited)
-            got = await self.call(
-                self.clients.sqs.receive_message, QueueUrl=self.url,
-                MaxNumberOfMessages=receive_size(b.batch_size, len(batch)),
-                WaitTimeSeconds=min(LONG_POLL_SECONDS, int(wait + 0.999)),
-                AttributeNames=["All"], MessageAttributeNames=["All"],
-            )
-            messages = got.get("Messages") or []
-            self.status.last_poll = time.time()
-            if messages and not batch:
-                started = time.monotonic()
-            batch.extend(messages)
-            if not batch:
-                return  # an empty long poll: the loop polls again
-            if batch_due(len(batch), b.batch_size, time.monotonic() - started, b.window):
-                break
-        self.status.received += len(batch)
-        await self.deliver(batch)
+        try:
+            while True:
+                waited = time.monotonic() - started if batch else 0.0
+                wait = LONG_POLL_SECONDS if not batch else max(0.0, b.window - waited)
+                messages = await self.call(
+                    self.receive, self.url,
+                    MaxNumberOfMessages=receive_size(b.batch_size, len(batch)),
+                    WaitTimeSeconds=min(LONG_POLL_SECONDS, int(wait + 0.999)),
+                    AttributeNames=["All"], MessageAttributeNames=["All"],
+                )
+                self.status.last_poll = time.time()
+                if messages and not batch:
+                    started = time.monotonic()
+                batch.extend(messages)
+                if not batch or batch_due(len(batch), b.batch_size,
+                                          time.monotonic() - started, b.window):
+                    return batch
+        except asyncio.CancelledError:
+            self.release_later(self.url, batch)  # stopped mid-window: let others have them
+            raise
 
     async def deliver(self, batch: list[dict[str, Any]]) -> None:
         fv = self.function()

@@ -122,9 +122,9 @@ class RelayPoller(Poller):
                 Bucket=bucket, NotificationConfiguration=bucket_notifications(current, own, entry))
 
     async def cycle(self) -> None:
-        got = await self.call(self.clients.sqs.receive_message, QueueUrl=self.queue_url,
-                              MaxNumberOfMessages=10, WaitTimeSeconds=LONG_POLL_SECONDS)
-        for message in got.get("Messages") or []:
+        messages = await self.call(self.receive, self.queue_url, MaxNumberOfMessages=10,
+                                   WaitTimeSeconds=LONG_POLL_SECONDS)
+        for message in messages:
             self.status.received += 1
             for payload in self._events(message.get("Body", "")):
                 self.status.invocations += 1
