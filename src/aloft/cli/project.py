@@ -36,7 +36,7 @@ def load_service(stage: str | None) -> Service:
     from aloft.plugins import load_service as load_with_plugins
 
     service, plugins = load_with_plugins(state().root, stage)
-    return plugins.apply_service(service, "loading the service")
+    return plugins.apply_service(service, "while loading the service")
 
 
 def begin(command: str, stage: str | None, *, first: str = "start",

@@ -68,7 +68,7 @@ class Lifecycle:
         lifecycle = cls(command, plugins, Context(command, service, plan_only=plan_only))
         with lifecycle.step(first):
             lifecycle.context.service = plugins.apply_service(
-                lifecycle.context.service, f"{command}:{first}")
+                lifecycle.context.service, f"at {command}:{first}")
         return lifecycle
 
     @property
@@ -84,11 +84,11 @@ class Lifecycle:
         yield
         self._hook("aloft_step", "at", full, name)
         if full in PACKAGE_STEPS and self.context.manifest is not None:
-            self.plugins.call("aloft_package", stopped_at(full, self._fix(name)),
+            self.plugins.call("aloft_package", stopped_at(f"at {full}", self._fix(name)),
                               manifest=self.context.manifest, service=self.service)
         if self.command == "deploy" and name == "finalize" and self.context.result is not None \
                 and not self.context.plan_only:
-            self.plugins.call("aloft_deployed", stopped_at(full, self._fix(name)),
+            self.plugins.call("aloft_deployed", stopped_at(f"at {full}", self._fix(name)),
                               service=self.service, result=self.context.result)
         self._hook("aloft_after_step", "after", full, name)
         self.done.append(name)

@@ -31,13 +31,14 @@ Stopped = Callable[[str, BaseException], PluginError]
 
 
 def stopped_at(step: str, fix: str | None = None) -> Stopped:
-    """The error for a hook that raised at `step` (e.g. "before deploy:apply")."""
+    """The error for a hook that raised; `step` says when ("before deploy:apply",
+    "at deploy:package", "while adding its commands")."""
 
     def make(plugin: str, exc: BaseException) -> PluginError:
         if isinstance(exc, AloftError):
-            return PluginError(f"plugin {plugin!r} stopped at {step}: {exc.message}",
+            return PluginError(f"plugin {plugin!r} stopped {step}: {exc.message}",
                                where=exc.where, fix=exc.fix or fix)
-        return PluginError(f"plugin {plugin!r} failed at {step}: {type(exc).__name__}: {exc}",
+        return PluginError(f"plugin {plugin!r} failed {step}: {type(exc).__name__}: {exc}",
                            fix=fix or f"fix the plugin {plugin!r} (rerun with --verbose for "
                                       "its traceback), or remove it from `plugins:`")
 
@@ -93,7 +94,7 @@ class Plugins:
         out: dict[str, tuple[str, type[BaseModel]]] = {}
         fix = "rename the section in the plugin, or list only one of the plugins"
         for plugin, declared in self.call("aloft_config_sections",
-                                          stopped_at("loading its config sections")):
+                                          stopped_at("while loading its config sections")):
             for name, model in (declared or {}).items():
                 if not (isinstance(model, type) and issubclass(model, BaseModel)):
                     raise PluginError(f"plugin {plugin!r} declares section {name!r} with "
@@ -114,7 +115,8 @@ class Plugins:
 
     def commands(self) -> list[click.Command]:
         found: list[click.Command] = []
-        for plugin, commands in self.call("aloft_commands", stopped_at("adding its commands")):
+        stopped = stopped_at("while adding its commands")
+        for plugin, commands in self.call("aloft_commands", stopped):
             for command in commands or []:
                 if command.name is None:
                     raise PluginError(f"plugin {plugin!r} returned a command with no name",
@@ -160,6 +162,6 @@ def _dependency_runner(impl: Any, service: Service) -> Callable[[Path, Target], 
         try:
             impl.function(**{arg: args[arg] for arg in impl.argnames})
         except Exception as exc:
-            raise stopped_at("package (preparing dependencies)")(impl.plugin_name, exc) from exc
+            raise stopped_at("while preparing the dependencies")(impl.plugin_name, exc) from exc
 
     return run

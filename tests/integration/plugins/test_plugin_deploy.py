@@ -57,7 +57,7 @@ def test_an_abort_before_apply_leaves_the_old_version_serving(aloft: Aloft,
     stopped = aloft("deploy", "dev", cwd=root, env={**env, "ABORT_AT": "before deploy:apply"})
     assert stopped.returncode == 1
     lines = stopped.stderr.strip().splitlines()
-    assert lines[-2] == ("error: plugin 'rec_plugins.record' stopped at before deploy:apply: "
+    assert lines[-2] == ("error: plugin 'rec_plugins.record' stopped before deploy:apply: "
                          "refusing at before deploy:apply")
     assert lines[-1].startswith("fix: the previous version keeps serving")
     assert "at deploy:apply" not in recorded(env) and "after deploy:upload" in recorded(env)

@@ -101,7 +101,7 @@ def test_an_abort_before_apply_names_plugin_and_step_and_keeps_the_old_version()
     with pytest.raises(PluginError) as err, lifecycle.step("apply"):
         ran.append("apply")
     assert ran == []  # the step's own work never started
-    assert err.value.message == "plugin 'guard' stopped at before deploy:apply: prod is frozen"
+    assert err.value.message == "plugin 'guard' stopped before deploy:apply: prod is frozen"
     assert err.value.fix == "wait until Monday"
 
 
@@ -124,7 +124,7 @@ def test_an_abort_without_a_fix_says_what_still_serves() -> None:
 def test_a_crashing_hook_is_a_plugin_error_not_a_traceback() -> None:
     plugins = Plugins([("buggy", Guard("after rollback:run", KeyError("x")))])
     lifecycle = Lifecycle.started("rollback", service(), plugins)
-    with pytest.raises(PluginError, match="plugin 'buggy' failed at after rollback:run: "
+    with pytest.raises(PluginError, match="plugin 'buggy' failed after rollback:run: "
                                           "KeyError"), lifecycle.step("run"):
         pass
 
