@@ -142,7 +142,11 @@ def test_fork_is_faster_than_a_fresh_process(loop: LoopThread, pool: InstancePoo
     results = loop.run(two_at_once())
     cold = [r for r in results if r.init_ms is not None]
     assert len(cold) == 1 and all(r.status == "ok" for r in results)
-    assert cold[0].init_ms is not None and cold[0].init_ms < 100  # a fork, not an import
+    # A fork of the template, not a new interpreter importing the code.
+    template = pool._versions[forked.key].template
+    assert template is not None
+    with open(f"/proc/{json.loads(cold[0].payload)['pid']}/stat") as fh:
+        assert int(fh.read().rsplit(")", 1)[1].split()[1]) == template.watch.proc.pid
 
 
 def test_template_keeps_a_child_forked_ahead(loop: LoopThread, pool: InstancePool,
@@ -248,7 +252,7 @@ def test_timeout_kills_and_logs(loop: LoopThread, pool: InstancePool, code_dir: 
     result = invoke(loop, pool, fv, {"seconds": 30})
     elapsed = time.monotonic() - started
     assert result.status == "timeout"
-    assert 1.0 <= elapsed < 2.5
+    assert 1.0 <= elapsed < 4.0
     message = json.loads(result.payload)["errorMessage"]
     assert message.endswith(f"{result.request_id} Task timed out after 1.00 seconds")
     assert message in sink.for_request(result.request_id)
@@ -323,13 +327,17 @@ def test_reserved_concurrency_throttles(loop: LoopThread, pool: InstancePool,
 def test_waiting_request_gets_the_freed_slot(loop: LoopThread, pool: InstancePool,
                                              code_dir: Path) -> None:
     fv = function_version(code_dir, "sleep", concurrency=1, physical="queued")
+    invoke(loop, pool, fv, {"seconds": 0})  # warm: the wait below is for the slot alone
 
     async def both() -> list[InvokeResult]:
-        first = asyncio.ensure_future(pool.invoke(fv, b'{"seconds": 0.1}'))
-        await asyncio.sleep(0.02)
-        return [await first, await pool.invoke(fv, b'{"seconds": 0}')]
+        first = asyncio.ensure_future(pool.invoke(fv, b'{"seconds": 0.05}'))
+        await asyncio.sleep(0.01)
+        second = await pool.invoke(fv, b'{"seconds": 0}')  # waits for first's slot
+        return [await first, second]
 
-    assert [r.status for r in loop.run(both())] == ["ok", "ok"]
+    first, second = loop.run(both())
+    assert (first.status, second.status) == ("ok", "ok")
+    assert second.init_ms is None  # it ran on the instance the first one freed
 
 
 def test_account_concurrency_throttles(loop: LoopThread, sink: RecordingSink, code_dir: Path,
