@@ -10,12 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from aloft.cli.commands.dev import log_style
+from aloft.cli.commands.dev import brief, log_style
 from aloft.cli.devserver import changed, snapshot
 
 
@@ -84,6 +85,58 @@ def test_log_styles() -> None:
     assert log_style("[ERROR] ValueError: boom") == "red"
     assert log_style("Traceback (most recent call last):") == "red"
     assert log_style("hello") is None
+
+
+def test_brief_keeps_the_first_line_and_the_cause() -> None:
+    text = "version 2 failed:\n" + "\n".join(f"  frame {n}" for n in range(30)) + \
+        "\n\nSyntaxError: '(' was never closed\n  fix: correct it"
+    short = brief(text, keep=3).splitlines()
+    assert short == ["version 2 failed:", "  …", "  frame 29",
+                     "SyntaxError: '(' was never closed", "  fix: correct it"]
+    assert brief("one\ntwo") == "one\ntwo"
+
+
+def test_dev_survives_a_broken_start_and_serves_once_fixed(
+    tmp_path: Path, examples_dir: Path, aloft_cache: Path
+) -> None:
+    root = tmp_path / "flask-hello"
+    shutil.copytree(examples_dir / "flask-hello", root,
+                    ignore=shutil.ignore_patterns(".aloft", "__pycache__"))
+    app = root / "app.py"
+    good = app.read_text()
+    app.write_text(good + "\nbroken = (\n")
+    home, port = tmp_path / "home", _free_port()
+    env = {**os.environ, "ALOFT_HOME": str(home), "ALOFT_PORT": str(port), "NO_COLOR": "1",
+           "ALOFT_CACHE_DIR": str(aloft_cache)}
+    script = Path(sys.executable).parent / "aloft"
+    proc = subprocess.Popen([str(script), "dev", "--interval", "0.05"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/flask-hello/dev/"
+    lines: list[str] = []
+    assert proc.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 300  # the first build may install Flask into the cache
+        while not any("deploy failed" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.05)
+        app.write_text(good)
+        body = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            body = _get(url)
+            if body is not None:
+                break
+            time.sleep(0.05)
+        assert body is not None and "Hello from aloft!" in body
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+    err = "".join(lines)
+    assert proc.returncode == 0, err
+    assert "✗ deploy failed" in err and "was never closed" in err
+    assert "reloaded app.py → version 1" in err
 
 
 def test_dev_reloads_within_a_second_and_stops_cleanly(

@@ -23,6 +23,15 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def brief(text: str, keep: int = 6) -> str:
+    """A long error (a traceback from the instance) cut to its first line and its last `keep`
+    non-blank lines, where the cause is."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) <= keep + 2:
+        return "\n".join(lines)
+    return "\n".join([lines[0], "  …", *lines[-keep:]])
+
+
 def log_style(text: str) -> str | None:
     """How a log line is shown: START/END/REPORT dimmed, errors red, the rest as is."""
     if text.startswith(("START RequestId", "END RequestId", "REPORT RequestId")):
@@ -63,6 +72,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     cloud too if aloft dev started it). Replaces `serverless offline`, `sam local start-api`
     and `chalice local`."""
     from aloft.cli.devserver import DevSession, LogFollower
+    from aloft.errors import AloftError
     from aloft.local.client import CloudClient
 
     service = load_service(stage)
@@ -82,12 +92,18 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
             render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
                            "it on the local cloud")
         session = DevSession(root, lambda: load_service(service.stage), client)
-        result = session.deploy(show=True)
-        functions = ", ".join(f"{k} v{v}" for k, v in sorted(result["functions"].items()))
         console = render.err()
-        console.print(f"[green]✓[/green] {escape(service.service)} {escape(service.stage)} "
-                      f"version {result['version']} ({escape(functions)})")
-        console.print(f"  [bold]{escape(str(result['url']))}[/bold]")
+        try:
+            result = session.deploy(show=True)
+        except AloftError as exc:  # broken at start: say why and wait for the fixing save
+            console.print(f"[red]✗ deploy failed[/red]: {escape(brief(str(exc)))}")
+            url = f"http://127.0.0.1:{client.port}/{service.service}/{service.stage}/"
+        else:
+            functions = ", ".join(f"{k} v{v}" for k, v in sorted(result["functions"].items()))
+            console.print(f"[green]✓[/green] {escape(service.service)} {escape(service.stage)} "
+                          f"version {result['version']} ({escape(functions)})")
+            url = str(result["url"])
+        console.print(f"  [bold]{escape(url)}[/bold]")
         console.print(f"  [dim]watching {escape(str(root))} — save a file to reload, "
                       "Ctrl-C to stop[/dim]")
         prefix = f"{service.service}-{service.stage}-"
@@ -97,9 +113,10 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         for reload in session.watch(stop, interval):
             names = ", ".join(reload.files[:3]) + (" …" if len(reload.files) > 3 else "")
             if reload.version is None:
-                console.print(f"[red]✗ reload failed[/red] [dim]({escape(names)})[/dim]: "
-                              f"{escape(reload.error or '')}\n  [dim]the previous version "
-                              "keeps serving[/dim]")
+                why = escape(brief(reload.error or ""))
+                console.print(f"[red]✗ reload failed[/red] [dim]({escape(names)})[/dim]: {why}\n"
+                              "  [dim]the previous version (if any) keeps serving; save again "
+                              "to retry[/dim]")
             else:
                 console.print(f"[green]↻[/green] reloaded {escape(names)} → version "
                               f"{reload.version} [dim]in {reload.latency_ms:.0f} ms from the "
