@@ -9,6 +9,7 @@ serving. The save→serving latency of each reload is measured and printed.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from aloft.config.models import Service
 from aloft.local.client import CloudClient
@@ -136,17 +138,20 @@ class LogFollower(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        from aloft.errors import AloftError
-
         query: dict[str, Any] = {"service": self.service, "stage": self.stage,
                                  "since": time.time()}
         cursor = 0
         while not self.stop.is_set():
+            # A plain request, not `client.call`: that would start a daemon that is gone, and
+            # this thread must never outlive (or revive) the cloud aloft dev stops.
+            path = "/_aloft/api/logs?" + urlencode({**query, "after": cursor, "wait": 1})
             try:
-                data = self.client.call("GET", "logs", query={**query, "after": cursor,
-                                                             "wait": 1}, timeout=10)
-            except (AloftError, OSError):
-                self.stop.wait(0.5)  # the daemon may be stopping: try again unless we stop too
+                status, _, body = self.client.request("GET", path, timeout=10)
+                data = json.loads(body) if status == 200 else None
+            except (OSError, ValueError):
+                data = None
+            if not isinstance(data, dict):  # not deployed yet, or the daemon is stopping
+                self.stop.wait(0.5)
                 continue
             cursor = max(cursor, int(data.get("cursor") or 0))
             for line in data.get("lines") or []:
