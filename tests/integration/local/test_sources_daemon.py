@@ -67,7 +67,7 @@ CONFIG = """
           - topic: {{name: alerts, filter_policy: {{level: [high]}}}}
     resources:
       queues:
-        jobs: {{visibility_timeout: 1, max_receives: 2, dead_letter: true}}
+        jobs: {{visibility_timeout: 3, max_receives: 2, dead_letter: true}}
       buckets:
         files: {{}}
       tables:

@@ -31,6 +31,9 @@ log = logging.getLogger("aloft.local.sources")
 MAX_POLLER_THREADS = 16
 """Threads calling the endpoint at once (long polls included): bounds the pollers' load."""
 
+DRAIN_SECONDS = 5.0
+"""At shutdown, how long batches in flight may take to finish."""
+
 _POLLERS: dict[str, type[Poller]] = {
     "queue": QueuePoller, "topic": RelayPoller, "bucket": RelayPoller, "stream": StreamPoller,
 }
@@ -131,6 +134,7 @@ class EventSources:
                 task.cancel()
             await asyncio.gather(*(t for _, _, t in self._running.values()),
                                  return_exceptions=True)
+            await asyncio.gather(*(p.drain(DRAIN_SECONDS) for _, p, _ in self._running.values()))
             self._running.clear()
             if self._teardowns:
                 await asyncio.wait(self._teardowns, timeout=5)

@@ -131,6 +131,9 @@ class Poller:
     async def cycle(self) -> None:
         raise NotImplementedError
 
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most `timeout` s) for work the poller started before it was stopped."""
+
     async def teardown(self) -> None:
         """Undo `setup` once the binding is gone from every deployment."""
 

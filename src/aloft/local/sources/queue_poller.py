@@ -16,20 +16,53 @@ from aloft.local.sources.events import encode, sqs_event
 from aloft.local.sources.poller import Poller
 
 NO_FUNCTION_WAIT = 1.0
+PARALLEL_BATCHES = 5
+"""Batches of one queue in flight at once (Lambda starts with five pollers per queue); a FIFO
+queue has one, so that its messages are processed in order."""
 
 
 class QueuePoller(Poller):
     url = ""
     arn = ""
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        fifo = self.binding.source.endswith(".fifo")
+        self._slots = asyncio.Semaphore(1 if fifo else PARALLEL_BATCHES)
+        self._deliveries: set[asyncio.Task[None]] = set()
+
     async def setup(self) -> None:
         self.url, self.arn = await self.call(self.clients.queue, self.binding.source)
 
     async def cycle(self) -> None:
-        batch = await self.gather()
-        if batch:
-            self.status.received += len(batch)
-            await self.deliver(batch)
+        """Gather a batch while up to PARALLEL_BATCHES earlier ones are being processed."""
+        await self._slots.acquire()
+        try:
+            batch = await self.gather()
+        except BaseException:
+            self._slots.release()
+            raise
+        if not batch:
+            self._slots.release()
+            return
+        self.status.received += len(batch)
+        task = asyncio.create_task(self.deliver(batch))
+        self._deliveries.add(task)
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._deliveries.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            self.status.state, self.status.last_error = "error", str(task.exception())
+
+    async def drain(self, timeout: float) -> None:
+        """Let batches in flight finish (their messages get deleted), then cancel the rest:
+        those messages come back after the visibility timeout."""
+        if self._deliveries:
+            _, late = await asyncio.wait(set(self._deliveries), timeout=timeout)
+            for task in late:
+                task.cancel()
 
     async def gather(self) -> list[dict[str, Any]]:
         """One batch: long-poll until something arrives, then until the batch is full or the
@@ -75,6 +108,7 @@ class QueuePoller(Poller):
         for start in range(0, len(entries), 10):
             await self.call(self.clients.sqs.delete_message_batch, QueueUrl=self.url,
                             Entries=entries[start:start + 10])
+        self.status.state = "polling"
         self.status.succeeded += len(verdict.succeeded)
         self.status.failed += len(verdict.failed)
         if verdict.failed:
