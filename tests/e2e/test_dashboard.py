@@ -93,6 +93,18 @@ class Env:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def aloft(self, *args: str) -> Any:
+        from click.testing import CliRunner
+
+        from aloft.cli.main import cli
+
+        return CliRunner().invoke(cli, [*args, "--home", str(self.client.home.root)])
+
+    def dashboard_link(self) -> str:
+        result = self.aloft("dashboard", "--no-open", "--json")
+        assert result.exit_code == 0, result.output
+        return str(json.loads(result.stdout)["url"])
+
     @property
     def token(self) -> str:
         token = self.client.home.token()
@@ -135,7 +147,7 @@ def page(browser: Any, env: Env) -> Iterator[Any]:
     pg.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     pg.on("pageerror", lambda exc: problems.append(str(exc)))
     pg.problems = problems
-    pg.goto(env.url(f"/_aloft/?token={env.token}"))
+    pg.goto(env.dashboard_link())  # what `aloft dashboard` prints
     yield pg
     context.close()
     assert problems == [], f"console errors: {problems}"
@@ -241,3 +253,16 @@ def test_rollback_is_confirmed_then_moves_the_alias(page: Any, env: Env) -> None
     assert "dev -> version 1" in page.locator("#alias").inner_text()
     assert _get(env.url("/dash/dev/"))[1].startswith(b"v1")
     _shot(page, "rollback-done")
+
+
+def test_cli_links_and_doctor_see_the_running_cloud(env: Env) -> None:
+    link = env.dashboard_link()
+    assert link == env.url(f"/_aloft/?token={env.token}")
+    status = env.aloft("cloud", "status", "--json")
+    assert json.loads(status.stdout)["dashboard"] == link
+    doctor = env.aloft("doctor", "--port", str(env.port), "--json")
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["local cloud"]["status"] == "ok"
+    assert checks["local cloud"]["detail"].startswith(f"running on {env.url('')}")
+    assert checks["port"]["detail"].startswith(f"{env.port} is the local cloud's")
+    assert checks["token"]["status"] == "ok"
