@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -55,6 +56,18 @@ def _free_port() -> int:
         return port
 
 
+def _is_endpoint(pid: int) -> bool:
+    """Whether `pid` is a live endpoint process (not a reused pid, not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+        with open(f"/proc/{pid}/stat") as fh:
+            zombie = fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+    return not zombie and b"aloft.local.endpoint_server" in cmdline
+
+
 def client_kwargs(url: str) -> dict[str, Any]:
     """boto3 client arguments for the endpoint at `url` with the platform's credentials."""
     return {"endpoint_url": url, "region_name": ACCOUNT.region, "aws_access_key_id": ADMIN_KEY,
@@ -65,7 +78,8 @@ class AwsEndpoint:
     def __init__(self, directory: Path, *, save_every: float = 5.0):
         self.directory = directory
         self.save_every = save_every
-        self.port = self._choose_port()
+        self.info_file = directory / "endpoint.json"
+        self.port = 0  # chosen by start()
         self.pid: int | None = None
         self.restore_ms: float | None = None
         self.start_ms: float | None = None
@@ -83,25 +97,53 @@ class AwsEndpoint:
         """`http://127.0.0.1:<port>`: functions get it as AWS_ENDPOINT_URL."""
         return f"http://127.0.0.1:{self.port}"
 
-    def _choose_port(self) -> int:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = self.directory / "endpoint.json"
-        with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
-            port = int(json.loads(info.read_text())["port"])
-            if _port_free(port):
-                return port
+    def _saved(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.info_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_info(self) -> None:
+        tmp = self.info_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"port": self.port, "pid": self.pid}))
+        os.replace(tmp, self.info_file)
+
+    async def _reclaim(self, saved: dict[str, Any]) -> None:
+        """Stop an endpoint left by a daemon that was killed (it saves its data as it stops),
+        so that this one starts from that data, on the same port."""
+        pid = saved.get("pid")
+        if not isinstance(pid, int) or not _is_endpoint(pid):
+            return
+        log.warning("stopping the AWS endpoint left running by the previous daemon (pid %d)",
+                    pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _is_endpoint(pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def _choose_port(self, saved: dict[str, Any]) -> int:
+        port = saved.get("port")
+        if isinstance(port, int) and port > 0:
+            deadline = time.monotonic() + 5.0  # a port just released may linger a moment
+            while time.monotonic() < deadline:
+                if _port_free(port):
+                    return port
+                await asyncio.sleep(0.1)
             log.warning("the AWS endpoint's port %d is taken: deployed versions that use it "
                         "need a redeploy", port)
-        port = _free_port()
-        tmp = info.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"port": port}))
-        os.replace(tmp, info)
-        return port
+        return _free_port()
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Spawn the endpoint process and return at once; `ready()` waits until it answers."""
+        """Choose the port and spawn the endpoint process; `ready()` waits until it answers."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        saved = self._saved()
+        await self._reclaim(saved)
+        self.port = await self._choose_port(saved)
+        self._save_info()
         self._ready = asyncio.get_running_loop().create_future()
         self._supervisor = asyncio.ensure_future(self._supervise())
 
@@ -124,6 +166,7 @@ class AwsEndpoint:
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, env=env,
         )
         self.pid = self._process.pid
+        self._save_info()
         assert self._process.stdout is not None
         line = await asyncio.wait_for(self._process.stdout.readline(), START_TIMEOUT)
         parts = line.decode().split()
