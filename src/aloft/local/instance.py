@@ -322,6 +322,10 @@ class Template:
         log_r, log_w = os.pipe()
         try:
             self.watch = ProcessWatch(loop, spawn(fv, "template", theirs.fileno(), log_w))
+        except OSError:
+            ours.close()
+            os.close(log_r)
+            raise
         finally:
             theirs.close()
             os.close(log_w)

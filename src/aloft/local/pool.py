@@ -133,7 +133,10 @@ class InstancePool:
             if isinstance(template, bytes):
                 return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
             return InvokeResult(rid, "ok", b"null", 0.0, template.init_ms, version=fv.version)
-        instance = await self._start(version)
+        try:
+            instance = await self._start(version)
+        except OSError as exc:
+            return InvokeResult(rid, "init_error", _cannot_start(fv, exc), 0.0, version=fv.version)
         error = await instance.ready
         if error is not None:
             self._discard(instance)
@@ -307,7 +310,10 @@ class InstancePool:
                 return self._init_failed(fv, rid, template, spent)
             if template.init_ms is not None and template.started_at >= started:
                 init_extra = template.init_ms  # this request waited for the template
-        return await self._start(version), init_extra
+        try:
+            return await self._start(version), init_extra
+        except OSError as exc:
+            return self._init_failed(fv, rid, _cannot_start(fv, exc), 0.0)
 
     async def _exchange(
         self,
@@ -469,7 +475,12 @@ class InstancePool:
             loop = asyncio.get_running_loop()
             version.template_starting = loop.create_future()
             starting = version.template_starting
-            template = Template(version.fv, self._sink, self._child_gone)
+            try:
+                template = Template(version.fv, self._sink, self._child_gone)
+            except OSError as exc:  # no interpreter, no code dir: nothing to run
+                version.template_starting = None
+                starting.set_result(_cannot_start(version.fv, exc))
+                return _cannot_start(version.fv, exc)
             error = await template.ready
             version.template_starting = None
             if error is not None:
@@ -511,6 +522,10 @@ class InstancePool:
         log_r, log_w = os.pipe()
         try:
             watch = ProcessWatch(loop, spawn_process(fv, "instance", theirs.fileno(), log_w))
+        except OSError:
+            ours.close()
+            os.close(log_r)
+            raise
         finally:
             theirs.close()
             os.close(log_w)
@@ -614,6 +629,15 @@ def new_request_id() -> str:
     """A random (version 4) UUID, as Lambda's request ids are; cheaper than uuid.uuid4()."""
     h = f"{random.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+def _cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:
+    """Lambda's error object for a runtime process that could not even be started."""
+    message = (
+        f"cannot start an instance of {fv.function} version {fv.version} "
+        f"(code in {fv.code_dir}): {exc.strerror or exc}"
+    )
+    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
 
 
 def _timestamp() -> str:

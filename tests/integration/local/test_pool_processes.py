@@ -199,6 +199,19 @@ def test_init_error(loop: LoopThread, pool: InstancePool, broken_dir: Path) -> N
         assert fv.function not in pool.instances()
 
 
+def test_missing_code_is_an_init_error(loop: LoopThread, pool: InstancePool,
+                                       tmp_path: Path) -> None:
+    for snapshot in (True, False):
+        fv = function_version(tmp_path / "gone", "echo", snapshot=snapshot,
+                              physical=f"gone-{snapshot}")
+        result = invoke(loop, pool, fv)
+        assert result.status == "init_error"
+        error = json.loads(result.payload)
+        assert error["errorType"] == "Runtime.StartError"
+        assert "cannot start an instance of gone" in error["errorMessage"]
+        assert loop.run(pool.prewarm(fv)).status == "init_error"
+
+
 def test_prewarm_ok(loop: LoopThread, pool: InstancePool, code_dir: Path) -> None:
     for snapshot in (True, False):
         fv = function_version(code_dir, "echo", snapshot=snapshot, physical=f"warm-{snapshot}")
