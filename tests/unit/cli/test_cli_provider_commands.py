@@ -37,7 +37,8 @@ class MemoryProvider:
         self.calls: list[tuple[str, Any]] = []
         self.deployed = False
 
-    def deploy(self, service: Service, *, plan_only: bool = False) -> DeployResult:
+    def deploy(self, service: Service, *, plan_only: bool = False,
+               steps: Any = None) -> DeployResult:  # steps: plugins' hooks (unused here)
         self.calls.append(("deploy", (service.stage, plan_only)))
         plan = [{"action": "create", "resource": "function shop-dev-app", "memory": 512}]
         if not plan_only:

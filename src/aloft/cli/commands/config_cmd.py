@@ -72,7 +72,11 @@ def masked(key_id: str) -> str:
     return "*" * max(len(key_id) - 4, 0) + key_id[-4:]
 
 
-@click.group("config", short_help="Set up aloft's environment (AWS credentials).")
+@click.group(
+    "config",
+    short_help="Set up aloft's environment (AWS credentials).",
+    epilog=examples("aloft config credentials --profile work --region eu-west-1"),
+)
 def command() -> None:
     """Set up the environment aloft runs in."""
 
