@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import shutil
 import statistics
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "cold_start.json"
 sys.path.insert(0, str(BENCH_DIR))
 
 from _localcloud import SERVICE, build_flask_hello, start_platform, warm  # noqa: E402
@@ -92,9 +94,13 @@ def main() -> None:
 
     print("\nflask-hello cold start: request to a function with no instance -> response")
     print(f"{'':40}{'runs':>6}{'p50 ms':>10}{'p99 ms':>10}")
+    summary: dict[str, object] = {"load_average": os.getloadavg()[0]}
     for name, times in results.items():
         p50, p99 = quantiles(times)
         print(f"{name:40}{len(times):>6}{p50:>10.2f}{p99:>10.2f}")
+        summary[name] = {"runs": len(times), "p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

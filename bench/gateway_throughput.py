@@ -13,6 +13,8 @@ of each counts (the machine is shared: the best round is the least disturbed one
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +35,7 @@ from _localcloud import (  # noqa: E402
     wrk,
 )
 
+RESULTS = BENCH_DIR / "results" / "gateway_throughput.json"
 LOADS = {"throughput": (2, 16), "latency": (1, 1)}  # name -> (wrk threads, connections)
 
 
@@ -122,6 +125,9 @@ def main() -> None:
     print(f"{'  requests/s at one connection':34}{a['rps']:>20.0f}{g['rps']:>16.0f}")
     bad = sum(r[k]["non_2xx"] for r in results["aloft"] for k in r)
     print(f"non-2xx responses from aloft: {bad:.0f}")
+    RESULTS.parent.mkdir(exist_ok=True)
+    summary = {"aloft": aloft, "gunicorn": gunicorn, "load_average": os.getloadavg()[0]}
+    RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":
