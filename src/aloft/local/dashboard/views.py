@@ -89,7 +89,8 @@ def overview(data: dict[str, Any], *, csrf: str) -> str:
             f'</td><td>{e(s["stage"])}</td><td><a href="{e(s["url"])}">{e(s["url"])}</a></td>'
             f'<td class="num">{e(s["version"])}</td><td>{e(functions)}</td>'
             f'<td class="num" data-field="stage-instances" data-key="{e(key)}">'
-            f'{e(s["instances"])}</td></tr>')
+            f'{e(s["instances"])}</td>'
+            f'<td><a href="{e(logs_href(s["service"], s["stage"]))}">logs</a></td></tr>')
     facts = [("port", plat["port"]), ("pid", plat["pid"]), ("home", plat["home"]),
              ("live instances", plat["instances"]), ("async events run", plat["async_processed"]),
              ("schedules fired", plat["schedules_fired"])]
@@ -98,7 +99,7 @@ def overview(data: dict[str, Any], *, csrf: str) -> str:
         f'<b data-field="platform-{e(k.replace(" ", "-"))}">{e(v)}</b></div>' for k, v in facts)
     body = (f"<h1>Local cloud</h1><section class=\"facts\">{fact_html}</section>"
             "<h2>Services and stages</h2>"
-            + table(["service", "stage", "URL", "version", "functions", "instances"], rows,
+            + table(["service", "stage", "URL", "version", "functions", "instances", ""], rows,
                     empty="nothing deployed yet: run `aloft deploy dev` in a project"))
     return page("Overview", body, csrf=csrf, live="/_aloft/data/overview")
 
@@ -160,9 +161,10 @@ def stage(data: dict[str, Any], *, csrf: str, notice: str | None = None) -> str:
     versions = []
     for v in reversed(data["versions"]):
         functions = ", ".join(f"{k} v{n}" for k, n in sorted(v["functions"].items()))
+        verb = "Roll forward" if v["version"] > data["version"] else "Roll back"
         action = ("<b>current</b>" if v["current"] else
                   f'<a class="button" href="{e(stage_href(service, stage_name, "/rollback"))}'
-                  f'?to={e(v["version"])}">Roll back to {e(v["version"])}</a>')
+                  f'?to={e(v["version"])}">{verb} to {e(v["version"])}</a>')
         versions.append(f'<tr><td class="num">{e(v["version"])}</td><td>{e(v["deployed"])}</td>'
                         f"<td>{e(functions)}</td><td>{action}</td></tr>")
     notice_html = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
@@ -175,6 +177,8 @@ def stage(data: dict[str, Any], *, csrf: str, notice: str | None = None) -> str:
 <h2>Functions</h2>
 {table(["function", "physical name", "version", "alias", "memory", "timeout", "concurrency",
         "keep alive", "payload", "instances"], _function_rows(data))}
+<h2>Routes</h2>
+<p class="routes">{" ".join(f"<code>{e(r)}</code>" for r in data["routes"]) or "none"}</p>
 <h2>Metrics</h2>
 {_charts(data)}
 <h2>Recent invocations</h2>
