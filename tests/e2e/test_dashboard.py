@@ -260,6 +260,9 @@ def test_cli_links_and_doctor_see_the_running_cloud(env: Env) -> None:
     assert link == env.url(f"/_aloft/?token={env.token}")
     status = env.aloft("cloud", "status", "--json")
     assert json.loads(status.stdout)["dashboard"] == link
+    started = json.loads(env.aloft("cloud", "start", "--json").stdout)
+    assert started["started"] is False and started["dashboard"] == link
+    assert started["port"] == env.port
     doctor = env.aloft("doctor", "--port", str(env.port), "--json")
     checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert checks["local cloud"]["status"] == "ok"

@@ -96,3 +96,11 @@ def test_validate_json(run: Run, tmp_path: Path) -> None:
     assert bad.exit_code == 1
     data = json.loads(bad.stdout)
     assert data["valid"] is False and "every day" in data["errors"][0]["error"]
+
+
+def test_cloud_stop_json_when_nothing_runs(run: Run, tmp_path: Path) -> None:
+    result = run("cloud", "stop", "--home", str(tmp_path / "home"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"stopped": False}
+    status = run("cloud", "status", "--home", str(tmp_path / "home"), "--json")
+    assert json.loads(status.stdout)["running"] is False

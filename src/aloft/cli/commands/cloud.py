@@ -32,12 +32,20 @@ def command() -> None:
 @_home
 @_port
 @click.option("--foreground", is_flag=True, help="Run in this terminal instead of detached.")
-def start(home: Path | None, port: int | None, foreground: bool) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"pid": ..., "port": ..., "home": ..., "dashboard": ...}.')
+def start(home: Path | None, port: int | None, foreground: bool, as_json: bool) -> None:
     """Start the local cloud."""
+    from aloft.cli.commands.dashboard import dashboard_url
     from aloft.local.client import CloudClient
 
     client = CloudClient(home, port)
     running = client.running()
+    if running is not None and as_json:
+        render.print_json({"pid": running.pid, "port": running.port, "home": running.home,
+                           "dashboard": dashboard_url(running.port, client.home.token() or ""),
+                           "started": False})
+        return
     if running is not None:
         render.note(f"the local cloud already runs on http://127.0.0.1:{running.port} "
                     f"(pid {running.pid})")
@@ -48,17 +56,26 @@ def start(home: Path | None, port: int | None, foreground: bool) -> None:
         argv = ["--home", str(client.home.root)] + (["--port", str(port)] if port else [])
         raise click.exceptions.Exit(daemon_main(argv))
     info = client.start()
+    if as_json:
+        render.print_json({"pid": info.pid, "port": info.port, "home": info.home,
+                           "dashboard": dashboard_url(info.port, client.home.token() or ""),
+                           "started": True})
+        return
     render.out().print(f"local cloud on http://127.0.0.1:{info.port} (pid {info.pid}, "
                        f"home {info.home})", markup=False)
 
 
 @command.command("stop", short_help="Stop the local cloud.")
 @_home
-def stop(home: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help='Print {"stopped": true|false}.')
+def stop(home: Path | None, as_json: bool) -> None:
     """Stop the local cloud (deployed stages come back when it starts again)."""
     from aloft.local.client import CloudClient
 
-    if CloudClient(home).stop():
+    stopped = CloudClient(home).stop()
+    if as_json:
+        render.print_json({"stopped": stopped})
+    elif stopped:
         render.out().print("local cloud stopped", markup=False)
     else:
         render.out().print("the local cloud is not running", markup=False)
