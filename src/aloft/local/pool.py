@@ -16,12 +16,12 @@ import os
 import random
 import socket
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aloft.local import protocol as P
+from aloft.local.concurrency import ConcurrencySlots
 from aloft.local.instance import Instance, LogReader, ProcessWatch, Template, exit_reason
 from aloft.local.instance import spawn as spawn_process
 from aloft.local.memory import WATCHDOG_INTERVAL, over_limit
@@ -39,8 +39,6 @@ INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the t
 EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
 IDLE_CHECK = 0.25  # seconds between keep_alive checks
 INTERNAL_ERROR = b'{"message": "Internal Server Error"}'  # API Gateway's 502 body
-RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
-ACCOUNT = "ConcurrentInvocationLimitExceeded"
 
 
 @dataclass(eq=False)
@@ -57,12 +55,6 @@ class _Version:
     emptied: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-@dataclass(eq=False)
-class _Waiter:
-    fv: FunctionVersion
-    future: asyncio.Future[bool]
-
-
 class InstancePool:
     def __init__(
         self,
@@ -74,20 +66,24 @@ class InstancePool:
     ) -> None:
         self.metrics = Metrics()
         self.run_dir = run_dir  # socketpairs need no socket files; kept for the daemon's use
-        self.account_concurrency = account_concurrency
-        self.throttle_wait = throttle_wait
         self.log_sink = self._sink = log_sink
         self._versions: dict[str, _Version] = {}
         self._retiring: set[_Version] = set()
-        self._inflight: dict[str, int] = {}
-        self._inflight_total = 0
-        self._waiters: deque[_Waiter] = deque()
+        self._slots = ConcurrencySlots(account_concurrency, throttle_wait)
         self._live_by_function: dict[str, int] = {}
         self._live_total = 0
         self._busy: set[Instance] = set()
         self._owner: dict[Instance, _Version] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def account_concurrency(self) -> int:
+        return self._slots.account
+
+    @property
+    def throttle_wait(self) -> float:
+        return self._slots.throttle_wait
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -103,24 +99,13 @@ class InstancePool:
         `http`: the event is an HTTP request (fv.payload's format); an ok result then carries
         the HTTP response in `response`, read from the return value inside the instance."""
         rid = request_id or new_request_id()
-        function = fv.function
-        limit = fv.concurrency
-        if (
-            not self._waiters
-            and self._inflight_total < self.account_concurrency
-            and (limit is None or self._inflight.get(function, 0) < limit)
-        ):
-            self._inflight[function] = self._inflight.get(function, 0) + 1
-            self._inflight_total += 1
-        elif not await self._wait_for_slot(fv):
+        slots = self._slots
+        if not slots.try_take(fv) and not await slots.wait(fv):
             return self._throttled(fv, rid)
         try:
             return await self._run(fv, event, rid, http)
         finally:
-            self._inflight[function] -= 1
-            self._inflight_total -= 1
-            if self._waiters:
-                self._dispatch()
+            slots.release(fv.function)
 
     async def prewarm(self, fv: FunctionVersion) -> InvokeResult:
         """Start a template (or an idle instance) of `fv`; report whether its init succeeded."""
@@ -197,73 +182,18 @@ class InstancePool:
             if version.template is not None:
                 version.template.kill()
         self._versions.clear()
-        for waiter in self._waiters:
-            if not waiter.future.done():
-                waiter.future.set_result(False)
+        self._slots.cancel_all()
         await asyncio.sleep(0)  # let the transports' close callbacks run
 
     def instances(self) -> dict[str, int]:
         """function -> live instance count (templates not included)."""
         return {f: n for f, n in self._live_by_function.items() if n}
 
-    # -- concurrency slots ----------------------------------------------------------------------
-
-    def _can_run(self, fv: FunctionVersion) -> bool:
-        limit = fv.concurrency
-        return self._inflight_total < self.account_concurrency and (
-            limit is None or self._inflight.get(fv.function, 0) < limit
-        )
-
-    async def _wait_for_slot(self, fv: FunctionVersion) -> bool:
-        loop = asyncio.get_running_loop()
-        waiter = _Waiter(fv, loop.create_future())
-        self._waiters.append(waiter)
-        self._dispatch()
-        if waiter.future.done():
-            return waiter.future.result()
-        timer = loop.call_later(self.throttle_wait, self._expire, waiter)
-        try:
-            return await waiter.future
-        finally:
-            timer.cancel()
-
-    def _expire(self, waiter: _Waiter) -> None:
-        if not waiter.future.done():
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
-            waiter.future.set_result(False)
-
-    def _dispatch(self) -> None:
-        """Give free slots to waiters, first come first served among those that may run."""
-        waiters = self._waiters
-        while waiters and self._inflight_total < self.account_concurrency:
-            head = waiters[0]
-            if head.future.done():  # expired
-                waiters.popleft()
-            elif self._can_run(head.fv):
-                waiters.popleft()
-                self._grant(head)
-            else:  # the head's function is at its reserved limit: others may still run
-                for waiter in list(waiters)[1:]:
-                    if self._inflight_total >= self.account_concurrency:
-                        return
-                    if not waiter.future.done() and self._can_run(waiter.fv):
-                        waiters.remove(waiter)
-                        self._grant(waiter)
-                return
-
-    def _grant(self, waiter: _Waiter) -> None:
-        function = waiter.fv.function
-        self._inflight[function] = self._inflight.get(function, 0) + 1
-        self._inflight_total += 1
-        waiter.future.set_result(True)
+    # -- throttling -----------------------------------------------------------------------------
 
     def _throttled(self, fv: FunctionVersion, rid: str) -> InvokeResult:
-        reserved = fv.concurrency is not None and self._inflight.get(fv.function, 0) >= (
-            fv.concurrency
-        )
         body = {
-            "Reason": RESERVED if reserved else ACCOUNT,
+            "Reason": self._slots.throttle_reason(fv),
             "Type": "User",
             "message": "Rate Exceeded.",
         }
