@@ -16,7 +16,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from aloft.cli.commands.dev import brief, log_style
+import pytest
+
+from aloft.cli.commands.dev import brief, log_style, print_log_line
 from aloft.cli.devserver import changed, snapshot
 
 
@@ -85,6 +87,22 @@ def test_log_styles() -> None:
     assert log_style("[ERROR] ValueError: boom") == "red"
     assert log_style("Traceback (most recent call last):") == "red"
     assert log_style("hello") is None
+
+
+def test_log_lines_in_colour(monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for text in ("START RequestId: r1 Version: 3", "[ERROR] boom [not markup]", "plain"):
+        print_log_line({"timestamp": 0.0, "function": "svc-dev-app", "text": text}, "svc-dev-")
+    start, error, plain = capsys.readouterr().out.splitlines()
+    assert "\x1b[2mSTART RequestId: r1" in start and "svc-dev-app" not in start
+    assert "\x1b[31m[ERROR] boom [not markup]" in error
+    assert plain.endswith(" plain") and "app" in plain
+    monkeypatch.setenv("NO_COLOR", "1")
+    print_log_line({"timestamp": 0.0, "function": "svc-dev-app", "text": "END x"}, "svc-dev-")
+    assert "\x1b[" not in capsys.readouterr().out
 
 
 def test_brief_keeps_the_first_line_and_the_cause() -> None:
