@@ -12,9 +12,11 @@ import click
 from aloft.cli import providers, render
 from aloft.cli.events import http_event, parse_headers, raw_event
 from aloft.cli.helptext import examples
-from aloft.cli.local_run import error_summary, function_or_error, invoke_locally
-from aloft.cli.project import load_service
+from aloft.cli.local_run import LocalResult, error_summary, function_or_error, invoke_locally
+from aloft.cli.project import begin
+from aloft.config.models import Service
 from aloft.errors import InvokeError, Location, UsageError
+from aloft.provider import InvokeOutput
 
 
 def _read_json(text: str, what: str) -> Any:
@@ -98,27 +100,41 @@ def command(
     if asynchronous and local:
         raise UsageError("--async runs on a deployed stage, not with --local",
                          fix="drop --local (deploy first), or drop --async")
-    service = load_service(stage)
+    lifecycle = begin("invoke", stage)  # steps: start, run (the invocation), finish
+    service = lifecycle.service
     event = build_event(event_file=event_file, data=data, raw=raw, path=path, method=method,
                         headers=headers, body=body)
     where = Location(function=function, stage=service.stage)
     if local:
         progress = render.StepProgress(quiet=True)
         try:
-            result = invoke_locally(service, function, event, progress=progress)
+            with lifecycle.step("run"):
+                result = invoke_locally(service, function, event, progress=progress)
         finally:
             progress.close()
-        if raw is not None and result.ok:
-            _raw_reply(json.loads(result.output), where)
-            return
-        click.echo(result.output)
-        if not result.ok:
-            raise InvokeError(f"failed: {error_summary(result.output, result.exit_code)}",
-                              where=where, fix="read the function's output above")
+        with lifecycle.step("finish"):
+            _show_local(result, raw, where)
         return
     function_or_error(service, function)
     provider = providers.provider_for(service)
-    output = provider.invoke(service, function, event, asynchronous=asynchronous)
+    with lifecycle.step("run"):
+        output = provider.invoke(service, function, event, asynchronous=asynchronous)
+    with lifecycle.step("finish"):
+        _show(output, service, function, raw, asynchronous, where)
+
+
+def _show_local(result: LocalResult, raw: str | None, where: Location) -> None:
+    if raw is not None and result.ok:
+        _raw_reply(json.loads(result.output), where)
+        return
+    click.echo(result.output)
+    if not result.ok:
+        raise InvokeError(f"failed: {error_summary(result.output, result.exit_code)}",
+                          where=where, fix="read the function's output above")
+
+
+def _show(output: InvokeOutput, service: Service, function: str, raw: str | None,
+          asynchronous: bool, where: Location) -> None:
     if output.logs:
         sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
     if raw is not None and output.error is None:

@@ -6,15 +6,22 @@ import click
 
 from aloft.cli import providers, render
 from aloft.cli.helptext import examples
-from aloft.cli.project import load_service
+from aloft.cli.project import begin
 
 _json = click.option("--json", "as_json", is_flag=True,
                      help='Print {"enabled": ..., "changed": [...]}.')
 
 
 def _run(stage: str, names: tuple[str, ...], enabled: bool, as_json: bool = False) -> None:
-    service = load_service(stage)
-    changed = providers.provider_for(service).schedule(service, enabled, names)
+    lifecycle = begin("schedule" if enabled else "unschedule", stage)  # start, run, finish
+    service = lifecycle.service
+    with lifecycle.step("run"):
+        changed = providers.provider_for(service).schedule(service, enabled, names)
+    with lifecycle.step("finish"):
+        _show(service.service, stage, changed, enabled, as_json)
+
+
+def _show(service: str, stage: str, changed: list[str], enabled: bool, as_json: bool) -> None:
     if as_json:
         render.print_json({"enabled": enabled, "changed": changed})
         return
@@ -23,7 +30,7 @@ def _run(stage: str, names: tuple[str, ...], enabled: bool, as_json: bool = Fals
         for name in changed:
             render.out().print(f"{word} {name}", markup=False)
     else:
-        render.out().print(f"no schedules in {service.service} {stage}", markup=False)
+        render.out().print(f"no schedules in {service} {stage}", markup=False)
 
 
 @click.command(

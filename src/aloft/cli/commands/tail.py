@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import click
+from rich.console import Console
 
 from aloft.cli import providers, render
 from aloft.cli.durations import parse_duration
 from aloft.cli.helptext import examples
-from aloft.cli.project import load_service
+from aloft.cli.project import begin
 from aloft.provider import LogLine
 
 
@@ -41,12 +43,20 @@ def command(stage: str, function: str | None, since: str, filter_text: str | Non
             no_follow: bool, as_json: bool) -> None:
     """Print the logs of STAGE, then follow new lines (Ctrl-C stops)."""
     seconds = parse_duration(since, "--since")
-    service = load_service(stage)
+    lifecycle = begin("tail", stage)  # steps: start, run (the lines), finish
+    service = lifecycle.service
     lines = providers.provider_for(service).logs(
         service, function=function, since=time.time() - seconds, filter_text=filter_text,
         follow=not no_follow,
     )
     console = render.out()
+    with lifecycle.step("run"):
+        _print(lines, console, as_json)
+    with lifecycle.step("finish"):
+        pass
+
+
+def _print(lines: Iterator[LogLine], console: Console, as_json: bool) -> None:
     try:
         for line in lines:
             if as_json:
