@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from aloft import errors
 from aloft.local.dashboard import auth, data, views
+from aloft.local.state import Deployment
 from aloft.local.types import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ async def _get(p: Platform, path: str, q: dict[str, str], csrf: str) -> HttpResp
     return _html(404, views.page("Not found", "<h1>Not found</h1>", csrf=csrf))
 
 
-async def _history(p: Platform, service: str, stage: str) -> tuple[list[Any], Any]:
+async def _history(p: Platform, service: str, stage: str) -> tuple[list[Deployment], Deployment]:
     history = await asyncio.to_thread(p.state.deployments, service, stage)
     current = await asyncio.to_thread(p.state.current_deployment, service, stage)
     if current is None:
