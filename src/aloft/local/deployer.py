@@ -22,7 +22,12 @@ from typing import Any
 from aloft.config.models import Function, Service
 from aloft.errors import DeployError, Location, NotDeployedError
 from aloft.local.endpoint import AwsEndpoint
-from aloft.local.endpoint_auth import Statement, function_access_key, function_grants
+from aloft.local.endpoint_auth import (
+    Statement,
+    function_access_key,
+    function_grants,
+    grant_changes,
+)
 from aloft.local.endpoint_resources import desired_resources, local_names, resource_id
 from aloft.local.endpoint_resources import ensure as ensure_resource
 from aloft.local.endpoint_resources import remove as remove_resource
@@ -185,6 +190,11 @@ class Deployer:
                 platform["aws"] = aws_env
             plan = plan_deploy(service, code_sha256, layer_sha256, current,
                                platform=platform, resources=resources)
+            if self.endpoint is not None:
+                dep = await asyncio.to_thread(
+                    self.state.current_deployment, service.service, service.stage)
+                plan = grant_changes(plan, service.stage, self._grants(service, plan),
+                                     dep.extra.get("grants") or {} if dep else {})
             prev = self.registry.stage(service.service, service.stage)
             plan = source_changes(plan, service.stage, bindings_json(service),
                                   prev.deployment.extra.get(SOURCES_KEY, []) if prev else [])

@@ -82,6 +82,22 @@ def function_grants(service: Service, name: str, fn: Function,
     return out
 
 
+def grant_changes(plan: list[dict[str, Any]], stage: str, desired: dict[str, Any],
+                  current: dict[str, Any]) -> list[dict[str, Any]]:
+    """`plan` plus a `grants` instruction (and the alias switch that records it, if the plan had
+    none) when the functions' grants differ from the current deployment's: a change of
+    `secrets` or `permissions` publishes no new version, as a role policy change on AWS."""
+    desired = json.loads(json.dumps(desired))
+    if desired == current:
+        return plan
+    changed = sorted({str(v[0]) for k, v in desired.items() if current.get(k) != v})
+    out = [*plan, {"action": "grants", "name": stage, "functions": changed}]
+    if not any(i["action"] == "switch_alias" for i in plan):
+        alias = {i["name"]: i["version"] for i in plan if i["action"] == "keep"}
+        out.append({"action": "switch_alias", "name": stage, "functions": alias})
+    return out
+
+
 def is_allowed(statements: Iterable[Statement], action: str, resource: str) -> bool:
     allowed = False
     for st in statements:
