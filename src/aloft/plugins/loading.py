@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Mapping
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import click
@@ -40,14 +40,20 @@ def _on_path(root: Path) -> None:
         sys.path.insert(0, text)
 
 
-def import_plugin(name: str, root: Path) -> object:
+def installed_plugins() -> dict[str, EntryPoint]:
+    """Entry points of the group `aloft.plugins`, by name (one scan of the installed packages)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def import_plugin(name: str, root: Path, installed: Mapping[str, EntryPoint] | None = None,
+                  ) -> object:
     """The plugin object for `name`: an entry point's target, else the module `name`.
 
     Raises ImportError (the plugin is absent) or whatever importing it raised.
     """
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == name:
-            return ep.load()
+    found = (installed_plugins() if installed is None else installed).get(name)
+    if found is not None:
+        return found.load()
     _on_path(root)
     return importlib.import_module(name)
 
@@ -56,9 +62,10 @@ def load_plugins(names: list[str], root: Path, locator: Locator | None = None) -
     """The built-ins plus the plugins `names`; ConfigError at the `plugins:` entry of one that
     cannot be imported."""
     plugins = builtin_plugins()
+    installed = installed_plugins() if names else {}
     for index, name in enumerate(names):
         try:
-            plugin = import_plugin(name, root)
+            plugin = import_plugin(name, root, installed)
         except ModuleNotFoundError as exc:
             missing = exc.name or name
             if not (name == missing or name.startswith(missing + ".")):

@@ -163,3 +163,43 @@ def test_a_hook_with_an_unknown_argument_is_refused(project: Callable[..., Path]
     """})
     with pytest.raises(PluginError, match=r"bad_args_plugin.*not valid"):
         load_service(root, "dev")
+
+
+def test_a_stage_overrides_a_plugin_section(project: Callable[..., Path]) -> None:
+    root = project("""
+        service: shop
+        app: app:app
+        plugins: [sect_stage_plugin]
+        summary:
+          url: http://127.0.0.1:9/dev
+        stages:
+          dev: {}
+          prod:
+            summary:
+              url: http://127.0.0.1:9/prod
+    """, {"sect_stage_plugin.py": SUMMARY_PLUGIN})
+    assert load_service(root, "dev")[0].plugin_config["summary"].url.endswith("/dev")
+    assert load_service(root, "prod")[0].plugin_config["summary"].url.endswith("/prod")
+
+
+def test_an_installed_plugin_is_found_by_its_entry_point_name(
+    project: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A real installed distribution: a .dist-info with entry_points.txt on sys.path.
+    site = tmp_path / "site"
+    (site / "aloft_demo_ep").mkdir(parents=True)
+    (site / "aloft_demo_ep" / "__init__.py").write_text(SUMMARY_PLUGIN)
+    dist = site / "aloft_demo_ep-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: aloft-demo-ep\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[aloft.plugins]\ndemo-summary = aloft_demo_ep\n")
+    monkeypatch.syspath_prepend(str(site))
+    root = project("""
+        service: shop
+        app: app:app
+        plugins: [demo-summary]
+        summary: {url: http://127.0.0.1:9/x}
+    """)
+    service, plugins = load_service(root, "dev")
+    assert "demo-summary" in plugins.names
+    assert service.plugin_config["summary"].url == "http://127.0.0.1:9/x"
