@@ -145,3 +145,24 @@ def test_deployed_and_package_hooks_run_at_their_steps() -> None:
     with lifecycle.step("finalize"):
         seen.append("finalize")
     assert seen == ["finalize", "deployed v3"]
+
+
+def test_a_package_hook_sees_the_built_artifact_and_can_refuse_it(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def app(environ, start_response):\n    return [b'']\n")
+    sizes: list[int] = []
+
+    class SizeGate:
+        @hookimpl
+        def aloft_package(self, manifest: Any, service: Service) -> None:
+            sizes.append(manifest.code.size)
+            if manifest.code.size > 10:
+                raise Abort(f"code zip is {manifest.code.size} bytes", fix="make it smaller")
+
+    svc = service(root=tmp_path)
+    lifecycle = Lifecycle.started("deploy", svc, Plugins([("gate", SizeGate())]),
+                                  first="validate")
+    with pytest.raises(PluginError) as err, lifecycle.step("package"):
+        lifecycle.context.manifest = lifecycle.build(svc)
+    assert sizes and sizes[0] == lifecycle.context.manifest.code.size  # type: ignore[union-attr]
+    assert err.value.message.startswith("plugin 'gate' stopped at deploy:package: code zip is")
+    assert err.value.fix == "make it smaller"  # the plugin's own fix wins
