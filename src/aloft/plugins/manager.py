@@ -162,6 +162,8 @@ def _dependency_runner(impl: Any, service: Service) -> Callable[[Path, Target], 
         try:
             impl.function(**{arg: args[arg] for arg in impl.argnames})
         except Exception as exc:
-            raise stopped_at("while preparing the dependencies")(impl.plugin_name, exc) from exc
+            raise stopped_at("while preparing the dependencies",
+                             "correct what the plugin reports, or remove it from `plugins:`"
+                             )(impl.plugin_name, exc) from exc
 
     return run
