@@ -3,9 +3,10 @@
 moto's server (S3, SQS, SNS, DynamoDB and its streams, SSM, KMS, Secrets Manager) behind
 `AuthMiddleware` (function grants), in its own process so that moto's blocking, GIL-heavy work
 never stalls the daemon's event loop. It restores the snapshot before it binds, prints
-`READY <port> <restore ms>` on stdout once it answers, saves the snapshot every
-`--save-every` seconds when something was written and once more at SIGTERM/SIGINT, and stops
-by itself when its parent (the daemon) is gone. The admin token comes in ALOFT_ENDPOINT_TOKEN.
+`READY <port> <restore ms>` on stdout once it answers, saves the snapshot every `--save-every`
+seconds (or ten times as long as a save takes) when something was written and once more at
+SIGTERM/SIGINT, and stops by itself when its parent (the daemon) is gone. The admin token comes
+in ALOFT_ENDPOINT_TOKEN.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Saver:
 
     def __init__(self, snapshot: SnapshotFile):
         self.snapshot = snapshot
+        self.last_seconds = 0.0  # how long the last save took
         self._dirty = False
         self._lock = threading.Lock()
 
@@ -43,12 +45,14 @@ class Saver:
             if not (self._dirty or force):
                 return False
             self._dirty = False
+            started = time.perf_counter()
             try:
                 self.snapshot.save(dump_backends())
             except Exception:
                 self._dirty = True
                 log.exception("saving the AWS endpoint's data failed; will retry")
                 return False
+            self.last_seconds = time.perf_counter() - started
             return True
 
 
@@ -86,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     print(f"READY {server.server_address[1]} {restore_ms:.0f}", flush=True)
-    while not stop.wait(args.save_every):
+    # Large data takes long to save: then save less often (at most a tenth of the time).
+    while not stop.wait(max(args.save_every, 10 * saver.last_seconds)):
         saver.save()
         if os.getppid() != parent:  # the daemon died without stopping us
             break
