@@ -127,3 +127,17 @@ def test_secure_parameter_values_stay_out_of_plans() -> None:
     svc = make(resources={"parameters": {"key": {"value": "s3cret", "secure": True}}})
     (res,) = desired_resources(svc, local_names(svc, ""))
     assert "s3cret" not in json.dumps(res) and res["spec"]["value_sha256"]
+
+
+def test_serverless_yml_resources_become_local_resources() -> None:
+    from aloft.config import load_project
+
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "configs" / "sls_functions"
+    svc = load_project(root).service("dev")
+    wanted = {(r["kind"], r["physical"]): r["spec"]
+              for r in desired_resources(svc, local_names(svc, ""))}
+    assert wanted[("bucket", "orders-dev-uploads")]["versioning"] is True
+    assert wanted[("queue", "orders-dev-orders")]["dead_letter"] == ACCOUNT.arn(
+        "sqs", "orders-dev-OrdersDLQ")
+    assert wanted[("table", "orders-dev")]["stream"] == "NEW_AND_OLD_IMAGES"
+    assert ("topic", "orders-alerts") in wanted
