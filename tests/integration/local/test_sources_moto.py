@@ -70,8 +70,15 @@ def stream(event, context):
             _log("stream_failed", {"seq": r["dynamodb"]["SequenceNumber"]})
             break
     return {"batchItemFailures": failures}
+
+
+def kinesis(event, context):
+    import base64
+    _log("kinesis", [{"data": base64.b64decode(r["kinesis"]["data"]).decode(),
+                      "key": r["kinesis"]["partitionKey"], "id": r["eventID"],
+                      "source": r["eventSource"]} for r in event["Records"]])
 '''
-FUNCTIONS = ["batch", "each", "topic", "bucket", "stream"]
+FUNCTIONS = ["batch", "each", "topic", "bucket", "stream", "kinesis"]
 
 
 def read(out: Path, kind: str) -> list[Any]:
@@ -334,3 +341,24 @@ def test_a_stopped_poller_does_not_hide_messages(env: Env) -> None:
         got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
     assert [m["Body"] for m in got] == ["for whoever polls next"]
     assert not [r for r in read(env.out, "batch") if r["body"] == "for whoever polls next"]
+
+
+def test_kinesis_records_reach_the_function_in_order(env: Env) -> None:
+    kin = env.client("kinesis")
+    kin.create_stream(StreamName="clicks", ShardCount=1)
+    wait_until(lambda: kin.describe_stream_summary(StreamName="clicks")[
+        "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    fn = env.fvs["kinesis"].function
+    env.bind(Binding("stream", fn, "clicks", stream_type="kinesis", batch_size=10))
+    env.polling(fn)
+    for n in range(3):
+        kin.put_record(StreamName="clicks", Data=f"click-{n}".encode(), PartitionKey="p")
+
+    def delivered() -> list[dict[str, str]]:
+        return [r for event in read(env.out, "kinesis") for r in event]
+
+    got = wait_until(lambda: delivered() if len(delivered()) >= 3 else None)
+    assert [r["data"] for r in got] == ["click-0", "click-1", "click-2"]
+    assert all(r["source"] == "aws:kinesis" and r["key"] == "p" for r in got)
+    assert got[0]["id"].startswith("shardId-")
+    env.bind()

@@ -277,3 +277,19 @@ def test_changed_bindings_make_a_deploy_that_records_them() -> None:
     switching = [*keep, {"action": "switch_alias", "name": "dev", "functions": {"worker": 4}}]
     assert [i["action"] for i in source_changes(switching, "dev", [], [old])] == [
         "keep", "switch_alias", "sources"]
+
+
+def test_kinesis_event_has_lambdas_record_shape() -> None:
+    from aloft.local.sources.events import kinesis_event
+
+    when = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    records = [{"SequenceNumber": "495", "Data": b"Hello", "PartitionKey": "p",
+                "ApproximateArrivalTimestamp": when}]
+    arn = "arn:aws:kinesis:eu-west-1:1:stream/clicks"
+    record = kinesis_event(records, arn, "shardId-000000000000")["Records"][0]
+    expected = sample("kinesisStreamEvent.json")["Records"][0]
+    assert set(record) == set(expected) and set(record["kinesis"]) == set(expected["kinesis"])
+    assert record["kinesis"]["data"] == "SGVsbG8="
+    assert record["kinesis"]["approximateArrivalTimestamp"] == round(when.timestamp(), 3)
+    assert record["eventID"] == "shardId-000000000000:495"
+    assert record["awsRegion"] == "eu-west-1" and record["eventSourceARN"] == arn

@@ -36,6 +36,7 @@ class EndpointClients:
         self.dynamodb: Any = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
         self.streams: Any = session.client("dynamodbstreams", endpoint_url=endpoint_url,
                                            config=config)
+        self.kinesis: Any = session.client("kinesis", endpoint_url=endpoint_url, config=config)
 
     # -- lookups ----------------------------------------------------------------------
 

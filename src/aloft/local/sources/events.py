@@ -168,5 +168,41 @@ def dynamodb_event(records: Sequence[Mapping[str, Any]], stream_arn: str) -> dic
     return {"Records": out}
 
 
+def kinesis_event(
+    records: Sequence[Mapping[str, Any]], stream_arn: str, shard: str
+) -> dict[str, Any]:
+    """Lambda's Kinesis event for records of kinesis.get_records (Data is bytes there: Lambda
+    sends it base64-encoded)."""
+    region = arn_region(stream_arn)
+    out = []
+    for r in records:
+        data = r.get("Data", b"")
+        raw = data if isinstance(data, bytes) else str(data).encode()
+        seq = str(r["SequenceNumber"])
+        out.append({
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": r.get("PartitionKey", ""),
+                "sequenceNumber": seq,
+                "data": base64.b64encode(raw).decode(),
+                "approximateArrivalTimestamp": _epoch_ms(r.get("ApproximateArrivalTimestamp")),
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{shard}:{seq}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::123456789012:role/aloft-local",
+            "awsRegion": region,
+            "eventSourceARN": stream_arn,
+        })
+    return {"Records": out}
+
+
+def _epoch_ms(value: Any) -> float:
+    if isinstance(value, datetime):
+        return round(value.timestamp(), 3)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
 def encode(event: Mapping[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":"), default=str).encode()

@@ -1,8 +1,9 @@
-"""DynamoDB stream → function, as Lambda reads a stream: each shard in order, batches of up to
-`batch_size` records (gathered for at most `window` seconds), one synchronous invocation per
-batch. A failed batch is retried (with backoff) until it succeeds, the shard waiting behind it;
-with partial failures, the records before the first failed one are checkpointed and reading
-resumes at it. Checkpoints are in state.db, so a restart resumes after the last record done."""
+"""DynamoDB stream or Kinesis stream → function, as Lambda reads a stream: each shard in order,
+batches of up to `batch_size` records (gathered for at most `window` seconds), one synchronous
+invocation per batch. A failed batch is retried (with backoff) until it succeeds, the shard
+waiting behind it; with partial failures, the records before the first failed one are
+checkpointed and reading resumes at it. Checkpoints are in state.db, so a restart resumes
+after the last record done."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any
 
 from aloft.local.sources.checkpoints import START_OF_SHARD
 from aloft.local.sources.decisions import batch_due, retry_delay, settle, stream_step
-from aloft.local.sources.events import dynamodb_event, encode
+from aloft.local.sources.events import encode
 from aloft.local.sources.poller import Poller
+from aloft.local.sources.stream_apis import DynamoDbStreams, KinesisStreams, ShardApi
 
 POLL_INTERVAL = 0.25  # seconds between reads of a shard that had nothing (Lambda: 4 per second)
 REDESCRIBE_EVERY = 30.0  # seconds between looks for new shards
@@ -35,6 +37,8 @@ class StreamPoller(Poller):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.api: ShardApi = (KinesisStreams(self.clients) if self.binding.stream_type == "kinesis"
+                              else DynamoDbStreams(self.clients))
         self.shards: dict[str, Shard] = {}
         self._described = 0.0
 
@@ -42,19 +46,14 @@ class StreamPoller(Poller):
         return f"{self.stream_arn}|{shard_id}"
 
     async def setup(self) -> None:
-        if self.binding.stream_type != "dynamodb":
-            raise NotImplementedError("kinesis streams are not supported on the local cloud")
-        self.stream_arn = await self.call(self.clients.stream_arn, self.binding.source)
+        self.stream_arn = await self.call(self.api.resolve, self.binding.source)
         self.shards = {}
         await self.call(self._describe)
 
     def _describe(self) -> None:
         """Open an iterator on every shard not read yet: after its checkpoint, or at the
         binding's starting position the first time."""
-        streams = self.clients.streams
-        desc = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        for shard in desc.get("Shards", []):
-            sid = shard["ShardId"]
+        for sid in self.api.shards(self.stream_arn):
             if sid in self.shards:
                 continue
             key = self._checkpoint_key(sid)
@@ -63,31 +62,24 @@ class StreamPoller(Poller):
                 seq = self._latest(sid)
                 self.deps.checkpoints.put(self.binding.key, key, seq)
             if seq is None or seq == START_OF_SHARD:
-                it = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=sid,
-                                                ShardIteratorType="TRIM_HORIZON")
+                it = self.api.iterator(self.stream_arn, sid, "TRIM_HORIZON")
             else:
-                it = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=sid,
-                                                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                                                SequenceNumber=seq)
-            self.shards[sid] = Shard(sid, it["ShardIterator"])
+                it = self.api.iterator(self.stream_arn, sid, "AFTER_SEQUENCE_NUMBER", seq)
+            self.shards[sid] = Shard(sid, it)
         self._described = time.monotonic()
 
     def _latest(self, shard_id: str) -> str:
         """The newest record's sequence number now (START_OF_SHARD when there is none): stored
         as the first checkpoint, so that LATEST means "from when the binding was created" even
         across a restart, and records written while the platform was down are not skipped."""
-        streams = self.clients.streams
-        it = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id,
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        it: str | None = self.api.iterator(self.stream_arn, shard_id, "TRIM_HORIZON")
         last = START_OF_SHARD
         while it:
-            got = streams.get_records(ShardIterator=it, Limit=READ_LIMIT)
-            records = got.get("Records") or []
+            records, it = self.api.records(it, READ_LIMIT)
             if not records:
                 break
-            last = records[-1]["dynamodb"]["SequenceNumber"]
-            it = got.get("NextShardIterator")
-        return str(last)
+            last = self.api.sequence(records[-1])
+        return last
 
     async def cycle(self) -> None:
         if time.monotonic() - self._described > REDESCRIBE_EVERY:
@@ -101,10 +93,8 @@ class StreamPoller(Poller):
     async def _read(self, shard: Shard) -> None:
         if shard.iterator is None:
             return
-        got = await self.call(self.clients.streams.get_records, ShardIterator=shard.iterator,
-                              Limit=min(READ_LIMIT, self.binding.batch_size))
-        records = got.get("Records") or []
-        shard.iterator = got.get("NextShardIterator")  # None: the shard is closed and read
+        records, shard.iterator = await self.call(  # None: the shard is closed and read
+            self.api.records, shard.iterator, min(READ_LIMIT, self.binding.batch_size))
         shard.pending.extend(records)
         self.status.received += len(records)
 
@@ -129,9 +119,10 @@ class StreamPoller(Poller):
             shard.not_before = time.monotonic() + 1.0
             return False
         batch = shard.pending[:b.batch_size]
-        seqs = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        seqs = [self.api.sequence(r) for r in batch]
         self.status.invocations += 1
-        result = await self.deps.invoke(fv, encode(dynamodb_event(batch, self.stream_arn)))
+        event = self.api.event(batch, self.stream_arn, shard.shard_id)
+        result = await self.deps.invoke(fv, encode(event))
         verdict = settle(seqs, result.status == "ok", result.payload,
                          partial_failures=b.partial_failures)
         step = stream_step(seqs, verdict)
@@ -143,6 +134,7 @@ class StreamPoller(Poller):
         del shard.pending[:done]
         if step.retry_from is None:
             shard.attempts = 0
+            self.status.state = "polling"
             return True
         shard.attempts += 1
         self.status.failed += len(batch) - done
