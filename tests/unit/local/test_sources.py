@@ -21,6 +21,7 @@ from aloft.local.sources.decisions import (
     Verdict,
     batch_due,
     batch_item_failures,
+    parallel_batches,
     receive_size,
     retry_delay,
     settle,
@@ -103,6 +104,14 @@ def test_batch_due_when_full_or_when_the_window_is_over() -> None:
     assert batch_due(3, 10, 2.0, 2)
     assert batch_due(10, 10, 0.0, 300)
     assert receive_size(100, 95) == 5 and receive_size(100, 0) == 10 and receive_size(3, 0) == 3
+
+
+def test_parallel_batches_respect_fifo_order_and_reserved_concurrency() -> None:
+    assert parallel_batches(False, None) == 5
+    assert parallel_batches(True, None) == 1
+    assert parallel_batches(False, 2) == 2
+    assert parallel_batches(True, 10) == 1
+    assert parallel_batches(False, 0) == 0  # disabled: nothing is received
 
 
 IDS = ["m1", "m2", "m3"]

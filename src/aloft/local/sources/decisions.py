@@ -21,6 +21,18 @@ def receive_size(batch_size: int, have: int) -> int:
     return max(1, min(SQS_MAX_RECEIVE, batch_size - have))
 
 
+PARALLEL_BATCHES = 5
+"""Batches of one queue in flight at once: Lambda starts with five pollers per queue."""
+
+
+def parallel_batches(fifo: bool, concurrency: int | None) -> int:
+    """How many batches of a queue may be in flight: one for a FIFO queue (its order), never
+    more than the function's reserved concurrency (more would be throttled, and a throttled
+    batch spends a receive); 0 when the function is disabled (`concurrency: 0`)."""
+    limit = 1 if fifo else PARALLEL_BATCHES
+    return limit if concurrency is None else max(0, min(limit, concurrency))
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Which items of a batch succeeded and which must be retried (ids in batch order)."""

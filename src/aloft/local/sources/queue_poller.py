@@ -11,14 +11,11 @@ import time
 from typing import Any
 
 from aloft.local.sources.clients import LONG_POLL_SECONDS
-from aloft.local.sources.decisions import batch_due, receive_size, settle
+from aloft.local.sources.decisions import batch_due, parallel_batches, receive_size, settle
 from aloft.local.sources.events import encode, sqs_event
 from aloft.local.sources.poller import Poller
 
 NO_FUNCTION_WAIT = 1.0
-PARALLEL_BATCHES = 5
-"""Batches of one queue in flight at once (Lambda starts with five pollers per queue); a FIFO
-queue has one, so that its messages are processed in order."""
 
 
 class QueuePoller(Poller):
@@ -27,23 +24,27 @@ class QueuePoller(Poller):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        fifo = self.binding.source.endswith(".fifo")
-        self._slots = asyncio.Semaphore(1 if fifo else PARALLEL_BATCHES)
+        self._fifo = self.binding.source.endswith(".fifo")
         self._deliveries: set[asyncio.Task[None]] = set()
 
     async def setup(self) -> None:
         self.url, self.arn = await self.call(self.clients.queue, self.binding.source)
 
+    def parallel(self) -> int:
+        """Batches allowed in flight: never more than the function's reserved concurrency
+        (more would only be throttled, and a throttled batch counts as a failed receive)."""
+        fv = self.function()
+        return parallel_batches(self._fifo, fv.concurrency if fv is not None else None)
+
     async def cycle(self) -> None:
-        """Gather a batch while up to PARALLEL_BATCHES earlier ones are being processed."""
-        await self._slots.acquire()
-        try:
-            batch = await self.gather()
-        except BaseException:
-            self._slots.release()
-            raise
+        """Gather a batch while earlier ones are being processed (up to `parallel()`)."""
+        while len(self._deliveries) >= max(1, self.parallel()):
+            await asyncio.wait(set(self._deliveries), return_when=asyncio.FIRST_COMPLETED)
+        if self.parallel() < 1:  # concurrency 0: the function is disabled, leave the queue be
+            await asyncio.sleep(NO_FUNCTION_WAIT)
+            return
+        batch = await self.gather()
         if not batch:
-            self._slots.release()
             return
         self.status.received += len(batch)
         task = asyncio.create_task(self.deliver(batch))
@@ -52,7 +53,6 @@ class QueuePoller(Poller):
 
     def _delivered(self, task: asyncio.Task[None]) -> None:
         self._deliveries.discard(task)
-        self._slots.release()
         if not task.cancelled() and task.exception() is not None:
             self.status.state, self.status.last_error = "error", str(task.exception())
 
