@@ -82,6 +82,20 @@ def test_bindings_resolve_declared_resources_and_keep_arns_and_plain_names() -> 
     assert all(b.stage == ("shop", "dev") for b in back)
 
 
+def test_a_stream_event_on_a_table_without_stream_is_a_config_error() -> None:
+    from aloft.errors import ConfigError
+
+    svc = service(functions={"changes": {"handler": "h.on", "events": [
+        {"http": "GET /x"}, {"stream": {"table": "items"}}]}},
+        resources={"tables": {"items": {}}})
+    with pytest.raises(ConfigError) as caught:
+        desired_bindings(svc)
+    assert caught.value.where is not None
+    assert caught.value.where.key_path == "functions.changes.events[1].stream"
+    assert caught.value.where.function == "changes" and caught.value.where.stage == "dev"
+    assert "stream: true" in (caught.value.fix or "")
+
+
 def test_binding_key_survives_setting_changes_but_not_a_new_source() -> None:
     a = Binding("queue", "shop-dev-worker", "shop-dev-jobs", batch_size=10)
     assert a.key == Binding("queue", "shop-dev-worker", "shop-dev-jobs", batch_size=1).key

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aloft.config.models import Service
+from aloft.errors import ConfigError, Location
 from aloft.naming import Account, ResourceNames
 
 BindingKind = Literal["queue", "topic", "bucket", "stream"]
@@ -95,7 +96,7 @@ def desired_bindings(service: Service) -> list[Binding]:
     stage = (service.service, service.stage)
     for name, fn in service.resolved_functions().items():
         physical = service.physical_name(name)
-        for event in fn.events:
+        for index, event in enumerate(fn.events):
             if event.queue is not None:
                 q = event.queue
                 out.append(Binding("queue", physical, resolve_source(service, "queue", q.name),
@@ -114,6 +115,7 @@ def desired_bindings(service: Service) -> list[Binding]:
                                    suffix=b.suffix, stage=stage))
             elif event.stream is not None:
                 s = event.stream
+                _check_table_stream(service, name, index, s.type, s.name)
                 source = (resolve_source(service, "stream", s.name) if s.type == "dynamodb"
                           else s.name)
                 out.append(Binding("stream", physical, source, batch_size=s.batch_size,
@@ -121,6 +123,21 @@ def desired_bindings(service: Service) -> list[Binding]:
                                    enabled=s.enabled, stream_type=s.type,
                                    starting_position=s.starting_position, stage=stage))
     return out
+
+
+def _check_table_stream(service: Service, function: str, index: int, kind: str,
+                        name: str) -> None:
+    """A stream event on a declared table that has no stream could never deliver anything."""
+    table = service.resources.tables.get(name) if kind == "dynamodb" else None
+    if table is not None and not table.stream:
+        raise ConfigError(
+            f"function {function!r} reads the stream of table {name!r}, which has none",
+            where=Location(file=str(service.config_file) if service.config_file else None,
+                           key_path=f"functions.{function}.events[{index}].stream",
+                           function=function, stage=service.stage),
+            fix=f"set `stream: true` (or a view type such as NEW_IMAGE) on resources.tables."
+                f"{name}",
+        )
 
 
 def bindings_json(service: Service) -> list[dict[str, Any]]:
