@@ -71,4 +71,21 @@ def test_example_worker_consumes_its_queue(cloud: Cloud, tmp_path: Path) -> None
         time.sleep(0.2)
     text = aloft(cloud, project, "status", "dev")
     assert "event_sources" in text and "functions-dev-jobs" in text
+
+    # Deploying again unchanged is a no-op; changing only the queue event records a new
+    # deployment (same function versions) whose binding replaces the old one.
+    again = json.loads(aloft(cloud, project, "deploy", "dev", "--json"))
+    assert again["version"] == deployed["version"]
+    config = project / "aloft.yml"
+    config.write_text(config.read_text().replace(
+        "      - queue: jobs", "      - queue: {name: jobs, batch_size: 2}"))
+    plan = aloft(cloud, project, "deploy", "dev", "--plan")
+    assert "sources" in plan and "publish" not in plan
+    changed = json.loads(aloft(cloud, project, "deploy", "dev", "--json"))
+    assert changed["version"] == deployed["version"] + 1
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": 3, "task": "after"}))
+    deadline = time.monotonic() + 30
+    while "processed job 3: after" not in logged():
+        assert time.monotonic() < deadline, logged()
+        time.sleep(0.2)
     aloft(cloud, project, "undeploy", "dev", "--yes")
