@@ -137,5 +137,10 @@ class Poller:
     async def teardown(self) -> None:
         """Undo `setup` once the binding is gone from every deployment."""
 
+    async def invoke(self, fv: FunctionVersion, event: bytes) -> InvokeResult:
+        """Through the pool, shielded: stopping the poller must not kill an invocation midway
+        (its items are simply not settled, and come back)."""
+        return await asyncio.shield(self.deps.invoke(fv, event))
+
     def function(self) -> FunctionVersion | None:
         return self.deps.current(self.binding.function)

@@ -98,7 +98,7 @@ class QueuePoller(Poller):
             await asyncio.sleep(NO_FUNCTION_WAIT)
             return
         self.status.invocations += 1
-        result = await self.deps.invoke(fv, encode(sqs_event(batch, self.arn)))
+        result = await self.invoke(fv, encode(sqs_event(batch, self.arn)))
         ids = [m["MessageId"] for m in batch]
         verdict = settle(ids, result.status == "ok", result.payload,
                          partial_failures=self.binding.partial_failures)

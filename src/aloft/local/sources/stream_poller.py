@@ -122,7 +122,7 @@ class StreamPoller(Poller):
         seqs = [self.api.sequence(r) for r in batch]
         self.status.invocations += 1
         event = self.api.event(batch, self.stream_arn, shard.shard_id)
-        result = await self.deps.invoke(fv, encode(event))
+        result = await self.invoke(fv, encode(event))
         verdict = settle(seqs, result.status == "ok", result.payload,
                          partial_failures=b.partial_failures)
         step = stream_step(seqs, verdict)
