@@ -15,8 +15,8 @@ from moto import mock_aws
 from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
-from aloft.plugins.builtin.keep_warm import with_keep_warm
 from aloft.package.manifest import ArtifactFile, Manifest
+from aloft.plugins.builtin.keep_warm import with_keep_warm
 
 REGION = "eu-west-1"
 

@@ -348,8 +348,10 @@ EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples
                                            if (p / "aloft.yml").exists()))
 def test_every_example_deploys_and_undeploys(provider: AwsProvider, example: str) -> None:
     from aloft.config import load_project
+    from aloft.plugins.loading import section_loader  # examples/plugin has a plugin section
 
-    services = load_project(EXAMPLES / example).services()
+    services = load_project(EXAMPLES / example).services(
+        sections=section_loader(EXAMPLES / example))
     service = next(iter(services.values())).model_copy(
         update={"provider": "aws", "aws": Service.model_fields["aws"].default_factory()})
     result = provider.deploy(service)

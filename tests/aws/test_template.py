@@ -14,6 +14,7 @@ from aloft.aws.template import template, template_json
 from aloft.config import load_project
 from aloft.config.models import Service
 from aloft.plugins.builtin.keep_warm import with_keep_warm
+from aloft.plugins.loading import section_loader
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -54,7 +55,7 @@ def test_fixture_templates_lint_clean(name: str) -> None:
                                            if (p / "aloft.yml").exists()))
 def test_example_templates_lint_clean(example: str) -> None:
     project = load_project(EXAMPLES / example)
-    services = project.services()
+    services = project.services(sections=section_loader(project.root))  # plugin sections
     aws = [s for s in services.values() if s.provider == "aws"]
     service = aws[0] if aws else next(iter(services.values())).model_copy(
         update={"provider": "aws"})

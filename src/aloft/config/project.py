@@ -121,9 +121,10 @@ class Project:
             warnings=warnings, plugin_config=plugin_config,
         )
 
-    def services(self) -> dict[str, Service]:
+    def services(self, *, sections: SectionLoader | None = None) -> dict[str, Service]:
         """Every stage, validated (for `aloft validate`); raises on the first invalid stage."""
-        return {stage: self.service(stage) for stage in self.stages or [self.default_stage]}
+        return {stage: self.service(stage, sections=sections)
+                for stage in self.stages or [self.default_stage]}
 
 
 def apply_options(data: dict[str, Any], options: Mapping[str, str]) -> dict[str, Any]:

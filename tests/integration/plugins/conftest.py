@@ -3,30 +3,12 @@ a temporary ALOFT_HOME and a build cache private to the session."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import textwrap
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-Aloft = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=30) as reply:
-        return int(reply.status), reply.read()
+from plugin_helpers import Aloft, free_port, run_aloft
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +26,6 @@ def cloud_env(tmp_path_factory: pytest.TempPathFactory,
     run_aloft(["cloud", "stop"], cwd=home, env=env, timeout=60)
 
 
-def run_aloft(args: list[str], *, cwd: Path, env: dict[str, str],
-              timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).parent / "aloft"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "aloft.cli.main"]
-    return subprocess.run([*command, *args], cwd=cwd, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=timeout, check=False)
-
-
 @pytest.fixture
 def aloft(cloud_env: dict[str, str]) -> Aloft:
     """aloft("deploy", "dev", cwd=root, env={...}): the CLI with the module's cloud."""
@@ -61,11 +35,3 @@ def aloft(cloud_env: dict[str, str]) -> Aloft:
         return run_aloft(list(args), cwd=cwd, env={**cloud_env, **(env or {})}, timeout=timeout)
 
     return run
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    return root

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Aloft, get
+from plugin_helpers import Aloft, free_port, get
 
 pytestmark = pytest.mark.slow
 
@@ -81,8 +81,6 @@ def test_each_deploy_posts_its_summary(aloft: Aloft, example: Path, receiver: Re
 def test_an_unreachable_endpoint_does_not_fail_the_deploy_unless_required(
     aloft: Aloft, example: Path, cloud_env: dict[str, str],
 ) -> None:
-    from conftest import free_port
-
     env = {"DEPLOY_SUMMARY_URL": f"http://127.0.0.1:{free_port()}/nobody"}
     done = aloft("deploy", "dev", cwd=example, env=env)
     assert done.returncode == 0, done.stderr

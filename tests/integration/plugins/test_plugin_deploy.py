@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import plugin_project as recorder
 import pytest
-import recorder
-from conftest import Aloft, get, write
+from plugin_helpers import Aloft, get, write
 
 from aloft.plugins import DEPLOY_STEPS
 

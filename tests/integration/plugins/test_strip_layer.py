@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_aloft
+from plugin_helpers import run_aloft
 
 pytestmark = pytest.mark.slow
 

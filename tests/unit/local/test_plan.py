@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
-from aloft.plugins.builtin.keep_warm import with_keep_warm
 from aloft.local.plan import (
     CurrentFunction,
     CurrentSchedule,
@@ -17,6 +16,7 @@ from aloft.local.plan import (
     is_noop,
     plan_deploy,
 )
+from aloft.plugins.builtin.keep_warm import with_keep_warm
 
 CODE = "a" * 64
 CODE2 = "b" * 64
