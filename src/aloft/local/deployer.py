@@ -67,15 +67,15 @@ def function_environment(
     service: Service, name: str, fn: Function, version: int, port: int, code_dir: Path,
     aws: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """What an instance's os.environ holds: the config's variables plus Lambda's own. With
-    `aws` (AWS_ENDPOINT_URL and the ALOFT_<KIND>_<NAME> resource variables), the version gets
-    its own access key, by which the local AWS endpoint knows its grants."""
+    """What an instance's os.environ holds: the config's variables plus Lambda's own. `aws`:
+    AWS_ENDPOINT_URL, the ALOFT_<KIND>_<NAME> resource variables and the version's own
+    credentials, by which the local AWS endpoint knows its grants."""
     physical = service.physical_name(name)
     day = datetime.now(UTC).strftime("%Y/%m/%d")
     env = {
         # Dummy credentials so that boto3 (and @task's SigV4) work against the local endpoints;
         # the config may override them.
-        "AWS_ACCESS_KEY_ID": function_access_key(physical, version) if aws else "aloft-local",
+        "AWS_ACCESS_KEY_ID": "aloft-local",
         "AWS_SECRET_ACCESS_KEY": "aloft-local",
         "AWS_SESSION_TOKEN": "aloft-local",
         **(aws or {}),
@@ -241,7 +241,11 @@ class Deployer:
                 layer_dir=layer_dir, memory=fn.memory or 512, timeout=fn.timeout or 30,
                 concurrency=fn.concurrency, keep_alive=fn.keep_alive or 0,
                 environment=function_environment(
-                    service, name, fn, step["version"], self.port, code_dir, aws_env
+                    service, name, fn, step["version"], self.port, code_dir,
+                    None if aws_env is None or self.endpoint is None else {
+                        **aws_env,
+                        **self.endpoint.function_credentials(step["function"],
+                                                             step["version"])},
                 ),
                 snapshot=bool(fn.snapshot), payload=fn.payload,
             )

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from aloft.errors import ProviderError
-from aloft.local.endpoint_auth import ACCOUNT, Statement
+from aloft.local.endpoint_auth import ACCOUNT, Statement, function_access_key
+from aloft.local.endpoint_sigv4 import function_secret, signing_key
 
 log = logging.getLogger("aloft.local.endpoint")
 
@@ -91,6 +92,15 @@ class AwsEndpoint:
         self._stopping = False
         self._grants: dict[str, tuple[str, list[Statement]]] = {}
         self._clients: dict[str, Any] = {}
+        self._signing_key: bytes | None = None
+
+    def function_credentials(self, physical: str, version: int) -> dict[str, str]:
+        """A function version's own access key and secret (see endpoint_sigv4.py)."""
+        if self._signing_key is None:
+            self._signing_key = signing_key(self.directory)
+        key = function_access_key(physical, version)
+        return {"AWS_ACCESS_KEY_ID": key,
+                "AWS_SECRET_ACCESS_KEY": function_secret(self._signing_key, key)}
 
     @property
     def url(self) -> str:

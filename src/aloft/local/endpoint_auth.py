@@ -7,8 +7,8 @@ checks SSM Parameter Store, Secrets Manager and KMS calls against the function's
 `secrets`, the stage's declared `parameters`, and its `permissions` statements (IAM semantics:
 an explicit Deny wins, otherwise an Allow must match the action and the resource). A call
 without a grant gets `AccessDeniedException`, as on AWS. Other keys (the CLI's, a user's own
-scripts) are not restricted: the endpoint listens on 127.0.0.1 only. Signatures are not
-verified; the check is about a function's declared grants, not about hostile local processes.
+scripts) are not restricted: the endpoint listens on 127.0.0.1 only. A function key's calls must
+be signed with its secret (endpoint_sigv4.py), so one function cannot use another's key id.
 
 Pure functions over data, plus `AuthMiddleware`, the WSGI wrapper the endpoint process runs.
 """
@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from aloft.config.models import Function, Service
+from aloft.local.endpoint_sigv4 import function_secret, signed_by
 from aloft.naming import Account, ResourceNames, secret_parameter
 
 ACCOUNT = Account(account_id="123456789012", region="us-east-1")
@@ -175,8 +176,10 @@ class AuthMiddleware:
     """WSGI in front of moto: grant checks for function keys, plus the endpoint's own admin
     API (`/_aloft/health`, `PUT /_aloft/grants` with the admin token)."""
 
-    def __init__(self, app: WsgiApp, admin_token: str, on_write: Callable[[], None]):
+    def __init__(self, app: WsgiApp, admin_token: str, on_write: Callable[[], None],
+                 signing_key: bytes | None = None):
         self.app = app
+        self.signing_key = signing_key
         self.admin_token = admin_token
         self.on_write = on_write
         self._grants: dict[str, tuple[str, list[Statement]]] = {}
@@ -202,13 +205,24 @@ class AuthMiddleware:
                 body = _read_body(environ)
                 call = protected_call(target, body)
                 if call is not None:
-                    denied = self._denied(key, *call)
+                    denied = self._unsigned(environ, body, key) or self._denied(key, *call)
                     if denied is not None:
                         start_response("400 Bad Request", [
                             ("Content-Type", "application/x-amz-json-1.1"),
                             ("Content-Length", str(len(denied)))])
                         return [denied]
         return self.app(environ, start_response)
+
+    def _unsigned(self, environ: dict[str, Any], body: bytes, key: str) -> bytes | None:
+        """An error unless the request was signed with the secret of `key`'s function."""
+        if self.signing_key is None or signed_by(environ, body,
+                                                 function_secret(self.signing_key, key)):
+            return None
+        return json.dumps({
+            "__type": "InvalidSignatureException",
+            "message": f"the request with access key {key} is not signed with its secret key "
+                       "(aloft: use the credentials the platform gives the function)",
+        }).encode()
 
     def _denied(self, key: str, action: str, resources: list[str]) -> bytes | None:
         with self._lock:

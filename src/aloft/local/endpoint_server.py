@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.local.endpoint_auth import AuthMiddleware
+from aloft.local.endpoint_sigv4 import signing_key
 from aloft.local.endpoint_snapshot import SnapshotFile, dump_backends, load_backends
 
 ENV_TOKEN = "ALOFT_ENDPOINT_TOKEN"
@@ -82,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if data is not None:
         load_backends(data)
     restore_ms = (time.perf_counter() - started) * 1000
-    app: Any = AuthMiddleware(DomainDispatcherApplication(create_backend_app), token, saver.mark)
+    app: Any = AuthMiddleware(DomainDispatcherApplication(create_backend_app), token, saver.mark,
+                              signing_key(Path(args.dir)))
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     thread.start()

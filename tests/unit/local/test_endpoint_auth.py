@@ -141,3 +141,36 @@ def test_serverless_yml_resources_become_local_resources() -> None:
         "sqs", "orders-dev-OrdersDLQ")
     assert wanted[("table", "orders-dev")]["stream"] == "NEW_AND_OLD_IMAGES"
     assert ("topic", "orders-alerts") in wanted
+
+
+def test_a_function_key_must_sign_with_its_own_secret() -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from aloft.local.endpoint_sigv4 import function_secret
+
+    signing = b"k" * 32
+    key = function_access_key("shop-dev-reader", 1)
+    mw = AuthMiddleware(lambda environ, start: (start("200 OK", []), [b"{}"])[1], "t",
+                        lambda: None, signing)
+    mw.set_grants({key: ("shop-dev-reader", [{"effect": "Allow", "action": ["ssm:*"],
+                                              "resource": ["*"]}])})
+
+    def call(secret: str) -> bytes:
+        body = json.dumps({"Name": "/x"}).encode()
+        req = AWSRequest(method="POST", url="http://127.0.0.1:9/", data=body, headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AmazonSSM.GetParameter"})
+        SigV4Auth(Credentials(key, secret, "token"), "ssm", "us-east-1").add_auth(req)
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/x-amz-json-1.1", "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body), "HTTP_HOST": "127.0.0.1:9"}
+        for name, value in req.headers.items():
+            if name.lower() != "content-type":
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+        return b"".join(mw(environ, lambda status, headers: None))
+
+    assert call(function_secret(signing, key)) == b"{}"
+    assert json.loads(call("aloft-local"))["__type"] == "InvalidSignatureException"
