@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+from pluggy import HookImpl
 from pydantic import BaseModel
 
 from aloft.config.models import Service
@@ -76,9 +77,7 @@ class Plugins:
     def call(self, hook: str, stopped: Stopped, **kwargs: Any) -> list[tuple[str, Any]]:
         """Each implementation of `hook` in turn: [(plugin name, its result)]."""
         results: list[tuple[str, Any]] = []
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
-            if impl.hookwrapper or impl.wrapper:
-                continue  # wrappers make no sense for a sequence of named steps
+        for impl in _plain(getattr(self.pm.hook, hook).get_hookimpls()):
             name = impl.plugin_name
             try:
                 out = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
@@ -128,7 +127,7 @@ class Plugins:
         """`service` after every `aloft_service` hook, each seeing the previous one's result."""
         stopped = stopped_at(step)
         sections = self.sections()
-        for impl in reversed(self.pm.hook.aloft_service.get_hookimpls()):
+        for impl in _plain(self.pm.hook.aloft_service.get_hookimpls()):
             name = impl.plugin_name
             section = next((s for s, (owner, _) in sections.items() if owner == name), None)
             args = {"service": service,
@@ -149,11 +148,17 @@ class Plugins:
     def dependency_steps(self, service: Service) -> list[DependencyStep]:
         """The `aloft_prepare_dependencies` hooks as package steps (their key: name+version)."""
         steps: list[DependencyStep] = []
-        for impl in reversed(self.pm.hook.aloft_prepare_dependencies.get_hookimpls()):
+        for impl in _plain(self.pm.hook.aloft_prepare_dependencies.get_hookimpls()):
             version = getattr(impl.plugin, "ALOFT_PACKAGING_VERSION", "1")
             steps.append(DependencyStep(key=f"{impl.plugin_name}:{version}",
                                         run=_dependency_runner(impl, service)))
         return steps
+
+
+def _plain(impls: Sequence[HookImpl]) -> list[HookImpl]:
+    """Implementations in call order (pluggy's: last registered first), without wrappers: a
+    wrapper makes no sense around one named step called plugin by plugin."""
+    return [impl for impl in reversed(impls) if not (impl.hookwrapper or impl.wrapper)]
 
 
 def _dependency_runner(impl: Any, service: Service) -> Callable[[Path, Target], None]:
