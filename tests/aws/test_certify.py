@@ -7,12 +7,12 @@ from typing import Any
 
 import moto.settings
 import pytest
-from conftest import boto
 from moto.apigatewayv2.models import DomainName
 
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import ProviderError
+from tests.aws.conftest import boto
 
 
 def test_certify_requests_validates_and_maps(

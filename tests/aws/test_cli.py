@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import boto
 
 from aloft.cli.main import cli
+from tests.aws.conftest import boto
 
 CONFIG = """\
 service: hello

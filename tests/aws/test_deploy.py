@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Builds, boto
 
 from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import NotDeployedError
+from tests.aws.conftest import Builds, boto
 
 FULL: dict[str, Any] = {
     "app": "app:app",

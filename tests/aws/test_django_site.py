@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import boto
 
 from aloft.aws.provider import AwsProvider
 from aloft.config import load_project
+from tests.aws.conftest import boto
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "django-site"
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import REGION, Builds, boto
 from moto import mock_aws
 
 from aloft.aws.client import AwsClient
@@ -14,6 +13,7 @@ from aloft.aws.errors import AwsNotFound
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import DeployError, ProviderError
+from tests.aws.conftest import REGION, Builds, boto
 
 
 class FailingClient(AwsClient):

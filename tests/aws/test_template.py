@@ -8,13 +8,13 @@ from typing import Any
 
 import cfnlint.api
 import pytest
-from test_deploy import FULL
 
 from aloft.aws.template import template, template_json
 from aloft.config import load_project
 from aloft.config.models import Service
 from aloft.plugins.builtin.keep_warm import with_keep_warm
 from aloft.plugins.loading import section_loader
+from tests.aws.test_deploy import FULL
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scenario_helpers import ARTIFACTS, Cli, copy_example, http
+
+from tests.e2e.scenario_helpers import ARTIFACTS, Cli, copy_example, http
 
 psycopg = pytest.importorskip("psycopg")
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scenario_helpers import Cli, copy_example, http
+
+from tests.e2e.scenario_helpers import Cli, copy_example, http
 
 SECRET = "s3cr3t-value-7f2c9"
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_run import Aloft
+
+from tests.integration.cli.cli_run import Aloft
 
 
 @pytest.fixture(scope="session")

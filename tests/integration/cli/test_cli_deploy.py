@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_run import Aloft
+
+from tests.integration.cli.cli_run import Aloft
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_run import Aloft
+
+from tests.integration.cli.cli_run import Aloft
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_run import Aloft
 
 from aloft.cli.scaffold import TEMPLATES
+from tests.integration.cli.cli_run import Aloft
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cloud_helpers import JOBS, Cloud, read_lines, service, wait_until, write_project
 
 from aloft.config.models import Service
+from tests.integration.local.cloud_helpers import (
+    JOBS,
+    Cloud,
+    read_lines,
+    service,
+    wait_until,
+    write_project,
+)
 
 TASKS = """
     import json

@@ -11,7 +11,17 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from cloud_helpers import JOBS, WSGI_APP, Cloud, get, read_lines, service, wait_until, write_project
+
+from tests.integration.local.cloud_helpers import (
+    JOBS,
+    WSGI_APP,
+    Cloud,
+    get,
+    read_lines,
+    service,
+    wait_until,
+    write_project,
+)
 
 
 @pytest.fixture(scope="module")

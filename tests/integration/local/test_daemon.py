@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from cloud_helpers import WSGI_APP, free_port, get, write_project
 
 from aloft.cli.main import cli
 from aloft.local.client import CloudClient
 from aloft.local.home import Home
+from tests.integration.local.cloud_helpers import WSGI_APP, free_port, get, write_project
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

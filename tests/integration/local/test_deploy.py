@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cloud_helpers import JOBS, WSGI_APP, Cloud, get, service, write_project
 
 from aloft.errors import DeployError, NotDeployedError
+from tests.integration.local.cloud_helpers import JOBS, WSGI_APP, Cloud, get, service, write_project
 
 
 @pytest.fixture(scope="module")

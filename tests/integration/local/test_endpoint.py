@@ -12,9 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
-from cloud_helpers import Cloud, service, write_project
 
 from aloft.local.endpoint import client_kwargs, wait_for_endpoint
+from tests.integration.local.cloud_helpers import Cloud, service, write_project
 
 PROBE = """
     import json

@@ -7,17 +7,17 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from dataplane_helpers import (
+
+from aloft.local.gateway import Gateway
+from aloft.local.pool import InstancePool
+from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, Route, StageRoutes
+from tests.integration.local.dataplane_helpers import (
     SITE_PACKAGES,
     LoopThread,
     RecordingSink,
     build_artifact,
     function_version,
 )
-
-from aloft.local.gateway import Gateway
-from aloft.local.pool import InstancePool
-from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, Route, StageRoutes
 
 APP = '''
 from flask import Flask, Response, jsonify, request

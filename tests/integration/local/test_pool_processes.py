@@ -10,10 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dataplane_helpers import LoopThread, RecordingSink, build_artifact, function_version
 
 from aloft.local.pool import InstancePool
 from aloft.local.types import FunctionVersion, InvokeResult
+from tests.integration.local.dataplane_helpers import (
+    LoopThread,
+    RecordingSink,
+    build_artifact,
+    function_version,
+)
 
 FNS = '''
 import ctypes, os, sys, time
@@ -291,7 +296,7 @@ def test_memory_limit(loop: LoopThread, pool: InstancePool, code_dir: Path) -> N
 
 def test_flask_runs_within_128_mb(loop: LoopThread, pool: InstancePool,
                                   tmp_path: Path) -> None:
-    from dataplane_helpers import SITE_PACKAGES
+    from tests.integration.local.dataplane_helpers import SITE_PACKAGES
 
     app = "import flask\napp = flask.Flask(__name__)\n@app.get('/')\ndef hi():\n    return 'hi'\n"
     code = build_artifact(tmp_path / "code", {"app.py": app}, {"app": None}, app="app:app")

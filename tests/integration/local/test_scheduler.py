@@ -9,10 +9,16 @@ import sqlite3
 import time
 from pathlib import Path
 
-from cloud_helpers import JOBS, Cloud, read_lines, service, wait_until, write_project
-
 from aloft.local.scheduler import Scheduler
 from aloft.local.state import Deployment, ScheduleRecord, State
+from tests.integration.local.cloud_helpers import (
+    JOBS,
+    Cloud,
+    read_lines,
+    service,
+    wait_until,
+    write_project,
+)
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC
 

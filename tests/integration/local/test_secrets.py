@@ -9,10 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from cloud_helpers import Cloud, service, write_project
 
 from aloft.local.endpoint import client_kwargs, wait_for_endpoint
 from aloft.local.secrets import list_secrets, set_secret
+from tests.integration.local.cloud_helpers import Cloud, service, write_project
 
 READ = """
     import boto3

@@ -9,7 +9,6 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from dataplane_helpers import LoopThread, RecordingSink, build_artifact, function_version
 
 from aloft.local.gateway import Gateway
 from aloft.local.pool import InstancePool
@@ -20,6 +19,12 @@ from aloft.local.types import (
     HttpResponse,
     Route,
     StageRoutes,
+)
+from tests.integration.local.dataplane_helpers import (
+    LoopThread,
+    RecordingSink,
+    build_artifact,
+    function_version,
 )
 
 FNS = '''

@@ -13,10 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
-from cloud_helpers import Cloud, service, write_project
 
 from aloft.config.models import Service
 from aloft.local.endpoint import client_kwargs, wait_for_endpoint
+from tests.integration.local.cloud_helpers import Cloud, service, write_project
 
 HANDLERS = """
     import json

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from cloud_helpers import Cloud, service
 
 from aloft.local.endpoint import client_kwargs, wait_for_endpoint
+from tests.integration.local.cloud_helpers import Cloud, service
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "functions"
 

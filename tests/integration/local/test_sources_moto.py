@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-from dataplane_helpers import LoopThread, RecordingSink, build_artifact, function_version
 from moto.server import ThreadedMotoServer
 
 from aloft.local.asyncq import AsyncEvent, AsyncQueue
@@ -24,6 +23,12 @@ from aloft.local.sources.checkpoints import Checkpoints
 from aloft.local.sources.manager import EventSources
 from aloft.local.state import State
 from aloft.local.types import FunctionVersion, InvokeResult
+from tests.integration.local.dataplane_helpers import (
+    LoopThread,
+    RecordingSink,
+    build_artifact,
+    function_version,
+)
 
 HANDLERS = '''
 import json, os

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from plugin_helpers import Aloft, free_port, run_aloft
+
+from tests.integration.plugins.plugin_helpers import Aloft, free_port, run_aloft
 
 
 @pytest.fixture(scope="session")

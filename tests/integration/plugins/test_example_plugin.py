@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_helpers import Aloft, free_port, get
+
+from tests.integration.plugins.plugin_helpers import Aloft, free_port, get
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import plugin_project as recorder
 import pytest
-from plugin_helpers import Aloft, get, write
 
 from aloft.plugins import DEPLOY_STEPS
+from tests.integration.plugins import plugin_project as recorder
+from tests.integration.plugins.plugin_helpers import Aloft, get, write
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_helpers import run_aloft
+
+from tests.integration.plugins.plugin_helpers import run_aloft
 
 pytestmark = pytest.mark.slow
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import Run
 from click.testing import CliRunner, Result
 
 from aloft.cli.main import cli
+from tests.unit.cli.cli_helpers import Run
 
 
 @pytest.fixture

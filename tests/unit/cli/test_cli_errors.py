@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 import pytest
-from cli_helpers import Run, write
 from click.testing import CliRunner
 
 from aloft.cli import errors
 from aloft.cli.errors import format_error
 from aloft.cli.main import cli
 from aloft.errors import AloftError, ConfigError, ConfigErrors, Location, UsageError
+from tests.unit.cli.cli_helpers import Run, write
 
 
 def lines(text: str) -> list[str]:

@@ -3,9 +3,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cli_helpers import Run
-
 from aloft.config import load_project
+from tests.unit.cli.cli_helpers import Run
 
 
 def zappa_project(repo_root: Path, tmp_path: Path) -> Path:

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import Run, write
 
 from aloft.cli.detect import detect, service_name
 from aloft.config import load_project
+from tests.unit.cli.cli_helpers import Run, write
 
 
 def config(root: Path) -> dict[str, object]:

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import write
-
 from aloft.cli.local_run import error_summary, instance_environment
 from aloft.config import load_project
+from tests.unit.cli.cli_helpers import write
 
 CONFIG = """\
 service: shop

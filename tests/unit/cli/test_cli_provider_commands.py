@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Run, write
 
 from aloft.cli import providers
 from aloft.config.models import Service
 from aloft.errors import NotDeployedError, ProviderError
 from aloft.provider import DeployResult, InvokeOutput, LogLine
+from tests.unit.cli.cli_helpers import Run, write
 
 CONFIG = """\
 service: shop

@@ -3,9 +3,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cli_helpers import Run, write
-
 from aloft.cli.render import human_size
+from tests.unit.cli.cli_helpers import Run, write
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CONFIG = {"aloft.yml": "service: demo\napp: app:app\n"}

@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import Run
 
 from aloft.cli.scaffold import TEMPLATES
 from aloft.config import load_project
+from tests.unit.cli.cli_helpers import Run
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import Run, write
+from tests.unit.cli.cli_helpers import Run, write
 
 FUNCTIONS = """\
 service: shop

@@ -7,11 +7,11 @@ import os
 import socket
 from pathlib import Path
 
-from cli_helpers import Run
 from click.testing import CliRunner
 
 from aloft.cli.commands.doctor import check_disk, check_python, check_token
 from aloft.cli.main import cli
+from tests.unit.cli.cli_helpers import Run
 
 
 def _checks(result_output: str) -> dict[str, dict[str, object]]:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Run, write
 
 from aloft.cli import providers
 from aloft.config.models import Service
 from aloft.provider import DeployResult, LogLine
+from tests.unit.cli.cli_helpers import Run, write
 
 CONFIG = """\
 service: shop

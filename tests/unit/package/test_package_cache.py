@@ -5,10 +5,9 @@ import threading
 import zipfile
 from pathlib import Path
 
-from package_fakes import FakePip, make_service
-
 from aloft.package import Target, build, default_unpack_root, unpack
 from aloft.package.cache import BuildCache
+from tests.unit.package.package_fakes import FakePip, make_service
 
 AWS = Target("aws", "3.11", "manylinux2014_x86_64")
 

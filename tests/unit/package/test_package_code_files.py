@@ -5,11 +5,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from package_fakes import FakePip, make_service
 
 from aloft.errors import PackageError
 from aloft.package import build
 from aloft.package.code_files import code_files
+from tests.unit.package.package_fakes import FakePip, make_service
 
 
 def touch(root: Path, *names: str) -> None:

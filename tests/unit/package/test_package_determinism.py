@@ -4,10 +4,9 @@ import os
 import time
 from pathlib import Path
 
-from package_fakes import FakePip, make_service
-
 from aloft.package import build
 from aloft.package.archive import sha256_file
+from tests.unit.package.package_fakes import FakePip, make_service
 
 
 def test_same_inputs_give_identical_bytes(project: Path, tmp_path: Path) -> None:

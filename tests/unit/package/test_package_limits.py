@@ -4,12 +4,12 @@ import os
 from pathlib import Path
 
 import pytest
-from package_fakes import FakePip, make_service
 
 from aloft.errors import PackageError
 from aloft.package import Target, build, limits
 from aloft.package.limits import MB, check_lambda_limits
 from aloft.package.manifest import PackageSize
+from tests.unit.package.package_fakes import FakePip, make_service
 
 PACKAGES = [PackageSize(f"pkg{i}", i * MB) for i in range(1, 8)]
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from package_fakes import FakePip, make_service
 
 from aloft.config.models import Service
 from aloft.errors import PackageError
@@ -16,6 +15,7 @@ from aloft.package import (
     default_out_dir,
 )
 from aloft.package.target import host_platform, host_python_version
+from tests.unit.package.package_fakes import FakePip, make_service
 
 
 def test_manifest_round_trips_through_its_file(project: Path, tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from package_fakes import FakePip, make_service
 
 from aloft.errors import PackageError
 from aloft.package import Target, build
+from tests.unit.package.package_fakes import FakePip, make_service
 
 OUTPUT = Path(__file__).parent / "pip_output"
 AWS = Target("aws", "3.11", "manylinux2014_x86_64")

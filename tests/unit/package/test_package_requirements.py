@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from package_fakes import make_service
 
 from aloft.errors import PackageError
 from aloft.package.requirements import find_requirements
+from tests.unit.package.package_fakes import make_service
 
 PYPROJECT = """
 [project]

@@ -4,9 +4,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from package_fakes import FakePip, make_service
-
 from aloft.package import build, runtime_settings
+from tests.unit.package.package_fakes import FakePip, make_service
 
 
 def test_settings_carry_what_the_runtime_needs(project: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import make_settings
 
 from aloft.runtime import handler as runtime
+from tests.unit.runtime.runtime_helpers import make_settings
 
 Deploy = Callable[..., runtime.Instance]
 

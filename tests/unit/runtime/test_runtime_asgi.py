@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime_helpers import load_event, user_module
-
 from aloft.runtime import handler as runtime
 from aloft.runtime.asgi import AsgiApp
+from tests.unit.runtime.runtime_helpers import load_event, user_module
 
 RAW_ASGI = '''
 import json

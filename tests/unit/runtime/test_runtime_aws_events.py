@@ -8,11 +8,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from runtime_helpers import AWS_EVENTS, ECHO_APP, RECORDER, load_event, user_module
 
 from aloft.runtime import handler as runtime
 from aloft.runtime.errors import UnsupportedEvent
 from aloft.runtime.sources import infer
+from tests.unit.runtime.runtime_helpers import (
+    AWS_EVENTS,
+    ECHO_APP,
+    RECORDER,
+    load_event,
+    user_module,
+)
 
 V1_QUERY = "parameter1=value1&parameter1=value2&parameter2=value"
 

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from runtime_helpers import ECHO_APP, RECORDER, load_event, user_module
 
 from aloft.runtime import handler as runtime
 from aloft.runtime.errors import InitError
+from tests.unit.runtime.runtime_helpers import ECHO_APP, RECORDER, load_event, user_module
 
 TOOLS = '''
 import sys

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import load_event
 
 from aloft.runtime import handler as runtime
+from tests.unit.runtime.runtime_helpers import load_event
 
 SETTINGS = '''
 from pathlib import Path

@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 import pytest
-from runtime_helpers import ECHO_APP, load_event, user_module
 
 from aloft.runtime import handler as runtime
+from tests.unit.runtime.runtime_helpers import ECHO_APP, load_event, user_module
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import load_event, make_settings
 
 import aloft
+from tests.unit.runtime.runtime_helpers import load_event, make_settings
 
 SRC_ALOFT = Path(aloft.__file__).resolve().parent
 

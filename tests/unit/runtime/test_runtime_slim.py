@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import load_event
 
 from aloft.runtime import handler as runtime
 from aloft.runtime.errors import InitError
 from aloft.runtime.slim import DEPS_ARCHIVE, unpack_deps
+from tests.unit.runtime.runtime_helpers import load_event
 
 APP = '''
 import slimdep

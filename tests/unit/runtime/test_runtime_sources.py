@@ -7,11 +7,11 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from runtime_helpers import AWS_EVENTS, FIXTURE_EVENTS
 
 from aloft.runtime.http import BinaryTypes, HttpResponse, remote_user
 from aloft.runtime.sources import ENVELOPES, SOURCES, infer
 from aloft.runtime.sources.http import _query
+from tests.unit.runtime.runtime_helpers import AWS_EVENTS, FIXTURE_EVENTS
 
 EVENT_FILES = sorted(AWS_EVENTS.glob("*.json")) + sorted(FIXTURE_EVENTS.glob("*.json"))
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_helpers import make_settings, user_module
 
 import aloft
 from aloft.runtime import handler as runtime
 from aloft.runtime.errors import TaskError
 from aloft.runtime.sigv4 import Credentials, sign
 from aloft.runtime.tasks import MAX_PAYLOAD_BYTES, deployment_target
+from tests.unit.runtime.runtime_helpers import make_settings, user_module
 
 JOBS = '''
 import aloft
