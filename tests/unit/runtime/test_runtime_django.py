@@ -45,11 +45,12 @@ urlpatterns = [path("items/<str:name>", hello), path("boom", boom)]
 
 @pytest.fixture
 def django_site(deploy: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    pytest.importorskip("django")
     from django.conf import settings
 
-    if settings.configured and settings.SETTINGS_MODULE != "aloftdj.settings":
-        pytest.skip("Django was configured by another test in this process (once per process)")
+    # Django configures itself once per process: no other in-process test may configure it.
+    assert not settings.configured or settings.SETTINGS_MODULE == "aloftdj.settings", (
+        f"Django was already configured with {settings.SETTINGS_MODULE!r} in this process"
+    )
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     return deploy(
         {"aloftdj.__init__": "", "aloftdj.settings": SETTINGS, "aloftdj.urls": URLS},

@@ -3,6 +3,7 @@ to the worker threads where boto3 calls run (never on the daemon's event loop)."
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import functools
@@ -59,7 +60,7 @@ class BindingStatus:
     last_error: str | None = None
 
 
-class Poller:
+class Poller(abc.ABC):
     """Runs one binding until cancelled: `setup` (idempotent) then `cycle` forever; an error
     is recorded in the status and the poller starts over after a short delay."""
 
@@ -128,8 +129,9 @@ class Poller:
     async def setup(self) -> None:
         """Find or create what the binding needs on the endpoint."""
 
+    @abc.abstractmethod
     async def cycle(self) -> None:
-        raise NotImplementedError
+        """One poll: fetch a batch and deliver it."""
 
     async def drain(self, timeout: float) -> None:
         """Wait (at most `timeout` s) for work the poller started before it was stopped."""

@@ -3,6 +3,7 @@ of work they are (`kind`), which the handler maps to one dispatcher."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal
 
 from aloft.runtime.http import BinaryTypes, Environ, HttpResponse
@@ -22,15 +23,16 @@ Kind = Literal[
 ]
 
 
-class EventSource:
+class EventSource(ABC):
     """A kind of event. Subclasses only set `name`, `kind` and `infer`."""
 
     name: ClassVar[str]
     kind: ClassVar[Kind]
 
     @classmethod
+    @abstractmethod
     def infer(cls, event: Event) -> bool:
-        raise NotImplementedError
+        """Whether `event` is of this kind."""
 
 
 class HttpSource(EventSource):
@@ -39,13 +41,14 @@ class HttpSource(EventSource):
     kind: ClassVar[Kind] = "http"
 
     @staticmethod
+    @abstractmethod
     def environ(event: Event, context: Any, base_path: str) -> Environ:
         """The request as a WSGI environ (the ASGI bridge derives its scope from it)."""
-        raise NotImplementedError
 
     @staticmethod
+    @abstractmethod
     def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
-        raise NotImplementedError
+        """The app's response in the shape this source expects."""
 
 
 class RecordsSource(EventSource):
