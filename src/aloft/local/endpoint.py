@@ -42,7 +42,10 @@ MAX_RESTARTS = 5
 
 
 def _port_free(port: int) -> bool:
+    """Whether the endpoint could bind `port` (with SO_REUSEADDR, as its server does: a port
+    whose connections linger in TIME_WAIT after a restart is free for it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
