@@ -64,7 +64,7 @@ def test_django_admin_with_static_files_in_a_bucket(cli: Cli, database: str) -> 
     assert "Applying auth" in migrated.stdout + migrated.stderr
     collected = cli("manage", "dev", "collectstatic", "--noinput")
     assert "static files copied" in collected.stdout + collected.stderr
-    cli("invoke", "dev", "app", "--raw",
+    cli("invoke", "dev", "--raw",  # the exact command: FUNCTION defaults to app
         "from django.contrib.auth.models import User; "
         f"User.objects.create_superuser('admin', 'admin@example.com', '{PASSWORD}')")
     with psycopg.connect(database) as conn:

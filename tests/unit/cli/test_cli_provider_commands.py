@@ -157,6 +157,13 @@ def test_invoke_default_stage_http_convenience(run: Run, provider: MemoryProvide
     assert event["requestContext"]["http"]["method"] == "POST" and event["body"] == "hi"
 
 
+def test_invoke_stage_with_raw_defaults_to_the_app(run: Run, provider: MemoryProvider) -> None:
+    result = run("invoke", "dev", "--raw", "print(1)")
+    assert result.exit_code == 0, result.output
+    (_, (function, event, _)), = provider.calls
+    assert (function, event) == ("app", {"aloft": "raw", "source": "print(1)"})
+
+
 def test_invoke_failure_exits_1(run: Run, provider: MemoryProvider) -> None:
     result = run("invoke", "dev", "nightly", "--data", '{"fail": true}')
     assert result.exit_code == 1

@@ -13,8 +13,8 @@ from aloft.cli import providers, render
 from aloft.cli.events import http_event, parse_headers, raw_event
 from aloft.cli.helptext import examples
 from aloft.cli.local_run import LocalResult, error_summary, function_or_error, invoke_locally
-from aloft.cli.project import begin
-from aloft.config.models import Service
+from aloft.cli.project import begin, state
+from aloft.config.models import APP_FUNCTION, Service
 from aloft.errors import InvokeError, Location, UsageError
 from aloft.provider import InvokeOutput
 
@@ -57,6 +57,22 @@ def build_event(
     return {}
 
 
+def split_target(
+    args: tuple[str, ...], *, local: bool, app_event: bool
+) -> tuple[str | None, str]:
+    """(stage, function) from `[STAGE] [FUNCTION]`. With --raw or --path the function is `app`
+    unless named, so `aloft invoke dev --raw ...` runs on stage dev; with --local one argument
+    is always the function."""
+    if len(args) == 2:
+        return args[0], args[1]
+    if app_event and not local:
+        from aloft.config import load_project
+
+        if args[0] in load_project(state().root).stages:
+            return args[0], APP_FUNCTION
+    return None, args[0]
+
+
 @click.command(
     "invoke",
     short_help="Call a function once, locally or on a stage.",
@@ -68,9 +84,10 @@ def build_event(
         "aloft invoke --local worker --event events/jobs.json",
         "aloft invoke --local app --raw 'import sys; print(sys.version)'",
         "aloft invoke dev worker --data '{}' --async     # the deployed stage",
+        "aloft invoke dev --raw 'print(1)'               # FUNCTION defaults to app",
     ),
 )
-@click.argument("args", nargs=-1, required=True, metavar="[STAGE] FUNCTION")
+@click.argument("args", nargs=-1, required=True, metavar="[STAGE] [FUNCTION]")
 @click.option("--local", "local", is_flag=True,
               help="Build and run the function here in a fresh process (no deploy needed).")
 @click.option("--event", "event_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -96,7 +113,7 @@ def command(
     if len(args) > 2:
         raise UsageError(f"expected [STAGE] FUNCTION, got {' '.join(args)}",
                          fix="quote the event: --data '{...}'; see `aloft invoke --help`")
-    stage, function = (None, args[0]) if len(args) == 1 else args
+    stage, function = split_target(args, local=local, app_event=raw is not None or path is not None)
     if asynchronous and local:
         raise UsageError("--async runs on a deployed stage, not with --local",
                          fix="drop --local (deploy first), or drop --async")
