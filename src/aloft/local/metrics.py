@@ -104,10 +104,12 @@ class Metrics:
         self._clock = clock
         self._buckets: dict[str, deque[Bucket]] = {}
         self._instances: dict[str, int] = {}
-        self._recent: deque[Invocation] = deque(maxlen=RECENT_INVOCATIONS)
+        # Plain tuples (Invocation's fields, in order): recording is on every request's path,
+        # a frozen dataclass's __init__ is several times dearer; recent() makes Invocations.
+        self._recent: deque[tuple[Any, ...]] = deque(maxlen=RECENT_INVOCATIONS)
 
-    def _bucket(self, function: str) -> Bucket:
-        minute = int(self._clock()) // BUCKET_SECONDS
+    def _bucket(self, function: str, now: float | None = None) -> Bucket:
+        minute = int(self._clock() if now is None else now) // BUCKET_SECONDS
         buckets = self._buckets.get(function)
         if buckets is None:
             buckets = self._buckets[function] = deque(maxlen=HISTORY_BUCKETS)
@@ -121,7 +123,8 @@ class Metrics:
         self, function: str, duration_ms: float, *, error: bool, cold: bool,
         request_id: str | None = None, status: str | None = None, version: int = 0,
     ) -> None:
-        bucket = self._bucket(function)
+        now = self._clock()
+        bucket = self._bucket(function, now)
         bucket.invocations += 1
         bucket.histogram[duration_bin(duration_ms)] += 1
         if error:
@@ -129,22 +132,23 @@ class Metrics:
         if cold:
             bucket.cold_starts += 1
         if request_id is not None:
-            self._recent.append(Invocation(
-                self._clock(), function, version, request_id,
-                status or ("error" if error else "ok"), round(duration_ms, 3), cold))
+            self._recent.append((now, function, version, request_id,
+                                 status or ("error" if error else "ok"), duration_ms, cold))
 
     def throttled(self, function: str, request_id: str | None = None, version: int = 0) -> None:
         self._bucket(function).throttles += 1
         if request_id is not None:
-            self._recent.append(Invocation(
-                self._clock(), function, version, request_id, "throttled", 0.0, False))
+            self._recent.append(
+                (self._clock(), function, version, request_id, "throttled", 0.0, False))
 
     def recent(self, functions: Collection[str] = (), limit: int = 50) -> list[Invocation]:
         """The latest invocations of `functions` (all when empty), newest first."""
         out: list[Invocation] = []
         for item in reversed(self._recent):
-            if not functions or item.function in functions:
-                out.append(item)
+            if not functions or item[1] in functions:
+                now, function, version, request_id, status, duration_ms, cold = item
+                out.append(Invocation(now, function, version, request_id, status,
+                                      round(duration_ms, 3), cold))
                 if len(out) >= limit:
                     break
         return out

@@ -102,9 +102,38 @@ class InstancePool:
         slots = self._slots
         if not slots.try_take(fv) and not await slots.wait(fv):
             return self._throttled(fv, rid)
+        # One coroutine from here to the instance's answer (not invoke -> _run -> ...): each
+        # level is resumed on every wake-up of the request.
+        version = self._versions.get(fv.key) or self._version(fv)
+        version.running += 1
         try:
-            return await self._run(fv, event, rid, http)
+            if version.idle:  # the hot path: a warm instance
+                instance, init_extra = version.idle.pop(), 0.0
+            else:
+                cold_start = await self._cold_start(version, rid)
+                if isinstance(cold_start, InvokeResult):
+                    return cold_start
+                instance, init_extra = cold_start
+            kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
+            cold = not instance.requests
+            answer = self._send(instance, event, rid, kind)
+            try:
+                kind, payload = await answer
+            finally:
+                instance.timer.cancel()  # type: ignore[union-attr]  # set by _send
+                self._busy.discard(instance)
+                instance.busy = False
+            result = self._answered(version, instance, rid, init_extra, cold, kind, payload)
+            if result is None:  # the instance is gone: find out why
+                lost = await self._lost(instance, rid)
+                result = self._finish(version.fv, instance, rid, init_extra, cold, *lost, None)
+            if instance.template is not None and instance.requests == 1:
+                instance.template.refill()  # a spare for the next cold start
+            return result
         finally:
+            version.running -= 1
+            if version.retired and not version.running and not version.live:
+                self._stop_template(version)  # retired while this request started it
             slots.release(fv.function)
 
     async def prewarm(self, fv: FunctionVersion) -> InvokeResult:
@@ -202,29 +231,6 @@ class InstancePool:
 
     # -- running one request --------------------------------------------------------------------
 
-    async def _run(
-        self, fv: FunctionVersion, event: bytes, rid: str, http: bool = False
-    ) -> InvokeResult:
-        version = self._versions.get(fv.key) or self._version(fv)
-        version.running += 1
-        try:
-            if version.idle:  # the hot path: a warm instance
-                instance, init_extra = version.idle.pop(), 0.0
-            else:
-                cold_start = await self._cold_start(version, rid)
-                if isinstance(cold_start, InvokeResult):
-                    return cold_start
-                instance, init_extra = cold_start
-            kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
-            result = await self._exchange(version, instance, event, rid, init_extra, kind)
-            if instance.template is not None and instance.requests == 1:
-                instance.template.refill()  # a spare for the next cold start
-            return result
-        finally:
-            version.running -= 1
-            if version.retired and not version.running and not version.live:
-                self._stop_template(version)  # retired while this request started it
-
     async def _cold_start(
         self, version: _Version, rid: str
     ) -> tuple[Instance, float] | InvokeResult:
@@ -245,25 +251,19 @@ class InstancePool:
         except OSError as exc:
             return self._init_failed(fv, rid, _cannot_start(fv, exc), 0.0)
 
-    async def _exchange(
-        self,
-        version: _Version,
-        instance: Instance,
-        event: bytes,
-        rid: str,
-        init_extra: float,
-        request_kind: int,
-    ) -> InvokeResult:
-        """Send one request to `instance` and turn its answer (or its end) into the result."""
-        fv = version.fv
-        cold = not instance.requests
+    def _send(
+        self, instance: Instance, event: bytes, rid: str, request_kind: int
+    ) -> asyncio.Future[tuple[int, bytes]]:
+        """Send one request to `instance` (with START logged and its timeout armed); the future
+        resolves with the answer's (kind, payload)."""
+        fv = instance.fv
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
-        log = instance.log
-        log.request_id = rid
-        sink = self._sink
-        sink.write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
+        instance.log.request_id = rid
+        self._sink.write(
+            fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}"
+        )
         answer = instance.send(rid, float(fv.timeout), event, request_kind)
         loop = instance.loop
         if instance.ready.done():
@@ -271,22 +271,31 @@ class InstancePool:
         else:  # init has its own allowance; the timeout counts from the end of init
             instance.timer = loop.call_later(INIT_LIMIT + fv.timeout, self._timed_out, instance)
             instance.ready.add_done_callback(lambda _: self._rearm(instance))
-        try:
-            kind, payload = await answer
-        finally:
-            instance.timer.cancel()
-            self._busy.discard(instance)
-            instance.busy = False
-        log.drain()
+        return answer
 
-        status: InvokeStatus
+    def _answered(
+        self,
+        version: _Version,
+        instance: Instance,
+        rid: str,
+        init_extra: float,
+        cold: bool,
+        kind: int,
+        payload: bytes,
+    ) -> InvokeResult | None:
+        """The result of the instance's answer; None when it ended without one (see _lost)."""
+        fv = version.fv
+        instance.log.drain()
         response = None
         if kind == P.RESULT_HTTP:  # the hot path of the gateway
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             response = HttpResponse(*P.unpack_http(payload, RESULT_SIZE))
-            body, status = b"", "ok"
             self._idle(version, instance)
-        elif kind == P.RESULT_OK or kind == P.RESULT_ERROR:
+            return self._finish(fv, instance, rid, init_extra, cold, "ok", b"", duration, maxrss,
+                                response)
+        status: InvokeStatus
+        sink = self._sink
+        if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             body = payload[RESULT_SIZE:]
             status = "ok" if kind == P.RESULT_OK else "error"
@@ -311,9 +320,25 @@ class InstancePool:
             spent = instance.init_ms or (time.perf_counter() - instance.started_at) * 1000.0
             return self._init_failed(fv, rid, payload, spent, started=True)
         else:
-            status, body, duration, maxrss = await self._lost(instance, rid)
-        log.request_id = None
+            return None
+        return self._finish(fv, instance, rid, init_extra, cold, status, body, duration, maxrss,
+                            response)
 
+    def _finish(
+        self,
+        fv: FunctionVersion,
+        instance: Instance,
+        rid: str,
+        init_extra: float,
+        cold: bool,
+        status: InvokeStatus,
+        body: bytes,
+        duration: float,
+        maxrss: int,
+        response: HttpResponse | None,
+    ) -> InvokeResult:
+        """END and REPORT logged, metrics recorded: the invocation's result."""
+        instance.log.request_id = None
         init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
         self._report(fv, rid, duration, maxrss, init_ms)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
