@@ -70,31 +70,53 @@ class Gateway:
             return self._no_stage(request)
         stage, rest = found
         rest = rest or "/"
-        if stage.cors is not None:
-            return await self._with_cors(request, stage, rest)
-        return await self._route(request, stage, rest)
+        if stage.cors is not None or stage.static_path:
+            return await self._with_extras(request, stage, rest)
+        # The hot path, in this one coroutine: every level of awaiting between the server and
+        # the instance is resumed again on each wake-up of the request.
+        call = self._prepare(request, stage, rest)
+        if isinstance(call, HttpResponse):
+            return call
+        fv, rid, payload = call
+        if fv.timeout <= self.timeout:  # the pool's timeout comes first: no timer of our own
+            result = await self.pool.invoke(fv, payload, request_id=rid, http=True)
+            return self._response(fv, result, rid)
+        return await self._invoke(fv, payload, rid)
 
-    async def _with_cors(self, request: HttpRequest, stage: StageRoutes, rest: str) -> HttpResponse:
-        assert stage.cors is not None
-        origin = request.header("origin")
-        if request.method == "OPTIONS":
+    async def _with_extras(
+        self, request: HttpRequest, stage: StageRoutes, rest: str
+    ) -> HttpResponse:
+        """A request to a stage with CORS or static files."""
+        origin = request.header("origin") if stage.cors is not None else None
+        if stage.cors is not None and request.method == "OPTIONS":
             wanted = request.header("access-control-request-method")
             if wanted is not None:
                 return preflight(
                     stage.cors, origin, wanted, request.header("access-control-request-headers")
                 )
         response = await self._route(request, stage, rest)
-        if origin is not None:
+        if origin is not None and stage.cors is not None:
             response.headers.extend(cors_headers(stage.cors, origin))
         return response
 
     async def _route(self, request: HttpRequest, stage: StageRoutes, rest: str) -> HttpResponse:
-        if len(request.body) > self.max_body:
-            return self.too_large()
-        if stage.static_path and stage.static_dir is not None:
-            static = await serve_static(request, stage.static_path, stage.static_dir, rest)
+        static_dir = stage.static_dir
+        if stage.static_path and static_dir is not None and len(request.body) <= self.max_body:
+            static = await serve_static(request, stage.static_path, static_dir, rest)
             if static is not None:
                 return static
+        call = self._prepare(request, stage, rest)
+        if isinstance(call, HttpResponse):
+            return call
+        fv, rid, payload = call
+        return await self._invoke(fv, payload, rid)
+
+    def _prepare(
+        self, request: HttpRequest, stage: StageRoutes, rest: str
+    ) -> tuple[FunctionVersion, str, bytes] | HttpResponse:
+        """The function, request id and event of a request; or the gateway's own answer."""
+        if len(request.body) > self.max_body:
+            return self.too_large()
         match = self._table(stage).match(request.method, rest)
         if match is None:
             return json_response(
@@ -134,26 +156,16 @@ class Gateway:
                 request_id=rid,
                 api_id=API_ID,
             )
-        payload = _dumps(event).encode()
-        if fv.timeout <= self.timeout:  # the pool's timeout comes first: no timer of our own
-            result: InvokeResult | None = await self.pool.invoke(
-                fv, payload, request_id=rid, http=True
-            )
-        else:
-            result = await self._invoke(fv, payload, rid)
-        if result is None:
-            return _timed_out(rid)
-        response = result.response
-        if response is not None and result.status == "ok":  # the hot path: read by the instance
-            response.headers.append(("apigw-requestid", rid))
-            return response
-        return self._response(fv, result, rid)
+        return fv, rid, _dumps(event).encode()
 
-    async def _invoke(self, fv: FunctionVersion, event: bytes, rid: str) -> InvokeResult | None:
+    async def _invoke(self, fv: FunctionVersion, event: bytes, rid: str) -> HttpResponse:
+        if fv.timeout <= self.timeout:
+            result = await self.pool.invoke(fv, event, request_id=rid, http=True)
+            return self._response(fv, result, rid)
         # API Gateway stops waiting at 30 s; the function runs on to its own timeout.
         task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid, http=True))
         done, _ = await asyncio.wait({task}, timeout=self.timeout)
-        return task.result() if done else None
+        return self._response(fv, task.result(), rid) if done else _timed_out(rid)
 
     def _response(self, fv: FunctionVersion, result: InvokeResult, rid: str) -> HttpResponse:
         status = result.status

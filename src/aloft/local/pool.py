@@ -100,7 +100,7 @@ class InstancePool:
         the HTTP response in `response`, read from the return value inside the instance."""
         rid = request_id or new_request_id()
         slots = self._slots
-        if not slots.try_take(fv) and not await slots.wait(fv):
+        if not slots.try_take(fv) and not await slots.queue(fv):
             return self._throttled(fv, rid)
         # One coroutine from here to the instance's answer (not invoke -> _run -> ...): each
         # level is resumed on every wake-up of the request.

@@ -162,3 +162,73 @@ def test_port_in_use_is_a_provider_error(server: tuple[int, Control]) -> None:
         bind("127.0.0.1", port)
 
 
+
+
+def raw_exchange(port: int, data: bytes, *, until_close: bool = True) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if not until_close and b"\r\n\r\n" in b"".join(chunks):
+                break
+        return b"".join(chunks)
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(
+    server: tuple[int, Control],
+) -> None:
+    port, _ = server
+    requests = b"".join(
+        f"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: {len(b)}\r\n\r\n{b}".encode()
+        for b in ("one", "two", "three")
+    ) + b"GET /svc/dev/x HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n"
+    out = raw_exchange(port, requests)
+    assert out.count(b"HTTP/1.1 200 OK\r\n") == 4
+    assert out.index(b"one") < out.index(b"two") < out.index(b"three")
+    assert out.rstrip().endswith(b"\r\n\r\n") or b"connection: close" in out
+
+
+def test_http10_closes_after_the_response(server: tuple[int, Control]) -> None:
+    port, _ = server
+    out = raw_exchange(port, b"POST /svc/dev/x HTTP/1.0\r\ncontent-length: 2\r\n\r\nhi")
+    assert out.startswith(b"HTTP/1.1 200 OK\r\n") and out.endswith(b"hi")
+    assert b"connection: close" in out.lower() and b"date: " in out
+
+
+def test_garbage_gets_400_and_close(server: tuple[int, Control]) -> None:
+    port, _ = server
+    out = raw_exchange(port, b"NOT HTTP AT ALL\x00\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_expect_100_continue(server: tuple[int, Control]) -> None:
+    port, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 3\r\n"
+                     b"expect: 100-continue\r\nconnection: close\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"abc")
+        rest = b""
+        while chunk := sock.recv(65536):
+            rest += chunk
+    assert rest.startswith(b"HTTP/1.1 200 OK") and rest.endswith(b"abc")
+
+
+def test_too_large_is_answered_before_the_body(server: tuple[int, Control]) -> None:
+    port, _ = server
+    out = raw_exchange(port, b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 5000\r\n"
+                             b"expect: 100-continue\r\n\r\n", until_close=False)
+    assert out.startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n")
+
+
+def test_a_header_with_a_line_break_is_not_sent() -> None:
+    from aloft.local.server import encode_response
+
+    out = encode_response(HttpResponse(200, [("x-a", "1\r\nset-cookie: evil=1")], b"ok"))
+    assert out.startswith(b"HTTP/1.1 502 Bad Gateway\r\n") and b"evil" not in out
+    out = encode_response(HttpResponse(200, [("x-a", "1")], b"ok"), head=True)
+    assert out.endswith(b"content-length: 2\r\n\r\n")
