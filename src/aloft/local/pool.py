@@ -257,6 +257,8 @@ class InstancePool:
         """Send one request to `instance` (with START logged and its timeout armed); the future
         resolves with the answer's (kind, payload)."""
         fv = instance.fv
+        # The request goes out first: the instance works on it while we do the bookkeeping.
+        answer = instance.send(rid, float(fv.timeout), event, request_kind)
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
@@ -264,7 +266,6 @@ class InstancePool:
         self._sink.write(
             fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}"
         )
-        answer = instance.send(rid, float(fv.timeout), event, request_kind)
         loop = instance.loop
         if instance.ready.done():
             instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
