@@ -1,7 +1,7 @@
 """Throughput and latency of examples/flask-hello through the local cloud's gateway, beside
 gunicorn serving the same app directly.
 
-The local cloud side is the data plane alone (instance pool + gateway + uvicorn server, with the
+The local cloud side is the data plane alone (instance pool + gateway + HTTP server, with the
 real log store), with 2 instances (account and reserved concurrency 2); gunicorn runs `-w 2` sync
 workers from the benchmark venv. Both are loaded with wrk, `-t2 -c16` for throughput and
 `-t1 -c1` for latency, after a warm-up; the two runs alternate ROUNDS times and the best round

@@ -1,4 +1,4 @@
-"""The HTTP server for real: uvicorn on a free port, requests over a socket with http.client."""
+"""The HTTP server for real: on a free port, requests over a socket with http.client (and raw)."""
 
 from __future__ import annotations
 
