@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -308,20 +309,34 @@ class Instance:
 
 
 class Template:
-    """An initialised process that forks instances of its version on request."""
+    """An initialised process that forks instances of its version on request. It is spawned, or
+    forked from a `Zygote` of its dependency layer (`zygote`), which saves it importing them."""
 
     def __init__(
-        self, fv: FunctionVersion, sink: LogSink, on_child_gone: Callable[[Instance], None]
+        self,
+        fv: FunctionVersion,
+        sink: LogSink,
+        on_child_gone: Callable[[Instance], None],
+        *,
+        zygote: Zygote | None = None,
+        on_modules: Callable[[Template], None] | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         self.fv = fv
         self._sink = sink
         self._loop = loop
         self._on_child_gone = on_child_gone
+        self._on_modules = on_modules
+        self.zygote = zygote
+        self.modules: list[str] = []  # what a zygote of its layer may preload (P.MODULES)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         log_r, log_w = os.pipe()
         try:
-            self.watch = ProcessWatch(loop, spawn(fv, "template", theirs.fileno(), log_w))
+            self.watch: ProcessWatch | ForkedProcess
+            if zygote is not None:
+                self.watch = zygote.fork_template(fv, theirs.fileno(), log_w)
+            else:
+                self.watch = ProcessWatch(loop, spawn(fv, "template", theirs.fileno(), log_w))
         except OSError:
             ours.close()
             os.close(log_r)
@@ -347,7 +362,7 @@ class Template:
     def _readable(self) -> None:
         while True:
             try:
-                packet = self._ctl.recv(65536)
+                packet = self._ctl.recv(P.MAX_PACKET)
             except BlockingIOError:
                 return
             except OSError:
@@ -378,6 +393,11 @@ class Template:
             gone = self.children.pop(pid, None)
             if gone is not None:
                 gone.set_exit(os.waitstatus_to_exitcode(status))
+        elif kind == P.MODULES:
+            with contextlib.suppress(ValueError):
+                self.modules = [m for m in json.loads(body) if isinstance(m, str)]
+            if self._on_modules is not None and self.modules:
+                self._on_modules(self)
 
     def _lost(self) -> None:
         if not self.alive:
@@ -460,3 +480,115 @@ class Template:
     def kill(self) -> None:
         self.watch.kill()
         self._lost()
+
+
+class ForkedProcess:
+    """A process forked by a zygote (not our child): killed by pid once the pid is known."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self._kill_when_known = False
+
+    def set_pid(self, pid: int) -> None:
+        self.pid = pid
+        if self._kill_when_known:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.pid is None:
+            self._kill_when_known = True
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+class Zygote:
+    """A process that has imported a dependency layer's modules (those an earlier template of
+    the layer had imported: standard library and layer only) and forks templates of new
+    versions using that layer, which then import only their own code: a code-only deploy
+    skips re-importing its dependencies. Runs with `fv`'s environment (the pool keys zygotes
+    by layer and environment, so that nothing imported under another one is reused)."""
+
+    def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.layer_dir = layer_dir
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(fv.environment)
+        env["PYTHONPATH"] = str(layer_dir)  # the layer alone: no code dir, no user module
+        argv = [sys.executable, "-S", "-P", str(INSTANCE_MAIN), "zygote", str(theirs.fileno()),
+                str(fv.memory), json.dumps(modules)]
+        try:
+            self.watch = ProcessWatch(loop, subprocess.Popen(
+                argv, env=env, cwd=layer_dir, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), process_group=0,
+            ))
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._ctl = ours
+        self.ready: asyncio.Future[bool] = loop.create_future()
+        self.alive = True
+        self._token = 0
+        self._forking: dict[int, ForkedProcess] = {}
+        loop.add_reader(ours.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                packet = self._ctl.recv(P.MAX_PACKET)
+            except BlockingIOError:
+                return
+            except OSError:
+                packet = b""
+            if not packet:
+                self.stop()
+                return
+            _, kind = P.HEADER.unpack_from(packet)
+            if kind == P.READY and not self.ready.done():
+                self.ready.set_result(True)
+            elif kind == P.FORKED:
+                token, pid = P.FORKED_BODY.unpack_from(packet, HEAD)
+                forked = self._forking.pop(token, None)
+                if forked is not None:
+                    forked.set_pid(pid)
+
+    def fork_template(self, fv: FunctionVersion, sock_fd: int, log_fd: int) -> ForkedProcess:
+        """Ask for a template of `fv` on `sock_fd` (SOCK_SEQPACKET) writing to `log_fd`; its
+        frames then come on that socket as a spawned template's do. Raises OSError when the
+        zygote is gone."""
+        if not self.alive:
+            raise OSError("the zygote has stopped")
+        paths = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
+        env = dict(fv.environment)
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory}
+        self._token = token = (self._token + 1) & 0xFFFFFFFF
+        body = P.FORK_BODY.pack(token) + json.dumps(spec).encode()
+        forked = ForkedProcess()
+        self._forking[token] = forked
+        fds = array("i", [sock_fd, log_fd])
+        self._ctl.sendmsg([P.frame(P.FORK_TEMPLATE, body)],
+                          [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        return forked
+
+    def stop(self) -> None:
+        """Close the control socket: the zygote exits (and so would templates it forked, which
+        is why the pool stops a zygote only once none of its layer's templates is alive)."""
+        if self.alive:
+            self.alive = False
+            self._loop.remove_reader(self._ctl.fileno())
+            self._ctl.close()
+            if not self.ready.done():
+                self.ready.set_result(False)
+            for forked in self._forking.values():
+                forked.kill()
+            self._forking.clear()
+
+    def kill(self) -> None:
+        self.watch.kill()
+        self.stop()

@@ -7,6 +7,9 @@ MODE `instance`: initialise the handler, send READY (or INIT_ERROR), then serve 
 the stream socket FD, one at a time. MODE `template`: initialise the handler, freeze the heap
 (`gc.freeze()`), send READY on the SOCK_SEQPACKET socket FD, then fork a new instance for every
 FORK frame (which carries the new instance's socket and log pipe) and report children's exits.
+MODE `zygote` (FD, then a JSON list of module names): import those modules of a dependency
+layer, then fork a template for every FORK_TEMPLATE frame; the template imports only its own
+version's code (see `_run_zygote`).
 stdout and stderr are the pool's log pipe; the pool frames them with START/END/REPORT lines.
 """
 
@@ -22,6 +25,7 @@ import selectors
 import signal
 import socket
 import sys
+import sysconfig
 import time
 import traceback
 from collections.abc import Callable
@@ -270,6 +274,8 @@ def _run_template(fd: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
+    with contextlib.suppress(OSError):
+        ctl.send(P.frame(P.MODULES, _shareable_modules()))
 
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -310,6 +316,90 @@ def _run_template(fd: int) -> None:
                 except BlockingIOError:
                     pass
                 _reap(ctl, children)
+
+
+def _shareable_modules() -> bytes:
+    """The imported modules a zygote may import for the next version (JSON list, in import
+    order): those of the standard library and of the dependency layer, never the function's
+    own code (the code dir, which also holds aloft's runtime) nor anything else on sys.path."""
+    code_dir = os.path.realpath(os.getcwd()) + os.sep
+    roots = {os.path.realpath(p) + os.sep for p in os.environ.get("PYTHONPATH", "").split(
+        os.pathsep) if p and os.path.realpath(p) + os.sep != code_dir}
+    for key in ("stdlib", "platstdlib"):
+        roots.add(os.path.realpath(sysconfig.get_paths()[key]) + os.sep)
+    names: list[str] = []
+    size = 0
+    for name, module in list(sys.modules.items()):
+        if name == "__main__" or name.startswith("_aloft_") or name.split(".")[0] == "aloft":
+            continue
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            continue  # built in (already there) or a namespace package (imported with its parts)
+        path = os.path.realpath(file)
+        if path.startswith(code_dir) or not any(path.startswith(r) for r in roots):
+            continue
+        size += len(name) + 4
+        if size > P.MAX_PACKET - 1024:
+            break
+        names.append(name)
+    return json.dumps(names).encode()
+
+
+def _run_zygote(fd: int, modules: list[str]) -> None:
+    """Import `modules` (what an earlier template of this layer had imported, failures
+    ignored), freeze the heap, send READY; then fork a template for each FORK_TEMPLATE frame.
+    The child takes on the new version's environment, directory and sys.path, then initialises
+    like any template: only the version's own code (and what it imports beyond the preloaded
+    set) is imported afresh. Nothing of the user's code is ever imported here."""
+    ctl = socket.socket(fileno=fd)
+    started = time.perf_counter()
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # a module that needs the app: the template's job
+            sys.modules.pop(name, None)
+    gc.collect()
+    gc.freeze()
+    init_ms = (time.perf_counter() - started) * 1000.0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # templates are reaped by the kernel
+    while True:
+        msg, fds, _flags, _addr = socket.recv_fds(ctl, P.MAX_PACKET, 2)
+        if not msg:
+            os._exit(0)  # the pool closed us; our templates die with us (PR_SET_PDEATHSIG)
+        (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
+        spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            ctl.close()
+            _become_template(fds[0], fds[1], spec)
+        for child_fd in fds:
+            os.close(child_fd)
+        ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
+
+
+def _become_template(sock_fd: int, log_fd: int, spec: dict[str, Any]) -> NoReturn:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # its own process group, as a spawned template has
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    os.chdir(spec["cwd"])
+    sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
+    importlib.invalidate_caches()
+    _die_with_parent()
+    _limit_memory(int(spec["memory"]))
+    try:
+        _run_template(sock_fd)
+    finally:
+        os._exit(1)
 
 
 def _prime(handler: Handler, new_context: ContextFactory) -> None:
@@ -391,8 +481,11 @@ def _kill(pid: int) -> None:
 def main(argv: list[str]) -> None:
     mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
     _die_with_parent()
-    _limit_memory(memory_mb)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if mode == "zygote":  # no memory limit of its own: each template sets its function's
+        _run_zygote(fd, json.loads(argv[4]))
+        return
+    _limit_memory(memory_mb)
     if mode == "template":
         _run_template(fd)
     else:

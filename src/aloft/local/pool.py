@@ -22,7 +22,14 @@ from pathlib import Path
 
 from aloft.local import protocol as P
 from aloft.local.concurrency import ConcurrencySlots
-from aloft.local.instance import Instance, LogReader, ProcessWatch, Template, exit_reason
+from aloft.local.instance import (
+    Instance,
+    LogReader,
+    ProcessWatch,
+    Template,
+    Zygote,
+    exit_reason,
+)
 from aloft.local.instance import spawn as spawn_process
 from aloft.local.memory import WATCHDOG_INTERVAL, over_limit
 from aloft.local.metrics import Metrics
@@ -76,6 +83,9 @@ class InstancePool:
         self._owner: dict[Instance, _Version] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+        # Zygotes by (layer dir, environment): see instance.Zygote. ALOFT_ZYGOTE=0 turns them off.
+        self.zygotes = os.environ.get("ALOFT_ZYGOTE", "1") != "0"
+        self._zygotes: dict[tuple[str, frozenset[tuple[str, str]]], Zygote] = {}
 
     @property
     def account_concurrency(self) -> int:
@@ -210,6 +220,9 @@ class InstancePool:
                 self._discard(instance)
             if version.template is not None:
                 version.template.kill()
+        for zygote in self._zygotes.values():
+            zygote.kill()
+        self._zygotes.clear()
         self._versions.clear()
         self._slots.cancel_all()
         await asyncio.sleep(0)  # let the transports' close callbacks run
@@ -431,13 +444,19 @@ class InstancePool:
             loop = asyncio.get_running_loop()
             version.template_starting = loop.create_future()
             starting = version.template_starting
+            zygote = self._zygote_for(version.fv)
             try:
-                template = Template(version.fv, self._sink, self._child_gone)
+                template = self._new_template(version.fv, zygote)
+                error = await template.ready
+                if error is not None and zygote is not None:
+                    # Whatever went wrong, a fresh process decides: a zygote only saves time.
+                    template.kill()
+                    template = self._new_template(version.fv, None)
+                    error = await template.ready
             except OSError as exc:  # no interpreter, no code dir: nothing to run
                 version.template_starting = None
                 starting.set_result(_cannot_start(version.fv, exc))
                 return _cannot_start(version.fv, exc)
-            error = await template.ready
             version.template_starting = None
             if error is not None:
                 template.kill()
@@ -449,6 +468,53 @@ class InstancePool:
             self._ensure_reaper()
             return template
         return await asyncio.shield(version.template_starting)
+
+    # -- zygotes: a layer's imports kept for the next version's template -------------------------
+
+    def _new_template(self, fv: FunctionVersion, zygote: Zygote | None) -> Template:
+        return Template(fv, self._sink, self._child_gone, zygote=zygote,
+                        on_modules=self._template_modules if self.zygotes else None)
+
+    def _zygote_for(self, fv: FunctionVersion) -> Zygote | None:
+        """The ready zygote for `fv`'s layer and environment, if there is one."""
+        if fv.layer_dir is None or not self.zygotes:
+            return None
+        zygote = self._zygotes.get(_zygote_key(fv))
+        if zygote is None or not zygote.alive or not zygote.ready.done():
+            return None
+        return zygote
+
+    def _template_modules(self, template: Template) -> None:
+        """A template said what it imported: start its layer's zygote, for the next version."""
+        fv = template.fv
+        if fv.layer_dir is None or self._closed:
+            return
+        key = _zygote_key(fv)
+        current = self._zygotes.get(key)
+        if current is not None and current.alive:
+            return
+        try:
+            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules)
+        except OSError:
+            return
+        self._ensure_reaper()
+
+    def _stop_unused_zygotes(self) -> None:
+        """A zygote lives while a template of its layer and environment does (the templates it
+        forked die with it; with no template left, the function is idle: no process)."""
+        if not self._zygotes:
+            return
+        used = {
+            _zygote_key(v.fv)
+            for v in [*self._versions.values(), *self._retiring]
+            if v.fv.layer_dir is not None and (
+                (v.template is not None and v.template.alive) or v.template_starting is not None
+            )
+        }
+        for key, zygote in list(self._zygotes.items()):
+            if key not in used or not zygote.alive:
+                zygote.stop()
+                del self._zygotes[key]
 
     async def _start(self, version: _Version) -> Instance:
         """A new instance of the version: forked from its template or a fresh process."""
@@ -578,7 +644,8 @@ class InstancePool:
                 del self._versions[key]
             else:
                 anything = True
-        return anything or bool(self._retiring)
+        self._stop_unused_zygotes()
+        return anything or bool(self._retiring) or bool(self._zygotes)
 
 
 def new_request_id() -> str:
@@ -594,6 +661,19 @@ def _cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:
         f"(code in {fv.code_dir}): {exc.strerror or exc}"
     )
     return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
+
+
+# What differs between two versions of one function even when only its code changed: not part
+# of a zygote's key (no library reads these at import time; they are read per call).
+_PER_VERSION_ENV = frozenset({
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+})
+
+
+def _zygote_key(fv: FunctionVersion) -> tuple[str, frozenset[tuple[str, str]]]:
+    env = frozenset((k, v) for k, v in fv.environment.items() if k not in _PER_VERSION_ENV)
+    return str(fv.layer_dir), env
 
 
 def _timestamp() -> str:

@@ -41,6 +41,13 @@ FORKED_BODY = struct.Struct("!Ii")  # token, pid
 EXITED = 22  # EXITED_BODY: a child of the template ended
 EXITED_BODY = struct.Struct("!ii")  # pid, wait status
 PID = struct.Struct("!i")
+MODULES = 23  # template -> pool, after READY: JSON list of the modules a zygote may preload
+
+# pool <-> zygote (a process that has imported a dependency layer's modules and forks the
+# templates of new versions that use that layer: only their own code is imported afresh)
+FORK_TEMPLATE = 24  # FORK_BODY + JSON {"env", "cwd", "path", "memory"}; fds: template's socket
+# and log pipe; answered with FORKED (token, pid)
+MAX_PACKET = 65536  # the largest packet the pool reads from a template or zygote
 
 
 def frame(kind: int, payload: bytes = b"") -> bytes:
