@@ -664,10 +664,11 @@ def _cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:
 
 
 # What differs between two versions of one function even when only its code changed: not part
-# of a zygote's key (no library reads these at import time; they are read per call).
+# of a zygote's key (the version, its log stream and credentials, its code dir: read when used,
+# not when a dependency is imported; the template that the zygote forks has the new values).
 _PER_VERSION_ENV = frozenset({
     "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })
 
 
