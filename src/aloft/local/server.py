@@ -137,6 +137,7 @@ class _Connection(asyncio.Protocol):
         self._too_large = False
         self._rejected = False  # answered 413 already: close when the request ends
         self._control = False
+        self._receiving = False  # between a request's first byte and its end (an upload)
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
 
@@ -184,6 +185,7 @@ class _Connection(asyncio.Protocol):
     # -- httptools callbacks ---------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self._receiving = True
         self._url = b""
         self._headers = []
         self._body = []
@@ -237,6 +239,7 @@ class _Connection(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._receiving = False
         if self._rejected:
             self._closing = True
             if self._transport is not None:
@@ -290,7 +293,9 @@ class _Connection(asyncio.Protocol):
             else:
                 self._running = False
                 self.idle_since = time.monotonic()
-                if self._closing:
+                if self._closing:  # a parse error or the server stopping: nothing more comes
+                    if self._transport is not None:
+                        self._transport.close()
                     return
                 self._waiting = waiting = loop.create_future()
                 got = await waiting
@@ -331,7 +336,7 @@ class _Connection(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        return not self._running and not self._queue
+        return not self._running and not self._queue and not self._receiving
 
     def close(self) -> None:
         self._closing = True

@@ -6,6 +6,7 @@ import asyncio
 import http.client
 import json
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -232,3 +233,21 @@ def test_a_header_with_a_line_break_is_not_sent() -> None:
     assert out.startswith(b"HTTP/1.1 502 Bad Gateway\r\n") and b"evil" not in out
     out = encode_response(HttpResponse(200, [("x-a", "1")], b"ok"), head=True)
     assert out.endswith(b"content-length: 2\r\n\r\n")
+
+
+def test_keep_alive_closes_idle_connections_not_slow_uploads(
+    server: tuple[int, Control], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aloft.local.server as server_module
+
+    port, _ = server
+    monkeypatch.setattr(server_module, "KEEP_ALIVE", 0.3)  # read by the server's sweeper
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as slow, \
+            socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+        idle.sendall(b"GET /svc/dev/x HTTP/1.1\r\nhost: h\r\n\r\n")
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        slow.sendall(b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 4\r\n\r\nab")
+        time.sleep(2.0)  # longer than KEEP_ALIVE, and than the sweeper's period
+        assert idle.recv(100) == b""  # closed by the server
+        slow.sendall(b"cd")
+        assert slow.recv(65536).startswith(b"HTTP/1.1 200 OK")  # the upload was not cut
