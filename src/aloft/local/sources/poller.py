@@ -126,17 +126,17 @@ class Poller(abc.ABC):
             with contextlib.suppress(RuntimeError):  # the executor is already shut down
                 self.deps.executor.submit(self.release, url, list(messages))
 
-    async def setup(self) -> None:
+    async def setup(self) -> None:  # noqa: B027 (optional hook, empty by default)
         """Find or create what the binding needs on the endpoint."""
 
     @abc.abstractmethod
     async def cycle(self) -> None:
         """One poll: fetch a batch and deliver it."""
 
-    async def drain(self, timeout: float) -> None:
+    async def drain(self, timeout: float) -> None:  # noqa: B027 (optional hook)
         """Wait (at most `timeout` s) for work the poller started before it was stopped."""
 
-    async def teardown(self) -> None:
+    async def teardown(self) -> None:  # noqa: B027 (optional hook)
         """Undo `setup` once the binding is gone from every deployment."""
 
     async def invoke(self, fv: FunctionVersion, event: bytes) -> InvokeResult:
