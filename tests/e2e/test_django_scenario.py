@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from playwright import sync_api as playwright_api
 
 from tests.e2e.scenario_helpers import ARTIFACTS, Cli, copy_example, http
 
-psycopg = pytest.importorskip("psycopg")
-playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
                "--no-first-run"]

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from aloft.config import json_schema, load_service, resolve_ssm, ssm_references
@@ -35,7 +34,7 @@ def test_schema_is_json_with_descriptions() -> None:
 
 
 def test_schema_is_valid_and_accepts_the_fixture() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     schema = json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
@@ -70,6 +69,6 @@ def test_ssm_references_and_resolution(tmp_path: Path) -> None:
 
 
 def test_schema_allows_own_x_keys() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     validator = jsonschema.Draft202012Validator(json_schema())
     assert list(validator.iter_errors({"service": "a", "app": "a:app", "x-mine": {"a": 1}})) == []

@@ -105,7 +105,7 @@ def test_async_invoke_is_signed_and_runs_via_the_envelope(
                         "kwargs": {"times": 3}}
 
     # The signature is what botocore computes for the same request at the same instant.
-    botocore_auth = pytest.importorskip("botocore.auth")
+    from botocore import auth as botocore_auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as BotoCredentials
 
@@ -204,7 +204,7 @@ def _botocore_authorization(
 def test_signer_matches_botocore(
     method: str, url: str, body: bytes, token: str | None, service: str
 ) -> None:
-    botocore_auth = pytest.importorskip("botocore.auth")
+    from botocore import auth as botocore_auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as BotoCredentials
 
