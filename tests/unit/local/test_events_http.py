@@ -16,8 +16,9 @@ from aloft.local.http_events import (
     parse_http_response,
 )
 from aloft.local.types import FunctionVersion, HttpRequest
+from tests.aws_events import AWS_EVENTS
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "aws-events"
+SHARED = AWS_EVENTS
 
 REQUEST = HttpRequest(
     "POST",

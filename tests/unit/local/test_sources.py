@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +34,9 @@ from aloft.local.sources.events import (
     sqs_event,
 )
 from aloft.local.sources.relay import bucket_notifications, queue_notification
+from tests.aws_events import AWS_EVENTS
 
-EVENTS = Path(__file__).resolve().parents[3].parent / "shared" / "aws-events"
+EVENTS = AWS_EVENTS
 
 
 def service(**extra: Any) -> Service:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-AWS_EVENTS = Path(__file__).resolve().parents[4] / "shared" / "aws-events"
+from tests.aws_events import AWS_EVENTS
+
 FIXTURE_EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "events"
 
 DEFAULT_BINARY = ["image/*", "application/octet-stream", "application/pdf"]
