@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aloft.config.models import Service
+from aloft.errors import Location, UsageError
 
 if TYPE_CHECKING:
     from aloft.package.manifest import Manifest
@@ -55,6 +57,51 @@ def phase(steps: DeploySteps | None, name: str) -> AbstractContextManager[None]:
     return steps.step(name) if steps is not None else nullcontext()
 
 
+class SecretStore(Protocol):
+    """A stage's secrets (`aloft secret`): SecureString parameters `/{service}/{stage}/{NAME}`
+    encrypted with the stage's KMS key (`key_alias`, created on first use). Names only come
+    back out: a value is never returned, logged or put in an error message."""
+
+    @property
+    def key_alias(self) -> str: ...
+
+    def set(self, name: str, value: str) -> str:
+        """Store (or overwrite) NAME; returns its parameter path."""
+        ...
+
+    def names(self) -> list[str]:
+        """The stage's secret names, sorted."""
+        ...
+
+    def delete(self, name: str) -> bool:
+        """False when the stage had no such secret."""
+        ...
+
+
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def check_secret_name(name: str, stage: str) -> str:
+    """`name` if it can be a secret's NAME (the last part of its parameter path)."""
+    if not _SECRET_NAME.match(name):
+        raise UsageError(
+            f"secret name {name!r} may only use letters, digits, '_', '-' and '.'",
+            where=Location(stage=stage), fix="e.g. `aloft secret set dev API_TOKEN`")
+    return name
+
+
+def check_secret_value(value: str, stage: str) -> str:
+    if not value:
+        raise UsageError("the secret's value is empty", where=Location(stage=stage),
+                         fix="pipe the value on stdin or type it at the prompt")
+    return value
+
+
+def secret_key_alias(service: str, stage: str) -> str:
+    """The KMS key alias that encrypts a stage's secrets, on both providers."""
+    return f"alias/aloft/{service}-{stage}"
+
+
 class Provider(Protocol):
     def deploy(
         self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
@@ -81,3 +128,5 @@ class Provider(Protocol):
     ) -> Iterator[LogLine]: ...
 
     def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]: ...
+
+    def secrets(self, service: Service) -> SecretStore: ...

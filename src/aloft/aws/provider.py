@@ -25,6 +25,7 @@ from aloft.aws.errors import AwsNotFound
 from aloft.aws.names import Names
 from aloft.aws.plan import describe, plan_deploy, plan_undeploy
 from aloft.aws.record import Release
+from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import ActualState, StateReader
 from aloft.config.models import Service
 from aloft.errors import DeployError, InvokeError, Location, NotDeployedError
@@ -343,6 +344,9 @@ class AwsProvider:
                 f"no schedule matches {', '.join(names)}", where=_where(service),
                 fix=f"schedules: {', '.join(st.actual.rules) or 'none'}")
         return changed
+
+    def secrets(self, service: Service) -> AwsSecrets:
+        return AwsSecrets(self._client(service), service.service, service.stage)
 
 
 _REQUEST_ID = re.compile(r"RequestId: ([0-9a-f-]{36})|^\S+\t([0-9a-f-]{36})\t")
