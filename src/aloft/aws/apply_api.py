@@ -7,6 +7,8 @@ from typing import Any
 from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.apply_base import ApplyContext, Undo, cors_config
+from aloft.aws.static import REFERER_REF
+from aloft.errors import DeployError
 
 
 class ApiSteps(ApplyContext):
@@ -22,13 +24,39 @@ class ApiSteps(ApplyContext):
             uris[key] = str(got["IntegrationId"])
         return uris[key]
 
+    def _static_integration(self, api_id: str, uris: dict[str, str]) -> str:
+        """An HTTP_PROXY integration to the static bucket, with the bucket's secret Referer;
+        S3's 403 for a missing key (the bucket is not listable) becomes the 404 it means."""
+        if self.static is None or REFERER_REF not in self.refs:
+            raise DeployError("the static bucket's policy is not known",
+                              where=self.aws.where,
+                              fix="deploy again: it completes what is left")
+        uri, referer = f"{self.static.origin}/{{proxy}}", self.refs[REFERER_REF]
+        key = f"{uri}|{referer}"
+        if key not in uris:
+            got = self.aws.call(
+                "apigatewayv2", "create_integration", ApiId=api_id,
+                IntegrationType="HTTP_PROXY", IntegrationMethod="ANY", IntegrationUri=uri,
+                PayloadFormatVersion="1.0", TimeoutInMillis=30000,
+                RequestParameters={"overwrite:header.referer": referer},
+                ResponseParameters={"403": {"overwrite:statuscode": "404"}})
+            uris[key] = str(got["IntegrationId"])
+        return uris[key]
+
     def _add_http_routes(self, api_id: str, routes: tuple[s.RouteSpec, ...],
                          alias_arns: dict[str, str]) -> None:
-        uris = {f"{i['IntegrationUri']}|{i.get('PayloadFormatVersion', '2.0')}":
-                str(i["IntegrationId"]) for i in
-                self.aws.call("apigatewayv2", "get_integrations", ApiId=api_id).get("Items", [])}
+        uris = {}
+        for i in self.aws.call("apigatewayv2", "get_integrations",
+                               ApiId=api_id).get("Items", []):
+            extra = (i.get("RequestParameters") or {}).get("overwrite:header.referer") \
+                if i.get("IntegrationType") == "HTTP_PROXY" else \
+                i.get("PayloadFormatVersion", "2.0")
+            uris[f"{i['IntegrationUri']}|{extra}"] = str(i["IntegrationId"])
         for r in routes:
-            integ = self._integration(api_id, r, uris, alias_arns[r.function])
+            if r.function == s.STATIC_ROUTE:
+                integ = self._static_integration(api_id, uris)
+            else:
+                integ = self._integration(api_id, r, uris, alias_arns[r.function])
             self.aws.call("apigatewayv2", "create_route", ApiId=api_id, RouteKey=r.key,
                           Target=f"integrations/{integ}")
 
@@ -58,7 +86,7 @@ class ApiSteps(ApplyContext):
     def _alias_arns(self, spec: s.ApiSpec, stage: str) -> dict[str, str]:
         acct = self.aws.account
         return {r.function: acct.arn("lambda", f"function:{self.physical[r.function]}:{stage}")
-                for r in spec.routes}
+                for r in spec.routes if r.function != s.STATIC_ROUTE}
 
     def _do_UpdateHttpApi(self, x: st.UpdateHttpApi) -> Undo:
         if x.spec.cors:

@@ -37,6 +37,7 @@ class ApplyContext:
         self.stage = desired.stage
         self.stage_prefix = f"{desired.service}-{desired.stage}"
         self.code_sha256 = desired.code_sha256
+        self.static = desired.static
         self.physical = {f.name: f.physical for f in desired.functions}
         self.refs: dict[str, str] = {k: v for k, v in actual.refs.items() if k != "layer"}
         for arn, sha in actual.layers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import time
 from typing import Any
 
@@ -13,6 +14,7 @@ from aloft.aws.apply_base import ApplyContext, Undo, aws_tags
 from aloft.aws.policy import ASSUME_ROLE_POLICY
 from aloft.aws.record import Release, StateRecord
 from aloft.aws.state import LAYER_MARK
+from aloft.aws.static import REFERER_REF, bucket_policy
 
 
 class StorageSteps(ApplyContext):
@@ -77,6 +79,38 @@ class StorageSteps(ApplyContext):
         self.aws.call("s3", "put_bucket_tagging", Bucket=x.spec.name,
                       Tagging={"TagSet": aws_tags(x.tags)})
         return [st.DeleteBucket(x.spec.name)]
+
+    def _do_CreateStaticBucket(self, x: st.CreateStaticBucket) -> Undo:
+        self._create_bucket(x.bucket)
+        undo: Undo = [st.DeleteBucket(x.bucket)]
+        self.aws.call("s3", "put_bucket_tagging", Bucket=x.bucket,
+                      Tagging={"TagSet": aws_tags(x.tags)})
+        self._do_PutStaticPolicy(st.PutStaticPolicy(x.bucket))
+        return undo
+
+    def _do_PutStaticPolicy(self, x: st.PutStaticPolicy) -> Undo:
+        # ACLs stay blocked; the one policy (GetObject with the secret Referer) counts as
+        # public for S3's checks, so those two blocks are off for this bucket only.
+        self.aws.call("s3", "put_public_access_block", Bucket=x.bucket,
+                      PublicAccessBlockConfiguration={
+                          "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                          "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+        referer = secrets.token_urlsafe(32)
+        self.aws.call("s3", "put_bucket_policy", Bucket=x.bucket,
+                      Policy=bucket_policy(x.bucket, self.aws.account.partition, referer))
+        self.refs[REFERER_REF] = referer
+        return []
+
+    def _do_SyncStatic(self, x: st.SyncStatic) -> Undo:
+        for f in x.upload:
+            with open(f.path, "rb") as fh:
+                body = fh.read()
+            self.aws.call("s3", "put_object", Bucket=x.bucket, Key=f.key, Body=body,
+                          ContentType=f.content_type, CacheControl=x.cache_control)
+        for i in range(0, len(x.delete), 1000):
+            self.aws.call("s3", "delete_objects", Bucket=x.bucket, Delete={
+                "Objects": [{"Key": k} for k in x.delete[i:i + 1000]], "Quiet": True})
+        return []
 
     def _queue_attributes(self, q: s.QueueSpec) -> dict[str, str]:
         attrs = {"VisibilityTimeout": str(q.visibility_timeout),

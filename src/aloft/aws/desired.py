@@ -7,6 +7,7 @@ import json
 from typing import Protocol
 
 from aloft.aws import specs as s
+from aloft.aws import static as static_files
 from aloft.aws.names import HANDLER, Names
 from aloft.aws.policy import role_policy
 from aloft.config.models import APP_FUNCTION, Function, Service
@@ -128,6 +129,26 @@ def _routes(service: Service, functions: dict[str, Function], kind: str) -> list
     return sorted(routes.values(), key=lambda r: r.key)
 
 
+def _static(service: Service, names: Names, kind: str) -> s.StaticSpec | None:
+    """`static:` served from the stage's bucket: on HTTP APIs only (REST APIs and function
+    URLs keep serving the files from the code zip through the app)."""
+    st = service.static
+    if st is None or kind != "http":
+        return None
+    path = "/" + st.path.strip("/")
+    if path == "/" or "{" in path or "}" in path:
+        raise ConfigError(
+            f"static path {st.path!r} cannot be a route prefix on AWS",
+            where=_where(service, "static.path"),
+            fix="serve the files under a prefix of their own, e.g. `path: /static`",
+        )
+    directory = service.root / st.directory
+    if not directory.is_dir():  # as locally: no directory, nothing served (the app answers)
+        return None
+    files = static_files.scan(directory)
+    return s.StaticSpec(names.static_bucket, names.account.region, path, files)
+
+
 def desired(service: Service, built: Built, names: Names) -> s.Desired:
     """The stage as it should be once deployed with artifact `built`."""
     acct = names.account
@@ -140,6 +161,17 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
     kind = service.aws.api
 
     routes = _routes(service, functions, kind)
+    static = _static(service, names, kind)
+    if static is not None:
+        for key in static.route_keys:
+            if any(r.key == key for r in routes):
+                raise ConfigError(
+                    f"route {key!r} is both a function's and the static files'",
+                    where=_where(service, "static.path"),
+                    fix="move the static files or the route to another path",
+                )
+        routes = sorted([*routes, *(s.RouteSpec(k, s.STATIC_ROUTE, "1.0")
+                                    for k in static.route_keys)], key=lambda r: r.key)
     url_functions = {r.function for r in routes} if kind == "url" else set()
     api = None
     if routes and kind != "url":
@@ -151,7 +183,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
     subs: list[s.SubscriptionSpec] = []
     notes: dict[str, list[s.NotificationSpec]] = {}
     if api is not None:
-        for fname in sorted({r.function for r in api.routes}):
+        for fname in sorted({r.function for r in api.routes} - {s.STATIC_ROUTE}):
             permissions.append(s.Permission(fname, "aloft-api", "apigateway.amazonaws.com",
                                             names.api_source_arn(s.ref("api"))))
     for fname in sorted(url_functions):
@@ -254,4 +286,5 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         log_groups=tuple((names.log_group(f), retention) for f in functions),
         tags=tuple(sorted(names.tags(service.aws.tags).items())),
         domain=service.aws.domain,
+        static=static,
     )

@@ -10,6 +10,7 @@ NOT_FOUND_CODES = frozenset({
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchKey", "NoSuchBucket", "NotFound", "404",
     "NotFoundException", "ParameterNotFound", "QueueDoesNotExist",
     "AWS.SimpleQueueService.NonExistentQueue", "NoSuchBucketPolicy", "NoSuchLifecycleConfiguration",
+    "NoSuchTagSet",
 })
 TAKEN_CODES = frozenset({
     "ResourceConflictException", "EntityAlreadyExists", "EntityAlreadyExistsException",

@@ -26,10 +26,12 @@ class Names(ResourceNames):
     """Every physical name of one service stage (declared resources: `ResourceNames`)."""
 
     bucket_override: str | None = None
+    static_override: str | None = None
 
     @classmethod
     def of(cls, service: Service, account: Account) -> Names:
-        return cls(service.service, service.stage, account, service.aws.bucket)
+        static = service.static.bucket if service.static else None
+        return cls(service.service, service.stage, account, service.aws.bucket, static)
 
     # -- deployment ------------------------------------------------------------
 
@@ -38,6 +40,16 @@ class Names(ResourceNames):
         if self.bucket_override:
             return self.bucket_override
         base = _bucket_safe(f"aloft-{self.prefix}-{self.account.account_id}-{self.account.region}")
+        return _short(base, 63)
+
+    @property
+    def static_bucket(self) -> str:
+        """The bucket the stage's `static:` files are served from (`static.bucket` or one of
+        the stage's own)."""
+        if self.static_override:
+            return self.static_override
+        base = _bucket_safe(
+            f"aloft-{self.prefix}-static-{self.account.account_id}-{self.account.region}")
         return _short(base, 63)
 
     @property

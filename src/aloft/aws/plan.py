@@ -15,6 +15,7 @@ from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.record import StateRecord
 from aloft.aws.state import ActualState
+from aloft.aws.static import REFERER_REF
 
 T = TypeVar("T")
 _REF = re.compile(r"\$\{([^}]+)\}")
@@ -47,6 +48,7 @@ def _record(d: s.Desired, a: ActualState) -> StateRecord:
         parameters={x.key: x.name for x in r.parameters if x.value is not None},
         api=None,  # set when applied (the id of a new API is not known yet)
         bucket_created=a.record.bucket_created or (d.create_bucket and not a.bucket_exists),
+        static_bucket=d.static.bucket if d.static else None,
     )
 
 
@@ -82,6 +84,7 @@ def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
         if a.role_policy != d.role.policy:
             out.append(st.PutRolePolicy(d.role.name, "aloft", d.role.policy))
     out += _resources(d, a)
+    out += _static(d, a)
     for name, retention in d.log_groups:
         if name not in a.log_groups:
             out.append(st.CreateLogGroup(name, retention, tags))
@@ -130,6 +133,26 @@ def _resources(d: s.Desired, a: ActualState) -> list[st.Step]:
             out.append(st.PutParameter(p, d.tags))
         elif (cur.value, cur.secure) != (p.value, p.secure):
             out.append(st.PutParameter(p, (), overwrite=True))
+    return out
+
+
+def _static(d: s.Desired, a: ActualState) -> list[st.Step]:
+    """The static bucket and its files: only what changed is uploaded (ETag = MD5)."""
+    sp = d.static
+    if sp is None:
+        return []
+    out: list[st.Step] = []
+    have: Mapping[str, str] = {}
+    if a.static_bucket != sp.bucket:
+        out.append(st.CreateStaticBucket(sp.bucket, d.tags))
+    else:
+        have = a.static_objects
+        if REFERER_REF not in a.refs:
+            out.append(st.PutStaticPolicy(sp.bucket))
+    upload = tuple(f for f in sp.files if have.get(f.key) != f.md5)
+    delete = tuple(sorted(set(have) - {f.key for f in sp.files}))
+    if upload or delete:
+        out.append(st.SyncStatic(sp.bucket, sp.cache_control, upload, delete))
     return out
 
 
@@ -267,6 +290,8 @@ def _removals(d: s.Desired, a: ActualState) -> list[st.Step]:
             if t.name not in {x.name for x in r.tables}]
     out += [st.DeleteParameter(p.name) for p in a.resources.parameters
             if p.name not in {x.name for x in r.parameters}]
+    if a.static_bucket is not None and a.static_bucket != (d.static.bucket if d.static else None):
+        out.append(st.DeleteBucket(a.static_bucket))
     return out
 
 
@@ -282,6 +307,8 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
         out.append(st.DeleteDomainName(desired.domain))
     if a.api is not None:
         out.append(st.DeleteApi(a.api.id, a.api.kind))
+    if a.static_bucket is not None:
+        out.append(st.DeleteBucket(a.static_bucket))
     out += [st.DeleteRule(name) for name in a.rules]
     out += [st.DeleteEventSourceMapping(m.uuid) for m in a.mappings]
     out += [st.Unsubscribe(x.arn) for x in a.subscriptions]

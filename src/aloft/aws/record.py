@@ -33,6 +33,7 @@ class StateRecord:
     parameters: dict[str, str] = field(default_factory=dict)
     api: tuple[str, str] | None = None  # (kind, id)
     bucket_created: bool = False
+    static_bucket: str | None = None  # the bucket of the `static:` files
     releases: tuple[Release, ...] = ()
 
     def to_json(self) -> str:
@@ -54,6 +55,7 @@ class StateRecord:
             parameters=dict(data.get("parameters", {})),
             api=(str(api[0]), str(api[1])) if api else None,
             bucket_created=bool(data.get("bucket_created", False)),
+            static_bucket=data.get("static_bucket") or None,
             releases=tuple(Release(int(r["number"]), dict(r["functions"]),
                                    str(r["code_sha256"]), float(r["time"]))
                            for r in data.get("releases", ())),

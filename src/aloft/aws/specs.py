@@ -183,6 +183,43 @@ class Resources:
     parameters: tuple[ParameterSpec, ...] = ()
 
 
+STATIC_ROUTE = "@static"
+"""The `RouteSpec.function` of the routes that proxy to the static bucket (not a function)."""
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    key: str  # object key: the path below the static directory, `/`-separated
+    path: str  # the local file
+    md5: str  # hex; the ETag S3 gives a single-part upload of these bytes
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class StaticSpec:
+    """`static:` on an HTTP API: files in a bucket of the stage, proxied under `path`."""
+
+    bucket: str
+    region: str
+    path: str  # URL prefix without a trailing slash, e.g. "/static"
+    files: tuple[StaticFile, ...]
+    cache_control: str = "no-cache"  # like the local gateway: revalidate with the ETag
+
+    @property
+    def origin(self) -> str:
+        """The bucket's HTTPS REST endpoint (path-style when the name has a dot: the
+        wildcard certificate covers one label only)."""
+        region = self.region
+        if "." in self.bucket:
+            return f"https://s3.{region}.amazonaws.com/{self.bucket}"
+        return f"https://{self.bucket}.s3.{region}.amazonaws.com"
+
+    @property
+    def route_keys(self) -> tuple[str, str]:
+        return (f"GET {self.path}/{{proxy+}}", f"HEAD {self.path}/{{proxy+}}")
+
+
 @dataclass(frozen=True)
 class RoleSpec:
     name: str
@@ -223,6 +260,7 @@ class Desired:
     log_groups: tuple[tuple[str, int | None], ...]  # name, retention days
     tags: tuple[tuple[str, str], ...] = field(default=())
     domain: str | None = None  # custom domain (mapped by `aloft certify`)
+    static: StaticSpec | None = None  # `static:` served from a bucket (HTTP APIs)
 
     def function(self, name: str) -> FunctionSpec:
         return next(f for f in self.functions if f.name == name)

@@ -16,6 +16,7 @@ from aloft.aws import specs as s
 from aloft.aws.client import AwsClient
 from aloft.aws.names import TAG_SERVICE, TAG_STAGE, Names
 from aloft.aws.record import StateRecord
+from aloft.aws.static import REFERER_REF, referer_of
 from aloft.errors import ProviderError
 
 LAYER_MARK = "aloft deps sha256:"
@@ -73,6 +74,8 @@ class ActualState:
     log_groups: Mapping[str, int | None] = field(default_factory=dict)
     refs: Mapping[str, str] = field(default_factory=dict)  # values for `${ref}` placeholders
     record: StateRecord = field(default_factory=StateRecord)
+    static_bucket: str | None = None  # the stage's static bucket, when it exists
+    static_objects: Mapping[str, str] = field(default_factory=dict)  # key -> ETag (MD5 hex)
 
     @property
     def deployed(self) -> bool:
@@ -104,6 +107,7 @@ class StateReader:
         self.record = StateRecord()
         self.by_alias: dict[str, str] = {}  # alias ARN -> logical function name
         self.urls: dict[str, str] = {}  # logical function name -> function URL
+        self.referer: str | None = None  # the static bucket's secret Referer
 
     def read(self) -> ActualState:
         aws, d = self.aws, self.desired
@@ -134,6 +138,10 @@ class StateReader:
         refs.update({f"url:{n}": u for n, u in self.urls.items()})
         resources, stream_refs = self._resources()
         refs.update(stream_refs)
+        static_bucket, static_objects, referer = self._static()
+        if referer is not None:
+            refs[REFERER_REF] = referer
+        self.referer = referer
         api = self._api()
         if api is not None:
             refs["api"] = api.id
@@ -143,6 +151,7 @@ class StateReader:
             rules=self._rules(), mappings=self._mappings(functions),
             subscriptions=self._subscriptions(), notifications=self._notifications(),
             resources=resources, log_groups=self._log_groups(), refs=refs, record=self.record,
+            static_bucket=static_bucket, static_objects=static_objects,
         )
 
     # -- pieces ------------------------------------------------------------------
@@ -237,6 +246,33 @@ class StateReader:
             async_config=async_config, url=url, permissions=sids,
         )
 
+    def _static(self) -> tuple[str | None, dict[str, str], str | None]:
+        """The static bucket (desired or recorded), its objects' ETags and its secret Referer."""
+        aws, want = self.aws, self.desired.static
+        for bucket in dict.fromkeys([want.bucket if want else None, self.record.static_bucket]):
+            if bucket is None or aws.find("s3", "head_bucket", Bucket=bucket) is None:
+                continue
+            tags = aws.find("s3", "get_bucket_tagging", Bucket=bucket)
+            self._check_owner("bucket", bucket,
+                              {t["Key"]: t["Value"] for t in (tags or {}).get("TagSet", [])})
+            policy = aws.find("s3", "get_bucket_policy", Bucket=bucket)
+            referer = referer_of(str(policy["Policy"])) if policy else None
+            objects = {str(o["Key"]): str(o.get("ETag", "")).strip('"') for o in
+                       aws.pages("s3", "list_objects_v2", "Contents", Bucket=bucket)}
+            return bucket, objects, referer
+        return None, {}, None
+
+    def _static_route(self, integ: Mapping[str, Any]) -> str:
+        """STATIC_ROUTE for the integration this stage's static files need now, else '?'
+        (a route to an old bucket or secret is replaced)."""
+        want = self.desired.static
+        params = integ.get("RequestParameters") or {}
+        if (want is not None and self.referer is not None
+                and integ.get("IntegrationUri") == f"{want.origin}/{{proxy}}"
+                and params.get("overwrite:header.referer") == self.referer):
+            return s.STATIC_ROUTE
+        return "?"
+
     def _api(self) -> ActualApi | None:
         rec = self.record.api
         kinds = [rec[0]] if rec else []
@@ -271,7 +307,10 @@ class StateReader:
         for r in aws.call("apigatewayv2", "get_routes", ApiId=api_id).get("Items", []):
             target = str(r.get("Target", "")).removeprefix("integrations/")
             integ = integrations.get(target, {})
-            fn = self.by_alias.get(str(integ.get("IntegrationUri", "")), "?")
+            if integ.get("IntegrationType") == "HTTP_PROXY":
+                fn = self._static_route(integ)
+            else:
+                fn = self.by_alias.get(str(integ.get("IntegrationUri", "")), "?")
             routes.append(s.RouteSpec(str(r["RouteKey"]), fn,
                                       integ.get("PayloadFormatVersion", "2.0")))
         return ActualApi("http", api_id, tuple(sorted(routes, key=lambda r: r.key)),

@@ -101,6 +101,38 @@ class CreateBucket(Step):
 
 
 @dataclass(frozen=True)
+class CreateStaticBucket(Step):
+    """The bucket of the `static:` files: not listable, readable only through the API."""
+
+    bucket: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PutStaticPolicy(Step):
+    """Give an existing static bucket its read-through-the-API policy (a new secret)."""
+
+    bucket: str
+
+
+@dataclass(frozen=True)
+class SyncStatic(Step):
+    """Upload the new and changed static files, delete the removed ones."""
+
+    bucket: str
+    cache_control: str
+    upload: tuple[s.StaticFile, ...]
+    delete: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"{self.op} {self.bucket} (+{len(self.upload)} -{len(self.delete)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "uploads": len(self.upload), "deletes": len(self.delete),
+                "bytes": sum(f.size for f in self.upload)}
+
+
+@dataclass(frozen=True)
 class CreateQueue(Step):
     spec: s.QueueSpec
     tags: tuple[tuple[str, str], ...] = ()

@@ -18,6 +18,8 @@ from aloft.aws.names import Account, Names
 from aloft.config.models import Service
 
 _PSEUDO = Account("${AWS::AccountId}", "${AWS::Region}", "${AWS::Partition}")
+# The static bucket's secret Referer: the unique part of the stack id (never shown to clients).
+_REFERER = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
 
 
 def _lid(*parts: str) -> str:
@@ -68,6 +70,8 @@ class _Template:
         self.d = d
         self.resources: dict[str, Any] = {}
         self.unsupported: list[str] = []
+        self.outputs: dict[str, Any] = {}
+        self.static_name: str | None = None  # `static.bucket`; else CloudFormation names it
         self.params: dict[str, Any] = {
             "ArtifactBucket": {"Type": "String", "Description": "Bucket holding the artifacts"},
             "CodeKey": {"Type": "String", "Description": "S3 key of the code zip"},
@@ -113,6 +117,7 @@ class _Template:
         self._resources()
         for f in d.functions:
             self._function(f, role)
+        self._static()
         self._api()
         self._triggers()
         out: dict[str, Any] = {
@@ -125,7 +130,9 @@ class _Template:
             out["Metadata"] = {"aloft": {"unsupported": self.unsupported}}
         url = self._url()
         if url is not None:
-            out["Outputs"] = {"Url": {"Value": url}}
+            self.outputs = {"Url": {"Value": url}, **self.outputs}
+        if self.outputs:
+            out["Outputs"] = self.outputs
         return out
 
     def _resources(self) -> None:
@@ -273,6 +280,8 @@ class _Template:
             integ: dict[tuple[str, str], str] = {}
             for r in api.routes:
                 key = (r.function, r.payload)
+                if r.function == s.STATIC_ROUTE:
+                    integ[key] = self._static_integration()
                 if key not in integ:
                     integ[key] = self.add(
                         _lid(r.function, r.payload, "Integration"),
@@ -354,6 +363,45 @@ class _Template:
             self.add(_lid(sub.function, "Subscription", str(i)), "AWS::SNS::Subscription",
                      props, **({"DependsOn": topics} if topics else {}))
 
+    def _static(self) -> None:
+        """The static bucket, readable only with the secret Referer the API's integration
+        sends (here the stack id's unique part; the files are uploaded outside CloudFormation)."""
+        sp = self.d.static
+        if sp is None:
+            return
+        props: dict[str, Any] = {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                "BlockPublicPolicy": False, "RestrictPublicBuckets": False},
+            "Tags": _tags(self.d)}
+        if self.static_name:
+            props["BucketName"] = self.static_name
+        self.add("StaticBucket", "AWS::S3::Bucket", props)
+        self.add("StaticBucketPolicy", "AWS::S3::BucketPolicy", {
+            "Bucket": {"Ref": "StaticBucket"},
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "AloftStaticReadThroughApi", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${StaticBucket}/*"},
+                "Condition": {"StringEquals": {"aws:Referer": _REFERER}}}]}})
+        self.outputs["StaticBucket"] = {"Value": {"Ref": "StaticBucket"}}
+        self.unsupported.append(
+            f"static files: upload {len(sp.files)} file(s) to the StaticBucket output with "
+            f"`aws s3 sync <static dir> s3://<bucket> --cache-control {sp.cache_control} "
+            "--delete`")
+
+    def _static_integration(self) -> str:
+        name = self.static_name or ""
+        uri = ("https://s3.${AWS::Region}.${AWS::URLSuffix}/${StaticBucket}/{proxy}"
+               if "." in name else "https://${StaticBucket.RegionalDomainName}/{proxy}")
+        return self.add("StaticIntegration", "AWS::ApiGatewayV2::Integration", {
+            "ApiId": {"Ref": "Api"}, "IntegrationType": "HTTP_PROXY",
+            "IntegrationMethod": "ANY", "IntegrationUri": {"Fn::Sub": uri},
+            "PayloadFormatVersion": "1.0",
+            "RequestParameters": {"overwrite:header.referer": _REFERER},
+            "ResponseParameters": {"403": {"ResponseParameters": [
+                {"Destination": "overwrite:statuscode", "Source": "404"}]}}})
+
     def resources_of(self, *kinds: str) -> list[str]:
         return [k for k, v in self.resources.items() if v["Type"] in kinds]
 
@@ -375,7 +423,9 @@ def template(service: Service, built: Built | None = None) -> dict[str, Any]:
     stand_in = _TemplateBuild(_Placeholder(), _Placeholder() if has_layer else None)
     names = Names.of(service, _PSEUDO)
     d = desired(service, stand_in, names)
-    return _Template(d, has_layer).build()
+    tpl = _Template(d, has_layer)
+    tpl.static_name = service.static.bucket if service.static else None
+    return tpl.build()
 
 
 def template_json(service: Service, built: Built | None = None) -> str:
