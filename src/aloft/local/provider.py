@@ -15,6 +15,7 @@ from typing import Any
 from aloft.config.models import Service
 from aloft.errors import DeployError, Location, UsageError
 from aloft.local.client import CloudClient
+from aloft.local.secrets import LocalSecrets
 from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
 
 FOLLOW_WAIT = 20.0
@@ -131,6 +132,9 @@ class LocalProvider:
             "service": service.service, "stage": service.stage, "enabled": enabled,
             "names": list(names)})
         return list(data.get("changed") or [])
+
+    def secrets(self, service: Service) -> LocalSecrets:
+        return LocalSecrets(self.client, service.service, service.stage)
 
     # -- the dead-letter queue (aloft dlq) ------------------------------------------------------
 

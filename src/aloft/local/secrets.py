@@ -1,31 +1,23 @@
 """Stage secrets: SecureString parameters `/{service}/{stage}/{NAME}` encrypted with the stage's
 KMS key (alias `alias/aloft/{service}-{stage}`, created on first use).
 
-Works on any SSM and KMS client: the local endpoint's (the CLI's `aloft secret` on a local
-stage) or AWS's. Values are never logged, printed or put in an error message.
+The functions work on any boto3 SSM and KMS client (the local endpoint's: `LocalSecrets`, the
+`aloft secret` store of a local stage, and the endpoint's own resources). Values are never
+logged, printed or put in an error message.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from aloft.errors import Location, UsageError
+from aloft.errors import Location, ProviderError
 from aloft.naming import secret_parameter
+from aloft.provider import check_secret_name, check_secret_value, secret_key_alias
 
-_SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-
-
-def key_alias(service: str, stage: str) -> str:
-    return f"alias/aloft/{service}-{stage}"
-
-
-def check_name(name: str, stage: str) -> str:
-    if not _SECRET_NAME.match(name):
-        raise UsageError(
-            f"secret name {name!r} may only use letters, digits, '_', '-' and '.'",
-            where=Location(stage=stage), fix="e.g. `aloft secret set dev API_TOKEN`")
-    return name
+key_alias = secret_key_alias
+check_name = check_secret_name
 
 
 def ensure_stage_key(kms: Any, service: str, stage: str) -> str:
@@ -44,9 +36,7 @@ def ensure_stage_key(kms: Any, service: str, stage: str) -> str:
 def set_secret(ssm: Any, kms: Any, service: str, stage: str, name: str, value: str) -> str:
     """Store the secret; returns its parameter path."""
     path = secret_parameter(service, stage, check_name(name, stage))
-    if not value:
-        raise UsageError("the secret's value is empty", where=Location(stage=stage),
-                         fix="pipe the value on stdin or type it at the prompt")
+    check_secret_value(value, stage)
     ssm.put_parameter(Name=path, Value=value, Type="SecureString",
                       KeyId=ensure_stage_key(kms, service, stage), Overwrite=True,
                       Description="aloft secret")
@@ -73,3 +63,49 @@ def delete_secret(ssm: Any, service: str, stage: str, name: str) -> bool:
     except ssm.exceptions.ParameterNotFound:
         return False
     return True
+
+
+class LocalSecrets:
+    """The `aloft.provider.SecretStore` of a local stage, on the local cloud's AWS endpoint
+    (started with the daemon if needed, on first use)."""
+
+    def __init__(self, cloud: Any, service: str, stage: str) -> None:
+        self._cloud = cloud  # a CloudClient
+        self.service, self.stage = service, stage
+        self.key_alias = key_alias(service, stage)
+        self._clients: dict[str, Any] = {}
+
+    def _client(self, name: str) -> Any:
+        if name not in self._clients:
+            from aloft.local.endpoint import local_aws_client
+
+            self._clients[name] = local_aws_client(self._cloud, name)
+        return self._clients[name]
+
+    @contextmanager
+    def _translated(self, operation: str, value: str = "") -> Iterator[None]:
+        """botocore's errors as aloft's; the message never holds the value."""
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+
+        try:
+            yield
+        except (BotoCoreError, ClientError) as exc:
+            message = f"{operation}: {type(exc).__name__}: {exc}"
+            if value:
+                message = message.replace(value, "***")
+            raise ProviderError(message, where=Location(stage=self.stage),
+                                fix=f"check that the local cloud runs (`aloft cloud status`) "
+                                    f"and answers for stage {self.stage!r}") from None
+
+    def set(self, name: str, value: str) -> str:
+        with self._translated("set the secret", value):
+            return set_secret(self._client("ssm"), self._client("kms"), self.service,
+                              self.stage, name, value)
+
+    def names(self) -> list[str]:
+        with self._translated("list the secrets"):
+            return list_secrets(self._client("ssm"), self.service, self.stage)
+
+    def delete(self, name: str) -> bool:
+        with self._translated("delete the secret"):
+            return delete_secret(self._client("ssm"), self.service, self.stage, name)

@@ -1,23 +1,21 @@
 """The provider-backed commands are thin shells: each calls one Provider method and renders.
 
-An in-memory provider records the calls; the tests check what reaches it and what is printed.
+An in-memory provider (memory_provider.py) records the calls; the tests check what reaches it
+and what is printed.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aloft.cli import providers
-from aloft.config.models import Service
-from aloft.errors import NotDeployedError, ProviderError
-from aloft.provider import DeployResult, InvokeOutput, LogLine
+from aloft.errors import ProviderError
 from tests.unit.cli.cli_helpers import Run, write
+from tests.unit.cli.memory_provider import MemoryProvider, install
 
 CONFIG = """\
 service: shop
@@ -32,59 +30,9 @@ stages:
 """
 
 
-class MemoryProvider:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-        self.deployed = False
-
-    def deploy(self, service: Service, *, plan_only: bool = False,
-               steps: Any = None) -> DeployResult:  # steps: plugins' hooks (unused here)
-        self.calls.append(("deploy", (service.stage, plan_only)))
-        plan = [{"action": "create", "resource": "function shop-dev-app", "memory": 512}]
-        if not plan_only:
-            self.deployed = True
-        return DeployResult(url="http://127.0.0.1:9999/shop/dev/", version=3,
-                            functions={"app": 3, "nightly": 1}, schedules=["shop-dev-nightly"],
-                            plan=plan)
-
-    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
-        self.calls.append(("rollback", steps))
-        return DeployResult(url="http://127.0.0.1:9999/shop/dev/", version=3 - steps)
-
-    def undeploy(self, service: Service) -> None:
-        self.calls.append(("undeploy", service.stage))
-
-    def status(self, service: Service) -> dict[str, Any]:
-        if not self.deployed:
-            raise NotDeployedError(f"stage {service.stage!r} is not deployed")
-        return {"url": "http://127.0.0.1:9999/shop/dev/", "version": 3,
-                "functions": [{"name": "app", "version": 3, "instances": 1}]}
-
-    def invoke(self, service: Service, function: str, event: Any, *,
-               asynchronous: bool = False) -> InvokeOutput:
-        self.calls.append(("invoke", (function, event, asynchronous)))
-        if isinstance(event, dict) and event.get("aloft") == "manage":
-            return InvokeOutput(payload={"output": "Applied 3 migrations.\n"})
-        if event == {"fail": True}:
-            return InvokeOutput(payload={"errorMessage": "boom"}, error="ValueError: boom")
-        return InvokeOutput(payload={"ok": True}, logs="a log line")
-
-    def logs(self, service: Service, *, function: str | None = None, since: float | None = None,
-             filter_text: str | None = None, follow: bool = False) -> Iterator[LogLine]:
-        self.calls.append(("logs", (function, since, filter_text, follow)))
-        yield LogLine(timestamp=0.0, function="shop-dev-app", text="GET / 200\n")
-
-    def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
-        self.calls.append(("schedule", (enabled, tuple(names))))
-        return ["shop-dev-nightly"]
-
-
 @pytest.fixture
 def provider(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MemoryProvider:
-    write(tmp_path, {"aloft.yml": CONFIG})
-    memory = MemoryProvider()
-    monkeypatch.setattr(providers, "provider_for", lambda service: memory)
-    return memory
+    return install(monkeypatch, tmp_path, CONFIG)
 
 
 def test_deploy_prints_url_and_versions(run: Run, provider: MemoryProvider) -> None:

@@ -4,16 +4,13 @@ validate): each prints one parseable document (tail: one object per line) and no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from aloft.cli import providers
-from aloft.config.models import Service
-from aloft.provider import DeployResult, LogLine
+from aloft.provider import LogLine
 from tests.unit.cli.cli_helpers import Run, write
+from tests.unit.cli.memory_provider import MemoryProvider, install
 
 CONFIG = """\
 service: shop
@@ -28,44 +25,23 @@ stages:
 """
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
-        self.calls.append(("rollback", steps))
-        return DeployResult(url="http://127.0.0.1:9/shop/dev/", version=4 - steps,
-                            functions={"app": 4 - steps})
-
-    def undeploy(self, service: Service) -> None:
-        self.calls.append(("undeploy", service.stage))
-
-    def logs(self, service: Service, *, function: str | None = None, since: float | None = None,
-             filter_text: str | None = None, follow: bool = False) -> Iterator[LogLine]:
-        yield LogLine(timestamp=1.5, function="app", text="GET / 200", request_id="r1")
-        yield LogLine(timestamp=2.5, function="app", text='say "hi"\n', request_id=None)
-
-    def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
-        self.calls.append(("schedule", enabled))
-        return ["shop-dev-nightly"]
-
-
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
-    write(tmp_path, {"aloft.yml": CONFIG})
-    memory = Recorder()
-    monkeypatch.setattr(providers, "provider_for", lambda service: memory)
+def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MemoryProvider:
+    memory = install(monkeypatch, tmp_path, CONFIG)
+    memory.log_lines = [
+        LogLine(timestamp=1.5, function="app", text="GET / 200", request_id="r1"),
+        LogLine(timestamp=2.5, function="app", text='say "hi"\n', request_id=None)]
     return memory
 
 
-def test_rollback_json(run: Run, recorder: Recorder) -> None:
+def test_rollback_json(run: Run, recorder: MemoryProvider) -> None:
     result = run("rollback", "dev", "-n", "2", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"url": "http://127.0.0.1:9/shop/dev/", "version": 2,
-                                         "functions": {"app": 2}}
+    assert json.loads(result.stdout) == {"url": "http://127.0.0.1:9999/shop/dev/", "version": 1,
+                                         "functions": {"app": 1}}
 
 
-def test_tail_json_lines(run: Run, recorder: Recorder) -> None:
+def test_tail_json_lines(run: Run, recorder: MemoryProvider) -> None:
     result = run("tail", "dev", "--no-follow", "--json")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -75,13 +51,14 @@ def test_tail_json_lines(run: Run, recorder: Recorder) -> None:
     ]
 
 
-def test_schedule_unschedule_undeploy_json(run: Run, recorder: Recorder) -> None:
+def test_schedule_unschedule_undeploy_json(run: Run, recorder: MemoryProvider) -> None:
     assert json.loads(run("schedule", "dev", "--json").stdout) == {
         "enabled": True, "changed": ["shop-dev-nightly"]}
     assert json.loads(run("unschedule", "dev", "--json").stdout)["enabled"] is False
     done = run("undeploy", "dev", "--yes", "--json")
     assert json.loads(done.stdout) == {"service": "shop", "stage": "dev", "undeployed": True}
-    assert recorder.calls == [("schedule", True), ("schedule", False), ("undeploy", "dev")]
+    assert recorder.calls == [("schedule", (True, ())), ("schedule", (False, ())),
+                              ("undeploy", "dev")]
 
 
 def test_validate_json(run: Run, tmp_path: Path) -> None:

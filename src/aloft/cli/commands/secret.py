@@ -2,43 +2,21 @@
 `/{service}/{stage}/{NAME}` encrypted with the stage's KMS key.
 
 The value comes from stdin (piped) or a hidden prompt; it is never echoed, printed or logged.
-On a local stage the commands talk to the local cloud's AWS endpoint, on an aws stage to AWS.
+The stage's provider stores them (`Provider.secrets`): on a local stage in the local cloud's
+AWS endpoint, on an aws stage in AWS.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.config.models import Service
 from aloft.errors import ProviderError
-
-
-def _clients(service: Service) -> tuple[Any, Any]:
-    """(ssm, kms) clients for the stage's provider."""
-    if service.provider == "local":
-        from aloft.local.client import CloudClient
-        from aloft.local.endpoint import local_aws_client
-
-        cloud = CloudClient()
-        return local_aws_client(cloud, "ssm"), local_aws_client(cloud, "kms")
-    import boto3  # type: ignore[import-untyped]
-
-    session = boto3.session.Session(profile_name=service.aws.profile,
-                                     region_name=service.aws.region)
-    return session.client("ssm"), session.client("kms")
-
-
-def _translate(exc: Exception, service: Service) -> ProviderError:
-    """botocore's errors as aloft's; the message never holds the value."""
-    return ProviderError(f"{type(exc).__name__}: {exc}",
-                         fix=f"check that stage {service.stage!r} can be reached "
-                         f"({service.provider})")
+from aloft.provider import check_secret_name
 
 
 @click.group("secret", short_help="Set, list and delete a stage's secrets.",
@@ -56,34 +34,23 @@ def command() -> None:
 @click.argument("name")
 def set_command(stage: str, name: str) -> None:
     """Store NAME's value: from stdin when piped, else a hidden prompt."""
-    from aloft.local.secrets import check_name, set_secret
-
     service = load_service(stage)
-    check_name(name, stage)
+    check_secret_name(name, stage)  # before asking for a value
     if sys.stdin.isatty():
         value = click.prompt(f"value of {name}", hide_input=True, confirmation_prompt=True)
     else:
         value = sys.stdin.read().removesuffix("\n")
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
-
-    ssm, kms = _clients(service)
-    try:
-        path = set_secret(ssm, kms, service.service, stage, name, value)
-    except (BotoCoreError, ClientError) as exc:
-        raise _translate(exc, service) from None
-    render.out().print(f"set {path} (SecureString, key alias/aloft/{service.service}-{stage})",
-                       markup=False)
+    store = providers.provider_for(service).secrets(service)
+    path = store.set(name, value)
+    render.out().print(f"set {path} (SecureString, key {store.key_alias})", markup=False)
 
 
 @command.command("list")
 @click.argument("stage")
 def list_command(stage: str) -> None:
     """The names of STAGE's secrets (never their values)."""
-    from aloft.local.secrets import list_secrets
-
     service = load_service(stage)
-    ssm, _ = _clients(service)
-    for name in list_secrets(ssm, service.service, stage):
+    for name in providers.provider_for(service).secrets(service).names():
         render.out().print(name, markup=False)
 
 
@@ -92,11 +59,8 @@ def list_command(stage: str) -> None:
 @click.argument("name")
 def delete_command(stage: str, name: str) -> None:
     """Delete NAME from STAGE."""
-    from aloft.local.secrets import delete_secret
-
     service = load_service(stage)
-    ssm, _ = _clients(service)
-    if not delete_secret(ssm, service.service, stage, name):
+    if not providers.provider_for(service).secrets(service).delete(name):
         raise ProviderError(f"stage {stage!r} has no secret {name!r}",
                             fix=f"`aloft secret list {stage}` shows its secrets")
     render.out().print(f"deleted /{service.service}/{stage}/{name}", markup=False)
