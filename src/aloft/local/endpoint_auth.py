@@ -1,14 +1,17 @@
-"""Who may read what on the local AWS endpoint: each function's grants, enforced in front of moto.
+"""Who may do what on the local AWS endpoint: each function's grants, enforced in front of moto.
 
 Every function version gets its own access key id (`function_access_key`), set as its
 `AWS_ACCESS_KEY_ID`. The endpoint process reads the key from each request's SigV4 credential
 (the `Authorization` header or a presigned URL's `X-Amz-Credential`) and, for a function's key,
-checks SSM Parameter Store, Secrets Manager and KMS calls against the function's grants: its
-`secrets`, the stage's declared `parameters`, and its `permissions` statements (IAM semantics:
-an explicit Deny wins, otherwise an Allow must match the action and the resource). A call
-without a grant gets `AccessDeniedException`, as on AWS. Other keys (the CLI's, a user's own
-scripts) are not restricted: the endpoint listens on 127.0.0.1 only. A function key's calls must
-be signed with its secret (endpoint_sigv4.py), so one function cannot use another's key id.
+checks S3, SQS, SNS, DynamoDB (and its streams), Kinesis, SSM Parameter Store, Secrets Manager
+and KMS calls (endpoint_actions.py names their IAM action and resource) against the function's
+grants: what the stage's role would give it on AWS (the declared resources, its own event
+sources, its `secrets`, the declared `parameters`) and its `permissions` statements (IAM
+semantics: an explicit Deny wins, otherwise an Allow must match the action and the resource).
+A call without a grant gets the AccessDenied error of its protocol, as on AWS. Other keys (the
+platform's, the CLI's, a user's own scripts) are not restricted: the endpoint listens on
+127.0.0.1 only. A function key's calls must be signed with its secret (endpoint_sigv4.py), so
+one function cannot use another's key id.
 
 Pure functions over data, plus `AuthMiddleware`, the WSGI wrapper the endpoint process runs.
 """
@@ -27,11 +30,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from aloft.config.models import Function, Service
+from aloft.local.endpoint_actions import ACCOUNT, request_call, stream_arn
+from aloft.local.endpoint_errors import ErrorResponse, denied_message, error_response
 from aloft.local.endpoint_sigv4 import function_secret, signed_by
-from aloft.naming import Account, ResourceNames, secret_parameter
+from aloft.naming import ResourceNames, secret_parameter
 
-ACCOUNT = Account(account_id="123456789012", region="us-east-1")
-"""moto's default account; every resource of the local cloud lives in it."""
+__all__ = ["ACCOUNT", "AuthMiddleware", "function_access_key", "function_grants", "is_allowed"]
 
 FUNCTION_KEY_PREFIX = "ALOFTFN"
 ADMIN_PATH = "/_aloft/"
@@ -49,12 +53,74 @@ def function_access_key(physical: str, version: int) -> str:
     return FUNCTION_KEY_PREFIX + digest
 
 
+GRANTS_MARKER = {"sid": "aloft:all-services", "effect": "Allow", "action": [], "resource": []}
+"""First statement of grants that cover every enforced service. Grants recorded by an older
+aloft lack it: those keep the old checks (SSM, Secrets Manager and KMS only) until a redeploy
+records new ones, so that upgrading does not lock a deployed function out of its resources."""
+LEGACY_SERVICES = ("ssm", "secretsmanager", "kms")
+
+
+def _allow(actions: list[str], resources: list[str]) -> Statement:
+    return {"effect": "Allow", "action": actions, "resource": resources}
+
+
+def resource_grants(service: Service, fn: Function, names: ResourceNames) -> list[Statement]:
+    """What the stage's role gives a function on AWS (aloft.aws.policy): the declared buckets,
+    queues, topics and tables, and reading its own queue and stream event sources."""
+    from aloft.local.sources.bindings import resolve_source
+
+    res = service.resources
+    out: list[Statement] = []
+    if res.buckets:
+        arns = [f"arn:aws:s3:::{names.bucket(k, b.name)}" for k, b in res.buckets.items()]
+        out.append(_allow(["s3:ListBucket"], arns))
+        out.append(_allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                          [a + "/*" for a in arns]))
+    if res.queues:
+        out.append(_allow(["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                           "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+                           "sqs:GetQueueUrl"],
+                          [names.queue_arn(names.queue(k, q.name, q.fifo))
+                           for k, q in res.queues.items()]))
+    if res.topics:
+        out.append(_allow(["sns:Publish"], [names.topic_arn(names.topic(k, t.name))
+                                            for k, t in res.topics.items()]))
+    if res.tables:
+        arns = [names.table_arn(names.table(k, t.name)) for k, t in res.tables.items()]
+        out.append(_allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                           "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan",
+                           "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                           "dynamodb:ConditionCheckItem"], arns + [a + "/index/*" for a in arns]))
+    queues, streams = [], []
+    for event in fn.events:
+        if event.queue is not None:
+            queues.append(names.queue_arn(resolve_source(service, "queue", event.queue.name)
+                                          .rsplit(":", 1)[-1]))
+        elif event.stream is not None and event.stream.type == "kinesis":
+            streams.append(stream_arn(event.stream.name))
+        elif event.stream is not None:
+            table = resolve_source(service, "stream", event.stream.name)
+            streams.append(table.split("/stream/", 1)[0] + "/stream/*" if table.startswith("arn:")
+                           else names.table_arn(table) + "/stream/*")
+    if queues:
+        out.append(_allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                           "sqs:ChangeMessageVisibility"], queues))
+    if streams:
+        out.append(_allow(["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                           "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+                           "kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
+                           "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards",
+                           "kinesis:ListStreams", "kinesis:SubscribeToShard"], streams))
+    return out
+
+
 def function_grants(service: Service, name: str, fn: Function,
                     names: ResourceNames) -> list[Statement]:
-    """What a function may do on SSM, Secrets Manager and KMS: its `secrets` (parameters by
-    key, path or ARN, and Secrets Manager secrets of the same name), the stage's declared
-    parameters, the service's and its own `permissions`."""
-    out: list[Statement] = []
+    """What a function may do on the endpoint: the stage's declared resources and its own event
+    sources (`resource_grants`), its `secrets` (parameters by key, path or ARN, and Secrets
+    Manager secrets of the same name), the stage's declared parameters, the service's and its
+    own `permissions`."""
+    out: list[Statement] = [dict(GRANTS_MARKER), *resource_grants(service, fn, names)]
     params, secrets_manager = [], []
     for secret in fn.secrets:
         if secret.startswith("arn:"):
@@ -70,11 +136,10 @@ def function_grants(service: Service, name: str, fn: Function,
     declared = [names.parameter_arn(names.parameter(k, p.name))
                 for k, p in service.resources.parameters.items()]
     if params or declared:
-        out.append({"effect": "Allow", "action": SECRET_READ, "resource": params + declared})
+        out.append(_allow(SECRET_READ, params + declared))
     if secrets_manager:
-        out.append({"effect": "Allow", "action": ["secretsmanager:GetSecretValue",
-                                                  "secretsmanager:DescribeSecret"],
-                    "resource": secrets_manager})
+        out.append(_allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                          secrets_manager))
     statements = list(fn.permissions)
     if name in service.functions:  # the app's permissions already include the service's
         statements = list(service.permissions) + statements
@@ -119,54 +184,9 @@ def access_key_of(authorization: str, query: str) -> str | None:
     if "X-Amz-Credential" in query:
         cred = parse_qs(query).get("X-Amz-Credential", [""])[0]
         return unquote(cred).split("/", 1)[0] or None
+    if "AWSAccessKeyId" in query:  # an S3 URL presigned with signature version 2
+        return parse_qs(query).get("AWSAccessKeyId", [""])[0] or None
     return None
-
-
-_TARGETS = {"AmazonSSM": "ssm", "secretsmanager": "secretsmanager", "TrentService": "kms"}
-
-
-def protected_call(target: str, body: bytes) -> tuple[str, list[str]] | None:
-    """(IAM action, resource ARNs) of an SSM, Secrets Manager or KMS call (JSON protocol,
-    `X-Amz-Target: AmazonSSM.GetParameter`); None for every other request."""
-    prefix, _, operation = target.partition(".")
-    service = _TARGETS.get(prefix)
-    if service is None or not operation:
-        return None
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-    action = f"{service}:{operation}"
-    if service == "ssm":
-        names = data.get("Names") or [data.get("Name") or data.get("Path") or ""]
-        resources = [_parameter_arn(str(n)) for n in names if n] or ["*"]
-    elif service == "secretsmanager":
-        secret = str(data.get("SecretId") or data.get("Name") or "")
-        resources = [secret if secret.startswith("arn:") else
-                     ACCOUNT.arn("secretsmanager", f"secret:{secret}")] if secret else ["*"]
-    else:
-        key = str(data.get("KeyId") or "*")
-        resources = [key if key.startswith("arn:") else ACCOUNT.arn("kms", f"key/{key}")]
-    return action, resources
-
-
-def _parameter_arn(name: str) -> str:
-    if name.startswith("arn:"):
-        return name
-    name = name.split(":", 1)[0]  # `name:version` / `name:label` selectors
-    return ACCOUNT.arn("ssm", f"parameter{name if name.startswith('/') else '/' + name}")
-
-
-def access_denied(key: str, function: str, action: str, resource: str) -> bytes:
-    return json.dumps({
-        "__type": "AccessDeniedException",
-        "message": (f"User: arn:aws:sts::{ACCOUNT.account_id}:assumed-role/{function}/{key} is "
-                    f"not authorized to perform: {action} on resource: {resource} because no "
-                    "identity-based policy allows the action (aloft: grant it with the "
-                    "function's `secrets` or `permissions`)"),
-    }).encode()
 
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -200,36 +220,44 @@ class AuthMiddleware:
         key = access_key_of(str(environ.get("HTTP_AUTHORIZATION", "")),
                             str(environ.get("QUERY_STRING", "")))
         if key is not None and key.startswith(FUNCTION_KEY_PREFIX):
-            target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-            if target:
-                body = _read_body(environ)
-                call = protected_call(target, body)
-                if call is not None:
-                    denied = self._unsigned(environ, body, key) or self._denied(key, *call)
-                    if denied is not None:
-                        start_response("400 Bad Request", [
-                            ("Content-Type", "application/x-amz-json-1.1"),
-                            ("Content-Length", str(len(denied)))])
-                        return [denied]
+            error = self._check(environ, key)
+            if error is not None:
+                start_response(error.status, error.headers)
+                return [error.body]
         return self.app(environ, start_response)
 
-    def _unsigned(self, environ: dict[str, Any], body: bytes, key: str) -> bytes | None:
-        """An error unless the request was signed with the secret of `key`'s function."""
-        if self.signing_key is None or signed_by(environ, body,
-                                                 function_secret(self.signing_key, key)):
-            return None
-        return json.dumps({
-            "__type": "InvalidSignatureException",
-            "message": f"the request with access key {key} is not signed with its secret key "
-                       "(aloft: use the credentials the platform gives the function)",
-        }).encode()
+    def _check(self, environ: dict[str, Any], key: str) -> ErrorResponse | None:
+        """The error for a function key's call that is not signed with its secret or not
+        granted; None when it may go through."""
+        body: list[bytes] = []
 
-    def _denied(self, key: str, action: str, resources: list[str]) -> bytes | None:
+        def read() -> bytes:  # once, and only for the calls that need it
+            if not body:
+                body.append(_read_body(environ))
+            return body[0]
+
+        call = request_call(environ, read)
+        if call is None:
+            return None
         with self._lock:
             function, statements = self._grants.get(key, ("unknown-function", []))
-        for resource in resources:
+        if call.service not in LEGACY_SERVICES and not any(
+                st.get("sid") == GRANTS_MARKER["sid"] for st in statements):
+            return None  # grants recorded by an older aloft: see GRANTS_MARKER
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        if self.signing_key is not None:
+            payload = b"" if environ.get("HTTP_X_AMZ_CONTENT_SHA256") else read()
+            if not signed_by(environ, payload, function_secret(self.signing_key, key)):
+                return error_response(
+                    call, "InvalidSignature" if call.protocol == "json" else
+                    "SignatureDoesNotMatch",
+                    f"the request with access key {key} is not signed with its secret key "
+                    "(aloft: use the credentials the platform gives the function)", head=head)
+        for action, resource in call.checks:
             if not is_allowed(statements, action, resource):
-                return access_denied(key, function, action, resource)
+                return error_response(call, "AccessDenied",
+                                      denied_message(key, function, action, resource),
+                                      head=head)
         return None
 
     def _admin(self, environ: dict[str, Any], start_response: Callable[..., Any],

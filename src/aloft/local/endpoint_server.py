@@ -1,6 +1,6 @@
 """The AWS endpoint process: `python -m aloft.local.endpoint_server --dir D --port P`.
 
-moto's server (S3, SQS, SNS, DynamoDB and its streams, SSM, KMS, Secrets Manager) behind
+moto's server (S3, SQS, SNS, DynamoDB and its streams, Kinesis, SSM, KMS, Secrets Manager) behind
 `AuthMiddleware` (function grants), in its own process so that moto's blocking, GIL-heavy work
 never stalls the daemon's event loop. It restores the snapshot before it binds, prints
 `READY <port> <restore ms>` on stdout once it answers, saves the snapshot every `--save-every`

@@ -4,11 +4,13 @@ Each function version's secret access key is derived from its access key id and 
 signing key (`function_secret`), so the endpoint can check that a call made with a function's
 key was signed by that function, and a function cannot pass for another one by putting its key
 id in a request. Only what the grant checks need is verified: header-signed requests (boto3's
-way for SSM, Secrets Manager and KMS); the date is not checked against the clock.
+way for every service) and presigned URLs (S3's `generate_presigned_url`, SigV4 or SigV2);
+the date and a presigned URL's expiry are not checked against the clock.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -57,31 +59,81 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def signed_by(environ: dict[str, Any], body: bytes, secret: str) -> bool:
-    """Whether the request's SigV4 `Authorization` header was made with `secret`."""
-    m = _AUTH.match(str(environ.get("HTTP_AUTHORIZATION", "")))
-    if m is None:
-        return False
-    names = m.group("headers").split(";")
-    canonical_headers = "".join(f"{n}:{_environ_header(environ, n)}\n" for n in names)
-    query = sorted(parse_qsl(str(environ.get("QUERY_STRING", "")), keep_blank_values=True))
-    canonical_query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-                               for k, v in query)
-    payload = str(environ.get("HTTP_X_AMZ_CONTENT_SHA256") or hashlib.sha256(body).hexdigest())
-    canonical = "\n".join([
-        str(environ.get("REQUEST_METHOD", "GET")),
-        quote(str(environ.get("PATH_INFO", "/")) or "/", safe="/~"),
-        canonical_query, canonical_headers, m.group("headers"), payload])
-    scope = m.group("scope")
+def _canonical_path(environ: dict[str, Any], service: str) -> str:
+    """S3 signs its path as sent (botocore does not normalise it): the raw request URI's;
+    other services sign the quoted path."""
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
+    if service == "s3" and raw.startswith("/"):
+        return raw.split("?", 1)[0]
+    return quote(str(environ.get("PATH_INFO", "/")) or "/", safe="/~")
+
+
+def _signature(secret: str, scope: str, amz_date: str, canonical: str) -> str | None:
     parts = scope.split("/")
     if len(parts) != 4:
-        return False
+        return None
     date, region, service, terminator = parts
     string_to_sign = "\n".join([
-        "AWS4-HMAC-SHA256", _environ_header(environ, "x-amz-date"), scope,
-        hashlib.sha256(canonical.encode()).hexdigest()])
+        "AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     k = _hmac(("AWS4" + secret).encode(), date)
     for part in (region, service, terminator):
         k = _hmac(k, part)
-    expected = hmac.new(k, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, m.group("signature"))
+    return hmac.new(k, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def _canonical_query(pairs: list[tuple[str, str]]) -> str:
+    encoded = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in pairs)
+    return "&".join(f"{k}={v}" for k, v in encoded)
+
+
+def _presigned_v2(environ: dict[str, Any], params: dict[str, str], secret: str) -> bool:
+    """An S3 URL presigned with signature version 2 (boto3's default for S3 in us-east-1):
+    HMAC-SHA1 of the method, standard headers, expiry, x-amz-* headers and the resource."""
+    from botocore.auth import HmacV1Auth  # type: ignore[import-untyped]
+
+    sub = sorted((k, v) for k, v in parse_qsl(str(environ.get("QUERY_STRING", "")),
+                                              keep_blank_values=True)
+                 if k in HmacV1Auth.QSAOfInterest)
+    resource = _canonical_path(environ, "s3")
+    if sub:
+        resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in sub)
+    custom = sorted((k[5:].lower().replace("_", "-"), " ".join(str(v).split()))
+                    for k, v in environ.items() if k.startswith("HTTP_X_AMZ_"))
+    text = "\n".join([str(environ.get("REQUEST_METHOD", "GET")).upper(),
+                      _environ_header(environ, "content-md5"),
+                      _environ_header(environ, "content-type"), params.get("Expires", ""),
+                      *(f"{k}:{v}" for k, v in custom), resource])
+    expected = base64.b64encode(hmac.new(secret.encode(), text.encode(), hashlib.sha1).digest())
+    return hmac.compare_digest(expected.decode(), params.get("Signature", ""))
+
+
+def signed_by(environ: dict[str, Any], body: bytes, secret: str) -> bool:
+    """Whether the request's SigV4 signature (its `Authorization` header, or the query of a
+    presigned URL) was made with `secret`. `body` is read only without x-amz-content-sha256."""
+    query = parse_qsl(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+    m = _AUTH.match(str(environ.get("HTTP_AUTHORIZATION", "")))
+    if m is None and any(k == "AWSAccessKeyId" for k, _ in query):
+        return _presigned_v2(environ, dict(query), secret)
+    if m is not None:
+        scope, headers, given = m.group("scope"), m.group("headers"), m.group("signature")
+        amz_date = _environ_header(environ, "x-amz-date")
+        payload = str(environ.get("HTTP_X_AMZ_CONTENT_SHA256") or
+                      hashlib.sha256(body).hexdigest())
+    else:
+        params = dict(query)
+        credential = params.get("X-Amz-Credential", "")
+        if params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" or "/" not in credential:
+            return False
+        scope, headers = credential.split("/", 1)[1], params.get("X-Amz-SignedHeaders", "host")
+        given, amz_date = params.get("X-Amz-Signature", ""), params.get("X-Amz-Date", "")
+        query = [(k, v) for k, v in query if k != "X-Amz-Signature"]
+        payload = "UNSIGNED-PAYLOAD" if scope.split("/")[2:3] == ["s3"] else \
+            hashlib.sha256(body).hexdigest()
+    canonical_headers = "".join(f"{n}:{_environ_header(environ, n)}\n"
+                                for n in headers.split(";"))
+    canonical = "\n".join([
+        str(environ.get("REQUEST_METHOD", "GET")),
+        _canonical_path(environ, scope.split("/")[2] if scope.count("/") == 3 else ""),
+        _canonical_query(query), canonical_headers, headers, payload])
+    expected = _signature(secret, scope, amz_date, canonical)
+    return expected is not None and hmac.compare_digest(expected, given)

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("s3", "sqs", "sns", "dynamodb", "dynamodbstreams", "ssm", "kms", "secretsmanager")
-"""The services the endpoint offers and persists."""
+SERVICES = ("s3", "sqs", "sns", "dynamodb", "dynamodbstreams", "kinesis", "ssm", "kms",
+            "secretsmanager")
+"""The services the endpoint offers and persists (a backend left out here is served by moto all
+the same, but starts empty after every restart: Kinesis streams and records were lost so)."""
 
 _RLOCK = type(threading.RLock())
 _LOCK = type(threading.Lock())

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
+from aloft.local.endpoint_actions import json_checks
 from aloft.local.endpoint_auth import (
     ACCOUNT,
     AuthMiddleware,
@@ -15,7 +16,6 @@ from aloft.local.endpoint_auth import (
     function_access_key,
     function_grants,
     is_allowed,
-    protected_call,
 )
 from aloft.local.endpoint_resources import desired_resources, local_names
 from aloft.local.plan import resource_changes
@@ -66,9 +66,8 @@ def test_requests_name_their_key_action_and_resources() -> None:
     assert access_key_of(auth, "") == "ALOFTFN123"
     assert access_key_of("", "X-Amz-Credential=KEY%2F2026%2Fus-east-1%2Fs3") == "KEY"
     body = json.dumps({"Names": ["/a/b", "c:3"]}).encode()
-    assert protected_call("AmazonSSM.GetParameters", body) == (
-        "ssm:GetParameters", [param("/a/b"), param("/c")])
-    assert protected_call("DynamoDB_20120810.GetItem", b"{}") is None
+    assert json_checks("AmazonSSM", "GetParameters", json.loads(body)) == [
+        ("ssm:GetParameters", param("/a/b")), ("ssm:GetParameters", param("/c"))]
     assert function_access_key("shop-dev-f", 1) != function_access_key("shop-dev-f", 2)
     assert len(function_access_key("shop-dev-f", 1)) == 20
 

@@ -9,6 +9,7 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 
 from aloft.errors import ProviderError
+from aloft.local.endpoint import ADMIN_KEY
 
 REGION = "us-east-1"
 LONG_POLL_SECONDS = 5  # SQS long polling: a poller waits this long in one ReceiveMessage call
@@ -25,9 +26,10 @@ class EndpointClients:
             retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3,
             read_timeout=LONG_POLL_SECONDS + 25, max_pool_connections=connections,
         )
+        # The platform's own key: pollers read and delete for every function, whatever the
+        # function's grants (Lambda's service role, not the function's, polls on AWS).
         session = boto3.session.Session(
-            aws_access_key_id="aloft-local", aws_secret_access_key="aloft-local",
-            region_name=region,
+            aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_KEY, region_name=region,
         )
         self.endpoint_url = endpoint_url
         self.sqs: Any = session.client("sqs", endpoint_url=endpoint_url, config=config)
