@@ -97,6 +97,17 @@ def test_unchanged_files_make_no_calls_beyond_reads(
             calls["s3.ListObjectsV2"]) == (1, 1, 1)
 
 
+def test_a_stage_without_static_files_reads_nothing_more(
+    provider: AwsProvider, make_service: Callable[..., Service], clients: list[AwsClient]
+) -> None:
+    svc = make_service(app="app:app")
+    provider.deploy(svc)
+    assert provider.deploy(svc).plan == []
+    calls = clients[-1].calls
+    assert not {"s3.GetBucketTagging", "s3.GetBucketPolicy", "s3.ListObjectsV2"} & set(calls)
+    assert calls["s3.HeadBucket"] == 1  # the deployment bucket's
+
+
 def test_only_changed_files_are_uploaded_and_removed_ones_deleted(
     provider: AwsProvider, site: Service, tmp_path: Path, clients: list[AwsClient]
 ) -> None:
