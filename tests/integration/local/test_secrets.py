@@ -1,5 +1,6 @@
 """Grants enforced by the local AWS endpoint on real boto3 calls from functions: `secrets` for
-SSM parameters and Secrets Manager, `permissions` statements, AccessDenied otherwise."""
+SSM parameters and Secrets Manager, `permissions` statements, AccessDenied otherwise; the
+secrets themselves set, listed and deleted through `LocalProvider.secrets`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import boto3
 import pytest
 
 from aloft.local.endpoint import client_kwargs, wait_for_endpoint
-from aloft.local.secrets import list_secrets, set_secret
 from tests.integration.local.cloud_helpers import Cloud, service, write_project
 
 READ = """
@@ -69,9 +69,12 @@ def test_grants(cloud: Cloud, tmp_path: Path) -> None:
     svc = service(root)
     cloud.provider.deploy(svc)
     ssm, kms = aws(cloud, "ssm"), aws(cloud, "kms")
-    assert set_secret(ssm, kms, "sec", "dev", "API_TOKEN", "tok-1") == "/sec/dev/API_TOKEN"
-    assert list_secrets(ssm, "sec", "dev") == ["API_TOKEN"]
+    secrets = cloud.provider.secrets(svc)  # what `aloft secret` uses on a local stage
+    assert secrets.set("API_TOKEN", "tok-1") == "/sec/dev/API_TOKEN"
+    assert secrets.names() == ["API_TOKEN"]
     assert kms.describe_key(KeyId="alias/aloft/sec-dev")["KeyMetadata"]["Enabled"]
+    param = ssm.get_parameter(Name="/sec/dev/API_TOKEN", WithDecryption=True)["Parameter"]
+    assert (param["Type"], param["Value"]) == ("SecureString", "tok-1")
     ssm.put_parameter(Name="/shared/config", Value="cfg", Type="String")
     ssm.put_parameter(Name="/shared/private", Value="no", Type="SecureString")
     aws(cloud, "secretsmanager").create_secret(Name="sec/dev/API_TOKEN", SecretString="sm-1")
@@ -105,3 +108,7 @@ def test_grants(cloud: Cloud, tmp_path: Path) -> None:
     assert "tok-1" not in logs
     daemon_log = (Path(cloud.home) / "daemon.log").read_text()
     assert "tok-1" not in daemon_log
+    # Deleting it: once; a second delete says there was none.
+    assert secrets.delete("API_TOKEN") is True
+    assert secrets.delete("API_TOKEN") is False
+    assert secrets.names() == []
