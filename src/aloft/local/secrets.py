@@ -16,13 +16,10 @@ from aloft.errors import Location, ProviderError
 from aloft.naming import secret_parameter
 from aloft.provider import check_secret_name, check_secret_value, secret_key_alias
 
-key_alias = secret_key_alias
-check_name = check_secret_name
-
 
 def ensure_stage_key(kms: Any, service: str, stage: str) -> str:
     """The stage key's alias, creating the key on first use."""
-    alias = key_alias(service, stage)
+    alias = secret_key_alias(service, stage)
     try:
         kms.describe_key(KeyId=alias)
     except kms.exceptions.NotFoundException:
@@ -35,7 +32,7 @@ def ensure_stage_key(kms: Any, service: str, stage: str) -> str:
 
 def set_secret(ssm: Any, kms: Any, service: str, stage: str, name: str, value: str) -> str:
     """Store the secret; returns its parameter path."""
-    path = secret_parameter(service, stage, check_name(name, stage))
+    path = secret_parameter(service, stage, check_secret_name(name, stage))
     check_secret_value(value, stage)
     ssm.put_parameter(Name=path, Value=value, Type="SecureString",
                       KeyId=ensure_stage_key(kms, service, stage), Overwrite=True,
@@ -57,7 +54,7 @@ def list_secrets(ssm: Any, service: str, stage: str) -> list[str]:
 
 def delete_secret(ssm: Any, service: str, stage: str, name: str) -> bool:
     """False when there was no such secret."""
-    path = secret_parameter(service, stage, check_name(name, stage))
+    path = secret_parameter(service, stage, check_secret_name(name, stage))
     try:
         ssm.delete_parameter(Name=path)
     except ssm.exceptions.ParameterNotFound:
@@ -72,7 +69,7 @@ class LocalSecrets:
     def __init__(self, cloud: Any, service: str, stage: str) -> None:
         self._cloud = cloud  # a CloudClient
         self.service, self.stage = service, stage
-        self.key_alias = key_alias(service, stage)
+        self.key_alias = secret_key_alias(service, stage)
         self._clients: dict[str, Any] = {}
 
     def _client(self, name: str) -> Any:
