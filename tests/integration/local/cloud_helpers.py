@@ -10,8 +10,11 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from aloft.config import load_project
 from aloft.config.models import Service
@@ -147,3 +150,27 @@ def read_lines(path: Path) -> list[str]:
         return path.read_text().splitlines()
     except FileNotFoundError:
         return []
+
+
+def cloud_fixture(env: Mapping[str, str] | None = None) -> Any:
+    """A module-scoped `cloud` fixture: one daemon for the test module, stopped at its end.
+    In a test module: `cloud = cloud_fixture()`."""
+
+    @pytest.fixture(scope="module")
+    def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+        c = Cloud(tmp_path_factory.mktemp("home"), env)
+        c.start()
+        yield c
+        if c.client.running() is not None:
+            c.stop()
+
+    return cloud
+
+
+def endpoint_client(cloud: Cloud, name: str) -> Any:
+    """A boto3 client of the cloud's AWS endpoint with the platform's (unrestricted) key."""
+    import boto3
+
+    from aloft.local.endpoint import client_kwargs, wait_for_endpoint
+
+    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))

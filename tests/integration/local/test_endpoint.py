@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
-from aloft.local.endpoint import client_kwargs, wait_for_endpoint
-from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
+from tests.integration.local.cloud_helpers import endpoint_client as aws
 
 PROBE = """
     import json
@@ -63,17 +60,7 @@ CONFIG = """
 """
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
-    c.start()
-    yield c
-    if c.client.running() is not None:
-        c.stop()
-
-
-def aws(cloud: Cloud, name: str) -> Any:
-    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))
+cloud = cloud_fixture()
 
 
 def test_resources_env_and_persistence(cloud: Cloud, tmp_path: Path) -> None:

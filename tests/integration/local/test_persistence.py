@@ -1,18 +1,13 @@
-"""The endpoint's data survives the platform: a clean stop and a `kill -9` of the daemon (the
-orphaned endpoint saves as it stops, and the next daemon reuses its port)."""
+"""The endpoint's data (Kinesis records too) survives the platform: a clean stop and a `kill -9`
+of the daemon (the orphaned endpoint saves as it stops, and the next daemon reuses its port)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
-import pytest
-
-from aloft.local.endpoint import client_kwargs, wait_for_endpoint
-from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
+from tests.integration.local.cloud_helpers import endpoint_client as aws
 
 CONFIG = """
     service: keep
@@ -29,17 +24,7 @@ CONFIG = """
 """
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
-    c.start()
-    yield c
-    if c.client.running() is not None:
-        c.stop()
-
-
-def aws(cloud: Cloud, name: str) -> Any:
-    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))
+cloud = cloud_fixture()
 
 
 def test_data_survives_kill9_of_the_daemon(cloud: Cloud, tmp_path: Path) -> None:
@@ -63,3 +48,20 @@ def test_data_survives_kill9_of_the_daemon(cloud: Cloud, tmp_path: Path) -> None
     assert snapshot.exists() and b"kept" not in snapshot.read_bytes()
     assert json.loads((Path(cloud.home) / "aws" / "endpoint.json").read_text())["pid"] == \
         after["pid"]
+
+
+def test_kinesis_records_survive_a_restart(cloud: Cloud) -> None:
+    kinesis = aws(cloud, "kinesis")
+    kinesis.create_stream(StreamName="keep-events", ShardCount=1)
+    for i in range(3):
+        kinesis.put_record(StreamName="keep-events", Data=f"event {i}".encode(),
+                           PartitionKey="p")
+
+    cloud.stop()
+    cloud.start()
+    kinesis = aws(cloud, "kinesis")
+    shard = kinesis.describe_stream(StreamName="keep-events")["StreamDescription"]["Shards"][0]
+    iterator = kinesis.get_shard_iterator(StreamName="keep-events", ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = kinesis.get_records(ShardIterator=iterator)["Records"]
+    assert [r["Data"] for r in records] == [b"event 0", b"event 1", b"event 2"]
