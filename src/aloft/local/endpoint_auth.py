@@ -240,8 +240,9 @@ class AuthMiddleware:
         if call is None:
             return None
         with self._lock:
-            function, statements = self._grants.get(key, ("unknown-function", []))
-        if call.service not in LEGACY_SERVICES and not any(
+            found = self._grants.get(key)
+        function, statements = found or ("unknown-function", [])  # a key without grants
+        if found is not None and call.service not in LEGACY_SERVICES and not any(
                 st.get("sid") == GRANTS_MARKER["sid"] for st in statements):
             return None  # grants recorded by an older aloft: see GRANTS_MARKER
         head = environ.get("REQUEST_METHOD") == "HEAD"

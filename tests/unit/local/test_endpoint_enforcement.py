@@ -274,4 +274,7 @@ def test_other_keys_and_old_grants_are_not_restricted(endpoint: AuthMiddleware) 
     old = function(endpoint, OLD_KEY)
     assert old("s3").get_object(Bucket="closed", Key="a.txt")["Body"].read() == b"closed"
     denied(lambda: old("ssm").get_parameter(Name="/x"), "AccessDeniedException")
+    # A function key the endpoint has no grants for may do nothing.
+    unknown = function(endpoint, function_access_key("app-dev-gone", 1))
+    denied(lambda: unknown("s3").get_object(Bucket="open", Key="p.txt"))
 
