@@ -189,3 +189,32 @@ def test_plan_steps_print_as_data() -> None:
     assert create["resource"] == "shop-prod-app" and create["memory"] == 512
     policy = next(x for x in plan if isinstance(x, st.PutRolePolicy)).to_dict()
     assert policy["document"].endswith(" chars>")
+
+
+def _static_stage(tmp_path: Path, **static: Any) -> s.Desired:
+    (tmp_path / "static").mkdir(exist_ok=True)
+    (tmp_path / "static" / "a.css").write_text("a{}")
+    (tmp_path / "static" / "b.js").write_text("b()")
+    return want(svc(app="app:app", root=tmp_path, static={"path": "/s", **static}))
+
+
+def test_static_files_sync_by_etag_and_a_renamed_bucket_replaces_the_old(
+    tmp_path: Path
+) -> None:
+    d = _static_stage(tmp_path)
+    assert d.static is not None
+    files = {f.key: f.md5 for f in d.static.files}
+    synced = dataclasses.replace(deployed(d), static_bucket=d.static.bucket,
+                                 static_objects={**files, "old.png": "e7"},
+                                 refs={**deployed(d).refs, "static-referer": "secret"})
+    plan = plan_deploy(d, synced)
+    assert ops(plan) == ["SyncStatic", "WriteState"]
+    sync = plan[0]
+    assert isinstance(sync, st.SyncStatic) and sync.upload == () and sync.delete == ("old.png",)
+
+    moved = _static_stage(tmp_path, bucket="shop-assets")
+    plan = plan_deploy(moved, synced)
+    assert ops(plan)[:2] == ["CreateStaticBucket", "SyncStatic"]
+    assert st.DeleteBucket(d.static.bucket) in plan
+    assert [x.subject for x in plan_undeploy(d, synced) if isinstance(x, st.DeleteBucket)] == [
+        d.static.bucket, d.bucket]

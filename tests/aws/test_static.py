@@ -211,3 +211,20 @@ def test_template_has_the_static_bucket(site: Service) -> None:
     errors = [str(m) for m in cfnlint.api.lint(template_json(site), regions=["eu-west-1"])
               if m.rule.id.startswith("E")]
     assert errors == []
+
+
+def test_a_renamed_bucket_moves_files_routes_and_secret(
+    provider: AwsProvider, site: Service, make_service: Callable[..., Service]
+) -> None:
+    provider.deploy(site)
+    moved = make_service(app="app:app", static={"path": "/assets", "bucket": "shop-assets"})
+    provider.deploy(moved)
+    assert set(_objects("shop-assets")) == {"app.css", "js/app.js", "logo.png"}
+    assert BUCKET not in [b["Name"] for b in boto("s3").list_buckets()["Buckets"]]
+    policy = json.loads(boto("s3").get_bucket_policy(Bucket="shop-assets")["Policy"])
+    referer = policy["Statement"][0]["Condition"]["StringEquals"]["aws:Referer"]
+    _, routes, _ = _api()
+    integ = routes["GET /assets/{proxy+}"]
+    assert integ["IntegrationUri"] == "https://shop-assets.s3.eu-west-1.amazonaws.com/{proxy}"
+    assert integ["RequestParameters"] == {"overwrite:header.referer": referer}
+    assert provider.deploy(moved).plan == []
