@@ -419,7 +419,7 @@ class ControlHandler:
             committed = self.p.log_waiter.current() if self.p.log_waiter else None
             records = await asyncio.to_thread(self.p.logs.query, functions, since=since,
                                               after_id=cursor, filter_text=filt, limit=limit)
-            truncated = cursor > 0 and len(records) == limit
+            truncated = cursor > 0 and len(records) >= limit  # lines >= entries
             cursor = records[-1].id if truncated else max(
                 cursor, newest, *(r.id for r in records))
             remaining = deadline - time.monotonic()

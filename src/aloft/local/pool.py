@@ -275,10 +275,7 @@ class InstancePool:
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
-        instance.log.request_id = rid
-        self._sink.write(
-            fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}"
-        )
+        instance.log.begin(rid, f"START RequestId: {rid} Version: {fv.version}")
         loop = instance.loop
         if instance.ready.done():
             instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
@@ -308,7 +305,6 @@ class InstancePool:
             return self._finish(fv, instance, rid, init_extra, cold, "ok", b"", duration, maxrss,
                                 response)
         status: InvokeStatus
-        sink = self._sink
         if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             body = payload[RESULT_SIZE:]
@@ -317,8 +313,7 @@ class InstancePool:
         elif kind == P.RESULT_MALFORMED:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             why = payload[RESULT_SIZE:].decode(errors="replace")
-            line = f"Gateway: malformed Lambda proxy response ({why}): answered 502"
-            sink.write(fv.function, fv.version, rid, line)
+            instance.log.say(f"Gateway: malformed Lambda proxy response ({why}): answered 502")
             response = HttpResponse(502, [("content-type", "application/json")], INTERNAL_ERROR)
             body, status = b"", "ok"
             self._idle(version, instance)
@@ -327,12 +322,12 @@ class InstancePool:
             body = payload[RESULT_SIZE:]
             status = "crash"
             maxrss = max(maxrss, fv.memory * 1024)
-            sink.write(fv.function, fv.version, rid, _runtime_error_line(body))
+            instance.log.say(_runtime_error_line(body))
             self._discard(instance)
         elif kind == P.INIT_ERROR:
             self._discard(instance)
             spent = instance.init_ms or (time.perf_counter() - instance.started_at) * 1000.0
-            return self._init_failed(fv, rid, payload, spent, started=True)
+            return self._init_failed(fv, rid, payload, spent, start=instance.log.end())
         else:
             return None
         return self._finish(fv, instance, rid, init_extra, cold, status, body, duration, maxrss,
@@ -352,9 +347,9 @@ class InstancePool:
         response: HttpResponse | None,
     ) -> InvokeResult:
         """END and REPORT logged, metrics recorded: the invocation's result."""
-        instance.log.request_id = None
+        start = instance.log.end()
         init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
-        self._report(fv, rid, duration, maxrss, init_ms)
+        self._report(fv, rid, duration, maxrss, init_ms, start)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
                             request_id=rid, status=status, version=fv.version)
         return InvokeResult(
@@ -374,7 +369,7 @@ class InstancePool:
         elapsed = (time.perf_counter() - instance.started_at) * 1000.0
         if instance.timed_out:
             line = f"{_timestamp()} {rid} Task timed out after {fv.timeout:.2f} seconds"
-            self._sink.write(fv.function, fv.version, rid, line)
+            instance.log.say(line)
             body = json.dumps({"errorMessage": line, "errorType": "Sandbox.Timedout"}).encode()
             return "timeout", body, fv.timeout * 1000.0, 0
         if instance.out_of_memory:
@@ -388,22 +383,29 @@ class InstancePool:
             reason, error_type, maxrss = exit_reason(code), "Runtime.ExitError", 0
         message = f"RequestId: {rid} Error: Runtime exited with error: {reason}"
         body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
-        self._sink.write(fv.function, fv.version, rid, f"{message}\n{error_type}")
+        instance.log.say(f"{message}\n{error_type}")
         return "crash", body, min(elapsed, fv.timeout * 1000.0), maxrss
 
     def _report(
-        self, fv: FunctionVersion, rid: str, duration: float, maxrss_kb: int, init_ms: float | None
+        self,
+        fv: FunctionVersion,
+        rid: str,
+        duration: float,
+        maxrss_kb: int,
+        init_ms: float | None,
+        start: str | None = None,
     ) -> None:
-        write = self._sink.write
-        write(fv.function, fv.version, rid, f"END RequestId: {rid}")
+        """END and REPORT, after the START line when it is still unwritten: one sink entry."""
         report = (
-            f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\t"
+            f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {duration:.2f} ms\t"
             f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {fv.memory} MB\t"
             f"Max Memory Used: {maxrss_kb // 1024} MB"
         )
         if init_ms is not None:
             report += f"\tInit Duration: {init_ms:.2f} ms"
-        write(fv.function, fv.version, rid, report)
+        if start is not None:
+            report = f"{start}\n{report}"
+        self._sink.write(fv.function, fv.version, rid, report)
 
     def _init_failed(
         self,
@@ -412,12 +414,15 @@ class InstancePool:
         error: bytes,
         init_ms: float,
         *,
-        started: bool = False,
+        start: str | None = "",
     ) -> InvokeResult:
-        write = self._sink.write
-        if not started:
-            write(fv.function, fv.version, rid, f"START RequestId: {rid} Version: {fv.version}")
-        write(fv.function, fv.version, rid, _runtime_error_line(error))
+        """`start`: the unwritten START line, or None when it is written; by default one is
+        made (the request never reached an instance)."""
+        if start == "":
+            start = f"START RequestId: {rid} Version: {fv.version}"
+        line = _runtime_error_line(error)
+        text = line if start is None else f"{start}\n{line}"
+        self._sink.write(fv.function, fv.version, rid, text)
         self._report(fv, rid, 0.0, 0, init_ms)
         self.metrics.record(fv.function, 0.0, error=True, cold=True, request_id=rid,
                             status="init_error", version=fv.version)

@@ -86,7 +86,9 @@ class StageRoutes:
 
 
 class LogSink(Protocol):
-    """Receives every line an instance prints, and the START/END/REPORT lines around it."""
+    """Receives every line an instance prints, and the START/END/REPORT lines around it. An
+    entry may hold several lines (a request's START, END and REPORT come as one when it printed
+    nothing); readers split entries on newlines."""
 
     def write(self, function: str, version: int, request_id: str | None, text: str) -> None: ...
 

@@ -93,13 +93,16 @@ def function_version(
 
 
 class RecordingSink:
-    """A LogSink keeping (function, version, request_id, text) in memory."""
+    """A LogSink keeping (function, version, request_id, line) in memory, an entry of several
+    lines as its lines (as the log store reads them back)."""
 
     def __init__(self) -> None:
         self.lines: list[tuple[str, int, str | None, str]] = []
+        self.entries: list[str | None] = []  # the request id of each entry
 
     def write(self, function: str, version: int, request_id: str | None, text: str) -> None:
-        self.lines.append((function, version, request_id, text))
+        self.entries.append(request_id)
+        self.lines.extend((function, version, request_id, line) for line in text.split("\n"))
 
     def for_request(self, request_id: str) -> list[str]:
         return [text for _, _, rid, text in self.lines if rid == request_id]

@@ -32,6 +32,10 @@ def echo(event, context):
     return {"event": event, "pid": os.getpid(), "remaining": context.get_remaining_time_in_millis()}
 
 
+def quiet(event, context):
+    return event
+
+
 def boom(event, context):
     raise ValueError("boom")
 
@@ -63,7 +67,7 @@ def grow(event, context):
 '''
 
 BROKEN = "import not_a_module_anywhere\n"
-NAMES = ["echo", "boom", "exit3", "segfault", "sleep", "big", "grow"]
+NAMES = ["echo", "quiet", "boom", "exit3", "segfault", "sleep", "big", "grow"]
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +192,16 @@ def test_logs_are_framed(loop: LoopThread, pool: InstancePool, sink: RecordingSi
     assert ("logged", 1, None, "init output") in sink.lines
     warm = invoke(loop, pool, fv, {"n": 8})
     assert "Init Duration" not in sink.for_request(warm.request_id)[-1]
+
+
+def test_a_silent_request_is_one_log_entry(loop: LoopThread, pool: InstancePool,
+                                           sink: RecordingSink, code_dir: Path) -> None:
+    fv = function_version(code_dir, "quiet", physical="quiet")
+    invoke(loop, pool, fv, {})  # the cold start (init output) first
+    result = invoke(loop, pool, fv, {"n": 1})
+    assert sink.entries.count(result.request_id) == 1  # START, END and REPORT together
+    lines = sink.for_request(result.request_id)
+    assert [line.split(" ")[0] for line in lines] == ["START", "END", "REPORT"]
 
 
 def test_init_error(loop: LoopThread, pool: InstancePool, broken_dir: Path) -> None:

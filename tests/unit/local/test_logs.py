@@ -57,3 +57,18 @@ def test_wait_for_wakes_on_commit(tmp_path: Path) -> None:
         assert not store.wait_for(store.last_id, timeout=0.05)
     finally:
         store.close()
+
+
+def test_an_entry_of_several_lines_reads_as_its_lines(tmp_path: Path) -> None:
+    store = LogStore(tmp_path / "logs.db")
+    store.write("f", 1, "r1", "START RequestId: r1\nEND RequestId: r1\nREPORT RequestId: r1")
+    store.write("f", 1, "r2", "START RequestId: r2")
+    store.flush()
+    lines = store.query()
+    assert [r.text for r in lines] == [
+        "START RequestId: r1", "END RequestId: r1", "REPORT RequestId: r1", "START RequestId: r2"]
+    assert lines[0].id == lines[1].id == lines[2].id < lines[3].id
+    # A filter keeps only the matching lines of an entry.
+    assert [r.text for r in store.query(filter_text="report")] == ["REPORT RequestId: r1"]
+    # A cursor past the entry skips all of its lines.
+    assert [r.text for r in store.query(after_id=lines[0].id)] == ["START RequestId: r2"]
