@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from aloft.local.cors import cors_headers, preflight
-from aloft.local.http_events import (
-    build_http_event,
-    build_rest_event,
-    json_response,
-    parse_http_response,
-)
+from aloft.local.event_builders import pack_request
+from aloft.local.http_events import json_response, parse_http_response
 from aloft.local.pool import InstancePool, new_request_id
 from aloft.local.proxy_response import MalformedResponse
 from aloft.local.routing import RouteTable, route_key
@@ -114,7 +109,7 @@ class Gateway:
     def _prepare(
         self, request: HttpRequest, stage: StageRoutes, rest: str
     ) -> tuple[FunctionVersion, str, bytes] | HttpResponse:
-        """The function, request id and event of a request; or the gateway's own answer."""
+        """The function, request id and packed request; or the gateway's own answer."""
         if len(request.body) > self.max_body:
             return self.too_large()
         match = self._table(stage).match(request.method, rest)
@@ -136,27 +131,19 @@ class Gateway:
                 },
             )
         rid = new_request_id()
-        event: dict[str, Any]
-        if fv.payload == "1.0":
-            event = build_rest_event(
-                request,
-                resource=route.path,
-                path=rest,
-                path_parameters=match.params,
-                stage=stage.stage,
-                request_id=rid,
-                api_id=API_ID,
-            )
-        else:
-            event = build_http_event(
-                request,
-                route_key=route_key(route),
-                path_parameters=match.params,
-                stage=stage.stage,
-                request_id=rid,
-                api_id=API_ID,
-            )
-        return fv, rid, _dumps(event).encode()
+        # The instance builds the event from the request (see event_builders.py): no JSON
+        # encoding here and decoding there on every request.
+        rest_route = fv.payload == "1.0"
+        packed = pack_request(
+            request,
+            payload=fv.payload,
+            route=route.path if rest_route else route_key(route),
+            path=rest,
+            path_parameters=match.params,
+            stage=stage.stage,
+            api_id=API_ID,
+        )
+        return fv, rid, packed
 
     async def _invoke(self, fv: FunctionVersion, event: bytes, rid: str) -> HttpResponse:
         if fv.timeout <= self.timeout:

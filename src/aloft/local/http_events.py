@@ -1,223 +1,40 @@
 """HTTP requests as API Gateway events, and function results as HTTP responses. Pure functions.
 
-`build_http_event` makes an HTTP API payload 2.0 event, `build_rest_event` a REST API (payload
-1.0) proxy event, as API Gateway would for a request to `/{service}/{stage}/...`.
+The event builders live in event_builders.py (standard library only, shared with instances);
+they are re-exported here. `health_event` is the deploy health check's request.
 `parse_http_response` reads a function's result the way API Gateway does, and says why when it
 cannot (the gateway answers 502 and logs the reason).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
-from urllib.parse import unquote
 
+from aloft.local.event_builders import (
+    ACCOUNT_ID,
+    build_http_event,
+    build_rest_event,
+    encode_body,
+    is_text,
+    request_time,
+)
 from aloft.local.proxy_response import MalformedResponse, proxy_response
 from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse
 
-ACCOUNT_ID = "000000000000"
-_TEXT_TYPES = (
-    "text/",
-    "application/json",
-    "application/xml",
-    "application/javascript",
-    "application/x-www-form-urlencoded",
-    "application/graphql",
-    "+json",
-    "+xml",
-)
+__all__ = [
+    "ACCOUNT_ID",
+    "build_http_event",
+    "build_rest_event",
+    "encode_body",
+    "health_event",
+    "is_text",
+    "json_response",
+    "parse_http_response",
+    "request_time",
+]
 _JSON = [("content-type", "application/json")]
-
-
-def is_text(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    content_type = content_type.lower().split(";", 1)[0].strip()
-    return any(t in content_type for t in _TEXT_TYPES)
-
-
-def encode_body(body: bytes, content_type: str | None) -> tuple[str | None, bool]:
-    """(body, isBase64Encoded): text bodies as they are, anything else base64."""
-    if not body:
-        return None, False
-    if content_type is None or is_text(content_type):
-        try:
-            return body.decode(), False
-        except UnicodeDecodeError:
-            pass
-    return base64.b64encode(body).decode(), True
-
-
-_time_cache: tuple[int, str] = (0, "")
-
-
-def request_time(now: float) -> str:
-    """`12/Mar/2020:19:03:58 +0000`, cached per second (it is on every request)."""
-    global _time_cache
-    second = int(now)
-    if _time_cache[0] != second:
-        _time_cache = (second, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second)))
-    return _time_cache[1]
-
-
-def _query_params(query: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-    multi: dict[str, list[str]] = {}
-    for pair in query.split("&"):
-        if not pair:
-            continue
-        name, _, value = pair.partition("=")
-        multi.setdefault(unquote(name.replace("+", " ")), []).append(
-            unquote(value.replace("+", " "))
-        )
-    return {k: ",".join(v) for k, v in multi.items()}, multi
-
-
-def _forwarded(request: HttpRequest, host: str, forwarded_for: str | None) -> list[tuple[str, str]]:
-    """API Gateway's X-Forwarded-* headers (the runtime builds URLs from them); the client's own
-    X-Forwarded-For is kept in front of its address, like a proxy chain."""
-    port = host.rpartition(":")[2] if ":" in host else "80"
-    client = request.client
-    return [
-        ("x-forwarded-for", f"{forwarded_for}, {client}" if forwarded_for else client),
-        ("x-forwarded-port", port),
-        ("x-forwarded-proto", "http"),
-    ]
-
-
-def build_http_event(
-    request: HttpRequest,
-    *,
-    route_key: str,
-    path_parameters: Mapping[str, str] | None,
-    stage: str,
-    request_id: str,
-    api_id: str,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event. rawPath is the full request path, stage prefix included."""
-    now = time.time() if now is None else now
-    headers: dict[str, str] = {}
-    cookies: list[str] = []
-    host = ""
-    user_agent = ""
-    forwarded_for = None
-    for name, value in request.headers:
-        name = name.lower()
-        if name == "cookie":
-            cookies.extend(c.strip() for c in value.split(";") if c.strip())
-            continue
-        if name == "host":
-            host = value
-        elif name == "user-agent":
-            user_agent = value
-        elif name.startswith("x-forwarded-"):
-            if name == "x-forwarded-for":
-                forwarded_for = value
-            continue
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-    host = host or "localhost"
-    headers.update(_forwarded(request, host, forwarded_for))
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.query,
-        "headers": headers,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    if request.query:
-        event["queryStringParameters"] = _query_params(request.query)[0]
-    event["requestContext"] = {
-        "accountId": ACCOUNT_ID,
-        "apiId": api_id,
-        "domainName": host,
-        "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
-        "http": {
-            "method": request.method,
-            "path": request.path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": request.client,
-            "userAgent": user_agent,
-        },
-        "requestId": request_id,
-        "routeKey": route_key,
-        "stage": stage,
-        "time": request_time(now),
-        "timeEpoch": int(now * 1000),
-    }
-    if path_parameters:
-        event["pathParameters"] = dict(path_parameters)
-    body, is_base64 = encode_body(request.body, headers.get("content-type"))
-    if body is not None:
-        event["body"] = body
-    event["isBase64Encoded"] = is_base64
-    return event
-
-
-def build_rest_event(
-    request: HttpRequest,
-    *,
-    resource: str,
-    path: str,
-    path_parameters: Mapping[str, str] | None,
-    stage: str,
-    request_id: str,
-    api_id: str,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """A REST API (payload 1.0) proxy event. `path` is the path within the stage; the full
-    request path is `requestContext.path`, like a REST API's stage prefix."""
-    now = time.time() if now is None else now
-    multi: dict[str, list[str]] = {}
-    for name, value in request.headers:
-        if not name.lower().startswith("x-forwarded-"):
-            multi.setdefault(_title(name), []).append(value)
-    host = (multi.get("Host") or ["localhost"])[0]
-    forwarded_for = request.header("x-forwarded-for")
-    for name, value in _forwarded(request, host, forwarded_for):
-        multi[_title(name)] = [value]
-    multi_query = _query_params(request.query)[1]
-    content_type = multi["Content-Type"][0] if "Content-Type" in multi else None
-    body, is_base64 = encode_body(request.body, content_type)
-    user_agent = (multi.get("User-Agent") or [""])[0]
-    return {
-        "version": "1.0",
-        "resource": resource,
-        "path": path,
-        "httpMethod": request.method,
-        "headers": {k: v[-1] for k, v in multi.items()},
-        "multiValueHeaders": multi,
-        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
-        "multiValueQueryStringParameters": multi_query or None,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": api_id,
-            "domainName": host,
-            "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
-            "extendedRequestId": request_id,
-            "httpMethod": request.method,
-            "identity": {"sourceIp": request.client, "userAgent": user_agent},
-            "path": request.path,
-            "protocol": "HTTP/1.1",
-            "requestId": request_id,
-            "requestTime": request_time(now),
-            "requestTimeEpoch": int(now * 1000),
-            "resourcePath": resource,
-            "stage": stage,
-        },
-        "pathParameters": dict(path_parameters) if path_parameters else None,
-        "stageVariables": None,
-        "body": body,
-        "isBase64Encoded": is_base64,
-    }
-
-
-def _title(name: str) -> str:
-    return "-".join(part.capitalize() for part in name.split("-"))
 
 
 def health_event(fv: FunctionVersion, path: str) -> bytes:

@@ -44,6 +44,7 @@ def _sibling(name: str) -> Any:
 
 P = _sibling("protocol")
 R = _sibling("proxy_response")
+E = _sibling("event_builders")
 
 Handler = Callable[[Any, Any], Any]
 _serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
@@ -178,6 +179,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     head_size, invoke_size = header.size, invoke_head.size
     ok, failed, http_ok, malformed = P.RESULT_OK, P.RESULT_ERROR, P.RESULT_HTTP, P.RESULT_MALFORMED
     http_versions = {P.INVOKE_HTTP2: "2.0", P.INVOKE_HTTP1: "1.0"}
+    invoke, from_packed = P.INVOKE, E.event_from_packed
     proxy_response, pack_http, not_proxy = R.proxy_response, P.pack_http, R.MalformedResponse
     out, err = sys.stdout, sys.stderr
     clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
@@ -192,7 +194,10 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
         request_id = body[invoke_size : invoke_size + rid_len].decode()
         started = clock()
         try:
-            event = loads(body[invoke_size + rid_len :])
+            if request_kind == invoke:
+                event = loads(body[invoke_size + rid_len :])
+            else:  # an HTTP request, packed by the gateway: the event is built here
+                event = from_packed(body[invoke_size + rid_len :], request_id)
             result = handler(event, new_context(request_id, monotonic() + timeout))
             try:
                 http = http_versions.get(request_kind)

@@ -16,8 +16,9 @@ HEADER = struct.Struct("!IB")  # payload length, kind
 
 # pool -> instance
 INVOKE = 1  # INVOKE_HEAD + request id + event JSON; answered with RESULT_OK/ERROR/OOM
-INVOKE_HTTP2 = 2  # the same, for an HTTP request: a result is answered as RESULT_HTTP (or
-INVOKE_HTTP1 = 3  # RESULT_MALFORMED), read as an HTTP API 2.0 / REST 1.0 integration would
+INVOKE_HTTP2 = 2  # INVOKE_HEAD + request id + an HTTP request packed by event_builders (the
+INVOKE_HTTP1 = 3  # instance builds the event); the result is answered as RESULT_HTTP (or
+# RESULT_MALFORMED), read as an HTTP API 2.0 / REST 1.0 integration would
 INVOKE_HEAD = struct.Struct("!dH")  # timeout in seconds, request id length
 
 # instance or template -> pool

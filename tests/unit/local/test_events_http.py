@@ -169,3 +169,27 @@ def test_http_result_frames_round_trip() -> None:
     )
     packed = P.pack_http(status, headers, body)
     assert P.unpack_http(b"xx" + packed, 2) == (201, [("x-a", "é"), ("set-cookie", "c=1")], b"ok")
+
+
+@pytest.mark.parametrize("payload", ["2.0", "1.0"])
+def test_the_instance_builds_the_same_event_from_the_packed_request(
+    payload: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway forwards a request packed; the instance's event is the one API Gateway's
+    builder makes of the request itself."""
+    from aloft.local import event_builders
+
+    monkeypatch.setattr(event_builders.time, "time", lambda: 1583348638.390)
+    route = "/items/{id}" if payload == "1.0" else "POST /items/{id}"
+    packed = event_builders.pack_request(
+        REQUEST, payload=payload, route=route, path="/items/a%20b",
+        path_parameters={"id": "a b"}, stage="dev", api_id="local")
+    event = event_builders.event_from_packed(packed, "rid")
+    if payload == "1.0":
+        expected = build_rest_event(REQUEST, resource=route, path="/items/a%20b",
+                                    path_parameters={"id": "a b"}, stage="dev",
+                                    request_id="rid", api_id="local", now=1583348638.390)
+    else:
+        expected = v2()
+    assert event == expected
+    assert json.loads(json.dumps(event)) == event  # what a JSON round trip would have given

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from aloft.local.event_builders import event_from_packed
 from aloft.local.gateway import Gateway
 from aloft.local.types import (
     CorsPolicy,
@@ -67,7 +68,9 @@ class ScriptedPool:
 
     async def invoke(self, fv: FunctionVersion, event: bytes, *, request_id: str | None = None,
                      http: bool = False) -> InvokeResult:
-        self.events.append(json.loads(event))
+        # The gateway forwards HTTP requests packed; the instance builds the event (as here).
+        self.events.append(event_from_packed(event, request_id or "r") if http
+                           else json.loads(event))
         if self.delay:
             await asyncio.sleep(self.delay)
         status, payload = self.answer
