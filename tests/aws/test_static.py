@@ -227,4 +227,6 @@ def test_a_renamed_bucket_moves_files_routes_and_secret(
     integ = routes["GET /assets/{proxy+}"]
     assert integ["IntegrationUri"] == "https://shop-assets.s3.eu-west-1.amazonaws.com/{proxy}"
     assert integ["RequestParameters"] == {"overwrite:header.referer": referer}
+    _, _, integrations = _api()
+    assert len(integrations) == 2  # the app's and the new bucket's: the old one is deleted
     assert provider.deploy(moved).plan == []

@@ -101,6 +101,15 @@ class ApiSteps(ApplyContext):
                 self.aws.call("apigatewayv2", "delete_route", ApiId=x.api_id,
                               RouteId=routes[key])
         self._add_http_routes(x.api_id, x.add_routes, self._alias_arns(x.spec, self.stage))
+        # Integrations no route targets any more (a removed function, an old static bucket
+        # or secret) would pile up towards the API's quota.
+        used = {str(r.get("Target", "")).removeprefix("integrations/") for r in
+                self.aws.call("apigatewayv2", "get_routes", ApiId=x.api_id).get("Items", [])}
+        for i in self.aws.call("apigatewayv2", "get_integrations",
+                               ApiId=x.api_id).get("Items", []):
+            if i["IntegrationId"] not in used:
+                self._ignore_missing("apigatewayv2", "delete_integration", ApiId=x.api_id,
+                                     IntegrationId=i["IntegrationId"])
         return []
 
     def _rest_routes(self, api_id: str, spec: s.ApiSpec, aliases: dict[str, str],
