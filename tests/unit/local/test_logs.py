@@ -28,10 +28,11 @@ def test_query_by_function_filter_and_cursor(tmp_path: Path) -> None:
     assert len(store.query(["svc-dev-app"])) == 5
     errors = store.query(filter_text="error")
     assert [r.function for r in errors] == ["svc-dev-worker"] * 5
+    # one commit stores a batch per function: ids run function by function within it
     first = store.query(limit=3)
-    assert [r.text for r in first] == ["worker ERROR 3", "app line 4", "worker ERROR 4"]
+    assert [r.text for r in first] == ["worker ERROR 2", "worker ERROR 3", "worker ERROR 4"]
     after = store.query(after_id=first[0].id)
-    assert [r.text for r in after] == ["app line 4", "worker ERROR 4"]
+    assert [r.text for r in after] == ["worker ERROR 3", "worker ERROR 4"]
 
 
 def test_since_and_retention(tmp_path: Path) -> None:
@@ -67,8 +68,58 @@ def test_an_entry_of_several_lines_reads_as_its_lines(tmp_path: Path) -> None:
     lines = store.query()
     assert [r.text for r in lines] == [
         "START RequestId: r1", "END RequestId: r1", "REPORT RequestId: r1", "START RequestId: r2"]
-    assert lines[0].id == lines[1].id == lines[2].id < lines[3].id
-    # A filter keeps only the matching lines of an entry.
+    assert [r.request_id for r in lines] == ["r1", "r1", "r1", "r2"]
+    assert lines[0].id < lines[1].id < lines[2].id < lines[3].id
     assert [r.text for r in store.query(filter_text="report")] == ["REPORT RequestId: r1"]
-    # A cursor past the entry skips all of its lines.
-    assert [r.text for r in store.query(after_id=lines[0].id)] == ["START RequestId: r2"]
+    assert [r.text for r in store.query(after_id=lines[1].id)] == [
+        "REPORT RequestId: r1", "START RequestId: r2"]
+
+
+def test_cursors_and_limits_across_batches(tmp_path: Path) -> None:
+    """Lines are stored a batch per function per commit; ids, cursors and limits are per line."""
+    store = LogStore(tmp_path / "logs.db")
+    for commit in range(3):
+        for i in range(4):
+            store.write("a", 1, None, f"a{commit}.{i}")
+            store.write("b", 1, None, f"b{commit}.{i}")
+        store.flush()
+    assert store.last_id == max(r.id for r in store.query(limit=100))
+    newest = store.query(["a"], limit=6)  # the most recent six, oldest first
+    assert [r.text for r in newest] == ["a1.2", "a1.3", "a2.0", "a2.1", "a2.2", "a2.3"]
+    page = store.query(["b"], after_id=1, limit=5)  # the oldest five after the cursor
+    assert [r.text for r in page] == ["b0.0", "b0.1", "b0.2", "b0.3", "b1.0"]
+    rest = store.query(["b"], after_id=page[-1].id, limit=100)
+    assert [r.text for r in rest][:2] == ["b1.1", "b1.2"] and len(rest) == 7
+    # filters: a plain one is looked up in SQL first; one with JSON-escaped text is not
+    store.write("a", 1, None, 'said "hi"\tthere')
+    store.write("a", 1, None, "Ünïcode LINE")
+    store.flush()
+    assert [r.text for r in store.query(filter_text='"hi"\t')] == ['said "hi"\tthere']
+    assert [r.text for r in store.query(filter_text="ünïcode")] == ["Ünïcode LINE"]
+    assert [r.text for r in store.query(filter_text="a2.1")] == ["a2.1"]
+    # reopened: the ids go on from the last one
+    last = store.last_id
+    reopened = LogStore(tmp_path / "logs.db")
+    assert reopened.last_id == last
+    reopened.write("a", 1, None, "after reopening")
+    reopened.flush()
+    assert [r.text for r in reopened.query(after_id=last)] == ["after reopening"]
+
+
+def test_lines_of_the_row_per_line_table_move_into_batches(tmp_path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "logs.db")
+    conn.executescript(
+        "CREATE TABLE logs (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, "
+        "function TEXT NOT NULL, version INTEGER NOT NULL, request_id TEXT, text TEXT NOT NULL);"
+        "INSERT INTO logs (ts, function, version, request_id, text) VALUES "
+        "(1.0, 'f', 1, 'r', 'one'), (2.0, 'g', 2, NULL, 'two'), (3.0, 'f', 1, 'r', 'three');"
+    )
+    conn.commit()
+    conn.close()
+    store = LogStore(tmp_path / "logs.db")
+    assert [(r.function, r.text) for r in store.query(["f"])] == [("f", "one"), ("f", "three")]
+    assert [r.version for r in store.query(["g"])] == [2]
+    tables = store._reader().execute("SELECT name FROM sqlite_master WHERE type='table'")
+    assert "logs" not in {row[0] for row in tables}
