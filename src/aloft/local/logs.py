@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS log_batches (
     first_ts REAL NOT NULL,
     last_ts REAL NOT NULL,
     count INTEGER NOT NULL,
-    lines TEXT NOT NULL  -- JSON: [[ts, version, request_id, text], ...]
+    lines TEXT NOT NULL  -- JSON: [[ts, version, request_id, text], ...], a text of several
+    -- lines (a request's START, END and REPORT) counting as its lines
 );
 CREATE INDEX IF NOT EXISTS log_batches_function ON log_batches (function, id);
 CREATE INDEX IF NOT EXISTS log_batches_last_ts ON log_batches (last_ts);
@@ -119,14 +120,14 @@ class LogStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 last = self._last_id
-                for function, first_ts, last_ts, lines in rows:
+                for function, first_ts, last_ts, count, entries in rows:
                     cur = conn.execute(
                         "INSERT INTO log_batches (function, first_ts, last_ts, count, lines) "
                         "VALUES (?,?,?,?,?)",
-                        (function, first_ts, last_ts, len(lines),
-                         json.dumps(lines, ensure_ascii=False, separators=(",", ":"))),
+                        (function, first_ts, last_ts, count,
+                         json.dumps(entries, ensure_ascii=False, separators=(",", ":"))),
                     )
-                    last = ((cur.lastrowid or 0) << SHIFT) | (len(lines) - 1)
+                    last = ((cur.lastrowid or 0) << SHIFT) | (count - 1)
                 conn.execute("COMMIT")
             except sqlite3.Error:
                 if conn.in_transaction:
@@ -194,11 +195,10 @@ class LogStore:
         records: list[LogRecord] = []
         for row_id, function, lines in self._batches(functions, since, after_id, wanted,
                                                      newest_first):
-            base = row_id << SHIFT
             found = [
-                LogRecord(base | index, ts, function, version, rid, text)
-                for index, (ts, version, rid, text) in enumerate(lines)
-                if (base | index) > after_id
+                LogRecord(line_id, ts, function, version, rid, text)
+                for line_id, ts, version, rid, text in _expand(row_id, lines)
+                if line_id > after_id
                 and (since is None or ts >= since)
                 and (wanted is None or wanted in text.lower())
             ]
@@ -259,24 +259,37 @@ class LogStore:
 
 def _batch_rows(
     batch: list[tuple[float, str, int, str | None, str]],
-) -> list[tuple[str, float, float, list[Line]]]:
-    """Buffered entries as rows: per function, in order, an entry of several lines split into
-    its lines (a request's START, END and REPORT come as one entry)."""
+) -> list[tuple[str, float, float, int, list[Line]]]:
+    """Buffered entries as rows: (function, first ts, last ts, line count, entries), per
+    function in order. An entry of several lines is stored whole and counted as its lines."""
     by_function: dict[str, list[Line]] = {}
     for ts, function, version, rid, text in batch:
-        lines = by_function.get(function)
-        if lines is None:
-            lines = by_function[function] = []
-        if "\n" in text:
-            lines.extend((ts, version, rid, part) for part in text.split("\n"))
-        else:
-            lines.append((ts, version, rid, text))
+        entries = by_function.get(function)
+        if entries is None:
+            entries = by_function[function] = []
+        entries.append((ts, version, rid, text))
     rows = []
-    for function, lines in by_function.items():
-        for start in range(0, len(lines), _MAX_BATCH):
-            chunk = lines[start : start + _MAX_BATCH]
-            rows.append((function, chunk[0][0], chunk[-1][0], chunk))
+    for function, entries in by_function.items():
+        chunk: list[Line] = []
+        count = 0
+        for entry in entries:
+            lines = entry[3].count("\n") + 1
+            if count + lines > _MAX_BATCH and chunk:
+                rows.append((function, chunk[0][0], chunk[-1][0], count, chunk))
+                chunk, count = [], 0
+            chunk.append(entry)
+            count += lines
+        rows.append((function, chunk[0][0], chunk[-1][0], count, chunk))
     return rows
+
+
+def _expand(row_id: int, entries: list[Line]) -> Iterator[tuple[int, float, int, str | None, str]]:
+    """A batch's lines with their ids: (id, ts, version, request id, text)."""
+    line_id = row_id << SHIFT
+    for ts, version, rid, text in entries:
+        for part in text.split("\n") if "\n" in text else (text,):
+            yield line_id, ts, version, rid, part
+            line_id += 1
 
 
 def _migrate_line_table(conn: sqlite3.Connection) -> None:
@@ -289,11 +302,11 @@ def _migrate_line_table(conn: sqlite3.Connection) -> None:
             "SELECT ts, function, version, request_id, text FROM logs ORDER BY id"
         ).fetchall()
         entries = [(float(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in rows]
-        for function, first_ts, last_ts, lines in _batch_rows(entries):
+        for function, first_ts, last_ts, count, batch in _batch_rows(entries):
             conn.execute(
                 "INSERT INTO log_batches (function, first_ts, last_ts, count, lines) "
                 "VALUES (?,?,?,?,?)",
-                (function, first_ts, last_ts, len(lines), json.dumps(lines, ensure_ascii=False)),
+                (function, first_ts, last_ts, count, json.dumps(batch, ensure_ascii=False)),
             )
         conn.execute("DROP TABLE logs")
     except BaseException:
