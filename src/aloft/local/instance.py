@@ -72,6 +72,24 @@ def exit_reason(returncode: int | None) -> str:
     return f"signal: {name}"
 
 
+def read_packets(
+    sock: socket.socket, on_packet: Callable[[bytes], None], on_closed: Callable[[], None]
+) -> None:
+    """Read a template's or zygote's SOCK_SEQPACKET control socket until it would block: each
+    packet to `on_packet`; its end (or an error) to `on_closed`."""
+    while True:
+        try:
+            packet = sock.recv(P.MAX_PACKET)
+        except BlockingIOError:
+            return
+        except OSError:
+            packet = b""
+        if not packet:
+            on_closed()
+            return
+        on_packet(packet)
+
+
 class LogReader:
     """Reads a process's stdout+stderr pipe without blocking and writes it to the sink line by
     line, tagged with the request in progress (None between requests: init output).
@@ -384,17 +402,7 @@ class Template:
         loop.add_reader(ours.fileno(), self._readable)
 
     def _readable(self) -> None:
-        while True:
-            try:
-                packet = self._ctl.recv(P.MAX_PACKET)
-            except BlockingIOError:
-                return
-            except OSError:
-                packet = b""
-            if not packet:
-                self._lost()
-                return
-            self._on_packet(packet)
+        read_packets(self._ctl, self._on_packet, self._lost)
 
     def _on_packet(self, packet: bytes) -> None:
         _, kind = P.HEADER.unpack_from(packet)
@@ -562,24 +570,17 @@ class Zygote:
         loop.add_reader(ours.fileno(), self._readable)
 
     def _readable(self) -> None:
-        while True:
-            try:
-                packet = self._ctl.recv(P.MAX_PACKET)
-            except BlockingIOError:
-                return
-            except OSError:
-                packet = b""
-            if not packet:
-                self.stop()
-                return
-            _, kind = P.HEADER.unpack_from(packet)
-            if kind == P.READY and not self.ready.done():
-                self.ready.set_result(True)
-            elif kind == P.FORKED:
-                token, pid = P.FORKED_BODY.unpack_from(packet, HEAD)
-                forked = self._forking.pop(token, None)
-                if forked is not None:
-                    forked.set_pid(pid)
+        read_packets(self._ctl, self._on_packet, self.stop)
+
+    def _on_packet(self, packet: bytes) -> None:
+        _, kind = P.HEADER.unpack_from(packet)
+        if kind == P.READY and not self.ready.done():
+            self.ready.set_result(True)
+        elif kind == P.FORKED:
+            token, pid = P.FORKED_BODY.unpack_from(packet, HEAD)
+            forked = self._forking.pop(token, None)
+            if forked is not None:
+                forked.set_pid(pid)
 
     def fork_template(self, fv: FunctionVersion, sock_fd: int, log_fd: int) -> ForkedProcess:
         """Ask for a template of `fv` on `sock_fd` (SOCK_SEQPACKET) writing to `log_fd`; its
