@@ -1,9 +1,33 @@
 """CORS as API Gateway's HTTP APIs do it: the gateway answers preflights itself from the stage's
-policy and adds the CORS headers to every response for an allowed origin. Pure functions."""
+policy and adds the CORS headers to every response for an allowed origin. Pure functions.
+
+A route's own `cors:` overrides the stage's policy for that route: `false` takes it out of CORS
+(no headers; its preflight is routed like any OPTIONS request), `true` on a stage without CORS
+gives it `default_policy`. A preflight belongs to the route its requested method and path match.
+"""
 
 from __future__ import annotations
 
-from aloft.local.types import CorsPolicy, HttpResponse
+from functools import lru_cache
+
+from aloft.local.types import CorsPolicy, HttpResponse, Route
+
+
+@lru_cache(maxsize=64)
+def default_policy(method: str) -> CorsPolicy:
+    """`cors: true` on a route of a stage without CORS: any origin and header (as the service's
+    `cors: true`), the route's method and OPTIONS."""
+    methods = ("*",) if method == "ANY" else tuple(dict.fromkeys((method, "OPTIONS")))
+    return CorsPolicy(methods=methods)
+
+
+def route_policy(stage: CorsPolicy | None, route: Route) -> CorsPolicy | None:
+    """The CORS policy of `route` on a stage whose policy is `stage`."""
+    if route.cors is None:
+        return stage
+    if not route.cors:
+        return None
+    return stage if stage is not None else default_policy(route.method)
 
 
 def allowed_origin(policy: CorsPolicy, origin: str | None) -> str | None:

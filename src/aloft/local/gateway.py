@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from aloft.local.cors import cors_headers, preflight
+from aloft.local.cors import cors_headers, preflight, route_policy
 from aloft.local.event_builders import pack_request
 from aloft.local.http_events import json_response, parse_http_response
 from aloft.local.pool import InstancePool, new_request_id
@@ -19,6 +19,7 @@ from aloft.local.proxy_response import MalformedResponse
 from aloft.local.routing import RouteTable, route_key
 from aloft.local.static import serve_static
 from aloft.local.types import (
+    CorsPolicy,
     FunctionVersion,
     HttpRequest,
     HttpResponse,
@@ -65,7 +66,7 @@ class Gateway:
             return self._no_stage(request)
         stage, rest = found
         rest = rest or "/"
-        if stage.cors is not None or stage.static_path:
+        if stage.extras:  # CORS (the stage's or a route's) or static files
             return await self._with_extras(request, stage, rest)
         # The hot path, in this one coroutine: every level of awaiting between the server and
         # the instance is resumed again on each wake-up of the request.
@@ -82,29 +83,42 @@ class Gateway:
         self, request: HttpRequest, stage: StageRoutes, rest: str
     ) -> HttpResponse:
         """A request to a stage with CORS or static files."""
-        origin = request.header("origin") if stage.cors is not None else None
-        if stage.cors is not None and request.method == "OPTIONS":
+        origin = request.header("origin")
+        if request.method == "OPTIONS":
             wanted = request.header("access-control-request-method")
             if wanted is not None:
-                return preflight(
-                    stage.cors, origin, wanted, request.header("access-control-request-headers")
-                )
-        response = await self._route(request, stage, rest)
-        if origin is not None and stage.cors is not None:
-            response.headers.extend(cors_headers(stage.cors, origin))
-        return response
-
-    async def _route(self, request: HttpRequest, stage: StageRoutes, rest: str) -> HttpResponse:
+                policy = self._cors_policy(stage, wanted, rest)
+                if policy is not None:
+                    return preflight(policy, origin, wanted,
+                                     request.header("access-control-request-headers"))
+                # A route without CORS: its preflight is routed like any OPTIONS request and
+                # answered without CORS headers, as on a stage without CORS.
+                origin = None
         static_dir = stage.static_dir
         if stage.static_path and static_dir is not None and len(request.body) <= self.max_body:
             static = await serve_static(request, stage.static_path, static_dir, rest)
-            if static is not None:
+            if static is not None:  # the stage's files: the stage's policy
+                if origin is not None and stage.cors is not None:
+                    static.headers.extend(cors_headers(stage.cors, origin))
                 return static
         call = self._prepare(request, stage, rest)
         if isinstance(call, HttpResponse):
-            return call
-        fv, rid, payload = call
-        return await self._invoke(fv, payload, rid)
+            response = call
+        else:
+            fv, rid, payload = call
+            response = await self._invoke(fv, payload, rid)
+        if origin is not None:
+            policy = self._cors_policy(stage, request.method, rest)
+            if policy is not None:
+                response.headers.extend(cors_headers(policy, origin))
+        return response
+
+    def _cors_policy(self, stage: StageRoutes, method: str, rest: str) -> CorsPolicy | None:
+        """The policy of the route `method rest` matches: its own `cors:` or the stage's."""
+        if not stage.cors_overrides:
+            return stage.cors
+        match = self._table(stage).match(method, rest)
+        return stage.cors if match is None else route_policy(stage.cors, match.route)
 
     def _prepare(
         self, request: HttpRequest, stage: StageRoutes, rest: str

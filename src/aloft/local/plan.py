@@ -53,7 +53,7 @@ class CurrentStage:
 
     functions: dict[str, CurrentFunction] = field(default_factory=dict)  # logical name
     latest: dict[str, int] = field(default_factory=dict)  # physical -> highest version published
-    routes: list[dict[str, str]] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)
     schedules: dict[str, CurrentSchedule] = field(default_factory=dict)
     deployed: bool = False
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "kind:physical" -> res
@@ -85,15 +85,19 @@ def config_hash(fn: Function, code_sha256: str, layer_sha256: str | None, servic
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def desired_routes(service: Service) -> list[dict[str, str]]:
-    """`http` events first (most specific), then the app's catch-all."""
-    routes: list[dict[str, str]] = []
+def desired_routes(service: Service) -> list[dict[str, Any]]:
+    """`http` events first (most specific), then the app's catch-all. A route's own `cors:` is
+    kept only when set (so that the routes of a stage without it compare as before)."""
+    routes: list[dict[str, Any]] = []
     for name in service.all_function_names():
         fn = service.function(name)
         for event in fn.events:
             if event.http is not None:
-                routes.append({"method": event.http.method, "path": event.http.path,
-                               "function": service.physical_name(name)})
+                route: dict[str, Any] = {"method": event.http.method, "path": event.http.path,
+                                         "function": service.physical_name(name)}
+                if event.http.cors is not None:
+                    route["cors"] = event.http.cors
+                routes.append(route)
     if service.has_app:
         app = service.physical_name(APP_FUNCTION)
         routes.append({"method": "ANY", "path": "/", "function": app})

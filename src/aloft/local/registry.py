@@ -44,11 +44,18 @@ def cors_policy(data: dict[str, Any] | None) -> CorsPolicy | None:
     )
 
 
+def _route_cors(route: dict[str, Any]) -> bool | None:
+    """A route's own `cors:` (stored only when set; the JSON says true or false)."""
+    value: object = route.get("cors")
+    return value if isinstance(value, bool) else None
+
+
 def stage_routes(dep: Deployment) -> StageRoutes:
     return StageRoutes(
         service=dep.service,
         stage=dep.stage,
-        routes=tuple(Route(r["method"], r["path"], r["function"]) for r in dep.routes),
+        routes=tuple(Route(r["method"], r["path"], r["function"], _route_cors(r))
+                     for r in dep.routes),
         cors=cors_policy(dep.cors),
         static_path=dep.static_path,
         static_dir=Path(dep.static_dir) if dep.static_dir else None,

@@ -57,6 +57,7 @@ class Route:
     method: str  # GET, POST, ..., or ANY
     path: str  # "/items/{id}", "/files/{proxy+}", "/{proxy+}" for an app's catch-all
     function: str  # physical function name
+    cors: bool | None = None  # the route's own `cors:`; None: the stage's policy
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ class StageRoutes:
     cors: CorsPolicy | None = None
     static_path: str | None = None  # URL path served from static_dir, e.g. "/static"
     static_dir: Path | None = None
+    # Derived once here, so that the gateway's hot path reads one flag per request.
+    cors_overrides: bool = field(init=False, repr=False, compare=False)  # a route's own cors:
+    extras: bool = field(init=False, repr=False, compare=False)  # CORS or static files
+
+    def __post_init__(self) -> None:
+        overrides = any(r.cors is not None for r in self.routes)
+        object.__setattr__(self, "cors_overrides", overrides)
+        object.__setattr__(self, "extras", self.cors is not None or bool(self.static_path)
+                           or any(r.cors for r in self.routes))
 
     @property
     def base_path(self) -> str:

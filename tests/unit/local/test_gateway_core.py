@@ -236,3 +236,78 @@ def test_static_files(setup: tuple[Gateway, ScriptedPool]) -> None:
         assert call(gateway, "GET", sneaky).status == 404, sneaky
     assert call(gateway, "POST", "/svc/dev/static/logo.png").status == 405
     assert not pool.events
+
+
+def route_cors_gateway(stage_cors: CorsPolicy | None) -> tuple[Gateway, ScriptedPool]:
+    """A stage whose routes override its CORS: /open (cors: true), /closed (cors: false), /plain
+    (the stage's), and the app's catch-all."""
+    stage = StageRoutes(
+        "svc", "dev",
+        (Route("GET", "/open", "svc-dev-fn", cors=True),
+         Route("POST", "/open", "svc-dev-fn"),
+         Route("GET", "/closed", "svc-dev-fn", cors=False),
+         Route("GET", "/plain", "svc-dev-fn"),
+         Route("ANY", "/{proxy+}", "svc-dev-app")),
+        cors=stage_cors,
+    )
+    pool = ScriptedPool()
+    versions = {"svc-dev-fn": fv("svc-dev-fn"), "svc-dev-app": fv("svc-dev-app")}
+    gateway = Gateway(FakeRegistry([stage], versions), pool)  # type: ignore[arg-type]
+    return gateway, pool
+
+
+def preflight_for(method: str) -> list[tuple[str, str]]:
+    return [("origin", "https://app.example"), ("access-control-request-method", method),
+            ("access-control-request-headers", "x-token")]
+
+
+ORIGIN = [("origin", "https://app.example")]
+
+
+def test_route_cors_true_on_a_stage_without_cors_gets_the_default_policy() -> None:
+    gateway, pool = route_cors_gateway(None)
+    response = call(gateway, "OPTIONS", "/svc/dev/open", headers=preflight_for("GET"))
+    assert response.status == 204 and not pool.events  # answered by the gateway
+    assert header(response, "access-control-allow-origin") == "*"
+    assert header(response, "access-control-allow-methods") == "GET, OPTIONS"
+    assert header(response, "access-control-allow-headers") == "x-token"
+    response = call(gateway, "GET", "/svc/dev/open", headers=ORIGIN)
+    assert response.status == 200 and header(response, "access-control-allow-origin") == "*"
+    # The other routes keep the stage's (no) CORS, preflights and actual requests alike: the
+    # POST /open preflight is routed to the app like any OPTIONS request.
+    response = call(gateway, "OPTIONS", "/svc/dev/open", headers=preflight_for("POST"))
+    assert header(response, "access-control-allow-origin") is None
+    assert pool.events[-1]["requestContext"]["http"]["method"] == "OPTIONS"
+    assert pool.events[-1]["routeKey"] == "ANY /{proxy+}"
+    for path in ("/svc/dev/closed", "/svc/dev/plain", "/svc/dev/other"):
+        response = call(gateway, "GET", path, headers=ORIGIN)
+        assert response.status == 200 and header(response, "access-control-allow-origin") is None
+
+
+def test_route_cors_false_opts_out_of_the_stage_policy() -> None:
+    gateway, pool = route_cors_gateway(CorsPolicy(origins=("https://app.example",)))
+    response = call(gateway, "OPTIONS", "/svc/dev/closed", headers=preflight_for("GET"))
+    # no approval from the gateway: the OPTIONS request goes where the routes send it
+    assert header(response, "access-control-allow-origin") is None
+    assert pool.events[-1]["routeKey"] == "ANY /{proxy+}"
+    response = call(gateway, "GET", "/svc/dev/closed", headers=ORIGIN)
+    assert response.status == 200 and header(response, "access-control-allow-origin") is None
+    events = len(pool.events)
+    for path, method in (("/svc/dev/plain", "GET"), ("/svc/dev/open", "GET"),
+                         ("/svc/dev/other", "DELETE")):
+        response = call(gateway, "OPTIONS", path, headers=preflight_for(method))
+        assert header(response, "access-control-allow-origin") == "https://app.example", path
+        # cors: true on a stage with CORS is the stage's policy (methods `*` echo the method),
+        # not the default one ("GET, OPTIONS")
+        assert header(response, "access-control-allow-methods") == method
+        response = call(gateway, method, path, headers=ORIGIN)
+        assert header(response, "access-control-allow-origin") == "https://app.example", path
+    assert len(pool.events) == events + 3  # the preflights were answered by the gateway
+
+
+def test_a_stage_without_any_cors_keeps_the_hot_path() -> None:
+    plain = StageRoutes("svc", "dev", (Route("GET", "/a", "f", cors=False),))
+    assert not plain.extras and plain.cors_overrides
+    assert StageRoutes("svc", "dev", (Route("GET", "/a", "f", cors=True),)).extras
+    assert StageRoutes("svc", "dev", (Route("GET", "/a", "f"),), cors=CorsPolicy()).extras
+    assert not StageRoutes("svc", "dev", (Route("GET", "/a", "f"),)).extras

@@ -16,6 +16,8 @@ from aloft.local.plan import (
     is_noop,
     plan_deploy,
 )
+from aloft.local.registry import stage_routes
+from aloft.local.state import Deployment
 from aloft.plugins.builtin.keep_warm import with_keep_warm
 
 CODE = "a" * 64
@@ -135,6 +137,24 @@ def test_http_routes_come_before_the_app_catch_all() -> None:
         {"method": "ANY", "path": "/{proxy+}", "function": "shop-dev-app"},
     ]
 
+
+
+def test_a_routes_own_cors_is_planned_and_reaches_the_gateway() -> None:
+    hook = {"handler": "hooks.handle", "events": [{"http": "POST /hooks/{id}"}]}
+    before = service(functions={"hook": hook})
+    after = service(functions={"hook": {**hook, "events": [
+        {"http": {"method": "post", "path": "/hooks/{id}", "cors": False}}]}})
+    routes = desired_routes(after)
+    assert routes[0] == {"method": "POST", "path": "/hooks/{id}", "function": "shop-dev-hook",
+                         "cors": False}
+    assert "cors" not in desired_routes(before)[0]  # unset: routes compare as before
+    plan = plan_deploy(after, CODE, LAYER, deployed(before))
+    assert [i["routes"] for i in plan if i["action"] == "routes"] == [routes]
+    dep = Deployment(id=1, service="shop", stage="dev", number=1, functions={},
+                     physical={}, routes=routes)
+    stage = stage_routes(dep)
+    assert [r.cors for r in stage.routes] == [False, None, None]
+    assert stage.cors_overrides and not stage.extras
 
 def test_schedules_with_input_and_keep_warm() -> None:
     svc = service(
