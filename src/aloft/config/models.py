@@ -28,9 +28,15 @@ _APP_REF = r"^[A-Za-z_][A-Za-z0-9_.]*[:.][A-Za-z_][A-Za-z0-9_.]*$"
 
 
 class Model(BaseModel):
-    """Base: unknown keys are errors (the loader turns them into 'did you mean' hints)."""
+    """Base: unknown keys are errors (the loader turns them into 'did you mean' hints).
 
-    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+    `defer_build`: validators are built on first use, not at import, so commands that never
+    validate a config (`aloft --help`, completion) skip that cost.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, populate_by_name=True, defer_build=True
+    )
 
 
 # --------------------------------------------------------------------------- events
