@@ -46,7 +46,13 @@ from aloft.local.schedules import schedule_next_fire
 from aloft.local.sources.bindings import EXTRA_KEY as SOURCES_KEY
 from aloft.local.sources.bindings import bindings_json
 from aloft.local.sources.plan import source_changes
-from aloft.local.state import Deployment, ScheduleRecord, State, VersionRecord
+from aloft.local.state import (
+    DeployedSchedule,
+    Deployment,
+    ScheduleRecord,
+    State,
+    VersionRecord,
+)
 from aloft.local.store import ArtifactStore
 from aloft.local.types import FunctionVersion, InvokeResult
 from aloft.naming import resource_environment
@@ -282,7 +288,7 @@ class Deployer:
                 await self.pool.retire(fv.function, self._serving_versions(fv.function))
             raise
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
-        dep = self._deployment(service, plan, url)
+        dep = self._deployment(service, plan, url, schedules)
         if resources is not None:
             dep.extra["resources"] = resources
             dep.extra["grants"] = grants
@@ -346,7 +352,8 @@ class Deployer:
                 "path that answers without a 5xx, and deploy again",
             )
 
-    def _deployment(self, service: Service, plan: list[Instruction], url: str) -> Deployment:
+    def _deployment(self, service: Service, plan: list[Instruction], url: str,
+                    schedules: list[ScheduleRecord]) -> Deployment:
         alias = next(i["functions"] for i in plan if i["action"] == "switch_alias")
         routes = next((i["routes"] for i in plan if i["action"] == "routes"), None)
         if routes is None:
@@ -369,6 +376,8 @@ class Deployer:
                 service.physical_name(name): [fn.retries, fn.max_event_age]
                 for name, fn in service.resolved_functions().items()
             }, SOURCES_KEY: bindings_json(service)},  # event sources follow the deployment
+            schedules=tuple(DeployedSchedule(s.name, s.function, s.expression, s.input, s.kind,
+                                             s.enabled) for s in schedules),
         )
 
     def _schedule_records(self, service: Service, now: float) -> list[ScheduleRecord]:
@@ -401,15 +410,24 @@ class Deployer:
                     where=Location(stage=stage), fix="pass a smaller -n",
                 )
             target = history[index]
-            await asyncio.to_thread(self.state.point_alias, service, stage, target.id)
-            await self.reload()
+            restore = (None if target.schedules is None
+                       else _restored_schedules(service, stage, target.schedules, self.clock()))
+            rules = await asyncio.to_thread(self.state.roll_back, service, stage, target.id,
+                                            restore, current)
+            await self.reload()  # the registry serves the target; the scheduler looks again
             for name, physical in current.physical.items():
                 keep = {target.functions[name]} if name in target.functions else set()
                 if current.functions.get(name) not in keep:
                     await self._retire(physical, keep)
+            plan: list[Instruction] = []
+            if restore is None:
+                note = (f"version {target.number} was deployed before aloft recorded schedules "
+                        "per deployment: the stage's schedules were left as they are")
+                log.warning("%s %s: %s", service, stage, note)
+                plan.append({"action": "schedules_kept", "name": stage, "note": note})
             return {"url": stage_url(self.port, service, stage),
                     "version": target.number, "functions": dict(target.functions),
-                    "schedules": [], "plan": []}
+                    "schedules": [r.name for r in rules], "plan": plan}
 
     async def undeploy(self, service: str, stage: str) -> dict[str, Any]:
         async with self._lock:
@@ -471,6 +489,21 @@ class Deployer:
             out[function_access_key(physical, version)] = [
                 physical, function_grants(service, name, service.function(name), names)]
         return out
+
+
+def _restored_schedules(
+    service: str, stage: str, schedules: tuple[DeployedSchedule, ...], now: float
+) -> list[ScheduleRecord]:
+    """A rollback target's schedules as live rules whose next fire counts from now (a rule that
+    did not exist in between is not fired for that time; the state keeps the fire times of a
+    rule that did not change)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    return [ScheduleRecord(
+        name=s.name, service=service, stage=stage, function=s.function,
+        expression=s.expression, input=s.input, kind=s.kind, enabled=s.enabled, anchor=now,
+        next_fire=(schedule_next_fire(s.expression, moment, anchor=moment).timestamp()
+                   if s.enabled else None),
+    ) for s in schedules]
 
 
 def all_grants(state: State) -> dict[str, tuple[str, list[Statement]]]:

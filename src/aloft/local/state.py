@@ -3,7 +3,8 @@
 What is stored (everything else is derived at start from this):
 
 - `versions`: every published immutable function version (its FunctionVersion as JSON);
-- `deployments`: each deploy of a stage (function → version, routes, CORS, static files);
+- `deployments`: each deploy of a stage (function → version, routes, CORS, static files, the
+  schedules it declared: what `rollback` brings back);
 - `stages`: which deployment a stage's alias points at now (the alias switch is one UPDATE);
 - `schedules`: rules with their durable next fire time;
 - `async_events`: the async invocation queue (owned by asyncq.py, schema here);
@@ -116,6 +117,19 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @dataclass(frozen=True)
+class DeployedSchedule:
+    """A schedule as one deployment declared it (no fire times: those belong to the live rule in
+    `schedules`, and a rollback computes them again from now)."""
+
+    name: str
+    function: str  # physical name
+    expression: str
+    input: str | None
+    kind: str  # "schedule" | "keep_warm"
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class Deployment:
     """One deploy of a stage: what its alias points at and what the gateway serves."""
 
@@ -132,6 +146,9 @@ class Deployment:
     url: str | None = None
     created: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # None: recorded before deployments kept their schedules (a rollback to it leaves the
+    # stage's schedules as they are). Stored in the `spec` JSON, so older rows need no ALTER.
+    schedules: tuple[DeployedSchedule, ...] | None = None
 
     def spec(self) -> str:
         data = asdict(self)
@@ -201,6 +218,8 @@ def fv_from_json(text: str) -> FunctionVersion:
 
 def _deployment(row: sqlite3.Row) -> Deployment:
     spec = json.loads(row["spec"])
+    if spec.get("schedules") is not None:
+        spec["schedules"] = tuple(DeployedSchedule(**s) for s in spec["schedules"])
     return Deployment(
         id=row["id"], service=row["service"], stage=row["stage"], number=row["number"],
         created=row["created"], **spec,
@@ -349,6 +368,26 @@ class State:
         with self._conn() as conn, transaction(conn):
             self._point_alias(conn, service, stage, deployment_id)
 
+    def roll_back(
+        self, service: str, stage: str, deployment_id: int,
+        schedules: list[ScheduleRecord] | None, current: Deployment | None = None,
+    ) -> list[ScheduleRecord]:
+        """Point the alias at an earlier deployment and put back its schedules: one
+        transaction. `schedules`: the target's rules with fire times computed from now (None
+        leaves the stage's schedules as they are); `current`: the deployment the stage leaves,
+        whose recorded schedules tell a rule the user disabled from one its config disabled.
+        Returns the stage's schedules afterwards."""
+        with self._conn() as conn, transaction(conn):
+            self._point_alias(conn, service, stage, deployment_id)
+            if schedules is not None:
+                self._restore_schedules(conn, service, stage, schedules,
+                                        current.schedules if current else None)
+            rows = conn.execute(
+                "SELECT * FROM schedules WHERE service = ? AND stage = ? ORDER BY name",
+                (service, stage),
+            ).fetchall()
+        return [_schedule(r) for r in rows]
+
     @staticmethod
     def _point_alias(conn: sqlite3.Connection, service: str, stage: str, dep_id: int) -> None:
         conn.execute(
@@ -374,6 +413,43 @@ class State:
                 rec = ScheduleRecord(**{**asdict(rec), "anchor": prev.anchor,
                                         "next_fire": prev.next_fire,
                                         "enabled": prev.enabled and rec.enabled})
+            conn.execute(
+                "INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rec.name, rec.service, rec.stage, rec.function, rec.expression, rec.input,
+                 rec.kind, int(rec.enabled), rec.anchor, rec.next_fire),
+            )
+
+    @staticmethod
+    def _restore_schedules(
+        conn: sqlite3.Connection, service: str, stage: str, schedules: list[ScheduleRecord],
+        recorded: tuple[DeployedSchedule, ...] | None,
+    ) -> None:
+        """Replace a stage's rules by a rollback target's. A rule that is the same as the live
+        one (expression, input, function) keeps its anchor and next fire; any other starts from
+        now (it is not fired for the time it did not exist). A rule the user disabled with
+        `aloft unschedule` (disabled live, enabled in the deployment being left, or disabled
+        live with no record to tell) stays disabled."""
+        live = {
+            r["name"]: _schedule(r)
+            for r in conn.execute(
+                "SELECT * FROM schedules WHERE service = ? AND stage = ?", (service, stage)
+            )
+        }
+        declared = {s.name: s.enabled for s in recorded} if recorded is not None else {}
+        conn.execute("DELETE FROM schedules WHERE service = ? AND stage = ?", (service, stage))
+        for rec in schedules:
+            prev = live.get(rec.name)
+            if (prev is not None and prev.enabled and prev.next_fire is not None
+                    and (prev.expression, prev.input, prev.function)
+                    == (rec.expression, rec.input, rec.function)):
+                rec = ScheduleRecord(**{**asdict(rec), "anchor": prev.anchor,
+                                        "next_fire": prev.next_fire})
+            user_disabled = prev is not None and not prev.enabled and declared.get(
+                rec.name, True)
+            if user_disabled:
+                rec = ScheduleRecord(**{**asdict(rec), "enabled": False, "next_fire": None})
+            elif not rec.enabled:
+                rec = ScheduleRecord(**{**asdict(rec), "next_fire": None})
             conn.execute(
                 "INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (rec.name, rec.service, rec.stage, rec.function, rec.expression, rec.input,

@@ -34,3 +34,6 @@ def command(stage: str, steps: int, as_json: bool) -> None:
                                "functions": result.functions})
             return
         print_result(lifecycle.context.result, f"rolled {service.service} {service.stage} back to")
+        for step in lifecycle.context.result.plan:  # e.g. schedules an old record cannot restore
+            if step.get("note"):
+                render.warning(str(step["note"]))
