@@ -10,7 +10,9 @@ from aloft.aws import specs as s
 from aloft.aws import static as static_files
 from aloft.aws.names import HANDLER, Names
 from aloft.aws.policy import role_policy
-from aloft.config.models import APP_FUNCTION, Function, Service
+from aloft.config import route_cors
+from aloft.config.models import APP_FUNCTION, Cors, Function, Service
+from aloft.config.source import format_path
 from aloft.errors import ConfigError, Location
 from aloft.naming import resource_environment
 
@@ -81,12 +83,19 @@ def resources(service: Service, names: Names) -> s.Resources:
     )
 
 
-def _cors(service: Service) -> s.CorsSpec | None:
-    c = service.cors
-    if not c.enabled:
+def _cors_spec(c: Cors | None) -> s.CorsSpec | None:
+    if c is None or not c.enabled:
         return None
     return s.CorsSpec(tuple(c.origins), tuple(c.methods), tuple(c.headers),
                       tuple(c.expose_headers), c.credentials, c.max_age)
+
+
+def _route_cors(service: Service, found: Cors | route_cors.Conflict | None) -> s.CorsSpec | None:
+    """The one CORS configuration the routes' own `cors:` and the service's come to."""
+    if isinstance(found, route_cors.Conflict):
+        raise ConfigError(found.message, fix=found.fix, where=_where(
+            service, format_path(found.where) or "cors", found.function))
+    return _cors_spec(found)
 
 
 def _source_arn(names: Names, service: Service, kind: str, name: str) -> str:
@@ -157,8 +166,10 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
     res_env = resource_environment(service, names)
     failure_arn = names.queue_arn(names.failure_queue)
     layer = built.layer
-    cors = _cors(service)
     kind = service.aws.api
+    # REST APIs leave CORS to the app (the spec is kept for the record); see route_cors.py
+    cors = _route_cors(service, route_cors.aws_api_cors(service)) if kind == "http" \
+        else _cors_spec(service.cors)
 
     routes = _routes(service, functions, kind)
     static = _static(service, names, kind)
@@ -256,7 +267,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         )
         url: s.CorsSpec | str | None = None
         if fname in url_functions:
-            url = cors or "none"
+            url = _route_cors(service, route_cors.aws_url_cors(service, fname)) or "none"
         specs.append(s.FunctionSpec(
             name=fname, physical=names.function(fname), config=config,
             architecture=fn.architecture or service.aws.architecture,

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from aloft.config import route_cors
 from aloft.config.models import Service
 from aloft.config.native import AloftReader
 from aloft.config.reader import ConfigReader, Kind
@@ -116,10 +117,16 @@ class Project:
         if sections is not None:
             models = sections(plugin_names(data), tree.locator)
             data, plugin_config = split_sections(data, tree.locator, models)
-        return validate_service(
+        service = validate_service(
             data, tree.locator, stage=stage, root=self.root, config_file=self.file,
             warnings=warnings, plugin_config=plugin_config,
         )
+        if service.provider == "aws":  # refused here too, for the line it was written on
+            conflict = route_cors.aws_conflict(service)
+            if conflict is not None:
+                raise tree.locator.error(conflict.where or ("cors",), conflict.message,
+                                         conflict.fix)
+        return service
 
     def services(self, *, sections: SectionLoader | None = None) -> dict[str, Service]:
         """Every stage, validated (for `aloft validate`); raises on the first invalid stage."""
