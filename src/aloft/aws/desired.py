@@ -39,6 +39,12 @@ def _h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+def rule_permission(rule: s.RuleSpec, rule_arn: str) -> s.Permission:
+    """The statement on the stage alias that lets an EventBridge rule invoke it."""
+    return s.Permission(rule.function, f"aloft-rule-{_h(rule.name)}", "events.amazonaws.com",
+                        rule_arn)
+
+
 def _where(service: Service, key_path: str, function: str | None = None) -> Location:
     return Location(file=str(service.config_file) if service.config_file else None,
                     key_path=key_path, function=function, stage=service.stage)
@@ -239,9 +245,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
                 if perm not in permissions:
                     permissions.append(perm)
     for rule in rules:
-        permissions.append(s.Permission(rule.function, f"aloft-rule-{_h(rule.name)}",
-                                        "events.amazonaws.com",
-                                        acct.arn("events", f"rule/{rule.name}")))
+        permissions.append(rule_permission(rule, acct.arn("events", f"rule/{rule.name}")))
 
     role_arn = service.aws.role or names.role_arn
     role = None

@@ -1,7 +1,8 @@
 """Planning: the steps that turn the actual state of a stage into the desired one. Pure.
 
-`plan_deploy(desired, actual)` and `plan_undeploy(desired, actual)` return lists of `steps`
-records; nothing here touches AWS, so plans are tested over in-memory `ActualState`s.
+`plan_deploy(desired, actual)`, `plan_rollback(desired, actual, target, now)` and
+`plan_undeploy(desired, actual)` return lists of `steps` records; nothing here touches AWS, so
+plans are tested over in-memory `ActualState`s.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any, TypeVar
 
 from aloft.aws import specs as s
 from aloft.aws import steps as st
-from aloft.aws.record import StateRecord
+from aloft.aws.desired import rule_permission
+from aloft.aws.record import Release, StateRecord
 from aloft.aws.state import ActualState
 from aloft.aws.static import REFERER_REF
 
@@ -100,8 +102,12 @@ def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     out += alias_moves
     out += _removals(d, a)
     if out:
-        published = any(isinstance(x, st.PublishVersion) for x in out)
-        out.append(st.WriteState(d.bucket, d.state_key, _record(d, a).to_json(), published))
+        # A release is what `rollback` returns to: new versions, or new schedules.
+        current = a.record.current
+        release = (any(isinstance(x, st.PublishVersion) for x in out)
+                   or (current is not None and current.rules != d.rules))
+        out.append(st.WriteState(d.bucket, d.state_key, _record(d, a).to_json(), release,
+                                 d.rules))
     return out
 
 
@@ -293,6 +299,63 @@ def _removals(d: s.Desired, a: ActualState) -> list[st.Step]:
     if a.static_bucket is not None and a.static_bucket != (d.static.bucket if d.static else None):
         out.append(st.DeleteBucket(a.static_bucket))
     return out
+
+
+def plan_rollback(desired: s.Desired, actual: ActualState, target: Release,
+                  now: float) -> tuple[list[st.Step], list[str]]:
+    """(steps, notes) that make the stage serve `target` again: its function versions and its
+    schedule rules, recorded as a new release that repeats it. A rule the user disabled with
+    `aloft unschedule` (disabled now, enabled in the current release) stays disabled; a rule
+    of a function the stage no longer has cannot come back (a note says so)."""
+    d, a = desired, actual
+    out: list[st.Step] = []
+    notes: list[str] = []
+    for name, version in target.functions.items():
+        cur = a.functions.get(name)
+        if cur is not None and cur.alias_version != version:
+            out.append(st.UpdateAlias(name, cur.physical, d.stage, version, cur.alias_version))
+    record_rules = a.record.rules
+    if target.rules is None:
+        notes.append(f"release {target.number} was made before aloft recorded schedules per "
+                     "release: the stage's schedule rules were left as they are")
+    else:
+        current = a.record.current
+        declared = ({r.name: r.enabled for r in current.rules}
+                    if current is not None and current.rules is not None else {})
+        kept: list[str] = []
+        for rule in target.rules:
+            fn = a.functions.get(rule.function)
+            if fn is None:
+                notes.append(f"schedule {rule.name} of release {target.number} was not put "
+                             f"back: function {rule.function} is no longer deployed")
+                continue
+            have = a.rules.get(rule.name)
+            want = rule
+            if have is not None and not have.enabled and declared.get(rule.name, True):
+                want = dataclasses.replace(rule, enabled=False)  # the user's unschedule
+            perm = rule_permission(rule, d.arn("events", f"rule/{rule.name}"))
+            if perm.sid not in fn.permissions:
+                out.append(st.AddPermission(perm, fn.physical, d.stage))
+            if have != want:
+                out.append(st.PutRule(want, d.alias_arn(fn.physical), have is not None,
+                                      d.tags))
+            kept.append(rule.name)
+        for name, have in a.rules.items():
+            if name in kept:
+                continue
+            out.append(st.DeleteRule(name))
+            fn = a.functions.get(have.function)
+            sid = rule_permission(have, "").sid
+            if fn is not None and sid in fn.permissions:
+                out.append(st.RemovePermission(sid, fn.physical, d.stage))
+        record_rules = tuple(kept)
+    last = a.record.current
+    release = Release((last.number if last else 0) + 1, dict(target.functions),
+                      target.code_sha256, now, target.rules)
+    record = dataclasses.replace(a.record, rules=record_rules,
+                                 releases=(*a.record.releases, release))
+    out.append(st.WriteState(d.bucket, d.state_key, record.to_json(), False))
+    return out, notes
 
 
 def _topic_arn(d: s.Desired, name: str) -> str:

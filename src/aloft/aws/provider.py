@@ -11,7 +11,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from aloft.aws.client import AwsClient
 from aloft.aws.desired import Built, desired
 from aloft.aws.errors import AwsNotFound
 from aloft.aws.names import Names
-from aloft.aws.plan import describe, plan_deploy, plan_undeploy
+from aloft.aws.plan import describe, plan_deploy, plan_rollback, plan_undeploy
 from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import ActualState, StateReader
@@ -107,15 +107,15 @@ class AwsProvider:
         return resolve_ssm(service, get)
 
     def stage(self, service: Service, built: Built | None = None,
-              aws: AwsClient | None = None) -> Stage:
+              aws: AwsClient | None = None, *, history: bool = False) -> Stage:
         aws = aws or self._client(service)
         self.last_client = aws
         names = Names.of(service, aws.account)
         want = desired(service, built or _NoBuild(), names)
-        return Stage(aws, names, want, StateReader(aws, names, want).read())
+        return Stage(aws, names, want, StateReader(aws, names, want, history=history).read())
 
-    def _deployed(self, service: Service) -> Stage:
-        st = self.stage(service)
+    def _deployed(self, service: Service, *, history: bool = False) -> Stage:
+        st = self.stage(service, history=history)
         if not st.actual.deployed:
             raise NotDeployedError(f"stage {service.stage!r} of {service.service!r} is not "
                                    "deployed on AWS", where=_where(service),
@@ -188,7 +188,7 @@ class AwsProvider:
         return None
 
     def rollback(self, service: Service, steps: int = 1) -> DeployResult:
-        st = self._deployed(service)
+        st = self._deployed(service, history=True)  # also the rules older releases had
         releases = st.actual.record.releases
         if steps < 1 or steps >= len(releases):
             raise NotDeployedError(
@@ -196,19 +196,19 @@ class AwsProvider:
                 f"{len(releases)} release(s)", where=_where(service),
                 fix=f"use a number between 1 and {max(len(releases) - 1, 1)}")
         target = releases[-1 - steps]
-        for name, version in target.functions.items():
-            if name in st.actual.functions:
-                st.aws.call("lambda", "update_alias", FunctionName=st.names.function(name),
-                            Name=service.stage, FunctionVersion=version)
-        release = Release(releases[-1].number + 1, dict(target.functions), target.code_sha256,
-                          time.time())
-        record = replace(st.actual.record, releases=(*releases, release))
-        st.aws.call("s3", "put_object", Bucket=st.desired.bucket, Key=st.names.state_key,
-                    Body=record.to_json().encode(), ContentType="application/json")
+        # The target's versions and schedule rules; a failure moves the aliases back.
+        steps_, notes = plan_rollback(st.desired, st.actual, target, time.time())
+        result = Applier(st.aws, st.desired, st.actual, "rollback").run(steps_)
+        release = result.release or target
         api = st.actual.api
+        rules = [x.name for x in st.actual.rules.values()] if target.rules is None else [
+            r.name for r in target.rules if r.function in st.actual.functions]
         return DeployResult(url=self._url(st.desired, st.actual.refs,
                                           (api.kind, api.id) if api else None),
-                            version=release.number, functions=_versions(release))
+                            version=release.number, functions=_versions(release),
+                            schedules=rules,
+                            plan=describe(steps_) + [{"op": "Note", "resource": service.stage,
+                                                      "note": n} for n in notes])
 
     def undeploy(self, service: Service) -> None:
         st = self.stage(service)

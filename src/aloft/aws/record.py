@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aloft.aws import specs as s
+
 
 @dataclass(frozen=True)
 class Release:
@@ -18,6 +20,9 @@ class Release:
     functions: dict[str, str]  # logical function name -> published version
     code_sha256: str
     time: float
+    # The schedule rules the release declared, which `rollback` puts back; None for a release
+    # recorded before releases kept them (a rollback to it leaves the rules as they are).
+    rules: tuple[s.RuleSpec, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,15 @@ class StateRecord:
             bucket_created=bool(data.get("bucket_created", False)),
             static_bucket=data.get("static_bucket") or None,
             releases=tuple(Release(int(r["number"]), dict(r["functions"]),
-                                   str(r["code_sha256"]), float(r["time"]))
+                                   str(r["code_sha256"]), float(r["time"]), _rules(r))
                            for r in data.get("releases", ())),
         )
 
     @property
     def current(self) -> Release | None:
         return self.releases[-1] if self.releases else None
+
+
+def _rules(release: dict[str, Any]) -> tuple[s.RuleSpec, ...] | None:
+    rules = release.get("rules")
+    return None if rules is None else tuple(s.RuleSpec(**r) for r in rules)

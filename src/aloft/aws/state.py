@@ -100,10 +100,13 @@ def _cors(data: Mapping[str, Any] | None) -> s.CorsSpec | None:
 
 
 class StateReader:
-    """Reads one stage; `desired` names the candidates besides those the record remembers."""
+    """Reads one stage; `desired` names the candidates besides those the record remembers
+    (`history`: also the rules of every kept release, which a rollback may put back)."""
 
-    def __init__(self, aws: AwsClient, names: Names, desired: s.Desired) -> None:
+    def __init__(self, aws: AwsClient, names: Names, desired: s.Desired, *,
+                 history: bool = False) -> None:
         self.aws, self.names, self.desired = aws, names, desired
+        self.history = history
         self.record = StateRecord()
         self.by_alias: dict[str, str] = {}  # alias ARN -> logical function name
         self.urls: dict[str, str] = {}  # logical function name -> function URL
@@ -341,7 +344,10 @@ class StateReader:
 
     def _rules(self) -> dict[str, s.RuleSpec]:
         out = {}
-        for name in dict.fromkeys([r.name for r in self.desired.rules] + list(self.record.rules)):
+        names = [r.name for r in self.desired.rules] + list(self.record.rules)
+        if self.history:
+            names += [r.name for rel in self.record.releases for r in rel.rules or ()]
+        for name in dict.fromkeys(names):
             rule = self.aws.find("events", "describe_rule", Name=name)
             if rule is None:
                 continue

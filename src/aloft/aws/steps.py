@@ -446,4 +446,5 @@ class WriteState(Step):
     bucket: str
     key: str
     record_json: str
-    release: bool  # append a release (something was published)
+    release: bool  # append a release (something was published, or the schedules changed)
+    rules: tuple[s.RuleSpec, ...] = ()  # the schedule rules the appended release declares

@@ -1,0 +1,56 @@
+"""`plan_rollback` over in-memory states: which schedule rules a rollback puts back."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from aloft.aws import steps as st
+from aloft.aws.plan import plan_rollback
+from aloft.aws.record import Release, StateRecord
+from tests.aws.test_plan import deployed, svc, want
+
+FUNCTIONS: dict[str, Any] = {"worker": {"handler": "w.w", "events": [
+    {"schedule": {"rate": "5 minutes", "enabled": True}}]}}
+
+
+def stage(*, worker_enabled: bool, live_enabled: bool) -> tuple[Any, Any, Release]:
+    """A stage whose current release declares worker's rule `worker_enabled`, whose live rule
+    is `live_enabled`, and whose previous release declared it enabled."""
+    old = want(svc(functions=FUNCTIONS))
+    new = want(svc(functions={"worker": {"handler": "w.w", "events": [
+        {"schedule": {"rate": "5 minutes", "enabled": worker_enabled}}]}}))
+    actual = deployed(new)
+    rules = {n: dataclasses.replace(r, enabled=live_enabled) if n.endswith("worker-schedule")
+             else r for n, r in actual.rules.items()}
+    target = Release(1, {"worker": "1"}, "c0de", 1.0, old.rules)
+    record = StateRecord(functions=("worker",), rules=tuple(rules), releases=(
+        target, Release(2, {"worker": "1"}, "c0de", 2.0, new.rules)))
+    return new, dataclasses.replace(actual, rules=rules, record=record), target
+
+
+def puts(steps: list[st.Step]) -> dict[str, bool]:
+    return {x.spec.name: x.spec.enabled for x in steps if isinstance(x, st.PutRule)}
+
+
+def test_an_unschedule_is_kept() -> None:
+    d, a, target = stage(worker_enabled=True, live_enabled=False)
+    steps, notes = plan_rollback(d, a, target, 10.0)
+    assert puts(steps) == {} and notes == []
+    assert [x.op for x in steps] == ["WriteState"]
+
+
+def test_a_rule_the_newer_config_disabled_is_enabled_again() -> None:
+    d, a, target = stage(worker_enabled=False, live_enabled=False)
+    steps, _ = plan_rollback(d, a, target, 10.0)
+    assert puts(steps) == {"shop-prod-worker-schedule": True}
+
+
+def test_a_rule_of_a_removed_function_is_noted() -> None:
+    d, a, target = stage(worker_enabled=True, live_enabled=True)
+    a = dataclasses.replace(a, functions={})
+    steps, notes = plan_rollback(d, a, target, 10.0)
+    assert [x.name for x in steps if isinstance(x, st.DeleteRule)] == [
+        "shop-prod-worker-schedule"]
+    [note] = notes
+    assert "worker is no longer deployed" in note
