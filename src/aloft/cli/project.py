@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from aloft.config.models import Service
-
 if TYPE_CHECKING:
+    from aloft.config.models import Service
     from aloft.plugins import Lifecycle
 
 
