@@ -6,16 +6,16 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aloft.config import route_cors
-from aloft.config.models import Service
 from aloft.config.native import AloftReader
 from aloft.config.reader import ConfigReader, Kind
-from aloft.config.sections import SectionLoader, plugin_names, split_sections
 from aloft.config.source import load_document
-from aloft.config.validation import validate_service
 from aloft.errors import ConfigError, Location
+
+if TYPE_CHECKING:
+    from aloft.config.models import Service
+    from aloft.config.sections import SectionLoader
 
 CONFIG_NAMES: tuple[tuple[str, Kind], ...] = (
     ("aloft.yml", "aloft"),
@@ -100,6 +100,12 @@ class Project:
         override the stage's provider and AWS region. `sections` returns the config sections of
         the stage's plugins: they are validated by their models into `Service.plugin_config`.
         """
+        # pydantic is imported when a stage is validated, not when a config file is read
+        # (`aloft --help` reads the file to find plugin commands)
+        from aloft.config import route_cors
+        from aloft.config.sections import plugin_names, split_sections
+        from aloft.config.validation import validate_service
+
         stage = stage or (options or {}).get("stage") or self.default_stage
         if not _STAGE_NAME.match(stage):
             raise ConfigError(
