@@ -17,12 +17,13 @@ from pydantic import BaseModel
 
 from aloft.config.models import Service
 from aloft.errors import AloftError, PluginError
-from aloft.package.dependencies import DependencyStep
-from aloft.package.target import Target
 from aloft.plugins import hookspecs
 
 if TYPE_CHECKING:
     import click
+
+    from aloft.package.dependencies import DependencyStep
+    from aloft.package.target import Target
 
 RESERVED_SECTIONS = frozenset(Service.model_fields) | {"stages"}
 """Keys aloft itself owns: a plugin section may not take one of them."""
@@ -147,6 +148,8 @@ class Plugins:
 
     def dependency_steps(self, service: Service) -> list[DependencyStep]:
         """The `aloft_prepare_dependencies` hooks as package steps (their key: name+version)."""
+        from aloft.package.dependencies import DependencyStep  # not for commands that only read
+
         steps: list[DependencyStep] = []
         for impl in _plain(self.pm.hook.aloft_prepare_dependencies.get_hookimpls()):
             version = getattr(impl.plugin, "ALOFT_PACKAGING_VERSION", "1")
