@@ -15,13 +15,13 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.status import Status
-from rich.table import Table
-
+# rich is imported by the functions that draw: a command that fails before printing, or
+# prints JSON, does not pay for it.
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+    from rich.table import Table
+
     from aloft.config.models import Service
     from aloft.package.manifest import Manifest
     from aloft.provider import DeploySteps
@@ -78,6 +78,8 @@ def _console(stderr: bool) -> Console:
 
 
 def _make_console(stream: _Stream, no_color: bool) -> Console:
+    from rich.console import Console
+
     width = None if stream.isatty() or os.environ.get("COLUMNS") else _PLAIN_WIDTH
     return Console(
         file=stream,  # type: ignore[arg-type]
@@ -110,6 +112,9 @@ def table(
     header: bool = True,
 ) -> Table:
     """A simple table; cells are shown as text (markup in values is not interpreted)."""
+    from rich.markup import escape
+    from rich.table import Table
+
     result = Table(title=title, title_justify="left", header_style="bold", box=None,
                    pad_edge=False, show_header=header)
     for column in columns:
@@ -144,6 +149,8 @@ class StepProgress:
         self._status: Status | None = None
 
     def step(self, name: str, detail: str = "") -> None:
+        from rich.markup import escape
+
         if not self._console.is_terminal:
             return
         text = f"{escape(name)} [dim]{escape(detail)}[/dim]" if detail else escape(name)
@@ -154,6 +161,8 @@ class StepProgress:
             self._status.update(text)
 
     def done(self, name: str, detail: str = "") -> None:
+        from rich.markup import escape
+
         self.close()
         if not self._quiet:
             suffix = f" [dim]{escape(detail)}[/dim]" if detail else ""
@@ -168,6 +177,8 @@ class StepProgress:
 
 def warning(text: str) -> None:
     """A warning on stderr (the text is shown as is, never parsed as markup)."""
+    from rich.markup import escape
+
     err().print(f"[yellow]warning:[/yellow] {escape(text)}")
 
 
@@ -180,6 +191,8 @@ def note(text: str) -> None:
 def waiting(doing: str, done: str, *, quiet: bool = False) -> Iterator[None]:
     """A spinner on stderr while a step runs (`uploading…`, `waiting for the health check…`),
     then one `✓ done (1.2 s)` line; nothing is printed if the step raises."""
+    from rich.markup import escape
+
     console = err()
     started = time.perf_counter()
     status = console.status(escape(doing)) if console.is_terminal else None
@@ -226,6 +239,10 @@ def deploy_summary(
     schedules: Sequence[str] = (),
 ) -> Table:
     """The closing table of a deploy or rollback: URL, version, functions and schedules."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
     plain = bool(os.environ.get("NO_COLOR")) or not out().is_terminal
     result = Table(title=title, title_justify="left", title_style="bold", show_header=False,
                    box=None if plain else box.ROUNDED, pad_edge=not plain)

@@ -85,7 +85,9 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
     assert isinstance(modules, list)
     assert [m for m in modules if m.startswith("aloft.cli.commands.")] == [
         "aloft.cli.commands.schema"]
-    assert not [m for m in modules if m.split(".")[0] in ("boto3", "botocore")]
+    # JSON output: no rich; no provider
+    assert not [m for m in modules if m.split(".")[0] in ("rich", "boto3", "botocore")]
+    assert not [m for m in modules if m.startswith(("aloft.local", "aloft.aws"))]
 
 
 def _commands_in_modules() -> set[tuple[str, str]]:
