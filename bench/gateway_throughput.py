@@ -101,6 +101,13 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    print(f"\n{'round':8}{'aloft req/s':>14}{'gunicorn req/s':>16}{'ratio':>8}"
+          f"{'1-conn p50 diff':>18}")
+    for i, (a_run, g_run) in enumerate(zip(results["aloft"], results["gunicorn"], strict=True)):
+        a_t, g_t = a_run["throughput"], g_run["throughput"]
+        diff = a_run["latency"]["p50_ms"] - g_run["latency"]["p50_ms"]
+        print(f"{i + 1:<8}{a_t['rps']:>14.0f}{g_t['rps']:>16.0f}{a_t['rps'] / g_t['rps']:>7.3f}x"
+              f"{diff:>+15.3f} ms")
     aloft, gunicorn = best(results["aloft"]), best(results["gunicorn"])
     print(f"\nflask-hello GET /, wrk {args.seconds}s, best of {args.rounds} rounds")
     print(f"{'':34}{'aloft local cloud':>20}{'gunicorn -w 2':>16}{'ratio/diff':>14}")
