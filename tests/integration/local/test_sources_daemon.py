@@ -11,12 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from aloft.config.models import Service
-from aloft.local.endpoint import client_kwargs, wait_for_endpoint
-from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.cloud_helpers import Cloud, endpoint_client, service, write_project
 
 HANDLERS = """
     import json
@@ -111,10 +109,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, 
         cloud.stop()
 
 
-def aws(cloud: Cloud, name: str) -> Any:
-    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))
-
-
 def polling(cloud: Cloud, svc: Service) -> list[dict[str, Any]]:
     def ready() -> list[dict[str, Any]] | None:
         rows: list[dict[str, Any]] = cloud.provider.status(svc)["event_sources"]
@@ -132,16 +126,17 @@ def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Pat
         ("stream", "evs-dev-items", "evs-dev-changes"),
         ("topic", "evs-dev-alerts", "evs-dev-alerts"),
     }
-    sqs = aws(cloud, "sqs")
+    sqs = endpoint_client(cloud, "sqs")
     url = sqs.get_queue_url(QueueName="evs-dev-jobs")["QueueUrl"]
     dlq = sqs.get_queue_url(QueueName="evs-dev-jobs-dlq")["QueueUrl"]
     for body in ("ok-1", "fail-2"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    s3 = aws(cloud, "s3")
+    s3 = endpoint_client(cloud, "s3")
     s3.put_object(Bucket="evs-dev-files", Key="in/report.csv", Body=b"x")
     s3.put_object(Bucket="evs-dev-files", Key="other/skip.csv", Body=b"x")
-    aws(cloud, "dynamodb").put_item(TableName="evs-dev-items", Item={"id": {"S": "i1"}})
-    sns = aws(cloud, "sns")
+    dynamodb = endpoint_client(cloud, "dynamodb")
+    dynamodb.put_item(TableName="evs-dev-items", Item={"id": {"S": "i1"}})
+    sns = endpoint_client(cloud, "sns")
     topic = "arn:aws:sns:us-east-1:123456789012:evs-dev-alerts"
     for level in ("low", "high"):
         sns.publish(TopicArn=topic, Message=f"{level} alert", MessageAttributes={
@@ -165,13 +160,15 @@ def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Pat
     cloud.stop()
     cloud.start()
     polling(cloud, svc)
-    aws(cloud, "dynamodb").put_item(TableName="evs-dev-items", Item={"id": {"S": "i2"}})
+    dynamodb = endpoint_client(cloud, "dynamodb")
+    dynamodb.put_item(TableName="evs-dev-items", Item={"id": {"S": "i2"}})
     wait_for(lambda: len(read(out, "change")) >= 2)
     time.sleep(0.5)
     assert read(out, "change") == [["i1"], ["i2"]]
 
     # Undeploy tears the bindings down: the relays' internal queues go.
-    relays = aws(cloud, "sqs").list_queues(QueueNamePrefix="aloft-").get("QueueUrls", [])
+    sqs = endpoint_client(cloud, "sqs")
+    relays = sqs.list_queues(QueueNamePrefix="aloft-").get("QueueUrls", [])
     assert len(relays) == 2  # the topic's and the bucket's
     cloud.provider.undeploy(svc)
-    wait_for(lambda: not aws(cloud, "sqs").list_queues(QueueNamePrefix="aloft-").get("QueueUrls"))
+    wait_for(lambda: not sqs.list_queues(QueueNamePrefix="aloft-").get("QueueUrls"))
