@@ -49,6 +49,9 @@ CREATE INDEX IF NOT EXISTS log_batches_last_ts ON log_batches (last_ts);
 """
 
 Line = tuple[float, int, str | None, str]  # ts, version, request id, text
+_INSERT = (
+    "INSERT INTO log_batches (function, first_ts, last_ts, count, lines) VALUES (?,?,?,?,?)"
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class LogStore:
                     self.trim()
             except sqlite3.Error as exc:  # a full disk must not stop logging for good
                 log.error("writing logs failed (lines kept in memory to retry): %s", exc)
+            except Exception:  # a bug of ours must not stop logging for good either
+                log.exception("writing logs failed (those lines are lost)")
 
     def flush(self) -> int:
         """Commit buffered entries; returns how many."""
@@ -121,12 +126,11 @@ class LogStore:
                 conn.execute("BEGIN IMMEDIATE")
                 last = self._last_id
                 for function, first_ts, last_ts, count, entries in rows:
-                    cur = conn.execute(
-                        "INSERT INTO log_batches (function, first_ts, last_ts, count, lines) "
-                        "VALUES (?,?,?,?,?)",
-                        (function, first_ts, last_ts, count,
-                         json.dumps(entries, ensure_ascii=False, separators=(",", ":"))),
-                    )
+                    values = (function, first_ts, last_ts, count, entries)
+                    try:
+                        cur = conn.execute(_INSERT, _encoded(values, ascii_only=False))
+                    except UnicodeEncodeError:  # a lone surrogate: UTF-8 cannot store it
+                        cur = conn.execute(_INSERT, _encoded(values, ascii_only=True))
                     last = ((cur.lastrowid or 0) << SHIFT) | (count - 1)
                 conn.execute("COMMIT")
             except sqlite3.Error:
@@ -257,6 +261,16 @@ class LogStore:
         return True
 
 
+def _encoded(
+    row: tuple[str, float, float, int, list[Line]], *, ascii_only: bool
+) -> tuple[str, float, float, int, str]:
+    """A row's batch as JSON text: non-ASCII as is (smaller, and a filter can look for it),
+    or everything escaped (what a line with a lone surrogate needs)."""
+    function, first_ts, last_ts, count, entries = row
+    text = json.dumps(entries, ensure_ascii=ascii_only, separators=(",", ":"))
+    return function, first_ts, last_ts, count, text
+
+
 def _batch_rows(
     batch: list[tuple[float, str, int, str | None, str]],
 ) -> list[tuple[str, float, float, int, list[Line]]]:
@@ -302,12 +316,8 @@ def _migrate_line_table(conn: sqlite3.Connection) -> None:
             "SELECT ts, function, version, request_id, text FROM logs ORDER BY id"
         ).fetchall()
         entries = [(float(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in rows]
-        for function, first_ts, last_ts, count, batch in _batch_rows(entries):
-            conn.execute(
-                "INSERT INTO log_batches (function, first_ts, last_ts, count, lines) "
-                "VALUES (?,?,?,?,?)",
-                (function, first_ts, last_ts, count, json.dumps(batch, ensure_ascii=False)),
-            )
+        for row in _batch_rows(entries):  # text read from SQLite holds no lone surrogate
+            conn.execute(_INSERT, _encoded(row, ascii_only=False))
         conn.execute("DROP TABLE logs")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -123,3 +123,13 @@ def test_lines_of_the_row_per_line_table_move_into_batches(tmp_path: Path) -> No
     assert [r.version for r in store.query(["g"])] == [2]
     tables = store._reader().execute("SELECT name FROM sqlite_master WHERE type='table'")
     assert "logs" not in {row[0] for row in tables}
+
+
+def test_a_line_with_a_lone_surrogate_is_kept(tmp_path: Path) -> None:
+    """UTF-8 cannot store a lone surrogate: its batch is stored escaped, not lost."""
+    store = LogStore(tmp_path / "logs.db")
+    store.write("f", 1, None, "bad \udc80 byte")
+    store.write("f", 1, None, "ünïcode")
+    store.flush()
+    assert [r.text for r in store.query()] == ["bad \udc80 byte", "ünïcode"]
+    assert [r.text for r in store.query(filter_text="BYTE")] == ["bad \udc80 byte"]
