@@ -3,8 +3,10 @@ a bare interpreter and beside the imports a naive click + rich + pydantic CLI wo
 
 - `python -c pass`: the floor;
 - `import pydantic, yaml, click, rich`: what a CLI that imports its stack eagerly starts at;
-- `aloft --help`, `aloft validate`, `aloft schema`, `aloft status dev` (no cloud running: it
-  fails fast with "not deployed", which is the point: how soon a command gets to work).
+- `aloft --help`, `aloft validate`, `aloft schema`, `aloft status dev` (against a local cloud
+  the benchmark starts in a temporary ALOFT_HOME on a free port, where the stage is not
+  deployed: it fails fast with "not deployed", which is the point: how soon a command gets to
+  work; a control API call would start a cloud that is not running).
 
 Each command is run as a new process, the commands interleaved round by round so that a noisy
 neighbour hits them alike; the median and the minimum are printed. `--against REV` also runs
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -54,8 +57,11 @@ development machine (load about 1-2); the same run measured `python -c pass` at 
 `import pydantic, yaml, click, rich` at 83 ms."""
 
 
+CLOUD_ENV: dict[str, str] = {}  # ALOFT_HOME and ALOFT_PORT of the benchmark's own cloud
+
+
 def run_once(args: list[str], src: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(src), "NO_COLOR": "1"}
+    env = {**os.environ, **CLOUD_ENV, "PYTHONPATH": str(src), "NO_COLOR": "1"}
     started = time.perf_counter()
     subprocess.run([sys.executable, *args], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
@@ -90,11 +96,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--against", metavar="REV", help="also run the CLI of git revision REV")
     options = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    from aloft.local.client import CloudClient
+
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"now": ROOT / "src"}
         if options.against:
             trees[options.against] = source_tree(options.against, Path(tmp))
-        times = measure(trees, options.runs)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cloud = CloudClient(Path(tmp) / "home", port)
+        cloud.ensure_running()
+        CLOUD_ENV.update(ALOFT_HOME=str(Path(tmp) / "home"), ALOFT_PORT=str(port))
+        try:
+            times = measure(trees, options.runs)
+        finally:
+            cloud.stop()
     median = {t: {c: statistics.median(v) for c, v in cases.items() if v}
               for t, cases in times.items()}
     floor = median["now"]["python -c pass"]
