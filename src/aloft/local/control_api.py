@@ -420,7 +420,7 @@ class ControlHandler:
             records = await asyncio.to_thread(self.p.logs.query, functions, since=since,
                                               after_id=cursor, filter_text=filt, limit=limit)
             truncated = cursor > 0 and len(records) >= limit  # lines >= entries
-            cursor = records[-1].id if truncated else max(
+            cursor = max(r.id for r in records) if truncated else max(
                 cursor, newest, *(r.id for r in records))
             remaining = deadline - time.monotonic()
             if records or remaining <= 0:

@@ -191,9 +191,11 @@ class LogStore:
         filter_text: str | None = None,
         limit: int = 1000,
     ) -> list[LogRecord]:
-        """Lines of `functions` (all if empty) newer than `since` and `after_id`, oldest first,
-        whose text contains `filter_text` (case-insensitive), at most `limit` of them: the
-        oldest ones after `after_id`, or with no `after_id` the most recent ones."""
+        """Lines of `functions` (all if empty) newer than `since` and `after_id` whose text
+        contains `filter_text` (case-insensitive), at most `limit` of them: the first ones
+        (by id) after `after_id`, or with no `after_id` the most recent ones. They are returned
+        by time, so that the lines several functions wrote in one commit interleave; a
+        follower's next cursor is the largest id returned."""
         newest_first = after_id == 0
         wanted = filter_text.lower() if filter_text else None
         records: list[LogRecord] = []
@@ -209,12 +211,12 @@ class LogStore:
             if newest_first:
                 records[:0] = found
                 if len(records) >= limit:
-                    return records[-limit:]
+                    return _by_time(records[-limit:])
             else:
                 records += found
                 if len(records) >= limit:
-                    return records[:limit]
-        return records
+                    return _by_time(records[:limit])
+        return _by_time(records)
 
     def _batches(
         self,
@@ -259,6 +261,10 @@ class LogStore:
                     return False
                 self._committed.wait(remaining)
         return True
+
+
+def _by_time(records: list[LogRecord]) -> list[LogRecord]:
+    return sorted(records, key=lambda r: (r.timestamp, r.id))
 
 
 def _encoded(

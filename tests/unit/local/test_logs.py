@@ -133,3 +133,17 @@ def test_a_line_with_a_lone_surrogate_is_kept(tmp_path: Path) -> None:
     store.flush()
     assert [r.text for r in store.query()] == ["bad \udc80 byte", "ünïcode"]
     assert [r.text for r in store.query(filter_text="BYTE")] == ["bad \udc80 byte"]
+
+
+def test_functions_lines_of_one_commit_come_back_by_time(tmp_path: Path) -> None:
+    store = LogStore(tmp_path / "logs.db")
+    for i in range(3):
+        store.write("a", 1, None, f"a{i}")
+        store.write("b", 1, None, f"b{i}")
+    store.flush()
+    lines = store.query()
+    assert [r.text for r in lines] == ["a0", "b0", "a1", "b1", "a2", "b2"]
+    # A page cut by the limit: its largest id is the cursor; nothing is skipped or repeated.
+    page = store.query(after_id=1, limit=4)
+    rest = store.query(after_id=max(r.id for r in page))
+    assert sorted(r.text for r in page + rest) == sorted(r.text for r in lines)
