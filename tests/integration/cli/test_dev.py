@@ -147,6 +147,10 @@ def test_dev_survives_a_broken_start_and_serves_once_fixed(
                 break
             time.sleep(0.05)
         assert body is not None and "Hello from aloft!" in body
+        # The new version serves as soon as the alias switches, a moment before `aloft dev`
+        # has its deploy's answer and prints it.
+        while time.monotonic() < deadline and not any("reloaded" in line for line in lines):
+            time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
