@@ -3,6 +3,7 @@ physical name or an ARN) into what the APIs need. Blocking: called from worker t
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -21,24 +22,56 @@ def _name(source: str) -> str:
 
 
 class EndpointClients:
+    """The pollers' boto3 clients, each made on first use: a botocore client costs a few MB
+    and most platforms have no event source at all."""
+
     def __init__(self, endpoint_url: str, *, region: str = REGION, connections: int = 32):
-        config = Config(
+        self._config = Config(
             retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3,
             read_timeout=LONG_POLL_SECONDS + 25, max_pool_connections=connections,
         )
         # The platform's own key: pollers read and delete for every function, whatever the
         # function's grants (Lambda's service role, not the function's, polls on AWS).
-        session = boto3.session.Session(
+        self._session = boto3.session.Session(
             aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_KEY, region_name=region,
         )
         self.endpoint_url = endpoint_url
-        self.sqs: Any = session.client("sqs", endpoint_url=endpoint_url, config=config)
-        self.sns: Any = session.client("sns", endpoint_url=endpoint_url, config=config)
-        self.s3: Any = session.client("s3", endpoint_url=endpoint_url, config=config)
-        self.dynamodb: Any = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
-        self.streams: Any = session.client("dynamodbstreams", endpoint_url=endpoint_url,
-                                           config=config)
-        self.kinesis: Any = session.client("kinesis", endpoint_url=endpoint_url, config=config)
+        self._made: dict[str, Any] = {}
+        self._lock = threading.Lock()  # pollers' threads: a boto3 session is not thread-safe
+
+    def _client(self, service: str) -> Any:
+        client = self._made.get(service)
+        if client is None:
+            with self._lock:
+                client = self._made.get(service)
+                if client is None:
+                    client = self._made[service] = self._session.client(
+                        service, endpoint_url=self.endpoint_url, config=self._config)
+        return client
+
+    @property
+    def sqs(self) -> Any:
+        return self._client("sqs")
+
+    @property
+    def sns(self) -> Any:
+        return self._client("sns")
+
+    @property
+    def s3(self) -> Any:
+        return self._client("s3")
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._client("dynamodb")
+
+    @property
+    def streams(self) -> Any:
+        return self._client("dynamodbstreams")
+
+    @property
+    def kinesis(self) -> Any:
+        return self._client("kinesis")
 
     # -- lookups ----------------------------------------------------------------------
 
