@@ -7,7 +7,7 @@ workers from the benchmark venv. Both are loaded with wrk, `-t2 -c16` for throug
 `-t1 -c1` for latency, after a warm-up; the two runs alternate ROUNDS times and the best round
 of each counts (the machine is shared: the best round is the least disturbed one).
 
-    .venv/bin/python bench/gateway_throughput.py [--seconds 10] [--rounds 2]
+    .venv/bin/python bench/gateway_throughput.py [--seconds 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def best(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
