@@ -334,8 +334,8 @@ class ControlHandler:
         for _ in range(10):
             await asyncio.to_thread(self.p.logs.flush)
             records = await asyncio.to_thread(self.p.logs.query, [function], since=time.time()
-                                              - 3600, limit=5000)
-            lines = [r.text for r in records if r.request_id == request_id]
+                                              - 3600, request_id=request_id, limit=5000)
+            lines = [r.text for r in records]
             if any(line.startswith("REPORT") for line in lines):
                 return lines
             await asyncio.sleep(0.01)

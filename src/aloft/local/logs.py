@@ -189,10 +189,12 @@ class LogStore:
         since: float | None = None,
         after_id: int = 0,
         filter_text: str | None = None,
+        request_id: str | None = None,
         limit: int = 1000,
     ) -> list[LogRecord]:
         """Lines of `functions` (all if empty) newer than `since` and `after_id` whose text
-        contains `filter_text` (case-insensitive), at most `limit` of them: the first ones
+        contains `filter_text` (case-insensitive) and, given `request_id`, of that one
+        invocation, at most `limit` of them: the first ones
         (by id) after `after_id`, or with no `after_id` the most recent ones. They are returned
         by time, so that the lines several functions wrote in one commit interleave; a
         follower's next cursor is the largest id returned."""
@@ -200,13 +202,14 @@ class LogStore:
         wanted = filter_text.lower() if filter_text else None
         records: list[LogRecord] = []
         for row_id, function, lines in self._batches(functions, since, after_id, wanted,
-                                                     newest_first):
+                                                     request_id, newest_first):
             found = [
                 LogRecord(line_id, ts, function, version, rid, text)
                 for line_id, ts, version, rid, text in _expand(row_id, lines)
                 if line_id > after_id
                 and (since is None or ts >= since)
                 and (wanted is None or wanted in text.lower())
+                and (request_id is None or rid == request_id)
             ]
             if newest_first:
                 records[:0] = found
@@ -224,6 +227,7 @@ class LogStore:
         since: float | None,
         after_id: int,
         wanted: str | None,
+        request_id: str | None,
         newest_first: bool,
     ) -> Iterator[tuple[int, str, list[Line]]]:
         """The batches that may hold wanted lines, in id order (or newest first)."""
@@ -238,6 +242,9 @@ class LogStore:
         if wanted is not None and wanted.isascii() and not _JSON_ESCAPED.intersection(wanted):
             where.append("instr(lower(lines), ?) > 0")  # a quick look before parsing
             args.append(wanted)
+        if request_id is not None and not _JSON_ESCAPED.intersection(request_id):
+            where.append("instr(lines, ?) > 0")
+            args.append(json.dumps(request_id, ensure_ascii=False))
         order = "DESC" if newest_first else "ASC"
         cur = self._reader().execute(
             f"SELECT id, function, lines FROM log_batches WHERE {' AND '.join(where)} "

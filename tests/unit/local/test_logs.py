@@ -147,3 +147,17 @@ def test_functions_lines_of_one_commit_come_back_by_time(tmp_path: Path) -> None
     page = store.query(after_id=1, limit=4)
     rest = store.query(after_id=max(r.id for r in page))
     assert sorted(r.text for r in page + rest) == sorted(r.text for r in lines)
+
+
+def test_one_invocations_lines(tmp_path: Path) -> None:
+    store = LogStore(tmp_path / "logs.db")
+    for i in range(50):
+        rid = f"rid-{i}"
+        store.write("f", 1, rid, f"START RequestId: {rid}\nEND RequestId: {rid}")
+        if i % 10 == 0:
+            store.flush()  # several batches
+    store.write("f", 1, None, "rid-7 is only mentioned here")
+    store.flush()
+    lines = store.query(["f"], request_id="rid-7", limit=5)
+    assert [r.text for r in lines] == ["START RequestId: rid-7", "END RequestId: rid-7"]
+    assert store.query(["f"], request_id="nobody") == []

@@ -107,9 +107,8 @@ async def logs(
     newest = p.logs.last_id
     records = await asyncio.to_thread(
         p.logs.query, functions, since=time.time() - LOG_WINDOW, after_id=after,
-        filter_text=text or None, limit=LOG_LIMIT if request_id is None else 5000)
-    if request_id:
-        records = [r for r in records if r.request_id == request_id]
+        filter_text=text or None, request_id=request_id or None,
+        limit=LOG_LIMIT if request_id is None else 5000)
     cursor = max(after, newest, *(r.id for r in records)) if records or after else newest
     return {"cursor": cursor, "functions": sorted(set(names.values())), "lines": [
         {"id": r.id, "time": r.timestamp, "function": names.get(r.function, r.function),
