@@ -325,12 +325,11 @@ def _migrate_line_table(conn: sqlite3.Connection) -> None:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        rows = conn.execute(
-            "SELECT ts, function, version, request_id, text FROM logs ORDER BY id"
-        ).fetchall()
-        entries = [(float(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in rows]
-        for row in _batch_rows(entries):  # text read from SQLite holds no lone surrogate
-            conn.execute(_INSERT, _encoded(row, ascii_only=False))
+        cur = conn.execute("SELECT ts, function, version, request_id, text FROM logs ORDER BY id")
+        while rows := cur.fetchmany(50_000):  # a week of logs need not fit in memory at once
+            entries = [(float(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in rows]
+            for row in _batch_rows(entries):  # text read from SQLite holds no lone surrogate
+                conn.execute(_INSERT, _encoded(row, ascii_only=False))
         conn.execute("DROP TABLE logs")
     except BaseException:
         conn.execute("ROLLBACK")
