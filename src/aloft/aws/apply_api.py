@@ -84,15 +84,18 @@ class ApiSteps(ApplyContext):
         return undo
 
     def _alias_arns(self, spec: s.ApiSpec, stage: str) -> dict[str, str]:
-        acct = self.aws.account
-        return {r.function: acct.arn("lambda", f"function:{self.physical[r.function]}:{stage}")
+        # A rollback may route to a function the stage has and the current config dropped.
+        acct, have = self.aws.account, self.actual.functions
+        return {r.function: acct.arn("lambda", f"function:"
+                                     f"{self.physical.get(r.function) or have[r.function].physical}"
+                                     f":{stage}")
                 for r in spec.routes if r.function != s.STATIC_ROUTE}
 
     def _do_UpdateHttpApi(self, x: st.UpdateHttpApi) -> Undo:
-        if x.spec.cors:
+        if x.spec.cors and not x.keep_cors:
             self.aws.call("apigatewayv2", "update_api", ApiId=x.api_id,
                           CorsConfiguration=cors_config(x.spec.cors))
-        else:
+        elif not x.keep_cors:
             self._ignore_missing("apigatewayv2", "delete_cors_configuration", ApiId=x.api_id)
         routes = {r["RouteKey"]: r["RouteId"] for r in
                   self.aws.call("apigatewayv2", "get_routes", ApiId=x.api_id).get("Items", [])}
@@ -110,6 +113,10 @@ class ApiSteps(ApplyContext):
             if i["IntegrationId"] not in used:
                 self._ignore_missing("apigatewayv2", "delete_integration", ApiId=x.api_id,
                                      IntegrationId=i["IntegrationId"])
+        if x.keep_cors and not x.remove_routes and x.add_routes:
+            # Routes a rollback adds before it deletes anything: a later failure removes them.
+            return [st.UpdateHttpApi(x.api_id, x.spec, tuple(r.key for r in x.add_routes), (),
+                                     keep_cors=True)]
         return []
 
     def _rest_routes(self, api_id: str, spec: s.ApiSpec, aliases: dict[str, str],

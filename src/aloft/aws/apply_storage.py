@@ -249,7 +249,7 @@ class StorageSteps(ApplyContext):
         if x.release:
             last = record.current
             self.release = Release((last.number if last else 0) + 1, dict(self.versions),
-                                   self.code_sha256, time.time(), x.rules)
+                                   self.code_sha256, time.time(), x.rules, x.routes)
             record = dataclasses.replace(record, releases=(*record.releases, self.release))
         else:
             self.release = record.current

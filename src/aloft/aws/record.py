@@ -23,6 +23,10 @@ class Release:
     # The schedule rules the release declared, which `rollback` puts back; None for a release
     # recorded before releases kept them (a rollback to it leaves the rules as they are).
     rules: tuple[s.RuleSpec, ...] | None = None
+    # The HTTP API's routes (key -> function, payload) the release served, which `rollback`
+    # puts back; None for a release recorded before releases kept them, or whose API was not
+    # an HTTP API (a rollback to it leaves the routes as they are). () = no API.
+    routes: tuple[s.RouteSpec, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ class StateRecord:
             bucket_created=bool(data.get("bucket_created", False)),
             static_bucket=data.get("static_bucket") or None,
             releases=tuple(Release(int(r["number"]), dict(r["functions"]),
-                                   str(r["code_sha256"]), float(r["time"]), _rules(r))
+                                   str(r["code_sha256"]), float(r["time"]), _rules(r),
+                                   _routes(r))
                            for r in data.get("releases", ())),
         )
 
@@ -74,3 +79,8 @@ class StateRecord:
 def _rules(release: dict[str, Any]) -> tuple[s.RuleSpec, ...] | None:
     rules = release.get("rules")
     return None if rules is None else tuple(s.RuleSpec(**r) for r in rules)
+
+
+def _routes(release: dict[str, Any]) -> tuple[s.RouteSpec, ...] | None:
+    routes = release.get("routes")
+    return None if routes is None else tuple(s.RouteSpec(**r) for r in routes)

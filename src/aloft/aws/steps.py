@@ -280,6 +280,7 @@ class UpdateHttpApi(Step):
     spec: s.ApiSpec
     remove_routes: tuple[str, ...]
     add_routes: tuple[s.RouteSpec, ...]
+    keep_cors: bool = False  # a rollback changes routes only: the API's CORS stays
 
 
 @dataclass(frozen=True)
@@ -448,3 +449,4 @@ class WriteState(Step):
     record_json: str
     release: bool  # append a release (something was published, or the schedules changed)
     rules: tuple[s.RuleSpec, ...] = ()  # the schedule rules the appended release declares
+    routes: tuple[s.RouteSpec, ...] | None = None  # its HTTP API routes (None: not HTTP)
