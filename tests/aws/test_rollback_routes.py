@@ -11,7 +11,8 @@ import pytest
 from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
-from tests.aws.conftest import Builds, boto
+from aloft.errors import DeployError, ProviderError
+from tests.aws.conftest import REGION, Builds, boto
 from tests.aws.test_rollback import alias, alias_sids, put_state_object, state_object, writes
 
 V1: dict[str, Any] = {
@@ -98,6 +99,30 @@ def test_a_route_is_re_pointed(
     assert writes(clients[-1], "apigatewayv2") == {
         "apigatewayv2.CreateIntegration": 1, "apigatewayv2.CreateRoute": 1,
         "apigatewayv2.DeleteRoute": 1, "apigatewayv2.DeleteIntegration": 1}
+
+
+def test_a_failure_before_the_deletions_leaves_the_routes_as_they_were(
+    builds: Builds, deployed: Service
+) -> None:
+    class FailDelete(AwsClient):
+        failed = False
+
+        def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+            if operation == "delete_route" and not self.failed:  # the undo's own succeeds
+                self.failed = True
+                raise ProviderError("injected failure")
+            return super().call(service, operation, **params)
+
+    failing = AwsProvider(client=lambda s: FailDelete(region=REGION, poll_seconds=0),
+                          builder=builds)
+    with pytest.raises(DeployError, match="rollback failed at `UpdateHttpApi"):
+        failing.rollback(deployed, 1)
+    # GET /a was added, then removed by the undo with its integration and permission
+    assert routes() == {"$default": alias("app"), "GET /b": alias("b")}
+    assert "aloft-api" not in alias_sids("a") and "aloft-api" in alias_sids("b")
+    assert boto("lambda").get_alias(FunctionName="shop-prod-b", Name="prod")["FunctionVersion"] \
+        == "1"
+    assert [r["number"] for r in state_object()["releases"]] == [1, 2]
 
 
 def test_rollback_to_a_release_without_recorded_routes(
