@@ -54,3 +54,47 @@ def test_a_rule_of_a_removed_function_is_noted() -> None:
         "shop-prod-worker-schedule"]
     [note] = notes
     assert "worker is no longer deployed" in note
+
+
+def test_routes_come_back_before_anything_is_deleted() -> None:
+    """v1: worker scheduled, a on GET /a; v2: b on GET /b, no schedule. Back to v1: a's
+    permission and route and worker's rule first; then the rule of v2, GET /b, b's permission."""
+    v1 = want(svc(app="app:app", functions={
+        "a": {"handler": "h.a", "events": [{"http": "GET /a"}]}, **FUNCTIONS}))
+    v2 = want(svc(app="app:app", functions={
+        "a": {"handler": "h.a"}, "worker": {"handler": "w.w"},
+        "b": {"handler": "h.b", "events": [{"http": "GET /b"},
+                                           {"schedule": "rate(1 hour)"}]}}))
+    actual = deployed(v2)
+    assert v1.api is not None and v2.api is not None
+    target = Release(1, {"a": "1", "worker": "1", "app": "1"}, "c0de", 1.0, v1.rules,
+                     v1.api.routes)
+    record = StateRecord(functions=("a", "worker", "b", "app"), rules=tuple(actual.rules),
+                         releases=(target, Release(2, {"b": "1"}, "c0de", 2.0, v2.rules,
+                                                   v2.api.routes)))
+    steps, notes = plan_rollback(v2, dataclasses.replace(actual, record=record), target, 10.0)
+    assert notes == []
+    assert [(x.op, x.subject) for x in steps] == [
+        ("AddPermission", "aloft-api on shop-prod-a:prod"),
+        ("UpdateHttpApi", "abc123"),
+        ("AddPermission", next(f"{x.subject}" for x in steps if isinstance(x, st.AddPermission)
+                                and "worker" in x.physical)),
+        ("PutRule", "shop-prod-worker-schedule"),
+        ("DeleteRule", "shop-prod-b-schedule"),
+        ("RemovePermission", next(x.subject for x in steps if isinstance(x, st.RemovePermission)
+                                   and x.sid.startswith("aloft-rule-"))),
+        ("UpdateHttpApi", "abc123"),
+        ("RemovePermission", "aloft-api"),
+        ("WriteState", v2.bucket)]
+    adds, deletes = [x for x in steps if isinstance(x, st.UpdateHttpApi)]
+    assert [r.key for r in adds.add_routes] == ["GET /a"] and adds.remove_routes == ()
+    assert deletes.remove_routes == ("GET /b",) and deletes.add_routes == ()
+    assert adds.keep_cors and deletes.keep_cors
+
+
+def test_no_route_change_plans_no_route_step() -> None:
+    d, a, target = stage(worker_enabled=True, live_enabled=False)
+    assert d.api is None
+    target = dataclasses.replace(target, routes=())
+    steps, notes = plan_rollback(d, a, target, 10.0)
+    assert [x.op for x in steps] == ["WriteState"] and notes == []
