@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from aloft.aws import steps as st
-from aloft.aws.plan import plan_rollback
+from aloft.aws.plan_rollback import plan_rollback
 from aloft.aws.record import Release, StateRecord
 from tests.aws.test_plan import deployed, svc, want
 

@@ -23,7 +23,8 @@ from aloft.aws.client import AwsClient
 from aloft.aws.desired import Built, desired
 from aloft.aws.errors import AwsNotFound
 from aloft.aws.names import Names
-from aloft.aws.plan import describe, plan_deploy, plan_rollback, plan_undeploy
+from aloft.aws.plan import describe, plan_deploy, plan_undeploy
+from aloft.aws.plan_rollback import plan_rollback
 from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import ActualState, StateReader

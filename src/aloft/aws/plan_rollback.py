@@ -1,0 +1,132 @@
+"""Planning a rollback: the steps that make a stage serve an earlier release again (its
+function versions, HTTP API routes and schedule rules). Pure, like plan.py."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aloft.aws import specs as s
+from aloft.aws import steps as st
+from aloft.aws.desired import rule_permission
+from aloft.aws.record import Release
+from aloft.aws.state import ActualState
+
+
+def plan_rollback(desired: s.Desired, actual: ActualState, target: Release,
+                  now: float) -> tuple[list[st.Step], list[str]]:
+    """(steps, notes) that make the stage serve `target` again: its function versions, its
+    HTTP API routes and its schedule rules, recorded as a new release that repeats it. A rule
+    the user disabled with `aloft unschedule` (disabled now, enabled in the current release)
+    stays disabled; a rule or route of a function the stage no longer has cannot come back (a
+    note says so). Routes come back before anything is deleted, so a failure before the
+    deletions leaves the stage as it was."""
+    d, a = desired, actual
+    out: list[st.Step] = []
+    notes: list[str] = []
+    for name, version in target.functions.items():
+        cur = a.functions.get(name)
+        if cur is not None and cur.alias_version != version:
+            out.append(st.UpdateAlias(name, cur.physical, d.stage, version, cur.alias_version))
+    route_adds, route_deletes = _rollback_routes(d, a, target, notes)
+    out += route_adds
+    record_rules = a.record.rules
+    if target.rules is None:
+        notes.append(f"release {target.number} was made before aloft recorded schedules per "
+                     "release: the stage's schedule rules were left as they are")
+    else:
+        current = a.record.current
+        declared = ({r.name: r.enabled for r in current.rules}
+                    if current is not None and current.rules is not None else {})
+        kept: list[str] = []
+        for rule in target.rules:
+            fn = a.functions.get(rule.function)
+            if fn is None:
+                notes.append(f"schedule {rule.name} of release {target.number} was not put "
+                             f"back: function {rule.function} is no longer deployed")
+                continue
+            have = a.rules.get(rule.name)
+            want = rule
+            if have is not None and not have.enabled and declared.get(rule.name, True):
+                want = dataclasses.replace(rule, enabled=False)  # the user's unschedule
+            perm = rule_permission(rule, d.arn("events", f"rule/{rule.name}"))
+            if perm.sid not in fn.permissions:
+                out.append(st.AddPermission(perm, fn.physical, d.stage))
+            if have != want:
+                out.append(st.PutRule(want, d.alias_arn(fn.physical), have is not None,
+                                      d.tags))
+            kept.append(rule.name)
+        for name, have in a.rules.items():
+            if name in kept:
+                continue
+            out.append(st.DeleteRule(name))
+            fn = a.functions.get(have.function)
+            sid = rule_permission(have, "").sid
+            if fn is not None and sid in fn.permissions:
+                out.append(st.RemovePermission(sid, fn.physical, d.stage))
+        record_rules = tuple(kept)
+    out += route_deletes
+    last = a.record.current
+    release = Release((last.number if last else 0) + 1, dict(target.functions),
+                      target.code_sha256, now, target.rules, target.routes)
+    record = dataclasses.replace(a.record, rules=record_rules,
+                                 releases=(*a.record.releases, release))
+    out.append(st.WriteState(d.bucket, d.state_key, record.to_json(), False))
+    return out, notes
+
+
+def _rollback_routes(d: s.Desired, a: ActualState, target: Release,
+                     notes: list[str]) -> tuple[list[st.Step], list[st.Step]]:
+    """(adds, deletes) that give the HTTP API `target`'s routes. Adds: the `aloft-api`
+    permission of a function that gets a route back, and the routes the API lacks. Deletes:
+    the routes `target` did not have, the re-pointed ones (deleted, then created), the
+    integrations no route uses any more, and the permission of a function left without a
+    route. The static files' routes follow the current config, like the files."""
+    api = a.api
+    if target.routes is None:
+        if api is not None:
+            notes.append(f"release {target.number} has no recorded HTTP API routes (made before "
+                         "aloft recorded routes per release, or not an HTTP API): the API's "
+                         "routes were left as they are")
+        return [], []
+    if api is None or api.kind != "http":
+        if target.routes:
+            notes.append(f"the routes of release {target.number} were not put back: the stage "
+                         "has no HTTP API now")
+        return [], []
+    have = {r.key: r for r in api.routes}
+    static = {r.key for r in (*api.routes, *target.routes) if r.function == s.STATIC_ROUTE}
+    want: dict[str, s.RouteSpec] = {}
+    for r in target.routes:
+        if r.key in static:
+            continue
+        if r.function not in a.functions:
+            notes.append(f"route {r.key} of release {target.number} was not put back: "
+                         f"function {r.function} is no longer deployed")
+            continue
+        want[r.key] = r
+    add = tuple(r for k, r in want.items() if k not in have)
+    repoint = tuple(r for k, r in want.items() if k in have and have[k] != r)
+    remove = tuple(k for k in have if k not in static and k not in want)
+    if not (add or repoint or remove):
+        return [], []
+    spec = s.ApiSpec("http", d.api.name if d.api else api.id, tuple(want.values()), api.cors)
+    adds: list[st.Step] = []
+    source = d.arn("execute-api", f"{api.id}/*")
+    for name in dict.fromkeys(r.function for r in (*add, *repoint)):
+        fn = a.functions[name]
+        if "aloft-api" not in fn.permissions:
+            perm = s.Permission(name, "aloft-api", "apigateway.amazonaws.com", source)
+            adds.append(st.AddPermission(perm, fn.physical, d.stage))
+    if add:
+        adds.append(st.UpdateHttpApi(api.id, spec, (), add, keep_cors=True))
+    deletes: list[st.Step] = []
+    if repoint or remove:
+        deletes.append(st.UpdateHttpApi(api.id, spec, (*remove, *(r.key for r in repoint)),
+                                        repoint, keep_cors=True))
+    routed = {r.function for r in want.values()} | {have[k].function for k in static
+                                                      if k in have}
+    for name in dict.fromkeys(have[k].function for k in remove + tuple(r.key for r in repoint)):
+        cur = a.functions.get(name)
+        if name not in routed and cur is not None and "aloft-api" in cur.permissions:
+            deletes.append(st.RemovePermission("aloft-api", cur.physical, d.stage))
+    return adds, deletes
