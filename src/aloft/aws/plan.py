@@ -112,12 +112,9 @@ def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     return out
 
 
-def release_routes(d: s.Desired) -> tuple[s.RouteSpec, ...] | None:
-    """The routes a release records: its HTTP API's, () without an API, None for a REST API
-    (whose routes a rollback does not put back)."""
-    if d.api is None:
-        return ()
-    return d.api.routes if d.api.kind == "http" else None
+def release_routes(d: s.Desired) -> tuple[s.RouteSpec, ...]:
+    """The routes a release records (its HTTP or REST API's), () without an API."""
+    return d.api.routes if d.api is not None else ()
 
 
 def _resources(d: s.Desired, a: ActualState) -> list[st.Step]:

@@ -1,5 +1,5 @@
 """Planning a rollback: the steps that make a stage serve an earlier release again (its
-function versions, HTTP API routes and schedule rules). Pure, like plan.py."""
+function versions, API routes and schedule rules). Pure, like plan.py."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from aloft.aws.state import ActualState
 def plan_rollback(desired: s.Desired, actual: ActualState, target: Release,
                   now: float) -> tuple[list[st.Step], list[str]]:
     """(steps, notes) that make the stage serve `target` again: its function versions, its
-    HTTP API routes and its schedule rules, recorded as a new release that repeats it. A rule
-    the user disabled with `aloft unschedule` (disabled now, enabled in the current release)
-    stays disabled; a rule or route of a function the stage no longer has cannot come back (a
-    note says so). Routes come back before anything is deleted, so a failure before the
-    deletions leaves the stage as it was."""
+    API routes and its schedule rules, recorded as a new release that repeats it. A rule the
+    user disabled with `aloft unschedule` (disabled now, enabled in the current release) stays
+    disabled; a rule or route of a function the stage no longer has cannot come back (a note
+    says so). HTTP API routes come back before anything is deleted (a REST API's are rebuilt
+    with the deletions), so a failure before the deletions leaves the stage as it was."""
     d, a = desired, actual
     out: list[st.Step] = []
     notes: list[str] = []
@@ -76,22 +76,28 @@ def plan_rollback(desired: s.Desired, actual: ActualState, target: Release,
 
 def _rollback_routes(d: s.Desired, a: ActualState, target: Release,
                      notes: list[str]) -> tuple[list[st.Step], list[st.Step]]:
-    """(adds, deletes) that give the HTTP API `target`'s routes. Adds: the `aloft-api`
-    permission of a function that gets a route back, and the routes the API lacks. Deletes:
-    the routes `target` did not have, the re-pointed ones (deleted, then created), the
+    """(adds, deletes) that give the API `target`'s routes. Adds: the `aloft-api`
+    permission of a function that gets a route back, and (HTTP API) the routes the API lacks.
+    Deletes: the routes `target` did not have, the re-pointed ones (deleted, then created), the
     integrations no route uses any more, and the permission of a function left without a
-    route. The static files' routes follow the current config, like the files."""
+    route; a REST API gets all of `target`'s routes (and a deployment of the stage) in one
+    step, there. The static files' routes follow the current config, like the files."""
     api = a.api
     if target.routes is None:
         if api is not None:
-            notes.append(f"release {target.number} has no recorded HTTP API routes (made before "
-                         "aloft recorded routes per release, or not an HTTP API): the API's "
-                         "routes were left as they are")
+            kind = "REST" if api.kind == "rest" else "HTTP"
+            notes.append(f"release {target.number} has no recorded routes (made before aloft "
+                         f"recorded {kind} API routes per release): the {kind} API's routes "
+                         "were left as they are")
         return [], []
-    if api is None or api.kind != "http":
+    # A release of an HTTP API (`$default`, or payload 2.0 events) cannot be served by the
+    # REST API a stage switched to since.
+    if api is None or (api.kind == "rest" and any(r.key == "$default" or r.payload != "1.0"
+                                                  for r in target.routes)):
         if target.routes:
+            now = "has a REST API now, not an HTTP API" if api else "has no API now"
             notes.append(f"the routes of release {target.number} were not put back: the stage "
-                         "has no HTTP API now")
+                         f"{now}")
         return [], []
     have = {r.key: r for r in api.routes}
     static = {r.key for r in (*api.routes, *target.routes) if r.function == s.STATIC_ROUTE}
@@ -109,7 +115,7 @@ def _rollback_routes(d: s.Desired, a: ActualState, target: Release,
     remove = tuple(k for k in have if k not in static and k not in want)
     if not (add or repoint or remove):
         return [], []
-    spec = s.ApiSpec("http", d.api.name if d.api else api.id, tuple(want.values()), api.cors)
+    spec = s.ApiSpec(api.kind, d.api.name if d.api else api.id, tuple(want.values()), api.cors)
     adds: list[st.Step] = []
     source = d.arn("execute-api", f"{api.id}/*")
     for name in dict.fromkeys(r.function for r in (*add, *repoint)):
@@ -117,10 +123,14 @@ def _rollback_routes(d: s.Desired, a: ActualState, target: Release,
         if "aloft-api" not in fn.permissions:
             perm = s.Permission(name, "aloft-api", "apigateway.amazonaws.com", source)
             adds.append(st.AddPermission(perm, fn.physical, d.stage))
-    if add:
-        adds.append(st.UpdateHttpApi(api.id, spec, (), add, keep_cors=True))
     deletes: list[st.Step] = []
-    if repoint or remove:
+    if api.kind == "rest":
+        # Like deploy: the REST API's routes are rebuilt whole and the stage redeployed. It
+        # removes routes, so it goes with the deletions.
+        deletes.append(st.PutRestRoutes(api.id, spec, d.stage))
+    elif add:
+        adds.append(st.UpdateHttpApi(api.id, spec, (), add, keep_cors=True))
+    if api.kind == "http" and (repoint or remove):
         deletes.append(st.UpdateHttpApi(api.id, spec, (*remove, *(r.key for r in repoint)),
                                         repoint, keep_cors=True))
     routed = {r.function for r in want.values()} | {have[k].function for k in static

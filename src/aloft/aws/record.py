@@ -23,9 +23,9 @@ class Release:
     # The schedule rules the release declared, which `rollback` puts back; None for a release
     # recorded before releases kept them (a rollback to it leaves the rules as they are).
     rules: tuple[s.RuleSpec, ...] | None = None
-    # The HTTP API's routes (key -> function, payload) the release served, which `rollback`
-    # puts back; None for a release recorded before releases kept them, or whose API was not
-    # an HTTP API (a rollback to it leaves the routes as they are). () = no API.
+    # The API's routes (key -> function, payload) the release served, which `rollback` puts
+    # back; None for a release recorded before releases kept them (a REST API's were kept
+    # later than an HTTP API's): a rollback to it leaves the routes as they are. () = no API.
     routes: tuple[s.RouteSpec, ...] | None = None
 
 

@@ -449,4 +449,4 @@ class WriteState(Step):
     record_json: str
     release: bool  # append a release (something was published, or the schedules changed)
     rules: tuple[s.RuleSpec, ...] = ()  # the schedule rules the appended release declares
-    routes: tuple[s.RouteSpec, ...] | None = None  # its HTTP API routes (None: not HTTP)
+    routes: tuple[s.RouteSpec, ...] | None = None  # its API's routes (() no API)
