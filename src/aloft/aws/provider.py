@@ -197,7 +197,7 @@ class AwsProvider:
                 f"{len(releases)} release(s)", where=_where(service),
                 fix=f"use a number between 1 and {max(len(releases) - 1, 1)}")
         target = releases[-1 - steps]
-        # The target's versions, HTTP routes and schedule rules; a failure undoes what it made.
+        # The target's versions, API routes and schedule rules; a failure undoes what it can.
         steps_, notes = plan_rollback(st.desired, st.actual, target, time.time())
         result = Applier(st.aws, st.desired, st.actual, "rollback").run(steps_)
         release = result.release or target
