@@ -103,6 +103,11 @@ def secret_parameter(service: str, stage: str, name: str) -> str:
     return name if name.startswith("/") else f"/{service}/{stage}/{name}"
 
 
+def secret_key_alias(service: str, stage: str) -> str:
+    """The KMS key alias that encrypts a stage's secrets, on both providers."""
+    return f"alias/aloft/{service}-{stage}"
+
+
 def resource_environment(service: Service, names: ResourceNames) -> dict[str, str]:
     """ALOFT_BUCKET_<K>, ALOFT_QUEUE_<K>_URL/_ARN, ALOFT_TOPIC_<K>_ARN, ALOFT_TABLE_<K>,
     ALOFT_PARAMETER_<K>: how functions find the stage's resources."""

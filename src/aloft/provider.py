@@ -97,11 +97,6 @@ def check_secret_value(value: str, stage: str) -> str:
     return value
 
 
-def secret_key_alias(service: str, stage: str) -> str:
-    """The KMS key alias that encrypts a stage's secrets, on both providers."""
-    return f"alias/aloft/{service}-{stage}"
-
-
 class Provider(Protocol):
     def deploy(
         self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None

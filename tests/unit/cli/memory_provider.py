@@ -13,14 +13,13 @@ import pytest
 from aloft.cli import providers
 from aloft.config.models import Service
 from aloft.errors import NotDeployedError
-from aloft.naming import secret_parameter
+from aloft.naming import secret_key_alias, secret_parameter
 from aloft.provider import (
     DeployResult,
     InvokeOutput,
     LogLine,
     check_secret_name,
     check_secret_value,
-    secret_key_alias,
 )
 from tests.unit.cli.cli_helpers import write
 
