@@ -256,13 +256,13 @@ class InstancePool:
             template = await self._template(version)
             if isinstance(template, bytes):
                 spent = (time.perf_counter() - started) * 1000.0
-                return self._init_failed(fv, rid, template, spent)
+                return self._init_failed(fv, rid, template, spent, _start_line(fv, rid))
             if template.init_ms is not None and template.started_at >= started:
                 init_extra = template.init_ms  # this request waited for the template
         try:
             return await self._start(version), init_extra
         except OSError as exc:
-            return self._init_failed(fv, rid, _cannot_start(fv, exc), 0.0)
+            return self._init_failed(fv, rid, _cannot_start(fv, exc), 0.0, _start_line(fv, rid))
 
     def _send(
         self, instance: Instance, event: bytes, rid: str, request_kind: int
@@ -275,7 +275,7 @@ class InstancePool:
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
-        instance.log.begin(rid, f"START RequestId: {rid} Version: {fv.version}")
+        instance.log.begin(rid, _start_line(fv, rid))
         loop = instance.loop
         if instance.ready.done():
             instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
@@ -327,7 +327,7 @@ class InstancePool:
         elif kind == P.INIT_ERROR:
             self._discard(instance)
             spent = instance.init_ms or (time.perf_counter() - instance.started_at) * 1000.0
-            return self._init_failed(fv, rid, payload, spent, start=instance.log.end())
+            return self._init_failed(fv, rid, payload, spent, instance.log.end())
         else:
             return None
         return self._finish(fv, instance, rid, init_extra, cold, status, body, duration, maxrss,
@@ -413,13 +413,9 @@ class InstancePool:
         rid: str,
         error: bytes,
         init_ms: float,
-        *,
-        start: str | None = "",
+        start: str | None,
     ) -> InvokeResult:
-        """`start`: the unwritten START line, or None when it is written; by default one is
-        made (the request never reached an instance)."""
-        if start == "":
-            start = f"START RequestId: {rid} Version: {fv.version}"
+        """`start`: the request's START line when it is not written yet, else None."""
         line = _runtime_error_line(error)
         text = line if start is None else f"{start}\n{line}"
         self._sink.write(fv.function, fv.version, rid, text)
@@ -692,3 +688,7 @@ def _runtime_error_line(error: bytes) -> str:
         return f"{data.get('errorType', 'Runtime.Error')}: {data.get('errorMessage', '')}"
     except (ValueError, AttributeError):
         return error.decode(errors="replace")
+
+
+def _start_line(fv: FunctionVersion, rid: str) -> str:
+    return f"START RequestId: {rid} Version: {fv.version}"
