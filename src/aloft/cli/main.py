@@ -109,8 +109,12 @@ class _AloftGroup(click.Group):
     _plugin_commands: dict[str, click.Command] | None = None
     _plugin_error: AloftError | None = None
 
+    def _own_names(self) -> list[str]:
+        """aloft's commands, loaded or not, then any added to the group directly."""
+        return [*_ENTRIES, *(n for n in self.commands if n not in _ENTRIES)]
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = [*_ENTRIES, *(n for n in self.commands if n not in _ENTRIES)]
+        names = self._own_names()
         plugins = self.plugin_commands(listing=True)
         return [*names, *(n for n in plugins if n not in names)]
 
@@ -137,8 +141,8 @@ class _AloftGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.NoSuchCommand as exc:  # suggest among all of aloft's, loaded or not
-            names = [*_ENTRIES, *(n for n in self.commands if n not in _ENTRIES)]
-            raise click.NoSuchCommand(exc.command_name, possibilities=names, ctx=ctx) from None
+            raise click.NoSuchCommand(exc.command_name, possibilities=self._own_names(),
+                                      ctx=ctx) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's own, with aloft's commands summarised from COMMANDS (no import)."""
