@@ -13,6 +13,7 @@ from typing import Any
 
 from aloft.aws.names import Names
 from aloft.config.models import Service
+from aloft.grants import CONSUMED_QUEUE_ACTIONS, STREAM_ACTIONS, declared_resource_grants
 from aloft.naming import secret_parameter
 
 ASSUME_ROLE_POLICY = json.dumps(
@@ -61,43 +62,18 @@ def role_policy(service: Service, names: Names, event_sources: list[str]) -> str
               [names.function_arn(n) + suffix for n in functions for suffix in ("", ":*")]),
         _stmt("FailedEvents", ["sqs:SendMessage"], [names.queue_arn(names.failure_queue)]),
     ]
+    statements += [_stmt(sid, actions, arns)
+                   for sid, actions, arns in declared_resource_grants(service, names)]
     res = service.resources
-    if res.buckets:
-        arns = [f"arn:{acct.partition}:s3:::{names.bucket(k, r.name)}"
-                for k, r in res.buckets.items()]
-        statements.append(_stmt("Buckets", ["s3:ListBucket"], arns))
-        statements.append(_stmt(
-            "Objects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [a + "/*" for a in arns]
-        ))
-    if res.queues:
-        arns = [names.queue_arn(names.queue(k, q.name, q.fifo)) for k, q in res.queues.items()]
-        statements.append(_stmt("Queues", [
-            "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-            "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], arns))
-    if res.topics:
-        arns = [names.topic_arn(names.topic(k, t.name)) for k, t in res.topics.items()]
-        statements.append(_stmt("Topics", ["sns:Publish"], arns))
-    if res.tables:
-        arns = [names.table_arn(names.table(k, t.name)) for k, t in res.tables.items()]
-        statements.append(_stmt("Tables", [
-            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-            "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
-            "dynamodb:ConditionCheckItem"], arns + [a + "/index/*" for a in arns]))
     streams = [a for a in event_sources if ":dynamodb:" in a or ":kinesis:" in a]
     table_streams = [names.table_arn(names.table(k, t.name)) + "/stream/*"
                      for k, t in res.tables.items() if t.stream]
     if streams or table_streams:
-        statements.append(_stmt("Streams", [
-            "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-            "dynamodb:ListStreams", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
-            "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards",
-            "kinesis:ListStreams", "kinesis:SubscribeToShard"],
-            [s for s in streams if not s.startswith("${")] + table_streams))
+        statements.append(_stmt("Streams", STREAM_ACTIONS,
+                                [s for s in streams if not s.startswith("${")] + table_streams))
     consumed = [a for a in event_sources if ":sqs:" in a]
     if consumed:
-        statements.append(_stmt("ConsumedQueues", [
-            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-            "sqs:ChangeMessageVisibility"], consumed))
+        statements.append(_stmt("ConsumedQueues", CONSUMED_QUEUE_ACTIONS, consumed))
     params = [names.parameter_arn(names.parameter(k, p.name))
               for k, p in res.parameters.items()]
     wanted = sorted({s for f in functions.values() for s in f.secrets})

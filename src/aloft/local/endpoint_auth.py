@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from aloft.config.models import Function, Service
+from aloft.grants import CONSUMED_QUEUE_ACTIONS, STREAM_ACTIONS, declared_resource_grants
 from aloft.local.endpoint_actions import ACCOUNT, request_call, stream_arn
 from aloft.local.endpoint_errors import ErrorResponse, denied_message, error_response
 from aloft.local.endpoint_sigv4 import function_secret, signed_by
@@ -69,28 +70,7 @@ def resource_grants(service: Service, fn: Function, names: ResourceNames) -> lis
     queues, topics and tables, and reading its own queue and stream event sources."""
     from aloft.local.sources.bindings import resolve_source
 
-    res = service.resources
-    out: list[Statement] = []
-    if res.buckets:
-        arns = [f"arn:aws:s3:::{names.bucket(k, b.name)}" for k, b in res.buckets.items()]
-        out.append(_allow(["s3:ListBucket"], arns))
-        out.append(_allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                          [a + "/*" for a in arns]))
-    if res.queues:
-        out.append(_allow(["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                           "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
-                           "sqs:GetQueueUrl"],
-                          [names.queue_arn(names.queue(k, q.name, q.fifo))
-                           for k, q in res.queues.items()]))
-    if res.topics:
-        out.append(_allow(["sns:Publish"], [names.topic_arn(names.topic(k, t.name))
-                                            for k, t in res.topics.items()]))
-    if res.tables:
-        arns = [names.table_arn(names.table(k, t.name)) for k, t in res.tables.items()]
-        out.append(_allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                           "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan",
-                           "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
-                           "dynamodb:ConditionCheckItem"], arns + [a + "/index/*" for a in arns]))
+    out = [_allow(actions, arns) for _, actions, arns in declared_resource_grants(service, names)]
     queues, streams = [], []
     for event in fn.events:
         if event.queue is not None:
@@ -103,14 +83,9 @@ def resource_grants(service: Service, fn: Function, names: ResourceNames) -> lis
             streams.append(table.split("/stream/", 1)[0] + "/stream/*" if table.startswith("arn:")
                            else names.table_arn(table) + "/stream/*")
     if queues:
-        out.append(_allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                           "sqs:ChangeMessageVisibility"], queues))
+        out.append(_allow(list(CONSUMED_QUEUE_ACTIONS), queues))
     if streams:
-        out.append(_allow(["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                           "dynamodb:GetShardIterator", "dynamodb:ListStreams",
-                           "kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
-                           "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards",
-                           "kinesis:ListStreams", "kinesis:SubscribeToShard"], streams))
+        out.append(_allow(list(STREAM_ACTIONS), streams))
     return out
 
 
