@@ -400,24 +400,14 @@ class State:
     def _replace_schedules(
         conn: sqlite3.Connection, service: str, stage: str, schedules: list[ScheduleRecord]
     ) -> None:
-        old = {
-            r["name"]: _schedule(r)
-            for r in conn.execute(
-                "SELECT * FROM schedules WHERE service = ? AND stage = ?", (service, stage)
-            )
-        }
-        conn.execute("DELETE FROM schedules WHERE service = ? AND stage = ?", (service, stage))
+        old = _take_schedules(conn, service, stage)
         for rec in schedules:
             prev = old.get(rec.name)
             if prev is not None and prev.expression == rec.expression:
                 rec = ScheduleRecord(**{**asdict(rec), "anchor": prev.anchor,
                                         "next_fire": prev.next_fire,
                                         "enabled": prev.enabled and rec.enabled})
-            conn.execute(
-                "INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (rec.name, rec.service, rec.stage, rec.function, rec.expression, rec.input,
-                 rec.kind, int(rec.enabled), rec.anchor, rec.next_fire),
-            )
+            _insert_schedule(conn, rec)
 
     @staticmethod
     def _restore_schedules(
@@ -429,14 +419,8 @@ class State:
         now (it is not fired for the time it did not exist). A rule the user disabled with
         `aloft unschedule` (disabled live, enabled in the deployment being left, or disabled
         live with no record to tell) stays disabled."""
-        live = {
-            r["name"]: _schedule(r)
-            for r in conn.execute(
-                "SELECT * FROM schedules WHERE service = ? AND stage = ?", (service, stage)
-            )
-        }
+        live = _take_schedules(conn, service, stage)
         declared = {s.name: s.enabled for s in recorded} if recorded is not None else {}
-        conn.execute("DELETE FROM schedules WHERE service = ? AND stage = ?", (service, stage))
         for rec in schedules:
             prev = live.get(rec.name)
             if (prev is not None and prev.enabled and prev.next_fire is not None
@@ -450,11 +434,7 @@ class State:
                 rec = ScheduleRecord(**{**asdict(rec), "enabled": False, "next_fire": None})
             elif not rec.enabled:
                 rec = ScheduleRecord(**{**asdict(rec), "next_fire": None})
-            conn.execute(
-                "INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (rec.name, rec.service, rec.stage, rec.function, rec.expression, rec.input,
-                 rec.kind, int(rec.enabled), rec.anchor, rec.next_fire),
-            )
+            _insert_schedule(conn, rec)
 
     def set_next_fire(self, name: str, next_fire: float | None) -> None:
         with self._conn() as conn:
@@ -525,3 +505,25 @@ class State:
             for fn in functions:
                 conn.execute("DELETE FROM versions WHERE function = ?", (fn,))
                 conn.execute("DELETE FROM async_events WHERE function = ?", (fn,))
+
+
+def _take_schedules(
+    conn: sqlite3.Connection, service: str, stage: str
+) -> dict[str, ScheduleRecord]:
+    """A stage's schedules by name, removed from the table (the caller writes the new set)."""
+    live = {
+        r["name"]: _schedule(r)
+        for r in conn.execute(
+            "SELECT * FROM schedules WHERE service = ? AND stage = ?", (service, stage)
+        )
+    }
+    conn.execute("DELETE FROM schedules WHERE service = ? AND stage = ?", (service, stage))
+    return live
+
+
+def _insert_schedule(conn: sqlite3.Connection, rec: ScheduleRecord) -> None:
+    conn.execute(
+        "INSERT INTO schedules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (rec.name, rec.service, rec.stage, rec.function, rec.expression, rec.input,
+         rec.kind, int(rec.enabled), rec.anchor, rec.next_fire),
+    )
