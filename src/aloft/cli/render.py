@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 # prints JSON, does not pay for it.
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.status import Status
+    from rich.live import Live
     from rich.table import Table
 
     from aloft.config.models import Service
@@ -34,31 +34,32 @@ _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
 
 
 class _Stream:
-    """sys.stdout or sys.stderr as they are at each write (CliRunner swaps them), without the
-    trailing spaces rich pads table cells with."""
+    """The stream a console writes to, bound when the console is made, without the trailing
+    spaces rich pads table cells with.
 
-    def __init__(self, stderr: bool) -> None:
-        self._stderr = stderr
+    Bound, not looked up at each write: while a spinner runs, nothing may swap sys.stderr under
+    the console (rich's Live would, with its redirect on), or a write would re-enter the very
+    display it is drawing into. CliRunner's swapped streams get consoles of their own (the
+    console cache is keyed by the stream object)."""
 
-    def _target(self) -> TextIO:
-        return sys.stderr if self._stderr else sys.stdout
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
 
     def write(self, text: str) -> int:
-        return self._target().write(_TRAILING_SPACE.sub("", text))
+        return self._target.write(_TRAILING_SPACE.sub("", text))
 
     def flush(self) -> None:
-        self._target().flush()
+        self._target.flush()
 
     def isatty(self) -> bool:
-        target = self._target()
-        return hasattr(target, "isatty") and target.isatty()
+        return hasattr(self._target, "isatty") and self._target.isatty()
 
     def fileno(self) -> int:
-        return self._target().fileno()
+        return self._target.fileno()
 
     @property
     def encoding(self) -> str:
-        return getattr(self._target(), "encoding", None) or "utf-8"
+        return getattr(self._target, "encoding", None) or "utf-8"
 
 
 _CONSOLES: dict[tuple[object, ...], Console] = {}
@@ -66,15 +67,18 @@ _STYLE_ENV = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "TERM")
 
 
 def _console(stderr: bool) -> Console:
-    """The console of a stream: one per stream, remade only when the environment that styles
-    it (NO_COLOR, FORCE_COLOR, ...) or the stream's terminal-ness changes (tests change them
-    between commands in one process)."""
-    stream = _Stream(stderr)
-    no_color = bool(os.environ.get("NO_COLOR"))
-    key = (stderr, stream.isatty(), *(os.environ.get(name) for name in _STYLE_ENV))
-    if key not in _CONSOLES:
-        _CONSOLES[key] = _make_console(stream, no_color)
-    return _CONSOLES[key]
+    """The console of a stream: one per stream object, remade only when the environment that
+    styles it (NO_COLOR, FORCE_COLOR, ...) changes (tests change it between commands)."""
+    target = sys.stderr if stderr else sys.stdout
+    key = (stderr, id(target), *(os.environ.get(name) for name in _STYLE_ENV))
+    console = _CONSOLES.get(key)
+    # An id can be reused once its stream is gone: check that the console still holds it.
+    if console is None or getattr(console.file, "_target", None) is not target:
+        if len(_CONSOLES) > 32:  # streams swapped per test: keep the cache small
+            _CONSOLES.clear()
+        console = _CONSOLES[key] = _make_console(_Stream(target),
+                                                 bool(os.environ.get("NO_COLOR")))
+    return console
 
 
 def _make_console(stream: _Stream, no_color: bool) -> Console:
@@ -135,6 +139,55 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+class Spinner:
+    """One line with a spinner on a terminal console (nothing elsewhere), updated in place.
+
+    rich's `Console.status` runs a `Live` that swaps sys.stdout and sys.stderr for proxies
+    writing back into the console; aloft's consoles are bound to the real streams instead, and
+    the Live here redirects nothing, so a write can never re-enter the display. Lines printed
+    through the console while it spins appear above it (rich's Live coordinates that).
+    """
+
+    def __init__(self, text: str, console: Console | None = None) -> None:
+        self._console = console or err()
+        self._text = text
+        self._live: Live | None = None
+
+    def start(self) -> Spinner:
+        if self._console.is_terminal and self._live is None:
+            from rich.live import Live
+            from rich.spinner import Spinner as RichSpinner
+
+            self._spinner = RichSpinner("dots", text=self._text, style="status.spinner")
+            self._live = Live(self._spinner, console=self._console, transient=True,
+                              refresh_per_second=12.5, redirect_stdout=False,
+                              redirect_stderr=False)
+            self._live.start()
+        return self
+
+    def update(self, text: str) -> None:
+        self._text = text
+        if self._live is not None:
+            self._spinner.update(text=text)
+
+    def stop(self) -> None:
+        live, self._live = self._live, None
+        if live is not None:
+            live.stop()
+
+    def __enter__(self) -> Spinner:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def spinner(text: str) -> Spinner:
+    """A spinner on stderr while a block runs (`with render.spinner("planning…"):`); the text
+    is rich markup."""
+    return Spinner(text)
+
+
 class StepProgress:
     """Progress display for long operations (implements aloft.package's Progress protocol).
 
@@ -146,7 +199,7 @@ class StepProgress:
     def __init__(self, console: Console | None = None, *, quiet: bool = False) -> None:
         self._console = console or err()
         self._quiet = quiet
-        self._status: Status | None = None
+        self._status: Spinner | None = None
 
     def step(self, name: str, detail: str = "") -> None:
         from rich.markup import escape
@@ -155,8 +208,7 @@ class StepProgress:
             return
         text = f"{escape(name)} [dim]{escape(detail)}[/dim]" if detail else escape(name)
         if self._status is None:
-            self._status = self._console.status(text)
-            self._status.start()
+            self._status = Spinner(text, self._console).start()
         else:
             self._status.update(text)
 
@@ -195,14 +247,8 @@ def waiting(doing: str, done: str, *, quiet: bool = False) -> Iterator[None]:
 
     console = err()
     started = time.perf_counter()
-    status = console.status(escape(doing)) if console.is_terminal else None
-    if status is not None:
-        status.start()
-    try:
+    with Spinner(escape(doing), console):
         yield
-    finally:
-        if status is not None:
-            status.stop()
     if not quiet:
         seconds = time.perf_counter() - started
         console.print(f"[green]✓[/green] {escape(done)} [dim]({seconds:.1f} s)[/dim]")

@@ -61,7 +61,7 @@ def command(stage: str, plan_only: bool, as_json: bool) -> None:
             progress.close()
             lifecycle.progress = None
     if plan_only:
-        with render.err().status(f"planning {service.service} {service.stage}…"):
+        with render.spinner(f"planning {service.service} {service.stage}…"):
             result = provider.deploy(service, plan_only=True, steps=lifecycle)
     else:  # a spinner, then a timed ✓ line, for each of upload, apply and verify
         steps = render.DeployProgress(lifecycle, quiet=as_json)

@@ -86,7 +86,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     stop = threading.Event()
     try:
         if started_here:
-            with render.err().status("starting the local cloud…"):
+            with render.spinner("starting the local cloud…"):
                 client.start()
         if service.provider != "local":
             render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
