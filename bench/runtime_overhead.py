@@ -33,10 +33,10 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from _env import BENCH_VENV, bench_python  # noqa: E402
 
-EVENTS_DIR = BENCH_DIR.parent.parent / "shared" / "aws-events"
+EVENTS_DIR = BENCH_DIR.parent / "tests" / "fixtures" / "events"  # the project's own
 EVENTS = {
-    "HTTP API v2": "apiGatewayProxyV2Event_GET.json",
-    "REST API v1": "apiGatewayProxyEvent.json",
+    "HTTP API v2": "apigw_http_v2_lambda_authorizer.json",
+    "REST API v1": "apigw_rest_proxy.json",
 }
 
 APP = '''

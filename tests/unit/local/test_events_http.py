@@ -16,9 +16,7 @@ from aloft.local.http_events import (
     parse_http_response,
 )
 from aloft.local.types import FunctionVersion, HttpRequest
-from tests.aws_events import AWS_EVENTS
-
-SHARED = AWS_EVENTS
+from tests.unit.runtime.runtime_helpers import load_event
 
 REQUEST = HttpRequest(
     "POST",
@@ -64,8 +62,8 @@ def test_http_api_v2_event() -> None:
     assert ctx["time"] == "04/Mar/2020:19:03:58 +0000"
     assert ctx["timeEpoch"] == 1583348638390
     assert ctx["domainName"] == "127.0.0.1:8750" and ctx["accountId"] == "000000000000"
-    # Same keys as a real HTTP API event (optional authorizer/authentication aside).
-    real = json.loads((SHARED / "apiGatewayProxyV2Event_GET.json").read_text())
+    # Same keys as an HTTP API event (optional authorizer/authentication aside).
+    real = load_event("apigw_http_v2_jwt.json")
     assert set(event) <= set(real) | {"body"}
     assert set(ctx) <= set(real["requestContext"])
 
@@ -96,7 +94,7 @@ def test_rest_v1_event() -> None:
     assert event["requestContext"]["path"] == "/svc/dev/items/a%20b"
     assert event["requestContext"]["identity"]["sourceIp"] == "10.0.0.9"
     assert event["pathParameters"] == {"id": "a b"}
-    real = json.loads((SHARED / "apiGatewayProxyEvent.json").read_text())
+    real = load_event("apigw_rest_proxy.json")
     assert set(event) == set(real)
 
 

@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.aws_events import AWS_EVENTS
-
 FIXTURE_EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "events"
 
 DEFAULT_BINARY = ["image/*", "application/octet-stream", "application/pdf"]
@@ -81,8 +79,8 @@ def json_text(record):
 
 
 def load_event(name: str) -> Any:
-    folder = AWS_EVENTS if (AWS_EVENTS / name).exists() else FIXTURE_EVENTS
-    return json.loads((folder / name).read_text())
+    """One of the project's own event fixtures (tests/fixtures/events/)."""
+    return json.loads((FIXTURE_EVENTS / name).read_text())
 
 
 def make_settings(**over: Any) -> dict[str, Any]:
@@ -100,7 +98,6 @@ def make_settings(**over: Any) -> dict[str, Any]:
     }
     base.update(over)
     return base
-
 
 
 def user_module(name: str) -> Any:

@@ -53,8 +53,8 @@ def test_sqs_partial_batch_failures(deploy: Any, capsys: Any) -> None:
 
 @pytest.mark.parametrize(
     ("name", "path"),
-    [("kinesisStreamEvent.json", ("kinesis", "sequenceNumber")),
-     ("dynamoStreamEvent.json", ("dynamodb", "SequenceNumber"))],
+    [("kinesis.json", ("kinesis", "sequenceNumber")),
+     ("dynamodb_stream.json", ("dynamodb", "SequenceNumber"))],
 )
 def test_stream_failures_report_sequence_numbers(
     name: str, path: tuple[str, str], deploy: Any
@@ -68,7 +68,7 @@ def test_stream_failures_report_sequence_numbers(
 
 def test_sns_record_failure_fails_the_event(deploy: Any) -> None:
     deploy({"recorder": RECORDER}, handlers={"worker": "recorder.each"}, records="each")
-    event = load_event("snsEvent.json")
+    event = load_event("sns.json")
     event["Records"][0]["Sns"]["Message"] = "fail"
     with pytest.raises(ValueError, match="record refused"):
         runtime.handler(event, None)
@@ -167,7 +167,7 @@ def test_handler_exception_reaches_handler_and_propagates(deploy: Any) -> None:
 
 def test_direct_payload_and_http_event_reach_a_handler_raw(deploy: Any) -> None:
     deploy({"recorder": RECORDER}, handlers={"fn": "recorder.handle"})
-    http_event = load_event("apiGatewayProxyV2Event.json")
+    http_event = load_event("apigw_http_v2_jwt.json")
     assert runtime.handler([1, 2, 3], None) == {"handled": 1}
     assert runtime.handler(http_event, None) == {"handled": 2}
     calls = user_module("recorder").CALLS

@@ -11,9 +11,9 @@ import pytest
 from aloft.runtime.http import BinaryTypes, HttpResponse, remote_user
 from aloft.runtime.sources import ENVELOPES, SOURCES, infer
 from aloft.runtime.sources.http import _query
-from tests.unit.runtime.runtime_helpers import AWS_EVENTS, FIXTURE_EVENTS
+from tests.unit.runtime.runtime_helpers import FIXTURE_EVENTS
 
-EVENT_FILES = sorted(AWS_EVENTS.glob("*.json")) + sorted(FIXTURE_EVENTS.glob("*.json"))
+EVENT_FILES = sorted(FIXTURE_EVENTS.glob("*.json"))
 
 
 @pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: p.name)

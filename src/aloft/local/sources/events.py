@@ -1,6 +1,7 @@
 """AWS's event shapes, built from what the local endpoint's APIs return (pure functions).
 
-The payloads match the samples in shared/aws-events: the runtime's record sources recognise
+The payloads have the shapes AWS documents (the tests compare them with the project's own
+fixtures, and with real samples where present): the runtime's record sources recognise
 them and a function written for Lambda reads the same fields here.
 """
 
