@@ -14,6 +14,9 @@ from aloft.errors import Location, UsageError
 
 TEMPLATES = ("function", "flask", "fastapi", "django")
 _SUFFIX = ".tmpl"
+BUILD_DIR_PATTERN = ".aloft/"
+"""What `aloft init` puts in .gitignore: builds, unpacked artifacts and bytecode live there."""
+_BUILD_DIR_SPELLINGS = {".aloft", ".aloft/", "/.aloft", "/.aloft/", ".aloft/*", "/.aloft/*"}
 
 
 def _template_files(name: str) -> list[tuple[str, str]]:
@@ -53,3 +56,20 @@ def scaffold(name: str, target: Path, service: str, *, force: bool = False) -> l
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return [path for path, _ in planned]
+
+
+def ignore_build_dir(root: Path) -> bool:
+    """Add `.aloft/` to root/.gitignore (created if missing) unless a line already ignores it;
+    True when the file changed. The rest of the file is kept byte for byte."""
+    path = root / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}", where=Location(file=str(path)),
+                         fix=f"add the line {BUILD_DIR_PATTERN} to it yourself") from None
+    if any(line.strip() in _BUILD_DIR_SPELLINGS for line in text.splitlines()):
+        return False
+    separator = "" if not text or text.endswith("\n") else "\n"
+    with path.open("a", encoding="utf-8") as out:
+        out.write(f"{separator}{BUILD_DIR_PATTERN}\n")
+    return True

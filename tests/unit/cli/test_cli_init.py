@@ -115,3 +115,34 @@ def test_existing_config_is_kept_without_force(run: Run, tmp_path: Path) -> None
 )
 def test_service_name_is_valid(directory: str, expected: str) -> None:
     assert service_name(Path("/x") / directory if directory else Path("/")) == expected
+
+
+def test_init_ignores_the_build_dir_once(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".gitignore").read_text() == ".aloft/\n"
+    assert "Added .aloft/" in result.output
+    again = run("init", "--force")
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / ".gitignore").read_text() == ".aloft/\n"  # not twice
+    assert "Added" not in again.output
+
+
+@pytest.mark.parametrize("existing", ["*.pyc", "*.pyc\n", "/.aloft\n", "venv/\n.aloft/*\n"])
+def test_init_keeps_an_existing_gitignore(run: Run, tmp_path: Path, existing: str) -> None:
+    write(tmp_path, {"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                     ".gitignore": existing})
+    assert run("init").exit_code == 0
+    text = (tmp_path / ".gitignore").read_text()
+    if "aloft" in existing:
+        assert text == existing
+    else:  # appended on a line of its own, the rest kept
+        assert text == existing.rstrip("\n") + "\n.aloft/\n"
+
+
+def test_a_scaffolded_project_ignores_the_build_dir(run: Run, tmp_path: Path) -> None:
+    result = run("init", "--template", "flask", "proj")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "proj" / ".gitignore").read_text() == ".aloft/\n"
+    assert "  .gitignore" in result.output

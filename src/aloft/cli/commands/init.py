@@ -10,7 +10,7 @@ from aloft.cli import render
 from aloft.cli.detect import detect, render_config, service_name
 from aloft.cli.helptext import examples
 from aloft.cli.project import state
-from aloft.cli.scaffold import TEMPLATES, scaffold
+from aloft.cli.scaffold import BUILD_DIR_PATTERN, TEMPLATES, ignore_build_dir, scaffold
 from aloft.errors import Location, UsageError
 
 CONFIG_NAME = "aloft.yml"
@@ -38,7 +38,8 @@ def command(template: str | None, force: bool, directory: Path | None) -> None:
     Without --template, finds a Flask or FastAPI app (a module creating `Flask(` / `FastAPI(`),
     a Django project (manage.py) or functions named handler(event, context) and writes the
     matching aloft.yml. With --template, writes a complete new project: app code,
-    requirements.txt, aloft.yml and a test.
+    requirements.txt, aloft.yml and a test. Either way `.aloft/` (aloft's builds) is added to
+    .gitignore.
     """
     root = state().root
     target = (root / directory) if directory else root
@@ -47,6 +48,8 @@ def command(template: str | None, force: bool, directory: Path | None) -> None:
         target.mkdir(parents=True, exist_ok=True)
         name = service_name(target.resolve())
         written = scaffold(template, target, name, force=force)
+        if ignore_build_dir(target):
+            written.append(target / ".gitignore")
         console.print(f"Created a {template} project [bold]{name}[/bold] in {target}:")
         for path in written:
             console.print(f"  {path.relative_to(target)}")
@@ -69,6 +72,9 @@ def command(template: str | None, force: bool, directory: Path | None) -> None:
     kind = {"flask": "Flask app", "fastapi": "FastAPI app", "django": "Django project",
             "functions": "functions"}[found.kind]
     console.print(f"Wrote {config} for the {kind} in {found.source}: {what}", markup=False)
+    if ignore_build_dir(target):
+        console.print(f"Added {BUILD_DIR_PATTERN} (aloft's builds) to {target / '.gitignore'}",
+                      markup=False)
     if found.others:
         console.print(f"[yellow]note:[/yellow] also found {', '.join(found.others)}; "
                       f"edit {CONFIG_NAME} to choose another.")
