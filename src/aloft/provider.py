@@ -22,6 +22,10 @@ class DeployResult:
     functions: dict[str, int] = field(default_factory=dict)  # function name -> version
     schedules: list[str] = field(default_factory=list)
     plan: list[dict[str, Any]] = field(default_factory=list)  # instructions that were applied
+    # False when nothing was applied: a deploy whose artifact and configuration match what
+    # the stage serves (no new version), a rollback to the version it serves. `version` and
+    # `url` are then the stage's as they were.
+    changed: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,11 @@ class Provider(Protocol):
         self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
     ) -> DeployResult: ...
 
-    def rollback(self, service: Service, steps: int = 1) -> DeployResult: ...
+    def rollback(self, service: Service, steps: int = 1, *, to: int | None = None
+                 ) -> DeployResult:
+        """Serve the version `steps` back, or version `to` (a UsageError listing the versions
+        there are when the stage has no version `to`)."""
+        ...
 
     def undeploy(self, service: Service) -> None: ...
 

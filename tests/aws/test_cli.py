@@ -57,3 +57,31 @@ def test_deploy_status_template_undeploy(project: Path) -> None:
     assert "LayerKey" not in template["Parameters"]  # no requirements: no layer
     run(project, "undeploy", "prod", "--yes")
     assert boto("lambda").list_functions()["Functions"] == []
+
+
+def test_human_output_on_aws(project: Path) -> None:
+    plan = run(project, "deploy", "prod", "--plan")
+    assert "enabled: yes" in plan and "True" not in plan and "{" not in plan.replace("${", "")
+    run(project, "deploy", "prod")
+    again = run(project, "deploy", "prod")
+    assert "no changes: hello prod serves version 1 already (nothing was deployed)" in again
+    assert ".execute-api.eu-west-1.amazonaws.com/" in again  # the URL it serves
+    assert "applied" not in again
+
+    status = run(project, "status", "prod")
+    for python_repr in ("True", "False", "None", "{", "'"):
+        assert python_repr not in status, status
+    lines = status.splitlines()
+    assert any(line.split()[:2] == ["deployed", "at"] and line.endswith(("just now", "s ago"))
+               for line in lines), status
+    assert any(line.split() == ["hello-prod-tick-schedule", "enabled"] for line in lines)
+    releases = lines.index("releases")
+    assert lines[releases + 1].split() == ["release", "deployed", "current", "functions"]
+    assert lines[releases + 2].split()[0] == "1"
+    assert lines[releases + 2].split()[-5:] == ["yes", "app:", "1,", "tick:", "1"]
+
+    back = CliRunner().invoke(cli, ["--chdir", str(project), "rollback", "prod", "--to", "5"])
+    assert back.exit_code == 2
+    error, fix = back.stderr.splitlines()
+    assert error.startswith("error: ") and error.endswith("no release 5 to roll back to")
+    assert fix == "fix: releases kept: 1 (`aloft status prod` lists them)"

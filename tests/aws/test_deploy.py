@@ -11,7 +11,7 @@ import pytest
 from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
-from aloft.errors import NotDeployedError
+from aloft.errors import NotDeployedError, UsageError
 from tests.aws.conftest import Builds, boto
 
 FULL: dict[str, Any] = {
@@ -174,7 +174,10 @@ def test_redeploy_without_changes_plans_nothing(provider: AwsProvider, full: Ser
     provider.deploy(full)
     assert provider.deploy(full, plan_only=True).plan == []
     again = provider.deploy(full)
-    assert again.plan == [] and again.version == 1
+    assert again.plan == [] and again.version == 1 and again.changed is False
+    assert again.functions == {"app": 1, "worker": 1, "hello": 1}
+    assert again.url is not None and again.url.startswith("https://")
+    assert [r["release"] for r in provider.status(full)["releases"]] == [1]  # none recorded
 
 
 def test_code_only_update_uploads_only_the_code(
@@ -225,6 +228,19 @@ def test_rollback_points_the_alias_back(
     assert lam.get_alias(FunctionName="shop-prod-app", Name="prod")["FunctionVersion"] == "1"
     with pytest.raises(NotDeployedError, match="cannot roll back"):
         provider.rollback(full, 10)
+
+    # --to: a release by its number (a rollback records release 4, a copy of release 1)
+    assert [r["release"] for r in provider.status(full)["releases"]] == [1, 2, 3, 4]
+    same = provider.rollback(full, to=4)
+    assert (same.changed, same.version) == (False, 4)
+    to3 = provider.rollback(full, to=3)
+    assert to3.changed and to3.version == 5 and to3.functions == {"app": 3, "worker": 3,
+                                                                   "hello": 3}
+    assert lam.get_alias(FunctionName="shop-prod-app", Name="prod")["FunctionVersion"] == "3"
+    with pytest.raises(UsageError) as unknown:
+        provider.rollback(full, to=9)
+    assert unknown.value.message == "no release 9 to roll back to"
+    assert unknown.value.fix is not None and "releases kept: 1, 2, 3, 4, 5" in unknown.value.fix
 
 
 def test_removed_things_are_deleted(

@@ -29,7 +29,7 @@ from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import ActualState, StateReader
 from aloft.config.models import Service
-from aloft.errors import DeployError, InvokeError, Location, NotDeployedError
+from aloft.errors import DeployError, InvokeError, Location, NotDeployedError, UsageError
 from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
 
 ClientFactory = Callable[[Service], AwsClient]
@@ -138,13 +138,16 @@ class AwsProvider:
 
     def _deploy(self, service: Service, st: Stage, steps: list[st_.Step], plan_only: bool,
                 lifecycle: DeploySteps | None) -> DeployResult:
-        if plan_only:
+        if plan_only or (not steps and st.actual.deployed):
+            # --plan, or nothing to change (no new version, no upload: the stage as it is)
             current = st.actual.record.current
             api = st.actual.api
             return DeployResult(url=self._url(st.desired, st.actual.refs,
                                               (api.kind, api.id) if api else None),
                                 version=current.number if current else 0,
-                                functions=_versions(current), plan=describe(steps))
+                                functions=_versions(current),
+                                schedules=[r.name for r in st.desired.rules],
+                                plan=describe(steps), changed=bool(steps))
         # Uploading the artifact is its own phase (plugins run between it and the changes).
         uploads: list[st_.Step] = [x for x in steps if isinstance(x, UPLOAD_STEPS)]
         changes = [x for x in steps if not isinstance(x, UPLOAD_STEPS)]
@@ -188,15 +191,27 @@ class AwsProvider:
                 return str(refs[f"url:{f.name}"])
         return None
 
-    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
+    def rollback(self, service: Service, steps: int = 1, *, to: int | None = None
+                 ) -> DeployResult:
         st = self._deployed(service, history=True)  # also the rules older releases had
         releases = st.actual.record.releases
-        if steps < 1 or steps >= len(releases):
+        if to is not None:
+            target = _release(releases, to, service)
+            if target is releases[-1]:  # the stage serves it: change nothing
+                api = st.actual.api
+                return DeployResult(url=self._url(st.desired, st.actual.refs,
+                                                  (api.kind, api.id) if api else None),
+                                    version=target.number, functions=_versions(target),
+                                    schedules=[x.name for x in st.actual.rules.values()],
+                                    changed=False)
+        elif steps < 1 or steps >= len(releases):
             raise NotDeployedError(
                 f"cannot roll back {steps} release(s): stage {service.stage!r} has "
                 f"{len(releases)} release(s)", where=_where(service),
-                fix=f"use a number between 1 and {max(len(releases) - 1, 1)}")
-        target = releases[-1 - steps]
+                fix=f"use a number between 1 and {max(len(releases) - 1, 1)}, or --to "
+                    f"RELEASE (kept: {_numbers(releases)})")
+        else:
+            target = releases[-1 - steps]
         # The target's versions, API routes and schedule rules; a failure undoes what it can.
         steps_, notes = plan_rollback(st.desired, st.actual, target, time.time())
         result = Applier(st.aws, st.desired, st.actual, "rollback").run(steps_)
@@ -248,6 +263,10 @@ class AwsProvider:
             "url": self._url(st.desired, a.refs, (a.api.kind, a.api.id) if a.api else None),
             "release": current.number if current else 0,
             "deployed_at": current.time if current else None,
+            # what `rollback --to RELEASE` goes back to (a rollback records a release too);
+            # the last ten, as many as the local cloud keeps
+            "releases": [{"release": r.number, "deployed": r.time, "current": r is current,
+                          "functions": _versions(r)} for r in a.record.releases[-10:]],
             "functions": {
                 n: {"name": f.physical, "version": f.alias_version, "memory": f.config.memory,
                     "timeout": f.config.timeout, "runtime": f.config.runtime,
@@ -356,6 +375,21 @@ _REQUEST_ID = re.compile(r"RequestId: ([0-9a-f-]{36})|^\S+\t([0-9a-f-]{36})\t")
 def _request_id(text: str) -> str | None:
     m = _REQUEST_ID.search(text)
     return (m.group(1) or m.group(2)) if m else None
+
+
+def _release(releases: tuple[Release, ...], number: int, service: Service) -> Release:
+    """The kept release numbered `number`; the error lists the kept ones."""
+    for release in releases:
+        if release.number == number:
+            return release
+    raise UsageError(f"no release {number} to roll back to",
+                     where=_where(service),
+                     fix=f"releases kept: {_numbers(releases)} (`aloft status "
+                         f"{service.stage}` lists them)")
+
+
+def _numbers(releases: tuple[Release, ...]) -> str:
+    return ", ".join(str(r.number) for r in releases) or "none"
 
 
 def _versions(release: Release | None) -> dict[str, int]:

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 # rich is imported by the functions that draw: a command that fails before printing, or
 # prints JSON, does not pay for it.
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, Group
     from rich.live import Live
     from rich.table import Table
 
+    from aloft.cli.formatting import Section
     from aloft.config.models import Service
     from aloft.package.manifest import Manifest
     from aloft.provider import DeploySteps
@@ -121,12 +122,35 @@ def table(
 
     result = Table(title=title, title_justify="left", header_style="bold", box=None,
                    pad_edge=False, show_header=header)
-    for column in columns:
-        justify = "right" if column.lower() in {"size", "unzipped", "version", "count"} else "left"
+    cells = [[str(cell) for cell in row] for row in rows]
+    for index, column in enumerate(columns):
+        numeric = bool(cells) and all(_NUMBER.match(row[index]) for row in cells
+                                      if index < len(row))
+        justify = "right" if numeric or column.lower() in _RIGHT else "left"
         result.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for row in rows:
-        result.add_row(*(escape(str(cell)) for cell in row))
+    for row in cells:
+        result.add_row(*(escape(cell) for cell in row))
     return result
+
+
+_RIGHT = {"size", "unzipped", "version", "count"}
+_NUMBER = re.compile(r"^(-|-?\d+(\.\d+)?)$")
+"""A cell of a right-aligned column: a number, or `-` for none."""
+
+
+def sections(parts: Sequence[Section]) -> None:
+    """Print a document made by aloft.cli.formatting: tables, key/value blocks and lines, a
+    blank line between them."""
+    console = out()
+    for index, part in enumerate(parts):
+        if index:
+            console.print()
+        if part.line is not None:
+            console.print(part.line, markup=False)
+        elif part.columns:
+            console.print(table(part.title, part.columns, part.rows))
+        else:
+            console.print(table(part.title, ["", ""], part.rows, header=False))
 
 
 def human_size(size: int) -> str:
@@ -256,8 +280,8 @@ def waiting(doing: str, done: str, *, quiet: bool = False) -> Iterator[None]:
 
 _PHASES = {
     "upload": ("uploading the artifact…", "uploaded"),
-    "apply": ("applying: waiting for the new version's health check…",
-              "applied: the new version passed its health check"),
+    # both providers' words: only the local cloud health-checks a version before it serves
+    "apply": ("applying the changes…", "applied the changes"),
     "verify": ("verifying that the stage serves it…", "verified"),
 }
 
@@ -283,15 +307,17 @@ class DeployProgress:
 def deploy_summary(
     title: str, url: str | None, version: int, functions: Mapping[str, int],
     schedules: Sequence[str] = (),
-) -> Table:
-    """The closing table of a deploy or rollback: URL, version, functions and schedules."""
+) -> Group:
+    """The closing table of a deploy or rollback: URL, version, functions and schedules, under
+    a headline (its own line: a table's title would wrap at the table's width)."""
     from rich import box
+    from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     plain = bool(os.environ.get("NO_COLOR")) or not out().is_terminal
-    result = Table(title=title, title_justify="left", title_style="bold", show_header=False,
-                   box=None if plain else box.ROUNDED, pad_edge=not plain)
+    result = Table(show_header=False, box=None if plain else box.ROUNDED, pad_edge=not plain)
     result.add_column("", style="dim")
     result.add_column("")
     if url:
@@ -300,4 +326,4 @@ def deploy_summary(
     listed = ", ".join(f"{name} v{v}" for name, v in sorted(functions.items()))
     result.add_row("functions", escape(listed or "none"))
     result.add_row("schedules", escape(", ".join(schedules) or "none"))
-    return result
+    return Group(Text(title, style="bold"), result)

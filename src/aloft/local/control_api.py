@@ -278,8 +278,10 @@ class ControlHandler:
 
     async def _rollback(self, req: ApiRequest) -> Reply:
         body = req.json()
+        to = body.get("to")
         result = await self.p.deployer.rollback(body["service"], body["stage"],
-                                                int(body.get("steps", 1)))
+                                                int(body.get("steps", 1)),
+                                                to=None if to is None else int(to))
         return json_reply(200, result)
 
     async def _undeploy(self, req: ApiRequest) -> Reply:

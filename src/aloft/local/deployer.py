@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Function, Service
-from aloft.errors import DeployError, Location, NotDeployedError
+from aloft.errors import DeployError, Location, NotDeployedError, UsageError
 from aloft.local.endpoint import AwsEndpoint
 from aloft.local.endpoint_auth import (
     Statement,
@@ -206,14 +206,18 @@ class Deployer:
                                   prev.deployment.extra.get(SOURCES_KEY, []) if prev else [])
             self._schedule_records(service, self.clock())  # report bad expressions, even --plan
             url = stage_url(self.port, service.service, service.stage)
-            if plan_only or (is_noop(plan) and current.deployed):
+            # No change: the serving deployment already has this artifact and configuration
+            # (every function keeps its version; routes, schedules, resources, grants and
+            # event sources are the same): no version is published, the alias stays.
+            unchanged = is_noop(plan) and current.deployed
+            if plan_only or unchanged:
                 dep = await asyncio.to_thread(
                     self.state.current_deployment, service.service, service.stage
                 )
                 return {"url": url, "version": dep.number if dep else 0,
                         "functions": dict(dep.functions) if dep else {},
                         "schedules": [s.name for s in desired_schedules(service)],
-                        "plan": plan}
+                        "plan": plan, "changed": not unchanged}
             return await self._apply(service, code_sha256, layer_sha256, plan, url, aws_env,
                                      resources)
 
@@ -308,7 +312,7 @@ class Deployer:
         await self._remove_resources([s["resource"] for s in plan
                                       if s["action"] == "resource_remove"])
         return {"url": url, "version": stored.number, "functions": dict(stored.functions),
-                "schedules": [s.name for s in schedules], "plan": plan,
+                "schedules": [s.name for s in schedules], "plan": plan, "changed": True,
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
 
     async def _remove_artifacts(self, candidates: set[str]) -> list[str]:
@@ -394,22 +398,35 @@ class Deployer:
 
     # -- rollback and undeploy -------------------------------------------------------
 
-    async def rollback(self, service: str, stage: str, steps: int) -> dict[str, Any]:
+    async def rollback(self, service: str, stage: str, steps: int = 1, *,
+                       to: int | None = None) -> dict[str, Any]:
+        """Serve the deployment `steps` before the current one, or version `to`."""
         async with self._lock:
             history = await asyncio.to_thread(self.state.deployments, service, stage)
             current = await asyncio.to_thread(self.state.current_deployment, service, stage)
             if current is None:
                 raise NotDeployedError(f"{service} stage {stage!r} is not deployed",
                                        fix=f"aloft deploy {stage}")
-            ids = [d.id for d in history]
-            index = ids.index(current.id) - steps
-            if index < 0:
-                raise DeployError(
-                    f"cannot roll back {steps} version(s): stage {stage!r} is at version "
-                    f"{current.number}, the oldest kept is {history[0].number}",
-                    where=Location(stage=stage), fix="pass a smaller -n",
-                )
-            target = history[index]
+            if to is not None:
+                target = rollback_target(history, to, stage)
+                if target.id == current.id:  # nothing to do: say so, change nothing
+                    live = await asyncio.to_thread(self.state.schedules, service, stage)
+                    return {"url": stage_url(self.port, service, stage),
+                            "version": current.number, "functions": dict(current.functions),
+                            "schedules": [r.name for r in live], "plan": [],
+                            "changed": False}
+            else:
+                ids = [d.id for d in history]
+                index = ids.index(current.id) - steps
+                if index < 0:
+                    raise DeployError(
+                        f"cannot roll back {steps} version(s): stage {stage!r} is at version "
+                        f"{current.number}, the oldest kept is {history[0].number}",
+                        where=Location(stage=stage),
+                        fix=f"pass a smaller -n, or --to VERSION (kept: "
+                            f"{_numbers(history)})",
+                    )
+                target = history[index]
             restore = (None if target.schedules is None
                        else _restored_schedules(service, stage, target.schedules, self.clock()))
             rules = await asyncio.to_thread(self.state.roll_back, service, stage, target.id,
@@ -427,7 +444,7 @@ class Deployer:
                 plan.append({"action": "schedules_kept", "name": stage, "note": note})
             return {"url": stage_url(self.port, service, stage),
                     "version": target.number, "functions": dict(target.functions),
-                    "schedules": [r.name for r in rules], "plan": plan}
+                    "schedules": [r.name for r in rules], "plan": plan, "changed": True}
 
     async def undeploy(self, service: str, stage: str) -> dict[str, Any]:
         async with self._lock:
@@ -489,6 +506,21 @@ class Deployer:
             out[function_access_key(physical, version)] = [
                 physical, function_grants(service, name, service.function(name), names)]
         return out
+
+
+def rollback_target(history: list[Deployment], version: int, stage: str) -> Deployment:
+    """The kept deployment numbered `version`; the error lists the kept ones."""
+    for dep in history:
+        if dep.number == version:
+            return dep
+    raise UsageError(
+        f"no version {version} to roll back to",
+        where=Location(stage=stage),
+        fix=f"versions kept: {_numbers(history)} (`aloft status {stage}` lists them)")
+
+
+def _numbers(history: list[Deployment]) -> str:
+    return ", ".join(str(d.number) for d in history) or "none"
 
 
 def _restored_schedules(

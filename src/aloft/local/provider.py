@@ -28,6 +28,7 @@ def _deploy_result(data: dict[str, Any]) -> DeployResult:
         functions={str(k): int(v) for k, v in (data.get("functions") or {}).items()},
         schedules=list(data.get("schedules") or []),
         plan=list(data.get("plan") or []),
+        changed=bool(data.get("changed", True)),
     )
 
 
@@ -50,8 +51,12 @@ class LocalProvider:
             "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
             "plan_only": plan_only,
         }
-        if plan_only:
-            return _deploy_result(self.client.call("POST", "deploy", request))
+        planned = _deploy_result(self.client.call("POST", "deploy", {**request,
+                                                                     "plan_only": True}))
+        if plan_only or not planned.changed:
+            # Nothing to upload, apply or verify: the stage serves this artifact and
+            # configuration already (the daemon plans again under its lock when applying).
+            return planned
         with phase(steps, "upload"):
             for artifact in (manifest.code, manifest.layer):
                 if artifact is not None and not self.client.has_artifact(artifact.sha256):
@@ -72,9 +77,10 @@ class LocalProvider:
                 fix="another deploy or rollback ran at the same time: check `aloft status`",
             )
 
-    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
+    def rollback(self, service: Service, steps: int = 1, *, to: int | None = None
+                 ) -> DeployResult:
         return _deploy_result(self.client.call("POST", "rollback", {
-            "service": service.service, "stage": service.stage, "steps": steps}))
+            "service": service.service, "stage": service.stage, "steps": steps, "to": to}))
 
     def undeploy(self, service: Service) -> None:
         self.client.call("POST", "undeploy", {"service": service.service,

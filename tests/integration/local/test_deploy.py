@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aloft.errors import DeployError, NotDeployedError
+from aloft.errors import DeployError, NotDeployedError, UsageError
 from tests.integration.local.cloud_helpers import JOBS, WSGI_APP, Cloud, get, service, write_project
 
 
@@ -123,9 +123,70 @@ def test_deploy_json_from_the_cli(cloud: Cloud, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["-C", str(root), "deploy", "dev", "--json"], env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data == {"url": cloud.url("/clijson/dev/"), "version": 1}
+    assert data == {"url": cloud.url("/clijson/dev/"), "version": 1,
+                    "functions": {"app": 1, "echo": 1}, "changed": True}
+    # the same code and config again: nothing deployed, the serving version reported
+    again = CliRunner().invoke(cli, ["-C", str(root), "deploy", "dev"], env=env)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[0] == \
+        "no changes: clijson dev serves version 1 already (nothing was deployed)"
+    assert cloud.url("/clijson/dev/") in again.stdout
+    assert "applied" not in again.stderr and "uploaded" not in again.stderr
+    assert [v["version"] for v in cloud.provider.status(service(root))["versions"]] == [1]
+
+    # human output: yes/no, `app: 1`, times relative to now; never Python reprs
+    for args in (["status", "dev"], ["cloud", "status"]):
+        shown = CliRunner().invoke(cli, ["-C", str(root), *args], env=env)
+        assert shown.exit_code == 0, shown.output
+        text = shown.stdout.replace("{proxy+}", "")  # the route's own braces
+        for python_repr in ("True", "False", "None", "{", "'"):
+            assert python_repr not in text, shown.stdout
+    status = CliRunner().invoke(cli, ["-C", str(root), "status", "dev"], env=env).stdout
+    deployed = next(line for line in status.splitlines() if line.startswith("deployed"))
+    assert deployed.endswith(("just now", " s ago")), status
+    version_row = status.splitlines()[status.splitlines().index("versions") + 2]
+    assert version_row.split()[0] == "1" and version_row.endswith("yes      app: 1, echo: 1")
+    cloud_status = CliRunner().invoke(cli, ["-C", str(root), "cloud", "status"], env=env).stdout
+    assert "running          yes" in cloud_status and "uptime_s" not in cloud_status
     result = CliRunner().invoke(cli, ["-C", str(root), "undeploy", "dev", "--yes"], env=env)
     assert result.exit_code == 0, result.output
+
+
+def test_redeploys_without_changes_and_rollback_to_a_version(cloud: Cloud,
+                                                             tmp_path: Path) -> None:
+    root = project(tmp_path, "tover")
+    svc = service(root)
+    assert cloud.provider.deploy(svc).version == 1
+    same = cloud.provider.deploy(service(root))
+    assert (same.changed, same.version, same.functions) == (False, 1, {"app": 1, "echo": 1})
+    assert same.url == cloud.url("/tover/dev/")
+    v1 = (root / "app.py").read_text()
+    for n in (2, 3):
+        (root / "app.py").write_text(v1.replace('"v1"', f'"v{n}"'))
+        assert cloud.provider.deploy(service(root)).version == n
+    assert [v["version"] for v in cloud.provider.status(svc)["versions"]] == [1, 2, 3]
+
+    back = cloud.provider.rollback(svc, to=1)
+    assert (back.changed, back.version, back.functions) == (True, 1, {"app": 1, "echo": 1})
+    assert get(cloud.url("/tover/dev/x")) == (200, b"v1 /tover/dev /x")
+    again = cloud.provider.rollback(svc, to=1)  # it serves 1: nothing to do
+    assert (again.changed, again.version) == (False, 1)
+    with pytest.raises(UsageError) as unknown:
+        cloud.provider.rollback(svc, to=7)
+    assert "no version 7" in unknown.value.message
+    assert unknown.value.fix is not None and "versions kept: 1, 2, 3" in unknown.value.fix
+    forward = cloud.provider.rollback(svc, to=3)  # forward again, to a newer kept version
+    assert forward.version == 3 and get(cloud.url("/tover/dev/x"))[1] == b"v3 /tover/dev /x"
+
+    # "no change" compares with the version that serves: after a rollback to 1, deploying
+    # version 1's code changes nothing; deploying version 3's code publishes a new version
+    cloud.provider.rollback(svc, to=1)
+    (root / "app.py").write_text(v1)
+    assert cloud.provider.deploy(service(root)).changed is False
+    (root / "app.py").write_text(v1.replace('"v1"', '"v3"'))
+    newer = cloud.provider.deploy(service(root))
+    assert newer.changed is True and newer.version == 4
+    cloud.provider.undeploy(svc)
 
 
 SLOW_APP = WSGI_APP.replace(

@@ -58,6 +58,7 @@ class MemoryProvider:
         self.deployed = False
         self.log_lines = [LogLine(timestamp=0.0, function="shop-dev-app", text="GET / 200\n")]
         self.secret_values: dict[str, str] = {}
+        self.changes = True  # False: deploys find nothing to change
 
     def deploy(self, service: Service, *, plan_only: bool = False,
                steps: Any = None) -> DeployResult:  # steps: plugins' hooks (unused here)
@@ -66,11 +67,15 @@ class MemoryProvider:
         if not plan_only:
             self.deployed = True
         return DeployResult(url=URL, version=3, functions={"app": 3, "nightly": 1},
-                            schedules=["shop-dev-nightly"], plan=plan)
+                            schedules=["shop-dev-nightly"], plan=plan if self.changes else [],
+                            changed=self.changes)
 
-    def rollback(self, service: Service, steps: int = 1) -> DeployResult:
-        self.calls.append(("rollback", steps))
-        return DeployResult(url=URL, version=3 - steps, functions={"app": 3 - steps})
+    def rollback(self, service: Service, steps: int = 1, *,
+                 to: int | None = None) -> DeployResult:
+        self.calls.append(("rollback", steps if to is None else ("to", to)))
+        version = 3 - steps if to is None else to
+        return DeployResult(url=URL, version=version, functions={"app": version},
+                            changed=version != 3)
 
     def undeploy(self, service: Service) -> None:
         self.calls.append(("undeploy", service.stage))

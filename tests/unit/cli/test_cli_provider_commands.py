@@ -46,7 +46,9 @@ def test_deploy_prints_url_and_versions(run: Run, provider: MemoryProvider) -> N
 def test_deploy_json_and_update_alias(run: Run, provider: MemoryProvider) -> None:
     result = run("update", "dev", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"url": "http://127.0.0.1:9999/shop/dev/", "version": 3}
+    assert json.loads(result.stdout) == {"url": "http://127.0.0.1:9999/shop/dev/", "version": 3,
+                                         "functions": {"app": 3, "nightly": 1},
+                                         "changed": True}
 
 
 def test_deploy_plan_changes_nothing(run: Run, provider: MemoryProvider) -> None:
@@ -54,7 +56,18 @@ def test_deploy_plan_changes_nothing(run: Run, provider: MemoryProvider) -> None
     assert result.exit_code == 0, result.output
     assert provider.calls == [("deploy", ("dev", True))]
     assert "create" in result.stdout and "function shop-dev-app" in result.stdout
-    assert "memory=512" in result.stdout
+    assert "memory: 512" in result.stdout
+
+
+def test_a_deploy_without_changes_says_so(run: Run, provider: MemoryProvider) -> None:
+    provider.changes = False
+    result = run("deploy", "dev")
+    assert result.exit_code == 0, result.output
+    title = result.stdout.splitlines()[0]
+    assert title == "no changes: shop dev serves version 3 already (nothing was deployed)"
+    assert "http://127.0.0.1:9999/shop/dev/" in result.stdout
+    assert "deployed shop" not in result.stdout
+    assert json.loads(run("deploy", "dev", "--json").stdout)["changed"] is False
 
 
 def test_rollback_steps(run: Run, provider: MemoryProvider) -> None:
@@ -62,6 +75,24 @@ def test_rollback_steps(run: Run, provider: MemoryProvider) -> None:
     assert result.exit_code == 0, result.output
     assert provider.calls == [("rollback", 2)]
     assert "version 1" in result.stdout
+
+
+def test_rollback_to_a_version(run: Run, provider: MemoryProvider) -> None:
+    result = run("rollback", "dev", "--to", "2")
+    assert result.exit_code == 0, result.output
+    assert provider.calls == [("rollback", ("to", 2))]
+    assert result.stdout.splitlines()[0] == "rolled shop dev back to version 2"
+    same = run("rollback", "dev", "--to", "3", "--json")
+    assert json.loads(same.stdout)["changed"] is False
+    assert run("rollback", "dev", "--to", "3").stdout.startswith(
+        "no changes: shop dev serves version 3 already")
+
+
+def test_rollback_takes_steps_or_a_version_not_both(run: Run, provider: MemoryProvider) -> None:
+    result = run("rollback", "dev", "-n", "1", "--to", "2")
+    assert result.exit_code == 2
+    assert "-n and --to" in result.stderr
+    assert provider.calls == []
 
 
 def test_undeploy_needs_yes_when_not_interactive(run: Run, provider: MemoryProvider) -> None:

@@ -38,7 +38,7 @@ def test_rollback_json(run: Run, recorder: MemoryProvider) -> None:
     result = run("rollback", "dev", "-n", "2", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"url": "http://127.0.0.1:9999/shop/dev/", "version": 1,
-                                         "functions": {"app": 1}}
+                                         "functions": {"app": 1}, "changed": True}
 
 
 def test_tail_json_lines(run: Run, recorder: MemoryProvider) -> None:

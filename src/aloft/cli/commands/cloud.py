@@ -104,7 +104,6 @@ def status(home: Path | None, as_json: bool) -> None:
     if as_json:
         render.print_json(data)
         return
-    rows = [(k, ", ".join(v) if isinstance(v, list) else
-             " ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else str(v))
-            for k, v in data.items()]
-    render.out().print(render.table("local cloud", ["", ""], rows))
+    from aloft.cli import formatting
+
+    render.sections(formatting.document_sections(data, title="local cloud"))

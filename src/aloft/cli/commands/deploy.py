@@ -6,29 +6,23 @@ from typing import Any
 
 import click
 
-from aloft.cli import providers, render
+from aloft.cli import formatting, providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
 from aloft.config.models import Service
 from aloft.provider import DeployResult
 
 
-def describe_instruction(instruction: dict[str, Any]) -> tuple[str, str, str]:
-    """(action, resource, details) for one plan instruction, whatever provider made it."""
-    action = str(instruction.get("action") or instruction.get("op") or instruction.get("type")
-                 or "?")
-    resource = str(instruction.get("resource") or instruction.get("name")
-                   or instruction.get("target") or "")
-    rest = {k: v for k, v in instruction.items()
-            if k not in {"action", "op", "type", "resource", "name", "target"}}
-    details = ", ".join(f"{k}={v}" for k, v in rest.items())
-    return action, resource, details
-
-
 def print_result(result: DeployResult, title: str) -> None:
     """The closing summary table: URL, version, functions and their versions, schedules."""
-    render.out().print(render.deploy_summary(f"{title} version {result.version}", result.url,
-                                             result.version, result.functions, result.schedules))
+    render.out().print(render.deploy_summary(title, result.url, result.version,
+                                             result.functions, result.schedules))
+
+
+def result_json(result: DeployResult) -> dict[str, Any]:
+    """What `--json` prints for a deploy or rollback."""
+    return {"url": result.url, "version": result.version, "functions": result.functions,
+            "changed": result.changed}
 
 
 @click.command(
@@ -42,9 +36,13 @@ def print_result(result: DeployResult, title: str) -> None:
 )
 @click.argument("stage")
 @click.option("--plan", "plan_only", is_flag=True, help="Print the plan and stop.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"url": ..., "version": ...}.')
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"url": ..., "version": ..., "changed": ...}.')
 def command(stage: str, plan_only: bool, as_json: bool) -> None:
-    """Build and deploy STAGE; the new version serves only once it is healthy."""
+    """Build and deploy STAGE; the new version serves only once it is healthy.
+
+    When the artifact and the configuration are those of the version STAGE serves, nothing
+    is deployed: no new version, and the summary says "no changes"."""
     # Steps: validate, package, upload, apply, verify, finalize (plugins hook into each; the
     # provider runs upload, apply and verify through `steps=lifecycle`).
     lifecycle = begin("deploy", stage, first="validate", plan_only=plan_only)
@@ -73,17 +71,22 @@ def command(stage: str, plan_only: bool, as_json: bool) -> None:
 
 def _show(service: Service, result: DeployResult, *, plan_only: bool, as_json: bool) -> None:
     if as_json:
-        payload: dict[str, Any] = {"url": result.url, "version": result.version}
+        payload = result_json(result)
         if plan_only:
             payload["plan"] = result.plan
         render.print_json(payload)
         return
     if plan_only:
-        rows = [describe_instruction(i) for i in result.plan]
+        rows = [formatting.instruction_row(i) for i in result.plan]
         if rows:
             render.out().print(render.table(f"plan for {service.stage}",
                                             ["action", "resource", "details"], rows))
         else:
             render.out().print(f"{service.stage} is up to date: nothing to do", markup=False)
         return
-    print_result(result, f"deployed {service.service} to {service.stage}:")
+    if not result.changed:
+        print_result(result, f"no changes: {service.service} {service.stage} serves version "
+                             f"{result.version} already (nothing was deployed)")
+        return
+    print_result(result, f"deployed {service.service} to {service.stage}: version "
+                         f"{result.version}")

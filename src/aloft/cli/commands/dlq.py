@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from aloft.cli import render
+from aloft.cli import formatting, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.cli.providers import provider_for
@@ -45,7 +44,7 @@ def command(stage: str, redrive: str | None, as_json: bool) -> None:
         if ids and not done:
             raise UsageError(f"no dead-lettered event {redrive!r} in stage {stage!r}",
                              fix=f"`aloft dlq {stage}` lists them")
-        render.out().print(f"re-drove {len(done)} event(s)", markup=False)
+        render.out().print(f"re-drove {formatting.count(len(done), 'event')}", markup=False)
         return
     events = provider.dead_letters(service)
     if as_json:
@@ -58,10 +57,9 @@ def command(stage: str, redrive: str | None, as_json: bool) -> None:
     prefix = f"{service.service}-{stage}-"
     rows = [
         (e["id"], str(e["function"]).removeprefix(prefix),
-         datetime.fromtimestamp(float(e["created"]), UTC).strftime("%Y-%m-%d %H:%M:%S"),
-         str(e["attempts"]), str(e.get("error") or "")[:80])
+         formatting.time_cell(e.get("created")), formatting.cell(e.get("attempts")),
+         str(e.get("error") or "")[:80])
         for e in events
     ]
     render.out().print(render.table(f"dead-letter queue of {stage}",
-                                    ["id", "function", "queued (UTC)", "attempts", "error"],
-                                    rows))
+                                    ["id", "function", "queued", "attempts", "error"], rows))

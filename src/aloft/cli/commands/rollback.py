@@ -5,35 +5,47 @@ from __future__ import annotations
 import click
 
 from aloft.cli import providers, render
-from aloft.cli.commands.deploy import print_result
+from aloft.cli.commands.deploy import print_result, result_json
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
+from aloft.errors import UsageError
 
 
 @click.command(
     "rollback",
     short_help="Serve an earlier version of a stage.",
     epilog=examples("aloft rollback prod          # the previous version",
-                    "aloft rollback prod -n 3     # three versions back"),
+                    "aloft rollback prod -n 3     # three versions back",
+                    "aloft rollback prod --to 7   # version 7 (`aloft status prod` lists them)"),
 )
 @click.argument("stage")
-@click.option("-n", "--steps", default=1, show_default=True, type=click.IntRange(min=1),
-              help="How many versions back.")
+@click.option("-n", "--steps", type=click.IntRange(min=1),
+              help="How many versions back.  [default: 1]")
+@click.option("--to", "to", type=click.IntRange(min=1), metavar="VERSION",
+              help="The version to serve (on aws: the release number).")
 @click.option("--json", "as_json", is_flag=True,
-              help='Print {"url": ..., "version": ..., "functions": ...}.')
-def command(stage: str, steps: int, as_json: bool) -> None:
+              help='Print {"url": ..., "version": ..., "functions": ..., "changed": ...}.')
+def command(stage: str, steps: int | None, to: int | None, as_json: bool) -> None:
     """Serve an earlier version of STAGE again (instantly: nothing is rebuilt)."""
+    if steps is not None and to is not None:
+        raise UsageError("-n and --to both say which version to serve",
+                         fix=f"pass one: aloft rollback {stage} --to {to}")
     lifecycle = begin("rollback", stage)  # steps: start, run, finish
     service = lifecycle.service
     with lifecycle.step("run"):
-        lifecycle.context.result = providers.provider_for(service).rollback(service, steps)
+        lifecycle.context.result = providers.provider_for(service).rollback(
+            service, steps or 1, to=to)
     with lifecycle.step("finish"):
+        result = lifecycle.context.result
         if as_json:
-            result = lifecycle.context.result
-            render.print_json({"url": result.url, "version": result.version,
-                               "functions": result.functions})
+            render.print_json(result_json(result))
             return
-        print_result(lifecycle.context.result, f"rolled {service.service} {service.stage} back to")
-        for step in lifecycle.context.result.plan:  # e.g. schedules an old record cannot restore
+        if not result.changed:
+            print_result(result, f"no changes: {service.service} {service.stage} serves "
+                                 f"version {result.version} already")
+            return
+        print_result(result, f"rolled {service.service} {service.stage} back to version "
+                             f"{result.version}")
+        for step in result.plan:  # e.g. schedules an old record cannot restore
             if step.get("note"):
                 render.warning(str(step["note"]))

@@ -50,8 +50,11 @@ def set_command(stage: str, name: str) -> None:
 def list_command(stage: str) -> None:
     """The names of STAGE's secrets (never their values)."""
     service = load_service(stage)
-    for name in providers.provider_for(service).secrets(service).names():
+    names = providers.provider_for(service).secrets(service).names()
+    for name in names:
         render.out().print(name, markup=False)
+    if not names:  # on stderr: stdout stays one name per line, for scripts
+        render.note(f"no secrets in {service.service} {stage}")
 
 
 @command.command("delete")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from aloft.cli import providers, render
+from aloft.cli import formatting, providers, render
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
 
@@ -31,30 +30,7 @@ def command(stage: str, as_json: bool) -> None:
 
 
 def _show(status: dict[str, Any], as_json: bool) -> None:
-    if as_json:
+    if as_json:  # raw values: epoch seconds and ISO times, true/false
         render.print_json(status)
         return
-    console = render.out()
-    scalars = [(k, v) for k, v in status.items() if not isinstance(v, dict | list)]
-    if scalars:
-        console.print(render.table(None, ["key", "value"], scalars, header=False))
-    for key, value in status.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            columns = list(dict.fromkeys(c for row in value for c in row))
-            console.print()
-            console.print(render.table(key, columns,
-                                       [[_cell(row.get(c)) for c in columns] for row in value]))
-        elif isinstance(value, dict) and value:
-            console.print()
-            console.print(render.table(key, ["name", "value"],
-                                       [(k, _cell(v)) for k, v in value.items()]))
-        elif isinstance(value, list):
-            console.print(f"{key}: {', '.join(_cell(v) for v in value) or '-'}", markup=False)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
+    render.sections(formatting.document_sections(status))
