@@ -8,10 +8,10 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aloft.config.models import Service
 from aloft.errors import Location, UsageError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: shell completion imports this without pydantic
+    from aloft.config.models import Service
     from aloft.package.manifest import Manifest
 
 

@@ -7,11 +7,13 @@ package is absent is reported as an error instead of an ImportError.
 from __future__ import annotations
 
 import importlib
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from aloft.config.models import Service
 from aloft.errors import Location, ProviderError
-from aloft.provider import Provider
+
+if TYPE_CHECKING:  # annotations only: completing a command's arguments imports this module
+    from aloft.config.models import Service
+    from aloft.provider import Provider
 
 _PROVIDERS = {
     "local": ("aloft.local.provider", "LocalProvider"),

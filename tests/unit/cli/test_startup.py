@@ -79,6 +79,34 @@ def test_completion_imports_no_command(tmp_path: Path, monkeypatch: pytest.Monke
     assert _heavy(found["modules"]) == []
 
 
+STAGE_COMPLETION_HEAVY = ("pydantic", "aloft.config.models", "rich", "boto3", "botocore",
+                          "pluggy", "aloft.plugins", "aloft.local", "aloft.aws", "aloft.package")
+"""What completing a command's STAGE or function must not import (the command's own module and
+the config reader load; the config is read, not validated)."""
+
+
+@pytest.mark.parametrize("words", [
+    "aloft deploy ", "aloft status ", "aloft rollback ", "aloft undeploy ", "aloft schedule ",
+    "aloft secret list ", "aloft dlq ", "aloft package ", "aloft manage ", "aloft invoke ",
+    "aloft invoke dev ", "aloft invoke --local ",
+])
+def test_completing_a_stage_or_function_reads_the_config_cheaply(
+    words: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "aloft.yml").write_text("service: quick\napp: app:app\nstages:\n  dev: {}\n")
+    monkeypatch.setenv("_ALOFT_COMPLETE", "bash_complete")
+    monkeypatch.setenv("COMP_WORDS", words)
+    monkeypatch.setenv("COMP_CWORD", str(len(words.split())))
+    found = _startup(project, tmp_path)
+    modules = found["modules"]
+    assert isinstance(modules, list)
+    assert [m for m in modules if any(m == h or m.startswith(h + ".")
+                                      for h in STAGE_COMPLETION_HEAVY)] == []
+    assert found["service_built"] is False
+
+
 def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
     found = _startup(tmp_path, tmp_path, "schema")
     modules = found["modules"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from aloft.cli import render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.errors import Location, UsageError
@@ -15,7 +16,7 @@ from aloft.errors import Location, UsageError
     short_help="Give an aws stage its custom domain.",
     epilog=examples("aloft certify prod"),
 )
-@click.argument("stage")
+@stage_argument()
 @click.option("--timeout", default=600, show_default=True, type=click.IntRange(min=1),
               help="Seconds to wait for the certificate's DNS validation.")
 def command(stage: str, timeout: int) -> None:

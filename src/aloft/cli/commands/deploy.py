@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from aloft.cli import formatting, providers, render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
-from aloft.config.models import Service
-from aloft.provider import DeployResult
+
+if TYPE_CHECKING:
+    from aloft.config.models import Service
+    from aloft.provider import DeployResult
 
 
 def print_result(result: DeployResult, title: str) -> None:
@@ -34,7 +37,7 @@ def result_json(result: DeployResult) -> dict[str, Any]:
         "aloft deploy dev --json | jq -r .url",
     ),
 )
-@click.argument("stage")
+@stage_argument()
 @click.option("--plan", "plan_only", is_flag=True, help="Print the plan and stop.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"url": ..., "version": ..., "changed": ...}.')

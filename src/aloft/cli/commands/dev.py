@@ -13,6 +13,7 @@ import click
 from rich.markup import escape
 
 from aloft.cli import render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service, state
 
@@ -59,7 +60,7 @@ def print_log_line(line: dict[str, Any], prefix: str) -> None:
         "aloft dev dev --port 9000",
     ),
 )
-@click.argument("stage", required=False)
+@stage_argument(required=False)
 @click.option("--port", type=click.IntRange(0, 65535),
               help="The local cloud's port when aloft dev starts it (default $ALOFT_PORT or 8750).")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),

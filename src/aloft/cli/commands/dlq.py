@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from aloft.cli import formatting, render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.cli.providers import provider_for
@@ -24,7 +25,7 @@ ALL = "*"
         "aloft dlq dev --redrive 3f2c...   # queue one again",
     ),
 )
-@click.argument("stage")
+@stage_argument()
 @click.option("--redrive", is_flag=False, flag_value=ALL, default=None, metavar="[ID]",
               help="Queue dead-lettered events again (all, or the one with ID).")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from aloft.cli import providers, render
+from aloft.cli.completers import complete_invoke_target
 from aloft.cli.events import http_event, parse_headers, raw_event
 from aloft.cli.helptext import examples
-from aloft.cli.local_run import LocalResult, error_summary, function_or_error, invoke_locally
 from aloft.cli.project import begin, state
-from aloft.config.models import APP_FUNCTION, Service
 from aloft.errors import InvokeError, Location, UsageError
-from aloft.provider import InvokeOutput
+
+if TYPE_CHECKING:  # completing this command's arguments imports none of them
+    from aloft.cli.local_run import LocalResult
+    from aloft.config.models import Service
+    from aloft.provider import InvokeOutput
 
 
 def _read_json(text: str, what: str) -> Any:
@@ -67,6 +70,7 @@ def split_target(
         return args[0], args[1]
     if app_event and not local:
         from aloft.config import load_project
+        from aloft.config.models import APP_FUNCTION
 
         if args[0] in load_project(state().root).stages:
             return args[0], APP_FUNCTION
@@ -87,7 +91,8 @@ def split_target(
         "aloft invoke dev --raw 'print(1)'               # FUNCTION defaults to app",
     ),
 )
-@click.argument("args", nargs=-1, required=True, metavar="[STAGE] [FUNCTION]")
+@click.argument("args", nargs=-1, required=True, metavar="[STAGE] [FUNCTION]",
+                shell_complete=complete_invoke_target)
 @click.option("--local", "local", is_flag=True,
               help="Build and run the function here in a fresh process (no deploy needed).")
 @click.option("--event", "event_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -122,6 +127,8 @@ def command(
     event = build_event(event_file=event_file, data=data, raw=raw, path=path, method=method,
                         headers=headers, body=body)
     where = Location(function=function, stage=service.stage)
+    from aloft.cli.local_run import function_or_error, invoke_locally
+
     if local:
         progress = render.StepProgress(quiet=True)
         try:
@@ -141,6 +148,8 @@ def command(
 
 
 def _show_local(result: LocalResult, raw: str | None, where: Location) -> None:
+    from aloft.cli.local_run import error_summary
+
     if raw is not None and result.ok:
         _raw_reply(json.loads(result.output), where)
         return

@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from aloft.cli import providers
+from aloft.cli.completers import stage_argument
 from aloft.cli.events import manage_event
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.config.models import APP_FUNCTION
 from aloft.errors import InvokeError, Location, UsageError
 
 
@@ -37,10 +37,12 @@ def command_output(payload: Any) -> str:
         "aloft manage prod collectstatic --noinput",
     ),
 )
-@click.argument("stage")
+@stage_argument()
 @click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED, metavar="COMMAND...")
 def command(stage: str, args: tuple[str, ...]) -> None:
     """Run a Django management COMMAND in STAGE's app and print its output."""
+    from aloft.config.models import APP_FUNCTION
+
     service = load_service(stage)
     if not service.django_settings:
         raise UsageError(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from aloft.cli import render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin, state
-from aloft.package import Manifest
+
+if TYPE_CHECKING:
+    from aloft.package import Manifest
 
 _LARGEST = 8
 
@@ -53,7 +58,7 @@ def print_manifest(manifest: Manifest) -> None:
         "aloft package --json | jq .code.sha256",
     ),
 )
-@click.argument("stage", required=False)
+@stage_argument(required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the build manifest as JSON.")
 def command(stage: str | None, as_json: bool) -> None:
     """Build the deployment artifact for STAGE (dependencies are cached between builds)."""

@@ -6,6 +6,7 @@ import click
 
 from aloft.cli import providers, render
 from aloft.cli.commands.deploy import print_result, result_json
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
 from aloft.errors import UsageError
@@ -18,7 +19,7 @@ from aloft.errors import UsageError
                     "aloft rollback prod -n 3     # three versions back",
                     "aloft rollback prod --to 7   # version 7 (`aloft status prod` lists them)"),
 )
-@click.argument("stage")
+@stage_argument()
 @click.option("-n", "--steps", type=click.IntRange(min=1),
               help="How many versions back.  [default: 1]")
 @click.option("--to", "to", type=click.IntRange(min=1), metavar="VERSION",

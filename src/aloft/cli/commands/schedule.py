@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from aloft.cli import providers, render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
 
@@ -38,7 +39,7 @@ def _show(service: str, stage: str, changed: list[str], enabled: bool, as_json: 
     short_help="Enable a stage's schedules.",
     epilog=examples("aloft schedule dev", "aloft schedule dev nightly-report"),
 )
-@click.argument("stage")
+@stage_argument()
 @click.argument("names", nargs=-1)
 @_json
 def schedule_command(stage: str, names: tuple[str, ...], as_json: bool) -> None:
@@ -51,7 +52,7 @@ def schedule_command(stage: str, names: tuple[str, ...], as_json: bool) -> None:
     short_help="Disable a stage's schedules.",
     epilog=examples("aloft unschedule dev", "aloft unschedule dev nightly-report"),
 )
-@click.argument("stage")
+@stage_argument()
 @click.argument("names", nargs=-1)
 @_json
 def unschedule_command(stage: str, names: tuple[str, ...], as_json: bool) -> None:

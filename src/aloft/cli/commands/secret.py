@@ -13,6 +13,7 @@ import sys
 import click
 
 from aloft.cli import providers, render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.errors import ProviderError
@@ -30,7 +31,7 @@ def command() -> None:
 
 
 @command.command("set")
-@click.argument("stage")
+@stage_argument()
 @click.argument("name")
 def set_command(stage: str, name: str) -> None:
     """Store NAME's value: from stdin when piped, else a hidden prompt."""
@@ -46,7 +47,7 @@ def set_command(stage: str, name: str) -> None:
 
 
 @command.command("list")
-@click.argument("stage")
+@stage_argument()
 def list_command(stage: str) -> None:
     """The names of STAGE's secrets (never their values)."""
     service = load_service(stage)
@@ -58,7 +59,7 @@ def list_command(stage: str) -> None:
 
 
 @command.command("delete")
-@click.argument("stage")
+@stage_argument()
 @click.argument("name")
 def delete_command(stage: str, name: str) -> None:
     """Delete NAME from STAGE."""

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from aloft.cli import formatting, providers, render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
 
@@ -16,7 +17,7 @@ from aloft.cli.project import begin
     short_help="Show what a stage runs.",
     epilog=examples("aloft status dev", "aloft status prod --json"),
 )
-@click.argument("stage")
+@stage_argument()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def command(stage: str, as_json: bool) -> None:
     """Show the URL, versions, functions and schedules of STAGE."""

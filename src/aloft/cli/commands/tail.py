@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from aloft.cli import providers, render
+from aloft.cli.completers import complete_function, stage_argument
 from aloft.cli.durations import parse_duration
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
@@ -31,8 +32,9 @@ def format_line(line: LogLine) -> str:
         "aloft tail prod --filter ERROR --no-follow",
     ),
 )
-@click.argument("stage")
-@click.option("--function", "-f", "function", help="Only this function's logs.")
+@stage_argument()
+@click.option("--function", "-f", "function", help="Only this function's logs.",
+              shell_complete=complete_function)
 @click.option("--since", default="10m", show_default=True,
               help="How far back to start: 30s, 10m, 2h, 1d.")
 @click.option("--filter", "filter_text", help="Only lines containing TEXT.")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.errors import Location, UsageError
@@ -15,7 +16,7 @@ from aloft.errors import Location, UsageError
     "template",
     epilog=examples("aloft template prod", "aloft template prod -o stack.json"),
 )
-@click.argument("stage")
+@stage_argument()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the template to this file instead of standard output.")
 def command(stage: str, output: Path | None) -> None:

@@ -7,6 +7,7 @@ import sys
 import click
 
 from aloft.cli import providers, render
+from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
 from aloft.errors import UsageError
@@ -17,7 +18,7 @@ from aloft.errors import UsageError
     short_help="Delete a stage and what it created.",
     epilog=examples("aloft undeploy dev", "aloft undeploy dev --yes    # no question asked"),
 )
-@click.argument("stage")
+@stage_argument()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"service": ..., "stage": ...}.')
 def command(stage: str, yes: bool, as_json: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from aloft.cli import render
+from aloft.cli.completers import stage_argument
 from aloft.cli.errors import format_error
 from aloft.cli.helptext import examples
 from aloft.cli.project import state
@@ -77,7 +78,7 @@ def _print_errors(errors: list[ConfigError]) -> None:
         "aloft validate --all-stages",
     ),
 )
-@click.argument("stage", required=False)
+@stage_argument(required=False)
 @click.option("--all-stages", is_flag=True, help="Validate every stage.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"valid": ..., "services": {stage: service}, "errors": [...]}.')
