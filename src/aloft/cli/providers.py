@@ -45,4 +45,4 @@ def provider_for(service: Service) -> Provider:
             fix="use `aloft invoke --local` and `aloft package` meanwhile, or upgrade aloft",
         ) from None
     factory = getattr(module, class_name)
-    return cast(Provider, factory())
+    return cast("Provider", factory())
