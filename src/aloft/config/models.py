@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aloft.config.cron import cron_problem
+
 APP_FUNCTION = "app"
 """The name of the implicit function that serves `app` / `django_settings`."""
 
@@ -139,12 +141,9 @@ class ScheduleEvent(Model):
         text = value.strip()
         if text.startswith("cron(") and text.endswith(")"):
             text = text[5:-1].strip()
-        fields = text.split()
-        if len(fields) != 6:
-            raise ValueError(
-                f"cron {value!r} has {len(fields)} fields; AWS cron has 6: "
-                "minutes hours day-of-month month day-of-week year, e.g. '0 12 * * ? *'"
-            )
+        problem = cron_problem(text)
+        if problem:
+            raise ValueError(problem)
         return text
 
     @model_validator(mode="after")

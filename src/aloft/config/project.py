@@ -103,7 +103,9 @@ class Project:
         # pydantic is imported when a stage is validated, not when a config file is read
         # (`aloft --help` reads the file to find plugin commands)
         from aloft.config import route_cors
+        from aloft.config.duplicate_routes import duplicate_route
         from aloft.config.sections import plugin_names, split_sections
+        from aloft.config.source import format_path
         from aloft.config.validation import validate_service
 
         stage = stage or (options or {}).get("stage") or self.default_stage
@@ -127,6 +129,17 @@ class Project:
             data, tree.locator, stage=stage, root=self.root, config_file=self.file,
             warnings=warnings, plugin_config=plugin_config,
         )
+        duplicate = duplicate_route(service)
+        if duplicate is not None:
+            first = tree.locator.where(duplicate.first)
+            at = f" (line {first.line})" if first.line else ""
+            raise tree.locator.error(
+                duplicate.second,
+                f"route `{duplicate.method} {duplicate.path}` is also "
+                f"`{format_path(duplicate.first)}`{at}: API Gateway refuses two routes for "
+                "one method and path",
+                "remove one of them, or give it another method or path",
+            )
         if service.provider == "aws":  # refused here too, for the line it was written on
             conflict = route_cors.aws_conflict(service)
             if conflict is not None:
