@@ -44,14 +44,26 @@ class AloftError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, where: Location | None = None, fix: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: Location | None = None,
+        fix: str | None = None,
+        detail: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.where = where
         self.fix = fix
+        self.detail = detail
+        """Lines shown as they are between the error and its fix (a function's init error and
+        the user's frames); the message itself stays one line."""
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where and str(self.where) else self.message
+        if self.detail:
+            text += "\n" + "\n".join("  " + line for line in self.detail.splitlines())
         if self.fix:
             text += f"\n  fix: {self.fix}"
         return text

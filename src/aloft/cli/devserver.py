@@ -59,6 +59,47 @@ def changed(before: Snapshot, after: Snapshot) -> list[str]:
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
+class InitOutputGate:
+    """Passes the stage's log lines on to `emit`, but for the init output of a version that does
+    not serve (yet): a version that fails its health check is reported by the deploy's error,
+    with the user's frames, and its log lines would say the same again (twice when an attempt
+    forked from a zygote is retried in a fresh process). Held lines are shown once their
+    version serves, dropped when its deploy fails (or when the next deploy begins: what is
+    still held then came from an attempt that failed)."""
+
+    def __init__(self, emit: Callable[[dict[str, Any]], None]):
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._serving: dict[str, int] = {}  # physical function -> serving version
+        self._held: list[dict[str, Any]] = []
+
+    def _serves(self, line: dict[str, Any]) -> bool:
+        return int(line.get("version") or 0) <= self._serving.get(str(line["function"]), 0)
+
+    def line(self, line: dict[str, Any]) -> None:
+        with self._lock:
+            if line.get("request_id") is None and not self._serves(line):
+                self._held.append(line)
+                return
+        self._emit(line)
+
+    def deploying(self, now: float) -> None:
+        with self._lock:
+            self._held = [line for line in self._held if float(line["timestamp"]) >= now]
+
+    def served(self, versions: dict[str, int]) -> None:
+        with self._lock:
+            self._serving.update(versions)
+            ready = [line for line in self._held if self._serves(line)]
+            self._held = [line for line in self._held if not self._serves(line)]
+        for line in ready:
+            self._emit(line)
+
+    def failed(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+
 @dataclass(frozen=True)
 class Reload:
     files: list[str]
@@ -70,10 +111,12 @@ class Reload:
 class DevSession:
     """Deploys `load()`'s service to the local cloud behind `client`, on start and on saves."""
 
-    def __init__(self, root: Path, load: Callable[[], Service], client: CloudClient):
+    def __init__(self, root: Path, load: Callable[[], Service], client: CloudClient,
+                 gate: InitOutputGate | None = None):
         self.root = root
         self.load = load
         self.client = client
+        self.gate = gate
         self.service: Service | None = None
 
     def deploy(self, *, show: bool = False) -> dict[str, Any]:
@@ -94,19 +137,30 @@ class DevSession:
             with render.waiting(f"uploading {size}…", f"uploaded {size}", quiet=not show):
                 for artifact in missing:
                     self.client.put_artifact(artifact.sha256, artifact.path)
-        with render.waiting("waiting for the new version's health check…",
-                            "healthy and serving", quiet=not show):
-            result: dict[str, Any] = self.client.call("POST", "deploy", {
-                "service": service.model_dump(mode="json"),
-                "code_sha256": manifest.code.sha256,
-                "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
-                "plan_only": False,
-            })
+        if self.gate is not None:
+            self.gate.deploying(time.time())
+        try:
+            with render.waiting("waiting for the new version's health check…",
+                                "healthy and serving", quiet=not show):
+                result: dict[str, Any] = self.client.call("POST", "deploy", {
+                    "service": service.model_dump(mode="json"),
+                    "code_sha256": manifest.code.sha256,
+                    "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
+                    "plan_only": False,
+                })
+        except Exception:
+            if self.gate is not None:
+                self.gate.failed()
+            raise
+        if self.gate is not None:
+            self.gate.served({service.physical_name(name): int(version)
+                              for name, version in (result.get("functions") or {}).items()})
         self.service = service
         return result
 
     def watch(self, stop: threading.Event, interval: float = 0.1) -> Iterator[Reload]:
         """Yield one Reload per burst of saves until `stop` is set."""
+        from aloft.cli.errors import error_text
         from aloft.errors import AloftError
 
         seen = snapshot(self.root)
@@ -123,7 +177,7 @@ class DevSession:
             try:
                 result = self.deploy()
             except AloftError as exc:
-                yield Reload(files, None, (time.time() - saved) * 1000, str(exc))
+                yield Reload(files, None, (time.time() - saved) * 1000, error_text(exc))
                 continue
             yield Reload(files, int(result.get("version") or 0), (time.time() - saved) * 1000)
 

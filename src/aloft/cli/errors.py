@@ -1,6 +1,7 @@
 """The top level: turns every exception into a short message and an exit code.
 
-An AloftError prints exactly two lines on stderr, `error: <where>: <what>` and `fix: <how>`,
+An AloftError prints `error: <where>: <what>` and `fix: <how>` on stderr, one line each, with
+its detail (a function's init error and the user's frames) indented in between when it has one,
 and exits with its exit code (1, or 2 for usage errors). Anything unexpected prints one line plus
 a hint to rerun with --verbose, which shows the traceback. Library code never exits; only this.
 """
@@ -57,6 +58,20 @@ def format_error(error: AloftError) -> tuple[str, str]:
     return f"error: {one_line(what)}", f"fix: {one_line(fix)}"
 
 
+def error_lines(error: AloftError) -> list[str]:
+    """Everything printed for an AloftError: its error line, its detail, its fix line."""
+    what, fix = format_error(error)
+    detail = ["  " + line.rstrip() for line in (error.detail or "").splitlines() if line.strip()]
+    return [what, *detail, fix]
+
+
+def error_text(error: AloftError) -> str:
+    """An error shown inside other output (aloft dev's reloads): where and what, its detail,
+    its fix, without the `error:` prefix."""
+    first, *rest = error_lines(error)
+    return "\n".join([first.removeprefix("error: "), *rest[:-1], "  " + rest[-1]])
+
+
 def _usage_fix(error: click.UsageError) -> str:
     ctx = error.ctx
     if ctx is not None:
@@ -94,7 +109,7 @@ def run(invoke: Callable[[], object], *, verbose: bool) -> int:
     except AloftError as exc:
         if verbose:
             traceback.print_exc()
-        _emit(*format_error(exc))
+        _emit(*error_lines(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         _emit("error: interrupted")

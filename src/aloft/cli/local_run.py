@@ -35,11 +35,21 @@ _GRACE_SECONDS = 5.0
 """Extra wall time for interpreter start-up before the function's timeout kills the process."""
 
 
+INIT_FAILED = 3
+"""The invocation process's exit code when the function could not initialise (as
+aloft.runtime.invoke.INIT_FAILED; the runtime is not imported here)."""
+
+
 @dataclass(frozen=True)
 class LocalResult:
     ok: bool
     output: str  # the return value (or Lambda's error object) as JSON text
     exit_code: int
+    code_dir: Path | None = None  # where the function's code ran from
+
+    @property
+    def init_failed(self) -> bool:
+        return self.exit_code == INIT_FAILED
 
 
 def function_or_error(service: Service, name: str) -> None:
@@ -138,7 +148,8 @@ def invoke_locally(
             fix="make it faster, or raise `timeout` for the function in aloft.yml",
         ) from None
     output = proc.stdout.decode("utf-8", errors="replace").strip()
-    return LocalResult(ok=proc.returncode == 0, output=output, exit_code=proc.returncode)
+    return LocalResult(ok=proc.returncode == 0, output=output, exit_code=proc.returncode,
+                       code_dir=code_dir)
 
 
 def error_summary(output: str, exit_code: int = 1) -> str:

@@ -209,7 +209,9 @@ def _error_from(status: int, decoded: Any, raw: bytes) -> errors.AloftError:
         ):
             cls = errors.ProviderError
         where = errors.Location(**err["where"]) if isinstance(err.get("where"), dict) else None
-        return cls(str(err.get("message")), where=where, fix=err.get("fix"))
+        detail = err.get("detail")
+        return cls(str(err.get("message")), where=where, fix=err.get("fix"),
+                   detail=detail if isinstance(detail, str) else None)
     return errors.ProviderError(
         f"the local cloud answered {status}: {raw[:500].decode('utf-8', 'replace')}"
     )

@@ -15,8 +15,8 @@ handler is socket-free like the gateway: a request in, a reply out. Control endp
     POST schedules {service, stage, enabled, names}
     GET  dlq?service=&stage=            POST dlq/redrive {service, stage, ids}
 
-Errors are JSON `{"error": {"type", "message", "fix", "where"}}` so that the CLI re-raises the
-same `aloft.errors` exception the daemon raised.
+Errors are JSON `{"error": {"type", "message", "fix", "where", "detail"}}` so that the CLI
+re-raises the same `aloft.errors` exception the daemon raised.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def error_reply(exc: errors.AloftError, status: int = 400) -> Reply:
     where = asdict(exc.where) if exc.where else None
     return json_reply(status, {"error": {
         "type": type(exc).__name__, "message": exc.message, "fix": exc.fix, "where": where,
+        "detail": exc.detail,
     }})
 
 

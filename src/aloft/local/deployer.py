@@ -21,6 +21,7 @@ from typing import Any
 
 from aloft.config.models import Function, Service
 from aloft.errors import DeployError, Location, NotDeployedError, UsageError
+from aloft.init_report import init_report_for
 from aloft.local.endpoint import AwsEndpoint
 from aloft.local.endpoint_auth import (
     Statement,
@@ -336,11 +337,14 @@ class Deployer:
         where = Location(function=name, stage=service.stage)
         init: InvokeResult = await self.pool.prewarm(fv)
         if init.status != "ok":
+            report = await asyncio.to_thread(
+                init_report_for, service, name, init.payload, [fv.code_dir])
             raise DeployError(
-                f"version {fv.version} of {name!r} failed to initialise; the previous version "
-                f"keeps serving:\n{_payload_text(init.payload)}",
+                f"version {fv.version} of {name!r} failed to initialise; {self._still(fv)}",
                 where=where,
-                fix="fix the error above (try `aloft invoke --local`) and deploy again",
+                detail=report.detail() if report else _payload_text(init.payload),
+                fix=report.fix if report and report.fix
+                else "fix the error above (try `aloft invoke --local`) and deploy again",
             )
         if path is None or self.health_event is None:
             return
@@ -349,12 +353,18 @@ class Deployer:
         if result.status != "ok" or status is None or status >= 500:
             raise DeployError(
                 f"version {fv.version} of {name!r} failed its health check (GET {path} "
-                f"answered {status if status is not None else result.status}); the previous "
-                f"version keeps serving:\n{_payload_text(result.payload)}",
+                f"answered {status if status is not None else result.status}); "
+                f"{self._still(fv)}:\n{_payload_text(result.payload)}",
                 where=where,
                 fix="fix the error above, or set `health_path` (or `local.health_path`) to a "
                 "path that answers without a 5xx, and deploy again",
             )
+
+    def _still(self, fv: FunctionVersion) -> str:
+        """What serves after a failed check: true for a first deploy as for a later one."""
+        serving = self.registry.current(fv.function)
+        return "the previous version keeps serving" if serving is not None \
+            else "nothing was deployed"
 
     def _deployment(self, service: Service, plan: list[Instruction], url: str,
                     schedules: list[ScheduleRecord]) -> Deployment:

@@ -129,24 +129,25 @@ class _Context:
 
 
 def _init_failed(exc: BaseException) -> bytes:
-    label = f"Runtime.{type(exc).__name__}"
-    cause: BaseException | None = exc
-    while cause is not None:  # the runtime wraps the user's error: name it like Lambda does
-        if isinstance(cause, SyntaxError):
-            label = "Runtime.UserCodeSyntaxError"
-        elif isinstance(cause, ImportError):
-            label = "Runtime.ImportModuleError"
-        elif isinstance(cause, AttributeError):
-            label = "Runtime.HandlerNotFound"
-        else:
-            cause = cause.__cause__
-            continue
-        break
-    _log_error(exc, label)
+    """The INIT_ERROR body: this process's pid and Lambda's error object, which is also
+    written to the log as Lambda writes it."""
+    try:
+        from aloft.runtime import faults  # the artifact's runtime words it as Lambda does
+    except ImportError:  # an artifact built before aloft.runtime.faults existed
+        error: dict[str, Any] = {
+            "errorMessage": str(exc), "errorType": f"Runtime.{type(exc).__name__}",
+            "requestId": "",
+            "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+        }
+        log = f"[ERROR] {error['errorType']}: {exc}\n"
+    else:
+        error = faults.init_error_object(exc)
+        log = faults.init_log_text(error)
     sys.stdout.flush()
+    sys.stderr.write(log)
     sys.stderr.flush()
     pid: bytes = P.PID.pack(os.getpid())
-    return pid + _error_object(exc, "", label)
+    return pid + json.dumps(error).encode()
 
 
 def _context_factory(context_cls: Any) -> ContextFactory:

@@ -8,7 +8,15 @@ class RuntimeFault(Exception):
 
 
 class InitError(RuntimeFault):
-    """The artifact cannot start: settings missing, app or handler not importable."""
+    """The artifact cannot start: settings missing, app or handler not importable.
+
+    `error_type` is the errorType Lambda's own Python runtime reports for the same failure
+    (Runtime.ImportModuleError, Runtime.HandlerNotFound, Runtime.UserCodeSyntaxError), or
+    Runtime.InitError for aloft's own settings."""
+
+    def __init__(self, message: str, error_type: str = "Runtime.InitError") -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 class UnsupportedEvent(RuntimeFault):

@@ -2,7 +2,9 @@
 
 Used by `aloft invoke --local` with PYTHONPATH=<code dir>:<layer dir> and ALOFT_FUNCTION set.
 Everything the function prints (stdout, logging) goes to stderr; the real stdout receives exactly
-one JSON document: the return value, or Lambda's error object with exit code 1.
+one JSON document: the return value, or Lambda's error object with exit code 1; when the
+function's code could not even be initialised, the one Lambda's runtime reports
+(aloft.runtime.faults) with exit code 3, and nothing in the log: the caller shows it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def _take_stdout() -> TextIO:
     return real
 
 
+INIT_FAILED = 3
+"""The exit code when the function's code could not be initialised (`aloft invoke --local`
+shows that error itself, with the user's frames at their project paths)."""
+
+
 def run(raw_event: str) -> tuple[dict[str, Any] | Any, int]:
     """(JSON-ready result, exit code) for one invocation of this instance's function."""
     from aloft.runtime import handler as runtime
@@ -45,6 +52,12 @@ def run(raw_event: str) -> tuple[dict[str, Any] | Any, int]:
         return error_object(exc, "Runtime.UnmarshalError"), 1
     try:
         runtime.init()
+    except Exception as exc:
+        # Not logged: the caller shows the error object (type, message, the user's frames).
+        from aloft.runtime.faults import init_error_object
+
+        return init_error_object(exc), INIT_FAILED
+    try:
         result = runtime.handler(event, LambdaContext.from_environ())
     except Exception as exc:
         traceback.print_exception(exc, file=sys.stderr)

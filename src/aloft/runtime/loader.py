@@ -13,7 +13,9 @@ from aloft.runtime.wsgi import WsgiApp
 
 
 def import_string(ref: str, what: str) -> Any:
-    """`pkg.mod:attr.sub` or `pkg.mod.attr` -> the object; InitError says which setting failed."""
+    """`pkg.mod:attr.sub` or `pkg.mod.attr` -> the object. Failures are InitErrors worded and
+    typed as Lambda's own runtime reports them; an exception raised by the module's own code
+    while it is imported propagates as it is (Lambda reports it under its own type too)."""
     if ":" in ref:
         module_name, _, attr_path = ref.partition(":")
     else:
@@ -23,17 +25,20 @@ def import_string(ref: str, what: str) -> Any:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InitError(
-            f"{what} {ref!r}: cannot import module {module_name!r}: {exc}. Check the module is "
-            "in your project (not excluded from the package) and its dependencies are listed."
-        ) from exc
+        raise InitError(f"Unable to import module {module_name!r}: {exc}",
+                        "Runtime.ImportModuleError") from exc
+    except SyntaxError as exc:
+        raise InitError(f"Syntax error in module {module_name!r}: {exc}",
+                        "Runtime.UserCodeSyntaxError") from exc
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError as exc:
-            raise InitError(
-                f"{what} {ref!r}: module {module_name!r} has no attribute {attr_path!r}"
-            ) from exc
+            # "Handler 'x' missing on module 'y'" (or "App ..."), as Lambda words it.
+            label = "App" if what == "app" else "Handler" if what.endswith(" handler") \
+                else what.replace("_", " ").capitalize()
+            raise InitError(f"{label} {attr_path!r} missing on module {module_name!r}",
+                            "Runtime.HandlerNotFound") from exc
     return obj
 
 

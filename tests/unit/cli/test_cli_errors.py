@@ -1,4 +1,5 @@
-"""The top level's contract: two lines for an AloftError, exit codes 1 and 2, no tracebacks."""
+"""The top level's contract: two lines for an AloftError (its detail, if any, in between), exit
+codes 1 and 2, no tracebacks."""
 
 from __future__ import annotations
 
@@ -115,3 +116,53 @@ def test_version_and_help(run: Run) -> None:
     result = run("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("aloft, version ")
+
+
+def test_an_error_with_detail_shows_it_between_its_two_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aloft.errors import DeployError
+
+    error = DeployError(
+        "version 2 of 'app' failed to initialise; the previous version keeps serving",
+        where=Location(function="app", stage="dev"),
+        detail="Runtime.ImportModuleError: m\n  File \"/p/app.py\", line 1, in <module>\n"
+               "    import requests\n",
+        fix="add `requests` to requirements.txt",
+    )
+    assert errors.error_lines(error) == [
+        "error: function 'app', stage 'dev': version 2 of 'app' failed to initialise; the "
+        "previous version keeps serving",
+        "  Runtime.ImportModuleError: m",
+        '    File "/p/app.py", line 1, in <module>',
+        "      import requests",
+        "fix: add `requests` to requirements.txt",
+    ]
+    assert errors.error_text(error).splitlines()[0].startswith("function 'app', stage 'dev'")
+    assert errors.error_text(error).splitlines()[-1] == "  fix: add `requests` to requirements.txt"
+    assert str(error).splitlines()[1] == "  Runtime.ImportModuleError: m"
+
+    @click.command("deployish")
+    def deployish() -> None:
+        raise error
+
+    monkeypatch.setitem(cli.commands, "deployish", deployish)
+    result = CliRunner().invoke(cli, ["deployish"])
+    assert result.exit_code == 1
+    assert lines(result.stderr) == errors.error_lines(error)
+
+
+def test_the_detail_crosses_the_control_api() -> None:
+    import json
+
+    from aloft.errors import DeployError
+    from aloft.local.client import _error_from
+    from aloft.local.control_api import error_reply
+
+    sent = DeployError("failed", where=Location(function="app"), detail="T: m\n  File x",
+                       fix="do y")
+    reply = error_reply(sent)
+    back = _error_from(reply.status, json.loads(reply.body), reply.body)
+    assert isinstance(back, DeployError)
+    assert (back.message, back.detail, back.fix, back.where) == (
+        "failed", "T: m\n  File x", "do y", sent.where)

@@ -187,8 +187,15 @@ def test_function_selection(deploy: Any) -> None:
         deploy(modules, handlers={"a": "recorder.handle", "b": "recorder.handle"})
 
 
-def test_init_errors_say_what_to_fix(deploy: Any) -> None:
-    with pytest.raises(InitError, match="cannot import module 'missing_mod'"):
+def test_init_errors_are_worded_and_typed_as_lambda_does(deploy: Any) -> None:
+    with pytest.raises(InitError, match="Unable to import module 'missing_mod': No module") as e:
         deploy({}, app="missing_mod:app")
-    with pytest.raises(InitError, match="has no attribute 'nope'"):
+    assert e.value.error_type == "Runtime.ImportModuleError"
+    with pytest.raises(InitError, match="Handler 'nope' missing on module 'recorder'") as e:
         deploy({"recorder": RECORDER}, handlers={"fn": "recorder.nope"})
+    assert e.value.error_type == "Runtime.HandlerNotFound"
+    with pytest.raises(InitError, match="App 'application' missing on module 'echo'"):
+        deploy({"echo": ECHO_APP}, app="echo:application")
+    with pytest.raises(InitError, match=r"Syntax error in module 'bad': .*\(bad.py, line 2\)") as e:
+        deploy({"bad": "x = 1\ndef broken(:\n"}, handlers={"fn": "bad.broken"})
+    assert e.value.error_type == "Runtime.UserCodeSyntaxError"

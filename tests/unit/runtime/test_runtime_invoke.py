@@ -106,9 +106,11 @@ def test_unmarshalable_result(artifact: tuple[Path, Path]) -> None:
 
 def test_init_error_is_reported(artifact: tuple[Path, Path]) -> None:
     done = invoke(artifact, "nope", {})
-    assert done.returncode == 1
+    assert done.returncode == 3  # init failed: `aloft invoke --local` shows it itself
     error = json.loads(done.stdout)
-    assert error["errorType"] == "InitError" and "ALOFT_FUNCTION='nope'" in error["errorMessage"]
+    assert error["errorType"] == "Runtime.InitError"
+    assert "ALOFT_FUNCTION='nope'" in error["errorMessage"]
+    assert "Traceback" not in done.stderr  # the CLI shows the error object, once
 
 
 def test_http_event_through_the_app_with_base_path(artifact: tuple[Path, Path]) -> None:

@@ -72,7 +72,8 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     changes; the next request after a save runs the new code. Ctrl-C stops (and stops the local
     cloud too if aloft dev started it). Replaces `serverless offline`, `sam local start-api`
     and `chalice local`."""
-    from aloft.cli.devserver import DevSession, LogFollower
+    from aloft.cli.devserver import DevSession, InitOutputGate, LogFollower
+    from aloft.cli.errors import error_text
     from aloft.errors import AloftError
     from aloft.local.client import CloudClient
 
@@ -92,12 +93,14 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         if service.provider != "local":
             render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
                            "it on the local cloud")
-        session = DevSession(root, lambda: load_service(service.stage), client)
+        prefix = f"{service.service}-{service.stage}-"
+        gate = InitOutputGate(lambda line: print_log_line(line, prefix))
+        session = DevSession(root, lambda: load_service(service.stage), client, gate)
         console = render.err()
         try:
             result = session.deploy(show=True)
         except AloftError as exc:  # broken at start: say why and wait for the fixing save
-            console.print(f"[red]✗ deploy failed[/red]: {escape(brief(str(exc)))}")
+            console.print(f"[red]✗ deploy failed[/red]: {escape(error_text(exc))}")
             url = f"http://127.0.0.1:{client.port}/{service.service}/{service.stage}/"
         else:
             functions = ", ".join(f"{k} v{v}" for k, v in sorted(result["functions"].items()))
@@ -107,14 +110,12 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         console.print(f"  [bold]{escape(url)}[/bold]")
         console.print(f"  [dim]watching {escape(str(root))} — save a file to reload, "
                       "Ctrl-C to stop[/dim]")
-        prefix = f"{service.service}-{service.stage}-"
-        follower = LogFollower(client, service.service, service.stage,
-                               lambda line: print_log_line(line, prefix))
+        follower = LogFollower(client, service.service, service.stage, gate.line)
         follower.start()
         for reload in session.watch(stop, interval):
             names = ", ".join(reload.files[:3]) + (" …" if len(reload.files) > 3 else "")
             if reload.version is None:
-                why = escape(brief(reload.error or ""))
+                why = escape(reload.error or "")
                 console.print(f"[red]✗ reload failed[/red] [dim]({escape(names)})[/dim]: {why}\n"
                               "  [dim]the previous version (if any) keeps serving; save again "
                               "to retry[/dim]")

@@ -137,7 +137,7 @@ def command(
         finally:
             progress.close()
         with lifecycle.step("finish"):
-            _show_local(result, raw, where)
+            _show_local(result, raw, where, service, function)
         return
     function_or_error(service, function)
     provider = providers.provider_for(service)
@@ -147,16 +147,29 @@ def command(
         _show(output, service, function, raw, asynchronous, where)
 
 
-def _show_local(result: LocalResult, raw: str | None, where: Location) -> None:
+def _show_local(
+    result: LocalResult, raw: str | None, where: Location, service: Service, function: str
+) -> None:
     from aloft.cli.local_run import error_summary
+    from aloft.init_report import init_report_for
 
     if raw is not None and result.ok:
         _raw_reply(json.loads(result.output), where)
         return
-    click.echo(result.output)
-    if not result.ok:
-        raise InvokeError(f"failed: {error_summary(result.output, result.exit_code)}",
-                          where=where, fix="read the function's output above")
+    # A failure's error object is for scripts; on a terminal the error below says it once.
+    if result.ok or not sys.stdout.isatty():
+        click.echo(result.output)
+    if result.ok:
+        return
+    report = init_report_for(service, function, result.output,
+                             [result.code_dir] if result.code_dir else []) \
+        if result.init_failed else None
+    if report is not None:
+        raise InvokeError("failed to initialise", where=where,
+                          detail=report.detail(),
+                          fix=report.fix or "correct the code or the setting named above")
+    raise InvokeError(f"failed: {error_summary(result.output, result.exit_code)}",
+                      where=where, fix="read the function's output above")
 
 
 def _show(output: InvokeOutput, service: Service, function: str, raw: str | None,
