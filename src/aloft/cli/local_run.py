@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
-from aloft.errors import InvokeError, Location, PackageError, UsageError
+from aloft.errors import InvokeError, Location, UsageError
 from aloft.package import build, unpack
 from aloft.package.progress import Progress
+from aloft.package.python import PASS_THROUGH, interpreter
 
 RUN_DIR = Path(".aloft") / "run"
 """Where artifacts are unpacked, under the project root (content-addressed, reused)."""
@@ -28,8 +27,6 @@ RUN_DIR = Path(".aloft") / "run"
 PYCACHE_DIR = Path(".aloft") / "pycache"
 """Bytecode of the unpacked artifacts, outside them (they are content-addressed and shared)."""
 
-_PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
-"""The only variables inherited from the caller: an instance must not see the user's shell."""
 
 _GRACE_SECONDS = 5.0
 """Extra wall time for interpreter start-up before the function's timeout kills the process."""
@@ -66,20 +63,6 @@ def function_or_error(service: Service, name: str) -> None:
         )
 
 
-def interpreter(version: str) -> str:
-    """A Python matching the artifact's runtime: this one if it matches, else pythonX.Y."""
-    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
-        return sys.executable
-    found = shutil.which(f"python{version}")
-    if found:
-        return found
-    raise PackageError(
-        f"the service runs on Python {version} but no python{version} is installed here",
-        fix=f"install Python {version}, or set `runtime: "
-        f"'{sys.version_info.major}.{sys.version_info.minor}'` in aloft.yml",
-    )
-
-
 def instance_environment(
     service: Service, function: str, code_dir: Path, layer_dir: Path | None,
     base: Mapping[str, str] | None = None,
@@ -91,7 +74,7 @@ def instance_environment(
     """
     spec = service.function(function)
     source = os.environ if base is None else base
-    env = {key: source[key] for key in _PASS_THROUGH if key in source}
+    env = {key: source[key] for key in PASS_THROUGH if key in source}
     env.update(spec.environment)
     path = [str(code_dir)] + ([str(layer_dir / "python")] if layer_dir else [])
     name = service.physical_name(function)

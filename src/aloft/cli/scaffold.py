@@ -16,7 +16,9 @@ TEMPLATES = ("function", "flask", "fastapi", "django")
 _SUFFIX = ".tmpl"
 BUILD_DIR_PATTERN = ".aloft/"
 """What `aloft init` puts in .gitignore: builds, unpacked artifacts and bytecode live there."""
-_BUILD_DIR_SPELLINGS = {".aloft", ".aloft/", "/.aloft", "/.aloft/", ".aloft/*", "/.aloft/*"}
+TEMPLATE_IGNORES: dict[str, tuple[str, ...]] = {"django": ("/static/",)}
+"""More .gitignore lines for a template's generated files (Django's collected static files:
+every build collects them again)."""
 
 
 def _template_files(name: str) -> list[tuple[str, str]]:
@@ -58,18 +60,25 @@ def scaffold(name: str, target: Path, service: str, *, force: bool = False) -> l
     return [path for path, _ in planned]
 
 
-def ignore_build_dir(root: Path) -> bool:
-    """Add `.aloft/` to root/.gitignore (created if missing) unless a line already ignores it;
-    True when the file changed. The rest of the file is kept byte for byte."""
+def _spellings(pattern: str) -> set[str]:
+    """The lines that ignore what `pattern` does: `.aloft`, `/.aloft/`, `.aloft/*`..."""
+    name = pattern.strip("/")
+    return {f"{lead}{name}{tail}" for lead in ("", "/") for tail in ("", "/", "/*")}
+
+
+def add_ignores(root: Path, patterns: tuple[str, ...] = (BUILD_DIR_PATTERN,)) -> list[str]:
+    """Add each of `patterns` to root/.gitignore (created if missing) unless a line already
+    ignores it; returns those added. The rest of the file is kept byte for byte."""
     path = root / ".gitignore"
     try:
         text = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}", where=Location(file=str(path)),
-                         fix=f"add the line {BUILD_DIR_PATTERN} to it yourself") from None
-    if any(line.strip() in _BUILD_DIR_SPELLINGS for line in text.splitlines()):
-        return False
-    separator = "" if not text or text.endswith("\n") else "\n"
-    with path.open("a", encoding="utf-8") as out:
-        out.write(f"{separator}{BUILD_DIR_PATTERN}\n")
-    return True
+                         fix=f"add the lines {' '.join(patterns)} to it yourself") from None
+    present = {line.strip() for line in text.splitlines()}
+    added = [p for p in patterns if not present & _spellings(p)]
+    if added:
+        separator = "" if not text or text.endswith("\n") else "\n"
+        with path.open("a", encoding="utf-8") as out:
+            out.write(separator + "".join(f"{p}\n" for p in added))
+    return added

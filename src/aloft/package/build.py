@@ -25,6 +25,7 @@ from aloft.package.dependencies import (
     Layout,
     build_dependencies,
 )
+from aloft.package.django_static import collect_static, wants_collection
 from aloft.package.files import temp_sibling
 from aloft.package.limits import check_lambda_limits
 from aloft.package.manifest import MANIFEST_FILE, ArtifactFile, Manifest
@@ -33,6 +34,7 @@ from aloft.package.progress import NullProgress, Progress
 from aloft.package.requirements import find_requirements
 from aloft.package.settings import runtime_settings, settings_json
 from aloft.package.target import Target
+from aloft.package.unpack import unpack
 from aloft.runtime.settings import SETTINGS_FILE
 
 CODE_ZIP = "code.zip"
@@ -90,6 +92,11 @@ def build(
         layout: Layout = "slim" if service.slim else "layer"
         deps = build_dependencies(requirements, target, layout, cache, pip or SubprocessPip(),
                                   progress, dependency_steps)
+
+    if wants_collection(service):  # before the code zip: the static directory may be in it
+        deps_dir = None if deps is None else unpack(deps.archive.path, cache.unpacked,
+                                                    sha256=deps.archive.sha256)
+        collect_static(service, deps_dir, progress)
 
     progress.step("code")
     entries = code_entries(service, deps if service.slim else None, skip=out_dir)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,46 @@ def test_scaffolded_project_tests_pass(aloft: Aloft, tmp_path: Path, template: s
     reply = json.loads(invoked.stdout)
     assert reply["statusCode"] == 200
     assert "Hello, Ada!" in reply["body"] or "Hello from proj!" in reply["body"]
+
+
+def test_the_scaffolded_django_admin_is_styled_on_the_local_cloud(
+    aloft: Aloft, tmp_path: Path
+) -> None:
+    created = aloft("init", "--template", "django", "site", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    root = tmp_path / "site"
+    assert "/static/" in (root / ".gitignore").read_text().splitlines()
+    env = {"ALOFT_HOME": str(tmp_path / "home"), "ALOFT_PORT": str(_free_port())}
+    try:
+        deployed = aloft("deploy", "dev", "--json", cwd=root, env=env)
+        assert deployed.returncode == 0, deployed.stderr
+        assert (root / "static" / "admin" / "css" / "base.css").is_file()  # the build collected
+        url = json.loads(deployed.stdout)["url"]
+        status, headers, page = _get(url + "admin/login/")
+        assert status == 200 and b"csrfmiddlewaretoken" in page
+        stylesheets = re.findall(rb'href="([^"]+\.css)"', page)
+        assert b"/site/dev/static/admin/css/base.css" in stylesheets
+        port = env["ALOFT_PORT"]
+        for href in stylesheets:
+            status, headers, css = _get(f"http://127.0.0.1:{port}{href.decode()}")
+            assert status == 200, href
+            assert headers["content-type"].startswith("text/css"), headers
+            assert css  # the file itself
+        # the collected files are not in the function's code: nothing changed, nothing deployed
+        again = aloft("deploy", "dev", "--json", cwd=root, env=env)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["changed"] is False
+    finally:
+        aloft("cloud", "stop", cwd=tmp_path, env=env, timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(url, timeout=60) as reply:
+        return reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.read()

@@ -70,7 +70,7 @@ def test_example_worker_consumes_its_queue(cloud: Cloud, tmp_path: Path) -> None
         assert time.monotonic() < deadline, logged()
         time.sleep(0.2)
     text = aloft(cloud, project, "status", "dev")
-    assert "event_sources" in text and "functions-dev-jobs" in text
+    assert "event sources" in text and "functions-dev-jobs" in text
 
     # Deploying again unchanged is a no-op; changing only the queue event records a new
     # deployment (same function versions) whose binding replaces the old one.

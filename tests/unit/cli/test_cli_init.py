@@ -146,3 +146,21 @@ def test_a_scaffolded_project_ignores_the_build_dir(run: Run, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert (tmp_path / "proj" / ".gitignore").read_text() == ".aloft/\n"
     assert "  .gitignore" in result.output
+
+
+def test_the_django_template_also_ignores_its_collected_static_files(
+    run: Run, tmp_path: Path
+) -> None:
+    write(tmp_path, {"site/.gitignore": "*.sqlite3\n/static\n"})
+    result = run("init", "--template", "django", "site")
+    assert result.exit_code == 0, result.output
+    # `/static` was there already: only the build dir is added
+    assert (tmp_path / "site" / ".gitignore").read_text() == "*.sqlite3\n/static\n.aloft/\n"
+    fresh = run("init", "--template", "django", "other")
+    assert fresh.exit_code == 0, fresh.output
+    assert (tmp_path / "other" / ".gitignore").read_text() == ".aloft/\n/static/\n"
+    config = yaml.safe_load((tmp_path / "other" / "aloft.yml").read_text())
+    assert config["static"] == {"path": "/static", "directory": "static"}
+    assert config["exclude"] == ["/static"]
+    settings = (tmp_path / "other" / "project" / "settings.py").read_text()
+    assert 'STATIC_ROOT = BASE_DIR / "static"' in settings

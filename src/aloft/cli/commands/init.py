@@ -10,7 +10,7 @@ from aloft.cli import render
 from aloft.cli.detect import detect, render_config, service_name
 from aloft.cli.helptext import examples
 from aloft.cli.project import state
-from aloft.cli.scaffold import BUILD_DIR_PATTERN, TEMPLATES, ignore_build_dir, scaffold
+from aloft.cli.scaffold import BUILD_DIR_PATTERN, TEMPLATE_IGNORES, TEMPLATES, add_ignores, scaffold
 from aloft.errors import Location, UsageError
 
 CONFIG_NAME = "aloft.yml"
@@ -48,7 +48,7 @@ def command(template: str | None, force: bool, directory: Path | None) -> None:
         target.mkdir(parents=True, exist_ok=True)
         name = service_name(target.resolve())
         written = scaffold(template, target, name, force=force)
-        if ignore_build_dir(target):
+        if add_ignores(target, (BUILD_DIR_PATTERN, *TEMPLATE_IGNORES.get(template, ()))):
             written.append(target / ".gitignore")
         console.print(f"Created a {template} project [bold]{name}[/bold] in {target}:")
         for path in written:
@@ -72,7 +72,7 @@ def command(template: str | None, force: bool, directory: Path | None) -> None:
     kind = {"flask": "Flask app", "fastapi": "FastAPI app", "django": "Django project",
             "functions": "functions"}[found.kind]
     console.print(f"Wrote {config} for the {kind} in {found.source}: {what}", markup=False)
-    if ignore_build_dir(target):
+    if add_ignores(target):
         console.print(f"Added {BUILD_DIR_PATTERN} (aloft's builds) to {target / '.gitignore'}",
                       markup=False)
     if found.others:

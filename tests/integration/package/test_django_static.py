@@ -1,0 +1,104 @@
+"""Build-time collection of a Django project's static files (aloft.package.django_static), run
+for real: a fresh interpreter sees the project and the dependencies (here: the Django this test
+environment has, standing in for the layer), nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import django
+import pytest
+
+from aloft.config import load_project
+from aloft.config.models import Service
+from aloft.errors import PackageError
+from aloft.package.django_static import collect_static
+from aloft.package.progress import NullProgress
+
+SITE_PACKAGES = Path(django.__file__).resolve().parent.parent
+
+CONFIG = """\
+service: site
+django_settings: mysite.settings
+environment:
+  STATIC_FROM_ENV: "{static_root}"
+{static}
+stages:
+  dev: {{}}
+"""
+
+SETTINGS = """\
+import os
+from pathlib import Path
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "test"
+INSTALLED_APPS = ["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+                  "django.contrib.sessions", "django.contrib.messages",
+                  "django.contrib.staticfiles"]
+STATIC_URL = "static/"
+STATIC_ROOT = os.environ["STATIC_FROM_ENV"] or None  # the app's environment reaches it
+"""
+
+
+def project(root: Path, *, static_root: str, static: str = "static: {}",
+            settings: str = SETTINGS) -> Service:
+    (root / "mysite").mkdir(parents=True)
+    (root / "mysite" / "__init__.py").write_text("")
+    (root / "mysite" / "settings.py").write_text(settings)
+    (root / "aloft.yml").write_text(CONFIG.format(static_root=static_root, static=static))
+    return load_project(root).service("dev")
+
+
+def progress() -> tuple[list[tuple[str, str]], object]:
+    seen: list[tuple[str, str]] = []
+
+    class Recorder(NullProgress):
+        def done(self, name: str, detail: str = "") -> None:
+            seen.append((name, detail))
+
+    return seen, Recorder()
+
+
+def test_the_admin_files_are_collected_into_the_served_directory(tmp_path: Path) -> None:
+    service = project(tmp_path, static_root=str(tmp_path / "static"))
+    seen, recorder = progress()
+    count = collect_static(service, SITE_PACKAGES, recorder)  # type: ignore[arg-type]
+    css = tmp_path / "static" / "admin" / "css" / "base.css"
+    assert css.is_file() and b"body" in css.read_bytes()
+    assert count == sum(1 for p in (tmp_path / "static").rglob("*") if p.is_file()) > 50
+    assert seen == [("static files", f"{count} in static/")]
+    # again: nothing new to copy, the same files (collectstatic keeps what is up to date)
+    mtime = css.stat().st_mtime_ns
+    assert collect_static(service, SITE_PACKAGES, NullProgress()) == count
+    assert css.stat().st_mtime_ns == mtime
+
+
+def test_a_static_root_elsewhere_is_left_to_the_project(tmp_path: Path) -> None:
+    service = project(tmp_path, static_root=str(tmp_path / "assets"))
+    seen, recorder = progress()
+    assert collect_static(service, SITE_PACKAGES, recorder) is None  # type: ignore[arg-type]
+    assert not (tmp_path / "assets").exists() and not (tmp_path / "static").exists()
+    assert seen == [("static files", "left to the project (its STATIC_ROOT is not static/)")]
+
+
+def test_without_static_or_django_nothing_runs(tmp_path: Path) -> None:
+    service = project(tmp_path, static_root=str(tmp_path / "static"), static="")
+    assert collect_static(service, SITE_PACKAGES, NullProgress()) is None
+    assert not (tmp_path / "static").exists()
+
+
+def test_a_failing_collection_stops_the_build_and_says_why(tmp_path: Path) -> None:
+    broken = SETTINGS + "INSTALLED_APPS.append('no_such_app')\n"
+    service = project(tmp_path, static_root=str(tmp_path / "static"), settings=broken)
+    with pytest.raises(PackageError) as failure:
+        collect_static(service, SITE_PACKAGES, NullProgress())
+    assert "collecting Django's static files into static/ failed" in failure.value.message
+    assert "No module named 'no_such_app'" in failure.value.message
+    assert failure.value.fix is not None and "STATIC_ROOT" in failure.value.fix
+
+
+def test_django_comes_from_the_dependencies_only(tmp_path: Path) -> None:
+    # -S: the interpreter's own site-packages are not searched; without the layer, no Django
+    service = project(tmp_path, static_root=str(tmp_path / "static"))
+    with pytest.raises(PackageError, match="No module named 'django'"):
+        collect_static(service, None, NullProgress())
