@@ -116,20 +116,23 @@ def table(
     title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
     header: bool = True,
 ) -> Table:
-    """A simple table; cells are shown as text (markup in values is not interpreted)."""
+    """A simple table; cells are shown as text (markup in values is not interpreted), values
+    that are not text as aloft.cli.formatting.cell shows them (yes/no, `app: 1`, `-`)."""
     from rich.markup import escape
     from rich.table import Table
 
+    from aloft.cli.formatting import cell as human
+
     result = Table(title=title, title_justify="left", header_style="bold", box=None,
                    pad_edge=False, show_header=header)
-    cells = [[str(cell) for cell in row] for row in rows]
+    cells = [[c if isinstance(c, str) else human(c) for c in row] for row in rows]
     for index, column in enumerate(columns):
         numeric = bool(cells) and all(_NUMBER.match(row[index]) for row in cells
                                       if index < len(row))
         justify = "right" if numeric or column.lower() in _RIGHT else "left"
         result.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in cells:
-        result.add_row(*(escape(cell) for cell in row))
+        result.add_row(*(escape(text) for text in row))
     return result
 
 

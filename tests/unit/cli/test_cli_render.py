@@ -29,3 +29,18 @@ def test_human_size() -> None:
     assert [human_size(n) for n in (0, 999, 1000, 1_234_567, 5 * 10**9)] == [
         "0 B", "999 B", "1.0 kB", "1.2 MB", "5.0 GB",
     ]
+
+
+def test_table_cells_that_are_not_text_are_shown_for_people() -> None:
+    from rich.console import Console
+
+    from aloft.cli import render
+
+    console = Console(width=120, color_system=None)
+    with console.capture() as captured:
+        console.print(render.table(None, ["name", "enabled", "versions", "next"],
+                                   [("a", True, {"app": 1}, None), ("b", False, [], 2.5)]))
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    assert lines == ["name  enabled  versions  next",
+                     "a     yes      app: 1       -",
+                     "b     no       -          2.5"]
