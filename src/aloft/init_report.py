@@ -20,7 +20,6 @@ all show this.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -31,7 +30,7 @@ from typing import Any
 
 from aloft.config.models import Service
 from aloft.package.import_names import distribution_for, provided_by
-from aloft.package.modules import ProjectCode
+from aloft.package.modules import CodeReference, ProjectCode, closest
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<function>.+))?$')
 _NO_MODULE = re.compile(r"No module named '([^']+)'")
@@ -60,30 +59,6 @@ class FunctionError:
     error_type: str
     message: str
     frames: tuple[Frame, ...] = ()
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The setting that names the function's code: `app: app:app` or a `handler:`."""
-
-    key: str  # `app` or `handler`, as written in aloft.yml
-    value: str  # `app:app`, `handlers.hello`
-
-    @property
-    def module(self) -> str:
-        return self.value.partition(":")[0] if ":" in self.value \
-            else self.value.rpartition(".")[0]
-
-    @property
-    def attribute(self) -> str:
-        return self.value.partition(":")[2] if ":" in self.value \
-            else self.value.rpartition(".")[2]
-
-    def with_module(self, module: str) -> str:
-        return f"{module}{':' if ':' in self.value else '.'}{self.attribute}"
-
-    def with_attribute(self, attribute: str) -> str:
-        return f"{self.module}{':' if ':' in self.value else '.'}{attribute}"
 
 
 @dataclass(frozen=True)
@@ -165,11 +140,6 @@ def project_frames(
     return tuple(kept)
 
 
-def _close(word: str, candidates: Iterable[str]) -> str | None:
-    found = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
 def _relative(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
@@ -179,7 +149,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def _missing_module_fix(
     missing: str, code: ProjectCode | None, requirements: frozenset[str],
-    requirements_file: str, ref: Reference | None,
+    requirements_file: str, ref: CodeReference | None,
 ) -> str:
     top = missing.split(".", 1)[0]
     modules = code.modules if code else {}
@@ -187,7 +157,7 @@ def _missing_module_fix(
     if ref is not None and (missing == ref.module or ref.module.startswith(missing + ".")) \
             and missing not in modules:
         # The module the setting names is not in the project: another one close to it?
-        close = _close(ref.module, modules)
+        close = closest(ref.module, modules)
         if close is not None:
             return f"`{ref.key}: {ref.value}` names module `{ref.module}`, which is not in " \
                 f"the project: did you mean `{ref.with_module(close)}`?"
@@ -197,7 +167,7 @@ def _missing_module_fix(
         return f"`{ref.key}: {ref.value}` names module `{ref.module}`, which is not in the " \
             "project: correct it in aloft.yml"
     if top in tops:
-        close = _close(missing, modules)
+        close = closest(missing, modules)
         hint = f": did you mean `{close}`?" if close else ""
         return f"the project has no module `{missing}`{hint}"
     if code is not None and top in code.unpackaged:
@@ -211,11 +181,11 @@ def _missing_module_fix(
 
 
 def _handler_fix(attribute: str, module: str, code: ProjectCode | None,
-                 ref: Reference | None) -> str:
-    ref = ref or Reference("handler", f"{module}.{attribute}")
+                 ref: CodeReference | None) -> str:
+    ref = ref or CodeReference("handler", f"{module}.{attribute}")
     modules = code.modules if code else {}
     facts = modules.get(module)
-    close = _close(attribute, facts.names) if facts else None
+    close = closest(attribute, facts.names) if facts else None
     if facts is not None and close is not None:
         where = _relative(facts.path, code.root) if code else module
         return f"`{ref.key}: {ref.value}`: {where} has no `{attribute}`: did you mean " \
@@ -234,7 +204,7 @@ def probable_fix(
     code: ProjectCode | None = None,
     requirements: frozenset[str] = frozenset(),
     requirements_file: str = "requirements.txt",
-    ref: Reference | None = None,
+    ref: CodeReference | None = None,
 ) -> str | None:
     """What most likely went wrong and what to do about it; None when nothing more precise than
     the error itself can be said."""
@@ -247,7 +217,7 @@ def probable_fix(
         if cannot:
             name, module = cannot[1], cannot[2]
             facts = code.modules.get(module) if code else None
-            close = _close(name, facts.names) if facts else None
+            close = closest(name, facts.names) if facts else None
             if close:
                 return f"module `{module}` has no `{name}`: did you mean `{close}`?"
             if facts is None:
@@ -279,7 +249,7 @@ def describe_init_failure(
     code: ProjectCode | None = None,
     requirements: frozenset[str] = frozenset(),
     requirements_file: str = "requirements.txt",
-    ref: Reference | None = None,
+    ref: CodeReference | None = None,
 ) -> InitReport | None:
     """The report for Lambda's error object `payload`; None when it is not one."""
     error = parse_error(payload)
@@ -291,15 +261,15 @@ def describe_init_failure(
     return InitReport(f"{error.error_type}: {error.message}", frames, fix)
 
 
-def reference_of(service: Service, function: str) -> Reference | None:
+def reference_of(service: Service, function: str) -> CodeReference | None:
     """The setting that names `function`'s code."""
     try:
         spec = service.function(function)
     except KeyError:
         return None
     if spec.handler:
-        return Reference("handler", spec.handler)
-    return Reference("app", service.app) if service.app else None
+        return CodeReference("handler", spec.handler)
+    return CodeReference("app", service.app) if service.app else None
 
 
 def init_report_for(
@@ -310,24 +280,19 @@ def init_report_for(
     here; a project that cannot be read gives a report without the did-you-means)."""
     from aloft.errors import AloftError
     from aloft.package.modules import read_project_code
-    from aloft.package.requirements import find_requirements, requirement_name
+    from aloft.package.requirements import declared_names
 
     code: ProjectCode | None
     try:
         code = read_project_code(service)
     except (AloftError, OSError):
         code = None
-    names: set[str] = set()
-    requirements_file = "requirements.txt"
     try:
-        found = find_requirements(service)
+        names, requirements_file = declared_names(service)
     except (AloftError, OSError):
-        found = None
-    if found is not None:
-        requirements_file = _relative(found.source, service.root)
-        names = {n for n in map(requirement_name, found.lines) if n}
+        names, requirements_file = frozenset(), "requirements.txt"
     return describe_init_failure(
         payload, code_dirs=code_dirs, project_root=service.root, code=code,
-        requirements=frozenset(names), requirements_file=requirements_file,
+        requirements=names, requirements_file=requirements_file,
         ref=reference_of(service, function),
     )

@@ -11,14 +11,13 @@ import pytest
 from aloft.init_report import (
     Frame,
     FunctionError,
-    Reference,
     describe_init_failure,
     parse_error,
     parse_frames,
     probable_fix,
     project_frames,
 )
-from aloft.package.modules import project_code
+from aloft.package.modules import CodeReference, project_code
 
 PROJECT = Path("/home/ada/shop")
 SHA = "3f" * 32
@@ -143,14 +142,14 @@ def test_a_listed_dependency_that_did_not_import_says_so(tmp_path: Path) -> None
 
 def test_a_wrong_module_in_the_handler_suggests_the_close_one(tmp_path: Path) -> None:
     project = code(tmp_path, {"handlers.py": "def hello(e, c): ...\n", "app.py": ""})
-    ref = Reference("handler", "handler.hello")
+    ref = CodeReference("handler", "handler.hello")
     assert fix(missing("handler", "handler"), code=project, ref=ref) == (
         "`handler: handler.hello` names module `handler`, which is not in the project: "
         "did you mean `handlers.hello`?")
-    app_ref = Reference("app", "aap:app")
+    app_ref = CodeReference("app", "aap:app")
     assert fix(missing("aap", "aap"), code=project, ref=app_ref) == (
         "`app: aap:app` names module `aap`, which is not in the project: did you mean `app:app`?")
-    nothing = Reference("handler", "zzz.run")
+    nothing = CodeReference("handler", "zzz.run")
     assert fix(missing("zzz", "zzz"), code=project, ref=nothing) == (
         "`handler: zzz.run` names module `zzz`, which is not in the project: correct it in "
         "aloft.yml")
@@ -173,20 +172,20 @@ def test_a_missing_handler_suggests_a_close_name_or_another_module(tmp_path: Pat
     project = code(tmp_path, {"handlers.py": "def hello(e, c): ...\n",
                               "jobs.py": "def nightly(e, c): ...\n"})
     typo = FunctionError("Runtime.HandlerNotFound", "Handler 'helo' missing on module 'handlers'")
-    assert fix(typo, code=project, ref=Reference("handler", "handlers.helo")) == (
+    assert fix(typo, code=project, ref=CodeReference("handler", "handlers.helo")) == (
         "`handler: handlers.helo`: handlers.py has no `helo`: did you mean `handlers.hello`?")
     moved = FunctionError("Runtime.HandlerNotFound",
                           "Handler 'nightly' missing on module 'handlers'")
-    assert fix(moved, code=project, ref=Reference("handler", "handlers.nightly")) == (
+    assert fix(moved, code=project, ref=CodeReference("handler", "handlers.nightly")) == (
         "`handler: handlers.nightly`: module `handlers` has no `nightly`: did you mean "
         "`jobs.nightly`?")
     app = FunctionError("Runtime.HandlerNotFound", "App 'aplication' missing on module 'handlers'")
     assert fix(app, code=code(tmp_path, {"handlers.py": "application = object()\n"}),
-               ref=Reference("app", "handlers:aplication")) == (
+               ref=CodeReference("app", "handlers:aplication")) == (
         "`app: handlers:aplication`: handlers.py has no `aplication`: did you mean "
         "`handlers:application`?")
     unknown = FunctionError("Runtime.HandlerNotFound", "Handler 'zzz' missing on module 'jobs'")
-    assert fix(unknown, code=project, ref=Reference("handler", "jobs.zzz")) == (
+    assert fix(unknown, code=project, ref=CodeReference("handler", "jobs.zzz")) == (
         "define `zzz` in module `jobs`, or correct `handler:` in aloft.yml")
 
 

@@ -14,8 +14,10 @@ from aloft.config.source import load_document
 from aloft.errors import ConfigError, Location
 
 if TYPE_CHECKING:
+    from aloft.config.locate import Locator
     from aloft.config.models import Service
     from aloft.config.sections import SectionLoader
+    from aloft.config.source import KeyPath
 
 CONFIG_NAMES: tuple[tuple[str, Kind], ...] = (
     ("aloft.yml", "aloft"),
@@ -27,6 +29,7 @@ CONFIG_NAMES: tuple[tuple[str, Kind], ...] = (
     ("serverless.yml", "serverless"),
     ("serverless.yaml", "serverless"),
 )
+_CONFIG_SUFFIXES = (".yml", ".yaml", ".json", ".toml")
 _STAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 
 
@@ -73,6 +76,7 @@ class Project:
         self.stages: list[str] = list(reader.stages)
         self.default_stage: str = reader.default_stage
         self.warnings: list[str] = list(reader.warnings)
+        self._locators: dict[str, Locator] = {}
         if self.kind == "serverless":
             # Its warnings come from the resolved document; a stage that does not resolve
             # (a missing variable) reports that when it is asked for.
@@ -86,6 +90,12 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project({str(self.file)!r}, kind={self.kind!r}, stages={self.stages!r})"
+
+    def locate(self, stage: str, path: KeyPath) -> Location:
+        """Where the value at resolved key `path` of a stage loaded by `service()` was written
+        (file:line:column and key path: checks made after validation point there too)."""
+        locator = self._locators.get(stage)
+        return locator.where(path) if locator else Location(file=str(self.file), stage=stage)
 
     def service(
         self,
@@ -109,6 +119,15 @@ class Project:
         from aloft.config.validation import validate_service
 
         stage = stage or (options or {}).get("stage") or self.default_stage
+        if not _STAGE_NAME.match(stage) and Path(stage).suffix.lower() in _CONFIG_SUFFIXES:
+            raise ConfigError(
+                f"{stage!r} is a config file, not a stage of {self.file.name}",
+                where=Location(file=str(self.file)),
+                fix="aloft reads aloft.yml, zappa_settings and serverless.yml directly, with "
+                "their stages: run the command in that file's directory (or with -C DIR) and "
+                f"name a stage ({', '.join(self.stages) or self.default_stage}); "
+                "`aloft import` converts a file to aloft.yml if you want one",
+            )
         if not _STAGE_NAME.match(stage):
             raise ConfigError(
                 f"stage name {stage!r} is not valid", where=Location(file=str(self.file)),
@@ -116,6 +135,7 @@ class Project:
             )
         opts = dict(options or {})
         tree = self._reader.stage_tree(stage, env=self._env, options=opts)
+        self._locators[stage] = tree.locator
         data = apply_options(tree.data, opts)
         warnings = list(dict.fromkeys([*self._reader.warnings, *tree.warnings]))
         for warning in warnings:

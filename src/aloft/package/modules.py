@@ -8,7 +8,9 @@ that failed to initialise gets its did-you-mean from them (aloft.init_report).
 from __future__ import annotations
 
 import ast
+import difflib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ class ImportRef:
     line: int
     optional: bool = False  # under `try: ... except ImportError` or `if TYPE_CHECKING:`
     relative: bool = False  # written `from . import x` / `from .m import x`
+    names: tuple[str, ...] = ()  # `from module import a, b` (not `*`)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,41 @@ class ModuleFacts:
     star: bool = False  # `from x import *`: more names than `names` says
     imports: tuple[ImportRef, ...] = ()
     syntax_error: str | None = None  # `invalid syntax (line 3)` when it does not parse
+
+    @property
+    def syntax_line(self) -> int | None:
+        found = re.search(r"\(line (\d+)\)$", self.syntax_error or "")
+        return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class CodeReference:
+    """A setting that names code: `app: app:app`, `handler: handlers.hello`."""
+
+    key: str  # the key as written in aloft.yml: `app`, `handler`, `exception_handler`
+    value: str
+
+    @property
+    def module(self) -> str:
+        return self.value.partition(":")[0] if ":" in self.value \
+            else self.value.rpartition(".")[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.value.partition(":")[2] if ":" in self.value \
+            else self.value.rpartition(".")[2]
+
+    def with_module(self, module: str) -> str:
+        return f"{module}{':' if ':' in self.value else '.'}{self.attribute}"
+
+    def with_attribute(self, attribute: str) -> str:
+        return f"{self.module}{':' if ':' in self.value else '.'}{attribute}"
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `word` was most likely meant to be (difflib), if any is close enough."""
+    found = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -135,7 +173,9 @@ def module_facts(name: str, path: Path, source: str, *, is_package: bool = False
                 imported = _resolve(node.module, node.level, package) if relative \
                     else node.module or ""
                 if imported:
-                    imports.append(ImportRef(imported, node.lineno, optional, relative))
+                    imports.append(ImportRef(
+                        imported, node.lineno, optional, relative,
+                        tuple(a.name for a in node.names if a.name != "*")))
                 for alias in node.names:
                     if alias.name == "*":
                         star = True

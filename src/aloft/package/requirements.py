@@ -93,6 +93,19 @@ def requirement_name(line: str) -> str | None:
     return normalize_name(match.group(1)) if match else None
 
 
+def declared_names(service: Service) -> tuple[frozenset[str], str]:
+    """The normalised names of the project's requirements, and the file (relative to the
+    project) that declares them, `requirements.txt` when none does."""
+    found = find_requirements(service)
+    if found is None:
+        return frozenset(), "requirements.txt"
+    try:
+        shown = found.source.relative_to(service.root).as_posix()
+    except ValueError:
+        shown = str(found.source)
+    return frozenset(n for n in map(requirement_name, found.lines) if n), shown
+
+
 def _without_aloft(lines: list[str]) -> tuple[str, ...]:
     return tuple(line for line in lines if requirement_name(line) not in SHIPPED_BY_ALOFT)
 

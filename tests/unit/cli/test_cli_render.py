@@ -7,7 +7,7 @@ from aloft.cli.render import human_size
 from tests.unit.cli.cli_helpers import Run, write
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-CONFIG = {"aloft.yml": "service: demo\napp: app:app\n"}
+CONFIG = {"aloft.yml": "service: demo\napp: app:app\n", "app.py": "app = object()\n"}
 
 
 def test_styles_are_used_when_colour_is_forced(run: Run, tmp_path: Path) -> None:

@@ -28,8 +28,12 @@ stages:
 """
 
 
+CODE = {"web.py": "app = object()\n",
+        "jobs.py": "def nightly(event, context): ...\n\ndef work(event, context): ...\n"}
+
+
 def test_validate_prints_the_service_summary(run: Run, tmp_path: Path) -> None:
-    write(tmp_path, {"aloft.yml": FUNCTIONS})
+    write(tmp_path, {"aloft.yml": FUNCTIONS, **CODE})
     result = run("validate")
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -42,7 +46,7 @@ def test_validate_prints_the_service_summary(run: Run, tmp_path: Path) -> None:
 
 
 def test_validate_a_named_stage_and_all_stages(run: Run, tmp_path: Path) -> None:
-    write(tmp_path, {"aloft.yml": FUNCTIONS})
+    write(tmp_path, {"aloft.yml": FUNCTIONS, **CODE})
     prod = run("validate", "prod")
     assert prod.exit_code == 0, prod.output
     assert "shop stage prod provider aws" in prod.stdout
@@ -75,3 +79,55 @@ def test_schema_is_json_schema_for_aloft_yml(run: Run) -> None:
     schema = json.loads(result.stdout)
     assert "service" in schema["properties"]
     assert "functions" in schema["properties"]
+
+
+def test_validate_checks_the_code_the_config_names(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": FUNCTIONS.replace("jobs.work", "jobs.wrok"), **CODE,
+                     "web.py": "import helpers\napp = object()\n",
+                     "helpers.py": "import requests\n"})
+    result = run("validate")
+    assert result.exit_code == 1
+    error, fix = [line.strip() for line in result.stderr.splitlines()
+                  if line.strip().startswith(("error:", "fix:"))]
+    assert error.startswith(f"error: {tmp_path / 'aloft.yml'}:9:")
+    assert error.endswith("`handler: jobs.wrok`: jobs.py does not define `wrok`")
+    assert fix == "fix: did you mean `jobs.work`?"
+    assert "warning: helpers.py:1 imports `requests`" in result.stderr.replace("\n", " ")
+
+
+ZAPPA = '{"dev": {"app_function": "app.app", "project_name": "shop", "runtime": "python3.12"}}'
+SERVERLESS = """service: shop
+provider:
+  name: aws
+  runtime: python3.12
+functions:
+  hello:
+    handler: handlers.hello
+"""
+
+
+def test_validate_a_zappa_or_serverless_file_says_it_is_read_as_it_is(
+    run: Run, tmp_path: Path
+) -> None:
+    write(tmp_path, {"zappa_settings.json": ZAPPA, "app.py": "app = object()\n",
+                     "serverless.yml": SERVERLESS,
+                     "handlers.py": "def hello(event, context): ...\n"})
+    for name in ("zappa_settings.json", "serverless.yml"):
+        result = run("validate", name)
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.stderr.split())
+        assert f"aloft reads {name} directly: every command" in text
+        assert "`aloft import`" in text and "not valid" not in text
+        assert f"{tmp_path / name} is valid" in text
+    missing = run("validate", "serverless.yaml")
+    assert missing.exit_code == 2
+    assert "serverless.yaml is not a file" in missing.stderr
+
+
+def test_a_config_file_given_as_a_stage_says_what_to_do(run: Run, tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": FUNCTIONS, **CODE})
+    result = run("status", "zappa_settings.json")
+    assert result.exit_code == 1
+    text = " ".join(result.stderr.split())
+    assert "'zappa_settings.json' is a config file, not a stage of aloft.yml" in text
+    assert "name a stage (dev, prod)" in text

@@ -62,12 +62,16 @@ def test_schedule_unschedule_undeploy_json(run: Run, recorder: MemoryProvider) -
 
 
 def test_validate_json(run: Run, tmp_path: Path) -> None:
-    write(tmp_path, {"aloft.yml": CONFIG})
+    write(tmp_path, {"aloft.yml": CONFIG, "app.py": "app = object()\n",
+                     "jobs.py": "import requests\n\ndef nightly(event, context): ...\n"})
     result = run("validate", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["valid"] is True and data["errors"] == []
     assert data["services"]["dev"]["service"] == "shop"
+    assert data["warnings"] == [
+        "jobs.py:1 imports `requests`, which is neither in the project nor in requirements.txt: "
+        "add `requests` to it, unless another requirement installs it"]
     write(tmp_path, {"aloft.yml": CONFIG.replace("rate(1 day)", "every day")})
     bad = run("validate", "--json")
     assert bad.exit_code == 1

@@ -51,7 +51,9 @@ def test_top_level_names_and_imports() -> None:
     imports = {i.module: i for i in facts.imports}
     assert imports["os"] == ImportRef("os", 3)
     assert imports["xml.etree.ElementTree"].line == 4
-    assert imports["shop.api.models"] == ImportRef("shop.api.models", 7, relative=True)
+    assert imports["shop.api.models"] == ImportRef("shop.api.models", 7, relative=True,
+                                                   names=("Order",))
+    assert imports["flask"].names == ("Flask", "request")
     assert imports["shop"].relative  # `from .. import settings`
     assert imports["shop.api"].relative  # `from . import views`
     assert imports["ujson"].optional and imports["mypy_extensions"].optional
@@ -62,7 +64,7 @@ def test_top_level_names_and_imports() -> None:
 def test_relative_imports_in_a_package_init() -> None:
     facts = module_facts("shop", Path("/p/shop/__init__.py"), "from .views import x\n",
                          is_package=True)
-    assert facts.imports == (ImportRef("shop.views", 1, relative=True),)
+    assert facts.imports == (ImportRef("shop.views", 1, relative=True, names=("x",)),)
 
 
 def test_star_imports_and_syntax_errors() -> None:

@@ -51,7 +51,9 @@ def django_site(deploy: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     assert not settings.configured or settings.SETTINGS_MODULE == "aloftdj.settings", (
         f"Django was already configured with {settings.SETTINGS_MODULE!r} in this process"
     )
-    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    # What the runtime sets (os.environ.setdefault), set here so that it is undone afterwards:
+    # a later subprocess (a scaffolded Django project's own tests) must not inherit it.
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "aloftdj.settings")
     return deploy(
         {"aloftdj.__init__": "", "aloftdj.settings": SETTINGS, "aloftdj.urls": URLS},
         django_settings="aloftdj.settings",

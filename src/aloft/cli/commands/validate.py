@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 import click
 
 from aloft.cli import render
@@ -9,10 +12,12 @@ from aloft.cli.completers import stage_argument
 from aloft.cli.errors import format_error
 from aloft.cli.helptext import examples
 from aloft.cli.project import state
-from aloft.config import load_project
+from aloft.config import Project, load_project
 from aloft.config.models import Event, Service
-from aloft.errors import ConfigError, ConfigErrors
+from aloft.errors import ConfigError, ConfigErrors, UsageError
 from aloft.plugins.loading import section_loader
+
+CONFIG_SUFFIXES = (".yml", ".yaml", ".json", ".toml")
 
 
 def describe_event(event: Event) -> str:
@@ -69,6 +74,33 @@ def _print_errors(errors: list[ConfigError]) -> None:
         console.print("  " + fix, markup=False, highlight=False)
 
 
+def _target(stage: str | None, all_stages: bool) -> tuple[Project, list[str]]:
+    """The project and the stages to check. A STAGE that names a config file (as in
+    `aloft validate zappa_settings.json`) checks every stage of that file: aloft reads it as it
+    is, there is nothing to convert first."""
+    root = state().root
+    given = Path(stage) if stage else None
+    if given is not None and (given.suffix.lower() in CONFIG_SUFFIXES or "/" in str(stage) or
+                              (root / given).is_file()):
+        file = given if given.is_absolute() else root / given
+        if not file.is_file():
+            raise UsageError(
+                f"{stage} is not a file in {root}",
+                fix="pass a stage name, or the path of an aloft.yml, zappa_settings or "
+                "serverless.yml")
+        project = load_project(file)
+        if project.kind != "aloft":
+            render.note(
+                f"aloft reads {file.name} directly: every command (deploy, dev, invoke, ...) "
+                "uses it as it is, with its stages; `aloft import` writes an aloft.yml from it "
+                "if you would rather have one")
+        return project, list(project.stages) or [project.default_stage]
+    project = load_project(root)
+    if all_stages:
+        return project, list(project.stages) or [project.default_stage]
+    return project, [stage or project.default_stage]
+
+
 @click.command(
     "validate",
     short_help="Check aloft.yml and summarise a stage.",
@@ -76,6 +108,7 @@ def _print_errors(errors: list[ConfigError]) -> None:
         "aloft validate               # the default stage",
         "aloft validate prod",
         "aloft validate --all-stages",
+        "aloft validate serverless.yml   # every stage of that file",
     ),
 )
 @stage_argument(required=False)
@@ -83,13 +116,21 @@ def _print_errors(errors: list[ConfigError]) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"valid": ..., "services": {stage: service}, "errors": [...]}.')
 def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
-    """Check aloft.yml and print the service it describes for STAGE."""
-    project = load_project(state().root)
+    """Check aloft.yml and print the service it describes for STAGE.
+
+    Besides the config itself, it checks the project's code without running it: the modules
+    `app:` and each `handler:` name exist and define those names, the modules they import
+    parse and find what they import (in the project or its requirements), and no route is
+    written twice. STAGE may also be a config file (zappa_settings.json, serverless.yml): all
+    of its stages are checked."""
+    from aloft.package.code_check import check_project
+
+    project, stages = _target(stage, all_stages)
     for warning in project.warnings:
         render.warning(warning)
-    stages = (list(project.stages) or [project.default_stage]) if all_stages \
-        else [stage or project.default_stage]
     failed: list[ConfigError] = []
+    code_warnings: list[str] = []
+    code_errors: set[tuple[str, str | None, int | None]] = set()
     services: dict[str, Service] = {}
     for index, name in enumerate(stages):
         try:
@@ -101,12 +142,21 @@ def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
             failed.append(exc)
             continue
         services[name] = service
+        problems = check_project(service, partial(project.locate, name))
+        for error in problems.errors:  # the same code is checked once, whatever the stages
+            key = (error.message, error.where.file if error.where else None,
+                   error.where.line if error.where else None)
+            if key not in code_errors:
+                code_errors.add(key)
+                failed.append(error)
+        fresh = [w for w in problems.warnings if w not in code_warnings]
+        code_warnings.extend(fresh)
         if as_json:
             continue
         if index:
             render.out().print()
         _print_service(service)
-        for warning in service.warnings:
+        for warning in [*service.warnings, *fresh]:
             if warning not in project.warnings:
                 render.warning(warning)
     if as_json:
@@ -115,6 +165,7 @@ def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
             "services": {k: v.model_dump(mode="json") for k, v in services.items()},
             "errors": [dict(zip(("error", "fix"), format_error(e), strict=True))
                        for e in failed],
+            "warnings": code_warnings,
         })
         if failed:
             raise click.exceptions.Exit(1)
