@@ -11,8 +11,10 @@ from aloft.aws import static as static_files
 from aloft.aws.names import HANDLER, Names
 from aloft.aws.policy import role_policy
 from aloft.config import route_cors
+from aloft.config.intrinsics import Intrinsic
 from aloft.config.models import APP_FUNCTION, Cors, Function, Service
 from aloft.config.source import format_path
+from aloft.config.unresolved import source_text, text_environment
 from aloft.errors import ConfigError, Location
 from aloft.naming import resource_environment
 
@@ -104,8 +106,9 @@ def _route_cors(service: Service, found: Cors | route_cors.Conflict | None) -> s
     return _cors_spec(found)
 
 
-def _source_arn(names: Names, service: Service, kind: str, name: str) -> str:
+def _source_arn(names: Names, service: Service, kind: str, written: str | Intrinsic) -> str:
     """The ARN an event source names: a declared resource key, a bare name or an ARN."""
+    name = source_text(written, kind)
     if name.startswith("arn:"):
         return name
     res = service.resources
@@ -255,7 +258,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
     vpc = service.aws.vpc
     specs: list[s.FunctionSpec] = []
     for fname, fn in functions.items():
-        env = {**res_env, **fn.environment, "ALOFT_FUNCTION": fname}
+        env = {**res_env, **text_environment(fn.environment), "ALOFT_FUNCTION": fname}
         config = s.FunctionConfig(
             runtime=f"python{service.runtime}",
             handler=HANDLER,

@@ -13,6 +13,7 @@ from typing import Any
 
 from aloft.aws.names import Names
 from aloft.config.models import Service
+from aloft.config.unresolved import statement_resources
 from aloft.grants import CONSUMED_QUEUE_ACTIONS, STREAM_ACTIONS, declared_resource_grants
 from aloft.naming import secret_parameter
 
@@ -94,8 +95,9 @@ def role_policy(service: Service, names: Names, event_sources: list[str]) -> str
             "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
             "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
             "ec2:UnassignPrivateIpAddresses"], ["*"]))
-    user = [s for f in functions.values() for s in f.permissions]
-    for i, s in enumerate(dict.fromkeys(json.dumps(s.model_dump(), sort_keys=True) for s in user)):
+    user = [{**s.model_dump(), "resource": statement_resources(s)}
+            for f in functions.values() for s in f.permissions]
+    for i, s in enumerate(dict.fromkeys(json.dumps(s, sort_keys=True) for s in user)):
         data = json.loads(s)
         statements.append({"Sid": f"User{i}", "Effect": data["effect"],
                            "Action": data["action"], "Resource": data["resource"]})

@@ -29,7 +29,14 @@ from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import ActualState, StateReader
 from aloft.config.models import Service
-from aloft.errors import DeployError, InvokeError, Location, NotDeployedError, UsageError
+from aloft.errors import (
+    AloftError,
+    DeployError,
+    InvokeError,
+    Location,
+    NotDeployedError,
+    UsageError,
+)
 from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
 
 ClientFactory = Callable[[Service], AwsClient]
@@ -91,21 +98,41 @@ class AwsProvider:
     # -- connecting ---------------------------------------------------------------------
 
     def _resolve_ssm(self, service: Service, aws: AwsClient) -> Service:
-        from aloft.config import resolve_ssm, ssm_references
+        """The values read at deploy time (aloft.config.ssm): SSM parameters, other stacks'
+        outputs, S3 objects and the account id."""
+        from aloft.config.ssm import deferred_references, resolve_deferred
 
-        if not ssm_references(service):
+        if not deferred_references(service):
             return service
 
-        def get(path: str) -> str:
-            got = aws.find("ssm", "get_parameter", Name=path, WithDecryption=True)
-            if got is None:
-                raise NotDeployedError(f"SSM parameter {path} does not exist",
-                                       where=_where(service),
-                                       fix=f"create it: aws ssm put-parameter --name {path} "
-                                           "--type SecureString --value ...")
-            return str(got["Parameter"]["Value"])
+        def get(source: str, address: str) -> str | None:
+            region, sep, rest = address.partition(":")
+            if sep and source != "aws" and not region.startswith("/") and region != aws.region:
+                raise DeployError(f"`${{{source}({region}):...}}` reads another region than the "
+                                  f"stage's ({aws.region})", where=_where(service),
+                                  fix="read it from the stage's region, or write the value")
+            address = rest if sep and source != "aws" and not region.startswith("/") \
+                else address
+            if source == "aws":
+                return aws.account.account_id
+            if source == "ssm":
+                got = aws.find("ssm", "get_parameter", Name=address, WithDecryption=True)
+                return None if got is None else str(got["Parameter"]["Value"])
+            if source == "cf":
+                stack, _, output = address.partition(".")
+                try:
+                    found = aws.call("cloudformation", "describe_stacks", StackName=stack)
+                except AloftError:
+                    return None
+                for item in found.get("Stacks", [{}])[0].get("Outputs", []):
+                    if item.get("OutputKey") == output:
+                        return str(item.get("OutputValue"))
+                return None
+            bucket, _, key = address.partition("/")
+            obj = aws.find("s3", "get_object", Bucket=bucket, Key=key)
+            return None if obj is None else obj["Body"].read().decode("utf-8")
 
-        return resolve_ssm(service, get)
+        return resolve_deferred(service, get)
 
     def stage(self, service: Service, built: Built | None = None,
               aws: AwsClient | None = None, *, history: bool = False) -> Stage:

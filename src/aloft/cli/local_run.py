@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
+from aloft.config.unresolved import text_environment
 from aloft.errors import InvokeError, Location, UsageError
 from aloft.package import build, unpack
 from aloft.package.progress import Progress
@@ -75,7 +76,7 @@ def instance_environment(
     spec = service.function(function)
     source = os.environ if base is None else base
     env = {key: source[key] for key in PASS_THROUGH if key in source}
-    env.update(spec.environment)
+    env.update(text_environment(spec.environment))
     path = [str(code_dir)] + ([str(layer_dir / "python")] if layer_dir else [])
     name = service.physical_name(function)
     env.update({

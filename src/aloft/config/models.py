@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aloft.config.cron import cron_problem
+from aloft.config.intrinsics import CfnCondition, CfnText
 
 APP_FUNCTION = "app"
 """The name of the implicit function that serves `app` / `django_settings`."""
@@ -165,7 +166,9 @@ def _named(value: Any) -> Any:
 class QueueEvent(Model):
     """`queue: jobs` or `queue: {name: jobs, batch_size: 10}`; name is a resource or an ARN."""
 
-    name: str = Field(description="The queue resource's key, or a queue ARN.")
+    name: CfnText = Field(
+        description="The queue resource's key, or a queue ARN (text or `!ImportValue ...`)."
+    )
     batch_size: int = Field(10, ge=1, le=10000, description="Messages per invocation, at most.")
     window: int = Field(0, ge=0, le=300, description="Maximum batching window, seconds.")
     partial_failures: bool = Field(True, description="Report batchItemFailures (retry only those).")
@@ -180,7 +183,9 @@ class QueueEvent(Model):
 class TopicEvent(Model):
     """`topic: alerts` or `topic: {name: alerts, filter_policy: {...}}`."""
 
-    name: str = Field(description="The topic resource's key, or a topic ARN.")
+    name: CfnText = Field(
+        description="The topic resource's key, or a topic ARN (text or `!Ref Topic`)."
+    )
     filter_policy: dict[str, Any] | None = Field(
         None, description="SNS filter policy on message attributes."
     )
@@ -233,7 +238,9 @@ class StreamEvent(Model):
     """`stream: {table: items}` (DynamoDB) or `stream: {kinesis: name-or-arn}`."""
 
     type: Literal["dynamodb", "kinesis"] = Field("dynamodb", description="dynamodb or kinesis.")
-    name: str = Field(description="The table (dynamodb) or stream (kinesis) name, or its ARN.")
+    name: CfnText = Field(
+        description="The table (dynamodb) or stream (kinesis) name, or its ARN."
+    )
     batch_size: int = Field(100, ge=1, le=10000, description="Records per invocation, at most.")
     window: int = Field(0, ge=0, le=300, description="Maximum batching window, seconds.")
     starting_position: Literal["LATEST", "TRIM_HORIZON"] = Field(
@@ -263,7 +270,38 @@ class StreamEvent(Model):
         return value
 
 
-EVENT_KINDS = ("http", "schedule", "queue", "topic", "bucket", "stream")
+class EventBridgeEvent(Model):
+    """`eventbridge: {pattern: {source: [shop.orders]}}`: events of a bus that match a pattern."""
+
+    pattern: dict[str, Any] = Field(description="EventBridge event pattern, e.g. {source: [x]}.")
+    bus: CfnText | None = Field(
+        None, description="Event bus name or ARN; default: the account's default bus."
+    )
+    input: Any = Field(None, description="Constant JSON the function receives instead.")
+    input_path: str | None = Field(None, description="JSONPath of the part of the event sent.")
+    enabled: bool = Field(True, description="Set false to pause the rule.")
+    name: str | None = Field(None, description="Rule name; derived from the function if omitted.")
+    description: str | None = Field(None, description="Free text.")
+
+
+class AlbEvent(Model):
+    """`alb: {listener: arn, priority: 1, paths: [/api/*]}`: a target of a load balancer."""
+
+    listener: CfnText = Field(description="The ALB listener's ARN.")
+    priority: int = Field(ge=1, le=50000, description="Rule priority on the listener.")
+    paths: list[str] = Field(default_factory=list, description="Path patterns (`/api/*`).")
+    methods: list[str] = Field(default_factory=list, description="HTTP methods; default all.")
+    hosts: list[str] = Field(default_factory=list, description="Host header patterns.")
+    headers: dict[str, list[str]] = Field(
+        default_factory=dict, description="Header name -> accepted values."
+    )
+    query: dict[str, str] = Field(default_factory=dict, description="Query string conditions.")
+    multi_value_headers: bool = Field(
+        False, description="Send multiValueHeaders (the target group's setting)."
+    )
+
+
+EVENT_KINDS = ("http", "schedule", "queue", "topic", "bucket", "stream", "eventbridge", "alb")
 
 
 class Event(Model):
@@ -277,6 +315,10 @@ class Event(Model):
     stream: StreamEvent | None = Field(
         None, description="Records of a DynamoDB table stream or a Kinesis stream."
     )
+    eventbridge: EventBridgeEvent | None = Field(
+        None, description="EventBridge events that match a pattern."
+    )
+    alb: AlbEvent | None = Field(None, description="Requests an Application Load Balancer sends.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
@@ -301,8 +343,9 @@ class Statement(Model):
 
     effect: Literal["Allow", "Deny"] = Field("Allow", description="Allow or Deny.")
     action: list[str] = Field(description="IAM actions, e.g. s3:GetObject.")
-    resource: list[str] = Field(
-        default_factory=lambda: ["*"], description="ARNs the actions apply to."
+    resource: list[CfnText] = Field(
+        default_factory=lambda: list[CfnText](["*"]),
+        description="ARNs the actions apply to (text, or `!GetAtt Table.Arn`, `!Ref`, ...).",
     )
 
     @model_validator(mode="before")
@@ -316,6 +359,22 @@ class Statement(Model):
         return value
 
 
+def _python_version(value: Any) -> str:
+    text = str(value).strip().lower()
+    text = text.removeprefix("python")
+    if not re.match(r"^3\.\d{1,2}$", text):
+        raise ValueError(f"runtime {value!r} must be a Python version such as '3.12'")
+    return text
+
+
+class Destinations(Model):
+    """Where Lambda sends the record of an asynchronous invocation (a function, queue, topic or
+    bus: a key of this service or an ARN)."""
+
+    on_success: CfnText | None = Field(None, description="After a successful invocation.")
+    on_failure: CfnText | None = Field(None, description="After the last failed attempt.")
+
+
 class FunctionSettings(Model):
     """Settings a function may set, and the service may set as defaults for all of them."""
 
@@ -323,15 +382,17 @@ class FunctionSettings(Model):
     timeout: int | None = Field(None, ge=1, le=900, description="Timeout in seconds.")
     concurrency: int | None = Field(None, ge=0, description="Reserved concurrency.")
     keep_alive: int | None = Field(None, ge=0, description="Idle seconds before an instance stops.")
-    environment: dict[str, str] = Field(
-        default_factory=dict, description="Environment variables (values are text)."
+    environment: dict[str, CfnText] = Field(
+        default_factory=dict,
+        description="Environment variables: text, or a CloudFormation function (`!Ref Queue`).",
     )
 
     @field_validator("environment", mode="before")
     @classmethod
     def _env_strings(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {str(k): ("" if v is None else _env_str(v)) for k, v in value.items()}
+            return {str(k): ("" if v is None else v if isinstance(v, dict) else _env_str(v))
+                    for k, v in value.items()}
         return value
 
 
@@ -369,6 +430,28 @@ class Function(FunctionSettings):
         default_factory=list,
         description="Lambda layer ARNs (aws); default: the service's `layers`.",
     )
+    runtime: str | None = Field(
+        None, description="This function's Python version; default: the service's `runtime`."
+    )
+    provisioned_concurrency: int | None = Field(
+        None, ge=0, description="Instances kept initialised on aws (Lambda provisioned "
+        "concurrency)."
+    )
+    tracing: bool | None = Field(
+        None, description="X-Ray tracing of this function; default: `aws.tracing`."
+    )
+    destinations: Destinations | None = Field(
+        None, description="Where the results of asynchronous invocations go."
+    )
+    dead_letter: CfnText | None = Field(
+        None, description="Queue or topic (key or ARN) receiving async events that failed "
+        "every retry; default: aloft's dead-letter list (`aloft dlq`)."
+    )
+
+    @field_validator("runtime", mode="before")
+    @classmethod
+    def _function_runtime(cls, value: Any) -> Any:
+        return None if value is None else _python_version(value)
 
     @field_validator("handler")
     @classmethod
@@ -648,6 +731,11 @@ class ServiceSettings(FunctionSettings):
     layers: list[str] = Field(
         default_factory=list, description="Lambda layer ARNs added to every function (aws)."
     )
+    conditions: dict[str, CfnCondition] = Field(
+        default_factory=dict,
+        description="CloudFormation conditions by name, for `Fn::If` in values (Fn::Equals, "
+        "Fn::And, Fn::Or, Fn::Not).",
+    )
 
     @field_validator("app")
     @classmethod
@@ -659,11 +747,7 @@ class ServiceSettings(FunctionSettings):
     @field_validator("runtime", mode="before")
     @classmethod
     def _runtime(cls, value: Any) -> Any:
-        text = str(value).strip().lower()
-        text = text.removeprefix("python")
-        if not re.match(r"^3\.\d{1,2}$", text):
-            raise ValueError(f"runtime {value!r} must be a Python version such as '3.12'")
-        return text
+        return _python_version(value)
 
     @field_validator("functions", mode="before")
     @classmethod

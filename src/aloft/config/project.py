@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aloft.config.native import AloftReader
 from aloft.config.reader import ConfigReader, Kind
 from aloft.config.source import load_document
+from aloft.config.variable_sources import localize
 from aloft.errors import ConfigError, Location
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class Project:
         """
         # pydantic is imported when a stage is validated, not when a config file is read
         # (`aloft --help` reads the file to find plugin commands)
-        from aloft.config import route_cors
+        from aloft.config import cfn_references, route_cors, unresolved
         from aloft.config.duplicate_routes import duplicate_route
         from aloft.config.sections import plugin_names, split_sections
         from aloft.config.source import format_path
@@ -137,6 +138,8 @@ class Project:
         tree = self._reader.stage_tree(stage, env=self._env, options=opts)
         self._locators[stage] = tree.locator
         data = apply_options(tree.data, opts)
+        if data.get("provider", "local") == "local":
+            data = localize(data, lambda path, message, fix: tree.locator.error(path, message, fix))
         warnings = list(dict.fromkeys([*self._reader.warnings, *tree.warnings]))
         for warning in warnings:
             if warning not in self.warnings:
@@ -160,6 +163,12 @@ class Project:
                 "one method and path",
                 "remove one of them, or give it another method or path",
             )
+        cfn_references.check(service, tree.locator)
+        for gap in unresolved.gaps(service):
+            if gap not in service.warnings:
+                service.warnings.append(gap)
+            if gap not in self.warnings:
+                self.warnings.append(gap)
         if service.provider == "aws":  # refused here too, for the line it was written on
             conflict = route_cors.aws_conflict(service)
             if conflict is not None:

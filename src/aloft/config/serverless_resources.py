@@ -1,12 +1,14 @@
-"""serverless.yml `resources.Resources` (CloudFormation) mapped into aloft's `resources`.
+"""serverless.yml `resources` (CloudFormation) mapped into aloft's `resources` and `conditions`.
 
-DynamoDB tables, S3 buckets, SQS queues and SNS topics become aloft resources under their logical
-id; properties aloft has no equivalent for, and other resource types, become warnings.
+DynamoDB tables, S3 buckets, SQS queues, SNS topics and SSM parameters become aloft resources
+under their logical id; properties aloft has no equivalent for, and other resource types, become
+warnings. A resource whose `Condition` is false for the stage is not created (conditions on the
+stage are known when the file is read); `Conditions` are kept for `Fn::If` in values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aloft.config.builder import Builder, items
@@ -17,6 +19,32 @@ RESOURCE_KINDS = {
     "AWS::S3::Bucket": "buckets",
     "AWS::SQS::Queue": "queues",
     "AWS::SNS::Topic": "topics",
+    "AWS::SSM::Parameter": "parameters",
+}
+_OTHER = {
+    "AWS::IAM::Role": "aloft creates the stage's role from your statements",
+    "AWS::IAM::Policy": "list these permissions in `provider.iam.role.statements`",
+    "AWS::IAM::ManagedPolicy": "list these permissions in `provider.iam.role.statements`",
+    "AWS::SQS::QueuePolicy": "aloft grants its functions their queues itself",
+    "AWS::SNS::TopicPolicy": "aloft grants its functions their topics itself",
+    "AWS::S3::BucketPolicy": "set `public: true` on a bucket for public reads",
+    "AWS::SNS::Subscription": "subscribe a function with an `sns` event",
+    "AWS::Lambda::Permission": "aloft adds the permissions its events need",
+}
+_ATTRIBUTES: dict[str, str | None] = {
+    "DeletionPolicy": "aloft deletes a stage's resources only on `aloft undeploy`",
+    "UpdateReplacePolicy": "aloft updates resources in place",
+    "Condition": "the condition is not known before deploying; the resource is created",
+    "DependsOn": None,
+    "Metadata": None,
+}
+_SECTIONS = {
+    "Outputs": "stack outputs are not created; `aloft status` shows the stage's URL and names",
+    "Mappings": "write the values (or `${self:custom...}` lookups) instead of Fn::FindInMap",
+    "Parameters": "use `params` or `${opt:...}` / `${env:...}` variables",
+    "Transform": "CloudFormation transforms are not run",
+    "extensions": "aloft does not generate the resources these would extend",
+    "Description": None,
 }
 
 
@@ -37,18 +65,29 @@ def logical_id(value: Any) -> str | None:
 def _text(out: Builder, value: Any, src: KeyPath) -> str | None:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)
-    out.warn(src, "CloudFormation functions are not supported here; ignored")
+    out.warn(src, "a name known only once deployed cannot name an aloft resource; aloft names "
+             "it {service}-{stage}-{key}")
     return None
 
 
-def convert_resources(out: Builder, resources: Any, src: KeyPath) -> dict[str, str]:
-    """Map `resources` (the serverless key) into `out`; returns logical id -> aloft kind."""
+def convert_resources(
+    out: Builder, resources: Any, src: KeyPath, truth: Mapping[str, bool] | None = None
+) -> dict[str, str]:
+    """Map `resources` (the serverless key) into `out`; returns logical id -> aloft kind.
+    `truth`: the conditions whose value is known for this stage."""
     kinds: dict[str, str] = {}
+    truth = truth or {}
     if not isinstance(resources, dict):
         return kinds
-    for key in resources:
-        if key != "Resources":
-            out.warn((*src, key), "only `Resources` is read; ignored")
+    for key, value in resources.items():
+        if key == "Conditions" and isinstance(value, dict):
+            for name, condition in value.items():
+                out.put(("conditions", str(name)), condition, (*src, key, name))
+        elif key in _SECTIONS:
+            if _SECTIONS[key]:
+                out.warn((*src, key), str(_SECTIONS[key]))
+        elif key != "Resources":
+            out.warn((*src, key), "not read by aloft; ignored")
     entries = resources.get("Resources")
     if not isinstance(entries, dict):
         return kinds
@@ -57,11 +96,20 @@ def convert_resources(out: Builder, resources: Any, src: KeyPath) -> dict[str, s
         rtype = resource.get("Type") if isinstance(resource, dict) else None
         kind = RESOURCE_KINDS.get(str(rtype))
         if kind is None or not isinstance(resource, dict):
-            out.warn(at, f"resource type {rtype} is not supported by aloft; ignored")
+            why = _OTHER.get(str(rtype), "not supported by aloft; ignored")
+            out.warn(at, f"resource type {rtype}: {why}")
             continue
+        condition = resource.get("Condition")
+        if isinstance(condition, str) and truth.get(condition) is False:
+            continue  # not created in this stage, as CloudFormation would not
         for attr in resource:
-            if attr not in ("Type", "Properties"):
-                out.warn((*at, attr), "not supported by aloft; ignored")
+            if attr in ("Type", "Properties"):
+                continue
+            if attr == "Condition" and isinstance(condition, str) and condition in truth:
+                continue
+            reason = _ATTRIBUTES.get(str(attr), "not supported by aloft; ignored")
+            if reason:
+                out.warn((*at, attr), reason)
         props = resource.get("Properties") or {}
         if not isinstance(props, dict):
             props = {}
@@ -98,8 +146,13 @@ def _table(out: Builder, props: dict[str, Any], at: KeyPath) -> dict[str, Any]:
     ttl = props.get("TimeToLiveSpecification")
     if isinstance(ttl, dict) and ttl.get("Enabled", True) and ttl.get("AttributeName"):
         entry["ttl"] = ttl["AttributeName"]
+    for index in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if index in props:
+            out.warn((*at, index), "aloft creates tables without secondary indexes yet; queries "
+                     "on an index fail")
     _unused(out, props, {"TableName", "AttributeDefinitions", "KeySchema", "StreamSpecification",
-                         "TimeToLiveSpecification", "BillingMode"}, at)
+                         "TimeToLiveSpecification", "BillingMode", "GlobalSecondaryIndexes",
+                         "LocalSecondaryIndexes", "Tags"}, at)
     return entry
 
 
@@ -110,7 +163,9 @@ def _bucket(out: Builder, props: dict[str, Any], at: KeyPath) -> dict[str, Any]:
     versioning = props.get("VersioningConfiguration")
     if isinstance(versioning, dict):
         entry["versioning"] = versioning.get("Status") == "Enabled"
-    _unused(out, props, {"BucketName", "VersioningConfiguration"}, at)
+    if props.get("AccessControl") == "PublicRead":
+        entry["public"] = True
+    _unused(out, props, {"BucketName", "VersioningConfiguration", "AccessControl"}, at)
     return entry
 
 
@@ -141,7 +196,21 @@ def _topic(out: Builder, props: dict[str, Any], at: KeyPath) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if "TopicName" in props and (name := _text(out, props["TopicName"], (*at, "TopicName"))):
         entry["name"] = name
-    _unused(out, props, {"TopicName"}, at)
+    _unused(out, props, {"TopicName", "DisplayName"}, at)
+    return entry
+
+
+def _parameter(out: Builder, props: dict[str, Any], at: KeyPath) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if "Name" in props and (name := _text(out, props["Name"], (*at, "Name"))):
+        entry["name"] = name
+    if "Value" in props and (value := _text(out, props["Value"], (*at, "Value"))) is not None:
+        entry["value"] = value
+    if props.get("Type") == "StringList":
+        out.warn((*at, "Type"), "aloft stores the value as a String (comma-separated text)")
+    if isinstance(props.get("Description"), str):
+        entry["description"] = props["Description"]
+    _unused(out, props, {"Name", "Value", "Type", "Description", "Tier", "Tags"}, at)
     return entry
 
 
@@ -150,4 +219,5 @@ _CONVERTERS: dict[str, Callable[[Builder, dict[str, Any], KeyPath], dict[str, An
     "buckets": _bucket,
     "queues": _queue,
     "topics": _topic,
+    "parameters": _parameter,
 }

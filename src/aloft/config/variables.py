@@ -2,28 +2,38 @@
 
 A value that is exactly one variable takes the variable's value and type (a number, a mapping);
 inside text the value is substituted. Variables nest (`${self:custom.${opt:stage}}`) and take
-fallbacks (`${env:NAME, default}`, `${opt:stage, 'dev'}`). `${ssm:/path}` is left in place for the
-provider to resolve at deploy time. Self references resolve against the merged stage, recursively,
+fallbacks (`${env:NAME, default}`, `${opt:stage, 'dev'}`). Values only a deployed stage knows
+(`${ssm:/path}`, `${cf:stack.Output}`, `${s3:bucket/key}`, `${aws:accountId}`) are left in place
+(aloft.config.variable_sources). Self references resolve against the merged stage, recursively,
 with cycles reported as `a -> b -> a`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aloft.config.locate import Locator
 from aloft.config.source import KeyPath, format_path, has_part, load_document
+from aloft.config.variable_sources import (
+    DEFAULT_REGION,
+    DEFERRED,
+    PLUGIN_SOURCES,
+    split_arguments,
+    str_to_bool,
+)
 from aloft.errors import ConfigError
 
-ALOFT_SOURCES = frozenset({"env", "stage", "self", "file", "ssm", "opt"})
-SERVERLESS_SOURCES = frozenset({"env", "self", "file", "ssm", "opt", "sls", "param"})
+_COMMON = {"env", "self", "file", "opt", "sls", "aws", "ssm", "cf", "s3", "strToBool", "split"}
+ALOFT_SOURCES = frozenset({*_COMMON, "stage"})
+SERVERLESS_SOURCES = frozenset({*_COMMON, "param"})
 FILE_SUFFIXES = (".yml", ".yaml", ".json")
 
-_REF = re.compile(r"^(?P<source>[a-z]+)(?:\((?P<arg>[^)]*)\))?(?::(?P<address>.*))?$", re.DOTALL)
+_REF = re.compile(r"^(?P<source>[a-zA-Z][a-zA-Z0-9]*)(?:\((?P<arg>[^)]*)\))?(?::(?P<address>.*))?$",
+                  re.DOTALL)
 _CFN_SUB = re.compile(r"^(AWS::[A-Za-z]+|[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9.]+)?)$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -47,9 +57,16 @@ class VariableContext:
     params: Mapping[str, Any] = field(default_factory=dict)
     sources: frozenset[str] = ALOFT_SOURCES
     keep: frozenset[str] = frozenset()
-    """Sources left as `${...}` text (besides ssm): used when converting to aloft.yml."""
+    """Sources left as `${...}` text (besides the deferred ones): used when converting to
+    aloft.yml; `stage` keeps the stage (`${opt:stage}`, `${sls:stage}`) as `${stage}`."""
     cloudformation: bool = False
     """Leave `${AWS::Region}` / `${Bucket.Arn}` (Fn::Sub references) alone, as serverless does."""
+    region_path: KeyPath = ("aws", "region")
+    """Where the document sets the stage's region (`${aws:region}` when no --region)."""
+    instance_id: str = ""
+    """`${sls:instanceId}`: one value per run of aloft."""
+    constructs: Callable[[str, KeyPath], Any] | None = None
+    """`${construct:name.property}` (serverless-lift), when the plugin is listed."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,16 @@ def find_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, i + 1))
         pos = i + 1
     return spans
+
+
+def _unkeep_stage(value: Any, stage: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("${stage}", stage)
+    if isinstance(value, dict):
+        return {k: _unkeep_stage(v, stage) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unkeep_stage(v, stage) for v in value]
+    return value
 
 
 def has_variables(value: Any) -> bool:
@@ -209,27 +236,62 @@ class Resolver:
         alternatives = split_alternatives(expr)
         first = _REF.match(alternatives[0])
         if not first or not self._is_source(first.group("source")):
-            if self.ctx.cloudformation and _CFN_SUB.match(expr):
+            # CloudFormation's own `${AWS::Region}` / `${Table.Arn}` (serverless.yml leaves
+            # them anywhere; aloft.yml inside Fn::Sub)
+            if (self.ctx.cloudformation or "Fn::Sub" in path) and _CFN_SUB.match(expr):
                 return _Kept("${" + expr + "}")
             raise self._unknown_source(alternatives[0], path)
         source = first.group("source")
-        if source == "ssm" or (keep and source in self.ctx.keep):
+        if self._deferred(source, first.group("address")):
             if not keep:
                 raise self.locator.error(
                     path, f"`${{{expr}}}` cannot be used inside another variable",
-                    f"{source} values are resolved at deploy time; use them as a whole value",
+                    f"{source} values are read at deploy time; use them as a whole value",
                 )
+            return _Kept(self._kept_text(alternatives, path))
+        if keep and source in self.ctx.keep:
             return _Kept("${" + expr + "}")
         for alternative in alternatives:
-            value = self._alternative(alternative, path)
+            value = self._alternative(alternative, path, keep)
             if value is not MISSING and (value is not None or alternative is alternatives[-1]):
                 return value
         raise self._missing(alternatives[0], path)
 
+    def _deferred(self, source: str, address: str | None) -> bool:
+        return source in DEFERRED or (source == "aws" and (address or "").strip() == "accountId")
+
+    def _kept_text(self, alternatives: list[str], path: KeyPath) -> str:
+        """A deferred variable as text, its fallback (if any) resolved to a quoted literal."""
+        text = "${" + alternatives[0]
+        for alternative in alternatives[1:]:
+            m = _REF.match(alternative)
+            if m and self._is_source(m.group("source")) and self._deferred(
+                    m.group("source"), m.group("address")):
+                continue  # a second deferred source: the first one's fallback is what follows
+            value = self._alternative(alternative, path, False)
+            if value is MISSING:
+                continue
+            if isinstance(value, dict | list):
+                raise self.locator.error(
+                    path, f"the fallback of `${{{alternatives[0]}}}` must be text or a number",
+                    "write a quoted value, e.g. `'local value'`")
+            shown = self._as_text(value, alternative, path).replace("'", "")
+            return f"{text}, '{shown}'}}"
+        return text + "}"
+
     def _is_source(self, name: str) -> bool:
+        if name == "construct":
+            return self.ctx.constructs is not None
         return name in self.ctx.sources
 
-    def _alternative(self, text: str, path: KeyPath) -> Any:
+    def _region(self, path: KeyPath) -> Any:
+        """`${aws:region}`: the region option, else the document's region, else us-east-1."""
+        if self.ctx.options.get("region"):
+            return self.ctx.options["region"]
+        value = self._self(".".join(str(p) for p in self.ctx.region_path), path)
+        return DEFAULT_REGION if value is MISSING or value is None else value
+
+    def _alternative(self, text: str, path: KeyPath, keep: bool) -> Any:
         if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
             return text[1:-1]
         m = _REF.match(text)
@@ -237,7 +299,8 @@ class Resolver:
             m.group("address") is not None or m.group("arg") is not None
             or m.group("source") == "stage"
         ):
-            return self._reference(m.group("source"), m.group("arg"), m.group("address"), path)
+            return self._reference(m.group("source"), m.group("arg"), m.group("address"), path,
+                                   keep)
         if text == "":
             return MISSING
         if _NUMBER.match(text):
@@ -248,16 +311,45 @@ class Resolver:
             return None
         return text
 
-    def _reference(self, source: str, arg: str | None, address: str | None, path: KeyPath) -> Any:
+    def _reference(self, source: str, arg: str | None, address: str | None, path: KeyPath,
+                   keep: bool = False) -> Any:
         address = (address or "").strip()
         if source == "env":
             return self.ctx.env.get(address, MISSING)
-        if source == "stage" or (source == "sls" and address == "stage"):
-            return self.ctx.stage
+        if source == "stage" or (source in ("sls", "opt") and address == "stage"):
+            return _Kept("${stage}") if keep and "stage" in self.ctx.keep else self.ctx.stage
         if source == "sls":
+            if address == "instanceId":
+                return self.ctx.instance_id
             raise self.locator.error(
-                path, f"`${{sls:{address}}}` is not supported", "only `${sls:stage}` is supported"
+                path, f"`${{sls:{address}}}` is not a Serverless variable",
+                "use `${sls:stage}` or `${sls:instanceId}`",
             )
+        if source == "aws":
+            if address == "region":
+                return self._region(path)
+            raise self.locator.error(
+                path, f"`${{aws:{address}}}` is not known",
+                "use `${aws:region}` or `${aws:accountId}`",
+            )
+        if source == "strToBool":
+            try:
+                return str_to_bool(arg or "")
+            except ValueError as exc:
+                raise self.locator.error(path, str(exc), "write `${strToBool(true)}`, or "
+                                         "`${strToBool(${env:FLAG})}`") from None
+        if source == "split":
+            try:
+                text, delimiter = split_arguments(arg or "")
+            except ValueError as exc:
+                raise self.locator.error(path, str(exc)) from None
+            return text.split(delimiter)
+        if source == "construct":
+            assert self.ctx.constructs is not None  # a source only with serverless-lift
+            try:
+                return self.ctx.constructs(address, path)
+            except ConfigError as exc:
+                raise self.locator.error(path, exc.message, exc.fix) from None
         if source == "opt":
             return self.ctx.options.get(address, MISSING)
         if source == "param":
@@ -273,7 +365,10 @@ class Resolver:
             finally:
                 self._params.pop()
         if source == "self":
-            return self._self(address, path)
+            value = self._self(address, path)
+            if not keep and "stage" in self.ctx.keep:
+                value = _unkeep_stage(value, self.ctx.stage)  # inside an address: the name
+            return value
         if source == "file":
             return self._file((arg or "").strip(), address, path)
         raise self._unknown_source(source, path)  # pragma: no cover - sources are checked
@@ -334,7 +429,17 @@ class Resolver:
     # -- errors --------------------------------------------------------------
 
     def _unknown_source(self, text: str, path: KeyPath) -> ConfigError:
-        forms = {"stage": "${stage}", "file": "${file(path):key}"}
+        m = _REF.match(text)
+        plugin = PLUGIN_SOURCES.get(m.group("source")) if m else None
+        if plugin is not None:
+            fix = ("list serverless-lift under `plugins:` (its constructs become aloft queues, "
+                   "buckets and tables)" if plugin == "serverless-lift"
+                   else "replace it with a value, `${env:...}` or `${file(...)}`")
+            return self.locator.error(
+                path, f"`${{{text}}}` is a variable of {plugin}, which this project does not "
+                "use", fix)
+        forms = {"stage": "${stage}", "file": "${file(path):key}",
+                 "strToBool": "${strToBool(value)}", "split": "${split(text, delimiter)}"}
         known = ", ".join(forms.get(s, f"${{{s}:...}}") for s in sorted(self.ctx.sources))
         return self.locator.error(
             path, f"`${{{text}}}` is not a known variable", f"use one of {known}"
@@ -355,9 +460,15 @@ class Resolver:
                 "check the key path (keys separated by dots, list items by their index)",
             )
         if source == "opt":
+            if address == "region":
+                return self.locator.error(
+                    path, f"no region option was given (`${{{text}}}`)",
+                    "aloft takes the stage's region from the config: write `${aws:region}`, "
+                    "or give a fallback: `${opt:region, self:provider.region}`",
+                )
             return self.locator.error(
-                path, f"option --{address} was not given (`${{{text}}}`)",
-                f"pass --{address} or give a default: `${{opt:{address}, 'value'}}`",
+                path, f"aloft has no --{address} option (`${{{text}}}`)",
+                f"give a default: `${{opt:{address}, 'value'}}`",
             )
         if source == "param":
             return self.locator.error(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Function, Service
+from aloft.config.unresolved import text_environment
 from aloft.errors import DeployError, Location, NotDeployedError, UsageError
 from aloft.init_report import init_report_for
 from aloft.local.endpoint import AwsEndpoint
@@ -86,7 +87,7 @@ def function_environment(
         "AWS_SECRET_ACCESS_KEY": "aloft-local",
         "AWS_SESSION_TOKEN": "aloft-local",
         **(aws or {}),
-        **fn.environment,
+        **text_environment(fn.environment),
         "AWS_LAMBDA_FUNCTION_NAME": physical,
         "AWS_LAMBDA_FUNCTION_VERSION": str(version),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from aloft.config.models import Function, Service
+from aloft.config.unresolved import source_text, statement_resources
 from aloft.grants import CONSUMED_QUEUE_ACTIONS, STREAM_ACTIONS, declared_resource_grants
 from aloft.local.endpoint_actions import ACCOUNT, request_call, stream_arn
 from aloft.local.endpoint_errors import ErrorResponse, denied_message, error_response
@@ -77,7 +78,7 @@ def resource_grants(service: Service, fn: Function, names: ResourceNames) -> lis
             queues.append(names.queue_arn(resolve_source(service, "queue", event.queue.name)
                                           .rsplit(":", 1)[-1]))
         elif event.stream is not None and event.stream.type == "kinesis":
-            streams.append(stream_arn(event.stream.name))
+            streams.append(stream_arn(source_text(event.stream.name, "stream")))
         elif event.stream is not None:
             table = resolve_source(service, "stream", event.stream.name)
             streams.append(table.split("/stream/", 1)[0] + "/stream/*" if table.startswith("arn:")
@@ -119,7 +120,8 @@ def function_grants(service: Service, name: str, fn: Function,
     if name in service.functions:  # the app's permissions already include the service's
         statements = list(service.permissions) + statements
     for st in statements:
-        out.append({"effect": st.effect, "action": list(st.action), "resource": list(st.resource)})
+        out.append({"effect": st.effect, "action": list(st.action),
+                    "resource": statement_resources(st)})
     return out
 
 

@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 from aloft.config.models import APP_FUNCTION, Service
+from aloft.config.unresolved import text_environment
 from aloft.errors import Location, PackageError
 from aloft.package.progress import Progress
 from aloft.package.python import PASS_THROUGH, interpreter
@@ -59,7 +60,7 @@ def collect_static(service: Service, deps_dir: Path | None, progress: Progress) 
     if deps_dir is not None:
         path.append(str(deps_dir / "python" if (deps_dir / "python").is_dir() else deps_dir))
     env = {key: os.environ[key] for key in PASS_THROUGH if key in os.environ}
-    env.update(service.function(APP_FUNCTION).environment)
+    env.update(text_environment(service.function(APP_FUNCTION).environment))
     env.update({"PYTHONPATH": os.pathsep.join(path), "PYTHONDONTWRITEBYTECODE": "1",
                 "DJANGO_SETTINGS_MODULE": str(service.django_settings),
                 "ALOFT_STATIC_DIR": str(target)})

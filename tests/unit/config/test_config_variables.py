@@ -150,11 +150,19 @@ def test_opt_reads_options(write: Write) -> None:
 
 
 def test_unknown_variable_source(write: Write) -> None:
-    path = write("service: api\napp: app:app\nenvironment:\n  V: ${cf:stack.output}\n")
+    path = write("service: api\napp: app:app\nenvironment:\n  V: ${nope:stack.output}\n")
     with pytest.raises(ConfigError) as info:
         load_service(path, env={})
-    assert "`${cf:stack.output}` is not a known variable" in info.value.message
+    assert "`${nope:stack.output}` is not a known variable" in info.value.message
     assert info.value.fix is not None and "${env:...}" in info.value.fix
+
+
+def test_a_plugins_variable_names_the_plugin(write: Write) -> None:
+    path = write("service: api\napp: app:app\nenvironment:\n  V: ${construct:jobs.queueUrl}\n")
+    with pytest.raises(ConfigError) as info:
+        load_service(path, env={})
+    assert "variable of serverless-lift, which this project does not use" in info.value.message
+    assert info.value.fix is not None and "plugins:" in info.value.fix
 
 
 def test_unclosed_variable(write: Write) -> None:

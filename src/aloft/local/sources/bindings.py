@@ -9,7 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aloft.config.intrinsics import Intrinsic
 from aloft.config.models import Service
+from aloft.config.unresolved import source_text
 from aloft.errors import ConfigError, Location
 from aloft.naming import Account, ResourceNames
 
@@ -70,10 +72,11 @@ class Binding:
         return f"{self.kind} {self.source} -> {self.function}"
 
 
-def resolve_source(service: Service, kind: str, name: str) -> str:
+def resolve_source(service: Service, kind: str, written: str | Intrinsic) -> str:
     """A declared resource key → its physical name (aloft.naming, as the endpoint's resources
     are created: `{service}-{stage}-{key}` unless the resource sets `name`); an ARN or the plain
     name of an existing resource is kept as it is."""
+    name = source_text(written, kind)
     if name.startswith("arn:"):
         return name
     res = service.resources
@@ -115,9 +118,10 @@ def desired_bindings(service: Service) -> list[Binding]:
                                    suffix=b.suffix, stage=stage))
             elif event.stream is not None:
                 s = event.stream
-                _check_table_stream(service, name, index, s.type, s.name)
-                source = (resolve_source(service, "stream", s.name) if s.type == "dynamodb"
-                          else s.name)
+                stream = source_text(s.name, "stream")
+                _check_table_stream(service, name, index, s.type, stream)
+                source = (resolve_source(service, "stream", stream) if s.type == "dynamodb"
+                          else stream)
                 out.append(Binding("stream", physical, source, batch_size=s.batch_size,
                                    window=s.window, partial_failures=s.partial_failures,
                                    enabled=s.enabled, stream_type=s.type,
