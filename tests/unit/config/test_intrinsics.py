@@ -95,7 +95,7 @@ def test_resolve_each_function() -> None:
 
 
 def test_resolve_says_what_is_missing() -> None:
-    with pytest.raises(Unresolved, match="!GetAtt Nope.Arn: Nope.Arn is not known"):
+    with pytest.raises(Unresolved, match=r"!GetAtt Nope\.Arn: Nope\.Arn is not known"):
         resolve(GetAtt("Nope", "Arn"), lookup)
     with pytest.raises(Unresolved, match="no stack exports 'x'"):
         resolve(ImportValue("x"), lookup)
