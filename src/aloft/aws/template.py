@@ -29,8 +29,10 @@ def _lid(*parts: str) -> str:
 
 
 def _sub(value: Any) -> Any:
-    """Strings naming pseudo parameters become Fn::Sub, through lists and dicts."""
+    """Strings naming pseudo parameters become Fn::Sub, through lists and dicts (the config's
+    `${aws:accountId}`, read at deploy time, is the stack's AWS::AccountId)."""
     if isinstance(value, str):
+        value = value.replace("${aws:accountId}", "${AWS::AccountId}")
         return {"Fn::Sub": value} if "${AWS::" in value else value
     if isinstance(value, list):
         return [_sub(v) for v in value]

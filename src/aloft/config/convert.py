@@ -1,8 +1,11 @@
 """Writing a zappa or serverless config as aloft.yml.
 
-Each stage is read as aloft data with `${env:...}` (and `${ssm:...}`) left as variables, so no
-secret is copied into the file. What every stage shares becomes the top level; each stage keeps
-only what differs. Loading the result gives the same Service per stage as loading the original.
+Each stage is read as aloft data with `${env:...}` (and the values read at deploy time,
+`${ssm:...}`, `${cf:...}`, ...) left as variables, so no secret is copied into the file, and the
+stage's name left as `${stage}` (`${opt:stage}`, `${sls:stage}`), so that derived names stay
+parametric. What every stage shares becomes the top level; each stage keeps only what differs,
+and Zappa's `extends` stays `extends`. Loading the result gives the same Service per stage as
+loading the original; what could not be carried is listed (file and key) at the top.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ def convert_to_aloft_yaml(path: Path) -> tuple[str, list[str]]:
             fix="pass a zappa_settings or serverless.yml file",
         )
     reader = reader_for(project.file)
+    keep = frozenset({"env", "stage", "instanceId"})
     trees = {
-        stage: reader.stage_tree(stage, env=os.environ, options={}, keep=frozenset({"env"}))
+        stage: reader.stage_tree(stage, env=os.environ, options={}, keep=keep)
         for stage in project.stages
     }
     warnings = list(project.warnings)
@@ -46,9 +50,26 @@ def convert_to_aloft_yaml(path: Path) -> tuple[str, list[str]]:
             # mirror the original `extends`: only what differs from the parent stage
             stages[stage] = {"extends": parent, **difference(values, data[parent])}
         else:
+            if parent in data:
+                dropped = ", ".join(sorted(_dropped(values, data[parent])))
+                warnings.append(f"`{stage}.extends`: written out in full, because the stage "
+                                f"leaves out {dropped} of {parent!r}, which aloft's `extends` "
+                                "(a deep merge) would keep")
             stages[stage] = difference(values, base) or None
     document["stages"] = stages
     return _header(project.file.name, warnings) + _dump(document), warnings
+
+
+def _dropped(values: dict[str, Any], parent: dict[str, Any], path: str = "") -> list[str]:
+    """The keys of `parent` (dotted) that `values` does not have."""
+    out: list[str] = []
+    for key, value in parent.items():
+        here = f"{path}.{key}" if path else str(key)
+        if key not in values:
+            out.append(f"`{here}`")
+        elif isinstance(value, dict) and isinstance(values[key], dict):
+            out.extend(_dropped(values[key], value, here))
+    return out
 
 
 def common(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -111,7 +132,7 @@ def _header(source: str, warnings: list[str]) -> str:
         "# set `provider: aws` (here or in a stage) to deploy to AWS with the `aws:` settings.",
     ]
     if warnings:
-        lines.append("# Not converted (review these):")
+        lines.append(f"# Not converted, or converted differently (keys of {source}):")
         lines += [f"#   - {w}" for w in warnings]
     return "\n".join(lines) + "\n\n"
 

@@ -354,7 +354,8 @@ class Statement(Model):
         if isinstance(value, dict):
             value = {str(k).lower(): v for k, v in value.items()}
             for key in ("action", "resource"):
-                if isinstance(value.get(key), str):
+                # one action or resource: text, or one CloudFormation function (`!Ref Topic`)
+                if isinstance(value.get(key), str | dict):
                     value[key] = [value[key]]
         return value
 
@@ -385,6 +386,10 @@ class FunctionSettings(Model):
     environment: dict[str, CfnText] = Field(
         default_factory=dict,
         description="Environment variables: text, or a CloudFormation function (`!Ref Queue`).",
+    )
+    dead_letter: CfnText | None = Field(
+        None, description="Queue or topic (key or ARN) receiving async events that failed "
+        "every retry; default: aloft's dead-letter list (`aloft dlq`)."
     )
 
     @field_validator("environment", mode="before")
@@ -442,10 +447,6 @@ class Function(FunctionSettings):
     )
     destinations: Destinations | None = Field(
         None, description="Where the results of asynchronous invocations go."
-    )
-    dead_letter: CfnText | None = Field(
-        None, description="Queue or topic (key or ARN) receiving async events that failed "
-        "every retry; default: aloft's dead-letter list (`aloft dlq`)."
     )
 
     @field_validator("runtime", mode="before")
@@ -731,6 +732,11 @@ class ServiceSettings(FunctionSettings):
     layers: list[str] = Field(
         default_factory=list, description="Lambda layer ARNs added to every function (aws)."
     )
+    dotenv: bool | list[str] = Field(
+        False, description="Read .env files for `${env:...}`: true reads .env.{stage}.local, "
+        ".env.{stage}, .env.local and .env (the first one that sets a name wins); or a list of "
+        "files. The process environment wins over them.",
+    )
     conditions: dict[str, CfnCondition] = Field(
         default_factory=dict,
         description="CloudFormation conditions by name, for `Fn::If` in values (Fn::Equals, "
@@ -829,6 +835,8 @@ class Service(ServiceSettings, StageSettings):
                 "environment": {**self.environment, **base.environment},
                 "snapshot": self.snapshot if base.snapshot is None else base.snapshot,
                 "layers": base.layers or list(self.layers),
+                "dead_letter": base.dead_letter if base.dead_letter is not None
+                else self.dead_letter,
             }
         )
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from aloft.config.dotenv import dotenv_files, load_dotenv
 from aloft.config.locate import Locator
 from aloft.config.reader import Kind, StageTree
 from aloft.config.source import Document
@@ -57,6 +59,7 @@ class AloftReader:
         )
         locator = Locator(self.doc, stage=stage)
         merged, locator.origins = merged_stage(self.data, stage, locator)
+        env = {**dotenv_values(merged.get("dotenv"), self.doc.file.parent, stage, env), **env}
         ctx = VariableContext(
             stage=stage, env=env, options={**options, "stage": stage},
             base_dir=self.doc.file.parent, sources=ALOFT_SOURCES, keep=keep,
@@ -65,6 +68,19 @@ class AloftReader:
         # `x-...` keys hold the user's own values (for `${self:x-...}` and YAML anchors)
         data = {k: v for k, v in resolved.items() if not str(k).startswith(EXTENSION_PREFIX)}
         return StageTree(data, locator)
+
+
+def dotenv_values(setting: Any, root: Path, stage: str,
+                  env: Mapping[str, str]) -> dict[str, str]:
+    """The variables of the .env files `dotenv:` names (true: the usual four, by stage)."""
+    if setting is True:
+        files = dotenv_files(root, stage)
+    elif isinstance(setting, list) and all(isinstance(n, str) for n in setting):
+        files = [root / n.replace("${stage}", stage) for n in setting]
+        files = [f for f in files if f.is_file()]
+    else:
+        return {}  # false, or a wrong type the model reports
+    return load_dotenv(files, env)
 
 
 def check_stage(

@@ -108,7 +108,7 @@ class ServerlessReader:
         check_stage(stage, self.stages, self.doc, allow_any=True, how="")
         locator = Locator(self.doc, stage=stage)
         root = with_provider_defaults({k: v for k, v in self.data.items() if k != "params"})
-        env, dotenv = self._environment(stage, env, locator)
+        env, dotenv, dotenv_setting = self._environment(stage, env)
         params = {**_mapping(self.params.get("default")), **_mapping(self.params.get(stage))}
         lift = Lift.of(self.data) if LIFT in plugin_list(self.data) else None
         ctx = VariableContext(
@@ -122,20 +122,24 @@ class ServerlessReader:
         try:
             built = convert_serverless(resolved, self.doc.file.parent, stage=stage,
                                        region=options.get("region"), dotenv=dotenv, keep=keep)
+            if dotenv_setting is not None:
+                source = ("useDotenv",) if self.data.get("useDotenv") is True else ("plugins",)
+                built.put(("dotenv",), dotenv_setting, source)
         except RefusedEvent as exc:
             raise locator.error(exc.path, exc.message, exc.fix, at_key=True) from None
         locator.origins = built.origins
         return StageTree(built.data, locator, built.warnings)
 
     def _environment(
-        self, stage: str, env: Mapping[str, str], locator: Locator
-    ) -> tuple[Mapping[str, str], dict[str, str]]:
+        self, stage: str, env: Mapping[str, str]
+    ) -> tuple[Mapping[str, str], dict[str, str], bool | list[str] | None]:
         """The process environment with the stage's .env files under it (the environment wins,
-        as in the Serverless Framework), and the .env variables alone (None: not read)."""
+        as in the Serverless Framework), the .env variables alone, and aloft's `dotenv:` for
+        the same files (None: no .env file is read)."""
         use = self.data.get("useDotenv") is True
         plugin = DOTENV_PLUGIN in plugin_list(self.data)
         if not (use or plugin):
-            return env, {}
+            return env, {}, None
         root = self.doc.file.parent
         names = None if plugin else [f".env.{stage}", ".env"]
         if plugin:
@@ -144,8 +148,11 @@ class ServerlessReader:
                 names = [path]
         files = dotenv_files(root, stage, names)
         # the framework's own useDotenv reads .env.{stage}, or else .env; the plugin reads all
-        values = load_dotenv(files if plugin else files[:1], env)
-        return {**values, **env}, values
+        files = files if plugin else files[:1]
+        values = load_dotenv(files, env)
+        setting: bool | list[str] = True if plugin and names is None else \
+            [str(f.relative_to(root)) for f in files] if not plugin else list(names or [])
+        return {**values, **env}, values, setting
 
 
 def with_provider_defaults(data: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +171,16 @@ def with_provider_defaults(data: dict[str, Any]) -> dict[str, Any]:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _unkeep(value: Any, stage: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("${stage}", stage)
+    if isinstance(value, dict):
+        return {k: _unkeep(v, stage) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unkeep(v, stage) for v in value]
+    return value
 
 
 def pseudo_parameters(service: str, stage: str, region: str) -> dict[str, str]:
@@ -191,9 +208,14 @@ def convert_serverless(
     out.put(("service",), service, ("service",))
     provider = _mapping(doc.get("provider"))
     region = region or str(provider.get("region") or DEFAULT_REGION)
-    known: dict[str, Any] = pseudo_parameters(str(service), stage, region)
+    kept = "stage" in keep  # converting: the stage stays `${stage}` in values
+    known: dict[str, Any] = pseudo_parameters(str(service), "${stage}" if kept else stage, region)
     resources = _mapping(doc.get("resources"))
-    conditions, truth = static_conditions(_mapping(resources.get("Conditions")), known)
+    # conditions are evaluated for this stage, also when its name is kept as `${stage}`
+    written = _mapping(resources.get("Conditions"))
+    conditions, truth = static_conditions(
+        _unkeep(written, stage) if kept else written,
+        {**known, "AWS::StackName": f"{service}-{stage}"} if kept else known)
     doc = fold(doc, known, conditions)
     provider = _mapping(doc.get("provider"))
     convert_provider(out, provider)

@@ -228,9 +228,6 @@ def _dotenv(out: Builder, settings: dict[str, Any], values: Mapping[str, str],
         value = "${env:" + name + "}" if keep_env else values[name]
         if out.get(("environment", name)) is None:
             out.put(("environment", name), value, ("custom", "dotenv"))
-    if keep_env and names:
-        out.warn(("custom", "dotenv"), "aloft.yml reads these .env variables as ${env:NAME}: "
-                 "export them (e.g. `set -a; . ./.env; set +a`) before aloft runs")
 
 
 def _domain(out: Builder, domain: Any) -> None:

@@ -47,6 +47,8 @@ def source_text(value: str | Intrinsic, what: str) -> str:
 def gaps(service: Service) -> list[str]:
     """Warnings for what the stage reads but deployments do not apply yet."""
     out: list[str] = []
+    if service.dead_letter is not None:
+        out.append("`dead_letter`: read, but deployments do not apply it yet")
     for name, value in service.environment.items():
         if is_intrinsic(value):
             out.append(_env(f"environment.{name}", value))

@@ -320,7 +320,9 @@ class Resolver:
             return _Kept("${stage}") if keep and "stage" in self.ctx.keep else self.ctx.stage
         if source == "sls":
             if address == "instanceId":
-                return self.ctx.instance_id
+                # converting keeps it a variable: a value would be frozen into aloft.yml
+                return _Kept("${sls:instanceId}") if keep and "instanceId" in self.ctx.keep \
+                    else self.ctx.instance_id
             raise self.locator.error(
                 path, f"`${{sls:{address}}}` is not a Serverless variable",
                 "use `${sls:stage}` or `${sls:instanceId}`",
@@ -402,10 +404,7 @@ class Resolver:
                 "use a .yml, .yaml or .json file",
             )
         if not target.is_file():
-            raise self.locator.error(
-                path, f"`${{file({name})}}`: {target} does not exist",
-                "paths are relative to the config file's directory",
-            )
+            return MISSING  # a fallback may follow (`${file(./prod.yml):x, 'y'}`)
         if target in self._files:
             raise self.locator.error(path, f"`${{file({name})}}` includes itself")
         try:
@@ -476,6 +475,14 @@ class Resolver:
                 f"set it under `params.{self.ctx.stage}` or `params.default`",
             )
         if source == "file":
+            name = (m.group("arg") or "").strip().strip("'\"")
+            target = (self.ctx.base_dir / name).resolve()
+            if name and not target.is_file():
+                return self.locator.error(
+                    path, f"`${{{text}}}`: {target} does not exist",
+                    "paths are relative to the config file's directory (or give a fallback: "
+                    "`${file(x.yml):key, 'value'}`)",
+                )
             return self.locator.error(
                 path, f"`${{{text}}}`: the file has no key `{address}`", "check the key path"
             )

@@ -1,9 +1,10 @@
 """zappa_settings.json / .yml / .yaml / .toml read as aloft stages.
 
 Every top-level key is a stage; `extends` copies another stage's settings (a shallow update, as
-zappa does). Each zappa setting maps to an aloft key; settings aloft does not support become
-warnings naming the key. Stages get `provider: local` (so `aloft deploy dev` needs no account);
-their AWS settings are kept under `aws:` for `provider: aws`.
+zappa does). Every setting of Zappa's documented settings table is known (ZAPPA_SETTINGS): it
+maps to an aloft key, or is named in a warning saying what to do instead (ADVICE). Stages get
+`provider: local` (so `aloft deploy dev` needs no account); their AWS settings are kept under
+`aws:` for `provider: aws`.
 """
 
 from __future__ import annotations
@@ -23,25 +24,90 @@ Settings = dict[str, Any]
 Sources = dict[str, KeyPath]
 """For each setting of a stage, where it was written: (defining stage, key)."""
 
-_UNSUPPORTED: dict[str, str] = {
-    "api_key_required": "aloft has no API keys; protect the app in code or with an authorizer",
-    "api_key": "aloft has no API keys",
-    "async_source": "tasks are invoked directly; there is no SNS transport",
-    "async_resources": "aloft creates no SNS topic or DynamoDB table for task responses",
-    "async_response_table": "aloft does not store task responses",
-    "role_name": "aloft names the role it creates; set `aws.role` to use an existing one",
-    "manage_roles": "aloft always creates the role unless `aws.role` is set",
-    "touch": "aloft always health-checks a new version before it serves",
+_API = "aloft has no API keys or API Gateway authorizers yet; check the caller in your app"
+_LOGS = "aloft does not configure API Gateway logging; `aloft tail` shows the app's logs"
+_CERT = "use `certificate_arn` (ACM), or `aloft certify STAGE` to request one"
+ADVICE: dict[str, str] = {
+    "additional_text_mimetypes": "aloft base64-encodes the response types in `binary_types` "
+                                 "and sends the others as text: list binary types there",
+    "alb_enabled": "aloft does not create load balancers; the app is served by API Gateway or "
+                   "a function URL",
+    "alb_vpc_config": "aloft does not create load balancers",
+    "api_key_required": _API,
+    "api_key": _API,
+    "apigateway_description": "aloft describes the API itself",
+    "apigateway_enabled": "without API Gateway nor a function URL the app gets no HTTP traffic",
+    "apigateway_policy": "aloft sets no API Gateway resource policy; check the caller in your "
+                         "app",
+    "assume_policy": "aloft's role is assumed by Lambda only; list extra permissions in "
+                     "`extra_permissions`",
+    "attach_policy": "list the permissions in `extra_permissions` (aloft attaches no policy "
+                     "files)",
+    "async_source": "aloft's `@task` invokes the function directly (no SNS transport): "
+                    "replace `from zappa.asynchronous import task` with `from aloft import "
+                    "task`",
+    "async_resources": "aloft creates no SNS topic or DynamoDB table for tasks",
+    "async_response_table": "aloft does not store task responses (capture_response); write "
+                            "the result to a table of yours",
+    "async_response_table_read_capacity": "aloft does not store task responses",
+    "async_response_table_write_capacity": "aloft does not store task responses",
+    "authorizer": _API,
+    "aws_endpoint_urls": "the local cloud provides the AWS services locally "
+                         "(AWS_ENDPOINT_URL), replacing LocalStack endpoints",
+    "aws_kms_key_arn": "environment variables are encrypted with Lambda's own key",
+    "base_path": "the custom domain serves the API at its root",
+    "cache_cluster_enabled": "aloft does not enable API Gateway caching",
+    "cache_cluster_size": "aloft does not enable API Gateway caching",
+    "cache_cluster_ttl": "aloft does not enable API Gateway caching",
+    "cache_cluster_encrypted": "aloft does not enable API Gateway caching",
+    "callbacks": "write an aloft plugin with hooks around the deploy steps (docs/plugins.md)",
+    "certificate": _CERT,
+    "certificate_key": _CERT,
+    "certificate_chain": _CERT,
+    "cloudwatch_log_level": _LOGS,
+    "cloudwatch_data_trace": _LOGS,
+    "cloudwatch_metrics_enabled": "aloft does not enable API Gateway metrics; the dashboard "
+                                  "shows the stage's figures",
+    "cognito": "Cognito triggers are not supported by aloft",
+    "context_header_mappings": "read the request context in your app (the event is in the "
+                               "WSGI environ as `aloft.event`)",
     "delete_local_zip": "aloft keeps artifacts in its content-addressed build cache",
     "delete_s3_zip": "aloft keeps artifacts in its content-addressed build cache",
-    "use_precompiled_packages": "aloft installs wheels for the target platform",
-    "log_level": "set the log level in your app",
-    "apigateway_enabled": "without API Gateway nor a function URL the app gets no HTTP traffic",
+    "endpoint_configuration": "aloft's APIs are regional",
+    "ephemeral_storage": "functions get Lambda's default /tmp size (512 MB)",
+    "function_url_config": "a function URL gets the stage's `cors:`; its auth type is NONE",
+    "iam_authorization": _API,
+    "include": "aloft puts the project and its dependencies on the path; nothing to include",
+    "lambda_description": "aloft describes its functions itself (`aloft SERVICE STAGE app`)",
+    "lambda_handler": "aloft's own handler runs the app (a custom handler is a `functions:` "
+                      "entry)",
+    "lets_encrypt_key": _CERT,
+    "log_level": "set the log level in your app (logging.basicConfig)",
+    "manage_roles": "aloft always creates the role unless `role_arn` (`aws.role`) is set",
+    "num_retained_versions": "aloft keeps the versions its releases need for `aloft rollback`",
+    "payload_compression": "aloft does not compress API Gateway payloads; compress in the app",
+    "payload_minimum_compression_size": "aloft does not compress API Gateway payloads",
+    "prebuild_script": "run the script before `aloft deploy`, or write an aloft plugin's "
+                       "package hook (docs/plugins.md)",
+    "remote_env": "aloft does not load environment files from S3: set the variables in "
+                  "`environment_variables`, with `${ssm:/path}` for secrets",
+    "role_name": "aloft names the role it creates; set `role_arn` to use an existing one",
+    "route53_enabled": "aloft does not update Route 53; point the domain at the API yourself",
+    "settings_file": "Django reads `django_settings`; other settings go in environment "
+                     "variables",
+    "touch": "aloft always health-checks a new version before it serves (`touch_path`)",
+    "use_precompiled_packages": "aloft installs wheels for the Lambda platform",
+    "use_apigateway": "without API Gateway nor a function URL the app gets no HTTP traffic",
 }
+"""What to do instead, for each setting aloft does not map (or maps only in part)."""
 _IGNORED_DEFAULTS: dict[str, Any] = {
     "async_source": "lambda", "async_resources": False, "api_key_required": False,
     "manage_roles": True, "touch": True, "delete_local_zip": True, "delete_s3_zip": True,
-    "use_precompiled_packages": True, "apigateway_enabled": True,
+    "use_precompiled_packages": True, "apigateway_enabled": True, "use_apigateway": True,
+    "alb_enabled": False, "iam_authorization": False, "cache_cluster_enabled": False,
+    "cloudwatch_log_level": "OFF", "cloudwatch_data_trace": False,
+    "cloudwatch_metrics_enabled": False, "route53_enabled": True, "payload_compression": True,
+    "payload_minimum_compression_size": 0, "num_retained_versions": None, "log_level": "DEBUG",
 }
 """Settings whose value here is what aloft does anyway: no warning."""
 
@@ -147,7 +213,7 @@ def convert_zappa(settings: Settings, sources: Sources, root: Path) -> Builder:
         elif key in _IGNORED_DEFAULTS and settings[key] == _IGNORED_DEFAULTS[key]:
             continue
         else:
-            why = _UNSUPPORTED.get(key, "not supported by aloft; ignored")
+            why = ADVICE.get(key) or "not a Zappa setting aloft knows; ignored"
             out.warn(src, why)
     if "keep_warm" not in settings and _has_app(settings):
         _keep_warm(out, True, (), settings, sources)  # zappa keeps warm by default
@@ -222,7 +288,7 @@ def _http(out: Builder, value: Any, src: KeyPath, settings: Settings, c: Sources
             out.put(("aws", "api"), "url", src)
         return
     if value is False and not settings.get("function_url_enabled"):
-        out.warn(src, _UNSUPPORTED["apigateway_enabled"])
+        out.warn(src, str(ADVICE["apigateway_enabled"]))
 
 
 def _snap_start(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
@@ -326,6 +392,26 @@ def _permissions(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sourc
     out.put(("permissions",), value if isinstance(value, list) else [value], src)
 
 
+def _cors(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    """`cors: true`, or {allowed_origin, allowed_headers, allowed_methods}."""
+    if not isinstance(value, dict):
+        out.put(("cors",), value, src)
+        return
+    names = {"allowed_origin": "origins", "allowed_origins": "origins",
+             "allowed_headers": "headers", "allowed_methods": "methods"}
+    cors: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in names:
+            cors[names[key]] = item if isinstance(item, list) else [item]
+        else:
+            out.warn((*src, key), "not a Zappa CORS setting aloft knows; ignored")
+    out.put(("cors",), cors, src)
+
+
+def _dead_letter(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    out.put(("dead_letter",), value, src)
+
+
 _SETTINGS: dict[str, Handler] = {
     "app_function": _app_function,
     "django_settings": _to(("django_settings",)),
@@ -340,7 +426,9 @@ _SETTINGS: dict[str, Handler] = {
     "environment_variables": _environment,
     "events": _events,
     "vpc_config": _vpc,
-    "cors": _to(("cors",)),
+    "cors": _cors,
+    "lambda_concurrency": _to(("concurrency",)),
+    "dead_letter_arn": _dead_letter,
     "binary_support": _binary_support,
     "exception_handler": _to(("exception_handler",)),
     "exclude": _exclude,
@@ -362,4 +450,30 @@ _SETTINGS: dict[str, Handler] = {
     "snap_start": _snap_start,
 }
 _SECONDARY = {"project_name", "keep_warm_expression"}
+
+ZAPPA_SETTINGS = (
+    "additional_text_mimetypes", "alb_enabled", "alb_vpc_config", "api_key_required", "api_key",
+    "apigateway_enabled", "apigateway_description", "assume_policy", "attach_policy",
+    "apigateway_policy", "app_function", "architecture", "async_source", "async_resources",
+    "async_response_table", "async_response_table_read_capacity",
+    "async_response_table_write_capacity", "authorizer", "aws_endpoint_urls",
+    "aws_environment_variables", "aws_kms_key_arn", "aws_region", "base_path",
+    "binary_support", "cache_cluster_enabled", "cache_cluster_encrypted", "cache_cluster_size",
+    "cache_cluster_ttl", "callbacks", "certificate", "certificate_arn", "certificate_chain",
+    "certificate_key", "cloudwatch_data_trace", "cloudwatch_log_level",
+    "cloudwatch_metrics_enabled", "cognito", "context_header_mappings", "cors",
+    "dead_letter_arn", "debug", "delete_local_zip", "delete_s3_zip", "django_settings",
+    "domain", "endpoint_configuration", "environment_variables", "ephemeral_storage", "events",
+    "exception_handler", "exclude", "exclude_glob", "extends", "extra_permissions",
+    "function_url_config", "function_url_enabled", "iam_authorization", "include", "keep_warm",
+    "keep_warm_expression", "lambda_concurrency", "lambda_description", "lambda_handler",
+    "layers", "lets_encrypt_key", "log_level", "manage_roles", "memory_size",
+    "num_retained_versions", "payload_compression", "payload_minimum_compression_size",
+    "prebuild_script", "profile_name", "project_name", "remote_env", "role_arn", "role_name",
+    "route53_enabled", "runtime", "s3_bucket", "settings_file", "slim_handler", "snap_start",
+    "tags", "timeout_seconds", "touch", "touch_path", "use_apigateway",
+    "use_precompiled_packages", "vpc_config", "xray_tracing",
+)
+"""Zappa's documented settings (its README's settings table, and `architecture`,
+`function_url_*`, `snap_start`): each is mapped (_SETTINGS) or has ADVICE."""
 

@@ -100,7 +100,8 @@ def test_toml_settings() -> None:
     assert dev.keep_warm.enabled is False
     assert dev.functions["sweep"].events[0].schedule is not None
     assert prod.memory == 1024 and prod.environment == {"MODE": "prod"}
-    assert project.warnings == ["`prod.log_level`: set the log level in your app"]
+    assert project.warnings == [
+        "`prod.log_level`: set the log level in your app (logging.basicConfig)"]
 
 
 def test_yaml_settings_with_django() -> None:

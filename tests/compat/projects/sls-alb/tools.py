@@ -1,0 +1,3 @@
+def dashboard(event, context):
+    return {"statusCode": 200, "statusDescription": "200 OK", "body": "dashboard",
+            "headers": {"Content-Type": "text/plain"}}

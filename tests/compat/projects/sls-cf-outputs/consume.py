@@ -1,0 +1,5 @@
+import os
+
+
+def handler(event, context):
+    return {"account": os.environ["ACCOUNT_ID"], "queue": os.environ["SHARED_QUEUE_URL"]}

@@ -1,0 +1,6 @@
+def charge(event, context):
+    return {"charged": event.get("amount")}
+
+
+def receipt(event, context):
+    return None

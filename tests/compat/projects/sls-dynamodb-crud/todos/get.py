@@ -1,0 +1,10 @@
+import json
+import os
+
+import boto3
+
+table = boto3.resource("dynamodb").Table(os.environ["DYNAMODB_TABLE"])
+
+
+def get(event, context):
+    return {"statusCode": 200, "body": json.dumps({"op": "get"})}

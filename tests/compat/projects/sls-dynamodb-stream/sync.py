@@ -1,0 +1,2 @@
+def on_change(event, context):
+    return {"batchItemFailures": []}

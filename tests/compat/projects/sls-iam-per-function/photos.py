@@ -1,0 +1,6 @@
+def upload(event, context):
+    return "uploaded"
+
+
+def publish(event, context):
+    return "published"

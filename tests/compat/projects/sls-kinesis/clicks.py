@@ -1,0 +1,2 @@
+def count(event, context):
+    return len(event["Records"])

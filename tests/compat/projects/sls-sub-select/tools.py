@@ -1,0 +1,2 @@
+def consume(event, context):
+    return len(event["Records"])

@@ -1,0 +1,5 @@
+import os
+
+
+def send(event, context):
+    return os.environ["MAILER_URL"]

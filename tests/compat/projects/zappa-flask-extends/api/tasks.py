@@ -1,0 +1,6 @@
+def reindex():
+    return "reindexed"
+
+
+def report():
+    return "report"

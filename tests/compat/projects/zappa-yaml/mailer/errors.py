@@ -1,0 +1,2 @@
+def report(exception, event, context):
+    return True
