@@ -113,3 +113,22 @@ class InvokeError(AloftError):
 
 class PluginError(AloftError):
     """A plugin could not be loaded or stopped the command."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT, exit code 130) or SIGTERM (143) stopped a command.
+
+    A KeyboardInterrupt, so that everything unwinding on Ctrl-C (`finally`, `with`) treats both
+    signals alike. `detail` says what state the command left behind, checked after the fact
+    ("version 3 was not published; version 2 keeps serving"); the CLI prints it.
+    """
+
+    def __init__(self, detail: str = "", *, exit_code: int = 130):
+        super().__init__(detail)
+        self.detail = detail
+        self.exit_code = exit_code
+
+
+def interrupt_exit_code(exc: BaseException) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM (an Interrupted says which)."""
+    return exc.exit_code if isinstance(exc, Interrupted) else 130

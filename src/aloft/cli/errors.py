@@ -4,11 +4,17 @@ An AloftError prints `error: <where>: <what>` and `fix: <how>` on stderr, one li
 its detail (a function's init error and the user's frames) indented in between when it has one,
 and exits with its exit code (1, or 2 for usage errors). Anything unexpected prints one line plus
 a hint to rerun with --verbose, which shows the traceback. Library code never exits; only this.
+
+Stopping: Ctrl-C prints `interrupted` (with what the command left behind, when it says) and
+exits 130; SIGTERM the same with 143 (`install_signal_handlers` makes it a KeyboardInterrupt, so
+the same clean-up runs). Answering no at a confirmation prompt prints `cancelled`, exit 1.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 
@@ -19,11 +25,13 @@ from aloft.errors import (
     ConfigError,
     ConfigErrors,
     DeployError,
+    Interrupted,
     InvokeError,
     NotDeployedError,
     PackageError,
     ProviderError,
     UsageError,
+    interrupt_exit_code,
 )
 
 # Used when an error carries no fix of its own: the most useful next step for its kind.
@@ -85,6 +93,32 @@ def _emit(*lines: str) -> None:
     sys.stderr.flush()
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Interrupted(exit_code=128 + signal.SIGTERM)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM unwinds like Ctrl-C (exit 143), instead of killing the process mid-step. Only
+    in the main thread (signal handlers can be set nowhere else)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _interrupt_of(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C behind a click Abort (click raises Abort from it, or from None at a prompt)."""
+    for linked in (exc.__cause__, exc.__context__):
+        if isinstance(linked, KeyboardInterrupt):
+            return linked
+    return None
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    detail = exc.detail if isinstance(exc, Interrupted) else ""
+    word = "terminated" if interrupt_exit_code(exc) == 128 + signal.SIGTERM else "interrupted"
+    _emit(f"{word}: {one_line(detail)}" if detail else word)
+    return interrupt_exit_code(exc)
+
+
 def run(invoke: Callable[[], object], *, verbose: bool) -> int:
     """Run the command line and return the process exit code."""
     try:
@@ -92,10 +126,10 @@ def run(invoke: Callable[[], object], *, verbose: bool) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-            _emit("error: interrupted")
-            return 130
-        _emit("error: aborted", "fix: rerun the command and confirm, or pass --yes")
+        interrupt = _interrupt_of(exc)  # click turns Ctrl-C into Abort
+        if interrupt is not None:
+            return _interrupted(interrupt)
+        _emit("cancelled")  # a confirmation answered no (or end of input at a prompt)
         return 1
     except click.exceptions.NoArgsIsHelpError as exc:
         sys.stderr.write(exc.format_message() + "\n")  # a group run bare: its help, as click does
@@ -111,9 +145,8 @@ def run(invoke: Callable[[], object], *, verbose: bool) -> int:
             traceback.print_exc()
         _emit(*error_lines(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        _emit("error: interrupted")
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except BrokenPipeError:
         return 1
     except Exception as exc:

@@ -201,6 +201,7 @@ class _AloftGroup(click.Group):
         if not standalone_mode:
             return super().main(argv, prog_name, complete_var, False, **extra)
         verbose = "-v" in argv or "--verbose" in argv or bool(os.environ.get("ALOFT_VERBOSE"))
+        errors.install_signal_handlers()
         code = errors.run(
             lambda: super(_AloftGroup, self).main(
                 argv, prog_name or "aloft", complete_var, False, **extra
@@ -255,14 +256,21 @@ def _chdir(argv: list[str]) -> Path | None:
     "-C", "--chdir", "chdir", type=click.Path(file_okay=False, path_type=Path),
     help="Run as if started in DIR (where aloft.yml is).", metavar="DIR",
 )
+@click.option(
+    "--port", type=click.IntRange(0, 65535), envvar="ALOFT_PORT", metavar="PORT",
+    help="The local cloud's port when a command starts it (default $ALOFT_PORT or 8750); a "
+    "running cloud is found on its own port.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug output.")
 @click.version_option(__version__, "-V", "--version", prog_name="aloft")
 @click.pass_context
-def cli(ctx: click.Context, chdir: Path | None, verbose: bool) -> None:
+def cli(ctx: click.Context, chdir: Path | None, port: int | None, verbose: bool) -> None:
     """Deploy Python web apps and functions serverlessly: locally or on AWS Lambda."""
     root = (chdir or Path.cwd()).resolve()
     if not root.is_dir():
         raise click.BadParameter(f"{chdir} is not a directory", param_hint="--chdir")
+    if port is not None:  # every command (and the provider it makes) reads the port from here
+        os.environ["ALOFT_PORT"] = str(port)
     ctx.obj = CliState(root=root, verbose=verbose)
 
 

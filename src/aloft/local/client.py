@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from aloft import errors
 from aloft.local.home import DaemonInfo, Home, resolve_home, resolve_port
+from aloft.local.ports import port_free, port_taken_error
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -46,6 +47,18 @@ class CloudClient:
             return info.port
         return resolve_port(self._port)
 
+    def require_running(self) -> DaemonInfo:
+        """The running daemon; a ProviderError saying how to start one when there is none
+        (read-only commands never start a cloud)."""
+        info = self.running()
+        if info is None:
+            raise errors.ProviderError(
+                f"the local cloud is not running (home {self.home.root})",
+                fix="start it with `aloft cloud start` (`aloft deploy <stage>` and `aloft dev` "
+                "start it too); with another ALOFT_HOME, set the same one here",
+            )
+        return info
+
     def ensure_running(self, timeout: float = START_TIMEOUT) -> DaemonInfo:
         """The running daemon, starting one (detached) if there is none."""
         info = self.running()
@@ -60,6 +73,8 @@ class CloudClient:
         """Spawn `python -m aloft.local.daemon` in its own session and wait until it answers."""
         self.home.create()
         port = resolve_port(self._port)
+        if port and not port_free(port):  # say who holds it, rather than the daemon's log
+            raise port_taken_error(port)
         log = open(self.home.daemon_log, "ab")  # noqa: SIM115 - handed to the child
         self._log_start = log.tell()
         try:
@@ -81,6 +96,9 @@ class CloudClient:
             if info is not None and self._healthy(info.port):
                 return info
             if self._process is not None and self._process.poll() is not None:
+                port = resolve_port(self._port)
+                if port and not port_free(port):  # taken meanwhile (a race with another start)
+                    raise port_taken_error(port)
                 why = "failed to start"  # the daemon exited: its log says why
                 break
             time.sleep(0.05)
@@ -143,10 +161,15 @@ class CloudClient:
 
     def call(
         self, method: str, route: str, payload: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None, timeout: float = 300,
+        query: dict[str, Any] | None = None, timeout: float = 300, *, start: bool = True,
     ) -> Any:
-        """A control API call: JSON in, JSON out, daemon errors raised as aloft errors."""
-        self.ensure_running()
+        """A control API call: JSON in, JSON out, daemon errors raised as aloft errors.
+        `start=False` (read-only commands): a cloud that is not running is an error, not
+        started."""
+        if start:
+            self.ensure_running()
+        else:
+            self.require_running()
         path = "/_aloft/api/" + route
         if query:
             path += "?" + urlencode({k: v for k, v in query.items() if v is not None})

@@ -71,8 +71,9 @@ def options_from_env(home: str | Path | None, port: int | None) -> Options:
     )
 
 
-async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = None) -> None:
-    """Run the platform until SIGTERM/SIGINT or `POST /_aloft/api/stop`."""
+async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = None) -> int | None:
+    """Run the platform until SIGTERM/SIGINT or `POST /_aloft/api/stop`; returns the signal
+    that stopped it (None: stopped through the API)."""
     loop = asyncio.get_running_loop()
     # SQLite calls and unpacking go through to_thread: give them room beside long-polls.
     loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="aloft"))
@@ -154,8 +155,14 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             sources.append(event_sources)
             control.p.sources = event_sources
         app = create_app(Gateway(registry, pool), control)
+        stopped_by: list[int] = []
+
+        def on_signal(sig: int) -> None:
+            stopped_by.append(sig)
+            stop_event.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop_event.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         started = asyncio.Event()
         server = asyncio.ensure_future(
             serve(app, sock=listener, started=started, stop=stop_event))
@@ -165,13 +172,14 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             home.write_pid(info)  # only now: a CLI that finds the file finds a daemon answering
             if ready is not None:
                 ready(info)
-            log.warning("aloft local cloud on http://127.0.0.1:%d (home %s, pid %d)", port,
+            log.info("aloft local cloud on http://127.0.0.1:%d (home %s, pid %d)", port,
                         home.root, os.getpid())
         try:
             await server
         finally:
             home.clear_pid(info.pid)
             await scheduler.stop()
+        return stopped_by[0] if stopped_by else None
     finally:
         for source in reversed(sources):
             await source.stop()
@@ -192,22 +200,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)  # its own start and stop lines; the rest logs warnings only
     opts = options_from_env(args.home, args.port)
     started = time.monotonic()
+    stopped_by: int | None = None
     try:
         try:
             import uvloop
         except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-            asyncio.run(run(opts))
+            stopped_by = asyncio.run(run(opts))
         else:
-            uvloop.run(run(opts))
+            stopped_by = uvloop.run(run(opts))
     except AloftError as exc:
         print(f"aloft local cloud: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        pass
-    log.warning("stopped after %.0f s", time.monotonic() - started)
-    return 0
+    except KeyboardInterrupt:  # Ctrl-C before the loop's own handler was in place
+        stopped_by = signal.SIGINT
+    log.info("stopped after %.0f s", time.monotonic() - started)
+    # Ctrl-C in a terminal (`aloft cloud start --foreground`) exits 130 like every command;
+    # SIGTERM and `aloft cloud stop` are the normal way a server stops: 0.
+    return 128 + signal.SIGINT if stopped_by == signal.SIGINT else 0
 
 
 if __name__ == "__main__":

@@ -88,7 +88,8 @@ class LocalProvider:
 
     def status(self, service: Service) -> dict[str, Any]:
         data: dict[str, Any] = self.client.call(
-            "GET", "status", query={"service": service.service, "stage": service.stage})
+            "GET", "status", query={"service": service.service, "stage": service.stage},
+            start=False)  # read-only: a cloud that is not running is said so, not started
         return data
 
     # -- invocations -----------------------------------------------------------------------
@@ -124,12 +125,12 @@ class LocalProvider:
                                  "function": function, "filter": filter_text,
                                  "since": since if since is not None else time.time() - 600}
         prefix = f"{service.service}-{service.stage}-"
-        data = self.client.call("GET", "logs", query=query)
+        data = self.client.call("GET", "logs", query=query, start=False)
         yield from _lines(data, prefix)
         cursor = int(data.get("cursor") or 0)
         while follow:
             data = self.client.call("GET", "logs", query={**query, "after": cursor,
-                                                         "wait": FOLLOW_WAIT})
+                                                         "wait": FOLLOW_WAIT}, start=False)
             yield from _lines(data, prefix)
             cursor = max(cursor, int(data.get("cursor") or 0))
 
@@ -146,7 +147,7 @@ class LocalProvider:
 
     def dead_letters(self, service: Service) -> list[dict[str, Any]]:
         data = self.client.call("GET", "dlq", query={"service": service.service,
-                                                     "stage": service.stage})
+                                                     "stage": service.stage}, start=False)
         return list(data.get("events") or [])
 
     def redrive(self, service: Service, ids: Sequence[str] = ()) -> list[str]:

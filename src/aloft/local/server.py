@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 import time
 from collections import deque
@@ -397,6 +398,10 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
+        if exc.errno == errno.EADDRINUSE and port:
+            from aloft.local.ports import port_taken_error
+
+            raise port_taken_error(port) from None
         raise ProviderError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
             fix="stop what uses that port, or choose another with --port",

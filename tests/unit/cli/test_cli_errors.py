@@ -3,6 +3,7 @@ codes 1 and 2, no tracebacks."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -12,7 +13,14 @@ from click.testing import CliRunner
 from aloft.cli import errors
 from aloft.cli.errors import format_error
 from aloft.cli.main import cli
-from aloft.errors import AloftError, ConfigError, ConfigErrors, Location, UsageError
+from aloft.errors import (
+    AloftError,
+    ConfigError,
+    ConfigErrors,
+    Interrupted,
+    Location,
+    UsageError,
+)
 from tests.unit.cli.cli_helpers import Run, write
 
 
@@ -103,6 +111,42 @@ def test_run_returns_exit_codes() -> None:
     assert errors.run(lambda: None, verbose=False) == 0
     assert errors.run(interrupted, verbose=False) == 130
     assert errors.run(lambda: fail(click.exceptions.Abort()), verbose=False) == 1
+
+
+def test_interrupts_and_cancelled_prompts(capsys: pytest.CaptureFixture[str]) -> None:
+    def fail(error: BaseException) -> None:
+        raise error
+
+    def ctrl_c_at_prompt() -> None:  # click.confirm: `raise Abort() from None` on Ctrl-C
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort() from None
+
+    assert errors.run(lambda: fail(KeyboardInterrupt()), verbose=False) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    assert errors.run(ctrl_c_at_prompt, verbose=False) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    detail = "the new version was not published\nversion 2 keeps serving"
+    assert errors.run(lambda: fail(Interrupted(detail)), verbose=False) == 130
+    assert capsys.readouterr().err == (
+        "interrupted: the new version was not published; version 2 keeps serving\n")
+    assert errors.run(lambda: fail(Interrupted(exit_code=143)), verbose=False) == 143
+    assert capsys.readouterr().err == "terminated\n"
+    # answering no at a confirmation prompt (or end of input there)
+    assert errors.run(lambda: fail(click.exceptions.Abort()), verbose=False) == 1
+    assert capsys.readouterr().err == "cancelled\n"
+
+
+def test_sigterm_unwinds_like_ctrl_c() -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        errors.install_signal_handlers()
+        with pytest.raises(Interrupted) as caught:
+            signal.raise_signal(signal.SIGTERM)
+        assert caught.value.exit_code == 143 and isinstance(caught.value, KeyboardInterrupt)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_bare_group_prints_its_help(run: Run) -> None:

@@ -46,8 +46,10 @@ def test_taken_port_and_open_token_fail_with_fixes(run: Run, tmp_path: Path) -> 
         result = run("doctor", "--home", str(home), "--port", str(port))
         as_json = run("doctor", "--home", str(home), "--port", str(port), "--json")
     assert result.exit_code == 1
-    assert f"✗ port: {port} is taken by another program" in result.output
-    assert "fix: stop it" in result.output and "ALOFT_PORT" in result.output
+    # the holder is this very process: /proc names it
+    assert f"✗ port: {port} is taken by another program (pid {os.getpid()}: " in result.output
+    assert "fix: use another port: `aloft --port" in result.output
+    assert "ALOFT_PORT" in result.output
     assert f"fix: chmod 600 {token}" in result.output
     assert "secret" not in result.output  # the token's value is never shown
     checks = _checks(as_json.output)

@@ -30,17 +30,18 @@ def _can_open() -> bool:
 )
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               help="State directory (default $ALOFT_HOME or ~/.local/share/aloft).")
-@click.option("--port", type=click.IntRange(0, 65535),
-              help="Port if the local cloud must be started (default $ALOFT_PORT or 8750).")
+@click.option("--port", type=click.IntRange(0, 65535), hidden=True,
+              help="Ignored: the running local cloud is found on its own port.")
 @click.option("--no-open", is_flag=True, help="Print the link without opening a browser.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"url": ...}.')
 def command(home: Path | None, port: int | None, no_open: bool, as_json: bool) -> None:
-    """Start the local cloud if needed, print the dashboard's link and open it in a browser.
-    The link carries the control token: do not share it."""
+    """Print the running local cloud's dashboard link and open it in a browser (it never
+    starts a cloud: `aloft cloud start` does). The link carries the control token: do not share
+    it."""
     from aloft.local.client import CloudClient
 
     client = CloudClient(home, port)
-    info = client.ensure_running()
+    info = client.require_running()
     url = dashboard_url(info.port, client.home.token() or "")
     if as_json:
         render.print_json({"url": url})

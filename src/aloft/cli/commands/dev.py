@@ -16,12 +16,13 @@ from aloft.cli import render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service, state
+from aloft.errors import Interrupted, interrupt_exit_code
 
 _ERROR = re.compile(r"\[ERROR\]|Traceback|Error:|Exception|Task timed out|Runtime exited")
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    raise Interrupted(exit_code=128 + signum)
 
 
 def brief(text: str, keep: int = 6) -> str:
@@ -69,9 +70,9 @@ def print_log_line(line: dict[str, Any], prefix: str) -> None:
               help="Seconds between two looks at the project's files.")
 def command(stage: str | None, port: int | None, home: Path | None, interval: float) -> None:
     """Deploy STAGE to the local cloud, stream its logs and redeploy whenever a project file
-    changes; the next request after a save runs the new code. Ctrl-C stops (and stops the local
-    cloud too if aloft dev started it). Replaces `serverless offline`, `sam local start-api`
-    and `chalice local`."""
+    changes; the next request after a save runs the new code. Ctrl-C stops, exit code 130
+    (and stops the local cloud too if aloft dev started it). Replaces `serverless offline`,
+    `sam local start-api` and `chalice local`."""
     from aloft.cli.devserver import DevSession, InitOutputGate, LogFollower
     from aloft.cli.errors import error_text
     from aloft.errors import AloftError
@@ -86,6 +87,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     started_here = client.running() is None
     follower: LogFollower | None = None
     stop = threading.Event()
+    stopped: KeyboardInterrupt | None = None
     try:
         if started_here:
             with render.spinner("starting the local cloud…"):
@@ -123,12 +125,22 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
                 console.print(f"[green]↻[/green] reloaded {escape(names)} → version "
                               f"{reload.version} [dim]in {reload.latency_ms:.0f} ms from the "
                               "save[/dim]")
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as exc:  # the watch loop ends only so
+        stopped = exc
     finally:
         stop.set()
         if follower is not None:
             follower.stop.set()
         if started_here:
-            client.stop()
-        render.note("aloft dev stopped")
+            # A second Ctrl-C must not leave the cloud half-stopped: stopping is bounded
+            # (STOP_TIMEOUT, then SIGKILL) and takes well under a second when all is well.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                client.stop()
+            finally:
+                signal.signal(signal.SIGINT, _interrupt)
+    after = ("it stopped the local cloud it started" if started_here else
+             "the local cloud keeps running (it was running before)")
+    render.note(f"aloft dev stopped: {after}")
+    if stopped is not None:
+        raise Interrupted(exit_code=interrupt_exit_code(stopped)) from None

@@ -127,9 +127,10 @@ def check_port(home: Path, port: int) -> Check:
         return Check("port", "ok", f"{port} is the local cloud's (pid {info.pid})")
     if not port_in_use(port):
         return Check("port", "ok", f"{port} is free")
-    return Check("port", "fail", f"{port} is taken by another program",
-                 fix=f"stop it (`ss -ltnp 'sport = :{port}'` shows which), or choose another "
-                 "port: export ALOFT_PORT=8751")
+    from aloft.local.ports import port_taken_error
+
+    taken = port_taken_error(port)  # who holds it: another aloft cloud, or which program
+    return Check("port", "fail", taken.message.removeprefix("port "), fix=taken.fix)
 
 
 def check_chromium() -> Check:

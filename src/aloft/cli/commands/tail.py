@@ -43,7 +43,7 @@ def format_line(line: LogLine) -> str:
               help="One JSON object per line: timestamp, function, request_id, text.")
 def command(stage: str, function: str | None, since: str, filter_text: str | None,
             no_follow: bool, as_json: bool) -> None:
-    """Print the logs of STAGE, then follow new lines (Ctrl-C stops)."""
+    """Print the logs of STAGE, then follow new lines (Ctrl-C stops, exit code 130)."""
     seconds = parse_duration(since, "--since")
     lifecycle = begin("tail", stage)  # steps: start, run (the lines), finish
     service = lifecycle.service
@@ -59,13 +59,12 @@ def command(stage: str, function: str | None, since: str, filter_text: str | Non
 
 
 def _print(lines: Iterator[LogLine], console: Console, as_json: bool) -> None:
-    try:
-        for line in lines:
-            if as_json:
-                print(json.dumps({"timestamp": line.timestamp, "function": line.function,
-                                  "request_id": line.request_id, "text": line.text}),
-                      flush=True)
-                continue
-            console.print(format_line(line), markup=False, highlight=False, soft_wrap=True)
-    except KeyboardInterrupt:
-        pass  # following ends with Ctrl-C: not an error
+    # Following ends with Ctrl-C: the KeyboardInterrupt goes up to the top level (exit 130,
+    # like any interrupted command; the lines shown are complete).
+    for line in lines:
+        if as_json:
+            print(json.dumps({"timestamp": line.timestamp, "function": line.function,
+                              "request_id": line.request_id, "text": line.text}),
+                  flush=True)
+            continue
+        console.print(format_line(line), markup=False, highlight=False, soft_wrap=True)
