@@ -8,6 +8,7 @@ Errors the daemon reports as `{"error": {"type": ..., ...}}` are raised again he
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -20,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aloft import errors
-from aloft.local.home import DaemonInfo, Home, resolve_home, resolve_port
+from aloft.local.home import DaemonInfo, Home, pid_alive, resolve_home, resolve_port
 from aloft.local.ports import port_free, port_taken_error
 
 START_TIMEOUT = 20.0
@@ -133,12 +134,16 @@ class CloudClient:
             self.request("POST", "/_aloft/api/stop", port=info.port, timeout=5)
         except OSError:
             os.kill(info.pid, signal.SIGTERM)
+        # Until the process is gone, not only its pid file: it still stops its instances and
+        # saves the AWS endpoint's data after it stopped answering.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.home.read_pid() is None:
+            if not pid_alive(info.pid):
+                self.home.clear_pid(info.pid)
                 return True
-            time.sleep(0.05)
-        os.kill(info.pid, signal.SIGKILL)
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGKILL)
         self.home.clear_pid(info.pid)
         return True
 

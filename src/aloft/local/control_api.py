@@ -7,7 +7,8 @@ handler is socket-free like the gateway: a request in, a reply out. Control endp
     GET  cloud                         platform status: stages, instances, memory
     POST stop                          shut the daemon down
     HEAD/PUT artifacts/{sha256}        is an artifact stored / store it (verified against its hash)
-    POST deploy {service, code_sha256, layer_sha256, plan_only}
+    POST deploy {service, code_sha256, layer_sha256, plan_only, deploy_id}
+    POST deploy/cancel {deploy_id, service, stage}  -> {outcome, version, serving, next}
     POST rollback {service, stage, steps}       POST undeploy {service, stage}
     GET  status?service=&stage=
     POST invoke {service, stage, function, event, async}
@@ -98,6 +99,13 @@ class LogWaiter:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self._event = asyncio.Event()
+        self.closed = False
+
+    def close(self) -> None:
+        """The daemon stops: every long-poll answers now (the server waits for in-flight
+        requests before it stops, and a follower's poll may have 20 s to go)."""
+        self.closed = True
+        self._bump()
 
     def notify_threadsafe(self) -> None:
         self.loop.call_soon_threadsafe(self._bump)
@@ -203,6 +211,7 @@ class ControlHandler:
             ("GET", "cloud"): self._cloud,
             ("POST", "stop"): self._stop,
             ("POST", "deploy"): self._deploy,
+            ("POST", "deploy/cancel"): self._cancel_deploy,
             ("POST", "rollback"): self._rollback,
             ("POST", "undeploy"): self._undeploy,
             ("GET", "status"): self._status,
@@ -273,9 +282,14 @@ class ControlHandler:
         service = Service.model_validate(body["service"])
         result = await self.p.deployer.deploy(
             service, str(body["code_sha256"]), body.get("layer_sha256"),
-            plan_only=bool(body.get("plan_only")),
+            plan_only=bool(body.get("plan_only")), deploy_id=body.get("deploy_id"),
         )
         return json_reply(200, result)
+
+    async def _cancel_deploy(self, req: ApiRequest) -> Reply:
+        body = req.json()
+        return json_reply(200, await self.p.deployer.cancel(
+            str(body["deploy_id"]), str(body["service"]), str(body["stage"])))
 
     async def _rollback(self, req: ApiRequest) -> Reply:
         body = req.json()
@@ -426,7 +440,7 @@ class ControlHandler:
             cursor = max(r.id for r in records) if truncated else max(
                 cursor, newest, *(r.id for r in records))
             remaining = deadline - time.monotonic()
-            if records or remaining <= 0:
+            if records or remaining <= 0 or (self.p.log_waiter and self.p.log_waiter.closed):
                 break
             if committed is not None:
                 await LogWaiter.wait(committed, remaining)

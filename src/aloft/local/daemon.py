@@ -109,6 +109,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
     # the platform starts (whoever needs it awaits `endpoint.ready()`).
     endpoint = AwsEndpoint(home.root / "aws") if opts.aws_endpoint else None
     sources: list[Any] = []  # event-source managers: each has `async stop()`
+    tasks: list[asyncio.Future[None]] = []  # helpers that end with the daemon
     try:
         if endpoint is not None:
             await endpoint.start()
@@ -132,6 +133,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         await deployer.reload()
         waiter = LogWaiter(loop)
         logs.on_commit.append(waiter.notify_threadsafe)
+        tasks.append(asyncio.ensure_future(_close_when(stop_event, waiter)))
         control = ControlHandler(Platform(
             token=token, state=state, store=deployer.store, registry=registry, pool=pool,
             deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
@@ -181,6 +183,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             await scheduler.stop()
         return stopped_by[0] if stopped_by else None
     finally:
+        for task in tasks:
+            task.cancel()
         for source in reversed(sources):
             await source.stop()
         await asyncq.stop()
@@ -189,6 +193,12 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         await pool.close()
         logs.close()
         listener.close()
+
+
+async def _close_when(stop: asyncio.Event, waiter: LogWaiter) -> None:
+    """Long-polls answer as soon as the daemon is asked to stop, so that stopping is quick."""
+    await stop.wait()
+    waiter.close()
 
 
 def main(argv: list[str] | None = None) -> int:

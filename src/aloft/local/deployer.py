@@ -23,6 +23,7 @@ from aloft.config.models import Function, Service
 from aloft.config.unresolved import text_environment
 from aloft.errors import DeployError, Location, NotDeployedError, UsageError
 from aloft.init_report import init_report_for
+from aloft.local.cancellable import CancellableDeploys
 from aloft.local.endpoint import AwsEndpoint
 from aloft.local.endpoint_auth import (
     Statement,
@@ -165,6 +166,7 @@ class Deployer:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Future[Any]] = set()
+        self.deploys = CancellableDeploys()
 
     async def reload(self) -> None:
         self.registry.swap(await asyncio.to_thread(load_snapshot, self.state))
@@ -185,7 +187,26 @@ class Deployer:
 
     async def deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
-        plan_only: bool = False,
+        plan_only: bool = False, deploy_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Plan and apply; with a `deploy_id` the CLI may call it off until the switch
+        (`cancel`)."""
+        return await self.deploys.run(deploy_id, self._deploy(
+            service, code_sha256, layer_sha256, plan_only=plan_only, deploy_id=deploy_id))
+
+    async def cancel(self, deploy_id: str, service: str, stage: str) -> dict[str, Any]:
+        """Call off deploy `deploy_id` if it has not switched the alias yet (else wait for it):
+        how it ended, and what the stage serves now (checked in the state, not assumed)."""
+        outcome = await self.deploys.cancel(deploy_id)
+        current = await asyncio.to_thread(self.state.current_deployment, service, stage)
+        history = await asyncio.to_thread(self.state.deployments, service, stage)
+        return {"outcome": outcome.state, "version": outcome.version,
+                "serving": current.number if current else 0,
+                "next": max((d.number for d in history), default=0) + 1}
+
+    async def _deploy(
+        self, service: Service, code_sha256: str, layer_sha256: str | None, *,
+        plan_only: bool, deploy_id: str | None,
     ) -> dict[str, Any]:
         async with self._lock:
             current = await asyncio.to_thread(
@@ -221,12 +242,12 @@ class Deployer:
                         "schedules": [s.name for s in desired_schedules(service)],
                         "plan": plan, "changed": not unchanged}
             return await self._apply(service, code_sha256, layer_sha256, plan, url, aws_env,
-                                     resources)
+                                     resources, deploy_id=deploy_id)
 
     async def _apply(
         self, service: Service, code_sha256: str, layer_sha256: str | None,
         plan: list[Instruction], url: str, aws_env: dict[str, str] | None = None,
-        resources: list[dict[str, Any]] | None = None,
+        resources: list[dict[str, Any]] | None = None, *, deploy_id: str | None = None,
     ) -> dict[str, Any]:
         for sha in filter(None, (code_sha256, layer_sha256)):
             if not self.store.has(sha):
@@ -284,16 +305,19 @@ class Deployer:
                                          step.get("path"))
 
         checks = [check(step) for step in plan if step["action"] == "health_check"]
-        outcomes = await asyncio.gather(*checks, return_exceptions=True)
         try:
+            outcomes = await asyncio.gather(*checks, return_exceptions=True)
             for outcome in outcomes:
                 if isinstance(outcome, BaseException):
                     raise outcome
-        except DeployError:
-            for fv in by_physical.values():
-                await self.pool.retire(fv.function, self._serving_versions(fv.function))
+        except (DeployError, asyncio.CancelledError):  # failed, or called off (Ctrl-C)
+            for fv in by_physical.values():  # the new versions' instances: none serves
+                await asyncio.shield(
+                    self.pool.retire(fv.function, self._serving_versions(fv.function)))
             raise
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
+        # The point of no return: no await since the health checks, none before the mark.
+        self.deploys.switching(deploy_id)
         dep = self._deployment(service, plan, url, schedules)
         if resources is not None:
             dep.extra["resources"] = resources

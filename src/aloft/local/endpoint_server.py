@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     app: Any = AuthMiddleware(DomainDispatcherApplication(create_backend_app), token, saver.mark,
                               signing_key(Path(args.dir)))
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    # The poll interval is how long shutdown() waits (0.5 s by default): stopping the local
+    # cloud (Ctrl-C in `aloft dev`) must take well under a second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="moto", daemon=True)
     thread.start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

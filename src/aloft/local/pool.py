@@ -129,6 +129,9 @@ class InstancePool:
             answer = self._send(instance, event, rid, kind)
             try:
                 kind, payload = await answer
+            except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
+                self._discard(instance)  # its answer is not wanted: stop it, free its slot
+                raise
             finally:
                 instance.timer.cancel()  # type: ignore[union-attr]  # set by _send
                 self._busy.discard(instance)
@@ -161,7 +164,11 @@ class InstancePool:
             instance = await self._start(version)
         except OSError as exc:
             return InvokeResult(rid, "init_error", _cannot_start(fv, exc), 0.0, version=fv.version)
-        error = await instance.ready
+        try:
+            error = await instance.ready
+        except asyncio.CancelledError:  # the deploy was called off: no half-started instance
+            self._discard(instance)
+            raise
         if error is not None:
             self._discard(instance)
             return InvokeResult(rid, "init_error", error, 0.0, instance.init_ms, version=fv.version)
@@ -446,6 +453,7 @@ class InstancePool:
             version.template_starting = loop.create_future()
             starting = version.template_starting
             zygote = self._zygote_for(version.fv)
+            template = None
             try:
                 template = self._new_template(version.fv, zygote)
                 error = await template.ready
@@ -458,6 +466,12 @@ class InstancePool:
                 version.template_starting = None
                 starting.set_result(_cannot_start(version.fv, exc))
                 return _cannot_start(version.fv, exc)
+            except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
+                if template is not None:
+                    template.kill()  # no half-initialised template is left running
+                version.template_starting = None
+                starting.set_result(_called_off(version.fv))  # whoever else waited: an error
+                raise
             version.template_starting = None
             if error is not None:
                 template.kill()
@@ -553,7 +567,12 @@ class InstancePool:
             theirs.close()
             os.close(log_w)
         instance = Instance(fv, LogReader(loop, log_r, self._sink, fv), watch=watch)
-        await instance.connect(ours)
+        try:
+            await instance.connect(ours)
+        except BaseException:  # cancelled (or failed) before anyone holds it: stop it here
+            instance.kill()
+            instance.close_log()
+            raise
         return instance
 
     def _idle(self, version: _Version, instance: Instance) -> None:
@@ -653,6 +672,12 @@ def new_request_id() -> str:
     """A random (version 4) UUID, as Lambda's request ids are; cheaper than uuid.uuid4()."""
     h = f"{random.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+def _called_off(fv: FunctionVersion) -> bytes:
+    """The error of an init that was called off (its deploy was cancelled)."""
+    message = f"the start of {fv.function} version {fv.version} was called off"
+    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
 
 
 def _cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:

@@ -8,17 +8,35 @@ on first use, to plan and apply. Everything stateful happens in the daemon.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from aloft import errors
 from aloft.config.models import Service
-from aloft.errors import DeployError, Location, UsageError
+from aloft.errors import DeployError, Interrupted, Location, UsageError, interrupt_exit_code
 from aloft.local.client import CloudClient
 from aloft.local.secrets import LocalSecrets
 from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
 
 FOLLOW_WAIT = 20.0
+CANCEL_TIMEOUT = 10.0
+"""How long Ctrl-C waits for the daemon to call a deploy off (it stops the new version's
+instances: a fraction of a second)."""
+
+
+def called_off_message(data: dict[str, Any], stage: str) -> str:
+    """What an interrupted deploy left, from the daemon's answer to `deploy/cancel`."""
+    serving, outcome = int(data.get("serving") or 0), data.get("outcome")
+    keeps = (f"version {serving} keeps serving" if serving else
+             f"stage {stage} stays undeployed")
+    if outcome == "completed":
+        return (f"the deploy had already switched: version {data.get('version')} serves "
+                f"(`aloft rollback {stage}` serves the previous one)")
+    if outcome == "failed":
+        return f"the deploy failed before it could be called off; {keeps}"
+    return f"version {data.get('next')} was not published; {keeps}"
 
 
 def _deploy_result(data: dict[str, Any]) -> DeployResult:
@@ -50,22 +68,40 @@ class LocalProvider:
             "code_sha256": manifest.code.sha256,
             "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
             "plan_only": plan_only,
+            "deploy_id": uuid.uuid4().hex,  # by which Ctrl-C calls this deploy off
         }
-        planned = _deploy_result(self.client.call("POST", "deploy", {**request,
-                                                                     "plan_only": True}))
+        planned = _deploy_result(self.client.call("POST", "deploy", {
+            **request, "plan_only": True, "deploy_id": None}))  # a plan: nothing to call off
         if plan_only or not planned.changed:
             # Nothing to upload, apply or verify: the stage serves this artifact and
             # configuration already (the daemon plans again under its lock when applying).
             return planned
-        with phase(steps, "upload"):
-            for artifact in (manifest.code, manifest.layer):
-                if artifact is not None and not self.client.has_artifact(artifact.sha256):
-                    self.client.put_artifact(artifact.sha256, artifact.path)
-        with phase(steps, "apply"):  # publish, health-check, switch the alias (in the daemon)
-            result = _deploy_result(self.client.call("POST", "deploy", request))
+        try:
+            with phase(steps, "upload"):
+                for artifact in (manifest.code, manifest.layer):
+                    if artifact is not None and not self.client.has_artifact(artifact.sha256):
+                        self.client.put_artifact(artifact.sha256, artifact.path)
+            with phase(steps, "apply"):  # publish, health-check, switch the alias (in the daemon)
+                result = _deploy_result(self.client.call("POST", "deploy", request))
+        except KeyboardInterrupt as exc:
+            raise Interrupted(self._called_off(service, str(request["deploy_id"])),
+                              exit_code=interrupt_exit_code(exc)) from None
         with phase(steps, "verify"):
             self._verify(service, result)
         return result
+
+    def _called_off(self, service: Service, deploy_id: str) -> str:
+        """After Ctrl-C: call the deploy off in the daemon (unless it already switched) and
+        say what the stage serves, as the daemon reports it."""
+        try:
+            data = self.client.call("POST", "deploy/cancel", {
+                "deploy_id": deploy_id, "service": service.service, "stage": service.stage,
+            }, timeout=CANCEL_TIMEOUT, start=False)
+        except (errors.AloftError, OSError) as exc:
+            why = exc.message if isinstance(exc, errors.AloftError) else str(exc)
+            return (f"the deploy may not have been called off ({why}); "
+                    f"`aloft status {service.stage}` shows which version serves")
+        return called_off_message(data, service.stage)
 
     def _verify(self, service: Service, result: DeployResult) -> None:
         """The stage's alias points at the version just deployed (read back from the daemon)."""

@@ -10,10 +10,12 @@ from aloft.cli import formatting, providers, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
+from aloft.errors import AloftError, Interrupted, NotDeployedError, interrupt_exit_code
 
 if TYPE_CHECKING:
     from aloft.config.models import Service
-    from aloft.provider import DeployResult
+    from aloft.plugins import Lifecycle
+    from aloft.provider import DeployResult, Provider
 
 
 def print_result(result: DeployResult, title: str) -> None:
@@ -51,6 +53,38 @@ def command(stage: str, plan_only: bool, as_json: bool) -> None:
     lifecycle = begin("deploy", stage, first="validate", plan_only=plan_only)
     service = lifecycle.service
     provider = providers.provider_for(service)
+    try:
+        result = _deploy(lifecycle, provider, plan_only=plan_only, as_json=as_json)
+    except Interrupted:
+        raise  # the provider said what the stage serves
+    except KeyboardInterrupt as exc:  # while packaging, or in a provider's own step
+        raise Interrupted(_serving(provider, service, applied="apply" in lifecycle.done),
+                          exit_code=interrupt_exit_code(exc)) from None
+    lifecycle.context.result = result
+    with lifecycle.step("finalize"):
+        _show(service, result, plan_only=plan_only, as_json=as_json)
+
+
+def _serving(provider: Provider, service: Service, *, applied: bool) -> str:
+    """What the stage serves after an interrupted deploy, as the provider reports it.
+    `applied`: the apply step had finished (the new version serves)."""
+    try:
+        version = int(provider.status(service).get("version") or 0)
+    except NotDeployedError:
+        version = 0
+    except AloftError:  # the local cloud is not running, AWS does not answer, ...
+        return f"stage {service.stage} was not changed" if not applied else \
+            f"see `aloft status {service.stage}` for the version that serves"
+    if applied:
+        return f"the new version was applied; version {version} serves"
+    if not version:
+        return f"nothing was deployed; stage {service.stage} stays undeployed"
+    return f"nothing was deployed; version {version} keeps serving"
+
+
+def _deploy(lifecycle: Lifecycle, provider: Provider, *, plan_only: bool,
+            as_json: bool) -> DeployResult:
+    service = lifecycle.service
     if not plan_only:
         # Build here to show progress; the provider reuses this artifact.
         progress = render.StepProgress(quiet=as_json)
@@ -67,9 +101,7 @@ def command(stage: str, plan_only: bool, as_json: bool) -> None:
     else:  # a spinner, then a timed ✓ line, for each of upload, apply and verify
         steps = render.DeployProgress(lifecycle, quiet=as_json)
         result = provider.deploy(service, plan_only=False, steps=steps)
-    lifecycle.context.result = result
-    with lifecycle.step("finalize"):
-        _show(service, result, plan_only=plan_only, as_json=as_json)
+    return result
 
 
 def _show(service: Service, result: DeployResult, *, plan_only: bool, as_json: bool) -> None:
