@@ -27,6 +27,9 @@ from aloft.local.ports import port_free, port_taken_error
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 INLINE_UPLOAD_LIMIT = 16 * 1024 * 1024
+PORT_GRACE = 1.0
+"""How long a taken port may take to be freed (a daemon killed a moment ago, its instances
+exiting) before it is a conflict."""
 
 
 class CloudClient:
@@ -74,7 +77,7 @@ class CloudClient:
         """Spawn `python -m aloft.local.daemon` in its own session and wait until it answers."""
         self.home.create()
         port = resolve_port(self._port)
-        if port and not port_free(port):  # say who holds it, rather than the daemon's log
+        if port and not _freed(port, PORT_GRACE):  # who holds it, rather than the daemon's log
             raise port_taken_error(port)
         log = open(self.home.daemon_log, "ab")  # noqa: SIM115 - handed to the child
         self._log_start = log.tell()
@@ -213,6 +216,16 @@ class CloudClient:
             "PUT", f"/_aloft/api/artifacts/{sha256}", body=body, headers=headers)
         if status >= 400:
             raise _error_from(status, _json_or_none(data), data)
+
+
+def _freed(port: int, grace: float) -> bool:
+    """Whether `port` is free now or within `grace` seconds."""
+    deadline = time.monotonic() + grace
+    while not port_free(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _json_or_none(data: bytes) -> Any:

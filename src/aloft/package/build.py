@@ -101,26 +101,24 @@ def build(
     progress.step("code")
     entries = code_entries(service, deps if service.slim else None, skip=out_dir)
     partial = temp_sibling(out_dir / CODE_ZIP)  # unique: concurrent builds do not collide
-    write_zip(partial, entries)
-    code_size = partial.stat().st_size
-    code_unzipped = sum(e.size() for e in entries)
-    progress.done("code", f"{len(entries)} files")
-
     layer_archive = deps.archive if deps is not None and not service.slim else None
     packages = deps.archive.packages if deps is not None else []
-    if target.provider == "aws":
-        try:
+    code_path = out_dir / CODE_ZIP
+    try:  # a limit exceeded, or Ctrl-C: no partial zip is left behind
+        write_zip(partial, entries)
+        code_size = partial.stat().st_size
+        code_unzipped = sum(e.size() for e in entries)
+        progress.done("code", f"{len(entries)} files")
+        if target.provider == "aws":
             check_lambda_limits(
                 zipped=code_size + (layer_archive.size if layer_archive else 0),
                 unzipped=code_unzipped + (layer_archive.unzipped_size if layer_archive else 0),
                 packages=packages, stage=service.stage,
             )
-        except PackageError:
-            partial.unlink(missing_ok=True)
-            raise
-
-    code_path = out_dir / CODE_ZIP
-    os.replace(partial, code_path)
+        os.replace(partial, code_path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     code = ArtifactFile(code_path, code_size, sha256_file(code_path))
     layer: ArtifactFile | None = None
     layer_path = out_dir / LAYER_ZIP
