@@ -118,7 +118,7 @@ def test_deploy_shows_each_step_and_serves(cloud: Cloud, project: Path, url: str
     done = cloud.run("deploy", "dev", cwd=project, timeout=60)
     assert done.code == 0, done.text
     assert SPINNER.search(done.text), "no spinner ran"
-    for line in ("✓ uploaded", "✓ applied: the new version passed its health check",
+    for line in ("✓ uploaded", "✓ applied the changes",
                  "✓ verified", "deployed flask-hello to dev: version 1"):
         assert line in done.text
     assert re.search(rf"URL\s+│\s+{re.escape(url)}", done.text), done.text
@@ -189,7 +189,7 @@ def test_ctrl_c_in_the_health_check_keeps_the_old_version(
     daemon = json.loads((cloud.home / "daemon.json").read_text())["pid"]
     before = descendants(daemon)
     with cloud.terminal("deploy", "dev", cwd=project) as term:
-        term.expect("applying: waiting for the new version's health check", timeout=60)
+        term.expect("applying the changes", timeout=60)
         deadline = time.monotonic() + 10
         while not descendants(daemon) - before:  # the new version's instance starts
             assert time.monotonic() < deadline, "the new version's instance never started"
