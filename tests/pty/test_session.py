@@ -257,6 +257,9 @@ def test_port_taken_by_another_aloft_cloud(cloud: Cloud, project: Path,
     done = other.run("--port", str(port), "cloud", "start", cwd=project, timeout=30)
     assert done.code == 0 and f"local cloud on http://127.0.0.1:{port}" in done.text, done.text
     other.stop()
+    log = (tmp_path / "other-home" / "daemon.log").read_text()  # its start and stop, at INFO
+    assert f"INFO aloft.local.daemon: aloft local cloud on http://127.0.0.1:{port} " in log
+    assert "INFO aloft.local.daemon: stopped after" in log and "WARNING" not in log
 
 
 def test_port_taken_by_another_program(cloud: Cloud, project: Path, tmp_path: Path) -> None:
