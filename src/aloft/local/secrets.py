@@ -100,6 +100,7 @@ class LocalSecrets:
                               self.stage, name, value)
 
     def names(self) -> list[str]:
+        self._cloud.require_running()  # listing only reads: it never starts a cloud
         with self._translated("list the secrets"):
             return list_secrets(self._client("ssm"), self.service, self.stage)
 
