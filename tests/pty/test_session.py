@@ -303,6 +303,21 @@ def test_read_only_commands_never_start_a_cloud(cloud: Cloud, project: Path) -> 
         assert not (cloud.home / "daemon.json").exists()
 
 
+def test_foreground_cloud_stops_on_ctrl_c(cloud: Cloud, project: Path, tmp_path: Path) -> None:
+    fg = Cloud(tmp_path / "fg-home", free_port(), cloud.cache)
+    with fg.terminal("cloud", "start", "--foreground", cwd=project) as term:
+        term.expect(rf"INFO aloft.local.daemon: aloft local cloud on "
+                    rf"http://127.0.0.1:{fg.port} ", timeout=30)
+        pressed = term.ctrl_c()
+        done = term.wait(10)
+        took = time.monotonic() - pressed
+    assert done.code == 130, done.text
+    assert "INFO aloft.local.daemon: stopped after" in done.text
+    assert "ERROR" not in done.text and "Traceback" not in done.text  # a clean stop
+    assert took < ctrl_c_budget(), f"the cloud stopped {took:.2f} s after Ctrl-C"
+    assert not (fg.home / "daemon.json").exists()
+
+
 def test_runs_with_a_recent_rich() -> None:
     """The terminal output above came from the rich pip installed, unpinned (rich 14+ swapped
     sys.stderr under a running spinner: aloft's own consoles must cope with whatever is new)."""

@@ -177,6 +177,9 @@ class AwsEndpoint:
             sys.executable, "-m", "aloft.local.endpoint_server", "--dir", str(self.directory),
             "--port", str(self.port), "--save-every", str(self.save_every),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, env=env,
+            # A Ctrl-C at the terminal of `aloft cloud start --foreground` is the daemon's: it
+            # stops the endpoint in order (the endpoint saves its data), like the instances.
+            start_new_session=True,
         )
         self.pid = self._process.pid
         self._save_info()
@@ -198,7 +201,8 @@ class AwsEndpoint:
             try:
                 await self._spawn()
             except (ProviderError, TimeoutError, OSError) as exc:
-                log.error("AWS endpoint: %s", exc)
+                if not self._stopping:  # else stopped while starting: not a failure
+                    log.error("AWS endpoint: %s", exc)
                 if self._process is not None and self._process.returncode is None:
                     self._process.kill()
             else:
