@@ -19,7 +19,7 @@ def test_import_writes_an_equivalent_aloft_yml(run: Run, repo_root: Path,
     result = run("import", "zappa_settings.json")
     assert result.exit_code == 0, result.output
     assert "Wrote" in result.stderr and "warning:" in result.stderr
-    assert "lambda_description" in result.stderr
+    assert "zappa_settings.json: `base.lambda_description`" in result.stderr
     imported = load_project(root / "aloft.yml")
     original = load_project(root / "zappa_settings.json")
     assert imported.stages == original.stages

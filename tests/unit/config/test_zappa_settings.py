@@ -58,3 +58,9 @@ def test_defaults_that_are_what_aloft_does_are_quiet(write: Write) -> None:
                         "delete_local_zip": True, "manage_roles": True}}
     path = write(json.dumps(settings), "zappa_settings.json")
     assert load_project(path, env={}).warnings == []
+
+
+def test_the_migration_guide_names_every_zappa_setting() -> None:
+    text = (Path(__file__).resolve().parents[3] / "docs" / "migrating.md").read_text()
+    missing = [k for k in ZAPPA_SETTINGS if f"`{k}" not in text]
+    assert missing == []

@@ -29,7 +29,8 @@ from aloft.errors import Location, UsageError
 def command(file: Path, output: str, force: bool) -> None:
     """Write the aloft.yml equivalent of a Zappa or Serverless Framework FILE.
 
-    Settings with no equivalent are listed as warnings; nothing is dropped silently.
+    Settings with no equivalent are listed as warnings naming the file and key (and at the
+    top of the written file); nothing is dropped silently.
     """
     root = state().root
     source = file if file.is_absolute() else root / file
@@ -46,5 +47,5 @@ def command(file: Path, output: str, force: bool) -> None:
                              fix="pass --force to overwrite it, or -o another file")
         target.write_text(text, encoding="utf-8")
         render.note(f"Wrote {target} from {source.name}")
-    for warning in warnings:
-        render.warning(warning)
+    for warning in warnings:  # what was not carried, by key of the source file
+        render.warning(f"{source.name}: {warning}")
