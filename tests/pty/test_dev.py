@@ -1,5 +1,6 @@
 """`aloft dev` at a terminal: it starts its own local cloud, reloads on a save (the reload line
-says so), and Ctrl-C stops everything it started (the daemon and its instances) with exit 130."""
+says so), and Ctrl-C, even in the middle of a reload, stops everything it started (the daemon
+and its instances) within a second, with exit 130."""
 
 from __future__ import annotations
 
@@ -39,8 +40,15 @@ def test_dev_reloads_on_save_and_ctrl_c_stops_all_it_started(
         assert "Hello, reloaded!" in get(url)[1]
         term.expect(r"app START RequestId: \S+ Version: 2", timeout=10)  # its logs stream
         daemon = json.loads((cloud.home / "daemon.json").read_text())["pid"]
+        before = descendants(daemon)
+        assert len(before) >= 2  # its AWS endpoint, the app's instance(s)
+        # Ctrl-C in the middle of the next reload, while the new version initialises (slowly)
+        app.write_text("import time\ntime.sleep(60)\n" + app.read_text())
+        deadline = time.monotonic() + 20
+        while not descendants(daemon) - before:
+            assert time.monotonic() < deadline, f"the slow version never started:\n{term.text}"
+            time.sleep(0.05)
         processes = {daemon, *descendants(daemon)}
-        assert len(processes) >= 3  # the daemon, its AWS endpoint, the app's instance(s)
         pressed = term.ctrl_c()
         done = term.wait(15)
         took = time.monotonic() - pressed
@@ -55,3 +63,37 @@ def test_dev_reloads_on_save_and_ctrl_c_stops_all_it_started(
     left = [pid for pid in processes if alive(pid)]
     assert not left, f"processes left behind: {left}"
     assert not (cloud.home / "daemon.json").exists()
+
+
+def test_ctrl_c_in_a_reload_calls_it_off_on_a_cloud_that_keeps_running(
+    cloud: Cloud, copy_example: Callable[[str], Path]
+) -> None:
+    project = copy_example("flask-hello")
+    started = cloud.run("cloud", "start", cwd=project, timeout=30)
+    assert started.code == 0, started.text
+    daemon = json.loads((cloud.home / "daemon.json").read_text())["pid"]
+    try:
+        with cloud.terminal("dev", "--interval", "0.05", cwd=project) as term:
+            term.expect("save a file to reload, Ctrl-C to stop", timeout=150)
+            serving = json.loads(cloud.run("status", "dev", "--json", cwd=project).text)
+            before = descendants(daemon)
+            app = project / "app.py"
+            app.write_text("import time\ntime.sleep(60)\n" + app.read_text())
+            deadline = time.monotonic() + 20
+            while not descendants(daemon) - before:
+                assert time.monotonic() < deadline, f"no new version started:\n{term.text}"
+                time.sleep(0.05)
+            term.ctrl_c()
+            done = term.wait(15)
+        assert done.code == 130, done.text
+        assert "aloft dev stopped: the local cloud keeps running (it was running before)" \
+            in done.text
+        assert alive(daemon)
+        deadline = time.monotonic() + 5  # the called-off version's processes are stopped
+        while descendants(daemon) - before:
+            assert time.monotonic() < deadline, "the interrupted reload kept running"
+            time.sleep(0.05)
+        status = cloud.run("status", "dev", "--json", cwd=project, timeout=20)
+        assert json.loads(status.text)["version"] == serving["version"]  # not published
+    finally:
+        cloud.stop()

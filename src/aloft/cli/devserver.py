@@ -9,10 +9,12 @@ serving. The save→serving latency of each reload is measured and printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +141,7 @@ class DevSession:
                     self.client.put_artifact(artifact.sha256, artifact.path)
         if self.gate is not None:
             self.gate.deploying(time.time())
+        deploy_id = uuid.uuid4().hex
         try:
             with render.waiting("waiting for the new version's health check…",
                                 "healthy and serving", quiet=not show):
@@ -147,7 +150,11 @@ class DevSession:
                     "code_sha256": manifest.code.sha256,
                     "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
                     "plan_only": False,
+                    "deploy_id": deploy_id,
                 })
+        except KeyboardInterrupt:  # Ctrl-C during a reload: call it off, then stop
+            self._call_off(service, deploy_id)
+            raise
         except Exception:
             if self.gate is not None:
                 self.gate.failed()
@@ -157,6 +164,17 @@ class DevSession:
                               for name, version in (result.get("functions") or {}).items()})
         self.service = service
         return result
+
+    def _call_off(self, service: Service, deploy_id: str) -> None:
+        """Best effort: a deploy still waiting for its health check would hold the daemon's
+        stop (it lets requests in flight finish) and serve after aloft dev ended."""
+        from aloft.errors import AloftError
+        from aloft.local.provider import CANCEL_TIMEOUT
+
+        with contextlib.suppress(AloftError, OSError):
+            self.client.call("POST", "deploy/cancel", {
+                "deploy_id": deploy_id, "service": service.service, "stage": service.stage,
+            }, timeout=CANCEL_TIMEOUT, start=False)
 
     def watch(self, stop: threading.Event, interval: float = 0.1) -> Iterator[Reload]:
         """Yield one Reload per burst of saves until `stop` is set."""
