@@ -23,8 +23,16 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 Scalar = str | int | float | bool
 
 
+class _Shown:
+    """Intrinsics print as they are written in YAML (`!GetAtt Users.Arn`), e.g. in
+    `aloft validate`'s summary."""
+
+    def __str__(self) -> str:
+        return describe(self)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class Ref:
+class Ref(_Shown):
     """`{Ref: X}`: a resource's primary value (a queue's URL, a table's name, ...) or a pseudo
     parameter such as `AWS::Region`."""
 
@@ -32,7 +40,7 @@ class Ref:
 
 
 @dataclass(frozen=True)
-class GetAtt:
+class GetAtt(_Shown):
     """`{Fn::GetAtt: [X, Arn]}` or `!GetAtt X.Arn`."""
 
     resource: str
@@ -40,7 +48,7 @@ class GetAtt:
 
 
 @dataclass(frozen=True)
-class Join:
+class Join(_Shown):
     """`{Fn::Join: [delimiter, [values...]]}` (the list may itself be an intrinsic)."""
 
     delimiter: str
@@ -48,7 +56,7 @@ class Join:
 
 
 @dataclass(frozen=True)
-class Sub:
+class Sub(_Shown):
     """`{Fn::Sub: "text ${X} ${X.Arn}"}` or `{Fn::Sub: [text, {name: value}]}`."""
 
     template: str
@@ -56,7 +64,7 @@ class Sub:
 
 
 @dataclass(frozen=True)
-class Select:
+class Select(_Shown):
     """`{Fn::Select: [index, [values...]]}`."""
 
     index: int | Intrinsic
@@ -64,7 +72,7 @@ class Select:
 
 
 @dataclass(frozen=True)
-class Split:
+class Split(_Shown):
     """`{Fn::Split: [delimiter, text]}`: a list, for Select or Join."""
 
     delimiter: str
@@ -72,14 +80,14 @@ class Split:
 
 
 @dataclass(frozen=True)
-class ImportValue:
+class ImportValue(_Shown):
     """`{Fn::ImportValue: name}`: an output another stack exports."""
 
     name: Value
 
 
 @dataclass(frozen=True)
-class If:
+class If(_Shown):
     """`{Fn::If: [condition, value if true, value if false]}`; the condition is a name under
     the service's `conditions`."""
 
@@ -318,6 +326,10 @@ def describe(value: Value | Condition) -> str:
         return f"!Ref {value.target}"
     if isinstance(value, GetAtt):
         return f"!GetAtt {value.resource}.{value.attribute}"
+    if isinstance(value, ImportValue) and isinstance(value.name, str):
+        return f"!ImportValue {value.name}"
+    if isinstance(value, Sub) and not value.variables:
+        return f"!Sub '{value.template}'"
     cfn = to_cfn(value)
     if isinstance(cfn, dict):
         ((name, _),) = cfn.items()

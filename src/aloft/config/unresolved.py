@@ -88,4 +88,8 @@ def _event(where: str, event: Event) -> list[str]:
     if event.eventbridge is not None or event.alb is not None:
         return [f"`{where}`: {event.kind} events are read, but deployments do not create "
                 "them yet"]
+    source = event.queue or event.topic or event.stream
+    if source is not None and not isinstance(source.name, str):
+        return [f"`{where}.{event.kind}.name`: `{describe(source.name)}` is kept for when "
+                "deployments resolve CloudFormation values; until then deploying refuses it"]
     return []

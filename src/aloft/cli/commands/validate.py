@@ -128,6 +128,7 @@ def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
     project, stages = _target(stage, all_stages)
     for warning in project.warnings:
         render.warning(warning)
+    shown = set(project.warnings)  # loading a stage adds its own to project.warnings
     failed: list[ConfigError] = []
     code_warnings: list[str] = []
     code_errors: set[tuple[str, str | None, int | None]] = set()
@@ -157,7 +158,8 @@ def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
             render.out().print()
         _print_service(service)
         for warning in [*service.warnings, *fresh]:
-            if warning not in project.warnings:
+            if warning not in shown:
+                shown.add(warning)
                 render.warning(warning)
     if as_json:
         render.print_json({

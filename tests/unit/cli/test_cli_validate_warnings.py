@@ -1,0 +1,32 @@
+"""`aloft validate` shows what a stage reads but deployments do not apply, for every stage."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.unit.cli.cli_helpers import Run
+
+
+def test_each_stages_own_warnings_are_shown_once(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "serverless.yml").write_text(textwrap.dedent("""\
+        service: shop
+        provider:
+          name: aws
+          environment:
+            QUEUE_URL: !Ref Jobs
+        params:
+          prod: {}
+        functions:
+          f:
+            handler: h.f
+            provisionedConcurrency: ${param:warm, 0}
+        resources:
+          Resources:
+            Jobs: {Type: AWS::SQS::Queue}
+        """))
+    (tmp_path / "h.py").write_text("def f(event, context):\n    return 1\n")
+    result = run("validate", "--all-stages")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("`environment.QUEUE_URL`: `!Ref Jobs` is kept") == 1
+    assert result.stderr.count("`functions.f.provisioned_concurrency`: read, but") == 1
