@@ -6,19 +6,18 @@ aloft keeps them as the frozen values below through validation instead of refusi
 them: the stage model resolves them (`aloft.config.cfn_resolve.resolve`) to the real names, ARNs
 and URLs of a deployed stage, and the aws provider can write them into a template (`to_cfn`).
 
-In the service model they appear through `CfnText` (text or an intrinsic) and `CfnCondition`;
-both read the CloudFormation JSON form and dump back to it, so `model_dump()` and
-`model_validate()` round-trip. An intrinsic aloft does not know is a ValueError naming it (the
-config loader reports it at its file:line).
+In the service model they appear through aloft.config.cfn_types (`CfnText`, `CfnCondition`),
+which read the CloudFormation JSON form (`parse`) and dump back to it (`to_cfn`), so
+`model_dump()` and `model_validate()` round-trip. An intrinsic aloft does not know is a
+ValueError naming it (the config loader reports it at its file:line). This module needs no
+pydantic: reading a serverless.yml (for `aloft --help`) does not import it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
-
-from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+from typing import Any
 
 Scalar = str | int | float | bool
 
@@ -169,7 +168,7 @@ def parse(value: Any) -> Value:
         return tuple(parse(v) for v in value)
     name = function_name(value)
     if name is None:
-        raise ValueError(f"a mapping is not a value here ({_short(value)}); write text, or a "
+        raise ValueError(f"a mapping is not a value here ({short(value)}); write text, or a "
                          f"CloudFormation function: {', '.join(SUPPORTED)}")
     arg = value[name]
     if name == "Ref":
@@ -209,7 +208,7 @@ def parse_condition(value: Any) -> Condition:
     name = function_name(value)
     if name is None or name not in CONDITION_FUNCTIONS:
         raise ValueError("a condition is one of Fn::Equals, Fn::And, Fn::Or, Fn::Not or "
-                         f"Condition (got {_short(value)})")
+                         f"Condition (got {short(value)})")
     arg = value[name]
     if name == "Condition":
         return ConditionRef(_text(arg, name))
@@ -226,14 +225,14 @@ def parse_condition(value: Any) -> Condition:
     return And(parts) if name == "Fn::And" else Or(parts)
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _text(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{name} takes text here, not {_short(value)}")
+        raise ValueError(f"{name} takes text here, not {short(value)}")
     return value
 
 
@@ -260,7 +259,7 @@ def _index(value: Any) -> int | Intrinsic:
         return value
     parsed = parse(value)
     if not isinstance(parsed, INTRINSIC_TYPES):
-        raise ValueError(f"Fn::Select's index must be a whole number, not {_short(value)}")
+        raise ValueError(f"Fn::Select's index must be a whole number, not {short(value)}")
     return parsed
 
 
@@ -420,46 +419,3 @@ def condition_names(value: Value | Condition) -> Iterator[str]:
             yield from condition_names(v)
     elif isinstance(value, ImportValue):
         yield from condition_names(value.name)
-
-
-# --------------------------------------------------------------------------- pydantic types
-
-
-def _text_or_intrinsic(value: Any) -> str | Intrinsic:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    parsed = parse(value)
-    if not isinstance(parsed, INTRINSIC_TYPES):
-        raise ValueError(f"expected text or a CloudFormation function, not {_short(value)}")
-    return parsed
-
-
-def _dump(value: Any) -> Any:
-    return to_cfn(value)
-
-
-_SCHEMA = {"anyOf": [
-    {"type": "string"},
-    {"type": "object", "minProperties": 1, "maxProperties": 1,
-     "description": "A CloudFormation function: " + ", ".join(SUPPORTED) + "."},
-]}
-
-if TYPE_CHECKING:
-    CfnText = str | Intrinsic
-    CfnCondition = Condition
-else:  # pydantic sees an opaque value with its own validator, serializer and schema
-    CfnText = Annotated[
-        object, PlainValidator(_text_or_intrinsic), PlainSerializer(_dump),
-        WithJsonSchema(_SCHEMA),
-    ]
-    CfnCondition = Annotated[
-        object, PlainValidator(parse_condition), PlainSerializer(_dump),
-        WithJsonSchema({"type": "object", "description": "Fn::Equals, Fn::And, Fn::Or, Fn::Not "
-                        "or Condition, as in CloudFormation's `Conditions`."}),
-    ]
-"""CfnText: text, or a CloudFormation intrinsic kept for the stage model (numbers and booleans
-become text, as Lambda's environment and IAM's ARNs are text). CfnCondition: a condition."""

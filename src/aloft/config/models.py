@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aloft.config.cfn_types import CfnCondition, CfnText
 from aloft.config.cron import cron_problem
-from aloft.config.intrinsics import CfnCondition, CfnText
 
 APP_FUNCTION = "app"
 """The name of the implicit function that serves `app` / `django_settings`."""
