@@ -70,6 +70,18 @@ class VariableContext:
 
 
 @dataclass(frozen=True)
+class _Ref:
+    """One variable reference: `${source(arg):address}` written at `path`; `keep`: the value
+    is the whole text (not inside another variable's address)."""
+
+    source: str
+    arg: str
+    address: str
+    path: KeyPath
+    keep: bool
+
+
+@dataclass(frozen=True)
 class _Kept:
     """A variable left in place; `text` is its `${...}` form with nested variables resolved."""
 
@@ -313,67 +325,88 @@ class Resolver:
 
     def _reference(self, source: str, arg: str | None, address: str | None, path: KeyPath,
                    keep: bool = False) -> Any:
-        address = (address or "").strip()
-        if source == "env":
-            return self.ctx.env.get(address, MISSING)
-        if source == "stage" or (source in ("sls", "opt") and address == "stage"):
-            return _Kept("${stage}") if keep and "stage" in self.ctx.keep else self.ctx.stage
-        if source == "sls":
-            if address == "instanceId":
-                # converting keeps it a variable: a value would be frozen into aloft.yml
-                return _Kept("${sls:instanceId}") if keep and "instanceId" in self.ctx.keep \
-                    else self.ctx.instance_id
-            raise self.locator.error(
-                path, f"`${{sls:{address}}}` is not a Serverless variable",
-                "use `${sls:stage}` or `${sls:instanceId}`",
-            )
-        if source == "aws":
-            if address == "region":
-                return self._region(path)
-            raise self.locator.error(
-                path, f"`${{aws:{address}}}` is not known",
-                "use `${aws:region}` or `${aws:accountId}`",
-            )
-        if source == "strToBool":
-            try:
-                return str_to_bool(arg or "")
-            except ValueError as exc:
-                raise self.locator.error(path, str(exc), "write `${strToBool(true)}`, or "
-                                         "`${strToBool(${env:FLAG})}`") from None
-        if source == "split":
-            try:
-                text, delimiter = split_arguments(arg or "")
-            except ValueError as exc:
-                raise self.locator.error(path, str(exc)) from None
-            return text.split(delimiter)
-        if source == "construct":
-            assert self.ctx.constructs is not None  # a source only with serverless-lift
-            try:
-                return self.ctx.constructs(address, path)
-            except ConfigError as exc:
-                raise self.locator.error(path, exc.message, exc.fix) from None
-        if source == "opt":
-            return self.ctx.options.get(address, MISSING)
-        if source == "param":
-            value = self.ctx.params.get(address, MISSING)
-            if value is MISSING:
-                return value
-            if address in self._params:
-                chain = " -> ".join([*self._params[self._params.index(address) :], address])
-                raise self.locator.error(path, f"params refer to each other in a cycle: {chain}")
-            self._params.append(address)
-            try:
-                return self._detached(value, path)
-            finally:
-                self._params.pop()
-        if source == "self":
-            value = self._self(address, path)
-            if not keep and "stage" in self.ctx.keep:
-                value = _unkeep_stage(value, self.ctx.stage)  # inside an address: the name
+        read = self._SOURCES.get(source)
+        if read is None:  # pragma: no cover - sources are checked before
+            raise self._unknown_source(source, path)
+        return read(self, _Ref(source, arg or "", (address or "").strip(), path, keep))
+
+    # -- one method per source: the value, or MISSING ----------------------------
+
+    def _env(self, r: _Ref) -> Any:
+        return self.ctx.env.get(r.address, MISSING)
+
+    def _stage(self, r: _Ref) -> Any:
+        return _Kept("${stage}") if r.keep and "stage" in self.ctx.keep else self.ctx.stage
+
+    def _opt(self, r: _Ref) -> Any:
+        if r.address == "stage":
+            return self._stage(r)
+        return self.ctx.options.get(r.address, MISSING)
+
+    def _sls(self, r: _Ref) -> Any:
+        if r.address == "stage":
+            return self._stage(r)
+        if r.address == "instanceId":
+            # converting keeps it a variable: a value would be frozen into aloft.yml
+            return _Kept("${sls:instanceId}") if r.keep and "instanceId" in self.ctx.keep \
+                else self.ctx.instance_id
+        raise self.locator.error(r.path, f"`${{sls:{r.address}}}` is not a Serverless variable",
+                                 "use `${sls:stage}` or `${sls:instanceId}`")
+
+    def _aws(self, r: _Ref) -> Any:
+        if r.address == "region":
+            return self._region(r.path)
+        raise self.locator.error(r.path, f"`${{aws:{r.address}}}` is not known",
+                                 "use `${aws:region}` or `${aws:accountId}`")
+
+    def _str_to_bool(self, r: _Ref) -> Any:
+        try:
+            return str_to_bool(r.arg)
+        except ValueError as exc:
+            raise self.locator.error(r.path, str(exc), "write `${strToBool(true)}`, or "
+                                     "`${strToBool(${env:FLAG})}`") from None
+
+    def _split(self, r: _Ref) -> Any:
+        try:
+            text, delimiter = split_arguments(r.arg)
+        except ValueError as exc:
+            raise self.locator.error(r.path, str(exc)) from None
+        return text.split(delimiter)
+
+    def _construct(self, r: _Ref) -> Any:
+        assert self.ctx.constructs is not None  # a source only with serverless-lift
+        try:
+            return self.ctx.constructs(r.address, r.path)
+        except ConfigError as exc:
+            raise self.locator.error(r.path, exc.message, exc.fix) from None
+
+    def _param(self, r: _Ref) -> Any:
+        value = self.ctx.params.get(r.address, MISSING)
+        if value is MISSING:
             return value
-        if source == "file":
-            return self._file((arg or "").strip(), address, path)
-        raise self._unknown_source(source, path)  # pragma: no cover - sources are checked
+        if r.address in self._params:
+            chain = " -> ".join([*self._params[self._params.index(r.address):], r.address])
+            raise self.locator.error(r.path, f"params refer to each other in a cycle: {chain}")
+        self._params.append(r.address)
+        try:
+            return self._detached(value, r.path)
+        finally:
+            self._params.pop()
+
+    def _self_source(self, r: _Ref) -> Any:
+        value = self._self(r.address, r.path)
+        if not r.keep and "stage" in self.ctx.keep:
+            value = _unkeep_stage(value, self.ctx.stage)  # inside an address: the name
+        return value
+
+    def _file_source(self, r: _Ref) -> Any:
+        return self._file(r.arg.strip(), r.address, r.path)
+
+    _SOURCES: dict[str, Callable[[Resolver, _Ref], Any]] = {
+        "env": _env, "stage": _stage, "opt": _opt, "sls": _sls, "aws": _aws,
+        "strToBool": _str_to_bool, "split": _split, "construct": _construct,
+        "param": _param, "self": _self_source, "file": _file_source,
+    }
 
     # -- self and file -------------------------------------------------------
 
