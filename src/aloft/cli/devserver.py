@@ -176,12 +176,15 @@ class DevSession:
                 "deploy_id": deploy_id, "service": service.service, "stage": service.stage,
             }, timeout=CANCEL_TIMEOUT, start=False)
 
-    def watch(self, stop: threading.Event, interval: float = 0.1) -> Iterator[Reload]:
-        """Yield one Reload per burst of saves until `stop` is set."""
+    def watch(self, stop: threading.Event, interval: float = 0.1,
+              since: Snapshot | None = None) -> Iterator[Reload]:
+        """Yield one Reload per burst of saves until `stop` is set; `since`: the files as they
+        were when the deploy that serves now was built (a save after it is a change, however
+        soon it comes)."""
         from aloft.cli.errors import error_text
         from aloft.errors import AloftError
 
-        seen = snapshot(self.root)
+        seen = snapshot(self.root) if since is None else since
         while not stop.wait(interval):
             now = snapshot(self.root)
             files = changed(seen, now)

@@ -73,7 +73,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     changes; the next request after a save runs the new code. Ctrl-C stops, exit code 130
     (and stops the local cloud too if aloft dev started it). Replaces `serverless offline`,
     `sam local start-api` and `chalice local`."""
-    from aloft.cli.devserver import DevSession, InitOutputGate, LogFollower
+    from aloft.cli.devserver import DevSession, InitOutputGate, LogFollower, snapshot
     from aloft.cli.errors import error_text
     from aloft.errors import AloftError
     from aloft.local.client import CloudClient
@@ -99,6 +99,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         gate = InitOutputGate(lambda line: print_log_line(line, prefix))
         session = DevSession(root, lambda: load_service(service.stage), client, gate)
         console = render.err()
+        baseline = snapshot(root)  # before the build: a save from now on is reloaded
         try:
             result = session.deploy(show=True)
         except AloftError as exc:  # broken at start: say why and wait for the fixing save
@@ -114,7 +115,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
                       "Ctrl-C to stop[/dim]")
         follower = LogFollower(client, service.service, service.stage, gate.line)
         follower.start()
-        for reload in session.watch(stop, interval):
+        for reload in session.watch(stop, interval, since=baseline):
             names = ", ".join(reload.files[:3]) + (" …" if len(reload.files) > 3 else "")
             if reload.version is None:
                 why = escape(reload.error or "")
