@@ -40,3 +40,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     if AWS_EVENTS is None:
         terminalreporter.write_line(conformance_status())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test may touch the user's own local cloud: a test that forgets its own home and port
+    gets a throwaway home and a port nobody listens on, never ~/.local/share/aloft on 8750."""
+    import os
+    import socket
+    import tempfile
+
+    if "ALOFT_HOME" not in os.environ:
+        os.environ["ALOFT_HOME"] = tempfile.mkdtemp(prefix="aloft-test-home-")
+    if "ALOFT_PORT" not in os.environ:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            os.environ["ALOFT_PORT"] = str(probe.getsockname()[1])
