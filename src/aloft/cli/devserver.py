@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from aloft.cli.log_view import LogView, Shown
 from aloft.config.models import Service
 from aloft.local.client import CloudClient
 from aloft.package import build
+from aloft.provider import LogLine
 
 _SKIP_DIRS = frozenset({".aloft", ".git", ".hg", "__pycache__", "node_modules", ".venv", "venv",
                         ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "build", "dist"})
@@ -203,13 +205,48 @@ class DevSession:
             yield Reload(files, int(result.get("version") or 0), (time.time() - saved) * 1000)
 
 
+class LogPrinter:
+    """The control API's log lines shown as `aloft.cli.log_view` shows them (an HTTP request's
+    output under its request line). Thread-safe: the follower feeds it, and so does the gate
+    when a version's held init output may show."""
+
+    def __init__(self, prefix: str, show: Callable[[Shown], None]):
+        self.prefix, self.show = prefix, show
+        self._view = LogView()
+        self._lock = threading.Lock()
+
+    def line(self, line: dict[str, Any]) -> None:
+        with self._lock:
+            self._show(self._view.feed(LogLine(
+                timestamp=float(line["timestamp"]),
+                function=str(line["function"]).removeprefix(self.prefix),
+                text=str(line["text"]), request_id=line.get("request_id"))))
+
+    def tick(self) -> None:
+        """Show the lines that waited long enough for a request line."""
+        with self._lock:
+            self._show(self._view.due())
+
+    def flush(self) -> None:
+        with self._lock:
+            self._show(self._view.flush())
+
+    def _show(self, shown: list[Shown]) -> None:
+        for item in shown:
+            self.show(item)
+
+
 class LogFollower(threading.Thread):
-    """Long-polls the stage's log lines and hands each to `emit` until stopped."""
+    """Long-polls the stage's log lines and hands each to `emit` until stopped; `tick` runs
+    after every poll (at least every `wait` seconds)."""
 
     def __init__(self, client: CloudClient, service: str, stage: str,
-                 emit: Callable[[dict[str, Any]], None]):
+                 emit: Callable[[dict[str, Any]], None],
+                 tick: Callable[[], None] | None = None, *, wait: float = 0.5):
         super().__init__(name="aloft-dev-logs", daemon=True)
         self.client, self.service, self.stage, self.emit = client, service, stage, emit
+        self.tick = tick
+        self.wait = wait
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -219,7 +256,7 @@ class LogFollower(threading.Thread):
         while not self.stop.is_set():
             # A plain request, not `client.call`: that would start a daemon that is gone, and
             # this thread must never outlive (or revive) the cloud aloft dev stops.
-            path = "/_aloft/api/logs?" + urlencode({**query, "after": cursor, "wait": 1})
+            path = "/_aloft/api/logs?" + urlencode({**query, "after": cursor, "wait": self.wait})
             try:
                 status, _, body = self.client.request("GET", path, timeout=10)
                 data = json.loads(body) if status == 200 else None
@@ -227,7 +264,9 @@ class LogFollower(threading.Thread):
                 data = None
             if not isinstance(data, dict):  # not deployed yet, or the daemon is stopping
                 self.stop.wait(0.5)
-                continue
-            cursor = max(cursor, int(data.get("cursor") or 0))
-            for line in data.get("lines") or []:
-                self.emit(line)
+            else:
+                cursor = max(cursor, int(data.get("cursor") or 0))
+                for line in data.get("lines") or []:
+                    self.emit(line)
+            if self.tick is not None:
+                self.tick()

@@ -4,13 +4,19 @@ A request under `/{service}/{stage}` is matched to the stage's routes, becomes a
 (or REST 1.0) event, runs on the function's current version through the instance pool, and the
 result becomes the response. The gateway also answers what API Gateway answers itself: 404s,
 413, 429, 502, 504, CORS preflights, and the stage's static files.
+
+Every answer to a request routed to a function is logged to the function's log stream as one
+request line (aloft.access_log: method, path, status, latency, request id), and a 4xx or 5xx
+is counted in the function's metrics, apart from the function's own errors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from time import perf_counter
 
+from aloft.access_log import request_line
 from aloft.local.cors import cors_headers, preflight, route_policy
 from aloft.local.event_builders import pack_request
 from aloft.local.http_events import json_response, parse_http_response
@@ -61,13 +67,14 @@ class Gateway:
         return table
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
+        started = perf_counter()
         found = self.registry.stage_for_path(request.path)
         if found is None:
             return self._no_stage(request)
         stage, rest = found
         rest = rest or "/"
         if stage.extras:  # CORS (the stage's or a route's) or static files
-            return await self._with_extras(request, stage, rest)
+            return await self._with_extras(request, stage, rest, started)
         # The hot path, in this one coroutine: every level of awaiting between the server and
         # the instance is resumed again on each wake-up of the request.
         call = self._prepare(request, stage, rest)
@@ -76,11 +83,26 @@ class Gateway:
         fv, rid, payload = call
         if fv.timeout <= self.timeout:  # the pool's timeout comes first: no timer of our own
             result = await self.pool.invoke(fv, payload, request_id=rid, http=True)
-            return self._response(fv, result, rid)
-        return await self._invoke(fv, payload, rid)
+            response = self._response(fv, result, rid)
+            self._answered(request, fv, rid, response.status, started, result.report)
+            return response
+        return await self._invoke(request, fv, payload, rid, started)
+
+    def _answered(
+        self, request: HttpRequest, fv: FunctionVersion, rid: str, status: int, started: float,
+        report: str | None,
+    ) -> None:
+        """The request line in the function's logs, after the invocation's END and REPORT
+        lines when the pool left them to us (one log entry); a 4xx or 5xx in its metrics."""
+        line = request_line(request.method, request.path, status,
+                            (perf_counter() - started) * 1000.0, rid)
+        self.pool.log_sink.write(fv.function, fv.version, rid,
+                                 line if report is None else f"{report}\n{line}")
+        if status >= 400:
+            self.pool.metrics.response(fv.function, status, rid)
 
     async def _with_extras(
-        self, request: HttpRequest, stage: StageRoutes, rest: str
+        self, request: HttpRequest, stage: StageRoutes, rest: str, started: float
     ) -> HttpResponse:
         """A request to a stage with CORS or static files."""
         origin = request.header("origin")
@@ -106,7 +128,7 @@ class Gateway:
             response = call
         else:
             fv, rid, payload = call
-            response = await self._invoke(fv, payload, rid)
+            response = await self._invoke(request, fv, payload, rid, started)
         if origin is not None:
             policy = self._cors_policy(stage, request.method, rest)
             if policy is not None:
@@ -159,14 +181,35 @@ class Gateway:
         )
         return fv, rid, packed
 
-    async def _invoke(self, fv: FunctionVersion, event: bytes, rid: str) -> HttpResponse:
+    async def _invoke(
+        self, request: HttpRequest, fv: FunctionVersion, event: bytes, rid: str, started: float
+    ) -> HttpResponse:
+        """Run the request on `fv` and log its request line: its response, or API Gateway's
+        504 when the function runs past the gateway's timeout."""
         if fv.timeout <= self.timeout:
             result = await self.pool.invoke(fv, event, request_id=rid, http=True)
-            return self._response(fv, result, rid)
+            response = self._response(fv, result, rid)
+            self._answered(request, fv, rid, response.status, started, result.report)
+            return response
         # API Gateway stops waiting at 30 s; the function runs on to its own timeout.
         task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid, http=True))
         done, _ = await asyncio.wait({task}, timeout=self.timeout)
-        return self._response(fv, task.result(), rid) if done else _timed_out(rid)
+        if done:
+            result = task.result()
+            response = self._response(fv, result, rid)
+            self._answered(request, fv, rid, response.status, started, result.report)
+            return response
+        response = _timed_out(rid)
+        self._answered(request, fv, rid, response.status, started, None)
+        task.add_done_callback(lambda t: self._late_report(fv, rid, t))
+        return response
+
+    def _late_report(self, fv: FunctionVersion, rid: str, task: asyncio.Future[InvokeResult]
+                     ) -> None:
+        """The END and REPORT of a request the gateway answered 504 before it ended."""
+        report = None if task.cancelled() or task.exception() else task.result().report
+        if report is not None:
+            self.pool.log_sink.write(fv.function, fv.version, rid, report)
 
     def _response(self, fv: FunctionVersion, result: InvokeResult, rid: str) -> HttpResponse:
         status = result.status

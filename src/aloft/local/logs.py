@@ -74,7 +74,8 @@ class LogStore:
         self._conn.executescript(SCHEMA)
         _migrate_line_table(self._conn)
         self._read_local = threading.local()
-        self._buffer: list[tuple[float, str, int, str | None, str]] = []
+        # Entries by function, as a batch stores them: a commit takes the lists as they are.
+        self._buffer: dict[str, list[Line]] = {}
         self._lock = threading.Lock()
         self._committed = threading.Condition()
         self._last_id = self._max_id()
@@ -86,9 +87,13 @@ class LogStore:
     # -- LogSink --------------------------------------------------------------
 
     def write(self, function: str, version: int, request_id: str | None, text: str) -> None:
-        entry = (time.time(), function, version, request_id, text.rstrip("\n"))
+        entry = (time.time(), version, request_id, text.rstrip("\n"))
         with self._lock:
-            self._buffer.append(entry)
+            entries = self._buffer.get(function)
+            if entries is None:
+                self._buffer[function] = [entry]
+            else:
+                entries.append(entry)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -116,7 +121,7 @@ class LogStore:
     def flush(self) -> int:
         """Commit buffered entries; returns how many."""
         with self._lock:
-            batch, self._buffer = self._buffer, []
+            batch, self._buffer = self._buffer, {}
         if not batch:
             return 0
         rows = _batch_rows(batch)
@@ -136,14 +141,16 @@ class LogStore:
             except sqlite3.Error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                with self._lock:
-                    self._buffer[:0] = batch[-_MAX_BUFFER:]
+                with self._lock:  # kept (the newest, up to a limit) before newer entries
+                    for function, entries in batch.items():
+                        newer = self._buffer.get(function, [])
+                        self._buffer[function] = entries[-_MAX_BUFFER:] + newer
                 raise
             self._last_id = last
             self._committed.notify_all()
         for callback in self.on_commit:
             callback()
-        return len(batch)
+        return sum(len(entries) for entries in batch.values())
 
     def trim(self, now: float | None = None) -> int:
         """Delete lines older than the retention (whole batches); returns how many."""
@@ -284,19 +291,16 @@ def _encoded(
     return function, first_ts, last_ts, count, text
 
 
-def _batch_rows(
-    batch: list[tuple[float, str, int, str | None, str]],
-) -> list[tuple[str, float, float, int, list[Line]]]:
+def _batch_rows(batch: dict[str, list[Line]]) -> list[tuple[str, float, float, int, list[Line]]]:
     """Buffered entries as rows: (function, first ts, last ts, line count, entries), per
     function in order. An entry of several lines is stored whole and counted as its lines."""
-    by_function: dict[str, list[Line]] = {}
-    for ts, function, version, rid, text in batch:
-        entries = by_function.get(function)
-        if entries is None:
-            entries = by_function[function] = []
-        entries.append((ts, version, rid, text))
     rows = []
-    for function, entries in by_function.items():
+    for function, entries in batch.items():
+        # the lines of all entries at once (C speed): split only for more than a batch holds
+        count = "\n".join([entry[3] for entry in entries]).count("\n") + 1
+        if count <= _MAX_BATCH:
+            rows.append((function, entries[0][0], entries[-1][0], count, entries))
+            continue
         chunk: list[Line] = []
         count = 0
         for entry in entries:
@@ -327,8 +331,11 @@ def _migrate_line_table(conn: sqlite3.Connection) -> None:
     try:
         cur = conn.execute("SELECT ts, function, version, request_id, text FROM logs ORDER BY id")
         while rows := cur.fetchmany(50_000):  # a week of logs need not fit in memory at once
-            entries = [(float(r[0]), str(r[1]), int(r[2]), r[3], str(r[4])) for r in rows]
-            for row in _batch_rows(entries):  # text read from SQLite holds no lone surrogate
+            by_function: dict[str, list[Line]] = {}
+            for r in rows:
+                by_function.setdefault(str(r[1]), []).append(
+                    (float(r[0]), int(r[2]), r[3], str(r[4])))
+            for row in _batch_rows(by_function):  # text from SQLite holds no lone surrogate
                 conn.execute(_INSERT, _encoded(row, ascii_only=False))
         conn.execute("DROP TABLE logs")
     except BaseException:

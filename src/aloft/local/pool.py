@@ -353,15 +353,18 @@ class InstancePool:
         maxrss: int,
         response: HttpResponse | None,
     ) -> InvokeResult:
-        """END and REPORT logged, metrics recorded: the invocation's result."""
+        """END and REPORT logged (left in the result for the gateway with an HTTP response),
+        metrics recorded: the invocation's result."""
         start = instance.log.end()
         init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
-        self._report(fv, rid, duration, maxrss, init_ms, start)
+        report = _report_text(fv, rid, duration, maxrss, init_ms, start)
+        if response is None:
+            self._sink.write(fv.function, fv.version, rid, report)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
-                            request_id=rid, status=status, version=fv.version)
-        return InvokeResult(
-            rid, status, body, duration, init_ms, maxrss // 1024, fv.version, response
-        )
+                            request_id=rid, status=status, version=fv.version,
+                            memory_mb=maxrss // 1024)
+        return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version,
+                            response, None if response is None else report)
 
     def _rearm(self, instance: Instance) -> None:
         if instance.busy and instance.timer is not None:
@@ -402,17 +405,8 @@ class InstancePool:
         init_ms: float | None,
         start: str | None = None,
     ) -> None:
-        """END and REPORT, after the START line when it is still unwritten: one sink entry."""
-        report = (
-            f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {duration:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {fv.memory} MB\t"
-            f"Max Memory Used: {maxrss_kb // 1024} MB"
-        )
-        if init_ms is not None:
-            report += f"\tInit Duration: {init_ms:.2f} ms"
-        if start is not None:
-            report = f"{start}\n{report}"
-        self._sink.write(fv.function, fv.version, rid, report)
+        self._sink.write(fv.function, fv.version, rid,
+                         _report_text(fv, rid, duration, maxrss_kb, init_ms, start))
 
     def _init_failed(
         self,
@@ -668,10 +662,16 @@ class InstancePool:
         return anything or bool(self._retiring) or bool(self._zygotes)
 
 
+# A version 4 UUID's fixed bits: version 4 (bits 76-79), RFC 4122 variant (bits 62-63).
+_UUID4_KEEP = ~(0xF000 << 64) & ~(0xC000 << 48) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def new_request_id() -> str:
-    """A random (version 4) UUID, as Lambda's request ids are; cheaper than uuid.uuid4()."""
-    h = f"{random.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    """A random (version 4) UUID, as Lambda's request ids are; cheaper than uuid.uuid4() (it
+    is made for every request)."""
+    h = "%032x" % (random.getrandbits(128) & _UUID4_KEEP | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _called_off(fv: FunctionVersion) -> bytes:
@@ -713,6 +713,25 @@ def _runtime_error_line(error: bytes) -> str:
         return f"{data.get('errorType', 'Runtime.Error')}: {data.get('errorMessage', '')}"
     except (ValueError, AttributeError):
         return error.decode(errors="replace")
+
+
+def _report_text(
+    fv: FunctionVersion,
+    rid: str,
+    duration: float,
+    maxrss_kb: int,
+    init_ms: float | None,
+    start: str | None,
+) -> str:
+    """END and REPORT, after the START line when it is still unwritten: one sink entry."""
+    report = (
+        f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {duration:.2f} ms\t"
+        f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {fv.memory} MB\t"
+        f"Max Memory Used: {maxrss_kb // 1024} MB"
+    )
+    if init_ms is not None:
+        report += f"\tInit Duration: {init_ms:.2f} ms"
+    return report if start is None else f"{start}\n{report}"
 
 
 def _start_line(fv: FunctionVersion, rid: str) -> str:

@@ -35,7 +35,10 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
             "function": name, "physical": fv.function, "version": fv.version,
             "memory": fv.memory, "timeout": fv.timeout,
             "instances": instances.get(fv.function, 0),
+            # The last hour. `errors`: the function failed (Lambda's Errors); 4xx and 5xx: the
+            # HTTP answers (API Gateway's 4XXError, 5XXError), so a Flask 500 is a 5xx.
             "invocations": metrics.get("invocations", 0), "errors": metrics.get("errors", 0),
+            "4xx": metrics.get("4xx", 0), "5xx": metrics.get("5xx", 0),
             "throttles": metrics.get("throttles", 0), "cold_starts": metrics.get("cold_starts", 0),
             "p50_ms": metrics.get("p50_ms"), "p99_ms": metrics.get("p99_ms"),
         })

@@ -50,6 +50,10 @@ class InvokeResult:
     # With `InstancePool.invoke(..., http=True)` an ok result is already the HTTP response API
     # Gateway would make of the function's return value (payload is then empty).
     response: HttpResponse | None = None
+    # With a `response`, the invocation's closing log entry (END and REPORT, START first when
+    # it is still unwritten) is left to the caller, which writes it with its request line as one
+    # entry (one log entry per request: logging is on every request's path).
+    report: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ tail, undeploy (a private ALOFT_HOME and a free port; the cloud is stopped after
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -68,7 +69,15 @@ def test_deploy_request_status_invoke_tail_undeploy(
 
     logs = aloft("tail", "dev", "--no-follow", "--since", "10m", cwd=root, env=cloud_env)
     assert logs.returncode == 0, logs.stderr
-    assert "REPORT RequestId" in logs.stdout
+    assert "REPORT RequestId" in logs.stdout  # the direct invoke: not an HTTP request
+    # the requests through the gateway: one request line each, instead of START/END/REPORT
+    assert re.search(r" app GET /flask-hello/dev/hello/Ada 200 [\d.]+ ms \S+", logs.stdout)
+    as_json = [json.loads(x) for x in aloft("tail", "dev", "--no-follow", "--json", cwd=root,
+                                            env=cloud_env).stdout.splitlines()]
+    requests = [x["request"] for x in as_json if "request" in x]
+    assert {(r["method"], r["path"], r["status"]) for r in requests} == {
+        ("GET", "/flask-hello/dev/", 200), ("GET", "/flask-hello/dev/hello/Ada", 200)}
+    assert all(r["request_id"] and r["latency_ms"] > 0 for r in requests)
 
     gone = aloft("undeploy", "dev", "--yes", cwd=root, env=cloud_env)
     assert gone.returncode == 0, gone.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,8 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from aloft.cli.commands.dev import brief, log_style, print_log_line
+from aloft.access_log import parse, request_line
+from aloft.cli.commands.dev import brief, show_line
 from aloft.cli.devserver import changed, snapshot
+from aloft.cli.log_view import Shown, kind_of, output_style
+from aloft.provider import LogLine
 
 
 def _free_port() -> int:
@@ -82,11 +86,11 @@ def test_snapshot_sees_saves_and_skips_build_output(tmp_path: Path) -> None:
 
 
 def test_log_styles() -> None:
-    assert log_style("START RequestId: 1 Version: 2") == "dim"
-    assert log_style("REPORT RequestId: 1\tDuration: 1 ms") == "dim"
-    assert log_style("[ERROR] ValueError: boom") == "red"
-    assert log_style("Traceback (most recent call last):") == "red"
-    assert log_style("hello") is None
+    assert output_style("START RequestId: 1 Version: 2") == "dim"
+    assert output_style("REPORT RequestId: 1\tDuration: 1 ms") == "dim"
+    assert output_style("[ERROR] ValueError: boom") == "red"
+    assert output_style("Traceback (most recent call last):") == "red"
+    assert output_style("hello") is None
 
 
 def test_log_lines_in_colour(monkeypatch: pytest.MonkeyPatch,
@@ -95,13 +99,16 @@ def test_log_lines_in_colour(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("TERM", "xterm-256color")
     for text in ("START RequestId: r1 Version: 3", "[ERROR] boom [not markup]", "plain"):
-        print_log_line({"timestamp": 0.0, "function": "svc-dev-app", "text": text}, "svc-dev-")
-    start, error, plain = capsys.readouterr().out.splitlines()
-    assert "\x1b[2mSTART RequestId: r1" in start and "svc-dev-app" not in start
+        show_line(Shown(LogLine(0.0, "app", text, "r1"), kind_of(text)))
+    failed = request_line("GET", "/svc/dev/x", 500, 3.0, "r1")
+    show_line(Shown(LogLine(0.0, "app", failed, "r1"), "request", parse(failed)))
+    start, error, plain, request = capsys.readouterr().out.splitlines()
+    assert "\x1b[2mSTART RequestId: r1" in start
     assert "\x1b[31m[ERROR] boom [not markup]" in error
     assert plain.endswith(" plain") and "app" in plain
+    assert "\x1b[31m GET /svc/dev/x " in request and "500" in request
     monkeypatch.setenv("NO_COLOR", "1")
-    print_log_line({"timestamp": 0.0, "function": "svc-dev-app", "text": "END x"}, "svc-dev-")
+    show_line(Shown(LogLine(0.0, "app", "END x", "r1"), "runtime"))
     assert "\x1b[" not in capsys.readouterr().out
 
 
@@ -220,4 +227,10 @@ def test_dev_reloads_within_a_second_and_stops_cleanly(
     assert not (home / "daemon.json").exists()
     assert "reloaded app.py → version 4" in err and "ms from the save" in err
     assert "aloft dev stopped: it stopped the local cloud it started" in err
-    assert "START RequestId" in out and "REPORT RequestId" in out
+    # each request shows as one request line, without its START/END/REPORT lines (those that
+    # show are the health checks', not HTTP requests)
+    requests = re.findall(r"^\d\d:\d\d:\d\d\.\d{3} app GET /flask-hello/dev/ 200 [\d.]+ ms"
+                          r"(?: \(cold start [\d.]+ ms\))? (\S+)$", out, re.M)
+    started = re.findall(r" app START RequestId: (\S+) ", out)
+    assert len(requests) >= 4, out
+    assert not set(requests) & set(started)

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from aloft.access_log import parse
 from aloft.local.event_builders import event_from_packed
 from aloft.local.gateway import Gateway
+from aloft.local.metrics import Metrics
 from aloft.local.types import (
     CorsPolicy,
     FunctionVersion,
@@ -62,9 +64,11 @@ class ScriptedPool:
 
     def __init__(self) -> None:
         self.log_sink = Sink()
+        self.metrics = Metrics()
         self.events: list[dict[str, Any]] = []
         self.answer: tuple[str, Any] = ("ok", {"statusCode": 200, "body": "hi"})
         self.delay = 0.0
+        self.report: str | None = None  # the END/REPORT entry a real pool leaves to the gateway
 
     async def invoke(self, fv: FunctionVersion, event: bytes, *, request_id: str | None = None,
                      http: bool = False) -> InvokeResult:
@@ -75,7 +79,8 @@ class ScriptedPool:
             await asyncio.sleep(self.delay)
         status, payload = self.answer
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return InvokeResult(request_id or "r", status, data, 1.0)  # type: ignore[arg-type]
+        return InvokeResult(request_id or "r", status, data, 1.0,  # type: ignore[arg-type]
+                            report=self.report)
 
 
 @pytest.fixture
@@ -172,7 +177,33 @@ def test_failures_map_to_api_gateway_statuses(setup: tuple[Gateway, ScriptedPool
     if status == 502:
         assert json.loads(response.body) == {"message": "Internal Server Error"}
     if answer[0] == "ok":
-        assert "malformed Lambda proxy response" in pool.log_sink.lines[-1]
+        assert "malformed Lambda proxy response" in pool.log_sink.lines[-2]
+    line = parse(pool.log_sink.lines[-1])  # then the request line, with the gateway's status
+    assert line is not None and line.status == status
+    summary = pool.metrics.summary("svc-dev-app")
+    assert (summary["4xx"], summary["5xx"]) == (0, 1)
+
+
+def test_each_answer_from_a_function_gets_a_request_line_and_counts(
+    setup: tuple[Gateway, ScriptedPool],
+) -> None:
+    gateway, pool = setup
+    for status in (200, 201, 404, 404, 500):
+        pool.answer = ("ok", {"statusCode": status, "body": "x"})
+        assert call(gateway, "POST", "/svc/dev/orders/7", "token=secret").status == status
+    lines = [parse(text) for text in pool.log_sink.lines]
+    assert [(x.method, x.path, x.status) for x in lines if x] == [
+        ("POST", "/svc/dev/orders/7", s) for s in (200, 201, 404, 404, 500)]
+    assert all(x is not None and x.latency_ms >= 0 for x in lines)
+    assert not any("secret" in text for text in pool.log_sink.lines)  # no query string
+    summary = pool.metrics.summary("svc-dev-app")
+    # a function's own 500 is a 5xx, not a function error (it answered)
+    assert (summary["4xx"], summary["5xx"], summary["errors"]) == (2, 1, 0)
+    # the gateway's own answers without a function (no route, a static file) get no line
+    pool.log_sink.lines.clear()
+    assert call(gateway, "GET", "/svc/prod/nothing").status == 404
+    assert call(gateway, "GET", "/svc/dev/static/logo.png").status == 200
+    assert pool.log_sink.lines == []
 
 
 def test_throttled_is_429(setup: tuple[Gateway, ScriptedPool]) -> None:
@@ -183,6 +214,36 @@ def test_throttled_is_429(setup: tuple[Gateway, ScriptedPool]) -> None:
     response = call(gateway, "GET", "/svc/dev/")
     assert response.status == 429 and json.loads(response.body) == body
     assert header(response, "x-amzn-errortype") == "TooManyRequestsException"
+
+
+def test_the_request_line_follows_the_report_in_one_entry(
+    setup: tuple[Gateway, ScriptedPool],
+) -> None:
+    gateway, pool = setup
+    pool.report = "END RequestId: r\nREPORT RequestId: r\tDuration: 1.00 ms"
+    assert call(gateway, "GET", "/svc/dev/").status == 200
+    report, line = pool.log_sink.lines[-1].rsplit("\n", 1)
+    assert report == pool.report and parse(line) is not None
+
+
+def test_past_the_gateway_timeout_the_504_line_comes_first_then_the_report(
+    setup: tuple[Gateway, ScriptedPool],
+) -> None:
+    gateway, pool = setup
+    pool.delay = 0.4  # the function's timeout (60 s) is longer than the gateway's (0.2 s here)
+    pool.report = "END RequestId: r\nREPORT RequestId: r\tDuration: 400.00 ms"
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        response = await gateway.handle(HttpRequest("GET", "/svc/dev/slow", "", []))
+        assert response.status == 504
+        answered = list(pool.log_sink.lines)
+        await asyncio.sleep(0.6)  # the function ends
+        return answered, list(pool.log_sink.lines)
+
+    answered, ended = asyncio.run(scenario())
+    line = parse(answered[-1])
+    assert line is not None and line.status == 504 and line.latency_ms >= 200
+    assert ended == [*answered, pool.report]
 
 
 def test_body_limit_and_gateway_timeout(setup: tuple[Gateway, ScriptedPool]) -> None:
@@ -311,3 +372,16 @@ def test_a_stage_without_any_cors_keeps_the_hot_path() -> None:
     assert StageRoutes("svc", "dev", (Route("GET", "/a", "f", cors=True),)).extras
     assert StageRoutes("svc", "dev", (Route("GET", "/a", "f"),), cors=CorsPolicy()).extras
     assert not StageRoutes("svc", "dev", (Route("GET", "/a", "f"),)).extras
+
+
+def test_request_ids_are_version_4_uuids() -> None:
+    import uuid
+
+    from aloft.local.pool import new_request_id
+
+    ids = [new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for rid in ids:
+        parsed = uuid.UUID(rid)
+        assert str(parsed) == rid
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from aloft.local.logs import LogStore
 
@@ -161,3 +164,17 @@ def test_one_invocations_lines(tmp_path: Path) -> None:
     lines = store.query(["f"], request_id="rid-7", limit=5)
     assert [r.text for r in lines] == ["START RequestId: rid-7", "END RequestId: rid-7"]
     assert store.query(["f"], request_id="nobody") == []
+
+
+def test_a_failed_commit_keeps_its_lines_before_newer_ones(tmp_path: Path) -> None:
+    store = LogStore(tmp_path / "logs.db")
+    store.write("a", 1, "r1", "one")
+    store.write("b", 1, "r2", "two")
+    store._conn.execute("PRAGMA query_only = ON")  # the commit fails, as on a full disk
+    with pytest.raises(sqlite3.Error):
+        store.flush()
+    store.write("a", 1, "r3", "three")
+    store._conn.execute("PRAGMA query_only = OFF")
+    assert store.flush() == 3
+    assert [r.text for r in store.query(["a"])] == ["one", "three"]
+    assert [r.text for r in store.query(["b"])] == ["two"]

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.markup import escape
 
-from aloft.cli import render
+from aloft.cli import log_view, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
+from aloft.cli.log_view import Shown
 from aloft.cli.project import load_service, state
 from aloft.errors import Interrupted, interrupt_exit_code
-
-_ERROR = re.compile(r"\[ERROR\]|Traceback|Error:|Exception|Task timed out|Runtime exited")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -34,23 +30,9 @@ def brief(text: str, keep: int = 6) -> str:
     return "\n".join([lines[0], "  …", *lines[-keep:]])
 
 
-def log_style(text: str) -> str | None:
-    """How a log line is shown: START/END/REPORT dimmed, errors red, the rest as is."""
-    if text.startswith(("START RequestId", "END RequestId", "REPORT RequestId")):
-        return "dim"
-    if _ERROR.search(text):
-        return "red"
-    return None
-
-
-def print_log_line(line: dict[str, Any], prefix: str) -> None:
-    stamp = datetime.fromtimestamp(float(line["timestamp"]), UTC).strftime("%H:%M:%S.%f")[:-3]
-    function = str(line["function"]).removeprefix(prefix)
-    text = str(line["text"]).rstrip()
-    style = log_style(text)
-    body = f"[{style}]{escape(text)}[/{style}]" if style else escape(text)
-    render.out().print(f"[dim]{stamp}[/dim] [cyan]{escape(function)}[/cyan] {body}",
-                       soft_wrap=True, highlight=False)
+def show_line(shown: Shown) -> None:
+    render.out().print(log_view.render(shown, shown.line.function), soft_wrap=True,
+                       highlight=False)
 
 
 @click.command(
@@ -73,7 +55,13 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     changes; the next request after a save runs the new code. Ctrl-C stops, exit code 130
     (and stops the local cloud too if aloft dev started it). Replaces `serverless offline`,
     `sam local start-api` and `chalice local`."""
-    from aloft.cli.devserver import DevSession, InitOutputGate, LogFollower, snapshot
+    from aloft.cli.devserver import (
+        DevSession,
+        InitOutputGate,
+        LogFollower,
+        LogPrinter,
+        snapshot,
+    )
     from aloft.cli.errors import error_text
     from aloft.errors import AloftError
     from aloft.local.client import CloudClient
@@ -86,6 +74,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     client = CloudClient(home, port)
     started_here = client.running() is None
     follower: LogFollower | None = None
+    printer: LogPrinter | None = None
     stop = threading.Event()
     stopped: KeyboardInterrupt | None = None
     try:
@@ -95,8 +84,8 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         if service.provider != "local":
             render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
                            "it on the local cloud")
-        prefix = f"{service.service}-{service.stage}-"
-        gate = InitOutputGate(lambda line: print_log_line(line, prefix))
+        printer = LogPrinter(f"{service.service}-{service.stage}-", show_line)
+        gate = InitOutputGate(printer.line)
         session = DevSession(root, lambda: load_service(service.stage), client, gate)
         console = render.err()
         baseline = snapshot(root)  # before the build: a save from now on is reloaded
@@ -113,7 +102,8 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         console.print(f"  [bold]{escape(url)}[/bold]")
         console.print(f"  [dim]watching {escape(str(root))} — save a file to reload, "
                       "Ctrl-C to stop[/dim]")
-        follower = LogFollower(client, service.service, service.stage, gate.line)
+        follower = LogFollower(client, service.service, service.stage, gate.line,
+                               printer.tick)
         follower.start()
         for reload in session.watch(stop, interval, since=baseline):
             names = ", ".join(reload.files[:3]) + (" …" if len(reload.files) > 3 else "")
@@ -132,6 +122,8 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         stop.set()
         if follower is not None:
             follower.stop.set()
+        if printer is not None:
+            printer.flush()  # what still waited for a request line
         if started_here:
             # A second Ctrl-C must not leave the cloud half-stopped: stopping is bounded
             # (STOP_TIMEOUT, then SIGKILL) and takes well under a second when all is well.

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from typing import Any
 
 import click
 from rich.console import Console
 
-from aloft.cli import providers, render
+from aloft import access_log
+from aloft.cli import log_view, providers, render
 from aloft.cli.completers import complete_function, stage_argument
 from aloft.cli.durations import parse_duration
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
 from aloft.provider import LogLine
-
-
-def format_line(line: LogLine) -> str:
-    stamp = datetime.fromtimestamp(line.timestamp, UTC).strftime("%H:%M:%S.%f")[:-3]
-    return f"{stamp} {line.function} {line.text.rstrip()}"
 
 
 @click.command(
@@ -40,7 +38,8 @@ def format_line(line: LogLine) -> str:
 @click.option("--filter", "filter_text", help="Only lines containing TEXT.")
 @click.option("--no-follow", is_flag=True, help="Print what is there and exit.")
 @click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per line: timestamp, function, request_id, text.")
+              help="One JSON object per line: timestamp, function, request_id, text (and, on "
+              "a request line, request: method, path, status, latency_ms, request_id).")
 def command(stage: str, function: str | None, since: str, filter_text: str | None,
             no_follow: bool, as_json: bool) -> None:
     """Print the logs of STAGE, then follow new lines (Ctrl-C stops, exit code 130)."""
@@ -60,11 +59,59 @@ def command(stage: str, function: str | None, since: str, filter_text: str | Non
 
 def _print(lines: Iterator[LogLine], console: Console, as_json: bool) -> None:
     # Following ends with Ctrl-C: the KeyboardInterrupt goes up to the top level (exit 130,
-    # like any interrupted command; the lines shown are complete).
-    for line in lines:
-        if as_json:
-            print(json.dumps({"timestamp": line.timestamp, "function": line.function,
-                              "request_id": line.request_id, "text": line.text}),
-                  flush=True)
-            continue
-        console.print(format_line(line), markup=False, highlight=False, soft_wrap=True)
+    # like any interrupted command; the lines shown are complete, held ones shown first).
+    if as_json:
+        for line in lines:
+            print(json.dumps(as_record(line)), flush=True)
+        return
+    for shown in _shown(lines):
+        console.print(log_view.render(shown, shown.line.function), soft_wrap=True,
+                      highlight=False)
+
+
+def as_record(line: LogLine) -> dict[str, Any]:
+    """A line as `--json` prints it; a request line also as its fields (`request`)."""
+    record: dict[str, Any] = {"timestamp": line.timestamp, "function": line.function,
+                              "request_id": line.request_id, "text": line.text}
+    request = access_log.parse(line.text)
+    if request is not None:
+        record["request"] = request.as_dict()
+    return record
+
+
+_TICK = 0.1  # seconds between two looks for held lines that are due
+
+
+def _shown(lines: Iterator[LogLine]) -> Iterator[log_view.Shown]:
+    """The lines as log_view shows them. A thread reads them (a follow blocks in a long poll),
+    so that a request's held lines show when due even while no new line comes."""
+    found: queue.Queue[LogLine | BaseException | None] = queue.Queue()
+
+    def read() -> None:
+        try:
+            for line in lines:
+                found.put(line)
+        except BaseException as exc:  # shown where the lines are printed, by the CLI's top
+            found.put(exc)
+        else:
+            found.put(None)
+
+    threading.Thread(target=read, name="aloft-tail", daemon=True).start()
+    view = log_view.LogView()
+    try:
+        while True:
+            try:
+                item = found.get(timeout=_TICK)
+            except queue.Empty:
+                yield from view.due()
+                continue
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield from view.feed(item)
+            yield from view.due()
+    except BaseException:  # Ctrl-C (or the provider's error): what was held shows first
+        yield from view.flush()
+        raise
+    yield from view.flush()
