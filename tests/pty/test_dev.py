@@ -36,7 +36,9 @@ def test_dev_reloads_on_save_and_ctrl_c_stops_all_it_started(
         assert "Hello from aloft!" in get(url)[1]
         app = project / "app.py"
         app.write_text(app.read_text().replace("Hello from aloft!", "Hello, reloaded!"))
-        term.expect(r"↻ reloaded app\.py → version 2 in \d+ ms from the save", timeout=20)
+        # a reload replaces the version the previous `aloft dev` deploy made
+        term.expect(r"↻ reloaded app\.py → version 2 \(replaces 1\) in \d+ ms from the save",
+                    timeout=20)
         assert "Hello, reloaded!" in get(url)[1]
         term.expect(r"app START RequestId: \S+ Version: 2", timeout=10)  # its health check
         term.expect(r"app GET /flask-hello/dev/ 200 [\d.]+ ms", timeout=10)  # the request

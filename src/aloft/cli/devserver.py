@@ -110,6 +110,7 @@ class Reload:
     version: int | None  # None: the deploy failed and the old version keeps serving
     latency_ms: float  # from the newest save to the new version serving (or to the failure)
     error: str | None = None
+    replaced: int | None = None  # the earlier `aloft dev` version this one replaced
 
 
 class DevSession:
@@ -153,6 +154,7 @@ class DevSession:
                     "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
                     "plan_only": False,
                     "deploy_id": deploy_id,
+                    "dev": True,  # replaces the previous `aloft dev` version, not one more
                 })
         except KeyboardInterrupt:  # Ctrl-C during a reload: call it off, then stop
             self._call_off(service, deploy_id)
@@ -202,7 +204,8 @@ class DevSession:
             except AloftError as exc:
                 yield Reload(files, None, (time.time() - saved) * 1000, error_text(exc))
                 continue
-            yield Reload(files, int(result.get("version") or 0), (time.time() - saved) * 1000)
+            yield Reload(files, int(result.get("version") or 0), (time.time() - saved) * 1000,
+                         replaced=result.get("replaced"))
 
 
 class LogPrinter:

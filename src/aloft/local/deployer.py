@@ -187,12 +187,15 @@ class Deployer:
 
     async def deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
-        plan_only: bool = False, deploy_id: str | None = None,
+        plan_only: bool = False, deploy_id: str | None = None, dev: bool = False,
     ) -> dict[str, Any]:
         """Plan and apply; with a `deploy_id` the CLI may call it off until the switch
-        (`cancel`)."""
+        (`cancel`). `dev`: a reload of `aloft dev`, which replaces the stage's current
+        deployment when that one was made by `aloft dev` too (its versions go, numbers are never
+        reused), so that saves do not push real deployments out of the kept history."""
         return await self.deploys.run(deploy_id, self._deploy(
-            service, code_sha256, layer_sha256, plan_only=plan_only, deploy_id=deploy_id))
+            service, code_sha256, layer_sha256, plan_only=plan_only, deploy_id=deploy_id,
+            dev=dev))
 
     async def cancel(self, deploy_id: str, service: str, stage: str) -> dict[str, Any]:
         """Call off deploy `deploy_id` if it has not switched the alias yet (else wait for it):
@@ -206,7 +209,7 @@ class Deployer:
 
     async def _deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
-        plan_only: bool, deploy_id: str | None,
+        plan_only: bool, deploy_id: str | None, dev: bool,
     ) -> dict[str, Any]:
         async with self._lock:
             current = await asyncio.to_thread(
@@ -242,12 +245,13 @@ class Deployer:
                         "schedules": [s.name for s in desired_schedules(service)],
                         "plan": plan, "changed": not unchanged}
             return await self._apply(service, code_sha256, layer_sha256, plan, url, aws_env,
-                                     resources, deploy_id=deploy_id)
+                                     resources, deploy_id=deploy_id, dev=dev)
 
     async def _apply(
         self, service: Service, code_sha256: str, layer_sha256: str | None,
         plan: list[Instruction], url: str, aws_env: dict[str, str] | None = None,
         resources: list[dict[str, Any]] | None = None, *, deploy_id: str | None = None,
+        dev: bool = False,
     ) -> dict[str, Any]:
         for sha in filter(None, (code_sha256, layer_sha256)):
             if not self.store.has(sha):
@@ -322,14 +326,23 @@ class Deployer:
         if resources is not None:
             dep.extra["resources"] = resources
             dep.extra["grants"] = grants
+        prev = self.registry.stage(service.service, service.stage)
+        replaced = prev.deployment if dev and prev and prev.deployment.extra.get("dev") else None
+        if dev:
+            dep.extra["dev"] = True
         stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules)
+        dropped: set[str] = set()
+        if replaced is not None:  # after the switch: the replaced one served until then
+            dropped = await asyncio.to_thread(
+                self.state.forget, service.service, service.stage, replaced.id)
         await self.reload()
         timings["switch_ms"] = (time.perf_counter() - mark) * 1000
-        dropped = await asyncio.to_thread(
+        pruned = await asyncio.to_thread(
             self.state.prune, service.service, service.stage, KEEP_DEPLOYMENTS)
-        if dropped:
+        if pruned:
             await self.reload()  # the snapshot lists rollback targets: drop the pruned ones
-            await self._remove_artifacts(dropped)
+        if dropped or pruned:
+            await self._remove_artifacts(dropped | pruned)
         for step in plan:
             if step["action"] == "publish":
                 await self._retire(step["function"], {step["version"]})
@@ -339,6 +352,7 @@ class Deployer:
                                       if s["action"] == "resource_remove"])
         return {"url": url, "version": stored.number, "functions": dict(stored.functions),
                 "schedules": [s.name for s in schedules], "plan": plan, "changed": True,
+                "replaced": replaced.number if replaced is not None else None,
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
 
     async def _remove_artifacts(self, candidates: set[str]) -> list[str]:

@@ -466,33 +466,53 @@ class State:
                 "SELECT deployment FROM stages WHERE service = ? AND stage = ?", (service, stage)
             ).fetchone()
             rows = conn.execute(
-                "SELECT * FROM deployments WHERE service = ? AND stage = ? ORDER BY id DESC",
+                "SELECT id FROM deployments WHERE service = ? AND stage = ? ORDER BY id DESC",
                 (service, stage),
             ).fetchall()
-            dropped = [r for r in rows[keep:] if current is None or r["id"] != current[0]]
-            if not dropped:
-                return set()
-            dropped_ids = {r["id"] for r in dropped}
-            used: set[tuple[str, int]] = set()
-            for r in (r for r in rows if r["id"] not in dropped_ids):
-                dep = _deployment(r)
-                used.update((dep.physical[n], v) for n, v in dep.functions.items())
-            candidates: set[tuple[str, int]] = set()
-            for r in dropped:
-                dep = _deployment(r)
-                candidates.update((dep.physical[n], v) for n, v in dep.functions.items())
+            dropped = {r["id"] for r in rows[keep:] if current is None or r["id"] != current[0]}
+            return self._forget(conn, service, stage, dropped)
+
+    def forget(self, service: str, stage: str, deployment_id: int) -> set[str]:
+        """Forget one deployment that is not the current one (an `aloft dev` reload replaces
+        the one before it) and its versions that no other deployment uses; like `prune`."""
+        with self._conn() as conn, transaction(conn):
+            current = conn.execute(
+                "SELECT deployment FROM stages WHERE service = ? AND stage = ?", (service, stage)
+            ).fetchone()
+            if current is not None and current[0] == deployment_id:
+                raise ValueError(f"deployment {deployment_id} is current: it cannot be forgotten")
+            return self._forget(conn, service, stage, {deployment_id})
+
+    @staticmethod
+    def _forget(conn: sqlite3.Connection, service: str, stage: str, ids: set[int]) -> set[str]:
+        """Delete the deployments `ids` of a stage and the versions only they used; the artifact
+        hashes of those versions."""
+        if not ids:
+            return set()
+        rows = conn.execute(
+            "SELECT * FROM deployments WHERE service = ? AND stage = ?", (service, stage)
+        ).fetchall()
+        used: set[tuple[str, int]] = set()
+        candidates: set[tuple[str, int]] = set()
+        for r in rows:
+            dep = _deployment(r)
+            pairs = {(dep.physical[n], v) for n, v in dep.functions.items()}
+            if r["id"] in ids:
+                candidates |= pairs
                 conn.execute("DELETE FROM deployments WHERE id = ?", (r["id"],))
-            shas: set[str] = set()
-            for fn, version in candidates - used:
-                row = conn.execute(
-                    "SELECT code_sha256, layer_sha256 FROM versions WHERE function = ? AND "
-                    "version = ?", (fn, version),
-                ).fetchone()
-                if row is not None:
-                    shas.update(x for x in (row["code_sha256"], row["layer_sha256"]) if x)
-                conn.execute("DELETE FROM versions WHERE function = ? AND version = ?",
-                             (fn, version))
-            return shas
+            else:
+                used |= pairs
+        shas: set[str] = set()
+        for fn, version in candidates - used:
+            row = conn.execute(
+                "SELECT code_sha256, layer_sha256 FROM versions WHERE function = ? AND "
+                "version = ?", (fn, version),
+            ).fetchone()
+            if row is not None:
+                shas.update(x for x in (row["code_sha256"], row["layer_sha256"]) if x)
+            conn.execute("DELETE FROM versions WHERE function = ? AND version = ?",
+                         (fn, version))
+        return shas
 
     def remove_stage(self, service: str, stage: str, functions: list[str]) -> None:
         """Forget a stage: its alias, deployments, versions, schedules and queued events."""

@@ -50,7 +50,7 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
         "deployed": _iso(dep.created),
         "versions": [
             {"version": d.number, "deployed": _iso(d.created), "current": d.id == dep.id,
-             "functions": d.functions}
+             "functions": d.functions, "dev": bool(d.extra.get("dev"))}
             for d in history
         ],
         "functions": functions,

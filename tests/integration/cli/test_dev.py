@@ -225,7 +225,7 @@ def test_dev_reloads_within_a_second_and_stops_cleanly(
         time.sleep(0.05)
     assert not [p for p in processes if _alive(p)], "processes left behind"
     assert not (home / "daemon.json").exists()
-    assert "reloaded app.py → version 4" in err and "ms from the save" in err
+    assert "reloaded app.py → version 4 (replaces 3)" in err and "ms from the save" in err
     assert "aloft dev stopped: it stopped the local cloud it started" in err
     # each request shows as one request line, without its START/END/REPORT lines (those that
     # show are the health checks', not HTTP requests)

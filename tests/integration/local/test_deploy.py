@@ -145,7 +145,8 @@ def test_deploy_json_from_the_cli(cloud: Cloud, tmp_path: Path) -> None:
     deployed = next(line for line in status.splitlines() if line.startswith("deployed"))
     assert deployed.endswith(("just now", " s ago")), status
     version_row = status.splitlines()[status.splitlines().index("versions") + 2]
-    assert version_row.split()[0] == "1" and version_row.endswith("yes      app: 1, echo: 1")
+    assert version_row.split()[0] == "1" and "yes      app: 1, echo: 1" in version_row
+    assert version_row.endswith(" no")  # not made by `aloft dev`
     cloud_status = CliRunner().invoke(cli, ["-C", str(root), "cloud", "status"], env=env).stdout
     assert "running          yes" in cloud_status and "uptime_s" not in cloud_status
     result = CliRunner().invoke(cli, ["-C", str(root), "undeploy", "dev", "--yes"], env=env)
@@ -213,3 +214,45 @@ def test_in_flight_requests_finish_on_the_old_version(cloud: Cloud, tmp_path: Pa
     assert get(cloud.url("/inflight/dev/x")) == (200, b"v2 /inflight/dev /x")
     request.join(10)
     assert slow == [(200, b"v1 /inflight/dev /slow")]
+
+
+def test_dev_reloads_replace_the_dev_version(cloud: Cloud, tmp_path: Path) -> None:
+    """`aloft dev` deploys through DevSession: each save replaces the version the previous
+    save made (numbers are never reused), and real deploys stay in the history."""
+    from aloft.cli.devserver import DevSession
+
+    root = project(tmp_path, "devloop")
+    deployed = cloud.provider.deploy(service(root))
+    zips = set((cloud.home / "artifacts").glob("*.zip"))
+    session = DevSession(root, lambda: service(root), cloud.client)
+    results = []
+    for n in range(2, 6):  # four saves
+        (root / "app.py").write_text(textwrap.dedent(WSGI_APP.replace('"v1"', f'"v{n}"')))
+        results.append(session.deploy())
+        assert get(cloud.url("/devloop/dev/x")) == (200, f"v{n} /devloop/dev /x".encode())
+    assert [r["version"] for r in results] == [2, 3, 4, 5]
+    # the first dev deploy follows a real one: it replaces nothing
+    assert [r["replaced"] for r in results] == [None, 2, 3, 4]
+    status = cloud.provider.status(service(root))
+    assert [(v["version"], v["dev"], v["current"]) for v in status["versions"]] == [
+        (1, False, False), (5, True, True)]
+    assert status["version"] == 5
+    assert {f["function"]: f["version"] for f in status["functions"]} == {"app": 5, "echo": 5}
+    # the replaced versions are gone, and their code with them: one code zip more than before
+    from aloft.local.state import State
+
+    state = State(cloud.home / "state.db")
+    assert state.versions("devloop-dev-app") == [1, 5]
+    assert len(set((cloud.home / "artifacts").glob("*.zip")) - zips) == 1
+    # rollback goes to the real deploy before the dev session
+    back = cloud.provider.rollback(service(root), 1)
+    assert back.version == deployed.version == 1
+    assert get(cloud.url("/devloop/dev/x")) == (200, b"v1 /devloop/dev /x")
+    # a dev save after a rollback replaces nothing (the current version is not a dev one)
+    (root / "app.py").write_text(textwrap.dedent(WSGI_APP.replace('"v1"', '"v6"')))
+    again = session.deploy()
+    assert (again["version"], again["replaced"]) == (6, None)
+    status = cloud.provider.status(service(root))
+    assert [(v["version"], v["dev"]) for v in status["versions"]] == [
+        (1, False), (5, True), (6, True)]
+    cloud.provider.undeploy(service(root))

@@ -113,9 +113,10 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
                               "  [dim]the previous version (if any) keeps serving; save again "
                               "to retry[/dim]")
             else:
+                instead = f" (replaces {reload.replaced})" if reload.replaced else ""
                 console.print(f"[green]↻[/green] reloaded {escape(names)} → version "
-                              f"{reload.version} [dim]in {reload.latency_ms:.0f} ms from the "
-                              "save[/dim]")
+                              f"{reload.version}{instead} [dim]in {reload.latency_ms:.0f} ms "
+                              "from the save[/dim]")
     except KeyboardInterrupt as exc:  # the watch loop ends only so
         stopped = exc
     finally:
