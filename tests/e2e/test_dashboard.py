@@ -1,5 +1,7 @@
 """The dashboard in headless Chromium (Playwright) against a real local cloud: every page loads
-with no console error, the charts move after invocations, rollback moves the alias, the DLQ
+with no console error, the charts draw real invocations over the window the picker chooses, the
+overview lists each function's numbers, the log view opens at its newest line and follows,
+rollback moves the alias, `aloft dev` reloads replace their version in the list, the DLQ
 re-drives, and nothing loads without the token. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
@@ -33,11 +35,24 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="chromium is not installed (apt-get install chromium)")
 
 APP = """
+    import traceback
+
     VERSION = "{version}"
 
     def app(environ, start_response):
+        path = environ.get("PATH_INFO")
+        if path == "/boom":  # what a framework does with an exception: a traceback, a 500
+            try:
+                1 / 0
+            except ZeroDivisionError:
+                traceback.print_exc()
+            start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")])
+            return [b"boom"]
+        if path == "/missing":
+            start_response("404 NOT FOUND", [("Content-Type", "text/plain")])
+            return [b"no such page"]
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [f"{{VERSION}} <b>{{environ.get('PATH_INFO')}}</b>".encode()]
+        return [f"{{VERSION}} <b>{{path}}</b>".encode()]
 """
 
 JOBS = """
@@ -153,6 +168,11 @@ def page(browser: Any, env: Env) -> Iterator[Any]:
     assert problems == [], f"console errors: {problems}"
 
 
+def _points(page: Any, chart: str, function: str = "app") -> int:
+    sel = f'figure.chart[data-function="{function}"][data-metric="{chart}"]'
+    return int(page.locator(sel).get_attribute("data-points") or 0)
+
+
 def _shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
@@ -191,6 +211,10 @@ def test_stage_page_chart_moves_after_invocations(page: Any, env: Env) -> None:
         arg=['figure.chart[data-function="app"][data-metric="invocations"]', before + 5],
         timeout=10_000)
     assert page.locator("figure.chart svg rect").count() > 0
+    # every chart has its time axis: five times (UTC), the last one the end of the window
+    axis = page.locator('figure.chart[data-function="app"][data-metric="invocations"] .axis span')
+    axis = axis.all_inner_texts()
+    assert len(axis) == 5 and all(re.fullmatch(r"\d\d:\d\d", t) for t in axis)
     # the recent invocations table shows them, each linking to its log lines
     first = page.locator("#recent tr").first
     assert "ok" in first.inner_text()
@@ -269,3 +293,128 @@ def test_cli_links_and_doctor_see_the_running_cloud(env: Env) -> None:
     assert checks["local cloud"]["detail"].startswith(f"running on {env.url('')}")
     assert checks["port"]["detail"].startswith(f"{env.port} is the local cloud's")
     assert checks["token"]["status"] == "ok"
+
+
+def test_charts_show_errors_latency_instances_and_memory(page: Any, env: Env) -> None:
+    for path, status in (("/x", 200), ("/missing", 404), ("/missing", 404), ("/boom", 500)):
+        assert _get(env.url("/dash/dev" + path))[0] == status
+    page.goto(env.url("/_aloft/stages/dash/dev"))
+    http = 'figure.chart[data-function="app"][data-metric="http"]'
+    page.wait_for_function("(sel) => Number(document.querySelector(sel).dataset.total) >= 3",
+                           arg=http, timeout=10_000)
+    assert page.locator(f"{http} rect.k-4xx").count() >= 1
+    assert page.locator(f"{http} rect.k-5xx").count() >= 1
+    assert "UTC" in page.locator(f"{http} rect title").first.text_content()
+    for chart in ("duration", "instances", "memory"):
+        assert _points(page, chart) >= 1, chart
+    # the duration chart has both percentiles, the memory chart the function's limit
+    assert page.locator('figure[data-metric="duration"] .dot.k-p99_ms').count() >= 1
+    assert page.locator('figure[data-metric="memory"]').first.get_attribute("data-limit")
+    # a function's own 500 is a 5xx, not an error of the function: the recent list says 500
+    assert page.locator("#recent tr.status-5xx").count() >= 1
+    _shot(page, "charts")
+
+
+def test_window_picker_changes_the_range(page: Any, env: Env) -> None:
+    assert _get(env.url("/dash/dev/picker"))[0] == 200
+    page.goto(env.url("/_aloft/stages/dash/dev"))
+    chart = page.locator('figure.chart[data-function="app"][data-metric="invocations"]')
+    assert page.locator('nav.windows a[aria-current="true"]').inner_text() == "1 h"
+    page.wait_for_function("() => document.body.dataset.updated")
+    assert chart.get_attribute("data-window") == "3600"
+    for label, seconds, span in (("6 h", 21600, 6 * 60), ("24 h", 86400, 0),
+                                 ("15 min", 900, 15)):
+        page.click(f"nav.windows a:text-is('{label}')")
+        page.wait_for_function(
+            "([sel, s]) => document.querySelector(sel).dataset.window === s",
+            arg=['figure.chart[data-function="app"][data-metric="invocations"]', str(seconds)],
+            timeout=10_000)
+        assert page.locator('nav.windows a[aria-current="true"]').inner_text() == label
+        first, *_, last = chart.locator(".axis span").all_inner_texts()
+        minutes = [int(t[:2]) * 60 + int(t[3:]) for t in (first, last)]
+        assert (minutes[1] - minutes[0]) % (24 * 60) == span
+        assert _points(page, "invocations") >= 1  # the requests are in every window
+        assert f"window={label.replace(' ', '').replace('min', 'm')}" in page.url
+        _shot(page, f"window-{seconds}")
+    # the URL keeps the choice: a reload shows the same window
+    page.goto(env.url("/_aloft/stages/dash/dev?window=24h"))
+    page.wait_for_function("() => document.body.dataset.updated")
+    assert chart.get_attribute("data-window") == "86400"
+    assert page.locator('nav.windows a[aria-current="true"]').inner_text() == "24 h"
+
+
+def test_overview_lists_each_function_with_its_numbers(page: Any, env: Env) -> None:
+    for path in ("/a", "/b", "/boom"):
+        _get(env.url("/dash/dev" + path))
+    page.goto(env.url("/_aloft/"))
+    headers = page.locator("h2:has-text('Functions') + table th").all_inner_texts()
+    assert headers == ["stage", "function", "version", "invocations", "errors", "4xx", "5xx",
+                       "p99", "instances"]
+    rows = page.locator("#functions tr")
+    assert rows.count() == 3  # app, fail, tick
+    app = rows.filter(has_text="app")
+    cells = app.locator("td").all_inner_texts()
+    assert cells[0] == "dash / dev" and cells[1] == "app"
+    assert int(cells[3]) >= 3 and int(cells[6]) >= 1  # invocations, 5xx
+    assert re.fullmatch(r"[\d.]+ ms", cells[7])  # p99
+    # the numbers follow new requests without a reload
+    before = int(cells[3])
+    for _ in range(3):
+        _get(env.url("/dash/dev/more"))
+    page.wait_for_function(
+        "(n) => Number(document.querySelector('[data-field=\"fn-invocations\"]"
+        "[data-key=\"dash/dev/app\"]').textContent) >= n", arg=before + 3, timeout=10_000)
+    _shot(page, "overview-functions")
+
+
+def test_log_view_opens_at_the_newest_line_and_follows(page: Any, env: Env) -> None:
+    for n in range(40):  # more lines than the view shows at once
+        _get(env.url(f"/dash/dev/line/{n}"))
+    page.goto(env.url("/_aloft/logs?service=dash&stage=dev"))
+    pre = page.locator("#log")
+    at_bottom = "(el) => el.scrollHeight - el.scrollTop - el.clientHeight < 24"
+    assert pre.evaluate("(el) => el.scrollHeight > el.clientHeight")
+    assert pre.evaluate(at_bottom)
+    assert page.locator("#follow").is_checked()
+    failed = "#log .line.request.error"
+    count = page.locator(failed).count()
+    assert _get(env.url("/dash/dev/boom"))[0] == 500
+    page.wait_for_function(f"() => document.querySelectorAll('{failed}').length > {count}",
+                           timeout=10_000)
+    assert "/dash/dev/boom 500" in page.locator(failed).last.inner_text()
+    assert pre.evaluate(at_bottom)  # followed
+    assert page.locator("#log .line.error").filter(has_text="ZeroDivisionError").count() >= 1
+    _shot(page, "logs-follow")
+    # scrolling up to read pauses following: new lines do not pull the view down
+    pre.evaluate("(el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+    assert not page.locator("#follow").is_checked()
+    count = page.locator("#log .line").count()
+    _get(env.url("/dash/dev/paused"))
+    page.wait_for_function(f"() => document.querySelectorAll('#log .line').length > {count}",
+                           timeout=10_000)
+    assert pre.evaluate("(el) => el.scrollTop") == 0
+    page.check("#follow")
+    assert pre.evaluate(at_bottom)
+
+
+def test_dev_reloads_replace_their_version_in_the_list(page: Any, env: Env) -> None:
+    """Runs after the rollback test (the stage serves version 1): three `aloft dev` saves make
+    one version, replaced by each next save, not three."""
+    from aloft.cli.devserver import DevSession
+
+    session = DevSession(env.root, lambda: load_project(env.root).service("dev"), env.client)
+    page.goto(env.url("/_aloft/stages/dash/dev"))
+    before = page.locator("#versions tr").count()
+    made = []
+    for n in range(3):
+        (env.root / "web.py").write_text(textwrap.dedent(APP.format(version=f"dev{n}")))
+        made.append(session.deploy()["version"])
+        assert _get(env.url("/dash/dev/"))[1].startswith(f"dev{n}".encode())
+    page.goto(env.url("/_aloft/stages/dash/dev"))
+    rows = page.locator("#versions tr")
+    assert rows.count() == before + 1
+    assert page.locator("#versions .tag").all_inner_texts() == ["aloft dev"]
+    assert rows.first.locator("td").first.inner_text() == str(made[-1])
+    assert f"dev -> version {made[-1]}" in page.locator("#alias").inner_text()
+    assert made == [made[0], made[0] + 1, made[0] + 2]  # numbers are not reused
+    _shot(page, "versions-after-dev")

@@ -69,3 +69,30 @@ def test_recent_invocations_ring_buffer() -> None:
     for n in range(RECENT_INVOCATIONS + 10):
         metrics.record("c", 1.0, error=False, cold=False, request_id=f"c{n}")
     assert len(metrics.recent(limit=10**6)) == RECENT_INVOCATIONS
+
+
+def test_fill_series_covers_each_window_with_its_period() -> None:
+    now = 900 * 70_000 + 100.0  # 100 s into a 15-minute period
+    for window, count, step in ((900, 15, 60), (3600, 60, 60), (21600, 72, 300),
+                                (86400, 96, 900)):
+        points = fill_series([], now, window)
+        assert len(points) == count
+        assert points[1]["time"] - points[0]["time"] == step
+        assert points[-1]["time"] == int(now) // step * step
+        assert points[0]["4xx"] == 0 and points[0]["memory_mb"] is None
+
+
+def test_overview_rows_and_log_lines_are_escaped_and_classed() -> None:
+    evil = '<img src=x onerror="alert(1)">'
+    row = views.function_row({"service": evil, "stage": "dev", "function": evil, "version": 1,
+                              "invocations": 3, "errors": 1, "4xx": 2, "5xx": 0,
+                              "p99_ms": 12.345, "instances": 1})
+    assert "<img" not in row and "12.3 ms" in row
+    assert 'class="num bad" data-field="fn-errors"' in row
+    assert 'class="num warn" data-field="fn-4xx"' in row
+    assert 'class="num" data-field="fn-5xx"' in row
+    assert views.log_kind("REQUEST GET / 503 1.00 ms RequestId: r") == "request error"
+    assert views.log_kind("REQUEST GET / 404 1.00 ms RequestId: r") == "request warn"
+    assert views.log_kind("REQUEST GET / 200 1.00 ms RequestId: r") == "request"
+    assert views.log_kind("END RequestId: r") == "meta"
+    assert views.log_kind("Traceback (most recent call last):") == "error"

@@ -13,29 +13,39 @@ from typing import TYPE_CHECKING, Any
 
 from aloft import errors
 from aloft.local.deployer import stage_url
-from aloft.local.metrics import BUCKET_SECONDS, HISTORY_BUCKETS
+from aloft.local.metrics import window_step
 
 if TYPE_CHECKING:
     from aloft.local.control_api import Platform
 
 SERIES_KEYS = ("invocations", "errors", "throttles", "p50_ms", "p99_ms", "cold_starts",
-               "concurrent_instances")
+               "concurrent_instances", "4xx", "5xx", "memory_mb")
+WINDOWS = {"15m": 900, "1h": 3600, "6h": 21600, "24h": 86400}
+"""The charts' windows by the name the page's picker (and its URL) uses."""
+DEFAULT_WINDOW = "1h"
+_GAUGES = ("p50_ms", "p99_ms", "memory_mb")  # no value (None) where nothing ran
 LOG_WINDOW = 3600.0
 LOG_LIMIT = 500
 
 
-def fill_series(series: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
-    """One point per minute of the last hour, oldest first; minutes without activity are zero
-    (None for the percentiles: there is no duration to show)."""
+def window_name(value: str | None) -> str:
+    return value if value in WINDOWS else DEFAULT_WINDOW
+
+
+def fill_series(series: list[dict[str, Any]], now: float,
+                window: int = 3600) -> list[dict[str, Any]]:
+    """One point per period of the window (a minute for 15 min and 1 h, 5 minutes for 6 h, 15
+    for 24 h), oldest first; periods without activity are zero (None for the durations and the
+    memory: there is nothing to show)."""
+    window, step = window_step(window)
     by_time = {int(point["time"]): point for point in series}
-    last = int(now) // BUCKET_SECONDS * BUCKET_SECONDS
+    last = int(now) // step * step
     out = []
-    for i in range(HISTORY_BUCKETS - 1, -1, -1):
-        t = last - i * BUCKET_SECONDS
+    for i in range(window // step - 1, -1, -1):
+        t = last - i * step
         point = by_time.get(t)
         if point is None:
-            point = {key: (None if key.endswith("_ms") else 0) for key in SERIES_KEYS}
-            point["time"] = t
+            point = {key: (None if key in _GAUGES else 0) for key in SERIES_KEYS}
         out.append({"time": t, **{key: point.get(key) for key in SERIES_KEYS}})
     return out
 
@@ -53,7 +63,19 @@ def overview(p: Platform) -> dict[str, Any]:
             "functions": {name: fv.version for name, fv in sorted(info.functions.items())},
             "instances": sum(instances.get(fv.function, 0) for fv in info.functions.values()),
         })
+    functions = []
+    for info in sorted(snap.stages.values(),
+                       key=lambda i: (i.routes.service, i.routes.stage)):
+        for name, fv in sorted(info.functions.items()):
+            summary = p.pool.metrics.summary(fv.function)  # the last hour
+            functions.append({
+                "service": info.routes.service, "stage": info.routes.stage, "function": name,
+                "version": fv.version, "invocations": summary["invocations"],
+                "errors": summary["errors"], "4xx": summary["4xx"], "5xx": summary["5xx"],
+                "p99_ms": summary["p99_ms"], "instances": instances.get(fv.function, 0),
+            })
     return {
+        "functions": functions,
         "platform": {
             "pid": os.getpid(), "port": p.port, "home": p.home,
             "uptime_s": round(time.time() - p.started, 1),
@@ -64,9 +86,10 @@ def overview(p: Platform) -> dict[str, Any]:
     }
 
 
-async def stage(p: Platform, service: str, stage_name: str) -> dict[str, Any]:
-    """`aloft status` for one stage, plus each function's configuration and per-minute series,
-    the recent invocations and the dead-letter queue."""
+async def stage(p: Platform, service: str, stage_name: str,
+                window: str = DEFAULT_WINDOW) -> dict[str, Any]:
+    """`aloft status` for one stage, plus each function's configuration and its series over
+    `window` (a WINDOWS name), the recent invocations and the dead-letter queue."""
     from aloft.local.status import stage_status
 
     data = await stage_status(p, service, stage_name)
@@ -74,11 +97,15 @@ async def stage(p: Platform, service: str, stage_name: str) -> dict[str, Any]:
     assert info is not None  # stage_status raised otherwise
     now = time.time()
     metrics = p.pool.metrics
+    name = window_name(window)
+    seconds, step = window_step(WINDOWS[name])
     for fn in data["functions"]:
         fv = info.functions[fn["function"]]
         fn.update({"concurrency": fv.concurrency, "keep_alive": fv.keep_alive,
                    "payload": fv.payload, "snapshot": fv.snapshot,
-                   "series": fill_series(metrics.series(fv.function), now)})
+                   "series": fill_series(metrics.series(fv.function, seconds), now, seconds)})
+    data["window"] = {"name": name, "seconds": seconds, "step": step,
+                      "end": int(now) // step * step + step}
     physical = {fv.function: name for name, fv in info.functions.items()}
     data["recent"] = [
         {**inv.as_dict(), "name": physical.get(inv.function, inv.function)}

@@ -2,12 +2,13 @@
 
     GET  /_aloft/?token=T                      sets the session cookie, redirects without T
     GET  /_aloft/                              services and stages
-    GET  /_aloft/stages/{service}/{stage}      functions, charts, invocations, schedules, DLQ
+    GET  /_aloft/stages/{service}/{stage}[?window=15m|1h|6h|24h]   functions, charts,
+                                               invocations, schedules, DLQ, versions
     GET  /_aloft/stages/{service}/{stage}/rollback?to=N    the confirmation page
     POST /_aloft/stages/{service}/{stage}/rollback         {csrf, to}
     POST /_aloft/stages/{service}/{stage}/redrive          {csrf, id?}
     GET  /_aloft/logs?service=&stage=&function=&filter=&request_id=
-    GET  /_aloft/data/overview | stage | logs  the JSON the pages poll
+    GET  /_aloft/data/overview | stage[&window=] | logs   the JSON the pages poll
     GET  /_aloft/assets/dashboard.js | dashboard.css
 
 Authentication: the session cookie, or the control API's bearer token (scripts). A form POST
@@ -128,7 +129,8 @@ async def _get(p: Platform, path: str, q: dict[str, str], csrf: str) -> HttpResp
     if route == "data/overview":
         return _json(200, data.overview(p))
     if route == "data/stage":
-        return _json(200, await data.stage(p, q.get("service", ""), q.get("stage", "")))
+        return _json(200, await data.stage(p, q.get("service", ""), q.get("stage", ""),
+                                           data.window_name(q.get("window"))))
     if route in ("logs", "data/logs"):
         found = await data.logs(
             p, q.get("service", ""), q.get("stage", ""), function=q.get("function") or None,
@@ -143,7 +145,7 @@ async def _get(p: Platform, path: str, q: dict[str, str], csrf: str) -> HttpResp
     if target is not None:
         service, stage, action = target
         if action == "":
-            found = await data.stage(p, service, stage)
+            found = await data.stage(p, service, stage, data.window_name(q.get("window")))
             return _html(200, views.stage(found, csrf=csrf, notice=q.get("notice") or None))
         if action == "rollback":
             history, current = await _history(p, service, stage)

@@ -11,13 +11,24 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from aloft import access_log
 from aloft.local.dashboard.auth import CSRF_FIELD
 
-CHARTS = (
-    ("invocations", "Invocations"), ("errors", "Errors"), ("throttles", "Throttles"),
-    ("p50_ms", "Duration p50 (ms)"), ("p99_ms", "Duration p99 (ms)"),
-    ("cold_starts", "Cold starts"),
+CHARTS = (  # (id, title, how it is drawn, the series keys it shows)
+    ("invocations", "Invocations", "bars", ("invocations",)),
+    ("errors", "Errors", "bars", ("errors",)),
+    ("http", "4xx / 5xx", "bars", ("4xx", "5xx")),
+    ("throttles", "Throttles", "bars", ("throttles",)),
+    ("duration", "Duration (ms)", "lines", ("p50_ms", "p99_ms")),
+    ("instances", "Concurrent instances", "bars", ("concurrent_instances",)),
+    ("memory", "Memory used (MB)", "lines", ("memory_mb",)),
+    ("cold_starts", "Cold starts", "bars", ("cold_starts",)),
 )
+LEGENDS = {"4xx": "4xx", "5xx": "5xx", "p50_ms": "p50", "p99_ms": "p99"}
+WINDOW_LABELS = {"15m": ("15 min", "last 15 minutes, per minute"),
+                 "1h": ("1 h", "last hour, per minute"),
+                 "6h": ("6 h", "last 6 hours, per 5 minutes"),
+                 "24h": ("24 h", "last 24 hours, per 15 minutes")}
 
 
 def e(value: Any) -> str:
@@ -100,8 +111,34 @@ def overview(data: dict[str, Any], *, csrf: str) -> str:
     body = (f"<h1>Local cloud</h1><section class=\"facts\">{fact_html}</section>"
             "<h2>Services and stages</h2>"
             + table(["service", "stage", "URL", "version", "functions", "instances", ""], rows,
-                    empty="nothing deployed yet: run `aloft deploy dev` in a project"))
+                    empty="nothing deployed yet: run `aloft deploy dev` in a project")
+            + '<h2>Functions <span class="dim">last hour</span></h2>'
+            + table(["stage", "function", "version", "invocations", "errors", "4xx", "5xx",
+                     "p99", "instances"], [function_row(f) for f in data["functions"]],
+                    body_id="functions", empty="no function deployed yet"))
     return page("Overview", body, csrf=csrf, live="/_aloft/data/overview")
+
+
+OVERVIEW_NUMBERS = ("invocations", "errors", "4xx", "5xx", "p99_ms", "instances")
+
+
+def function_row(fn: dict[str, Any]) -> str:
+    """A function in the overview; its numbers carry data-field/data-key for the script."""
+    key = f'{fn["service"]}/{fn["stage"]}/{fn["function"]}'
+    cells = "".join(
+        f'<td class="num{" bad" if field in ("errors", "5xx") and fn[field] else ""}'
+        f'{" warn" if field == "4xx" and fn[field] else ""}" data-field="fn-{field}" '
+        f'data-key="{e(key)}">{e(ms(fn[field]) if field == "p99_ms" else fn[field])}</td>'
+        for field in OVERVIEW_NUMBERS)
+    return (f'<tr><td><a href="{e(stage_href(fn["service"], fn["stage"]))}">'
+            f'{e(fn["service"])} / {e(fn["stage"])}</a></td><td>{e(fn["function"])}</td>'
+            f'<td class="num">{e(fn["version"])}</td>{cells}</tr>')
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
 
 
 def _function_rows(data: dict[str, Any]) -> list[str]:
@@ -120,18 +157,31 @@ def _function_rows(data: dict[str, Any]) -> list[str]:
 
 
 def _charts(data: dict[str, Any]) -> str:
+    """Empty figures the script draws into; each says what it shows (data-keys, data-kind)."""
+    window = data["window"]["name"]
+    current = ' aria-current="true"'
+    picker = "".join(
+        f'<a href="?window={key}" data-window="{key}"{current if key == window else ""}>'
+        f"{e(label)}</a>" for key, (label, _) in WINDOW_LABELS.items())
     panels = []
     for fn in data["functions"]:
-        charts = "".join(
-            f'<figure class="chart" data-function="{e(fn["function"])}" data-metric="{key}">'
-            f'<figcaption>{e(label)} <b class="total"></b></figcaption>'
-            f'<svg viewBox="0 0 300 90" preserveAspectRatio="none" role="img" '
-            f'aria-label="{e(label)} per minute, last hour"></svg></figure>'
-            for key, label in CHARTS)
+        charts = []
+        for key, title, kind, keys in CHARTS:
+            legend = "".join(f'<i class="swatch k-{k}"></i>{e(LEGENDS[k])} ' for k in keys
+                             if k in LEGENDS)
+            limit = f' data-limit="{e(fn["memory"])}"' if key == "memory" else ""
+            charts.append(
+                f'<figure class="chart" data-function="{e(fn["function"])}" data-metric="{key}" '
+                f'data-keys="{" ".join(keys)}" data-kind="{kind}"{limit}>'
+                f'<figcaption><span>{e(title)}<span class="legend">{legend}</span></span>'
+                f'<b class="total"></b></figcaption><div class="plot"><svg viewBox="0 0 300 80" '
+                f'preserveAspectRatio="none" role="img" aria-label="{e(title)}"></svg>'
+                f'<span class="ymax"></span></div><div class="axis"></div></figure>')
         panels.append(f'<section class="panel"><h3>{e(fn["function"])} '
-                      f'<span class="dim">last hour, per minute</span></h3>'
-                      f'<div class="charts">{charts}</div></section>')
-    return "".join(panels)
+                      f'<span class="dim window-label">{e(WINDOW_LABELS[window][1])}</span></h3>'
+                      f'<div class="charts">{"".join(charts)}</div></section>')
+    return (f'<nav class="windows" aria-label="Time window">{picker}</nav>'
+            f'<p class="dim axis-note">times in UTC</p>{"".join(panels)}')
 
 
 def invocation_row(inv: dict[str, Any], service: str, stage: str) -> str:
@@ -165,8 +215,10 @@ def stage(data: dict[str, Any], *, csrf: str, notice: str | None = None) -> str:
         action = ("<b>current</b>" if v["current"] else
                   f'<a class="button" href="{e(stage_href(service, stage_name, "/rollback"))}'
                   f'?to={e(v["version"])}">{verb} to {e(v["version"])}</a>')
+        made = ('<span class="tag" title="each save in aloft dev replaces this version">'
+                "aloft dev</span>" if v.get("dev") else "deploy")
         versions.append(f'<tr><td class="num">{e(v["version"])}</td><td>{e(v["deployed"])}</td>'
-                        f"<td>{e(functions)}</td><td>{action}</td></tr>")
+                        f"<td>{e(functions)}</td><td>{made}</td><td>{action}</td></tr>")
     notice_html = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
     body = f"""{notice_html}<h1>{e(service)} <span class="dim">/</span> {e(stage_name)}</h1>
 <section class="facts"><div class="fact"><span class="dim">URL</span>
@@ -192,9 +244,10 @@ def stage(data: dict[str, Any], *, csrf: str, notice: str | None = None) -> str:
 {table(["event", "function", "attempts", "created (UTC)", "last error", ""], dlq_rows,
        empty="empty")}
 <h2>Versions</h2>
-{table(["version", "deployed", "functions", ""], versions)}
+{table(["version", "deployed", "functions", "made by", ""], versions, body_id="versions")}
 """
-    live = "/_aloft/data/stage?" + urlencode({"service": service, "stage": stage_name})
+    live = "/_aloft/data/stage?" + urlencode({"service": service, "stage": stage_name,
+                                              "window": data["window"]["name"]})
     return page(f"{service} {stage_name}", body, csrf=csrf, live=live)
 
 
@@ -236,13 +289,25 @@ def logs(service: str, stage_name: str, data: dict[str, Any], *, function: str |
 <label>request <input type="search" name="request_id" value="{e(request_id or "")}"></label>
 <button type="submit">Filter</button>
 <a href="{e(stage_href(service, stage_name))}">← {e(stage_name)}</a></form>
+<p class="follow"><label><input type="checkbox" id="follow" checked> follow new lines</label>
+<span class="dim">(scrolling up pauses it)</span></p>
 <pre id="log" class="log" data-cursor="{e(data["cursor"])}">{lines}</pre>"""
     return page("Logs", body, csrf=csrf, live=live)
 
 
+def log_kind(text: str) -> str:
+    """A line's class: a request line by its status, START/END/REPORT, an error, or nothing
+    (`dashboard.js` has the same rules for the lines it adds)."""
+    request = access_log.parse(text)
+    if request is not None:
+        return ("request error" if request.status >= 500 else
+                "request warn" if request.status >= 400 else "request")
+    if text.startswith(("START ", "END ", "REPORT ")):
+        return "meta"
+    return "error" if "error" in text.lower() or "Traceback" in text else ""
+
+
 def log_line(line: dict[str, Any]) -> str:
     text = str(line["text"])
-    kind = ("meta" if text.startswith(("START ", "END ", "REPORT ")) else
-            "error" if "error" in text.lower() or "Traceback" in text else "")
-    return (f'<span class="line {kind}"><span class="dim">{e(when(line["time"]))} '
+    return (f'<span class="line {log_kind(text)}"><span class="dim">{e(when(line["time"]))} '
             f'{e(line["function"])} v{e(line["version"])}</span> {e(text)}\n</span>')
