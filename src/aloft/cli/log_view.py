@@ -4,10 +4,10 @@ An HTTP request shows as one request line (time, method, path, status, latency, 
 4xx yellow, 5xx red) with what the app printed while answering it underneath, a 5xx's
 traceback included, instead of its START, END and REPORT lines. Lines come in the order the
 function wrote them, the request line last (aloft.access_log), so a request's lines are held
-until its request line arrives. When the function's REPORT came without one for GRACE seconds
-(by the clock, or by the times of the lines that come after it), the invocation was not an HTTP
-request and its lines show as they are; a request still running after HOLD seconds shows its
-lines as they come, its request line when it ends.
+until its request line arrives. When the function's REPORT came without one for GRACE seconds,
+or a line written after it came first, the invocation was not an HTTP request and its lines
+show as they are; a request still running after HOLD seconds shows its lines as they come, its
+request line when it ends.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from aloft.provider import LogLine
 
 HOLD = 1.0  # seconds a running request's lines wait for its request line
 GRACE = 0.3  # seconds after a REPORT before its invocation counts as not an HTTP request
-WRITTEN_GRACE = 0.05  # the same in the lines' own times: the gateway writes the request line
-# in the same step as the pool's REPORT (microseconds apart), it is only committed apart
 _REMEMBERED = 1000  # request ids remembered after their lines showed (late lines go with them)
 _RUNTIME = ("START RequestId", "END RequestId", "REPORT RequestId")
 _INIT = re.compile(r"\tInit Duration: (\d+(?:\.\d+)?) ms")
@@ -74,12 +72,14 @@ class LogView:
         self._done: OrderedDict[str, bool] = OrderedDict()
 
     def feed(self, line: LogLine) -> list[Shown]:
-        # Lines come in the order they were written: one written WRITTEN_GRACE after a REPORT
-        # (or HOLD after a request's first line) means that request line is not coming first.
-        overdue = [rid for rid, held in self._held.items()
-                   if (line.timestamp - held.reported_at >= WRITTEN_GRACE
-                       if held.reported is not None
-                       else line.timestamp - held.lines[0].timestamp >= HOLD)]
+        # Lines come in the order they were written, and a request line is written in the same
+        # step as its REPORT (in the same entry, or the next one): a line of another invocation
+        # written after a REPORT means that REPORT's invocation has no request line. So does
+        # a line written HOLD after a running request's first line, for that request (it shows
+        # as it comes).
+        overdue = [rid for rid, held in self._held.items() if rid != line.request_id and (
+            line.timestamp > held.reported_at if held.reported is not None
+            else line.timestamp - held.lines[0].timestamp >= HOLD)]
         out = [shown for rid in overdue for shown in self._release(rid)]
         return out + self._feed(line) if out else self._feed(line)
 
