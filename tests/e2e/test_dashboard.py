@@ -182,7 +182,9 @@ def test_without_token_or_cookie_is_401(env: Env) -> None:
     for path in ("/_aloft/", "/_aloft/stages/dash/dev", "/_aloft/logs?service=dash&stage=dev"):
         status, body = _get(env.url(path))
         assert status == 401 and b"aloft dashboard" in body
-    assert _get(env.url("/_aloft/data/overview"))[0] == 401
+    for data in ("overview", "stage?service=dash&stage=dev&window=24h",
+                 "logs?service=dash&stage=dev"):
+        assert _get(env.url(f"/_aloft/data/{data}"))[0] == 401
     assert _get(env.url("/_aloft/?token=wrong"))[0] == 401
     # scripts may use the control API's bearer token
     status, body = _get(env.url("/_aloft/data/overview"),
