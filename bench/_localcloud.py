@@ -11,6 +11,7 @@ function's idle instances so that the next request is a cold start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import socket
@@ -207,8 +208,16 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
     }
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the benchmark terminates us: _serve's cleanup still runs
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
+    import signal
+
     import uvloop
 
+    signal.signal(signal.SIGTERM, _stop)
     _port, _code, _layer, _conc = sys.argv[2:6]
-    uvloop.run(_serve(int(_port), Path(_code), Path(_layer) if _layer else None, int(_conc)))
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(_serve(int(_port), Path(_code), Path(_layer) if _layer else None, int(_conc)))
