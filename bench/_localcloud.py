@@ -109,10 +109,10 @@ class BenchControl:
 
 
 async def _serve(port: int, code: Path, layer: Path | None, concurrency: int) -> None:
-    from aloft.local.gateway import Gateway
-    from aloft.local.logs import LogStore
-    from aloft.local.pool import InstancePool
-    from aloft.local.server import create_app, serve
+    from aloft.local.http.gateway import Gateway
+    from aloft.local.http.server import create_app, serve
+    from aloft.local.instances.pool import InstancePool
+    from aloft.local.store.logs import LogStore
 
     home = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
     logs = LogStore(home / "logs.db")  # the real log store: its cost is part of the figures

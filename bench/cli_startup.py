@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--against", metavar="REV", help="also run the CLI of git revision REV")
     options = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
 
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"now": ROOT / "src"}

@@ -87,7 +87,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from aloft.config import load_project
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
     from aloft.local.provider import LocalProvider
 
     work = Path(tempfile.mkdtemp(prefix="aloft-shot-"))

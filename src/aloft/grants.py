@@ -1,6 +1,6 @@
 """What a stage's role may do with the resources it declares and the events it consumes: the one
 list that the aws role policy (aloft.aws.policy) and the local endpoint's grants
-(aloft.local.endpoint_auth) both state, so that the two providers allow the same calls."""
+(aloft.local.services.auth) both state, so that the two providers allow the same calls."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ def main(names: list[str]) -> int:
         if set(checks) - {"deploy"}:
             results.update(check_all(projects(), scratch / "files"))
         if "deploy" in checks:
-            from aloft.local.client import CloudClient
+            from aloft.local.control.client import CloudClient
 
             home, port = scratch / "home", _free_port()
             client = CloudClient(home, port)

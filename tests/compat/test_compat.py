@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from aloft.local.client import CloudClient
+from aloft.local.control.client import CloudClient
 from tests.compat.expected import CALLS, DEPLOYED, GAPS
 from tests.compat.harness import check_all, check_deploy, projects
 

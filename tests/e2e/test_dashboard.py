@@ -23,7 +23,7 @@ from playwright import sync_api as playwright_api
 
 from aloft.config import load_project
 from aloft.config.models import Service
-from aloft.local.client import CloudClient
+from aloft.local.control.client import CloudClient
 from aloft.local.provider import LocalProvider
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -57,7 +57,7 @@ class Cloud:
             return term.wait(timeout)
 
     def stop(self) -> None:
-        from aloft.local.client import CloudClient
+        from aloft.local.control.client import CloudClient
 
         CloudClient(self.home).stop()
 

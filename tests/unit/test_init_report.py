@@ -34,7 +34,7 @@ def entry(file: str, line: int, function: str | None, code: str | None = None) -
 
 # What an instance reports when app.py imports helpers, which imports a missing package.
 STACK = [
-    entry("/opt/aloft/src/aloft/local/instance_main.py", 268, "_run_template",
+    entry("/opt/aloft/src/aloft/local/instances/worker/instance_main.py", 268, "_run_template",
           "handler, context_cls = _initialise()"),
     entry(f"{UNPACKED}/aloft/runtime/loader.py", 26, "import_string",
           "obj: Any = importlib.import_module(module_name)"),
@@ -51,7 +51,7 @@ ERROR = {"errorMessage": "Unable to import module 'app': No module named 'reques
 
 def test_frames_are_parsed_from_lambdas_stack_trace() -> None:
     frames = parse_frames(STACK)
-    assert frames[0] == Frame("/opt/aloft/src/aloft/local/instance_main.py", 268,
+    assert frames[0] == Frame("/opt/aloft/src/aloft/local/instances/worker/instance_main.py", 268,
                               "_run_template", "handler, context_cls = _initialise()")
     assert frames[3] == Frame("<frozen importlib._bootstrap>", 1204, "_gcd_import", None)
     syntax = parse_frames(['  File "/x/app.py", line 3\n    def f(:\n'])

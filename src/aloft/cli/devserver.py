@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from aloft.cli.log_view import LogView, Shown
 from aloft.config.models import Service
-from aloft.local.client import CloudClient
+from aloft.local.control.client import CloudClient
 from aloft.package import build
 from aloft.provider import LogLine
 

@@ -1,6 +1,6 @@
 """A route's own `cors:` against the service's, as AWS can express it. Pure.
 
-Locally the gateway applies each route's override (aloft.local.cors). On AWS CORS is not per
+Locally the gateway applies each route's override (aloft.local.http.cors). On AWS CORS is not per
 route: an HTTP API has one CORS configuration, which answers every preflight itself and replaces
 the CORS headers of every response; a function URL has one for all of its function's paths. So
 an aws stage's per-route settings are honoured when they come down to one configuration per API

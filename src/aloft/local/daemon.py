@@ -24,21 +24,22 @@ from pathlib import Path
 from typing import Any
 
 from aloft.errors import AloftError, ProviderError
-from aloft.local.asyncq import DEFAULT_BACKOFF, AsyncEvent, AsyncQueue
-from aloft.local.control_api import ControlHandler, LogWaiter, Platform
-from aloft.local.deployer import Deployer
-from aloft.local.endpoint import AwsEndpoint
-from aloft.local.gateway import Gateway
-from aloft.local.home import DaemonInfo, Home, resolve_home, resolve_port
-from aloft.local.http_events import health_event
-from aloft.local.logs import LogStore
-from aloft.local.pool import InstancePool
-from aloft.local.registry import LocalRegistry
-from aloft.local.scheduler import Scheduler
-from aloft.local.server import bind, create_app, serve
-from aloft.local.sources.manager import EventSources
-from aloft.local.state import ScheduleRecord, State
-from aloft.local.store import ArtifactStore
+from aloft.local.control.control_api import ControlHandler
+from aloft.local.control.platform import LogWaiter, Platform
+from aloft.local.deploy.deployer import Deployer
+from aloft.local.http.gateway import Gateway
+from aloft.local.http.proxy_integration import health_event
+from aloft.local.http.server import bind, create_app, serve
+from aloft.local.instances.pool import InstancePool
+from aloft.local.services.supervisor import AwsEndpoint
+from aloft.local.store.artifacts import ArtifactStore
+from aloft.local.store.home import DaemonInfo, Home, resolve_home, resolve_port
+from aloft.local.store.logs import LogStore
+from aloft.local.store.registry import LocalRegistry
+from aloft.local.store.state import ScheduleRecord, State
+from aloft.local.triggers.async_queue import DEFAULT_BACKOFF, AsyncEvent, AsyncQueue
+from aloft.local.triggers.pollers.manager import EventSources
+from aloft.local.triggers.scheduler import Scheduler
 from aloft.local.types import InvokeResult
 
 log = logging.getLogger("aloft.local.daemon")
@@ -144,8 +145,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             log.warning("re-queued %d unfinished async events", requeued)
         scheduler.start()
         if endpoint is not None:
-            # Event-source managers (aloft.local.sources: SQS, SNS, S3, DynamoDB streams) start
-            # here: append each to `sources`; they may `await endpoint.ready()` themselves.
+            # Event-source pollers (aloft.local.triggers.pollers: SQS, SNS, S3, DynamoDB
+            # streams) start here: append each to `sources`; they may `await endpoint.ready()`.
             async def enqueue(function: str, payload: bytes) -> None:
                 retries, max_age = registry.snapshot.async_config.get(function, (2, 21600))
                 await asyncq.enqueue(function, payload, max_retries=retries, max_age=max_age)

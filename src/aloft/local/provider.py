@@ -16,8 +16,8 @@ from typing import Any
 from aloft import errors
 from aloft.config.models import Service
 from aloft.errors import DeployError, Interrupted, Location, UsageError, interrupt_exit_code
-from aloft.local.client import CloudClient
-from aloft.local.secrets import LocalSecrets
+from aloft.local.control.client import CloudClient
+from aloft.local.services.secrets import LocalSecrets
 from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
 
 FOLLOW_WAIT = 20.0

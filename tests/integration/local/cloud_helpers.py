@@ -18,7 +18,7 @@ import pytest
 
 from aloft.config import load_project
 from aloft.config.models import Service
-from aloft.local.client import CloudClient
+from aloft.local.control.client import CloudClient
 from aloft.local.provider import LocalProvider
 
 
@@ -171,6 +171,6 @@ def endpoint_client(cloud: Cloud, name: str) -> Any:
     """A boto3 client of the cloud's AWS endpoint with the platform's (unrestricted) key."""
     import boto3
 
-    from aloft.local.endpoint import client_kwargs, wait_for_endpoint
+    from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
 
     return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))

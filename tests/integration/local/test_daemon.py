@@ -12,8 +12,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from aloft.cli.main import cli
-from aloft.local.client import CloudClient
-from aloft.local.home import Home
+from aloft.local.control.client import CloudClient
+from aloft.local.store.home import Home
 from tests.integration.local.cloud_helpers import WSGI_APP, free_port, get, write_project
 
 

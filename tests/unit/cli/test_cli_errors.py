@@ -200,8 +200,8 @@ def test_the_detail_crosses_the_control_api() -> None:
     import json
 
     from aloft.errors import DeployError
-    from aloft.local.client import _error_from
-    from aloft.local.control_api import error_reply
+    from aloft.local.control.client import _error_from
+    from aloft.local.control.control_api import error_reply
 
     sent = DeployError("failed", where=Location(function="app"), detail="T: m\n  File x",
                        fix="do y")

@@ -11,7 +11,7 @@ from aloft.aws import specs as s
 from aloft.aws.desired import desired
 from aloft.aws.names import Account, Names
 from aloft.config.models import Service
-from aloft.local.plan import DesiredSchedule, desired_schedules
+from aloft.local.deploy.plan import DesiredSchedule, desired_schedules
 from aloft.package.manifest import ArtifactFile, Manifest
 from aloft.plugins import Lifecycle, builtin_plugins
 from aloft.plugins.builtin.keep_warm import with_keep_warm

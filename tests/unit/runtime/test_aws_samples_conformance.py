@@ -147,7 +147,7 @@ def _records(kind: str) -> list[dict[str, Any]]:
 
 
 def test_local_http_events_have_aws_keys() -> None:
-    from aloft.local.event_builders import build_http_event, build_rest_event
+    from aloft.local.instances.worker.event_builders import build_http_event, build_rest_event
     from aloft.local.types import HttpRequest
 
     request = HttpRequest("POST", "/svc/dev/a", "x=1", [("host", "h"), ("cookie", "c=1")],
@@ -168,7 +168,7 @@ def test_local_http_events_have_aws_keys() -> None:
 
 
 def test_local_record_events_have_aws_keys() -> None:
-    from aloft.local.sources.events import (
+    from aloft.local.triggers.pollers.lambda_events import (
         dynamodb_event,
         kinesis_event,
         s3_records,

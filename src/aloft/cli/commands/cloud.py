@@ -37,7 +37,7 @@ def command() -> None:
 def start(home: Path | None, port: int | None, foreground: bool, as_json: bool) -> None:
     """Start the local cloud."""
     from aloft.cli.commands.dashboard import dashboard_url
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
 
     client = CloudClient(home, port)
     running = client.running()
@@ -70,7 +70,7 @@ def start(home: Path | None, port: int | None, foreground: bool, as_json: bool) 
 @click.option("--json", "as_json", is_flag=True, help='Print {"stopped": true|false}.')
 def stop(home: Path | None, as_json: bool) -> None:
     """Stop the local cloud (deployed stages come back when it starts again)."""
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
 
     stopped = CloudClient(home).stop()
     if as_json:
@@ -86,7 +86,7 @@ def stop(home: Path | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(home: Path | None, as_json: bool) -> None:
     """Show whether the local cloud runs, its port, stages, instances and memory."""
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
 
     client = CloudClient(home)
     info = client.running()

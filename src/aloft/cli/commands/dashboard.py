@@ -38,7 +38,7 @@ def command(home: Path | None, port: int | None, no_open: bool, as_json: bool) -
     """Print the running local cloud's dashboard link and open it in a browser (it never
     starts a cloud: `aloft cloud start` does). The link carries the control token: do not share
     it."""
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
 
     client = CloudClient(home, port)
     info = client.require_running()

@@ -64,7 +64,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
     )
     from aloft.cli.errors import error_text
     from aloft.errors import AloftError
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
 
     service = load_service(stage)
     root = state().root

@@ -72,7 +72,7 @@ def check_venv() -> Check:
 
 
 def check_platform(home: Path) -> Check:
-    from aloft.local.client import CloudClient
+    from aloft.local.control.client import CloudClient
 
     client = CloudClient(home)
     info = client.running()
@@ -120,14 +120,14 @@ def port_in_use(port: int) -> bool:
 
 
 def check_port(home: Path, port: int) -> Check:
-    from aloft.local.home import Home
+    from aloft.local.store.home import Home
 
     info = Home(home).read_pid()
     if info is not None and info.port == port:
         return Check("port", "ok", f"{port} is the local cloud's (pid {info.pid})")
     if not port_in_use(port):
         return Check("port", "ok", f"{port} is free")
-    from aloft.local.ports import port_taken_error
+    from aloft.local.http.ports import port_taken_error
 
     taken = port_taken_error(port)  # who holds it: another aloft cloud, or which program
     return Check("port", "fail", taken.message.removeprefix("port "), fix=taken.fix)
@@ -179,7 +179,7 @@ _MARK = {"ok": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red
 def command(home: Path | None, port: int | None, as_json: bool) -> None:
     """Check what aloft needs and say how to fix each problem; exits 1 if a required check
     fails (optional ones only warn)."""
-    from aloft.local.home import resolve_home, resolve_port
+    from aloft.local.store.home import resolve_home, resolve_port
 
     checks = run_checks(resolve_home(home), resolve_port(port))
     ok = not any(c.failed for c in checks)

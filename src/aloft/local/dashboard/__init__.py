@@ -1,5 +1,0 @@
-"""The local cloud's web dashboard, served by the daemon under `/_aloft/` (see handler.py)."""
-
-from aloft.local.dashboard.handler import handle
-
-__all__ = ["handle"]

@@ -1,0 +1,619 @@
+"""Instance and template processes, seen from the pool: spawning, forking, framing, log pipes.
+
+An `Instance` is one worker process serving one request at a time over a stream socketpair; a
+`Template` is an initialised process that forks instances on request (SnapStart-like). Both are
+thin: the scheduling decisions (limits, timeouts, reaping) live in pool.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+
+from aloft.local.instances.worker import protocol as P
+from aloft.local.types import FunctionVersion, LogSink
+
+INSTANCE_MAIN = Path(__file__).parent / "worker" / "instance_main.py"
+LOST = -1  # pseudo frame kind: the instance's socket closed before it answered
+HEAD = P.HEADER.size
+
+
+def instance_env(fv: FunctionVersion) -> dict[str, str]:
+    """The environment of an instance: the function's own, exactly, plus its artifact path."""
+    env = dict(fv.environment)
+    paths = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int) -> subprocess.Popen[bytes]:
+    """Start `instance_main.py` with the host interpreter and no site-packages (-S -P)."""
+    argv = [sys.executable, "-S", "-P", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory)]
+    return subprocess.Popen(
+        argv,
+        env=instance_env(fv),
+        cwd=fv.code_dir,
+        stdin=subprocess.DEVNULL,
+        stdout=log_fd,
+        stderr=log_fd,
+        pass_fds=(child_fd,),
+        process_group=0,  # a Ctrl-C at the platform's terminal is not the function's; the same
+        # session as the platform, so the same scheduling autogroup: no CPU share of its own
+    )
+
+
+def exit_reason(returncode: int | None) -> str:
+    """Lambda's (Go-style) words for how a runtime process ended."""
+    if returncode is None:
+        return "signal: killed"
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    names: dict[int, str] = {
+        signal.SIGKILL: "killed",
+        signal.SIGSEGV: "segmentation fault",
+        signal.SIGABRT: "aborted",
+        signal.SIGBUS: "bus error",
+        signal.SIGTERM: "terminated",
+        signal.SIGFPE: "floating point exception",
+    }
+    sig = -returncode
+    name = names.get(sig) or (signal.strsignal(sig) or f"signal {sig}").lower()
+    return f"signal: {name}"
+
+
+def read_packets(
+    sock: socket.socket, on_packet: Callable[[bytes], None], on_closed: Callable[[], None]
+) -> None:
+    """Read a template's or zygote's SOCK_SEQPACKET control socket until it would block: each
+    packet to `on_packet`; its end (or an error) to `on_closed`."""
+    while True:
+        try:
+            packet = sock.recv(P.MAX_PACKET)
+        except BlockingIOError:
+            return
+        except OSError:
+            packet = b""
+        if not packet:
+            on_closed()
+            return
+        on_packet(packet)
+
+
+class LogReader:
+    """Reads a process's stdout+stderr pipe without blocking and writes it to the sink line by
+    line, tagged with the request in progress (None between requests: init output).
+
+    A request's START line waits here (`begin`) until the request prints something or ends
+    (`end`): most requests print nothing, and their START, END and REPORT lines then reach the
+    sink as one entry instead of three (the log store's cost is on every request's path)."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion
+    ) -> None:
+        os.set_blocking(fd, False)
+        self._loop, self._fd, self._sink = loop, fd, sink
+        self._function, self._version = fv.function, fv.version
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._partial = ""
+        self.request_id: str | None = None
+        self._start: str | None = None  # the request's START line, not yet written
+        loop.add_reader(fd, self._readable)
+
+    def begin(self, request_id: str, start_line: str) -> None:
+        self.request_id, self._start = request_id, start_line
+
+    def say(self, text: str) -> None:
+        """A line of the platform's own about the request in progress (after its START)."""
+        start, self._start = self._start, None
+        if start is not None:
+            text = f"{start}\n{text}"
+        self._sink.write(self._function, self._version, self.request_id, text)
+
+    def end(self) -> str | None:
+        """The request is over: its START line if it is still unwritten (the caller writes it
+        with the END and REPORT lines)."""
+        start, self._start, self.request_id = self._start, None, None
+        return start
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._emit(data)
+        else:
+            self.close()
+
+    def _emit(self, data: bytes) -> None:
+        text = self._partial + self._decoder.decode(data)
+        *lines, self._partial = text.split("\n")
+        write, rid = self._sink.write, self.request_id
+        if self._start is not None and (lines or self._partial):
+            write(self._function, self._version, rid, self._start)
+            self._start = None
+        for line in lines:
+            write(self._function, self._version, rid, line)
+
+    def drain(self) -> None:
+        """Read what is left in the pipe. The instance writes its output before its response, so
+        when the response has arrived all of that request's output is in the pipe already."""
+        while self._fd >= 0:
+            try:
+                data = os.read(self._fd, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not data:
+                self.close()
+                break
+            self._emit(data)
+        if self._partial:
+            self._sink.write(self._function, self._version, self.request_id, self._partial)
+            self._partial = ""
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+
+class ProcessWatch:
+    """Resolves `exited` with the return code when a child of ours ends (pidfd, no thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.exited: asyncio.Future[int | None] = loop.create_future()
+        self._loop = loop
+        self._pidfd = os.pidfd_open(proc.pid)
+        loop.add_reader(self._pidfd, self._check)
+
+    def _check(self) -> None:
+        code = self.proc.poll()
+        if code is not None:
+            self._close()
+            if not self.exited.done():
+                self.exited.set_result(code)
+
+    def _close(self) -> None:
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+
+class _Connection(asyncio.Protocol):
+    """The pool's end of an instance socket: splits the byte stream into frames."""
+
+    def __init__(self, instance: Instance) -> None:
+        self._instance = instance
+        self._buf = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        if not buf and len(data) >= HEAD:  # the usual case: exactly one whole frame
+            length, kind = P.HEADER.unpack_from(data)
+            if len(data) == HEAD + length:
+                self._instance.on_frame(kind, data[HEAD:])
+                return
+        buf += data
+        while len(buf) >= HEAD:
+            length, kind = P.HEADER.unpack_from(buf)
+            end = HEAD + length
+            if len(buf) < end:
+                break
+            payload = bytes(buf[HEAD:end])
+            del buf[:end]
+            self._instance.on_frame(kind, payload)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._instance.on_lost()
+
+
+class Instance:
+    """One worker process of one FunctionVersion, as the pool sees it."""
+
+    def __init__(
+        self,
+        fv: FunctionVersion,
+        log: LogReader,
+        *,
+        template: Template | None = None,
+        watch: ProcessWatch | None = None,
+    ) -> None:
+        self.fv = fv
+        self.log = log
+        self.template = template
+        self.watch = watch
+        self.pid: int | None = watch.proc.pid if watch else None
+        self.transport: asyncio.Transport | None = None
+        self.started_at = time.perf_counter()
+        self.init_ms: float | None = None  # spawn (or fork) until ready
+        self.ready: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self.exited: asyncio.Future[int | None] = (
+            watch.exited if watch else asyncio.get_running_loop().create_future()
+        )
+        self.requests = 0
+        self.last_used = time.monotonic()
+        self.alive = True
+        self.busy = False
+        self.timed_out = False
+        self.out_of_memory = False
+        self.on_gone: Callable[[Instance], None] | None = None
+        self.loop = asyncio.get_running_loop()
+        self.timer: asyncio.TimerHandle | None = None  # the request's timeout (the pool's)
+        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self._kill_when_known = False
+
+    async def connect(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_unix_connection(lambda: _Connection(self), sock=sock)
+        self.transport = transport
+
+    def set_pid(self, pid: int) -> None:
+        if self.pid is None:
+            self.pid = pid
+            if self._kill_when_known:
+                self.kill()
+
+    def send(
+        self, request_id: str, timeout: float, event: bytes, kind: int = P.INVOKE
+    ) -> asyncio.Future[tuple[int, bytes]]:
+        """Write one INVOKE frame; the future resolves with the answer's (kind, payload)."""
+        waiter: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
+        self._waiter = waiter
+        if not self.alive or self.transport is None:
+            waiter.set_result((LOST, b""))
+            return waiter
+        self.transport.write(P.invoke_frame(request_id, timeout, event, kind))
+        return waiter
+
+    def on_frame(self, kind: int, payload: bytes) -> None:
+        if kind >= P.RESULT_OK:  # the usual frame first
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                self._waiter = None
+                waiter.set_result((kind, payload))
+            return
+        if kind == P.READY:
+            pid, _ = P.READY_BODY.unpack_from(payload)
+            self.set_pid(pid)
+            self.init_ms = (time.perf_counter() - self.started_at) * 1000.0
+            if not self.ready.done():
+                self.ready.set_result(None)
+            return
+        if kind == P.INIT_ERROR:
+            (pid,) = P.PID.unpack_from(payload)
+            self.set_pid(pid)
+            payload = payload[P.PID.size :]
+            if not self.ready.done():
+                self.ready.set_result(payload)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._waiter = None
+            waiter.set_result((kind, payload))
+
+    def on_lost(self) -> None:
+        self.alive = False
+        if not self.ready.done():
+            self.ready.set_result(
+                b'{"errorMessage": "Runtime exited during init", "errorType": "Runtime.ExitError"}'
+            )
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._waiter = None
+            waiter.set_result((LOST, b""))
+        if self.on_gone is not None:
+            self.on_gone(self)
+
+    def set_exit(self, returncode: int | None) -> None:
+        if not self.exited.done():
+            self.exited.set_result(returncode)
+
+    def stop(self) -> None:
+        """Close the socket: the instance exits at its next read (it is idle, or finishing)."""
+        if self.transport is not None:
+            self.transport.close()
+        else:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.pid is None:
+            self._kill_when_known = True
+        elif self.watch is not None:
+            self.watch.kill()
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        if self.transport is not None:
+            self.transport.close()
+
+    def close_log(self) -> None:
+        self.log.drain()
+        self.log.close()
+
+
+class Template:
+    """An initialised process that forks instances of its version on request. It is spawned, or
+    forked from a `Zygote` of its dependency layer (`zygote`), which saves it importing them."""
+
+    def __init__(
+        self,
+        fv: FunctionVersion,
+        sink: LogSink,
+        on_child_gone: Callable[[Instance], None],
+        *,
+        zygote: Zygote | None = None,
+        on_modules: Callable[[Template], None] | None = None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.fv = fv
+        self._sink = sink
+        self._loop = loop
+        self._on_child_gone = on_child_gone
+        self._on_modules = on_modules
+        self.zygote = zygote
+        self.modules: list[str] = []  # what a zygote of its layer may preload (P.MODULES)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        log_r, log_w = os.pipe()
+        try:
+            self.watch: ProcessWatch | ForkedProcess
+            if zygote is not None:
+                self.watch = zygote.fork_template(fv, theirs.fileno(), log_w)
+            else:
+                self.watch = ProcessWatch(loop, spawn(fv, "template", theirs.fileno(), log_w))
+        except OSError:
+            ours.close()
+            os.close(log_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(log_w)
+        self.log = LogReader(loop, log_r, sink, fv)
+        ours.setblocking(False)
+        self._ctl = ours
+        self.started_at = time.perf_counter()
+        self.init_ms: float | None = None
+        self.ready: asyncio.Future[bytes | None] = loop.create_future()  # None or init error
+        self.children: dict[int, Instance] = {}
+        self._pending: dict[int, Instance] = {}
+        self._token = 0
+        self.last_used = time.monotonic()
+        self.alive = True
+        self.spare: Instance | None = None
+        self._forking_spare: asyncio.Task[None] | None = None
+        loop.add_reader(ours.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        read_packets(self._ctl, self._on_packet, self._lost)
+
+    def _on_packet(self, packet: bytes) -> None:
+        _, kind = P.HEADER.unpack_from(packet)
+        body = packet[HEAD:]
+        if kind == P.READY:
+            self.init_ms = (time.perf_counter() - self.started_at) * 1000.0
+            if not self.ready.done():
+                self.ready.set_result(None)
+        elif kind == P.INIT_ERROR:
+            if not self.ready.done():
+                self.ready.set_result(body[P.PID.size :])
+        elif kind == P.FORKED:
+            token, pid = P.FORKED_BODY.unpack(body)
+            child = self._pending.pop(token, None)
+            if child is not None:
+                self.children[pid] = child
+                child.set_pid(pid)
+        elif kind == P.EXITED:
+            pid, status = P.EXITED_BODY.unpack(body)
+            gone = self.children.pop(pid, None)
+            if gone is not None:
+                gone.set_exit(os.waitstatus_to_exitcode(status))
+        elif kind == P.MODULES:
+            with contextlib.suppress(ValueError):
+                self.modules = [m for m in json.loads(body) if isinstance(m, str)]
+            if self._on_modules is not None and self.modules:
+                self._on_modules(self)
+
+    def _lost(self) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        self._loop.remove_reader(self._ctl.fileno())
+        self._ctl.close()
+        self.log.drain()
+        self.log.close()
+        if not self.ready.done():
+            self.ready.set_result(
+                b'{"errorMessage": "Runtime exited during init", "errorType": "Runtime.ExitError"}'
+            )
+        # Our children die with us (PR_SET_PDEATHSIG).
+        for child in [*self.children.values(), *self._pending.values()]:
+            child.set_exit(-signal.SIGKILL)
+        self.children.clear()
+        self._pending.clear()
+        self.spare = None
+        if self._forking_spare is not None:
+            self._forking_spare.cancel()
+
+    async def fork(self) -> Instance:
+        """A new instance, forked from this template. The caller may write its request at once:
+        the socket buffers it until the child reads it."""
+        ours, theirs = socket.socketpair()
+        log_r, log_w = os.pipe()
+        self._token = token = (self._token + 1) & 0xFFFFFFFF
+        try:
+            fds = array("i", [theirs.fileno(), log_w])
+            self._ctl.sendmsg(
+                [P.frame(P.FORK, P.FORK_BODY.pack(token))],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)],
+            )
+        finally:
+            theirs.close()
+            os.close(log_w)
+        child = Instance(self.fv, LogReader(self._loop, log_r, self._sink, self.fv), template=self)
+        child.on_gone = self._on_child_gone
+        self._pending[token] = child
+        self.last_used = time.monotonic()
+        await child.connect(ours)
+        return child
+
+    @property
+    def busy(self) -> bool:
+        """Whether instances forked from this template are alive (its spare aside)."""
+        spare = 1 if self.spare is not None else 0
+        return len(self.children) + len(self._pending) > spare
+
+    def take_spare(self) -> Instance | None:
+        """The child forked ahead of need, if it is alive: a cold start then costs the first
+        request only, not the fork (a restored snapshot that waits, as SnapStart's do). The
+        caller `refill`s once its request is done, so that the next fork does not compete with
+        it for the CPU. The spare dies with the template."""
+        spare, self.spare = self.spare, None
+        return spare if spare is not None and spare.alive else None
+
+    def refill(self) -> None:
+        """Fork the next spare, unless one is there or on its way."""
+        if self.alive and self.spare is None and self._forking_spare is None:
+            self._forking_spare = self._loop.create_task(self._fork_spare())
+
+    async def _fork_spare(self) -> None:
+        try:
+            spare = await self.fork()
+            if self.alive:
+                self.spare = spare
+            else:
+                spare.kill()
+        except OSError:  # the template is going away: no spare
+            pass
+        finally:
+            self._forking_spare = None
+
+    def stop(self) -> None:
+        """Close the control socket: the template kills its children (if any) and exits."""
+        self._lost()
+
+    def kill(self) -> None:
+        self.watch.kill()
+        self._lost()
+
+
+class ForkedProcess:
+    """A process forked by a zygote (not our child): killed by pid once the pid is known."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self._kill_when_known = False
+
+    def set_pid(self, pid: int) -> None:
+        self.pid = pid
+        if self._kill_when_known:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.pid is None:
+            self._kill_when_known = True
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+class Zygote:
+    """A process that has imported a dependency layer's modules (those an earlier template of
+    the layer had imported: standard library and layer only) and forks templates of new
+    versions using that layer, which then import only their own code: a code-only deploy
+    skips re-importing its dependencies. Runs with `fv`'s environment (the pool keys zygotes
+    by layer and environment, so that nothing imported under another one is reused)."""
+
+    def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.layer_dir = layer_dir
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(fv.environment)
+        env["PYTHONPATH"] = str(layer_dir)  # the layer alone: no code dir, no user module
+        argv = [sys.executable, "-S", "-P", str(INSTANCE_MAIN), "zygote", str(theirs.fileno()),
+                str(fv.memory), json.dumps(modules)]
+        try:
+            self.watch = ProcessWatch(loop, subprocess.Popen(
+                argv, env=env, cwd=layer_dir, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), process_group=0,
+            ))
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._ctl = ours
+        self.ready: asyncio.Future[bool] = loop.create_future()
+        self.alive = True
+        self._token = 0
+        self._forking: dict[int, ForkedProcess] = {}
+        loop.add_reader(ours.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        read_packets(self._ctl, self._on_packet, self.stop)
+
+    def _on_packet(self, packet: bytes) -> None:
+        _, kind = P.HEADER.unpack_from(packet)
+        if kind == P.READY and not self.ready.done():
+            self.ready.set_result(True)
+        elif kind == P.FORKED:
+            token, pid = P.FORKED_BODY.unpack_from(packet, HEAD)
+            forked = self._forking.pop(token, None)
+            if forked is not None:
+                forked.set_pid(pid)
+
+    def fork_template(self, fv: FunctionVersion, sock_fd: int, log_fd: int) -> ForkedProcess:
+        """Ask for a template of `fv` on `sock_fd` (SOCK_SEQPACKET) writing to `log_fd`; its
+        frames then come on that socket as a spawned template's do. Raises OSError when the
+        zygote is gone."""
+        if not self.alive:
+            raise OSError("the zygote has stopped")
+        paths = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
+        env = dict(fv.environment)
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory}
+        self._token = token = (self._token + 1) & 0xFFFFFFFF
+        body = P.FORK_BODY.pack(token) + json.dumps(spec).encode()
+        forked = ForkedProcess()
+        self._forking[token] = forked
+        fds = array("i", [sock_fd, log_fd])
+        self._ctl.sendmsg([P.frame(P.FORK_TEMPLATE, body)],
+                          [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        return forked
+
+    def stop(self) -> None:
+        """Close the control socket: the zygote exits (and so would templates it forked, which
+        is why the pool stops a zygote only once none of its layer's templates is alive)."""
+        if self.alive:
+            self.alive = False
+            self._loop.remove_reader(self._ctl.fileno())
+            self._ctl.close()
+            if not self.ready.done():
+                self.ready.set_result(False)
+            for forked in self._forking.values():
+                forked.kill()
+            self._forking.clear()
+
+    def kill(self) -> None:
+        self.watch.kill()
+        self.stop()

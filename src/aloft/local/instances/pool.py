@@ -1,0 +1,738 @@
+"""The instance pool: runs invocations on worker processes with Lambda's semantics.
+
+One request per instance at a time; instances start cold (forked from a per-version template,
+or a fresh process) up to the function's reserved concurrency and the account's limit; past
+them a request waits `throttle_wait` seconds for a slot, then is throttled. Timeouts and memory
+limits kill the instance; idle instances and templates stop after the function's keep_alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aloft.local.instances.concurrency import ConcurrencySlots
+from aloft.local.instances.instance import (
+    Instance,
+    LogReader,
+    ProcessWatch,
+    Template,
+    Zygote,
+    exit_reason,
+)
+from aloft.local.instances.instance import spawn as spawn_process
+from aloft.local.instances.memory import WATCHDOG_INTERVAL, over_limit
+from aloft.local.instances.worker import protocol as P
+from aloft.local.store.metrics import Metrics
+from aloft.local.types import (
+    FunctionVersion,
+    HttpResponse,
+    InvokeResult,
+    InvokeStatus,
+    LogSink,
+)
+
+RESULT_HEAD, RESULT_SIZE = P.RESULT_HEAD, P.RESULT_HEAD.size
+INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the timeout (Lambda's)
+EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
+IDLE_CHECK = 0.25  # seconds between keep_alive checks
+INTERNAL_ERROR = b'{"message": "Internal Server Error"}'  # API Gateway's 502 body
+
+
+@dataclass(eq=False)
+class _Version:
+    """The processes of one FunctionVersion."""
+
+    fv: FunctionVersion
+    idle: list[Instance] = field(default_factory=list)  # a stack: the warmest on top
+    live: set[Instance] = field(default_factory=set)
+    template: Template | None = None
+    template_starting: asyncio.Future[Template | bytes] | None = None
+    retired: bool = False
+    running: int = 0  # requests in progress: the reaper must not drop this record meanwhile
+    emptied: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class InstancePool:
+    def __init__(
+        self,
+        log_sink: LogSink,
+        *,
+        run_dir: Path,
+        account_concurrency: int = 10,
+        throttle_wait: float = 0.5,
+    ) -> None:
+        self.metrics = Metrics()
+        self.run_dir = run_dir  # socketpairs need no socket files; kept for the daemon's use
+        self.log_sink = self._sink = log_sink
+        self._versions: dict[str, _Version] = {}
+        self._retiring: set[_Version] = set()
+        self._slots = ConcurrencySlots(account_concurrency, throttle_wait)
+        self._live_by_function: dict[str, int] = {}
+        self._live_total = 0
+        self._busy: set[Instance] = set()
+        self._owner: dict[Instance, _Version] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
+        # Zygotes by (layer dir, environment): see instance.Zygote. ALOFT_ZYGOTE=0 turns them off.
+        self.zygotes = os.environ.get("ALOFT_ZYGOTE", "1") != "0"
+        self._zygotes: dict[tuple[str, frozenset[tuple[str, str]]], Zygote] = {}
+
+    @property
+    def account_concurrency(self) -> int:
+        return self._slots.account
+
+    @property
+    def throttle_wait(self) -> float:
+        return self._slots.throttle_wait
+
+    # -- public API ---------------------------------------------------------------------------
+
+    async def invoke(
+        self,
+        fv: FunctionVersion,
+        event: bytes,
+        *,
+        request_id: str | None = None,
+        http: bool = False,
+    ) -> InvokeResult:
+        """Run one invocation; never raises for the function's failures (see InvokeResult).
+        `http`: the event is an HTTP request (fv.payload's format); an ok result then carries
+        the HTTP response in `response`, read from the return value inside the instance."""
+        rid = request_id or new_request_id()
+        slots = self._slots
+        if not slots.try_take(fv) and not await slots.queue(fv):
+            return self._throttled(fv, rid)
+        # One coroutine from here to the instance's answer (not invoke -> _run -> ...): each
+        # level is resumed on every wake-up of the request.
+        version = self._versions.get(fv.key) or self._version(fv)
+        version.running += 1
+        try:
+            if version.idle:  # the hot path: a warm instance
+                instance, init_extra = version.idle.pop(), 0.0
+            else:
+                cold_start = await self._cold_start(version, rid)
+                if isinstance(cold_start, InvokeResult):
+                    return cold_start
+                instance, init_extra = cold_start
+            kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
+            cold = not instance.requests
+            answer = self._send(instance, event, rid, kind)
+            try:
+                kind, payload = await answer
+            except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
+                self._discard(instance)  # its answer is not wanted: stop it, free its slot
+                raise
+            finally:
+                instance.timer.cancel()  # type: ignore[union-attr]  # set by _send
+                self._busy.discard(instance)
+                instance.busy = False
+            result = self._answered(version, instance, rid, init_extra, cold, kind, payload)
+            if result is None:  # the instance is gone: find out why
+                lost = await self._lost(instance, rid)
+                result = self._finish(version.fv, instance, rid, init_extra, cold, *lost, None)
+            if instance.template is not None and instance.requests == 1:
+                instance.template.refill()  # a spare for the next cold start
+            return result
+        finally:
+            version.running -= 1
+            if version.retired and not version.running and not version.live:
+                self._stop_template(version)  # retired while this request started it
+            slots.release(fv.function)
+
+    async def prewarm(self, fv: FunctionVersion) -> InvokeResult:
+        """Start a template (or an idle instance) of `fv`; report whether its init succeeded."""
+        rid = new_request_id()
+        version = self._version(fv)
+        started = time.perf_counter()
+        if fv.snapshot:
+            template = await self._template(version)
+            init_ms = (time.perf_counter() - started) * 1000.0
+            if isinstance(template, bytes):
+                return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
+            return InvokeResult(rid, "ok", b"null", 0.0, template.init_ms, version=fv.version)
+        try:
+            instance = await self._start(version)
+        except OSError as exc:
+            return InvokeResult(rid, "init_error", _cannot_start(fv, exc), 0.0, version=fv.version)
+        try:
+            error = await instance.ready
+        except asyncio.CancelledError:  # the deploy was called off: no half-started instance
+            self._discard(instance)
+            raise
+        if error is not None:
+            self._discard(instance)
+            return InvokeResult(rid, "init_error", error, 0.0, instance.init_ms, version=fv.version)
+        self._idle(version, instance)
+        return InvokeResult(rid, "ok", b"null", 0.0, instance.init_ms, version=fv.version)
+
+    async def retire(self, function: str, keep_versions: set[int]) -> None:
+        """Stop the instances and templates of `function`'s versions not in `keep_versions`,
+        after their in-flight requests finish."""
+        gone = [
+            v
+            for v in self._versions.values()
+            if v.fv.function == function and v.fv.version not in keep_versions
+        ]
+        for version in gone:
+            del self._versions[version.fv.key]
+            version.retired = True
+            self._retiring.add(version)
+            while version.idle:
+                instance = version.idle.pop()
+                self._discard(instance)
+                instance.stop()
+        for version in gone:
+            if version.live:
+                await version.emptied.wait()
+            self._stop_template(version)
+            self._retiring.discard(version)
+
+    def _stop_template(self, version: _Version) -> None:
+        if version.template is not None:
+            version.template.stop()
+            version.template = None
+
+    def drop_idle(self, function: str) -> int:
+        """Stop `function`'s idle instances now, keeping its templates (the next request is a
+        cold start from the fork path); returns how many stopped. For benchmarks and tests."""
+        stopped = 0
+        for version in self._versions.values():
+            if version.fv.function == function:
+                while version.idle:
+                    instance = version.idle.pop()
+                    self._discard(instance)
+                    instance.stop()
+                    stopped += 1
+        return stopped
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for version in [*self._versions.values(), *self._retiring]:
+            for instance in list(version.live):
+                instance.kill()
+                self._discard(instance)
+            if version.template is not None:
+                version.template.kill()
+        for zygote in self._zygotes.values():
+            zygote.kill()
+        self._zygotes.clear()
+        self._versions.clear()
+        self._slots.cancel_all()
+        await asyncio.sleep(0)  # let the transports' close callbacks run
+
+    def instances(self) -> dict[str, int]:
+        """function -> live instance count (templates not included)."""
+        return {f: n for f, n in self._live_by_function.items() if n}
+
+    # -- throttling -----------------------------------------------------------------------------
+
+    def _throttled(self, fv: FunctionVersion, rid: str) -> InvokeResult:
+        body = {
+            "Reason": self._slots.throttle_reason(fv),
+            "Type": "User",
+            "message": "Rate Exceeded.",
+        }
+        self.metrics.throttled(fv.function, rid, fv.version)
+        return InvokeResult(rid, "throttled", json.dumps(body).encode(), 0.0, version=fv.version)
+
+    # -- running one request --------------------------------------------------------------------
+
+    async def _cold_start(
+        self, version: _Version, rid: str
+    ) -> tuple[Instance, float] | InvokeResult:
+        """A new instance for a request, and the template init it waited for (ms); or the
+        init_error result when the version's code cannot start."""
+        fv = version.fv
+        init_extra = 0.0
+        if fv.snapshot:
+            started = time.perf_counter()
+            template = await self._template(version)
+            if isinstance(template, bytes):
+                spent = (time.perf_counter() - started) * 1000.0
+                return self._init_failed(fv, rid, template, spent, _start_line(fv, rid))
+            if template.init_ms is not None and template.started_at >= started:
+                init_extra = template.init_ms  # this request waited for the template
+        try:
+            return await self._start(version), init_extra
+        except OSError as exc:
+            return self._init_failed(fv, rid, _cannot_start(fv, exc), 0.0, _start_line(fv, rid))
+
+    def _send(
+        self, instance: Instance, event: bytes, rid: str, request_kind: int
+    ) -> asyncio.Future[tuple[int, bytes]]:
+        """Send one request to `instance` (with START logged and its timeout armed); the future
+        resolves with the answer's (kind, payload)."""
+        fv = instance.fv
+        # The request goes out first: the instance works on it while we do the bookkeeping.
+        answer = instance.send(rid, float(fv.timeout), event, request_kind)
+        instance.requests += 1
+        instance.busy = True
+        self._busy.add(instance)
+        instance.log.begin(rid, _start_line(fv, rid))
+        loop = instance.loop
+        if instance.ready.done():
+            instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
+        else:  # init has its own allowance; the timeout counts from the end of init
+            instance.timer = loop.call_later(INIT_LIMIT + fv.timeout, self._timed_out, instance)
+            instance.ready.add_done_callback(lambda _: self._rearm(instance))
+        return answer
+
+    def _answered(
+        self,
+        version: _Version,
+        instance: Instance,
+        rid: str,
+        init_extra: float,
+        cold: bool,
+        kind: int,
+        payload: bytes,
+    ) -> InvokeResult | None:
+        """The result of the instance's answer; None when it ended without one (see _lost)."""
+        fv = version.fv
+        instance.log.drain()
+        response = None
+        if kind == P.RESULT_HTTP:  # the hot path of the gateway
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            response = HttpResponse(*P.unpack_http(payload, RESULT_SIZE))
+            self._idle(version, instance)
+            return self._finish(fv, instance, rid, init_extra, cold, "ok", b"", duration, maxrss,
+                                response)
+        status: InvokeStatus
+        if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            body = payload[RESULT_SIZE:]
+            status = "ok" if kind == P.RESULT_OK else "error"
+            self._idle(version, instance)
+        elif kind == P.RESULT_MALFORMED:
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            why = payload[RESULT_SIZE:].decode(errors="replace")
+            instance.log.say(f"Gateway: malformed Lambda proxy response ({why}): answered 502")
+            response = HttpResponse(502, [("content-type", "application/json")], INTERNAL_ERROR)
+            body, status = b"", "ok"
+            self._idle(version, instance)
+        elif kind == P.RESULT_OOM:
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            body = payload[RESULT_SIZE:]
+            status = "crash"
+            maxrss = max(maxrss, fv.memory * 1024)
+            instance.log.say(_runtime_error_line(body))
+            self._discard(instance)
+        elif kind == P.INIT_ERROR:
+            self._discard(instance)
+            spent = instance.init_ms or (time.perf_counter() - instance.started_at) * 1000.0
+            return self._init_failed(fv, rid, payload, spent, instance.log.end())
+        else:
+            return None
+        return self._finish(fv, instance, rid, init_extra, cold, status, body, duration, maxrss,
+                            response)
+
+    def _finish(
+        self,
+        fv: FunctionVersion,
+        instance: Instance,
+        rid: str,
+        init_extra: float,
+        cold: bool,
+        status: InvokeStatus,
+        body: bytes,
+        duration: float,
+        maxrss: int,
+        response: HttpResponse | None,
+    ) -> InvokeResult:
+        """END and REPORT logged (left in the result for the gateway with an HTTP response),
+        metrics recorded: the invocation's result."""
+        start = instance.log.end()
+        init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
+        report = _report_text(fv, rid, duration, maxrss, init_ms, start)
+        if response is None:
+            self._sink.write(fv.function, fv.version, rid, report)
+        self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
+                            request_id=rid, status=status, version=fv.version,
+                            memory_mb=maxrss // 1024)
+        return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version,
+                            response, None if response is None else report)
+
+    def _rearm(self, instance: Instance) -> None:
+        if instance.busy and instance.timer is not None:
+            instance.timer.cancel()
+            timeout = instance.fv.timeout
+            instance.timer = instance.loop.call_later(timeout, self._timed_out, instance)
+
+    async def _lost(self, instance: Instance, rid: str) -> tuple[InvokeStatus, bytes, float, int]:
+        """The instance's socket closed before it answered: timeout, out of memory or crash."""
+        fv = instance.fv
+        self._discard(instance)
+        elapsed = (time.perf_counter() - instance.started_at) * 1000.0
+        if instance.timed_out:
+            line = f"{_timestamp()} {rid} Task timed out after {fv.timeout:.2f} seconds"
+            instance.log.say(line)
+            body = json.dumps({"errorMessage": line, "errorType": "Sandbox.Timedout"}).encode()
+            return "timeout", body, fv.timeout * 1000.0, 0
+        if instance.out_of_memory:
+            reason, error_type = "signal: killed", "Runtime.OutOfMemory"
+            maxrss = fv.memory * 1024
+        else:
+            try:
+                code = await asyncio.wait_for(asyncio.shield(instance.exited), EXIT_STATUS_WAIT)
+            except TimeoutError:
+                code = None
+            reason, error_type, maxrss = exit_reason(code), "Runtime.ExitError", 0
+        message = f"RequestId: {rid} Error: Runtime exited with error: {reason}"
+        body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+        instance.log.say(f"{message}\n{error_type}")
+        return "crash", body, min(elapsed, fv.timeout * 1000.0), maxrss
+
+    def _report(
+        self,
+        fv: FunctionVersion,
+        rid: str,
+        duration: float,
+        maxrss_kb: int,
+        init_ms: float | None,
+        start: str | None = None,
+    ) -> None:
+        self._sink.write(fv.function, fv.version, rid,
+                         _report_text(fv, rid, duration, maxrss_kb, init_ms, start))
+
+    def _init_failed(
+        self,
+        fv: FunctionVersion,
+        rid: str,
+        error: bytes,
+        init_ms: float,
+        start: str | None,
+    ) -> InvokeResult:
+        """`start`: the request's START line when it is not written yet, else None."""
+        line = _runtime_error_line(error)
+        text = line if start is None else f"{start}\n{line}"
+        self._sink.write(fv.function, fv.version, rid, text)
+        self._report(fv, rid, 0.0, 0, init_ms)
+        self.metrics.record(fv.function, 0.0, error=True, cold=True, request_id=rid,
+                            status="init_error", version=fv.version)
+        return InvokeResult(rid, "init_error", error, 0.0, init_ms, version=fv.version)
+
+    def _timed_out(self, instance: Instance) -> None:
+        instance.timed_out = True
+        instance.kill()
+
+    # -- instances and templates --------------------------------------------------------------
+
+    def _version(self, fv: FunctionVersion) -> _Version:
+        version = self._versions.get(fv.key)
+        if version is None:
+            version = self._versions[fv.key] = _Version(fv)
+        return version
+
+    async def _template(self, version: _Version) -> Template | bytes:
+        """The version's template, started if needed; the init error's payload if it failed."""
+        template = version.template
+        if template is not None and template.alive:
+            return template
+        if version.template_starting is None:
+            loop = asyncio.get_running_loop()
+            version.template_starting = loop.create_future()
+            starting = version.template_starting
+            zygote = self._zygote_for(version.fv)
+            template = None
+            try:
+                template = self._new_template(version.fv, zygote)
+                error = await template.ready
+                if error is not None and zygote is not None:
+                    # Whatever went wrong, a fresh process decides: a zygote only saves time.
+                    template.kill()
+                    template = self._new_template(version.fv, None)
+                    error = await template.ready
+            except OSError as exc:  # no interpreter, no code dir: nothing to run
+                version.template_starting = None
+                starting.set_result(_cannot_start(version.fv, exc))
+                return _cannot_start(version.fv, exc)
+            except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
+                if template is not None:
+                    template.kill()  # no half-initialised template is left running
+                version.template_starting = None
+                starting.set_result(_called_off(version.fv))  # whoever else waited: an error
+                raise
+            version.template_starting = None
+            if error is not None:
+                template.kill()
+                starting.set_result(error)
+                return error
+            version.template = template
+            template.refill()  # the first cold start finds a forked child waiting
+            starting.set_result(template)
+            self._ensure_reaper()
+            return template
+        return await asyncio.shield(version.template_starting)
+
+    # -- zygotes: a layer's imports kept for the next version's template -------------------------
+
+    def _new_template(self, fv: FunctionVersion, zygote: Zygote | None) -> Template:
+        return Template(fv, self._sink, self._child_gone, zygote=zygote,
+                        on_modules=self._template_modules if self.zygotes else None)
+
+    def _zygote_for(self, fv: FunctionVersion) -> Zygote | None:
+        """The ready zygote for `fv`'s layer and environment, if there is one."""
+        if fv.layer_dir is None or not self.zygotes:
+            return None
+        zygote = self._zygotes.get(_zygote_key(fv))
+        if zygote is None or not zygote.alive or not zygote.ready.done():
+            return None
+        return zygote
+
+    def _template_modules(self, template: Template) -> None:
+        """A template said what it imported: start its layer's zygote, for the next version."""
+        fv = template.fv
+        if fv.layer_dir is None or self._closed:
+            return
+        key = _zygote_key(fv)
+        current = self._zygotes.get(key)
+        if current is not None and current.alive:
+            return
+        try:
+            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules)
+        except OSError:
+            return
+        self._ensure_reaper()
+
+    def _stop_unused_zygotes(self) -> None:
+        """A zygote lives while a template of its layer and environment does (the templates it
+        forked die with it; with no template left, the function is idle: no process)."""
+        if not self._zygotes:
+            return
+        used = {
+            _zygote_key(v.fv)
+            for v in [*self._versions.values(), *self._retiring]
+            if v.fv.layer_dir is not None and (
+                (v.template is not None and v.template.alive) or v.template_starting is not None
+            )
+        }
+        for key, zygote in list(self._zygotes.items()):
+            if key not in used or not zygote.alive:
+                zygote.stop()
+                del self._zygotes[key]
+
+    async def _start(self, version: _Version) -> Instance:
+        """A new instance of the version: forked from its template or a fresh process."""
+        if self._live_total >= self.account_concurrency:
+            self._evict_one()
+        template = version.template
+        instance = None
+        if template is not None and template.alive:
+            try:
+                instance = template.take_spare() or await template.fork()
+            except OSError:  # the template just died: start a fresh process this time
+                template.kill()
+                version.template = None
+        if instance is None:
+            instance = await self._spawn(version.fv)
+        instance.on_gone = self._child_gone
+        version.live.add(instance)
+        version.emptied.clear()
+        self._owner[instance] = version
+        self._count(version.fv.function, +1)
+        self._ensure_reaper()
+        return instance
+
+    async def _spawn(self, fv: FunctionVersion) -> Instance:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        log_r, log_w = os.pipe()
+        try:
+            watch = ProcessWatch(loop, spawn_process(fv, "instance", theirs.fileno(), log_w))
+        except OSError:
+            ours.close()
+            os.close(log_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(log_w)
+        instance = Instance(fv, LogReader(loop, log_r, self._sink, fv), watch=watch)
+        try:
+            await instance.connect(ours)
+        except BaseException:  # cancelled (or failed) before anyone holds it: stop it here
+            instance.kill()
+            instance.close_log()
+            raise
+        return instance
+
+    def _idle(self, version: _Version, instance: Instance) -> None:
+        instance.last_used = time.monotonic()
+        if version.retired or not instance.alive or self._closed:
+            self._discard(instance)
+            instance.stop()
+        else:
+            version.idle.append(instance)
+
+    def _discard(self, instance: Instance) -> None:
+        """Forget an instance that is gone or going (idempotent)."""
+        version = self._owner.pop(instance, None)
+        if version is None:  # never claimed (a template's spare) or already forgotten
+            instance.close_log()
+            return
+        version.live.discard(instance)
+        with contextlib.suppress(ValueError):
+            version.idle.remove(instance)
+        self._count(instance.fv.function, -1)
+        if instance.alive:
+            instance.kill()
+        instance.close_log()
+        if not version.live:
+            version.emptied.set()
+
+    def _child_gone(self, instance: Instance) -> None:
+        # An idle instance may die on its own (os._exit in a thread, its template killed): forget
+        # it. A busy one is handled by the request waiting on it.
+        if not instance.busy:
+            self._discard(instance)
+
+    def _count(self, function: str, delta: int) -> None:
+        count = self._live_by_function.get(function, 0) + delta
+        self._live_by_function[function] = count
+        self._live_total += delta
+        self.metrics.instances(function, count)
+
+    def _evict_one(self) -> None:
+        """Stop the least recently used idle instance, to keep processes under the account
+        limit when another function needs one."""
+        candidates = [i for v in self._versions.values() for i in v.idle]
+        if candidates:
+            oldest = min(candidates, key=lambda i: i.last_used)
+            self._discard(oldest)
+            oldest.stop()
+
+    # -- reaper: keep_alive and the memory watchdog ----------------------------------------------
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_loop())
+
+    async def _reap_loop(self) -> None:
+        last_idle_check = 0.0
+        while not self._closed:
+            await asyncio.sleep(WATCHDOG_INTERVAL if self._busy else IDLE_CHECK)
+            for instance in list(self._busy):
+                if instance.pid is not None and over_limit(instance.pid, instance.fv.memory):
+                    instance.out_of_memory = True
+                    instance.kill()
+            now = time.monotonic()
+            if now - last_idle_check >= IDLE_CHECK:
+                last_idle_check = now
+                if not self._reap_idle(now):
+                    return
+
+    def _reap_idle(self, now: float) -> bool:
+        """Stop what idled past keep_alive; False when nothing is left to watch."""
+        anything = False
+        for key, version in list(self._versions.items()):
+            keep = version.fv.keep_alive
+            for instance in [i for i in version.idle if now - i.last_used >= keep]:
+                self._discard(instance)
+                instance.stop()
+            template = version.template
+            if template is not None:
+                if not template.alive:
+                    version.template = None
+                elif not template.busy and now - template.last_used >= keep and not version.live:
+                    template.stop()
+                    version.template = None
+            if (
+                not version.live
+                and version.template is None
+                and version.template_starting is None
+                and not version.running
+            ):
+                del self._versions[key]
+            else:
+                anything = True
+        self._stop_unused_zygotes()
+        return anything or bool(self._retiring) or bool(self._zygotes)
+
+
+# A version 4 UUID's fixed bits: version 4 (bits 76-79), RFC 4122 variant (bits 62-63).
+_UUID4_KEEP = ~(0xF000 << 64) & ~(0xC000 << 48) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID, as Lambda's request ids are; cheaper than uuid.uuid4() (it
+    is made for every request)."""
+    h = "%032x" % (random.getrandbits(128) & _UUID4_KEEP | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _called_off(fv: FunctionVersion) -> bytes:
+    """The error of an init that was called off (its deploy was cancelled)."""
+    message = f"the start of {fv.function} version {fv.version} was called off"
+    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
+
+
+def _cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:
+    """Lambda's error object for a runtime process that could not even be started."""
+    message = (
+        f"cannot start an instance of {fv.function} version {fv.version} "
+        f"(code in {fv.code_dir}): {exc.strerror or exc}"
+    )
+    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
+
+
+# What differs between two versions of one function even when only its code changed: not part
+# of a zygote's key (the version, its log stream and credentials, its code dir: read when used,
+# not when a dependency is imported; the template that the zygote forks has the new values).
+_PER_VERSION_ENV = frozenset({
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+
+
+def _zygote_key(fv: FunctionVersion) -> tuple[str, frozenset[tuple[str, str]]]:
+    env = frozenset((k, v) for k, v in fv.environment.items() if k not in _PER_VERSION_ENV)
+    return str(fv.layer_dir), env
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _runtime_error_line(error: bytes) -> str:
+    try:
+        data = json.loads(error)
+        return f"{data.get('errorType', 'Runtime.Error')}: {data.get('errorMessage', '')}"
+    except (ValueError, AttributeError):
+        return error.decode(errors="replace")
+
+
+def _report_text(
+    fv: FunctionVersion,
+    rid: str,
+    duration: float,
+    maxrss_kb: int,
+    init_ms: float | None,
+    start: str | None,
+) -> str:
+    """END and REPORT, after the START line when it is still unwritten: one sink entry."""
+    report = (
+        f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {duration:.2f} ms\t"
+        f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {fv.memory} MB\t"
+        f"Max Memory Used: {maxrss_kb // 1024} MB"
+    )
+    if init_ms is not None:
+        report += f"\tInit Duration: {init_ms:.2f} ms"
+    return report if start is None else f"{start}\n{report}"
+
+
+def _start_line(fv: FunctionVersion, rid: str) -> str:
+    return f"START RequestId: {rid} Version: {fv.version}"

@@ -1,0 +1,502 @@
+"""The program an instance (or a template) runs: `python -S -P instance_main.py MODE FD MEMORY_MB`.
+
+Standard library only, and it never imports aloft.local: on sys.path the instance sees only its
+artifact (the code dir, holding aloft/runtime, and the dependency layer), like a Lambda function.
+
+MODE `instance`: initialise the handler, send READY (or INIT_ERROR), then serve INVOKE frames on
+the stream socket FD, one at a time. MODE `template`: initialise the handler, freeze the heap
+(`gc.freeze()`), send READY on the SOCK_SEQPACKET socket FD, then fork a new instance for every
+FORK frame (which carries the new instance's socket and log pipe) and report children's exits.
+MODE `zygote` (FD, then a JSON list of module names): import those modules of a dependency
+layer, then fork a template for every FORK_TEMPLATE frame; the template imports only its own
+version's code (see `_run_zygote`).
+stdout and stderr are the pool's log pipe; the pool frames them with START/END/REPORT lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib.util
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import sys
+import sysconfig
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+
+def _sibling(name: str) -> Any:
+    """A standard-library-only sibling in this directory, loaded by path (see the docstring)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_aloft_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+P = _sibling("protocol")
+R = _sibling("proxy_response")
+E = _sibling("event_builders")
+
+Handler = Callable[[Any, Any], Any]
+_serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
+PRIME_AGENT = "aloft-snapshot-prime"
+ContextFactory = Callable[[str, float], Any]  # (request id, monotonic deadline) -> context
+PR_SET_PDEATHSIG = 1
+
+
+_libc: Any = None
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux), so that a killed
+    platform never leaves instances behind. (A template's children inherit the loaded libc.)"""
+    global _libc
+    try:
+        if _libc is None:
+            import ctypes
+
+            _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the socket's EOF still stops us
+        pass
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap the heap (RLIMIT_DATA counts private writable mappings: malloc arenas, pymalloc,
+    mmap'd buffers) at the function's memory size. Past it, allocations raise MemoryError, which
+    `_serve` turns into Lambda's Runtime.OutOfMemory; the pool's RSS watchdog covers the rest."""
+    limit = memory_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):  # already lower: keep the stricter limit
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def _error_object(exc: BaseException, request_id: str, error_type: str | None = None) -> bytes:
+    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+    error = {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": frames,
+    }
+    return json.dumps(error).encode()
+
+
+def _log_error(exc: BaseException, label: str | None = None, *, trace: bool = True) -> None:
+    # Lambda's Python runtime logs an unhandled exception as `[ERROR] Type: message` + traceback
+    # (aloft's runtime already printed the traceback of a handler's exception: trace=False).
+    tb = "".join(traceback.format_exception(exc)) if trace else ""
+    sys.stderr.write(f"[ERROR] {label or type(exc).__name__}: {exc}\n{tb}")
+
+
+def _initialise() -> tuple[Handler, Any]:
+    import aloft.runtime.handler as runtime
+
+    global _serves_http
+    instance = runtime.init()
+    _serves_http = getattr(instance, "app", None) is not None
+    context_cls: Any = _Context  # an artifact without the context module: a minimal stand-in
+    with contextlib.suppress(ImportError):
+        from aloft.runtime.context import LambdaContext
+
+        context_cls = LambdaContext
+    return runtime.handler, context_cls
+
+
+class _Context:
+    def __init__(self, aws_request_id: str, deadline: float, **_static: Any) -> None:
+        env = os.environ
+        self.aws_request_id = aws_request_id
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "aloft-local")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or 128)
+        self._deadline = deadline
+
+    @classmethod
+    def from_environ(cls, *, request_id: str, deadline: float) -> _Context:
+        return cls(request_id, deadline)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _init_failed(exc: BaseException) -> bytes:
+    """The INIT_ERROR body: this process's pid and Lambda's error object, which is also
+    written to the log as Lambda writes it."""
+    try:
+        from aloft.runtime import faults  # the artifact's runtime words it as Lambda does
+    except ImportError:  # an artifact built before aloft.runtime.faults existed
+        error: dict[str, Any] = {
+            "errorMessage": str(exc), "errorType": f"Runtime.{type(exc).__name__}",
+            "requestId": "",
+            "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+        }
+        log = f"[ERROR] {error['errorType']}: {exc}\n"
+    else:
+        error = faults.init_error_object(exc)
+        log = faults.init_log_text(error)
+    sys.stdout.flush()
+    sys.stderr.write(log)
+    sys.stderr.flush()
+    pid: bytes = P.PID.pack(os.getpid())
+    return pid + json.dumps(error).encode()
+
+
+def _context_factory(context_cls: Any) -> ContextFactory:
+    """Contexts for requests: what comes from the environment is read once per instance, not
+    once per request (os.environ lookups are not free on the hot path)."""
+    base = context_cls.from_environ(request_id="init", deadline=time.monotonic())
+    static = {
+        name: getattr(base, name)
+        for name in (
+            "function_name",
+            "function_version",
+            "invoked_function_arn",
+            "memory_limit_in_mb",
+            "log_group_name",
+            "log_stream_name",
+        )
+        if hasattr(base, name)
+    }
+    try:
+        context_cls(**static, aws_request_id="probe", deadline=time.monotonic())
+    except TypeError:  # a context class with another constructor: the slow, general way
+        return lambda rid, deadline: context_cls.from_environ(request_id=rid, deadline=deadline)
+    return lambda rid, deadline: context_cls(**static, aws_request_id=rid, deadline=deadline)
+
+
+def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -> None:
+    """Answer INVOKE frames until the pool closes the socket."""
+    rfile = sock.makefile("rb", buffering=65536)
+    header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
+    head_size, invoke_size = header.size, invoke_head.size
+    ok, failed, http_ok, malformed = P.RESULT_OK, P.RESULT_ERROR, P.RESULT_HTTP, P.RESULT_MALFORMED
+    http_versions = {P.INVOKE_HTTP2: "2.0", P.INVOKE_HTTP1: "1.0"}
+    invoke, from_packed = P.INVOKE, E.event_from_packed
+    proxy_response, pack_http, not_proxy = R.proxy_response, P.pack_http, R.MalformedResponse
+    out, err = sys.stdout, sys.stderr
+    clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
+    getrusage, rusage_self = resource.getrusage, resource.RUSAGE_SELF
+    while True:
+        head = rfile.read(head_size)
+        if len(head) < head_size:
+            os._exit(0)  # the pool closed our socket: stop without running atexit hooks twice
+        length, request_kind = header.unpack(head)
+        body = rfile.read(length)
+        timeout, rid_len = invoke_head.unpack_from(body)
+        request_id = body[invoke_size : invoke_size + rid_len].decode()
+        started = clock()
+        try:
+            if request_kind == invoke:
+                event = loads(body[invoke_size + rid_len :])
+            else:  # an HTTP request, packed by the gateway: the event is built here
+                event = from_packed(body[invoke_size + rid_len :], request_id)
+            result = handler(event, new_context(request_id, monotonic() + timeout))
+            try:
+                http = http_versions.get(request_kind)
+                if http is None:
+                    payload = dumps(result).encode()
+                    kind = ok
+                else:  # an HTTP request: answer the response API Gateway would make of it
+                    try:
+                        payload = pack_http(*proxy_response(result, http))
+                        kind = http_ok
+                    except not_proxy as exc:
+                        payload = str(exc).encode()
+                        kind = malformed
+            except (TypeError, ValueError) as exc:
+                _log_error(exc, "Runtime.MarshalError")
+                payload = _error_object(exc, request_id, "Runtime.MarshalError")
+                kind = failed
+        except MemoryError:
+            _out_of_memory(sock, request_id, clock() - started)
+        except Exception as exc:
+            _log_error(exc, trace=False)
+            payload = _error_object(exc, request_id)
+            kind = failed
+        duration = (clock() - started) * 1000.0
+        out.flush()
+        err.flush()
+        maxrss = getrusage(rusage_self).ru_maxrss
+        sock.sendall(
+            header.pack(len(payload) + result_head.size, kind)
+            + result_head.pack(duration, maxrss)
+            + payload
+        )
+
+
+def _out_of_memory(sock: socket.socket, request_id: str, seconds: float) -> NoReturn:
+    """The heap limit was hit: report Lambda's OutOfMemory shape, then exit like a killed
+    runtime. The pool replaces this instance."""
+    msg = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+    payload = json.dumps({"errorMessage": msg, "errorType": "Runtime.OutOfMemory"}).encode()
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    body = P.RESULT_HEAD.pack(seconds * 1000.0, maxrss) + payload
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sock.sendall(P.HEADER.pack(len(body), P.RESULT_OOM) + body)
+    finally:
+        os._exit(137)
+
+
+def _run_instance(fd: int) -> None:
+    sock = socket.socket(fileno=fd)
+    started = time.perf_counter()
+    try:
+        handler, context_cls = _initialise()
+    except BaseException as exc:
+        sock.sendall(P.frame(P.INIT_ERROR, _init_failed(exc)))
+        os._exit(1)
+    init_ms = (time.perf_counter() - started) * 1000.0
+    sys.stdout.flush()
+    sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
+    _serve(sock, handler, _context_factory(context_cls))
+
+
+def _run_template(fd: int) -> None:
+    ctl = socket.socket(fileno=fd)
+    started = time.perf_counter()
+    try:
+        handler, context_cls = _initialise()
+    except BaseException as exc:
+        ctl.send(P.frame(P.INIT_ERROR, _init_failed(exc)))
+        os._exit(1)
+    new_context = _context_factory(context_cls)
+    _prime(handler, new_context)
+    init_ms = (time.perf_counter() - started) * 1000.0
+    # Everything imported so far is shared copy-on-write with the children: keep the collector
+    # from touching (and so copying) those pages in every child.
+    gc.collect()
+    gc.freeze()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
+    with contextlib.suppress(OSError):
+        ctl.send(P.frame(P.MODULES, _shareable_modules()))
+
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
+    selector = selectors.DefaultSelector()
+    selector.register(ctl, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    children: set[int] = set()
+
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is ctl:
+                msg, fds, _flags, _addr = socket.recv_fds(ctl, 256, 2)
+                if not msg:  # the pool closed us: stop with our children
+                    for pid in children:
+                        _kill(pid)
+                    os._exit(0)
+                (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    selector.close()
+                    ctl.close()
+                    os.close(wake_r)
+                    os.close(wake_w)
+                    _run_child(fds[0], fds[1], handler, new_context)
+                children.add(pid)
+                for child_fd in fds:
+                    os.close(child_fd)
+                ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
+            else:
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                _reap(ctl, children)
+
+
+def _shareable_modules() -> bytes:
+    """The imported modules a zygote may import for the next version (JSON list, in import
+    order): those of the standard library and of the dependency layer, never the function's
+    own code (the code dir, which also holds aloft's runtime) nor anything else on sys.path."""
+    code_dir = os.path.realpath(os.getcwd()) + os.sep
+    roots = {os.path.realpath(p) + os.sep for p in os.environ.get("PYTHONPATH", "").split(
+        os.pathsep) if p and os.path.realpath(p) + os.sep != code_dir}
+    for key in ("stdlib", "platstdlib"):
+        roots.add(os.path.realpath(sysconfig.get_paths()[key]) + os.sep)
+    names: list[str] = []
+    size = 0
+    for name, module in list(sys.modules.items()):
+        if name == "__main__" or name.startswith("_aloft_") or name.split(".")[0] == "aloft":
+            continue
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            continue  # built in (already there) or a namespace package (imported with its parts)
+        path = os.path.realpath(file)
+        if path.startswith(code_dir) or not any(path.startswith(r) for r in roots):
+            continue
+        size += len(name) + 4
+        if size > P.MAX_PACKET - 1024:
+            break
+        names.append(name)
+    return json.dumps(names).encode()
+
+
+def _run_zygote(fd: int, modules: list[str]) -> None:
+    """Import `modules` (what an earlier template of this layer had imported, failures
+    ignored), freeze the heap, send READY; then fork a template for each FORK_TEMPLATE frame.
+    The child takes on the new version's environment, directory and sys.path, then initialises
+    like any template: only the version's own code (and what it imports beyond the preloaded
+    set) is imported afresh. Nothing of the user's code is ever imported here."""
+    ctl = socket.socket(fileno=fd)
+    started = time.perf_counter()
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # a module that needs the app: the template's job
+            sys.modules.pop(name, None)
+    gc.collect()
+    gc.freeze()
+    init_ms = (time.perf_counter() - started) * 1000.0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # templates are reaped by the kernel
+    while True:
+        msg, fds, _flags, _addr = socket.recv_fds(ctl, P.MAX_PACKET, 2)
+        if not msg:
+            os._exit(0)  # the pool closed us; our templates die with us (PR_SET_PDEATHSIG)
+        (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
+        spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            ctl.close()
+            _become_template(fds[0], fds[1], spec)
+        for child_fd in fds:
+            os.close(child_fd)
+        ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
+
+
+def _become_template(sock_fd: int, log_fd: int, spec: dict[str, Any]) -> NoReturn:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # its own process group, as a spawned template has
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    os.chdir(spec["cwd"])
+    sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
+    importlib.invalidate_caches()
+    _die_with_parent()
+    _limit_memory(int(spec["memory"]))
+    try:
+        _run_template(sock_fd)
+    finally:
+        os._exit(1)
+
+
+def _prime(handler: Handler, new_context: ContextFactory) -> None:
+    """Serve one GET of the stage's root through the app before the snapshot, so that what an
+    app builds on its first request (URL maps, lazy imports, caches) is built once, in the
+    template, instead of in every forked instance (SnapStart's "priming"). Plain handlers are not
+    primed: only an HTTP app has a request that is safe to make up."""
+    if not _serves_http:
+        return
+    path = os.environ.get("ALOFT_BASE_PATH", "").rstrip("/") + "/"
+    now = time.time()
+    headers = {"host": "127.0.0.1", "user-agent": PRIME_AGENT, "x-forwarded-proto": "http"}
+    event = {
+        "version": "2.0",
+        "routeKey": "ANY /{proxy+}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": PRIME_AGENT,
+            },
+            "requestId": "snapshot-prime",
+            "routeKey": "ANY /{proxy+}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    context = new_context("snapshot-prime", time.monotonic() + 10)
+    try:
+        json.dumps(handler(event, context))
+    except Exception as exc:  # the app's business: its first real request will tell
+        sys.stderr.write(f"aloft: priming the snapshot with GET {path} failed: {exc!r}\n")
+
+
+def _run_child(
+    sock_fd: int, log_fd: int, handler: Handler, new_context: ContextFactory
+) -> NoReturn:
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    _die_with_parent()
+    sock = socket.socket(fileno=sock_fd)
+    sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
+    try:
+        _serve(sock, handler, new_context)
+    finally:
+        os._exit(1)
+
+
+def _reap(ctl: socket.socket, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        ctl.send(P.frame(P.EXITED, P.EXITED_BODY.pack(pid, status)))
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def main(argv: list[str]) -> None:
+    mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
+    _die_with_parent()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if mode == "zygote":  # no memory limit of its own: each template sets its function's
+        _run_zygote(fd, json.loads(argv[4]))
+        return
+    _limit_memory(memory_mb)
+    if mode == "template":
+        _run_template(fd)
+    else:
+        _run_instance(fd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

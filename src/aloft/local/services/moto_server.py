@@ -1,0 +1,109 @@
+"""The AWS endpoint process: `python -m aloft.local.services.moto_server --dir D --port P`.
+
+moto's server (S3, SQS, SNS, DynamoDB and its streams, Kinesis, SSM, KMS, Secrets Manager) behind
+`AuthMiddleware` (function grants), in its own process so that moto's blocking, GIL-heavy work
+never stalls the daemon's event loop. It restores the snapshot before it binds, prints
+`READY <port> <restore ms>` on stdout once it answers, saves the snapshot every `--save-every`
+seconds (or ten times as long as a save takes) when something was written and once more at
+SIGTERM/SIGINT, and stops by itself when its parent (the daemon) is gone. The admin token comes
+in ALOFT_ENDPOINT_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aloft.local.services.auth import AuthMiddleware
+from aloft.local.services.sigv4 import signing_key
+from aloft.local.services.snapshot import SnapshotFile, dump_backends, load_backends
+
+ENV_TOKEN = "ALOFT_ENDPOINT_TOKEN"
+log = logging.getLogger("aloft.local.endpoint")
+
+
+class Saver:
+    """Saves the snapshot when the data changed since the last save."""
+
+    def __init__(self, snapshot: SnapshotFile):
+        self.snapshot = snapshot
+        self.last_seconds = 0.0  # how long the last save took
+        self._dirty = False
+        self._lock = threading.Lock()
+
+    def mark(self) -> None:
+        self._dirty = True
+
+    def save(self, *, force: bool = False) -> bool:
+        with self._lock:
+            if not (self._dirty or force):
+                return False
+            self._dirty = False
+            started = time.perf_counter()
+            try:
+                self.snapshot.save(dump_backends())
+            except Exception:
+                self._dirty = True
+                log.exception("saving the AWS endpoint's data failed; will retry")
+                return False
+            self.last_seconds = time.perf_counter() - started
+            return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aloft.local.services.moto_server")
+    parser.add_argument("--dir", required=True, help="where the snapshot lives")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--save-every", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines in the log
+    token = os.environ.pop(ENV_TOKEN, "")
+    parent = os.getppid()
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    snapshot = SnapshotFile(Path(args.dir))
+    saver = Saver(snapshot)
+    started = time.perf_counter()
+    data = snapshot.load()
+    if data is not None:
+        load_backends(data)
+    restore_ms = (time.perf_counter() - started) * 1000
+    app: Any = AuthMiddleware(DomainDispatcherApplication(create_backend_app), token, saver.mark,
+                              signing_key(Path(args.dir)))
+    server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
+    # The poll interval is how long shutdown() waits (0.5 s by default): stopping the local
+    # cloud (Ctrl-C in `aloft dev`) must take well under a second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="moto", daemon=True)
+    thread.start()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"READY {server.server_address[1]} {restore_ms:.0f}", flush=True)
+    # Large data takes long to save: then save less often (at most a tenth of the time).
+    while not stop.wait(max(args.save_every, 10 * saver.last_seconds)):
+        saver.save()
+        if os.getppid() != parent:  # the daemon died without stopping us
+            break
+    server.shutdown()
+    saver.save()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,344 @@
+"""Function logs: every line an instance prints, stored per function in SQLite (logs.db).
+
+`write` (the LogSink the instance pool calls) only appends to an in-memory buffer, so it never
+blocks the gateway's event loop; a background thread commits the buffer every 0.1 s. A commit
+stores one row per function holding that batch's lines as a JSON array (`log_batches`): SQLite's
+cost is per row, and one row per request (let alone per line) cost the gateway a tenth of its
+throughput, while queries (tail, the dashboard) are rare and expand the few rows they read.
+
+Each line gets an increasing id, `batch id << 20 | index in the batch`: a follower asks for
+lines after the last id it saw (long-poll), and `wait_for` wakes it as soon as new lines are
+committed. Lines older than the retention (7 days by default) are trimmed periodically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aloft.local.store.state import connect
+
+log = logging.getLogger("aloft.local.logs")
+
+DEFAULT_RETENTION = 7 * 86400
+_FLUSH_INTERVAL = 0.1
+_TRIM_INTERVAL = 3600.0
+_MAX_BUFFER = 100_000  # lines kept for a retry when a write fails
+SHIFT = 20  # a line's id: its batch's id << SHIFT | its index in the batch
+_MAX_BATCH = 1 << SHIFT
+_JSON_ESCAPED = frozenset('"\\') | frozenset(map(chr, range(32)))
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS log_batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    function TEXT NOT NULL,
+    first_ts REAL NOT NULL,
+    last_ts REAL NOT NULL,
+    count INTEGER NOT NULL,
+    lines TEXT NOT NULL  -- JSON: [[ts, version, request_id, text], ...], a text of several
+    -- lines (a request's START, END and REPORT) counting as its lines
+);
+CREATE INDEX IF NOT EXISTS log_batches_function ON log_batches (function, id);
+CREATE INDEX IF NOT EXISTS log_batches_last_ts ON log_batches (last_ts);
+"""
+
+Line = tuple[float, int, str | None, str]  # ts, version, request id, text
+_INSERT = (
+    "INSERT INTO log_batches (function, first_ts, last_ts, count, lines) VALUES (?,?,?,?,?)"
+)
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    id: int
+    timestamp: float
+    function: str
+    version: int
+    request_id: str | None
+    text: str
+
+
+class LogStore:
+    """Implements `aloft.local.types.LogSink`; queried by time, function and text."""
+
+    def __init__(self, path: Path, *, retention: float = DEFAULT_RETENTION):
+        self.path = path
+        self.retention = retention
+        self._conn = connect(path)
+        self._conn.executescript(SCHEMA)
+        _migrate_line_table(self._conn)
+        self._read_local = threading.local()
+        # Entries by function, as a batch stores them: a commit takes the lists as they are.
+        self._buffer: dict[str, list[Line]] = {}
+        self._lock = threading.Lock()
+        self._committed = threading.Condition()
+        self._last_id = self._max_id()
+        self._stop = threading.Event()
+        self._last_trim = 0.0
+        self._thread: threading.Thread | None = None
+        self.on_commit: list[Callable[[], None]] = []  # run in the flushing thread after a commit
+
+    # -- LogSink --------------------------------------------------------------
+
+    def write(self, function: str, version: int, request_id: str | None, text: str) -> None:
+        entry = (time.time(), version, request_id, text.rstrip("\n"))
+        with self._lock:
+            entries = self._buffer.get(function)
+            if entries is None:
+                self._buffer[function] = [entry]
+            else:
+                entries.append(entry)
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="aloft-logs", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(_FLUSH_INTERVAL):
+            try:
+                self.flush()
+                if time.time() - self._last_trim > _TRIM_INTERVAL:
+                    self.trim()
+            except sqlite3.Error as exc:  # a full disk must not stop logging for good
+                log.error("writing logs failed (lines kept in memory to retry): %s", exc)
+            except Exception:  # a bug of ours must not stop logging for good either
+                log.exception("writing logs failed (those lines are lost)")
+
+    def flush(self) -> int:
+        """Commit buffered entries; returns how many."""
+        with self._lock:
+            batch, self._buffer = self._buffer, {}
+        if not batch:
+            return 0
+        rows = _batch_rows(batch)
+        with self._committed:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                last = self._last_id
+                for function, first_ts, last_ts, count, entries in rows:
+                    values = (function, first_ts, last_ts, count, entries)
+                    try:
+                        cur = conn.execute(_INSERT, _encoded(values, ascii_only=False))
+                    except UnicodeEncodeError:  # a lone surrogate: UTF-8 cannot store it
+                        cur = conn.execute(_INSERT, _encoded(values, ascii_only=True))
+                    last = ((cur.lastrowid or 0) << SHIFT) | (count - 1)
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                with self._lock:  # kept (the newest, up to a limit) before newer entries
+                    for function, entries in batch.items():
+                        newer = self._buffer.get(function, [])
+                        self._buffer[function] = entries[-_MAX_BUFFER:] + newer
+                raise
+            self._last_id = last
+            self._committed.notify_all()
+        for callback in self.on_commit:
+            callback()
+        return sum(len(entries) for entries in batch.values())
+
+    def trim(self, now: float | None = None) -> int:
+        """Delete lines older than the retention (whole batches); returns how many."""
+        now = time.time() if now is None else now
+        self._last_trim = now
+        cutoff = now - self.retention
+        with self._committed:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute(
+                    "SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE last_ts < ?", (cutoff,)
+                ).fetchone()
+                self._conn.execute("DELETE FROM log_batches WHERE last_ts < ?", (cutoff,))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return int(row[0])
+
+    def _max_id(self) -> int:
+        row = self._conn.execute(
+            "SELECT id, count FROM log_batches ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return 0 if row is None else (int(row[0]) << SHIFT) | (int(row[1]) - 1)
+
+    # -- queries --------------------------------------------------------------
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._read_local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._read_local.conn = conn
+        return conn
+
+    def query(
+        self,
+        functions: Sequence[str] = (),
+        *,
+        since: float | None = None,
+        after_id: int = 0,
+        filter_text: str | None = None,
+        request_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[LogRecord]:
+        """Lines of `functions` (all if empty) newer than `since` and `after_id` whose text
+        contains `filter_text` (case-insensitive) and, given `request_id`, of that one
+        invocation, at most `limit` of them: the first ones
+        (by id) after `after_id`, or with no `after_id` the most recent ones. They are returned
+        by time, so that the lines several functions wrote in one commit interleave; a
+        follower's next cursor is the largest id returned."""
+        newest_first = after_id == 0
+        wanted = filter_text.lower() if filter_text else None
+        records: list[LogRecord] = []
+        for row_id, function, lines in self._batches(functions, since, after_id, wanted,
+                                                     request_id, newest_first):
+            found = [
+                LogRecord(line_id, ts, function, version, rid, text)
+                for line_id, ts, version, rid, text in _expand(row_id, lines)
+                if line_id > after_id
+                and (since is None or ts >= since)
+                and (wanted is None or wanted in text.lower())
+                and (request_id is None or rid == request_id)
+            ]
+            if newest_first:
+                records[:0] = found
+                if len(records) >= limit:
+                    return _by_time(records[-limit:])
+            else:
+                records += found
+                if len(records) >= limit:
+                    return _by_time(records[:limit])
+        return _by_time(records)
+
+    def _batches(
+        self,
+        functions: Sequence[str],
+        since: float | None,
+        after_id: int,
+        wanted: str | None,
+        request_id: str | None,
+        newest_first: bool,
+    ) -> Iterator[tuple[int, str, list[Line]]]:
+        """The batches that may hold wanted lines, in id order (or newest first)."""
+        where = ["id >= ?"]
+        args: list[object] = [after_id >> SHIFT]
+        if functions:
+            where.append(f"function IN ({','.join('?' * len(functions))})")
+            args.extend(functions)
+        if since is not None:
+            where.append("last_ts >= ?")
+            args.append(since)
+        if wanted is not None and wanted.isascii() and not _JSON_ESCAPED.intersection(wanted):
+            where.append("instr(lower(lines), ?) > 0")  # a quick look before parsing
+            args.append(wanted)
+        if request_id is not None and not _JSON_ESCAPED.intersection(request_id):
+            where.append("instr(lines, ?) > 0")
+            args.append(json.dumps(request_id, ensure_ascii=False))
+        order = "DESC" if newest_first else "ASC"
+        cur = self._reader().execute(
+            f"SELECT id, function, lines FROM log_batches WHERE {' AND '.join(where)} "
+            f"ORDER BY id {order}",
+            args,
+        )
+        try:
+            while rows := cur.fetchmany(16):
+                for row in rows:
+                    yield int(row[0]), str(row[1]), json.loads(row[2])
+        finally:
+            cur.close()
+
+    def wait_for(self, after_id: int, timeout: float) -> bool:
+        """Block (in a worker thread) until a line newer than `after_id` is committed."""
+        deadline = time.monotonic() + timeout
+        with self._committed:
+            while self._last_id <= after_id:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._committed.wait(remaining)
+        return True
+
+
+def _by_time(records: list[LogRecord]) -> list[LogRecord]:
+    return sorted(records, key=lambda r: (r.timestamp, r.id))
+
+
+def _encoded(
+    row: tuple[str, float, float, int, list[Line]], *, ascii_only: bool
+) -> tuple[str, float, float, int, str]:
+    """A row's batch as JSON text: non-ASCII as is (smaller, and a filter can look for it),
+    or everything escaped (what a line with a lone surrogate needs)."""
+    function, first_ts, last_ts, count, entries = row
+    text = json.dumps(entries, ensure_ascii=ascii_only, separators=(",", ":"))
+    return function, first_ts, last_ts, count, text
+
+
+def _batch_rows(batch: dict[str, list[Line]]) -> list[tuple[str, float, float, int, list[Line]]]:
+    """Buffered entries as rows: (function, first ts, last ts, line count, entries), per
+    function in order. An entry of several lines is stored whole and counted as its lines."""
+    rows = []
+    for function, entries in batch.items():
+        # the lines of all entries at once (C speed): split only for more than a batch holds
+        count = "\n".join([entry[3] for entry in entries]).count("\n") + 1
+        if count <= _MAX_BATCH:
+            rows.append((function, entries[0][0], entries[-1][0], count, entries))
+            continue
+        chunk: list[Line] = []
+        count = 0
+        for entry in entries:
+            lines = entry[3].count("\n") + 1
+            if count + lines > _MAX_BATCH and chunk:
+                rows.append((function, chunk[0][0], chunk[-1][0], count, chunk))
+                chunk, count = [], 0
+            chunk.append(entry)
+            count += lines
+        rows.append((function, chunk[0][0], chunk[-1][0], count, chunk))
+    return rows
+
+
+def _expand(row_id: int, entries: list[Line]) -> Iterator[tuple[int, float, int, str | None, str]]:
+    """A batch's lines with their ids: (id, ts, version, request id, text)."""
+    line_id = row_id << SHIFT
+    for ts, version, rid, text in entries:
+        for part in text.split("\n") if "\n" in text else (text,):
+            yield line_id, ts, version, rid, part
+            line_id += 1
+
+
+def _migrate_line_table(conn: sqlite3.Connection) -> None:
+    """Logs written by aloft 0.1 (a row per line, table `logs`) move into batches once."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'logs'").fetchone() is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cur = conn.execute("SELECT ts, function, version, request_id, text FROM logs ORDER BY id")
+        while rows := cur.fetchmany(50_000):  # a week of logs need not fit in memory at once
+            by_function: dict[str, list[Line]] = {}
+            for r in rows:
+                by_function.setdefault(str(r[1]), []).append(
+                    (float(r[0]), int(r[2]), r[3], str(r[4])))
+            for row in _batch_rows(by_function):  # text from SQLite holds no lone surrogate
+                conn.execute(_INSERT, _encoded(row, ascii_only=False))
+        conn.execute("DROP TABLE logs")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

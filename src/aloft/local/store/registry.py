@@ -1,0 +1,146 @@
+"""What is deployed, in memory: the gateway's `Registry`, built from the state and swapped whole.
+
+A `Snapshot` is immutable; a deploy, rollback or undeploy builds a new one from the database
+after its transaction committed and replaces the reference in one assignment. A request that
+already resolved its FunctionVersion keeps it, so in-flight requests finish on the old version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aloft.local.store.state import Deployment, State
+from aloft.local.types import CorsPolicy, FunctionVersion, Route, StageRoutes
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    routes: StageRoutes
+    deployment: Deployment
+    functions: dict[str, FunctionVersion]  # logical name -> current version
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    stages: dict[str, StageInfo] = field(default_factory=dict)  # base path -> stage
+    current: dict[str, FunctionVersion] = field(default_factory=dict)  # physical -> version
+    versions: dict[tuple[str, int], FunctionVersion] = field(default_factory=dict)
+    stage_of: dict[str, tuple[str, str]] = field(default_factory=dict)  # physical -> stage
+    async_config: dict[str, tuple[int, int]] = field(default_factory=dict)  # retries, max age
+
+
+def cors_policy(data: dict[str, Any] | None) -> CorsPolicy | None:
+    if not data:
+        return None
+    return CorsPolicy(
+        origins=tuple(data.get("origins", ("*",))),
+        methods=tuple(data.get("methods", ("*",))),
+        headers=tuple(data.get("headers", ("*",))),
+        expose_headers=tuple(data.get("expose_headers", ())),
+        credentials=bool(data.get("credentials", False)),
+        max_age=int(data.get("max_age", 600)),
+    )
+
+
+def _route_cors(route: dict[str, Any]) -> bool | None:
+    """A route's own `cors:` (stored only when set; the JSON says true or false)."""
+    value: object = route.get("cors")
+    return value if isinstance(value, bool) else None
+
+
+def stage_routes(dep: Deployment) -> StageRoutes:
+    return StageRoutes(
+        service=dep.service,
+        stage=dep.stage,
+        routes=tuple(Route(r["method"], r["path"], r["function"], _route_cors(r))
+                     for r in dep.routes),
+        cors=cors_policy(dep.cors),
+        static_path=dep.static_path,
+        static_dir=Path(dep.static_dir) if dep.static_dir else None,
+    )
+
+
+def load_snapshot(state: State) -> Snapshot:
+    """Read every stage's current deployment and the versions its history refers to."""
+    snap = Snapshot()
+    for service, stage in state.stages():
+        dep = state.current_deployment(service, stage)
+        if dep is None:
+            continue
+        functions: dict[str, FunctionVersion] = {}
+        for name, version in dep.functions.items():
+            physical = dep.physical[name]
+            rec = state.version(physical, version)
+            if rec is None:
+                continue
+            functions[name] = rec.fv
+            snap.current[physical] = rec.fv
+            snap.stage_of[physical] = (service, stage)
+        for past in state.deployments(service, stage):
+            for name, version in past.functions.items():
+                physical = past.physical[name]
+                key = (physical, version)
+                if key not in snap.versions:
+                    rec = state.version(physical, version)
+                    if rec is not None:
+                        snap.versions[key] = rec.fv
+        for physical, (retries, max_age) in dep.extra.get("async", {}).items():
+            snap.async_config[physical] = (int(retries), int(max_age))
+        routes = stage_routes(dep)
+        snap.stages[routes.base_path] = StageInfo(routes, dep, functions)
+    return snap
+
+
+class LocalRegistry:
+    """Implements `aloft.local.types.Registry` over the current snapshot."""
+
+    def __init__(self, snapshot: Snapshot | None = None):
+        self._snap = snapshot or Snapshot()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snap
+
+    def swap(self, snapshot: Snapshot) -> None:
+        self._snap = snapshot  # one reference assignment: readers see old or new, never a mix
+
+    # -- Registry ---------------------------------------------------------------
+
+    def stage_for_path(self, path: str) -> tuple[StageRoutes, str] | None:
+        stages = self._snap.stages
+        parts = path.split("/", 3)  # "", service, stage, rest
+        if len(parts) < 3:
+            return None
+        info = stages.get(f"/{parts[1]}/{parts[2]}")
+        if info is None:
+            return None
+        rest = "/" + parts[3] if len(parts) > 3 else "/"
+        return info.routes, rest
+
+    def current(self, function: str) -> FunctionVersion | None:
+        return self._snap.current.get(function)
+
+    def stages(self) -> list[StageRoutes]:
+        return [info.routes for info in self._snap.stages.values()]
+
+    # -- the control plane's lookups -------------------------------------------------
+
+    def stage(self, service: str, stage: str) -> StageInfo | None:
+        return self._snap.stages.get(f"/{service}/{stage}")
+
+    def resolve(self, function: str, qualifier: str | None) -> FunctionVersion | None:
+        """`function` at `qualifier`: None, `$LATEST` or its stage alias name → the alias's
+        version; digits → that published version."""
+        snap = self._snap
+        current = snap.current.get(function)
+        if qualifier in (None, "", "$LATEST"):
+            return current
+        assert qualifier is not None
+        if qualifier.isdigit():
+            return snap.versions.get((function, int(qualifier)))
+        owner = snap.stage_of.get(function)
+        if owner is not None and owner[1] == qualifier:
+            return current
+        return None

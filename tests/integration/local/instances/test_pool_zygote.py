@@ -1,0 +1,152 @@
+"""Zygotes: a new version's template forked from a process that has imported the layer's
+modules already, importing only its own code; never a module of another version's code."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aloft.local.instances.pool import InstancePool
+from aloft.local.types import FunctionVersion
+from tests.integration.local.dataplane_helpers import (
+    LoopThread,
+    RecordingSink,
+    build_artifact,
+    function_version,
+)
+
+DEP = """
+import os
+import time
+LOADED_BY = os.getpid()  # the process that imported this module
+time.sleep(0.3)  # a dependency slow to import, as real ones are
+"""
+
+FNS = """
+import sys
+import dep
+{extra}
+VERSION = {version}
+
+
+def where(event, context):
+    return {{"version": VERSION, "dep_loaded_by": dep.LOADED_BY, "pid": __import__("os").getpid(),
+            "leaked": sorted(m for m in ("only_v1", "fns_v1") if m in sys.modules)}}
+"""
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[LoopThread]:
+    loop = LoopThread()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture()
+def pool(loop: LoopThread, tmp_path: Path) -> Iterator[InstancePool]:
+    pool = InstancePool(RecordingSink(), run_dir=tmp_path)
+    yield pool
+    loop.run(pool.close())
+
+
+def version(root: Path, layer: Path, n: int, extra: str = "") -> FunctionVersion:
+    modules = {"fns.py": FNS.format(version=n, extra=extra)}
+    if n == 1:
+        modules["only_v1.py"] = "X = 1\n"
+    code = build_artifact(root / f"code{n}", modules, {"where": "fns.where"})
+    return function_version(code, "where", version=n, layer_dir=layer)
+
+
+def call(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> dict[str, object]:
+    result = loop.run(pool.invoke(fv, b"{}"))
+    assert result.status == "ok", result.payload
+    data: dict[str, object] = json.loads(result.payload)
+    return data
+
+
+def wait_for_zygote(pool: InstancePool) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if any(z.ready.done() and z.alive for z in pool._zygotes.values()):
+            return
+        time.sleep(0.02)
+    raise AssertionError("no zygote became ready")
+
+
+def test_next_version_reuses_the_layer_not_the_code(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text(DEP)
+    v1 = version(tmp_path, layer, 1, extra="import only_v1")
+    first = call(loop, pool, v1)
+    assert first["version"] == 1 and first["leaked"] == ["only_v1"]
+    wait_for_zygote(pool)
+
+    v2 = version(tmp_path, layer, 2)
+    started = time.perf_counter()
+    prewarm = loop.run(pool.prewarm(v2))
+    elapsed = time.perf_counter() - started
+    assert prewarm.status == "ok"
+    second = call(loop, pool, v2)
+    assert second["version"] == 2
+    assert second["leaked"] == []  # v1's own module never reaches v2
+    zygote_pid = next(iter(pool._zygotes.values())).watch.proc.pid
+    assert second["dep_loaded_by"] == zygote_pid  # the layer's module came from the zygote
+    assert first["dep_loaded_by"] != zygote_pid
+    assert elapsed < 0.3  # dep's 0.3 s import was not paid again
+
+
+def test_zygotes_stop_with_their_layers_templates(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    v1 = version(tmp_path, layer, 1)
+    call(loop, pool, v1)
+    wait_for_zygote(pool)
+    zygote = next(iter(pool._zygotes.values()))
+    loop.run(pool.retire(v1.function, set()))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and pool._zygotes:
+        time.sleep(0.05)
+    assert not pool._zygotes and not zygote.alive
+    zygote.watch.proc.wait(5)  # the process is gone too
+
+
+def test_env_change_gets_its_own_zygote(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text(DEP)
+    v1 = version(tmp_path, layer, 1)
+    call(loop, pool, v1)
+    wait_for_zygote(pool)
+    v2 = version(tmp_path, layer, 2)
+    env = dict(v2.environment, FEATURE="on")  # a config change, not code only
+    v2 = FunctionVersion(**{**v2.__dict__, "environment": env})
+    second = call(loop, pool, v2)
+    zygote_pids = {z.watch.proc.pid for z in pool._zygotes.values()}
+    assert second["dep_loaded_by"] not in zygote_pids
+
+
+def test_a_broken_new_version_still_reports_its_init_error(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    call(loop, pool, version(tmp_path, layer, 1))
+    wait_for_zygote(pool)
+    code = build_artifact(tmp_path / "broken", {"fns.py": "def where(:\n"}, {"where": "fns.where"})
+    broken = function_version(code, "where", version=2, layer_dir=layer)
+    result = loop.run(pool.prewarm(broken))
+    assert result.status == "init_error"
+    assert json.loads(result.payload)["errorType"] == "Runtime.UserCodeSyntaxError"

@@ -1,0 +1,175 @@
+"""Grants on the local AWS endpoint: which function may read which parameter (pure)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from aloft.config.models import Service
+from aloft.local.deploy.plan import resource_changes
+from aloft.local.services.actions import json_checks
+from aloft.local.services.auth import (
+    ACCOUNT,
+    AuthMiddleware,
+    access_key_of,
+    function_access_key,
+    function_grants,
+    is_allowed,
+)
+from aloft.local.services.resources import desired_resources, local_names
+
+
+def make(**fields: Any) -> Service:
+    data: dict[str, Any] = {"service": "shop", "stage": "dev", "root": Path("/tmp"),
+                            "functions": {"reader": {"handler": "h.read", "secrets": ["TOKEN"]},
+                                          "other": {"handler": "h.other"}}}
+    data.update(fields)
+    return Service.model_validate(data)
+
+
+def param(name: str) -> str:
+    return ACCOUNT.arn("ssm", f"parameter{name}")
+
+
+def test_secrets_grant_their_parameter_only() -> None:
+    svc = make()
+    names = local_names(svc, "http://127.0.0.1:1")
+    reader = function_grants(svc, "reader", svc.function("reader"), names)
+    other = function_grants(svc, "other", svc.function("other"), names)
+    assert is_allowed(reader, "ssm:GetParameter", param("/shop/dev/TOKEN"))
+    assert not is_allowed(reader, "ssm:GetParameter", param("/shop/dev/OTHER"))
+    assert not is_allowed(reader, "ssm:PutParameter", param("/shop/dev/TOKEN"))
+    assert not is_allowed(other, "ssm:GetParameter", param("/shop/dev/TOKEN"))
+
+
+def test_permissions_allow_and_deny_wins() -> None:
+    svc = make(permissions=[{"Action": "ssm:Get*", "Resource": param("/shared/*")}],
+               functions={"f": {"handler": "h.f", "permissions": [
+                   {"Effect": "Deny", "Action": "ssm:GetParameter",
+                    "Resource": param("/shared/private")}]}})
+    grants = function_grants(svc, "f", svc.function("f"), local_names(svc, ""))
+    assert is_allowed(grants, "ssm:GetParameter", param("/shared/config"))
+    assert not is_allowed(grants, "ssm:GetParameter", param("/shared/private"))
+
+
+def test_declared_parameters_are_readable_by_every_function() -> None:
+    svc = make(resources={"parameters": {"greeting": "hello"}})
+    grants = function_grants(svc, "other", svc.function("other"), local_names(svc, ""))
+    assert is_allowed(grants, "ssm:GetParameter", param("/shop/dev/greeting"))
+
+
+def test_requests_name_their_key_action_and_resources() -> None:
+    auth = ("AWS4-HMAC-SHA256 Credential=ALOFTFN123/20260101/us-east-1/ssm/aws4_request, "
+            "SignedHeaders=host, Signature=abc")
+    assert access_key_of(auth, "") == "ALOFTFN123"
+    assert access_key_of("", "X-Amz-Credential=KEY%2F2026%2Fus-east-1%2Fs3") == "KEY"
+    body = json.dumps({"Names": ["/a/b", "c:3"]}).encode()
+    assert json_checks("AmazonSSM", "GetParameters", json.loads(body)) == [
+        ("ssm:GetParameters", param("/a/b")), ("ssm:GetParameters", param("/c"))]
+    assert function_access_key("shop-dev-f", 1) != function_access_key("shop-dev-f", 2)
+    assert len(function_access_key("shop-dev-f", 1)) == 20
+
+
+def test_middleware_denies_a_function_without_the_grant() -> None:
+    calls: list[str] = []
+
+    def moto(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        calls.append(environ["wsgi.input"].read().decode())
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    mw = AuthMiddleware(moto, "token", lambda: None)
+    key = function_access_key("shop-dev-reader", 1)
+    mw.set_grants({key: ("shop-dev-reader", [{"effect": "Allow", "action": ["ssm:GetParameter"],
+                                              "resource": [param("/shop/dev/TOKEN")]}])})
+    statuses: list[str] = []
+
+    def call(access_key: str, name: str) -> bytes:
+        body = json.dumps({"Name": name, "WithDecryption": True}).encode()
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "",
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+                   "HTTP_X_AMZ_TARGET": "AmazonSSM.GetParameter",
+                   "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={access_key}/x/y/ssm/aws4"}
+        return b"".join(mw(environ, lambda status, headers: statuses.append(status)))
+
+    assert call(key, "/shop/dev/TOKEN") == b"{}"
+    assert calls == [json.dumps({"Name": "/shop/dev/TOKEN", "WithDecryption": True})]
+    denied = json.loads(call(key, "/shop/dev/OTHER"))
+    assert denied["__type"] == "AccessDeniedException" and statuses[-1].startswith("400")
+    assert "ssm:GetParameter" in denied["message"]
+    unknown = function_access_key("shop-dev-other", 1)
+    assert json.loads(call(unknown, "/shop/dev/TOKEN"))["__type"] == "AccessDeniedException"
+    assert call("aloft-admin", "/shop/dev/OTHER") == b"{}"  # not a function's key
+    assert len(calls) == 2
+
+
+def test_resources_plan_add_update_remove() -> None:
+    svc = make(resources={"queues": {"jobs": {"dead_letter": True, "max_receives": 2}},
+                          "buckets": {"files": {}}})
+    wanted = desired_resources(svc, local_names(svc, "http://127.0.0.1:9"))
+    ids = [f"{r['kind']}:{r['physical']}" for r in wanted]
+    assert ids == ["bucket:shop-dev-files", "queue:shop-dev-jobs-dlq", "queue:shop-dev-jobs"]
+    jobs = wanted[2]["spec"]
+    assert jobs["dead_letter"] == ACCOUNT.arn("sqs", "shop-dev-jobs-dlq")
+    assert [i["action"] for i in resource_changes(wanted, {})] == ["resource_add"] * 3
+    current = {f"{r['kind']}:{r['physical']}": r for r in wanted}
+    assert resource_changes(wanted, current) == []
+    changed = make(resources={"queues": {"jobs": {"dead_letter": True, "max_receives": 5}}})
+    steps = resource_changes(desired_resources(changed, local_names(changed, "")), current)
+    assert [(s["action"], s["name"]) for s in steps] == [
+        ("resource_update", "queue:shop-dev-jobs"), ("resource_remove", "bucket:shop-dev-files")]
+
+
+def test_secure_parameter_values_stay_out_of_plans() -> None:
+    svc = make(resources={"parameters": {"key": {"value": "s3cret", "secure": True}}})
+    (res,) = desired_resources(svc, local_names(svc, ""))
+    assert "s3cret" not in json.dumps(res) and res["spec"]["value_sha256"]
+
+
+def test_serverless_yml_resources_become_local_resources() -> None:
+    from aloft.config import load_project
+
+    root = Path(__file__).resolve().parents[3] / "fixtures" / "configs" / "sls_functions"
+    svc = load_project(root).service("dev")
+    wanted = {(r["kind"], r["physical"]): r["spec"]
+              for r in desired_resources(svc, local_names(svc, ""))}
+    assert wanted[("bucket", "orders-dev-uploads")]["versioning"] is True
+    assert wanted[("queue", "orders-dev-orders")]["dead_letter"] == ACCOUNT.arn(
+        "sqs", "orders-dev-OrdersDLQ")
+    assert wanted[("table", "orders-dev")]["stream"] == "NEW_AND_OLD_IMAGES"
+    assert ("topic", "orders-alerts") in wanted
+
+
+def test_a_function_key_must_sign_with_its_own_secret() -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from aloft.local.services.sigv4 import function_secret
+
+    signing = b"k" * 32
+    key = function_access_key("shop-dev-reader", 1)
+    mw = AuthMiddleware(lambda environ, start: (start("200 OK", []), [b"{}"])[1], "t",
+                        lambda: None, signing)
+    mw.set_grants({key: ("shop-dev-reader", [{"effect": "Allow", "action": ["ssm:*"],
+                                              "resource": ["*"]}])})
+
+    def call(secret: str) -> bytes:
+        body = json.dumps({"Name": "/x"}).encode()
+        req = AWSRequest(method="POST", url="http://127.0.0.1:9/", data=body, headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AmazonSSM.GetParameter"})
+        SigV4Auth(Credentials(key, secret, "token"), "ssm", "us-east-1").add_auth(req)
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/x-amz-json-1.1", "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body), "HTTP_HOST": "127.0.0.1:9"}
+        for name, value in req.headers.items():
+            if name.lower() != "content-type":
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+        return b"".join(mw(environ, lambda status, headers: None))
+
+    assert call(function_secret(signing, key)) == b"{}"
+    assert json.loads(call("aloft-local"))["__type"] == "InvalidSignatureException"
