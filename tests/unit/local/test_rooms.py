@@ -1,0 +1,30 @@
+"""The local cloud's rooms are layered: each imports only `aloft.local.types` and the rooms before
+it in ROOMS, so nothing imports upwards (docs/contributing.md draws the map)."""
+
+from __future__ import annotations
+
+from tests.unit.test_import_cycles import import_graph
+
+ROOMS = ["store", "instances", "http", "services", "triggers", "deploy", "control"]
+WAITING_FOR_THE_STAGE_MODEL = {
+    # a function's grants include its own event sources, named by the pollers' bindings
+    ("aloft.local.services.auth", "aloft.local.triggers.pollers.bindings"),
+}
+
+
+def _room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["aloft", "local"] and len(parts) > 2 else None
+
+
+def test_no_room_imports_a_room_after_it() -> None:
+    rank = {room: i for i, room in enumerate([*ROOMS, "daemon", "provider"])}  # types: -1
+    upwards = {(module, other) for module, imported in import_graph().items()
+               if _room(module) in ROOMS for other in imported
+               if rank.get(_room(other) or "", -1) > rank[_room(module) or ""]}
+    assert upwards == WAITING_FOR_THE_STAGE_MODEL
+
+
+def test_every_module_of_local_is_in_a_room_or_one_of_the_three_at_the_top() -> None:
+    rooms = {_room(m) for m in import_graph() if m.startswith("aloft.local.")}
+    assert rooms == {*ROOMS, "daemon", "provider", "types"}
