@@ -121,7 +121,7 @@ async def _serve(port: int, code: Path, layer: Path | None, concurrency: int) ->
         stage: function_version(code, layer, stage, concurrency=concurrency, snapshot=snapshot)
         for stage, snapshot in STAGES.items()
     }
-    pool = InstancePool(logs, run_dir=home, account_concurrency=concurrency, throttle_wait=10.0)
+    pool = InstancePool(logs, account_concurrency=concurrency, throttle_wait=10.0)
     gateway = Gateway(BenchRegistry(versions), pool)
     try:
         await serve(create_app(gateway, BenchControl(pool)), "127.0.0.1", port)

@@ -18,7 +18,6 @@ __all__ = ["Account", "Names", "env_key"]
 HANDLER = "aloft.runtime.handler.handler"
 TAG_SERVICE = "aloft:service"
 TAG_STAGE = "aloft:stage"
-KEEP_WARM_INPUT = {"aloft": "keep_warm"}
 
 
 @dataclass(frozen=True)
@@ -107,10 +106,6 @@ class Names(ResourceNames):
     @property
     def api_name(self) -> str:
         return self.prefix
-
-    def api_url(self, kind: str, api_id: str) -> str:
-        host = f"{api_id}.execute-api.{self.account.region}.amazonaws.com"
-        return f"https://{host}/" if kind == "http" else f"https://{host}/{self.stage}/"
 
     def api_source_arn(self, api_id: str) -> str:
         return self.account.arn("execute-api", f"{api_id}/*")

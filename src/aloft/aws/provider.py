@@ -93,7 +93,6 @@ class AwsProvider:
                  builder: Builder | None = None) -> None:
         self._client = client or default_client
         self._builder = builder or default_builder
-        self.last_client: AwsClient | None = None  # the figures read its counters
 
     # -- connecting ---------------------------------------------------------------------
 
@@ -137,7 +136,6 @@ class AwsProvider:
     def stage(self, service: Service, built: Built | None = None,
               aws: AwsClient | None = None, *, history: bool = False) -> Stage:
         aws = aws or self._client(service)
-        self.last_client = aws
         names = Names.of(service, aws.account)
         want = desired(service, built or _NoBuild(), names)
         return Stage(aws, names, want, StateReader(aws, names, want, history=history).read())

@@ -92,9 +92,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
     port = listener.getsockname()[1]
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()
-    run_dir = home.root / "run"
-    run_dir.mkdir(exist_ok=True)
-    pool = InstancePool(logs, run_dir=run_dir, account_concurrency=opts.account_concurrency)
+    pool = InstancePool(logs, account_concurrency=opts.account_concurrency)
     registry = LocalRegistry()
 
     async def run_event(event: AsyncEvent) -> InvokeResult | None:

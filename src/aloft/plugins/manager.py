@@ -109,10 +109,6 @@ class Plugins:
                 out[name] = (plugin, model)
         return out
 
-    def section_of(self, plugin: str) -> str | None:
-        return next((name for name, (owner, _) in self.sections().items() if owner == plugin),
-                    None)
-
     def commands(self) -> list[click.Command]:
         found: list[click.Command] = []
         stopped = stopped_at("while adding its commands")

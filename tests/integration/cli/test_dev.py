@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from aloft.access_log import parse, request_line
-from aloft.cli.commands.dev import brief, show_line
+from aloft.cli.commands.dev import show_line
 from aloft.cli.devserver import changed, snapshot
 from aloft.cli.log_view import Shown, kind_of, output_style
 from aloft.provider import LogLine
@@ -110,15 +110,6 @@ def test_log_lines_in_colour(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("NO_COLOR", "1")
     show_line(Shown(LogLine(0.0, "app", "END x", "r1"), "runtime"))
     assert "\x1b[" not in capsys.readouterr().out
-
-
-def test_brief_keeps_the_first_line_and_the_cause() -> None:
-    text = "version 2 failed:\n" + "\n".join(f"  frame {n}" for n in range(30)) + \
-        "\n\nSyntaxError: '(' was never closed\n  fix: correct it"
-    short = brief(text, keep=3).splitlines()
-    assert short == ["version 2 failed:", "  …", "  frame 29",
-                     "SyntaxError: '(' was never closed", "  fix: correct it"]
-    assert brief("one\ntwo") == "one\ntwo"
 
 
 def test_dev_survives_a_broken_start_and_serves_once_fixed(

@@ -21,15 +21,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted(exit_code=128 + signum)
 
 
-def brief(text: str, keep: int = 6) -> str:
-    """A long error (a traceback from the instance) cut to its first line and its last `keep`
-    non-blank lines, where the cause is."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) <= keep + 2:
-        return "\n".join(lines)
-    return "\n".join([lines[0], "  …", *lines[-keep:]])
-
-
 def show_line(shown: Shown) -> None:
     render.out().print(log_view.render(shown, shown.line.function), soft_wrap=True,
                        highlight=False)

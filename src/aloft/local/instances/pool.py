@@ -18,7 +18,6 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from aloft.local.instances.concurrency import ConcurrencySlots
 from aloft.local.instances.instance import (
@@ -67,12 +66,10 @@ class InstancePool:
         self,
         log_sink: LogSink,
         *,
-        run_dir: Path,
         account_concurrency: int = 10,
         throttle_wait: float = 0.5,
     ) -> None:
         self.metrics = Metrics()
-        self.run_dir = run_dir  # socketpairs need no socket files; kept for the daemon's use
         self.log_sink = self._sink = log_sink
         self._versions: dict[str, _Version] = {}
         self._retiring: set[_Version] = set()

@@ -38,8 +38,6 @@ local cloud serves development, so its default is seconds: ALOFT_ASYNC_BACKOFF c
 THROTTLE_DELAY = 0.05
 """A throttled event waits this long and does not spend a retry (as on Lambda)."""
 
-RETRYABLE = ("error", "timeout", "crash", "init_error")
-
 
 @dataclass(frozen=True)
 class AsyncEvent:

@@ -133,7 +133,7 @@ def gateway(loop: LoopThread, sink: RecordingSink, tmp_path_factory: pytest.Temp
     ))
 
     async def make() -> Gateway:
-        pool = InstancePool(sink, run_dir=root, account_concurrency=5, throttle_wait=0.1)
+        pool = InstancePool(sink, account_concurrency=5, throttle_wait=0.1)
         return Gateway(StaticRegistry(stage, versions), pool)
 
     gw = loop.run(make())

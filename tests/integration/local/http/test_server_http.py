@@ -84,7 +84,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Cont
     started = asyncio.Event()
 
     async def run() -> None:
-        pool = InstancePool(RecordingSink(), run_dir=root)
+        pool = InstancePool(RecordingSink())
         gateway = Gateway(OneStage(function_version(code, "echo")), pool, max_body=1024)
         try:
             await serve(create_app(gateway, control), started=started, stop=stop, sock=sock)

@@ -95,11 +95,9 @@ def sink() -> RecordingSink:
 
 
 @pytest.fixture(scope="module")
-def pool(loop: LoopThread, sink: RecordingSink, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[InstancePool]:
+def pool(loop: LoopThread, sink: RecordingSink) -> Iterator[InstancePool]:
     async def make() -> InstancePool:
-        return InstancePool(sink, run_dir=tmp_path_factory.mktemp("run"), account_concurrency=4,
-                            throttle_wait=0.2)
+        return InstancePool(sink, account_concurrency=4, throttle_wait=0.2)
 
     pool = loop.run(make())
     yield pool
@@ -375,7 +373,7 @@ def test_waiting_request_gets_the_freed_slot(loop: LoopThread, pool: InstancePoo
 def test_account_concurrency_throttles(loop: LoopThread, sink: RecordingSink, code_dir: Path,
                                        tmp_path: Path) -> None:
     async def scenario() -> list[InvokeResult]:
-        small = InstancePool(sink, run_dir=tmp_path, account_concurrency=2, throttle_wait=0.1)
+        small = InstancePool(sink, account_concurrency=2, throttle_wait=0.1)
         try:
             fvs = [function_version(code_dir, "sleep", physical=f"acct-{i}") for i in range(3)]
             calls = [small.invoke(fv, b'{"seconds": 0.8}') for fv in fvs[:2]]

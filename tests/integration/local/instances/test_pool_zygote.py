@@ -48,7 +48,7 @@ def loop() -> Iterator[LoopThread]:
 
 @pytest.fixture()
 def pool(loop: LoopThread, tmp_path: Path) -> Iterator[InstancePool]:
-    pool = InstancePool(RecordingSink(), run_dir=tmp_path)
+    pool = InstancePool(RecordingSink())
     yield pool
     loop.run(pool.close())
 

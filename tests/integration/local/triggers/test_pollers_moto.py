@@ -153,7 +153,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     db = root / "state.db"
     State(db)
     loop = LoopThread()
-    pool = InstancePool(RecordingSink(), run_dir=root, account_concurrency=6)
+    pool = InstancePool(RecordingSink(), account_concurrency=6)
 
     async def run_event(event: AsyncEvent) -> InvokeResult | None:
         fv = registry.current(event.function)

@@ -146,9 +146,6 @@ class EventSources:
             self._deps.checkpoints.close()
             self._deps = None
 
-    def pollers(self) -> list[Poller]:
-        return [poller for _, poller, _ in self._running.values()]
-
     def status(self, functions: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Each binding (of `functions`, or all) with its state, last poll and counts."""
         out = []
