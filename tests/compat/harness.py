@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -21,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent / "projects"
 CONFIGS = ("serverless.yml", "serverless.yaml", "zappa_settings.json", "zappa_settings.yml",
@@ -166,19 +167,18 @@ def check_deploy(project: str, scratch: Path, *, home: Path, port: int,
         return None
     url = str(json.loads(done.stdout)["url"]).rstrip("/") + call.path
     request = urllib.request.Request(url, data=call.body, method=call.method)
-    deadline = time.monotonic() + 20
-    while True:
+
+    def answer() -> tuple[int, str]:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                status, text = response.status, response.read().decode()
+                return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
-            status, text = exc.code, exc.read().decode()
-        except OSError as exc:
-            if time.monotonic() > deadline:
-                return f"{call.method} {url}: {exc}"
-            time.sleep(0.2)
-            continue
-        break
+            return exc.code, exc.read().decode()
+
+    try:  # an answer, whatever its status; a refused connection is "not yet"
+        status, text = wait_until(answer, interval=0.2, ignoring=(OSError,))
+    except AssertionError as exc:
+        return f"{call.method} {url}: {exc}"
     if status != call.status or call.contains not in text:
         return f"{call.method} {url}: {status} {text[:300]!r}"
     return None

@@ -11,7 +11,6 @@ import re
 import shutil
 import socket
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from aloft.config import load_project
 from aloft.config.models import Service
 from aloft.local.control.client import CloudClient
 from aloft.local.provider import LocalProvider
+from tests.waiting import wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -139,9 +139,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     assert _get(environment.url("/dash/dev/"))[1].startswith(b"v2")
     # one event in the dead-letter queue (no retries)
     environment.provider.invoke(svc, "fail", {"n": 1}, asynchronous=True)
-    deadline = time.monotonic() + 20
-    while not environment.provider.dead_letters(svc) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: environment.provider.dead_letters(svc), message="the dead letter")
     yield environment
     environment.client.stop()
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.pty.conftest import Cloud
 from tests.pty.test_session import ctrl_c_budget, descendants, get
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -48,10 +49,8 @@ def test_dev_reloads_on_save_and_ctrl_c_stops_all_it_started(
         assert len(before) >= 2  # its AWS endpoint, the app's instance(s)
         # Ctrl-C in the middle of the next reload, while the new version initialises (slowly)
         app.write_text("import time\ntime.sleep(60)\n" + app.read_text())
-        deadline = time.monotonic() + 20
-        while not descendants(daemon) - before:
-            assert time.monotonic() < deadline, f"the slow version never started:\n{term.text}"
-            time.sleep(0.05)
+        wait_until(lambda: descendants(daemon) - before,
+                   message=lambda: f"the slow version to start:\n{term.text}")
         processes = {daemon, *descendants(daemon)}
         pressed = term.ctrl_c()
         done = term.wait(15)
@@ -61,11 +60,9 @@ def test_dev_reloads_on_save_and_ctrl_c_stops_all_it_started(
     assert done.text.rstrip().endswith("interrupted")
     assert took < ctrl_c_budget(), f"aloft dev stopped {took:.2f} s after Ctrl-C"
     assert not alive(daemon)  # aloft dev waited for its cloud to end
-    deadline = time.monotonic() + 2  # instances end when their daemon closes their sockets
-    while [pid for pid in processes if alive(pid)] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = [pid for pid in processes if alive(pid)]
-    assert not left, f"processes left behind: {left}"
+    # instances end when their daemon closes their sockets
+    wait_until(lambda: not [pid for pid in processes if alive(pid)], timeout=2,
+               message=lambda: f"no process left behind: {[p for p in processes if alive(p)]}")
     assert not (cloud.home / "daemon.json").exists()
 
 
@@ -83,20 +80,16 @@ def test_ctrl_c_in_a_reload_calls_it_off_on_a_cloud_that_keeps_running(
             before = descendants(daemon)
             app = project / "app.py"
             app.write_text("import time\ntime.sleep(60)\n" + app.read_text())
-            deadline = time.monotonic() + 20
-            while not descendants(daemon) - before:
-                assert time.monotonic() < deadline, f"no new version started:\n{term.text}"
-                time.sleep(0.05)
+            wait_until(lambda: descendants(daemon) - before,
+                       message=lambda: f"a new version to start:\n{term.text}")
             term.ctrl_c()
             done = term.wait(15)
         assert done.code == 130, done.text
         assert "aloft dev stopped: the local cloud keeps running (it was running before)" \
             in done.text
         assert alive(daemon)
-        deadline = time.monotonic() + 5  # the called-off version's processes are stopped
-        while descendants(daemon) - before:
-            assert time.monotonic() < deadline, "the interrupted reload kept running"
-            time.sleep(0.05)
+        wait_until(lambda: not descendants(daemon) - before, timeout=5,
+                   message="the called-off version's processes to stop")
         status = cloud.run("status", "dev", "--json", cwd=project, timeout=20)
         assert json.loads(status.text)["version"] == serving["version"]  # not published
     finally:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.pty.conftest import Cloud, free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(180)  # a hard deadline per test (the first pip install)
 
@@ -144,7 +145,7 @@ def test_status(cloud: Cloud, project: Path, url: str) -> None:
 def test_tail_follows_then_ctrl_c_exits_130(cloud: Cloud, project: Path, url: str) -> None:
     with cloud.terminal("tail", "dev", cwd=project) as term:
         term.expect(r"app START RequestId: \S+ Version: 1", timeout=20)  # the lines so far
-        time.sleep(0.3)  # now following: a new request's lines come as they happen
+        # now following (tail showed the lines so far): a new request's lines come as they happen
         get(url + "hello/follow")
         # an HTTP request shows as its request line (START/END/REPORT are the health check's)
         term.expect(r"app GET /flask-hello/dev/hello/follow 200 [\d.]+ ms", timeout=10)
@@ -181,17 +182,14 @@ def test_a_failing_deploy_keeps_the_old_version(cloud: Cloud, project: Path, url
 def test_ctrl_c_in_the_health_check_keeps_the_old_version(
     cloud: Cloud, project: Path, url: str, app_changed: Path
 ) -> None:
-    app_changed.write_text("import time\ntime.sleep(60)  # a slow init\n" +
-                           app_changed.read_text())
+    importing = project.parent / "importing"  # outside the project: not part of the code
+    app_changed.write_text(f"import pathlib, time\npathlib.Path({str(importing)!r}).touch()\n"
+                           "time.sleep(60)  # a slow init\n" + app_changed.read_text())
     daemon = json.loads((cloud.home / "daemon.json").read_text())["pid"]
     before = descendants(daemon)
     with cloud.terminal("deploy", "dev", cwd=project) as term:
         term.expect("applying the changes", timeout=60)
-        deadline = time.monotonic() + 10
-        while not descendants(daemon) - before:  # the new version's instance starts
-            assert time.monotonic() < deadline, "the new version's instance never started"
-            time.sleep(0.05)
-        time.sleep(0.3)  # it is importing the app (sleeping)
+        wait_until(importing.exists, timeout=10, message="the new version to import the app")
         pressed = term.ctrl_c()
         done = term.wait(10)
         took = time.monotonic() - pressed
@@ -200,10 +198,8 @@ def test_ctrl_c_in_the_health_check_keeps_the_old_version(
     assert took < ctrl_c_budget(), f"deploy stopped {took:.2f} s after Ctrl-C"
     status, body = get(url)
     assert status == 200 and "Hello from aloft!" in body
-    deadline = time.monotonic() + 5
-    while descendants(daemon) - before:  # the processes the deploy started are stopped
-        assert time.monotonic() < deadline, "the new version's processes were left running"
-        time.sleep(0.05)
+    wait_until(lambda: not descendants(daemon) - before, timeout=5,  # the deploy's processes
+               message="the new version's processes to stop")
 
 
 def test_ctrl_c_in_the_pip_install_changes_nothing(cloud: Cloud, project: Path,

@@ -11,13 +11,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.cli.cli_run import Aloft
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -152,16 +153,19 @@ def test_dev_shows_a_broken_reload_once(
     reader.start()
 
     def wait_for(text: str) -> None:
-        deadline = time.monotonic() + 120
-        while not any(text in line for line in output):
-            assert time.monotonic() < deadline and proc.poll() is None, "".join(output)
-            time.sleep(0.05)
+        wait_until(lambda: any(text in line for line in output) or proc.poll() is not None,
+                   timeout=120, message=lambda: f"{text!r} in:\n{''.join(output)}")
+        assert proc.poll() is None, "".join(output)
 
     try:
         wait_for("watching")
         (project / "helpers.py").write_text(HELPERS_BROKEN)
         wait_for("reload failed")
-        time.sleep(2)  # the failed versions' log lines, if any were shown, would be here now
+        # A request the previous version serves: its line comes after the failed version's
+        # log lines, had they been shown.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/broken/dev/marker", timeout=30):
+            pass
+        wait_for("GET /broken/dev/marker 200")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

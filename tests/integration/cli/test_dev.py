@@ -24,6 +24,7 @@ from aloft.cli.commands.dev import show_line
 from aloft.cli.devserver import changed, snapshot
 from aloft.cli.log_view import Shown, kind_of, output_style
 from aloft.provider import LogLine
+from tests.waiting import wait_until
 
 
 def _free_port() -> int:
@@ -69,6 +70,20 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def wait_printed(proc: subprocess.Popen[str], lines: list[str], text: str,
+                 timeout: float = 20) -> None:
+    """Until `aloft dev` (still running) has printed `text` in one of its `lines`."""
+    def printed() -> bool:
+        assert proc.poll() is None, "".join(lines)
+        return any(text in line for line in lines)
+    wait_until(printed, timeout=timeout, message=lambda: f"{text!r} in:\n{''.join(lines)}")
+
+
+def wait_served(url: str, text: str, what: str) -> None:
+    wait_until(lambda: text in (_get(url) or ""), timeout=10, interval=0.02,
+               message=f"{what} to serve")
 
 
 def test_snapshot_sees_saves_and_skips_build_output(tmp_path: Path) -> None:
@@ -133,22 +148,14 @@ def test_dev_survives_a_broken_start_and_serves_once_fixed(
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 300  # the first build may install Flask into the cache
-        while not any("deploy failed" in line for line in lines):
-            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
-            time.sleep(0.05)
+        wait_printed(proc, lines, "deploy failed", timeout=300)  # the first build may install
         app.write_text(good)
-        body = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            body = _get(url)
-            if body is not None:
-                break
-            time.sleep(0.05)
-        assert body is not None and "Hello from aloft!" in body
+        body = wait_until(lambda: proc.poll() is None and _get(url), timeout=120,
+                          message=f"{url} to serve")
+        assert "Hello from aloft!" in body
         # The new version serves as soon as the alias switches, a moment before `aloft dev`
         # has its deploy's answer and prints it.
-        while time.monotonic() < deadline and not any("reloaded" in line for line in lines):
-            time.sleep(0.05)
+        wait_printed(proc, lines, "reloaded", timeout=120)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
@@ -172,31 +179,30 @@ def test_dev_reloads_within_a_second_and_stops_cleanly(
     proc = subprocess.Popen([str(script), "dev"], cwd=root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/flask-hello/dev/"
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+    readers = [threading.Thread(target=lambda: out_lines.extend(proc.stdout or ()), daemon=True),
+               threading.Thread(target=lambda: err_lines.extend(proc.stderr or ()), daemon=True)]
+    for reader in readers:
+        reader.start()
     try:
-        deadline = time.monotonic() + 300  # the first build installs Flask into the cache
-        body = None
-        while body is None and time.monotonic() < deadline and proc.poll() is None:
-            body = _get(url)
-            time.sleep(0.1)
-        assert body is not None and "Hello from aloft!" in body, proc.poll()
+        # the first build installs Flask into the cache
+        body = wait_until(lambda: proc.poll() is None and _get(url), timeout=300, interval=0.1,
+                          message=lambda: f"{url} to serve:\n{''.join(err_lines)}")
+        assert "Hello from aloft!" in body, proc.poll()
         daemon = json.loads((home / "daemon.json").read_text())["pid"]
         app = root / "app.py"
         latencies = []
         for n in range(3):  # the machine is shared: the best of three saves must be under 1 s
-            time.sleep(0.3)  # let the previous reload settle
+            # the previous reload is done (it printed its line): this save starts a new one
+            wait_printed(proc, err_lines,
+                         "watching" if n == 0 else f"reloaded app.py → version {n + 1}")
             text = app.read_text()
             app.write_text(text.replace("Hello from aloft!" if n == 0 else f"Reload {n - 1}!",
                                         f"Reload {n}!"))
             saved = time.monotonic()
-            seen = None
-            while time.monotonic() - saved < 10:
-                body = _get(url)
-                if body and f"Reload {n}!" in body:
-                    seen = time.monotonic() - saved
-                    break
-                time.sleep(0.02)
-            assert seen is not None, f"save {n}: the new code never served"
-            latencies.append(seen)
+            wait_served(url, f"Reload {n}!", what=f"save {n}: the new code")
+            latencies.append(time.monotonic() - saved)
         # The budget is 1 s. A reload starts a Python process that imports Flask: on a machine
         # whose load is several times its cores (shared CI), that alone takes longer, so the
         # budget grows with the load measured during the test (and says so).
@@ -209,12 +215,13 @@ def test_dev_reloads_within_a_second_and_stops_cleanly(
         assert len(processes) >= 3  # aloft dev, the daemon, at least one instance
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        for reader in readers:
+            reader.join(timeout=10)
+    out, err = "".join(out_lines), "".join(err_lines)
     assert proc.returncode == 130, err  # stopped by Ctrl-C (SIGINT)
-    deadline = time.monotonic() + 10
-    while any(_alive(p) for p in processes) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not [p for p in processes if _alive(p)], "processes left behind"
+    wait_until(lambda: not [p for p in processes if _alive(p)], timeout=10,
+               message=lambda: f"no process left behind: {[p for p in processes if _alive(p)]}")
     assert not (home / "daemon.json").exists()
     assert "reloaded app.py → version 4 (replaces 3)" in err and "ms from the save" in err
     assert "aloft dev stopped: it stopped the local cloud it started" in err

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -20,6 +19,7 @@ from aloft.config import load_project
 from aloft.config.models import Service
 from aloft.local.control.client import CloudClient
 from aloft.local.provider import LocalProvider
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -57,9 +57,8 @@ class Cloud:
         info = self.client.running()
         assert info is not None, "the daemon is not running"
         os.kill(info.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while self.client.running() is not None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: self.client.running() is None, timeout=10, interval=0.02,
+                   message=f"the killed daemon (pid {info.pid}) to be gone")
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -85,15 +84,6 @@ def get(url: str, *, headers: Mapping[str, str] | None = None,
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-
-
-def wait_until(predicate: object, timeout: float = 20.0, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(interval)
-    return False
 
 
 WSGI_APP = """

@@ -12,6 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from aloft.provider import LogLine
 from tests.integration.local.cloud_helpers import (
     JOBS,
     WSGI_APP,
@@ -19,9 +20,9 @@ from tests.integration.local.cloud_helpers import (
     get,
     read_lines,
     service,
-    wait_until,
     write_project,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,8 @@ def test_boto3_invoke_event_and_dry_run(deployed: tuple[Cloud, Path]) -> None:
         resp = client.invoke(FunctionName="ctl-dev-record", InvocationType="Event",
                              Payload=json.dumps({"n": i}).encode())
         assert resp["StatusCode"] == 202
-    assert wait_until(lambda: len(read_lines(out / "record.log")) == 5)
+    wait_until(lambda: len(read_lines(out / "record.log")) == 5,
+               message=lambda: f"five events in record.log: {read_lines(out / 'record.log')}")
     assert sorted(json.loads(line)["n"] for line in read_lines(out / "record.log")) == [
         0, 1, 2, 3, 4]
 
@@ -169,23 +171,24 @@ def test_logs_query_filter_and_follow(deployed: tuple[Cloud, Path], tmp_path: Pa
     # following: a line printed after the follow started arrives without polling delay
     import time
 
-    follow = cloud.provider.logs(svc, function="fail", since=time.time(), follow=True)
-    seen: list[str] = []
+    started = time.time()
+    follow = cloud.provider.logs(svc, function="fail", since=started, follow=True)
+    seen: list[LogLine] = []
     got_it = threading.Event()
 
     def reader() -> None:
         for line in follow:
-            seen.append(line.text)
+            seen.append(line)
             if "fails on purpose" in line.text:
                 got_it.set()
                 return
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    time.sleep(0.5)
-    assert seen == []
     cloud.provider.invoke(svc, "fail", {})
     assert got_it.wait(15), seen
+    # only the new invocation's lines: none of the earlier ones (the test before made some)
+    assert all(line.timestamp >= started for line in seen), seen
 
 
 def test_large_artifacts_are_copied_from_their_path(

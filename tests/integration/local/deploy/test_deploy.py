@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from aloft.errors import DeployError, NotDeployedError, UsageError
 from tests.integration.local.cloud_helpers import JOBS, WSGI_APP, Cloud, get, service, write_project
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +194,7 @@ SLOW_APP = WSGI_APP.replace(
     '        if path == "/boom":',
     '        if path == "/slow":\n'
     '            import time\n'
+    '            open(os.path.join(os.environ["OUT_DIR"], "slow-started"), "w").close()\n'
     '            time.sleep(1.5)\n'
     '        if path == "/boom":',
 )
@@ -207,7 +208,8 @@ def test_in_flight_requests_finish_on_the_old_version(cloud: Cloud, tmp_path: Pa
     slow: list[tuple[int, bytes]] = []
     request = threading.Thread(target=lambda: slow.append(get(cloud.url("/inflight/dev/slow"))))
     request.start()
-    time.sleep(0.4)  # the slow request runs on version 1 now
+    wait_until(lambda: (tmp_path / "out" / "slow-started").exists(),
+               message="the slow request to run on version 1")
     project(tmp_path, "inflight", app=SLOW_APP.replace('"v1"', '"v2"'))
     second = cloud.provider.deploy(service(root))
     assert (first.version, second.version) == (1, 2)

@@ -18,6 +18,7 @@ from tests.integration.local.cloud_helpers import (
     service,
     write_project,
 )
+from tests.waiting import wait_until
 
 cloud = cloud_fixture()
 
@@ -94,6 +95,7 @@ def test_rollback_restores_the_older_schedules(cloud: Cloud, tmp_path: Path) -> 
     svc = service(root)
     assert cloud.provider.schedule(svc, False, ["delta"]) == ["rbs-dev-delta"]
 
+    fired = cloud.client.call("GET", "cloud")["schedules_fired"]
     before = time.time()
     back = cloud.provider.rollback(svc, 1)
     after = time.time()
@@ -120,8 +122,15 @@ def test_rollback_restores_the_older_schedules(cloud: Cloud, tmp_path: Path) -> 
     noon = schedule_next_fire("cron(0 12 * * ? *)", datetime.fromtimestamp(before, UTC))
     assert gamma["next_fire"] in (noon.timestamp(), (noon + timedelta(days=1)).timestamp())
     assert gamma["next_fire"] > after
-    time.sleep(1.0)  # the woken scheduler fires nothing: every next fire is in the future
-    assert read_lines(out / "record.log") == []
+    # The woken scheduler fires nothing: every next fire is in the future. A marker event
+    # queued after the rollback has run, and nothing else is queued: a fire queued when the
+    # scheduler woke would have run by then too.
+    cloud.provider.invoke(svc, "alpha", {"marker": True}, asynchronous=True)
+    wait_until(lambda: read_lines(out / "record.log")
+               and cloud.provider.status(svc)["async"]["queued"] == 0,
+               message=lambda: f"the marker alone in record.log: {read_lines(out / 'record.log')}")
+    assert read_lines(out / "record.log") == [json.dumps({"marker": True})]
+    assert cloud.client.call("GET", "cloud")["schedules_fired"] == fired
 
     # forward again: the newer deployment's schedules (a deploy of V2 again)
     again = cloud.provider.deploy(service(root))

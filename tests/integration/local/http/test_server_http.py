@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import socket
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -247,10 +246,11 @@ def test_keep_alive_closes_idle_connections_not_slow_uploads(
     monkeypatch.setattr(server_module, "KEEP_ALIVE", 0.3)  # read by the server's sweeper
     with socket.create_connection(("127.0.0.1", port), timeout=10) as slow, \
             socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+        # The upload stalls first: when the sweeper closes the idle connection, the upload has
+        # been silent for longer than it.
+        slow.sendall(b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 4\r\n\r\nab")
         idle.sendall(b"GET /svc/dev/x HTTP/1.1\r\nhost: h\r\n\r\n")
         assert idle.recv(65536).startswith(b"HTTP/1.1 200 OK")
-        slow.sendall(b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 4\r\n\r\nab")
-        time.sleep(2.0)  # longer than KEEP_ALIVE, and than the sweeper's period
-        assert idle.recv(100) == b""  # closed by the server
+        assert idle.recv(100) == b""  # closed by the server (recv waits up to the timeout)
         slow.sendall(b"cd")
         assert slow.recv(65536).startswith(b"HTTP/1.1 200 OK")  # the upload was not cut

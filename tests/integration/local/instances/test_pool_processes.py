@@ -19,6 +19,7 @@ from tests.integration.local.dataplane_helpers import (
     build_artifact,
     function_version,
 )
+from tests.waiting import wait_until, wait_until_async
 
 FNS = '''
 import ctypes, os, sys, time
@@ -162,9 +163,8 @@ def test_template_keeps_a_child_forked_ahead(loop: LoopThread, pool: InstancePoo
     invoke(loop, pool, fv)
     template = pool._versions[fv.key].template
     assert template is not None
-    deadline = time.monotonic() + 5
-    while (template.spare is None or template.spare.pid is None) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: template.spare is not None and template.spare.pid is not None,
+               timeout=5, interval=0.02, message="the child forked ahead")
     spare = template.spare
     assert spare is not None and pool.instances()[fv.function] == 1  # the spare is not counted
     assert pool.drop_idle(fv.function) == 1
@@ -336,7 +336,7 @@ def test_reserved_concurrency_throttles(loop: LoopThread, pool: InstancePool,
 
     async def both() -> list[InvokeResult]:
         slow = asyncio.ensure_future(pool.invoke(fv, b'{"seconds": 1}'))
-        await asyncio.sleep(0.05)
+        await wait_until_async(lambda: pool._busy, message="the slow request on its instance")
         fast = await pool.invoke(fv, b'{"seconds": 0}')
         return [await slow, fast]
 
@@ -361,7 +361,7 @@ def test_waiting_request_gets_the_freed_slot(loop: LoopThread, pool: InstancePoo
 
     async def both() -> list[InvokeResult]:
         first = asyncio.ensure_future(pool.invoke(fv, b'{"seconds": 0.05}'))
-        await asyncio.sleep(0.01)
+        await wait_until_async(lambda: pool._busy, message="the first request on its instance")
         second = await pool.invoke(fv, b'{"seconds": 0}')  # waits for first's slot
         return [await first, second]
 
@@ -378,7 +378,8 @@ def test_account_concurrency_throttles(loop: LoopThread, sink: RecordingSink, co
             fvs = [function_version(code_dir, "sleep", physical=f"acct-{i}") for i in range(3)]
             calls = [small.invoke(fv, b'{"seconds": 0.8}') for fv in fvs[:2]]
             running = [asyncio.ensure_future(c) for c in calls]
-            await asyncio.sleep(0.05)
+            await wait_until_async(lambda: len(small._busy) == 2,
+                                   message="both requests on their instances")
             third = await small.invoke(fvs[2], b'{"seconds": 0}')
             return [third, *await asyncio.gather(*running)]
         finally:
@@ -390,28 +391,33 @@ def test_account_concurrency_throttles(loop: LoopThread, sink: RecordingSink, co
     assert [r.status for r in others] == ["ok", "ok"]
 
 
-def test_scale_to_zero(loop: LoopThread, pool: InstancePool, code_dir: Path) -> None:
-    for snapshot in (True, False):
-        fv = function_version(code_dir, "echo", keep_alive=1, snapshot=snapshot,
-                              physical=f"idle-{snapshot}")
-        result = invoke(loop, pool, fv)
-        pid = json.loads(result.payload)["pid"]
-        assert pool.instances()[fv.function] == 1
-        template = pool._versions[fv.key].template
-        others = [template.watch.proc.pid] if template else []
-        time.sleep(0.2)
-        if template and template.spare:  # the child forked ahead for the next cold start
-            others.append(template.spare.pid)
-        deadline = time.monotonic() + 5
-        while fv.function in pool.instances() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert fv.function not in pool.instances()
-        time.sleep(0.3)
-        assert not alive(pid)
-        assert fv.key not in pool._versions  # no template either
-        assert not [p for p in others if p and alive(p)]
-        again = invoke(loop, pool, fv)
-        assert again.status == "ok" and again.init_ms is not None
+@pytest.mark.parametrize("snapshot", [True, False])
+def test_scale_to_zero(loop: LoopThread, pool: InstancePool, code_dir: Path,
+                       snapshot: bool) -> None:
+    fv = function_version(code_dir, "echo", keep_alive=1, snapshot=snapshot,
+                          physical=f"idle-{snapshot}")
+    result = invoke(loop, pool, fv)
+    pid = json.loads(result.payload)["pid"]
+    assert pool.instances()[fv.function] == 1
+    template = pool._versions[fv.key].template
+    others = [template.watch.proc.pid] if template else []
+    if template:  # the child forked ahead for the next cold start
+        others.append(wait_until(lambda: template.spare and template.spare.pid, timeout=5,
+                                 message="the child forked ahead"))
+    wait_until(lambda: fv.function not in pool.instances(), timeout=5, interval=0.1,
+               message=f"{fv.function} scaled to zero")
+
+    def left() -> list[str]:
+        return [*(["the instance"] if alive(pid) else []),
+                *(["the version's entry"] if fv.key in pool._versions else []),
+                *(f"process {p}" for p in others if p and alive(p))]
+
+    wait_until(lambda: not left(), timeout=5, message=lambda: f"nothing left: {left()}")
+    assert not alive(pid)
+    assert fv.key not in pool._versions  # no template either
+    assert not [p for p in others if p and alive(p)]
+    again = invoke(loop, pool, fv)
+    assert again.status == "ok" and again.init_ms is not None
 
 
 def test_retire_lets_in_flight_requests_finish(loop: LoopThread, pool: InstancePool,
@@ -420,8 +426,8 @@ def test_retire_lets_in_flight_requests_finish(loop: LoopThread, pool: InstanceP
 
     async def scenario() -> tuple[InvokeResult, float, int]:
         running = asyncio.ensure_future(pool.invoke(old, b'{"seconds": 0.5}'))
-        while not pool._busy:  # the request is on its instance
-            await asyncio.sleep(0.005)
+        await wait_until_async(lambda: pool._busy, interval=0.005,
+                               message="the request on its instance")
         started = time.monotonic()
         template = pool._versions[old.key].template
         assert template is not None
@@ -432,7 +438,5 @@ def test_retire_lets_in_flight_requests_finish(loop: LoopThread, pool: InstanceP
     assert result.status == "ok" and json.loads(result.payload) == "slept"
     assert waited >= 0.4  # retire returned only once the in-flight request was done
     assert "retired" not in pool.instances()
-    deadline = time.monotonic() + 3
-    while alive(template_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(template_pid)
+    wait_until(lambda: not alive(template_pid), timeout=3,
+               message=f"the retired template (pid {template_pid}) to end")

@@ -18,6 +18,7 @@ from tests.integration.local.dataplane_helpers import (
     build_artifact,
     function_version,
 )
+from tests.waiting import wait_until
 
 DEP = """
 import os
@@ -69,12 +70,8 @@ def call(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> dict[str,
 
 
 def wait_for_zygote(pool: InstancePool) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if any(z.ready.done() and z.alive for z in pool._zygotes.values()):
-            return
-        time.sleep(0.02)
-    raise AssertionError("no zygote became ready")
+    wait_until(lambda: any(z.ready.done() and z.alive for z in pool._zygotes.values()),
+               timeout=10, interval=0.02, message="a ready zygote")
 
 
 def test_next_version_reuses_the_layer_not_the_code(
@@ -113,10 +110,8 @@ def test_zygotes_stop_with_their_layers_templates(
     wait_for_zygote(pool)
     zygote = next(iter(pool._zygotes.values()))
     loop.run(pool.retire(v1.function, set()))
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and pool._zygotes:
-        time.sleep(0.05)
-    assert not pool._zygotes and not zygote.alive
+    wait_until(lambda: not pool._zygotes, timeout=5, message="the zygote to stop")
+    assert not zygote.alive
     zygote.watch.proc.wait(5)  # the process is gone too
 
 

@@ -11,10 +11,10 @@ from tests.integration.local.cloud_helpers import (
     Cloud,
     cloud_fixture,
     service,
-    wait_until,
     write_project,
 )
 from tests.integration.local.cloud_helpers import endpoint_client as aws
+from tests.waiting import wait_until
 
 CODE = """
     import os
@@ -160,4 +160,4 @@ def test_every_service_enforces_the_functions_grants(cloud: Cloud, tmp_path: Pat
         listed = s3.list_objects_v2(Bucket="grants-dev-files", Prefix="consumed/")
         return [o["Key"] for o in listed.get("Contents", [])] == ["consumed/job-1"]
 
-    assert wait_until(consumed, timeout=30)
+    wait_until(consumed, timeout=30, message="the poller's delivery of job-1")

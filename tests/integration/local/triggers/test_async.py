@@ -17,9 +17,9 @@ from tests.integration.local.cloud_helpers import (
     Cloud,
     read_lines,
     service,
-    wait_until,
     write_project,
 )
+from tests.waiting import wait_until
 
 TASKS = """
     import json
@@ -71,7 +71,8 @@ def test_retries_then_dead_letter_then_redrive(env: tuple[Cloud, Service, Path])
     cloud, svc, out = env
     assert cloud.provider.invoke(svc, "flaky", {"job": 1}, asynchronous=True).error is None
     # the first attempt and two retries, then the dead-letter queue
-    assert wait_until(lambda: len(cloud.provider.dead_letters(svc)) == 1)
+    wait_until(lambda: len(cloud.provider.dead_letters(svc)) == 1,
+               message=lambda: f"one dead letter: {cloud.provider.dead_letters(svc)}")
     assert len(read_lines(out / "flaky-attempts.log")) == 3
     [dead] = cloud.provider.dead_letters(svc)
     assert dead["attempts"] == 3 and "not fixed yet" in dead["error"]
@@ -80,8 +81,10 @@ def test_retries_then_dead_letter_then_redrive(env: tuple[Cloud, Service, Path])
 
     (out / "fixed").write_text("")
     assert cloud.provider.redrive(svc, [dead["id"]]) == [dead["id"]]
-    assert wait_until(lambda: len(read_lines(out / "flaky.log")) == 1)
-    assert wait_until(lambda: cloud.provider.dead_letters(svc) == [])
+    wait_until(lambda: len(read_lines(out / "flaky.log")) == 1,
+               message=lambda: f"one success in flaky.log: {read_lines(out / 'flaky.log')}")
+    wait_until(lambda: cloud.provider.dead_letters(svc) == [],
+               message=lambda: f"an empty DLQ: {cloud.provider.dead_letters(svc)}")
     status = cloud.provider.status(svc)
     assert status["async"] == {"queued": 0, "dead_letter": 0}
 
@@ -106,11 +109,13 @@ def test_kill_9_loses_no_accepted_event(env: tuple[Cloud, Service, Path]) -> Non
     assert done_before < total
     cloud.kill9()
     cloud.start()
-    assert wait_until(
-        lambda: {json.loads(x)["n"] for x in read_lines(out / "record.log")} == set(range(total)),
-        timeout=60,
-    )
-    assert wait_until(lambda: cloud.provider.status(svc)["async"]["queued"] == 0)
+    def recorded() -> set[int]:
+        return {json.loads(x)["n"] for x in read_lines(out / "record.log")}
+
+    wait_until(lambda: recorded() == set(range(total)), timeout=60,
+               message=lambda: f"every event recorded; missing {set(range(total)) - recorded()}")
+    wait_until(lambda: cloud.provider.status(svc)["async"]["queued"] == 0,
+               message=lambda: f"an empty queue: {cloud.provider.status(svc)['async']}")
 
 
 def test_task_goes_through_the_invoke_api(env: tuple[Cloud, Service, Path]) -> None:
@@ -119,6 +124,6 @@ def test_task_goes_through_the_invoke_api(env: tuple[Cloud, Service, Path]) -> N
     cloud, svc, out = env
     result = cloud.provider.invoke(svc, "caller", {"value": 42})
     assert result.error is None and result.payload == "queued"
-    assert wait_until(lambda: read_lines(out / "task.log") != [])
+    wait_until(lambda: read_lines(out / "task.log"), message="the task's line in task.log")
     assert [json.loads(x) for x in read_lines(out / "task.log")] == [
         {"value": 42, "by": "caller"}]

@@ -6,8 +6,7 @@ removes the bindings."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from aloft.config.models import Service
 from tests.integration.local.cloud_helpers import Cloud, endpoint_client, service, write_project
+from tests.waiting import wait_until
 
 HANDLERS = """
     import json
@@ -84,16 +84,6 @@ def read(out: Path, name: str) -> list[Any]:
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, Path]]:
     cloud = Cloud(tmp_path_factory.mktemp("home"))
@@ -113,7 +103,9 @@ def polling(cloud: Cloud, svc: Service) -> list[dict[str, Any]]:
     def ready() -> list[dict[str, Any]] | None:
         rows: list[dict[str, Any]] = cloud.provider.status(svc)["event_sources"]
         return rows if len(rows) == 4 and all(r["state"] == "polling" for r in rows) else None
-    found: list[dict[str, Any]] = wait_for(ready)
+    found: list[dict[str, Any]] = wait_until(
+        ready, timeout=30, interval=0.1,
+        message=lambda: f"four polling sources: {cloud.provider.status(svc)['event_sources']}")
     return found
 
 
@@ -146,11 +138,12 @@ def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Pat
         got = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1)
         return [m["Body"] for m in got.get("Messages", [])]
 
-    assert wait_for(dead) == ["fail-2"]  # retried once, then redriven by maxReceiveCount 2
+    # retried once, then redriven by maxReceiveCount 2
+    assert wait_until(dead, timeout=30) == ["fail-2"]
     assert sorted(read(out, "worker")) == ["fail-2", "fail-2", "ok-1"]
-    assert wait_for(lambda: read(out, "upload")) == [["in/report.csv"]]
-    assert wait_for(lambda: read(out, "change")) == [["i1"]]
-    assert wait_for(lambda: read(out, "alert")) == [["high alert"]]
+    assert wait_until(lambda: read(out, "upload"), timeout=30) == [["in/report.csv"]]
+    assert wait_until(lambda: read(out, "change"), timeout=30) == [["i1"]]
+    assert wait_until(lambda: read(out, "alert"), timeout=30) == [["high alert"]]
     rows = {r["kind"]: r for r in cloud.provider.status(svc)["event_sources"]}
     assert rows["queue"]["succeeded"] == 1 and rows["queue"]["failed"] == 2
     assert rows["stream"]["succeeded"] == 1 and rows["queue"]["last_poll"]
@@ -162,8 +155,9 @@ def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Pat
     polling(cloud, svc)
     dynamodb = endpoint_client(cloud, "dynamodb")
     dynamodb.put_item(TableName="evs-dev-items", Item={"id": {"S": "i2"}})
-    wait_for(lambda: len(read(out, "change")) >= 2)
-    time.sleep(0.5)
+    # A shard is delivered in order: an i1 delivered again would come before (or with) i2.
+    wait_until(lambda: any("i2" in ids for ids in read(out, "change")), timeout=30,
+               message=lambda: f"i2 in change.log: {read(out, 'change')}")
     assert read(out, "change") == [["i1"], ["i2"]]
 
     # Undeploy tears the bindings down: the relays' internal queues go.
@@ -171,4 +165,5 @@ def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Pat
     relays = sqs.list_queues(QueueNamePrefix="aloft-").get("QueueUrls", [])
     assert len(relays) == 2  # the topic's and the bucket's
     cloud.provider.undeploy(svc)
-    wait_for(lambda: not sqs.list_queues(QueueNamePrefix="aloft-").get("QueueUrls"))
+    wait_until(lambda: not sqs.list_queues(QueueNamePrefix="aloft-").get("QueueUrls"),
+               timeout=30, message="the relays' internal queues to go")

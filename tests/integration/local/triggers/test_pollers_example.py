@@ -8,15 +8,16 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
 from tests.integration.local.cloud_helpers import Cloud, service
+from tests.waiting import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "functions"
 
@@ -47,13 +48,12 @@ def test_example_worker_consumes_its_queue(cloud: Cloud, tmp_path: Path) -> None
     assert deployed["url"].startswith(f"http://127.0.0.1:{cloud.port}/")
     svc = service(project)
 
-    deadline = time.monotonic() + 30
-    while True:
-        rows = cloud.provider.status(svc)["event_sources"]
-        if rows and rows[0]["state"] == "polling":
-            break
-        assert time.monotonic() < deadline, rows
-        time.sleep(0.1)
+    def polling() -> list[dict[str, Any]] | None:
+        rows: list[dict[str, Any]] = cloud.provider.status(svc)["event_sources"]
+        return rows if rows and rows[0]["state"] == "polling" else None
+
+    rows = wait_until(polling, timeout=30, interval=0.1, message=lambda: "the queue's poller: "
+                      f"{cloud.provider.status(svc)['event_sources']}")
     assert [(r["kind"], r["source"], r["function"]) for r in rows] == [
         ("queue", "functions-dev-jobs", "functions-dev-worker")]
 
@@ -65,10 +65,8 @@ def test_example_worker_consumes_its_queue(cloud: Cloud, tmp_path: Path) -> None
     def logged() -> str:
         return "\n".join(line.text for line in cloud.provider.logs(svc, function="worker"))
 
-    deadline = time.monotonic() + 30
-    while "processed job 1: resize" not in logged() or "job 2 asked to fail" not in logged():
-        assert time.monotonic() < deadline, logged()
-        time.sleep(0.2)
+    wait_until(lambda: "processed job 1: resize" in logged() and "job 2 asked to fail" in logged(),
+               timeout=30, interval=0.2, message=lambda: f"jobs 1 and 2 in:\n{logged()}")
     text = aloft(cloud, project, "status", "dev")
     assert "event sources" in text and "functions-dev-jobs" in text
 
@@ -84,8 +82,6 @@ def test_example_worker_consumes_its_queue(cloud: Cloud, tmp_path: Path) -> None
     changed = json.loads(aloft(cloud, project, "deploy", "dev", "--json"))
     assert changed["version"] == deployed["version"] + 1
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": 3, "task": "after"}))
-    deadline = time.monotonic() + 30
-    while "processed job 3: after" not in logged():
-        assert time.monotonic() < deadline, logged()
-        time.sleep(0.2)
+    wait_until(lambda: "processed job 3: after" in logged(), timeout=30, interval=0.2,
+               message=lambda: f"job 3 in:\n{logged()}")
     aloft(cloud, project, "undeploy", "dev", "--yes")

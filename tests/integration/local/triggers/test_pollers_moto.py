@@ -5,7 +5,6 @@ prefix/suffix; SNS with a filter policy; a DynamoDB stream with a durable checkp
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from tests.integration.local.dataplane_helpers import (
     build_artifact,
     function_version,
 )
+from tests.waiting import wait_until
 
 HANDLERS = '''
 import json, os
@@ -93,16 +93,6 @@ def read(out: Path, kind: str) -> list[Any]:
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 20, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {check}")
-
-
 @dataclass
 class Env:
     loop: LoopThread
@@ -112,6 +102,7 @@ class Env:
     out: Path
     url: str
     db: Path
+    asyncq: AsyncQueue
 
     def client(self, name: str) -> Any:
         return boto3.client(name, endpoint_url=self.url, region_name="us-east-1",
@@ -120,6 +111,20 @@ class Env:
     def bind(self, *bindings: Binding) -> None:
         self.loop.run(self.sources.refresh(list(bindings)))
 
+    def settled(self, kind: str, done: Callable[[list[Any]], bool]) -> list[Any]:
+        """`kind`'s log once `done` holds for it and nothing is left in the async queue of
+        its function (the relays queue SNS and S3 events as async invocations): every event
+        queued before the one `done` waits for has run by then."""
+        function = self.fvs[kind].function
+
+        def ready() -> list[Any] | None:
+            events = read(self.out, kind)
+            if not done(events) or self.loop.run(self.asyncq.pending_count([function])):
+                return None
+            return events
+        found: list[Any] = wait_until(ready, message=lambda: f"{kind}.log: {read(self.out, kind)}")
+        return found
+
     def polling(self, function: str) -> dict[str, Any]:
         """The binding of `function` once its poller is set up."""
         def ready() -> dict[str, Any] | None:
@@ -127,7 +132,8 @@ class Env:
                 if row["state"] == "polling":
                     return row
             return None
-        found: dict[str, Any] = wait_until(ready)
+        found: dict[str, Any] = wait_until(
+            ready, message=lambda: f"{function}'s poller: {self.sources.status([function])}")
         return found
 
 
@@ -170,7 +176,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     sources = EventSources(endpoint_url=url, registry=registry, invoke=pool.invoke,
                            enqueue=enqueue, state_db=db)
     loop.run(sources.start())
-    yield Env(loop, sources, registry, fvs, out, url, db)
+    yield Env(loop, sources, registry, fvs, out, url, db, asyncq)
     loop.run(sources.stop())
     loop.run(asyncq.stop())
     loop.run(pool.close())
@@ -243,17 +249,22 @@ def test_s3_upload_triggers_the_function_exactly_once_with_prefix_and_suffix(env
     s3.put_object(Bucket="uploads-bkt", Key="in/data 1.csv", Body=b"a,b\n")
     s3.put_object(Bucket="uploads-bkt", Key="in/skip.txt", Body=b"no")  # wrong suffix
     s3.put_object(Bucket="uploads-bkt", Key="out/skip.csv", Body=b"no")  # wrong prefix
-    events = wait_until(lambda: read(env.out, "bucket"))
-    time.sleep(1.5)  # anything else would have arrived by now
-    events = read(env.out, "bucket")
-    assert len(events) == 1
-    record = events[0]["Records"][0]
+    # The marker's notification comes after the skipped ones would have: once it has run (and
+    # nothing is left queued), an event for them would be in the log.
+    s3.put_object(Bucket="uploads-bkt", Key="in/zz-marker.csv", Body=b"m")
+
+    def keys(events: list[Any]) -> list[str]:
+        return [e["Records"][0]["s3"]["object"]["key"] for e in events]
+
+    events = env.settled("bucket", lambda events: "in/zz-marker.csv" in keys(events))
+    assert sorted(keys(events)) == ["in/data+1.csv", "in/zz-marker.csv"]
+    [record] = [e["Records"][0] for e in events if keys([e]) == ["in/data+1.csv"]]
     assert record["eventSource"] == "aws:s3" and record["eventName"] == "ObjectCreated:Put"
     assert record["s3"]["bucket"]["name"] == "uploads-bkt"
     assert record["s3"]["object"]["key"] == "in/data+1.csv"  # S3's encoding: '/' kept
     assert record["s3"]["object"]["size"] == 4
     s3.delete_object(Bucket="uploads-bkt", Key="in/data 1.csv")
-    removed = wait_until(lambda: read(env.out, "bucket")[1:])
+    removed = wait_until(lambda: read(env.out, "bucket")[2:])
     assert removed[0]["Records"][0]["eventName"].startswith("ObjectRemoved:")
     # The user's own notification entries survive the binding's; removing it removes only ours.
     conf = s3.get_bucket_notification_configuration(Bucket="uploads-bkt")
@@ -274,11 +285,16 @@ def test_sns_publish_reaches_the_function_through_its_filter_policy(env: Env) ->
         "level": {"DataType": "String", "StringValue": "low"}})
     sns.publish(TopicArn=topic, Message="high one", Subject="alarm", MessageAttributes={
         "level": {"DataType": "String", "StringValue": "high"}})
-    events = wait_until(lambda: read(env.out, "topic"))
-    time.sleep(1.0)
-    events = read(env.out, "topic")
-    assert len(events) == 1
-    record = events[0]["Records"][0]
+    # The marker passes the filter after "low one" would have.
+    sns.publish(TopicArn=topic, Message="marker", MessageAttributes={
+        "level": {"DataType": "String", "StringValue": "high"}})
+
+    def messages(events: list[Any]) -> list[str]:
+        return [e["Records"][0]["Sns"]["Message"] for e in events]
+
+    events = env.settled("topic", lambda events: "marker" in messages(events))
+    assert sorted(messages(events)) == ["high one", "marker"]
+    [record] = [e["Records"][0] for e in events if messages([e]) == ["high one"]]
     assert record["EventSource"] == "aws:sns"
     assert record["Sns"]["Message"] == "high one" and record["Sns"]["Subject"] == "alarm"
     assert record["Sns"]["TopicArn"] == topic
@@ -316,14 +332,18 @@ def test_dynamodb_insert_reaches_the_stream_function_and_checkpoints(env: Env) -
     ddb.put_item(TableName="items", Item={"id": {"S": "a2"}, "fail": {"S": "yes"}})
     wait_until(lambda: len(read(env.out, "stream_failed")) >= 2)
     ddb.put_item(TableName="items", Item={"id": {"S": "a3"}})
-    time.sleep(0.5)
+
+    def delivered(key: str) -> bool:
+        return any(r["dynamodb"]["Keys"]["id"]["S"] == key
+                   for e in read(env.out, "stream") for r in e["Records"])
+
+    # a3 reached the function in a batch behind the failing a2, and the checkpoint stays at a1
+    wait_until(lambda: delivered("a3"), message="a3, behind a2")
     checkpoints = Checkpoints(env.db)  # a second reader of state.db, as after a restart
     shard_key = f"{record['eventSourceARN']}|{shard}"
     assert checkpoints.get(binding.key, shard_key) == record["dynamodb"]["SequenceNumber"]
     (env.out / "healed").touch()
-    wait_until(lambda: any(r["dynamodb"]["Keys"]["id"]["S"] == "a3"
-                           for e in read(env.out, "stream") for r in e["Records"]))
-    last = read(env.out, "stream")[-1]["Records"][-1]["dynamodb"]["SequenceNumber"]
+    last = read(env.out, "stream")[-1]["Records"][-1]["dynamodb"]["SequenceNumber"]  # a3's
     try:
         wait_until(lambda: checkpoints.get(binding.key, shard_key) == last)
     finally:
@@ -340,10 +360,8 @@ def test_a_stopped_poller_does_not_hide_messages(env: Env) -> None:
     env.polling(fn)
     env.bind()  # its long poll is still waiting on the endpoint
     sqs.send_message(QueueUrl=url, MessageBody="for whoever polls next")
-    got = []
-    deadline = time.monotonic() + 8
-    while not got and time.monotonic() < deadline:
-        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    got = wait_until(lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get(
+        "Messages", []), timeout=8, interval=0, message="the message, for the next poller")
     assert [m["Body"] for m in got] == ["for whoever polls next"]
     assert not [r for r in read(env.out, "batch") if r["body"] == "for whoever polls next"]
 

@@ -60,7 +60,7 @@ def test_cancel_after_the_switch_waits_for_it() -> None:
         await asyncio.sleep(0)  # it reaches the switch
         await asyncio.sleep(0)
         cancel = asyncio.ensure_future(deploys.cancel("b"))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # turns of the loop: a cancel that did not wait is done now
         assert not cancel.done()  # waiting for the switch to finish, not cutting it
         work.switch.set()
         assert await cancel == Outcome("completed", 7)

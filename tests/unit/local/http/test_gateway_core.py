@@ -24,6 +24,7 @@ from aloft.local.types import (
     Route,
     StageRoutes,
 )
+from tests.waiting import wait_until_async
 
 
 def fv(name: str, **kw: Any) -> FunctionVersion:
@@ -237,7 +238,8 @@ def test_past_the_gateway_timeout_the_504_line_comes_first_then_the_report(
         response = await gateway.handle(HttpRequest("GET", "/svc/dev/slow", "", []))
         assert response.status == 504
         answered = list(pool.log_sink.lines)
-        await asyncio.sleep(0.6)  # the function ends
+        await wait_until_async(lambda: len(pool.log_sink.lines) > len(answered), timeout=5,
+                               message="the function's end")
         return answered, list(pool.log_sink.lines)
 
     answered, ended = asyncio.run(scenario())
