@@ -13,40 +13,7 @@ from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import NotDeployedError, UsageError
 from tests.aws.conftest import Builds, boto
-
-FULL: dict[str, Any] = {
-    "app": "app:app",
-    "keep_warm": True,
-    "cors": True,
-    "memory": 256,
-    "environment": {"MODE": "prod"},
-    "functions": {
-        "worker": {
-            "handler": "jobs.work",
-            "timeout": 60,
-            "concurrency": 5,
-            "retries": 1,
-            "max_event_age": 3600,
-            "secrets": ["/shop/db-password"],
-            "permissions": [{"Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}],
-            "events": [
-                {"queue": {"name": "jobs", "batch_size": 5, "window": 2}},
-                {"schedule": {"rate": "5 minutes", "input": {"job": "tick"}}},
-                {"topic": {"name": "alerts", "filter_policy": {"kind": ["urgent"]}}},
-                {"bucket": {"name": "uploads", "prefix": "in/", "suffix": ".csv"}},
-                {"stream": {"table": "items", "batch_size": 50}},
-            ],
-        },
-        "hello": {"handler": "hello.handle", "events": [{"http": "GET /hello/{name}"}]},
-    },
-    "resources": {
-        "queues": {"jobs": {"dead_letter": True, "max_receives": 4}},
-        "topics": {"alerts": {}},
-        "buckets": {"uploads": {}},
-        "tables": {"items": {"stream": True}},
-        "parameters": {"api-key": {"value": "s3cret", "secure": True}},
-    },
-}
+from tests.aws_stage import FULL
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import DeployError, ProviderError
 from tests.aws.conftest import REGION, Builds, boto
+from tests.unit.aws.test_errors import client_error
 
 
 class FailingClient(AwsClient):
@@ -132,35 +133,6 @@ def test_failed_update_keeps_the_old_version_serving(
     assert provider.deploy(svc).plan == []
 
 
-def _client_error(code: str, message: str, status: int = 400) -> Exception:
-    from botocore.exceptions import ClientError
-
-    return ClientError({"Error": {"Code": code, "Message": message},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
-
-
-@pytest.mark.parametrize(("code", "message", "expected", "fix_word"), [
-    ("RequestEntityTooLargeException", "Request must be smaller than 70167211 bytes",
-     "too large", "exclude"),
-    ("InvalidParameterValueException",
-     "Unzipped size must be smaller than 262144000 bytes", "too large", "slim"),
-    ("TooManyRequestsException", "Rate exceeded", "quota", "quota"),
-    ("CodeStorageExceededException", "Code storage limit exceeded", "quota", "old layer"),
-    ("EntityAlreadyExists", "Role with name x already exists.", "already taken", "rename"),
-    ("AccessDeniedException", "User is not authorized", "access denied", "grant"),
-])
-def test_translation_names_the_fix(code: str, message: str, expected: str,
-                                   fix_word: str) -> None:
-    from aloft.aws.errors import translate
-    from aloft.errors import Location
-
-    err = translate(_client_error(code, message), "lambda.CreateFunction",
-                    Location(stage="prod"))
-    assert expected in err.message and "stage 'prod'" in str(err)
-    assert fix_word in (err.fix or "")
-
-
-
 def test_client_waits_for_a_new_role_to_propagate(monkeypatch: pytest.MonkeyPatch) -> None:
     import aloft.aws.client as client_module
 
@@ -173,7 +145,7 @@ def test_client_waits_for_a_new_role_to_propagate(monkeypatch: pytest.MonkeyPatc
         def create_function(self, **params: Any) -> dict[str, Any]:
             self.attempts += 1
             if self.attempts < 3:
-                raise _client_error("InvalidParameterValueException",
+                raise client_error("InvalidParameterValueException",
                                     "The role defined for the function cannot be assumed by "
                                     "Lambda.")
             return {"FunctionName": params["FunctionName"]}

@@ -13,7 +13,7 @@ from aloft.aws.template import template, template_json
 from aloft.config.models import Service
 from aloft.errors import ConfigError
 from tests.aws.conftest import boto
-from tests.aws.test_template import _errors
+from tests.aws_stage import cfn_errors
 
 
 def http(method: str, path: str, cors: bool | None = None) -> dict[str, Any]:
@@ -95,13 +95,8 @@ def test_function_urls_take_their_functions_own_cors(
     app = lam.get_function_url_config(FunctionName="shop-prod-app", Qualifier="prod")
     assert not app.get("Cors", {}).get("AllowOrigins")
     assert provider.deploy(svc).plan == []
-    assert _errors(template_json(svc)) == []
+    assert cfn_errors(template_json(svc)) == []
     with pytest.raises(ConfigError, match="whole function URL"):
         provider.deploy(make_service(
             aws={"region": "eu-west-1", "api": "url"},
             functions={"a": fn(http("GET", "/a", True), http("PUT", "/a"))}))
-
-
-def test_an_api_with_route_cors_lints_clean(make_service: Callable[..., Service]) -> None:
-    svc = make_service(functions={"a": fn(http("ANY", "/a/{proxy+}", True))})
-    assert _errors(template_json(svc)) == []

@@ -7,12 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cfnlint.api
 import pytest
 
 from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
-from aloft.aws.template import template, template_json
 from aloft.config.models import Service
 from aloft.errors import ConfigError, ProviderError
 from tests.aws.conftest import boto
@@ -190,27 +188,6 @@ def test_a_root_static_path_is_refused(provider: AwsProvider, site: Service,
     with pytest.raises(ConfigError, match="static path '/'") as err:
         provider.deploy(make_service(app="app:app", static={"path": "/"}), plan_only=True)
     assert "/static" in (err.value.fix or "")
-
-
-def test_template_has_the_static_bucket(site: Service) -> None:
-    t = template(site)
-    res = t["Resources"]
-    assert res["StaticBucket"]["Type"] == "AWS::S3::Bucket"
-    assert "BucketName" not in res["StaticBucket"]["Properties"]
-    stmt = res["StaticBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    assert stmt["Action"] == "s3:GetObject"
-    integ = res["StaticIntegration"]["Properties"]
-    assert integ["IntegrationType"] == "HTTP_PROXY"
-    assert integ["RequestParameters"]["overwrite:header.referer"] == (
-        stmt["Condition"]["StringEquals"]["aws:Referer"])
-    routes = {r["Properties"]["RouteKey"]: r["Properties"]["Target"] for r in res.values()
-              if r["Type"] == "AWS::ApiGatewayV2::Route"}
-    assert routes["GET /assets/{proxy+}"] == {"Fn::Sub": "integrations/${StaticIntegration}"}
-    assert "StaticBucket" in t["Outputs"] and "Url" in t["Outputs"]
-    assert any("aws s3 sync" in u for u in t["Metadata"]["aloft"]["unsupported"])
-    errors = [str(m) for m in cfnlint.api.lint(template_json(site), regions=["eu-west-1"])
-              if m.rule.id.startswith("E")]
-    assert errors == []
 
 
 def test_a_renamed_bucket_moves_files_routes_and_secret(

@@ -8,7 +8,7 @@ from typing import Any
 from aloft.aws import steps as st
 from aloft.aws.plan_rollback import plan_rollback
 from aloft.aws.record import Release, StateRecord
-from tests.aws.test_plan import deployed, svc, want
+from tests.unit.aws.test_plan import deployed, svc, want
 
 FUNCTIONS: dict[str, Any] = {"worker": {"handler": "w.w", "events": [
     {"schedule": {"rate": "5 minutes", "enabled": True}}]}}
