@@ -1,7 +1,10 @@
-"""The control API's token, and Lambda's Invoke API driven by boto3's lambda client."""
+"""The control plane through a real daemon: the control API's token, Lambda's Invoke API driven by
+boto3's lambda client, logs that follow, artifacts copied from their path. Routes, errors and
+JSON shapes are tested in process: tests/unit/local/control."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,33 +65,22 @@ def lambda_client(cloud: Cloud) -> Any:
 
 
 def test_control_api_requires_the_token(deployed: tuple[Cloud, Path]) -> None:
+    """The wiring: the server hands /_aloft/api/ to the control API, which checks the token the
+    daemon wrote (each route, its errors and its JSON: tests/unit/local/control)."""
     cloud, _ = deployed
     assert get(cloud.url("/_aloft/api/health"))[0] == 401
-    assert get(cloud.url("/_aloft/api/status?service=ctl&stage=dev"),
-               headers={"Authorization": "Bearer wrong"})[0] == 401
     token = (cloud.home / "token").read_text().strip()
-    assert (cloud.home / "token").stat().st_mode & 0o777 == 0o600
     status, body = get(cloud.url("/_aloft/api/health"),
                        headers={"Authorization": f"Bearer {token}"})
     assert status == 200 and json.loads(body)["ok"] is True
-    # an artifact upload without the token is refused too
-    status, _ = get(cloud.url("/_aloft/api/artifacts/" + "0" * 64), method="PUT", body=b"x")
-    assert status == 401
 
 
-def test_artifact_upload_is_verified(deployed: tuple[Cloud, Path]) -> None:
-    cloud, _ = deployed
-    token = (cloud.home / "token").read_text().strip()
-    auth = {"Authorization": f"Bearer {token}"}
-    status, body = get(cloud.url("/_aloft/api/artifacts/" + "0" * 64), method="PUT",
-                       body=b"not those bytes", headers=auth)
-    assert status == 409 and b"does not match" in body
-    assert get(cloud.url("/_aloft/api/artifacts/" + "0" * 64), method="HEAD",
-               headers=auth)[0] == 404
-
-
-def test_boto3_invoke_request_response(deployed: tuple[Cloud, Path]) -> None:
-    cloud, _ = deployed
+def test_boto3_drives_the_invoke_api(deployed: tuple[Cloud, Path]) -> None:
+    """The wiring of Lambda's Invoke API with botocore reading its answers: a synchronous call
+    (by name and by ARN with the stage alias), a function error with its log tail, a missing
+    function, and events that the async queue runs (each case's shape:
+    tests/unit/local/control/test_invoke_api.py)."""
+    cloud, out = deployed
     client = lambda_client(cloud)
     resp = client.invoke(FunctionName="ctl-dev-echo", Payload=json.dumps({"a": 1}).encode())
     assert resp["StatusCode"] == 200
@@ -96,44 +88,21 @@ def test_boto3_invoke_request_response(deployed: tuple[Cloud, Path]) -> None:
     assert "FunctionError" not in resp
     payload = json.loads(resp["Payload"].read())
     assert payload["event"] == {"a": 1} and payload["function"] == "ctl-dev-echo"
-    # the stage alias and an explicit version as Qualifier, and an ARN as the name
-    for kwargs in ({"Qualifier": "dev"}, {"Qualifier": "1"}):
-        assert client.invoke(FunctionName="ctl-dev-echo", Payload=b"{}", **kwargs)[
-            "StatusCode"] == 200
     arn = "arn:aws:lambda:us-east-1:123456789012:function:ctl-dev-echo:dev"
     assert client.invoke(FunctionName=arn, Payload=b"{}")["StatusCode"] == 200
 
-
-def test_boto3_invoke_function_error_and_logs(deployed: tuple[Cloud, Path]) -> None:
-    cloud, _ = deployed
-    resp = lambda_client(cloud).invoke(FunctionName="ctl-dev-fail", Payload=b"{}",
-                                       LogType="Tail")
+    resp = client.invoke(FunctionName="ctl-dev-fail", Payload=b"{}", LogType="Tail")
     assert resp["StatusCode"] == 200
     assert resp["FunctionError"] == "Unhandled"
     error = json.loads(resp["Payload"].read())
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "fails on purpose"
-    import base64
-
     assert "REPORT RequestId" in base64.b64decode(resp["LogResult"]).decode()
 
-
-def test_boto3_unknown_function_and_qualifier(deployed: tuple[Cloud, Path]) -> None:
-    cloud, _ = deployed
-    client = lambda_client(cloud)
     with pytest.raises(ClientError) as missing:
         client.invoke(FunctionName="ctl-dev-nope", Payload=b"{}")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
-    with pytest.raises(ClientError) as wrong_alias:
-        client.invoke(FunctionName="ctl-dev-echo", Qualifier="prod", Payload=b"{}")
-    assert wrong_alias.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
-
-def test_boto3_invoke_event_and_dry_run(deployed: tuple[Cloud, Path]) -> None:
-    cloud, out = deployed
-    client = lambda_client(cloud)
-    dry = client.invoke(FunctionName="ctl-dev-record", InvocationType="DryRun", Payload=b"{}")
-    assert dry["StatusCode"] == 204
     for i in range(5):
         resp = client.invoke(FunctionName="ctl-dev-record", InvocationType="Event",
                              Payload=json.dumps({"n": i}).encode())
@@ -142,17 +111,6 @@ def test_boto3_invoke_event_and_dry_run(deployed: tuple[Cloud, Path]) -> None:
                message=lambda: f"five events in record.log: {read_lines(out / 'record.log')}")
     assert sorted(json.loads(line)["n"] for line in read_lines(out / "record.log")) == [
         0, 1, 2, 3, 4]
-
-
-def test_signed_requests_are_accepted(deployed: tuple[Cloud, Path]) -> None:
-    """boto3 signs with SigV4 (it always does); a request without any signature works too."""
-    cloud, _ = deployed
-    status, body = get(cloud.url("/2015-03-31/functions/ctl-dev-echo/invocations"),
-                       method="POST", body=b'{"plain": true}')
-    assert status == 200 and json.loads(body)["event"] == {"plain": True}
-    status, _ = get(cloud.url("/2015-03-31/functions/ctl-dev-echo/invocations"),
-                    method="POST", body=b"{not json")
-    assert status == 400
 
 
 def test_logs_query_filter_and_follow(deployed: tuple[Cloud, Path], tmp_path: Path) -> None:
