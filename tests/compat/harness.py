@@ -151,11 +151,13 @@ class Call:
 
 
 def check_deploy(project: str, scratch: Path, *, home: Path, port: int,
-                 call: Call | None) -> str | None:
-    """`aloft deploy` to the local cloud (a running daemon at `port`), then one request."""
+                 call: Call | None, cache: Path | None = None) -> str | None:
+    """`aloft deploy` to the local cloud (a running daemon at `port`), then one request. The
+    build cache is `cache` (projects with the same requirements share their layer), else one
+    of its own in `scratch`."""
     directory = copy(project, scratch)
     env = {"ALOFT_HOME": str(home), "ALOFT_PORT": str(port),
-           "ALOFT_CACHE_DIR": str(scratch / "cache")}
+           "ALOFT_CACHE_DIR": str(cache or scratch / "cache")}
     done = aloft(directory, "validate", "--json")
     if done.returncode != 0:
         return f"validate failed: {_failed(done)}"

@@ -41,7 +41,8 @@ def main(names: list[str]) -> int:
                     where = scratch / "deploy" / project
                     where.mkdir(parents=True)
                     results[project, "deploy"] = check_deploy(
-                        project, where, home=home, port=port, call=CALLS.get(project))
+                        project, where, home=home, port=port, call=CALLS.get(project),
+                        cache=scratch / "build-cache")
             finally:
                 client.stop()
     width = max(len(p) for p in projects())

@@ -62,6 +62,12 @@ def test_aws_template(project: str, results: dict[tuple[str, str], str | None]) 
 
 
 @pytest.fixture(scope="module")
+def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build cache for the module's deploys: a layer is built once per requirements."""
+    return tmp_path_factory.mktemp("build-cache")
+
+
+@pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     home = tmp_path_factory.mktemp("home")
     with socket.socket() as sock:
@@ -75,7 +81,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]
 
 
 @pytest.mark.parametrize("project", sorted({*DEPLOYED, *(p for p, c in GAPS if c == "deploy")}))
-def test_deploy_and_call(project: str, cloud: tuple[Path, int], tmp_path: Path) -> None:
+def test_deploy_and_call(project: str, cloud: tuple[Path, int], build_cache: Path,
+                         tmp_path: Path) -> None:
     home, port = cloud
-    failure = check_deploy(project, tmp_path, home=home, port=port, call=CALLS.get(project))
+    failure = check_deploy(project, tmp_path, home=home, port=port, call=CALLS.get(project),
+                           cache=build_cache)
     _expect(project, "deploy", failure)
