@@ -20,7 +20,8 @@ class FunctionSteps(ApplyContext):
                 "Environment": {"Variables": dict(c.environment)}, "Layers": list(c.layers),
                 "TracingConfig": {"Mode": c.tracing},
                 "VpcConfig": {"SubnetIds": list(c.subnet_ids),
-                              "SecurityGroupIds": list(c.security_group_ids)}}
+                              "SecurityGroupIds": list(c.security_group_ids)},
+                "DeadLetterConfig": {"TargetArn": c.dead_letter or ""}}
 
     def _do_CreateFunction(self, x: st.CreateFunction) -> Undo:
         f = x.spec
@@ -77,8 +78,10 @@ class FunctionSteps(ApplyContext):
             "FunctionName": x.function, "Qualifier": x.alias,
             "MaximumRetryAttempts": x.config.retries,
             "MaximumEventAgeInSeconds": x.config.max_event_age}
-        if x.config.on_failure:
-            params["DestinationConfig"] = {"OnFailure": {"Destination": x.config.on_failure}}
+        destinations = {key: {"Destination": arn} for key, arn in (
+            ("OnFailure", x.config.on_failure), ("OnSuccess", x.config.on_success)) if arn}
+        if destinations:
+            params["DestinationConfig"] = destinations
         self.aws.call("lambda", "put_function_event_invoke_config", **params)
         return []
 

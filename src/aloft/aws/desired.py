@@ -1,9 +1,10 @@
-"""The desired state of a stage: the Service and its built artifact, as `specs` records. Pure."""
+"""The desired state of a stage on AWS: the stage model and the built artifact, translated into
+`specs` records. Pure: names, grants, environments and triggers come from aloft.stage."""
 
 from __future__ import annotations
 
 import hashlib
-import json
+from pathlib import Path
 from typing import Protocol
 
 from aloft.aws import specs as s
@@ -11,12 +12,11 @@ from aloft.aws import static as static_files
 from aloft.aws.names import HANDLER, Names
 from aloft.aws.policy import role_policy
 from aloft.config import route_cors
-from aloft.config.intrinsics import Intrinsic
-from aloft.config.models import APP_FUNCTION, Cors, Function, Service
+from aloft.config.models import APP_FUNCTION, Cors, Service
 from aloft.config.source import format_path
-from aloft.config.unresolved import source_text, text_environment
 from aloft.errors import ConfigError, Location
-from aloft.naming import resource_environment
+from aloft.stage import records as r
+from aloft.stage import stage_of
 
 
 class Artifact(Protocol):
@@ -35,6 +35,8 @@ class Built(Protocol):
     def code(self) -> Artifact: ...
     @property
     def layer(self) -> Artifact | None: ...
+    @property
+    def tasks(self) -> bool: ...
 
 
 def _h(text: str) -> str:
@@ -52,42 +54,18 @@ def _where(service: Service, key_path: str, function: str | None = None) -> Loca
                     key_path=key_path, function=function, stage=service.stage)
 
 
-def resources(service: Service, names: Names) -> s.Resources:
-    res = service.resources
-    queues: list[s.QueueSpec] = []
-    for key, q in res.queues.items():
-        dlq: str | None = None
-        if q.dead_letter is True:
-            dlq = names.queue(f"{key}-dlq", None, q.fifo)
-            queues.append(s.QueueSpec(f"{key}-dlq", dlq, q.visibility_timeout, 1209600,
-                                      fifo=q.fifo))
-        elif isinstance(q.dead_letter, str):
-            if q.dead_letter not in res.queues:
-                raise ConfigError(
-                    f"dead_letter {q.dead_letter!r} is not a queue of this service",
-                    where=_where(service, f"resources.queues.{key}.dead_letter"),
-                    fix=f"declare it under resources.queues, or use `dead_letter: true`; queues: "
-                        f"{', '.join(res.queues)}",
-                )
-            other = res.queues[q.dead_letter]
-            dlq = names.queue(q.dead_letter, other.name, other.fifo)
-        queues.append(s.QueueSpec(key, names.queue(key, q.name, q.fifo), q.visibility_timeout,
-                                  q.retention, dlq, q.max_receives, q.fifo))
-    queues.append(s.QueueSpec("aloft-failed", names.failure_queue, 30, 1209600))
+def resources(stage: r.Stage, names: Names) -> s.Resources:
+    res = stage.resources
     return s.Resources(
-        buckets=tuple(s.BucketSpec(k, names.bucket(k, b.name), b.public, b.versioning)
-                      for k, b in res.buckets.items()),
-        queues=tuple(queues),
-        topics=tuple(s.TopicSpec(k, names.topic(k, t.name)) for k, t in res.topics.items()),
-        tables=tuple(
-            s.TableSpec(k, names.table(k, t.name), t.hash_key, t.hash_type, t.range_key,
-                        t.range_type,
-                        ("NEW_AND_OLD_IMAGES" if t.stream is True else (t.stream or None)),
-                        t.ttl)
-            for k, t in res.tables.items()),
-        parameters=tuple(
-            s.ParameterSpec(k, names.parameter(k, p.name), p.value, p.secure, p.description or "")
-            for k, p in res.parameters.items()),
+        buckets=tuple(s.BucketSpec(b.key, b.name, b.public, b.versioning) for b in res.buckets),
+        queues=(*(s.QueueSpec(q.key, q.name, q.visibility_timeout, q.retention, q.dead_letter,
+                              q.max_receives, q.fifo) for q in res.queues),
+                s.QueueSpec("aloft-failed", names.failure_queue, 30, 1209600)),
+        topics=tuple(s.TopicSpec(t.key, t.name) for t in res.topics),
+        tables=tuple(s.TableSpec(t.key, t.name, t.hash_key, t.hash_type, t.range_key,
+                                 t.range_type, t.stream, t.ttl) for t in res.tables),
+        parameters=tuple(s.ParameterSpec(p.key, p.name, p.value, p.secure, p.description)
+                         for p in res.parameters),
     )
 
 
@@ -106,184 +84,169 @@ def _route_cors(service: Service, found: Cors | route_cors.Conflict | None) -> s
     return _cors_spec(found)
 
 
-def _source_arn(names: Names, service: Service, kind: str, written: str | Intrinsic) -> str:
-    """The ARN an event source names: a declared resource key, a bare name or an ARN."""
-    name = source_text(written, kind)
-    if name.startswith("arn:"):
-        return name
-    res = service.resources
-    if kind == "queue":
-        q = res.queues.get(name)
-        return names.queue_arn(names.queue(name, q.name, q.fifo) if q else name)
-    if kind == "topic":
-        t = res.topics.get(name)
-        return names.topic_arn(names.topic(name, t.name) if t else name)
-    if kind == "dynamodb":
-        tb = res.tables.get(name)
-        table = names.table(name, tb.name) if tb else name
-        return s.ref(f"stream:{table}")
-    return names.account.arn("kinesis", f"stream/{name}")
-
-
-def _routes(service: Service, functions: dict[str, Function], kind: str) -> list[s.RouteSpec]:
+def _routes(service: Service, stage: r.Stage, kind: str) -> list[s.RouteSpec]:
+    """The API's route keys: an HTTP API serves the app at `$default`."""
     routes: dict[str, s.RouteSpec] = {}
-    if service.has_app:
-        app = functions[APP_FUNCTION]
-        keys = ["$default"] if kind == "http" else ["ANY /", "ANY /{proxy+}"]
-        for key in keys:
-            routes[key] = s.RouteSpec(key, APP_FUNCTION, "1.0" if kind == "rest" else app.payload)
-    for name, fn in functions.items():
-        for ev in fn.events:
-            if ev.http is None:
-                continue
-            key = f"{ev.http.method} {ev.http.path}"
-            if key in routes and routes[key].function != name:
-                raise ConfigError(
-                    f"route {key!r} is served by both {routes[key].function!r} and {name!r}",
-                    where=_where(service, f"functions.{name}.events", name),
-                    fix="give each route (method and path) to one function",
-                )
-            routes[key] = s.RouteSpec(key, name, "1.0" if kind == "rest" else fn.payload)
-    return sorted(routes.values(), key=lambda r: r.key)
+    # the stage's routes end with the app's catch-all (`ANY /`, `ANY /{proxy+}`)
+    app = list(stage.routes[-2:]) if service.has_app else []
+    events = stage.routes[:-2] if service.has_app else stage.routes
+    if app and kind == "http":
+        routes["$default"] = s.RouteSpec("$default", APP_FUNCTION, app[0].payload)
+    else:
+        routes.update((x.key, s.RouteSpec(x.key, APP_FUNCTION, _payload(kind, x.payload)))
+                      for x in app)
+    for x in events:
+        if x.key in routes and routes[x.key].function != x.function:
+            raise ConfigError(
+                f"route {x.key!r} is served by both {routes[x.key].function!r} and "
+                f"{x.function!r}",
+                where=_where(service, f"functions.{x.function}.events", x.function),
+                fix="give each route (method and path) to one function",
+            )
+        routes[x.key] = s.RouteSpec(x.key, x.function, _payload(kind, x.payload))
+    return sorted(routes.values(), key=lambda x: x.key)
 
 
-def _static(service: Service, names: Names, kind: str) -> s.StaticSpec | None:
+def _payload(kind: str, payload: r.Payload) -> r.Payload:
+    return "1.0" if kind == "rest" else payload
+
+
+def _static(service: Service, stage: r.Stage, names: Names, kind: str) -> s.StaticSpec | None:
     """`static:` served from the stage's bucket: on HTTP APIs only (REST APIs and function
     URLs keep serving the files from the code zip through the app)."""
-    st = service.static
+    st = stage.static
     if st is None or kind != "http":
         return None
-    path = "/" + st.path.strip("/")
-    if path == "/" or "{" in path or "}" in path:
+    if st.path == "/" or "{" in st.path or "}" in st.path:
         raise ConfigError(
             f"static path {st.path!r} cannot be a route prefix on AWS",
             where=_where(service, "static.path"),
             fix="serve the files under a prefix of their own, e.g. `path: /static`",
         )
-    directory = service.root / st.directory
+    directory = Path(st.directory)
     if not directory.is_dir():  # as locally: no directory, nothing served (the app answers)
         return None
-    files = static_files.scan(directory)
-    return s.StaticSpec(names.static_bucket, names.account.region, path, files)
+    return s.StaticSpec(names.static_bucket, names.account.region, st.path,
+                        static_files.scan(directory))
 
 
-def desired(service: Service, built: Built, names: Names) -> s.Desired:
-    """The stage as it should be once deployed with artifact `built`."""
-    acct = names.account
-    functions = service.resolved_functions()
-    res = resources(service, names)
-    res_env = resource_environment(service, names)
-    failure_arn = names.queue_arn(names.failure_queue)
-    layer = built.layer
-    kind = service.aws.api
+def _api(service: Service, stage: r.Stage, names: Names, kind: s.ApiKind
+         ) -> tuple[s.ApiSpec | None, list[s.RouteSpec], s.StaticSpec | None]:
+    """(the HTTP or REST API, every route including a function URL's, the static files)."""
     # REST APIs leave CORS to the app (the spec is kept for the record); see route_cors.py
     cors = _route_cors(service, route_cors.aws_api_cors(service)) if kind == "http" \
         else _cors_spec(service.cors)
-
-    routes = _routes(service, functions, kind)
-    static = _static(service, names, kind)
+    routes = _routes(service, stage, kind)
+    static = _static(service, stage, names, kind)
     if static is not None:
         for key in static.route_keys:
-            if any(r.key == key for r in routes):
+            if any(x.key == key for x in routes):
                 raise ConfigError(
                     f"route {key!r} is both a function's and the static files'",
                     where=_where(service, "static.path"),
                     fix="move the static files or the route to another path",
                 )
         routes = sorted([*routes, *(s.RouteSpec(k, s.STATIC_ROUTE, "1.0")
-                                    for k in static.route_keys)], key=lambda r: r.key)
-    url_functions = {r.function for r in routes} if kind == "url" else set()
-    api = None
-    if routes and kind != "url":
-        api = s.ApiSpec(kind, names.api_name, tuple(routes), cors)
+                                    for k in static.route_keys)], key=lambda x: x.key)
+    api = s.ApiSpec(kind, names.api_name, tuple(routes), cors) \
+        if routes and kind != "url" else None
+    return api, routes, static
 
-    permissions: list[s.Permission] = []
-    rules: list[s.RuleSpec] = []
-    mappings: list[s.MappingSpec] = []
-    subs: list[s.SubscriptionSpec] = []
-    notes: dict[str, list[s.NotificationSpec]] = {}
-    if api is not None:
-        for fname in sorted({r.function for r in api.routes} - {s.STATIC_ROUTE}):
-            permissions.append(s.Permission(fname, "aloft-api", "apigateway.amazonaws.com",
-                                            names.api_source_arn(s.ref("api"))))
-    for fname in sorted(url_functions):
-        permissions.append(s.Permission(fname, "aloft-url", "*", None,
-                                        "lambda:InvokeFunctionUrl"))
 
-    # keep-warm arrives as a schedule event of the app (aloft.plugins.builtin.keep_warm)
-    for fname, fn in functions.items():
-        scheds = [ev.schedule for ev in fn.events if ev.schedule is not None]
-        for i, sched in enumerate(scheds):
-            suffix = sched.name or (f"{fname}-schedule" + (f"-{i}" if len(scheds) > 1 else ""))
-            rules.append(s.RuleSpec(
-                names.rule(suffix), sched.expression, sched.enabled, fname,
-                None if sched.input is None else json.dumps(sched.input, sort_keys=True),
-                sched.description or f"aloft schedule of {fname}"))
-        for ev in fn.events:
-            if ev.queue is not None:
-                q = ev.queue
-                mappings.append(s.MappingSpec(
-                    fname, _source_arn(names, service, "queue", q.name), q.batch_size, q.window,
-                    q.partial_failures, q.enabled, None))
-            elif ev.stream is not None:
-                st = ev.stream
-                mappings.append(s.MappingSpec(
-                    fname, _source_arn(names, service, st.type, st.name), st.batch_size,
-                    st.window, st.partial_failures, st.enabled, st.starting_position))
-            elif ev.topic is not None:
-                arn = _source_arn(names, service, "topic", ev.topic.name)
-                policy = (json.dumps(ev.topic.filter_policy, sort_keys=True)
-                          if ev.topic.filter_policy else None)
-                subs.append(s.SubscriptionSpec(fname, arn, policy))
-                permissions.append(s.Permission(fname, f"aloft-sns-{_h(arn)}",
-                                                "sns.amazonaws.com", arn))
-            elif ev.bucket is not None:
-                b = ev.bucket
-                decl = service.resources.buckets.get(b.name)
-                bucket = names.bucket(b.name, decl.name) if decl else b.name
-                notes.setdefault(bucket, []).append(
-                    s.NotificationSpec(fname, tuple(b.events), b.prefix, b.suffix))
-                perm = s.Permission(fname, f"aloft-s3-{_h(bucket)}", "s3.amazonaws.com",
-                                    f"arn:{acct.partition}:s3:::{bucket}")
-                if perm not in permissions:
-                    permissions.append(perm)
-    for rule in rules:
-        permissions.append(rule_permission(rule, acct.arn("events", f"rule/{rule.name}")))
+def _rules(stage: r.Stage) -> list[s.RuleSpec]:
+    return [s.RuleSpec(x.name, x.expression, x.enabled, x.function, x.input, x.description)
+            for x in stage.schedules]
 
-    role_arn = service.aws.role or names.role_arn
-    role = None
-    if not service.aws.role:
-        role = s.RoleSpec(names.role_name, names.role_arn,
-                          role_policy(service, names, [m.source_arn for m in mappings]))
+
+class _Triggers:
+    """Event source mappings, subscriptions, bucket notifications, and the permissions on the
+    stage aliases that let the API, the rules, the topics and the buckets invoke them."""
+
+    def __init__(self, names: Names) -> None:
+        self.names = names
+        self.permissions: list[s.Permission] = []
+        self.mappings: list[s.MappingSpec] = []
+        self.subscriptions: list[s.SubscriptionSpec] = []
+        self.notifications: dict[str, list[s.NotificationSpec]] = {}
+
+    def api(self, api: s.ApiSpec | None, url_functions: set[str]) -> None:
+        if api is not None:
+            for fname in sorted({x.function for x in api.routes} - {s.STATIC_ROUTE}):
+                self.permissions.append(s.Permission(
+                    fname, "aloft-api", "apigateway.amazonaws.com",
+                    self.names.api_source_arn(s.ref("api"))))
+        for fname in sorted(url_functions):
+            self.permissions.append(s.Permission(fname, "aloft-url", "*", None,
+                                                 "lambda:InvokeFunctionUrl"))
+
+    def binding(self, b: r.Binding) -> None:
+        if b.kind in ("queue", "stream"):
+            self.mappings.append(s.MappingSpec(
+                b.function, b.arn, b.batch_size, b.window, b.partial_failures, b.enabled,
+                b.starting_position))
+        elif b.kind == "topic":
+            self.subscriptions.append(s.SubscriptionSpec(b.function, b.arn, b.filter_policy))
+            self.permissions.append(s.Permission(b.function, f"aloft-sns-{_h(b.arn)}",
+                                                 "sns.amazonaws.com", b.arn))
+        else:
+            self.notifications.setdefault(b.source, []).append(
+                s.NotificationSpec(b.function, b.events, b.prefix, b.suffix))
+            perm = s.Permission(b.function, f"aloft-s3-{_h(b.source)}", "s3.amazonaws.com",
+                                b.arn)
+            if perm not in self.permissions:
+                self.permissions.append(perm)
+
+    def rules(self, rules: list[s.RuleSpec]) -> None:
+        for rule in rules:
+            self.permissions.append(rule_permission(rule, self.names.rule_arn(rule.name)))
+
+
+def _function(service: Service, fn: r.Function, names: Names, built: Built, role_arn: str,
+              url: s.CorsSpec | str | None) -> s.FunctionSpec:
     vpc = service.aws.vpc
-    specs: list[s.FunctionSpec] = []
-    for fname, fn in functions.items():
-        env = {**res_env, **text_environment(fn.environment), "ALOFT_FUNCTION": fname}
-        config = s.FunctionConfig(
-            runtime=f"python{service.runtime}",
-            handler=HANDLER,
-            role=role_arn,
-            memory=fn.memory or 512,
-            timeout=fn.timeout or 30,
-            environment=tuple(sorted(env.items())),
-            layers=((s.ref("layer"),) if layer else ()) + tuple(fn.layers),
-            description=fn.description or f"aloft {service.service} {service.stage} {fname}",
-            tracing="Active" if service.aws.tracing else "PassThrough",
-            subnet_ids=tuple(vpc.subnet_ids) if vpc else (),
-            security_group_ids=tuple(vpc.security_group_ids) if vpc else (),
-        )
-        url: s.CorsSpec | str | None = None
-        if fname in url_functions:
-            url = _route_cors(service, route_cors.aws_url_cors(service, fname)) or "none"
-        specs.append(s.FunctionSpec(
-            name=fname, physical=names.function(fname), config=config,
-            architecture=fn.architecture or service.aws.architecture,
-            code_sha256=built.code.sha256, code_key=names.code_key(built.code.sha256),
-            concurrency=fn.concurrency,
-            async_config=s.AsyncConfig(fn.retries, fn.max_event_age, failure_arn),
-            url=url,  # type: ignore[arg-type]
-        ))
-    retention = service.aws.log_retention_days
+    failure_arn = names.queue_arn(names.failure_queue)
+    config = s.FunctionConfig(
+        runtime=f"python{fn.runtime}", handler=HANDLER, role=role_arn, memory=fn.memory,
+        timeout=fn.timeout, environment=tuple(sorted(fn.environment)),
+        layers=((s.ref("layer"),) if built.layer else ()) + fn.layers,
+        description=fn.description or f"aloft {service.service} {service.stage} {fn.name}",
+        tracing="Active" if fn.tracing else "PassThrough",
+        subnet_ids=tuple(vpc.subnet_ids) if vpc else (),
+        security_group_ids=tuple(vpc.security_group_ids) if vpc else (),
+        dead_letter=fn.dead_letter,
+    )
+    a = fn.async_settings
+    return s.FunctionSpec(
+        name=fn.name, physical=fn.physical, config=config,
+        architecture=fn.architecture or service.aws.architecture,
+        code_sha256=built.code.sha256, code_key=names.code_key(built.code.sha256),
+        concurrency=fn.concurrency,
+        async_config=s.AsyncConfig(a.retries, a.max_event_age, a.on_failure or failure_arn,
+                                   a.on_success),
+        url=url,  # type: ignore[arg-type]
+    )
+
+
+def desired(service: Service, built: Built, names: Names) -> s.Desired:
+    """The stage as it should be once deployed with artifact `built`."""
+    stage = stage_of(service, names.account, tasks=built.tasks)
+    kind = service.aws.api
+    api, routes, static = _api(service, stage, names, kind)
+    url_functions = {x.function for x in routes} if kind == "url" else set()
+    rules = _rules(stage)
+    triggers = _Triggers(names)
+    triggers.api(api, url_functions)
+    for binding in stage.bindings:
+        triggers.binding(binding)
+    triggers.rules(rules)
+    role_arn = service.aws.role or names.role_arn
+    role = None if service.aws.role else s.RoleSpec(
+        names.role_name, names.role_arn, role_policy(service, stage, names))
+    specs = [_function(service, fn, names, built, role_arn,
+                       (_route_cors(service, route_cors.aws_url_cors(service, fn.name)) or "none")
+                       if fn.name in url_functions else None)
+             for fn in stage.functions]
+    acct, layer = names.account, built.layer
     return s.Desired(
         service=service.service, stage=service.stage, region=acct.region,
         account_id=acct.account_id, partition=acct.partition,
@@ -297,12 +260,25 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         layer_name=names.layer_name,
         role=role, role_arn=role_arn,
         functions=tuple(specs), api=api,
-        permissions=tuple(permissions), rules=tuple(rules), mappings=tuple(mappings),
-        subscriptions=tuple(subs),
-        notifications=tuple((b, tuple(n)) for b, n in sorted(notes.items())),
-        resources=res,
-        log_groups=tuple((names.log_group(f), retention) for f in functions),
+        permissions=tuple(triggers.permissions), rules=tuple(rules),
+        mappings=tuple(triggers.mappings), subscriptions=tuple(triggers.subscriptions),
+        notifications=tuple((b, tuple(n)) for b, n in sorted(triggers.notifications.items())),
+        resources=resources(stage, names),
+        log_groups=tuple((fn.log_group, service.aws.log_retention_days)
+                         for fn in stage.functions),
         tags=tuple(sorted(names.tags(service.aws.tags).items())),
         domain=service.aws.domain,
         static=static,
+        notes=stage_notes(stage),
     )
+
+
+def stage_notes(stage: r.Stage) -> tuple[str, ...]:
+    """What the stage declares that aloft does not create on AWS yet (listed by --plan)."""
+    notes = [f"{x.function}: `eventbridge` rule {x.name} is not created on AWS yet"
+             for x in stage.event_rules]
+    notes += [f"{x.function}: `alb` target (listener {x.listener}) is not created on AWS yet"
+              for x in stage.alb_targets]
+    notes += [f"{fn.name}: `provisioned_concurrency` is not applied on AWS yet"
+              for fn in stage.functions if fn.provisioned_concurrency is not None]
+    return tuple(notes)

@@ -1,7 +1,9 @@
-"""How aloft names and tags what it creates on AWS, and the env vars that expose resources.
+"""How aloft names and tags what it creates on AWS beyond the stage model's names: the
+deployment bucket and its keys, the dependency layer, the static bucket, the API's URL, tags.
 
 Every name derives from the service and stage, so that state can be found again by name and two
-stages never collide. The resource env var convention is documented in docs/aws.md.
+stages never collide. The stage's own names (functions, rules, resources, role) are
+aloft.stage.names'.
 """
 
 from __future__ import annotations
@@ -9,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aloft.config.models import Service
-from aloft.naming import Account, ResourceNames, env_key
-from aloft.naming import bucket_safe as _bucket_safe
-from aloft.naming import short as _short
+from aloft.stage.names import Account, StageNames, bucket_safe, env_key, short
 
 __all__ = ["Account", "Names", "env_key"]
 
@@ -21,8 +21,8 @@ TAG_STAGE = "aloft:stage"
 
 
 @dataclass(frozen=True)
-class Names(ResourceNames):
-    """Every physical name of one service stage (declared resources: `ResourceNames`)."""
+class Names(StageNames):
+    """Every physical name of one service stage on AWS."""
 
     bucket_override: str | None = None
     static_override: str | None = None
@@ -38,8 +38,8 @@ class Names(ResourceNames):
     def deployment_bucket(self) -> str:
         if self.bucket_override:
             return self.bucket_override
-        base = _bucket_safe(f"aloft-{self.prefix}-{self.account.account_id}-{self.account.region}")
-        return _short(base, 63)
+        base = bucket_safe(f"aloft-{self.prefix}-{self.account.account_id}-{self.account.region}")
+        return short(base, 63)
 
     @property
     def static_bucket(self) -> str:
@@ -47,9 +47,9 @@ class Names(ResourceNames):
         the stage's own)."""
         if self.static_override:
             return self.static_override
-        base = _bucket_safe(
+        base = bucket_safe(
             f"aloft-{self.prefix}-static-{self.account.account_id}-{self.account.region}")
-        return _short(base, 63)
+        return short(base, 63)
 
     @property
     def key_prefix(self) -> str:
@@ -67,45 +67,13 @@ class Names(ResourceNames):
 
     @property
     def layer_name(self) -> str:
-        return _short(self.physical("deps"), 64)
-
-    @property
-    def role_name(self) -> str:
-        return _short(self.physical("lambda"), 64)
-
-    @property
-    def role_arn(self) -> str:
-        return self.account.arn("iam", f"role/{self.role_name}", region=False)
+        return short(self.physical("deps"), 64)
 
     @property
     def policy_name(self) -> str:
         return "aloft"
 
-    @property
-    def failure_queue(self) -> str:
-        """SQS queue receiving async events that exhausted their retries (on-failure target)."""
-        return _short(self.physical("aloft-failed"), 80)
-
-    # -- functions -------------------------------------------------------------
-
-    def function(self, name: str) -> str:
-        return _short(self.physical(name), 64)
-
-    def function_arn(self, name: str) -> str:
-        return self.account.arn("lambda", f"function:{self.function(name)}")
-
-    def alias_arn(self, name: str) -> str:
-        return f"{self.function_arn(name)}:{self.stage}"
-
-    def log_group(self, name: str) -> str:
-        return f"/aws/lambda/{self.function(name)}"
-
-    def rule(self, name: str) -> str:
-        return _short(self.physical(name), 64)
-
-    @property
-    def api_name(self) -> str:
-        return self.prefix
+    # -- the API -------------------------------------------------------------------
 
     def api_source_arn(self, api_id: str) -> str:
         return self.account.arn("execute-api", f"{api_id}/*")

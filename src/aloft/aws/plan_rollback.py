@@ -4,12 +4,13 @@ function versions, API routes and schedule rules). Pure, like plan.py."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.desired import rule_permission
 from aloft.aws.record import Release
-from aloft.aws.state import ActualState
+from aloft.aws.state import ActualApi, ActualState
 
 
 def plan_rollback(desired: s.Desired, actual: ActualState, target: Release,
@@ -82,14 +83,38 @@ def _rollback_routes(d: s.Desired, a: ActualState, target: Release,
     integrations no route uses any more, and the permission of a function left without a
     route; a REST API gets all of `target`'s routes (and a deployment of the stage) in one
     step, there. The static files' routes follow the current config, like the files."""
-    api = a.api
+    api = _target_api(a.api, target, notes)
+    if api is None:
+        return [], []
+    change = _RouteChange.of(api, a, target, notes)
+    if not (change.add or change.repoint or change.remove):
+        return [], []
+    spec = s.ApiSpec(api.kind, d.api.name if d.api else api.id, tuple(change.want.values()),
+                     api.cors)
+    adds = _route_permissions(d, a, api, (*change.add, *change.repoint))
+    deletes: list[st.Step] = []
+    if api.kind == "rest":
+        # Like deploy: the REST API's routes are rebuilt whole and the stage redeployed. It
+        # removes routes, so it goes with the deletions.
+        deletes.append(st.PutRestRoutes(api.id, spec, d.stage))
+    elif change.add:
+        adds.append(st.UpdateHttpApi(api.id, spec, (), change.add, keep_cors=True))
+    if api.kind == "http" and (change.repoint or change.remove):
+        deletes.append(st.UpdateHttpApi(
+            api.id, spec, (*change.remove, *(r.key for r in change.repoint)), change.repoint,
+            keep_cors=True))
+    return adds, deletes + change.unrouted(d, a)
+
+
+def _target_api(api: ActualApi | None, target: Release, notes: list[str]) -> ActualApi | None:
+    """The API whose routes become `target`'s, or None (a note says why) when they cannot."""
     if target.routes is None:
         if api is not None:
             kind = "REST" if api.kind == "rest" else "HTTP"
             notes.append(f"release {target.number} has no recorded routes (made before aloft "
                          f"recorded {kind} API routes per release): the {kind} API's routes "
                          "were left as they are")
-        return [], []
+        return None
     # A release of an HTTP API (`$default`, or payload 2.0 events) cannot be served by the
     # REST API a stage switched to since.
     if api is None or (api.kind == "rest" and any(r.key == "$default" or r.payload != "1.0"
@@ -98,45 +123,62 @@ def _rollback_routes(d: s.Desired, a: ActualState, target: Release,
             now = "has a REST API now, not an HTTP API" if api else "has no API now"
             notes.append(f"the routes of release {target.number} were not put back: the stage "
                          f"{now}")
-        return [], []
-    have = {r.key: r for r in api.routes}
-    static = {r.key for r in (*api.routes, *target.routes) if r.function == s.STATIC_ROUTE}
-    want: dict[str, s.RouteSpec] = {}
-    for r in target.routes:
-        if r.key in static:
-            continue
-        if r.function not in a.functions:
-            notes.append(f"route {r.key} of release {target.number} was not put back: "
-                         f"function {r.function} is no longer deployed")
-            continue
-        want[r.key] = r
-    add = tuple(r for k, r in want.items() if k not in have)
-    repoint = tuple(r for k, r in want.items() if k in have and have[k] != r)
-    remove = tuple(k for k in have if k not in static and k not in want)
-    if not (add or repoint or remove):
-        return [], []
-    spec = s.ApiSpec(api.kind, d.api.name if d.api else api.id, tuple(want.values()), api.cors)
-    adds: list[st.Step] = []
+        return None
+    return api
+
+
+@dataclass(frozen=True)
+class _RouteChange:
+    """The routes `target` had against the API's: to add, to re-point, to remove."""
+
+    have: dict[str, s.RouteSpec]
+    static: set[str]  # the static files' route keys
+    want: dict[str, s.RouteSpec]
+    add: tuple[s.RouteSpec, ...]
+    repoint: tuple[s.RouteSpec, ...]
+    remove: tuple[str, ...]
+
+    @classmethod
+    def of(cls, api: ActualApi, a: ActualState, target: Release,
+           notes: list[str]) -> _RouteChange:
+        have = {r.key: r for r in api.routes}
+        routes = target.routes or ()
+        static = {r.key for r in (*api.routes, *routes) if r.function == s.STATIC_ROUTE}
+        want: dict[str, s.RouteSpec] = {}
+        for r in routes:
+            if r.key in static:
+                continue
+            if r.function not in a.functions:
+                notes.append(f"route {r.key} of release {target.number} was not put back: "
+                             f"function {r.function} is no longer deployed")
+                continue
+            want[r.key] = r
+        return cls(have, static, want,
+                   add=tuple(r for k, r in want.items() if k not in have),
+                   repoint=tuple(r for k, r in want.items() if k in have and have[k] != r),
+                   remove=tuple(k for k in have if k not in static and k not in want))
+
+    def unrouted(self, d: s.Desired, a: ActualState) -> list[st.Step]:
+        """The `aloft-api` permission of each function the change leaves without a route."""
+        routed = {r.function for r in self.want.values()} | {
+            self.have[k].function for k in self.static if k in self.have}
+        left = (*self.remove, *(r.key for r in self.repoint))
+        out: list[st.Step] = []
+        for name in dict.fromkeys(self.have[k].function for k in left):
+            cur = a.functions.get(name)
+            if name not in routed and cur is not None and "aloft-api" in cur.permissions:
+                out.append(st.RemovePermission("aloft-api", cur.physical, d.stage))
+        return out
+
+
+def _route_permissions(d: s.Desired, a: ActualState, api: ActualApi,
+                       routes: tuple[s.RouteSpec, ...]) -> list[st.Step]:
+    """The `aloft-api` permission of each function that gets a route back and lacks it."""
     source = d.arn("execute-api", f"{api.id}/*")
-    for name in dict.fromkeys(r.function for r in (*add, *repoint)):
+    out: list[st.Step] = []
+    for name in dict.fromkeys(r.function for r in routes):
         fn = a.functions[name]
         if "aloft-api" not in fn.permissions:
             perm = s.Permission(name, "aloft-api", "apigateway.amazonaws.com", source)
-            adds.append(st.AddPermission(perm, fn.physical, d.stage))
-    deletes: list[st.Step] = []
-    if api.kind == "rest":
-        # Like deploy: the REST API's routes are rebuilt whole and the stage redeployed. It
-        # removes routes, so it goes with the deletions.
-        deletes.append(st.PutRestRoutes(api.id, spec, d.stage))
-    elif add:
-        adds.append(st.UpdateHttpApi(api.id, spec, (), add, keep_cors=True))
-    if api.kind == "http" and (repoint or remove):
-        deletes.append(st.UpdateHttpApi(api.id, spec, (*remove, *(r.key for r in repoint)),
-                                        repoint, keep_cors=True))
-    routed = {r.function for r in want.values()} | {have[k].function for k in static
-                                                      if k in have}
-    for name in dict.fromkeys(have[k].function for k in remove + tuple(r.key for r in repoint)):
-        cur = a.functions.get(name)
-        if name not in routed and cur is not None and "aloft-api" in cur.permissions:
-            deletes.append(st.RemovePermission("aloft-api", cur.physical, d.stage))
-    return adds, deletes
+            out.append(st.AddPermission(perm, fn.physical, d.stage))
+    return out

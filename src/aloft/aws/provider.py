@@ -7,6 +7,7 @@ apply. The planning and the AWS calls live in their own modules.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import time
@@ -38,11 +39,28 @@ from aloft.errors import (
     UsageError,
 )
 from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
+from aloft.stage import late as lt
+from aloft.stage.names import StageNames
 
 ClientFactory = Callable[[Service], AwsClient]
 UPLOAD_STEPS = (st_.CreateDeploymentBucket, st_.UploadObject)
 """Plan steps that upload the artifact (the deploy's `upload` phase); the rest is `apply`."""
 Builder = Callable[[Service], Built]
+
+
+def _notes(d: s.Desired) -> list[dict[str, Any]]:
+    return [{"op": "Note", "resource": d.stage, "note": n} for n in d.notes]
+
+
+def _check_exports(service: Service, st: Stage) -> None:
+    """Every `!ImportValue` of the stage names an export of the account and region."""
+    missing = sorted({lt.split(ref)[1] for ref in lt.refs(json.dumps(dataclasses.asdict(
+        st.desired))) if lt.split(ref)[0] == lt.EXPORT and ref not in st.actual.refs})
+    if missing:
+        raise NotDeployedError(
+            f"no stack of {st.names.account.region} exports {', '.join(missing)} "
+            "(`!ImportValue`)", where=_where(service),
+            fix="deploy the stack that exports it first, or check the export's name")
 
 
 def _where(service: Service, function: str | None = None) -> Location:
@@ -74,6 +92,7 @@ class _NoArtifact:
 class _NoBuild:
     code: _NoArtifact = _NoArtifact()
     layer: _NoArtifact | None = None
+    tasks: bool = True
 
 
 @dataclass(frozen=True)
@@ -158,6 +177,7 @@ class AwsProvider:
         service = self._resolve_ssm(service, aws)
         built = lifecycle.build(service) if lifecycle is not None else self._builder(service)
         st = self.stage(service, built, aws)
+        _check_exports(service, st)
         steps_ = plan_deploy(st.desired, st.actual)
         return self._deploy(service, st, steps_, plan_only, lifecycle)
 
@@ -172,7 +192,7 @@ class AwsProvider:
                                 version=current.number if current else 0,
                                 functions=_versions(current),
                                 schedules=[r.name for r in st.desired.rules],
-                                plan=describe(steps), changed=bool(steps))
+                                plan=describe(steps) + _notes(st.desired), changed=bool(steps))
         # Uploading the artifact is its own phase (plugins run between it and the changes).
         uploads: list[st_.Step] = [x for x in steps if isinstance(x, UPLOAD_STEPS)]
         changes = [x for x in steps if not isinstance(x, UPLOAD_STEPS)]
@@ -189,7 +209,7 @@ class AwsProvider:
             version=release.number if release else 0,
             functions={n: int(v) for n, v in result.versions.items()},
             schedules=[r.name for r in st.desired.rules],
-            plan=describe(steps),
+            plan=describe(steps) + _notes(st.desired),
         )
 
     def _verify(self, service: Service, st: Stage, result: ApplyResult) -> None:
@@ -350,7 +370,8 @@ class AwsProvider:
              filter_text: str | None = None, follow: bool = False) -> Iterator[LogLine]:
         aws = self._client(service)
         fnames = [function] if function else service.all_function_names()
-        groups = {f"/aws/lambda/{service.physical_name(n)}": n for n in fnames}
+        names = StageNames(service.service, service.stage, aws.account)
+        groups = {names.log_group(n): n for n in fnames}
         start = int((since if since is not None else time.time() - 600) * 1000)
         seen: set[str] = set()
         while True:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from aloft.aws.client import AwsClient
 from aloft.aws.errors import AwsNotFound
 from aloft.errors import AloftError
-from aloft.naming import secret_key_alias, secret_parameter
 from aloft.provider import check_secret_name, check_secret_value
+from aloft.stage.names import secret_key_alias, secret_parameter
 
 
 class AwsSecrets:

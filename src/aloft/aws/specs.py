@@ -34,6 +34,7 @@ class FunctionConfig:
     tracing: Literal["Active", "PassThrough"] = "PassThrough"
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    dead_letter: str | None = None  # DeadLetterConfig's target ARN
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class AsyncConfig:
     retries: int
     max_event_age: int
     on_failure: str | None  # destination ARN (the stage's failure queue)
+    on_success: str | None = None  # destination ARN
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ class Desired:
     tags: tuple[tuple[str, str], ...] = field(default=())
     domain: str | None = None  # custom domain (mapped by `aloft certify`)
     static: StaticSpec | None = None  # `static:` served from a bucket (HTTP APIs)
+    notes: tuple[str, ...] = ()  # what the stage declares that is not created on AWS yet
 
     def function(self, name: str) -> FunctionSpec:
         return next(f for f in self.functions if f.name == name)

@@ -7,6 +7,7 @@ in-memory `ActualState()` is an empty account, which is what plan tests start fr
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from aloft.aws.names import TAG_SERVICE, TAG_STAGE, Names
 from aloft.aws.record import StateRecord
 from aloft.aws.static import REFERER_REF, referer_of
 from aloft.errors import ProviderError
+from aloft.stage import late as lt
+from aloft.stage.records import DEFAULT_ASYNC
 
 LAYER_MARK = "aloft deps sha256:"
 
@@ -147,7 +150,9 @@ class StateReader:
         self.referer = referer
         api = self._api()
         if api is not None:
-            refs["api"] = api.id
+            refs[lt.API] = api.id
+            refs[lt.API_URL] = self.names.api_url("http", api.id).rstrip("/")
+        refs.update(self._late(d))
         return ActualState(
             bucket_exists=bucket_exists, objects=frozenset(objects), layers=tuple(layers),
             role_exists=role_exists, role_policy=policy, functions=functions, api=api,
@@ -158,6 +163,16 @@ class StateReader:
         )
 
     # -- pieces ------------------------------------------------------------------
+
+    def _late(self, d: s.Desired) -> dict[str, str]:
+        """The placeholders of the stage model that name what exists outside the stage: the
+        deployment bucket, and the exports of other stacks (`!ImportValue`)."""
+        wanted = {ref for ref in lt.refs(json.dumps(dataclasses.asdict(d)))}
+        out = {lt.DEPLOYMENT_BUCKET: d.bucket}
+        if any(lt.split(ref)[0] == lt.EXPORT for ref in wanted):
+            for page in self.aws.pages("cloudformation", "list_exports", "Exports"):
+                out[lt.late(lt.EXPORT, str(page["Name"]))[2:-1]] = str(page["Value"])
+        return out
 
     def _layers(self) -> list[tuple[str, str]]:
         out = []
@@ -219,15 +234,20 @@ class StateReader:
             tracing=(c.get("TracingConfig") or {}).get("Mode", "PassThrough"),
             subnet_ids=tuple(vpc.get("SubnetIds", ())),
             security_group_ids=tuple(vpc.get("SecurityGroupIds", ())),
+            dead_letter=(c.get("DeadLetterConfig") or {}).get("TargetArn") or None,
         )
         conc = (got.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
         inv = aws.find("lambda", "get_function_event_invoke_config", FunctionName=physical,
                        Qualifier=stage) if alias else None
         async_config = None
         if inv is not None:
-            dest = ((inv.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-            async_config = s.AsyncConfig(int(inv.get("MaximumRetryAttempts", 2)),
-                                         int(inv.get("MaximumEventAgeInSeconds", 21600)), dest)
+            dest = inv.get("DestinationConfig") or {}
+            async_config = s.AsyncConfig(int(inv.get("MaximumRetryAttempts",
+                                                     DEFAULT_ASYNC.retries)),
+                                         int(inv.get("MaximumEventAgeInSeconds",
+                                                     DEFAULT_ASYNC.max_event_age)),
+                                         (dest.get("OnFailure") or {}).get("Destination"),
+                                         (dest.get("OnSuccess") or {}).get("Destination"))
         sids: frozenset[str] = frozenset()
         url: s.CorsSpec | Literal["none"] | None = None
         if alias:

@@ -16,6 +16,7 @@ from aloft.aws import specs as s
 from aloft.aws.desired import Built, desired
 from aloft.aws.names import Account, Names
 from aloft.config.models import Service
+from aloft.stage import late as lt
 
 _PSEUDO = Account("${AWS::AccountId}", "${AWS::Region}", "${AWS::Partition}")
 # The static bucket's secret Referer: the unique part of the stack id (never shown to clients).
@@ -28,17 +29,10 @@ def _lid(*parts: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words if w)[:255]
 
 
-def _sub(value: Any) -> Any:
-    """Strings naming pseudo parameters become Fn::Sub, through lists and dicts (the config's
-    `${aws:accountId}`, read at deploy time, is the stack's AWS::AccountId)."""
-    if isinstance(value, str):
-        value = value.replace("${aws:accountId}", "${AWS::AccountId}")
-        return {"Fn::Sub": value} if "${AWS::" in value else value
-    if isinstance(value, list):
-        return [_sub(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _sub(v) for k, v in value.items()}
-    return value
+_TOKEN = re.compile(r"\$\{([^}]*)\}")
+_LATE = {lt.API: "${Api}", lt.API_URL: "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+         lt.API_ROOT: "${Api.RootResourceId}", lt.ROLE_ID: "${Role.RoleId}",
+         lt.DEPLOYMENT_BUCKET: "${ArtifactBucket}"}
 
 
 def _tags(d: s.Desired) -> list[dict[str, str]]:
@@ -56,6 +50,7 @@ class _Placeholder:
 class _TemplateBuild:
     code: _Placeholder
     layer: _Placeholder | None
+    tasks: bool = True
 
 
 def _cors(c: s.CorsSpec) -> dict[str, Any]:
@@ -88,14 +83,61 @@ class _Template:
         self.resources[lid] = {"Type": kind, "Properties": props, **extra}
         return lid
 
-    def ref_value(self, value: str) -> Any:
-        """A desired value, with `${layer}` / `${stream:t}` turned into Ref / GetAtt."""
+    def cfn(self, value: Any) -> Any:
+        """A desired value in CloudFormation's terms, through lists and dicts: the stage
+        model's placeholders (aloft.stage.late) and the stack's pseudo parameters become
+        Ref, GetAtt, ImportValue or Fn::Sub (the config's `${aws:accountId}`, read at deploy
+        time, is the stack's AWS::AccountId)."""
+        if isinstance(value, list):
+            return [self.cfn(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.cfn(v) for k, v in value.items()}
+        if not isinstance(value, str):
+            return value
+        value = value.replace("${aws:accountId}", "${AWS::AccountId}")
+        exact = self._exact(value)
+        if exact is not None:
+            return exact
+        variables: dict[str, Any] = {}
+        substituted = [False]
+
+        def one(m: re.Match[str]) -> str:
+            name = m.group(1)
+            kind, arg = lt.split(name)
+            if name.startswith("AWS::") or kind in _LATE:
+                substituted[0] = True
+                return m.group(0) if name.startswith("AWS::") else _LATE[kind]
+            if kind == lt.STREAM and arg in self.tables:
+                substituted[0] = True
+                return f"${{{self.tables[arg]}.StreamArn}}"
+            if kind == lt.EXPORT:
+                substituted[0] = True
+                variables[f"Export{len(variables)}"] = {"Fn::ImportValue": arg}
+                return f"${{Export{len(variables) - 1}}}"
+            return "${!" + name + "}"  # text, not a reference
+
+        text = _TOKEN.sub(one, value)
+        if not substituted[0]:
+            return value
+        return {"Fn::Sub": [text, variables] if variables else text}
+
+    def _exact(self, value: str) -> Any:
+        """A value that is one placeholder: the plain Ref, GetAtt or ImportValue."""
         if value == s.ref("layer"):
             return {"Ref": "DependencyLayer"}
-        m = re.fullmatch(r"\$\{stream:(.+)\}", value)
-        if m:
-            return {"Fn::GetAtt": [self.tables[m.group(1)], "StreamArn"]}
-        return _sub(value)
+        refs = lt.refs(value)
+        if len(refs) != 1 or value != "${" + refs[0] + "}":
+            return None
+        kind, arg = lt.split(refs[0])
+        if kind == lt.STREAM and arg in self.tables:
+            return {"Fn::GetAtt": [self.tables[arg], "StreamArn"]}
+        if kind == lt.EXPORT:
+            return {"Fn::ImportValue": arg}
+        if kind == lt.API:
+            return {"Ref": "Api"}
+        if kind == lt.DEPLOYMENT_BUCKET:
+            return {"Ref": "ArtifactBucket"}
+        return None
 
     def build(self) -> dict[str, Any]:
         d = self.d
@@ -113,7 +155,7 @@ class _Template:
                     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                     "Action": "sts:AssumeRole"}]},
                 "Policies": [{"PolicyName": "aloft",
-                              "PolicyDocument": _sub(json.loads(d.role.policy))}],
+                              "PolicyDocument": self.cfn(json.loads(d.role.policy))}],
                 "Tags": _tags(d)})
             role = {"Fn::GetAtt": ["Role", "Arn"]}
         self._resources()
@@ -219,15 +261,17 @@ class _Template:
                        DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
         props: dict[str, Any] = {
             "FunctionName": f.physical, "Runtime": c.runtime, "Handler": c.handler,
-            "Role": role if isinstance(role, dict) else _sub(role),
+            "Role": role if isinstance(role, dict) else self.cfn(role),
             "Code": {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": {"Ref": "CodeKey"}},
             "MemorySize": c.memory, "Timeout": c.timeout, "Description": c.description,
             "Architectures": [f.architecture],
-            "Environment": {"Variables": {k: self.ref_value(v) for k, v in c.environment}},
+            "Environment": {"Variables": {k: self.cfn(v) for k, v in c.environment}},
             "TracingConfig": {"Mode": c.tracing}, "Tags": _tags(d),
         }
         if c.layers:
-            props["Layers"] = [self.ref_value(x) for x in c.layers]
+            props["Layers"] = [self.cfn(x) for x in c.layers]
+        if c.dead_letter:
+            props["DeadLetterConfig"] = {"TargetArn": self.cfn(c.dead_letter)}
         if c.subnet_ids:
             props["VpcConfig"] = {"SubnetIds": list(c.subnet_ids),
                                   "SecurityGroupIds": list(c.security_group_ids)}
@@ -244,8 +288,10 @@ class _Template:
         inv: dict[str, Any] = {"FunctionName": {"Ref": fid}, "Qualifier": d.stage,
                                "MaximumRetryAttempts": a.retries,
                                "MaximumEventAgeInSeconds": a.max_event_age}
-        if a.on_failure:
-            inv["DestinationConfig"] = {"OnFailure": {"Destination": _sub(a.on_failure)}}
+        destinations = {key: {"Destination": self.cfn(arn)} for key, arn in (
+            ("OnFailure", a.on_failure), ("OnSuccess", a.on_success)) if arn}
+        if destinations:
+            inv["DestinationConfig"] = destinations
         deps = [self.alias[f.name]] + [q for q in self.resources
                                        if self.resources[q]["Type"] == "AWS::SQS::Queue"]
         self.add(_lid(f.name, "InvokeConfig"), "AWS::Lambda::EventInvokeConfig", inv,
@@ -343,7 +389,7 @@ class _Template:
                          "Description": r.description, "Targets": [target]})
         for i, m in enumerate(d.mappings):
             props: dict[str, Any] = {
-                "EventSourceArn": self.ref_value(m.source_arn),
+                "EventSourceArn": self.cfn(m.source_arn),
                 "FunctionName": {"Ref": self.alias[m.function]}, "BatchSize": m.batch_size,
                 "Enabled": m.enabled}
             if m.window:
@@ -358,7 +404,7 @@ class _Template:
                      props, DependsOn=[x for group in deps for x in group])
         for i, sub in enumerate(d.subscriptions):
             props = {"Protocol": "lambda", "Endpoint": {"Ref": self.alias[sub.function]},
-                     "TopicArn": _sub(sub.topic_arn)}
+                     "TopicArn": self.cfn(sub.topic_arn)}
             if sub.filter_policy:
                 props["FilterPolicy"] = json.loads(sub.filter_policy)
             topics = self.resources_of("AWS::SNS::Topic")
@@ -422,7 +468,8 @@ class _Template:
 def template(service: Service, built: Built | None = None) -> dict[str, Any]:
     """The CloudFormation template (as a dict) equivalent to deploying `service`."""
     has_layer = True if built is None else built.layer is not None
-    stand_in = _TemplateBuild(_Placeholder(), _Placeholder() if has_layer else None)
+    stand_in = _TemplateBuild(_Placeholder(), _Placeholder() if has_layer else None,
+                              True if built is None else built.tasks)
     names = Names.of(service, _PSEUDO)
     d = desired(service, stand_in, names)
     tpl = _Template(d, has_layer)

@@ -152,6 +152,7 @@ class DevSession:
                     "service": service.model_dump(mode="json"),
                     "code_sha256": manifest.code.sha256,
                     "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
+                    "tasks": manifest.tasks,
                     "plan_only": False,
                     "deploy_id": deploy_id,
                     "dev": True,  # replaces the previous `aloft dev` version, not one more

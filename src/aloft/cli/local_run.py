@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
-from aloft.config.unresolved import text_environment
 from aloft.errors import InvokeError, Location, UsageError
 from aloft.package import build, unpack
 from aloft.package.progress import Progress
 from aloft.package.python import PASS_THROUGH, interpreter
+from aloft.stage import Account, Stage, late, stage_of
+from aloft.stage.functions import lambda_environment
 
 RUN_DIR = Path(".aloft") / "run"
 """Where artifacts are unpacked, under the project root (content-addressed, reused)."""
@@ -64,38 +65,41 @@ def function_or_error(service: Service, name: str) -> None:
         )
 
 
+def local_run_stage(service: Service, *, tasks: bool = True) -> Stage:
+    """The stage model an invocation here sees: the local cloud's account (an aws stage's own is
+    not known without calling AWS) in the stage's region."""
+    from aloft.local.services.account import ACCOUNT_ID, REGION
+
+    region = service.aws.region if service.provider == "aws" and service.aws.region else REGION
+    return stage_of(service, Account(ACCOUNT_ID, region), tasks=tasks)
+
+
 def instance_environment(
     service: Service, function: str, code_dir: Path, layer_dir: Path | None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of the instance process: Lambda's variables and the function's own.
+    """The environment of the instance process: the function's own (the stage model's: the
+    resource variables, the config's variables), Lambda's, and the interpreter's.
 
-    Bytecode goes to `.aloft/pycache` (PYTHONPYCACHEPREFIX): the unpacked artifact stays as
-    built, and the next invocation does not compile the dependencies again (a second or more).
+    A variable whose value exists only once the stage is deployed (a table's stream ARN, the
+    API's id) is left out. Bytecode goes to `.aloft/pycache` (PYTHONPYCACHEPREFIX): the unpacked
+    artifact stays as built, and the next invocation does not compile the dependencies again.
     """
-    spec = service.function(function)
+    stage = local_run_stage(service)
+    fn = stage.function(function)
     source = os.environ if base is None else base
     env = {key: source[key] for key in PASS_THROUGH if key in source}
-    env.update(text_environment(spec.environment))
+    env.update((k, v) for k, v in fn.environment if not late.is_late(v))
+    env.update(lambda_environment(fn, stage.account.region, version="$LATEST",
+                                  task_root=str(code_dir), log_stream="local"))
     path = [str(code_dir)] + ([str(layer_dir / "python")] if layer_dir else [])
-    name = service.physical_name(function)
     env.update({
         "PYTHONPATH": os.pathsep.join(path),
         "PYTHONUNBUFFERED": "1",
         "PYTHONPYCACHEPREFIX": str(service.root / PYCACHE_DIR),
-        "ALOFT_FUNCTION": function,
-        "ALOFT_TIMEOUT": str(spec.timeout),
+        "ALOFT_TIMEOUT": str(fn.timeout),
         "ALOFT_STAGE": service.stage,
-        "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{service.runtime}",
-        "LAMBDA_TASK_ROOT": str(code_dir),
     })
-    env.setdefault("AWS_REGION", service.aws.region or "us-east-1")
-    env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])
     return env
 
 
@@ -112,8 +116,8 @@ def invoke_locally(
         if manifest.layer else None
     )
     python = interpreter(manifest.python_version)
-    spec = service.function(function)
-    timeout = float(spec.timeout or 30)
+    spec = local_run_stage(service).function(function)
+    timeout = float(spec.timeout)
     try:
         proc = subprocess.run(
             [python, "-S", "-P", "-m", "aloft.runtime.invoke"],

@@ -57,7 +57,7 @@ def resolve(
     exports: Mapping[str, str] | None = None,
 ) -> Any:
     """The plain value of `value`: text, a number, a list (Fn::Split) or NO_VALUE."""
-    return _Resolver(lookup, conditions or {}, exports or {}).value(value)
+    return _Resolver(lookup, conditions or {}, {} if exports is None else exports).value(value)
 
 
 def evaluate(

@@ -1,95 +1,87 @@
-"""What the providers use until the stage model resolves CloudFormation values, and the settings
-they do not apply yet: each named in `Service.warnings` when the stage is loaded (`gaps`).
+"""What a stage reads but its provider does not apply yet: each named in `Service.warnings` when
+the stage is loaded (`gaps`), so that `aloft validate` says it before a deploy does.
 
-The service model keeps intrinsics typed (aloft.config.intrinsics). Until a provider resolves
-them: an environment variable whose value is one is left out, a statement's intrinsic resource
-is left out of an Allow (a Deny covers every resource instead: never more permissive than
-written), and an event source that is one is refused when the stage is deployed.
+CloudFormation values (aloft.config.intrinsics) are resolved by the stage model (aloft.stage)
+on both providers; the local cloud refuses what it has no value for (another stack's export).
+Building the artifact happens before any stage exists: `text_environment` is what it sees of
+the environment (Django's collectstatic).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from aloft.config.intrinsics import Intrinsic, describe, is_intrinsic
-from aloft.errors import ConfigError
+from aloft.config.intrinsics import ImportValue, Intrinsic, Value
 
 if TYPE_CHECKING:
-    from aloft.config.models import Event, Service, Statement
+    from aloft.config.models import Function, Service
+
+NOT_APPLIED = "read, but deployments do not apply it yet"
 
 
 def text_environment(environment: Mapping[str, str | Intrinsic]) -> dict[str, str]:
-    """The variables whose value is text."""
+    """The variables whose value is text (known before the stage exists)."""
     return {k: v for k, v in environment.items() if isinstance(v, str)}
 
 
-def statement_resources(statement: Statement) -> list[str]:
-    """A statement's resources as text (see the module's docstring)."""
-    text = [r for r in statement.resource if isinstance(r, str)]
-    if len(text) == len(statement.resource):
-        return text
-    return ["*"] if statement.effect == "Deny" else text
-
-
-def source_text(value: str | Intrinsic, what: str) -> str:
-    """An event source's name or ARN as text; ConfigError if it is a CloudFormation value."""
-    if isinstance(value, str):
-        return value
-    raise ConfigError(
-        f"the {what} of an event is `{describe(value)}`: deployments do not resolve "
-        "CloudFormation values in event sources yet",
-        fix="write the ARN (`arn:aws:sqs:${aws:region}:${aws:accountId}:name`) or a resource "
-            "key of this service",
-    )
-
-
 def gaps(service: Service) -> list[str]:
-    """Warnings for what the stage reads but deployments do not apply yet."""
+    """Warnings for what the stage reads but its provider does not apply yet."""
+    local = service.provider == "local"
     out: list[str] = []
-    if service.dead_letter is not None:
-        out.append("`dead_letter`: read, but deployments do not apply it yet")
-    for name, value in service.environment.items():
-        if is_intrinsic(value):
-            out.append(_env(f"environment.{name}", value))
+    if local and service.dead_letter is not None:
+        out.append(f"`dead_letter`: the local cloud's {_NO_DESTINATIONS}")
     for name, fn in service.functions.items():
-        at = f"functions.{name}"
-        for key, value in fn.environment.items():
-            if is_intrinsic(value):
-                out.append(_env(f"{at}.environment.{key}", value))
-        for key in ("runtime", "provisioned_concurrency", "tracing", "destinations",
-                    "dead_letter"):
-            if getattr(fn, key) is not None:
-                out.append(f"`{at}.{key}`: read, but deployments do not apply it yet")
-        for i, event in enumerate(fn.events):
-            out.extend(_event(f"{at}.events[{i}]", event))
-    for where, statements in [("permissions", service.permissions),
-                              *((f"functions.{n}.permissions", f.permissions)
-                                for n, f in service.functions.items())]:
-        for i, statement in enumerate(statements):
-            for value in statement.resource:
-                if is_intrinsic(value):
-                    assert not isinstance(value, str)
-                    effect = "covers every resource" if statement.effect == "Deny" \
-                        else "leaves it out"
-                    out.append(f"`{where}[{i}].resource`: `{describe(value)}` is kept for "
-                               f"when deployments resolve CloudFormation values; until then the "
-                               f"statement {effect}")
+        out.extend(_function(f"functions.{name}", fn, service, local))
+    if local:
+        out.extend(f"`{where}`: `!ImportValue {value.name}` has no value on the local cloud (it "
+                   "has no other stacks): deploying refuses it"
+                   for where, value in _imports(service))
     return out
 
 
-def _env(where: str, value: str | Intrinsic) -> str:
-    assert not isinstance(value, str)
-    return (f"`{where}`: `{describe(value)}` is kept for when deployments resolve "
-            "CloudFormation values; until then the variable is not set")
+_NO_DESTINATIONS = ("deployments do not apply it yet: an async event that failed every retry "
+                    "goes to the stage's dead-letter list (`aloft dlq`)")
 
 
-def _event(where: str, event: Event) -> list[str]:
-    if event.eventbridge is not None or event.alb is not None:
-        return [f"`{where}`: {event.kind} events are read, but deployments do not create "
-                "them yet"]
-    source = event.queue or event.topic or event.stream
-    if source is not None and not isinstance(source.name, str):
-        return [f"`{where}.{event.kind}.name`: `{describe(source.name)}` is kept for when "
-                "deployments resolve CloudFormation values; until then deploying refuses it"]
-    return []
+def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[str]:
+    if fn.provisioned_concurrency is not None:
+        yield f"`{at}.provisioned_concurrency`: {NOT_APPLIED}"
+    if local:
+        if fn.runtime is not None and fn.runtime != service.runtime:
+            yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
+                   f"Python ({service.runtime})")
+        if fn.tracing:
+            yield f"`{at}.tracing`: the local cloud has no X-Ray; it applies on aws"
+        for key in ("destinations", "dead_letter"):
+            if getattr(fn, key) is not None:
+                yield f"`{at}.{key}`: the local cloud's {_NO_DESTINATIONS}"
+    for i, event in enumerate(fn.events):
+        if event.eventbridge is not None:
+            where = "the local cloud has no EventBridge" if local \
+                else "aws deployments do not create their rules yet"
+            yield f"`{at}.events[{i}]`: eventbridge events are read, but {where}"
+        if event.alb is not None:
+            where = "the local cloud serves functions through its gateway's routes" if local \
+                else "aws deployments do not register the function with the load balancer yet"
+            yield f"`{at}.events[{i}]`: alb events are read, but {where}"
+
+
+def _imports(service: Service) -> Iterator[tuple[str, ImportValue]]:
+    """Every `Fn::ImportValue` of the service, with where it was written."""
+    from aloft.config.cfn_references import values
+
+    for path, value in values(service):
+        for found in _import_values(value):
+            yield ".".join(str(p) for p in path), found
+
+
+def _import_values(value: Value | object) -> Iterator[ImportValue]:
+    if isinstance(value, ImportValue):
+        yield value
+    elif isinstance(value, tuple):
+        for v in value:
+            yield from _import_values(v)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            yield from _import_values(getattr(value, name))

@@ -67,6 +67,7 @@ class LocalProvider:
             "service": service.model_dump(mode="json"),
             "code_sha256": manifest.code.sha256,
             "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
+            "tasks": manifest.tasks,  # the code calls @aloft.task: its functions may invoke
             "plan_only": plan_only,
             "deploy_id": uuid.uuid4().hex,  # by which Ctrl-C calls this deploy off
         }

@@ -29,6 +29,7 @@ from aloft.package.django_static import collect_static, wants_collection
 from aloft.package.files import temp_sibling
 from aloft.package.limits import check_lambda_limits
 from aloft.package.manifest import MANIFEST_FILE, ArtifactFile, Manifest
+from aloft.package.modules import calls_tasks
 from aloft.package.pip import PipRunner, SubprocessPip
 from aloft.package.progress import NullProgress, Progress
 from aloft.package.requirements import find_requirements
@@ -99,7 +100,8 @@ def build(
         collect_static(service, deps_dir, progress)
 
     progress.step("code")
-    entries = code_entries(service, deps if service.slim else None, skip=out_dir)
+    files = code_files(service, skip=[out_dir])
+    entries = code_entries(service, deps if service.slim else None, files=files)
     partial = temp_sibling(out_dir / CODE_ZIP)  # unique: concurrent builds do not collide
     layer_archive = deps.archive if deps is not None and not service.slim else None
     packages = deps.archive.packages if deps is not None else []
@@ -137,15 +139,18 @@ def build(
         packages=list(packages),
         build_seconds=round(time.perf_counter() - started, 3),
         cached_layer=deps.cached if deps is not None else False,
+        tasks=calls_tasks(files),
     )
     manifest.write(out_dir / MANIFEST_FILE)
     progress.done("artifact", f"{out_dir}")
     return manifest
 
 
-def code_entries(service: Service, slim_deps: Dependencies | None, *, skip: Path) -> list[Entry]:
-    """The code zip: the project's files, aloft's runtime, the settings (and slim dependencies)."""
-    entries = [Entry.file(rel, path) for rel, path in code_files(service, skip=[skip])]
+def code_entries(service: Service, slim_deps: Dependencies | None, *,
+                 files: list[tuple[str, Path]]) -> list[Entry]:
+    """The code zip: the project's `files`, aloft's runtime, the settings (and slim
+    dependencies)."""
+    entries = [Entry.file(rel, path) for rel, path in files]
     entries += runtime_entries()
     entries.append(Entry(SETTINGS_FILE, data=settings_json(runtime_settings(service))))
     if slim_deps is not None:

@@ -50,6 +50,7 @@ class Manifest:
     build_seconds: float = 0.0
     cached_layer: bool = False
     handler: str = HANDLER
+    tasks: bool = True  # the code calls `@aloft.task` (unknown: True, the functions may)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class Manifest:
             "packages": [{"name": p.name, "bytes": p.bytes} for p in self.packages],
             "build_seconds": self.build_seconds,
             "cached_layer": self.cached_layer,
+            "tasks": self.tasks,
         }
 
     def to_json(self) -> str:
@@ -86,6 +88,7 @@ class Manifest:
             build_seconds=float(data["build_seconds"]),
             cached_layer=bool(data["cached_layer"]),
             handler=str(data.get("handler", HANDLER)),
+            tasks=bool(data.get("tasks", True)),
         )
 
     @classmethod

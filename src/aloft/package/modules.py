@@ -238,6 +238,25 @@ def _unpackaged(root: Path, shipped: frozenset[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+_TASK_IMPORT = re.compile(
+    r"^[ \t]*(?:import[ \t]+aloft\b|from[ \t]+aloft(?:\.runtime(?:\.tasks)?)?[ \t]+import\b)",
+    re.MULTILINE)
+
+
+def calls_tasks(files: Iterable[tuple[str, Path]]) -> bool:
+    """Whether the project's code imports `aloft` (for `@aloft.task`), anywhere in a module:
+    its functions may then invoke their task target (aloft.stage.grants)."""
+    for rel, path in files:
+        if not rel.endswith(".py") or rel.startswith("aloft/"):
+            continue
+        try:
+            if _TASK_IMPORT.search(path.read_text(encoding="utf-8", errors="replace")):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def read_project_code(service: Service) -> ProjectCode:
     """The project's modules as `aloft package` would ship them (its `exclude` applied)."""
     from aloft.package.code_files import code_files

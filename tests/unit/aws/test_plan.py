@@ -27,6 +27,7 @@ class Art:
 class Build:
     code: Art
     layer: Art | None
+    tasks: bool = True  # the code calls @aloft.task
 
 
 ACCOUNT = Account("111122223333", "eu-west-1")

@@ -13,7 +13,6 @@ import pytest
 from aloft.cli import providers
 from aloft.config.models import Service
 from aloft.errors import NotDeployedError
-from aloft.naming import secret_key_alias, secret_parameter
 from aloft.provider import (
     DeployResult,
     InvokeOutput,
@@ -21,6 +20,7 @@ from aloft.provider import (
     check_secret_name,
     check_secret_value,
 )
+from aloft.stage.names import secret_key_alias, secret_parameter
 from tests.unit.cli.cli_helpers import write
 
 URL = "http://127.0.0.1:9999/shop/dev/"

@@ -12,6 +12,7 @@ from aloft.aws.desired import desired
 from aloft.aws.names import Account, Names
 from aloft.config.models import Service
 from aloft.local.deploy.plan import DesiredSchedule, desired_schedules
+from aloft.local.services.account import local_stage
 from aloft.package.manifest import ArtifactFile, Manifest
 from aloft.plugins import Lifecycle, builtin_plugins
 from aloft.plugins.builtin.keep_warm import with_keep_warm
@@ -25,7 +26,7 @@ def service(**fields: Any) -> Service:
 def test_local_schedule_is_the_one_the_provider_made_before() -> None:
     warm = Lifecycle.started("deploy", service(keep_warm={"rate": "3 minutes"}),
                              builtin_plugins(), first="validate").service
-    assert desired_schedules(warm) == [DesiredSchedule(
+    assert desired_schedules(local_stage(warm)) == [DesiredSchedule(
         name="shop-dev-keep-warm", function="app", physical="shop-dev-app",
         expression="rate(3 minutes)", input=json.dumps({"aloft": "keep_warm"}),
         kind="keep_warm", enabled=True,
@@ -49,6 +50,6 @@ def test_no_schedule_when_off_or_without_an_app_and_applying_twice_adds_one() ->
     functions_only = Service.model_validate({
         "service": "shop", "stage": "dev", "root": Path("/tmp"), "keep_warm": True,
         "functions": {"job": {"handler": "jobs.run"}}})
-    assert desired_schedules(with_keep_warm(functions_only)) == []
+    assert desired_schedules(local_stage(with_keep_warm(functions_only))) == []
     twice = with_keep_warm(with_keep_warm(service(keep_warm=True)))
     assert [e.schedule.name for e in twice.app_events if e.schedule] == ["keep-warm"]

@@ -1,47 +1,43 @@
 """Applying deploys, rollbacks and undeploys on the local cloud (the shell around plan.py).
 
-A deploy: read the stage from the state → plan → publish versions (FunctionVersion with its
-full Lambda environment) → start an instance of each and health-check it → record everything and
-switch the alias in one SQLite transaction → swap the in-memory registry → retire instances of
-versions no longer current (in-flight requests finish on them first). Any failure before the
-transaction leaves the stage exactly as it was.
+A deploy: the stage model (aloft.stage) of the service in the local account → read the stage
+from the state → plan → create the declared resources → publish versions (FunctionVersion with
+its full Lambda environment, deploy/versions.py) → start an instance of each and health-check it
+→ record everything and switch the alias in one SQLite transaction → swap the in-memory
+registry → retire instances of versions no longer current (in-flight requests finish on them
+first). Any failure before the transaction leaves the stage exactly as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aloft.config.models import Function, Service
-from aloft.config.unresolved import text_environment
+from aloft.config.models import Service
 from aloft.errors import DeployError, Location, NotDeployedError, UsageError
-from aloft.init_report import init_report_for
+from aloft.local.deploy import instructions as i
+from aloft.local.deploy.apply import Applying, applying
 from aloft.local.deploy.cancellable import CancellableDeploys
+from aloft.local.deploy.health import HealthChecks
 from aloft.local.deploy.plan import (
     CurrentFunction,
     CurrentSchedule,
     CurrentStage,
-    Instruction,
     desired_schedules,
-    is_noop,
     plan_deploy,
 )
-from aloft.local.deploy.poller_plan import source_changes
+from aloft.local.deploy.recorded import grant_changes, source_changes
+from aloft.local.deploy.versions import check_placeholders, function_version, local_values
 from aloft.local.instances.pool import InstancePool
-from aloft.local.services.auth import (
-    Statement,
-    function_access_key,
-    function_grants,
-    grant_changes,
-)
-from aloft.local.services.resources import desired_resources, local_names, resource_id
+from aloft.local.services.account import local_stage
+from aloft.local.services.auth import Statement, function_access_key, function_grants
+from aloft.local.services.resources import desired_resources, resource_id
 from aloft.local.services.resources import ensure as ensure_resource
 from aloft.local.services.resources import remove as remove_resource
 from aloft.local.services.supervisor import AwsEndpoint
@@ -57,54 +53,18 @@ from aloft.local.store.state import (
 from aloft.local.triggers.pollers.bindings import EXTRA_KEY as SOURCES_KEY
 from aloft.local.triggers.pollers.bindings import bindings_json
 from aloft.local.triggers.schedules import schedule_next_fire
-from aloft.local.types import FunctionVersion, InvokeResult
-from aloft.naming import resource_environment
+from aloft.local.types import FunctionVersion
+from aloft.stage import Stage
+from aloft.stage.resources import environment as resource_environment
 
 log = logging.getLogger("aloft.local.deployer")
 
-REGION = "us-east-1"
-HEALTH_CHECK_PARALLEL = 4
 KEEP_DEPLOYMENTS = 10
 """Deployments kept per stage for `rollback`; older ones, their versions and artifacts go."""
 
 
 def stage_url(port: int, service: str, stage: str) -> str:
     return f"http://127.0.0.1:{port}/{service}/{stage}/"
-
-
-def function_environment(
-    service: Service, name: str, fn: Function, version: int, port: int, code_dir: Path,
-    aws: dict[str, str] | None = None,
-) -> dict[str, str]:
-    """What an instance's os.environ holds: the config's variables plus Lambda's own. `aws`:
-    AWS_ENDPOINT_URL, the ALOFT_<KIND>_<NAME> resource variables and the version's own
-    credentials, by which the local AWS endpoint knows its grants."""
-    physical = service.physical_name(name)
-    day = datetime.now(UTC).strftime("%Y/%m/%d")
-    env = {
-        # Dummy credentials so that boto3 (and @task's SigV4) work against the local endpoints;
-        # the config may override them.
-        "AWS_ACCESS_KEY_ID": "aloft-local",
-        "AWS_SECRET_ACCESS_KEY": "aloft-local",
-        "AWS_SESSION_TOKEN": "aloft-local",
-        **(aws or {}),
-        **text_environment(fn.environment),
-        "AWS_LAMBDA_FUNCTION_NAME": physical,
-        "AWS_LAMBDA_FUNCTION_VERSION": str(version),
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{physical}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[{version}]{uuid.uuid4().hex}",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{service.runtime}",
-        "LAMBDA_TASK_ROOT": str(code_dir),
-        "LAMBDA_RUNTIME_DIR": str(code_dir),
-        "TZ": ":UTC",
-        "ALOFT_FUNCTION": name,
-        "ALOFT_BASE_PATH": f"/{service.service}/{service.stage}",
-        "AWS_ENDPOINT_URL_LAMBDA": f"http://127.0.0.1:{port}",
-    }
-    return env
 
 
 def current_stage(state: State, service: str, stage: str) -> CurrentStage:
@@ -129,16 +89,31 @@ def current_stage(state: State, service: str, stage: str) -> CurrentStage:
                         schedules=schedules, deployed=True, resources=resources)
 
 
-def _latest_for(state: State, service: Service, current: CurrentStage) -> CurrentStage:
+def _latest_for(state: State, stage: Stage, current: CurrentStage) -> CurrentStage:
     """Add the highest published version of functions that are new to this deployment (a
     function removed and added again continues its numbering)."""
     latest = dict(current.latest)
-    for name in service.all_function_names():
-        physical = service.physical_name(name)
-        if physical not in latest:
-            latest[physical] = state.latest_version(physical)
+    for fn in stage.functions:
+        if fn.physical not in latest:
+            latest[fn.physical] = state.latest_version(fn.physical)
     return CurrentStage(current.functions, latest, current.routes, current.schedules,
                         current.deployed, current.resources)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One deploy being applied: what it deploys, and its plan."""
+
+    service: Service
+    stage: Stage
+    code_sha256: str
+    layer_sha256: str | None
+    plan: list[i.Instruction]
+    url: str
+    aws_env: dict[str, str] | None
+    resources: list[dict[str, Any]] | None
+    deploy_id: str | None
+    dev: bool
 
 
 class Deployer:
@@ -162,7 +137,7 @@ class Deployer:
         self.registry = registry
         self.port = port
         self.on_change = on_change
-        self.health_event = health_event
+        self.health = HealthChecks(pool, registry, health_event)
         self.clock = clock
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Future[Any]] = set()
@@ -175,27 +150,34 @@ class Deployer:
         if self.on_change is not None:
             await self.on_change()
 
-    def _aws(self, service: Service) -> tuple[dict[str, str] | None, list[dict[str, Any]] | None]:
-        """(the AWS part of every function's environment, the declared resources)."""
+    def stage_of(self, service: Service, *, tasks: bool = True) -> Stage:
+        """The stage model of `service` on this local cloud (queue URLs at its endpoint)."""
+        return local_stage(service, self.endpoint.url if self.endpoint else None, tasks=tasks)
+
+    def _aws(self, stage: Stage) -> tuple[dict[str, str] | None, list[dict[str, Any]] | None]:
+        """(what the AWS endpoint adds to every function's environment, the declared
+        resources); None, None without an endpoint."""
         if self.endpoint is None:
             return None, None
-        names = local_names(service, self.endpoint.url)
-        env = {"AWS_ENDPOINT_URL": self.endpoint.url, **resource_environment(service, names)}
-        return env, desired_resources(service, names)
+        env = {"AWS_ENDPOINT_URL": self.endpoint.url,
+               **resource_environment(stage.resources)}
+        return env, desired_resources(stage)
 
     # -- deploy ---------------------------------------------------------------
 
     async def deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
         plan_only: bool = False, deploy_id: str | None = None, dev: bool = False,
+        tasks: bool = True,
     ) -> dict[str, Any]:
         """Plan and apply; with a `deploy_id` the CLI may call it off until the switch
         (`cancel`). `dev`: a reload of `aloft dev`, which replaces the stage's current
         deployment when that one was made by `aloft dev` too (its versions go, numbers are never
-        reused), so that saves do not push real deployments out of the kept history."""
+        reused), so that saves do not push real deployments out of the kept history. `tasks`:
+        whether the code calls `@aloft.task` (aloft.package's manifest says)."""
         return await self.deploys.run(deploy_id, self._deploy(
             service, code_sha256, layer_sha256, plan_only=plan_only, deploy_id=deploy_id,
-            dev=dev))
+            dev=dev, tasks=tasks))
 
     async def cancel(self, deploy_id: str, service: str, stage: str) -> dict[str, Any]:
         """Call off deploy `deploy_id` if it has not switched the alias yet (else wait for it):
@@ -209,159 +191,155 @@ class Deployer:
 
     async def _deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
-        plan_only: bool, deploy_id: str | None, dev: bool,
+        plan_only: bool, deploy_id: str | None, dev: bool, tasks: bool,
     ) -> dict[str, Any]:
         async with self._lock:
+            stage = self.stage_of(service, tasks=tasks)
+            check_placeholders(stage)
             current = await asyncio.to_thread(
                 current_stage, self.state, service.service, service.stage
             )
-            current = await asyncio.to_thread(_latest_for, self.state, service, current)
-            aws_env, resources = self._aws(service)
-            platform: dict[str, Any] = {"port": self.port}
-            if aws_env is not None:
-                platform["aws"] = aws_env
-            plan = plan_deploy(service, code_sha256, layer_sha256, current,
-                               platform=platform, resources=resources)
-            if self.endpoint is not None:
-                dep = await asyncio.to_thread(
-                    self.state.current_deployment, service.service, service.stage)
-                plan = grant_changes(plan, service.stage, self._grants(service, plan),
-                                     dep.extra.get("grants") or {} if dep else {})
-            prev = self.registry.stage(service.service, service.stage)
-            plan = source_changes(plan, service.stage, bindings_json(service),
-                                  prev.deployment.extra.get(SOURCES_KEY, []) if prev else [])
-            self._schedule_records(service, self.clock())  # report bad expressions, even --plan
+            current = await asyncio.to_thread(_latest_for, self.state, stage, current)
+            dep = await asyncio.to_thread(
+                self.state.current_deployment, service.service, service.stage)
+            plan = self._plan(service, stage, code_sha256, layer_sha256, current, dep)
+            self._schedule_records(service, stage, self.clock())  # bad expressions, --plan too
             url = stage_url(self.port, service.service, service.stage)
             # No change: the serving deployment already has this artifact and configuration
             # (every function keeps its version; routes, schedules, resources, grants and
             # event sources are the same): no version is published, the alias stays.
-            unchanged = is_noop(plan) and current.deployed
+            unchanged = i.is_noop(plan) and current.deployed
             if plan_only or unchanged:
-                dep = await asyncio.to_thread(
-                    self.state.current_deployment, service.service, service.stage
-                )
                 return {"url": url, "version": dep.number if dep else 0,
                         "functions": dict(dep.functions) if dep else {},
-                        "schedules": [s.name for s in desired_schedules(service)],
-                        "plan": plan, "changed": not unchanged}
-            return await self._apply(service, code_sha256, layer_sha256, plan, url, aws_env,
-                                     resources, deploy_id=deploy_id, dev=dev)
+                        "schedules": [s.name for s in stage.schedules],
+                        "plan": i.describe(plan), "changed": not unchanged}
+            aws_env, resources = self._aws(stage)
+            return await self._apply(_Job(service, stage, code_sha256, layer_sha256, plan,
+                                          url, aws_env, resources, deploy_id, dev))
 
-    async def _apply(
-        self, service: Service, code_sha256: str, layer_sha256: str | None,
-        plan: list[Instruction], url: str, aws_env: dict[str, str] | None = None,
-        resources: list[dict[str, Any]] | None = None, *, deploy_id: str | None = None,
-        dev: bool = False,
-    ) -> dict[str, Any]:
-        for sha in filter(None, (code_sha256, layer_sha256)):
+    def _plan(self, service: Service, stage: Stage, code_sha256: str,
+              layer_sha256: str | None, current: CurrentStage,
+              dep: Deployment | None) -> list[i.Instruction]:
+        aws_env, resources = self._aws(stage)
+        platform: dict[str, Any] = {"port": self.port}
+        if aws_env is not None:
+            platform["aws"] = aws_env
+        plan = plan_deploy(service, code_sha256, layer_sha256, current, platform=platform,
+                           resources=resources, stage=stage)
+        if self.endpoint is not None:
+            plan = grant_changes(plan, service.stage, self._grants(stage, plan),
+                                 dep.extra.get("grants") or {} if dep else {})
+        prev = self.registry.stage(service.service, service.stage)
+        return source_changes(plan, service.stage, bindings_json(stage),
+                              prev.deployment.extra.get(SOURCES_KEY, []) if prev else [])
+
+    async def _apply(self, job: _Job) -> dict[str, Any]:
+        service = job.service
+        for sha in filter(None, (job.code_sha256, job.layer_sha256)):
             if not self.store.has(sha):
                 raise DeployError(
                     f"artifact {sha[:12]}… was not uploaded to the local cloud",
                     fix="run the deploy again", where=Location(stage=service.stage),
                 )
+        work = applying(job.plan)
         timings: dict[str, float] = {}
         mark = time.perf_counter()
-        code_dir = await asyncio.to_thread(self.store.unpacked, code_sha256)
-        layer_dir = None
-        if layer_sha256:
-            layer_root = await asyncio.to_thread(self.store.unpacked, layer_sha256)
-            layer_dir = layer_root / "python" if (layer_root / "python").is_dir() else layer_root
-        published: list[VersionRecord] = []
+        code_dir, layer_dir = await self._unpack(job)
         now = self.clock()
-        for step in plan:
-            if step["action"] != "publish":
-                continue
-            name = step["name"]
-            fn = service.function(name)
-            fv = FunctionVersion(
-                function=step["function"], version=step["version"], code_dir=code_dir,
-                layer_dir=layer_dir, memory=fn.memory or 512, timeout=fn.timeout or 30,
-                concurrency=fn.concurrency, keep_alive=fn.keep_alive or 0,
-                environment=function_environment(
-                    service, name, fn, step["version"], self.port, code_dir,
-                    None if aws_env is None or self.endpoint is None else {
-                        **aws_env,
-                        **self.endpoint.function_credentials(step["function"],
-                                                             step["version"])},
-                ),
-                snapshot=bool(fn.snapshot), payload=fn.payload,
-            )
-            published.append(VersionRecord(fv, step["config_hash"], code_sha256, layer_sha256,
-                                           now))
-        by_physical = {rec.fv.function: rec.fv for rec in published}
-        schedules = self._schedule_records(service, now)  # a bad expression fails here, early
+        schedules = self._schedule_records(service, job.stage, now)  # bad expressions: early
         timings["unpack_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
-        await self._ensure_resources(service, plan)  # before the new code runs: it may use them
-        grants = self._grants(service, plan) if self.endpoint is not None else {}
+        await self._ensure_resources(service, work.ensure)  # before the new code runs
+        grants = self._grants(job.stage, job.plan) if self.endpoint is not None else {}
         if self.endpoint is not None:  # the new versions' keys work from their health check on
             current_grants = await asyncio.to_thread(all_grants, self.state)
-            await self.endpoint.set_grants(
-                {**current_grants, **{k: (f, s) for k, (f, s) in grants.items()}})
-        if any(step["action"].startswith("resource_") for step in plan):
+            await self.endpoint.set_grants({**current_grants, **grants})
+        if work.changes_resources:
             timings["resources_ms"] = (time.perf_counter() - mark) * 1000
             mark = time.perf_counter()
-        # Instances start in parallel (a few at a time: each is a process importing the code).
-        gate = asyncio.Semaphore(HEALTH_CHECK_PARALLEL)
-
-        async def check(step: Instruction) -> None:
-            async with gate:
-                await self._health_check(service, by_physical[step["function"]], step["name"],
-                                         step.get("path"))
-
-        checks = [check(step) for step in plan if step["action"] == "health_check"]
-        try:
-            outcomes = await asyncio.gather(*checks, return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
-        except (DeployError, asyncio.CancelledError):  # failed, or called off (Ctrl-C)
-            for fv in by_physical.values():  # the new versions' instances: none serves
-                await asyncio.shield(
-                    self.pool.retire(fv.function, self._serving_versions(fv.function)))
-            raise
+        published = await self._versions(job, work, code_dir, layer_dir, now)
+        await self.health.run(service, work.checks, {r.fv.function: r.fv for r in published})
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         # The point of no return: no await since the health checks, none before the mark.
-        self.deploys.switching(deploy_id)
-        dep = self._deployment(service, plan, url, schedules)
-        if resources is not None:
-            dep.extra["resources"] = resources
-            dep.extra["grants"] = grants
+        self.deploys.switching(job.deploy_id)
+        stored, replaced = await self._switch(job, work, published, schedules, grants)
+        timings["switch_ms"] = (time.perf_counter() - mark) * 1000
+        await self._clean_up(job, work, replaced)
+        return {"url": job.url, "version": stored.number, "functions": dict(stored.functions),
+                "schedules": [s.name for s in schedules], "plan": i.describe(job.plan),
+                "changed": True, "replaced": replaced.number if replaced is not None else None,
+                "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
+
+    async def _unpack(self, job: _Job) -> tuple[Path, Path | None]:
+        code_dir = await asyncio.to_thread(self.store.unpacked, job.code_sha256)
+        if not job.layer_sha256:
+            return code_dir, None
+        layer_root = await asyncio.to_thread(self.store.unpacked, job.layer_sha256)
+        return code_dir, layer_root / "python" if (layer_root / "python").is_dir() \
+            else layer_root
+
+    async def _versions(self, job: _Job, work: Applying, code_dir: Path,
+                        layer_dir: Path | None, now: float) -> list[VersionRecord]:
+        """The published versions, their environment filled with the local values of what
+        exists once deployed (the tables' stream ARNs: the tables exist by now)."""
+        streams = await self._stream_arns(job.stage) if work.publish else {}
+        known = local_values(job.stage, job.url, streams)
+        out: list[VersionRecord] = []
+        for x in work.publish:
+            aws = None
+            if job.aws_env is not None and self.endpoint is not None:
+                aws = {**job.aws_env,
+                       **self.endpoint.function_credentials(x.function, x.version)}
+            fv = function_version(job.stage, job.stage.function(x.name), x.version, self.port,
+                                  code_dir, layer_dir, aws, known)
+            out.append(VersionRecord(fv, x.config_hash, job.code_sha256, job.layer_sha256,
+                                     now))
+        return out
+
+    async def _switch(
+        self, job: _Job, work: Applying, published: list[VersionRecord],
+        schedules: list[ScheduleRecord], grants: dict[str, tuple[str, list[Statement]]],
+    ) -> tuple[Deployment, Deployment | None]:
+        """Record the deployment and point the alias at it (one transaction); (the stored
+        deployment, the `aloft dev` one it replaced)."""
+        service = job.service
+        dep = self._deployment(job, work, schedules)
+        if job.resources is not None:
+            dep.extra["resources"] = job.resources
+            dep.extra["grants"] = {k: [f, s] for k, (f, s) in grants.items()}
         prev = self.registry.stage(service.service, service.stage)
-        replaced = prev.deployment if dev and prev and prev.deployment.extra.get("dev") else None
-        if dev:
+        replaced = prev.deployment if job.dev and prev and prev.deployment.extra.get("dev") \
+            else None
+        if job.dev:
             dep.extra["dev"] = True
-        stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules)
+        renames = {x.name: x.renamed_from for x in job.plan
+                   if isinstance(x, i.ScheduleRename) and x.renamed_from}
+        stored = await asyncio.to_thread(self.state.record_deployment, dep, published, schedules,
+                                         renames)
         dropped: set[str] = set()
         if replaced is not None:  # after the switch: the replaced one served until then
             dropped = await asyncio.to_thread(
                 self.state.forget, service.service, service.stage, replaced.id)
         await self.reload()
-        timings["switch_ms"] = (time.perf_counter() - mark) * 1000
         pruned = await asyncio.to_thread(
             self.state.prune, service.service, service.stage, KEEP_DEPLOYMENTS)
         if pruned:
             await self.reload()  # the snapshot lists rollback targets: drop the pruned ones
         if dropped or pruned:
             await self._remove_artifacts(dropped | pruned)
-        for step in plan:
-            if step["action"] == "publish":
-                await self._retire(step["function"], {step["version"]})
-            elif step["action"] == "remove":
-                await self._retire(step["function"], set())
-        await self._remove_resources([s["resource"] for s in plan
-                                      if s["action"] == "resource_remove"])
-        return {"url": url, "version": stored.number, "functions": dict(stored.functions),
-                "schedules": [s.name for s in schedules], "plan": plan, "changed": True,
-                "replaced": replaced.number if replaced is not None else None,
-                "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
+        return stored, replaced
+
+    async def _clean_up(self, job: _Job, work: Applying, replaced: Deployment | None) -> None:
+        """After the switch: old instances retire, undeclared resources go."""
+        for x in work.publish:
+            await self._retire(x.function, {x.version})
+        for r in work.removed:
+            await self._retire(r.function, set())
+        await self._remove_resources(work.drop)
 
     async def _remove_artifacts(self, candidates: set[str]) -> list[str]:
         keep = await asyncio.to_thread(self.state.referenced_artifacts)
         return await asyncio.to_thread(self.store.remove, candidates, keep)
-
-    def _serving_versions(self, physical: str) -> set[int]:
-        fv = self.registry.current(physical)
-        return {fv.version} if fv else set()
 
     async def _retire(self, physical: str, keep: set[int]) -> None:
         """Stop old instances in the background: retiring waits for their in-flight requests,
@@ -370,73 +348,40 @@ class Deployer:
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 
-    async def _health_check(
-        self, service: Service, fv: FunctionVersion, name: str, path: str | None
-    ) -> None:
-        where = Location(function=name, stage=service.stage)
-        init: InvokeResult = await self.pool.prewarm(fv)
-        if init.status != "ok":
-            report = await asyncio.to_thread(
-                init_report_for, service, name, init.payload, [fv.code_dir])
-            raise DeployError(
-                f"version {fv.version} of {name!r} failed to initialise; {self._still(fv)}",
-                where=where,
-                detail=report.detail() if report else _payload_text(init.payload),
-                fix=report.fix if report and report.fix
-                else "fix the error above (try `aloft invoke --local`) and deploy again",
-            )
-        if path is None or self.health_event is None:
-            return
-        result: InvokeResult = await self.pool.invoke(fv, self.health_event(fv, path))
-        status = _http_status(result)
-        if result.status != "ok" or status is None or status >= 500:
-            raise DeployError(
-                f"version {fv.version} of {name!r} failed its health check (GET {path} "
-                f"answered {status if status is not None else result.status}); "
-                f"{self._still(fv)}:\n{_payload_text(result.payload)}",
-                where=where,
-                fix="fix the error above, or set `health_path` (or `local.health_path`) to a "
-                "path that answers without a 5xx, and deploy again",
-            )
-
-    def _still(self, fv: FunctionVersion) -> str:
-        """What serves after a failed check: true for a first deploy as for a later one."""
-        serving = self.registry.current(fv.function)
-        return "the previous version keeps serving" if serving is not None \
-            else "nothing was deployed"
-
-    def _deployment(self, service: Service, plan: list[Instruction], url: str,
+    def _deployment(self, job: _Job, work: Applying,
                     schedules: list[ScheduleRecord]) -> Deployment:
-        alias = next(i["functions"] for i in plan if i["action"] == "switch_alias")
-        routes = next((i["routes"] for i in plan if i["action"] == "routes"), None)
+        service, stage = job.service, job.stage
+        assert work.alias is not None  # every applied plan switches the alias
+        routes = work.routes
         if routes is None:
             prev = self.registry.stage(service.service, service.stage)
             routes = prev.deployment.routes if prev else []
         cors = service.cors
         static_path = static_dir = None
-        if service.static is not None:
-            directory = (service.root / service.static.directory).resolve()
+        if stage.static is not None:
+            directory = Path(stage.static.directory).resolve()
             if directory.is_dir():  # served from the project, like `aloft invoke --local`
-                static_path, static_dir = service.static.path, str(directory)
+                static_path, static_dir = stage.static.path, str(directory)
         return Deployment(
             id=0, service=service.service, stage=service.stage, number=0,
-            functions=dict(alias),
-            physical={name: service.physical_name(name) for name in alias},
+            functions=dict(work.alias),
+            physical={name: stage.names.function(name) for name in work.alias},
             routes=routes,
             cors=cors.model_dump(exclude={"enabled"}) if cors.enabled else None,
-            static_path=static_path, static_dir=static_dir, url=url,
+            static_path=static_path, static_dir=static_dir, url=job.url,
             extra={"async": {
-                service.physical_name(name): [fn.retries, fn.max_event_age]
-                for name, fn in service.resolved_functions().items()
-            }, SOURCES_KEY: bindings_json(service)},  # event sources follow the deployment
+                fn.physical: [fn.async_settings.retries, fn.async_settings.max_event_age]
+                for fn in stage.functions
+            }, SOURCES_KEY: bindings_json(stage)},  # event sources follow the deployment
             schedules=tuple(DeployedSchedule(s.name, s.function, s.expression, s.input, s.kind,
                                              s.enabled) for s in schedules),
         )
 
-    def _schedule_records(self, service: Service, now: float) -> list[ScheduleRecord]:
+    def _schedule_records(self, service: Service, stage: Stage,
+                          now: float) -> list[ScheduleRecord]:
         out = []
         moment = datetime.fromtimestamp(now, UTC)
-        for s in desired_schedules(service):
+        for s in desired_schedules(stage):
             nxt = schedule_next_fire(s.expression, moment, anchor=moment).timestamp()
             out.append(ScheduleRecord(
                 name=s.name, service=service.service, stage=service.stage, function=s.physical,
@@ -465,17 +410,7 @@ class Deployer:
                             "schedules": [r.name for r in live], "plan": [],
                             "changed": False}
             else:
-                ids = [d.id for d in history]
-                index = ids.index(current.id) - steps
-                if index < 0:
-                    raise DeployError(
-                        f"cannot roll back {steps} version(s): stage {stage!r} is at version "
-                        f"{current.number}, the oldest kept is {history[0].number}",
-                        where=Location(stage=stage),
-                        fix=f"pass a smaller -n, or --to VERSION (kept: "
-                            f"{_numbers(history)})",
-                    )
-                target = history[index]
+                target = _steps_back(history, current, steps, stage)
             restore = (None if target.schedules is None
                        else _restored_schedules(service, stage, target.schedules, self.clock()))
             rules = await asyncio.to_thread(self.state.roll_back, service, stage, target.id,
@@ -485,15 +420,16 @@ class Deployer:
                 keep = {target.functions[name]} if name in target.functions else set()
                 if current.functions.get(name) not in keep:
                     await self._retire(physical, keep)
-            plan: list[Instruction] = []
+            plan: list[i.Instruction] = []
             if restore is None:
                 note = (f"version {target.number} was deployed before aloft recorded schedules "
                         "per deployment: the stage's schedules were left as they are")
                 log.warning("%s %s: %s", service, stage, note)
-                plan.append({"action": "schedules_kept", "name": stage, "note": note})
+                plan.append(i.SchedulesKept(stage, note))
             return {"url": stage_url(self.port, service, stage),
                     "version": target.number, "functions": dict(target.functions),
-                    "schedules": [r.name for r in rules], "plan": plan, "changed": True}
+                    "schedules": [r.name for r in rules], "plan": i.describe(plan),
+                    "changed": True}
 
     async def undeploy(self, service: str, stage: str) -> dict[str, Any]:
         async with self._lock:
@@ -513,16 +449,14 @@ class Deployer:
             removed = await self._remove_artifacts(used)
             return {"functions": physical, "artifacts_removed": removed}
 
-
     # -- resources and grants on the local AWS endpoint -------------------------------------
 
-    async def _ensure_resources(self, service: Service, plan: list[Instruction]) -> None:
-        steps = [s for s in plan if s["action"] in ("resource_add", "resource_update")]
-        if not steps or self.endpoint is None:
+    async def _ensure_resources(self, service: Service, resources: list[dict[str, Any]]
+                                ) -> None:
+        if not resources or self.endpoint is None:
             return
         await self.endpoint.ready()
-        for step in steps:
-            res = step["resource"]
+        for res in resources:
             try:
                 await asyncio.to_thread(ensure_resource, self.endpoint.client, res, service)
             except Exception as exc:  # botocore's errors: say which resource, keep the stage
@@ -544,17 +478,47 @@ class Deployer:
             except Exception as exc:
                 log.warning("removing %s %s failed: %s", res["kind"], res["physical"], exc)
 
-    def _grants(self, service: Service, plan: list[Instruction]) -> dict[str, Any]:
-        """access key id -> [physical function, statements] for the plan's versions."""
-        names = local_names(service, self.endpoint.url if self.endpoint else "")
-        out: dict[str, Any] = {}
-        for step in plan:
-            if step["action"] not in ("publish", "keep"):
-                continue
-            name, physical, version = step["name"], step["function"], step["version"]
-            out[function_access_key(physical, version)] = [
-                physical, function_grants(service, name, service.function(name), names)]
+    async def _stream_arns(self, stage: Stage) -> dict[str, str]:
+        """Table name -> latest stream ARN, of the declared tables with a stream."""
+        tables = [t.name for t in stage.resources.tables if t.stream]
+        if not tables or self.endpoint is None:
+            return {}
+        endpoint = self.endpoint
+
+        def read() -> dict[str, str]:
+            ddb = endpoint.client("dynamodb")
+            out: dict[str, str] = {}
+            for name in tables:
+                arn = ddb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
+                if arn:
+                    out[name] = str(arn)
+            return out
+
+        return await asyncio.to_thread(read)
+
+    def _grants(self, stage: Stage, plan: list[i.Instruction]
+                ) -> dict[str, tuple[str, list[Statement]]]:
+        """access key id -> (physical function, statements) for the plan's versions."""
+        out: dict[str, tuple[str, list[Statement]]] = {}
+        for x in plan:
+            if isinstance(x, i.Publish | i.Keep):
+                out[function_access_key(x.function, x.version)] = (
+                    x.function, function_grants(stage.function(x.name)))
         return out
+
+
+def _steps_back(history: list[Deployment], current: Deployment, steps: int,
+                stage: str) -> Deployment:
+    ids = [d.id for d in history]
+    index = ids.index(current.id) - steps
+    if index < 0:
+        raise DeployError(
+            f"cannot roll back {steps} version(s): stage {stage!r} is at version "
+            f"{current.number}, the oldest kept is {history[0].number}",
+            where=Location(stage=stage),
+            fix=f"pass a smaller -n, or --to VERSION (kept: {_numbers(history)})",
+        )
+    return history[index]
 
 
 def rollback_target(history: list[Deployment], version: int, stage: str) -> Deployment:
@@ -595,29 +559,3 @@ def all_grants(state: State) -> dict[str, tuple[str, list[Statement]]]:
             for key, (function, statements) in (dep.extra.get("grants") or {}).items():
                 out[key] = (str(function), list(statements))
     return out
-
-
-def _http_status(result: InvokeResult) -> int | None:
-    try:
-        data = json.loads(result.payload)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and isinstance(data.get("statusCode"), int):
-        return int(data["statusCode"])
-    return None
-
-
-def _payload_text(payload: bytes) -> str:
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return payload.decode("utf-8", "replace")
-    if isinstance(data, dict) and "errorMessage" in data:
-        trace = data.get("stackTrace") or []
-        lines = [str(x) for x in trace] if isinstance(trace, list) else [str(trace)]
-        return "\n".join([*lines, f"{data.get('errorType', 'Error')}: {data['errorMessage']}"])
-    if isinstance(data, dict) and "body" in data:
-        return str(data["body"])[:4000]
-    return json.dumps(data)[:4000]
-
-

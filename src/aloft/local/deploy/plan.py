@@ -1,19 +1,8 @@
-"""Deploy planning for the local cloud: desired service + current stage → instructions (data).
+"""Deploy planning for the local cloud: the stage model + the current stage -> instructions.
 
 Pure: no database, no files, no processes. `deployer.py` reads the current stage from the state,
-calls `plan_deploy`, and applies the instructions; `--plan` prints them and stops.
-
-Instruction actions, in the order they are applied:
-  publish        a function gets a new immutable version (new, code or configuration changed)
-  keep           a function is unchanged and keeps its version
-  health_check   a published version must initialise (and, for the app, answer its health path)
-  remove         a function that is no longer in the config leaves the stage
-  routes         the stage's HTTP routes (only when they change)
-  schedule_add / schedule_update / schedule_remove
-  switch_alias   the stage alias points at the new versions (one transaction)
-  resource_add / resource_update   a declared resource is created / brought to its spec on the
-                 local AWS endpoint (before the health checks: the new code may use it)
-  resource_remove  a resource no longer declared is deleted (after the alias switch)
+calls `plan_deploy`, and applies the instructions (deploy/instructions.py lists them in order);
+`--plan` prints them and stops.
 """
 
 from __future__ import annotations
@@ -24,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aloft.config.models import APP_FUNCTION, Function, Service
-
-KEEP_WARM_INPUT = {"aloft": "keep_warm"}
-"""The event a keep-warm ping carries (the runtime answers it without calling user code)."""
-
-Instruction = dict[str, Any]
+from aloft.local.deploy import instructions as i
+from aloft.local.services.account import ACCOUNT, local_stage
+from aloft.stage import Stage
+from aloft.stage.names import StageNames
 
 
 @dataclass(frozen=True)
@@ -68,6 +56,7 @@ class DesiredSchedule:
     input: str | None  # JSON text, or None for EventBridge's Scheduled Event shape
     kind: str  # "schedule" | "keep_warm"
     enabled: bool
+    previous: str | None = None  # its name before the stage model named rules (legacy_rules)
 
 
 def config_hash(fn: Function, code_sha256: str, layer_sha256: str | None, service: Service,
@@ -85,89 +74,91 @@ def config_hash(fn: Function, code_sha256: str, layer_sha256: str | None, servic
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def desired_routes(service: Service) -> list[dict[str, Any]]:
-    """`http` events first (most specific), then the app's catch-all. A route's own `cors:` is
-    kept only when set (so that the routes of a stage without it compare as before)."""
+def desired_routes(stage: Stage) -> list[dict[str, Any]]:
+    """The stage's routes as the gateway keeps them. A route's own `cors:` is kept only when
+    set (so that the routes of a stage without it compare as before)."""
     routes: list[dict[str, Any]] = []
-    for name in service.all_function_names():
-        fn = service.function(name)
-        for event in fn.events:
-            if event.http is not None:
-                route: dict[str, Any] = {"method": event.http.method, "path": event.http.path,
-                                         "function": service.physical_name(name)}
-                if event.http.cors is not None:
-                    route["cors"] = event.http.cors
-                routes.append(route)
-    if service.has_app:
-        app = service.physical_name(APP_FUNCTION)
-        routes.append({"method": "ANY", "path": "/", "function": app})
-        routes.append({"method": "ANY", "path": "/{proxy+}", "function": app})
+    for r in stage.routes:
+        route: dict[str, Any] = {"method": r.method, "path": r.path, "function": r.physical}
+        if r.cors is not None:
+            route["cors"] = r.cors
+        routes.append(route)
     return routes
 
 
-def desired_schedules(service: Service) -> list[DesiredSchedule]:
-    out: list[DesiredSchedule] = []
+def legacy_rules(service: Service) -> list[str | None]:
+    """What the local cloud named each schedule before the stage model gave both providers one
+    rule (`{function}`, then `{function}-2`, ... for unnamed ones), in the stage's order."""
+    names = StageNames(service.service, service.stage, ACCOUNT)
+    out: list[str | None] = []
     for name in service.all_function_names():
-        fn = service.function(name)
-        physical = service.physical_name(name)
-        count = 0
-        for event in fn.events:
-            sched = event.schedule
-            if sched is None:
-                continue
-            count += 1
-            rule = sched.name or (name if count == 1 else f"{name}-{count}")
-            out.append(DesiredSchedule(
-                name=f"{service.service}-{service.stage}-{rule}", function=name,
-                physical=physical, expression=sched.expression,
-                input=None if sched.input is None else json.dumps(sched.input, sort_keys=True),
-                # the keep-warm plugin's schedule (aloft.plugins.builtin.keep_warm) pings
-                kind="keep_warm" if sched.input == KEEP_WARM_INPUT else "schedule",
-                enabled=sched.enabled,
-            ))
+        found = [e.schedule for e in service.function(name).events if e.schedule is not None]
+        for n, sched in enumerate(found, 1):
+            out.append(None if sched.name else
+                       names.physical(name if n == 1 else f"{name}-{n}"))
     return out
+
+
+def desired_schedules(stage: Stage, service: Service | None = None) -> list[DesiredSchedule]:
+    previous = legacy_rules(service) if service is not None else []
+    return [DesiredSchedule(
+        name=s.name, function=s.function, physical=s.physical, expression=s.expression,
+        input=s.input, kind="keep_warm" if s.keep_warm else "schedule", enabled=s.enabled,
+        previous=previous[n] if n < len(previous) else None,
+    ) for n, s in enumerate(stage.schedules)]
 
 
 def plan_deploy(
     service: Service, code_sha256: str, layer_sha256: str | None, current: CurrentStage,
     platform: dict[str, Any] | None = None, resources: list[dict[str, Any]] | None = None,
-) -> list[Instruction]:
-    """The instructions that take the stage from `current` to `service` (`resources`: the
-    declared resources, from services.resources.desired_resources; None leaves them alone)."""
-    plan: list[Instruction] = []
+    *, stage: Stage | None = None,
+) -> list[i.Instruction]:
+    """The instructions that take the stage from `current` to `service` (`stage`: its stage
+    model, the local one by default; `resources`: the declared resources, from
+    services.resources.desired_resources; None leaves them alone)."""
+    stage = stage or local_stage(service)
+    plan: list[i.Instruction] = []
     if resources is not None:
         plan.extend(resource_changes(resources, current.resources))
-    checks: list[Instruction] = []
-    alias: dict[str, int] = {}
-    for name, fn in service.resolved_functions().items():
-        physical = service.physical_name(name)
-        digest = config_hash(fn, code_sha256, layer_sha256, service, name, platform)
-        now = current.functions.get(name)
-        if now is not None and now.config_hash == digest:
-            plan.append({"action": "keep", "name": name, "function": physical,
-                         "version": now.version})
-            alias[name] = now.version
-            continue
-        version = current.latest.get(physical, 0) + 1
-        reason = "new function" if now is None else _change_reason(now, code_sha256, layer_sha256)
-        plan.append({"action": "publish", "name": name, "function": physical,
-                     "version": version, "reason": reason, "config_hash": digest})
-        checks.append({"action": "health_check", "name": name, "function": physical,
-                       "version": version,
-                       "path": service.effective_health_path if name == APP_FUNCTION else None})
-        alias[name] = version
-    plan.extend(checks)
+    functions, alias = _function_changes(service, stage, code_sha256, layer_sha256, current,
+                                         platform)
+    plan += functions
     for name in sorted(set(current.functions) - set(alias)):
-        plan.append({"action": "remove", "name": name, "function": service.physical_name(name),
-                     "version": current.functions[name].version})
-    routes = desired_routes(service)
+        plan.append(i.Remove(name, stage.names.function(name),
+                             current.functions[name].version))
+    routes = desired_routes(stage)
     if routes != current.routes:
-        plan.append({"action": "routes", "name": f"/{service.service}/{service.stage}",
-                     "routes": routes})
-    plan.extend(_schedule_changes(desired_schedules(service), current.schedules))
-    if not is_noop(plan) or not current.deployed:
-        plan.append({"action": "switch_alias", "name": service.stage, "functions": alias})
+        plan.append(i.Routes(f"/{stage.service}/{stage.stage}", tuple(routes)))
+    plan.extend(schedule_changes(desired_schedules(stage, service), current.schedules))
+    if not i.is_noop(plan) or not current.deployed:
+        plan.append(i.SwitchAlias(stage.stage, alias))
     return plan
+
+
+def _function_changes(
+    service: Service, stage: Stage, code_sha256: str, layer_sha256: str | None,
+    current: CurrentStage, platform: dict[str, Any] | None,
+) -> tuple[list[i.Instruction], dict[str, int]]:
+    """(Publish or Keep of each function, then the health checks; the versions to serve)."""
+    plan: list[i.Instruction] = []
+    checks: list[i.Instruction] = []
+    alias: dict[str, int] = {}
+    for fn in stage.functions:
+        digest = config_hash(service.function(fn.name), code_sha256, layer_sha256, service,
+                             fn.name, platform)
+        now = current.functions.get(fn.name)
+        if now is not None and now.config_hash == digest:
+            plan.append(i.Keep(fn.name, fn.physical, now.version))
+            alias[fn.name] = now.version
+            continue
+        version = current.latest.get(fn.physical, 0) + 1
+        reason = "new function" if now is None else _change_reason(now, code_sha256, layer_sha256)
+        plan.append(i.Publish(fn.name, fn.physical, version, reason, digest))
+        checks.append(i.HealthCheck(
+            fn.name, fn.physical, version,
+            service.effective_health_path if fn.name == APP_FUNCTION else None))
+        alias[fn.name] = version
+    return plan + checks, alias
 
 
 def _change_reason(now: CurrentFunction, code_sha256: str, layer_sha256: str | None) -> str:
@@ -178,44 +169,43 @@ def _change_reason(now: CurrentFunction, code_sha256: str, layer_sha256: str | N
     return "configuration changed"  # the config's settings, or the platform's (its port)
 
 
-def _schedule_changes(
+def schedule_changes(
     desired: list[DesiredSchedule], current: dict[str, CurrentSchedule]
-) -> list[Instruction]:
-    out: list[Instruction] = []
+) -> list[i.Instruction]:
+    out: list[i.Instruction] = []
     wanted = {s.name: s for s in desired}
+    renamed: set[str] = set()
     for name, sched in wanted.items():
-        entry = {"name": name, "function": sched.physical, "expression": sched.expression,
-                 "kind": sched.kind}
-        if sched.input is not None:
-            entry["input"] = sched.input
         now = current.get(name)
-        if now is None:
-            out.append({"action": "schedule_add", **entry})
+        if now is None and sched.previous in current and sched.previous not in wanted:
+            assert sched.previous is not None
+            renamed.add(sched.previous)
+            out.append(i.ScheduleRename(name, sched.physical, sched.expression, sched.kind,
+                                        sched.input, sched.previous))
+        elif now is None:
+            out.append(i.ScheduleAdd(name, sched.physical, sched.expression, sched.kind,
+                                     sched.input))
         elif (now.expression, now.input, now.function) != (
             sched.expression, sched.input, sched.physical
         ):
-            out.append({"action": "schedule_update", **entry})
-    for name in sorted(set(current) - set(wanted)):
-        out.append({"action": "schedule_remove", "name": name,
-                    "function": current[name].function})
+            out.append(i.ScheduleUpdate(name, sched.physical, sched.expression, sched.kind,
+                                        sched.input))
+    for name in sorted(set(current) - set(wanted) - renamed):
+        out.append(i.ScheduleRemove(name, current[name].function))
     return out
 
 
 def resource_changes(
     desired: list[dict[str, Any]], current: dict[str, dict[str, Any]]
-) -> list[Instruction]:
-    out: list[Instruction] = []
+) -> list[i.Instruction]:
+    out: list[i.Instruction] = []
     wanted = {f"{r['kind']}:{r['physical']}": r for r in desired}
     for rid, res in wanted.items():
         now = current.get(rid)
         if now is None:
-            out.append({"action": "resource_add", "name": rid, "resource": res})
+            out.append(i.ResourceAdd(rid, res))
         elif now.get("spec") != res["spec"]:
-            out.append({"action": "resource_update", "name": rid, "resource": res})
+            out.append(i.ResourceUpdate(rid, res))
     for rid in sorted(set(current) - set(wanted)):
-        out.append({"action": "resource_remove", "name": rid, "resource": current[rid]})
+        out.append(i.ResourceRemove(rid, current[rid]))
     return out
-
-
-def is_noop(plan: list[Instruction]) -> bool:
-    return all(i["action"] == "keep" for i in plan)

@@ -27,10 +27,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
 
-from aloft.naming import Account
-
-ACCOUNT = Account(account_id="123456789012", region="us-east-1")
-"""moto's default account; every resource of the local cloud lives in it."""
+from aloft.local.services.account import ACCOUNT
 
 Protocol = Literal["json", "query", "rest-xml"]
 Check = tuple[str, str]  # (IAM action, resource ARN)

@@ -5,9 +5,10 @@ Every function version gets its own access key id (`function_access_key`), set a
 (the `Authorization` header or a presigned URL's `X-Amz-Credential`) and, for a function's key,
 checks S3, SQS, SNS, DynamoDB (and its streams), Kinesis, SSM Parameter Store, Secrets Manager
 and KMS calls (actions.py names their IAM action and resource) against the function's
-grants: what the stage's role would give it on AWS (the declared resources, its own event
-sources, its `secrets`, the declared `parameters`) and its `permissions` statements (IAM
-semantics: an explicit Deny wins, otherwise an Allow must match the action and the resource).
+grants: the stage model's (aloft.stage.grants), which the aws role policy states too: the
+declared resources, its own event sources, its `secrets`, the declared `parameters` and its
+`permissions` statements (IAM semantics: an explicit Deny wins, otherwise an Allow must match
+the action and the resource).
 A call without a grant gets the AccessDenied error of its protocol, as on AWS. Other keys (the
 platform's, the CLI's, a user's own scripts) are not restricted: the endpoint listens on
 127.0.0.1 only. A function key's calls must be signed with its secret (sigv4.py), so
@@ -29,13 +30,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from aloft.config.models import Function, Service
-from aloft.config.unresolved import source_text, statement_resources
-from aloft.grants import CONSUMED_QUEUE_ACTIONS, STREAM_ACTIONS, declared_resource_grants
-from aloft.local.services.actions import ACCOUNT, request_call, stream_arn
+from aloft.local.services.account import ACCOUNT
+from aloft.local.services.actions import request_call
 from aloft.local.services.error_responses import ErrorResponse, denied_message, error_response
 from aloft.local.services.sigv4 import function_secret, signed_by
-from aloft.naming import ResourceNames, secret_parameter
+from aloft.stage.records import Function, Grant
 
 __all__ = ["ACCOUNT", "AuthMiddleware", "function_access_key", "function_grants", "is_allowed"]
 
@@ -45,7 +44,6 @@ ADMIN_PATH = "/_aloft/"
 Statement = dict[str, Any]  # {"effect": "Allow"|"Deny", "action": [...], "resource": [...]}
 Grants = dict[str, list[Statement]]  # access key id -> statements
 
-SECRET_READ = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"]
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
@@ -62,88 +60,28 @@ records new ones, so that upgrading does not lock a deployed function out of its
 LEGACY_SERVICES = ("ssm", "secretsmanager", "kms")
 
 
-def _allow(actions: list[str], resources: list[str]) -> Statement:
-    return {"effect": "Allow", "action": actions, "resource": resources}
-
-
-def resource_grants(service: Service, fn: Function, names: ResourceNames) -> list[Statement]:
-    """What the stage's role gives a function on AWS (aloft.aws.policy): the declared buckets,
-    queues, topics and tables, and reading its own queue and stream event sources."""
-    from aloft.local.triggers.pollers.bindings import resolve_source
-
-    out = [_allow(actions, arns) for _, actions, arns in declared_resource_grants(service, names)]
-    queues, streams = [], []
-    for event in fn.events:
-        if event.queue is not None:
-            queues.append(names.queue_arn(resolve_source(service, "queue", event.queue.name)
-                                          .rsplit(":", 1)[-1]))
-        elif event.stream is not None and event.stream.type == "kinesis":
-            streams.append(stream_arn(source_text(event.stream.name, "stream")))
-        elif event.stream is not None:
-            table = resolve_source(service, "stream", event.stream.name)
-            streams.append(table.split("/stream/", 1)[0] + "/stream/*" if table.startswith("arn:")
-                           else names.table_arn(table) + "/stream/*")
-    if queues:
-        out.append(_allow(list(CONSUMED_QUEUE_ACTIONS), queues))
-    if streams:
-        out.append(_allow(list(STREAM_ACTIONS), streams))
+def statement(grant: Grant) -> Statement:
+    """A stage model grant as the endpoint checks it. A condition is not evaluated here: a
+    statement with one never matches (the calls it covers, such as SSM's own decryption with
+    the stage key, are not a function's requests to the endpoint)."""
+    out: Statement = {"effect": grant.effect, "action": list(grant.actions),
+                      "resource": list(grant.resources)}
+    if grant.conditions:
+        out["condition"] = [[c.operator, c.key, list(c.values)] for c in grant.conditions]
     return out
 
 
-def function_grants(service: Service, name: str, fn: Function,
-                    names: ResourceNames) -> list[Statement]:
-    """What a function may do on the endpoint: the stage's declared resources and its own event
-    sources (`resource_grants`), its `secrets` (parameters by key, path or ARN, and Secrets
-    Manager secrets of the same name), the stage's declared parameters, the service's and its
-    own `permissions`."""
-    out: list[Statement] = [dict(GRANTS_MARKER), *resource_grants(service, fn, names)]
-    params, secrets_manager = [], []
-    for secret in fn.secrets:
-        if secret.startswith("arn:"):
-            params.append(secret)
-            continue
-        if secret in service.resources.parameters:
-            path = names.parameter(secret, service.resources.parameters[secret].name)
-        else:
-            path = secret_parameter(service.service, service.stage, secret)
-        params.append(names.parameter_arn(path))
-        secrets_manager.append(names.account.arn("secretsmanager",
-                                                 f"secret:{path.lstrip('/')}*"))
-    declared = [names.parameter_arn(names.parameter(k, p.name))
-                for k, p in service.resources.parameters.items()]
-    if params or declared:
-        out.append(_allow(SECRET_READ, params + declared))
-    if secrets_manager:
-        out.append(_allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                          secrets_manager))
-    statements = list(fn.permissions)
-    if name in service.functions:  # the app's permissions already include the service's
-        statements = list(service.permissions) + statements
-    for st in statements:
-        out.append({"effect": st.effect, "action": list(st.action),
-                    "resource": statement_resources(st)})
-    return out
-
-
-def grant_changes(plan: list[dict[str, Any]], stage: str, desired: dict[str, Any],
-                  current: dict[str, Any]) -> list[dict[str, Any]]:
-    """`plan` plus a `grants` instruction (and the alias switch that records it, if the plan had
-    none) when the functions' grants differ from the current deployment's: a change of
-    `secrets` or `permissions` publishes no new version, as a role policy change on AWS."""
-    desired = json.loads(json.dumps(desired))
-    if desired == current:
-        return plan
-    changed = sorted({str(v[0]) for k, v in desired.items() if current.get(k) != v})
-    out = [*plan, {"action": "grants", "name": stage, "functions": changed}]
-    if not any(i["action"] == "switch_alias" for i in plan):
-        alias = {i["name"]: i["version"] for i in plan if i["action"] == "keep"}
-        out.append({"action": "switch_alias", "name": stage, "functions": alias})
-    return out
+def function_grants(fn: Function) -> list[Statement]:
+    """What a function may do on the endpoint: the stage model's grants (aloft.stage.grants),
+    the same that the aws provider's role policy states."""
+    return [dict(GRANTS_MARKER), *(statement(g) for g in fn.grants)]
 
 
 def is_allowed(statements: Iterable[Statement], action: str, resource: str) -> bool:
     allowed = False
     for st in statements:
+        if st.get("condition"):
+            continue
         if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in st["action"]):
             continue
         if not any(fnmatch.fnmatchcase(resource, r) for r in st["resource"]):

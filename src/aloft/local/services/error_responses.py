@@ -17,7 +17,8 @@ import secrets
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from aloft.local.services.actions import ACCOUNT, Call
+from aloft.local.services.account import ACCOUNT
+from aloft.local.services.actions import Call
 
 _QUERY_NS = {"sqs": "http://queue.amazonaws.com/doc/2012-11-05/",
              "sns": "http://sns.amazonaws.com/doc/2010-03-31/"}

@@ -1,10 +1,9 @@
-"""A stage's declared resources on the local AWS endpoint: what is wanted (pure) and how it is
-made so (idempotent boto3 calls, run in worker threads by the deployer).
+"""A stage's declared resources on the local AWS endpoint: what is wanted (pure, from the stage
+model) and how it is made so (idempotent boto3 calls, run in worker threads by the deployer).
 
 A resource is plain data, `{"kind", "key", "physical", "spec"}`, kept in the deployment's
 record, so that deploy/plan.py can diff the wanted resources against the deployed ones and
-undeploy knows what to remove. Physical names are `{service}-{stage}-{key}` unless the resource sets
-`name` (aloft.naming, shared with the aws provider).
+undeploy knows what to remove. Names and ARNs are the stage model's (aloft.stage), as on aws.
 """
 
 from __future__ import annotations
@@ -16,89 +15,53 @@ from collections.abc import Callable
 from typing import Any
 
 from aloft.config.models import Service
-from aloft.errors import ConfigError, Location
-from aloft.local.services.auth import ACCOUNT
-from aloft.naming import ResourceNames
+from aloft.local.services.account import ACCOUNT
+from aloft.stage import Stage
 
 Resource = dict[str, Any]
 Clients = Callable[[str], Any]  # service name -> boto3 client
-
-
-class LocalNames(ResourceNames):
-    """Names on the local endpoint: queue URLs point at it instead of sqs.<region>.amazonaws."""
-
-    endpoint: str = ""
-
-    def queue_url(self, name: str) -> str:
-        return f"{self.endpoint}/{self.account.account_id}/{name}"
-
-
-def local_names(service: Service, endpoint: str) -> LocalNames:
-    names = LocalNames(service.service, service.stage, ACCOUNT)
-    object.__setattr__(names, "endpoint", endpoint)
-    return names
 
 
 def resource_id(res: Resource) -> str:
     return f"{res['kind']}:{res['physical']}"
 
 
-def desired_resources(service: Service, names: ResourceNames) -> list[Resource]:
+def desired_resources(stage: Stage) -> list[Resource]:
     """The stage's resources in creation order (dead-letter queues before their sources)."""
-    res = service.resources
-    out: list[Resource] = []
-    for key, b in res.buckets.items():
-        out.append({"kind": "bucket", "key": key, "physical": names.bucket(key, b.name),
-                    "spec": {"public": b.public, "versioning": b.versioning}})
+    res = stage.resources
+    out: list[Resource] = [{"kind": "bucket", "key": b.key, "physical": b.name,
+                            "spec": {"public": b.public, "versioning": b.versioning}}
+                           for b in res.buckets]
+    arns = {q.name: q.arn for q in res.queues}
     dlqs: list[Resource] = []
     queues: list[Resource] = []
-    for key, q in res.queues.items():
-        physical = names.queue(key, q.name, q.fifo)
+    for q in res.queues:
         spec: dict[str, Any] = {"visibility_timeout": q.visibility_timeout,
                                 "retention": q.retention, "fifo": q.fifo}
-        if q.dead_letter is True:
-            base = physical.removesuffix(".fifo")
-            dlq = names.queue(f"{key}-dlq", f"{base}-dlq", q.fifo)
-            dlqs.append({"kind": "queue", "key": f"{key}-dlq", "physical": dlq,
-                         "spec": {"visibility_timeout": q.visibility_timeout,
-                                  "retention": 1209600, "fifo": q.fifo}})
-            spec["dead_letter"] = names.queue_arn(dlq)
-        elif isinstance(q.dead_letter, str) and q.dead_letter:
-            target = res.queues.get(q.dead_letter)
-            if target is None:
-                raise ConfigError(
-                    f"queue {key!r} names the dead-letter queue {q.dead_letter!r}, which is "
-                    "not declared",
-                    where=Location(stage=service.stage,
-                                   key_path=f"resources.queues.{key}.dead_letter"),
-                    fix=f"declare it under resources.queues, or use `dead_letter: true`; "
-                    f"queues: {', '.join(res.queues)}")
-            spec["dead_letter"] = names.queue_arn(
-                names.queue(q.dead_letter, target.name, target.fifo))
-        if "dead_letter" in spec:
+        if q.dead_letter:
+            spec["dead_letter"] = arns.get(q.dead_letter) or stage.names.queue_arn(
+                q.dead_letter)
             spec["max_receives"] = q.max_receives
-        queues.append({"kind": "queue", "key": key, "physical": physical, "spec": spec})
+        (queues if q.declared else dlqs).append(
+            {"kind": "queue", "key": q.key, "physical": q.name, "spec": spec})
     # Queues used as another's dead-letter target first.
     targets = {r["spec"].get("dead_letter") for r in queues}
-    queues.sort(key=lambda r: names.queue_arn(r["physical"]) not in targets)
+    queues.sort(key=lambda r: arns[r["physical"]] not in targets)
     out.extend(dlqs + queues)
-    for key, t in res.topics.items():
-        out.append({"kind": "topic", "key": key, "physical": names.topic(key, t.name),
-                    "spec": {}})
-    for key, tb in res.tables.items():
-        stream = "NEW_AND_OLD_IMAGES" if tb.stream is True else (tb.stream or None)
-        out.append({"kind": "table", "key": key, "physical": names.table(key, tb.name),
-                    "spec": {"hash_key": tb.hash_key, "hash_type": tb.hash_type,
-                             "range_key": tb.range_key, "range_type": tb.range_type,
-                             "stream": stream, "ttl": tb.ttl}})
-    for key, p in res.parameters.items():
+    out += [{"kind": "topic", "key": t.key, "physical": t.name, "spec": {}}
+            for t in res.topics]
+    out += [{"kind": "table", "key": tb.key, "physical": tb.name,
+             "spec": {"hash_key": tb.hash_key, "hash_type": tb.hash_type,
+                      "range_key": tb.range_key, "range_type": tb.range_type,
+                      "stream": tb.stream, "ttl": tb.ttl}} for tb in res.tables]
+    for p in res.parameters:
         # A secure value stays out of plans and state: its hash tells a change.
         value = p.value if not p.secure else None
         digest = (hashlib.sha256(p.value.encode()).hexdigest()
                   if p.secure and p.value is not None else None)
-        out.append({"kind": "parameter", "key": key, "physical": names.parameter(key, p.name),
+        out.append({"kind": "parameter", "key": p.key, "physical": p.name,
                     "spec": {"value": value, "value_sha256": digest, "secure": p.secure,
-                             "description": p.description}})
+                             "description": p.description or None}})
     return out
 
 

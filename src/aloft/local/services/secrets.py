@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from aloft.errors import Location, ProviderError
-from aloft.naming import secret_key_alias, secret_parameter
 from aloft.provider import check_secret_name, check_secret_value
+from aloft.stage.names import secret_key_alias, secret_parameter
 
 
 def ensure_stage_key(kms: Any, service: str, stage: str) -> str:

@@ -21,7 +21,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -333,11 +333,13 @@ class State:
         deployment: Deployment,
         new_versions: list[VersionRecord],
         schedules: list[ScheduleRecord],
+        renames: Mapping[str, str] | None = None,
     ) -> Deployment:
         """Publish versions, record the deployment and switch the alias: one transaction.
 
         Schedules of the stage are replaced by `schedules`, keeping the durable next fire time
-        (and the enabled flag set by `aloft unschedule`) of rules whose expression did not change.
+        (and the enabled flag set by `aloft unschedule`) of rules whose expression did not change;
+        `renames`: new rule name -> its old name, whose fire times and flag it keeps.
         """
         now = time.time()
         with self._conn() as conn, transaction(conn):
@@ -359,7 +361,8 @@ class State:
             )
             dep_id = int(cur.lastrowid or 0)
             self._point_alias(conn, deployment.service, deployment.stage, dep_id)
-            self._replace_schedules(conn, deployment.service, deployment.stage, schedules)
+            self._replace_schedules(conn, deployment.service, deployment.stage, schedules,
+                                    renames or {})
         stored = self.current_deployment(deployment.service, deployment.stage)
         assert stored is not None
         return stored
@@ -398,11 +401,12 @@ class State:
 
     @staticmethod
     def _replace_schedules(
-        conn: sqlite3.Connection, service: str, stage: str, schedules: list[ScheduleRecord]
+        conn: sqlite3.Connection, service: str, stage: str, schedules: list[ScheduleRecord],
+        renames: Mapping[str, str],
     ) -> None:
         old = _take_schedules(conn, service, stage)
         for rec in schedules:
-            prev = old.get(rec.name)
+            prev = old.get(rec.name) or old.get(renames.get(rec.name, ""))
             if prev is not None and prev.expression == rec.expression:
                 rec = ScheduleRecord(**{**asdict(rec), "anchor": prev.anchor,
                                         "next_fire": prev.next_fire,

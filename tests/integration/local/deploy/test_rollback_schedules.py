@@ -22,6 +22,11 @@ from tests.waiting import wait_until
 
 cloud = cloud_fixture()
 
+
+def rule(function: str) -> str:
+    """The rule of a function's one unnamed schedule (aloft.stage.events)."""
+    return f"rbs-dev-{function}-schedule"
+
 V1 = """
     service: {name}
     functions:
@@ -84,41 +89,41 @@ def test_rollback_restores_the_older_schedules(cloud: Cloud, tmp_path: Path) -> 
     out.mkdir()
     root = write_project(tmp_path / "p", V1.format(name="rbs", out=out), {"jobs.py": JOBS})
     first = cloud.provider.deploy(service(root))
-    assert sorted(first.schedules) == ["rbs-dev-alpha", "rbs-dev-delta", "rbs-dev-gamma"]
+    assert sorted(first.schedules) == [rule("alpha"), rule("delta"), rule("gamma")]
     v1_rules = rows(cloud, "rbs")
 
     write_project(root, V2.format(name="rbs", out=out), {})
     second = cloud.provider.deploy(service(root))
     assert second.version == 2
-    assert sorted(second.schedules) == ["rbs-dev-beta", "rbs-dev-delta", "rbs-dev-gamma"]
-    assert rows(cloud, "rbs")["rbs-dev-gamma"]["expression"] == "rate(30 minutes)"
+    assert sorted(second.schedules) == [rule("beta"), rule("delta"), rule("gamma")]
+    assert rows(cloud, "rbs")[rule("gamma")]["expression"] == "rate(30 minutes)"
     svc = service(root)
-    assert cloud.provider.schedule(svc, False, ["delta"]) == ["rbs-dev-delta"]
+    assert cloud.provider.schedule(svc, False, ["delta"]) == [rule("delta")]
 
     fired = cloud.client.call("GET", "cloud")["schedules_fired"]
     before = time.time()
     back = cloud.provider.rollback(svc, 1)
     after = time.time()
     assert back.version == 1 and back.plan == []
-    assert sorted(back.schedules) == ["rbs-dev-alpha", "rbs-dev-delta", "rbs-dev-gamma"]
+    assert sorted(back.schedules) == [rule("alpha"), rule("delta"), rule("gamma")]
 
     # `aloft status` shows the older deployment's rules: beta is gone, alpha and gamma are back
     status = {r["name"]: r for r in cloud.provider.status(svc)["schedules"]}
-    assert sorted(status) == ["rbs-dev-alpha", "rbs-dev-delta", "rbs-dev-gamma"]
-    assert status["rbs-dev-alpha"]["expression"] == "rate(1 hour)"
-    assert status["rbs-dev-gamma"]["expression"] == "cron(0 12 * * ? *)"
-    assert status["rbs-dev-alpha"]["enabled"] and status["rbs-dev-gamma"]["enabled"]
+    assert sorted(status) == [rule("alpha"), rule("delta"), rule("gamma")]
+    assert status[rule("alpha")]["expression"] == "rate(1 hour)"
+    assert status[rule("gamma")]["expression"] == "cron(0 12 * * ? *)"
+    assert status[rule("alpha")]["enabled"] and status[rule("gamma")]["enabled"]
     # the user's `aloft unschedule` survives the rollback
-    assert not status["rbs-dev-delta"]["enabled"] and status["rbs-dev-delta"]["next_fire"] is None
+    assert not status[rule("delta")]["enabled"] and status[rule("delta")]["next_fire"] is None
 
     live = rows(cloud, "rbs")
-    alpha, gamma = live["rbs-dev-alpha"], live["rbs-dev-gamma"]
+    alpha, gamma = live[rule("alpha")], live[rule("gamma")]
     assert alpha["input"] == json.dumps({"from": "alpha"}) and gamma["input"] is None
     assert alpha["function"] == "rbs-dev-alpha" and gamma["function"] == "rbs-dev-gamma"
     # restored rules count from the rollback, not from v1's deploy: no fire for the past
     assert before - 1 <= alpha["anchor"] <= after + 1
     assert before + 3600 - 1 <= alpha["next_fire"] <= after + 3600 + 1
-    assert alpha["anchor"] >= v1_rules["rbs-dev-alpha"]["anchor"]
+    assert alpha["anchor"] >= v1_rules[rule("alpha")]["anchor"]
     noon = schedule_next_fire("cron(0 12 * * ? *)", datetime.fromtimestamp(before, UTC))
     assert gamma["next_fire"] in (noon.timestamp(), (noon + timedelta(days=1)).timestamp())
     assert gamma["next_fire"] > after
@@ -134,9 +139,9 @@ def test_rollback_restores_the_older_schedules(cloud: Cloud, tmp_path: Path) -> 
 
     # forward again: the newer deployment's schedules (a deploy of V2 again)
     again = cloud.provider.deploy(service(root))
-    assert sorted(again.schedules) == ["rbs-dev-beta", "rbs-dev-delta", "rbs-dev-gamma"]
-    assert rows(cloud, "rbs")["rbs-dev-gamma"]["expression"] == "rate(30 minutes)"
-    assert "rbs-dev-alpha" not in rows(cloud, "rbs")
+    assert sorted(again.schedules) == [rule("beta"), rule("delta"), rule("gamma")]
+    assert rows(cloud, "rbs")[rule("gamma")]["expression"] == "rate(30 minutes)"
+    assert rule("alpha") not in rows(cloud, "rbs")
     cloud.provider.undeploy(svc)
 
 
@@ -166,5 +171,6 @@ def test_rollback_to_a_deployment_recorded_without_schedules(
     [note] = back.plan
     assert note["action"] == "schedules_kept" and "left as they are" in note["note"]
     assert rows(cloud, "rbold") == before
-    assert sorted(back.schedules) == ["rbold-dev-beta", "rbold-dev-delta", "rbold-dev-gamma"]
+    assert sorted(back.schedules) == ["rbold-dev-beta-schedule", "rbold-dev-delta-schedule",
+                                      "rbold-dev-gamma-schedule"]
     cloud.provider.undeploy(svc)

@@ -49,7 +49,8 @@ def test_daemon_runs_a_missed_fire_at_start(tmp_path: Path) -> None:
         """, {"jobs.py": JOBS})
         svc = service(root)
         result = cloud.provider.deploy(svc)
-        assert sorted(result.schedules) == ["sched-dev-record", "sched-dev-record-2"]
+        first, second = "sched-dev-record-schedule-0", "sched-dev-record-schedule-1"
+        assert sorted(result.schedules) == [first, second]
         rows = cloud.provider.status(svc)["schedules"]
         assert {r["expression"] for r in rows} == {"rate(1 hour)", "rate(2 hours)"}
         assert all(r["enabled"] and r["next_fire"] for r in rows)
@@ -73,11 +74,11 @@ def test_daemon_runs_a_missed_fire_at_start(tmp_path: Path) -> None:
                    and cloud.provider.status(svc)["async"]["queued"] == 0,
                    message=lambda: f"next fires after the restart: {next_fires(cloud)}")
         assert len(read_lines(out / "record.log")) == 2  # once, not once per missed period
-        changed = cloud.provider.schedule(svc, False, ["record-2"])
-        assert changed == ["sched-dev-record-2"]
+        changed = cloud.provider.schedule(svc, False, ["record-schedule-1"])
+        assert changed == [second]
         rows = {r["name"]: r for r in cloud.provider.status(svc)["schedules"]}
-        assert not rows["sched-dev-record-2"]["enabled"]
-        assert rows["sched-dev-record-2"]["next_fire"] is None
-        assert rows["sched-dev-record"]["enabled"]
+        assert not rows[second]["enabled"]
+        assert rows[second]["next_fire"] is None
+        assert rows[first]["enabled"]
     finally:
         cloud.stop()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
+from aloft.local.deploy import instructions
 from aloft.local.deploy.plan import (
     CurrentFunction,
     CurrentSchedule,
@@ -13,9 +14,9 @@ from aloft.local.deploy.plan import (
     config_hash,
     desired_routes,
     desired_schedules,
-    is_noop,
-    plan_deploy,
 )
+from aloft.local.deploy.plan import plan_deploy as typed_plan
+from aloft.local.services.account import local_stage
 from aloft.local.store.registry import stage_routes
 from aloft.local.store.state import Deployment
 from aloft.plugins.builtin.keep_warm import with_keep_warm
@@ -32,6 +33,15 @@ def service(**extra: Any) -> Service:
     return with_keep_warm(Service.model_validate(data))  # keep-warm is a built-in plugin
 
 
+def plan_deploy(svc: Service, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """The plan's instructions in their plain form (what `--plan` prints)."""
+    return instructions.describe(typed_plan(svc, *args, **kwargs))
+
+
+def is_noop(plan: list[dict[str, Any]]) -> bool:
+    return all(i["action"] == "keep" for i in plan)
+
+
 def deployed(svc: Service, code: str = CODE, layer: str | None = LAYER) -> CurrentStage:
     """The state right after deploying `svc` once."""
     plan = plan_deploy(svc, code, layer, CurrentStage())
@@ -42,9 +52,10 @@ def deployed(svc: Service, code: str = CODE, layer: str | None = LAYER) -> Curre
     latest = {svc.physical_name(n): f.version for n, f in functions.items()}
     schedules = {
         s.name: CurrentSchedule(s.physical, s.expression, s.input, s.kind)
-        for s in desired_schedules(svc)
+        for s in desired_schedules(local_stage(svc))
     }
-    return CurrentStage(functions, latest, desired_routes(svc), schedules, deployed=True)
+    return CurrentStage(functions, latest, desired_routes(local_stage(svc)), schedules,
+                        deployed=True)
 
 
 def actions(plan: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -94,7 +105,7 @@ def test_a_new_platform_port_publishes_new_versions() -> None:
     svc = service()
     before = plan_deploy(svc, CODE, LAYER, CurrentStage(), platform={"port": 8750})
     current = CurrentStage({"app": CurrentFunction(1, before[0]["config_hash"], CODE, LAYER)},
-                           {"shop-dev-app": 1}, desired_routes(svc), {}, deployed=True)
+                           {"shop-dev-app": 1}, desired_routes(local_stage(svc)), {}, deployed=True)
     assert is_noop(plan_deploy(svc, CODE, LAYER, current, platform={"port": 8750}))
     moved = plan_deploy(svc, CODE, LAYER, current, platform={"port": 9000})
     assert moved[0]["action"] == "publish" and moved[0]["reason"] == "configuration changed"
@@ -125,13 +136,13 @@ def test_removed_function_and_its_schedule_leave() -> None:
                                          "events": [{"schedule": "rate(5 minutes)"}]}})
     plan = plan_deploy(service(), CODE, LAYER, deployed(before))
     assert ("remove", "tick") in actions(plan)
-    assert ("schedule_remove", "shop-dev-tick") in actions(plan)
+    assert ("schedule_remove", "shop-dev-tick-schedule") in actions(plan)
 
 
 def test_http_routes_come_before_the_app_catch_all() -> None:
     svc = service(functions={"hook": {"handler": "hooks.handle",
                                       "events": [{"http": "POST /hooks/{id}"}]}})
-    assert desired_routes(svc) == [
+    assert desired_routes(local_stage(svc)) == [
         {"method": "POST", "path": "/hooks/{id}", "function": "shop-dev-hook"},
         {"method": "ANY", "path": "/", "function": "shop-dev-app"},
         {"method": "ANY", "path": "/{proxy+}", "function": "shop-dev-app"},
@@ -144,10 +155,10 @@ def test_a_routes_own_cors_is_planned_and_reaches_the_gateway() -> None:
     before = service(functions={"hook": hook})
     after = service(functions={"hook": {**hook, "events": [
         {"http": {"method": "post", "path": "/hooks/{id}", "cors": False}}]}})
-    routes = desired_routes(after)
+    routes = desired_routes(local_stage(after))
     assert routes[0] == {"method": "POST", "path": "/hooks/{id}", "function": "shop-dev-hook",
                          "cors": False}
-    assert "cors" not in desired_routes(before)[0]  # unset: routes compare as before
+    assert "cors" not in desired_routes(local_stage(before))[0]  # unset: routes compare as before
     plan = plan_deploy(after, CODE, LAYER, deployed(before))
     assert [i["routes"] for i in plan if i["action"] == "routes"] == [routes]
     dep = Deployment(id=1, service="shop", stage="dev", number=1, functions={},
@@ -166,9 +177,9 @@ def test_schedules_with_input_and_keep_warm() -> None:
     )
     plan = plan_deploy(svc, CODE, LAYER, CurrentStage())
     added = {i["name"]: i for i in plan if i["action"] == "schedule_add"}
-    assert set(added) == {"shop-dev-report", "shop-dev-hourly", "shop-dev-keep-warm"}
-    assert added["shop-dev-report"]["input"] == '{"kind": "daily"}'
-    assert added["shop-dev-report"]["expression"] == "cron(0 12 * * ? *)"
+    assert set(added) == {"shop-dev-report-schedule-0", "shop-dev-hourly", "shop-dev-keep-warm"}
+    assert added["shop-dev-report-schedule-0"]["input"] == '{"kind": "daily"}'
+    assert added["shop-dev-report-schedule-0"]["expression"] == "cron(0 12 * * ? *)"
     assert "input" not in added["shop-dev-hourly"]
     assert added["shop-dev-keep-warm"]["input"] == '{"aloft": "keep_warm"}'
     assert added["shop-dev-keep-warm"]["expression"] == "rate(3 minutes)"
@@ -198,3 +209,23 @@ def test_plan_is_plain_data() -> None:
     plan = plan_deploy(service(functions={"w": {"handler": "w.run"}}), CODE, None,
                        CurrentStage())
     assert json.loads(json.dumps(plan)) == plan
+
+
+def test_schedules_named_by_the_old_local_rule_are_renamed_not_replaced() -> None:
+    """Before the stage model the local cloud named an unnamed schedule `{function}`, then
+    `{function}-2`, ...: a deploy renames those rules (the state keeps their fire times and
+    `aloft unschedule`'s flag), it does not remove and add them."""
+    svc = service(functions={"tick": {"handler": "jobs.tick", "events": [
+        {"schedule": "rate(5 minutes)"}, {"schedule": "rate(1 hour)"},
+        {"schedule": {"rate": "1 day", "name": "daily"}}]}})
+    old = {"shop-dev-tick": CurrentSchedule("shop-dev-tick", "rate(5 minutes)", None, "schedule"),
+           "shop-dev-tick-2": CurrentSchedule("shop-dev-tick", "rate(1 hour)", None, "schedule"),
+           "shop-dev-daily": CurrentSchedule("shop-dev-tick", "rate(1 day)", None, "schedule")}
+    current = deployed(svc)
+    current = CurrentStage(current.functions, current.latest, current.routes, old,
+                           deployed=True)
+    plan = plan_deploy(svc, CODE, LAYER, current)
+    renames = {i["name"]: i["renamed_from"] for i in plan if i["action"] == "schedule_rename"}
+    assert renames == {"shop-dev-tick-schedule-0": "shop-dev-tick",
+                       "shop-dev-tick-schedule-1": "shop-dev-tick-2"}
+    assert not [i for i in plan if i["action"] in ("schedule_add", "schedule_remove")]

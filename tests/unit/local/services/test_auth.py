@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
+from aloft.local.deploy.instructions import describe
 from aloft.local.deploy.plan import resource_changes
+from aloft.local.services.account import local_stage
 from aloft.local.services.actions import json_checks
 from aloft.local.services.auth import (
     ACCOUNT,
@@ -18,7 +20,7 @@ from aloft.local.services.auth import (
     function_grants,
     is_allowed,
 )
-from aloft.local.services.resources import desired_resources, local_names
+from aloft.local.services.resources import desired_resources
 
 
 def make(**fields: Any) -> Service:
@@ -35,9 +37,9 @@ def param(name: str) -> str:
 
 def test_secrets_grant_their_parameter_only() -> None:
     svc = make()
-    names = local_names(svc, "http://127.0.0.1:1")
-    reader = function_grants(svc, "reader", svc.function("reader"), names)
-    other = function_grants(svc, "other", svc.function("other"), names)
+    stage = local_stage(svc, "http://127.0.0.1:1")
+    reader = function_grants(stage.function("reader"))
+    other = function_grants(stage.function("other"))
     assert is_allowed(reader, "ssm:GetParameter", param("/shop/dev/TOKEN"))
     assert not is_allowed(reader, "ssm:GetParameter", param("/shop/dev/OTHER"))
     assert not is_allowed(reader, "ssm:PutParameter", param("/shop/dev/TOKEN"))
@@ -49,14 +51,14 @@ def test_permissions_allow_and_deny_wins() -> None:
                functions={"f": {"handler": "h.f", "permissions": [
                    {"Effect": "Deny", "Action": "ssm:GetParameter",
                     "Resource": param("/shared/private")}]}})
-    grants = function_grants(svc, "f", svc.function("f"), local_names(svc, ""))
+    grants = function_grants(local_stage(svc).function("f"))
     assert is_allowed(grants, "ssm:GetParameter", param("/shared/config"))
     assert not is_allowed(grants, "ssm:GetParameter", param("/shared/private"))
 
 
 def test_declared_parameters_are_readable_by_every_function() -> None:
     svc = make(resources={"parameters": {"greeting": "hello"}})
-    grants = function_grants(svc, "other", svc.function("other"), local_names(svc, ""))
+    grants = function_grants(local_stage(svc).function("other"))
     assert is_allowed(grants, "ssm:GetParameter", param("/shop/dev/greeting"))
 
 
@@ -108,23 +110,23 @@ def test_middleware_denies_a_function_without_the_grant() -> None:
 def test_resources_plan_add_update_remove() -> None:
     svc = make(resources={"queues": {"jobs": {"dead_letter": True, "max_receives": 2}},
                           "buckets": {"files": {}}})
-    wanted = desired_resources(svc, local_names(svc, "http://127.0.0.1:9"))
+    wanted = desired_resources(local_stage(svc, "http://127.0.0.1:9"))
     ids = [f"{r['kind']}:{r['physical']}" for r in wanted]
     assert ids == ["bucket:shop-dev-files", "queue:shop-dev-jobs-dlq", "queue:shop-dev-jobs"]
     jobs = wanted[2]["spec"]
     assert jobs["dead_letter"] == ACCOUNT.arn("sqs", "shop-dev-jobs-dlq")
-    assert [i["action"] for i in resource_changes(wanted, {})] == ["resource_add"] * 3
+    assert [i["action"] for i in describe(resource_changes(wanted, {}))] == ["resource_add"] * 3
     current = {f"{r['kind']}:{r['physical']}": r for r in wanted}
     assert resource_changes(wanted, current) == []
     changed = make(resources={"queues": {"jobs": {"dead_letter": True, "max_receives": 5}}})
-    steps = resource_changes(desired_resources(changed, local_names(changed, "")), current)
+    steps = describe(resource_changes(desired_resources(local_stage(changed, "")), current))
     assert [(s["action"], s["name"]) for s in steps] == [
         ("resource_update", "queue:shop-dev-jobs"), ("resource_remove", "bucket:shop-dev-files")]
 
 
 def test_secure_parameter_values_stay_out_of_plans() -> None:
     svc = make(resources={"parameters": {"key": {"value": "s3cret", "secure": True}}})
-    (res,) = desired_resources(svc, local_names(svc, ""))
+    (res,) = desired_resources(local_stage(svc, ""))
     assert "s3cret" not in json.dumps(res) and res["spec"]["value_sha256"]
 
 
@@ -134,7 +136,7 @@ def test_serverless_yml_resources_become_local_resources() -> None:
     root = Path(__file__).resolve().parents[3] / "fixtures" / "configs" / "sls_functions"
     svc = load_project(root).service("dev")
     wanted = {(r["kind"], r["physical"]): r["spec"]
-              for r in desired_resources(svc, local_names(svc, ""))}
+              for r in desired_resources(local_stage(svc, ""))}
     assert wanted[("bucket", "orders-dev-uploads")]["versioning"] is True
     assert wanted[("queue", "orders-dev-orders")]["dead_letter"] == ACCOUNT.arn(
         "sqs", "orders-dev-OrdersDLQ")

@@ -18,7 +18,8 @@ from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from aloft.local.services.actions import ACCOUNT, json_checks, request_call, sqs_checks
+from aloft.local.services.account import ACCOUNT
+from aloft.local.services.actions import json_checks, request_call, sqs_checks
 from aloft.local.services.auth import GRANTS_MARKER, AuthMiddleware, function_access_key
 from aloft.local.services.sigv4 import function_secret
 from aloft.local.services.supervisor import ADMIN_KEY

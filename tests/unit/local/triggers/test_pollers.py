@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from aloft.config.models import Service
+from aloft.local.deploy import instructions as i
+from aloft.local.services.account import local_stage
 from aloft.local.triggers.pollers.bindings import (
     Binding,
     bindings_from_extras,
@@ -62,7 +64,7 @@ def test_bindings_resolve_declared_resources_and_keep_arns_and_plain_names() -> 
         resources={"queues": {"jobs": {}}, "topics": {"alerts": {"name": "alerts-topic"}},
                    "buckets": {"Uploads": {}}, "tables": {"items": {"stream": True}}},
     )
-    got = {(b.kind, b.source): b for b in desired_bindings(svc)}
+    got = {(b.kind, b.source): b for b in desired_bindings(local_stage(svc))}
     assert set(got) == {
         ("queue", "shop-dev-jobs"), ("queue", "arn:aws:sqs:us-east-1:123456789012:theirs"),
         ("topic", "alerts-topic"), ("bucket", "shop-dev-uploads"),
@@ -75,8 +77,8 @@ def test_bindings_resolve_declared_resources_and_keep_arns_and_plain_names() -> 
     assert got[("bucket", "shop-dev-uploads")].prefix == "in/"
     assert got[("stream", "shop-dev-items")].starting_position == "TRIM_HORIZON"
     # Stored with the deployment, read back identical (with the stage they belong to).
-    back = bindings_from_extras([(("shop", "dev"), {"sources": bindings_json(svc)})])
-    assert back == desired_bindings(svc)
+    back = bindings_from_extras([(("shop", "dev"), {"sources": bindings_json(local_stage(svc))})])
+    assert back == desired_bindings(local_stage(svc))
     assert all(b.stage == ("shop", "dev") for b in back)
 
 
@@ -87,7 +89,7 @@ def test_a_stream_event_on_a_table_without_stream_is_a_config_error() -> None:
         {"http": "GET /x"}, {"stream": {"table": "items"}}]}},
         resources={"tables": {"items": {}}})
     with pytest.raises(ConfigError) as caught:
-        desired_bindings(svc)
+        desired_bindings(local_stage(svc))
     assert caught.value.where is not None
     assert caught.value.where.key_path == "functions.changes.events[1].stream"
     assert caught.value.where.function == "changes" and caught.value.where.stage == "dev"
@@ -285,19 +287,19 @@ def test_bucket_notifications_replace_only_the_bindings_own_entry() -> None:
 
 
 def test_changed_bindings_make_a_deploy_that_records_them() -> None:
-    from aloft.local.deploy.poller_plan import source_changes
+    from aloft.local.deploy.recorded import source_changes
 
-    keep = [{"action": "keep", "name": "worker", "function": "shop-dev-worker", "version": 3}]
+    keep: list[i.Instruction] = [i.Keep("worker", "shop-dev-worker", 3)]
     old = Binding("queue", "shop-dev-worker", "shop-dev-jobs", batch_size=10).to_json()
     new = Binding("queue", "shop-dev-worker", "shop-dev-jobs", batch_size=5).to_json()
     assert source_changes(keep, "dev", [old], [old]) == keep  # unchanged: still a no-op
-    plan = source_changes(keep, "dev", [new], [old])
-    assert [i["action"] for i in plan] == ["keep", "sources", "switch_alias"]
+    plan = i.describe(source_changes(keep, "dev", [new], [old]))
+    assert [x["action"] for x in plan] == ["keep", "sources", "switch_alias"]
     assert plan[1]["add"] == ["queue shop-dev-jobs -> shop-dev-worker"]
     assert plan[1]["remove"] == ["queue shop-dev-jobs -> shop-dev-worker"]
     assert plan[2]["functions"] == {"worker": 3}  # same versions, a new deployment
-    switching = [*keep, {"action": "switch_alias", "name": "dev", "functions": {"worker": 4}}]
-    assert [i["action"] for i in source_changes(switching, "dev", [], [old])] == [
+    switching = [*keep, i.SwitchAlias("dev", {"worker": 4})]
+    assert [x["action"] for x in i.describe(source_changes(switching, "dev", [], [old]))] == [
         "keep", "switch_alias", "sources"]
 
 

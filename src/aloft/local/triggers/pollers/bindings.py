@@ -1,19 +1,14 @@
-"""Which resources feed which functions: derived from the service at deploy (stored with the
-deployment, so a restart or a rollback re-derives them) and read back from the registry."""
+"""Which resources feed which functions: the stage model's bindings (aloft.stage), stored with
+the deployment (so a restart or a rollback finds them again) and read back from the registry."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aloft.config.intrinsics import Intrinsic
-from aloft.config.models import Service
-from aloft.config.unresolved import source_text
-from aloft.errors import ConfigError, Location
-from aloft.naming import Account, ResourceNames
+from aloft.stage import Stage
 
 BindingKind = Literal["queue", "topic", "bucket", "stream"]
 EXTRA_KEY = "sources"
@@ -72,81 +67,20 @@ class Binding:
         return f"{self.kind} {self.source} -> {self.function}"
 
 
-def resolve_source(service: Service, kind: str, written: str | Intrinsic) -> str:
-    """A declared resource key → its physical name (aloft.naming, as the endpoint's resources
-    are created: `{service}-{stage}-{key}` unless the resource sets `name`); an ARN or the plain
-    name of an existing resource is kept as it is."""
-    name = source_text(written, kind)
-    if name.startswith("arn:"):
-        return name
-    res = service.resources
-    names = ResourceNames(service.service, service.stage, Account("000000000000", "us-east-1"))
-    if kind == "queue" and name in res.queues:
-        q = res.queues[name]
-        return names.queue(name, q.name, q.fifo)
-    if kind == "topic" and name in res.topics:
-        return names.topic(name, res.topics[name].name)
-    if kind == "bucket" and name in res.buckets:
-        return names.bucket(name, res.buckets[name].name)
-    if kind == "stream" and name in res.tables:
-        return names.table(name, res.tables[name].name)
-    return name
+def desired_bindings(stage: Stage) -> list[Binding]:
+    """Every queue, topic, bucket and stream event of the stage's functions (aloft.stage)."""
+    where = (stage.service, stage.stage)
+    return [Binding(b.kind, b.physical, b.source, batch_size=b.batch_size, window=b.window,
+                    partial_failures=b.partial_failures, enabled=b.enabled,
+                    filter_policy=b.filter_policy, events=b.events, prefix=b.prefix,
+                    suffix=b.suffix, stream_type=b.stream_type,
+                    starting_position=b.starting_position or "LATEST", stage=where)
+            for b in stage.bindings]
 
 
-def desired_bindings(service: Service) -> list[Binding]:
-    """Every queue, topic, bucket and stream event of the service's functions."""
-    out: list[Binding] = []
-    stage = (service.service, service.stage)
-    for name, fn in service.resolved_functions().items():
-        physical = service.physical_name(name)
-        for index, event in enumerate(fn.events):
-            if event.queue is not None:
-                q = event.queue
-                out.append(Binding("queue", physical, resolve_source(service, "queue", q.name),
-                                   batch_size=q.batch_size, window=q.window,
-                                   partial_failures=q.partial_failures, enabled=q.enabled,
-                                   stage=stage))
-            elif event.topic is not None:
-                t = event.topic
-                policy = json.dumps(t.filter_policy, sort_keys=True) if t.filter_policy else None
-                out.append(Binding("topic", physical, resolve_source(service, "topic", t.name),
-                                   batch_size=1, filter_policy=policy, stage=stage))
-            elif event.bucket is not None:
-                b = event.bucket
-                out.append(Binding("bucket", physical, resolve_source(service, "bucket", b.name),
-                                   batch_size=1, events=tuple(b.events), prefix=b.prefix,
-                                   suffix=b.suffix, stage=stage))
-            elif event.stream is not None:
-                s = event.stream
-                stream = source_text(s.name, "stream")
-                _check_table_stream(service, name, index, s.type, stream)
-                source = (resolve_source(service, "stream", stream) if s.type == "dynamodb"
-                          else stream)
-                out.append(Binding("stream", physical, source, batch_size=s.batch_size,
-                                   window=s.window, partial_failures=s.partial_failures,
-                                   enabled=s.enabled, stream_type=s.type,
-                                   starting_position=s.starting_position, stage=stage))
-    return out
-
-
-def _check_table_stream(service: Service, function: str, index: int, kind: str,
-                        name: str) -> None:
-    """A stream event on a declared table that has no stream could never deliver anything."""
-    table = service.resources.tables.get(name) if kind == "dynamodb" else None
-    if table is not None and not table.stream:
-        raise ConfigError(
-            f"function {function!r} reads the stream of table {name!r}, which has none",
-            where=Location(file=str(service.config_file) if service.config_file else None,
-                           key_path=f"functions.{function}.events[{index}].stream",
-                           function=function, stage=service.stage),
-            fix=f"set `stream: true` (or a view type such as NEW_IMAGE) on resources.tables."
-                f"{name}",
-        )
-
-
-def bindings_json(service: Service) -> list[dict[str, Any]]:
+def bindings_json(stage: Stage) -> list[dict[str, Any]]:
     """What the deployer stores in `Deployment.extra["sources"]`."""
-    return [b.to_json() for b in desired_bindings(service)]
+    return [b.to_json() for b in desired_bindings(stage)]
 
 
 def bindings_from_extras(
