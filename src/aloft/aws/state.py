@@ -151,7 +151,8 @@ class StateReader:
         api = self._api()
         if api is not None:
             refs[lt.API] = api.id
-            refs[lt.API_URL] = self.names.api_url("http", api.id).rstrip("/")
+            refs[lt.API_URL] = (f"https://{api.id}.execute-api."
+                                f"{self.names.account.region}.amazonaws.com")
         refs.update(self._late(d))
         return ActualState(
             bucket_exists=bucket_exists, objects=frozenset(objects), layers=tuple(layers),
