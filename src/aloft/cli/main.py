@@ -258,8 +258,8 @@ def _chdir(argv: list[str]) -> Path | None:
 )
 @click.option(
     "--port", type=click.IntRange(0, 65535), envvar="ALOFT_PORT", metavar="PORT",
-    help="The local cloud's port when a command starts it (default $ALOFT_PORT or 8750); a "
-    "running cloud is found on its own port.",
+    help="The local cloud's port when a command starts it (default $ALOFT_PORT, else the "
+    "port it had last, else 8750); a running one is found on its port.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug output.")
 @click.version_option(__version__, "-V", "--version", prog_name="aloft")

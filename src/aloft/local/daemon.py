@@ -14,12 +14,13 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from aloft.local.control.platform import LogWaiter, Platform
 from aloft.local.deploy.deployer import Deployer
 from aloft.local.http.gateway import Gateway
 from aloft.local.http.proxy_integration import health_event
-from aloft.local.http.server import bind, create_app, serve
+from aloft.local.http.server import Limits, bind, create_app, serve
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services.supervisor import AwsEndpoint
 from aloft.local.store.artifacts import ArtifactStore
@@ -48,6 +49,8 @@ ENV_CONCURRENCY = "ALOFT_ACCOUNT_CONCURRENCY"
 ENV_BACKOFF = "ALOFT_ASYNC_BACKOFF"
 ENV_LOG_RETENTION = "ALOFT_LOG_RETENTION_DAYS"
 ENV_AWS_ENDPOINT = "ALOFT_AWS_ENDPOINT"
+ENV_HEADER_TIMEOUT = "ALOFT_HEADER_TIMEOUT"
+ENV_MAX_CONNECTIONS = "ALOFT_MAX_CONNECTIONS"
 
 
 @dataclass
@@ -58,18 +61,53 @@ class Options:
     async_backoff: float = DEFAULT_BACKOFF
     log_retention_days: float = 7.0
     aws_endpoint: bool = True  # the local AWS endpoint (S3, SQS, SNS, DynamoDB, SSM, KMS, ...)
+    limits: Limits = field(default_factory=Limits)  # what the HTTP server accepts
 
 
 def options_from_env(home: str | Path | None, port: int | None) -> Options:
+    defaults = Limits()
+    max_connections = os.environ.get(ENV_MAX_CONNECTIONS)
+    root = resolve_home(home)
     return Options(
-        home=resolve_home(home),
-        port=resolve_port(port),
+        home=root,
+        port=resolve_port(port, Home(root)),
         account_concurrency=int(os.environ.get(ENV_CONCURRENCY) or 10),
         async_backoff=float(os.environ.get(ENV_BACKOFF) or DEFAULT_BACKOFF),
         log_retention_days=float(os.environ.get(ENV_LOG_RETENTION) or 7),
         aws_endpoint=(os.environ.get(ENV_AWS_ENDPOINT) or "1").lower() not in ("0", "off",
                                                                              "false", "no"),
+        limits=Limits(
+            header_timeout=float(os.environ.get(ENV_HEADER_TIMEOUT) or defaults.header_timeout),
+            max_connections=int(max_connections) if max_connections else
+            connection_cap(open_files_limit(), defaults.max_connections),
+        ),
     )
+
+
+def raise_open_files_limit() -> int:
+    """The soft limit of open files raised to the hard one (a connection is a file; Linux's
+    soft default of 1024 would end the server's connections before its cap); the new soft
+    limit. Instances set Lambda's own limit for themselves."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for target in (hard, 1 << 20, 10240):  # macOS refuses more than OPEN_MAX (10240)
+        if (hard != resource.RLIM_INFINITY and target > hard) or target <= soft:
+            continue
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            continue
+        return target
+    return soft
+
+
+def open_files_limit() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def connection_cap(open_files: int, default: int) -> int:
+    """At most `default` connections, and half the open files: instances, their pipes and the
+    databases need the rest."""
+    return max(16, min(default, open_files // 2))
 
 
 async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = None) -> int | None:
@@ -90,6 +128,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         )
     listener = bind("127.0.0.1", opts.port)  # fail fast, before touching anything else
     port = listener.getsockname()[1]
+    home.remember_port(port)  # the next start takes it again (see resolve_port)
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()
     pool = InstancePool(logs, account_concurrency=opts.account_concurrency)
@@ -166,7 +205,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             loop.add_signal_handler(sig, on_signal, sig)
         started = asyncio.Event()
         server = asyncio.ensure_future(
-            serve(app, sock=listener, started=started, stop=stop_event))
+            serve(app, sock=listener, started=started, stop=stop_event, limits=opts.limits))
         await asyncio.wait({server, asyncio.ensure_future(started.wait())},
                            return_when=asyncio.FIRST_COMPLETED)
         if started.is_set():
@@ -210,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)  # its own start and stop lines; the rest logs warnings only
+    raise_open_files_limit()  # before the options: the connection cap follows from it
     opts = options_from_env(args.home, args.port)
     started = time.monotonic()
     stopped_by: int | None = None

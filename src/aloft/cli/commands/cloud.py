@@ -12,7 +12,8 @@ from aloft.cli.helptext import examples
 _home = click.option("--home", type=click.Path(file_okay=False, path_type=Path),
                      help="State directory (default $ALOFT_HOME or ~/.local/share/aloft).")
 _port = click.option("--port", type=click.IntRange(0, 65535),
-                     help="HTTP port (default $ALOFT_PORT or 8750).")
+                     help="HTTP port (default $ALOFT_PORT, else the port it last had, else "
+                     "8750).")
 
 
 @click.group(

@@ -36,7 +36,8 @@ def show_line(shown: Shown) -> None:
 )
 @stage_argument(required=False)
 @click.option("--port", type=click.IntRange(0, 65535),
-              help="The local cloud's port when aloft dev starts it (default $ALOFT_PORT or 8750).")
+              help="The local cloud's port when aloft dev starts it (default $ALOFT_PORT, "
+              "else the port it last had, else 8750).")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               help="State directory (default $ALOFT_HOME or ~/.local/share/aloft).")
 @click.option("--interval", type=click.FloatRange(0.02, 5), default=0.1, show_default=True,

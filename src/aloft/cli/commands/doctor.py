@@ -174,14 +174,16 @@ _MARK = {"ok": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               help="State directory (default $ALOFT_HOME or ~/.local/share/aloft).")
 @click.option("--port", type=click.IntRange(1, 65535),
-              help="The local cloud's port (default $ALOFT_PORT or 8750).")
+              help="The local cloud's port (default $ALOFT_PORT, else the port it last "
+              "had, else 8750).")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def command(home: Path | None, port: int | None, as_json: bool) -> None:
     """Check what aloft needs and say how to fix each problem; exits 1 if a required check
     fails (optional ones only warn)."""
-    from aloft.local.store.home import resolve_home, resolve_port
+    from aloft.local.store.home import Home, resolve_home, resolve_port
 
-    checks = run_checks(resolve_home(home), resolve_port(port))
+    root = resolve_home(home)
+    checks = run_checks(root, resolve_port(port, Home(root)))
     ok = not any(c.failed for c in checks)
     if as_json:
         render.print_json({"ok": ok, "checks": [{**asdict(c), "failed": c.failed}

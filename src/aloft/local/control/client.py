@@ -49,7 +49,7 @@ class CloudClient:
         info = self.running()
         if info is not None:
             return info.port
-        return resolve_port(self._port)
+        return resolve_port(self._port, self.home)
 
     def require_running(self) -> DaemonInfo:
         """The running daemon; a ProviderError saying how to start one when there is none
@@ -76,7 +76,7 @@ class CloudClient:
     def start(self, timeout: float = START_TIMEOUT) -> DaemonInfo:
         """Spawn `python -m aloft.local.daemon` in its own session and wait until it answers."""
         self.home.create()
-        port = resolve_port(self._port)
+        port = resolve_port(self._port, self.home)
         if port and not _freed(port, PORT_GRACE):  # who holds it, rather than the daemon's log
             raise port_taken_error(port)
         log = open(self.home.daemon_log, "ab")  # noqa: SIM115 - handed to the child
@@ -100,7 +100,7 @@ class CloudClient:
             if info is not None and self._healthy(info.port):
                 return info
             if self._process is not None and self._process.poll() is not None:
-                port = resolve_port(self._port)
+                port = resolve_port(self._port, self.home)
                 if port and not port_free(port):  # taken meanwhile (a race with another start)
                     raise port_taken_error(port)
                 why = "failed to start"  # the daemon exited: its log says why

@@ -7,6 +7,7 @@ Layout of a home directory:
     artifacts/          <sha256>.zip and the unpacked <sha256>/ directories
     token               the control API's bearer token (mode 0600)
     daemon.json         pid and port of the running daemon (written at start, removed at stop)
+    port                the port the daemon last listened on (kept: a restart takes it again)
 """
 
 from __future__ import annotations
@@ -33,10 +34,15 @@ def resolve_home(home: str | Path | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
-def resolve_port(port: int | str | None = None) -> int:
-    """`--port`, else $ALOFT_PORT, else 8750."""
+def resolve_port(port: int | str | None = None, home: Home | None = None) -> int:
+    """`--port`, else $ALOFT_PORT, else the port the home's daemon last had, else 8750. A
+    restarted daemon takes its old port again: deployed versions carry it in their environment
+    (AWS_ENDPOINT_URL_LAMBDA) and the stages' URLs name it."""
     chosen = port if port not in (None, "") else os.environ.get(ENV_PORT)
-    return int(chosen) if chosen not in (None, "") else DEFAULT_PORT
+    if chosen not in (None, ""):
+        return int(chosen)
+    last = home.last_port() if home is not None else None
+    return last if last is not None else DEFAULT_PORT
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,10 @@ class Home:
     @property
     def pid_file(self) -> Path:
         return self.root / "daemon.json"
+
+    @property
+    def port_file(self) -> Path:
+        return self.root / "port"
 
     @property
     def daemon_log(self) -> Path:
@@ -111,6 +121,19 @@ class Home:
         if not pid_alive(info.pid) or not _is_daemon(info.pid):
             return None
         return info
+
+    def last_port(self) -> int | None:
+        """The port the daemon of this home last listened on."""
+        try:
+            port = int(self.port_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return port if 0 < port < 65536 else None
+
+    def remember_port(self, port: int) -> None:
+        tmp = self.port_file.with_suffix(".tmp")
+        tmp.write_text(f"{port}\n")
+        os.replace(tmp, self.port_file)
 
     def clear_pid(self, pid: int) -> None:
         """Remove the pid file if it still names `pid` (a newer daemon may have replaced it)."""

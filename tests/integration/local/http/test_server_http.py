@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from aloft.local.http.gateway import Gateway
-from aloft.local.http.server import bind, create_app, serve
+from aloft.local.http.server import Limits, bind, create_app, serve
 from aloft.local.instances.pool import InstancePool
 from aloft.local.types import (
     FunctionVersion,
@@ -39,6 +39,9 @@ def echo(event, context):
     return {"statusCode": 200, "headers": {"content-type": "text/plain", "x-len": len(body)},
             "body": body}
 '''
+
+
+KEEP_ALIVE_S = 0.3
 
 
 class OneStage:
@@ -86,7 +89,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Cont
         pool = InstancePool(RecordingSink())
         gateway = Gateway(OneStage(function_version(code, "echo")), pool, max_body=1024)
         try:
-            await serve(create_app(gateway, control), started=started, stop=stop, sock=sock)
+            await serve(create_app(gateway, control), started=started, stop=stop, sock=sock,
+                        limits=Limits(keep_alive=KEEP_ALIVE_S))
         finally:
             await pool.close()
 
@@ -186,9 +190,10 @@ def test_pipelined_requests_are_answered_in_order_on_one_connection(
 ) -> None:
     port, _ = server
     requests = b"".join(
-        f"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: {len(b)}\r\n\r\n{b}".encode()
+        f"POST /svc/dev/x HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-length: {len(b)}\r\n"
+        f"\r\n{b}".encode()
         for b in ("one", "two", "three")
-    ) + b"GET /svc/dev/x HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n"
+    ) + f"GET /svc/dev/x HTTP/1.1\r\nhost: localhost:{port}\r\nconnection: close\r\n\r\n".encode()
     out = raw_exchange(port, requests)
     assert out.count(b"HTTP/1.1 200 OK\r\n") == 4
     assert out.index(b"one") < out.index(b"two") < out.index(b"three")
@@ -211,8 +216,9 @@ def test_garbage_gets_400_and_close(server: tuple[int, Control]) -> None:
 def test_expect_100_continue(server: tuple[int, Control]) -> None:
     port, _ = server
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 3\r\n"
-                     b"expect: 100-continue\r\nconnection: close\r\n\r\n")
+        sock.sendall(f"POST /svc/dev/x HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+                     "content-length: 3\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n"
+                     .encode())
         assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(b"abc")
         rest = b""
@@ -223,8 +229,9 @@ def test_expect_100_continue(server: tuple[int, Control]) -> None:
 
 def test_too_large_is_answered_before_the_body(server: tuple[int, Control]) -> None:
     port, _ = server
-    out = raw_exchange(port, b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 5000\r\n"
-                             b"expect: 100-continue\r\n\r\n", until_close=False)
+    out = raw_exchange(port, f"POST /svc/dev/x HTTP/1.1\r\nhost: [::1]:{port}\r\n"
+                             "content-length: 5000\r\nexpect: 100-continue\r\n\r\n".encode(),
+                       until_close=False)
     assert out.startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n")
 
 
@@ -238,18 +245,16 @@ def test_a_header_with_a_line_break_is_not_sent() -> None:
 
 
 def test_keep_alive_closes_idle_connections_not_slow_uploads(
-    server: tuple[int, Control], monkeypatch: pytest.MonkeyPatch
+    server: tuple[int, Control],
 ) -> None:
-    import aloft.local.http.server as server_module
-
-    port, _ = server
-    monkeypatch.setattr(server_module, "KEEP_ALIVE", 0.3)  # read by the server's sweeper
+    port, _ = server  # its keep-alive is KEEP_ALIVE_S
     with socket.create_connection(("127.0.0.1", port), timeout=10) as slow, \
             socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
         # The upload stalls first: when the sweeper closes the idle connection, the upload has
         # been silent for longer than it.
-        slow.sendall(b"POST /svc/dev/x HTTP/1.1\r\nhost: h\r\ncontent-length: 4\r\n\r\nab")
-        idle.sendall(b"GET /svc/dev/x HTTP/1.1\r\nhost: h\r\n\r\n")
+        slow.sendall(f"POST /svc/dev/x HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+                     "content-length: 4\r\n\r\nab".encode())
+        idle.sendall(f"GET /svc/dev/x HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n\r\n".encode())
         assert idle.recv(65536).startswith(b"HTTP/1.1 200 OK")
         assert idle.recv(100) == b""  # closed by the server (recv waits up to the timeout)
         slow.sendall(b"cd")

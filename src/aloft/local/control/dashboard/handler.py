@@ -40,7 +40,8 @@ _SECURITY_HEADERS = [
      "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    # not no-referrer: with it a browser sends `Origin: null` with the dashboard's own forms
+    ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 ]
 

@@ -51,6 +51,7 @@ _serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
 PRIME_AGENT = "aloft-snapshot-prime"
 ContextFactory = Callable[[str, float], Any]  # (request id, monotonic deadline) -> context
 PR_SET_PDEATHSIG = 1
+LAMBDA_FILES = 1024  # open files a Lambda function may have
 
 
 _libc: Any = None
@@ -73,10 +74,13 @@ def _die_with_parent() -> None:
 def _limit_memory(memory_mb: int) -> None:
     """Cap the heap (RLIMIT_DATA counts private writable mappings: malloc arenas, pymalloc,
     mmap'd buffers) at the function's memory size. Past it, allocations raise MemoryError, which
-    `_serve` turns into Lambda's Runtime.OutOfMemory; the pool's RSS watchdog covers the rest."""
+    `_serve` turns into Lambda's Runtime.OutOfMemory; the pool's RSS watchdog covers the rest.
+    Open files too: Lambda's 1,024 (the daemon raised its own limit for its connections)."""
     limit = memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):  # already lower: keep the stricter limit
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (LAMBDA_FILES, LAMBDA_FILES))
 
 
 def _error_object(exc: BaseException, request_id: str, error_type: str | None = None) -> bytes:
