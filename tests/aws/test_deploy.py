@@ -12,6 +12,7 @@ from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import NotDeployedError, UsageError
+from aloft.stage.names import function_name
 from tests.aws.conftest import Builds, boto
 from tests.aws_stage import FULL
 
@@ -340,7 +341,7 @@ def test_every_example_deploys_and_undeploys(provider: AwsProvider, example: str
     result = provider.deploy(service)
     lam = boto("lambda")
     for name in service.all_function_names():
-        physical = service.physical_name(name)
+        physical = function_name(service.service, service.stage, name)
         conf = lam.get_function_configuration(FunctionName=physical, Qualifier=service.stage)
         assert conf["Environment"]["Variables"]["ALOFT_FUNCTION"] == name
         assert conf["MemorySize"] == service.function(name).memory

@@ -9,6 +9,7 @@ from aloft.aws import steps as st
 from aloft.aws.client import AwsClient
 from aloft.aws.record import Release
 from aloft.aws.state import ActualState
+from aloft.stage.names import stage_prefix
 
 Undo = list[st.Step]
 """The steps that delete what a step created (run in reverse when a later step fails)."""
@@ -35,7 +36,7 @@ class ApplyContext:
     def __init__(self, aws: AwsClient, desired: s.Desired, actual: ActualState) -> None:
         self.aws, self.actual, self.region = aws, actual, desired.region
         self.stage = desired.stage
-        self.stage_prefix = f"{desired.service}-{desired.stage}"
+        self.stage_prefix = stage_prefix(desired.service, desired.stage)
         self.code_sha256 = desired.code_sha256
         self.static = desired.static
         self.physical = {f.name: f.physical for f in desired.functions}

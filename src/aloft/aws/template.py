@@ -17,6 +17,7 @@ from aloft.aws.desired import Built, desired
 from aloft.aws.names import Account, Names
 from aloft.config.models import Service
 from aloft.stage import late as lt
+from aloft.stage.names import stage_prefix
 
 _PSEUDO = Account("${AWS::AccountId}", "${AWS::Region}", "${AWS::Partition}")
 # The static bucket's secret Referer: the unique part of the stack id (never shown to clients).
@@ -382,7 +383,7 @@ class _Template:
             target: dict[str, Any] = {"Id": "aloft", "Arn": {"Ref": self.alias[r.function]}}
             if r.input is not None:
                 target["Input"] = r.input
-            self.add(_lid(r.name.removeprefix(f"{d.service}-{d.stage}-"), "Rule"),
+            self.add(_lid(r.name.removeprefix(stage_prefix(d.service, d.stage) + "-"), "Rule"),
                      "AWS::Events::Rule", {
                          "Name": r.name, "ScheduleExpression": r.expression,
                          "State": "ENABLED" if r.enabled else "DISABLED",

@@ -26,6 +26,7 @@ from aloft.config.models import Service
 from aloft.local.control.client import CloudClient
 from aloft.package import build
 from aloft.provider import LogLine
+from aloft.stage.names import function_name
 
 _SKIP_DIRS = frozenset({".aloft", ".git", ".hg", "__pycache__", "node_modules", ".venv", "venv",
                         ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "build", "dist"})
@@ -165,7 +166,7 @@ class DevSession:
                 self.gate.failed()
             raise
         if self.gate is not None:
-            self.gate.served({service.physical_name(name): int(version)
+            self.gate.served({function_name(service.service, service.stage, name): int(version)
                               for name, version in (result.get("functions") or {}).items()})
         self.service = service
         return result

@@ -843,10 +843,6 @@ class Service(ServiceSettings, StageSettings):
     def resolved_functions(self) -> dict[str, Function]:
         return {name: self.function(name) for name in self.all_function_names()}
 
-    def physical_name(self, name: str) -> str:
-        """Deployed name of a function or resource: `{service}-{stage}-{name}`."""
-        return f"{self.service}-{self.stage}-{name}"
-
     @property
     def effective_health_path(self) -> str:
         return self.local.health_path or self.health_path

@@ -42,6 +42,10 @@ from aloft.local.triggers.async_queue import DEFAULT_BACKOFF, AsyncEvent, AsyncQ
 from aloft.local.triggers.pollers.manager import EventSources
 from aloft.local.triggers.scheduler import Scheduler
 from aloft.local.types import InvokeResult
+from aloft.stage.records import DEFAULT_ASYNC
+
+ASYNC_DEFAULTS = (DEFAULT_ASYNC.retries, DEFAULT_ASYNC.max_event_age)
+"""Retries and maximum event age of a function the registry has no settings for."""
 
 log = logging.getLogger("aloft.local.daemon")
 
@@ -154,7 +158,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         state = State(home.state_db)
 
         async def fire(rule: ScheduleRecord, payload: bytes) -> None:
-            retries, max_age = registry.snapshot.async_config.get(rule.function, (2, 21600))
+            retries, max_age = registry.snapshot.async_config.get(rule.function, ASYNC_DEFAULTS)
             await asyncq.enqueue(rule.function, payload, max_retries=retries, max_age=max_age)
 
         scheduler = Scheduler(state, fire)
@@ -185,7 +189,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             # Event-source pollers (aloft.local.triggers.pollers: SQS, SNS, S3, DynamoDB
             # streams) start here: append each to `sources`; they may `await endpoint.ready()`.
             async def enqueue(function: str, payload: bytes) -> None:
-                retries, max_age = registry.snapshot.async_config.get(function, (2, 21600))
+                retries, max_age = registry.snapshot.async_config.get(function, ASYNC_DEFAULTS)
                 await asyncq.enqueue(function, payload, max_retries=retries, max_age=max_age)
 
             event_sources = EventSources(

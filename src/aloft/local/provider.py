@@ -19,6 +19,7 @@ from aloft.errors import DeployError, Interrupted, Location, UsageError, interru
 from aloft.local.control.client import CloudClient
 from aloft.local.services.secrets import LocalSecrets
 from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
+from aloft.stage.names import stage_prefix
 
 FOLLOW_WAIT = 20.0
 CANCEL_TIMEOUT = 10.0
@@ -161,7 +162,7 @@ class LocalProvider:
         query: dict[str, Any] = {"service": service.service, "stage": service.stage,
                                  "function": function, "filter": filter_text,
                                  "since": since if since is not None else time.time() - 600}
-        prefix = f"{service.service}-{service.stage}-"
+        prefix = stage_prefix(service.service, service.stage) + "-"
         data = self.client.call("GET", "logs", query=query, start=False)
         yield from _lines(data, prefix)
         cursor = int(data.get("cursor") or 0)

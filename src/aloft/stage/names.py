@@ -29,6 +29,16 @@ def short(text: str, limit: int) -> str:
     return f"{text[: limit - 9]}-{digest}"
 
 
+def stage_prefix(service: str, stage: str) -> str:
+    """`{service}-{stage}`: what every physical name of a stage starts with (without the `-`)."""
+    return f"{service}-{stage}"
+
+
+def function_name(service: str, stage: str, function: str) -> str:
+    """A function's physical name: `{service}-{stage}-{function}`, at most 64 characters."""
+    return short(f"{stage_prefix(service, stage)}-{function}", 64)
+
+
 @dataclass(frozen=True)
 class Account:
     """Where a stage lives: the account id, region and ARN partition, and where the account's
@@ -61,7 +71,7 @@ class StageNames:
 
     @property
     def prefix(self) -> str:
-        return f"{self.service}-{self.stage}"
+        return stage_prefix(self.service, self.stage)
 
     def physical(self, name: str) -> str:
         return f"{self.prefix}-{name}"
@@ -69,7 +79,7 @@ class StageNames:
     # -- functions and what belongs to them ---------------------------------------------------
 
     def function(self, name: str) -> str:
-        return short(self.physical(name), 64)
+        return function_name(self.service, self.stage, name)
 
     def function_arn(self, name: str) -> str:
         return self.account.arn("lambda", f"function:{self.function(name)}")

@@ -76,7 +76,9 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         if service.provider != "local":
             render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
                            "it on the local cloud")
-        printer = LogPrinter(f"{service.service}-{service.stage}-", show_line)
+        from aloft.stage.names import stage_prefix
+
+        printer = LogPrinter(stage_prefix(service.service, service.stage) + "-", show_line)
         gate = InitOutputGate(printer.line)
         session = DevSession(root, lambda: load_service(service.stage), client, gate)
         console = render.err()

@@ -55,7 +55,9 @@ def command(stage: str, redrive: str | None, as_json: bool) -> None:
         render.out().print(f"no dead-lettered events in {service.service} {stage}",
                            markup=False)
         return
-    prefix = f"{service.service}-{stage}-"
+    from aloft.stage.names import stage_prefix
+
+    prefix = stage_prefix(service.service, stage) + "-"
     rows = [
         (e["id"], str(e["function"]).removeprefix(prefix),
          formatting.time_cell(e.get("created")), formatting.cell(e.get("attempts")),

@@ -45,6 +45,8 @@ from aloft.local.control.invoke_api import Reply
 from aloft.local.control.platform import LogWaiter, Platform
 from aloft.local.store.artifacts import valid_sha256
 from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, InvokeResult
+from aloft.stage.names import function_name
+from aloft.stage.records import DEFAULT_ASYNC
 
 log = logging.getLogger("aloft.local.control")
 
@@ -299,7 +301,8 @@ class ControlHandler:
 
     async def enqueue(self, function: str, payload: bytes, qualifier: str | None,
                       event_id: str | None = None) -> str:
-        retries, max_age = self.p.registry.snapshot.async_config.get(function, (2, 21600))
+        retries, max_age = self.p.registry.snapshot.async_config.get(
+            function, (DEFAULT_ASYNC.retries, DEFAULT_ASYNC.max_event_age))
         return await self.p.asyncq.enqueue(function, payload, qualifier=qualifier,
                                            max_retries=retries, max_age=max_age,
                                            event_id=event_id)
@@ -391,9 +394,8 @@ class ControlHandler:
             for r in records]})
 
     async def _log_functions(self, service: str, stage: str, function: str | None) -> list[str]:
-        prefix = f"{service}-{stage}-"
         if function:
-            return [prefix + function]
+            return [function_name(service, stage, function)]
         names: set[str] = set()
         for dep in await asyncio.to_thread(self.p.state.deployments, service, stage):
             names.update(dep.physical.values())

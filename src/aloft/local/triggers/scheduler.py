@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from aloft.local.store.state import ScheduleRecord, State
 from aloft.local.triggers.schedules import schedule_next_fire
+from aloft.stage.names import stage_prefix
 
 log = logging.getLogger("aloft.local.scheduler")
 
@@ -125,7 +126,7 @@ class Scheduler:
         """Enable or disable a stage's rules (all, or those matching `names`: the rule name,
         its short name after `{service}-{stage}-`, or the function's name)."""
         rules = await asyncio.to_thread(self.state.schedules, service, stage)
-        prefix = f"{service}-{stage}-"
+        prefix = stage_prefix(service, stage) + "-"
         changed: list[str] = []
         for rule in rules:
             short = rule.name.removeprefix(prefix)

@@ -20,6 +20,7 @@ from aloft.local.services.account import local_stage
 from aloft.local.store.registry import stage_routes
 from aloft.local.store.state import Deployment
 from aloft.plugins.builtin.keep_warm import with_keep_warm
+from aloft.stage.names import function_name
 
 CODE = "a" * 64
 CODE2 = "b" * 64
@@ -49,7 +50,7 @@ def deployed(svc: Service, code: str = CODE, layer: str | None = LAYER) -> Curre
         i["name"]: CurrentFunction(i["version"], i["config_hash"], code, layer)
         for i in plan if i["action"] == "publish"
     }
-    latest = {svc.physical_name(n): f.version for n, f in functions.items()}
+    latest = {function_name(svc.service, svc.stage, n): f.version for n, f in functions.items()}
     schedules = {
         s.name: CurrentSchedule(s.physical, s.expression, s.input, s.kind)
         for s in desired_schedules(local_stage(svc))

@@ -71,6 +71,21 @@ def test_redeploy_keeps_next_fire_unless_the_expression_changed(tmp_path: Path) 
     assert changed.next_fire == 555.0 and changed.enabled
 
 
+def test_a_renamed_rule_keeps_its_fire_times_and_unschedule(tmp_path: Path) -> None:
+    """An older aloft's local rule names (`svc-dev-tick`) become the stage model's
+    (`svc-dev-tick-schedule`): the deploy's renames carry the rule's state over."""
+    state = State(tmp_path / "state.db")
+    state.record_deployment(dep(1), [record(1)], [rule(next_fire=100.0)])
+    state.set_schedule_enabled("svc-dev-tick", False, None)
+    renamed = ScheduleRecord(**{**rule(next_fire=999.0).__dict__,
+                                "name": "svc-dev-tick-schedule", "anchor": 50.0})
+    state.record_deployment(dep(2), [record(2)], [renamed], {"svc-dev-tick-schedule":
+                                                             "svc-dev-tick"})
+    (kept,) = state.schedules("svc", "dev")
+    assert kept.name == "svc-dev-tick-schedule"
+    assert (kept.enabled, kept.next_fire, kept.anchor) == (False, None, 0.0)
+
+
 def test_state_survives_reopening(tmp_path: Path) -> None:
     State(tmp_path / "state.db").record_deployment(dep(1), [record(1)], [rule()])
     again = State(tmp_path / "state.db")
