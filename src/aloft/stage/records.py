@@ -8,10 +8,9 @@ the stage exists holds `${...}` placeholders (aloft.stage.late).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
-from aloft.stage.late import STREAM, late
 from aloft.stage.names import Account, StageNames
 
 Payload = Literal["2.0", "1.0"]
@@ -217,11 +216,6 @@ class Table:
     stream: str | None = None  # StreamViewType
     ttl: str | None = None
 
-    @property
-    def stream_arn(self) -> str:
-        """The stream's ARN, known once the table exists (a placeholder)."""
-        return late(STREAM, self.name)
-
 
 @dataclass(frozen=True)
 class Parameter:
@@ -270,15 +264,10 @@ class Stage:
     resources: Resources
     static: Static | None
     secret_key_alias: str
-    notes: tuple[str, ...] = field(default=())  # what the model read but could not express
 
     @property
     def names(self) -> StageNames:
         return StageNames(self.service, self.stage, self.account)
-
-    @property
-    def prefix(self) -> str:
-        return self.names.prefix
 
     def function(self, name: str) -> Function:
         for fn in self.functions:
@@ -286,29 +275,6 @@ class Stage:
                 return fn
         raise KeyError(name)
 
-    @property
-    def function_names(self) -> list[str]:
-        return [f.name for f in self.functions]
-
-    def physical(self, name: str) -> str:
-        """A function's physical name."""
-        return self.function(name).physical
-
     def grants(self) -> tuple[Grant, ...]:
         """Every function's grants, once each (the stage role's on aws)."""
         return tuple(dict.fromkeys(g for f in self.functions for g in f.grants))
-
-    def describe(self) -> dict[str, Any]:
-        """What both providers derive, as comparable data (tests and `aloft validate`)."""
-        return {
-            "functions": {f.name: {"physical": f.physical, "environment": f.env,
-                                   "grants": [_grant(g) for g in f.grants]}
-                          for f in self.functions},
-            "routes": [r.key + " -> " + r.function for r in self.routes],
-            "schedules": {s.name: s.function for s in self.schedules},
-            "bindings": [f"{b.kind} {b.source} -> {b.function}" for b in self.bindings],
-        }
-
-
-def _grant(g: Grant) -> dict[str, Any]:
-    return {"effect": g.effect, "actions": list(g.actions), "resources": list(g.resources)}
