@@ -32,6 +32,22 @@ from aloft.local.types import (  # noqa: E402
     StageRoutes,
 )
 
+BENCH_USER = {"AWS_ACCESS_KEY_ID": "AKIAALOFTBENCHUSER01",
+              "AWS_SECRET_ACCESS_KEY": "aloft-bench-user-secret"}
+"""The user's own credentials, in the environment of a daemon a benchmark starts: the Invoke API
+accepts what they sign (set them in os.environ before the daemon starts)."""
+
+
+def invoke_headers(url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+    """`headers` plus the SigV4 signature of a POST of `body` to the Invoke API at `url`, with
+    BENCH_USER: valid for 5 minutes, for every request with the same URL, headers and body."""
+    from aloft.runtime.sigv4 import Credentials, sign
+
+    creds = Credentials(BENCH_USER["AWS_ACCESS_KEY_ID"], BENCH_USER["AWS_SECRET_ACCESS_KEY"])
+    return sign("POST", url, headers, body, credentials=creds, region="us-east-1",
+                service="lambda")
+
+
 EXAMPLE = ROOT / "examples" / "flask-hello"
 SERVICE = "flask-hello"
 STAGES = {"dev": True, "fresh": False}  # stage -> snapshot

@@ -14,6 +14,7 @@ disturbed one).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -29,18 +30,23 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(ROOT / "src"))
 
-from _localcloud import free_port  # noqa: E402
+from _localcloud import BENCH_USER, free_port, invoke_headers  # noqa: E402
 
 from aloft.config import load_project  # noqa: E402
 from aloft.local.provider import LocalProvider  # noqa: E402
 
 TARGET = 1000.0
-LUA = """
-wrk.method = "POST"
-wrk.body = '{"job": "noop"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Amz-Invocation-Type"] = "Event"
-"""
+BODY = b'{"job": "noop"}'
+
+
+def lua(url: str) -> str:
+    """wrk's script: the same signed Event invocation over and over (a signature holds for 5
+    minutes; each round signs afresh)."""
+    headers = invoke_headers(url, BODY, {"Content-Type": "application/json",
+                                         "X-Amz-Invocation-Type": "Event"})
+    lines = ['wrk.method = "POST"', f"wrk.body = '{BODY.decode()}'"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items() if k != "Host"]
+    return "\n".join(lines) + "\n"
 
 
 def one_round(
@@ -48,6 +54,7 @@ def one_round(
 ) -> tuple[int, int, float, float]:
     """(accepted, processed, seconds sending, seconds until all were processed)."""
     before = int(client.call("GET", "cloud")["async_processed"])
+    (work / "event.lua").write_text(lua(url))
     started = time.perf_counter()
     out = subprocess.run(
         ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "-s",
@@ -86,7 +93,7 @@ def main() -> int:
           dev: {}
     """))
     (project / "jobs.py").write_text("def noop(event, context):\n    return None\n")
-    (work / "event.lua").write_text(LUA)
+    os.environ.update(BENCH_USER)  # the daemon this starts accepts what they sign
     provider = LocalProvider(work / "home", free_port())
     try:
         provider.deploy(load_project(project).service("dev"))

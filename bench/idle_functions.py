@@ -13,6 +13,7 @@ of one of the functions from nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -25,7 +26,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(ROOT / "src"))
 
-from _localcloud import free_port  # noqa: E402
+from _localcloud import BENCH_USER, free_port, invoke_headers  # noqa: E402
 
 from aloft.config import load_project  # noqa: E402
 from aloft.local.provider import LocalProvider  # noqa: E402
@@ -87,6 +88,7 @@ def main() -> int:
     (project / "aloft.yml").write_text("\n".join(lines) + "\n")
     (project / "jobs.py").write_text(
         "def handle(event, context):\n    return {'function': context.function_name}\n")
+    os.environ.update(BENCH_USER)  # the daemon this starts accepts what they sign
     provider = LocalProvider(work / "home", free_port())
     try:
         service = load_project(project).service("dev")
@@ -107,8 +109,9 @@ def main() -> int:
         cloud = provider.client.call("GET", "cloud")
         started = time.perf_counter()
         url = (f"http://127.0.0.1:{info.port}/2015-03-31/functions/idle-dev-f123/invocations")
-        with urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"),
-                                    timeout=30) as resp:
+        request = urllib.request.Request(url, data=b"{}", method="POST",
+                                         headers=invoke_headers(url, b"{}", {}))
+        with urllib.request.urlopen(request, timeout=30) as resp:
             resp.read()
         cold_ms = (time.perf_counter() - started) * 1000
         print()

@@ -22,6 +22,39 @@ def new_request_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+class Client:
+    """`context.client_context.client`: the calling app, as the Invoke API's ClientContext names
+    it (Lambda's Python runtime gives the same attributes)."""
+
+    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name",
+                 "installation_id")
+
+    def __init__(self, data: Mapping[str, object]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, data.get(name))
+
+
+class ClientContext:
+    """`context.client_context`: the Invoke API's `ClientContext` (base64 JSON in the
+    X-Amz-Client-Context header), for synchronous invocations; None otherwise."""
+
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, client: Client | None, custom: object, env: object) -> None:
+        self.client = client
+        self.custom = custom
+        self.env = env
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> ClientContext:
+        client = data.get("client")
+        return cls(Client(client) if isinstance(client, Mapping) else None,
+                   data.get("custom"), data.get("env"))
+
+    def __repr__(self) -> str:
+        return f"ClientContext(custom={self.custom!r}, env={self.env!r})"
+
+
 class LambdaContext:
     """What a handler's `context` argument offers on AWS Lambda."""
 

@@ -21,6 +21,22 @@ from aloft.local.control.client import CloudClient
 from aloft.local.provider import LocalProvider
 from tests.waiting import wait_until
 
+USER = {"AWS_ACCESS_KEY_ID": "AKIAALOFTTESTUSER001",
+        "AWS_SECRET_ACCESS_KEY": "aloft-test-user-secret"}
+"""The user's own AWS credentials, in a test daemon's environment (`Cloud(..., env=USER)`): what
+they sign may call the Invoke API."""
+
+
+def signed_invoke(url: str, body: bytes, headers: Mapping[str, str] | None = None
+                  ) -> urllib.request.Request:
+    """A POST to the Invoke API signed with USER, as boto3 signs it."""
+    from aloft.runtime.sigv4 import Credentials, sign
+
+    creds = Credentials(USER["AWS_ACCESS_KEY_ID"], USER["AWS_SECRET_ACCESS_KEY"])
+    signed = sign("POST", url, dict(headers or {}), body, credentials=creds,
+                  region="us-east-1", service="lambda")
+    return urllib.request.Request(url, data=body, method="POST", headers=signed)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 
 from aloft import errors
 from aloft.config.models import Service
-from aloft.local.control import dashboard, invoke_api
+from aloft.local.control import dashboard, invoke_api, invoke_auth
 from aloft.local.control.invoke_api import Reply
 from aloft.local.control.platform import LogWaiter, Platform
 from aloft.local.store.artifacts import valid_sha256
@@ -62,6 +62,7 @@ class ApiRequest:
     query: dict[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
+    raw_query: str = ""  # as sent: the Invoke API's signatures cover it
 
     def json(self) -> dict[str, Any]:
         try:
@@ -102,7 +103,7 @@ class ControlHandler:
             headers.setdefault(name.lower(), value)
         reply = await self.dispatch(ApiRequest(
             method=request.method.upper(), path=request.path, query=parse_query(request.query),
-            headers=headers, body=request.body,
+            headers=headers, body=request.body, raw_query=request.query,
         ))
         if reply is None:
             return None
@@ -307,13 +308,26 @@ class ControlHandler:
                                            max_retries=retries, max_age=max_age,
                                            event_id=event_id)
 
+    def _function_key(self, access_key: str) -> invoke_auth.FunctionKey | None:
+        found = self.p.endpoint.function_key(access_key) if self.p.endpoint else None
+        return invoke_auth.FunctionKey(*found) if found is not None else None
+
     async def _lambda(self, req: ApiRequest) -> Reply:
         request_id = str(uuid.uuid4())
+        caller = invoke_auth.authenticate(
+            invoke_auth.Request(req.method, req.path, req.raw_query, req.headers, req.body),
+            self._function_key, self.p.credentials.secret, request_id)
+        if isinstance(caller, Reply):
+            return caller
         target = invoke_api.parse_target(req.path, req.query.get("Qualifier"))
         if target is None or req.method != "POST":
             return invoke_api.error(404, "UnknownOperationException",
                                     f"unsupported operation {req.method} {req.path}", request_id)
         name, qualifier = target
+        refused = invoke_auth.authorize(caller, name, qualifier, request_id,
+                                        self.p.registry.snapshot.stage_of.get)
+        if refused is not None:
+            return refused
         fv = self.p.registry.resolve(name, qualifier)
         if fv is None:
             return invoke_api.not_found(name, qualifier, request_id)
@@ -341,10 +355,14 @@ class ControlHandler:
             return invoke_api.error(413, "RequestTooLargeException",
                                     "Request must be smaller than 6291456 bytes for the Invoke "
                                     "operation", request_id)
-        result: InvokeResult = await self.p.pool.invoke(fv, payload)
+        client_context = invoke_api.client_context(req.headers.get("x-amz-client-context"),
+                                                  request_id)
+        if isinstance(client_context, Reply):
+            return client_context
+        result: InvokeResult = await self.p.pool.invoke(fv, payload,
+                                                        client_context=client_context)
         if result.status == "throttled":
-            return invoke_api.error(429, "TooManyRequestsException", "Rate Exceeded.",
-                                    result.request_id or request_id)
+            return invoke_api.throttled(result.payload, result.request_id or request_id)
         headers = {
             "Content-Type": "application/json",
             "X-Amzn-RequestId": result.request_id or request_id,

@@ -1,9 +1,9 @@
 """Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`), so that boto3's lambda
 client, `@task` and the AWS CLI work against the local cloud.
 
-Pure helpers here (parsing the function name and qualifier, Lambda's error shapes); the control
-handler (control_api.py) runs the invocation. SigV4 is accepted but not required: the server only
-listens on 127.0.0.1.
+Pure helpers here (parsing the function name and qualifier, the ClientContext, Lambda's error
+shapes); the control handler (control_api.py) runs the invocation, once invoke_auth.py has
+checked the request's SigV4 signature and the caller's grant.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ REGION = "us-east-1"
 PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
+MAX_CLIENT_CONTEXT = 3583  # bytes of base64, as Lambda takes them
 _ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:(?P<rest>.+)$")
 
 
@@ -68,3 +69,37 @@ def log_result(lines: list[str]) -> str:
     """X-Amz-Log-Result: the last 4 KB of the invocation's logs, base64."""
     text = "\n".join(lines).encode()[-4096:]
     return base64.b64encode(text).decode()
+
+
+def throttled(payload: bytes, request_id: str) -> Reply:
+    """429 TooManyRequestsException with the pool's `Reason`
+    (ReservedFunctionConcurrentInvocationLimitExceeded or ConcurrentInvocationLimitExceeded),
+    which botocore puts in the ClientError's response."""
+    try:
+        reason = json.loads(payload).get("Reason")
+    except (ValueError, AttributeError):
+        reason = None
+    body = {"Reason": reason or "ConcurrentInvocationLimitExceeded", "Type": "User",
+            "message": "Rate Exceeded.", "Message": "Rate Exceeded."}
+    return Reply(429, json.dumps(body).encode(), {
+        "Content-Type": "application/json", "X-Amzn-ErrorType": "TooManyRequestsException",
+        "X-Amzn-RequestId": request_id})
+
+
+def client_context(header: str | None, request_id: str) -> bytes | Reply | None:
+    """The ClientContext JSON of an `X-Amz-Client-Context` header (base64 of a JSON object),
+    None without one, or Lambda's 400 for one that is not that or too large."""
+    if header is None:
+        return None
+    if len(header) > MAX_CLIENT_CONTEXT:
+        return error(400, "InvalidRequestContentException",
+                     f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes of base64",
+                     request_id)
+    try:
+        data = base64.b64decode(header, validate=True)
+        if isinstance(json.loads(data), dict):
+            return data
+    except ValueError:
+        pass
+    return error(400, "InvalidRequestContentException",
+                 "Client context must be a valid Base64-encoded JSON object.", request_id)

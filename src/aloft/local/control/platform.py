@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from aloft.local.control.user_credentials import UserCredentials
 from aloft.local.deploy.deployer import Deployer
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services.supervisor import AwsEndpoint
@@ -76,3 +77,5 @@ class Platform:
     log_waiter: LogWaiter | None = None
     endpoint: AwsEndpoint | None = None
     sources: EventSources | None = None  # event source pollers (set once they started)
+    # the user's own AWS credentials: what they sign may call the Invoke API
+    credentials: UserCredentials = field(default_factory=UserCredentials)

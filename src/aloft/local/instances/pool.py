@@ -101,10 +101,13 @@ class InstancePool:
         *,
         request_id: str | None = None,
         http: bool = False,
+        client_context: bytes | None = None,
     ) -> InvokeResult:
         """Run one invocation; never raises for the function's failures (see InvokeResult).
         `http`: the event is an HTTP request (fv.payload's format); an ok result then carries
-        the HTTP response in `response`, read from the return value inside the instance."""
+        the HTTP response in `response`, read from the return value inside the instance.
+        `client_context`: the Invoke API's ClientContext (JSON), the handler's
+        `context.client_context`."""
         rid = request_id or new_request_id()
         slots = self._slots
         if not slots.try_take(fv) and not await slots.queue(fv):
@@ -122,6 +125,8 @@ class InstancePool:
                     return cold_start
                 instance, init_extra = cold_start
             kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
+            if client_context is not None:
+                event, kind = P.with_client_context(client_context, event), P.INVOKE_CONTEXT
             cold = not instance.requests
             answer = self._send(instance, event, rid, kind)
             try:
@@ -373,7 +378,7 @@ class InstancePool:
         """The instance's socket closed before it answered: timeout, out of memory or crash."""
         fv = instance.fv
         self._discard(instance)
-        elapsed = (time.perf_counter() - instance.started_at) * 1000.0
+        elapsed = _running_ms(instance)
         if instance.timed_out:
             line = f"{_timestamp()} {rid} Task timed out after {fv.timeout:.2f} seconds"
             instance.log.say(line)
@@ -729,6 +734,18 @@ def _report_text(
     if init_ms is not None:
         report += f"\tInit Duration: {init_ms:.2f} ms"
     return report if start is None else f"{start}\n{report}"
+
+
+def _running_ms(instance: Instance) -> float:
+    """How long the request in progress has run: billed from when it was sent, or from the end
+    of init when it waited for one (Lambda's Duration leaves init out), not from when the
+    instance started. Read off the request's timeout timer, armed at those moments (see _send
+    and _rearm), so that the hot path keeps no clock of its own."""
+    timer = instance.timer
+    if timer is None:
+        return 0.0
+    armed_for = instance.fv.timeout if instance.ready.done() else INIT_LIMIT + instance.fv.timeout
+    return max(0.0, (instance.loop.time() - (timer.when() - armed_for)) * 1000.0)
 
 
 def _start_line(fv: FunctionVersion, rid: str) -> str:

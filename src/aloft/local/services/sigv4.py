@@ -6,6 +6,9 @@ key was signed by that function, and a function cannot pass for another one by p
 id in a request. Only what the grant checks need is verified: header-signed requests (boto3's
 way for every service) and presigned URLs (S3's `generate_presigned_url`, SigV4 or SigV2);
 the date and a presigned URL's expiry are not checked against the clock.
+
+`Authorization` and `header_signature_ok` check a header-signed HTTP request given as its parts
+(Lambda's Invoke API on the daemon: aloft.local.control.invoke_auth), the date included.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -137,3 +142,41 @@ def signed_by(environ: dict[str, Any], body: bytes, secret: str) -> bool:
         _canonical_query(query), canonical_headers, headers, payload])
     expected = _signature(secret, scope, amz_date, canonical)
     return expected is not None and hmac.compare_digest(expected, given)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What a SigV4 `Authorization` header says: who signed, for which scope, what."""
+
+    access_key: str
+    scope: str  # date/region/service/aws4_request
+    signed_headers: str  # `host;x-amz-date;...`
+    signature: str
+
+    @classmethod
+    def parse(cls, header: str) -> Authorization | None:
+        m = _AUTH.match(header.strip())
+        if m is None:
+            return None
+        return cls(m.group("key"), m.group("scope"), m.group("headers"), m.group("signature"))
+
+    @property
+    def service(self) -> str:
+        parts = self.scope.split("/")
+        return parts[2] if len(parts) == 4 else ""
+
+
+def header_signature_ok(auth: Authorization, method: str, path: str, query: str,
+                        headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+    """Whether `auth` is the signature of this request with `secret`, as botocore (and
+    aloft.runtime.sigv4) make it. `path` as sent (percent-encoded; botocore encodes it once
+    more), `query` raw, `headers` by lower-case name, the payload hashed from `body`."""
+    canonical_headers = "".join(
+        f"{name}:{' '.join(headers.get(name, '').split())}\n"
+        for name in auth.signed_headers.split(";"))
+    canonical = "\n".join([
+        method, quote(path or "/", safe="/~"),
+        _canonical_query(parse_qsl(query, keep_blank_values=True)), canonical_headers,
+        auth.signed_headers, hashlib.sha256(body).hexdigest()])
+    expected = _signature(secret, auth.scope, headers.get("x-amz-date", ""), canonical)
+    return expected is not None and hmac.compare_digest(expected, auth.signature)

@@ -105,6 +105,16 @@ class AwsEndpoint:
         return {"AWS_ACCESS_KEY_ID": key,
                 "AWS_SECRET_ACCESS_KEY": function_secret(self._signing_key, key)}
 
+    def function_key(self, access_key: str) -> tuple[str, str, list[Statement]] | None:
+        """The function version `access_key` was given to, its secret and its grants; None
+        when no kept version has that key (the Invoke API checks calls with it)."""
+        found = self._grants.get(access_key)
+        if found is None:
+            return None
+        if self._signing_key is None:
+            self._signing_key = signing_key(self.directory)
+        return found[0], function_secret(self._signing_key, access_key), found[1]
+
     @property
     def url(self) -> str:
         """`http://127.0.0.1:<port>`: functions get it as AWS_ENDPOINT_URL."""

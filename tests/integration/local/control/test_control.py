@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from aloft.provider import LogLine
 from tests.integration.local.cloud_helpers import (
     JOBS,
+    USER,
     WSGI_APP,
     Cloud,
     get,
@@ -30,7 +31,7 @@ from tests.waiting import wait_until
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Path]]:
-    cloud = Cloud(tmp_path_factory.mktemp("home"))
+    cloud = Cloud(tmp_path_factory.mktemp("home"), env=USER)
     cloud.start()
     root = tmp_path_factory.mktemp("project")
     out = root / "out"
@@ -59,7 +60,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, 
 def lambda_client(cloud: Cloud) -> Any:
     return boto3.client(
         "lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
-        aws_access_key_id="dummy", aws_secret_access_key="dummy",
+        aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"],
         config=Config(retries={"max_attempts": 1}),
     )
 

@@ -46,6 +46,12 @@ def exit3(event, context):
     os._exit(3)
 
 
+def exit_if(event, context):
+    if event.get("exit"):
+        os._exit(4)
+    return "alive"
+
+
 def segfault(event, context):
     ctypes.string_at(0)
 
@@ -68,7 +74,7 @@ def grow(event, context):
 '''
 
 BROKEN = "import not_a_module_anywhere\n"
-NAMES = ["echo", "quiet", "boom", "exit3", "segfault", "sleep", "big", "grow"]
+NAMES = ["echo", "quiet", "boom", "exit3", "exit_if", "segfault", "sleep", "big", "grow"]
 
 
 @pytest.fixture(scope="module")
@@ -272,6 +278,21 @@ def test_crash_replaces_the_instance(loop: LoopThread, pool: InstancePool, code_
     assert invoke(loop, pool, echo).status == "ok"
     again = invoke(loop, pool, fv)
     assert again.status == "crash" and again.init_ms is not None  # a new instance
+
+
+@pytest.mark.parametrize("snapshot", [True, False])
+def test_a_crash_is_billed_from_the_request_not_from_the_instances_start(
+    loop: LoopThread, pool: InstancePool, code_dir: Path, sink: RecordingSink, snapshot: bool,
+) -> None:
+    fv = function_version(code_dir, "exit_if", snapshot=snapshot,
+                          physical=f"exit-if-{snapshot}")
+    assert invoke(loop, pool, fv).payload == b'"alive"'  # the instance is up...
+    time.sleep(1.5)  # ... and idle for a while
+    result = invoke(loop, pool, fv, {"exit": True})
+    assert result.status == "crash" and result.init_ms is None  # the same, warm instance
+    assert result.duration_ms < 1000, result.duration_ms
+    report = sink.for_request(result.request_id)[-1]
+    assert report.startswith("REPORT") and float(report.split("Duration: ")[1].split()[0]) < 1000
 
 
 def test_timeout_kills_and_logs(loop: LoopThread, pool: InstancePool, code_dir: Path,

@@ -14,9 +14,11 @@ import pytest
 from aloft.config.models import Service
 from tests.integration.local.cloud_helpers import (
     JOBS,
+    USER,
     Cloud,
     read_lines,
     service,
+    signed_invoke,
     write_project,
 )
 from tests.waiting import wait_until
@@ -40,7 +42,7 @@ TASKS = """
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, Path]]:
-    cloud = Cloud(tmp_path_factory.mktemp("home"), env={"ALOFT_ASYNC_BACKOFF": "0.05"})
+    cloud = Cloud(tmp_path_factory.mktemp("home"), env={"ALOFT_ASYNC_BACKOFF": "0.05", **USER})
     cloud.start()
     root = tmp_path_factory.mktemp("project")
     out = root / "out"
@@ -95,9 +97,8 @@ def test_kill_9_loses_no_accepted_event(env: tuple[Cloud, Service, Path]) -> Non
     total = 40
 
     def send(i: int) -> int:
-        request = urllib.request.Request(
-            url, data=json.dumps({"n": i, "sleep": 0.2}).encode(), method="POST",
-            headers={"X-Amz-Invocation-Type": "Event"})
+        request = signed_invoke(url, json.dumps({"n": i, "sleep": 0.2}).encode(),
+                                {"X-Amz-Invocation-Type": "Event"})
         with urllib.request.urlopen(request, timeout=30) as resp:
             return int(resp.status)
 
@@ -119,8 +120,9 @@ def test_kill_9_loses_no_accepted_event(env: tuple[Cloud, Service, Path]) -> Non
 
 
 def test_task_goes_through_the_invoke_api(env: tuple[Cloud, Service, Path]) -> None:
-    """`@aloft.task` inside a deployed function: a signed Event invocation of the local cloud's
-    Invoke API (AWS_ENDPOINT_URL_LAMBDA and the dummy credentials come from the platform)."""
+    """`@aloft.task` inside a deployed function: an Event invocation of the local cloud's Invoke
+    API, signed with the function's own credentials (the platform gives them, with
+    AWS_ENDPOINT_URL_LAMBDA), which may invoke its task target."""
     cloud, svc, out = env
     result = cloud.provider.invoke(svc, "caller", {"value": 42})
     assert result.error is None and result.payload == "queued"

@@ -15,6 +15,7 @@ from typing import Any
 from aloft import errors
 from aloft.local.control.control_api import ControlHandler
 from aloft.local.control.platform import Platform
+from aloft.local.control.user_credentials import UserCredentials
 from aloft.local.store.artifacts import ArtifactStore
 from aloft.local.store.logs import LogStore
 from aloft.local.store.metrics import Metrics
@@ -29,10 +30,24 @@ from aloft.local.types import (
     Route,
     StageRoutes,
 )
+from aloft.runtime.sigv4 import Credentials, sign
 
 TOKEN = "s3cret-token"
 PORT = 8750
 HOST = f"127.0.0.1:{PORT}"
+USER = Credentials("AKIAUSERSOWNKEY00001", "the-users-own-secret")
+"""The user's own AWS credentials (as in ~/.aws/credentials): the Invoke API accepts them."""
+
+
+class FakeEndpoint:
+    """The AWS endpoint's part the Invoke API reads: function keys, their secrets and grants
+    (`fakes.platform.endpoint = fakes.endpoint` where a test needs it)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
+
+    def function_key(self, access_key: str) -> tuple[str, str, list[dict[str, Any]]] | None:
+        return self.keys.get(access_key)
 
 
 def fv(function: str, version: int = 1) -> FunctionVersion:
@@ -50,15 +65,18 @@ class FakePool:
         self.metrics = Metrics()
         self.answer: tuple[str, bytes] = ("ok", b'{"ok": true}')
         self.invoked: list[tuple[str, int, bytes]] = []
+        self.client_contexts: list[bytes | None] = []
         self.running: dict[str, int] = {}
 
     def instances(self) -> dict[str, int]:
         return dict(self.running)
 
     async def invoke(self, fv: FunctionVersion, payload: bytes, *,
-                     request_id: str | None = None, http: bool = False) -> InvokeResult:
+                     request_id: str | None = None, http: bool = False,
+                     client_context: bytes | None = None) -> InvokeResult:
         rid = request_id or f"req-{len(self.invoked) + 1}"
         self.invoked.append((fv.function, fv.version, payload))
+        self.client_contexts.append(client_context)
         status, body = self.answer
         for text in (f"START RequestId: {rid} Version: {fv.version}", f"handling {rid}",
                      f"END RequestId: {rid}", f"REPORT RequestId: {rid}\tDuration: 1.00 ms"):
@@ -142,6 +160,7 @@ class Fakes:
     queue: FakeQueue
     scheduler: FakeScheduler
     stopped: list[bool]
+    endpoint: FakeEndpoint
 
     @property
     def handler(self) -> ControlHandler:
@@ -173,13 +192,17 @@ def platform(tmp_path: Path) -> Fakes:
     logs = LogStore(tmp_path / "logs.db")
     pool, deployer, queue, scheduler = FakePool(logs), FakeDeployer(), FakeQueue(), FakeScheduler()
     stopped: list[bool] = []
+    endpoint = FakeEndpoint()
     p = Platform(
         token=TOKEN, state=state, store=ArtifactStore(tmp_path / "artifacts"),
         registry=LocalRegistry(deployed_stage(state)), pool=pool,  # type: ignore[arg-type]
         deployer=deployer, asyncq=queue, scheduler=scheduler,  # type: ignore[arg-type]
         logs=logs, port=PORT, home=str(tmp_path), stop=lambda: stopped.append(True),
+        credentials=UserCredentials({"AWS_ACCESS_KEY_ID": USER.access_key,
+                                     "AWS_SECRET_ACCESS_KEY": USER.secret_key,
+                                     "HOME": str(tmp_path)}),
     )
-    return Fakes(p, pool, deployer, queue, scheduler, stopped)
+    return Fakes(p, pool, deployer, queue, scheduler, stopped, endpoint)
 
 
 def request(method: str, path: str, *, query: str = "", body: Any = None,
@@ -218,3 +241,13 @@ def assert_error(data: Any, kind: type[errors.AloftError], *words: str) -> None:
     assert error["type"] == kind.__name__, error
     for word in words:
         assert word in error["message"], error
+
+
+def signed(method: str, path: str, query: str, body: bytes, headers: dict[str, str],
+           credentials: Credentials = USER, **kwargs: Any) -> dict[str, str]:
+    """`headers` plus a SigV4 signature of the request, as boto3 (and @aloft.task) sign it."""
+    url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
+    out = sign(method, url, headers, body, credentials=credentials, region="us-east-1",
+               service="lambda", **kwargs)
+    del out["Host"]  # the request has it already
+    return out

@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from aloft.local.control import invoke_api
 from aloft.local.types import HttpResponse
-from tests.unit.local.control.platform_fakes import Fakes, call, header, platform
+from tests.unit.local.control.platform_fakes import Fakes, call, header, platform, signed
 
 INVOKE = "/2015-03-31/functions/{}/invocations"
 
@@ -25,8 +26,11 @@ def fakes(tmp_path: Path) -> Fakes:
 
 def invoke(fakes: Fakes, name: str, body: bytes = b"{}", query: str = "",
            **headers: str) -> HttpResponse:
-    return call(fakes, "POST", INVOKE.format(name), query=query, body=body, token=None,
-                headers={k.replace("_", "-"): v for k, v in headers.items()})
+    """A request signed with the user's own credentials (invoke_auth: test_invoke_auth.py)."""
+    path = INVOKE.format(name)
+    named = {k.replace("_", "-"): v for k, v in headers.items()}
+    return call(fakes, "POST", path, query=query, body=body, token=None,
+                headers=signed("POST", path, query, body, named))
 
 
 def lambda_error(response: HttpResponse) -> tuple[int, str | None, str]:
@@ -72,7 +76,7 @@ def test_a_request_response_invocation(fakes: Fakes) -> None:
     assert fakes.pool.invoked == [("shop-dev-worker", 1, b'{"a": 1}')]
 
 
-def test_no_body_is_an_empty_event_and_no_signature_is_needed(fakes: Fakes) -> None:
+def test_no_body_is_an_empty_event(fakes: Fakes) -> None:
     assert invoke(fakes, "shop-dev-worker", b"").status == 200
     assert fakes.pool.invoked[-1][2] == b"{}"
 
@@ -80,7 +84,8 @@ def test_no_body_is_an_empty_event_and_no_signature_is_needed(fakes: Fakes) -> N
 @pytest.mark.parametrize("qualifier", ["dev", "1", "$LATEST"])
 def test_the_stage_alias_a_version_and_latest_are_qualifiers(fakes: Fakes,
                                                              qualifier: str) -> None:
-    assert invoke(fakes, "shop-dev-worker", query=f"Qualifier={qualifier}").status == 200
+    query = f"Qualifier={quote(qualifier, safe='')}"  # encoded, as clients send it
+    assert invoke(fakes, "shop-dev-worker", query=query).status == 200
     arn = invoke_api.function_arn("shop-dev-worker") + f":{qualifier}"
     assert invoke(fakes, arn).status == 200
 
@@ -114,7 +119,8 @@ def test_what_is_not_deployed_is_resource_not_found(fakes: Fakes, name: str, que
 def test_other_operations_are_unknown(fakes: Fakes) -> None:
     for method, path in (("GET", INVOKE.format("shop-dev-worker")),
                          ("POST", "/2015-03-31/functions/shop-dev-worker/configuration")):
-        status, kind, message = lambda_error(call(fakes, method, path, token=None))
+        status, kind, message = lambda_error(call(fakes, method, path, token=None, body=b"",
+                                                  headers=signed(method, path, "", b"", {})))
         assert (status, kind) == (404, "UnknownOperationException")
         assert message == f"unsupported operation {method} {path}"
 
@@ -162,8 +168,35 @@ def test_payloads_past_lambdas_limits_are_too_large(fakes: Fakes, kind: str, lim
     assert fakes.pool.invoked == [] and fakes.queue.enqueued == []
 
 
-def test_a_throttle_is_too_many_requests(fakes: Fakes) -> None:
-    fakes.pool.answer = ("throttled", b'{"Reason": "ReservedFunctionConcurrentInvocationLimit'
-                                      b'Exceeded"}')
-    assert lambda_error(invoke(fakes, "shop-dev-worker")) == (
-        429, "TooManyRequestsException", "Rate Exceeded.")
+@pytest.mark.parametrize("reason", ["ReservedFunctionConcurrentInvocationLimitExceeded",
+                                    "ConcurrentInvocationLimitExceeded"])
+def test_a_throttle_is_too_many_requests_with_its_reason(fakes: Fakes, reason: str) -> None:
+    fakes.pool.answer = ("throttled", json.dumps({"Reason": reason, "Type": "User",
+                                                  "message": "Rate Exceeded."}).encode())
+    response = invoke(fakes, "shop-dev-worker")
+    assert lambda_error(response) == (429, "TooManyRequestsException", "Rate Exceeded.")
+    assert json.loads(response.body)["Reason"] == reason
+
+
+def test_the_client_context_reaches_the_invocation(fakes: Fakes) -> None:
+    context = {"custom": {"user": "ann"}, "env": {"locale": "fr"}, "client": {"app_title": "x"}}
+    encoded = base64.b64encode(json.dumps(context).encode()).decode()
+    assert invoke(fakes, "shop-dev-worker", x_amz_client_context=encoded).status == 200
+    assert json.loads(fakes.pool.client_contexts[-1] or b"") == context
+    assert invoke(fakes, "shop-dev-worker").status == 200
+    assert fakes.pool.client_contexts[-1] is None
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("not base64!", "Client context must be a valid Base64-encoded JSON object."),
+    (base64.b64encode(b"[1, 2]").decode(), "Client context must be a valid Base64-encoded JSON "
+     "object."),
+    (base64.b64encode(b"{" + b" " * 3000 + b"}").decode(), "Client context must be at most 3583 "
+     "bytes of base64"),
+])
+def test_a_client_context_that_is_not_base64_json_or_too_large_is_refused(
+    fakes: Fakes, value: str, message: str,
+) -> None:
+    assert lambda_error(invoke(fakes, "shop-dev-worker", x_amz_client_context=value)) == (
+        400, "InvalidRequestContentException", message)
+    assert fakes.pool.invoked == []

@@ -132,6 +132,18 @@ class _Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _client_context(data: Any) -> Any:
+    """`context.client_context` as Lambda's Python runtime makes it: `.client`, `.custom`,
+    `.env` (an artifact whose runtime predates it gets a plain namespace)."""
+    try:
+        from aloft.runtime.context import ClientContext
+    except ImportError:
+        import types
+
+        return types.SimpleNamespace(**{k: data.get(k) for k in ("client", "custom", "env")})
+    return ClientContext.from_dict(data)
+
+
 def _init_failed(exc: BaseException) -> bytes:
     """The INIT_ERROR body: this process's pid and Lambda's error object, which is also
     written to the log as Lambda writes it."""
@@ -184,7 +196,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     head_size, invoke_size = header.size, invoke_head.size
     ok, failed, http_ok, malformed = P.RESULT_OK, P.RESULT_ERROR, P.RESULT_HTTP, P.RESULT_MALFORMED
     http_versions = {P.INVOKE_HTTP2: "2.0", P.INVOKE_HTTP1: "1.0"}
-    invoke, from_packed = P.INVOKE, E.event_from_packed
+    invoke, with_context, from_packed = P.INVOKE, P.INVOKE_CONTEXT, E.event_from_packed
     proxy_response, pack_http, not_proxy = R.proxy_response, P.pack_http, R.MalformedResponse
     out, err = sys.stdout, sys.stderr
     clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
@@ -199,11 +211,16 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
         request_id = body[invoke_size : invoke_size + rid_len].decode()
         started = clock()
         try:
+            context = new_context(request_id, monotonic() + timeout)
             if request_kind == invoke:
                 event = loads(body[invoke_size + rid_len :])
+            elif request_kind == with_context:  # the Invoke API's ClientContext came with it
+                client, raw = P.split_client_context(body[invoke_size + rid_len :])
+                context.client_context = _client_context(loads(client))
+                event = loads(raw)
             else:  # an HTTP request, packed by the gateway: the event is built here
                 event = from_packed(body[invoke_size + rid_len :], request_id)
-            result = handler(event, new_context(request_id, monotonic() + timeout))
+            result = handler(event, context)
             try:
                 http = http_versions.get(request_kind)
                 if http is None:

@@ -19,7 +19,9 @@ INVOKE = 1  # INVOKE_HEAD + request id + event JSON; answered with RESULT_OK/ERR
 INVOKE_HTTP2 = 2  # INVOKE_HEAD + request id + an HTTP request packed by event_builders (the
 INVOKE_HTTP1 = 3  # instance builds the event); the result is answered as RESULT_HTTP (or
 # RESULT_MALFORMED), read as an HTTP API 2.0 / REST 1.0 integration would
+INVOKE_CONTEXT = 4  # INVOKE_HEAD + request id + CONTEXT_LENGTH + ClientContext JSON + event
 INVOKE_HEAD = struct.Struct("!dH")  # timeout in seconds, request id length
+CONTEXT_LENGTH = struct.Struct("!I")
 
 # instance or template -> pool
 READY = 10  # READY_BODY
@@ -62,6 +64,18 @@ def invoke_frame(request_id: str, timeout: float, event: bytes, kind: int = INVO
     rid = request_id.encode()
     size = INVOKE_HEAD.size + len(rid) + len(event)
     return _INVOKE_PREFIX.pack(size, kind, timeout, len(rid)) + rid + event
+
+
+def with_client_context(client_context: bytes, event: bytes) -> bytes:
+    """An INVOKE_CONTEXT frame's event part: the Invoke API's ClientContext, then the event."""
+    return CONTEXT_LENGTH.pack(len(client_context)) + client_context + event
+
+
+def split_client_context(data: bytes) -> tuple[bytes, bytes]:
+    """(ClientContext JSON, event JSON) of an INVOKE_CONTEXT frame's event part."""
+    (size,) = CONTEXT_LENGTH.unpack_from(data)
+    start = CONTEXT_LENGTH.size
+    return data[start : start + size], data[start + size :]
 
 
 def pack_http(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
