@@ -15,26 +15,33 @@ class TriggerSteps(ApplyContext):
 
     def _do_PutRule(self, x: st.PutRule) -> Undo:
         r = x.spec
-        params: dict[str, Any] = {"Name": r.name, "ScheduleExpression": r.expression,
-                                  "State": "ENABLED" if r.enabled else "DISABLED",
-                                  "Description": r.description}
+        bus = {"EventBusName": r.bus} if r.bus else {}
+        params: dict[str, Any] = {"Name": r.name, "State": "ENABLED" if r.enabled else "DISABLED",
+                                  "Description": r.description, **bus}
+        if r.pattern is not None:
+            params["EventPattern"] = r.pattern
+        else:
+            params["ScheduleExpression"] = r.expression
         if not x.exists:
             params["Tags"] = aws_tags(x.tags)
         self.aws.call("events", "put_rule", **params)
         target: dict[str, Any] = {"Id": "aloft", "Arn": x.target_arn}
         if r.input is not None:
             target["Input"] = r.input
-        self.aws.call("events", "put_targets", Rule=r.name, Targets=[target])
-        return [] if x.exists else [st.DeleteRule(r.name)]
+        elif r.input_path is not None:
+            target["InputPath"] = r.input_path
+        self.aws.call("events", "put_targets", Rule=r.name, Targets=[target], **bus)
+        return [] if x.exists else [st.DeleteRule(r.name, r.bus)]
 
     def _do_DeleteRule(self, x: st.DeleteRule) -> Undo:
-        targets = self.aws.find("events", "list_targets_by_rule", Rule=x.name)
+        bus = {"EventBusName": x.bus} if x.bus else {}
+        targets = self.aws.find("events", "list_targets_by_rule", Rule=x.name, **bus)
         if targets is None:
             return []
         ids = [t["Id"] for t in targets.get("Targets", [])]
         if ids:
-            self.aws.call("events", "remove_targets", Rule=x.name, Ids=ids)
-        self._ignore_missing("events", "delete_rule", Name=x.name)
+            self.aws.call("events", "remove_targets", Rule=x.name, Ids=ids, **bus)
+        self._ignore_missing("events", "delete_rule", Name=x.name, **bus)
         return []
 
     def _mapping_params(self, m: s.MappingSpec) -> dict[str, Any]:

@@ -154,8 +154,11 @@ def _api(service: Service, stage: r.Stage, names: Names, kind: s.ApiKind
 
 
 def _rules(stage: r.Stage) -> list[s.RuleSpec]:
-    return [s.RuleSpec(x.name, x.expression, x.enabled, x.function, x.input, x.description)
-            for x in stage.schedules]
+    """The schedules, then the `eventbridge` events' rules."""
+    return [*(s.RuleSpec(x.name, x.expression, x.enabled, x.function, x.input, x.description)
+              for x in stage.schedules),
+            *(s.RuleSpec(x.name, "", x.enabled, x.function, x.input, x.description, x.pattern,
+                         x.bus, x.input_path) for x in stage.event_rules)]
 
 
 class _Triggers:
@@ -198,7 +201,8 @@ class _Triggers:
 
     def rules(self, rules: list[s.RuleSpec]) -> None:
         for rule in rules:
-            self.permissions.append(rule_permission(rule, self.names.rule_arn(rule.name)))
+            self.permissions.append(rule_permission(
+                rule, self.names.rule_arn(rule.name, rule.bus_name)))
 
 
 def _function(service: Service, fn: r.Function, names: Names, built: Built, role_arn: str,
@@ -275,9 +279,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
 
 def stage_notes(stage: r.Stage) -> tuple[str, ...]:
     """What the stage declares that aloft does not create on AWS yet (listed by --plan)."""
-    notes = [f"{x.function}: `eventbridge` rule {x.name} is not created on AWS yet"
-             for x in stage.event_rules]
-    notes += [f"{x.function}: `alb` target (listener {x.listener}) is not created on AWS yet"
+    notes = [f"{x.function}: `alb` target (listener {x.listener}) is not created on AWS yet"
               for x in stage.alb_targets]
     notes += [f"{fn.name}: `provisioned_concurrency` is not applied on AWS yet"
               for fn in stage.functions if fn.provisioned_concurrency is not None]

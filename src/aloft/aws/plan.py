@@ -252,9 +252,9 @@ def _triggers(d: s.Desired, a: ActualState) -> list[st.Step]:
         if a.rules.get(r.name) != r:
             out.append(st.PutRule(r, _alias_arn(d, physical[r.function]), r.name in a.rules,
                                   d.tags))
-    for name in a.rules:
+    for name, rule in a.rules.items():
         if name not in {r.name for r in d.rules}:
-            out.append(st.DeleteRule(name))
+            out.append(st.DeleteRule(name, rule.bus))
     have = {(m.spec.function, m.spec.source_arn): m for m in a.mappings}
     for m in d.mappings:
         cur = have.pop((m.function, m.source_arn), None)
@@ -321,7 +321,7 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
         out.append(st.DeleteApi(a.api.id, a.api.kind))
     if a.static_bucket is not None:
         out.append(st.DeleteBucket(a.static_bucket))
-    out += [st.DeleteRule(name) for name in a.rules]
+    out += [st.DeleteRule(name, rule.bus) for name, rule in a.rules.items()]
     out += [st.DeleteEventSourceMapping(m.uuid) for m in a.mappings]
     out += [st.Unsubscribe(x.arn) for x in a.subscriptions]
     out += [st.PutBucketNotifications(b, ()) for b in a.notifications]

@@ -49,7 +49,8 @@ def plan_rollback(desired: s.Desired, actual: ActualState, target: Release,
             want = rule
             if have is not None and not have.enabled and declared.get(rule.name, True):
                 want = dataclasses.replace(rule, enabled=False)  # the user's unschedule
-            perm = rule_permission(rule, d.arn("events", f"rule/{rule.name}"))
+            perm = rule_permission(rule, d.arn("events", "rule/" + "/".join(
+                filter(None, (rule.bus_name, rule.name)))))
             if perm.sid not in fn.permissions:
                 out.append(st.AddPermission(perm, fn.physical, d.stage))
             if have != want:
@@ -59,7 +60,7 @@ def plan_rollback(desired: s.Desired, actual: ActualState, target: Release,
         for name, have in a.rules.items():
             if name in kept:
                 continue
-            out.append(st.DeleteRule(name))
+            out.append(st.DeleteRule(name, have.bus))
             fn = a.functions.get(have.function)
             sid = rule_permission(have, "").sid
             if fn is not None and sid in fn.permissions:

@@ -48,6 +48,11 @@ UPLOAD_STEPS = (st_.CreateDeploymentBucket, st_.UploadObject)
 Builder = Callable[[Service], Built]
 
 
+def _schedules(d: s.Desired) -> list[str]:
+    """The schedule rules (not those of `eventbridge` events)."""
+    return [r.name for r in d.rules if r.pattern is None]
+
+
 def _notes(d: s.Desired) -> list[dict[str, Any]]:
     return [{"op": "Note", "resource": d.stage, "note": n} for n in d.notes]
 
@@ -191,7 +196,7 @@ class AwsProvider:
                                               (api.kind, api.id) if api else None),
                                 version=current.number if current else 0,
                                 functions=_versions(current),
-                                schedules=[r.name for r in st.desired.rules],
+                                schedules=_schedules(st.desired),
                                 plan=describe(steps) + _notes(st.desired), changed=bool(steps))
         # Uploading the artifact is its own phase (plugins run between it and the changes).
         uploads: list[st_.Step] = [x for x in steps if isinstance(x, UPLOAD_STEPS)]
@@ -208,7 +213,7 @@ class AwsProvider:
             url=self._url(st.desired, result.refs, result.api),
             version=release.number if release else 0,
             functions={n: int(v) for n, v in result.versions.items()},
-            schedules=[r.name for r in st.desired.rules],
+            schedules=_schedules(st.desired),
             plan=describe(steps) + _notes(st.desired),
         )
 
@@ -403,7 +408,8 @@ class AwsProvider:
             short = rule.name.removeprefix(st.names.prefix + "-")
             if names and not {rule.name, short, rule.function} & set(names):
                 continue
-            st.aws.call("events", "enable_rule" if enabled else "disable_rule", Name=rule.name)
+            st.aws.call("events", "enable_rule" if enabled else "disable_rule", Name=rule.name,
+                        **({"EventBusName": rule.bus} if rule.bus else {}))
             changed.append(rule.name)
         if names and not changed:
             raise NotDeployedError(

@@ -96,12 +96,22 @@ class ApiSpec:
 
 @dataclass(frozen=True)
 class RuleSpec:
+    """An EventBridge rule: a schedule (`expression`), or an event pattern on a bus."""
+
     name: str
-    expression: str
+    expression: str  # rate(...) / cron(...); "" for an event pattern rule
     enabled: bool
     function: str  # logical
     input: str | None  # constant JSON input, or None for the scheduled event itself
     description: str = ""
+    pattern: str | None = None  # JSON event pattern (`eventbridge` events)
+    bus: str | None = None  # event bus name or ARN; None: the account's default bus
+    input_path: str | None = None  # JSONPath of the part of the event sent
+
+    @property
+    def bus_name(self) -> str | None:
+        """The bus's name (a bus ARN ends in `event-bus/NAME`)."""
+        return self.bus.rsplit("/", 1)[-1] if self.bus else None
 
 
 @dataclass(frozen=True)

@@ -364,21 +364,37 @@ class StateReader:
         return ActualApi("rest", api_id, tuple(sorted(routes, key=lambda r: r.key)), None)
 
     def _rules(self) -> dict[str, s.RuleSpec]:
-        out = {}
-        names = [r.name for r in self.desired.rules] + list(self.record.rules)
+        """The stage's rules: those it should have, those the record remembers (on the bus
+        the last release put them on), and with `history` those of every kept release."""
+        current = self.record.current
+        known = [*self.desired.rules, *(current.rules or () if current else ())]
         if self.history:
-            names += [r.name for rel in self.record.releases for r in rel.rules or ()]
-        for name in dict.fromkeys(names):
-            rule = self.aws.find("events", "describe_rule", Name=name)
-            if rule is None:
-                continue
-            targets = self.aws.call("events", "list_targets_by_rule", Rule=name).get("Targets", [])
-            target = targets[0] if targets else {}
-            out[name] = s.RuleSpec(
-                name, str(rule.get("ScheduleExpression", "")), rule.get("State") == "ENABLED",
-                self.by_alias.get(str(target.get("Arn", "")), "?"), target.get("Input"),
-                str(rule.get("Description", "")))
+            known += [r for rel in self.record.releases for r in rel.rules or ()]
+        candidates = {r.name: r.bus for r in reversed(known)}
+        for name in self.record.rules:
+            candidates.setdefault(name, None)
+        out = {}
+        for name, bus in candidates.items():
+            found = self._rule(name, bus)
+            if found is not None:
+                out[name] = found
         return out
+
+    def _rule(self, name: str, bus: str | None) -> s.RuleSpec | None:
+        on = {"EventBusName": bus} if bus else {}
+        rule = self.aws.find("events", "describe_rule", Name=name, **on)
+        if rule is None:
+            return None
+        targets = self.aws.call("events", "list_targets_by_rule", Rule=name,
+                                **on).get("Targets", [])
+        target = targets[0] if targets else {}
+        pattern = rule.get("EventPattern")
+        return s.RuleSpec(
+            name, str(rule.get("ScheduleExpression", "")), rule.get("State") == "ENABLED",
+            self.by_alias.get(str(target.get("Arn", "")), "?"), target.get("Input"),
+            str(rule.get("Description", "")),
+            json.dumps(json.loads(pattern), sort_keys=True) if pattern else None, bus,
+            target.get("InputPath"))
 
     def _mappings(self, functions: Mapping[str, ActualFunction]) -> tuple[ActualMapping, ...]:
         out = []

@@ -325,6 +325,7 @@ class PutRule(Step):
 @dataclass(frozen=True)
 class DeleteRule(Step):
     name: str
+    bus: str | None = None  # None: the default bus
 
 
 @dataclass(frozen=True)

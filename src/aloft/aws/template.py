@@ -383,11 +383,19 @@ class _Template:
             target: dict[str, Any] = {"Id": "aloft", "Arn": {"Ref": self.alias[r.function]}}
             if r.input is not None:
                 target["Input"] = r.input
+            elif r.input_path is not None:
+                target["InputPath"] = r.input_path
+            rule: dict[str, Any] = {"Name": r.name,
+                                    "State": "ENABLED" if r.enabled else "DISABLED",
+                                    "Description": r.description, "Targets": [target]}
+            if r.pattern is not None:
+                rule["EventPattern"] = json.loads(r.pattern)
+            else:
+                rule["ScheduleExpression"] = r.expression
+            if r.bus:
+                rule["EventBusName"] = self.cfn(r.bus)
             self.add(_lid(r.name.removeprefix(stage_prefix(d.service, d.stage) + "-"), "Rule"),
-                     "AWS::Events::Rule", {
-                         "Name": r.name, "ScheduleExpression": r.expression,
-                         "State": "ENABLED" if r.enabled else "DISABLED",
-                         "Description": r.description, "Targets": [target]})
+                     "AWS::Events::Rule", rule)
         for i, m in enumerate(d.mappings):
             props: dict[str, Any] = {
                 "EventSourceArn": self.cfn(m.source_arn),

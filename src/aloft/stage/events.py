@@ -176,11 +176,16 @@ def bindings(service: Service, names: StageNames, values: Values) -> tuple[r.Bin
     return tuple(out)
 
 
+def _arn(text: str) -> bool:
+    """Written as an ARN, or as a value that gives one once deployed (`!ImportValue`)."""
+    return text.startswith("arn:") or lt.is_late(text)
+
+
 def _queue(service: Service, names: StageNames, values: Values, function: str, physical: str,
            q: QueueEvent, where: str) -> r.Binding:
     source = values.text(q.name, f"{where}.queue.name", function) or ""
     decl = service.resources.queues.get(source)
-    if source.startswith("arn:"):
+    if _arn(source):
         arn = source
     else:
         source = names.queue(source, decl.name, decl.fifo) if decl else source
@@ -193,7 +198,7 @@ def _topic(service: Service, names: StageNames, values: Values, function: str, p
            t: TopicEvent, where: str) -> r.Binding:
     source = values.text(t.name, f"{where}.topic.name", function) or ""
     decl = service.resources.topics.get(source)
-    if source.startswith("arn:"):
+    if _arn(source):
         arn = source
     else:
         source = names.topic(source, decl.name) if decl else source
@@ -215,7 +220,7 @@ def _stream(service: Service, names: StageNames, values: Values, function: str, 
             s: StreamEvent, where: str) -> r.Binding:
     written = values.text(s.name, f"{where}.stream.name", function) or ""
     kind: Literal["dynamodb", "kinesis"] = s.type
-    if written.startswith("arn:"):
+    if _arn(written) and not written.startswith("${" + lt.STREAM):
         source = arn = written
     elif kind == "kinesis":
         source, arn = written, names.kinesis_arn(written)

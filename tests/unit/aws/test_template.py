@@ -38,6 +38,19 @@ FIXTURES = {
         "aws": {"region": "eu-west-1", "tracing": True, "architecture": "arm64",
                 "vpc": {"subnet_ids": ["subnet-0123456789abcdef0"],
                         "security_group_ids": ["sg-0123456789abcdef0"]}}},
+    "stage-model": {
+        "functions": {
+            "w": {"handler": "w.w", "runtime": "3.11", "tracing": True, "dead_letter": "alerts",
+                  "destinations": {"on_success": "audit"},
+                  "environment": {"QUEUE": {"Ref": "Jobs"},
+                                  "STREAM": {"Fn::GetAtt": ["Items", "StreamArn"]},
+                                  "BUS": {"Fn::ImportValue": "shared-bus"},
+                                  "AT": {"Fn::Sub": "${AWS::Region}-${Items.StreamArn}"}},
+                  "events": [{"eventbridge": {"bus": "orders", "pattern": {"source": ["a"]}}},
+                             {"queue": {"name": {"Fn::ImportValue": "shared-queue-arn"}}}]},
+            "audit": {"handler": "w.a"}},
+        "resources": {"queues": {"Jobs": {}}, "topics": {"alerts": {}},
+                      "tables": {"Items": {"stream": True}}}},
 }
 
 
@@ -109,3 +122,25 @@ def test_template_has_the_static_bucket(tmp_path: Path) -> None:
     assert "StaticBucket" in t["Outputs"] and "Url" in t["Outputs"]
     assert any("aws s3 sync" in u for u in t["Metadata"]["aloft"]["unsupported"])
     assert cfn_errors(template_json(site)) == []
+
+
+def test_the_stage_models_values_and_settings_become_cloudformation() -> None:
+    """Values known once deployed are CloudFormation's own functions; `eventbridge` events,
+    `dead_letter`, `destinations`, a function's runtime and tracing are in the template."""
+    res = template(_service(**FIXTURES["stage-model"]))["Resources"]
+    fn = res["WFunction"]["Properties"]
+    env = fn["Environment"]["Variables"]
+    assert env["STREAM"] == {"Fn::GetAtt": ["ItemsTable", "StreamArn"]}
+    assert env["BUS"] == {"Fn::ImportValue": "shared-bus"}
+    assert env["AT"] == {"Fn::Sub": "${AWS::Region}-${ItemsTable.StreamArn}"}
+    assert fn["Runtime"] == "python3.11" and fn["TracingConfig"] == {"Mode": "Active"}
+    assert fn["DeadLetterConfig"]["TargetArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:shop-prod-alerts"}
+    on_success = res["WInvokeConfig"]["Properties"]["DestinationConfig"]["OnSuccess"]
+    assert "shop-prod-audit" in json.dumps(on_success)
+    rule = next(r["Properties"] for r in res.values() if r["Type"] == "AWS::Events::Rule"
+                and "EventPattern" in r["Properties"])
+    assert rule["EventPattern"] == {"source": ["a"]} and rule["EventBusName"] == "orders"
+    mapping = next(r["Properties"] for r in res.values()
+                   if r["Type"] == "AWS::Lambda::EventSourceMapping")
+    assert mapping["EventSourceArn"] == {"Fn::ImportValue": "shared-queue-arn"}

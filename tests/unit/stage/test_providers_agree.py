@@ -83,7 +83,10 @@ def test_both_providers_derive_the_same_stage(project: Path, tmp_path: Path) -> 
         assert published == {f.name: f.physical for f in d.functions}, where
         assert [(x.name, x.function, x.expression, x.input) for x in
                 desired_schedules(stage)] == [
-            (r.name, r.function, r.expression, r.input) for r in d.rules], where
+            (r.name, r.function, r.expression, r.input) for r in d.rules
+            if r.pattern is None], where
+        assert [r.name for r in d.rules if r.pattern is not None] == [
+            x.name for x in stage.event_rules], where  # the local cloud has no EventBridge
         assert {r["physical"] for r in desired_resources(stage)} == {
             x.name for group in (d.resources.buckets, d.resources.queues, d.resources.topics,
                                  d.resources.tables, d.resources.parameters)
@@ -98,7 +101,8 @@ def test_both_providers_derive_the_same_stage(project: Path, tmp_path: Path) -> 
 def _same_sources(d: s.Desired, stage: Stage, where: str) -> None:
     local = {(b.kind, b.source) for b in desired_bindings(stage)}
     arns = {b.source: b.arn for b in stage.bindings}
-    aws = {("queue" if ":sqs:" in m.source_arn else "stream", m.source_arn) for m in d.mappings}
+    aws = {("stream" if any(k in m.source_arn for k in (":dynamodb:", ":kinesis:", "${stream:"))
+            else "queue", m.source_arn) for m in d.mappings}
     aws |= {("topic", x.topic_arn) for x in d.subscriptions}
     aws |= {("bucket", bucket) for bucket, _ in d.notifications}
     assert {(kind, source if kind == "bucket" else arns[source])
