@@ -74,22 +74,30 @@ def _latin1(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
-def build_environ(
-    method: str,
-    script: str,
-    path: str,
-    query: str,
-    headers: dict[str, str],
-    body: bytes,
-    source_ip: str | None,
-    domain: str | None,
-    event: Any,
-    context: Any,
-    authorizer: dict[str, Any] | None = None,
-) -> Environ:
-    """The environ of one request. `headers` may use any case; `script` and `path` are
-    percent-decoded. Host, port and scheme come from the headers API Gateway and ALBs set
-    (Host, X-Forwarded-Proto/-Port), the client from X-Forwarded-For's first entry."""
+class Request(NamedTuple):
+    """One HTTP request as an event source read it: what `build_environ` needs. `headers` may
+    use any case; `script` and `path` are percent-decoded. A NamedTuple, as `HttpResponse`:
+    one is made per request."""
+
+    method: str
+    script: str  # SCRIPT_NAME: where the app is mounted (an API stage, a base path)
+    path: str  # PATH_INFO: below the mount
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    source_ip: str | None  # the client, when the event says (X-Forwarded-For wins)
+    domain: str | None  # the API's domain, when the Host header is absent
+    event: Any
+    context: Any
+    authorizer: dict[str, Any] | None = None
+
+
+def build_environ(request: Request) -> Environ:
+    """The environ of one request. Host, port and scheme come from the headers API Gateway and
+    ALBs set (Host, X-Forwarded-Proto/-Port), the client from X-Forwarded-For's first entry."""
+    method, script, path, query, headers, body, source_ip, domain, event, context, authorizer = (
+        request
+    )
     environ: Environ = {
         "REQUEST_METHOD": method,
         "SCRIPT_NAME": script if script.isascii() else _latin1(script),

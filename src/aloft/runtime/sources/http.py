@@ -14,6 +14,7 @@ from aloft.runtime.http import (
     BinaryTypes,
     Environ,
     HttpResponse,
+    Request,
     build_environ,
     decode_path,
     request_body,
@@ -123,12 +124,12 @@ class ApiGatewayV1(HttpSource):
         else:
             script = ""
         body = event.get("body")
-        return build_environ(
+        return build_environ(Request(
             event["httpMethod"], script, path, query, headers,
             request_body(body, event.get("isBase64Encoded")) if body else b"",
             (request_context.get("identity") or {}).get("sourceIp"),
             request_context.get("domainName"), event, context, request_context.get("authorizer"),
-        )
+        ))
 
     @staticmethod
     def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
@@ -176,13 +177,13 @@ class HttpApiV2(HttpSource):
         else:
             script = ""
         body = event.get("body")
-        environ = build_environ(
+        environ = build_environ(Request(
             http.get("method") or "GET", script, path, event.get("rawQueryString") or "",
             event.get("headers") or {},
             request_body(body, event.get("isBase64Encoded")) if body else b"",
             http.get("sourceIp"),
             request_context.get("domainName"), event, context, request_context.get("authorizer"),
-        )
+        ))
         cookies = event.get("cookies")
         if cookies:  # HTTP APIs move the Cookie header here
             environ["HTTP_COOKIE"] = "; ".join(cookies)
@@ -250,11 +251,11 @@ class Alb(HttpSource):
             query = "&".join(f"{k}={v}" for k, v in single.items()) if single else ""
         script, path = _mount(decode_path(event.get("path") or "/"), "", base_path)
         body = event.get("body")
-        return build_environ(
+        return build_environ(Request(
             event.get("httpMethod") or "GET", script, path, query, headers,
             request_body(body, event.get("isBase64Encoded")) if body else b"",
             None, None, event, context,
-        )
+        ))
 
     @staticmethod
     def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
