@@ -4,6 +4,8 @@ One request per instance at a time; instances start cold (forked from a per-vers
 or a fresh process) up to the function's reserved concurrency and the account's limit; past
 them a request waits `throttle_wait` seconds for a slot, then is throttled. Timeouts and memory
 limits kill the instance; idle instances and templates stop after the function's keep_alive.
+Templates and zygotes are `templates.TemplateManager`'s business, the log lines around a
+request `log_framing`'s.
 """
 
 from __future__ import annotations
@@ -11,25 +13,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import os
 import random
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from aloft.local.instances.concurrency import ConcurrencySlots
-from aloft.local.instances.instance import (
-    Instance,
-    LogReader,
-    ProcessWatch,
-    Template,
-    Zygote,
-    exit_reason,
-)
+from aloft.local.instances.instance import Instance, LogReader, ProcessWatch, exit_reason
 from aloft.local.instances.instance import spawn as spawn_process
+from aloft.local.instances.log_framing import (
+    report_text,
+    runtime_error_line,
+    runtime_exit_message,
+    start_line,
+    timeout_line,
+)
 from aloft.local.instances.memory import WATCHDOG_INTERVAL, over_limit
+from aloft.local.instances.templates import TemplateManager, TemplateSlot, cannot_start
 from aloft.local.instances.worker import protocol as P
 from aloft.local.store.metrics import Metrics
 from aloft.local.types import (
@@ -48,17 +49,26 @@ INTERNAL_ERROR = b'{"message": "Internal Server Error"}'  # API Gateway's 502 bo
 
 
 @dataclass(eq=False)
-class _Version:
-    """The processes of one FunctionVersion."""
+class _Version(TemplateSlot):
+    """The processes of one FunctionVersion: its template (the slot) and its instances."""
 
-    fv: FunctionVersion
     idle: list[Instance] = field(default_factory=list)  # a stack: the warmest on top
     live: set[Instance] = field(default_factory=set)
-    template: Template | None = None
-    template_starting: asyncio.Future[Template | bytes] | None = None
     retired: bool = False
     running: int = 0  # requests in progress: the reaper must not drop this record meanwhile
     emptied: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(slots=True, eq=False)
+class Invocation:
+    """One request on its instance: what its result, log lines and metrics need. Not frozen:
+    one is made per request, and a frozen dataclass's __init__ costs four times as much."""
+
+    version: _Version
+    instance: Instance
+    request_id: str
+    init_extra: float  # ms this request waited for its version's template to initialise
+    cold: bool  # the instance's first request
 
 
 class InstancePool:
@@ -80,9 +90,7 @@ class InstancePool:
         self._owner: dict[Instance, _Version] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
-        # Zygotes by (layer dir, environment): see instance.Zygote. ALOFT_ZYGOTE=0 turns them off.
-        self.zygotes = os.environ.get("ALOFT_ZYGOTE", "1") != "0"
-        self._zygotes: dict[tuple[str, frozenset[tuple[str, str]]], Zygote] = {}
+        self.templates = TemplateManager(log_sink, self._child_gone, self._ensure_reaper)
 
     @property
     def account_concurrency(self) -> int:
@@ -127,7 +135,7 @@ class InstancePool:
             kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
             if client_context is not None:
                 event, kind = P.with_client_context(client_context, event), P.INVOKE_CONTEXT
-            cold = not instance.requests
+            call = Invocation(version, instance, rid, init_extra, not instance.requests)
             answer = self._send(instance, event, rid, kind)
             try:
                 kind, payload = await answer
@@ -138,17 +146,16 @@ class InstancePool:
                 instance.timer.cancel()  # type: ignore[union-attr]  # set by _send
                 self._busy.discard(instance)
                 instance.busy = False
-            result = self._answered(version, instance, rid, init_extra, cold, kind, payload)
+            result = self._answered(call, kind, payload)
             if result is None:  # the instance is gone: find out why
-                lost = await self._lost(instance, rid)
-                result = self._finish(version.fv, instance, rid, init_extra, cold, *lost, None)
+                result = self._finish(call, *await self._lost(instance, rid))
             if instance.template is not None and instance.requests == 1:
                 instance.template.refill()  # a spare for the next cold start
             return result
         finally:
             version.running -= 1
             if version.retired and not version.running and not version.live:
-                self._stop_template(version)  # retired while this request started it
+                self.templates.stop(version)  # retired while this request started it
             slots.release(fv.function)
 
     async def prewarm(self, fv: FunctionVersion) -> InvokeResult:
@@ -157,7 +164,7 @@ class InstancePool:
         version = self._version(fv)
         started = time.perf_counter()
         if fv.snapshot:
-            template = await self._template(version)
+            template = await self.templates.get(version)
             init_ms = (time.perf_counter() - started) * 1000.0
             if isinstance(template, bytes):
                 return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
@@ -165,7 +172,7 @@ class InstancePool:
         try:
             instance = await self._start(version)
         except OSError as exc:
-            return InvokeResult(rid, "init_error", _cannot_start(fv, exc), 0.0, version=fv.version)
+            return InvokeResult(rid, "init_error", cannot_start(fv, exc), 0.0, version=fv.version)
         try:
             error = await instance.ready
         except asyncio.CancelledError:  # the deploy was called off: no half-started instance
@@ -196,13 +203,8 @@ class InstancePool:
         for version in gone:
             if version.live:
                 await version.emptied.wait()
-            self._stop_template(version)
+            self.templates.stop(version)
             self._retiring.discard(version)
-
-    def _stop_template(self, version: _Version) -> None:
-        if version.template is not None:
-            version.template.stop()
-            version.template = None
 
     def drop_idle(self, function: str) -> int:
         """Stop `function`'s idle instances now, keeping its templates (the next request is a
@@ -223,15 +225,12 @@ class InstancePool:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        for version in [*self._versions.values(), *self._retiring]:
+        versions = [*self._versions.values(), *self._retiring]
+        for version in versions:
             for instance in list(version.live):
                 instance.kill()
                 self._discard(instance)
-            if version.template is not None:
-                version.template.kill()
-        for zygote in self._zygotes.values():
-            zygote.kill()
-        self._zygotes.clear()
+        self.templates.close(versions)
         self._versions.clear()
         self._slots.cancel_all()
         await asyncio.sleep(0)  # let the transports' close callbacks run
@@ -262,16 +261,16 @@ class InstancePool:
         init_extra = 0.0
         if fv.snapshot:
             started = time.perf_counter()
-            template = await self._template(version)
+            template = await self.templates.get(version)
             if isinstance(template, bytes):
                 spent = (time.perf_counter() - started) * 1000.0
-                return self._init_failed(fv, rid, template, spent, _start_line(fv, rid))
+                return self._init_failed(fv, rid, template, spent, start_line(fv, rid))
             if template.init_ms is not None and template.started_at >= started:
                 init_extra = template.init_ms  # this request waited for the template
         try:
             return await self._start(version), init_extra
         except OSError as exc:
-            return self._init_failed(fv, rid, _cannot_start(fv, exc), 0.0, _start_line(fv, rid))
+            return self._init_failed(fv, rid, cannot_start(fv, exc), 0.0, start_line(fv, rid))
 
     def _send(
         self, instance: Instance, event: bytes, rid: str, request_kind: int
@@ -284,7 +283,7 @@ class InstancePool:
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
-        instance.log.begin(rid, _start_line(fv, rid))
+        instance.log.begin(rid, start_line(fv, rid))
         loop = instance.loop
         if instance.ready.done():
             instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
@@ -293,73 +292,59 @@ class InstancePool:
             instance.ready.add_done_callback(lambda _: self._rearm(instance))
         return answer
 
-    def _answered(
-        self,
-        version: _Version,
-        instance: Instance,
-        rid: str,
-        init_extra: float,
-        cold: bool,
-        kind: int,
-        payload: bytes,
-    ) -> InvokeResult | None:
+    def _answered(self, call: Invocation, kind: int, payload: bytes) -> InvokeResult | None:
         """The result of the instance's answer; None when it ended without one (see _lost)."""
-        fv = version.fv
+        instance, fv = call.instance, call.version.fv
         instance.log.drain()
         response = None
         if kind == P.RESULT_HTTP:  # the hot path of the gateway
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             response = HttpResponse(*P.unpack_http(payload, RESULT_SIZE))
-            self._idle(version, instance)
-            return self._finish(fv, instance, rid, init_extra, cold, "ok", b"", duration, maxrss,
-                                response)
+            self._idle(call.version, instance)
+            return self._finish(call, "ok", b"", duration, maxrss, response)
         status: InvokeStatus
         if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             body = payload[RESULT_SIZE:]
             status = "ok" if kind == P.RESULT_OK else "error"
-            self._idle(version, instance)
+            self._idle(call.version, instance)
         elif kind == P.RESULT_MALFORMED:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             why = payload[RESULT_SIZE:].decode(errors="replace")
             instance.log.say(f"Gateway: malformed Lambda proxy response ({why}): answered 502")
             response = HttpResponse(502, [("content-type", "application/json")], INTERNAL_ERROR)
             body, status = b"", "ok"
-            self._idle(version, instance)
+            self._idle(call.version, instance)
         elif kind == P.RESULT_OOM:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             body = payload[RESULT_SIZE:]
             status = "crash"
             maxrss = max(maxrss, fv.memory * 1024)
-            instance.log.say(_runtime_error_line(body))
+            instance.log.say(runtime_error_line(body))
             self._discard(instance)
         elif kind == P.INIT_ERROR:
             self._discard(instance)
             spent = instance.init_ms or (time.perf_counter() - instance.started_at) * 1000.0
-            return self._init_failed(fv, rid, payload, spent, instance.log.end())
+            return self._init_failed(fv, call.request_id, payload, spent, instance.log.end())
         else:
             return None
-        return self._finish(fv, instance, rid, init_extra, cold, status, body, duration, maxrss,
-                            response)
+        return self._finish(call, status, body, duration, maxrss, response)
 
     def _finish(
         self,
-        fv: FunctionVersion,
-        instance: Instance,
-        rid: str,
-        init_extra: float,
-        cold: bool,
+        call: Invocation,
         status: InvokeStatus,
         body: bytes,
         duration: float,
         maxrss: int,
-        response: HttpResponse | None,
+        response: HttpResponse | None = None,
     ) -> InvokeResult:
         """END and REPORT logged (left in the result for the gateway with an HTTP response),
         metrics recorded: the invocation's result."""
+        instance, rid, cold, fv = call.instance, call.request_id, call.cold, call.version.fv
         start = instance.log.end()
-        init_ms = (instance.init_ms or 0.0) + init_extra if cold else None
-        report = _report_text(fv, rid, duration, maxrss, init_ms, start)
+        init_ms = (instance.init_ms or 0.0) + call.init_extra if cold else None
+        report = report_text(fv, rid, duration, maxrss, init_ms, start)
         if response is None:
             self._sink.write(fv.function, fv.version, rid, report)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
@@ -380,7 +365,7 @@ class InstancePool:
         self._discard(instance)
         elapsed = _running_ms(instance)
         if instance.timed_out:
-            line = f"{_timestamp()} {rid} Task timed out after {fv.timeout:.2f} seconds"
+            line = timeout_line(rid, fv.timeout)
             instance.log.say(line)
             body = json.dumps({"errorMessage": line, "errorType": "Sandbox.Timedout"}).encode()
             return "timeout", body, fv.timeout * 1000.0, 0
@@ -393,22 +378,10 @@ class InstancePool:
             except TimeoutError:
                 code = None
             reason, error_type, maxrss = exit_reason(code), "Runtime.ExitError", 0
-        message = f"RequestId: {rid} Error: Runtime exited with error: {reason}"
+        message = runtime_exit_message(rid, reason)
         body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
         instance.log.say(f"{message}\n{error_type}")
         return "crash", body, min(elapsed, fv.timeout * 1000.0), maxrss
-
-    def _report(
-        self,
-        fv: FunctionVersion,
-        rid: str,
-        duration: float,
-        maxrss_kb: int,
-        init_ms: float | None,
-        start: str | None = None,
-    ) -> None:
-        self._sink.write(fv.function, fv.version, rid,
-                         _report_text(fv, rid, duration, maxrss_kb, init_ms, start))
 
     def _init_failed(
         self,
@@ -419,10 +392,10 @@ class InstancePool:
         start: str | None,
     ) -> InvokeResult:
         """`start`: the request's START line when it is not written yet, else None."""
-        line = _runtime_error_line(error)
+        line = runtime_error_line(error)
         text = line if start is None else f"{start}\n{line}"
         self._sink.write(fv.function, fv.version, rid, text)
-        self._report(fv, rid, 0.0, 0, init_ms)
+        self._sink.write(fv.function, fv.version, rid, report_text(fv, rid, 0.0, 0, init_ms, None))
         self.metrics.record(fv.function, 0.0, error=True, cold=True, request_id=rid,
                             status="init_error", version=fv.version)
         return InvokeResult(rid, "init_error", error, 0.0, init_ms, version=fv.version)
@@ -439,106 +412,17 @@ class InstancePool:
             version = self._versions[fv.key] = _Version(fv)
         return version
 
-    async def _template(self, version: _Version) -> Template | bytes:
-        """The version's template, started if needed; the init error's payload if it failed."""
-        template = version.template
-        if template is not None and template.alive:
-            return template
-        if version.template_starting is None:
-            loop = asyncio.get_running_loop()
-            version.template_starting = loop.create_future()
-            starting = version.template_starting
-            zygote = self._zygote_for(version.fv)
-            template = None
-            try:
-                template = self._new_template(version.fv, zygote)
-                error = await template.ready
-                if error is not None and zygote is not None:
-                    # Whatever went wrong, a fresh process decides: a zygote only saves time.
-                    template.kill()
-                    template = self._new_template(version.fv, None)
-                    error = await template.ready
-            except OSError as exc:  # no interpreter, no code dir: nothing to run
-                version.template_starting = None
-                starting.set_result(_cannot_start(version.fv, exc))
-                return _cannot_start(version.fv, exc)
-            except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
-                if template is not None:
-                    template.kill()  # no half-initialised template is left running
-                version.template_starting = None
-                starting.set_result(_called_off(version.fv))  # whoever else waited: an error
-                raise
-            version.template_starting = None
-            if error is not None:
-                template.kill()
-                starting.set_result(error)
-                return error
-            version.template = template
-            template.refill()  # the first cold start finds a forked child waiting
-            starting.set_result(template)
-            self._ensure_reaper()
-            return template
-        return await asyncio.shield(version.template_starting)
-
-    # -- zygotes: a layer's imports kept for the next version's template -------------------------
-
-    def _new_template(self, fv: FunctionVersion, zygote: Zygote | None) -> Template:
-        return Template(fv, self._sink, self._child_gone, zygote=zygote,
-                        on_modules=self._template_modules if self.zygotes else None)
-
-    def _zygote_for(self, fv: FunctionVersion) -> Zygote | None:
-        """The ready zygote for `fv`'s layer and environment, if there is one."""
-        if fv.layer_dir is None or not self.zygotes:
-            return None
-        zygote = self._zygotes.get(_zygote_key(fv))
-        if zygote is None or not zygote.alive or not zygote.ready.done():
-            return None
-        return zygote
-
-    def _template_modules(self, template: Template) -> None:
-        """A template said what it imported: start its layer's zygote, for the next version."""
-        fv = template.fv
-        if fv.layer_dir is None or self._closed:
-            return
-        key = _zygote_key(fv)
-        current = self._zygotes.get(key)
-        if current is not None and current.alive:
-            return
-        try:
-            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules)
-        except OSError:
-            return
-        self._ensure_reaper()
-
-    def _stop_unused_zygotes(self) -> None:
-        """A zygote lives while a template of its layer and environment does (the templates it
-        forked die with it; with no template left, the function is idle: no process)."""
-        if not self._zygotes:
-            return
-        used = {
-            _zygote_key(v.fv)
-            for v in [*self._versions.values(), *self._retiring]
-            if v.fv.layer_dir is not None and (
-                (v.template is not None and v.template.alive) or v.template_starting is not None
-            )
-        }
-        for key, zygote in list(self._zygotes.items()):
-            if key not in used or not zygote.alive:
-                zygote.stop()
-                del self._zygotes[key]
-
     async def _start(self, version: _Version) -> Instance:
         """A new instance of the version: forked from its template or a fresh process."""
         if self._live_total >= self.account_concurrency:
             self._evict_one()
-        template = version.template
+        template = self.templates.running(version)
         instance = None
-        if template is not None and template.alive:
+        if template is not None:
             try:
                 instance = template.take_spare() or await template.fork()
             except OSError:  # the template just died: start a fresh process this time
-                template.kill()
-                version.template = None
+                self.templates.forget(version)
         if instance is None:
             instance = await self._spawn(version.fv)
         instance.on_gone = self._child_gone
@@ -644,13 +528,7 @@ class InstancePool:
             for instance in [i for i in version.idle if now - i.last_used >= keep]:
                 self._discard(instance)
                 instance.stop()
-            template = version.template
-            if template is not None:
-                if not template.alive:
-                    version.template = None
-                elif not template.busy and now - template.last_used >= keep and not version.live:
-                    template.stop()
-                    version.template = None
+            self.templates.reap(version, now, instances_live=bool(version.live))
             if (
                 not version.live
                 and version.template is None
@@ -660,8 +538,8 @@ class InstancePool:
                 del self._versions[key]
             else:
                 anything = True
-        self._stop_unused_zygotes()
-        return anything or bool(self._retiring) or bool(self._zygotes)
+        self.templates.stop_unused_zygotes([*self._versions.values(), *self._retiring])
+        return anything or bool(self._retiring) or self.templates.has_zygotes
 
 
 # A version 4 UUID's fixed bits: version 4 (bits 76-79), RFC 4122 variant (bits 62-63).
@@ -676,66 +554,6 @@ def new_request_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _called_off(fv: FunctionVersion) -> bytes:
-    """The error of an init that was called off (its deploy was cancelled)."""
-    message = f"the start of {fv.function} version {fv.version} was called off"
-    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
-
-
-def _cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:
-    """Lambda's error object for a runtime process that could not even be started."""
-    message = (
-        f"cannot start an instance of {fv.function} version {fv.version} "
-        f"(code in {fv.code_dir}): {exc.strerror or exc}"
-    )
-    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
-
-
-# What differs between two versions of one function even when only its code changed: not part
-# of a zygote's key (the version, its log stream and credentials, its code dir: read when used,
-# not when a dependency is imported; the template that the zygote forks has the new values).
-_PER_VERSION_ENV = frozenset({
-    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})
-
-
-def _zygote_key(fv: FunctionVersion) -> tuple[str, frozenset[tuple[str, str]]]:
-    env = frozenset((k, v) for k, v in fv.environment.items() if k not in _PER_VERSION_ENV)
-    return str(fv.layer_dir), env
-
-
-def _timestamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _runtime_error_line(error: bytes) -> str:
-    try:
-        data = json.loads(error)
-        return f"{data.get('errorType', 'Runtime.Error')}: {data.get('errorMessage', '')}"
-    except (ValueError, AttributeError):
-        return error.decode(errors="replace")
-
-
-def _report_text(
-    fv: FunctionVersion,
-    rid: str,
-    duration: float,
-    maxrss_kb: int,
-    init_ms: float | None,
-    start: str | None,
-) -> str:
-    """END and REPORT, after the START line when it is still unwritten: one sink entry."""
-    report = (
-        f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {duration:.2f} ms\t"
-        f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {fv.memory} MB\t"
-        f"Max Memory Used: {maxrss_kb // 1024} MB"
-    )
-    if init_ms is not None:
-        report += f"\tInit Duration: {init_ms:.2f} ms"
-    return report if start is None else f"{start}\n{report}"
-
-
 def _running_ms(instance: Instance) -> float:
     """How long the request in progress has run: billed from when it was sent, or from the end
     of init when it waited for one (Lambda's Duration leaves init out), not from when the
@@ -746,7 +564,3 @@ def _running_ms(instance: Instance) -> float:
         return 0.0
     armed_for = instance.fv.timeout if instance.ready.done() else INIT_LIMIT + instance.fv.timeout
     return max(0.0, (instance.loop.time() - (timer.when() - armed_for)) * 1000.0)
-
-
-def _start_line(fv: FunctionVersion, rid: str) -> str:
-    return f"START RequestId: {rid} Version: {fv.version}"

@@ -70,7 +70,7 @@ def call(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> dict[str,
 
 
 def wait_for_zygote(pool: InstancePool) -> None:
-    wait_until(lambda: any(z.ready.done() and z.alive for z in pool._zygotes.values()),
+    wait_until(lambda: any(z.ready.done() and z.alive for z in pool.templates._zygotes.values()),
                timeout=10, interval=0.02, message="a ready zygote")
 
 
@@ -93,7 +93,7 @@ def test_next_version_reuses_the_layer_not_the_code(
     second = call(loop, pool, v2)
     assert second["version"] == 2
     assert second["leaked"] == []  # v1's own module never reaches v2
-    zygote_pid = next(iter(pool._zygotes.values())).watch.proc.pid
+    zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
     assert second["dep_loaded_by"] == zygote_pid  # the layer's module came from the zygote
     assert first["dep_loaded_by"] != zygote_pid
     assert elapsed < 0.3  # dep's 0.3 s import was not paid again
@@ -108,9 +108,9 @@ def test_zygotes_stop_with_their_layers_templates(
     v1 = version(tmp_path, layer, 1)
     call(loop, pool, v1)
     wait_for_zygote(pool)
-    zygote = next(iter(pool._zygotes.values()))
+    zygote = next(iter(pool.templates._zygotes.values()))
     loop.run(pool.retire(v1.function, set()))
-    wait_until(lambda: not pool._zygotes, timeout=5, message="the zygote to stop")
+    wait_until(lambda: not pool.templates._zygotes, timeout=5, message="the zygote to stop")
     assert not zygote.alive
     zygote.watch.proc.wait(5)  # the process is gone too
 
@@ -128,7 +128,7 @@ def test_env_change_gets_its_own_zygote(
     env = dict(v2.environment, FEATURE="on")  # a config change, not code only
     v2 = FunctionVersion(**{**v2.__dict__, "environment": env})
     second = call(loop, pool, v2)
-    zygote_pids = {z.watch.proc.pid for z in pool._zygotes.values()}
+    zygote_pids = {z.watch.proc.pid for z in pool.templates._zygotes.values()}
     assert second["dep_loaded_by"] not in zygote_pids
 
 

@@ -1,0 +1,57 @@
+"""Lambda's framing of an invocation's log (pure): the START, END and REPORT lines around what
+the function printed, and the platform's own lines (an init error, a timeout, a crash).
+
+The texts are Lambda's, so that what reads CloudWatch Logs (and `aloft tail`) reads these."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+
+from aloft.local.types import FunctionVersion
+
+
+def start_line(fv: FunctionVersion, request_id: str) -> str:
+    return f"START RequestId: {request_id} Version: {fv.version}"
+
+
+def report_text(
+    fv: FunctionVersion,
+    request_id: str,
+    duration: float,
+    maxrss_kb: int,
+    init_ms: float | None,
+    start: str | None,
+) -> str:
+    """END and REPORT, after the START line when it is still unwritten: one sink entry."""
+    report = (
+        f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\t"
+        f"Duration: {duration:.2f} ms\tBilled Duration: {max(1, math.ceil(duration))} ms\t"
+        f"Memory Size: {fv.memory} MB\tMax Memory Used: {maxrss_kb // 1024} MB"
+    )
+    if init_ms is not None:
+        report += f"\tInit Duration: {init_ms:.2f} ms"
+    return report if start is None else f"{start}\n{report}"
+
+
+def runtime_error_line(error: bytes) -> str:
+    """`errorType: errorMessage` of Lambda's error object (or the payload as text)."""
+    try:
+        data = json.loads(error)
+        return f"{data.get('errorType', 'Runtime.Error')}: {data.get('errorMessage', '')}"
+    except (ValueError, AttributeError):
+        return error.decode(errors="replace")
+
+
+def timeout_line(request_id: str, timeout: float) -> str:
+    return f"{_timestamp()} {request_id} Task timed out after {timeout:.2f} seconds"
+
+
+def runtime_exit_message(request_id: str, reason: str) -> str:
+    """What Lambda says of a runtime process that ended during a request (`reason`: how)."""
+    return f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,220 @@
+"""Templates and zygotes, for the pool: how cold starts get an initialised process to fork.
+
+A version's template starts on its first cold start (or at prewarm) and is shared by every
+request that waits for it; a failed start is an init error, never half a template. A zygote
+holds a dependency layer's imports for the next version's template (a code-only deploy skips
+re-importing them): it starts once a template says what it imported and stops when no template
+of its layer and environment is left. ALOFT_ZYGOTE=0 turns zygotes off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from aloft.local.instances.instance import Instance, Template, Zygote
+from aloft.local.types import FunctionVersion, LogSink
+
+ZygoteKey = tuple[str, frozenset[tuple[str, str]]]
+
+
+@dataclass(eq=False)
+class TemplateSlot:
+    """Where one version's template is: running, starting, or neither."""
+
+    fv: FunctionVersion
+    template: Template | None = None
+    template_starting: asyncio.Future[Template | bytes] | None = None
+
+    @property
+    def holds_template(self) -> bool:
+        """A template is alive or on its way."""
+        return (self.template is not None and self.template.alive) or (
+            self.template_starting is not None
+        )
+
+
+class TemplateManager:
+    """The templates of the pool's versions and the zygotes of their layers."""
+
+    def __init__(
+        self,
+        sink: LogSink,
+        on_child_gone: Callable[[Instance], None],
+        on_process: Callable[[], None],
+    ) -> None:
+        """`on_child_gone`: an instance forked from a template ended; `on_process`: a template
+        or zygote started (the pool's reaper watches them)."""
+        self._sink = sink
+        self._on_child_gone = on_child_gone
+        self._on_process = on_process
+        self.zygotes_enabled = os.environ.get("ALOFT_ZYGOTE", "1") != "0"
+        self._zygotes: dict[ZygoteKey, Zygote] = {}
+        self._closed = False
+
+    @property
+    def has_zygotes(self) -> bool:
+        return bool(self._zygotes)
+
+    async def get(self, slot: TemplateSlot) -> Template | bytes:
+        """The slot's template, started if needed; the init error's payload if it failed."""
+        template = slot.template
+        if template is not None and template.alive:
+            return template
+        if slot.template_starting is None:
+            return await self._start(slot)
+        return await asyncio.shield(slot.template_starting)
+
+    async def _start(self, slot: TemplateSlot) -> Template | bytes:
+        fv = slot.fv
+        starting: asyncio.Future[Template | bytes] = asyncio.get_running_loop().create_future()
+        slot.template_starting = starting
+        zygote = self._zygote_for(fv)
+        template = None
+        try:
+            template = self._new_template(fv, zygote)
+            error = await template.ready
+            if error is not None and zygote is not None:
+                # Whatever went wrong, a fresh process decides: a zygote only saves time.
+                template.kill()
+                template = self._new_template(fv, None)
+                error = await template.ready
+        except OSError as exc:  # no interpreter, no code dir: nothing to run
+            slot.template_starting = None
+            starting.set_result(cannot_start(fv, exc))
+            return cannot_start(fv, exc)
+        except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
+            if template is not None:
+                template.kill()  # no half-initialised template is left running
+            slot.template_starting = None
+            starting.set_result(called_off(fv))  # whoever else waited: an error
+            raise
+        slot.template_starting = None
+        if error is not None:
+            template.kill()
+            starting.set_result(error)
+            return error
+        slot.template = template
+        template.refill()  # the first cold start finds a forked child waiting
+        starting.set_result(template)
+        self._on_process()
+        return template
+
+    def running(self, slot: TemplateSlot) -> Template | None:
+        """The slot's template if it is alive (a cold start forks from it)."""
+        template = slot.template
+        return template if template is not None and template.alive else None
+
+    def forget(self, slot: TemplateSlot) -> None:
+        """The slot's template failed to fork: kill it; the next cold start starts another."""
+        if slot.template is not None:
+            slot.template.kill()
+            slot.template = None
+
+    def stop(self, slot: TemplateSlot) -> None:
+        if slot.template is not None:
+            slot.template.stop()
+            slot.template = None
+
+    def reap(self, slot: TemplateSlot, now: float, instances_live: bool) -> None:
+        """Forget a dead template; stop one idle past its version's keep_alive (when no
+        instance of the version is alive: forked ones die with it)."""
+        template = slot.template
+        if template is None:
+            return
+        if not template.alive:
+            slot.template = None
+        elif (
+            not template.busy
+            and now - template.last_used >= slot.fv.keep_alive
+            and not instances_live
+        ):
+            template.stop()
+            slot.template = None
+
+    def close(self, slots: Iterable[TemplateSlot]) -> None:
+        """Kill the slots' templates and every zygote."""
+        self._closed = True
+        for slot in slots:
+            if slot.template is not None:
+                slot.template.kill()
+        for zygote in self._zygotes.values():
+            zygote.kill()
+        self._zygotes.clear()
+
+    # -- zygotes: a layer's imports kept for the next version's template -------------------------
+
+    def _new_template(self, fv: FunctionVersion, zygote: Zygote | None) -> Template:
+        return Template(fv, self._sink, self._on_child_gone, zygote=zygote,
+                        on_modules=self._template_modules if self.zygotes_enabled else None)
+
+    def _zygote_for(self, fv: FunctionVersion) -> Zygote | None:
+        """The ready zygote for `fv`'s layer and environment, if there is one."""
+        if fv.layer_dir is None or not self.zygotes_enabled:
+            return None
+        zygote = self._zygotes.get(zygote_key(fv))
+        if zygote is None or not zygote.alive or not zygote.ready.done():
+            return None
+        return zygote
+
+    def _template_modules(self, template: Template) -> None:
+        """A template said what it imported: start its layer's zygote, for the next version."""
+        fv = template.fv
+        if fv.layer_dir is None or self._closed:
+            return
+        key = zygote_key(fv)
+        current = self._zygotes.get(key)
+        if current is not None and current.alive:
+            return
+        try:
+            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules)
+        except OSError:
+            return
+        self._on_process()
+
+    def stop_unused_zygotes(self, slots: Iterable[TemplateSlot]) -> None:
+        """A zygote lives while a template of its layer and environment does (the templates it
+        forked die with it; with no template left, the function is idle: no process)."""
+        if not self._zygotes:
+            return
+        used = {
+            zygote_key(slot.fv)
+            for slot in slots
+            if slot.fv.layer_dir is not None and slot.holds_template
+        }
+        for key, zygote in list(self._zygotes.items()):
+            if key not in used or not zygote.alive:
+                zygote.stop()
+                del self._zygotes[key]
+
+
+def called_off(fv: FunctionVersion) -> bytes:
+    """The error of an init that was called off (its deploy was cancelled)."""
+    message = f"the start of {fv.function} version {fv.version} was called off"
+    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
+
+
+def cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:
+    """Lambda's error object for a runtime process that could not even be started."""
+    message = (
+        f"cannot start an instance of {fv.function} version {fv.version} "
+        f"(code in {fv.code_dir}): {exc.strerror or exc}"
+    )
+    return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
+
+
+# What differs between two versions of one function even when only its code changed: not part
+# of a zygote's key (the version, its log stream and credentials, its code dir: read when used,
+# not when a dependency is imported; the template that the zygote forks has the new values).
+_PER_VERSION_ENV = frozenset({
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+
+
+def zygote_key(fv: FunctionVersion) -> ZygoteKey:
+    env = frozenset((k, v) for k, v in fv.environment.items() if k not in _PER_VERSION_ENV)
+    return str(fv.layer_dir), env
