@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -139,6 +140,12 @@ async def _serve(port: int, code: Path, layer: Path | None, concurrency: int) ->
     }
     pool = InstancePool(logs, account_concurrency=concurrency, throttle_wait=10.0)
     gateway = Gateway(BenchRegistry(versions), pool)
+    # The benchmark terminates us: SIGTERM cancels serving and the cleanup below runs. (Not a
+    # KeyboardInterrupt raised by a signal handler: uvloop swallows it when it lands in a
+    # transport's callback, and the process never exits.)
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         await serve(create_app(gateway, BenchControl(pool)), "127.0.0.1", port)
     finally:
@@ -224,16 +231,9 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
     }
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # the benchmark terminates us: _serve's cleanup still runs
-
-
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
-    import signal
-
     import uvloop
 
-    signal.signal(signal.SIGTERM, _stop)
     _port, _code, _layer, _conc = sys.argv[2:6]
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         uvloop.run(_serve(int(_port), Path(_code), Path(_layer) if _layer else None, int(_conc)))
