@@ -1,18 +1,52 @@
-"""The provider interface: the CLI talks to `local` and `aws` through this one Protocol."""
+"""The provider interface: the CLI talks to `local` and `aws` through this one Protocol, and
+through the small capability protocols that only some providers have (`DeadLetters`,
+`Certifies`, `Templates`, `LocalRuns`): a command asks for what it needs, never which provider
+it holds. Providers answer with the frozen records below."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from aloft.errors import Location, UsageError
 
 if TYPE_CHECKING:  # annotations only: shell completion imports this without pydantic
+    from pathlib import Path
+
     from aloft.config.models import Service
     from aloft.package.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One instruction of a plan, as its provider describes it: what is done (`action`) to
+    what (`resource`), its settings worth showing (`details`) and what the user should know
+    (`note`, e.g. schedules a rollback cannot restore). `fields` is the instruction in the
+    provider's own words, as `--json` prints it (scripts read those keys)."""
+
+    action: str
+    resource: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+def plan_step(
+    fields: Mapping[str, Any], *, action: str, resource: str, hidden: Collection[str] = ()
+) -> PlanStep:
+    """A provider's instruction (`fields`) as a PlanStep. `action` and `resource` name the keys
+    that say what is done and to what; `hidden` the keys not worth showing (a digest, a name
+    said twice). The details are the other keys with a value, in their order."""
+    subject = fields.get(resource)
+    subject = subject if isinstance(subject, str) else ""
+    skip = {action, resource, "note", *hidden}
+    details = {k: v for k, v in fields.items() if k not in skip and v is not None and v != subject}
+    note = fields.get("note")
+    return PlanStep(str(fields[action]), subject, details, None if note is None else str(note),
+                    fields)
 
 
 @dataclass(frozen=True)
@@ -21,11 +55,23 @@ class DeployResult:
     version: int
     functions: dict[str, int] = field(default_factory=dict)  # function name -> version
     schedules: list[str] = field(default_factory=list)
-    plan: list[dict[str, Any]] = field(default_factory=list)  # instructions that were applied
+    plan: list[PlanStep] = field(default_factory=list)  # instructions that were applied
     # False when nothing was applied: a deploy whose artifact and configuration match what
     # the stage serves (no new version), a rollback to the version it serves. `version` and
     # `url` are then the stage's as they were.
     changed: bool = True
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    """What a stage serves, as its provider reports it (`aloft status`). `report` is the whole
+    report in the provider's own words (the local cloud's versions and metrics, AWS's releases
+    and API): the sections `aloft status` shows, and what `--json` prints (scripts read its
+    keys). `url` and `version` are what a command reads of it."""
+
+    url: str | None
+    version: int  # the version that serves (on aws: its release number); 0 when none does
+    report: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -114,7 +160,7 @@ class Provider(Protocol):
 
     def undeploy(self, service: Service) -> None: ...
 
-    def status(self, service: Service) -> dict[str, Any]: ...
+    def status(self, service: Service) -> StageStatus: ...
 
     def invoke(
         self, service: Service, function: str, event: Any, *, asynchronous: bool = False
@@ -133,3 +179,68 @@ class Provider(Protocol):
     def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]: ...
 
     def secrets(self, service: Service) -> SecretStore: ...
+
+
+# -- capabilities: what only some providers do ------------------------------------------------
+# `isinstance(provider, DeadLetters)` and so on: a command that needs one says so when the
+# stage's provider lacks it, in the capability's words.
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An asynchronous event that failed every retry (`aloft dlq`)."""
+
+    id: str
+    function: str  # its physical name
+    qualifier: str | None
+    attempts: int
+    created: float  # epoch seconds
+    status: str
+    error: str | None  # the last attempt's error
+    payload: str  # the event, as JSON text
+
+
+@runtime_checkable
+class DeadLetters(Protocol):
+    """A provider that keeps the async events that failed every retry, and queues them again."""
+
+    def dead_letters(self, service: Service) -> list[DeadLetter]: ...
+
+    def redrive(self, service: Service, ids: Sequence[str] = ()) -> list[str]:
+        """Queue the stage's dead letters again (all, or `ids`); the ids queued."""
+        ...
+
+
+@dataclass(frozen=True)
+class Certified:
+    """A stage's custom domain, certified and mapped to its API (`aloft certify`)."""
+
+    domain: str
+    certificate_arn: str
+    target: str  # the domain the alias record points at (e.g. API Gateway's regional domain)
+    url: str
+
+
+@runtime_checkable
+class Certifies(Protocol):
+    """A provider that gives a stage's API its custom domain (a certificate and DNS)."""
+
+    def certify(self, service: Service, *, timeout: float = 600.0) -> Certified: ...
+
+
+@runtime_checkable
+class Templates(Protocol):
+    """A provider that writes a stage as an infrastructure template (CloudFormation)."""
+
+    def template(self, service: Service, manifest: Manifest | None) -> str:
+        """The template as text; `manifest`: the last build's (None: assume a layer)."""
+        ...
+
+
+@runtime_checkable
+class LocalRuns(Protocol):
+    """A provider whose stages run on this machine, in the local cloud kept in `home` (where
+    `aloft dev` runs a stage of any provider: it says so when the stage's is another)."""
+
+    @property
+    def home(self) -> Path: ...

@@ -85,3 +85,18 @@ def test_human_output_on_aws(project: Path) -> None:
     error, fix = back.stderr.splitlines()
     assert error.startswith("error: ") and error.endswith("no release 5 to roll back to")
     assert fix == "fix: releases kept: 1 (`aloft status prod` lists them)"
+
+
+def test_json_keeps_its_keys(project: Path) -> None:
+    """Scripts read these keys: the typed records print as the dicts they replaced."""
+    planned = json.loads(run(project, "deploy", "prod", "--plan", "--json"))
+    assert set(planned) == {"url", "version", "functions", "changed", "plan"}
+    assert all({"op", "resource"} <= set(step) for step in planned["plan"])
+    assert {"op": "CreateFunction", "resource": "hello-prod-tick"}.items() <= next(
+        s for s in planned["plan"] if s["resource"] == "hello-prod-tick").items()
+    run(project, "deploy", "prod")
+    status = json.loads(run(project, "status", "prod", "--json"))
+    assert list(status) == ["provider", "service", "stage", "region", "url", "release",
+                            "deployed_at", "releases", "functions", "schedules", "api",
+                            "resources", "deployment_bucket"]
+    assert status["release"] == 1 and status["releases"][0]["current"] is True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -12,6 +11,7 @@ from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import NotDeployedError, UsageError
+from aloft.provider import PlanStep
 from aloft.stage.names import function_name
 from tests.aws.conftest import Builds, boto
 from tests.aws_stage import FULL
@@ -22,8 +22,8 @@ def full(make_service: Callable[..., Service]) -> Service:
     return make_service(**FULL)
 
 
-def ops(plan: list[dict[str, Any]]) -> list[str]:
-    return [step["op"] for step in plan]
+def ops(plan: list[PlanStep]) -> list[str]:
+    return [step.action for step in plan]
 
 
 def test_deploy_creates_the_whole_stage(provider: AwsProvider, full: Service) -> None:
@@ -145,7 +145,7 @@ def test_redeploy_without_changes_plans_nothing(provider: AwsProvider, full: Ser
     assert again.plan == [] and again.version == 1 and again.changed is False
     assert again.functions == {"app": 1, "worker": 1, "hello": 1}
     assert again.url is not None and again.url.startswith("https://")
-    assert [r["release"] for r in provider.status(full)["releases"]] == [1]  # none recorded
+    assert [r["release"] for r in provider.status(full).report["releases"]] == [1]  # none recorded
 
 
 def test_code_only_update_uploads_only_the_code(
@@ -156,11 +156,11 @@ def test_code_only_update_uploads_only_the_code(
     result = provider.deploy(full)
     assert set(ops(result.plan)) == {"UploadObject", "UpdateFunctionCode", "PublishVersion",
                                      "UpdateAlias", "WriteState"}
-    uploads = [s for s in result.plan if s["op"] == "UploadObject"]
-    assert len(uploads) == 1 and "/code/" in uploads[0]["resource"]
+    uploads = [s for s in result.plan if s.action == "UploadObject"]
+    assert len(uploads) == 1 and "/code/" in uploads[0].resource
     assert result.version == 2 and result.functions == {"app": 2, "worker": 2, "hello": 2}
     client = clients[-1]
-    code_size = uploads[0]["size"]
+    code_size = uploads[0].fields["size"]
     state_size = client.bytes_uploaded - code_size
     assert 0 < state_size < 4096  # the code zip and the small state object, nothing else
     assert "lambda.PublishLayerVersion" not in client.calls
@@ -198,7 +198,7 @@ def test_rollback_points_the_alias_back(
         provider.rollback(full, 10)
 
     # --to: a release by its number (a rollback records release 4, a copy of release 1)
-    assert [r["release"] for r in provider.status(full)["releases"]] == [1, 2, 3, 4]
+    assert [r["release"] for r in provider.status(full).report["releases"]] == [1, 2, 3, 4]
     same = provider.rollback(full, to=4)
     assert (same.changed, same.version) == (False, 4)
     to3 = provider.rollback(full, to=3)
@@ -269,7 +269,7 @@ def test_function_url(provider: AwsProvider, make_service: Callable[..., Service
     result = provider.deploy(svc)
     url = boto("lambda").get_function_url_config(FunctionName="shop-prod-app", Qualifier="prod")
     assert url["AuthType"] == "NONE" and result.url == url["FunctionUrl"]
-    assert provider.status(svc)["functions"]["app"]["url"] == url["FunctionUrl"]
+    assert provider.status(svc).report["functions"]["app"]["url"] == url["FunctionUrl"]
     assert boto("apigatewayv2").get_apis()["Items"] == []
     assert provider.deploy(svc).plan == []
 
@@ -300,7 +300,7 @@ def test_status_and_invoke(provider: AwsProvider, full: Service) -> None:
     with pytest.raises(NotDeployedError):
         provider.status(full)
     provider.deploy(full)
-    status = provider.status(full)
+    status = provider.status(full).report
     assert status["functions"]["worker"]["version"] == "1"
     assert status["schedules"]["shop-prod-keep-warm"] == "enabled"
     out = provider.invoke(full, "worker", {"x": 1})

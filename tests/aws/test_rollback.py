@@ -105,7 +105,7 @@ def test_rollback_puts_the_older_rules_back(
     assert back.version == 3 and back.functions == {"app": 1, "worker": 1, "report": 1}
     assert sorted(back.schedules) == ["shop-prod-keep-warm", "shop-prod-report-schedule",
                                       "shop-prod-worker-schedule"]
-    assert not [s for s in back.plan if s["op"] == "Note"]
+    assert not [s for s in back.plan if s.action == "Note"]
     got = rules()
     assert sorted(got) == ["shop-prod-keep-warm", "shop-prod-report-schedule",
                            "shop-prod-worker-schedule"]
@@ -172,7 +172,7 @@ def test_rollback_to_a_release_without_recorded_rules(
     before = rules()
     back = provider.rollback(v2, 1)
     assert back.version == 3 and back.functions["app"] == 1
-    [note] = [s for s in back.plan if s["op"] == "Note"]
-    assert "left as they are" in note["note"]
+    [note] = [s for s in back.plan if s.action == "Note"]
+    assert "left as they are" in note.note
     assert rules() == before
     assert writes(clients[-1], "events") == {}

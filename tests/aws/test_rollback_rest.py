@@ -69,11 +69,11 @@ def test_rollback_puts_the_older_rest_routes_back(
     before = deployments()
     back = provider.rollback(deployed, 1)
     assert back.version == 3 and back.functions == {"app": 1, "a": 1}
-    assert not [s for s in back.plan if s["op"] == "Note"]
+    assert not [s for s in back.plan if s.action == "Note"]
     assert routes() == {**app_routes(), "GET /a": alias("a")}
     assert deployments() == before + 1  # the stage serves the rebuilt routes
     assert "aloft-api" in alias_sids("a") and "aloft-api" not in alias_sids("b")
-    ops = [s["op"] for s in back.plan]
+    ops = [s.action for s in back.plan]
     # the permission comes before the routes that need it, the removal after them
     assert ops.index("AddPermission") < ops.index("PutRestRoutes") \
         < ops.index("RemovePermission")
@@ -95,7 +95,7 @@ def test_rollback_puts_the_older_rest_routes_back(
 
     # the config deployed again: nothing to do for the API
     again = provider.deploy(deployed)
-    assert not [s for s in again.plan if s["op"] in ("PutRestRoutes", "AddPermission")]
+    assert not [s for s in again.plan if s.action in ("PutRestRoutes", "AddPermission")]
 
 
 def test_a_rollback_without_a_route_change_makes_no_rest_calls(
@@ -106,7 +106,7 @@ def test_a_rollback_without_a_route_change_makes_no_rest_calls(
     builds.code = "v2"
     provider.deploy(make_service(**V1))
     back = provider.rollback(make_service(**V1), 1)
-    assert back.version == 3 and not [s for s in back.plan if s["op"] == "Note"]
+    assert back.version == 3 and not [s for s in back.plan if s.action == "Note"]
     assert writes(clients[-1], "apigateway") == {}
     assert writes(clients[-1], "lambda") == {"lambda.UpdateAlias": 2}
     assert routes() == {**app_routes(), "GET /a": alias("a")}
@@ -121,9 +121,9 @@ def test_rollback_to_a_rest_release_without_recorded_routes(
     put_state_object(data)
     back = provider.rollback(deployed, 1)
     assert back.version == 3 and back.functions["a"] == 1
-    [note] = [s for s in back.plan if s["op"] == "Note"]
-    assert "release 1 has no recorded routes" in note["note"]
-    assert "REST API's routes were left as they are" in note["note"]
+    [note] = [s for s in back.plan if s.action == "Note"]
+    assert "release 1 has no recorded routes" in note.note
+    assert "REST API's routes were left as they are" in note.note
     assert routes() == {**app_routes(), "GET /b": alias("b")}
     assert writes(clients[-1], "apigateway") == {}
 
@@ -137,9 +137,9 @@ def test_a_rest_route_of_a_removed_function_is_noted(
     provider.deploy(v2)
     assert routes() == app_routes()
     back = provider.rollback(v2, 1)
-    [note] = [s for s in back.plan if s["op"] == "Note"]
-    assert "route GET /a of release 1 was not put back: function a" in note["note"]
-    assert not [s for s in back.plan if s["op"] == "PutRestRoutes"]
+    [note] = [s for s in back.plan if s.action == "Note"]
+    assert "route GET /a of release 1 was not put back: function a" in note.note
+    assert not [s for s in back.plan if s.action == "PutRestRoutes"]
     assert routes() == app_routes()
 
 
@@ -152,7 +152,7 @@ def test_the_routes_of_an_http_release_stay_off_a_rest_api(
     provider.deploy(make_service(**V2))
     back = provider.rollback(make_service(**V2), 1)
     assert back.functions["a"] == 1
-    [note] = [s for s in back.plan if s["op"] == "Note"]
-    assert "has a REST API now, not an HTTP API" in note["note"]
+    [note] = [s for s in back.plan if s.action == "Note"]
+    assert "has a REST API now, not an HTTP API" in note.note
     assert routes() == {**app_routes(), "GET /b": alias("b")}
     assert writes(clients[-1], "apigateway") == {}

@@ -57,10 +57,10 @@ def test_rollback_puts_the_older_routes_back(
     assert "aloft-api" not in alias_sids("a")
     back = provider.rollback(deployed, 1)
     assert back.version == 3 and back.functions == {"app": 1, "a": 1}
-    assert not [s for s in back.plan if s["op"] == "Note"]
+    assert not [s for s in back.plan if s.action == "Note"]
     assert routes() == {"$default": alias("app"), "GET /a": alias("a")}
     assert "aloft-api" in alias_sids("a") and "aloft-api" not in alias_sids("b")
-    ops = [s["op"] for s in back.plan]
+    ops = [s.action for s in back.plan]
     # the route comes back before anything is deleted
     assert ops.index("UpdateHttpApi") < ops.index("RemovePermission")
     client = clients[-1]
@@ -79,7 +79,7 @@ def test_rollback_puts_the_older_routes_back(
 
     # the config deployed again: nothing to do for the API
     again = provider.deploy(deployed)
-    assert not [s for s in again.plan if s["op"] in ("UpdateHttpApi", "AddPermission")]
+    assert not [s for s in again.plan if s.action in ("UpdateHttpApi", "AddPermission")]
 
 
 def test_a_route_is_re_pointed(
@@ -95,7 +95,7 @@ def test_a_route_is_re_pointed(
     back = provider.rollback(make_service(**moved), 1)
     assert routes() == {"$default": alias("app"), "GET /a": alias("a")}
     assert "aloft-api" in alias_sids("a") and "aloft-api" not in alias_sids("b")
-    assert not [s for s in back.plan if s["op"] == "Note"]
+    assert not [s for s in back.plan if s.action == "Note"]
     assert writes(clients[-1], "apigatewayv2") == {
         "apigatewayv2.CreateIntegration": 1, "apigatewayv2.CreateRoute": 1,
         "apigatewayv2.DeleteRoute": 1, "apigatewayv2.DeleteIntegration": 1}
@@ -134,8 +134,8 @@ def test_rollback_to_a_release_without_recorded_routes(
     put_state_object(data)
     back = provider.rollback(deployed, 1)
     assert back.version == 3 and back.functions["a"] == 1
-    [note] = [s for s in back.plan if s["op"] == "Note"]
-    assert "routes were left as they are" in note["note"]
+    [note] = [s for s in back.plan if s.action == "Note"]
+    assert "routes were left as they are" in note.note
     assert routes() == {"$default": alias("app"), "GET /b": alias("b")}
     assert writes(clients[-1], "apigatewayv2") == {}
 
@@ -148,7 +148,7 @@ def test_a_rollback_without_a_route_change_makes_no_route_calls(
     builds.code = "v2"
     provider.deploy(make_service(**V1))
     back = provider.rollback(make_service(**V1), 1)
-    assert back.version == 3 and not [s for s in back.plan if s["op"] == "Note"]
+    assert back.version == 3 and not [s for s in back.plan if s.action == "Note"]
     assert writes(clients[-1], "apigatewayv2") == {}
     assert writes(clients[-1], "lambda") == {"lambda.UpdateAlias": 2}
     assert routes() == {"$default": alias("app"), "GET /a": alias("a")}
@@ -162,6 +162,6 @@ def test_a_route_of_a_removed_function_is_noted(
     v2 = make_service(app="app:app")  # function a is gone
     provider.deploy(v2)
     back = provider.rollback(v2, 1)
-    [note] = [s for s in back.plan if s["op"] == "Note"]
-    assert "route GET /a of release 1 was not put back: function a" in note["note"]
+    [note] = [s for s in back.plan if s.action == "Note"]
+    assert "route GET /a of release 1 was not put back: function a" in note.note
     assert routes() == {"$default": alias("app")}

@@ -45,7 +45,7 @@ def _api() -> tuple[str, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
 
 def test_files_are_uploaded_and_proxied(provider: AwsProvider, site: Service) -> None:
     result = provider.deploy(site)
-    assert {"CreateStaticBucket", "SyncStatic"} <= {s["op"] for s in result.plan}
+    assert {"CreateStaticBucket", "SyncStatic"} <= {s.action for s in result.plan}
     objects = _objects()
     assert set(objects) == {"app.css", "js/app.js", "logo.png"}
     assert objects["app.css"]["ContentType"] == "text/css; charset=utf-8"
@@ -115,9 +115,9 @@ def test_only_changed_files_are_uploaded_and_removed_ones_deleted(
     (tmp_path / "static" / "js" / "app.js").unlink()
     (tmp_path / "static" / "robots.txt").write_text("User-agent: *\n")
     result = provider.deploy(site)
-    assert [s["op"] for s in result.plan] == ["SyncStatic", "WriteState"]
+    assert [s.action for s in result.plan] == ["SyncStatic", "WriteState"]
     sync = result.plan[0]
-    assert (sync["uploads"], sync["deletes"]) == (2, 1)
+    assert (sync.fields["uploads"], sync.fields["deletes"]) == (2, 1)
     assert clients[-1].calls["s3.PutObject"] == 3  # two files and the state object
     after = _objects()
     assert set(after) == {"app.css", "logo.png", "robots.txt"}
@@ -138,7 +138,7 @@ def test_dropping_static_deletes_bucket_and_routes(
 ) -> None:
     provider.deploy(site)
     result = provider.deploy(make_service(app="app:app"))
-    assert {"UpdateHttpApi", "DeleteBucket"} <= {s["op"] for s in result.plan}
+    assert {"UpdateHttpApi", "DeleteBucket"} <= {s.action for s in result.plan}
     assert [b["Name"] for b in boto("s3").list_buckets()["Buckets"]] == [
         "aloft-shop-prod-123456789012-eu-west-1"]
     _, routes, _ = _api()
@@ -152,7 +152,7 @@ def test_a_lost_policy_gets_a_new_secret_and_integration(
     provider.deploy(site)
     boto("s3").delete_bucket_policy(Bucket=BUCKET)
     result = provider.deploy(site)
-    assert {"PutStaticPolicy", "UpdateHttpApi"} <= {s["op"] for s in result.plan}
+    assert {"PutStaticPolicy", "UpdateHttpApi"} <= {s.action for s in result.plan}
     policy = json.loads(boto("s3").get_bucket_policy(Bucket=BUCKET)["Policy"])
     referer = policy["Statement"][0]["Condition"]["StringEquals"]["aws:Referer"]
     _, routes, _ = _api()
@@ -176,10 +176,10 @@ def test_rest_apis_and_missing_directories_keep_static_in_the_app(
 ) -> None:
     rest = make_service(app="app:app", static={"path": "/assets"},
                         aws={"region": "eu-west-1", "api": "rest"})
-    assert "CreateStaticBucket" not in {s["op"] for s in provider.deploy(rest, plan_only=True)
+    assert "CreateStaticBucket" not in {s.action for s in provider.deploy(rest, plan_only=True)
                                         .plan}
     missing = make_service(app="app:app", static={"path": "/assets", "directory": "nope"})
-    assert "CreateStaticBucket" not in {s["op"] for s in
+    assert "CreateStaticBucket" not in {s.action for s in
                                         provider.deploy(missing, plan_only=True).plan}
 
 

@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from aloft.aws.client import AwsClient
 from aloft.aws.names import Names
 from aloft.config.models import Service
 from aloft.errors import Location, ProviderError
-
-
-@dataclass(frozen=True)
-class Certified:
-    domain: str
-    certificate_arn: str
-    target: str  # the API Gateway regional domain the alias record points at
-    url: str
+from aloft.provider import Certified
 
 
 def _where(service: Service) -> Location:

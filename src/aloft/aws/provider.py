@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aloft.aws import specs as s
 from aloft.aws import steps as st_
 from aloft.aws.apply import Applier, ApplyResult
-from aloft.aws.certify import Certified, certify
+from aloft.aws.certify import certify
 from aloft.aws.client import AwsClient
 from aloft.aws.desired import Built, desired
 from aloft.aws.errors import AwsNotFound
@@ -29,6 +29,7 @@ from aloft.aws.plan_rollback import plan_rollback
 from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import ActualState, StateReader
+from aloft.aws.template import template_json
 from aloft.config.models import Service
 from aloft.errors import (
     AloftError,
@@ -38,9 +39,22 @@ from aloft.errors import (
     NotDeployedError,
     UsageError,
 )
-from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
+from aloft.provider import (
+    Certified,
+    DeployResult,
+    DeploySteps,
+    InvokeOutput,
+    LogLine,
+    PlanStep,
+    StageStatus,
+    phase,
+    plan_step,
+)
 from aloft.stage import late as lt
 from aloft.stage.names import StageNames
+
+if TYPE_CHECKING:
+    from aloft.package.manifest import Manifest
 
 ClientFactory = Callable[[Service], AwsClient]
 UPLOAD_STEPS = (st_.CreateDeploymentBucket, st_.UploadObject)
@@ -53,8 +67,8 @@ def _schedules(d: s.Desired) -> list[str]:
     return [r.name for r in d.rules if r.pattern is None]
 
 
-def _notes(d: s.Desired) -> list[dict[str, Any]]:
-    return [{"op": "Note", "resource": d.stage, "note": n} for n in d.notes]
+def _notes(d: s.Desired) -> list[PlanStep]:
+    return [as_plan_step({"op": "Note", "resource": d.stage, "note": n}) for n in d.notes]
 
 
 def _check_exports(service: Service, st: Stage) -> None:
@@ -111,7 +125,8 @@ class Stage:
 
 
 class AwsProvider:
-    """Deploys a stage to AWS. Tests pass `client` (e.g. bound to moto) and `builder`."""
+    """Deploys a stage to AWS; also the capabilities `Certifies` and `Templates`. Tests pass
+    `client` (e.g. bound to moto) and `builder`."""
 
     def __init__(self, *, client: ClientFactory | None = None,
                  builder: Builder | None = None) -> None:
@@ -197,7 +212,7 @@ class AwsProvider:
                                 version=current.number if current else 0,
                                 functions=_versions(current),
                                 schedules=_schedules(st.desired),
-                                plan=describe(steps) + _notes(st.desired), changed=bool(steps))
+                                plan=_plan(steps) + _notes(st.desired), changed=bool(steps))
         # Uploading the artifact is its own phase (plugins run between it and the changes).
         uploads: list[st_.Step] = [x for x in steps if isinstance(x, UPLOAD_STEPS)]
         changes = [x for x in steps if not isinstance(x, UPLOAD_STEPS)]
@@ -214,7 +229,7 @@ class AwsProvider:
             version=release.number if release else 0,
             functions={n: int(v) for n, v in result.versions.items()},
             schedules=_schedules(st.desired),
-            plan=describe(steps) + _notes(st.desired),
+            plan=_plan(steps) + _notes(st.desired),
         )
 
     def _verify(self, service: Service, st: Stage, result: ApplyResult) -> None:
@@ -273,8 +288,9 @@ class AwsProvider:
                                           (api.kind, api.id) if api else None),
                             version=release.number, functions=_versions(release),
                             schedules=rules,
-                            plan=describe(steps_) + [{"op": "Note", "resource": service.stage,
-                                                      "note": n} for n in notes])
+                            plan=_plan(steps_) + [as_plan_step({"op": "Note",
+                                                              "resource": service.stage,
+                                                              "note": n}) for n in notes])
 
     def undeploy(self, service: Service) -> None:
         st = self.stage(service)
@@ -284,10 +300,6 @@ class AwsProvider:
                                    fix="nothing to undeploy")
         Applier(st.aws, st.desired, st.actual, "undeploy").run(
             plan_undeploy(st.desired, st.actual))
-
-    def plan_undeploy(self, service: Service) -> list[dict[str, Any]]:
-        st = self.stage(service)
-        return describe(plan_undeploy(st.desired, st.actual))
 
     def certify(self, service: Service, *, timeout: float = 600.0) -> Certified:
         """Give the deployed stage's API its custom domain `aws.domain` (`aloft certify`)."""
@@ -301,16 +313,21 @@ class AwsProvider:
         return certify(st.aws, service, api=(api.kind, api.id) if api else ("url", ""),
                        timeout=timeout)
 
-    def status(self, service: Service) -> dict[str, Any]:
+    def template(self, service: Service, manifest: Manifest | None) -> str:
+        """The stage as a CloudFormation template (`aloft template`)."""
+        return template_json(service, manifest)
+
+    def status(self, service: Service) -> StageStatus:
         st = self._deployed(service)
         a = st.actual
         current = a.record.current
-        return {
+        url = self._url(st.desired, a.refs, (a.api.kind, a.api.id) if a.api else None)
+        return StageStatus(url=url, version=current.number if current else 0, report={
             "provider": "aws",
             "service": service.service,
             "stage": service.stage,
             "region": st.aws.region,
-            "url": self._url(st.desired, a.refs, (a.api.kind, a.api.id) if a.api else None),
+            "url": url,
             "release": current.number if current else 0,
             "deployed_at": current.time if current else None,
             # what `rollback --to RELEASE` goes back to (a rollback records a release too);
@@ -334,7 +351,7 @@ class AwsProvider:
                 "tables": [t.name for t in a.resources.tables],
                 "parameters": [p.name for p in a.resources.parameters]},
             "deployment_bucket": st.desired.bucket,
-        }
+        })
 
     def invoke(self, service: Service, function: str, event: Any, *,
                asynchronous: bool = False) -> InvokeOutput:
@@ -419,6 +436,15 @@ class AwsProvider:
 
     def secrets(self, service: Service) -> AwsSecrets:
         return AwsSecrets(self._client(service), service.service, service.stage)
+
+
+def _plan(steps: list[st_.Step]) -> list[PlanStep]:
+    return [as_plan_step(fields) for fields in describe(steps)]
+
+
+def as_plan_step(fields: dict[str, Any]) -> PlanStep:
+    """A step as `op` on `resource` (its physical name, when a field says it again: not shown)."""
+    return plan_step(fields, action="op", resource="resource", hidden=("function", "config_hash"))
 
 
 _REQUEST_ID = re.compile(r"RequestId: ([0-9a-f-]{36})|^\S+\t([0-9a-f-]{36})\t")

@@ -13,7 +13,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aloft.provider import PlanStep
 
 NONE = "-"
 """The cell of a missing value (None)."""
@@ -214,27 +217,12 @@ def document_sections(data: Mapping[str, Any], *, title: str | None = None,
 
 # -- plan instructions ------------------------------------------------------------------------
 
-_INSTRUCTION_NAMES = ("action", "op", "type")
-_RESOURCE_NAMES = ("resource", "name", "target")
-_HIDDEN = frozenset({"config_hash", "function"})
-"""Details a plan row leaves out: a digest, and the physical name next to the logical one."""
-
-
-def instruction_row(instruction: Mapping[str, Any]) -> tuple[str, str, str]:
-    """(action, resource, details) of one plan instruction, whichever provider made it."""
-    action = next((str(instruction[k]) for k in _INSTRUCTION_NAMES if instruction.get(k)), "?")
-    resource = ""
-    for k in _RESOURCE_NAMES:
-        value = instruction.get(k)
-        if isinstance(value, str) and value:
-            resource = value
-            break
-    shown = {k: v for k, v in instruction.items()
-             if k not in _INSTRUCTION_NAMES and k not in _HIDDEN and v is not None
-             and v != resource and not (k in _RESOURCE_NAMES and isinstance(v, Mapping))}
+def instruction_row(step: PlanStep) -> tuple[str, str, str]:
+    """(action, resource, details) of one plan step."""
+    shown = dict(step.details) if step.note is None else {**step.details, "note": step.note}
     # `;` between fields: a field's own value may be a list or mapping joined with `,`
     details = "; ".join(f"{label(k)}: {cell(v, k)}" for k, v in shown.items())
-    return action, resource, details
+    return step.action, step.resource, details
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -18,7 +18,17 @@ from aloft.config.models import Service
 from aloft.errors import DeployError, Interrupted, Location, UsageError, interrupt_exit_code
 from aloft.local.control.client import CloudClient
 from aloft.local.services.secrets import LocalSecrets
-from aloft.provider import DeployResult, DeploySteps, InvokeOutput, LogLine, phase
+from aloft.provider import (
+    DeadLetter,
+    DeployResult,
+    DeploySteps,
+    InvokeOutput,
+    LogLine,
+    PlanStep,
+    StageStatus,
+    phase,
+    plan_step,
+)
 from aloft.stage.names import stage_prefix
 
 FOLLOW_WAIT = 20.0
@@ -46,14 +56,28 @@ def _deploy_result(data: dict[str, Any]) -> DeployResult:
         version=int(data.get("version") or 0),
         functions={str(k): int(v) for k, v in (data.get("functions") or {}).items()},
         schedules=list(data.get("schedules") or []),
-        plan=list(data.get("plan") or []),
+        plan=[as_plan_step(i) for i in data.get("plan") or []],
         changed=bool(data.get("changed", True)),
     )
 
 
+def as_plan_step(instruction: dict[str, Any]) -> PlanStep:
+    """One of the daemon's plan instructions: `action` on `name` (`function` is its physical
+    name, `config_hash` a digest, `resource` the resource's whole spec: not shown)."""
+    return plan_step(instruction, action="action", resource="name",
+                     hidden=("function", "config_hash", "resource"))
+
+
 class LocalProvider:
+    """The Provider, and the capabilities `DeadLetters` and `LocalRuns`."""
+
     def __init__(self, home: str | Path | None = None, port: int | None = None):
         self.client = CloudClient(home, port)
+
+    @property
+    def home(self) -> Path:
+        """The local cloud's state directory."""
+        return self.client.home.root
 
     # -- deployments ---------------------------------------------------------------------
 
@@ -107,7 +131,7 @@ class LocalProvider:
 
     def _verify(self, service: Service, result: DeployResult) -> None:
         """The stage's alias points at the version just deployed (read back from the daemon)."""
-        serving = int(self.status(service).get("version") or 0)
+        serving = self.status(service).version
         if serving != result.version:
             raise DeployError(
                 f"{service.service} {service.stage} serves version {serving} after deploying "
@@ -124,11 +148,12 @@ class LocalProvider:
         self.client.call("POST", "undeploy", {"service": service.service,
                                               "stage": service.stage})
 
-    def status(self, service: Service) -> dict[str, Any]:
+    def status(self, service: Service) -> StageStatus:
         data: dict[str, Any] = self.client.call(
             "GET", "status", query={"service": service.service, "stage": service.stage},
             start=False)  # read-only: a cloud that is not running is said so, not started
-        return data
+        return StageStatus(url=data.get("url"), version=int(data.get("version") or 0),
+                           report=data)
 
     # -- invocations -----------------------------------------------------------------------
 
@@ -183,15 +208,23 @@ class LocalProvider:
 
     # -- the dead-letter queue (aloft dlq) ------------------------------------------------------
 
-    def dead_letters(self, service: Service) -> list[dict[str, Any]]:
+    def dead_letters(self, service: Service) -> list[DeadLetter]:
         data = self.client.call("GET", "dlq", query={"service": service.service,
                                                      "stage": service.stage}, start=False)
-        return list(data.get("events") or [])
+        return [_dead_letter(e) for e in data.get("events") or []]
 
     def redrive(self, service: Service, ids: Sequence[str] = ()) -> list[str]:
         data = self.client.call("POST", "dlq/redrive", {
             "service": service.service, "stage": service.stage, "ids": list(ids)})
         return list(data.get("redriven") or [])
+
+
+def _dead_letter(event: dict[str, Any]) -> DeadLetter:
+    return DeadLetter(id=str(event["id"]), function=str(event["function"]),
+                      qualifier=event.get("qualifier"), attempts=int(event.get("attempts") or 0),
+                      created=float(event.get("created") or 0.0),
+                      status=str(event.get("status") or "dead"), error=event.get("error"),
+                      payload=str(event.get("payload") or ""))
 
 
 def _lines(data: dict[str, Any], prefix: str) -> Iterator[LogLine]:

@@ -58,6 +58,9 @@ def test_deploy_request_status_invoke_tail_undeploy(
     assert url in table.stdout
     as_json = json.loads(aloft("status", "dev", "--json", cwd=root, env=cloud_env).stdout)
     assert as_json["version"] == result["version"]
+    # the keys scripts read (`--json` prints the provider's report as it always did)
+    assert list(as_json) == ["url", "version", "alias", "deployed", "versions", "functions",
+                             "schedules", "async", "routes", "event_sources"]
 
     invoked = aloft("invoke", "dev", "app", "--path", "/hello/cli", cwd=root, env=cloud_env)
     assert invoked.returncode == 0, invoked.stderr
@@ -66,6 +69,11 @@ def test_deploy_request_status_invoke_tail_undeploy(
     plan = aloft("deploy", "dev", "--plan", cwd=root, env=cloud_env)
     assert plan.returncode == 0, plan.stderr
     assert "app" in plan.stdout
+    planned = json.loads(aloft("deploy", "dev", "--plan", "--json", cwd=root,
+                               env=cloud_env).stdout)
+    assert set(planned) == {"url", "version", "functions", "changed", "plan"}
+    assert planned["plan"] == [{"action": "keep", "name": "app", "function": "flask-hello-dev-app",
+                                "version": result["version"]}]
 
     logs = aloft("tail", "dev", "--no-follow", "--since", "10m", cwd=root, env=cloud_env)
     assert logs.returncode == 0, logs.stderr

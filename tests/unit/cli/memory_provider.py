@@ -17,6 +17,8 @@ from aloft.provider import (
     DeployResult,
     InvokeOutput,
     LogLine,
+    PlanStep,
+    StageStatus,
     check_secret_name,
     check_secret_value,
 )
@@ -24,6 +26,8 @@ from aloft.stage.names import secret_key_alias, secret_parameter
 from tests.unit.cli.cli_helpers import write
 
 URL = "http://127.0.0.1:9999/shop/dev/"
+PLAN_STEP = {"action": "create", "resource": "function shop-dev-app", "memory": 512}
+STATUS = {"url": URL, "version": 3, "functions": [{"name": "app", "version": 3, "instances": 1}]}
 
 
 class MemorySecrets:
@@ -63,7 +67,7 @@ class MemoryProvider:
     def deploy(self, service: Service, *, plan_only: bool = False,
                steps: Any = None) -> DeployResult:  # steps: plugins' hooks (unused here)
         self.calls.append(("deploy", (service.stage, plan_only)))
-        plan = [{"action": "create", "resource": "function shop-dev-app", "memory": 512}]
+        plan = [PlanStep("create", "function shop-dev-app", {"memory": 512}, fields=PLAN_STEP)]
         if not plan_only:
             self.deployed = True
         return DeployResult(url=URL, version=3, functions={"app": 3, "nightly": 1},
@@ -80,11 +84,10 @@ class MemoryProvider:
     def undeploy(self, service: Service) -> None:
         self.calls.append(("undeploy", service.stage))
 
-    def status(self, service: Service) -> dict[str, Any]:
+    def status(self, service: Service) -> StageStatus:
         if not self.deployed:
             raise NotDeployedError(f"stage {service.stage!r} is not deployed")
-        return {"url": URL, "version": 3,
-                "functions": [{"name": "app", "version": 3, "instances": 1}]}
+        return StageStatus(URL, 3, STATUS)
 
     def invoke(self, service: Service, function: str, event: Any, *,
                asynchronous: bool = False) -> InvokeOutput:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from aloft.cli import providers
+from aloft.config.models import Service
 from aloft.errors import ProviderError
+from aloft.provider import Certifies, DeadLetter, DeadLetters, LocalRuns, Templates
 from tests.unit.cli.cli_helpers import Run, write
-from tests.unit.cli.memory_provider import MemoryProvider, install
+from tests.unit.cli.memory_provider import PLAN_STEP, STATUS, MemoryProvider, install
 
 CONFIG = """\
 service: shop
@@ -198,3 +201,56 @@ def test_missing_provider_module_is_a_provider_error(monkeypatch: pytest.MonkeyP
         providers.provider_for(service)
     assert "not available yet" in info.value.message
     assert info.value.where is not None and info.value.where.stage == "dev"
+
+
+# -- what scripts read: `--json` prints the provider's records as they were -----------------------
+
+
+def test_json_keeps_the_providers_keys(run: Run, provider: MemoryProvider) -> None:
+    planned = json.loads(run("deploy", "dev", "--plan", "--json").stdout)
+    assert planned["plan"] == [PLAN_STEP]  # the instruction in the provider's words
+    assert set(planned) == {"url", "version", "functions", "changed", "plan"}
+    provider.deployed = True
+    assert json.loads(run("status", "dev", "--json").stdout) == STATUS
+
+
+# -- capabilities: a command asks for what it needs, not which provider it holds -------------------
+
+
+class DeadLetterProvider(MemoryProvider):
+    """A provider with the DeadLetters capability."""
+
+    def dead_letters(self, service: Service) -> list[DeadLetter]:
+        self.calls.append(("dead_letters", service.stage))
+        return [DeadLetter("e1", "shop-dev-nightly", "dev", 3, time.time() - 60, "dead",
+                           "boom", '{"n": 1}')]
+
+    def redrive(self, service: Service, ids: Sequence[str] = ()) -> list[str]:
+        self.calls.append(("redrive", tuple(ids)))
+        return list(ids) or ["e1"]
+
+
+def test_commands_need_their_capability(run: Run, provider: MemoryProvider) -> None:
+    assert not isinstance(provider, DeadLetters | Certifies | Templates | LocalRuns)
+    dlq = run("dlq", "dev")
+    assert dlq.exit_code == 2 and "`aloft dlq` works with the local cloud" in dlq.stderr
+    for command in ("certify", "template"):
+        refused = run(command, "dev")
+        assert refused.exit_code == 2, refused.output
+        assert "stage 'dev' uses provider 'local'" in refused.stderr
+    assert provider.calls == []
+
+
+def test_dlq_lists_json_and_redrives(run: Run, monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Path) -> None:
+    write(tmp_path, {"aloft.yml": CONFIG})
+    letters = DeadLetterProvider()
+    monkeypatch.setattr(providers, "provider_for", lambda service: letters)
+    table = run("dlq", "dev")
+    assert table.exit_code == 0, table.output
+    assert "e1" in table.stdout and "nightly" in table.stdout and "boom" in table.stdout
+    [event] = json.loads(run("dlq", "dev", "--json").stdout)
+    assert list(event) == ["id", "function", "qualifier", "attempts", "created", "status",
+                           "error", "payload"]  # the keys the control API has always sent
+    assert run("dlq", "dev", "--redrive").stdout.strip() == "re-drove 1 event"
+    assert letters.calls[-1] == ("redrive", ())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from aloft.cli import render
+from aloft.cli import providers, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.errors import Location, UsageError
+from aloft.provider import Certifies
 
 
 @click.command(
@@ -22,14 +23,13 @@ from aloft.errors import Location, UsageError
 def command(stage: str, timeout: int) -> None:
     """Request a certificate for `aws.domain` of STAGE, validate it through Route 53 and map
     the domain to the stage's API (run it again to finish an interrupted run)."""
-    from aloft.aws.provider import AwsProvider
-
     service = load_service(stage)
-    if service.provider != "aws":
+    provider = providers.provider_for(service)
+    if not isinstance(provider, Certifies):
         raise UsageError(f"stage {stage!r} uses provider {service.provider!r}",
                          where=Location(stage=stage, key_path="provider"),
                          fix="custom domains are for `provider: aws` stages")
-    done = AwsProvider().certify(service, timeout=float(timeout))
+    done = provider.certify(service, timeout=float(timeout))
     console = render.out()
     console.print(f"{done.domain} -> {done.target}", markup=False)
     console.print(f"certificate {done.certificate_arn}", markup=False)

@@ -69,7 +69,7 @@ def _serving(provider: Provider, service: Service, *, applied: bool) -> str:
     """What the stage serves after an interrupted deploy, as the provider reports it.
     `applied`: the apply step had finished (the new version serves)."""
     try:
-        version = int(provider.status(service).get("version") or 0)
+        version = provider.status(service).version
     except NotDeployedError:
         version = 0
     except AloftError:  # the local cloud is not running, AWS does not answer, ...
@@ -108,11 +108,11 @@ def _show(service: Service, result: DeployResult, *, plan_only: bool, as_json: b
     if as_json:
         payload = result_json(result)
         if plan_only:
-            payload["plan"] = result.plan
+            payload["plan"] = [dict(step.fields) for step in result.plan]
         render.print_json(payload)
         return
     if plan_only:
-        rows = [formatting.instruction_row(i) for i in result.plan]
+        rows = [formatting.instruction_row(step) for step in result.plan]
         if rows:
             render.out().print(render.table(f"plan for {service.stage}",
                                             ["action", "resource", "details"], rows))

@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from aloft.cli import log_view, render
+from aloft.cli import log_view, providers, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.log_view import Shown
 from aloft.cli.project import load_service, state
 from aloft.errors import Interrupted, interrupt_exit_code
+from aloft.provider import LocalRuns
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -73,7 +74,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         if started_here:
             with render.spinner("starting the local cloud…"):
                 client.start()
-        if service.provider != "local":
+        if not isinstance(providers.provider_for(service), LocalRuns):
             render.warning(f"stage {service.stage} deploys to {service.provider}; aloft dev runs "
                            "it on the local cloud")
         from aloft.stage.names import stage_prefix

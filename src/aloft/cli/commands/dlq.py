@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 import click
 
-from aloft.cli import formatting, render
+from aloft.cli import formatting, providers, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
-from aloft.cli.providers import provider_for
 from aloft.errors import Location, UsageError
+from aloft.provider import DeadLetters
 
 ALL = "*"
 
@@ -32,8 +32,8 @@ ALL = "*"
 def command(stage: str, redrive: str | None, as_json: bool) -> None:
     """List (or re-drive) the async events of STAGE that failed every retry."""
     service = load_service(stage)
-    provider: Any = provider_for(service)
-    if not hasattr(provider, "dead_letters"):
+    provider = providers.provider_for(service)
+    if not isinstance(provider, DeadLetters):
         raise UsageError(
             f"`aloft dlq` works with the local cloud; stage {stage!r} uses {service.provider}",
             where=Location(stage=stage),
@@ -49,7 +49,7 @@ def command(stage: str, redrive: str | None, as_json: bool) -> None:
         return
     events = provider.dead_letters(service)
     if as_json:
-        render.print_json(events)
+        render.print_json([dataclasses.asdict(e) for e in events])
         return
     if not events:
         render.out().print(f"no dead-lettered events in {service.service} {stage}",
@@ -59,9 +59,8 @@ def command(stage: str, redrive: str | None, as_json: bool) -> None:
 
     prefix = stage_prefix(service.service, stage) + "-"
     rows = [
-        (e["id"], str(e["function"]).removeprefix(prefix),
-         formatting.time_cell(e.get("created")), formatting.cell(e.get("attempts")),
-         str(e.get("error") or "")[:80])
+        (e.id, e.function.removeprefix(prefix), formatting.time_cell(e.created),
+         formatting.cell(e.attempts), (e.error or "")[:80])
         for e in events
     ]
     render.out().print(render.table(f"dead-letter queue of {stage}",

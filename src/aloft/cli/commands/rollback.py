@@ -48,5 +48,5 @@ def command(stage: str, steps: int | None, to: int | None, as_json: bool) -> Non
         print_result(result, f"rolled {service.service} {service.stage} back to version "
                              f"{result.version}")
         for step in result.plan:  # e.g. schedules an old record cannot restore
-            if step.get("note"):
-                render.warning(str(step["note"]))
+            if step.note:
+                render.warning(step.note)

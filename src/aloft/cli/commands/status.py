@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +10,9 @@ from aloft.cli import formatting, providers, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
+
+if TYPE_CHECKING:
+    from aloft.provider import StageStatus
 
 
 @click.command(
@@ -30,8 +33,8 @@ def command(stage: str, as_json: bool) -> None:
         _show(status, as_json)
 
 
-def _show(status: dict[str, Any], as_json: bool) -> None:
-    if as_json:  # raw values: epoch seconds and ISO times, true/false
-        render.print_json(status)
+def _show(status: StageStatus, as_json: bool) -> None:
+    if as_json:  # the provider's report, raw: epoch seconds and ISO times, true/false
+        render.print_json(dict(status.report))
         return
-    render.sections(formatting.document_sections(status))
+    render.sections(formatting.document_sections(status.report))

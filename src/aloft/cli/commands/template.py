@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from aloft.cli import providers
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.errors import Location, UsageError
+from aloft.provider import Templates
 
 
 @click.command(
@@ -25,10 +27,9 @@ def command(stage: str, output: Path | None) -> None:
     The code zip and the dependency layer are parameters (ArtifactBucket, CodeKey, LayerKey):
     upload the zips that `aloft package STAGE` builds and pass their S3 keys.
     """
-    from aloft.aws.template import template_json
-
     service = load_service(stage)
-    if service.provider != "aws":
+    provider = providers.provider_for(service)
+    if not isinstance(provider, Templates):
         raise UsageError(f"stage {stage!r} uses provider {service.provider!r}",
                          where=Location(stage=stage, key_path="provider"),
                          fix="set `provider: aws` on the stage: templates describe AWS stacks")
@@ -38,7 +39,7 @@ def command(stage: str, output: Path | None) -> None:
     from aloft.package.manifest import MANIFEST_FILE
 
     manifest = default_out_dir(service) / MANIFEST_FILE
-    text = template_json(service, Manifest.read(manifest) if manifest.exists() else None)
+    text = provider.template(service, Manifest.read(manifest) if manifest.exists() else None)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -50,7 +50,7 @@ def test_deploy_update_rollback_undeploy(cloud: Cloud, tmp_path: Path) -> None:
 
     # unchanged: nothing to do, same version
     again = cloud.provider.deploy(svc, plan_only=True)
-    assert [i["action"] for i in again.plan] == ["keep", "keep"]
+    assert [i.action for i in again.plan] == ["keep", "keep"]
 
     # a code-only change publishes new versions and serves them
     (root / "app.py").write_text((root / "app.py").read_text().replace('"v1"', '"v2"'))
@@ -64,7 +64,7 @@ def test_deploy_update_rollback_undeploy(cloud: Cloud, tmp_path: Path) -> None:
     assert out.payload["base_path"] == "/cycle/dev" and out.payload["region"] == "us-east-1"
     assert "REPORT RequestId" in out.logs
 
-    status_data = cloud.provider.status(svc)
+    status_data = cloud.provider.status(svc).report
     assert status_data["version"] == 2
     assert {f["function"]: f["version"] for f in status_data["functions"]} == {"app": 2, "echo": 2}
     assert [v["version"] for v in status_data["versions"]] == [1, 2]
@@ -97,7 +97,7 @@ def test_failing_init_keeps_the_old_version(cloud: Cloud, tmp_path: Path) -> Non
     assert "failed to initialise" in text and "broken on purpose" in text
     assert "Traceback" in text or "app.py" in text
     assert get(cloud.url("/initfail/dev/x")) == (200, b"v1 /initfail/dev /x")
-    assert cloud.provider.status(svc)["version"] == 1
+    assert cloud.provider.status(svc).report["version"] == 1
 
 
 def test_failing_health_path_keeps_the_old_version(cloud: Cloud, tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_failing_health_path_keeps_the_old_version(cloud: Cloud, tmp_path: Path)
     with pytest.raises(DeployError, match="health check"):
         cloud.provider.deploy(service(root))
     assert get(cloud.url("/healthfail/dev/")) == (200, b"v1 /healthfail/dev /")
-    assert cloud.provider.status(svc)["version"] == 1
+    assert cloud.provider.status(svc).report["version"] == 1
 
 
 def test_deploy_json_from_the_cli(cloud: Cloud, tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_deploy_json_from_the_cli(cloud: Cloud, tmp_path: Path) -> None:
         "no changes: clijson dev serves version 1 already (nothing was deployed)"
     assert cloud.url("/clijson/dev/") in again.stdout
     assert "applied" not in again.stderr and "uploaded" not in again.stderr
-    assert [v["version"] for v in cloud.provider.status(service(root))["versions"]] == [1]
+    assert [v["version"] for v in cloud.provider.status(service(root)).report["versions"]] == [1]
 
     # human output: yes/no, `app: 1`, times relative to now; never Python reprs
     for args in (["status", "dev"], ["cloud", "status"]):
@@ -165,7 +165,7 @@ def test_redeploys_without_changes_and_rollback_to_a_version(cloud: Cloud,
     for n in (2, 3):
         (root / "app.py").write_text(v1.replace('"v1"', f'"v{n}"'))
         assert cloud.provider.deploy(service(root)).version == n
-    assert [v["version"] for v in cloud.provider.status(svc)["versions"]] == [1, 2, 3]
+    assert [v["version"] for v in cloud.provider.status(svc).report["versions"]] == [1, 2, 3]
 
     back = cloud.provider.rollback(svc, to=1)
     assert (back.changed, back.version, back.functions) == (True, 1, {"app": 1, "echo": 1})
@@ -235,7 +235,7 @@ def test_dev_reloads_replace_the_dev_version(cloud: Cloud, tmp_path: Path) -> No
     assert [r["version"] for r in results] == [2, 3, 4, 5]
     # the first dev deploy follows a real one: it replaces nothing
     assert [r["replaced"] for r in results] == [None, 2, 3, 4]
-    status = cloud.provider.status(service(root))
+    status = cloud.provider.status(service(root)).report
     assert [(v["version"], v["dev"], v["current"]) for v in status["versions"]] == [
         (1, False, False), (5, True, True)]
     assert status["version"] == 5
@@ -254,7 +254,7 @@ def test_dev_reloads_replace_the_dev_version(cloud: Cloud, tmp_path: Path) -> No
     (root / "app.py").write_text(textwrap.dedent(WSGI_APP.replace('"v1"', '"v6"')))
     again = session.deploy()
     assert (again["version"], again["replaced"]) == (6, None)
-    status = cloud.provider.status(service(root))
+    status = cloud.provider.status(service(root)).report
     assert [(v["version"], v["dev"]) for v in status["versions"]] == [
         (1, False), (5, True), (6, True)]
     cloud.provider.undeploy(service(root))

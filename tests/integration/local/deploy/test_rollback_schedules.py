@@ -108,7 +108,7 @@ def test_rollback_restores_the_older_schedules(cloud: Cloud, tmp_path: Path) -> 
     assert sorted(back.schedules) == [rule("alpha"), rule("delta"), rule("gamma")]
 
     # `aloft status` shows the older deployment's rules: beta is gone, alpha and gamma are back
-    status = {r["name"]: r for r in cloud.provider.status(svc)["schedules"]}
+    status = {r["name"]: r for r in cloud.provider.status(svc).report["schedules"]}
     assert sorted(status) == [rule("alpha"), rule("delta"), rule("gamma")]
     assert status[rule("alpha")]["expression"] == "rate(1 hour)"
     assert status[rule("gamma")]["expression"] == "cron(0 12 * * ? *)"
@@ -132,7 +132,7 @@ def test_rollback_restores_the_older_schedules(cloud: Cloud, tmp_path: Path) -> 
     # scheduler woke would have run by then too.
     cloud.provider.invoke(svc, "alpha", {"marker": True}, asynchronous=True)
     wait_until(lambda: read_lines(out / "record.log")
-               and cloud.provider.status(svc)["async"]["queued"] == 0,
+               and cloud.provider.status(svc).report["async"]["queued"] == 0,
                message=lambda: f"the marker alone in record.log: {read_lines(out / 'record.log')}")
     assert read_lines(out / "record.log") == [json.dumps({"marker": True})]
     assert cloud.client.call("GET", "cloud")["schedules_fired"] == fired
@@ -169,7 +169,7 @@ def test_rollback_to_a_deployment_recorded_without_schedules(
     back = cloud.provider.rollback(svc, 1)
     assert back.version == 1
     [note] = back.plan
-    assert note["action"] == "schedules_kept" and "left as they are" in note["note"]
+    assert note.action == "schedules_kept" and "left as they are" in (note.note or "")
     assert rows(cloud, "rbold") == before
     assert sorted(back.schedules) == ["rbold-dev-beta-schedule", "rbold-dev-delta-schedule",
                                       "rbold-dev-gamma-schedule"]

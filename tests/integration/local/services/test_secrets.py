@@ -100,8 +100,8 @@ def test_grants(cloud: Cloud, tmp_path: Path) -> None:
     (root / "aloft.yml").write_text(config.replace(grant, grant + "    secrets: [API_TOKEN]\n"))
     svc = service(root)
     again = cloud.provider.deploy(svc)
-    assert {"action": "grants", "name": "dev", "functions": ["sec-dev-bare"]} in again.plan, \
-        again.plan
+    plan = [step.fields for step in again.plan]
+    assert {"action": "grants", "name": "dev", "functions": ["sec-dev-bare"]} in plan, plan
     assert call("bare", "ssm", "/sec/dev/API_TOKEN") == "tok-1"
     # The value is in no log.
     logs = "".join(line.text for line in cloud.provider.logs(svc, since=0))

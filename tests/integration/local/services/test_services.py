@@ -68,7 +68,7 @@ def test_resources_env_and_persistence(cloud: Cloud, tmp_path: Path) -> None:
                                                     "requirements.txt": "boto3\n"})
     svc = service(root)
     result = cloud.provider.deploy(svc)
-    actions = {(i["action"], i["name"]) for i in result.plan}
+    actions = {(i.action, i.resource) for i in result.plan}
     assert ("resource_add", "bucket:res-dev-files") in actions
     assert ("resource_add", "queue:res-dev-jobs-dlq") in actions
 
@@ -100,7 +100,7 @@ def test_resources_env_and_persistence(cloud: Cloud, tmp_path: Path) -> None:
 
     # A second deploy with nothing changed creates nothing.
     again = cloud.provider.deploy(svc)
-    assert not [i for i in again.plan if i["action"].startswith("resource_")]
+    assert not [i for i in again.plan if i.action.startswith("resource_")]
 
     # Restart the platform: the object, the item and the queued message are still there.
     cloud.stop()

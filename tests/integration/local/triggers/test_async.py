@@ -77,17 +77,17 @@ def test_retries_then_dead_letter_then_redrive(env: tuple[Cloud, Service, Path])
                message=lambda: f"one dead letter: {cloud.provider.dead_letters(svc)}")
     assert len(read_lines(out / "flaky-attempts.log")) == 3
     [dead] = cloud.provider.dead_letters(svc)
-    assert dead["attempts"] == 3 and "not fixed yet" in dead["error"]
-    assert json.loads(dead["payload"]) == {"job": 1}
+    assert dead.attempts == 3 and "not fixed yet" in (dead.error or "")
+    assert json.loads(dead.payload) == {"job": 1}
     assert read_lines(out / "flaky.log") == []
 
     (out / "fixed").write_text("")
-    assert cloud.provider.redrive(svc, [dead["id"]]) == [dead["id"]]
+    assert cloud.provider.redrive(svc, [dead.id]) == [dead.id]
     wait_until(lambda: len(read_lines(out / "flaky.log")) == 1,
                message=lambda: f"one success in flaky.log: {read_lines(out / 'flaky.log')}")
     wait_until(lambda: cloud.provider.dead_letters(svc) == [],
                message=lambda: f"an empty DLQ: {cloud.provider.dead_letters(svc)}")
-    status = cloud.provider.status(svc)
+    status = cloud.provider.status(svc).report
     assert status["async"] == {"queued": 0, "dead_letter": 0}
 
 
@@ -115,8 +115,8 @@ def test_kill_9_loses_no_accepted_event(env: tuple[Cloud, Service, Path]) -> Non
 
     wait_until(lambda: recorded() == set(range(total)), timeout=60,
                message=lambda: f"every event recorded; missing {set(range(total)) - recorded()}")
-    wait_until(lambda: cloud.provider.status(svc)["async"]["queued"] == 0,
-               message=lambda: f"an empty queue: {cloud.provider.status(svc)['async']}")
+    wait_until(lambda: cloud.provider.status(svc).report["async"]["queued"] == 0,
+               message=lambda: f"an empty queue: {cloud.provider.status(svc).report['async']}")
 
 
 def test_task_goes_through_the_invoke_api(env: tuple[Cloud, Service, Path]) -> None:

@@ -101,11 +101,12 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, 
 
 def polling(cloud: Cloud, svc: Service) -> list[dict[str, Any]]:
     def ready() -> list[dict[str, Any]] | None:
-        rows: list[dict[str, Any]] = cloud.provider.status(svc)["event_sources"]
+        rows: list[dict[str, Any]] = cloud.provider.status(svc).report["event_sources"]
         return rows if len(rows) == 4 and all(r["state"] == "polling" for r in rows) else None
     found: list[dict[str, Any]] = wait_until(
         ready, timeout=30, interval=0.1,
-        message=lambda: f"four polling sources: {cloud.provider.status(svc)['event_sources']}")
+        message=lambda: "four polling sources: "
+        f"{cloud.provider.status(svc).report['event_sources']}")
     return found
 
 
@@ -144,7 +145,7 @@ def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Pat
     assert wait_until(lambda: read(out, "upload"), timeout=30) == [["in/report.csv"]]
     assert wait_until(lambda: read(out, "change"), timeout=30) == [["i1"]]
     assert wait_until(lambda: read(out, "alert"), timeout=30) == [["high alert"]]
-    rows = {r["kind"]: r for r in cloud.provider.status(svc)["event_sources"]}
+    rows = {r["kind"]: r for r in cloud.provider.status(svc).report["event_sources"]}
     assert rows["queue"]["succeeded"] == 1 and rows["queue"]["failed"] == 2
     assert rows["stream"]["succeeded"] == 1 and rows["queue"]["last_poll"]
     assert read(out, "upload") == [["in/report.csv"]]  # exactly once

@@ -49,11 +49,11 @@ def test_example_worker_consumes_its_queue(cloud: Cloud, tmp_path: Path) -> None
     svc = service(project)
 
     def polling() -> list[dict[str, Any]] | None:
-        rows: list[dict[str, Any]] = cloud.provider.status(svc)["event_sources"]
+        rows: list[dict[str, Any]] = cloud.provider.status(svc).report["event_sources"]
         return rows if rows and rows[0]["state"] == "polling" else None
 
     rows = wait_until(polling, timeout=30, interval=0.1, message=lambda: "the queue's poller: "
-                      f"{cloud.provider.status(svc)['event_sources']}")
+                      f"{cloud.provider.status(svc).report['event_sources']}")
     assert [(r["kind"], r["source"], r["function"]) for r in rows] == [
         ("queue", "functions-dev-jobs", "functions-dev-worker")]
 

@@ -51,7 +51,7 @@ def test_daemon_runs_a_missed_fire_at_start(tmp_path: Path) -> None:
         result = cloud.provider.deploy(svc)
         first, second = "sched-dev-record-schedule-0", "sched-dev-record-schedule-1"
         assert sorted(result.schedules) == [first, second]
-        rows = cloud.provider.status(svc)["schedules"]
+        rows = cloud.provider.status(svc).report["schedules"]
         assert {r["expression"] for r in rows} == {"rate(1 hour)", "rate(2 hours)"}
         assert all(r["enabled"] and r["next_fire"] for r in rows)
         cloud.stop()
@@ -71,12 +71,12 @@ def test_daemon_runs_a_missed_fire_at_start(tmp_path: Path) -> None:
         # Once both rules' next fires are in the future again and nothing is left queued, a
         # second fire for a missed period would have been queued, and run: none was.
         wait_until(lambda: min(next_fires(cloud)) > restarted
-                   and cloud.provider.status(svc)["async"]["queued"] == 0,
+                   and cloud.provider.status(svc).report["async"]["queued"] == 0,
                    message=lambda: f"next fires after the restart: {next_fires(cloud)}")
         assert len(read_lines(out / "record.log")) == 2  # once, not once per missed period
         changed = cloud.provider.schedule(svc, False, ["record-schedule-1"])
         assert changed == [second]
-        rows = {r["name"]: r for r in cloud.provider.status(svc)["schedules"]}
+        rows = {r["name"]: r for r in cloud.provider.status(svc).report["schedules"]}
         assert not rows[second]["enabled"]
         assert rows[second]["next_fire"] is None
         assert rows[first]["enabled"]
