@@ -96,7 +96,7 @@ def main() -> None:
     print("\ndeploy from nothing, API calls by operation:")
     for op, n in sorted(c1.calls.items()):
         print(f"  {op:45} {n}")
-    print("\nsteps applied by the update:", ", ".join(s["op"] for s in update.plan))
+    print("\nsteps applied by the update:", ", ".join(s.action for s in update.plan))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "update_bytes": c2.bytes_uploaded, "update_calls": c2.call_count,

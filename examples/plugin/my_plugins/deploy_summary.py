@@ -104,10 +104,11 @@ def summary_command(stage: str) -> None:
 
     service = load_service(stage)
     status = providers.provider_for(service).status(service)
+    report = status.report  # the local cloud's words: `functions` and `schedules` are lists
     result = DeployResult(
-        url=status.get("url"), version=int(status.get("version") or 0),
-        functions={f["function"]: int(f["version"]) for f in status.get("functions") or []},
-        schedules=[s["name"] for s in status.get("schedules") or []],
+        url=status.url, version=status.version,
+        functions={f["function"]: int(f["version"]) for f in report.get("functions") or []},
+        schedules=[s["name"] for s in report.get("schedules") or []],
     )
     click.echo(json.dumps(summary(service, result, None), indent=2))
 
