@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from aloft.local.control.client import CloudClient
 from aloft.local.store.home import Home, resolve_port
 from tests.integration.local.cloud_helpers import Cloud, free_port, service, write_project
 from tests.integration.local.http.test_server_limits import send_huge_header, status_of
+from tests.waiting import wait_until
 
 LIMITS = """
     import json
@@ -116,9 +116,8 @@ def test_a_restarted_daemon_takes_its_ports_again(
         info = first.client.running()
         assert info is not None
         os.kill(info.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while first.client.running() is not None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: first.client.running() is None, timeout=10, interval=0.02,
+                   message=f"the killed daemon (pid {info.pid}) to be gone")
         # no port given: the home's (checked first: never start a test's daemon on 8750)
         assert resolve_port(None, Home(home)) == port
         again = CloudClient(home)

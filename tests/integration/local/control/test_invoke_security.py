@@ -9,6 +9,7 @@ import base64
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 
 from aloft.cli.main import cli
 from tests.integration.local.cloud_helpers import Cloud, get, service, write_project
+from tests.waiting import wait_until
 
 PROFILE_KEY, PROFILE_SECRET = "AKIAPROFILEKEY000001", "profile-secret-from-aloft-config"
 
@@ -80,6 +82,8 @@ FUNCTIONS = """
 
 
     def slow(event, context):
+        if event.get("started"):  # the test waits for it: this request holds the slot now
+            open(event["started"], "w").close()
         time.sleep(event.get("seconds", 0))
         return "slow"
 """
@@ -172,23 +176,22 @@ def test_a_function_invokes_its_task_target_and_nothing_else(cloud: Cloud) -> No
         "identity-based policy allows the lambda:InvokeFunction action")
 
 
-def test_a_throttle_says_why(cloud: Cloud) -> None:
+def test_a_throttle_says_why(cloud: Cloud, tmp_path: Path) -> None:
     client = lambda_client(cloud)
+    started = tmp_path / "started"
 
-    def call(seconds: float) -> dict[str, Any]:
+    def call(event: dict[str, Any]) -> dict[str, Any]:
         try:
-            client.invoke(FunctionName="sec-dev-slow",
-                          Payload=json.dumps({"seconds": seconds}).encode())
+            client.invoke(FunctionName="sec-dev-slow", Payload=json.dumps(event).encode())
         except ClientError as exc:
             return exc.response  # type: ignore[no-any-return]
         return {}
 
     with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(call, 2.0)  # holds the one slot past the 0.5 s a request waits
-        import time
-
-        time.sleep(0.3)
-        second = pool.submit(call, 0).result()
+        # the first holds the one slot past the 0.5 s a request waits for it
+        first = pool.submit(call, {"seconds": 2.0, "started": str(started)})
+        wait_until(started.exists, message="the first request to hold the slot")
+        second = pool.submit(call, {"seconds": 0}).result()
         first.result()
     assert second["Error"]["Code"] == "TooManyRequestsException"
     assert second["ResponseMetadata"]["HTTPStatusCode"] == 429

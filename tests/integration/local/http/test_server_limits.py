@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import pytest
 
 from aloft.local.http.server import Limits, bind, create_app, serve
 from aloft.local.types import HttpRequest, HttpResponse
 from tests.integration.local.dataplane_helpers import LoopThread
+from tests.waiting import wait_until
 
 HEADER_TIMEOUT = 1.0
 MAX_CONNECTIONS = 600
@@ -187,7 +189,7 @@ def test_a_request_line_and_headers_over_10_kb_get_431(server: Server) -> None:
         sock.sendall(f"GET /svc/dev/ HTTP/1.1\r\nHost: {host}\r\n".encode())
         for i in range(40):
             sock.sendall(f"X-Part{i}: {'c' * 500}\r\n".encode())
-            time.sleep(0.002)
+            time.sleep(0.002)  # apart: the head must come in many reads, as a slow client's
         assert status_of(read_all(sock)) == 431
 
 
@@ -252,6 +254,10 @@ def test_a_head_that_does_not_arrive_in_time_gets_408_and_is_closed(server: Serv
     assert HEADER_TIMEOUT <= waited < HEADER_TIMEOUT + 1.5
 
 
+def answers(port: int) -> bool:
+    return get(port, "/svc/dev/")[0] == 200
+
+
 def test_connections_beyond_the_cap_get_503() -> None:
     for srv in _serve(Limits(max_connections=4)):
         held = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
@@ -263,13 +269,9 @@ def test_connections_beyond_the_cap_get_503() -> None:
             raw = exchange(srv.port, b"")
             assert status_of(raw) == 503 and b"too many open connections" in raw
             held.pop().close()
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:  # its slot is free once the server saw it close
-                if get(srv.port, "/svc/dev/")[0] == 200:
-                    break
-                time.sleep(0.05)
-            else:
-                pytest.fail("a slot freed by a closed connection was not reused")
+            # its slot is free once the server saw it close
+            wait_until(partial(answers, srv.port), timeout=5,
+                       message="a slot freed by a closed connection to be reused")
         finally:
             for sock in held:
                 sock.close()

@@ -287,7 +287,7 @@ def test_a_crash_is_billed_from_the_request_not_from_the_instances_start(
     fv = function_version(code_dir, "exit_if", snapshot=snapshot,
                           physical=f"exit-if-{snapshot}")
     assert invoke(loop, pool, fv).payload == b'"alive"'  # the instance is up...
-    time.sleep(1.5)  # ... and idle for a while
+    time.sleep(1.5)  # ... and idle for a while (time itself: the crash must not bill it)
     result = invoke(loop, pool, fv, {"exit": True})
     assert result.status == "crash" and result.init_ms is None  # the same, warm instance
     assert result.duration_ms < 1000, result.duration_ms

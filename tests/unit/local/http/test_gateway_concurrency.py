@@ -39,7 +39,7 @@ def test_freed_slots_go_to_waiters_in_order() -> None:
                 slots.release(name)
 
         tasks = [asyncio.ensure_future(waiter(n)) for n in ("first", "second", "third")]
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # turns of the loop: each waiter is queued
         assert not slots.try_take(fv("late"))  # waiters come first
         slots.release("x")
         await asyncio.gather(*tasks)
