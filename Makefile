@@ -29,9 +29,14 @@ test: setup browser
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
+# radon cc exits 0 whatever it finds: any function graded E or F (cyclomatic complexity over 30)
+# it prints fails the lint.
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy --strict src
+	@complex="$$($(VENV)/bin/radon cc -n E -s src)"; \
+	if [ -n "$$complex" ]; then echo "$$complex"; \
+		echo "radon: functions graded E or F above: split them (make lint)"; exit 1; fi
 
 bench: setup
 	$(PY) bench/run_all.py
