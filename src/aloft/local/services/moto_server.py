@@ -6,7 +6,9 @@ never stalls the daemon's event loop. It restores the snapshot before it binds, 
 `READY <port> <restore ms>` on stdout once it answers, saves the snapshot every `--save-every`
 seconds (or ten times as long as a save takes) when something was written and once more at
 SIGTERM/SIGINT, and stops by itself when its parent (the daemon) is gone. The admin token comes
-in ALOFT_ENDPOINT_TOKEN.
+in ALOFT_ENDPOINT_TOKEN. Like the daemon's server, it answers only requests that name it in their
+`Host` (aloft.local.http.sites): a page whose name an attacker re-points at 127.0.0.1 must not
+read the local buckets and tables.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from aloft.local.http.sites import Site
 from aloft.local.services.auth import AuthMiddleware
 from aloft.local.services.sigv4 import signing_key
 from aloft.local.services.snapshot import SnapshotFile, dump_backends, load_backends
@@ -57,6 +61,27 @@ class Saver:
             return True
 
 
+class OwnHostsOnly:
+    """WSGI: 421 for a request whose `Host` is not one of the endpoint's own names (DNS
+    rebinding); `site` is set once the port is bound. A request without a Host (HTTP/1.0) is
+    no browser's."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.site: Site | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        host = environ.get("HTTP_HOST")
+        if self.site is not None and host is not None and not self.site.host_ok(str(host)):
+            body = (b'{"message": "Misdirected Request", "reason": "the local AWS endpoint '
+                    b'answers only to 127.0.0.1, localhost, [::1] and *.localhost with its port"}')
+            start_response("421 Misdirected Request", [("Content-Type", "application/json"),
+                                                       ("Content-Length", str(len(body)))])
+            return [body]
+        return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aloft.local.services.moto_server")
     parser.add_argument("--dir", required=True, help="where the snapshot lives")
@@ -83,9 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     if data is not None:
         load_backends(data)
     restore_ms = (time.perf_counter() - started) * 1000
-    app: Any = AuthMiddleware(DomainDispatcherApplication(create_backend_app), token, saver.mark,
-                              signing_key(Path(args.dir)))
+    app = OwnHostsOnly(AuthMiddleware(DomainDispatcherApplication(create_backend_app), token,
+                                      saver.mark, signing_key(Path(args.dir))))
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
+    app.site = Site.on(server.server_address[1])
     # The poll interval is how long shutdown() waits (0.5 s by default): stopping the local
     # cloud (Ctrl-C in `aloft dev`) must take well under a second.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},

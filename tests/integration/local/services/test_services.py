@@ -126,3 +126,27 @@ def test_resources_env_and_persistence(cloud: Cloud, tmp_path: Path) -> None:
     assert "res-dev-files" not in names
     with pytest.raises(Exception, match=r"NonExistentQueue|QueueDoesNotExist"):
         aws(cloud, "sqs").get_queue_url(QueueName="res-dev-jobs")
+
+
+def test_the_endpoint_answers_only_its_own_host_names(cloud: Cloud) -> None:
+    """DNS rebinding: a page whose name now resolves to 127.0.0.1 gets 421, not the buckets."""
+    import http.client
+
+    from aloft.local.services.supervisor import wait_for_endpoint
+
+    port = int(wait_for_endpoint(cloud.client).rsplit(":", 1)[1])
+
+    def status(host: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/", headers={"Host": host})
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        finally:
+            conn.close()
+
+    assert status(f"rebound.example:{port}") == 421
+    assert status(f"127.0.0.1:{port + 1}") == 421
+    for own in (f"127.0.0.1:{port}", f"localhost:{port}", f"files.localhost:{port}"):
+        assert status(own) != 421, own
