@@ -39,6 +39,9 @@ def test_django_site_on_aws(provider: AwsProvider, tmp_path: Path,
     s3 = boto("s3")
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert "django-site-prod-assets" in names
-    # Public static files: no public-access block on this bucket.
-    with pytest.raises(s3.exceptions.ClientError, match="NoSuchPublicAccessBlockConfiguration"):
-        s3.get_public_access_block(Bucket="django-site-prod-assets")
+    # Public static files: anyone may read them (the bucket's block lifted for the policy).
+    policy = s3.get_bucket_policy(Bucket="django-site-prod-assets")["Policy"]
+    assert '"s3:GetObject"' in policy and '"Principal": "*"' in policy
+    block = s3.get_public_access_block(Bucket="django-site-prod-assets")[
+        "PublicAccessBlockConfiguration"]
+    assert not block["BlockPublicPolicy"] and not block["RestrictPublicBuckets"]

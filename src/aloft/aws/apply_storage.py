@@ -15,6 +15,8 @@ from aloft.aws.policy import ASSUME_ROLE_POLICY
 from aloft.aws.record import Release, StateRecord
 from aloft.aws.state import LAYER_MARK
 from aloft.aws.static import REFERER_REF, bucket_policy
+from aloft.errors import AloftError, DeployError
+from aloft.stage.resources import public_read_policy
 
 
 class StorageSteps(ApplyContext):
@@ -71,14 +73,40 @@ class StorageSteps(ApplyContext):
 
     def _do_CreateBucket(self, x: st.CreateBucket) -> Undo:
         self._create_bucket(x.spec.name)
+        undo: Undo = [st.DeleteBucket(x.spec.name)]
         if x.spec.versioning:
             self.aws.call("s3", "put_bucket_versioning", Bucket=x.spec.name,
                           VersioningConfiguration={"Status": "Enabled"})
-        if not x.spec.public:
-            self._block_public(x.spec.name)
         self.aws.call("s3", "put_bucket_tagging", Bucket=x.spec.name,
                       Tagging={"TagSet": aws_tags(x.tags)})
-        return [st.DeleteBucket(x.spec.name)]
+        self._do_SetBucketPublic(st.SetBucketPublic(x.spec.name, x.spec.public))
+        return undo
+
+    def _do_SetBucketPublic(self, x: st.SetBucketPublic) -> Undo:
+        if not x.public:
+            self.aws.find("s3", "delete_bucket_policy", Bucket=x.bucket)
+            self._block_public(x.bucket)
+            return []
+        # New buckets block public policies: lift the bucket's own block (ACLs stay blocked),
+        # then the same public-read policy as the local cloud's.
+        self.aws.call("s3", "put_public_access_block", Bucket=x.bucket,
+                      PublicAccessBlockConfiguration={
+                          "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                          "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+        arn = f"arn:{self.aws.account.partition}:s3:::{x.bucket}"
+        try:
+            self.aws.call("s3", "put_bucket_policy", Bucket=x.bucket,
+                          Policy=public_read_policy(arn))
+        except AloftError as exc:
+            if "AccessDenied" not in exc.message and "public" not in exc.message.lower():
+                raise
+            raise DeployError(
+                f"bucket {x.bucket} cannot be made public: {exc.message}",
+                where=exc.where,
+                fix="the account's S3 Block Public Access forbids public bucket policies: "
+                    "lift it for the account (`aws s3control put-public-access-block`), or "
+                    "set `public: false` and serve the files another way") from None
+        return []
 
     def _do_CreateStaticBucket(self, x: st.CreateStaticBucket) -> Undo:
         self._create_bucket(x.bucket)

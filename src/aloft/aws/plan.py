@@ -120,9 +120,12 @@ def release_routes(d: s.Desired) -> tuple[s.RouteSpec, ...]:
 def _resources(d: s.Desired, a: ActualState) -> list[st.Step]:
     out: list[st.Step] = []
     have = a.resources
+    actual_buckets = {b.name: b for b in have.buckets}
     for b in d.resources.buckets:
-        if b.name not in {x.name for x in have.buckets}:
+        if b.name not in actual_buckets:
             out.append(st.CreateBucket(b, d.tags))
+        elif actual_buckets[b.name].public != b.public:
+            out.append(st.SetBucketPublic(b.name, b.public))
     actual_queues = {q.name: q for q in have.queues}
     # Dead-letter queues first: a redrive policy names an existing queue.
     for q in sorted(d.resources.queues, key=lambda q: q.dead_letter is not None):

@@ -21,6 +21,7 @@ from aloft.aws.static import REFERER_REF, referer_of
 from aloft.errors import ProviderError
 from aloft.stage import late as lt
 from aloft.stage.records import DEFAULT_ASYNC
+from aloft.stage.resources import is_public_read
 
 LAYER_MARK = "aloft deps sha256:"
 
@@ -458,7 +459,8 @@ class StateReader:
         def candidates(specs: tuple[Any, ...], recorded: dict[str, str]) -> dict[str, str]:
             return {**recorded, **{x.key: x.name for x in specs}}
 
-        buckets = tuple(s.BucketSpec(k, n) for k, n in candidates(d.buckets, rec.buckets).items()
+        buckets = tuple(s.BucketSpec(k, n, self._public(n))
+                        for k, n in candidates(d.buckets, rec.buckets).items()
                         if aws.find("s3", "head_bucket", Bucket=n) is not None)
         queues = []
         for k, n in candidates(d.queues, rec.queues).items():
@@ -496,6 +498,11 @@ class StateReader:
                 k, n, str(p["Parameter"]["Value"]), p["Parameter"]["Type"] == "SecureString",
                 declared.description if declared else ""))
         return s.Resources(buckets, tuple(queues), topics, tuple(tables), tuple(params)), refs
+
+    def _public(self, bucket: str) -> bool:
+        """Whether the bucket has the public-read statement of a `public: true` bucket."""
+        got = self.aws.find("s3", "get_bucket_policy", Bucket=bucket)
+        return is_public_read(str(got["Policy"]) if got else None)
 
     def _log_groups(self) -> dict[str, int | None]:
         prefix = f"/aws/lambda/{self.names.prefix}-"

@@ -101,6 +101,14 @@ class CreateBucket(Step):
 
 
 @dataclass(frozen=True)
+class SetBucketPublic(Step):
+    """Make a declared bucket public-read (`public: true`) or private again."""
+
+    bucket: str
+    public: bool
+
+
+@dataclass(frozen=True)
 class CreateStaticBucket(Step):
     """The bucket of the `static:` files: not listable, readable only through the API."""
 

@@ -6,6 +6,8 @@ parameters. What CloudFormation cannot express is listed under Metadata.aloft.un
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from aloft.aws.names import Account, Names
 from aloft.config.models import Service
 from aloft.stage import late as lt
 from aloft.stage.names import stage_prefix
+from aloft.stage.resources import public_read_policy
 
 _PSEUDO = Account("${AWS::AccountId}", "${AWS::Region}", "${AWS::Partition}")
 # The static bucket's secret Referer: the unique part of the stack id (never shown to clients).
@@ -70,6 +73,9 @@ class _Template:
         self.unsupported: list[str] = []
         self.outputs: dict[str, Any] = {}
         self.static_name: str | None = None  # `static.bucket`; else CloudFormation names it
+        # the code zip's SHA-256 as Lambda reports it (base64), when the template is built
+        # from the artifact (else the version cannot name the code it publishes)
+        self.code_sha256: str | None = None
         self.params: dict[str, Any] = {
             "ArtifactBucket": {"Type": "String", "Description": "Bucket holding the artifacts"},
             "CodeKey": {"Type": "String", "Description": "S3 key of the code zip"},
@@ -187,10 +193,9 @@ class _Template:
             props: dict[str, Any] = {"BucketName": b.name, "Tags": _tags(d)}
             if b.versioning:
                 props["VersioningConfiguration"] = {"Status": "Enabled"}
-            if not b.public:
-                props["PublicAccessBlockConfiguration"] = {
-                    "BlockPublicAcls": True, "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+            props["PublicAccessBlockConfiguration"] = {
+                "BlockPublicAcls": True, "BlockPublicPolicy": not b.public,
+                "IgnorePublicAcls": True, "RestrictPublicBuckets": not b.public}
             depends = []
             if b.name in notes:
                 confs = []
@@ -208,7 +213,14 @@ class _Template:
                            if p.principal == "s3.amazonaws.com"
                            and p.source_arn and p.source_arn.endswith(":::" + b.name)]
             extra = {"DependsOn": depends} if depends else {}
-            self.add(_lid(b.key, "Bucket"), "AWS::S3::Bucket", props, **extra)
+            bid = self.add(_lid(b.key, "Bucket"), "AWS::S3::Bucket", props, **extra)
+            if b.public:  # the local cloud's public-read policy
+                policy = json.loads(public_read_policy(
+                    f"arn:{d.partition}:s3:::{b.name}"))
+                policy["Statement"][0]["Resource"] = {
+                    "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{{bid}}}/*"}
+                self.add(_lid(b.key, "BucketPolicy"), "AWS::S3::BucketPolicy",
+                         {"Bucket": {"Ref": bid}, "PolicyDocument": policy})
         for bucket in notes:
             self.unsupported.append(f"notifications of bucket {bucket} (not declared by this "
                                     "stage): configure them with `aloft deploy`")
@@ -279,9 +291,7 @@ class _Template:
         if f.concurrency is not None:
             props["ReservedConcurrentExecutions"] = f.concurrency
         self.add(fid, "AWS::Lambda::Function", props, DependsOn=[log])
-        # A new Version resource (and so a new version) whenever the code key changes.
-        vid = self.add(_lid(f.name, "Version"), "AWS::Lambda::Version",
-                       {"FunctionName": {"Ref": fid}})
+        vid = self._version(f, fid, props)
         self.add(self.alias[f.name], "AWS::Lambda::Alias", {
             "FunctionName": {"Ref": fid}, "Name": d.stage,
             "FunctionVersion": {"Fn::GetAtt": [vid, "Version"]}})
@@ -305,6 +315,21 @@ class _Template:
                 cors["AllowMethods"] = cors["AllowMethods"][:6]
                 url["Cors"] = cors
             self.add(_lid(f.name, "Url"), "AWS::Lambda::Url", url)
+
+    def _version(self, f: s.FunctionSpec, fid: str, props: dict[str, Any]) -> str:
+        """The function's published version. A Version resource is immutable, so its logical
+        id carries a hash of the code and the function's settings (as the Serverless Framework
+        does): new code or settings are a new resource, which CloudFormation creates after
+        updating the function, and so a new version the alias moves to. The old resources are
+        retained: `rollback` and the alias's history keep their versions. `CodeSha256` makes
+        CloudFormation refuse to publish code other than the template's."""
+        settings = json.dumps({k: v for k, v in props.items() if k != "Code"}, sort_keys=True)
+        digest = hashlib.sha256(f"{f.code_sha256}\n{settings}".encode()).hexdigest()[:12]
+        version: dict[str, Any] = {"FunctionName": {"Ref": fid}}
+        if self.code_sha256 is not None:
+            version["CodeSha256"] = self.code_sha256
+        return self.add(_lid(f.name, "Version", digest), "AWS::Lambda::Version", version,
+                        DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
 
     def _api(self) -> None:
         api = self.d.api
@@ -477,12 +502,15 @@ class _Template:
 def template(service: Service, built: Built | None = None) -> dict[str, Any]:
     """The CloudFormation template (as a dict) equivalent to deploying `service`."""
     has_layer = True if built is None else built.layer is not None
-    stand_in = _TemplateBuild(_Placeholder(), _Placeholder() if has_layer else None,
+    code = _Placeholder() if built is None else _Placeholder(sha256=built.code.sha256)
+    stand_in = _TemplateBuild(code, _Placeholder() if has_layer else None,
                               True if built is None else built.tasks)
     names = Names.of(service, _PSEUDO)
     d = desired(service, stand_in, names)
     tpl = _Template(d, has_layer)
     tpl.static_name = service.static.bucket if service.static else None
+    if built is not None:
+        tpl.code_sha256 = base64.b64encode(bytes.fromhex(built.code.sha256)).decode()
     return tpl.build()
 
 

@@ -3,6 +3,8 @@ which functions find them (`ALOFT_<KIND>_<NAME>`, docs/aws.md and docs/local-clo
 
 from __future__ import annotations
 
+import json
+
 from aloft.config.models import QueueResource, Service
 from aloft.errors import ConfigError, Location
 from aloft.stage import records as r
@@ -77,3 +79,24 @@ def environment(declared: r.Resources) -> dict[str, str]:
     for p in declared.parameters:
         env[f"ALOFT_PARAMETER_{env_key(p.key)}"] = p.name
     return env
+
+
+PUBLIC_READ_SID = "PublicRead"
+
+
+def public_read_policy(bucket_arn: str) -> str:
+    """The bucket policy of a `public: true` bucket, on both providers: anyone may read its
+    objects (`s3:GetObject`), nothing else (no listing, no writes)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": PUBLIC_READ_SID, "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/*"}]}, sort_keys=True)
+
+
+def is_public_read(policy: str | None) -> bool:
+    """Whether a bucket's policy has the statement `public_read_policy` writes."""
+    try:
+        doc = json.loads(policy or "{}")
+    except ValueError:
+        return False
+    return any(isinstance(st, dict) and st.get("Sid") == PUBLIC_READ_SID
+               and st.get("Effect") == "Allow" for st in doc.get("Statement", ()))

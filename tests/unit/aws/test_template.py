@@ -3,7 +3,9 @@ deploy does (the template is built from the stage alone: no AWS, no moto)."""
 
 from __future__ import annotations
 
+import base64
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +146,56 @@ def test_the_stage_models_values_and_settings_become_cloudformation() -> None:
     mapping = next(r["Properties"] for r in res.values()
                    if r["Type"] == "AWS::Lambda::EventSourceMapping")
     assert mapping["EventSourceArn"] == {"Fn::ImportValue": "shared-queue-arn"}
+
+
+@dataclass(frozen=True)
+class _Zip:
+    sha256: str
+    path: Path = Path("code.zip")
+    size: int = 1
+
+
+@dataclass(frozen=True)
+class _Built:
+    code: _Zip
+    layer: _Zip | None = None
+    tasks: bool = False
+
+
+def _versions(t: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in t["Resources"].items() if v["Type"] == "AWS::Lambda::Version"}
+
+
+def test_new_code_or_settings_are_a_new_version_resource() -> None:
+    """A Version resource is immutable: new code (or settings) must be a new logical id, or a
+    stack update leaves the alias on the old version. CodeSha256 is the zip's, as Lambda
+    reports it (base64)."""
+    svc = _service(functions={"w": {"handler": "w.w"}})
+    one = template(svc, _Built(_Zip("ab" * 32)))
+    (lid, version), = _versions(one).items()
+    assert version["Properties"] == {"FunctionName": {"Ref": "WFunction"},
+                                     "CodeSha256": base64.b64encode(bytes([0xab] * 32)).decode()}
+    assert version["DeletionPolicy"] == "Retain"  # rollbacks and history keep it
+    alias = one["Resources"]["WAlias"]["Properties"]
+    assert alias["FunctionVersion"] == {"Fn::GetAtt": [lid, "Version"]}
+    assert _versions(template(svc, _Built(_Zip("ab" * 32)))).keys() == {lid}  # stable
+    new_code = _versions(template(svc, _Built(_Zip("cd" * 32))))
+    assert new_code.keys() != {lid}
+    bigger = _service(functions={"w": {"handler": "w.w", "memory": 1024}})
+    assert _versions(template(bigger, _Built(_Zip("ab" * 32)))).keys() != {lid}
+    assert cfn_errors(template_json(svc, _Built(_Zip("ab" * 32)))) == []
+
+
+def test_a_public_bucket_has_the_local_clouds_policy() -> None:
+    svc = _service(functions={"w": {"handler": "w.w"}},
+                   resources={"buckets": {"media": {"public": True}, "private": {}}})
+    res = template(svc)["Resources"]
+    props = res["MediaBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert (props["BlockPublicPolicy"], props["BlockPublicAcls"]) == (False, True)
+    doc = res["MediaBucketPolicy"]["Properties"]["PolicyDocument"]
+    assert doc["Statement"][0]["Action"] == "s3:GetObject"
+    assert doc["Statement"][0]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${MediaBucket}/*"}
+    assert "PrivateBucketPolicy" not in res
+    assert all(res["PrivateBucket"]["Properties"]["PublicAccessBlockConfiguration"].values())
+    assert cfn_errors(template_json(svc)) == []

@@ -17,6 +17,7 @@ from typing import Any
 from aloft.config.models import Service
 from aloft.local.services.account import ACCOUNT
 from aloft.stage import Stage
+from aloft.stage.resources import public_read_policy
 
 Resource = dict[str, Any]
 Clients = Callable[[str], Any]  # service name -> boto3 client
@@ -111,10 +112,7 @@ def _bucket(clients: Clients, res: Resource, service: Service) -> None:
                              s3.exceptions.BucketAlreadyExists):
         s3.create_bucket(Bucket=name)
     if spec.get("public"):
-        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
-                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}]}))
+        s3.put_bucket_policy(Bucket=name, Policy=public_read_policy(f"arn:aws:s3:::{name}"))
     else:
         s3.delete_bucket_policy(Bucket=name)
     if spec.get("versioning"):
