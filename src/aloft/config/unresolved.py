@@ -51,8 +51,6 @@ def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[
         if fn.runtime is not None and fn.runtime != service.runtime:
             yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
                    f"Python ({service.runtime})")
-        if fn.tracing:
-            yield f"`{at}.tracing`: the local cloud has no X-Ray; it applies on aws"
         for key in ("destinations", "dead_letter"):
             if getattr(fn, key) is not None:
                 yield f"`{at}.{key}`: the local cloud's {_NO_DESTINATIONS}"

@@ -43,6 +43,7 @@ from aloft.config.models import Service
 from aloft.local.control import dashboard, invoke_api, invoke_auth
 from aloft.local.control.invoke_api import Reply
 from aloft.local.control.platform import LogWaiter, Platform
+from aloft.local.instances.trace_ids import incoming_root, lambda_trace
 from aloft.local.store.artifacts import valid_sha256
 from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, InvokeResult
 from aloft.stage.names import function_name
@@ -359,8 +360,12 @@ class ControlHandler:
                                                   request_id)
         if isinstance(client_context, Reply):
             return client_context
+        # a caller inside a function (boto3 sends its _X_AMZN_TRACE_ID) continues its trace
+        incoming = incoming_root(req.headers.get("x-amzn-trace-id"))
+        trace = None if incoming is None else lambda_trace(*incoming)
         result: InvokeResult = await self.p.pool.invoke(fv, payload,
-                                                        client_context=client_context)
+                                                        client_context=client_context,
+                                                        trace=trace)
         if result.status == "throttled":
             return invoke_api.throttled(result.payload, result.request_id or request_id)
         headers = {

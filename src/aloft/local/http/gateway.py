@@ -22,6 +22,7 @@ from aloft.local.http.proxy_integration import json_response, parse_http_respons
 from aloft.local.http.routing import RouteTable, route_key
 from aloft.local.http.static import serve_static
 from aloft.local.instances.pool import InstancePool, new_request_id
+from aloft.local.instances.trace_ids import incoming_root, lambda_trace, new_root
 from aloft.local.instances.worker.event_builders import pack_request
 from aloft.local.instances.worker.proxy_response import MalformedResponse
 from aloft.local.types import (
@@ -80,13 +81,13 @@ class Gateway:
         call = self._prepare(request, stage, rest)
         if isinstance(call, HttpResponse):
             return call
-        fv, rid, payload = call
+        fv, rid, payload, trace = call
         if fv.timeout <= self.timeout:  # the pool's timeout comes first: no timer of our own
-            result = await self.pool.invoke(fv, payload, request_id=rid, http=True)
-            response = self._response(fv, result, rid)
+            result = await self.pool.invoke(fv, payload, request_id=rid, http=True, trace=trace)
+            response = self._response(fv, result, rid, trace)
             self._answered(request, fv, rid, response.status, started, result.report)
             return response
-        return await self._invoke(request, fv, payload, rid, started)
+        return await self._invoke(request, fv, payload, rid, started, trace)
 
     def _answered(
         self, request: HttpRequest, fv: FunctionVersion, rid: str, status: int, started: float,
@@ -127,8 +128,8 @@ class Gateway:
         if isinstance(call, HttpResponse):
             response = call
         else:
-            fv, rid, payload = call
-            response = await self._invoke(request, fv, payload, rid, started)
+            fv, rid, payload, trace = call
+            response = await self._invoke(request, fv, payload, rid, started, trace)
         if origin is not None:
             policy = self._cors_policy(stage, request.method, rest)
             if policy is not None:
@@ -144,8 +145,9 @@ class Gateway:
 
     def _prepare(
         self, request: HttpRequest, stage: StageRoutes, rest: str
-    ) -> tuple[FunctionVersion, str, bytes] | HttpResponse:
-        """The function, request id and packed request; or the gateway's own answer."""
+    ) -> tuple[FunctionVersion, str, bytes, str] | HttpResponse:
+        """The function, request id, packed request and the invocation's trace
+        (`_X_AMZN_TRACE_ID`); or the gateway's own answer."""
         if len(request.body) > self.max_body:
             return self.too_large()
         match = self._table(stage).match(request.method, rest)
@@ -167,6 +169,9 @@ class Gateway:
                 },
             )
         rid = new_request_id()
+        # API Gateway continues the caller's trace, or starts one.
+        incoming = incoming_root(request.header("x-amzn-trace-id"))
+        root, sampled = incoming if incoming is not None else (new_root(), False)
         # The instance builds the event from the request (see event_builders.py): no JSON
         # encoding here and decoding there on every request.
         rest_route = fv.payload == "1.0"
@@ -178,25 +183,28 @@ class Gateway:
             path_parameters=match.params,
             stage=stage.stage,
             api_id=API_ID,
+            trace=f"Root={root}",
         )
-        return fv, rid, packed
+        return fv, rid, packed, lambda_trace(root, sampled)
 
     async def _invoke(
-        self, request: HttpRequest, fv: FunctionVersion, event: bytes, rid: str, started: float
+        self, request: HttpRequest, fv: FunctionVersion, event: bytes, rid: str, started: float,
+        trace: str,
     ) -> HttpResponse:
         """Run the request on `fv` and log its request line: its response, or API Gateway's
         504 when the function runs past the gateway's timeout."""
         if fv.timeout <= self.timeout:
-            result = await self.pool.invoke(fv, event, request_id=rid, http=True)
-            response = self._response(fv, result, rid)
+            result = await self.pool.invoke(fv, event, request_id=rid, http=True, trace=trace)
+            response = self._response(fv, result, rid, trace)
             self._answered(request, fv, rid, response.status, started, result.report)
             return response
         # API Gateway stops waiting at 30 s; the function runs on to its own timeout.
-        task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid, http=True))
+        task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid, http=True,
+                                                      trace=trace))
         done, _ = await asyncio.wait({task}, timeout=self.timeout)
         if done:
             result = task.result()
-            response = self._response(fv, result, rid)
+            response = self._response(fv, result, rid, trace)
             self._answered(request, fv, rid, response.status, started, result.report)
             return response
         response = _timed_out(rid)
@@ -211,7 +219,14 @@ class Gateway:
         if report is not None:
             self.pool.log_sink.write(fv.function, fv.version, rid, report)
 
-    def _response(self, fv: FunctionVersion, result: InvokeResult, rid: str) -> HttpResponse:
+    def _response(self, fv: FunctionVersion, result: InvokeResult, rid: str, trace: str
+                  ) -> HttpResponse:
+        response = self._result(fv, result, rid)
+        # the trace's Root, as API Gateway answers it (`trace` is `Root=...;Parent=...`)
+        response.headers.append(("x-amzn-trace-id", trace.partition(";")[0]))
+        return response
+
+    def _result(self, fv: FunctionVersion, result: InvokeResult, rid: str) -> HttpResponse:
         status = result.status
         if status == "ok" and result.response is not None:  # read by the instance already
             result.response.headers.append(("apigw-requestid", rid))

@@ -274,7 +274,8 @@ class Instance:
                 self.kill()
 
     def send(
-        self, request_id: str, timeout: float, event: bytes, kind: int = P.INVOKE
+        self, request_id: str, timeout: float, event: bytes, kind: int = P.INVOKE,
+        trace: str = "",
     ) -> asyncio.Future[tuple[int, bytes]]:
         """Write one INVOKE frame; the future resolves with the answer's (kind, payload)."""
         waiter: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
@@ -282,7 +283,7 @@ class Instance:
         if not self.alive or self.transport is None:
             waiter.set_result((LOST, b""))
             return waiter
-        self.transport.write(P.invoke_frame(request_id, timeout, event, kind))
+        self.transport.write(P.invoke_frame(request_id, timeout, event, kind, trace))
         return waiter
 
     def on_frame(self, kind: int, payload: bytes) -> None:

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from aloft.local.types import FunctionVersion
 
 
-def start_line(fv: FunctionVersion, request_id: str) -> str:
-    return f"START RequestId: {request_id} Version: {fv.version}"
+def start_line(fv: FunctionVersion, request_id: str, trace_root: str = "") -> str:
+    """Lambda's START line; with the invocation's X-Ray trace id after it when it has one."""
+    line = f"START RequestId: {request_id} Version: {fv.version}"
+    return f"{line} TraceId: {trace_root}" if trace_root else line
 
 
 def report_text(

@@ -31,6 +31,7 @@ from aloft.local.instances.log_framing import (
 )
 from aloft.local.instances.memory import WATCHDOG_INTERVAL, over_limit
 from aloft.local.instances.templates import TemplateManager, TemplateSlot, cannot_start
+from aloft.local.instances.trace_ids import lambda_trace, new_root, root_of
 from aloft.local.instances.worker import protocol as P
 from aloft.local.store.metrics import Metrics
 from aloft.local.types import (
@@ -69,6 +70,7 @@ class Invocation:
     request_id: str
     init_extra: float  # ms this request waited for its version's template to initialise
     cold: bool  # the instance's first request
+    trace: str  # the X-Ray trace id's Root
 
 
 class InstancePool:
@@ -110,13 +112,18 @@ class InstancePool:
         request_id: str | None = None,
         http: bool = False,
         client_context: bytes | None = None,
+        trace: str | None = None,
     ) -> InvokeResult:
         """Run one invocation; never raises for the function's failures (see InvokeResult).
         `http`: the event is an HTTP request (fv.payload's format); an ok result then carries
         the HTTP response in `response`, read from the return value inside the instance.
         `client_context`: the Invoke API's ClientContext (JSON), the handler's
-        `context.client_context`."""
+        `context.client_context`. `trace`: the invocation's `_X_AMZN_TRACE_ID`
+        (trace_ids.lambda_trace); a new trace when None, as Lambda starts one."""
         rid = request_id or new_request_id()
+        if trace is None:
+            trace = lambda_trace(new_root())
+        root = root_of(trace)
         slots = self._slots
         if not slots.try_take(fv) and not await slots.queue(fv):
             return self._throttled(fv, rid)
@@ -128,15 +135,15 @@ class InstancePool:
             if version.idle:  # the hot path: a warm instance
                 instance, init_extra = version.idle.pop(), 0.0
             else:
-                cold_start = await self._cold_start(version, rid)
+                cold_start = await self._cold_start(version, rid, root)
                 if isinstance(cold_start, InvokeResult):
                     return cold_start
                 instance, init_extra = cold_start
             kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
             if client_context is not None:
                 event, kind = P.with_client_context(client_context, event), P.INVOKE_CONTEXT
-            call = Invocation(version, instance, rid, init_extra, not instance.requests)
-            answer = self._send(instance, event, rid, kind)
+            call = Invocation(version, instance, rid, init_extra, not instance.requests, root)
+            answer = self._send(instance, event, rid, kind, trace, call.trace)
             try:
                 kind, payload = await answer
             except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
@@ -253,7 +260,7 @@ class InstancePool:
     # -- running one request --------------------------------------------------------------------
 
     async def _cold_start(
-        self, version: _Version, rid: str
+        self, version: _Version, rid: str, root: str
     ) -> tuple[Instance, float] | InvokeResult:
         """A new instance for a request, and the template init it waited for (ms); or the
         init_error result when the version's code cannot start."""
@@ -264,26 +271,28 @@ class InstancePool:
             template = await self.templates.get(version)
             if isinstance(template, bytes):
                 spent = (time.perf_counter() - started) * 1000.0
-                return self._init_failed(fv, rid, template, spent, start_line(fv, rid))
+                return self._init_failed(fv, rid, template, spent, start_line(fv, rid, root))
             if template.init_ms is not None and template.started_at >= started:
                 init_extra = template.init_ms  # this request waited for the template
         try:
             return await self._start(version), init_extra
         except OSError as exc:
-            return self._init_failed(fv, rid, cannot_start(fv, exc), 0.0, start_line(fv, rid))
+            return self._init_failed(fv, rid, cannot_start(fv, exc), 0.0,
+                                     start_line(fv, rid, root))
 
     def _send(
-        self, instance: Instance, event: bytes, rid: str, request_kind: int
+        self, instance: Instance, event: bytes, rid: str, request_kind: int, trace: str,
+        root: str,
     ) -> asyncio.Future[tuple[int, bytes]]:
         """Send one request to `instance` (with START logged and its timeout armed); the future
         resolves with the answer's (kind, payload)."""
         fv = instance.fv
         # The request goes out first: the instance works on it while we do the bookkeeping.
-        answer = instance.send(rid, float(fv.timeout), event, request_kind)
+        answer = instance.send(rid, float(fv.timeout), event, request_kind, trace)
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
-        instance.log.begin(rid, start_line(fv, rid))
+        instance.log.begin(rid, start_line(fv, rid, root))
         loop = instance.loop
         if instance.ready.done():
             instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
@@ -349,7 +358,7 @@ class InstancePool:
             self._sink.write(fv.function, fv.version, rid, report)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
                             request_id=rid, status=status, version=fv.version,
-                            memory_mb=maxrss // 1024)
+                            memory_mb=maxrss // 1024, trace=call.trace)
         return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version,
                             response, None if response is None else report)
 

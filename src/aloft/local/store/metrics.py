@@ -151,11 +151,12 @@ class Invocation:
     status: str
     duration_ms: float
     cold: bool
+    trace_id: str = ""  # the X-Ray trace id's Root (`1-...`)
 
     def as_dict(self) -> dict[str, Any]:
         return {"time": self.time, "function": self.function, "version": self.version,
                 "request_id": self.request_id, "status": self.status,
-                "duration_ms": self.duration_ms, "cold": self.cold}
+                "duration_ms": self.duration_ms, "cold": self.cold, "trace_id": self.trace_id}
 
 
 def window_step(window: int) -> tuple[int, int]:
@@ -209,7 +210,7 @@ class Metrics:
     def record(
         self, function: str, duration_ms: float, *, error: bool, cold: bool,
         request_id: str | None = None, status: str | None = None, version: int = 0,
-        memory_mb: int = 0,
+        memory_mb: int = 0, trace: str = "",
     ) -> None:
         now = self._clock()
         bucket = self._bucket(function, now)
@@ -223,7 +224,7 @@ class Metrics:
             bucket.max_memory_mb = memory_mb
         if request_id is not None:
             self._recent.append((now, function, version, request_id,
-                                 status or ("error" if error else "ok"), duration_ms, cold))
+                                 status or ("error" if error else "ok"), duration_ms, cold, trace))
 
     def response(self, function: str, status: int, request_id: str | None = None) -> None:
         """The gateway answered an HTTP request to `function` with a 4xx or 5xx `status`."""
@@ -242,16 +243,16 @@ class Metrics:
         self._bucket(function).throttles += 1
         if request_id is not None:
             self._recent.append(
-                (self._clock(), function, version, request_id, "throttled", 0.0, False))
+                (self._clock(), function, version, request_id, "throttled", 0.0, False, ""))
 
     def recent(self, functions: Collection[str] = (), limit: int = 50) -> list[Invocation]:
         """The latest invocations of `functions` (all when empty), newest first."""
         out: list[Invocation] = []
         for item in reversed(self._recent):
             if not functions or item[1] in functions:
-                now, function, version, request_id, status, duration_ms, cold = item
+                now, function, version, request_id, status, duration_ms, cold, trace = item
                 out.append(Invocation(now, function, version, request_id, status,
-                                      round(duration_ms, 3), cold))
+                                      round(duration_ms, 3), cold, trace))
                 if len(out) >= limit:
                     break
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import os
 import time
 from collections.abc import Iterator
@@ -184,7 +185,9 @@ def test_logs_are_framed(loop: LoopThread, pool: InstancePool, sink: RecordingSi
     fv = function_version(code_dir, "echo", physical="logged")
     result = invoke(loop, pool, fv, {"n": 7})
     lines = sink.for_request(result.request_id)
-    assert lines[0] == f"START RequestId: {result.request_id} Version: 1"
+    # every invocation is traced: the pool starts a trace when the caller brings none
+    assert re.fullmatch(rf"START RequestId: {result.request_id} Version: 1 "
+                        r"TraceId: 1-[0-9a-f]{8}-[0-9a-f]{24}", lines[0])
     assert "echo 7" in lines and "to stderr" in lines
     assert lines[-2] == f"END RequestId: {result.request_id}"
     report = lines[-1].split("\t")

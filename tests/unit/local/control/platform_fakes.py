@@ -66,6 +66,7 @@ class FakePool:
         self.answer: tuple[str, bytes] = ("ok", b'{"ok": true}')
         self.invoked: list[tuple[str, int, bytes]] = []
         self.client_contexts: list[bytes | None] = []
+        self.traces: list[str | None] = []  # each invocation's _X_AMZN_TRACE_ID
         self.running: dict[str, int] = {}
 
     def instances(self) -> dict[str, int]:
@@ -73,10 +74,12 @@ class FakePool:
 
     async def invoke(self, fv: FunctionVersion, payload: bytes, *,
                      request_id: str | None = None, http: bool = False,
-                     client_context: bytes | None = None) -> InvokeResult:
+                     client_context: bytes | None = None,
+                     trace: str | None = None) -> InvokeResult:
         rid = request_id or f"req-{len(self.invoked) + 1}"
         self.invoked.append((fv.function, fv.version, payload))
         self.client_contexts.append(client_context)
+        self.traces.append(trace)
         status, body = self.answer
         for text in (f"START RequestId: {rid} Version: {fv.version}", f"handling {rid}",
                      f"END RequestId: {rid}", f"REPORT RequestId: {rid}\tDuration: 1.00 ms"):

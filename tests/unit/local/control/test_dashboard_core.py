@@ -51,12 +51,17 @@ def test_pages_escape_every_value() -> None:
                                 "duration_ms": 1.0, "cold": False, "request_id": "r&1"},
                                "svc", "dev")
     assert "<script>" not in row and "request_id=r%261" in row
+    row = views.invocation_row({"time": 0.0, "name": "f", "version": 1, "status": "ok",
+                                "duration_ms": 1.0, "cold": False, "request_id": "r",
+                                "trace_id": "1-5759e988-bd862e3fe1be46a994272793"}, "svc", "dev")
+    assert '<td class="trace"><code>1-5759e988-bd862e3fe1be46a994272793</code></td>' in row
 
 
 def test_recent_invocations_ring_buffer() -> None:
     now = [100.0]
     metrics = Metrics(clock=lambda: now[0])
-    metrics.record("a", 1.5, error=False, cold=True, request_id="r1", status="ok", version=2)
+    metrics.record("a", 1.5, error=False, cold=True, request_id="r1", status="ok", version=2,
+                   trace="1-5759e988-bd862e3fe1be46a994272793")
     metrics.record("b", 2.0, error=True, cold=False, request_id="r2", status="error")
     metrics.throttled("a", "r3", 2)
     metrics.record("a", 9.0, error=False, cold=False)  # no request id: counted, not listed
@@ -65,7 +70,7 @@ def test_recent_invocations_ring_buffer() -> None:
     assert metrics.recent({"a"}, limit=1)[0].request_id == "r3"
     assert metrics.recent({"a"})[1].as_dict() == {
         "time": 100.0, "function": "a", "version": 2, "request_id": "r1", "status": "ok",
-        "duration_ms": 1.5, "cold": True}
+        "duration_ms": 1.5, "cold": True, "trace_id": "1-5759e988-bd862e3fe1be46a994272793"}
     for n in range(RECENT_INVOCATIONS + 10):
         metrics.record("c", 1.0, error=False, cold=False, request_id=f"c{n}")
     assert len(metrics.recent(limit=10**6)) == RECENT_INVOCATIONS

@@ -187,6 +187,18 @@ def test_the_client_context_reaches_the_invocation(fakes: Fakes) -> None:
     assert fakes.pool.client_contexts[-1] is None
 
 
+def test_a_callers_trace_is_continued(fakes: Fakes) -> None:
+    """boto3 inside a function sends its _X_AMZN_TRACE_ID: the invoked function's trace keeps
+    its Root (a new Parent); without one the pool starts a trace."""
+    caller = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    assert invoke(fakes, "shop-dev-worker", x_amzn_trace_id=caller).status == 200
+    trace = fakes.pool.traces[-1] or ""
+    assert trace.startswith("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=")
+    assert trace.endswith(";Sampled=1") and "53995c3f42cd8ad8" not in trace
+    assert invoke(fakes, "shop-dev-worker").status == 200
+    assert fakes.pool.traces[-1] is None
+
+
 @pytest.mark.parametrize(("value", "message"), [
     ("not base64!", "Client context must be a valid Base64-encoded JSON object."),
     (base64.b64encode(b"[1, 2]").decode(), "Client context must be a valid Base64-encoded JSON "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,11 @@ class ScriptedPool:
         self.answer: tuple[str, Any] = ("ok", {"statusCode": 200, "body": "hi"})
         self.delay = 0.0
         self.report: str | None = None  # the END/REPORT entry a real pool leaves to the gateway
+        self.traces: list[str | None] = []  # each invocation's _X_AMZN_TRACE_ID
 
     async def invoke(self, fv: FunctionVersion, event: bytes, *, request_id: str | None = None,
-                     http: bool = False) -> InvokeResult:
+                     http: bool = False, trace: str | None = None) -> InvokeResult:
+        self.traces.append(trace)
         # The gateway forwards HTTP requests packed; the instance builds the event (as here).
         self.events.append(event_from_packed(event, request_id or "r") if http
                            else json.loads(event))
@@ -137,6 +140,39 @@ def test_routes_to_the_function_with_a_v2_event(setup: tuple[Gateway, ScriptedPo
     assert header(response, "apigw-requestid") == event["requestContext"]["requestId"]
     call(gateway, "GET", "/svc/dev")
     assert pool.events[-1]["routeKey"] == "ANY /"
+
+
+def test_each_request_gets_a_trace_id(setup: tuple[Gateway, ScriptedPool]) -> None:
+    """API Gateway starts a trace (or continues the caller's): the event's x-amzn-trace-id
+    header, the response's, and the invocation's _X_AMZN_TRACE_ID share its Root."""
+    gateway, pool = setup
+    first = call(gateway, "GET", "/svc/dev/items/1")
+    second = call(gateway, "GET", "/svc/dev/rest/x")
+    roots = []
+    for response, event, trace in zip((first, second), pool.events[-2:], pool.traces[-2:],
+                                      strict=True):
+        sent = header(response, "x-amzn-trace-id")
+        assert sent is not None and re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", sent)
+        in_event = (event["headers"].get("x-amzn-trace-id")
+                    or event["headers"].get("X-Amzn-Trace-Id"))
+        assert in_event == sent
+        assert trace is not None and trace.startswith(sent + ";Parent=")
+        assert trace.endswith(";Sampled=0")
+        roots.append(sent)
+    assert roots[0] != roots[1]
+    assert pool.events[-1]["multiValueHeaders"]["X-Amzn-Trace-Id"] == [roots[1]]
+    caller = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    response = call(gateway, "GET", "/svc/dev/items/2",
+                    headers=[("host", "127.0.0.1"), ("x-amzn-trace-id", caller)])
+    assert header(response, "x-amzn-trace-id") == "Root=1-5759e988-bd862e3fe1be46a994272793"
+    assert pool.events[-1]["headers"]["x-amzn-trace-id"] == \
+        "Root=1-5759e988-bd862e3fe1be46a994272793"
+    trace = pool.traces[-1]
+    assert trace is not None and trace.endswith(";Sampled=1")
+    assert "Parent=53995c3f42cd8ad8" not in trace  # a new segment of the caller's trace
+    call(gateway, "GET", "/svc/dev/items/3",
+         headers=[("host", "127.0.0.1"), ("x-amzn-trace-id", "Root=not-a-trace")])
+    assert "not-a-trace" not in str(pool.traces[-1])
 
 
 def test_v1_event_for_payload_1_0(setup: tuple[Gateway, ScriptedPool]) -> None:

@@ -190,7 +190,8 @@ def invocation_row(inv: dict[str, Any], service: str, stage: str) -> str:
             f'<td>{e(inv["name"])}</td><td class="num">{e(inv["version"])}</td>'
             f'<td>{e(inv["status"])}</td><td class="num">{inv["duration_ms"]:.1f} ms</td>'
             f'<td>{"cold" if inv["cold"] else ""}</td>'
-            f'<td><a href="{e(href)}">{e(inv["request_id"])}</a></td></tr>')
+            f'<td><a href="{e(href)}">{e(inv["request_id"])}</a></td>'
+            f'<td class="trace"><code>{e(inv.get("trace_id", ""))}</code></td></tr>')
 
 
 def stage(data: dict[str, Any], *, csrf: str, notice: str | None = None) -> str:
@@ -234,8 +235,8 @@ def stage(data: dict[str, Any], *, csrf: str, notice: str | None = None) -> str:
 <h2>Metrics</h2>
 {_charts(data)}
 <h2>Recent invocations</h2>
-{table(["time (UTC)", "function", "version", "status", "duration", "", "request (logs)"], recent,
-       body_id="recent", empty="no invocation yet")}
+{table(["time (UTC)", "function", "version", "status", "duration", "", "request (logs)",
+        "trace id"], recent, body_id="recent", empty="no invocation yet")}
 <h2>Schedules</h2>
 {table(["name", "function", "expression", "enabled", "next fire"], schedules,
        empty="no schedule")}

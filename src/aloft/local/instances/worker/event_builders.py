@@ -112,8 +112,12 @@ def build_http_event(
     request_id: str,
     api_id: str,
     now: float | None = None,
+    trace: str = "",
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event. rawPath is the full request path, stage prefix included."""
+    """An HTTP API payload 2.0 event. rawPath is the full request path, stage prefix included.
+    `trace`: the X-Ray trace header API Gateway adds (`Root=1-...`); `authorizer`: what the
+    route's authorizer gave, as `requestContext.authorizer`."""
     now = time.time() if now is None else now
     headers: dict[str, str] = {}
     cookies: list[str] = []
@@ -136,6 +140,8 @@ def build_http_event(
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     host = host or "localhost"
     headers.update(_forwarded(request, host, forwarded_for))
+    if trace:
+        headers["x-amzn-trace-id"] = trace
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -165,6 +171,8 @@ def build_http_event(
         "time": request_time(now),
         "timeEpoch": int(now * 1000),
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
     body, is_base64 = encode_body(request.body, headers.get("content-type"))
@@ -184,9 +192,14 @@ def build_rest_event(
     request_id: str,
     api_id: str,
     now: float | None = None,
+    trace: str = "",
+    authorizer: Mapping[str, Any] | None = None,
+    api_key: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """A REST API (payload 1.0) proxy event. `path` is the path within the stage; the full
-    request path is `requestContext.path`, like a REST API's stage prefix."""
+    request path is `requestContext.path`, like a REST API's stage prefix. `trace` and
+    `authorizer` as for build_http_event; `api_key`: the request's API key and its id
+    (`identity.apiKey`, `identity.apiKeyId`)."""
     now = time.time() if now is None else now
     multi: dict[str, list[str]] = {}
     for name, value in request.headers:
@@ -196,11 +209,13 @@ def build_rest_event(
     forwarded_for = request.header("x-forwarded-for")
     for name, value in _forwarded(request, host, forwarded_for):
         multi[_title(name)] = [value]
+    if trace:
+        multi["X-Amzn-Trace-Id"] = [trace]
     multi_query = _query_params(request.query)[1]
     content_type = multi["Content-Type"][0] if "Content-Type" in multi else None
     body, is_base64 = encode_body(request.body, content_type)
     user_agent = (multi.get("User-Agent") or [""])[0]
-    return {
+    event: dict[str, Any] = {
         "version": "1.0",
         "resource": resource,
         "path": path,
@@ -230,6 +245,13 @@ def build_rest_event(
         "body": body,
         "isBase64Encoded": is_base64,
     }
+    if authorizer is not None or api_key is not None:
+        context: dict[str, Any] = event["requestContext"]
+        if authorizer is not None:
+            context["authorizer"] = dict(authorizer)
+        if api_key is not None:
+            context["identity"]["apiKey"], context["identity"]["apiKeyId"] = api_key
+    return event
 
 
 def _title(name: str) -> str:
@@ -270,9 +292,13 @@ def pack_request(
     path_parameters: Mapping[str, str] | None,
     stage: str,
     api_id: str,
+    trace: str = "",
+    authorizer: Mapping[str, Any] | None = None,
+    api_key: tuple[str, str] | None = None,
 ) -> bytes:
     """The request and its route, for `event_from_packed` in the instance. `route` is the route
-    key (2.0) or the resource (1.0); `path` the path within the stage (1.0)."""
+    key (2.0) or the resource (1.0); `path` the path within the stage (1.0); `trace`,
+    `authorizer` and `api_key` as the builders take them (JSON-able data: marshal packs it)."""
     return marshal.dumps(
         (
             payload,
@@ -287,6 +313,9 @@ def pack_request(
             dict(path_parameters) if path_parameters else None,
             stage,
             api_id,
+            trace,
+            None if authorizer is None else dict(authorizer),
+            api_key,
         )
     )
 
@@ -294,9 +323,8 @@ def pack_request(
 def event_from_packed(data: bytes, request_id: str) -> dict[str, Any]:
     """The event of a request packed by `pack_request` (the instance's interpreter is the
     gateway's, so marshal's format is shared)."""
-    payload, method, path, query, headers, body, client, route, rest, params, stage, api_id = (
-        marshal.loads(data)
-    )
+    (payload, method, path, query, headers, body, client, route, rest, params, stage, api_id,
+     trace, authorizer, api_key) = marshal.loads(data)
     request = ForwardedRequest(method, path, query, headers, body, client)
     if payload == "1.0":
         return build_rest_event(
@@ -307,6 +335,9 @@ def event_from_packed(data: bytes, request_id: str) -> dict[str, Any]:
             stage=stage,
             request_id=request_id,
             api_id=api_id,
+            trace=trace,
+            authorizer=authorizer,
+            api_key=api_key,
         )
     return build_http_event(
         request,
@@ -315,4 +346,6 @@ def event_from_packed(data: bytes, request_id: str) -> dict[str, Any]:
         stage=stage,
         request_id=request_id,
         api_id=api_id,
+        trace=trace,
+        authorizer=authorizer,
     )

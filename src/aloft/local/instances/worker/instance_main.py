@@ -201,25 +201,30 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     out, err = sys.stdout, sys.stderr
     clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
     getrusage, rusage_self = resource.getrusage, resource.RUSAGE_SELF
+    environ = os.environ
     while True:
         head = rfile.read(head_size)
         if len(head) < head_size:
             os._exit(0)  # the pool closed our socket: stop without running atexit hooks twice
         length, request_kind = header.unpack(head)
         body = rfile.read(length)
-        timeout, rid_len = invoke_head.unpack_from(body)
-        request_id = body[invoke_size : invoke_size + rid_len].decode()
+        timeout, rid_len, trace_len = invoke_head.unpack_from(body)
+        start = invoke_size + rid_len
+        request_id = body[invoke_size:start].decode()
+        if trace_len:  # Lambda sets the invocation's trace in the environment (boto3 reads it)
+            environ["_X_AMZN_TRACE_ID"] = body[start : start + trace_len].decode()
+            start += trace_len
         started = clock()
         try:
             context = new_context(request_id, monotonic() + timeout)
             if request_kind == invoke:
-                event = loads(body[invoke_size + rid_len :])
+                event = loads(body[start:])
             elif request_kind == with_context:  # the Invoke API's ClientContext came with it
-                client, raw = P.split_client_context(body[invoke_size + rid_len :])
+                client, raw = P.split_client_context(body[start:])
                 context.client_context = _client_context(loads(client))
                 event = loads(raw)
             else:  # an HTTP request, packed by the gateway: the event is built here
-                event = from_packed(body[invoke_size + rid_len :], request_id)
+                event = from_packed(body[start:], request_id)
             result = handler(event, context)
             try:
                 http = http_versions.get(request_kind)

@@ -15,12 +15,13 @@ import struct
 HEADER = struct.Struct("!IB")  # payload length, kind
 
 # pool -> instance
-INVOKE = 1  # INVOKE_HEAD + request id + event JSON; answered with RESULT_OK/ERROR/OOM
-INVOKE_HTTP2 = 2  # INVOKE_HEAD + request id + an HTTP request packed by event_builders (the
+INVOKE = 1  # INVOKE_HEAD + request id + trace + event JSON; answered with RESULT_OK/ERROR/OOM
+INVOKE_HTTP2 = 2  # INVOKE_HEAD + request id + trace + an HTTP request packed by event_builders (the
 INVOKE_HTTP1 = 3  # instance builds the event); the result is answered as RESULT_HTTP (or
 # RESULT_MALFORMED), read as an HTTP API 2.0 / REST 1.0 integration would
-INVOKE_CONTEXT = 4  # INVOKE_HEAD + request id + CONTEXT_LENGTH + ClientContext JSON + event
-INVOKE_HEAD = struct.Struct("!dH")  # timeout in seconds, request id length
+INVOKE_CONTEXT = 4  # INVOKE_HEAD + request id + trace + CONTEXT_LENGTH + ClientContext JSON + event
+# timeout in seconds, request id length, trace length (the invocation's _X_AMZN_TRACE_ID, ASCII)
+INVOKE_HEAD = struct.Struct("!dHH")
 CONTEXT_LENGTH = struct.Struct("!I")
 
 # instance or template -> pool
@@ -57,13 +58,14 @@ def frame(kind: int, payload: bytes = b"") -> bytes:
     return HEADER.pack(len(payload), kind) + payload
 
 
-_INVOKE_PREFIX = struct.Struct("!IBdH")  # HEADER + INVOKE_HEAD in one pack
+_INVOKE_PREFIX = struct.Struct("!IBdHH")  # HEADER + INVOKE_HEAD in one pack
 
 
-def invoke_frame(request_id: str, timeout: float, event: bytes, kind: int = INVOKE) -> bytes:
-    rid = request_id.encode()
-    size = INVOKE_HEAD.size + len(rid) + len(event)
-    return _INVOKE_PREFIX.pack(size, kind, timeout, len(rid)) + rid + event
+def invoke_frame(request_id: str, timeout: float, event: bytes, kind: int = INVOKE,
+                 trace: str = "") -> bytes:
+    rid, tid = request_id.encode(), trace.encode()
+    size = INVOKE_HEAD.size + len(rid) + len(tid) + len(event)
+    return _INVOKE_PREFIX.pack(size, kind, timeout, len(rid), len(tid)) + rid + tid + event
 
 
 def with_client_context(client_context: bytes, event: bytes) -> bytes:

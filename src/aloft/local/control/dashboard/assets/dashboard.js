@@ -153,6 +153,9 @@
       var td = el("td");
       td.appendChild(el("a", { href: logsHref(d.service, d.stage, inv.request_id) }, inv.request_id));
       tr.appendChild(td);
+      var trace = el("td", { "class": "trace" });
+      trace.appendChild(el("code", {}, inv.trace_id || ""));
+      tr.appendChild(trace);
       tbody.appendChild(tr);
     });
   }
