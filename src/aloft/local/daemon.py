@@ -132,6 +132,10 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         )
     listener = bind("127.0.0.1", opts.port)  # fail fast, before touching anything else
     port = listener.getsockname()[1]
+    before = home.last_port()
+    if before is not None and before != port:
+        log.warning("listening on port %d, not %d as before: versions deployed then name the "
+                    "old port in AWS_ENDPOINT_URL_LAMBDA (redeploy them)", port, before)
     home.remember_port(port)  # the next start takes it again (see resolve_port)
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()

@@ -126,5 +126,12 @@ def test_a_restarted_daemon_takes_its_ports_again(
         endpoint = again.call("GET", "cloud")["aws_endpoint"]
         assert endpoint["url"] == before["AWS_ENDPOINT_URL"]
         assert first.provider.invoke(service(root), "endpoints", {}).payload == before
+        assert "as before" not in (home / "daemon.log").read_text()
+        # started elsewhere on purpose: the log says what that means for deployed versions
+        again.stop()
+        moved = free_port()
+        CloudClient(home, moved).start()
+        assert f"listening on port {moved}, not {port} as before" in (
+            home / "daemon.log").read_text()
     finally:
         CloudClient(home).stop()
