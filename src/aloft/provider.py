@@ -60,6 +60,14 @@ class DeployResult:
     # the stage serves (no new version), a rollback to the version it serves. `version` and
     # `url` are then the stage's as they were.
     changed: bool = True
+    # Every URL the stage answers at, the one to open first (the local cloud's stage host
+    # `http://dev.shop.localhost:8750/`, then `url`); empty: only `url`.
+    urls: list[str] = field(default_factory=list)
+    # What the user must know although the deploy succeeded (shown in yellow): a first deploy
+    # published although its health check answered a 5xx (aloft.health), say.
+    warnings: list[str] = field(default_factory=list)
+    # The `release:` commands that ran in the new version, each with what it printed.
+    release: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

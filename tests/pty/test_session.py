@@ -122,7 +122,10 @@ def test_deploy_shows_each_step_and_serves(cloud: Cloud, project: Path, url: str
     for line in ("✓ uploaded", "✓ applied the changes",
                  "✓ verified", "deployed flask-hello to dev: version 1"):
         assert line in done.text
-    assert re.search(rf"URL\s+│\s+{re.escape(url)}", done.text), done.text
+    # the stage's own host first, then its URL under the path prefix on the next row
+    host_url = f"http://dev.flask-hello.localhost:{cloud.port}/"
+    assert re.search(rf"URL\s+│\s+{re.escape(host_url)}\s+│\n│\s+│\s+{re.escape(url)}",
+                     done.text), done.text
     assert "╭" in done.text  # the summary's rounded box, as on a terminal
     status, body = get(url)
     assert status == 200 and "Hello from aloft!" in body

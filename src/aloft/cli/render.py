@@ -309,10 +309,11 @@ class DeployProgress:
 
 def deploy_summary(
     title: str, url: str | None, version: int, functions: Mapping[str, int],
-    schedules: Sequence[str] = (),
+    schedules: Sequence[str] = (), urls: Sequence[str] = (),
 ) -> Group:
-    """The closing table of a deploy or rollback: URL, version, functions and schedules, under
-    a headline (its own line: a table's title would wrap at the table's width)."""
+    """The closing table of a deploy or rollback: URL(s), version, functions and schedules,
+    under a headline (its own line: a table's title would wrap at the table's width). `urls`:
+    every URL the stage answers at, the first one first (else `url`)."""
     from rich import box
     from rich.console import Group
     from rich.markup import escape
@@ -323,8 +324,10 @@ def deploy_summary(
     result = Table(show_header=False, box=None if plain else box.ROUNDED, pad_edge=not plain)
     result.add_column("", style="dim")
     result.add_column("")
-    if url:
-        result.add_row("URL", f"[bold]{escape(url)}[/bold]")
+    shown = list(urls) or ([url] if url else [])
+    for index, each in enumerate(shown):
+        result.add_row("URL" if index == 0 else "", f"[bold]{escape(each)}[/bold]"
+                       if index == 0 else escape(each))
     result.add_row("version", str(version))
     listed = ", ".join(f"{name} v{v}" for name, v in sorted(functions.items()))
     result.add_row("functions", escape(listed or "none"))

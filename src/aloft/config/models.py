@@ -9,6 +9,7 @@ so that consumers only ever see the long form.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,7 @@ DEFAULT_KEEP_ALIVE = 600
 _NAME = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
 _DOTTED = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 _APP_REF = r"^[A-Za-z_][A-Za-z0-9_.]*[:.][A-Za-z_][A-Za-z0-9_.]*$"
+_DOTTED_FUNCTION = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
 
 
 class Model(BaseModel):
@@ -717,6 +719,12 @@ class ServiceSettings(FunctionSettings):
         description="Response content types sent base64-encoded.",
     )
     health_path: str = Field("/", description="Path checked before a new version serves.")
+    release: list[str] = Field(
+        default_factory=list,
+        description="Commands run in the app's new version before it serves (a release "
+        "phase): `manage migrate --noinput` (Django) or `package.module.function [args]`; one "
+        "failing keeps the previous version serving.",
+    )
     exclude: list[str] = Field(
         default_factory=list, description="Glob patterns left out of the code bundle."
     )
@@ -742,6 +750,23 @@ class ServiceSettings(FunctionSettings):
         description="CloudFormation conditions by name, for `Fn::If` in values (Fn::Equals, "
         "Fn::And, Fn::Or, Fn::Not).",
     )
+
+    @field_validator("release")
+    @classmethod
+    def _release(cls, value: list[str]) -> list[str]:
+        for command in value:
+            try:
+                words = shlex.split(command)
+            except ValueError as exc:
+                raise ValueError(f"release command {command!r}: {exc}") from None
+            if not words or (words[0] == "manage" and len(words) == 1):
+                raise ValueError(f"release command {command!r} is empty: write `manage "
+                                 "migrate --noinput` or `package.module.function`")
+            if words[0] != "manage" and not re.match(_DOTTED_FUNCTION, words[0]):
+                raise ValueError(
+                    f"release command {command!r} must start with `manage` (a Django "
+                    "management command) or name a function as `package.module.function`")
+        return value
 
     @field_validator("app")
     @classmethod
@@ -795,6 +820,12 @@ class Service(ServiceSettings, StageSettings):
             raise ValueError(
                 "nothing to deploy: set `app: module:attr`, `django_settings` or `functions`"
             )
+        if self.release and not self.has_app:
+            raise ValueError("`release` commands run in the app: set `app` or "
+                             "`django_settings`")
+        if not self.django_settings and any(c.split()[0] == "manage" for c in self.release):
+            raise ValueError("`release: manage ...` runs a Django management command: set "
+                             "`django_settings`")
         for name, fn in self.functions.items():
             if fn.handler is None:
                 raise ValueError(f"function {name!r} needs a `handler` (module.function)")

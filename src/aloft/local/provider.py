@@ -58,6 +58,10 @@ def _deploy_result(data: dict[str, Any]) -> DeployResult:
         schedules=list(data.get("schedules") or []),
         plan=[as_plan_step(i) for i in data.get("plan") or []],
         changed=bool(data.get("changed", True)),
+        urls=[str(u) for u in data.get("urls") or []],
+        warnings=[str(w) for w in data.get("warnings") or []],
+        release=[(str(r["command"]), str(r.get("output") or ""))
+                 for r in data.get("release") or []],
     )
 
 

@@ -98,6 +98,45 @@ class StageRoutes:
     def base_path(self) -> str:
         return f"/{self.service}/{self.stage}"
 
+    @property
+    def host(self) -> str:
+        """The stage's own host name (`dev.shop.localhost`), served at the root."""
+        return stage_host(self.service, self.stage)
+
+
+LOCALHOST = ".localhost"
+
+
+def host_label(name: str) -> str:
+    """A service or stage name as a DNS label: lower case, `_` as `-` (host names are
+    case-insensitive and have no underscores)."""
+    return name.lower().replace("_", "-")
+
+
+def stage_host(service: str, stage: str) -> str:
+    """`{stage}.{service}.localhost`: where a stage is served without a path prefix, the app
+    at the root as API Gateway's `$default` stage serves it (browsers and curl resolve any
+    `*.localhost` name to the loopback address themselves)."""
+    return f"{host_label(stage)}.{host_label(service)}{LOCALHOST}"
+
+
+def stage_host_url(port: int, service: str, stage: str) -> str:
+    return f"http://{stage_host(service, stage)}:{port}/"
+
+
+def stage_path_url(port: int, service: str, stage: str) -> str:
+    return f"http://127.0.0.1:{port}/{service}/{stage}/"
+
+
+def host_key(host: str) -> str | None:
+    """`dev.shop` of a `Host` header `dev.shop.localhost:8750` (any case, any port), None when
+    the host is not a subdomain of localhost: the key a stage is found by."""
+    name = host.rpartition(":")[0] if host[-1:].isdigit() and ":" in host else host
+    name = name.lower().rstrip(".")
+    if not name.endswith(LOCALHOST) or len(name) == len(LOCALHOST):
+        return None
+    return name[: -len(LOCALHOST)]
+
 
 class LogSink(Protocol):
     """Receives every line an instance prints, and the START/END/REPORT lines around it. An
@@ -112,6 +151,10 @@ class Registry(Protocol):
 
     def stage_for_path(self, path: str) -> tuple[StageRoutes, str] | None:
         """The stage whose base path prefixes `path`, and the rest of the path."""
+        ...
+
+    def stage_for_host(self, key: str) -> StageRoutes | None:
+        """The stage served at host `{key}.localhost` (`host_key`), the app at the root."""
         ...
 
     def current(self, function: str) -> FunctionVersion | None:

@@ -9,6 +9,7 @@ from aloft.stage import events
 from aloft.stage import records as r
 from aloft.stage.functions import functions
 from aloft.stage.names import Account, StageNames
+from aloft.stage.release import release_commands
 from aloft.stage.resources import environment, resources
 from aloft.stage.values import Values
 
@@ -38,4 +39,5 @@ def stage_of(service: Service, account: Account, *, tasks: bool = True) -> r.Sta
         resources=declared,
         static=static,
         secret_key_alias=names.secret_key_alias,
+        release=release_commands(service),
     )

@@ -8,8 +8,9 @@ the stage exists holds `${...}` placeholders (aloft.stage.late).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aloft.stage.names import Account, StageNames
 
@@ -251,6 +252,14 @@ class Static:
 
 
 @dataclass(frozen=True)
+class ReleaseCommand:
+    """A `release:` command and the event that runs it in the app (aloft.stage.release)."""
+
+    command: str
+    event: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Stage:
     service: str
     stage: str
@@ -264,6 +273,7 @@ class Stage:
     resources: Resources
     static: Static | None
     secret_key_alias: str
+    release: tuple[ReleaseCommand, ...] = ()
 
     @property
     def names(self) -> StageNames:

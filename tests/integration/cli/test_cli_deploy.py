@@ -31,8 +31,9 @@ def cloud_env(aloft: Aloft, tmp_path: Path) -> Iterator[dict[str, str]]:
     aloft("cloud", "stop", cwd=tmp_path, env=env, timeout=60)
 
 
-def get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=30) as reply:
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as reply:
         return reply.status, reply.read().decode()
 
 
@@ -52,6 +53,18 @@ def test_deploy_request_status_invoke_tail_undeploy(
     assert 'href="/flask-hello/dev/hello/aloft"' in body  # url_for under the stage's path
     status, body = get(url + "hello/Ada")
     assert json.loads(body)["script_root"] == "/flask-hello/dev"
+    # the stage's own host: the app at the root, url_for without a prefix
+    port = cloud_env["ALOFT_PORT"]
+    host_url = f"http://dev.flask-hello.localhost:{port}/"
+    assert result["urls"] == [host_url, url]
+    at_host = {"Host": f"dev.flask-hello.localhost:{port}"}
+    status, body = get(f"http://127.0.0.1:{port}/", headers=at_host)
+    assert status == 200 and 'href="/hello/aloft"' in body
+    status, body = get(f"http://127.0.0.1:{port}/hello/Ada", headers=at_host)
+    assert json.loads(body)["script_root"] == ""
+    again = aloft("deploy", "dev", cwd=root, env=cloud_env)  # what people read: the host first
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.index(host_url) < again.stdout.index(url)
 
     table = aloft("status", "dev", cwd=root, env=cloud_env)
     assert table.returncode == 0, table.stderr
@@ -71,7 +84,7 @@ def test_deploy_request_status_invoke_tail_undeploy(
     assert "app" in plan.stdout
     planned = json.loads(aloft("deploy", "dev", "--plan", "--json", cwd=root,
                                env=cloud_env).stdout)
-    assert set(planned) == {"url", "version", "functions", "changed", "plan"}
+    assert set(planned) == {"url", "urls", "version", "functions", "changed", "plan"}
     assert planned["plan"] == [{"action": "keep", "name": "app", "function": "flask-hello-dev-app",
                                 "version": result["version"]}]
 
@@ -84,7 +97,8 @@ def test_deploy_request_status_invoke_tail_undeploy(
                                             env=cloud_env).stdout.splitlines()]
     requests = [x["request"] for x in as_json if "request" in x]
     assert {(r["method"], r["path"], r["status"]) for r in requests} == {
-        ("GET", "/flask-hello/dev/", 200), ("GET", "/flask-hello/dev/hello/Ada", 200)}
+        ("GET", "/flask-hello/dev/", 200), ("GET", "/flask-hello/dev/hello/Ada", 200),
+        ("GET", "/", 200), ("GET", "/hello/Ada", 200)}  # the last two at the stage's host
     assert all(r["request_id"] and r["latency_ms"] > 0 for r in requests)
 
     gone = aloft("undeploy", "dev", "--yes", cwd=root, env=cloud_env)

@@ -167,3 +167,15 @@ def test_a_value_from_a_variable_is_not_shown(write: Write) -> None:
     err = error_for(write, CONFIG.replace("memory: 512", "memory: ${env:SECRET, hunter2}"))
     assert err.where is not None and err.where.key_path == "memory"
     assert "hunter2" not in str(err)
+
+
+def test_release_commands_are_checked_where_written(write: Write) -> None:
+    err = error_for(write, CONFIG + "release: ['shop.tasks']\n".replace("shop.tasks", "migrate"))
+    assert "must start with `manage`" in err.message
+    assert err.where is not None and err.where.key_path.startswith("release")
+    err = error_for(write, CONFIG + "release: [manage]\n")
+    assert "is empty" in err.message
+    err = error_for(write, CONFIG + "release: ['manage migrate']\n")
+    assert "`release: manage ...` runs a Django management command" in err.message
+    fine = load_service(write(CONFIG + "release: ['shop.release.run --fast']\n"), "dev", env={})
+    assert fine.release == ["shop.release.run --fast"]

@@ -20,14 +20,35 @@ if TYPE_CHECKING:
 
 def print_result(result: DeployResult, title: str) -> None:
     """The closing summary table: URL, version, functions and their versions, schedules."""
+    show_warnings(result)
     render.out().print(render.deploy_summary(title, result.url, result.version,
-                                             result.functions, result.schedules))
+                                             result.functions, result.schedules, result.urls))
+
+
+def show_warnings(result: DeployResult) -> None:
+    """What the release commands printed (dim), and what the user must know although the
+    deploy succeeded (yellow), on stderr."""
+    from rich.markup import escape
+
+    for command, output in result.release:
+        render.err().print(f"[bold]release:[/bold] {escape(command)}")
+        if output.strip():
+            render.err().print(f"[dim]{escape(output.rstrip())}[/dim]")
+    for warning in result.warnings:
+        render.err().print(f"[yellow]warning:[/yellow] [yellow]{escape(warning)}[/yellow]")
 
 
 def result_json(result: DeployResult) -> dict[str, Any]:
     """What `--json` prints for a deploy or rollback."""
-    return {"url": result.url, "version": result.version, "functions": result.functions,
-            "changed": result.changed}
+    out: dict[str, Any] = {"url": result.url, "version": result.version,
+                           "functions": result.functions, "changed": result.changed}
+    if result.urls:
+        out["urls"] = result.urls
+    if result.warnings:
+        out["warnings"] = result.warnings
+    if result.release:
+        out["release"] = [{"command": c, "output": o} for c, o in result.release]
+    return out
 
 
 @click.command(
@@ -106,6 +127,7 @@ def _deploy(lifecycle: Lifecycle, provider: Provider, *, plan_only: bool,
 
 def _show(service: Service, result: DeployResult, *, plan_only: bool, as_json: bool) -> None:
     if as_json:
+        show_warnings(result)
         payload = result_json(result)
         if plan_only:
             payload["plan"] = [dict(step.fields) for step in result.plan]

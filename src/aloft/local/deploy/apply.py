@@ -18,6 +18,7 @@ class Applying:
 
     publish: list[i.Publish] = field(default_factory=list)
     checks: list[i.HealthCheck] = field(default_factory=list)
+    release: list[i.Release] = field(default_factory=list)
     serving: dict[str, int] = field(default_factory=dict)  # physical -> version kept or new
     removed: list[i.Remove] = field(default_factory=list)
     routes: list[dict[str, Any]] | None = None  # None: the stage's routes do not change
@@ -42,6 +43,10 @@ def _keep(a: Applying, x: i.Keep) -> None:
 
 def _check(a: Applying, x: i.HealthCheck) -> None:
     a.checks.append(x)
+
+
+def _release(a: Applying, x: i.Release) -> None:
+    a.release.append(x)
 
 
 def _remove(a: Applying, x: i.Remove) -> None:
@@ -70,7 +75,8 @@ def _recorded(a: Applying, x: i.Instruction) -> None:
 
 
 HANDLERS: dict[type[i.Instruction], Callable[[Applying, Any], None]] = {
-    i.Publish: _publish, i.Keep: _keep, i.HealthCheck: _check, i.Remove: _remove,
+    i.Publish: _publish, i.Keep: _keep, i.HealthCheck: _check, i.Release: _release,
+    i.Remove: _remove,
     i.Routes: _routes, i.ResourceAdd: _ensure, i.ResourceUpdate: _ensure,
     i.ResourceRemove: _drop, i.SwitchAlias: _switch, i.ScheduleAdd: _recorded,
     i.ScheduleUpdate: _recorded, i.ScheduleRename: _recorded, i.ScheduleRemove: _recorded,

@@ -53,8 +53,9 @@ from aloft.local.store.state import (
 from aloft.local.triggers.pollers.bindings import EXTRA_KEY as SOURCES_KEY
 from aloft.local.triggers.pollers.bindings import bindings_json
 from aloft.local.triggers.schedules import schedule_next_fire
-from aloft.local.types import FunctionVersion
+from aloft.local.types import FunctionVersion, stage_host_url, stage_path_url
 from aloft.stage import Stage
+from aloft.stage.records import ReleaseCommand
 from aloft.stage.resources import environment as resource_environment
 
 log = logging.getLogger("aloft.local.deployer")
@@ -64,7 +65,13 @@ KEEP_DEPLOYMENTS = 10
 
 
 def stage_url(port: int, service: str, stage: str) -> str:
-    return f"http://127.0.0.1:{port}/{service}/{stage}/"
+    """The stage's URL under the path prefix (any HTTP client reaches 127.0.0.1)."""
+    return stage_path_url(port, service, stage)
+
+
+def stage_urls(port: int, service: str, stage: str) -> list[str]:
+    """Where the stage answers: its own host first (the app at the root), then the prefix."""
+    return [stage_host_url(port, service, stage), stage_path_url(port, service, stage)]
 
 
 def current_stage(state: State, service: str, stage: str) -> CurrentStage:
@@ -210,7 +217,9 @@ class Deployer:
             # event sources are the same): no version is published, the alias stays.
             unchanged = i.is_noop(plan) and current.deployed
             if plan_only or unchanged:
-                return {"url": url, "version": dep.number if dep else 0,
+                return {"url": url, "urls": stage_urls(self.port, service.service,
+                                                       service.stage),
+                        "version": dep.number if dep else 0,
                         "functions": dict(dep.functions) if dep else {},
                         "schedules": [s.name for s in stage.schedules],
                         "plan": i.describe(plan), "changed": not unchanged}
@@ -258,17 +267,38 @@ class Deployer:
             timings["resources_ms"] = (time.perf_counter() - mark) * 1000
             mark = time.perf_counter()
         published = await self._versions(job, work, code_dir, layer_dir, now)
-        await self.health.run(service, work.checks, {r.fv.function: r.fv for r in published})
+        new = {r.fv.function: r.fv for r in published}
+        first = self.registry.stage(service.service, service.stage) is None
+        checked = await self.health.run(service, work.checks, new, first_deploy=first,
+                                        release=self._release(job, work, new))
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         # The point of no return: no await since the health checks, none before the mark.
         self.deploys.switching(job.deploy_id)
         stored, replaced = await self._switch(job, work, published, schedules, grants)
         timings["switch_ms"] = (time.perf_counter() - mark) * 1000
         await self._clean_up(job, work, replaced)
-        return {"url": job.url, "version": stored.number, "functions": dict(stored.functions),
+        return {"url": job.url, "urls": stage_urls(self.port, service.service, service.stage),
+                "version": stored.number, "functions": dict(stored.functions),
                 "schedules": [s.name for s in schedules], "plan": i.describe(job.plan),
                 "changed": True, "replaced": replaced.number if replaced is not None else None,
+                "warnings": checked.warnings, "release": checked.release,
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
+
+    def _release(self, job: _Job, work: Applying, new: dict[str, FunctionVersion]
+                 ) -> list[tuple[ReleaseCommand, FunctionVersion]]:
+        """Each `release:` command with the app version it runs in (the one about to serve:
+        new, or kept when only another function changed)."""
+        out = []
+        commands = {c.command: c for c in job.stage.release}
+        for x in work.release:
+            fv = new.get(x.function) or self.registry.snapshot.versions.get(
+                (x.function, x.version))
+            if fv is None:  # the plan names a version that neither exists nor is new
+                raise DeployError(f"version {x.version} of the app is not known",
+                                  where=Location(stage=job.stage.stage),
+                                  fix="deploy again")
+            out.append((commands[x.name], fv))
+        return out
 
     async def _unpack(self, job: _Job) -> tuple[Path, Path | None]:
         code_dir = await asyncio.to_thread(self.store.unpacked, job.code_sha256)
@@ -406,6 +436,7 @@ class Deployer:
                 if target.id == current.id:  # nothing to do: say so, change nothing
                     live = await asyncio.to_thread(self.state.schedules, service, stage)
                     return {"url": stage_url(self.port, service, stage),
+                            "urls": stage_urls(self.port, service, stage),
                             "version": current.number, "functions": dict(current.functions),
                             "schedules": [r.name for r in live], "plan": [],
                             "changed": False}
@@ -427,6 +458,7 @@ class Deployer:
                 log.warning("%s %s: %s", service, stage, note)
                 plan.append(i.SchedulesKept(stage, note))
             return {"url": stage_url(self.port, service, stage),
+                    "urls": stage_urls(self.port, service, stage),
                     "version": target.number, "functions": dict(target.functions),
                     "schedules": [r.name for r in rules], "plan": i.describe(plan),
                     "changed": True}

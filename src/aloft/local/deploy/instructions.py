@@ -7,6 +7,8 @@ In the order a deploy applies them:
   Publish        a function gets a new immutable version (new, code or configuration changed)
   Keep           a function is unchanged and keeps its version
   HealthCheck    a published version must initialise (and, for the app, answer its health path)
+  Release        a `release:` command runs in the app's new version (after it initialised,
+                 before its health path is asked: `manage migrate` first)
   Remove         a function that is no longer in the config leaves the stage
   Routes         the stage's HTTP routes (only when they change)
   ScheduleAdd / ScheduleUpdate / ScheduleRename / ScheduleRemove
@@ -68,6 +70,15 @@ class HealthCheck(Instruction):
     function: str
     version: int
     path: str | None  # the app's health path; None: initialising is the check
+
+
+@dataclass(frozen=True)
+class Release(Instruction):
+    """A `release:` command (`name`), run in the app's version that is about to serve."""
+
+    action = "release"
+    function: str  # physical
+    version: int
 
 
 @dataclass(frozen=True)

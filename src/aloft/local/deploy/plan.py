@@ -123,6 +123,10 @@ def plan_deploy(
     functions, alias = _function_changes(service, stage, code_sha256, layer_sha256, current,
                                          platform)
     plan += functions
+    if stage.release and APP_FUNCTION in alias and any(isinstance(x, i.Publish)
+                                                       for x in functions):
+        app = stage.names.function(APP_FUNCTION)
+        plan += [i.Release(c.command, app, alias[APP_FUNCTION]) for c in stage.release]
     for name in sorted(set(current.functions) - set(alias)):
         plan.append(i.Remove(name, stage.names.function(name),
                              current.functions[name].version))

@@ -26,6 +26,7 @@ from aloft.local.instances.trace_ids import incoming_root, lambda_trace, new_roo
 from aloft.local.instances.worker.event_builders import pack_request
 from aloft.local.instances.worker.proxy_response import MalformedResponse
 from aloft.local.types import (
+    LOCALHOST,
     CorsPolicy,
     FunctionVersion,
     HttpRequest,
@@ -33,9 +34,12 @@ from aloft.local.types import (
     InvokeResult,
     Registry,
     StageRoutes,
+    host_key,
 )
 
 API_ID = "local"
+DEFAULT_STAGE = "$default"
+_OWN = ("127.0.0.1", "localhost")  # the common Host values, skipped without a lower()
 INTERNAL_ERROR = json.dumps({"message": "Internal Server Error"}).encode()
 _JSON = ("content-type", "application/json")
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # compact, and no per-call setup
@@ -69,16 +73,25 @@ class Gateway:
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         started = perf_counter()
-        found = self.registry.stage_for_path(request.path)
-        if found is None:
-            return self._no_stage(request)
-        stage, rest = found
-        rest = rest or "/"
+        host = request.header("host")
+        if host is not None and not host.startswith(_OWN) and LOCALHOST in host.lower():
+            # `dev.shop.localhost:8750`: the stage's own host, the app at the root
+            key = host_key(host)
+            hosted = self.registry.stage_for_host(key) if key is not None else None
+            if hosted is None:
+                return self._no_stage(request, host)
+            stage, rest, at_root = hosted, request.path or "/", True
+        else:
+            found = self.registry.stage_for_path(request.path)
+            if found is None:
+                return self._no_stage(request, host)
+            stage, rest = found
+            rest, at_root = rest or "/", False
         if stage.extras:  # CORS (the stage's or a route's) or static files
-            return await self._with_extras(request, stage, rest, started)
+            return await self._with_extras(request, stage, rest, started, at_root)
         # The hot path, in this one coroutine: every level of awaiting between the server and
         # the instance is resumed again on each wake-up of the request.
-        call = self._prepare(request, stage, rest)
+        call = self._prepare(request, stage, rest, at_root)
         if isinstance(call, HttpResponse):
             return call
         fv, rid, payload, trace = call
@@ -103,7 +116,8 @@ class Gateway:
             self.pool.metrics.response(fv.function, status, rid)
 
     async def _with_extras(
-        self, request: HttpRequest, stage: StageRoutes, rest: str, started: float
+        self, request: HttpRequest, stage: StageRoutes, rest: str, started: float,
+        at_root: bool,
     ) -> HttpResponse:
         """A request to a stage with CORS or static files."""
         origin = request.header("origin")
@@ -124,7 +138,7 @@ class Gateway:
                 if origin is not None and stage.cors is not None:
                     static.headers.extend(cors_headers(stage.cors, origin))
                 return static
-        call = self._prepare(request, stage, rest)
+        call = self._prepare(request, stage, rest, at_root)
         if isinstance(call, HttpResponse):
             response = call
         else:
@@ -144,10 +158,13 @@ class Gateway:
         return stage.cors if match is None else route_policy(stage.cors, match.route)
 
     def _prepare(
-        self, request: HttpRequest, stage: StageRoutes, rest: str
+        self, request: HttpRequest, stage: StageRoutes, rest: str, at_root: bool
     ) -> tuple[FunctionVersion, str, bytes, str] | HttpResponse:
         """The function, request id, packed request and the invocation's trace
-        (`_X_AMZN_TRACE_ID`); or the gateway's own answer."""
+        (`_X_AMZN_TRACE_ID`); or the gateway's own answer. `at_root`: the request came to the
+        stage's own host, where the app is at the root: an HTTP API event of the `$default`
+        stage (no prefix in `rawPath`), or a REST event whose `requestContext.path` has none,
+        as behind a custom domain."""
         if len(request.body) > self.max_body:
             return self.too_large()
         match = self._table(stage).match(request.method, rest)
@@ -156,7 +173,8 @@ class Gateway:
                 404,
                 {
                     "message": "Not Found",
-                    "routes": [f"{r.method} {stage.base_path}{r.path}" for r in stage.routes],
+                    "routes": [f"{r.method} {'' if at_root else stage.base_path}{r.path}"
+                               for r in stage.routes],
                 },
             )
         route = match.route
@@ -181,7 +199,7 @@ class Gateway:
             route=route.path if rest_route else route_key(route),
             path=rest,
             path_parameters=match.params,
-            stage=stage.stage,
+            stage=DEFAULT_STAGE if at_root and not rest_route else stage.stage,
             api_id=API_ID,
             trace=f"Root={root}",
         )
@@ -259,11 +277,16 @@ class Gateway:
             413, {"message": "Request Entity Too Large", "limit_bytes": self.max_body}
         )
 
-    def _no_stage(self, request: HttpRequest) -> HttpResponse:
-        host = request.header("host") or "127.0.0.1"
-        stages = [f"http://{host}{s.base_path}/" for s in self.registry.stages()]
+    def _no_stage(self, request: HttpRequest, host: str | None) -> HttpResponse:
+        host = host or "127.0.0.1"
+        port = host.rpartition(":")[2] if host[-1:].isdigit() and ":" in host else ""
+        suffix = f":{port}" if port else ""
+        at_host = LOCALHOST in host.lower()
+        stages = [f"http://{s.host}{suffix}/" if at_host
+                  else f"http://{host}{s.base_path}/" for s in self.registry.stages()]
+        where = "host" if at_host else "path"
         return json_response(
-            404, {"message": "No stage is deployed at this path", "stages": stages}
+            404, {"message": f"No stage is deployed at this {where}", "stages": stages}
         )
 
 

@@ -1,10 +1,11 @@
 """The local cloud's HTTP server: HTTP/1.1 over asyncio (uvloop) with httptools' C parser.
 
 Requests under `/_aloft/` and `/2015-03-31/` are offered to the control handler first; the rest
-go to the gateway. The server is aloft's own rather than uvicorn's because it is on every
-request's path: no ASGI scope or message dicts, no per-request keep-alive timer, and the whole
-response goes out in one `transport.write` (one segment, one syscall), which is most of what
-separated the gateway from gunicorn (see bench/gateway_throughput.py).
+go to the gateway (at a stage's own host, `dev.shop.localhost`, every path is the app's). The
+server is aloft's own rather than uvicorn's because it is on every request's path: no ASGI scope
+or message dicts, no per-request keep-alive timer, and the whole response goes out in one
+`transport.write` (one segment, one syscall), which is most of what separated the gateway from
+gunicorn (see bench/gateway_throughput.py).
 
 It refuses what API Gateway refuses, before anything runs: a `Host` that is not its own (421,
 see sites.py), a cross-site request to the APIs that run code (403), a URL (414) or a request
@@ -330,6 +331,10 @@ class _Connection(asyncio.Protocol):
                 length = value
             elif name == "expect":
                 expect = value.lower() == "100-continue"
+        if control and host is not None and ".localhost" in host.lower():
+            # A stage's own host (`dev.shop.localhost`): every path is the app's.
+            control = self._control = False
+            self._limit = server.max_body
         answer = None
         if host not in self._hosts and not server.site.host_ok(host) and (
                 host is not None or not self._http10()):
@@ -527,7 +532,8 @@ class App:
         self.max_body = gateway.max_body
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
-        if self.control is not None and request.path.startswith(CONTROL_PREFIXES):
+        if self.control is not None and request.path.startswith(CONTROL_PREFIXES) and \
+                ".localhost" not in (request.header("host") or "").lower():
             response = await self.control.handle(request)
             if response is not None:
                 return response

@@ -6,11 +6,13 @@ an attacker's DNS server first resolves to their own address and then to 127.0.0
 rebinding) lets their page read the answers too. So:
 
 - every request must name this server in its `Host` header: `127.0.0.1`, `localhost`, `[::1]`
-  or any `*.localhost` name, with the server's port (a rebound name is none of these: 421);
+  or any `*.localhost` name (a stage's own host, `dev.shop.localhost`), with the server's port
+  (a rebound name is none of these: 421);
 - requests to the Invoke API, the control API and the dashboard's actions are refused (403) when
   a browser says they come from another site (`Sec-Fetch-Site: cross-site`) or from a page of
-  another origin (`Origin`), a page served on another port of 127.0.0.1 included. The stages'
-  own routes stay open to other origins: they are the user's app, and CORS is theirs.
+  another origin (`Origin`), a page served on another port of 127.0.0.1 or at a stage's host
+  included. The stages' own routes stay open to other origins: they are the user's app, and
+  CORS is theirs.
 
 Pure: `Site` is built once per server; `host_ok` is on every request's path, a set lookup first.
 """
@@ -55,9 +57,13 @@ class Site:
         return False
 
     def origin_ok(self, origin: str) -> bool:
-        """Whether an `Origin` header value is one of this server's own origins."""
+        """Whether an `Origin` header value is one of this server's own origins: its own
+        names, not the stages' hosts (`dev.shop.localhost` serves the user's app, a site of
+        its own to the control plane)."""
         scheme, sep, rest = origin.partition("://")
-        return bool(sep) and scheme.lower() == "http" and "/" not in rest and self.host_ok(rest)
+        return (bool(sep) and scheme.lower() == "http" and "/" not in rest
+                and self.host_ok(rest) and ".localhost:" not in rest.lower()
+                and not rest.lower().endswith(".localhost"))
 
     def foreign(self, origin: str | None, fetch_site: str | None) -> str | None:
         """Why a request that runs code comes from another site, or None when it does not:

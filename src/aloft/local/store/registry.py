@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.local.store.state import Deployment, State
-from aloft.local.types import CorsPolicy, FunctionVersion, Route, StageRoutes
+from aloft.local.types import LOCALHOST, CorsPolicy, FunctionVersion, Route, StageRoutes
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class StageInfo:
 @dataclass(frozen=True)
 class Snapshot:
     stages: dict[str, StageInfo] = field(default_factory=dict)  # base path -> stage
+    hosts: dict[str, StageInfo] = field(default_factory=dict)  # host key (`dev.shop`) -> stage
     current: dict[str, FunctionVersion] = field(default_factory=dict)  # physical -> version
     versions: dict[tuple[str, int], FunctionVersion] = field(default_factory=dict)
     stage_of: dict[str, tuple[str, str]] = field(default_factory=dict)  # physical -> stage
@@ -89,7 +90,9 @@ def load_snapshot(state: State) -> Snapshot:
         for physical, (retries, max_age) in dep.extra.get("async", {}).items():
             snap.async_config[physical] = (int(retries), int(max_age))
         routes = stage_routes(dep)
-        snap.stages[routes.base_path] = StageInfo(routes, dep, functions)
+        info = StageInfo(routes, dep, functions)
+        snap.stages[routes.base_path] = info
+        snap.hosts.setdefault(routes.host.removesuffix(LOCALHOST), info)
     return snap
 
 
@@ -118,6 +121,10 @@ class LocalRegistry:
             return None
         rest = "/" + parts[3] if len(parts) > 3 else "/"
         return info.routes, rest
+
+    def stage_for_host(self, key: str) -> StageRoutes | None:
+        info = self._snap.hosts.get(key)
+        return info.routes if info is not None else None
 
     def current(self, function: str) -> FunctionVersion | None:
         return self._snap.current.get(function)

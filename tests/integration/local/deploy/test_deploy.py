@@ -124,7 +124,9 @@ def test_deploy_json_from_the_cli(cloud: Cloud, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data == {"url": cloud.url("/clijson/dev/"), "version": 1,
-                    "functions": {"app": 1, "echo": 1}, "changed": True}
+                    "functions": {"app": 1, "echo": 1}, "changed": True,
+                    "urls": [f"http://dev.clijson.localhost:{cloud.port}/",
+                             cloud.url("/clijson/dev/")]}
     # the same code and config again: nothing deployed, the serving version reported
     again = CliRunner().invoke(cli, ["-C", str(root), "deploy", "dev"], env=env)
     assert again.exit_code == 0, again.output

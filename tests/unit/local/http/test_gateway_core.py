@@ -46,6 +46,9 @@ class FakeRegistry:
             return None
         return self._stages[f"/{parts[1]}/{parts[2]}"], "/" + (parts[3] if len(parts) > 3 else "")
 
+    def stage_for_host(self, key: str) -> StageRoutes | None:
+        return next((s for s in self._stages.values() if s.host == f"{key}.localhost"), None)
+
     def current(self, function: str) -> FunctionVersion | None:
         return self._versions.get(function)
 
@@ -423,3 +426,63 @@ def test_request_ids_are_version_4_uuids() -> None:
         parsed = uuid.UUID(rid)
         assert str(parsed) == rid
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+# -- the stage's own host: `{stage}.{service}.localhost`, the app at the root -------------------
+
+AT_HOST = [("host", "dev.svc.localhost:8750")]
+
+
+def test_at_the_stage_host_the_app_is_at_the_root(setup: tuple[Gateway, ScriptedPool]) -> None:
+    gateway, pool = setup
+    response = call(gateway, "GET", "/items/7", "a=1", headers=AT_HOST)
+    assert response.status == 200
+    event = pool.events[-1]
+    # As API Gateway's `$default` stage gives it: no prefix anywhere.
+    assert event["rawPath"] == "/items/7" and event["requestContext"]["http"]["path"] == "/items/7"
+    assert event["requestContext"]["stage"] == "$default"
+    assert event["routeKey"] == "GET /items/{id}" and event["pathParameters"] == {"id": "7"}
+    assert event["headers"]["host"] == "dev.svc.localhost:8750"
+    call(gateway, "GET", "/", headers=[("host", "DEV.Svc.LocalHost:8750")])  # any case
+    assert pool.events[-1]["routeKey"] == "ANY /" and pool.events[-1]["rawPath"] == "/"
+
+
+def test_at_the_stage_host_a_path_like_the_prefix_is_the_apps(
+        setup: tuple[Gateway, ScriptedPool]) -> None:
+    gateway, pool = setup
+    call(gateway, "GET", "/svc/dev/items/7", headers=AT_HOST)
+    event = pool.events[-1]
+    assert event["routeKey"] == "ANY /{proxy+}" and event["rawPath"] == "/svc/dev/items/7"
+
+
+def test_a_rest_route_at_the_stage_host_has_no_prefix(
+        setup: tuple[Gateway, ScriptedPool]) -> None:
+    gateway, pool = setup
+    call(gateway, "GET", "/rest/a/b", headers=AT_HOST)
+    event = pool.events[-1]
+    assert event["version"] == "1.0" and event["path"] == "/rest/a/b"
+    assert event["requestContext"]["path"] == "/rest/a/b"  # as behind a custom domain
+    assert event["requestContext"]["stage"] == "dev"
+
+
+def test_static_files_and_their_404_at_the_stage_host(
+        setup: tuple[Gateway, ScriptedPool]) -> None:
+    gateway, _pool = setup
+    response = call(gateway, "GET", "/static/css/site.css", headers=AT_HOST)
+    assert response.status == 200 and response.body == b"body{}"
+    missing = call(gateway, "GET", "/nothing-routed-here", headers=[
+        ("host", "prod.svc.localhost:8750")])
+    assert missing.status == 404
+    assert json.loads(missing.body)["routes"] == ["GET /x"]  # the stage's, without a prefix
+
+
+def test_an_unknown_stage_host_lists_the_stages_hosts(
+        setup: tuple[Gateway, ScriptedPool]) -> None:
+    gateway, pool = setup
+    response = call(gateway, "GET", "/", headers=[("host", "qa.svc.localhost:8750")])
+    assert response.status == 404 and not pool.events
+    data = json.loads(response.body)
+    assert data["message"] == "No stage is deployed at this host"
+    assert data["stages"] == ["http://dev.svc.localhost:8750/", "http://prod.svc.localhost:8750/"]
+    by_path = json.loads(call(gateway, "GET", "/nope/dev/").body)
+    assert by_path["stages"] == ["http://127.0.0.1:8750/svc/dev/", "http://127.0.0.1:8750/svc/prod/"]

@@ -441,7 +441,7 @@ def _prime(handler: Handler, new_context: ContextFactory) -> None:
     primed: only an HTTP app has a request that is safe to make up."""
     if not _serves_http:
         return
-    path = os.environ.get("ALOFT_BASE_PATH", "").rstrip("/") + "/"
+    path = "/"  # the stage's root, as its own host serves it (`$default`)
     now = time.time()
     headers = {"host": "127.0.0.1", "user-agent": PRIME_AGENT, "x-forwarded-proto": "http"}
     event = {
