@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aloft.config.api_auth import ApiKey, Authorizer, RouteAuthorizer, UsagePlan
 from aloft.config.cfn_types import CfnCondition, CfnText
 from aloft.config.cron import cron_problem
 
@@ -56,6 +57,9 @@ class HttpEvent(Model):
     path: str = Field(description="URL path; `{param}` captures one segment, `{proxy+}` the rest.")
     method: str = Field("ANY", description="HTTP method, or ANY.")
     cors: bool | None = Field(None, description="Override the service's CORS for this route.")
+    authorizer: RouteAuthorizer | None = Field(
+        None, description="An authorizer of `authorizers` (name, or {name, scopes}).")
+    private: bool = Field(False, description="REST APIs: callers need a key of `api_keys`.")
 
     @model_validator(mode="before")
     @classmethod
@@ -750,6 +754,18 @@ class ServiceSettings(FunctionSettings):
         description="CloudFormation conditions by name, for `Fn::If` in values (Fn::Equals, "
         "Fn::And, Fn::Or, Fn::Not).",
     )
+    authorizers: dict[str, Authorizer] = Field(
+        default_factory=dict, description="The API's authorizers by name (JWT or Lambda)."
+    )
+    authorizer: RouteAuthorizer | None = Field(
+        None, description="The authorizer of the app's routes (name, or {name, scopes})."
+    )
+    api_keys: list[ApiKey] = Field(
+        default_factory=list, description="REST APIs: the keys `private` routes accept."
+    )
+    usage_plan: UsagePlan | None = Field(
+        None, description="REST APIs: the quota and rate each API key may use."
+    )
 
     @field_validator("release")
     @classmethod
@@ -831,6 +847,7 @@ class Service(ServiceSettings, StageSettings):
                 raise ValueError(f"function {name!r} needs a `handler` (module.function)")
         if self.tasks.function and self.tasks.function not in self.all_function_names():
             raise ValueError(f"tasks.function {self.tasks.function!r} is not a function")
+        check_api_auth(self)
         return self
 
     # -- derived views (no state of their own) -------------------------------
@@ -904,3 +921,53 @@ class ConfigFile(ServiceSettings):
         default_factory=LocalSettings, description="Settings used when provider is local."
     )
     debug: bool = Field(False, description="Show tracebacks in error responses.")
+
+
+def check_api_auth(service: Service) -> None:
+    """Authorizers, routes and keys fit each other and the stage's API (`aws.api`): what
+    passes here runs on the local cloud and on AWS alike. Messages start with the key path."""
+    kind = service.aws.api
+    for name, auth in service.authorizers.items():
+        at = f"authorizers.{name}"
+        if auth.function is not None and auth.function not in service.functions:
+            raise ValueError(f"`{at}.function`: {auth.function!r} is not a key of `functions`")
+        if auth.type == "jwt" and kind != "http":
+            raise ValueError(f"`{at}.type`: jwt authorizers are HTTP APIs' (`aws.api: http`); "
+                             f"this stage's API is `{kind}`")
+        if auth.type == "token" and kind != "rest":
+            raise ValueError(f"`{at}.type`: token authorizers are REST APIs' (`aws.api: rest`); "
+                             "write `type: request` for an HTTP API")
+        if kind == "rest" and (auth.simple_responses or auth.payload == "2.0"):
+            raise ValueError(f"`{at}`: REST APIs' authorizers answer with an IAM policy "
+                             "(payload 1.0): drop `simple_responses` and `payload`")
+    routes: list[tuple[str, RouteAuthorizer | None, bool]] = []
+    if service.has_app:
+        routes.append(("authorizer", service.authorizer, False))
+    for fname, fn in service.functions.items():
+        for i, event in enumerate(fn.events):
+            if event.http is not None:
+                at = f"functions.{fname}.events[{i}].http"
+                routes.append((f"{at}.authorizer", event.http.authorizer, event.http.private))
+    for at, route_auth, private in routes:
+        if private and kind != "rest":
+            raise ValueError(f"`{at.removesuffix('.authorizer')}.private`: API keys are REST "
+                             f"APIs' (`aws.api: rest`); this stage's API is `{kind}`")
+        if private and not service.api_keys:
+            raise ValueError(f"`{at.removesuffix('.authorizer')}.private`: the route needs an "
+                             "API key, and `api_keys` declares none")
+        if route_auth is None:
+            continue
+        found = service.authorizers.get(route_auth.name)
+        if found is None:
+            known = ", ".join(sorted(service.authorizers)) or "none"
+            raise ValueError(f"`{at}`: no authorizer {route_auth.name!r} in `authorizers` "
+                             f"(declared: {known})")
+        if route_auth.scopes and found.type != "jwt":
+            raise ValueError(f"`{at}.scopes`: scopes are checked by jwt authorizers; "
+                             f"{route_auth.name!r} is a {found.type} authorizer")
+    if service.usage_plan is not None and kind != "rest":
+        raise ValueError(f"`usage_plan`: usage plans are REST APIs' (`aws.api: rest`); this "
+                         f"stage's API is `{kind}`")
+    names = [k.name for k in service.api_keys]
+    if len(set(names)) != len(names):
+        raise ValueError("`api_keys`: two keys have one name")

@@ -16,6 +16,7 @@ from typing import Any
 
 from aloft.config.builder import Builder, items, resource_name
 from aloft.config.intrinsics import function_name
+from aloft.config.serverless_auth import http_api_route, rest_route
 from aloft.config.serverless_resources import logical_id
 from aloft.config.source import KeyPath
 from aloft.errors import ConfigError
@@ -44,9 +45,8 @@ _UNSUPPORTED = {
     "rabbitmq": "Amazon MQ event sources are not supported by aloft",
 }
 _HTTP_KEYS = {
-    "authorizer": "authorizers are not supported by aloft yet; check the token in your "
-                  "handler",
-    "private": "API keys are not supported by aloft; protect the route in your handler",
+    "authorizer": None,  # read below
+    "private": None,
     "integration": None,  # read below
     "request": "request validation and mapping are not applied; validate in your handler",
     "response": "response mapping is not applied; the handler's response is returned",
@@ -73,6 +73,8 @@ class EventContext:
     created: set[str] = field(default_factory=set)
     route_cors: list[tuple[dict[str, Any], KeyPath]] = field(default_factory=list)
     """The `cors:` objects of http events and where they were written (one CORS per API)."""
+    authorizers: dict[str, tuple[dict[str, Any], KeyPath]] = field(default_factory=dict)
+    """REST APIs' authorizers, declared on their http events (aloft's `authorizers`)."""
 
     def warn_extra(self, event: dict[str, Any], known: set[str], at: KeyPath) -> None:
         for key in event:
@@ -133,6 +135,12 @@ def _http(ctx: EventContext, body: Any, at: KeyPath) -> Converted:
         else:
             ctx.out.warn((*at, key), "not supported by aloft; ignored")
     route = _route(str(body.get("method", "ANY")), str(body.get("path", "/")))
+    if "authorizer" in body:
+        name = rest_route(ctx.out, body["authorizer"], (*at, "authorizer"), ctx.authorizers)
+        if name is not None:
+            route["authorizer"] = name
+    if body.get("private"):
+        route["private"] = True
     cors = body.get("cors")
     if isinstance(cors, dict):
         route["cors"] = True
@@ -168,12 +176,15 @@ def _http_api(ctx: EventContext, body: Any, at: KeyPath) -> Converted:
         ctx.out.warn(at, "an httpApi event is `METHOD path`, `*` or {method, path}; ignored")
         return []
     for key in body:
-        if key == "authorizer":
-            ctx.out.warn((*at, key), str(_HTTP_KEYS["authorizer"]))
-        elif key not in ("path", "method"):
+        if key not in ("path", "method", "authorizer"):
             ctx.out.warn((*at, key), "not supported by aloft; ignored")
     path = str(body.get("path", "*"))
-    return [{"http": _route(str(body.get("method", "*")), "/{proxy+}" if path == "*" else path)}]
+    route = _route(str(body.get("method", "*")), "/{proxy+}" if path == "*" else path)
+    if "authorizer" in body:
+        found = http_api_route(ctx.out, body["authorizer"], (*at, "authorizer"))
+        if found is not None:
+            route["authorizer"] = found
+    return [{"http": route}]
 
 
 def _schedule(ctx: EventContext, body: Any, at: KeyPath) -> Converted:

@@ -6,6 +6,7 @@ from typing import Any
 
 from aloft.config.builder import Builder
 from aloft.config.models import APP_FUNCTION
+from aloft.config.serverless_auth import put_gathered
 from aloft.config.serverless_events import EventContext, convert_event, rest_cors
 from aloft.config.serverless_provider import (
     SERVERLESS_MEMORY,
@@ -74,6 +75,7 @@ def convert_functions(
         if ctx.http_api:
             out.warn(("functions",), "both http and httpApi events: aloft deploys one API (REST)")
     _route_cors(out, ctx)
+    put_gathered(out, ctx.authorizers)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -163,6 +165,11 @@ def _app_function(
                     objects = len(ctx.route_cors)
                     for converted in convert_event(ctx, event, (*here, index)):
                         http = converted["http"]
+                        if "authorizer" in http:  # the app's routes are guarded together
+                            out.put(("authorizer",), http.pop("authorizer"), (*here, index))
+                        if http.pop("private", False):
+                            out.warn((*here, index), "the app's routes take no API key in "
+                                     "aloft; make the route a function's to keep `private`")
                         if http["path"] not in ("/", "/{proxy+}"):
                             out.warn((*here, index), f"route {http['path']}: aloft sends every "
                                      "path to the app")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aloft.config.builder import Builder
+from aloft.config.serverless_auth import api_keys, http_api_authorizers, usage_plan
 from aloft.config.source import KeyPath
 
 SERVERLESS_MEMORY = 1024
@@ -39,8 +40,6 @@ _WHY: dict[str, str] = {
     "stackPolicy": "aloft does not deploy through CloudFormation stacks",
     "rollbackConfiguration": "`aloft rollback` replaces CloudFormation rollbacks",
     "disableRollback": "a failing aloft deploy keeps the version that serves",
-    "usagePlan": "aloft has no API keys; protect the API in code or with an authorizer",
-    "apiKeys": "aloft has no API keys; protect the API in code or with an authorizer",
 }
 
 
@@ -67,6 +66,10 @@ def convert_provider(out: Builder, provider: dict[str, Any]) -> None:
             _http_api(out, value if isinstance(value, dict) else {}, at)
         elif key == "apiGateway":
             _api_gateway(out, value if isinstance(value, dict) else {}, at)
+        elif key == "apiKeys":  # v2's place for them
+            api_keys(out, value, at)
+        elif key == "usagePlan":
+            usage_plan(out, value, at)
         elif key == "vpc":
             vpc = value if isinstance(value, dict) else {}
             out.put(("aws", "vpc"), {"subnet_ids": vpc.get("subnetIds", []),
@@ -168,8 +171,7 @@ def _http_api(out: Builder, http: dict[str, Any], at: KeyPath) -> None:
         elif key in ("name", "useProviderTags", "metrics", "shouldStartNameWithService"):
             continue
         elif key == "authorizers":
-            out.warn((*at, key), "authorizers are not supported by aloft yet; check the "
-                     "token in your app")
+            http_api_authorizers(out, value, (*at, key))
         else:
             out.warn((*at, key), "not supported by aloft; ignored")
 
@@ -188,6 +190,10 @@ def _api_gateway(out: Builder, api: dict[str, Any], at: KeyPath) -> None:
     for key, value in api.items():
         if key == "binaryMediaTypes":
             out.put(("binary_types",), value, (*at, key))
+        elif key == "apiKeys":
+            api_keys(out, value, (*at, key))
+        elif key == "usagePlan":
+            usage_plan(out, value, (*at, key))
         elif key in ("shouldStartNameWithService", "description", "metrics"):
             continue
         else:

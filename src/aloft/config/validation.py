@@ -130,6 +130,18 @@ _SERVICE_CHECKS = (
     (re.compile(r"tasks\.function"), lambda m: ("tasks", "function")),
     (re.compile(r"set `app` or `django_settings`"), lambda m: ("django_settings",)),
 )
+_AT_KEY = re.compile(r"^`([A-Za-z0-9_.\[\]-]+)`: ")
+"""A check's message that starts with the key it is about (the error names it: cut)."""
+
+
+def _dotted(text: str) -> KeyPath:
+    """`functions.f.events[0].http` as a key path."""
+    out: list[str | int] = []
+    for part in text.split("."):
+        name, *indexes = part.split("[")
+        out.append(name)
+        out += [int(i.rstrip("]")) for i in indexes]
+    return tuple(out)
 
 
 def _service_check(message: str, locator: Locator) -> ConfigError:
@@ -138,6 +150,9 @@ def _service_check(message: str, locator: Locator) -> ConfigError:
         m = pattern.search(message)
         if m:
             return locator.error(where(m), message, at_key=True)
+    m = _AT_KEY.match(message)
+    if m is not None:
+        return locator.error(_dotted(m.group(1)), message[m.end():], at_key=True)
     return locator.error((), message)
 
 

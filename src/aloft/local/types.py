@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from aloft.stage.records import ApiAuth, RouteAuth
+
 InvokeStatus = Literal["ok", "error", "timeout", "crash", "throttled", "init_error"]
 
 
@@ -62,6 +64,7 @@ class Route:
     path: str  # "/items/{id}", "/files/{proxy+}", "/{proxy+}" for an app's catch-all
     function: str  # physical function name
     cors: bool | None = None  # the route's own `cors:`; None: the stage's policy
+    auth: RouteAuth | None = None  # its authorizer and API key (the stage model's)
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,20 @@ class StageRoutes:
     cors: CorsPolicy | None = None
     static_path: str | None = None  # URL path served from static_dir, e.g. "/static"
     static_dir: Path | None = None
+    api_auth: ApiAuth | None = None  # authorizers, API keys, usage plan
+    api_key_values: Mapping[str, str] = field(default_factory=dict)  # key name -> its value
     # Derived once here, so that the gateway's hot path reads one flag per request.
     cors_overrides: bool = field(init=False, repr=False, compare=False)  # a route's own cors:
     extras: bool = field(init=False, repr=False, compare=False)  # CORS or static files
+    guarded: bool = field(init=False, repr=False, compare=False)  # a route with `auth`
 
     def __post_init__(self) -> None:
         overrides = any(r.cors is not None for r in self.routes)
         object.__setattr__(self, "cors_overrides", overrides)
+        guarded = any(r.auth is not None for r in self.routes)
+        object.__setattr__(self, "guarded", guarded)
         object.__setattr__(self, "extras", self.cors is not None or bool(self.static_path)
-                           or any(r.cors for r in self.routes))
+                           or any(r.cors for r in self.routes) or guarded)
 
     @property
     def base_path(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aloft.config.models import Service
 from aloft.stage import events
 from aloft.stage import records as r
+from aloft.stage.api_auth import api_auth
 from aloft.stage.functions import functions
 from aloft.stage.names import Account, StageNames
 from aloft.stage.release import release_commands
@@ -40,4 +41,5 @@ def stage_of(service: Service, account: Account, *, tasks: bool = True) -> r.Sta
         static=static,
         secret_key_alias=names.secret_key_alias,
         release=release_commands(service),
+        api_auth=api_auth(service, names),
     )

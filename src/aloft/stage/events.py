@@ -27,6 +27,7 @@ from aloft.config.models import Function as FunctionConfig
 from aloft.errors import ConfigError
 from aloft.stage import late as lt
 from aloft.stage import records as r
+from aloft.stage.api_auth import route_auth
 from aloft.stage.names import StageNames
 from aloft.stage.values import Values, location
 
@@ -59,12 +60,14 @@ def routes(service: Service, names: StageNames) -> tuple[r.Route, ...]:
     for name, fn, _, event in _events(service):
         if event.http is not None:
             out.append(r.Route(event.http.method, event.http.path, name, names.function(name),
-                               fn.payload, event.http.cors))
+                               fn.payload, event.http.cors,
+                               route_auth(event.http.authorizer, event.http.private)))
     if service.has_app:
         app = service.function(APP_FUNCTION)
         physical = names.function(APP_FUNCTION)
-        out += [r.Route("ANY", "/", APP_FUNCTION, physical, app.payload),
-                r.Route("ANY", "/{proxy+}", APP_FUNCTION, physical, app.payload)]
+        auth = route_auth(service.authorizer)
+        out += [r.Route("ANY", "/", APP_FUNCTION, physical, app.payload, auth=auth),
+                r.Route("ANY", "/{proxy+}", APP_FUNCTION, physical, app.payload, auth=auth)]
     return tuple(out)
 
 

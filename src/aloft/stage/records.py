@@ -90,6 +90,92 @@ class Function:
         return dict(self.environment)
 
 
+# -- API authorization -------------------------------------------------------------------------
+
+
+IdentityKind = Literal["header", "querystring", "context", "stageVariables"]
+
+
+@dataclass(frozen=True)
+class IdentitySource:
+    """Where an authorizer finds the caller's identity; each API kind writes it its own way."""
+
+    kind: IdentityKind
+    name: str
+
+    @property
+    def http_api(self) -> str:
+        """HTTP APIs' spelling: `$request.header.Authorization`, `$context.requestId`."""
+        prefix = "$request." if self.kind in ("header", "querystring") else "$"
+        return f"{prefix}{self.kind}.{self.name}"
+
+    @property
+    def rest_api(self) -> str:
+        """REST APIs' spelling: `method.request.header.Authorization`, `context.requestId`."""
+        prefix = "method.request." if self.kind in ("header", "querystring") else ""
+        return f"{prefix}{self.kind}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """An authorizer of the stage's API: `jwt`, or a function of the stage (`request`,
+    `token`) invoked with API Gateway's authorizer event."""
+
+    name: str
+    kind: Literal["jwt", "request", "token"]
+    identity: tuple[IdentitySource, ...]
+    ttl: int  # seconds an answer is cached per identity (Lambda authorizers; 0: not cached)
+    function: str | None = None  # logical
+    physical: str | None = None
+    issuer: str | None = None  # jwt
+    audience: tuple[str, ...] = ()
+    jwks: str | None = None  # jwt, local cloud: a JWKS file (absolute) or loopback URL
+    payload: Payload = "1.0"  # the request authorizer's event (token: always 1.0)
+    simple_responses: bool = False  # HTTP APIs: `{isAuthorized, context}` answers
+    validation: str | None = None  # token: the regular expression the token must match
+
+
+@dataclass(frozen=True)
+class RouteAuth:
+    """What a route needs before its function runs: an authorizer's yes, an API key."""
+
+    authorizer: str | None = None  # a name of Stage.authorizers
+    scopes: tuple[str, ...] = ()  # jwt: the token must carry one of them
+    api_key: bool = False  # REST APIs' `private: true`
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str  # as written; its AWS name is `{service}-{stage}-{name}`
+    value: str | None  # None: API Gateway makes one (the local cloud derives one)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """What each API key may use: a quota per period and a throttle (requests per second)."""
+
+    quota_limit: int | None = None
+    quota_period: Literal["DAY", "WEEK", "MONTH"] = "DAY"
+    quota_offset: int = 0
+    rate_limit: float | None = None
+    burst_limit: int | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    """The stage's API authorization: its authorizers, API keys and usage plan."""
+
+    api: Literal["http", "rest", "url"]  # the API kind whose semantics apply (`aws.api`)
+    authorizers: tuple[Authorizer, ...] = ()
+    api_keys: tuple[ApiKey, ...] = ()
+    usage_plan: UsagePlan | None = None
+
+    def authorizer(self, name: str) -> Authorizer:
+        return next(a for a in self.authorizers if a.name == name)
+
+
 # -- events ------------------------------------------------------------------------------------
 
 
@@ -103,6 +189,7 @@ class Route:
     physical: str
     payload: Payload
     cors: bool | None = None  # the route's own `cors:`; None: the service's
+    auth: RouteAuth | None = None  # its authorizer and API key; None: open
 
     @property
     def key(self) -> str:
@@ -274,6 +361,7 @@ class Stage:
     static: Static | None
     secret_key_alias: str
     release: tuple[ReleaseCommand, ...] = ()
+    api_auth: ApiAuth = ApiAuth("http")
 
     @property
     def names(self) -> StageNames:

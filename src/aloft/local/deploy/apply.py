@@ -81,6 +81,7 @@ HANDLERS: dict[type[i.Instruction], Callable[[Applying, Any], None]] = {
     i.ResourceRemove: _drop, i.SwitchAlias: _switch, i.ScheduleAdd: _recorded,
     i.ScheduleUpdate: _recorded, i.ScheduleRename: _recorded, i.ScheduleRemove: _recorded,
     i.Grants: _recorded, i.Sources: _recorded, i.SchedulesKept: _recorded,
+    i.ApiAuthChange: _recorded,
 }
 
 

@@ -29,6 +29,7 @@ from aloft.local.deploy.plan import (
     CurrentFunction,
     CurrentSchedule,
     CurrentStage,
+    desired_api_auth,
     desired_schedules,
     plan_deploy,
 )
@@ -42,7 +43,13 @@ from aloft.local.services.resources import ensure as ensure_resource
 from aloft.local.services.resources import remove as remove_resource
 from aloft.local.services.supervisor import AwsEndpoint
 from aloft.local.store.artifacts import ArtifactStore
-from aloft.local.store.registry import LocalRegistry, load_snapshot
+from aloft.local.store.auth_records import api_key_values
+from aloft.local.store.registry import (
+    API_AUTH_KEY,
+    API_KEY_VALUES_KEY,
+    LocalRegistry,
+    load_snapshot,
+)
 from aloft.local.store.state import (
     DeployedSchedule,
     Deployment,
@@ -93,7 +100,8 @@ def current_stage(state: State, service: str, stage: str) -> CurrentStage:
         latest[physical] = state.latest_version(physical)
     resources = {resource_id(r): r for r in dep.extra.get("resources") or []}
     return CurrentStage(functions=functions, latest=latest, routes=dep.routes,
-                        schedules=schedules, deployed=True, resources=resources)
+                        schedules=schedules, deployed=True, resources=resources,
+                        api_auth=dep.extra.get(API_AUTH_KEY))
 
 
 def _latest_for(state: State, stage: Stage, current: CurrentStage) -> CurrentStage:
@@ -104,7 +112,7 @@ def _latest_for(state: State, stage: Stage, current: CurrentStage) -> CurrentSta
         if fn.physical not in latest:
             latest[fn.physical] = state.latest_version(fn.physical)
     return CurrentStage(current.functions, latest, current.routes, current.schedules,
-                        current.deployed, current.resources)
+                        current.deployed, current.resources, current.api_auth)
 
 
 @dataclass(frozen=True)
@@ -392,7 +400,7 @@ class Deployer:
             directory = Path(stage.static.directory).resolve()
             if directory.is_dir():  # served from the project, like `aloft invoke --local`
                 static_path, static_dir = stage.static.path, str(directory)
-        return Deployment(
+        dep = Deployment(
             id=0, service=service.service, stage=service.stage, number=0,
             functions=dict(work.alias),
             physical={name: stage.names.function(name) for name in work.alias},
@@ -406,6 +414,13 @@ class Deployer:
             schedules=tuple(DeployedSchedule(s.name, s.function, s.expression, s.input, s.kind,
                                              s.enabled) for s in schedules),
         )
+        auth = desired_api_auth(stage)
+        if auth is not None:
+            dep.extra[API_AUTH_KEY] = auth
+            known = prev.routes.api_key_values if (
+                prev := self.registry.stage(service.service, service.stage)) else {}
+            dep.extra[API_KEY_VALUES_KEY] = api_key_values(stage.api_auth.api_keys, known)
+        return dep
 
     def _schedule_records(self, service: Service, stage: Stage,
                           now: float) -> list[ScheduleRecord]:

@@ -95,6 +95,14 @@ class Routes(Instruction):
 
 
 @dataclass(frozen=True)
+class ApiAuthChange(Instruction):
+    """The stage's authorizers, API keys or usage plan changed (recorded at the switch)."""
+
+    action = "api_auth"
+    summary: str
+
+
+@dataclass(frozen=True)
 class ScheduleAdd(Instruction):
     action = "schedule_add"
     function: str  # physical

@@ -15,6 +15,7 @@ from typing import Any
 from aloft.config.models import APP_FUNCTION, Function, Service
 from aloft.local.deploy import instructions as i
 from aloft.local.services.account import ACCOUNT, local_stage
+from aloft.local.store.auth_records import api_auth_json, route_auth_json
 from aloft.stage import Stage
 from aloft.stage.names import StageNames
 
@@ -45,6 +46,7 @@ class CurrentStage:
     schedules: dict[str, CurrentSchedule] = field(default_factory=dict)
     deployed: bool = False
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "kind:physical" -> res
+    api_auth: dict[str, Any] | None = None  # the stage's authorizers, keys and plan, as stored
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,29 @@ def desired_routes(stage: Stage) -> list[dict[str, Any]]:
         route: dict[str, Any] = {"method": r.method, "path": r.path, "function": r.physical}
         if r.cors is not None:
             route["cors"] = r.cors
+        if r.auth is not None:
+            route["auth"] = route_auth_json(r.auth)
         routes.append(route)
     return routes
+
+
+def desired_api_auth(stage: Stage) -> dict[str, Any] | None:
+    """The stage's authorizers, API keys and usage plan as a deployment stores them; None when
+    it has none (so that stages without them compare as before)."""
+    a = stage.api_auth
+    if not (a.authorizers or a.api_keys or a.usage_plan):
+        return None
+    return api_auth_json(a)
+
+
+def api_auth_changes(stage: Stage, current: CurrentStage) -> list[i.Instruction]:
+    wanted = desired_api_auth(stage)
+    if wanted == current.api_auth:
+        return []
+    a = stage.api_auth
+    summary = (f"{len(a.authorizers)} authorizer(s), {len(a.api_keys)} API key(s), "
+               f"{'a' if a.usage_plan else 'no'} usage plan")
+    return [i.ApiAuthChange(f"/{stage.service}/{stage.stage}", summary)]
 
 
 def legacy_rules(service: Service) -> list[str | None]:
@@ -133,6 +156,7 @@ def plan_deploy(
     routes = desired_routes(stage)
     if routes != current.routes:
         plan.append(i.Routes(f"/{stage.service}/{stage.stage}", tuple(routes)))
+    plan.extend(api_auth_changes(stage, current))
     plan.extend(schedule_changes(desired_schedules(stage, service), current.schedules))
     if not i.is_noop(plan) or not current.deployed:
         plan.append(i.SwitchAlias(stage.stage, alias))

@@ -19,10 +19,11 @@ from time import perf_counter
 from aloft.access_log import request_line
 from aloft.local.http.cors import cors_headers, preflight, route_policy
 from aloft.local.http.proxy_integration import json_response, parse_http_response
-from aloft.local.http.routing import RouteTable, route_key
+from aloft.local.http.guard import Guard, Passed, Refused
+from aloft.local.http.routing import RouteMatch, RouteTable, route_key
 from aloft.local.http.static import serve_static
 from aloft.local.instances.pool import InstancePool, new_request_id
-from aloft.local.instances.trace_ids import incoming_root, lambda_trace, new_root
+from aloft.local.instances.trace_ids import incoming_root, lambda_trace, new_trace
 from aloft.local.instances.worker.event_builders import pack_request
 from aloft.local.instances.worker.proxy_response import MalformedResponse
 from aloft.local.types import (
@@ -59,6 +60,7 @@ class Gateway:
         self.max_body = max_body
         self.timeout = timeout
         self._tables: dict[int, tuple[StageRoutes, RouteTable]] = {}
+        self.guard = Guard(registry, pool, api_id=API_ID)
 
     def _table(self, stage: StageRoutes) -> RouteTable:
         # Cached by identity: the registry swaps whole StageRoutes objects on deploy.
@@ -87,7 +89,7 @@ class Gateway:
                 return self._no_stage(request, host)
             stage, rest = found
             rest, at_root = rest or "/", False
-        if stage.extras:  # CORS (the stage's or a route's) or static files
+        if stage.extras:  # CORS (the stage's or a route's), static files, authorizers
             return await self._with_extras(request, stage, rest, started, at_root)
         # The hot path, in this one coroutine: every level of awaiting between the server and
         # the instance is resumed again on each wake-up of the request.
@@ -119,7 +121,7 @@ class Gateway:
         self, request: HttpRequest, stage: StageRoutes, rest: str, started: float,
         at_root: bool,
     ) -> HttpResponse:
-        """A request to a stage with CORS or static files."""
+        """A request to a stage with CORS, static files or routes with authorizers."""
         origin = request.header("origin")
         if request.method == "OPTIONS":
             wanted = request.header("access-control-request-method")
@@ -138,7 +140,8 @@ class Gateway:
                 if origin is not None and stage.cors is not None:
                     static.headers.extend(cors_headers(stage.cors, origin))
                 return static
-        call = self._prepare(request, stage, rest, at_root)
+        call = await self._guarded(request, stage, rest, at_root, started) if stage.guarded \
+            else self._prepare(request, stage, rest, at_root)
         if isinstance(call, HttpResponse):
             response = call
         else:
@@ -165,6 +168,17 @@ class Gateway:
         stage's own host, where the app is at the root: an HTTP API event of the `$default`
         stage (no prefix in `rawPath`), or a REST event whose `requestContext.path` has none,
         as behind a custom domain."""
+        found = self._match(request, stage, rest, at_root)
+        if isinstance(found, HttpResponse):
+            return found
+        match, fv = found
+        return self._pack(request, stage, rest, at_root, match, fv, new_request_id())
+
+    def _match(
+        self, request: HttpRequest, stage: StageRoutes, rest: str, at_root: bool
+    ) -> tuple[RouteMatch, FunctionVersion] | HttpResponse:
+        """The route the request matches and its function's current version; or the
+        gateway's own answer (413, 404)."""
         if len(request.body) > self.max_body:
             return self.too_large()
         match = self._table(stage).match(request.method, rest)
@@ -177,19 +191,27 @@ class Gateway:
                                for r in stage.routes],
                 },
             )
-        route = match.route
-        fv = self.registry.current(route.function)
+        fv = self.registry.current(match.route.function)
         if fv is None:
             return json_response(
                 404,
                 {
-                    "message": f"function {route.function!r} has no deployed version",
+                    "message": f"function {match.route.function!r} has no deployed version",
                 },
             )
-        rid = new_request_id()
+        return match, fv
+
+    def _pack(
+        self, request: HttpRequest, stage: StageRoutes, rest: str, at_root: bool,
+        match: RouteMatch, fv: FunctionVersion, rid: str, passed: Passed | None = None,
+    ) -> tuple[FunctionVersion, str, bytes, str]:
+        route = match.route
         # API Gateway continues the caller's trace, or starts one.
         incoming = incoming_root(request.header("x-amzn-trace-id"))
-        root, sampled = incoming if incoming is not None else (new_root(), False)
+        if incoming is None:
+            root, trace = new_trace()
+        else:
+            root, trace = incoming[0], lambda_trace(*incoming)
         # The instance builds the event from the request (see event_builders.py): no JSON
         # encoding here and decoding there on every request.
         rest_route = fv.payload == "1.0"
@@ -201,9 +223,31 @@ class Gateway:
             path_parameters=match.params,
             stage=DEFAULT_STAGE if at_root and not rest_route else stage.stage,
             api_id=API_ID,
-            trace=f"Root={root}",
+            trace=root,
+            authorizer=passed.authorizer if passed is not None else None,
+            api_key=passed.api_key if passed is not None else None,
         )
-        return fv, rid, packed, lambda_trace(root, sampled)
+        return fv, rid, packed, trace
+
+    async def _guarded(
+        self, request: HttpRequest, stage: StageRoutes, rest: str, at_root: bool, started: float
+    ) -> tuple[FunctionVersion, str, bytes, str] | HttpResponse:
+        """`_prepare` for a stage with authorizers or API keys: the route's checks first (a
+        refusal is logged with its reason, and the request line, in the function's log)."""
+        found = self._match(request, stage, rest, at_root)
+        if isinstance(found, HttpResponse):
+            return found
+        match, fv = found
+        rid = new_request_id()
+        passed = await self.guard.check(request, stage, match.route, match.params, rest, rid,
+                                        fv.payload)
+        if isinstance(passed, Refused):
+            response = passed.response
+            response.headers.append(("apigw-requestid", rid))
+            self.pool.log_sink.write(fv.function, fv.version, rid, f"Gateway: {passed.reason}")
+            self._answered(request, fv, rid, response.status, started, None)
+            return response
+        return self._pack(request, stage, rest, at_root, match, fv, rid, passed)
 
     async def _invoke(
         self, request: HttpRequest, fv: FunctionVersion, event: bytes, rid: str, started: float,

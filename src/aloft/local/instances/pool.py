@@ -31,7 +31,7 @@ from aloft.local.instances.log_framing import (
 )
 from aloft.local.instances.memory import WATCHDOG_INTERVAL, over_limit
 from aloft.local.instances.templates import TemplateManager, TemplateSlot, cannot_start
-from aloft.local.instances.trace_ids import lambda_trace, new_root, root_of
+from aloft.local.instances.trace_ids import new_trace, root_of
 from aloft.local.instances.worker import protocol as P
 from aloft.local.store.metrics import Metrics
 from aloft.local.types import (
@@ -122,7 +122,7 @@ class InstancePool:
         (trace_ids.lambda_trace); a new trace when None, as Lambda starts one."""
         rid = request_id or new_request_id()
         if trace is None:
-            trace = lambda_trace(new_root())
+            trace = new_trace()[1]
         root = root_of(trace)
         slots = self._slots
         if not slots.try_take(fv) and not await slots.queue(fv):

@@ -10,17 +10,32 @@ request's logs, its invocation and its AWS calls together.
 
 from __future__ import annotations
 
-import random
 import re
 import time
+from random import getrandbits
 
 _ROOT = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 
 
+_epoch: tuple[int, str] = (-1, "")
+
+
 def new_root(now: float | None = None) -> str:
     """`1-{epoch seconds, 8 hex}-{96 random bits, 24 hex}`: X-Ray's trace id format."""
+    return new_trace(now)[0]
+
+
+def new_trace(now: float | None = None) -> tuple[str, str]:
+    """A new trace: (its Root, the first invocation's `_X_AMZN_TRACE_ID`). Made for every
+    request that brings none, so it is cheap: one draw of random bits, the time's hex cached
+    per second."""
+    global _epoch
     seconds = int(time.time() if now is None else now)
-    return f"1-{seconds & 0xFFFFFFFF:08x}-{random.getrandbits(96):024x}"
+    if _epoch[0] != seconds:
+        _epoch = (seconds, f"{seconds & 0xFFFFFFFF:08x}")
+    bits = getrandbits(160).to_bytes(20, "big").hex()
+    root = f"1-{_epoch[1]}-{bits[:24]}"
+    return root, f"Root={root};Parent={bits[24:]};Sampled=0"
 
 
 def incoming_root(header: str | None) -> tuple[str, bool] | None:
@@ -40,7 +55,8 @@ def incoming_root(header: str | None) -> tuple[str, bool] | None:
 
 def lambda_trace(root: str, sampled: bool = False) -> str:
     """`_X_AMZN_TRACE_ID` of one invocation: the trace's root, a new parent segment id."""
-    return f"Root={root};Parent={random.getrandbits(64):016x};Sampled={1 if sampled else 0}"
+    parent = getrandbits(64).to_bytes(8, "big").hex()
+    return f"Root={root};Parent={parent};Sampled={1 if sampled else 0}"
 
 
 def root_of(trace: str) -> str:

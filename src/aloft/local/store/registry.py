@@ -11,8 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aloft.local.store.auth_records import api_auth_from_json, route_auth_from_json
 from aloft.local.store.state import Deployment, State
 from aloft.local.types import LOCALHOST, CorsPolicy, FunctionVersion, Route, StageRoutes
+
+API_AUTH_KEY = "api_auth"
+"""A deployment's `extra` key: its stage's authorizers, API keys and usage plan (as planned)."""
+API_KEY_VALUES_KEY = "api_key_values"
+"""A deployment's `extra` key: each API key's value (declared, or derived by the local cloud)."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,14 @@ def stage_routes(dep: Deployment) -> StageRoutes:
     return StageRoutes(
         service=dep.service,
         stage=dep.stage,
-        routes=tuple(Route(r["method"], r["path"], r["function"], _route_cors(r))
+        routes=tuple(Route(r["method"], r["path"], r["function"], _route_cors(r),
+                           route_auth_from_json(r.get("auth")))  # type: ignore[arg-type]
                      for r in dep.routes),
         cors=cors_policy(dep.cors),
         static_path=dep.static_path,
         static_dir=Path(dep.static_dir) if dep.static_dir else None,
+        api_auth=api_auth_from_json(dep.extra.get(API_AUTH_KEY)),
+        api_key_values=dict(dep.extra.get(API_KEY_VALUES_KEY) or {}),
     )
 
 

@@ -101,3 +101,10 @@ def test_overview_rows_and_log_lines_are_escaped_and_classed() -> None:
     assert views.log_kind("REQUEST GET / 200 1.00 ms RequestId: r") == "request"
     assert views.log_kind("END RequestId: r") == "meta"
     assert views.log_kind("Traceback (most recent call last):") == "error"
+
+
+def test_the_stage_page_lists_its_api_keys() -> None:
+    assert views._api_keys([]) == ""
+    html = views._api_keys([{"name": "partner", "value": "k<1>"}])
+    assert "<h2>API keys</h2>" in html and "<td>partner</td>" in html
+    assert "<code>k&lt;1&gt;</code>" in html

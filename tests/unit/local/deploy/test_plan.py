@@ -12,6 +12,7 @@ from aloft.local.deploy.plan import (
     CurrentSchedule,
     CurrentStage,
     config_hash,
+    desired_api_auth,
     desired_routes,
     desired_schedules,
 )
@@ -167,6 +168,41 @@ def test_a_routes_own_cors_is_planned_and_reaches_the_gateway() -> None:
     stage = stage_routes(dep)
     assert [r.cors for r in stage.routes] == [False, None, None]
     assert stage.cors_overrides and not stage.extras
+
+def test_authorizers_and_keys_are_planned_stored_and_read_back() -> None:
+    auth = {"handler": "auth.handle"}
+    hook = {"handler": "hooks.handle", "events": [
+        {"http": {"method": "post", "path": "/hooks", "authorizer": "custom",
+                  "private": True}}]}
+    extra: dict[str, Any] = {
+        "aws": {"api": "rest"}, "api_keys": ["partner"],
+        "authorizers": {"custom": {"type": "token", "function": "auth"}}}
+    before = service(functions={"auth": auth, "hook": {"handler": "hooks.handle",
+                                                       "events": [{"http": "POST /hooks"}]}})
+    after = service(functions={"auth": auth, "hook": hook}, **extra)
+    current = deployed(before)
+    plan = plan_deploy(after, CODE, LAYER, current)
+    assert ("api_auth", "/shop/dev") in actions(plan)
+    routes = desired_routes(local_stage(after))
+    assert routes[0]["auth"] == {"authorizer": "custom", "scopes": [], "api_key": True}
+    stored = desired_api_auth(local_stage(after))
+    assert stored is not None and desired_api_auth(local_stage(before)) is None
+    # redeploying the same: no change; a new ttl: a change
+    same = CurrentStage(current.functions, current.latest, routes, current.schedules,
+                        deployed=True, api_auth=stored)
+    assert "api_auth" not in [a for a, _ in actions(plan_deploy(after, CODE, LAYER, same))]
+    longer = service(functions={"auth": auth, "hook": hook}, **{**extra, "authorizers": {
+        "custom": {"type": "token", "function": "auth", "ttl": 60}}})
+    assert ("api_auth", "/shop/dev") in actions(plan_deploy(longer, CODE, LAYER, same))
+    dep = Deployment(id=1, service="shop", stage="dev", number=1, functions={}, physical={},
+                     routes=routes, extra={"api_auth": stored,
+                                           "api_key_values": {"partner": "v" * 30}})
+    stage = stage_routes(dep)
+    assert stage.guarded and stage.extras
+    assert stage.api_auth == local_stage(after).api_auth
+    assert stage.routes[0].auth is not None and stage.routes[0].auth.api_key
+    assert stage.api_key_values == {"partner": "v" * 30}
+
 
 def test_schedules_with_input_and_keep_warm() -> None:
     svc = service(

@@ -112,6 +112,8 @@ async def stage(p: Platform, service: str, stage_name: str,
         for inv in metrics.recent(set(physical), 50)
     ]
     data["dlq"] = [e.summary() for e in await p.asyncq.dead(sorted(physical))]
+    data["api_keys"] = [{"name": name, "value": value}
+                        for name, value in sorted(info.routes.api_key_values.items())]
     data["service"], data["stage"] = service, stage_name
     return data
 

@@ -184,6 +184,15 @@ def _charts(data: dict[str, Any]) -> str:
             f'<p class="dim axis-note">times in UTC</p>{"".join(panels)}')
 
 
+def _api_keys(keys: list[dict[str, str]]) -> str:
+    """The stage's API keys (`x-api-key` of its `private` routes), when it has any."""
+    if not keys:
+        return ""
+    rows = [f'<tr><td>{e(k["name"])}</td><td><code>{e(k["value"])}</code></td></tr>'
+            for k in keys]
+    return f'<h2>API keys</h2>\n{table(["name", "x-api-key"], rows)}\n'
+
+
 def invocation_row(inv: dict[str, Any], service: str, stage: str) -> str:
     href = logs_href(service, stage, request_id=inv["request_id"])
     return (f'<tr class="status-{e(inv["status"])}"><td>{e(when(inv["time"]))}</td>'
@@ -232,7 +241,7 @@ def stage(data: dict[str, Any], *, csrf: str, notice: str | None = None) -> str:
         "keep alive", "payload", "instances"], _function_rows(data))}
 <h2>Routes</h2>
 <p class="routes">{" ".join(f"<code>{e(r)}</code>" for r in data["routes"]) or "none"}</p>
-<h2>Metrics</h2>
+{_api_keys(data.get("api_keys") or [])}<h2>Metrics</h2>
 {_charts(data)}
 <h2>Recent invocations</h2>
 {table(["time (UTC)", "function", "version", "status", "duration", "", "request (logs)",

@@ -9,6 +9,8 @@ it, so the event is never encoded to JSON and decoded again on the request's pat
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import marshal
 import time
 from collections.abc import Mapping, Sequence
@@ -116,7 +118,8 @@ def build_http_event(
     authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event. rawPath is the full request path, stage prefix included.
-    `trace`: the X-Ray trace header API Gateway adds (`Root=1-...`); `authorizer`: what the
+    `trace`: the X-Ray trace's Root, which API Gateway adds as `x-amzn-trace-id: Root=1-...`;
+    `authorizer`: what the
     route's authorizer gave, as `requestContext.authorizer`."""
     now = time.time() if now is None else now
     headers: dict[str, str] = {}
@@ -141,7 +144,7 @@ def build_http_event(
     host = host or "localhost"
     headers.update(_forwarded(request, host, forwarded_for))
     if trace:
-        headers["x-amzn-trace-id"] = trace
+        headers["x-amzn-trace-id"] = f"Root={trace}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -210,7 +213,7 @@ def build_rest_event(
     for name, value in _forwarded(request, host, forwarded_for):
         multi[_title(name)] = [value]
     if trace:
-        multi["X-Amzn-Trace-Id"] = [trace]
+        multi["X-Amzn-Trace-Id"] = [f"Root={trace}"]
     multi_query = _query_params(request.query)[1]
     content_type = multi["Content-Type"][0] if "Content-Type" in multi else None
     body, is_base64 = encode_body(request.body, content_type)
@@ -237,6 +240,7 @@ def build_rest_event(
             "requestId": request_id,
             "requestTime": request_time(now),
             "requestTimeEpoch": int(now * 1000),
+            "resourceId": _resource_id(resource),
             "resourcePath": resource,
             "stage": stage,
         },
@@ -252,6 +256,13 @@ def build_rest_event(
         if api_key is not None:
             context["identity"]["apiKey"], context["identity"]["apiKeyId"] = api_key
     return event
+
+
+@functools.lru_cache(maxsize=256)
+def _resource_id(resource: str) -> str:
+    """A REST API resource's id: six characters, the same for one path (API Gateway's are
+    random; a stable one serves the same purpose)."""
+    return hashlib.sha256(resource.encode()).hexdigest()[:6]
 
 
 def _title(name: str) -> str:
