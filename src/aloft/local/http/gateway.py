@@ -18,8 +18,8 @@ from time import perf_counter
 
 from aloft.access_log import request_line
 from aloft.local.http.cors import cors_headers, preflight, route_policy
-from aloft.local.http.proxy_integration import json_response, parse_http_response
 from aloft.local.http.guard import Guard, Passed, Refused
+from aloft.local.http.proxy_integration import json_response, parse_http_response
 from aloft.local.http.routing import RouteMatch, RouteTable, route_key
 from aloft.local.http.static import serve_static
 from aloft.local.instances.pool import InstancePool, new_request_id
