@@ -50,6 +50,15 @@ def plan_step(
 
 
 @dataclass(frozen=True)
+class HealthPassed:
+    """A new version that passed its health check before it served (aloft.health)."""
+
+    function: str  # logical name
+    version: int  # the function's version (on aws: Lambda's version number)
+    check: str  # what it answered: `GET / answered 200`, `initialised`
+
+
+@dataclass(frozen=True)
 class DeployResult:
     url: str | None
     version: int
@@ -68,6 +77,10 @@ class DeployResult:
     warnings: list[str] = field(default_factory=list)
     # The `release:` commands that ran in the new version, each with what it printed.
     release: list[tuple[str, str]] = field(default_factory=list)
+    # The health checks the new versions passed before they served (none: no new version,
+    # or `health_check=False`, which `unchecked` then names).
+    health: list[HealthPassed] = field(default_factory=list)
+    unchecked: bool = False  # the deploy was asked to skip the health checks
 
 
 @dataclass(frozen=True)
@@ -157,8 +170,12 @@ def check_secret_value(value: str, stage: str) -> str:
 
 class Provider(Protocol):
     def deploy(
-        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
-    ) -> DeployResult: ...
+        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None,
+        health_check: bool = True,
+    ) -> DeployResult:
+        """Plan and apply. A new version serves only once it passed its health check
+        (aloft.health), unless `health_check` is False (`--no-health-check`)."""
+        ...
 
     def rollback(self, service: Service, steps: int = 1, *, to: int | None = None
                  ) -> DeployResult:

@@ -155,7 +155,7 @@ def test_code_only_update_uploads_only_the_code(
     builds.code = "def handler(event, context):\n    return {'ok': 2}\n"
     result = provider.deploy(full)
     assert set(ops(result.plan)) == {"UploadObject", "UpdateFunctionCode", "PublishVersion",
-                                     "UpdateAlias", "WriteState"}
+                                     "HealthCheck", "UpdateAlias", "WriteState"}
     uploads = [s for s in result.plan if s.action == "UploadObject"]
     assert len(uploads) == 1 and "/code/" in uploads[0].resource
     assert result.version == 2 and result.functions == {"app": 2, "worker": 2, "hello": 2}

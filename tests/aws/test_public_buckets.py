@@ -41,8 +41,8 @@ def test_a_public_bucket_gets_the_local_clouds_policy(
     assert not again.changed  # the policy is read back: nothing to do
 
     plan = provider.deploy(_service(make_service, public=False), plan_only=True).plan
-    assert [(p["op"], p["resource"], p["public"]) for p in plan
-            if p["op"] == "SetBucketPublic"] == [("SetBucketPublic", "shop-prod-media", False)]
+    assert [(p.resource, p.details["public"]) for p in plan
+            if p.action == "SetBucketPublic"] == [("shop-prod-media", False)]
     provider.deploy(_service(make_service, public=False))
     assert not _has_policy("shop-prod-media")
     assert all(s3.get_public_access_block(Bucket="shop-prod-media")[

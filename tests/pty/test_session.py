@@ -119,8 +119,9 @@ def test_deploy_shows_each_step_and_serves(cloud: Cloud, project: Path, url: str
     done = cloud.run("deploy", "dev", cwd=project, timeout=60)
     assert done.code == 0, done.text
     assert SPINNER.search(done.text), "no spinner ran"
-    for line in ("✓ uploaded", "✓ applied the changes",
-                 "✓ verified", "deployed flask-hello to dev: version 1"):
+    for line in ("✓ uploaded", "✓ applied the changes", "✓ verified",
+                 "✓ the new version passed its health check: app v1 (GET / answered 200)",
+                 "deployed flask-hello to dev: version 1"):
         assert line in done.text
     # the stage's own host first, then its URL under the path prefix on the next row
     host_url = f"http://dev.flask-hello.localhost:{cloud.port}/"

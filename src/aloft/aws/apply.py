@@ -24,6 +24,7 @@ from aloft.aws.errors import AwsNotFound
 from aloft.aws.record import Release
 from aloft.aws.state import ActualState
 from aloft.errors import AloftError, DeployError
+from aloft.provider import HealthPassed
 
 
 @dataclass
@@ -33,6 +34,8 @@ class ApplyResult:
     api: tuple[str, str] | None = None
     versions: dict[str, str] = field(default_factory=dict)  # logical -> alias version
     refs: dict[str, str] = field(default_factory=dict)
+    health: list[HealthPassed] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Applier(StorageSteps, FunctionSteps, ApiSteps, TriggerSteps):
@@ -74,7 +77,8 @@ class Applier(StorageSteps, FunctionSteps, ApiSteps, TriggerSteps):
                                "continues where this run stopped",
                 ) from exc
             done.append(step)
-        return ApplyResult(done, self.release, self.api, {**self.versions}, dict(self.refs))
+        return ApplyResult(done, self.release, self.api, {**self.versions}, dict(self.refs),
+                           list(self.health), list(self.warnings))
 
     def _undo(self, undo: list[st.Step]) -> None:
         for step in reversed(undo):

@@ -9,6 +9,7 @@ from aloft.aws import steps as st
 from aloft.aws.client import AwsClient
 from aloft.aws.record import Release
 from aloft.aws.state import ActualState
+from aloft.provider import HealthPassed
 from aloft.stage.names import stage_prefix
 
 Undo = list[st.Step]
@@ -45,6 +46,8 @@ class ApplyContext:
             if sha == desired.layer_sha256:
                 self.refs["layer"] = arn
         self.published: dict[str, str] = {}
+        self.health: list[HealthPassed] = []  # the versions that passed their health check
+        self.warnings: list[str] = []  # a first deploy published with a 5xx (aloft.health)
         self.versions = {n: f.alias_version for n, f in actual.functions.items()
                          if f.alias_version}
         self.api = (actual.api.kind, actual.api.id) if actual.api else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aloft.aws import health
 from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.apply_base import ApplyContext, Undo, cors_config
@@ -47,6 +48,14 @@ class FunctionSteps(ApplyContext):
     def _do_PublishVersion(self, x: st.PublishVersion) -> Undo:
         got = self.aws.call("lambda", "publish_version", FunctionName=x.physical)
         self.published[x.function] = str(got["Version"])
+        return []
+
+    def _do_HealthCheck(self, x: st.HealthCheck) -> Undo:
+        checked = health.check(self.aws, x, self.published[x.function], self.stage)
+        if checked.passed is not None:
+            self.health.append(checked.passed)
+        if checked.warning is not None:
+            self.warnings.append(checked.warning)
         return []
 
     def _do_CreateAlias(self, x: st.CreateAlias) -> Undo:

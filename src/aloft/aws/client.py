@@ -7,9 +7,11 @@ aloft errors at this boundary.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -22,6 +24,10 @@ from aloft.aws.names import Account
 from aloft.errors import DeployError, Location
 
 _RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "standard"})
+# Invoking runs the function: wait as long as Lambda lets one run (15 minutes), and retry only
+# what never reached it (throttles, connection errors), not a slow answer.
+_INVOKE = botocore.config.Config(read_timeout=905, retries={"max_attempts": 3,
+                                                            "mode": "standard"})
 # IAM is eventually consistent: a new role or policy takes seconds to reach Lambda.
 _ROLE_NOT_READY = ("cannot be assumed by Lambda", "execution role does not have permissions")
 # Service models are large JSON files: parse each once per process, not once per session.
@@ -41,6 +47,19 @@ def _payload_size(params: dict[str, Any]) -> int:
     if isinstance(content, dict) and isinstance(content.get("ZipFile"), bytes):
         return len(content["ZipFile"])
     return 0
+
+
+_INVOKER = "lambda#invoke"
+"""The Lambda client that invokes (its own timeouts; its calls count as `lambda.Invoke`)."""
+
+
+@dataclass(frozen=True)
+class Invoked:
+    """A synchronous invocation's outcome."""
+
+    payload: bytes
+    errored: bool  # Lambda's FunctionError: the payload is the function's error object
+    logs: str  # the tail of its log (the last 4 KB)
 
 
 class AwsClient:
@@ -83,12 +102,22 @@ class AwsClient:
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self._session.client(service, config=_RETRIES)
+            config = _INVOKE if service == _INVOKER else _RETRIES
+            self._clients[service] = self._session.client(service.split("#")[0],
+                                                          config=config)
         return self._clients[service]
+
+    def invoke(self, function: str, qualifier: str, payload: bytes) -> Invoked:
+        """Run one synchronous invocation of `function:qualifier` (with the log tail)."""
+        got = self.call(_INVOKER, "invoke", FunctionName=function, Qualifier=qualifier,
+                        Payload=payload, InvocationType="RequestResponse", LogType="Tail")
+        logs = got.get("LogResult")
+        return Invoked(got["Payload"].read(), bool(got.get("FunctionError")),
+                       base64.b64decode(logs).decode("utf-8", "replace") if logs else "")
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """One API call, e.g. call("lambda", "get_function", FunctionName="x")."""
-        label = f"{service}.{_op_name(operation)}"
+        label = f"{service.split('#')[0]}.{_op_name(operation)}"
         method = getattr(self._client(service), operation)
         for attempt in range(12):
             self.calls[label] += 1

@@ -206,7 +206,7 @@ class _Triggers:
 
 
 def _function(service: Service, fn: r.Function, names: Names, built: Built, role_arn: str,
-              url: s.CorsSpec | str | None) -> s.FunctionSpec:
+              url: s.CorsSpec | str | None, kind: s.ApiKind) -> s.FunctionSpec:
     vpc = service.aws.vpc
     failure_arn = names.queue_arn(names.failure_queue)
     config = s.FunctionConfig(
@@ -228,6 +228,8 @@ def _function(service: Service, fn: r.Function, names: Names, built: Built, role
         async_config=s.AsyncConfig(a.retries, a.max_event_age, a.on_failure or failure_arn,
                                    a.on_success),
         url=url,  # type: ignore[arg-type]
+        health_path=service.health_path if fn.name == APP_FUNCTION else None,
+        payload=_payload(kind, fn.payload),
     )
 
 
@@ -248,7 +250,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         names.role_name, names.role_arn, role_policy(service, stage, names))
     specs = [_function(service, fn, names, built, role_arn,
                        (_route_cors(service, route_cors.aws_url_cors(service, fn.name)) or "none")
-                       if fn.name in url_functions else None)
+                       if fn.name in url_functions else None, kind)
              for fn in stage.functions]
     acct, layer = names.account, built.layer
     return s.Desired(

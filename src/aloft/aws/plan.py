@@ -57,8 +57,11 @@ def _alias_arn(d: s.Desired, f: s.FunctionSpec) -> str:
     return d.alias_arn(f.physical)
 
 
-def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
-    """The steps that make `actual` into `desired`; empty when nothing changed."""
+def plan_deploy(desired: s.Desired, actual: ActualState, *,
+                health_check: bool = True) -> list[st.Step]:
+    """The steps that make `actual` into `desired`; empty when nothing changed. Each version
+    published is health-checked before its alias points at it (unless `health_check` is
+    False)."""
     a = actual
     # The layer placeholder resolves to the published version holding exactly these deps.
     refs = {k: v for k, v in a.refs.items() if k != "layer"}
@@ -94,7 +97,7 @@ def plan_deploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
 
     alias_moves: list[st.Step] = []
     for f in d.functions:
-        out += _function(d, a, f, alias_moves)
+        out += _function(d, a, f, alias_moves, health_check)
     out += _api(d, a)
     out += _permissions(d, a)
     out += _triggers(d, a)
@@ -171,13 +174,23 @@ def _static(d: s.Desired, a: ActualState) -> list[st.Step]:
     return out
 
 
+def _health(d: s.Desired, a: ActualState, f: s.FunctionSpec) -> st.HealthCheck:
+    rest = d.api is not None and d.api.kind == "rest"
+    cur = a.functions.get(f.name)
+    first = not any(x.alias_version for x in a.functions.values())
+    return st.HealthCheck(f.name, f.physical, f.health_path, f.payload,
+                          f"/{d.stage}" if rest else "", d.stage if rest else "$default",
+                          cur.alias_version if cur else None, first)
+
+
 def _function(d: s.Desired, a: ActualState, f: s.FunctionSpec,
-              alias_moves: list[st.Step]) -> list[st.Step]:
+              alias_moves: list[st.Step], health_check: bool) -> list[st.Step]:
     out: list[st.Step] = []
     cur = a.functions.get(f.name)
+    checks = [_health(d, a, f)] if health_check else []
     if cur is None:
         out += [st.CreateFunction(f, d.bucket, d.tags), st.PublishVersion(f.name, f.physical),
-                st.CreateAlias(f.name, f.physical, d.stage)]
+                *checks, st.CreateAlias(f.name, f.physical, d.stage)]
     else:
         changed = False
         if cur.code_sha256 != f.code_sha256 or cur.architecture != f.architecture:
@@ -187,10 +200,10 @@ def _function(d: s.Desired, a: ActualState, f: s.FunctionSpec,
             out.append(st.UpdateFunctionConfiguration(f.physical, f.config))
             changed = True
         if changed:
-            out.append(st.PublishVersion(f.name, f.physical))
+            out += [st.PublishVersion(f.name, f.physical), *checks]
         if cur.alias_version is None:
             if not changed:
-                out.append(st.PublishVersion(f.name, f.physical))
+                out += [st.PublishVersion(f.name, f.physical), *checks]
             out.append(st.CreateAlias(f.name, f.physical, d.stage))
         elif changed:
             alias_moves.append(st.UpdateAlias(f.name, f.physical, d.stage, None,

@@ -23,6 +23,7 @@ from aloft.aws.certify import certify
 from aloft.aws.client import AwsClient
 from aloft.aws.desired import Built, desired
 from aloft.aws.errors import AwsNotFound
+from aloft.aws.health import HealthCheckFailed, failure_error
 from aloft.aws.names import Names
 from aloft.aws.plan import describe, plan_deploy, plan_undeploy
 from aloft.aws.plan_rollback import plan_rollback
@@ -190,7 +191,8 @@ class AwsProvider:
     # -- the Provider protocol ------------------------------------------------------------
 
     def deploy(
-        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
+        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None,
+        health_check: bool = True,
     ) -> DeployResult:
         lifecycle = steps
         aws = self._client(service)
@@ -198,11 +200,11 @@ class AwsProvider:
         built = lifecycle.build(service) if lifecycle is not None else self._builder(service)
         st = self.stage(service, built, aws)
         _check_exports(service, st)
-        steps_ = plan_deploy(st.desired, st.actual)
-        return self._deploy(service, st, steps_, plan_only, lifecycle)
+        steps_ = plan_deploy(st.desired, st.actual, health_check=health_check)
+        return self._deploy(service, st, steps_, plan_only, lifecycle, health_check)
 
     def _deploy(self, service: Service, st: Stage, steps: list[st_.Step], plan_only: bool,
-                lifecycle: DeploySteps | None) -> DeployResult:
+                lifecycle: DeploySteps | None, health_check: bool = True) -> DeployResult:
         if plan_only or (not steps and st.actual.deployed):
             # --plan, or nothing to change (no new version, no upload: the stage as it is)
             current = st.actual.record.current
@@ -220,7 +222,10 @@ class AwsProvider:
         with phase(lifecycle, "upload"):
             applier.run(uploads)
         with phase(lifecycle, "apply"):
-            result = applier.run(changes)
+            try:
+                result = applier.run(changes)
+            except HealthCheckFailed as failed:  # nothing moved: the old versions serve
+                raise failure_error(service, failed) from None
         with phase(lifecycle, "verify"):
             self._verify(service, st, result)
         release = result.release or st.actual.record.current
@@ -230,6 +235,7 @@ class AwsProvider:
             functions={n: int(v) for n, v in result.versions.items()},
             schedules=_schedules(st.desired),
             plan=_plan(steps) + _notes(st.desired),
+            health=result.health, unchecked=not health_check, warnings=result.warnings,
         )
 
     def _verify(self, service: Service, st: Stage, result: ApplyResult) -> None:

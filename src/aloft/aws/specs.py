@@ -66,6 +66,8 @@ class FunctionSpec:
     concurrency: int | None
     async_config: AsyncConfig
     url: CorsSpec | Literal["none"] | None = None  # function URL: None = no URL
+    health_path: str | None = None  # the app's health path; None: initialising is the check
+    payload: Literal["2.0", "1.0"] = "2.0"  # the HTTP events it gets (REST APIs: 1.0)
 
 
 @dataclass(frozen=True)

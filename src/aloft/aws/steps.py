@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aloft.aws import specs as s
 
@@ -214,6 +214,25 @@ class UpdateFunctionConfiguration(Step):
 class PublishVersion(Step):
     function: str  # logical
     physical: str
+
+    @property
+    def subject(self) -> str:
+        return self.physical
+
+
+@dataclass(frozen=True)
+class HealthCheck(Step):
+    """Invoke the version this run published (its number, not the alias) with the health
+    check's event (aloft.health); the alias moves only if it answers as required."""
+
+    function: str  # logical
+    physical: str
+    path: str | None  # the app's health path: GET it; None: the initialisation ping
+    payload: Literal["2.0", "1.0"]
+    base_path: str  # before the app's path in the request ("/{stage}" on REST APIs)
+    api_stage: str  # the API's stage in the event ("$default", or the REST stage)
+    serving: str | None  # the version the alias serves now (None: nothing serves yet)
+    first_deploy: bool = False  # the stage serves nothing yet (aloft.health's first-deploy rule)
 
     @property
     def subject(self) -> str:

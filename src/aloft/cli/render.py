@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from aloft.cli.formatting import Section
     from aloft.config.models import Service
     from aloft.package.manifest import Manifest
-    from aloft.provider import DeploySteps
+    from aloft.provider import DeployResult, DeploySteps
 
 _PLAIN_WIDTH = 200
 """Width used when the stream is not a terminal (rich would otherwise assume 80 and wrap)."""
@@ -283,10 +283,27 @@ def waiting(doing: str, done: str, *, quiet: bool = False) -> Iterator[None]:
 
 _PHASES = {
     "upload": ("uploading the artifact…", "uploaded"),
-    # both providers' words: only the local cloud health-checks a version before it serves
+    # publishing, health-checking the new versions and switching (render.health_checked says
+    # what each new version answered: the provider's DeployResult.health)
     "apply": ("applying the changes…", "applied the changes"),
     "verify": ("verifying that the stage serves it…", "verified"),
 }
+
+
+def health_checked(result: DeployResult) -> None:
+    """The `✓ passed its health check` line of a deploy: what each new version answered before
+    it served, as the provider checked it (nothing when no version was published)."""
+    from rich.markup import escape
+
+    if result.unchecked and result.changed:
+        warning("the new version serves without a health check (--no-health-check)")
+        return
+    if not result.health:
+        return
+    passed = ", ".join(f"{x.function} v{x.version} ({x.check})"
+                       for x in sorted(result.health, key=lambda x: x.function))
+    what = "version passed its" if len(result.health) == 1 else "versions passed their"
+    err().print(f"[green]✓[/green] the new {what} health check: {escape(passed)}")
 
 
 class DeployProgress:

@@ -22,6 +22,7 @@ from aloft.provider import (
     DeadLetter,
     DeployResult,
     DeploySteps,
+    HealthPassed,
     InvokeOutput,
     LogLine,
     PlanStep,
@@ -62,6 +63,9 @@ def _deploy_result(data: dict[str, Any]) -> DeployResult:
         warnings=[str(w) for w in data.get("warnings") or []],
         release=[(str(r["command"]), str(r.get("output") or ""))
                  for r in data.get("release") or []],
+        health=[HealthPassed(str(x["function"]), int(x["version"]), str(x["check"]))
+                for x in data.get("health") or []],
+        unchecked=bool(data.get("unchecked", False)),
     )
 
 
@@ -86,7 +90,8 @@ class LocalProvider:
     # -- deployments ---------------------------------------------------------------------
 
     def deploy(
-        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None
+        self, service: Service, *, plan_only: bool = False, steps: DeploySteps | None = None,
+        health_check: bool = True,
     ) -> DeployResult:
         from aloft.package import build
 
@@ -99,6 +104,7 @@ class LocalProvider:
             "tasks": manifest.tasks,  # the code calls @aloft.task: its functions may invoke
             "plan_only": plan_only,
             "deploy_id": uuid.uuid4().hex,  # by which Ctrl-C calls this deploy off
+            "health_check": health_check,
         }
         planned = _deploy_result(self.client.call("POST", "deploy", {
             **request, "plan_only": True, "deploy_id": None}))  # a plan: nothing to call off

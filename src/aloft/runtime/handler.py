@@ -245,9 +245,27 @@ def init() -> Instance:
     return _instance
 
 
+def as_lambda_reports(exc: InitError) -> InitError:
+    """`exc` as Lambda's own Python runtime reports a failed init: Lambda's runtime client
+    names an error by its exception's class, so the class is named like Lambda's errorType
+    (`Runtime.ImportModuleError`, ...), and its traceback is the user's code's, the cause's
+    (aloft.init_report maps those frames back to the project)."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    kind = type(exc.error_type, (type(exc),), {})
+    reported: InitError = kind(str(exc), exc.error_type)
+    return reported.with_traceback(root.__traceback__)
+
+
 def handler(event: Any, context: Any = None) -> Any:
     """The Lambda entry point of every aloft function."""
-    instance = _instance or init()
+    instance = _instance
+    if instance is None:
+        try:
+            instance = init()
+        except InitError as exc:
+            raise as_lambda_reports(exc) from None
     if context is None:
         context = LambdaContext.from_environ()
     return instance.handle(event, context)

@@ -93,12 +93,12 @@ def test_code_change_only_touches_code_versions_and_aliases() -> None:
     before = deployed(want(APP))
     changed = Build(Art(Path("code.zip"), 21_000, "beef"), BUILD.layer)
     plan = plan_deploy(want(APP, changed), before)
-    assert ops(plan) == ["UploadObject", "UpdateFunctionCode", "PublishVersion",
-                         "UpdateFunctionCode", "PublishVersion", "UpdateAlias", "UpdateAlias",
-                         "WriteState"]
+    assert ops(plan) == ["UploadObject", "UpdateFunctionCode", "PublishVersion", "HealthCheck",
+                         "UpdateFunctionCode", "PublishVersion", "HealthCheck", "UpdateAlias",
+                         "UpdateAlias", "WriteState"]
     upload = plan[0]
     assert isinstance(upload, st.UploadObject) and upload.size == 21_000
-    alias = plan[5]
+    alias = plan[7]
     assert isinstance(alias, st.UpdateAlias) and alias.version is None and alias.previous == "1"
 
 

@@ -15,6 +15,7 @@ from aloft.config.models import Service
 from aloft.errors import NotDeployedError
 from aloft.provider import (
     DeployResult,
+    HealthPassed,
     InvokeOutput,
     LogLine,
     PlanStep,
@@ -63,16 +64,22 @@ class MemoryProvider:
         self.log_lines = [LogLine(timestamp=0.0, function="shop-dev-app", text="GET / 200\n")]
         self.secret_values: dict[str, str] = {}
         self.changes = True  # False: deploys find nothing to change
+        self.health_check = True  # what the last deploy was asked
 
     def deploy(self, service: Service, *, plan_only: bool = False,
-               steps: Any = None) -> DeployResult:  # steps: plugins' hooks (unused here)
+               steps: Any = None,  # steps: plugins' hooks (unused here)
+               health_check: bool = True) -> DeployResult:
         self.calls.append(("deploy", (service.stage, plan_only)))
+        self.health_check = health_check
         plan = [PlanStep("create", "function shop-dev-app", {"memory": 512}, fields=PLAN_STEP)]
         if not plan_only:
             self.deployed = True
+        health = [HealthPassed("app", 3, "GET / answered 200"),
+                  HealthPassed("nightly", 1, "initialised")] \
+            if self.changes and health_check and not plan_only else []
         return DeployResult(url=URL, version=3, functions={"app": 3, "nightly": 1},
                             schedules=["shop-dev-nightly"], plan=plan if self.changes else [],
-                            changed=self.changes)
+                            changed=self.changes, health=health, unchecked=not health_check)
 
     def rollback(self, service: Service, steps: int = 1, *,
                  to: int | None = None) -> DeployResult:

@@ -46,6 +46,20 @@ def test_deploy_prints_url_and_versions(run: Run, provider: MemoryProvider) -> N
     assert "nightly" in result.stdout and "version 3" in result.stdout
 
 
+def test_deploy_says_what_passed_the_health_check(run: Run, provider: MemoryProvider) -> None:
+    result = run("deploy", "dev")
+    assert provider.health_check is True
+    assert ("✓ the new versions passed their health check: app v3 (GET / answered 200), "
+            "nightly v1 (initialised)") in result.stderr
+    unchecked = run("deploy", "dev", "--no-health-check")
+    assert unchecked.exit_code == 0, unchecked.output
+    assert provider.health_check is False
+    assert "health check:" not in unchecked.stderr
+    assert "serves without a health check (--no-health-check)" in unchecked.stderr
+    provider.changes = False
+    assert "health" not in run("deploy", "dev").stderr  # nothing published, nothing checked
+
+
 def test_deploy_json_and_update_alias(run: Run, provider: MemoryProvider) -> None:
     result = run("update", "dev", "--json")
     assert result.exit_code == 0, result.output

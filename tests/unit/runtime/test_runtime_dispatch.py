@@ -199,3 +199,24 @@ def test_init_errors_are_worded_and_typed_as_lambda_does(deploy: Any) -> None:
     with pytest.raises(InitError, match=r"Syntax error in module 'bad': .*\(bad.py, line 2\)") as e:
         deploy({"bad": "x = 1\ndef broken(:\n"}, handlers={"fn": "bad.broken"})
     assert e.value.error_type == "Runtime.UserCodeSyntaxError"
+
+
+def test_an_init_failure_is_raised_as_lambda_names_it() -> None:
+    """Lambda's runtime client names an error by its class: a failed import is raised as a
+    `Runtime.ImportModuleError`, with the traceback of the import that failed."""
+    import traceback
+
+    from aloft.runtime.handler import as_lambda_reports
+
+    try:
+        try:
+            import module_that_is_not_there  # type: ignore[import-not-found]  # noqa: F401
+        except ImportError as cause:
+            raise InitError("Unable to import module 'x'", "Runtime.ImportModuleError") \
+                from cause
+    except InitError as exc:
+        reported = as_lambda_reports(exc)
+    assert type(reported).__name__ == "Runtime.ImportModuleError"
+    assert isinstance(reported, InitError) and str(reported) == "Unable to import module 'x'"
+    frames = traceback.extract_tb(reported.__traceback__)
+    assert any("module_that_is_not_there" in (f.line or "") for f in frames)

@@ -64,18 +64,24 @@ def result_json(result: DeployResult) -> dict[str, Any]:
 @click.option("--plan", "plan_only", is_flag=True, help="Print the plan and stop.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"url": ..., "version": ..., "changed": ...}.')
-def command(stage: str, plan_only: bool, as_json: bool) -> None:
+@click.option("--no-health-check", "unchecked", is_flag=True,
+              help="Let the new version serve without checking it first.")
+def command(stage: str, plan_only: bool, as_json: bool, unchecked: bool) -> None:
     """Build and deploy STAGE; the new version serves only once it is healthy.
 
-    When the artifact and the configuration are those of the version STAGE serves, nothing
-    is deployed: no new version, and the summary says "no changes"."""
+    Before the stage switches, each new version is invoked: the app must answer a GET of
+    `health_path` without a 5xx, a function must initialise. Otherwise the old version keeps
+    serving and the error shows the function's own. When the artifact and the configuration
+    are those of the version STAGE serves, nothing is deployed: no new version, and the
+    summary says "no changes"."""
     # Steps: validate, package, upload, apply, verify, finalize (plugins hook into each; the
     # provider runs upload, apply and verify through `steps=lifecycle`).
     lifecycle = begin("deploy", stage, first="validate", plan_only=plan_only)
     service = lifecycle.service
     provider = providers.provider_for(service)
     try:
-        result = _deploy(lifecycle, provider, plan_only=plan_only, as_json=as_json)
+        result = _deploy(lifecycle, provider, plan_only=plan_only, as_json=as_json,
+                         health_check=not unchecked)
     except Interrupted:
         raise  # the provider said what the stage serves
     except KeyboardInterrupt as exc:  # while packaging, or in a provider's own step
@@ -104,7 +110,7 @@ def _serving(provider: Provider, service: Service, *, applied: bool) -> str:
 
 
 def _deploy(lifecycle: Lifecycle, provider: Provider, *, plan_only: bool,
-            as_json: bool) -> DeployResult:
+            as_json: bool, health_check: bool = True) -> DeployResult:
     service = lifecycle.service
     if not plan_only:
         # Build here to show progress; the provider reuses this artifact.
@@ -118,10 +124,14 @@ def _deploy(lifecycle: Lifecycle, provider: Provider, *, plan_only: bool,
             lifecycle.progress = None
     if plan_only:
         with render.spinner(f"planning {service.service} {service.stage}…"):
-            result = provider.deploy(service, plan_only=True, steps=lifecycle)
+            result = provider.deploy(service, plan_only=True, steps=lifecycle,
+                                     health_check=health_check)
     else:  # a spinner, then a timed ✓ line, for each of upload, apply and verify
         steps = render.DeployProgress(lifecycle, quiet=as_json)
-        result = provider.deploy(service, plan_only=False, steps=steps)
+        result = provider.deploy(service, plan_only=False, steps=steps,
+                                 health_check=health_check)
+        if not as_json:
+            render.health_checked(result)
     return result
 
 

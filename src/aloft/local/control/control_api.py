@@ -7,7 +7,8 @@ handler is socket-free like the gateway: a request in, a reply out. Control endp
     GET  cloud                         platform status: stages, instances, memory
     POST stop                          shut the daemon down
     HEAD/PUT artifacts/{sha256}        is an artifact stored / store it (verified against its hash)
-    POST deploy {service, code_sha256, layer_sha256, plan_only, deploy_id, dev, tasks}
+    POST deploy {service, code_sha256, layer_sha256, plan_only, deploy_id, dev, tasks,
+                 health_check}
     POST deploy/cancel {deploy_id, service, stage}  -> {outcome, version, serving, next}
     POST rollback {service, stage, steps}       POST undeploy {service, stage}
     GET  status?service=&stage=
@@ -226,6 +227,7 @@ class ControlHandler:
             service, str(body["code_sha256"]), body.get("layer_sha256"),
             plan_only=bool(body.get("plan_only")), deploy_id=body.get("deploy_id"),
             dev=bool(body.get("dev")), tasks=bool(body.get("tasks", True)),
+            health_check=bool(body.get("health_check", True)),
         )
         return json_reply(200, result)
 

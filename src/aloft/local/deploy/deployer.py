@@ -129,6 +129,7 @@ class _Job:
     resources: list[dict[str, Any]] | None
     deploy_id: str | None
     dev: bool
+    health_check: bool = True  # False: `--no-health-check`
 
 
 class Deployer:
@@ -183,16 +184,17 @@ class Deployer:
     async def deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
         plan_only: bool = False, deploy_id: str | None = None, dev: bool = False,
-        tasks: bool = True,
+        tasks: bool = True, health_check: bool = True,
     ) -> dict[str, Any]:
         """Plan and apply; with a `deploy_id` the CLI may call it off until the switch
         (`cancel`). `dev`: a reload of `aloft dev`, which replaces the stage's current
         deployment when that one was made by `aloft dev` too (its versions go, numbers are never
         reused), so that saves do not push real deployments out of the kept history. `tasks`:
-        whether the code calls `@aloft.task` (aloft.package's manifest says)."""
+        whether the code calls `@aloft.task` (aloft.package's manifest says). `health_check`
+        False: the new versions serve without being checked (`--no-health-check`)."""
         return await self.deploys.run(deploy_id, self._deploy(
             service, code_sha256, layer_sha256, plan_only=plan_only, deploy_id=deploy_id,
-            dev=dev, tasks=tasks))
+            dev=dev, tasks=tasks, health_check=health_check))
 
     async def cancel(self, deploy_id: str, service: str, stage: str) -> dict[str, Any]:
         """Call off deploy `deploy_id` if it has not switched the alias yet (else wait for it):
@@ -206,7 +208,7 @@ class Deployer:
 
     async def _deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
-        plan_only: bool, deploy_id: str | None, dev: bool, tasks: bool,
+        plan_only: bool, deploy_id: str | None, dev: bool, tasks: bool, health_check: bool,
     ) -> dict[str, Any]:
         async with self._lock:
             stage = self.stage_of(service, tasks=tasks)
@@ -233,7 +235,8 @@ class Deployer:
                         "plan": i.describe(plan), "changed": not unchanged}
             aws_env, resources = self._aws(stage)
             return await self._apply(_Job(service, stage, code_sha256, layer_sha256, plan,
-                                          url, aws_env, resources, deploy_id, dev))
+                                          url, aws_env, resources, deploy_id, dev,
+                                          health_check))
 
     def _plan(self, service: Service, stage: Stage, code_sha256: str,
               layer_sha256: str | None, current: CurrentStage,
@@ -277,7 +280,8 @@ class Deployer:
         published = await self._versions(job, work, code_dir, layer_dir, now)
         new = {r.fv.function: r.fv for r in published}
         first = self.registry.stage(service.service, service.stage) is None
-        checked = await self.health.run(service, work.checks, new, first_deploy=first,
+        checked = await self.health.run(service, work.checks if job.health_check else [],
+                                        new, first_deploy=first,
                                         release=self._release(job, work, new))
         timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
         # The point of no return: no await since the health checks, none before the mark.
@@ -290,6 +294,7 @@ class Deployer:
                 "schedules": [s.name for s in schedules], "plan": i.describe(job.plan),
                 "changed": True, "replaced": replaced.number if replaced is not None else None,
                 "warnings": checked.warnings, "release": checked.release,
+                "health": checked.passed, "unchecked": not job.health_check,
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
 
     def _release(self, job: _Job, work: Applying, new: dict[str, FunctionVersion]

@@ -15,7 +15,15 @@ from typing import Any
 
 from aloft.config.models import Service
 from aloft.errors import DeployError, Location
-from aloft.health import FAILURE_FIX, HealthAnswer, Verdict, failure_message, unhealthy_warning
+from aloft.health import (
+    FAILURE_FIX,
+    HealthAnswer,
+    Verdict,
+    failure_message,
+    http_status,
+    payload_text,
+    unhealthy_warning,
+)
 from aloft.health import verdict as health_verdict
 from aloft.init_report import init_report_for
 from aloft.local.deploy import instructions as i
@@ -35,6 +43,7 @@ class Checked:
 
     warnings: list[str] = field(default_factory=list)
     release: list[dict[str, str]] = field(default_factory=list)  # {command, output}
+    passed: list[dict[str, Any]] = field(default_factory=list)  # {function, version, check}
 
 
 class HealthChecks:
@@ -57,7 +66,7 @@ class HealthChecks:
             for command, fv in release:
                 out.release.append(await self.release(service, command, fv))
             await self._each(checks, lambda x: self.answered(
-                service, versions[x.function], x.name, x.path, first_deploy, out.warnings))
+                service, versions[x.function], x.name, x.path, first_deploy, out))
         except (DeployError, asyncio.CancelledError):  # failed, or called off (Ctrl-C)
             for fv in versions.values():  # the new versions' instances: none serves
                 serving = self.registry.current(fv.function)
@@ -117,16 +126,21 @@ class HealthChecks:
         return {"command": command.command, "output": output}
 
     async def answered(self, service: Service, fv: FunctionVersion, name: str,
-                       path: str | None, first_deploy: bool, warnings: list[str]) -> None:
-        """The app's answer to its health path, judged by aloft.health."""
+                       path: str | None, first_deploy: bool, out: Checked) -> None:
+        """The app's answer to its health path, judged by aloft.health (a version without a
+        path passed when it initialised)."""
         if path is None or self.health_event is None:
+            out.passed.append({"function": name, "version": fv.version, "check": "initialised"})
             return
         result: InvokeResult = await self.pool.invoke(fv, self.health_event(fv, path))
-        status = http_status(result) if result.status == "ok" else None
+        status = http_status(result.payload) if result.status == "ok" else None
         answer = HealthAnswer(name, fv.version, path, status, payload_text(result.payload))
         judged = health_verdict(answer, first_deploy=first_deploy)
-        if judged is Verdict.PUBLISHED_UNHEALTHY:
-            warnings.append(unhealthy_warning(answer, service.stage))
+        if judged is Verdict.HEALTHY:
+            out.passed.append({"function": name, "version": fv.version,
+                               "check": f"GET {path} answered {status}"})
+        elif judged is Verdict.PUBLISHED_UNHEALTHY:
+            out.warnings.append(unhealthy_warning(answer, service.stage))
         elif judged is Verdict.FAILED:
             raise DeployError(failure_message(answer, self._still(fv)),
                               where=Location(function=name, stage=service.stage),
@@ -138,26 +152,3 @@ class HealthChecks:
         return "the previous version keeps serving" if serving is not None \
             else "nothing was deployed"
 
-
-def http_status(result: InvokeResult) -> int | None:
-    try:
-        data = json.loads(result.payload)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and isinstance(data.get("statusCode"), int):
-        return int(data["statusCode"])
-    return None
-
-
-def payload_text(payload: bytes) -> str:
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return payload.decode("utf-8", "replace")
-    if isinstance(data, dict) and "errorMessage" in data:
-        trace = data.get("stackTrace") or []
-        lines = [str(x) for x in trace] if isinstance(trace, list) else [str(trace)]
-        return "\n".join([*lines, f"{data.get('errorType', 'Error')}: {data['errorMessage']}"])
-    if isinstance(data, dict) and "body" in data:
-        return str(data["body"])[:4000]
-    return json.dumps(data)[:4000]

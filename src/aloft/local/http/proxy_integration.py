@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from aloft import health
 from aloft.local.instances.worker.event_builders import (
     ACCOUNT_ID,
     build_http_event,
@@ -21,7 +22,7 @@ from aloft.local.instances.worker.event_builders import (
     request_time,
 )
 from aloft.local.instances.worker.proxy_response import MalformedResponse, proxy_response
-from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse
+from aloft.local.types import FunctionVersion, HttpResponse
 
 __all__ = [
     "ACCOUNT_ID",
@@ -39,35 +40,12 @@ _JSON = [("content-type", "application/json")]
 
 def health_event(fv: FunctionVersion, path: str) -> bytes:
     """A GET of `path` within the function's stage, as the gateway would send it (the deploy
-    health check). The stage prefix comes from the function's ALOFT_BASE_PATH."""
+    health check, aloft.health). The stage prefix comes from the function's
+    ALOFT_BASE_PATH."""
     base = fv.environment.get("ALOFT_BASE_PATH", "").rstrip("/")
-    path = "/" + path.lstrip("/")
     stage = base.rsplit("/", 1)[-1] if base else "$default"
-    request = HttpRequest(
-        "GET", base + path, "", [("host", "127.0.0.1"), ("user-agent", "aloft-health-check")]
-    )
-    rid = "health-check"
-    event: dict[str, Any]
-    if fv.payload == "1.0":
-        event = build_rest_event(
-            request,
-            resource="/{proxy+}",
-            path=path,
-            path_parameters={"proxy": path.lstrip("/")} if path != "/" else None,
-            stage=stage,
-            request_id=rid,
-            api_id="local",
-        )
-    else:
-        event = build_http_event(
-            request,
-            route_key="ANY /{proxy+}",
-            path_parameters=None,
-            stage=stage,
-            request_id=rid,
-            api_id="local",
-        )
-    return json.dumps(event).encode()
+    return json.dumps(health.health_event(fv.payload, path, base_path=base,
+                                          stage=stage)).encode()
 
 
 # -- responses --------------------------------------------------------------------------------

@@ -111,6 +111,19 @@ def test_failing_health_path_keeps_the_old_version(cloud: Cloud, tmp_path: Path)
         cloud.provider.deploy(service(root))
     assert get(cloud.url("/healthfail/dev/")) == (200, b"v1 /healthfail/dev /")
     assert cloud.provider.status(svc).report["version"] == 1
+    # --no-health-check: it serves unchecked (and says so in its result)
+    skipped = cloud.provider.deploy(service(root), health_check=False)
+    assert skipped.unchecked and skipped.health == [] and skipped.version == 2
+    assert get(cloud.url("/healthfail/dev/")) == (200, b"v2 /healthfail/dev /")
+
+
+def test_the_result_says_what_each_new_version_answered(cloud: Cloud, tmp_path: Path) -> None:
+    root = project(tmp_path, "healthok", extra="health_path: /up")
+    first = cloud.provider.deploy(service(root))
+    assert sorted((x.function, x.version, x.check) for x in first.health) == [
+        ("app", 1, "GET /up answered 200"), ("echo", 1, "initialised")]
+    assert not first.unchecked
+    assert cloud.provider.deploy(service(root)).health == []  # nothing new: nothing checked
 
 
 def test_deploy_json_from_the_cli(cloud: Cloud, tmp_path: Path) -> None:

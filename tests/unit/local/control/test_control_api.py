@@ -154,11 +154,13 @@ def test_deploy_passes_the_service_and_options_to_the_deployer(fakes: Fakes,
                                                               tmp_path: Path) -> None:
     status, data = api(fakes, "POST", "deploy", body={
         "service": service_json(tmp_path), "code_sha256": "c0de", "layer_sha256": None,
-        "plan_only": True, "deploy_id": "d-1", "dev": True, "tasks": False})
+        "plan_only": True, "deploy_id": "d-1", "dev": True, "tasks": False,
+        "health_check": False})
     assert (status, data) == (200, fakes.deployer.result)
     [(name, args, kwargs)] = fakes.deployer.calls
     assert name == "deploy" and args[0].service == "shop" and args[1:] == ("c0de", None)
-    assert kwargs == {"plan_only": True, "deploy_id": "d-1", "dev": True, "tasks": False}
+    assert kwargs == {"plan_only": True, "deploy_id": "d-1", "dev": True, "tasks": False,
+                      "health_check": False}
 
 
 def test_rollback_cancel_and_undeploy_reach_the_deployer(fakes: Fakes) -> None:
