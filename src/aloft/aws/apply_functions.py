@@ -22,7 +22,9 @@ class FunctionSteps(ApplyContext):
                 "TracingConfig": {"Mode": c.tracing},
                 "VpcConfig": {"SubnetIds": list(c.subnet_ids),
                               "SecurityGroupIds": list(c.security_group_ids)},
-                "DeadLetterConfig": {"TargetArn": c.dead_letter or ""}}
+                "DeadLetterConfig": {"TargetArn": c.dead_letter or ""},
+                "EphemeralStorage": {"Size": c.ephemeral_storage},
+                "LoggingConfig": s.logging_config(c)}
 
     def _do_CreateFunction(self, x: st.CreateFunction) -> Undo:
         f = x.spec

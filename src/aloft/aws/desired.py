@@ -217,7 +217,8 @@ def _function(service: Service, fn: r.Function, names: Names, built: Built, role
         tracing="Active" if fn.tracing else "PassThrough",
         subnet_ids=tuple(vpc.subnet_ids) if vpc else (),
         security_group_ids=tuple(vpc.security_group_ids) if vpc else (),
-        dead_letter=fn.dead_letter,
+        dead_letter=fn.dead_letter, ephemeral_storage=fn.ephemeral_storage,
+        log_format="JSON" if fn.log_format == "json" else "Text", log_level=fn.log_level,
     )
     a = fn.async_settings
     return s.FunctionSpec(

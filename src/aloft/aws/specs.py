@@ -35,6 +35,18 @@ class FunctionConfig:
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
     dead_letter: str | None = None  # DeadLetterConfig's target ARN
+    ephemeral_storage: int = 512  # EphemeralStorage's Size (MB of /tmp)
+    log_format: Literal["Text", "JSON"] = "Text"  # LoggingConfig's LogFormat
+    log_level: str | None = None  # LoggingConfig's ApplicationLogLevel (JSON only)
+
+
+def logging_config(c: FunctionConfig) -> dict[str, str]:
+    """Lambda's LoggingConfig: the format, and with JSON the application's log level (the
+    runtime sets the root logger's level from it)."""
+    if c.log_format != "JSON":
+        return {"LogFormat": "Text"}
+    return {"LogFormat": "JSON", "ApplicationLogLevel": c.log_level or "INFO",
+            "SystemLogLevel": "INFO"}
 
 
 @dataclass(frozen=True)

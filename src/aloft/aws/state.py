@@ -226,6 +226,7 @@ class StateReader:
         c = got["Configuration"] if alias is None else aws.call(
             "lambda", "get_function_configuration", FunctionName=physical, Qualifier=stage)
         vpc = c.get("VpcConfig") or {}
+        logging = c.get("LoggingConfig") or {}
         config = s.FunctionConfig(
             runtime=str(c.get("Runtime", "")), handler=str(c.get("Handler", "")),
             role=str(c.get("Role", "")), memory=int(c.get("MemorySize", 128)),
@@ -237,6 +238,10 @@ class StateReader:
             subnet_ids=tuple(vpc.get("SubnetIds", ())),
             security_group_ids=tuple(vpc.get("SecurityGroupIds", ())),
             dead_letter=(c.get("DeadLetterConfig") or {}).get("TargetArn") or None,
+            ephemeral_storage=int((c.get("EphemeralStorage") or {}).get("Size", 512)),
+            log_format="JSON" if logging.get("LogFormat") == "JSON" else "Text",
+            log_level=str(logging.get("ApplicationLogLevel") or "INFO")
+            if logging.get("LogFormat") == "JSON" else None,
         )
         conc = (got.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
         inv = aws.find("lambda", "get_function_event_invoke_config", FunctionName=physical,

@@ -280,6 +280,8 @@ class _Template:
             "Architectures": [f.architecture],
             "Environment": {"Variables": {k: self.cfn(v) for k, v in c.environment}},
             "TracingConfig": {"Mode": c.tracing}, "Tags": _tags(d),
+            "EphemeralStorage": {"Size": c.ephemeral_storage},
+            "LoggingConfig": s.logging_config(c),
         }
         if c.layers:
             props["Layers"] = [self.cfn(x) for x in c.layers]

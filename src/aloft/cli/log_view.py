@@ -201,7 +201,9 @@ def render(shown: Shown, function: str) -> Text:
     text.append(" ")
     text.append(function, "cyan")
     text.append("   " if shown.nested else " ")
-    body = line.text.rstrip()
+    # Lambda's runtime writes an error's lines as one log line joined by CR: one per row here
+    indent = " " * (len(text.plain))
+    body = line.text.rstrip().replace("\r", "\n" + indent)
     text.append(body, output_style(body))
     return text
 

@@ -25,6 +25,7 @@ APP_FUNCTION = "app"
 
 DEFAULT_MEMORY = 512
 DEFAULT_TIMEOUT = 30
+DEFAULT_EPHEMERAL_STORAGE = 512  # MB of /tmp, as Lambda
 DEFAULT_KEEP_ALIVE = 600
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
@@ -397,6 +398,28 @@ class FunctionSettings(Model):
         None, description="Queue or topic (key or ARN) receiving async events that failed "
         "every retry; default: aloft's dead-letter list (`aloft dlq`)."
     )
+    ephemeral_storage: int | None = Field(
+        None, ge=512, le=10240,
+        description="MB of writable /tmp per instance (Lambda's EphemeralStorage); default 512.",
+    )
+    log_format: Literal["text", "json"] | None = Field(
+        None, description="Lambda's log format (LoggingConfig LogFormat): `text` (default) or "
+        "`json` records.",
+    )
+    log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] | None = Field(
+        None, description="The root logger's level (LoggingConfig ApplicationLogLevel; needs "
+        "`log_format: json`, as on Lambda); default: Python's (WARNING).",
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -885,6 +908,10 @@ class Service(ServiceSettings, StageSettings):
                 "layers": base.layers or list(self.layers),
                 "dead_letter": base.dead_letter if base.dead_letter is not None
                 else self.dead_letter,
+                "ephemeral_storage": base.ephemeral_storage or self.ephemeral_storage
+                or DEFAULT_EPHEMERAL_STORAGE,
+                "log_format": base.log_format or self.log_format,
+                "log_level": base.log_level or self.log_level,
             }
         )
 

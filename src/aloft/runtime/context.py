@@ -7,6 +7,7 @@ has the same attributes, so user code cannot tell the difference.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 
@@ -33,6 +34,11 @@ class Client:
         for name in self.__slots__:
             setattr(self, name, data.get(name))
 
+    def __repr__(self) -> str:
+        return "Client([" + ",".join(f"{n}={getattr(self, n)}" for n in (
+            "installation_id", "app_title", "app_version_name", "app_version_code",
+            "app_package_name")) + "])"
+
 
 class ClientContext:
     """`context.client_context`: the Invoke API's `ClientContext` (base64 JSON in the
@@ -52,11 +58,27 @@ class ClientContext:
                    data.get("custom"), data.get("env"))
 
     def __repr__(self) -> str:
-        return f"ClientContext(custom={self.custom!r}, env={self.env!r})"
+        return f"ClientContext([custom={self.custom},env={self.env},client={self.client}])"
+
+
+class CognitoIdentity:
+    """`context.identity`: the Amazon Cognito identity that authorised the request (its ids
+    are None for any other caller, as on Lambda: the object is always there)."""
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, identity_id: str | None = None, pool_id: str | None = None) -> None:
+        self.cognito_identity_id = identity_id
+        self.cognito_identity_pool_id = pool_id
+
+    def __repr__(self) -> str:
+        return (f"CognitoIdentity([cognito_identity_id={self.cognito_identity_id},"
+                f"cognito_identity_pool_id={self.cognito_identity_pool_id}])")
 
 
 class LambdaContext:
-    """What a handler's `context` argument offers on AWS Lambda."""
+    """What a handler's `context` argument offers on AWS Lambda, with the same types: Lambda's
+    runtime reads `memory_limit_in_mb` from the environment and leaves it a string."""
 
     __slots__ = (
         "_deadline",
@@ -69,6 +91,7 @@ class LambdaContext:
         "log_group_name",
         "log_stream_name",
         "memory_limit_in_mb",
+        "tenant_id",
     )
 
     def __init__(
@@ -77,7 +100,7 @@ class LambdaContext:
         function_name: str,
         function_version: str = "$LATEST",
         invoked_function_arn: str = "",
-        memory_limit_in_mb: int = 128,
+        memory_limit_in_mb: str = "128",
         aws_request_id: str | None = None,
         log_group_name: str = "",
         log_stream_name: str = "",
@@ -86,12 +109,13 @@ class LambdaContext:
         self.function_name = function_name
         self.function_version = function_version
         self.invoked_function_arn = invoked_function_arn
-        self.memory_limit_in_mb = memory_limit_in_mb
+        self.memory_limit_in_mb = str(memory_limit_in_mb)
         self.aws_request_id = aws_request_id or new_request_id()
         self.log_group_name = log_group_name
         self.log_stream_name = log_stream_name
-        self.identity: object | None = None
+        self.identity: CognitoIdentity = CognitoIdentity()
         self.client_context: object | None = None
+        self.tenant_id: str | None = None
         # A time.monotonic() instant: wall-clock jumps must not change the remaining time.
         self._deadline = deadline if deadline is not None else time.monotonic() + DEFAULT_TIMEOUT_S
 
@@ -119,7 +143,7 @@ class LambdaContext:
             function_name=name,
             function_version=version,
             invoked_function_arn=f"arn:aws:lambda:{region}:{account}:function:{name}",
-            memory_limit_in_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or 128),
+            memory_limit_in_mb=env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or "128",
             aws_request_id=request_id,
             log_group_name=env.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}"),
             log_stream_name=env.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
@@ -129,8 +153,18 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
+    def log(self, message: object) -> None:
+        """Write `message` to the function's log as is (no newline added), as Lambda's
+        `context.log` does."""
+        sys.stdout.write(str(message))
+
     def __repr__(self) -> str:
         return (
-            f"LambdaContext(function_name={self.function_name!r}, "
-            f"aws_request_id={self.aws_request_id!r})"
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},"
+            f"client_context={self.client_context},identity={self.identity},"
+            f"tenant_id={self.tenant_id}])"
         )

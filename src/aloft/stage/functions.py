@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aloft.config.models import APP_FUNCTION, Service, Statement
+from aloft.config.models import APP_FUNCTION, DEFAULT_EPHEMERAL_STORAGE, Service, Statement
 from aloft.config.models import Function as FunctionConfig
 from aloft.errors import ConfigError
 from aloft.stage import grants as g
@@ -53,7 +53,10 @@ def functions(service: Service, names: StageNames, values: Values, declared: r.R
             layers=tuple(fn.layers), payload=fn.payload, snapshot=bool(fn.snapshot),
             description=fn.description,
             environment=tuple(_environment(values, name, fn, where, resource_env).items()),
-            log_group=names.log_group(name), async_settings=settings,
+            log_group=names.log_group(name), log_format=fn.log_format or "text",
+            log_level=_log_level(values, name, fn, where),
+            ephemeral_storage=fn.ephemeral_storage or DEFAULT_EPHEMERAL_STORAGE,
+            async_settings=settings,
             dead_letter=dead_letter, grants=tuple(grants),
         ))
     return tuple(out)
@@ -68,6 +71,20 @@ def _environment(values: Values, name: str, fn: FunctionConfig, where: str,
             env[key] = text
     env["ALOFT_FUNCTION"] = name
     return env
+
+
+def _log_level(values: Values, name: str, fn: FunctionConfig, where: str) -> str | None:
+    """The ApplicationLogLevel: Lambda takes one only with the JSON log format, and then
+    defaults to INFO."""
+    if fn.log_level is not None and fn.log_format != "json":
+        raise ConfigError(
+            f"log_level {fn.log_level} needs `log_format: json`: Lambda filters application "
+            "logs by level only in its JSON format",
+            where=values.where(f"{where}log_level", name),
+            fix="add `log_format: json`, or remove `log_level` (then the root logger keeps "
+                "Python's level, WARNING, unless your code sets one)",
+        )
+    return fn.log_level or ("INFO" if fn.log_format == "json" else None)
 
 
 def _statements(service: Service, name: str,
@@ -115,20 +132,48 @@ def _target(service: Service, names: StageNames, values: Values, function: str,
     )
 
 
+RUNTIME_HANDLER = "aloft.runtime.handler.handler"
+"""Lambda's `Handler` of every aloft function (its `_HANDLER`): aloft's runtime, which calls the
+app or the configured handler."""
+
+LAMBDA_PATH = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+"""`PATH` as Lambda sets it."""
+
+
 def lambda_environment(fn: r.Function, region: str, *, version: str, task_root: str,
-                       log_stream: str) -> dict[str, str]:
-    """The variables Lambda itself sets in a function's environment (the local cloud and
-    `aloft invoke --local` set them as Lambda does)."""
-    return {
+                       log_stream: str, runtime_dir: str | None = None) -> dict[str, str]:
+    """The variables Lambda itself sets in a function's environment, with AWS's values (the
+    local cloud and `aloft invoke --local` set them as Lambda does; on aws, Lambda does).
+    `task_root`: where the code is (Lambda's /var/task); `runtime_dir`: where the runtime's
+    libraries are (Lambda's /var/runtime; default: task_root). `_X_AMZN_TRACE_ID` is set per
+    request, by the runtime."""
+    runtime = runtime_dir or task_root
+    env = {
         "AWS_LAMBDA_FUNCTION_NAME": fn.physical,
         "AWS_LAMBDA_FUNCTION_VERSION": version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{fn.runtime}",
+        "_HANDLER": RUNTIME_HANDLER,
         "LAMBDA_TASK_ROOT": task_root,
-        "LAMBDA_RUNTIME_DIR": task_root,
+        "LAMBDA_RUNTIME_DIR": runtime,
+        "LANG": "en_US.UTF-8",
+        "PATH": LAMBDA_PATH,
+        "LD_LIBRARY_PATH": lambda_library_path(task_root, runtime),
         "TZ": ":UTC",
     }
+    if fn.log_format == "json":  # Lambda's advanced logging controls, as its runtime reads them
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        if fn.log_level is not None:
+            env["AWS_LAMBDA_LOG_LEVEL"] = fn.log_level
+    return env
+
+
+def lambda_library_path(task_root: str, runtime_dir: str) -> str:
+    """`LD_LIBRARY_PATH` as Lambda sets it, with this machine's task root and runtime dir."""
+    return ":".join(["/var/lang/lib", "/lib64", "/usr/lib64", runtime_dir, f"{runtime_dir}/lib",
+                     task_root, f"{task_root}/lib", "/opt/lib"])

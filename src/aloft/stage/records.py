@@ -81,6 +81,9 @@ class Function:
     description: str | None
     environment: Env  # what the function's configuration sets (Lambda adds its own)
     log_group: str
+    log_format: Literal["text", "json"]  # Lambda's LoggingConfig: LogFormat
+    log_level: str | None  # LoggingConfig's ApplicationLogLevel (json only); None: Python's
+    ephemeral_storage: int  # MB of /tmp
     async_settings: AsyncSettings
     dead_letter: str | None  # ARN of the queue or topic of Lambda's dead-letter config
     grants: tuple[Grant, ...]

@@ -43,6 +43,7 @@ FIXTURES = {
     "stage-model": {
         "functions": {
             "w": {"handler": "w.w", "runtime": "3.11", "tracing": True, "dead_letter": "alerts",
+                  "log_format": "json", "log_level": "DEBUG", "ephemeral_storage": 2048,
                   "destinations": {"on_success": "audit"},
                   "environment": {"QUEUE": {"Ref": "Jobs"},
                                   "STREAM": {"Fn::GetAtt": ["Items", "StreamArn"]},
@@ -136,6 +137,12 @@ def test_the_stage_models_values_and_settings_become_cloudformation() -> None:
     assert env["BUS"] == {"Fn::ImportValue": "shared-bus"}
     assert env["AT"] == {"Fn::Sub": "${AWS::Region}-${ItemsTable.StreamArn}"}
     assert fn["Runtime"] == "python3.11" and fn["TracingConfig"] == {"Mode": "Active"}
+    assert fn["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG",
+                                   "SystemLogLevel": "INFO"}
+    assert fn["EphemeralStorage"] == {"Size": 2048}
+    audit = res["AuditFunction"]["Properties"]
+    assert audit["LoggingConfig"] == {"LogFormat": "Text"}
+    assert audit["EphemeralStorage"] == {"Size": 512}
     assert fn["DeadLetterConfig"]["TargetArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:shop-prod-alerts"}
     on_success = res["WInvokeConfig"]["Properties"]["DestinationConfig"]["OnSuccess"]

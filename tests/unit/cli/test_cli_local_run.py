@@ -25,7 +25,8 @@ def test_instance_environment_is_lambda_like_and_does_not_leak_the_shell(tmp_pat
              "PYTHONPATH": "/elsewhere", "VIRTUAL_ENV": "/venv"}
     env = instance_environment(service, "worker", tmp_path / "code", tmp_path / "layer",
                                base=shell)
-    assert env["PATH"] == "/usr/bin" and env["HOME"] == "/root"
+    assert env["PATH"] == "/usr/local/bin:/usr/bin/:/bin:/opt/bin"  # Lambda's
+    assert env["HOME"] == "/root"
     assert "AWS_SECRET_ACCESS_KEY" not in env and "VIRTUAL_ENV" not in env
     assert env["PYTHONPATH"] == f"{tmp_path / 'code'}:{tmp_path / 'layer' / 'python'}"
     assert (env["SHARED"], env["LEVEL"]) == ("1", "function")

@@ -167,3 +167,13 @@ def test_lines_written_after_the_grace_release_what_waits_in_their_order() -> No
     view.feed(line("START RequestId: r10 Version: 1", "r10", ts=2000))
     shown = view.feed(line("unrelated", None, ts=2000 + HOLD))
     assert [s.line.text for s in shown] == ["START RequestId: r10 Version: 1", "unrelated"]
+
+
+def test_an_error_record_of_lambdas_runtime_shows_one_row_per_line() -> None:
+    record = "[ERROR] KeyError: 'id'\rTraceback (most recent call last):\r\u00a0\u00a0File \"x.py\""
+    shown = plain(Shown(line(record), "output"))
+    rows = shown.split("\n")
+    assert rows[0].endswith("app [ERROR] KeyError: 'id'") and len(rows) == 3
+    assert rows[1].strip() == "Traceback (most recent call last):"
+    assert rows[1].index("Traceback") == rows[0].index("[ERROR]")  # under the record's start
+    assert "\r" not in shown

@@ -22,7 +22,7 @@ def test_context_from_environ() -> None:
     )
     assert context.function_name == "svc-dev-app"
     assert context.function_version == "7"
-    assert context.memory_limit_in_mb == 256
+    assert context.memory_limit_in_mb == "256"  # a string, as Lambda's runtime leaves it
     assert context.aws_request_id == "req-1"
     assert context.invoked_function_arn == (
         "arn:aws:lambda:eu-west-1:000000000000:function:svc-dev-app"
@@ -43,5 +43,7 @@ def test_remaining_time_counts_down_to_zero() -> None:
 def test_defaults_outside_lambda() -> None:
     context = LambdaContext.from_environ({"ALOFT_TIMEOUT": "5"})
     assert context.function_name == "aloft-local"
-    assert context.memory_limit_in_mb == 128
+    assert context.memory_limit_in_mb == "128"
+    assert context.identity.cognito_identity_id is None  # always there, as on Lambda
+    assert context.client_context is None and context.tenant_id is None
     assert 4000 <= context.get_remaining_time_in_millis() <= 5000

@@ -12,6 +12,7 @@ from aloft.config.models import Service
 from aloft.errors import ConfigError
 from aloft.plugins.builtin.keep_warm import with_keep_warm
 from aloft.stage import Account, Stage, late, stage_of
+from aloft.stage.functions import lambda_environment
 from aloft.stage.records import Grant
 
 ACCOUNT = Account("111122223333", "eu-west-1")
@@ -185,3 +186,39 @@ def test_the_stage_is_plain_frozen_data() -> None:
     with pytest.raises(AttributeError):
         st.service = "other"  # type: ignore[misc]
     assert stage(app="app:app") == st
+
+
+def test_lambdas_own_environment_has_awss_values() -> None:
+    st = stage(runtime="3.12", memory=1024, functions={"w": {"handler": "w.run"}})
+    env = lambda_environment(st.function("w"), "eu-west-1", version="7",
+                             task_root="/var/task", log_stream="2026/01/01/[7]ab",
+                             runtime_dir="/var/runtime")
+    assert env["_HANDLER"] == "aloft.runtime.handler.handler"
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    assert (env["AWS_REGION"], env["AWS_DEFAULT_REGION"]) == ("eu-west-1", "eu-west-1")
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "1024"
+    assert (env["TZ"], env["LANG"]) == (":UTC", "en_US.UTF-8")
+    assert env["PATH"] == "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+    assert env["LD_LIBRARY_PATH"] == ("/var/lang/lib:/lib64:/usr/lib64:/var/runtime:"
+                                      "/var/runtime/lib:/var/task:/var/task/lib:/opt/lib")
+    assert (env["LAMBDA_TASK_ROOT"], env["LAMBDA_RUNTIME_DIR"]) == ("/var/task", "/var/runtime")
+    assert "AWS_LAMBDA_LOG_FORMAT" not in env and "AWS_LAMBDA_LOG_LEVEL" not in env
+
+
+def test_log_format_and_level_are_lambdas_logging_config() -> None:
+    st = stage(log_format="JSON", functions={"a": {"handler": "a.run"},
+                                             "b": {"handler": "b.run", "log_level": "debug"},
+                                             "c": {"handler": "c.run", "log_format": "text"}})
+    a, b, c = (st.function(n) for n in "abc")
+    assert (a.log_format, a.log_level) == ("json", "INFO")  # Lambda's default with JSON
+    assert (b.log_format, b.log_level) == ("json", "DEBUG")
+    assert (c.log_format, c.log_level, c.ephemeral_storage) == ("text", None, 512)
+    env = lambda_environment(b, "r", version="1", task_root="t", log_stream="l")
+    assert (env["AWS_LAMBDA_LOG_FORMAT"], env["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "DEBUG")
+
+
+def test_a_log_level_without_the_json_format_is_refused_as_on_lambda() -> None:
+    with pytest.raises(ConfigError) as err:
+        stage(functions={"w": {"handler": "w.run", "log_level": "INFO"}})
+    assert "log_format: json" in str(err.value)
+    assert err.value.where is not None and "log_level" in (err.value.where.key_path or "")

@@ -253,7 +253,11 @@ def test_handler_exception_keeps_the_instance(loop: LoopThread, pool: InstancePo
     error = json.loads(first.payload)
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "boom"
     assert any("raise ValueError" in frame for frame in error["stackTrace"])
-    assert "[ERROR] ValueError: boom" in sink.for_request(first.request_id)
+    # Lambda's runtime logs it as one line: `[ERROR] Type: message`, then the traceback, CR
+    # between the lines (awslambdaric's format on stdout)
+    record = [x for x in sink.for_request(first.request_id) if x.startswith("[ERROR]")]
+    assert record and record[0].startswith("[ERROR] ValueError: boom\rTraceback (most recent")
+    assert "fns.py" in record[0] and "instance_main" not in record[0]
     second = invoke(loop, pool, fv)
     assert second.status == "error" and second.init_ms is None  # same instance
 

@@ -83,22 +83,47 @@ def _limit_memory(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (LAMBDA_FILES, LAMBDA_FILES))
 
 
-def _error_object(exc: BaseException, request_id: str, error_type: str | None = None) -> bytes:
-    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+def _error(exc: BaseException, request_id: str, error_type: str | None = None,
+           message: str | None = None, trace: bool = True) -> bytes:
+    """Lambda's error object for an exception the handler raised (the traceback without this
+    file's frames, as Lambda's runtime leaves out its bootstrap's), written to the log as
+    Lambda's runtime writes it; returned JSON-encoded."""
     error = {
-        "errorMessage": str(exc),
+        "errorMessage": str(exc) if message is None else message,
         "errorType": error_type or type(exc).__name__,
         "requestId": request_id,
-        "stackTrace": frames,
+        "stackTrace": _stack(exc) if trace else [],
     }
+    logs = _logs
+    if logs is not None:
+        text = logs.error_record(error)
+    else:  # an artifact whose runtime predates aloft.runtime.lambda_logging
+        text = f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
+    sys.stdout.write(text)
     return json.dumps(error).encode()
 
 
-def _log_error(exc: BaseException, label: str | None = None, *, trace: bool = True) -> None:
-    # Lambda's Python runtime logs an unhandled exception as `[ERROR] Type: message` + traceback
-    # (aloft's runtime already printed the traceback of a handler's exception: trace=False).
-    tb = "".join(traceback.format_exception(exc)) if trace else ""
-    sys.stderr.write(f"[ERROR] {label or type(exc).__name__}: {exc}\n{tb}")
+def _stack(exc: BaseException) -> list[str]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    for i, frame in enumerate(frames):
+        if frame.filename != __file__:
+            return traceback.format_list(frames[i:])
+    return traceback.format_list(frames)
+
+
+_logs: Any = None  # aloft.runtime.lambda_logging, once the instance's logging is set up
+
+
+def _setup_logging() -> None:
+    """The root logger as Lambda's runtime leaves it, before any user code runs (an artifact
+    built before aloft.runtime.lambda_logging existed keeps Python's defaults)."""
+    global _logs
+    try:
+        from aloft.runtime import lambda_logging
+    except ImportError:
+        return
+    lambda_logging.install()
+    _logs = lambda_logging
 
 
 def _initialise() -> tuple[Handler, Any]:
@@ -202,6 +227,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
     getrusage, rusage_self = resource.getrusage, resource.RUSAGE_SELF
     environ = os.environ
+    set_request_id = _logs.set_request_id if _logs is not None else None
     while True:
         head = rfile.read(head_size)
         if len(head) < head_size:
@@ -215,6 +241,8 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
             environ["_X_AMZN_TRACE_ID"] = body[start : start + trace_len].decode()
             start += trace_len
         started = clock()
+        if set_request_id is not None:
+            set_request_id(request_id)
         try:
             context = new_context(request_id, monotonic() + timeout)
             if request_kind == invoke:
@@ -239,14 +267,13 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
                         payload = str(exc).encode()
                         kind = malformed
             except (TypeError, ValueError) as exc:
-                _log_error(exc, "Runtime.MarshalError")
-                payload = _error_object(exc, request_id, "Runtime.MarshalError")
+                payload = _error(exc, request_id, "Runtime.MarshalError",
+                                 f"Unable to marshal response: {exc}", trace=False)
                 kind = failed
         except MemoryError:
             _out_of_memory(sock, request_id, clock() - started)
         except Exception as exc:
-            _log_error(exc, trace=False)
-            payload = _error_object(exc, request_id)
+            payload = _error(exc, request_id)
             kind = failed
         duration = (clock() - started) * 1000.0
         out.flush()
@@ -277,6 +304,7 @@ def _out_of_memory(sock: socket.socket, request_id: str, seconds: float) -> NoRe
 def _run_instance(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     started = time.perf_counter()
+    _setup_logging()
     try:
         handler, context_cls = _initialise()
     except BaseException as exc:
@@ -291,6 +319,7 @@ def _run_instance(fd: int) -> None:
 def _run_template(fd: int) -> None:
     ctl = socket.socket(fileno=fd)
     started = time.perf_counter()
+    _setup_logging()
     try:
         handler, context_cls = _initialise()
     except BaseException as exc:
