@@ -18,6 +18,7 @@ from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import PluginError
 from aloft.plugins import Abort, Context, Lifecycle, hookimpl, load_service
+from tests.moto_lambda import Invocations, answered_invokes
 
 REGION = "eu-west-1"
 
@@ -30,7 +31,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                        "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": "/nonexistent",
                        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
         monkeypatch.setenv(key, value)
-    with mock_aws(config={"lambda": {"use_docker": False}}):
+    with answered_invokes(Invocations(), monkeypatch), \
+            mock_aws(config={"lambda": {"use_docker": False}}):
         yield
 
 
