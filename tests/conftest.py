@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,16 @@ def pytest_configure(config: pytest.Config) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             os.environ["ALOFT_PORT"] = str(probe.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def no_django_settings_left() -> Iterator[None]:
+    """The runtime sets DJANGO_SETTINGS_MODULE as Lambda's process would (setdefault); an
+    in-process test leaving it behind would make every later Django project load that settings
+    module instead of its own."""
+    before = os.environ.get("DJANGO_SETTINGS_MODULE")
+    yield
+    if before is None:
+        os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    else:
+        os.environ["DJANGO_SETTINGS_MODULE"] = before
