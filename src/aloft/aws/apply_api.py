@@ -154,6 +154,19 @@ class ApiSteps(ApplyContext):
             aws.call("apigateway", "put_integration", restApiId=api_id, resourceId=rid,
                      httpMethod=method, type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
         aws.call("apigateway", "create_deployment", restApiId=api_id, stageName=stage)
+        had = self.actual.api is not None and self.actual.api.id == api_id \
+            and self.actual.api.tracing
+        if spec.tracing or had:  # said again: a deployment may reset the stage's settings
+            self._stage_tracing(api_id, stage, spec.tracing)
+
+    def _stage_tracing(self, api_id: str, stage: str, enabled: bool) -> None:
+        self.aws.call("apigateway", "update_stage", restApiId=api_id, stageName=stage,
+                      patchOperations=[{"op": "replace", "path": "/tracingEnabled",
+                                        "value": "true" if enabled else "false"}])
+
+    def _do_SetApiTracing(self, x: st.SetApiTracing) -> Undo:
+        self._stage_tracing(x.api_id, x.stage, x.enabled)
+        return []
 
     def _do_PutRestRoutes(self, x: st.PutRestRoutes) -> Undo:
         self._rest_routes(x.api_id, x.spec, self._alias_arns(x.spec, x.stage), x.stage)

@@ -148,7 +148,8 @@ def _api(service: Service, stage: r.Stage, names: Names, kind: s.ApiKind
                 )
         routes = sorted([*routes, *(s.RouteSpec(k, s.STATIC_ROUTE, "1.0")
                                     for k in static.route_keys)], key=lambda x: x.key)
-    api = s.ApiSpec(kind, names.api_name, tuple(routes), cors) \
+    api = s.ApiSpec(kind, names.api_name, tuple(routes), cors,
+                    tracing=kind == "rest" and service.aws.tracing) \
         if routes and kind != "url" else None
     return api, routes, static
 

@@ -239,6 +239,8 @@ def _api(d: s.Desired, a: ActualState) -> list[st.Step]:
         out.append(st.UpdateHttpApi(have.id, want, remove, add))
     elif want.kind == "rest" and have.routes != want.routes:
         out.append(st.PutRestRoutes(have.id, want, d.stage))
+    elif want.kind == "rest" and have.tracing != want.tracing:
+        out.append(st.SetApiTracing(have.id, d.stage, want.tracing))
     return out
 
 

@@ -106,6 +106,7 @@ class ApiSpec:
     name: str
     routes: tuple[RouteSpec, ...]
     cors: CorsSpec | None
+    tracing: bool = False  # X-Ray on the REST API's stage (HTTP APIs have no tracing)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class ActualApi:
     id: str
     routes: tuple[s.RouteSpec, ...]
     cors: s.CorsSpec | None
+    tracing: bool = False  # the REST API stage's TracingEnabled
 
 
 @dataclass(frozen=True)
@@ -367,7 +368,10 @@ class StateReader:
                 alias = uri.split("/functions/")[-1].removesuffix("/invocations")
                 routes.append(s.RouteSpec(f"{method} {res['path']}",
                                           self.by_alias.get(alias, "?"), "1.0"))
-        return ActualApi("rest", api_id, tuple(sorted(routes, key=lambda r: r.key)), None)
+        stage = aws.find("apigateway", "get_stage", restApiId=api_id,
+                         stageName=self.names.stage) or {}
+        return ActualApi("rest", api_id, tuple(sorted(routes, key=lambda r: r.key)), None,
+                         bool(stage.get("tracingEnabled", False)))
 
     def _rules(self) -> dict[str, s.RuleSpec]:
         """The stage's rules: those it should have, those the record remembers (on the bus

@@ -318,6 +318,15 @@ class PutRestRoutes(Step):
 
 
 @dataclass(frozen=True)
+class SetApiTracing(Step):
+    """X-Ray tracing on the REST API's stage (`tracing: true`)."""
+
+    api_id: str
+    stage: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class DeleteApi(Step):
     api_id: str
     kind: str

@@ -402,7 +402,8 @@ class _Template:
                  {"RestApiId": {"Ref": "Api"}}, DependsOn=methods)
         self.add("ApiStage", "AWS::ApiGateway::Stage", {
             "RestApiId": {"Ref": "Api"}, "StageName": self.d.stage,
-            "DeploymentId": {"Ref": "ApiDeployment"}})
+            "DeploymentId": {"Ref": "ApiDeployment"},
+            **({"TracingEnabled": True} if api.tracing else {})})
 
     def _triggers(self) -> None:
         d = self.d
