@@ -132,8 +132,12 @@ def test_role_policy_is_least_privilege(provider: AwsProvider, full: Service) ->
                                                "table/shop-prod-items"
     params = by_sid["Parameters"]["Resource"]
     assert "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/db-password" in params
-    assert by_sid["Decrypt"]["Condition"]["StringEquals"]["kms:ViaService"] == \
-        "ssm.eu-west-1.amazonaws.com"
+    assert by_sid["Decrypt"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}
+    key = boto("kms").describe_key(KeyId="alias/aloft/shop-prod")["KeyMetadata"]
+    assert by_sid["Decrypt"]["Resource"] == [key["Arn"]]  # the stage's key, not key/*
+    assert boto("ssm").get_parameter(Name="/shop/prod/api-key")["Parameter"][
+        "Type"] == "SecureString"
     assert by_sid["User0"]["Action"] == ["s3:GetObject"]
     assert not any(st["Resource"] == ["*"] and st["Sid"] != "User0" for st in doc["Statement"])
 

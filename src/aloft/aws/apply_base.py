@@ -36,7 +36,7 @@ class ApplyContext:
 
     def __init__(self, aws: AwsClient, desired: s.Desired, actual: ActualState) -> None:
         self.aws, self.actual, self.region = aws, actual, desired.region
-        self.stage = desired.stage
+        self.service, self.stage = desired.service, desired.stage
         self.stage_prefix = stage_prefix(desired.service, desired.stage)
         self.code_sha256 = desired.code_sha256
         self.static = desired.static

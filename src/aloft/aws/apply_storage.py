@@ -13,9 +13,12 @@ from aloft.aws import steps as st
 from aloft.aws.apply_base import ApplyContext, Undo, aws_tags
 from aloft.aws.policy import ASSUME_ROLE_POLICY
 from aloft.aws.record import Release, StateRecord
+from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import LAYER_MARK
 from aloft.aws.static import REFERER_REF, bucket_policy
 from aloft.errors import AloftError, DeployError
+from aloft.stage import late as lt
+from aloft.stage.names import secret_key_alias
 from aloft.stage.resources import public_read_policy
 
 
@@ -66,9 +69,13 @@ class StorageSteps(ApplyContext):
                       Description="aloft: the role of a service stage's functions")
         return [st.DeleteRole(x.name, "aloft")]
 
+    def _do_CreateSecretKey(self, x: st.CreateSecretKey) -> Undo:
+        self.refs[lt.SECRET_KEY] = AwsSecrets(self.aws, self.service, self.stage).key_arn()
+        return []
+
     def _do_PutRolePolicy(self, x: st.PutRolePolicy) -> Undo:
         self.aws.call("iam", "put_role_policy", RoleName=x.role, PolicyName=x.policy_name,
-                      PolicyDocument=x.document)
+                      PolicyDocument=lt.fill(x.document, self.refs))
         return []
 
     def _do_CreateBucket(self, x: st.CreateBucket) -> Undo:
@@ -197,6 +204,8 @@ class StorageSteps(ApplyContext):
                                   "Overwrite": x.overwrite}
         if p.description:
             params["Description"] = p.description
+        if p.secure:  # with the stage key, as `aloft secret set` and the local cloud do
+            params["KeyId"] = secret_key_alias(self.service, self.stage)
         if not x.overwrite:
             params["Tags"] = aws_tags(x.tags)
         self.aws.call("ssm", "put_parameter", **params)

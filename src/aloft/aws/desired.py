@@ -278,7 +278,14 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         domain=service.aws.domain,
         static=static,
         notes=stage_notes(stage),
+        secret_key=names.secret_key_alias if _uses_secret_key(stage) else None,
     )
+
+
+def _uses_secret_key(stage: r.Stage) -> bool:
+    """A function may decrypt with the stage key, or a secure parameter is stored with it."""
+    return (any(g.sid == "Decrypt" for g in stage.grants())
+            or any(p.secure and p.value is not None for p in stage.resources.parameters))
 
 
 def stage_notes(stage: r.Stage) -> tuple[str, ...]:

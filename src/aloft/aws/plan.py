@@ -17,6 +17,7 @@ from aloft.aws import steps as st
 from aloft.aws.record import StateRecord
 from aloft.aws.state import ActualState
 from aloft.aws.static import REFERER_REF
+from aloft.stage import late as lt
 
 T = TypeVar("T")
 _REF = re.compile(r"\$\{([^}]+)\}")
@@ -82,6 +83,8 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
         archs = tuple(sorted({f.architecture for f in d.functions})) or ("x86_64",)
         out.append(st.PublishLayer(d.layer_name, d.bucket, d.layer_key, d.layer_sha256,
                                    runtime, archs))
+    if d.secret_key is not None and lt.SECRET_KEY not in refs:
+        out.append(st.CreateSecretKey(d.secret_key))
     if d.role is not None:
         if not a.role_exists:
             out.append(st.CreateRole(d.role.name, tags))

@@ -26,14 +26,21 @@ class AwsSecrets:
 
     def ensure_key(self) -> str:
         """The stage key's alias, creating the key on first use."""
-        if self.aws.find("kms", "describe_key", KeyId=self.key_alias) is None:
-            key = self.aws.call(
-                "kms", "create_key", Description=f"aloft secrets of {self.service} {self.stage}",
-                Tags=[{"TagKey": "aloft:service", "TagValue": self.service},
-                      {"TagKey": "aloft:stage", "TagValue": self.stage}])
-            self.aws.call("kms", "create_alias", AliasName=self.key_alias,
-                          TargetKeyId=key["KeyMetadata"]["KeyId"])
+        self.key_arn()
         return self.key_alias
+
+    def key_arn(self) -> str:
+        """The stage key's ARN (what the role's `kms:Decrypt` names), created on first use."""
+        found = self.aws.find("kms", "describe_key", KeyId=self.key_alias)
+        if found is not None:
+            return str(found["KeyMetadata"]["Arn"])
+        key = self.aws.call(
+            "kms", "create_key", Description=f"aloft secrets of {self.service} {self.stage}",
+            Tags=[{"TagKey": "aloft:service", "TagValue": self.service},
+                  {"TagKey": "aloft:stage", "TagValue": self.stage}])
+        self.aws.call("kms", "create_alias", AliasName=self.key_alias,
+                      TargetKeyId=key["KeyMetadata"]["KeyId"])
+        return str(key["KeyMetadata"]["Arn"])
 
     def set(self, name: str, value: str) -> str:
         path = self._path(name)

@@ -289,6 +289,7 @@ class Desired:
     domain: str | None = None  # custom domain (mapped by `aloft certify`)
     static: StaticSpec | None = None  # `static:` served from a bucket (HTTP APIs)
     notes: tuple[str, ...] = ()  # what the stage declares that is not created on AWS yet
+    secret_key: str | None = None  # the stage key's alias, when its secrets or grants use it
 
     def function(self, name: str) -> FunctionSpec:
         return next(f for f in self.functions if f.name == name)

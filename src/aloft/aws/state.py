@@ -169,9 +169,14 @@ class StateReader:
 
     def _late(self, d: s.Desired) -> dict[str, str]:
         """The placeholders of the stage model that name what exists outside the stage: the
-        deployment bucket, and the exports of other stacks (`!ImportValue`)."""
+        deployment bucket, the stage's KMS key, and the exports of other stacks
+        (`!ImportValue`)."""
         wanted = {ref for ref in lt.refs(json.dumps(dataclasses.asdict(d)))}
         out = {lt.DEPLOYMENT_BUCKET: d.bucket}
+        if d.secret_key is not None:
+            key = self.aws.find("kms", "describe_key", KeyId=d.secret_key)
+            if key is not None:
+                out[lt.SECRET_KEY] = str(key["KeyMetadata"]["Arn"])
         if any(lt.split(ref)[0] == lt.EXPORT for ref in wanted):
             for page in self.aws.pages("cloudformation", "list_exports", "Exports"):
                 out[lt.late(lt.EXPORT, str(page["Name"]))[2:-1]] = str(page["Value"])

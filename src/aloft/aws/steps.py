@@ -86,6 +86,15 @@ class CreateRole(Step):
 
 
 @dataclass(frozen=True)
+class CreateSecretKey(Step):
+    """The stage's KMS key (`aloft secret set` makes it too): its secrets and secure
+    parameters are encrypted with it, and the role's `kms:Decrypt` names it. Kept by undeploy,
+    as the secrets are."""
+
+    alias: str
+
+
+@dataclass(frozen=True)
 class PutRolePolicy(Step):
     role: str
     policy_name: str

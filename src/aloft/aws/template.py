@@ -162,7 +162,8 @@ class _Template:
                     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                     "Action": "sts:AssumeRole"}]},
                 "Policies": [{"PolicyName": "aloft",
-                              "PolicyDocument": self.cfn(json.loads(d.role.policy))}],
+                              "PolicyDocument": self.cfn(_key_by_alias(
+                                  json.loads(d.role.policy), d))}],
                 "Tags": _tags(d)})
             role = {"Fn::GetAtt": ["Role", "Arn"]}
         self._resources()
@@ -500,6 +501,17 @@ class _Template:
             if f.url is not None:
                 return {"Fn::GetAtt": [_lid(f.name, "Url"), "FunctionUrl"]}
         return None
+
+
+def _key_by_alias(policy: dict[str, Any], d: s.Desired) -> dict[str, Any]:
+    """The stage key's ARN is not known to a template (`aloft secret set` makes the key):
+    its `kms:Decrypt` names the account's keys with the stage key's alias as a condition."""
+    for st in policy["Statement"]:
+        if st["Resource"] == [lt.late(lt.SECRET_KEY)] and d.secret_key is not None:
+            st["Resource"] = ["arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"]
+            st.setdefault("Condition", {})["ForAnyValue:StringEquals"] = {
+                "kms:ResourceAliases": d.secret_key}
+    return policy
 
 
 def template(service: Service, built: Built | None = None) -> dict[str, Any]:

@@ -4,8 +4,8 @@
 A function may write its log group, invoke its `@aloft.task` target (when the code uses tasks)
 and its async destinations, use the resources the stage declares, read its own queue and
 stream event sources, read the stage's parameters and its own `secrets` (`ssm:GetParameter*`,
-and `kms:Decrypt` with the stage's key through SSM only), and do what the service's and its own
-`permissions` statements add. Nothing else.
+and `kms:Decrypt` of the stage's key, by its ARN, through SSM only), and do what the service's
+and its own `permissions` statements add. Nothing else.
 """
 
 from __future__ import annotations
@@ -93,7 +93,9 @@ def source_grants(names: StageNames, bindings: list[r.Binding]) -> list[r.Grant]
 def secret_grants(service: Service, names: StageNames, declared: r.Resources,
                   secrets: list[str]) -> list[r.Grant]:
     """The stage's parameters and the function's `secrets` (a declared parameter's key, a path,
-    a name `aloft secret set` stored, or an ARN), and the stage key that decrypts them."""
+    a name `aloft secret set` stored, or an ARN), and the stage key that decrypts them: by its
+    ARN (`${secret_key}`, known once the key exists), through SSM only. A stage whose
+    parameters are all plain text and whose functions have no `secrets` needs no key."""
     params = [p.arn for p in declared.parameters]
     managed: list[str] = []
     for secret in secrets:
@@ -111,12 +113,17 @@ def secret_grants(service: Service, names: StageNames, declared: r.Resources,
     out = [_grant("Parameters", PARAMETER_ACTIONS, params)]
     if managed:
         out.append(_grant("Secrets", SECRET_ACTIONS, managed))
-    out.append(_grant("Decrypt", ("kms:Decrypt",), [acct.arn("kms", "key/*")], (
-        r.Condition("StringEquals", "kms:ViaService", (f"ssm.{acct.region}.amazonaws.com",)),
-        r.Condition("ForAnyValue:StringEquals", "kms:ResourceAliases",
-                    (names.secret_key_alias,)),
-    )))
+    if secrets or any(needs_stage_key(p) for p in declared.parameters):
+        out.append(_grant("Decrypt", ("kms:Decrypt",), [lt.late(lt.SECRET_KEY)], (
+            r.Condition("StringEquals", "kms:ViaService",
+                        (f"ssm.{acct.region}.amazonaws.com",)),)))
     return out
+
+
+def needs_stage_key(p: r.Parameter) -> bool:
+    """A declared parameter encrypted with the stage key: a secure one, or one whose value is
+    set elsewhere (`aloft secret set` stores SecureStrings)."""
+    return p.secure or p.value is None
 
 
 def invoke_grants(tasks: str | None, settings: r.AsyncSettings,

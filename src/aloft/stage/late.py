@@ -16,7 +16,8 @@ API_URL = "api_url"  # ${api_url}: the stage's API endpoint (https://... without
 API_ROOT = "api_root"  # ${api_root}: a REST API's root resource id
 ROLE_ID = "role_id"  # ${role_id}: the stage role's unique id
 DEPLOYMENT_BUCKET = "deployment_bucket"  # ${deployment_bucket}: the provider's artifact bucket
-KINDS = (STREAM, EXPORT, API, API_URL, API_ROOT, ROLE_ID, DEPLOYMENT_BUCKET)
+SECRET_KEY = "secret_key"  # ${secret_key}: the ARN of the stage's KMS key (its secrets')
+KINDS = (STREAM, EXPORT, API, API_URL, API_ROOT, ROLE_ID, DEPLOYMENT_BUCKET, SECRET_KEY)
 
 _LATE = re.compile(r"\$\{((?:" + "|".join(KINDS) + r")(?::[^}]*)?)\}")
 

@@ -206,3 +206,17 @@ def test_a_public_bucket_has_the_local_clouds_policy() -> None:
     assert "PrivateBucketPolicy" not in res
     assert all(res["PrivateBucket"]["Properties"]["PublicAccessBlockConfiguration"].values())
     assert cfn_errors(template_json(svc)) == []
+
+
+def test_the_stage_key_is_named_by_its_alias_in_a_template() -> None:
+    """The key's ARN exists once `aloft secret set` (or a deploy) made it: a template names
+    the account's keys with the stage key's alias as a condition."""
+    res = template(_service(**FULL))["Resources"]
+    doc = res["Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+    (decrypt,) = [st for st in doc["Statement"] if st["Sid"] == "Decrypt"]
+    assert decrypt["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}]
+    assert decrypt["Condition"]["ForAnyValue:StringEquals"] == {
+        "kms:ResourceAliases": "alias/aloft/shop-prod"}
+    assert decrypt["Condition"]["StringEquals"] == {
+        "kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}

@@ -151,11 +151,15 @@ def test_secrets_read_the_stage_parameters_decrypted_with_the_stage_key_only() -
     assert params.resources == ("arn:aws:ssm:eu-west-1:111122223333:parameter/shop/dev/greeting",
                                 "arn:aws:ssm:eu-west-1:111122223333:parameter/shop/dev/TOKEN")
     (decrypt,) = grants(st, "reader", "Decrypt")
+    assert decrypt.resources == ("${secret_key}",)  # the key's ARN, filled by the provider
     assert {(c.key, c.values) for c in decrypt.conditions} == {
-        ("kms:ViaService", ("ssm.eu-west-1.amazonaws.com",)),
-        ("kms:ResourceAliases", ("alias/aloft/shop-dev",))}
+        ("kms:ViaService", ("ssm.eu-west-1.amazonaws.com",))}
     assert grants(st, "other", "Parameters")[0].resources == params.resources[:1]
+    assert not grants(st, "other", "Decrypt")  # a plain parameter needs no key
     assert not grants(stage(functions={"f": {"handler": "h.f"}}), "f", "Decrypt")
+    secure = stage(functions={"f": {"handler": "h.f"}},
+                   resources={"parameters": {"k": {"value": "v", "secure": True}}})
+    assert grants(secure, "f", "Decrypt")[0].resources == ("${secret_key}",)
 
 
 def test_permissions_resolve_and_the_service_ones_reach_every_function() -> None:
