@@ -40,6 +40,7 @@ from aloft.errors import (
     NotDeployedError,
     UsageError,
 )
+from aloft.package.django_static import served
 from aloft.provider import (
     Certified,
     DeployResult,
@@ -198,6 +199,7 @@ class AwsProvider:
         aws = self._client(service)
         service = self._resolve_ssm(service, aws)
         built = lifecycle.build(service) if lifecycle is not None else self._builder(service)
+        service = served(service, built)  # Django's static files, found at build
         st = self.stage(service, built, aws)
         _check_exports(service, st)
         steps_ = plan_deploy(st.desired, st.actual, health_check=health_check)
@@ -321,7 +323,8 @@ class AwsProvider:
 
     def template(self, service: Service, manifest: Manifest | None) -> str:
         """The stage as a CloudFormation template (`aloft template`)."""
-        return template_json(service, manifest)
+        return template_json(service if manifest is None else served(service, manifest),
+                             manifest)
 
     def status(self, service: Service) -> StageStatus:
         st = self._deployed(service)

@@ -25,6 +25,7 @@ from aloft.cli.log_view import LogView, Shown
 from aloft.config.models import Service
 from aloft.local.control.client import CloudClient
 from aloft.package import build
+from aloft.package.django_static import served
 from aloft.provider import LogLine
 from aloft.stage.names import function_name
 
@@ -136,6 +137,7 @@ class DevSession:
             manifest = build(service, progress=progress if show else None)
         finally:
             progress.close()
+        service = served(service, manifest)  # Django's static files, found at build
         missing = [a for a in (manifest.code, manifest.layer)
                    if a is not None and not self.client.has_artifact(a.sha256)]
         if missing:

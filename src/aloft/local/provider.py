@@ -94,8 +94,10 @@ class LocalProvider:
         health_check: bool = True,
     ) -> DeployResult:
         from aloft.package import build
+        from aloft.package.django_static import served
 
         manifest = steps.build(service) if steps is not None else build(service)
+        service = served(service, manifest)  # Django's static files, found at build
         self.client.ensure_running()
         request = {
             "service": service.model_dump(mode="json"),

@@ -94,10 +94,11 @@ def build(
         deps = build_dependencies(requirements, target, layout, cache, pip or SubprocessPip(),
                                   progress, dependency_steps)
 
+    collected = None
     if wants_collection(service):  # before the code zip: the static directory may be in it
         deps_dir = None if deps is None else unpack(deps.archive.path, cache.unpacked,
                                                     sha256=deps.archive.sha256)
-        collect_static(service, deps_dir, progress)
+        collected = collect_static(service, deps_dir, progress)
 
     progress.step("code")
     files = code_files(service, skip=[out_dir])
@@ -140,6 +141,8 @@ def build(
         build_seconds=round(time.perf_counter() - started, 3),
         cached_layer=deps.cached if deps is not None else False,
         tasks=calls_tasks(files),
+        static=(collected.path, collected.directory) if collected and collected.inferred
+        else None,
     )
     manifest.write(out_dir / MANIFEST_FILE)
     progress.done("artifact", f"{out_dir}")

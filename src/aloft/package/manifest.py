@@ -51,6 +51,8 @@ class Manifest:
     cached_layer: bool = False
     handler: str = HANDLER
     tasks: bool = True  # the code calls `@aloft.task` (unknown: True, the functions may)
+    # Django's static files found in its settings: (URL path, directory), served as `static:`
+    static: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class Manifest:
             "build_seconds": self.build_seconds,
             "cached_layer": self.cached_layer,
             "tasks": self.tasks,
+            "static": list(self.static) if self.static else None,
         }
 
     def to_json(self) -> str:
@@ -89,6 +92,7 @@ class Manifest:
             cached_layer=bool(data["cached_layer"]),
             handler=str(data.get("handler", HANDLER)),
             tasks=bool(data.get("tasks", True)),
+            static=(str(static[0]), str(static[1])) if (static := data.get("static")) else None,
         )
 
     @classmethod

@@ -89,4 +89,6 @@ def load_http_app(app_ref: str | None, django_settings: str | None) -> AppBridge
         from aloft.runtime.asgi import AsgiApp  # asyncio is imported only for ASGI apps
 
         return AsgiApp(app)
-    return WsgiApp(app)
+    from aloft.runtime.django_prefix import ScriptPrefixed, is_django
+
+    return WsgiApp(ScriptPrefixed(app) if is_django(app) else app)

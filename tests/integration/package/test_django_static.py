@@ -12,7 +12,8 @@ import pytest
 from aloft.config import load_project
 from aloft.config.models import Service
 from aloft.errors import PackageError
-from aloft.package.django_static import collect_static
+from aloft.package.django_static import collect_static, served
+from aloft.package.manifest import ArtifactFile, Manifest
 from aloft.package.progress import NullProgress
 
 SITE_PACKAGES = Path(django.__file__).resolve().parent.parent
@@ -62,14 +63,17 @@ def progress() -> tuple[list[tuple[str, str]], object]:
 def test_the_admin_files_are_collected_into_the_served_directory(tmp_path: Path) -> None:
     service = project(tmp_path, static_root=str(tmp_path / "static"))
     seen, recorder = progress()
-    count = collect_static(service, SITE_PACKAGES, recorder)  # type: ignore[arg-type]
+    collected = collect_static(service, SITE_PACKAGES, recorder)  # type: ignore[arg-type]
     css = tmp_path / "static" / "admin" / "css" / "base.css"
     assert css.is_file() and b"body" in css.read_bytes()
+    assert collected is not None and not collected.inferred
+    count = collected.count
     assert count == sum(1 for p in (tmp_path / "static").rglob("*") if p.is_file()) > 50
     assert seen == [("static files", f"{count} in static/")]
     # again: nothing new to copy, the same files (collectstatic keeps what is up to date)
     mtime = css.stat().st_mtime_ns
-    assert collect_static(service, SITE_PACKAGES, NullProgress()) == count
+    again = collect_static(service, SITE_PACKAGES, NullProgress())
+    assert again is not None and again.count == count
     assert css.stat().st_mtime_ns == mtime
 
 
@@ -81,10 +85,46 @@ def test_a_static_root_elsewhere_is_left_to_the_project(tmp_path: Path) -> None:
     assert seen == [("static files", "left to the project (its STATIC_ROOT is not static/)")]
 
 
-def test_without_static_or_django_nothing_runs(tmp_path: Path) -> None:
-    service = project(tmp_path, static_root=str(tmp_path / "static"), static="")
-    assert collect_static(service, SITE_PACKAGES, NullProgress()) is None
+def test_without_static_django_settings_decide(tmp_path: Path) -> None:
+    # A zappa_settings.json has no `static:`: Django's own STATIC_ROOT (within the project)
+    # and STATIC_URL are what aloft serves, and the build's manifest says so.
+    service = project(tmp_path, static_root=str(tmp_path / "collected"), static="")
+    seen, recorder = progress()
+    collected = collect_static(service, SITE_PACKAGES, recorder)  # type: ignore[arg-type]
+    assert collected is not None and collected.inferred
+    assert (collected.path, collected.directory) == ("/static", "collected")
+    assert (tmp_path / "collected" / "admin" / "css" / "base.css").is_file()
+    assert seen == [("static files", f"{collected.count} in collected/, served at /static/")]
+    manifest = Manifest(code=ArtifactFile(tmp_path / "code.zip", 1, "0"), layer=None,
+                        python_version="3.11", platform="x", provider="local",
+                        static=(collected.path, collected.directory))
+    assert Manifest.from_dict(manifest.to_dict()).static == ("/static", "collected")
+    static = served(service, manifest).static
+    assert static is not None and (static.path, static.directory) == ("/static", "collected")
+
+
+@pytest.mark.parametrize(("settings", "why"), [
+    (SETTINGS.replace('STATIC_URL = "static/"', 'STATIC_URL = "https://cdn.example.com/s/"'),
+     "its STATIC_URL is https://cdn.example.com/s/"),
+    (SETTINGS + "STATIC_ROOT = '/tmp'\n", "its STATIC_ROOT /tmp is outside the project"),
+    (SETTINGS + "STORAGES = {'staticfiles': {'BACKEND': "
+                "'django.core.files.storage.InMemoryStorage'}}\n",
+     "its static files storage is InMemoryStorage"),
+])
+def test_without_static_other_settings_are_left_alone(tmp_path: Path, settings: str,
+                                                      why: str) -> None:
+    service = project(tmp_path, static_root=str(tmp_path / "static"), static="",
+                      settings=settings)
+    seen, recorder = progress()
+    assert collect_static(service, SITE_PACKAGES, recorder) is None  # type: ignore[arg-type]
+    assert seen == [("static files", f"left to the project ({why})")]
     assert not (tmp_path / "static").exists()
+
+
+def test_a_service_without_django_collects_nothing(tmp_path: Path) -> None:
+    (tmp_path / "aloft.yml").write_text("service: api\napp: app:app\nstages:\n  dev: {}\n")
+    service = load_project(tmp_path).service("dev")
+    assert collect_static(service, SITE_PACKAGES, NullProgress()) is None
 
 
 def test_a_failing_collection_stops_the_build_and_says_why(tmp_path: Path) -> None:

@@ -19,16 +19,35 @@ SECRET_KEY = "test-only"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "aloftdj.urls"
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
-MIDDLEWARE = []
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth",
+                  "django.contrib.staticfiles"]
+MIDDLEWARE = ["aloftdj.urls.ReadsStaticUrl"]
+STATIC_URL = "static/"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
                          "NAME": str(Path(__file__).resolve().parent / "db.sqlite3")}}
 USE_TZ = True
 '''
 
 URLS = '''
+from django.conf import settings
 from django.http import JsonResponse
+from django.templatetags.static import static
 from django.urls import path
+
+
+class ReadsStaticUrl:
+    """Reads STATIC_URL when it loads, outside any request, as WhiteNoise's middleware does."""
+
+    def __init__(self, get_response):
+        self.prefix = settings.STATIC_URL
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+
+def css(request):
+    return JsonResponse({"url": static("admin/css/base.css"), "setting": settings.STATIC_URL})
 
 def hello(request, name):
     return JsonResponse({"name": name, "script_name": request.META["SCRIPT_NAME"],
@@ -39,7 +58,7 @@ def hello(request, name):
 def boom(request):
     raise ValueError("django boom")
 
-urlpatterns = [path("items/<str:name>", hello), path("boom", boom)]
+urlpatterns = [path("items/<str:name>", hello), path("boom", boom), path("css", css)]
 '''
 
 
@@ -89,3 +108,22 @@ def test_manage_envelope_runs_migrate(django_site: Any, tmp_path: Path) -> None:
     assert "[X] 0001_initial" in shown["output"]
     bad = runtime.handler({"aloft": "manage", "args": ["no_such_command"]}, None)
     assert "Unknown command" in bad["error"]
+
+
+def test_static_urls_follow_each_requests_mount(django_site: Any) -> None:
+    # One instance serves the stage host (no SCRIPT_NAME) and the path prefix: Django caches
+    # the prefixed STATIC_URL at its first access (here the middleware's, at load, with no
+    # prefix); each request's links must still be under its own mount.
+    mounted = load_event("v2_stage_prefix.json") | {"rawPath": "/prod/css"}
+    at_root = load_event("v2_stage_prefix.json") | {"rawPath": "/css"}
+    at_root["requestContext"] = at_root["requestContext"] | {"stage": "$default"}
+    answers = [json.loads(runtime.handler(event, None)["body"])
+               for event in (mounted, at_root, mounted, mounted)]
+    assert [a["url"] for a in answers] == [
+        "/prod/static/admin/css/base.css", "/static/admin/css/base.css",
+        "/prod/static/admin/css/base.css", "/prod/static/admin/css/base.css"]
+    assert answers[0]["setting"] == "/prod/static/"
+    # a management command reads it without a prefix in between; the next request is mounted
+    runtime.handler({"aloft": "manage", "args": ["findstatic", "admin/css/base.css"]}, None)
+    assert json.loads(runtime.handler(mounted, None)["body"])["url"] == \
+        "/prod/static/admin/css/base.css"
