@@ -8,8 +8,8 @@ thin: the scheduling decisions (limits, timeouts, reaping) live in pool.py.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -21,12 +21,15 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
+from aloft.local.instances.output import OutputLines
 from aloft.local.instances.worker import protocol as P
 from aloft.local.types import FunctionVersion, LogSink
 
 INSTANCE_MAIN = Path(__file__).parent / "worker" / "instance_main.py"
 LOST = -1  # pseudo frame kind: the instance's socket closed before it answered
 HEAD = P.HEADER.size
+PIPE_BYTES = 1 << 20
+"""The size of an instance's output pipe, and of one read from it."""
 
 
 def instance_env(fv: FunctionVersion) -> dict[str, str]:
@@ -92,7 +95,8 @@ def read_packets(
 
 class LogReader:
     """Reads a process's stdout+stderr pipe without blocking and writes it to the sink line by
-    line, tagged with the request in progress (None between requests: init output).
+    line, tagged with the request in progress (None between requests: init output). Lines and
+    each invocation's output are capped (output.py): reading stays linear and bounded.
 
     A request's START line waits here (`begin`) until the request prints something or ends
     (`end`): most requests print nothing, and their START, END and REPORT lines then reach the
@@ -102,16 +106,18 @@ class LogReader:
         self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion
     ) -> None:
         os.set_blocking(fd, False)
+        with contextlib.suppress(OSError):  # fewer wake-ups for a function that prints a lot
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self._loop, self._fd, self._sink = loop, fd, sink
         self._function, self._version = fv.function, fv.version
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._partial = ""
+        self._lines = OutputLines()
         self.request_id: str | None = None
         self._start: str | None = None  # the request's START line, not yet written
         loop.add_reader(fd, self._readable)
 
     def begin(self, request_id: str, start_line: str) -> None:
         self.request_id, self._start = request_id, start_line
+        self._lines.reset()
 
     def say(self, text: str) -> None:
         """A line of the platform's own about the request in progress (after its START)."""
@@ -124,11 +130,12 @@ class LogReader:
         """The request is over: its START line if it is still unwritten (the caller writes it
         with the END and REPORT lines)."""
         start, self._start, self.request_id = self._start, None, None
+        self._lines.reset()
         return start
 
     def _readable(self) -> None:
         try:
-            data = os.read(self._fd, 65536)
+            data = os.read(self._fd, PIPE_BYTES)
         except BlockingIOError:
             return
         except OSError:
@@ -139,10 +146,9 @@ class LogReader:
             self.close()
 
     def _emit(self, data: bytes) -> None:
-        text = self._partial + self._decoder.decode(data)
-        *lines, self._partial = text.split("\n")
+        lines = self._lines.feed(data)
         write, rid = self._sink.write, self.request_id
-        if self._start is not None and (lines or self._partial):
+        if self._start is not None and (lines or self._lines.pending):
             write(self._function, self._version, rid, self._start)
             self._start = None
         for line in lines:
@@ -153,16 +159,15 @@ class LogReader:
         when the response has arrived all of that request's output is in the pipe already."""
         while self._fd >= 0:
             try:
-                data = os.read(self._fd, 65536)
+                data = os.read(self._fd, PIPE_BYTES)
             except (BlockingIOError, OSError):
                 break
             if not data:
                 self.close()
                 break
             self._emit(data)
-        if self._partial:
-            self._sink.write(self._function, self._version, self.request_id, self._partial)
-            self._partial = ""
+        for line in self._lines.flush():
+            self._sink.write(self._function, self._version, self.request_id, line)
 
     def close(self) -> None:
         if self._fd >= 0:
