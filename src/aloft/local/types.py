@@ -198,8 +198,16 @@ class HttpResponse:
     body: bytes = b""
 
 
+LAMBDA_API_PREFIXES = ("/2014-11-13/", "/2015-03-31/", "/2016-08-19/", "/2017-03-31/",
+                       "/2017-10-31/", "/2018-10-31/", "/2019-09-25/", "/2019-09-30/",
+                       "/2021-10-31/")
+"""The path prefixes of Lambda's API on the gateway's port (each operation carries the date
+it was added): the control handler answers them (control/lambda_api.py)."""
+
+
 class ControlHandler(Protocol):
-    """The control plane's part of the HTTP server: requests under `/_aloft/` and `/2015-03-31/`
-    are offered to it first; None means "not mine" and the gateway handles the request."""
+    """The control plane's part of the HTTP server: requests under `/_aloft/` and Lambda's API
+    (`LAMBDA_API_PREFIXES`) are offered to it first; None means "not mine" and the gateway
+    handles the request."""
 
     async def handle(self, request: HttpRequest) -> HttpResponse | None: ...

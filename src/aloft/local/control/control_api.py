@@ -31,8 +31,8 @@ import os
 import resource
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,39 +41,27 @@ from pydantic import ValidationError
 
 from aloft import errors
 from aloft.config.models import Service
-from aloft.local.control import dashboard, invoke_api, invoke_auth
-from aloft.local.control.invoke_api import Reply
+from aloft.local.control import dashboard, invoke_api, invoke_auth, lambda_api
+from aloft.local.control.invoke_api import ApiRequest, Reply
 from aloft.local.control.platform import LogWaiter, Platform
 from aloft.local.instances.trace_ids import incoming_root, lambda_trace
 from aloft.local.store.artifacts import valid_sha256
-from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, InvokeResult
+from aloft.local.types import (
+    LAMBDA_API_PREFIXES,
+    FunctionVersion,
+    HttpRequest,
+    HttpResponse,
+    InvokeResult,
+)
 from aloft.stage.names import function_name
 from aloft.stage.records import DEFAULT_ASYNC
 
 log = logging.getLogger("aloft.local.control")
 
 API = "/_aloft/api/"
-LAMBDA = "/2015-03-31/"
+LAMBDA = LAMBDA_API_PREFIXES
 MAX_LONG_POLL = 30.0
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    method: str
-    path: str
-    query: dict[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-    body: bytes = b""
-    raw_query: str = ""  # as sent: the Invoke API's signatures cover it
-
-    def json(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.body or b"{}")
-        except ValueError as exc:
-            raise errors.UsageError(f"request body is not JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise errors.UsageError("request body must be a JSON object")
-        return data
+_PREFIXES = (API, *LAMBDA)
 
 
 def json_reply(status: int, data: Any) -> Reply:
@@ -92,12 +80,13 @@ def error_reply(exc: errors.AloftError, status: int = 400) -> Reply:
 class ControlHandler:
     def __init__(self, platform: Platform):
         self.p = platform
+        self.lambda_api = lambda_api.LambdaApi(platform)
 
     # -- entry --------------------------------------------------------------------
 
     async def handle(self, request: HttpRequest) -> HttpResponse | None:
         """The server's entry point (`aloft.local.types.ControlHandler`)."""
-        if not request.path.startswith((API, LAMBDA)):  # the dashboard has the rest of /_aloft/
+        if not request.path.startswith(_PREFIXES):  # the dashboard has the rest of /_aloft/
             return await dashboard.handle(self.p, request) if request.path.startswith(
                 "/_aloft/") else None
         headers: dict[str, str] = {}
@@ -317,6 +306,8 @@ class ControlHandler:
 
     async def _lambda(self, req: ApiRequest) -> Reply:
         request_id = str(uuid.uuid4())
+        if req.path.startswith(lambda_api.CODE_PATH) and req.method == "GET":
+            return await self._code(req, request_id)
         caller = invoke_auth.authenticate(
             invoke_auth.Request(req.method, req.path, req.raw_query, req.headers, req.body),
             self._function_key, self.p.credentials.secret, request_id)
@@ -324,8 +315,7 @@ class ControlHandler:
             return caller
         target = invoke_api.parse_target(req.path, req.query.get("Qualifier"))
         if target is None or req.method != "POST":
-            return invoke_api.error(404, "UnknownOperationException",
-                                    f"unsupported operation {req.method} {req.path}", request_id)
+            return await self.lambda_api.handle(req, caller, request_id)
         name, qualifier = target
         refused = invoke_auth.authorize(caller, name, qualifier, request_id,
                                         self.p.registry.snapshot.stage_of.get)
@@ -381,6 +371,22 @@ class ControlHandler:
             lines = await self._request_logs(fv.function, result.request_id)
             headers["X-Amz-Log-Result"] = invoke_api.log_result(lines)
         return Reply(200, result.payload, headers)
+
+    async def _code(self, req: ApiRequest, request_id: str) -> Reply:
+        """A version's code zip at the URL GetFunction gave (`Code.Location`)."""
+        sha = req.path[len(lambda_api.CODE_PATH):].removesuffix(".zip")
+        if not (valid_sha256(sha) and lambda_api.code_url_ok(self.p.token, sha, req.query,
+                                                             time.time())):
+            return invoke_auth.denied(403, "AccessDenied", "Request has expired or its "
+                                      "signature is wrong: call GetFunction again", request_id)
+        path = self.p.store.zip_path(sha)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return invoke_api.error(404, "ResourceNotFoundException",
+                                    "the code of that version is no longer kept", request_id)
+        return Reply(200, data, {"Content-Type": "application/zip",
+                                 "X-Amzn-RequestId": request_id})
 
     # -- logs ---------------------------------------------------------------------------
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
+
+from aloft.errors import UsageError
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -28,6 +32,25 @@ class Reply:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    path: str
+    query: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+    raw_query: str = ""  # as sent: the Invoke API's signatures cover it
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError as exc:
+            raise UsageError(f"request body is not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise UsageError("request body must be a JSON object")
+        return data
 
 
 def function_arn(name: str) -> str:

@@ -483,6 +483,24 @@ class Deployer:
                     "schedules": [r.name for r in rules], "plan": i.describe(plan),
                     "changed": True}
 
+    async def amend(self, service: str, stage: str, key: str,
+                    update: Callable[[Any], Any]) -> Deployment:
+        """Tune the stage's current deployment without a deploy (Lambda's API: reserved
+        concurrency, async settings, event source mappings): `extra[key]` becomes
+        `update(extra.get(key))`, then the platform reloads. The next deploy starts again
+        from the config, as a CloudFormation update does."""
+        async with self._lock:
+            current = await asyncio.to_thread(self.state.current_deployment, service, stage)
+            if current is None:
+                raise NotDeployedError(f"{service} stage {stage!r} is not deployed",
+                                       fix=f"aloft deploy {stage}")
+            value = update(current.extra.get(key))
+            await asyncio.to_thread(self.state.amend_extra, current.id, key, value)
+            await self.reload()
+            amended = await asyncio.to_thread(self.state.current_deployment, service, stage)
+            assert amended is not None
+            return amended
+
     async def undeploy(self, service: str, stage: str) -> dict[str, Any]:
         async with self._lock:
             history = await asyncio.to_thread(self.state.deployments, service, stage)

@@ -1,6 +1,6 @@
 """The local cloud's HTTP server: HTTP/1.1 over asyncio (uvloop) with httptools' C parser.
 
-Requests under `/_aloft/` and `/2015-03-31/` are offered to the control handler first; the rest
+Requests under `/_aloft/` and Lambda's API are offered to the control handler first; the rest
 go to the gateway (at a stage's own host, `dev.shop.localhost`, every path is the app's). The
 server is aloft's own rather than uvicorn's because it is on every request's path: no ASGI scope
 or message dicts, no per-request keep-alive timer, and the whole response goes out in one
@@ -33,10 +33,10 @@ import httptools
 from aloft.errors import ProviderError
 from aloft.local.http.gateway import Gateway
 from aloft.local.http.sites import Site
-from aloft.local.types import ControlHandler, HttpRequest, HttpResponse
+from aloft.local.types import LAMBDA_API_PREFIXES, ControlHandler, HttpRequest, HttpResponse
 
 DEFAULT_PORT = 8750
-CONTROL_PREFIXES = ("/_aloft/", "/2015-03-31/")
+CONTROL_PREFIXES = ("/_aloft/", *LAMBDA_API_PREFIXES)
 _CONTROL_PREFIXES_BYTES = tuple(p.encode() for p in CONTROL_PREFIXES)
 _DASHBOARD = b"/_aloft/"
 _CONTROL_API = b"/_aloft/api/"

@@ -7,7 +7,7 @@ already resolved its FunctionVersion keeps it, so in-flight requests finish on t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ API_AUTH_KEY = "api_auth"
 """A deployment's `extra` key: its stage's authorizers, API keys and usage plan (as planned)."""
 API_KEY_VALUES_KEY = "api_key_values"
 """A deployment's `extra` key: each API key's value (declared, or derived by the local cloud)."""
+CONCURRENCY_KEY = "concurrency"
+"""A deployment's `extra` key: reserved concurrency set through Lambda's API (physical name ->
+a number, or None for none), over what the versions were published with."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,15 @@ def load_snapshot(state: State) -> Snapshot:
         if dep is None:
             continue
         functions: dict[str, FunctionVersion] = {}
+        reserved: dict[str, int | None] = dict(dep.extra.get(CONCURRENCY_KEY) or {})
         for name, version in dep.functions.items():
             physical = dep.physical[name]
             rec = state.version(physical, version)
             if rec is None:
                 continue
-            functions[name] = rec.fv
-            snap.current[physical] = rec.fv
+            fv = _tuned(rec.fv, reserved)
+            functions[name] = fv
+            snap.current[physical] = fv
             snap.stage_of[physical] = (service, stage)
         for past in state.deployments(service, stage):
             for name, version in past.functions.items():
@@ -95,7 +100,7 @@ def load_snapshot(state: State) -> Snapshot:
                 if key not in snap.versions:
                     rec = state.version(physical, version)
                     if rec is not None:
-                        snap.versions[key] = rec.fv
+                        snap.versions[key] = _tuned(rec.fv, reserved)
         for physical, (retries, max_age) in dep.extra.get("async", {}).items():
             snap.async_config[physical] = (int(retries), int(max_age))
         routes = stage_routes(dep)
@@ -103,6 +108,14 @@ def load_snapshot(state: State) -> Snapshot:
         snap.stages[routes.base_path] = info
         snap.hosts.setdefault(routes.host.removesuffix(LOCALHOST), info)
     return snap
+
+
+def _tuned(fv: FunctionVersion, reserved: dict[str, int | None]) -> FunctionVersion:
+    """`fv` with the reserved concurrency set through Lambda's API, if any (it is a function's
+    setting, not a version's: every version of the function gets it)."""
+    if fv.function not in reserved:
+        return fv
+    return replace(fv, concurrency=reserved[fv.function])
 
 
 class LocalRegistry:

@@ -367,6 +367,20 @@ class State:
         assert stored is not None
         return stored
 
+    def amend_extra(self, deployment_id: int, key: str, value: Any) -> None:
+        """Set `extra[key]` of a recorded deployment: what Lambda's API tunes without a deploy
+        (reserved concurrency, async settings, event source mappings) belongs to the
+        deployment it was tuned on, so the next deploy starts again from the config."""
+        with self._conn() as conn, transaction(conn):
+            row = conn.execute("SELECT spec FROM deployments WHERE id = ?",
+                               (deployment_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no deployment {deployment_id}")
+            spec = json.loads(row["spec"])
+            spec.setdefault("extra", {})[key] = value
+            conn.execute("UPDATE deployments SET spec = ? WHERE id = ?",
+                         (json.dumps(spec, sort_keys=True), deployment_id))
+
     def point_alias(self, service: str, stage: str, deployment_id: int) -> None:
         with self._conn() as conn, transaction(conn):
             self._point_alias(conn, service, stage, deployment_id)
