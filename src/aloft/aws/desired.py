@@ -12,7 +12,7 @@ from aloft.aws import static as static_files
 from aloft.aws.names import HANDLER, Names
 from aloft.aws.policy import role_policy
 from aloft.config import route_cors
-from aloft.config.models import APP_FUNCTION, Cors, Service
+from aloft.config.models import APP_FUNCTION, PER_FUNCTION, Cors, Service
 from aloft.config.source import format_path
 from aloft.errors import ConfigError, Location
 from aloft.stage import records as r
@@ -247,10 +247,11 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
     for binding in stage.bindings:
         triggers.binding(binding)
     triggers.rules(rules)
-    role_arn = service.aws.role or names.role_arn
-    role = None if service.aws.role else s.RoleSpec(
-        names.role_name, names.role_arn, role_policy(service, stage, names))
-    specs = [_function(service, fn, names, built, role_arn,
+    role_arn = service.aws.existing_role or names.role_arn
+    roles = _roles(service, stage, names)
+    arns = {fn.name: names.function_role_arn(fn.name) if service.aws.role == PER_FUNCTION
+            else role_arn for fn in stage.functions}
+    specs = [_function(service, fn, names, built, arns[fn.name],
                        (_route_cors(service, route_cors.aws_url_cors(service, fn.name)) or "none")
                        if fn.name in url_functions else None, kind)
              for fn in stage.functions]
@@ -266,7 +267,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         layer_size=layer.size if layer else 0,
         layer_sha256=layer.sha256 if layer else None,
         layer_name=names.layer_name,
-        role=role, role_arn=role_arn,
+        roles=roles, role_arn=role_arn,
         functions=tuple(specs), api=api,
         permissions=tuple(triggers.permissions), rules=tuple(rules),
         mappings=tuple(triggers.mappings), subscriptions=tuple(triggers.subscriptions),
@@ -280,6 +281,19 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         notes=stage_notes(stage),
         secret_key=names.secret_key_alias if _uses_secret_key(stage) else None,
     )
+
+
+def _roles(service: Service, stage: r.Stage, names: Names) -> tuple[s.RoleSpec, ...]:
+    """The stage's role, or each function's (`aws.role: per_function`); none when `aws.role`
+    names the user's own."""
+    if service.aws.existing_role:
+        return ()
+    if service.aws.role == PER_FUNCTION:
+        return tuple(s.RoleSpec(names.function_role_name(fn.name),
+                                names.function_role_arn(fn.name),
+                                role_policy(service, stage, names, fn))
+                     for fn in stage.functions)
+    return (s.RoleSpec(names.role_name, names.role_arn, role_policy(service, stage, names)),)
 
 
 def _uses_secret_key(stage: r.Stage) -> bool:

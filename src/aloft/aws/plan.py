@@ -51,6 +51,7 @@ def _record(d: s.Desired, a: ActualState) -> StateRecord:
         api=None,  # set when applied (the id of a new API is not known yet)
         bucket_created=a.record.bucket_created or (d.create_bucket and not a.bucket_exists),
         static_bucket=d.static.bucket if d.static else None,
+        roles=tuple(x.name for x in d.roles),
     )
 
 
@@ -85,11 +86,11 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
                                    runtime, archs))
     if d.secret_key is not None and lt.SECRET_KEY not in refs:
         out.append(st.CreateSecretKey(d.secret_key))
-    if d.role is not None:
-        if not a.role_exists:
-            out.append(st.CreateRole(d.role.name, tags))
-        if a.role_policy != d.role.policy:
-            out.append(st.PutRolePolicy(d.role.name, "aloft", d.role.policy))
+    for role in d.roles:
+        if role.name not in a.roles:
+            out.append(st.CreateRole(role.name, tags))
+        if a.roles.get(role.name) != role.policy:
+            out.append(st.PutRolePolicy(role.name, "aloft", role.policy))
     out += _resources(d, a)
     out += _static(d, a)
     for name, retention in d.log_groups:
@@ -325,6 +326,9 @@ def _removals(d: s.Desired, a: ActualState) -> list[st.Step]:
             if p.name not in {x.name for x in r.parameters}]
     if a.static_bucket is not None and a.static_bucket != (d.static.bucket if d.static else None):
         out.append(st.DeleteBucket(a.static_bucket))
+    # roles no function uses any more (after the functions moved to their new ones)
+    out += [st.DeleteRole(name, "aloft") for name in a.roles
+            if name not in {x.name for x in d.roles}]
     return out
 
 
@@ -352,8 +356,7 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
         f.physical for f in desired.functions}
     out += [st.DeleteLogGroup(g) for g in a.log_groups if g.removeprefix("/aws/lambda/") in names]
     out += [st.DeleteLayerVersion(arn) for arn, _ in a.layers]
-    if desired.role is not None and a.role_exists:
-        out.append(st.DeleteRole(desired.role.name, "aloft"))
+    out += [st.DeleteRole(name, "aloft") for name in a.roles]
     out += [st.DeleteBucket(b.name) for b in a.resources.buckets]
     # Queues with a redrive policy before their dead-letter queues.
     out += [st.DeleteQueue(q.name) for q in sorted(a.resources.queues,

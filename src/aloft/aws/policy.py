@@ -3,7 +3,8 @@
 One role serves every function of the stage, so its policy is the union of the functions'
 grants (aloft.stage.grants, which the local cloud enforces per function), plus what only AWS
 needs: sending failed async events to the stage's failure queue, X-Ray for traced functions,
-and Lambda's network interfaces in a VPC. Nothing else.
+and Lambda's network interfaces in a VPC. Nothing else. With `aws.role: per_function` each
+function has a role of its own, whose policy is its grants alone (and what AWS needs of it).
 """
 
 from __future__ import annotations
@@ -71,11 +72,12 @@ def merged(grants: tuple[r.Grant, ...]) -> list[r.Grant]:
                     for i, g in enumerate(users))]
 
 
-def platform_grants(service: Service, stage: r.Stage, names: Names) -> list[r.Grant]:
-    """What AWS itself needs of the role besides the functions' grants."""
+def platform_grants(service: Service, stage: r.Stage, names: Names,
+                    functions: tuple[r.Function, ...] | None = None) -> list[r.Grant]:
+    """What AWS itself needs of the role of `functions` (default: all) besides their grants."""
     out = [r.Grant("FailedEvents", ("sqs:SendMessage",),
                    (names.queue_arn(names.failure_queue),))]
-    if any(fn.tracing for fn in stage.functions):
+    if any(fn.tracing for fn in (stage.functions if functions is None else functions)):
         out.append(r.Grant("Tracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
                            ("*",)))
     if service.aws.vpc:
@@ -87,10 +89,13 @@ def platform_grants(service: Service, stage: r.Stage, names: Names) -> list[r.Gr
     return out
 
 
-def role_policy(service: Service, stage: r.Stage, names: Names) -> str:
-    """The policy document (sorted JSON) of the stage role."""
-    grants = merged(stage.grants())
+def role_policy(service: Service, stage: r.Stage, names: Names,
+                function: r.Function | None = None) -> str:
+    """The policy document (sorted JSON) of the stage role, or of `function`'s own role."""
+    fns = None if function is None else (function,)
+    grants = merged(stage.grants() if function is None else function.grants)
     users = [g for g in grants if g.sid.startswith(USER)]
     own = [g for g in grants if not g.sid.startswith(USER)]
-    statements = [statement(g) for g in [*own, *platform_grants(service, stage, names), *users]]
+    statements = [statement(g) for g in [*own, *platform_grants(service, stage, names, fns),
+                                         *users]]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

@@ -43,6 +43,7 @@ class StateRecord:
     api: tuple[str, str] | None = None  # (kind, id)
     bucket_created: bool = False
     static_bucket: str | None = None  # the bucket of the `static:` files
+    roles: tuple[str, ...] = ()  # the IAM roles aloft made (the stage's, or each function's)
     releases: tuple[Release, ...] = ()
 
     def to_json(self) -> str:
@@ -65,6 +66,7 @@ class StateRecord:
             api=(str(api[0]), str(api[1])) if api else None,
             bucket_created=bool(data.get("bucket_created", False)),
             static_bucket=data.get("static_bucket") or None,
+            roles=tuple(data.get("roles", ())),
             releases=tuple(Release(int(r["number"]), dict(r["functions"]),
                                    str(r["code_sha256"]), float(r["time"]), _rules(r),
                                    _routes(r))

@@ -274,8 +274,8 @@ class Desired:
     layer_size: int
     layer_sha256: str | None
     layer_name: str
-    role: RoleSpec | None  # None when `aws.role` names an existing role
-    role_arn: str
+    roles: tuple[RoleSpec, ...]  # the stage's, or one per function; () with `aws.role` ARN
+    role_arn: str  # the stage's role (or the user's); a function's own is in its config
     functions: tuple[FunctionSpec, ...]
     api: ApiSpec | None
     permissions: tuple[Permission, ...]

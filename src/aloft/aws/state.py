@@ -67,8 +67,7 @@ class ActualState:
     bucket_exists: bool = False
     objects: frozenset[str] = frozenset()
     layers: tuple[tuple[str, str], ...] = ()  # (layer version ARN, sha256)
-    role_exists: bool = False
-    role_policy: str | None = None
+    roles: Mapping[str, str | None] = field(default_factory=dict)  # role -> its aloft policy
     functions: Mapping[str, ActualFunction] = field(default_factory=dict)
     api: ActualApi | None = None
     rules: Mapping[str, s.RuleSpec] = field(default_factory=dict)
@@ -134,7 +133,7 @@ class StateReader:
         for arn, sha in layers:
             if sha == d.layer_sha256:
                 refs["layer"] = arn
-        role_exists, policy = self._role()
+        roles = self._roles()
         names = list(dict.fromkeys([f.name for f in d.functions] + list(self.record.functions)))
         for n in names:
             self.by_alias[self.names.alias_arn(n)] = n
@@ -158,7 +157,7 @@ class StateReader:
         refs.update(self._late(d))
         return ActualState(
             bucket_exists=bucket_exists, objects=frozenset(objects), layers=tuple(layers),
-            role_exists=role_exists, role_policy=policy, functions=functions, api=api,
+            roles=roles, functions=functions, api=api,
             rules=self._rules(), mappings=self._mappings(functions),
             subscriptions=self._subscriptions(), notifications=self._notifications(),
             resources=resources, log_groups=self._log_groups(), refs=refs, record=self.record,
@@ -202,23 +201,27 @@ class StateReader:
                 where=self.aws.where,
                 fix=f"delete or rename that {kind}, or rename the service or stage")
 
-    def _role(self) -> tuple[bool, str | None]:
-        role = self.desired.role
-        if role is None:
-            return False, None
-        found = self.aws.find("iam", "get_role", RoleName=role.name)
-        if found is None:
-            return False, None
-        self._check_owner("IAM role", role.name,
-                          {t["Key"]: t["Value"] for t in found["Role"].get("Tags", [])})
-        got = self.aws.find("iam", "get_role_policy", RoleName=role.name,
-                            PolicyName=self.names.policy_name)
-        if got is None:
-            return True, None
-        doc = got["PolicyDocument"]
-        if isinstance(doc, str):
-            doc = json.loads(doc)
-        return True, json.dumps(doc, sort_keys=True)
+    def _roles(self) -> dict[str, str | None]:
+        """The roles that exist of those the stage wants, made before (the record), or may
+        have made (the stage's role, when the functions now have their own): their policy."""
+        d = self.desired
+        names = [r.name for r in d.roles] + list(self.record.roles)
+        if d.roles and d.roles[0].name != self.names.role_name:
+            names.append(self.names.role_name)
+        out: dict[str, str | None] = {}
+        for name in dict.fromkeys(names):
+            found = self.aws.find("iam", "get_role", RoleName=name)
+            if found is None:
+                continue
+            self._check_owner("IAM role", name,
+                              {t["Key"]: t["Value"] for t in found["Role"].get("Tags", [])})
+            got = self.aws.find("iam", "get_role_policy", RoleName=name,
+                                PolicyName=self.names.policy_name)
+            doc = None if got is None else got["PolicyDocument"]
+            if isinstance(doc, str):
+                doc = json.loads(doc)
+            out[name] = None if doc is None else json.dumps(doc, sort_keys=True)
+        return out
 
     def _function(self, name: str) -> ActualFunction | None:
         aws, physical, stage = self.aws, self.names.function(name), self.names.stage

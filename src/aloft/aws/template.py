@@ -154,21 +154,25 @@ class _Template:
                 "Content": {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": {"Ref": "LayerKey"}},
                 "CompatibleRuntimes": sorted({f.config.runtime for f in d.functions}),
                 "CompatibleArchitectures": sorted({f.architecture for f in d.functions})})
-        role: Any = d.role_arn
-        if d.role is not None:
-            self.add("Role", "AWS::IAM::Role", {
-                "RoleName": d.role.name,
+        roles: dict[str, Any] = {f.name: f.config.role for f in d.functions}
+        per_function = any(r.arn != d.role_arn for r in d.roles)
+        for r in d.roles:
+            lid = "Role" if not per_function else _lid(
+                next(f.name for f in d.functions if f.config.role == r.arn), "Role")
+            self.add(lid, "AWS::IAM::Role", {
+                "RoleName": r.name,
                 "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                     "Action": "sts:AssumeRole"}]},
                 "Policies": [{"PolicyName": "aloft",
                               "PolicyDocument": self.cfn(_key_by_alias(
-                                  json.loads(d.role.policy), d))}],
+                                  json.loads(r.policy), d))}],
                 "Tags": _tags(d)})
-            role = {"Fn::GetAtt": ["Role", "Arn"]}
+            roles.update({f.name: {"Fn::GetAtt": [lid, "Arn"]} for f in d.functions
+                          if f.config.role == r.arn})
         self._resources()
         for f in d.functions:
-            self._function(f, role)
+            self._function(f, roles[f.name])
         self._static()
         self._api()
         self._triggers()
@@ -436,8 +440,7 @@ class _Template:
                 props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
             if m.starting_position:
                 props["StartingPosition"] = m.starting_position
-            deps = [self.resources_of("AWS::SQS::Queue"), ["Role"]
-                    if "Role" in self.resources else []]
+            deps = [self.resources_of("AWS::SQS::Queue"), self.resources_of("AWS::IAM::Role")]
             self.add(_lid(m.function, "Mapping", str(i)), "AWS::Lambda::EventSourceMapping",
                      props, DependsOn=[x for group in deps for x in group])
         for i, sub in enumerate(d.subscriptions):

@@ -92,6 +92,9 @@ class HttpEvent(Model):
         return value
 
 
+PER_FUNCTION = "per_function"
+"""`aws.role: per_function`: one IAM role per function."""
+
 _RATE = re.compile(r"^(\d+)\s+(minute|minutes|hour|hours|day|days)$")
 
 
@@ -678,7 +681,15 @@ class AwsSettings(Model):
     log_retention_days: int | None = Field(
         14, description="Days CloudWatch keeps logs; null keeps them forever."
     )
-    role: str | None = Field(None, description="Use this IAM role ARN instead of creating one.")
+    role: str | None = Field(
+        None, description="An IAM role ARN to use instead of creating one, or `per_function`: "
+        "one role per function, each allowing only what its function may do (by default one "
+        "role serves the stage, with what any of its functions may do).")
+
+    @property
+    def existing_role(self) -> str | None:
+        """The ARN of the user's own role, when the stage uses one."""
+        return self.role if self.role and self.role != PER_FUNCTION else None
 
 
 class LocalSettings(Model):

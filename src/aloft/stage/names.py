@@ -105,6 +105,14 @@ class StageNames:
     def role_arn(self) -> str:
         return self.account.arn("iam", f"role/{self.role_name}", region=False)
 
+    def function_role_name(self, function: str) -> str:
+        """A function's own role (`aws.role: per_function`)."""
+        return short(self.physical(f"{function}-lambda"), 64)
+
+    def function_role_arn(self, function: str) -> str:
+        return self.account.arn("iam", f"role/{self.function_role_name(function)}",
+                                region=False)
+
     @property
     def failure_queue(self) -> str:
         """The queue that receives async events that exhausted their retries (on aws)."""

@@ -55,8 +55,8 @@ def deployed(d: s.Desired) -> ActualState:
         for f in d.functions}
     return ActualState(
         bucket_exists=True, objects=frozenset({d.code_key, d.layer_key or ""}),
-        layers=((refs["layer"], d.layer_sha256 or ""),), role_exists=True,
-        role_policy=d.role.policy if d.role else None, functions=functions,
+        layers=((refs["layer"], d.layer_sha256 or ""),),
+        roles={r.name: r.policy for r in d.roles}, functions=functions,
         api=ActualApi(d.api.kind, "abc123", d.api.routes, d.api.cors) if d.api else None,
         rules={r.name: r for r in d.rules},
         mappings=tuple(ActualMapping(f"uuid-{i}", m) for i, m in enumerate(d.mappings)),

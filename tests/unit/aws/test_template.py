@@ -30,6 +30,7 @@ def _service(root: Path = Path("/tmp"), **fields: Any) -> Service:
 
 FIXTURES = {
     "full": FULL,
+    "per-function-roles": {**FULL, "aws": {"region": "eu-west-1", "role": "per_function"}},
     "rest": {"app": "app:app", "aws": {"region": "eu-west-1", "api": "rest"},
              "functions": {"hi": {"handler": "h.h", "events": [{"http": "POST /hi/{x}"}]}}},
     "url": {"app": "app:app", "cors": True, "aws": {"region": "eu-west-1", "api": "url"}},
@@ -220,3 +221,15 @@ def test_the_stage_key_is_named_by_its_alias_in_a_template() -> None:
         "kms:ResourceAliases": "alias/aloft/shop-prod"}
     assert decrypt["Condition"]["StringEquals"] == {
         "kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}
+
+
+def test_per_function_roles_give_each_function_its_own_policy() -> None:
+    res = template(_service(**{**FULL, "aws": {"region": "eu-west-1",
+                                               "role": "per_function"}}))["Resources"]
+    assert "Role" not in res
+    assert res["WorkerFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["WorkerRole", "Arn"]}
+    assert res["HelloRole"]["Properties"]["RoleName"] == "shop-prod-hello-lambda"
+    sids = {n: {st["Sid"] for st in res[n]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"]} for n in ("WorkerRole", "HelloRole")}
+    assert {"ConsumedQueues", "Streams", "Secrets", "User0"} <= sids["WorkerRole"]
+    assert not {"ConsumedQueues", "Streams", "Secrets", "User0"} & sids["HelloRole"]

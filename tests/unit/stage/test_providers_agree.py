@@ -5,6 +5,7 @@ each function the same environment, and allow the same calls (pure: no cloud, no
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,8 +95,9 @@ def test_both_providers_derive_the_same_stage(project: Path, tmp_path: Path) -> 
         _same_sources(d, stage, where)
         for fn in d.functions:
             _same_environment(stage, fn, tmp_path, where)
-        if d.role is not None:
-            _same_grants(d.role.policy, service, stage, where)
+        if d.roles:
+            _same_grants(d.roles[0].policy, service, stage, where)
+        _own_roles(service, stage, where)
 
 
 def _same_sources(d: s.Desired, stage: Stage, where: str) -> None:
@@ -115,6 +117,19 @@ def _same_environment(stage: Stage, spec: s.FunctionSpec, tmp_path: Path, where:
     lambdas = lambda_environment(fn, "r", version="1", task_root="t", log_stream="l")
     own = {k: v for k, v in env.items() if k not in LOCAL_ONLY and k not in lambdas}
     assert own == dict(spec.config.environment), f"{where} {spec.name}"
+
+
+def _own_roles(service: Service, stage: Stage, where: str) -> None:
+    """With `aws.role: per_function`, each function's role allows what its grants allow there
+    and no other function's."""
+    apart = service.model_copy(update={"provider": "aws", "aws": service.aws.model_copy(
+        update={"role": "per_function"})})
+    d = desired(apart, _Build(), Names.of(apart, stage.account))
+    assert len(d.roles) == len(stage.functions), where
+    for fn, role in zip(stage.functions, d.roles, strict=True):
+        assert d.function(fn.name).config.role == role.arn, where
+        one = dataclasses.replace(stage, functions=(fn,))
+        _same_grants(role.policy, apart, one, f"{where} {fn.name}'s own role")
 
 
 def _same_grants(policy: str, service: Service, stage: Stage, where: str) -> None:
