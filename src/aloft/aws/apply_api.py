@@ -6,12 +6,13 @@ from typing import Any
 
 from aloft.aws import specs as s
 from aloft.aws import steps as st
-from aloft.aws.apply_base import ApplyContext, Undo, cors_config
+from aloft.aws.apply_auth import AuthSteps
+from aloft.aws.apply_base import Undo, cors_config
 from aloft.aws.static import REFERER_REF
 from aloft.errors import DeployError
 
 
-class ApiSteps(ApplyContext):
+class ApiSteps(AuthSteps):
     """API Gateway (v2 HTTP APIs and v1 REST APIs) in front of the stage aliases."""
 
     def _integration(self, api_id: str, route: s.RouteSpec, uris: dict[str, str],
@@ -44,7 +45,8 @@ class ApiSteps(ApplyContext):
         return uris[key]
 
     def _add_http_routes(self, api_id: str, routes: tuple[s.RouteSpec, ...],
-                         alias_arns: dict[str, str]) -> None:
+                         alias_arns: dict[str, str], spec: s.ApiSpec,
+                         authorizers: dict[str, str]) -> None:
         uris = {}
         for i in self.aws.call("apigatewayv2", "get_integrations",
                                ApiId=api_id).get("Items", []):
@@ -58,7 +60,8 @@ class ApiSteps(ApplyContext):
             else:
                 integ = self._integration(api_id, r, uris, alias_arns[r.function])
             self.aws.call("apigatewayv2", "create_route", ApiId=api_id, RouteKey=r.key,
-                          Target=f"integrations/{integ}")
+                          Target=f"integrations/{integ}",
+                          **self._http_route_params(r, spec, authorizers))
 
     def _do_CreateApi(self, x: st.CreateApi) -> Undo:
         spec, aliases = x.spec, self._alias_arns(x.spec, x.stage)
@@ -69,7 +72,8 @@ class ApiSteps(ApplyContext):
                 params["CorsConfiguration"] = cors_config(spec.cors)
             api_id = str(self.aws.call("apigatewayv2", "create_api", **params)["ApiId"])
             undo: Undo = [st.DeleteApi(api_id, "http")]
-            self._add_http_routes(api_id, spec.routes, aliases)
+            self._add_http_routes(api_id, spec.routes, aliases, spec,
+                                  self._http_authorizers(api_id, spec))
             self.aws.call("apigatewayv2", "create_stage", ApiId=api_id, StageName="$default",
                           AutoDeploy=True)
         else:
@@ -103,7 +107,11 @@ class ApiSteps(ApplyContext):
             if key in routes:
                 self.aws.call("apigatewayv2", "delete_route", ApiId=x.api_id,
                               RouteId=routes[key])
-        self._add_http_routes(x.api_id, x.add_routes, self._alias_arns(x.spec, self.stage))
+        # a rollback changes routes only: the authorizers stay as the last deploy made them
+        authorizers = self._http_authorizer_ids(x.api_id) if x.keep_cors \
+            else self._http_authorizers(x.api_id, x.spec)
+        self._add_http_routes(x.api_id, x.add_routes, self._alias_arns(x.spec, self.stage),
+                              x.spec, authorizers)
         # Integrations no route targets any more (a removed function, an old static bucket
         # or secret) would pile up towards the API's quota.
         used = {str(r.get("Target", "")).removeprefix("integrations/") for r in
@@ -113,6 +121,8 @@ class ApiSteps(ApplyContext):
             if i["IntegrationId"] not in used:
                 self._ignore_missing("apigatewayv2", "delete_integration", ApiId=x.api_id,
                                      IntegrationId=i["IntegrationId"])
+        if not x.keep_cors:
+            self._drop_http_authorizers(x.api_id, x.spec, authorizers)
         if x.keep_cors and not x.remove_routes and x.add_routes:
             # Routes a rollback adds before it deletes anything: a later failure removes them.
             return [st.UpdateHttpApi(x.api_id, x.spec, tuple(r.key for r in x.add_routes), (),
@@ -135,6 +145,7 @@ class ApiSteps(ApplyContext):
             aws.call("apigateway", "delete_resource", restApiId=api_id,
                      resourceId=by_path.pop(path))
         by_path = {"/": by_path["/"]}
+        authorizers = self._rest_authorizers(api_id, spec)
         region, part = self.region, aws.account.partition
         for route in spec.routes:
             method, path = route.key.split(" ", 1)
@@ -148,7 +159,7 @@ class ApiSteps(ApplyContext):
                 parent = child
             rid = by_path[path if path != "" else "/"]
             aws.call("apigateway", "put_method", restApiId=api_id, resourceId=rid,
-                     httpMethod=method, authorizationType="NONE")
+                     httpMethod=method, **self._rest_method_params(route, authorizers))
             uri = (f"arn:{part}:apigateway:{region}:lambda:path/2015-03-31/functions/"
                    f"{aliases[route.function]}/invocations")
             aws.call("apigateway", "put_integration", restApiId=api_id, resourceId=rid,

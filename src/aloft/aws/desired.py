@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Protocol
 
+from aloft.aws import auth
 from aloft.aws import specs as s
 from aloft.aws import static as static_files
 from aloft.aws.names import HANDLER, Names
@@ -91,9 +92,11 @@ def _routes(service: Service, stage: r.Stage, kind: str) -> list[s.RouteSpec]:
     app = list(stage.routes[-2:]) if service.has_app else []
     events = stage.routes[:-2] if service.has_app else stage.routes
     if app and kind == "http":
-        routes["$default"] = s.RouteSpec("$default", APP_FUNCTION, app[0].payload)
+        routes["$default"] = s.RouteSpec("$default", APP_FUNCTION, app[0].payload,
+                                         **auth.route_auth(app[0].auth))  # type: ignore[arg-type]
     else:
-        routes.update((x.key, s.RouteSpec(x.key, APP_FUNCTION, _payload(kind, x.payload)))
+        routes.update((x.key, s.RouteSpec(x.key, APP_FUNCTION, _payload(kind, x.payload),
+                                          **auth.route_auth(x.auth)))  # type: ignore[arg-type]
                       for x in app)
     for x in events:
         if x.key in routes and routes[x.key].function != x.function:
@@ -103,7 +106,8 @@ def _routes(service: Service, stage: r.Stage, kind: str) -> list[s.RouteSpec]:
                 where=_where(service, f"functions.{x.function}.events", x.function),
                 fix="give each route (method and path) to one function",
             )
-        routes[x.key] = s.RouteSpec(x.key, x.function, _payload(kind, x.payload))
+        routes[x.key] = s.RouteSpec(x.key, x.function, _payload(kind, x.payload),
+                                    **auth.route_auth(x.auth))  # type: ignore[arg-type]
     return sorted(routes.values(), key=lambda x: x.key)
 
 
@@ -149,7 +153,9 @@ def _api(service: Service, stage: r.Stage, names: Names, kind: s.ApiKind
         routes = sorted([*routes, *(s.RouteSpec(k, s.STATIC_ROUTE, "1.0")
                                     for k in static.route_keys)], key=lambda x: x.key)
     api = s.ApiSpec(kind, names.api_name, tuple(routes), cors,
-                    tracing=kind == "rest" and service.aws.tracing) \
+                    tracing=kind == "rest" and service.aws.tracing,
+                    authorizers=auth.authorizers(stage.api_auth, routes, kind),
+                    usage_plan=auth.usage_plan(stage.api_auth, routes, names, kind)) \
         if routes and kind != "url" else None
     return api, routes, static
 
@@ -244,6 +250,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
     rules = _rules(stage)
     triggers = _Triggers(names)
     triggers.api(api, url_functions)
+    triggers.permissions += auth.authorizer_permissions(api, names)
     for binding in stage.bindings:
         triggers.binding(binding)
     triggers.rules(rules)

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from aloft.aws import specs as s
 from aloft.aws import steps as st
+from aloft.aws.auth import AUTHORIZER_SID
+from aloft.aws.plan_auth import usage_plan_steps
 from aloft.aws.record import StateRecord
 from aloft.aws.state import ActualState
 from aloft.aws.static import REFERER_REF
@@ -102,7 +104,9 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
     alias_moves: list[st.Step] = []
     for f in d.functions:
         out += _function(d, a, f, alias_moves, health_check)
-    out += _api(d, a)
+    api_steps = _api(d, a)
+    out += api_steps
+    out += usage_plan_steps(d, a, any(isinstance(x, st.CreateApi) for x in api_steps))
     out += _permissions(d, a)
     out += _triggers(d, a)
     out += alias_moves
@@ -235,13 +239,15 @@ def _api(d: s.Desired, a: ActualState) -> list[st.Step]:
         return out
     if have is None:
         out.append(st.CreateApi(want, d.stage, d.tags))
-    elif want.kind == "http" and (have.routes != want.routes or have.cors != want.cors):
+    elif want.kind == "http" and (have.routes != want.routes or have.cors != want.cors
+                                  or have.authorizers != want.authorizers):
         old = {r.key: r for r in have.routes}
         new = {r.key: r for r in want.routes}
         remove = tuple(k for k, r in old.items() if new.get(k) != r)
         add = tuple(r for k, r in new.items() if old.get(k) != r)
         out.append(st.UpdateHttpApi(have.id, want, remove, add))
-    elif want.kind == "rest" and have.routes != want.routes:
+    elif want.kind == "rest" and (have.routes != want.routes
+                                  or have.authorizers != want.authorizers):
         out.append(st.PutRestRoutes(have.id, want, d.stage))
     elif want.kind == "rest" and have.tracing != want.tracing:
         out.append(st.SetApiTracing(have.id, d.stage, want.tracing))
@@ -256,7 +262,7 @@ def _permissions(d: s.Desired, a: ActualState) -> list[st.Step]:
         have = cur.permissions if cur else frozenset()
         want = [p for p in d.permissions if p.function == f.name]
         for p in want:
-            if p.sid in have and new_api and p.sid == "aloft-api":
+            if p.sid in have and new_api and p.sid in ("aloft-api", AUTHORIZER_SID):
                 out.append(st.RemovePermission(p.sid, f.physical, d.stage))
                 out.append(st.AddPermission(p, f.physical, d.stage))
             elif p.sid not in have:
@@ -342,6 +348,8 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     out: list[st.Step] = []
     if desired.domain and a.api is not None:
         out.append(st.DeleteDomainName(desired.domain))
+    if a.usage_plan is not None:
+        out.append(st.DeleteUsagePlan(a.usage_plan.id, a.usage_plan.key_ids))
     if a.api is not None:
         out.append(st.DeleteApi(a.api.id, a.api.kind))
     if a.static_bucket is not None:

@@ -91,7 +91,7 @@ def _rollback_routes(d: s.Desired, a: ActualState, target: Release,
     if not (change.add or change.repoint or change.remove):
         return [], []
     spec = s.ApiSpec(api.kind, d.api.name if d.api else api.id, tuple(change.want.values()),
-                     api.cors, tracing=api.tracing)
+                     api.cors, tracing=api.tracing, authorizers=api.authorizers)
     adds = _route_permissions(d, a, api, (*change.add, *change.repoint))
     deletes: list[st.Step] = []
     if api.kind == "rest":

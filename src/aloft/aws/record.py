@@ -85,4 +85,5 @@ def _rules(release: dict[str, Any]) -> tuple[s.RuleSpec, ...] | None:
 
 def _routes(release: dict[str, Any]) -> tuple[s.RouteSpec, ...] | None:
     routes = release.get("routes")
-    return None if routes is None else tuple(s.RouteSpec(**r) for r in routes)
+    return None if routes is None else tuple(
+        s.RouteSpec(**{**r, "scopes": tuple(r.get("scopes", ()))}) for r in routes)

@@ -98,6 +98,50 @@ class RouteSpec:
     key: str  # "$default" or "GET /items/{id}" (REST: the same form)
     function: str  # logical
     payload: Literal["2.0", "1.0"] = "2.0"
+    authorizer: str | None = None  # a name of ApiSpec.authorizers; None: open
+    scopes: tuple[str, ...] = ()  # jwt: the token must carry one of them
+    api_key: bool = False  # REST APIs: the request needs an API key of the usage plan
+
+
+AuthorizerKind = Literal["jwt", "request", "token"]
+
+
+@dataclass(frozen=True)
+class AuthorizerSpec:
+    """An authorizer of the API (compared as read back: identity sources in the API's
+    spelling; a REST API's have no payload version)."""
+
+    name: str
+    kind: AuthorizerKind
+    identity: tuple[str, ...]
+    ttl: int  # seconds an answer is cached (jwt: 0)
+    function: str | None = None  # logical; the authorizer invokes its stage alias
+    issuer: str | None = None  # jwt
+    audience: tuple[str, ...] = ()  # jwt
+    payload: Literal["1.0", "2.0"] | None = None  # HTTP API request authorizers
+    simple_responses: bool = False  # HTTP API request authorizers
+    validation: str | None = None  # token: identityValidationExpression
+
+
+@dataclass(frozen=True)
+class ApiKeySpec:
+    name: str  # physical: `{service}-{stage}-{name}`
+    value: str | None  # None: API Gateway makes one (any value read back matches)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class UsagePlanSpec:
+    """The REST API's usage plan (on its stage) and the API keys it meters."""
+
+    name: str
+    keys: tuple[ApiKeySpec, ...]
+    quota_limit: int | None = None
+    quota_period: str = "DAY"
+    quota_offset: int = 0
+    rate_limit: float | None = None
+    burst_limit: int | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +151,8 @@ class ApiSpec:
     routes: tuple[RouteSpec, ...]
     cors: CorsSpec | None
     tracing: bool = False  # X-Ray on the REST API's stage (HTTP APIs have no tracing)
+    authorizers: tuple[AuthorizerSpec, ...] = ()  # those the routes name
+    usage_plan: UsagePlanSpec | None = None  # REST APIs with API keys or private routes
 
 
 @dataclass(frozen=True)

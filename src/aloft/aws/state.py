@@ -17,6 +17,14 @@ from aloft.aws import specs as s
 from aloft.aws.client import AwsClient
 from aloft.aws.names import TAG_SERVICE, TAG_STAGE, Names
 from aloft.aws.record import StateRecord
+from aloft.aws.state_auth import (
+    ActualUsagePlan,
+    http_authorizers,
+    http_route_auth,
+    rest_authorizers,
+    rest_method_auth,
+    usage_plan,
+)
 from aloft.aws.static import REFERER_REF, referer_of
 from aloft.errors import ProviderError
 from aloft.stage import late as lt
@@ -48,6 +56,8 @@ class ActualApi:
     routes: tuple[s.RouteSpec, ...]
     cors: s.CorsSpec | None
     tracing: bool = False  # the REST API stage's TracingEnabled
+    authorizers: tuple[s.AuthorizerSpec, ...] = ()  # sorted by name
+    authorizer_ids: tuple[tuple[str, str], ...] = ()  # (name, id)
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,7 @@ class ActualState:
     record: StateRecord = field(default_factory=StateRecord)
     static_bucket: str | None = None  # the stage's static bucket, when it exists
     static_objects: Mapping[str, str] = field(default_factory=dict)  # key -> ETag (MD5 hex)
+    usage_plan: ActualUsagePlan | None = None  # the REST API's, with its API keys
 
     @property
     def deployed(self) -> bool:
@@ -101,6 +112,13 @@ def _cors(data: Mapping[str, Any] | None) -> s.CorsSpec | None:
         tuple(data.get("AllowHeaders", ())), tuple(data.get("ExposeHeaders", ())),
         bool(data.get("AllowCredentials", False)), int(data.get("MaxAge", 0)),
     )
+
+
+def _authorizers(by_id: Mapping[str, s.AuthorizerSpec]
+                 ) -> tuple[tuple[s.AuthorizerSpec, ...], tuple[tuple[str, str], ...]]:
+    """(the authorizers sorted by name, their (name, id) pairs)."""
+    pairs = sorted(by_id.items(), key=lambda x: x[1].name)
+    return tuple(a for _, a in pairs), tuple((a.name, i) for i, a in pairs)
 
 
 class StateReader:
@@ -162,6 +180,7 @@ class StateReader:
             subscriptions=self._subscriptions(), notifications=self._notifications(),
             resources=resources, log_groups=self._log_groups(), refs=refs, record=self.record,
             static_bucket=static_bucket, static_objects=static_objects,
+            usage_plan=self._usage_plan(),
         )
 
     # -- pieces ------------------------------------------------------------------
@@ -343,7 +362,10 @@ class StateReader:
         integrations = {i["IntegrationId"]: i for i in
                         aws.call("apigatewayv2", "get_integrations", ApiId=api_id).get("Items", [])}
         routes = []
-        for r in aws.call("apigatewayv2", "get_routes", ApiId=api_id).get("Items", []):
+        items = aws.call("apigatewayv2", "get_routes", ApiId=api_id).get("Items", [])
+        auth = http_authorizers(aws, api_id, {str(r["AuthorizerId"]) for r in items
+                                              if r.get("AuthorizerId")}, self.by_alias)
+        for r in items:
             target = str(r.get("Target", "")).removeprefix("integrations/")
             integ = integrations.get(target, {})
             if integ.get("IntegrationType") == "HTTP_PROXY":
@@ -351,9 +373,11 @@ class StateReader:
             else:
                 fn = self.by_alias.get(str(integ.get("IntegrationUri", "")), "?")
             routes.append(s.RouteSpec(str(r["RouteKey"]), fn,
-                                      integ.get("PayloadFormatVersion", "2.0")))
+                                      integ.get("PayloadFormatVersion", "2.0"),
+                                      **http_route_auth(r, auth)))
         return ActualApi("http", api_id, tuple(sorted(routes, key=lambda r: r.key)),
-                         _cors(found.get("CorsConfiguration")))
+                         _cors(found.get("CorsConfiguration")), False,
+                         *_authorizers(auth))
 
     def _rest_api(self, api_id: str | None) -> ActualApi | None:
         aws = self.aws
@@ -367,19 +391,29 @@ class StateReader:
             return None
         api_id = str(found["id"])
         routes = []
+        auth = rest_authorizers(aws, api_id, self.by_alias)
         for res in aws.call("apigateway", "get_resources", restApiId=api_id,
                             limit=500).get("items", []):
             for method in res.get("resourceMethods", {}) or {}:
-                integ = aws.find("apigateway", "get_integration", restApiId=api_id,
-                                 resourceId=res["id"], httpMethod=method) or {}
-                uri = str(integ.get("uri", ""))
+                got = aws.find("apigateway", "get_method", restApiId=api_id,
+                               resourceId=res["id"], httpMethod=method) or {}
+                uri = str((got.get("methodIntegration") or {}).get("uri", ""))
                 alias = uri.split("/functions/")[-1].removesuffix("/invocations")
                 routes.append(s.RouteSpec(f"{method} {res['path']}",
-                                          self.by_alias.get(alias, "?"), "1.0"))
+                                          self.by_alias.get(alias, "?"), "1.0",
+                                          **rest_method_auth(got, auth)))
         stage = aws.find("apigateway", "get_stage", restApiId=api_id,
                          stageName=self.names.stage) or {}
         return ActualApi("rest", api_id, tuple(sorted(routes, key=lambda r: r.key)), None,
-                         bool(stage.get("tracingEnabled", False)))
+                         bool(stage.get("tracingEnabled", False)), *_authorizers(auth))
+
+    def _usage_plan(self) -> ActualUsagePlan | None:
+        """The REST API's usage plan (read when the stage has or had a REST API)."""
+        rec, want = self.record.api, self.desired.api
+        if (rec is None or rec[0] != "rest") and (want is None or want.kind != "rest"):
+            return None
+        keys = {k.name for k in want.usage_plan.keys} if want and want.usage_plan else set()
+        return usage_plan(self.aws, self.names.api_name, keys)
 
     def _rules(self) -> dict[str, s.RuleSpec]:
         """The stage's rules: those it should have, those the record remembers (on the bus

@@ -342,6 +342,26 @@ class DeleteApi(Step):
 
 
 @dataclass(frozen=True)
+class PutUsagePlan(Step):
+    """Create or update the REST API's usage plan on its stage, and its API keys: the new
+    ones made and added, the removed or changed ones deleted (a key's value cannot change)."""
+
+    spec: s.UsagePlanSpec
+    stage: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "keys": [k.name for k in self.spec.keys]}
+
+
+@dataclass(frozen=True)
+class DeleteUsagePlan(Step):
+    """The usage plan (taken off its stages first) and its API keys."""
+
+    plan_id: str
+    keys: tuple[tuple[str, str], ...]  # (name, id)
+
+
+@dataclass(frozen=True)
 class AddPermission(Step):
     permission: s.Permission
     physical: str
