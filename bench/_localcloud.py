@@ -1,17 +1,19 @@
 """Shared by the local cloud's benchmarks: flask-hello's artifact, and the data plane (instance
 pool + gateway + HTTP server, no control plane) running in a child process.
 
-    python bench/_localcloud.py serve PORT CODE_DIR LAYER_DIR CONCURRENCY
+    python bench/_localcloud.py serve PORT CODE_DIR LAYER_DIR CONCURRENCY [SERVICE]
 
-serves two stages of flask-hello: `/flask-hello/dev` (instances forked from a template) and
-`/flask-hello/fresh` (`snapshot: false`), with `POST /_aloft/bench/drop?function=F` stopping a
-function's idle instances so that the next request is a cold start.
+serves two stages of an example (flask-hello unless SERVICE names another of examples/):
+`/SERVICE/dev` (instances forked from a template) and `/SERVICE/fresh` (`snapshot: false`),
+with `POST /_aloft/bench/drop?function=F` stopping a function's idle instances so that the next
+request is a cold start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
 import signal
@@ -56,11 +58,16 @@ STAGES = {"dev": True, "fresh": False}  # stage -> snapshot
 
 def build_flask_hello(work: Path) -> tuple[Path, Path | None]:
     """Package examples/flask-hello with aloft.package and unpack it: (code dir, layer dir)."""
+    return build_example(EXAMPLE, work)
+
+
+def build_example(example: Path, work: Path) -> tuple[Path, Path | None]:
+    """Package an example with aloft.package and unpack it: (code dir, layer dir)."""
     from aloft.config import load_service
     from aloft.package.build import build
     from aloft.package.unpack import unpack
 
-    service = load_service(EXAMPLE, "dev")
+    service = load_service(example, "dev")
     manifest = build(service, out_dir=work / "build")
     code = unpack(manifest.code.path, work / "unpacked", sha256=manifest.code.sha256)
     layer = None
@@ -71,12 +78,13 @@ def build_flask_hello(work: Path) -> tuple[Path, Path | None]:
 
 
 def function_version(
-    code: Path, layer: Path | None, stage: str, *, concurrency: int | None, snapshot: bool
+    code: Path, layer: Path | None, stage: str, *, concurrency: int | None, snapshot: bool,
+    service: str = SERVICE,
 ) -> FunctionVersion:
-    name = f"{SERVICE}-{stage}-app"
+    name = f"{service}-{stage}-app"
     env = {
         "ALOFT_FUNCTION": "app",
-        "ALOFT_BASE_PATH": f"/{SERVICE}/{stage}",
+        "ALOFT_BASE_PATH": f"/{service}/{stage}",
         "AWS_LAMBDA_FUNCTION_NAME": name,
         "AWS_LAMBDA_FUNCTION_VERSION": "1",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
@@ -87,11 +95,11 @@ def function_version(
 
 
 class BenchRegistry:
-    def __init__(self, versions: dict[str, FunctionVersion]) -> None:
+    def __init__(self, versions: dict[str, FunctionVersion], service: str = SERVICE) -> None:
         self.versions = {fv.function: fv for fv in versions.values()}
         self.routes = {
-            f"/{SERVICE}/{stage}": StageRoutes(
-                SERVICE,
+            f"/{service}/{stage}": StageRoutes(
+                service,
                 stage,
                 (Route("ANY", "/", fv.function), Route("ANY", "/{proxy+}", fv.function)),
             )
@@ -125,7 +133,9 @@ class BenchControl:
         return None
 
 
-async def _serve(port: int, code: Path, layer: Path | None, concurrency: int) -> None:
+async def _serve(
+    port: int, code: Path, layer: Path | None, concurrency: int, service: str
+) -> None:
     from aloft.local.http.gateway import Gateway
     from aloft.local.http.server import create_app, serve
     from aloft.local.instances.pool import InstancePool
@@ -135,11 +145,12 @@ async def _serve(port: int, code: Path, layer: Path | None, concurrency: int) ->
     logs = LogStore(home / "logs.db")  # the real log store: its cost is part of the figures
     logs.start()
     versions = {
-        stage: function_version(code, layer, stage, concurrency=concurrency, snapshot=snapshot)
+        stage: function_version(code, layer, stage, concurrency=concurrency, snapshot=snapshot,
+                                service=service)
         for stage, snapshot in STAGES.items()
     }
     pool = InstancePool(logs, account_concurrency=concurrency, throttle_wait=10.0)
-    gateway = Gateway(BenchRegistry(versions), pool)
+    gateway = Gateway(BenchRegistry(versions, service), pool)
     # The benchmark terminates us: SIGTERM cancels serving and the cleanup below runs. (Not a
     # KeyboardInterrupt raised by a signal handler: uvloop swallows it when it lands in a
     # transport's callback, and the process never exits.)
@@ -173,7 +184,7 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 def start_platform(
-    code: Path, layer: Path | None, concurrency: int
+    code: Path, layer: Path | None, concurrency: int, service: str = SERVICE
 ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     argv = [
@@ -184,10 +195,44 @@ def start_platform(
         str(code),
         str(layer or ""),
         str(concurrency),
+        service,
     ]
     proc = subprocess.Popen(argv)
     wait_for_port(port)
     return proc, port
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process whose ancestry leads to it."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree = [pid]
+    for child in parents:
+        node = child
+        while node in parents and node not in (0, 1):
+            node = parents[node]
+            if node == pid:
+                tree.append(child)
+                break
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes (all their threads) have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def warm(url: str, timeout: float = 30.0) -> None:
@@ -219,6 +264,7 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    done = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Socket errors: (.*)", out)
     assert avg and p50 and p99 and rps, out
     return {
@@ -228,6 +274,7 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
         "p99_ms": ms(p99.group(1)),
         "non_2xx": float(bad.group(1)) if bad else 0.0,
         "socket_errors": 1.0 if errors else 0.0,
+        "requests": float(done.group(1)) if done else 0.0,
     }
 
 
@@ -235,5 +282,7 @@ if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
     import uvloop
 
     _port, _code, _layer, _conc = sys.argv[2:6]
+    _service = sys.argv[6] if len(sys.argv) > 6 else SERVICE
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        uvloop.run(_serve(int(_port), Path(_code), Path(_layer) if _layer else None, int(_conc)))
+        uvloop.run(_serve(int(_port), Path(_code), Path(_layer) if _layer else None, int(_conc),
+                          _service))

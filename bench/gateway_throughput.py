@@ -1,13 +1,20 @@
-"""Throughput and latency of examples/flask-hello through the local cloud's gateway, beside
-gunicorn serving the same app directly.
+"""Throughput and latency of web apps through the local cloud's gateway, beside the server a
+user would otherwise run them with:
+
+- flask: examples/flask-hello `GET /`, beside gunicorn `-w 2` (sync workers);
+- fastapi: examples/fastapi-items `GET /items/1`, beside uvicorn `--workers 2` with httptools
+  and uvloop.
 
 The local cloud side is the data plane alone (instance pool + gateway + HTTP server, with the
-real log store), with 2 instances (account and reserved concurrency 2); gunicorn runs `-w 2` sync
-workers from the benchmark venv. Both are loaded with wrk, `-t2 -c16` for throughput and
-`-t1 -c1` for latency, after a warm-up; the two runs alternate ROUNDS times and the best round
-of each counts (the machine is shared: the best round is the least disturbed one).
+real log store), with 2 instances (account and reserved concurrency 2), as many as the
+alternative's workers; the alternatives run from the benchmark venv. Both are loaded with wrk,
+`-t2 -c16` for throughput and `-t1 -c1` for latency, after a warm-up; the two alternate ROUNDS
+times and the best round of each counts (the machine is shared: the best round is the least
+disturbed one). The CPU time each side's processes used during the throughput run, per
+request, is printed too: the gateway's process apart from the instances' (the alternative's
+figure is all of its processes).
 
-    .venv/bin/python bench/gateway_throughput.py [--seconds 10] [--rounds 3]
+    .venv/bin/python bench/gateway_throughput.py [--apps flask,fastapi] [--seconds 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -26,9 +35,11 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from _env import bench_python  # noqa: E402
 from _localcloud import (  # noqa: E402
-    EXAMPLE,
-    build_flask_hello,
+    ROOT,
+    build_example,
+    cpu_seconds,
     free_port,
+    process_tree,
     start_platform,
     wait_for_port,
     warm,
@@ -37,103 +48,141 @@ from _localcloud import (  # noqa: E402
 
 RESULTS = BENCH_DIR / "results" / "gateway_throughput.json"
 LOADS = {"throughput": (2, 16), "latency": (1, 1)}  # name -> (wrk threads, connections)
+Figures = dict[str, dict[str, float]]
 
 
-def start_gunicorn() -> tuple[subprocess.Popen[bytes], int]:
+@dataclass(frozen=True)
+class App:
+    example: str  # a directory of examples/ (its service name too)
+    path: str  # the request measured, within the stage
+    alternative: str  # the alternative's name, as printed
+    argv: Callable[[Path, int], list[str]]  # (example dir, port) -> the alternative's command
+
+
+def _gunicorn(example: Path, port: int) -> list[str]:
+    return [str(bench_python().parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+            "--chdir", str(example), "--log-level", "warning", "app:app"]
+
+
+def _uvicorn(example: Path, port: int) -> list[str]:
+    return [str(bench_python().parent / "uvicorn"), "main:app", "--workers", "2",
+            "--http", "httptools", "--loop", "uvloop", "--host", "127.0.0.1",
+            "--port", str(port), "--app-dir", str(example), "--log-level", "warning",
+            "--no-access-log"]
+
+
+APPS = {
+    "flask": App("flask-hello", "/", "gunicorn -w 2", _gunicorn),
+    "fastapi": App("fastapi-items", "/items/1", "uvicorn -w 2", _uvicorn),
+}
+
+
+def start_alternative(app: App) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    gunicorn = bench_python().parent / "gunicorn"
-    argv = [
-        str(gunicorn),
-        "-w",
-        "2",
-        "-b",
-        f"127.0.0.1:{port}",
-        "--chdir",
-        str(EXAMPLE),
-        "--log-level",
-        "warning",
-        "app:app",
-    ]
-    proc = subprocess.Popen(argv)
+    proc = subprocess.Popen(app.argv(ROOT / "examples" / app.example, port))
     wait_for_port(port)
     return proc, port
 
 
-def measure(url: str, seconds: int) -> dict[str, dict[str, float]]:
+def measure(url: str, seconds: int, pid: int, apart: bool) -> dict[str, dict[str, float]]:
+    """wrk's figures for both loads; the throughput run's CPU time per request (µs) of `pid`'s
+    process tree, with `pid`'s own apart when `apart` (the gateway, from its instances)."""
     warm(url)
-    wrk(url, 2, 16, 3)  # warm-up: both instances started, caches hot
-    return {name: wrk(url, t, c, seconds) for name, (t, c) in LOADS.items()}
+    wrk(url, 2, 16, 3)  # warm-up: both instances (workers) started, caches hot
+    tree = process_tree(pid)
+    before_own, before_all = cpu_seconds([pid]), cpu_seconds(tree)
+    result = {"throughput": wrk(url, *LOADS["throughput"], seconds)}
+    own, everything = cpu_seconds([pid]) - before_own, cpu_seconds(tree) - before_all
+    requests = max(1.0, result["throughput"]["requests"])
+    result["throughput"]["cpu_us"] = everything * 1e6 / requests
+    if apart:
+        result["throughput"]["gateway_cpu_us"] = own * 1e6 / requests
+    result["latency"] = wrk(url, *LOADS["latency"], seconds)
+    return result
 
 
 def best(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     return {
         "throughput": max((r["throughput"] for r in runs), key=lambda m: m["rps"]),
-        "latency": min((r["latency"] for r in runs), key=lambda m: m["avg_ms"]),
+        "latency": min((r["latency"] for r in runs), key=lambda m: m["p50_ms"]),
     }
+
+
+def run_app(name: str, app: App, work: Path, seconds: int, rounds: int) -> dict[str, object]:
+    code, layer = build_example(ROOT / "examples" / app.example, work / name)
+    results: dict[str, list[dict[str, dict[str, float]]]] = {"aloft": [], "other": []}
+    for _ in range(rounds):
+        proc, port = start_platform(code, layer, concurrency=2, service=app.example)
+        try:
+            url = f"http://127.0.0.1:{port}/{app.example}/dev{app.path}"
+            results["aloft"].append(measure(url, seconds, proc.pid, apart=True))
+        finally:
+            proc.terminate()
+            proc.wait()
+        proc, port = start_alternative(app)
+        try:
+            results["other"].append(
+                measure(f"http://127.0.0.1:{port}{app.path}", seconds, proc.pid, apart=False)
+            )
+        finally:
+            proc.terminate()
+            proc.wait()
+    report(name, app, results, seconds, rounds)
+    return {"aloft": best(results["aloft"]), app.alternative: best(results["other"]),
+            "rounds": results}
+
+
+def report(name: str, app: App, results: dict[str, list[Figures]], seconds: int,
+           rounds: int) -> None:
+    other = app.alternative
+    print(f"\n{app.example} GET {app.path} ({name}), wrk {seconds}s, {rounds} rounds")
+    print(f"{'round':8}{'aloft req/s':>14}{other + ' req/s':>20}{'ratio':>8}"
+          f"{'1-conn p50 diff':>18}{'gateway CPU/req':>17}")
+    for i, (a_run, o_run) in enumerate(zip(results["aloft"], results["other"], strict=True)):
+        a_t, o_t = a_run["throughput"], o_run["throughput"]
+        diff = a_run["latency"]["p50_ms"] - o_run["latency"]["p50_ms"]
+        print(f"{i + 1:<8}{a_t['rps']:>14.0f}{o_t['rps']:>20.0f}{a_t['rps'] / o_t['rps']:>7.3f}x"
+              f"{diff:>+15.3f} ms{a_t['gateway_cpu_us']:>14.0f} µs")
+    aloft, alt = best(results["aloft"]), best(results["other"])
+    print(f"best round of each{'':16}{'aloft local cloud':>20}{other:>16}{'ratio/diff':>14}")
+    a, o = aloft["throughput"], alt["throughput"]
+    print(f"{'throughput -t2 -c16 (req/s)':34}{a['rps']:>20.0f}{o['rps']:>16.0f}"
+          f"{a['rps'] / o['rps']:>13.3f}x")
+    print(f"{'  latency p50 / p99 (ms)':34}{a['p50_ms']:>12.2f} / {a['p99_ms']:<5.2f}"
+          f"{o['p50_ms']:>9.2f} / {o['p99_ms']:<5.2f}")
+    print(f"{'  CPU per request, all (µs)':34}{a['cpu_us']:>20.0f}{o['cpu_us']:>16.0f}")
+    print(f"{'  of which the gateway (µs)':34}{a['gateway_cpu_us']:>20.0f}")
+    a, o = aloft["latency"], alt["latency"]
+    print(f"{'latency -t1 -c1 p50 (ms)':34}{a['p50_ms']:>20.3f}{o['p50_ms']:>16.3f}"
+          f"{a['p50_ms'] - o['p50_ms']:>+13.3f}ms")
+    print(f"{'  requests/s at one connection':34}{a['rps']:>20.0f}{o['rps']:>16.0f}")
+    bad = sum(r[k]["non_2xx"] for r in results["aloft"] for k in r)
+    print(f"non-2xx responses from aloft: {bad:.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", default=",".join(APPS),
+                        help="comma-separated: " + ", ".join(APPS))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
+    names = [n.strip() for n in args.apps.split(",") if n.strip()]
+    unknown = [n for n in names if n not in APPS]
+    if unknown:
+        sys.exit(f"unknown app {', '.join(unknown)}: choose among {', '.join(APPS)}")
+    bench_python()  # the alternatives' venv, made before anything is timed
     work = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
+    summary: dict[str, object] = {}
     try:
-        code, layer = build_flask_hello(work)
-        results: dict[str, list[dict[str, dict[str, float]]]] = {"aloft": [], "gunicorn": []}
-        for _ in range(args.rounds):
-            proc, port = start_platform(code, layer, concurrency=2)
-            try:
-                results["aloft"].append(
-                    measure(f"http://127.0.0.1:{port}/flask-hello/dev/", args.seconds)
-                )
-            finally:
-                proc.terminate()
-                proc.wait()
-            proc, port = start_gunicorn()
-            try:
-                results["gunicorn"].append(measure(f"http://127.0.0.1:{port}/", args.seconds))
-            finally:
-                proc.terminate()
-                proc.wait()
+        for name in names:
+            summary[name] = run_app(name, APPS[name], work, args.seconds, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    print(f"\n{'round':8}{'aloft req/s':>14}{'gunicorn req/s':>16}{'ratio':>8}"
-          f"{'1-conn p50 diff':>18}")
-    for i, (a_run, g_run) in enumerate(zip(results["aloft"], results["gunicorn"], strict=True)):
-        a_t, g_t = a_run["throughput"], g_run["throughput"]
-        diff = a_run["latency"]["p50_ms"] - g_run["latency"]["p50_ms"]
-        print(f"{i + 1:<8}{a_t['rps']:>14.0f}{g_t['rps']:>16.0f}{a_t['rps'] / g_t['rps']:>7.3f}x"
-              f"{diff:>+15.3f} ms")
-    aloft, gunicorn = best(results["aloft"]), best(results["gunicorn"])
-    print(f"\nflask-hello GET /, wrk {args.seconds}s, best of {args.rounds} rounds")
-    print(f"{'':34}{'aloft local cloud':>20}{'gunicorn -w 2':>16}{'ratio/diff':>14}")
-    a, g = aloft["throughput"], gunicorn["throughput"]
-    print(
-        f"{'throughput -t2 -c16 (req/s)':34}{a['rps']:>20.0f}{g['rps']:>16.0f}"
-        f"{a['rps'] / g['rps']:>13.3f}x"
-    )
-    print(
-        f"{'  latency p50 / p99 (ms)':34}{a['p50_ms']:>12.2f} / {a['p99_ms']:<5.2f}"
-        f"{g['p50_ms']:>9.2f} / {g['p99_ms']:<5.2f}"
-    )
-    a, g = aloft["latency"], gunicorn["latency"]
-    print(
-        f"{'latency -t1 -c1 avg (ms)':34}{a['avg_ms']:>20.3f}{g['avg_ms']:>16.3f}"
-        f"{a['avg_ms'] - g['avg_ms']:>+13.3f}ms"
-    )
-    print(
-        f"{'latency -t1 -c1 p50 (ms)':34}{a['p50_ms']:>20.3f}{g['p50_ms']:>16.3f}"
-        f"{a['p50_ms'] - g['p50_ms']:>+13.3f}ms"
-    )
-    print(f"{'  requests/s at one connection':34}{a['rps']:>20.0f}{g['rps']:>16.0f}")
-    bad = sum(r[k]["non_2xx"] for r in results["aloft"] for k in r)
-    print(f"non-2xx responses from aloft: {bad:.0f}")
+    summary["load_average"] = os.getloadavg()[0]
     RESULTS.parent.mkdir(exist_ok=True)
-    summary = {"aloft": aloft, "gunicorn": gunicorn, "load_average": os.getloadavg()[0]}
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
 
 
