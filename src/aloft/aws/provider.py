@@ -21,6 +21,7 @@ from aloft.aws import steps as st_
 from aloft.aws.apply import Applier, ApplyResult
 from aloft.aws.certify import certify
 from aloft.aws.client import AwsClient
+from aloft.aws.dead_letters import FailureQueue
 from aloft.aws.desired import Built, desired
 from aloft.aws.errors import AwsNotFound
 from aloft.aws.health import HealthCheckFailed, failure_error
@@ -43,6 +44,7 @@ from aloft.errors import (
 from aloft.package.django_static import served
 from aloft.provider import (
     Certified,
+    DeadLetter,
     DeployResult,
     DeploySteps,
     InvokeOutput,
@@ -127,7 +129,8 @@ class Stage:
 
 
 class AwsProvider:
-    """Deploys a stage to AWS; also the capabilities `Certifies` and `Templates`. Tests pass
+    """Deploys a stage to AWS; also the capabilities `Certifies`, `Templates` and
+    `DeadLetters`. Tests pass
     `client` (e.g. bound to moto) and `builder`."""
 
     def __init__(self, *, client: ClientFactory | None = None,
@@ -445,6 +448,21 @@ class AwsProvider:
 
     def secrets(self, service: Service) -> AwsSecrets:
         return AwsSecrets(self._client(service), service.service, service.stage)
+
+    # -- the failure queue (aloft dlq) --------------------------------------------------------
+
+    def _failure_queue(self, service: Service) -> FailureQueue:
+        aws = self._client(service)
+        return FailureQueue(aws, StageNames(service.service, service.stage,
+                                            aws.account).failure_queue, service.stage)
+
+    def dead_letters(self, service: Service) -> list[DeadLetter]:
+        """The async events that failed every retry: the stage's failure queue."""
+        return self._failure_queue(service).read()
+
+    def redrive(self, service: Service, ids: Sequence[str] = ()) -> list[str]:
+        """Invoke the failed events again (all, or `ids`), each removed from the queue."""
+        return self._failure_queue(service).redrive(ids)
 
 
 def _plan(steps: list[st_.Step]) -> list[PlanStep]:

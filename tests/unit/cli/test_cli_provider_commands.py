@@ -247,7 +247,7 @@ class DeadLetterProvider(MemoryProvider):
 def test_commands_need_their_capability(run: Run, provider: MemoryProvider) -> None:
     assert not isinstance(provider, DeadLetters | Certifies | Templates | LocalRuns)
     dlq = run("dlq", "dev")
-    assert dlq.exit_code == 2 and "`aloft dlq` works with the local cloud" in dlq.stderr
+    assert dlq.exit_code == 2 and "keeps no failed async events" in dlq.stderr
     for command in ("certify", "template"):
         refused = run(command, "dev")
         assert refused.exit_code == 2, refused.output

@@ -35,9 +35,9 @@ def command(stage: str, redrive: str | None, as_json: bool) -> None:
     provider = providers.provider_for(service)
     if not isinstance(provider, DeadLetters):
         raise UsageError(
-            f"`aloft dlq` works with the local cloud; stage {stage!r} uses {service.provider}",
+            f"stage {stage!r}'s provider ({service.provider}) keeps no failed async events",
             where=Location(stage=stage),
-            fix="on AWS, read the function's on-failure destination (an SQS queue)",
+            fix="read the function's on-failure destination",
         )
     if redrive is not None:
         ids = [] if redrive == ALL else [redrive]
