@@ -74,18 +74,7 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
             refs["layer"] = arn
     d = fill(desired, refs)
     tags = d.tags
-    out: list[st.Step] = []
-    if d.create_bucket and not a.bucket_exists:
-        out.append(st.CreateDeploymentBucket(d.bucket, tags))
-    if d.code_key not in a.objects:
-        out.append(st.UploadObject(d.code_key, d.bucket, d.code_path, d.code_size))
-    if d.layer_sha256 and d.layer_key and d.layer_path and "layer" not in refs:
-        if d.layer_key not in a.objects:
-            out.append(st.UploadObject(d.layer_key, d.bucket, d.layer_path, d.layer_size))
-        runtime = d.functions[0].config.runtime if d.functions else "python3.12"
-        archs = tuple(sorted({f.architecture for f in d.functions})) or ("x86_64",)
-        out.append(st.PublishLayer(d.layer_name, d.bucket, d.layer_key, d.layer_sha256,
-                                   runtime, archs))
+    out = _artifacts(d, a, refs)
     if d.secret_key is not None and lt.SECRET_KEY not in refs:
         out.append(st.CreateSecretKey(d.secret_key))
     for role in d.roles:
@@ -120,6 +109,23 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
                                                 or current.routes != routes)))
         out.append(st.WriteState(d.bucket, d.state_key, _record(d, a).to_json(), release,
                                  d.rules, routes))
+    return out
+
+
+def _artifacts(d: s.Desired, a: ActualState, refs: Mapping[str, str]) -> list[st.Step]:
+    """The deployment bucket, the code zip and the dependency layer."""
+    out: list[st.Step] = []
+    if d.create_bucket and not a.bucket_exists:
+        out.append(st.CreateDeploymentBucket(d.bucket, d.tags))
+    if d.code_key not in a.objects:
+        out.append(st.UploadObject(d.code_key, d.bucket, d.code_path, d.code_size))
+    if d.layer_sha256 and d.layer_key and d.layer_path and "layer" not in refs:
+        if d.layer_key not in a.objects:
+            out.append(st.UploadObject(d.layer_key, d.bucket, d.layer_path, d.layer_size))
+        runtime = d.functions[0].config.runtime if d.functions else "python3.12"
+        archs = tuple(sorted({f.architecture for f in d.functions})) or ("x86_64",)
+        out.append(st.PublishLayer(d.layer_name, d.bucket, d.layer_key, d.layer_sha256,
+                                   runtime, archs))
     return out
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from aloft.aws import specs as s
+from aloft.aws import template_auth as auth
 from aloft.aws.desired import Built, desired
+from aloft.aws.logical_ids import logical_id as _lid
 from aloft.aws.names import Account, Names
 from aloft.config.models import Service
 from aloft.stage import late as lt
@@ -25,12 +27,6 @@ from aloft.stage.resources import public_read_policy
 _PSEUDO = Account("${AWS::AccountId}", "${AWS::Region}", "${AWS::Partition}")
 # The static bucket's secret Referer: the unique part of the stack id (never shown to clients).
 _REFERER = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
-
-
-def _lid(*parts: str) -> str:
-    """A CloudFormation logical id: `worker`, `schedule` -> `WorkerSchedule`."""
-    words = re.split(r"[^A-Za-z0-9]+", " ".join(parts))
-    return "".join(w[:1].upper() + w[1:] for w in words if w)[:255]
 
 
 _TOKEN = re.compile(r"\$\{([^}]*)\}")
@@ -358,6 +354,7 @@ class _Template:
             if api.cors:
                 props["CorsConfiguration"] = _cors(api.cors)
             self.add("Api", "AWS::ApiGatewayV2::Api", props)
+            authorizers = auth.authorizers(self, api)
             integ: dict[tuple[str, str], str] = {}
             for r in api.routes:
                 key = (r.function, r.payload)
@@ -373,13 +370,15 @@ class _Template:
                 self.add(_lid("Route", r.key if r.key != "$default" else "Default"),
                          "AWS::ApiGatewayV2::Route", {
                              "ApiId": {"Ref": "Api"}, "RouteKey": r.key,
-                             "Target": {"Fn::Sub": f"integrations/${{{integ[key]}}}"}})
+                             "Target": {"Fn::Sub": f"integrations/${{{integ[key]}}}"},
+                             **auth.http_route(api, r, authorizers)})
             self.add("ApiStage", "AWS::ApiGatewayV2::Stage",
                      {"ApiId": {"Ref": "Api"}, "StageName": "$default", "AutoDeploy": True})
             return
         self.add("Api", "AWS::ApiGateway::RestApi", {
             "Name": api.name, "EndpointConfiguration": {"Types": ["REGIONAL"]},
             "BinaryMediaTypes": ["*/*"]})
+        authorizers = auth.authorizers(self, api)
         paths: dict[str, Any] = {"/": {"Fn::GetAtt": ["Api", "RootResourceId"]}}
         methods = []
         for r in api.routes:
@@ -399,7 +398,8 @@ class _Template:
             methods.append(self.add(_lid("Method", method, path.replace("+", "Plus")),
                                     "AWS::ApiGateway::Method", {
                                         "RestApiId": {"Ref": "Api"}, "ResourceId": paths[path],
-                                        "HttpMethod": method, "AuthorizationType": "NONE",
+                                        "HttpMethod": method,
+                                        **auth.rest_method(r, authorizers),
                                         "Integration": {"Type": "AWS_PROXY",
                                                         "IntegrationHttpMethod": "POST",
                                                         "Uri": uri}}))
@@ -409,6 +409,7 @@ class _Template:
             "RestApiId": {"Ref": "Api"}, "StageName": self.d.stage,
             "DeploymentId": {"Ref": "ApiDeployment"},
             **({"TracingEnabled": True} if api.tracing else {})})
+        auth.usage_plan(self, api)
 
     def _triggers(self) -> None:
         d = self.d

@@ -33,3 +33,75 @@ def test_an_http_api_stage_has_no_tracing_property() -> None:
     res = _resources(functions=HELLO, aws={"region": "eu-west-1", "tracing": True})
     assert "TracingEnabled" not in res["ApiStage"]["Properties"]
     assert res["HFunction"]["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+HTTP_AUTH: dict[str, Any] = {
+    "app": "app:app",
+    "authorizers": {"users": {"issuer": ISSUER, "audience": ["client1"]},
+                    "custom": {"type": "request", "function": "auth", "ttl": 60,
+                               "simple_responses": True}},
+    "authorizer": "users",
+    "functions": {
+        "auth": {"handler": "auth.handle"},
+        "notes": {"handler": "n.h", "events": [
+            {"http": {"method": "post", "path": "/notes",
+                      "authorizer": {"name": "users", "scopes": ["notes:write"]}}},
+            {"http": {"method": "get", "path": "/notes", "authorizer": "custom"}}]}},
+}
+REST_AUTH: dict[str, Any] = {
+    "aws": REST,
+    "authorizers": {"bearer": {"type": "token", "function": "auth",
+                               "validation": "^Bearer .+$"}},
+    "api_keys": ["partner", {"name": "mobile", "value": "m" * 24}],
+    "usage_plan": {"quota": {"limit": 5000, "period": "month"},
+                   "throttle": {"rate_limit": 10, "burst_limit": 20}},
+    "functions": {
+        "auth": {"handler": "auth.handle"},
+        "r": {"handler": "r.h", "events": [
+            {"http": {"method": "get", "path": "/reports", "private": True}},
+            {"http": {"method": "get", "path": "/me", "authorizer": "bearer"}}]}},
+}
+
+
+def test_http_api_authorizers_and_route_authorization() -> None:
+    res = _resources(**HTTP_AUTH)
+    users, custom = res["UsersAuthorizer"]["Properties"], res["CustomAuthorizer"]["Properties"]
+    assert users["AuthorizerType"] == "JWT"
+    assert users["JwtConfiguration"] == {"Issuer": ISSUER, "Audience": ["client1"]}
+    assert custom["AuthorizerType"] == "REQUEST" and custom["EnableSimpleResponses"] is True
+    assert "${AuthAlias}" in custom["AuthorizerUri"]["Fn::Sub"]
+    assert custom["AuthorizerResultTtlInSeconds"] == 60
+    post = res["RoutePOSTNotes"]["Properties"]
+    assert (post["AuthorizationType"], post["AuthorizerId"], post["AuthorizationScopes"]) == (
+        "JWT", {"Ref": "UsersAuthorizer"}, ["notes:write"])
+    assert res["RouteGETNotes"]["Properties"]["AuthorizationType"] == "CUSTOM"
+    assert res["RouteDefault"]["Properties"]["AuthorizerId"] == {"Ref": "UsersAuthorizer"}
+    perm = res["AuthAloftAuthorizerPermission"]["Properties"]
+    assert perm["Principal"] == "apigateway.amazonaws.com"
+    assert perm["SourceArn"]["Fn::Sub"].endswith(":${Api}/authorizers/*")
+    assert cfn_errors(template_json(_service(**HTTP_AUTH))) == []
+
+
+def test_rest_api_authorizers_private_methods_and_usage_plan() -> None:
+    res = _resources(**REST_AUTH)
+    bearer = res["BearerAuthorizer"]["Properties"]
+    assert (bearer["Type"], bearer["IdentitySource"], bearer["IdentityValidationExpression"]) \
+        == ("TOKEN", "method.request.header.Authorization", "^Bearer .+$")
+    me = res["MethodGETMe"]["Properties"]
+    assert (me["AuthorizationType"], me["AuthorizerId"]) == (
+        "CUSTOM", {"Ref": "BearerAuthorizer"})
+    reports = res["MethodGETReports"]["Properties"]
+    assert (reports["AuthorizationType"], reports["ApiKeyRequired"]) == ("NONE", True)
+    plan = res["UsagePlan"]["Properties"]
+    assert plan["ApiStages"] == [{"ApiId": {"Ref": "Api"}, "Stage": {"Ref": "ApiStage"}}]
+    assert plan["Quota"] == {"Limit": 5000, "Period": "MONTH", "Offset": 0}
+    assert plan["Throttle"] == {"RateLimit": 10.0, "BurstLimit": 20}
+    keys = {r["Properties"]["Name"]: r["Properties"] for r in res.values()
+            if r["Type"] == "AWS::ApiGateway::ApiKey"}
+    assert keys["shop-prod-mobile"]["Value"] == "m" * 24
+    assert "Value" not in keys["shop-prod-partner"]  # API Gateway makes it
+    links = [r["Properties"] for r in res.values()
+             if r["Type"] == "AWS::ApiGateway::UsagePlanKey"]
+    assert len(links) == 2 and all(x["UsagePlanId"] == {"Ref": "UsagePlan"} for x in links)
+    assert cfn_errors(template_json(_service(**REST_AUTH))) == []
