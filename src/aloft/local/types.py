@@ -198,6 +198,11 @@ class HttpResponse:
     body: bytes = b""
 
 
+ACCOUNT_ID = "000000000000"
+"""The local cloud's one account (aloft.local.services.account)."""
+LEGACY_ACCOUNT_ID = "123456789012"
+"""moto's default account, where homes made before the local cloud had its own kept data."""
+
 LAMBDA_API_PREFIXES = ("/2014-11-13/", "/2015-03-31/", "/2016-08-19/", "/2017-03-31/",
                        "/2017-10-31/", "/2018-10-31/", "/2019-09-25/", "/2019-09-30/",
                        "/2021-10-31/")

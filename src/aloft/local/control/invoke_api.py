@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from aloft.errors import UsageError
+from aloft.local.services.account import ACCOUNT_ID, REGION
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
+ACCOUNT = ACCOUNT_ID
 PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024

@@ -1,20 +1,24 @@
 """The account the local cloud's resources live in, and a stage of a service in it.
 
-The local AWS endpoint is moto's server, whose resources belong to moto's default account; the
-stage model (aloft.stage) names a local stage's functions, resources and grants in it, with
-queue URLs at the endpoint.
+The local cloud has one account, `000000000000` (LocalStack's, and what `${aws:accountId}` gives
+locally): Lambda's ARNs, the endpoint's resources (moto's server runs with MOTO_ACCOUNT_ID) and
+the stage model (aloft.stage), which names a local stage's functions, resources and grants in
+it, with queue URLs at the endpoint. Homes made before it lived in moto's default account,
+`123456789012`: their data is moved over when it is loaded (snapshot.py, state.py).
 """
 
 from __future__ import annotations
 
 from aloft.config.models import Service
+from aloft.local.types import ACCOUNT_ID, LEGACY_ACCOUNT_ID
 from aloft.stage import Stage, stage_of
 from aloft.stage.names import Account
 
-ACCOUNT_ID = "123456789012"
+__all__ = ["ACCOUNT", "ACCOUNT_ID", "LEGACY_ACCOUNT_ID", "REGION", "local_account", "local_stage"]
+
 REGION = "us-east-1"
 ACCOUNT = Account(account_id=ACCOUNT_ID, region=REGION)
-"""moto's default account; every resource of the local cloud lives in it."""
+"""The local cloud's account; every resource of the local cloud lives in it."""
 
 
 def local_account(endpoint: str | None) -> Account:

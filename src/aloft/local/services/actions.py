@@ -213,7 +213,7 @@ _SQS_BATCH = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMe
 
 
 def queue_arn(url_or_name: str) -> str:
-    """The ARN of a queue URL (`http://host/123456789012/name`), ARN or name."""
+    """The ARN of a queue URL (`http://host/000000000000/name`), ARN or name."""
     if url_or_name.startswith("arn:"):
         return url_or_name
     return ACCOUNT.arn("sqs", url_or_name.rstrip("/").rsplit("/", 1)[-1])

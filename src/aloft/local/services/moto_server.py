@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.local.http.sites import Site
+from aloft.local.services.account import ACCOUNT_ID
 from aloft.local.services.auth import AuthMiddleware
 from aloft.local.services.sigv4 import signing_key
 from aloft.local.services.snapshot import SnapshotFile, dump_backends, load_backends
@@ -82,6 +83,17 @@ class OwnHostsOnly:
         return self.app(environ, start_response)  # type: ignore[no-any-return]
 
 
+def use_local_account() -> None:
+    """Every request in the local cloud's account (moto reads MOTO_ACCOUNT_ID per request; a
+    few of its services read DEFAULT_ACCOUNT_ID, bound at their import: set it before)."""
+    os.environ["MOTO_ACCOUNT_ID"] = ACCOUNT_ID
+    import moto.core
+    import moto.core.models
+
+    for module in (moto.core, moto.core.models):
+        setattr(module, "DEFAULT_ACCOUNT_ID", ACCOUNT_ID)  # noqa: B010 (not exported)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aloft.local.services.moto_server")
     parser.add_argument("--dir", required=True, help="where the snapshot lives")
@@ -93,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines in the log
     token = os.environ.pop(ENV_TOKEN, "")
     parent = os.getppid()
+    use_local_account()
 
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -105,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     saver = Saver(snapshot)
     started = time.perf_counter()
     data = snapshot.load()
-    if data is not None:
-        load_backends(data)
+    if data is not None and load_backends(data):
+        saver.mark()  # moved from the legacy account: save it so
     restore_ms = (time.perf_counter() - started) * 1000
     app = OwnHostsOnly(AuthMiddleware(DomainDispatcherApplication(create_backend_app), token,
                                       saver.mark, signing_key(Path(args.dir))))

@@ -14,11 +14,14 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import pickletools
 import threading
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from aloft.local.services.account import ACCOUNT_ID, LEGACY_ACCOUNT_ID
 
 SERVICES = ("s3", "sqs", "sns", "dynamodb", "dynamodbstreams", "kinesis", "ssm", "kms",
             "secretsmanager")
@@ -98,13 +101,50 @@ def dump_backends() -> bytes:
     raise AssertionError("unreachable")
 
 
-def load_backends(data: bytes) -> None:
+def load_backends(data: bytes) -> bool:
+    """Restore the backends; True when they were moved from the legacy account."""
     from moto.backends import get_backend
 
-    for name, accounts in pickle.loads(data).items():
+    migrated = from_legacy_account(data)
+    for name, accounts in pickle.loads(migrated).items():
         backend = get_backend(name)
         backend.clear()
         backend.update(accounts)
+    return migrated is not data
+
+
+_STRINGS = {"SHORT_BINUNICODE": 2, "BINUNICODE": 5, "BINUNICODE8": 9}  # opcode -> header bytes
+
+
+def from_legacy_account(data: bytes, old: str = LEGACY_ACCOUNT_ID,
+                        new: str = ACCOUNT_ID) -> bytes:
+    """A snapshot of a home made when the local cloud lived in moto's default account, moved to
+    the local account: each pickled string that is the account id, or names it in an ARN
+    (`:id:`, `:id` at the end) or a queue URL (`/id/`), says the new id. Both ids have the same
+    length, so the strings are patched in place; bytes (object contents) are left alone, and so
+    are strings that merely contain the digits. `data` itself when there is nothing to move."""
+    if old.encode() not in data:
+        return data
+    buf = bytearray(data)
+    changed = False
+    for op, arg, pos in pickletools.genops(data):
+        header = _STRINGS.get(op.name)
+        if header is None or pos is None or not isinstance(arg, str) or old not in arg:
+            continue
+        moved = _moved(arg, old, new)
+        if moved != arg:
+            start = pos + header
+            encoded = moved.encode("utf-8", "surrogatepass")
+            buf[start:start + len(encoded)] = encoded
+            changed = True
+    return bytes(buf) if changed else data
+
+
+def _moved(text: str, old: str, new: str) -> str:
+    if text == old:
+        return new
+    out = text.replace(f":{old}:", f":{new}:").replace(f"/{old}/", f"/{new}/")
+    return out[: -len(old)] + new if out.endswith(f":{old}") else out
 
 
 class SnapshotFile:

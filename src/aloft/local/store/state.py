@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aloft.local.types import FunctionVersion
+from aloft.local.types import ACCOUNT_ID, LEGACY_ACCOUNT_ID, FunctionVersion
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
@@ -199,6 +199,22 @@ def fv_to_json(fv: FunctionVersion) -> str:
     )
 
 
+def _from_legacy_account(conn: sqlite3.Connection) -> None:
+    """Once per home: versions and deployments recorded when the local cloud lived in moto's
+    default account name the local account in their ARNs (`:id:`) and queue URLs (`/id/`),
+    as the endpoint's data does once moved (services/snapshot.py)."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= 1:
+        return
+    old, new = LEGACY_ACCOUNT_ID, ACCOUNT_ID
+    with transaction(conn):
+        for table in ("deployments", "versions"):
+            conn.execute(
+                f"UPDATE {table} SET spec = replace(replace(spec, ?, ?), ?, ?) "
+                "WHERE instr(spec, ?) > 0",
+                (f":{old}:", f":{new}:", f"/{old}/", f"/{new}/", old))
+        conn.execute("PRAGMA user_version = 1")
+
+
 def fv_from_json(text: str) -> FunctionVersion:
     data = json.loads(text)
     return FunctionVersion(
@@ -246,6 +262,7 @@ class State:
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(SCHEMA)
+            _from_legacy_account(conn)
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:

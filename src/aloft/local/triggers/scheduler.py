@@ -21,14 +21,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from aloft.local.services.account import ACCOUNT_ID, REGION
 from aloft.local.store.state import ScheduleRecord, State
 from aloft.local.triggers.schedules import schedule_next_fire
 from aloft.stage.names import stage_prefix
 
 log = logging.getLogger("aloft.local.scheduler")
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
+ACCOUNT = ACCOUNT_ID
 MAX_SLEEP = 30.0
 
 Fire = Callable[[ScheduleRecord, bytes], Awaitable[None]]

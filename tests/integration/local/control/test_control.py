@@ -90,7 +90,7 @@ def test_boto3_drives_the_invoke_api(deployed: tuple[Cloud, Path]) -> None:
     assert "FunctionError" not in resp
     payload = json.loads(resp["Payload"].read())
     assert payload["event"] == {"a": 1} and payload["function"] == "ctl-dev-echo"
-    arn = "arn:aws:lambda:us-east-1:123456789012:function:ctl-dev-echo:dev"
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:ctl-dev-echo:dev"
     assert client.invoke(FunctionName=arn, Payload=b"{}")["StatusCode"] == 200
 
     resp = client.invoke(FunctionName="ctl-dev-fail", Payload=b"{}", LogType="Tail")

@@ -170,9 +170,9 @@ def test_a_function_invokes_its_task_target_and_nothing_else(cloud: Cloud) -> No
     denied = results["sec-dev-other"]
     assert (denied["status"], denied["type"]) == (403, "AccessDeniedException")
     assert denied["body"]["Message"].startswith(
-        "User: arn:aws:sts::123456789012:assumed-role/sec-dev-lambda/sec-dev-caller is not "
+        "User: arn:aws:sts::000000000000:assumed-role/sec-dev-lambda/sec-dev-caller is not "
         "authorized to perform: lambda:InvokeFunction on resource: "
-        "arn:aws:lambda:us-east-1:123456789012:function:sec-dev-other:dev because no "
+        "arn:aws:lambda:us-east-1:000000000000:function:sec-dev-other:dev because no "
         "identity-based policy allows the lambda:InvokeFunction action")
 
 

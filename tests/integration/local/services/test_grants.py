@@ -92,7 +92,7 @@ CONFIG = """
             action: "s3:*"
             resource: arn:aws:s3:::grants-outside/public/private/*
           - action: [kinesis:PutRecord]
-            resource: arn:aws:kinesis:us-east-1:123456789012:stream/grants-events
+            resource: arn:aws:kinesis:us-east-1:000000000000:stream/grants-events
       consumer:
         handler: probe.consume
         events:

@@ -80,13 +80,13 @@ def test_resources_env_and_persistence(cloud: Cloud, tmp_path: Path) -> None:
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["VisibilityTimeout"] == "7"
     assert json.loads(attrs["RedrivePolicy"]) == {
-        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:res-dev-jobs-dlq",
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:res-dev-jobs-dlq",
         "maxReceiveCount": 2}
     table = aws(cloud, "dynamodb").describe_table(TableName="res-dev-items")["Table"]
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert "LatestStreamArn" in table
     topics = [t["TopicArn"] for t in aws(cloud, "sns").list_topics()["Topics"]]
-    assert "arn:aws:sns:us-east-1:123456789012:res-dev-alerts" in topics
+    assert "arn:aws:sns:us-east-1:000000000000:res-dev-alerts" in topics
 
     out = cloud.provider.invoke(svc, "probe", {})
     assert out.error is None, out.logs

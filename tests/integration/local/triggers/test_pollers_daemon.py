@@ -130,7 +130,7 @@ def test_deployed_sources_deliver_and_report(deployed: tuple[Cloud, Service, Pat
     dynamodb = endpoint_client(cloud, "dynamodb")
     dynamodb.put_item(TableName="evs-dev-items", Item={"id": {"S": "i1"}})
     sns = endpoint_client(cloud, "sns")
-    topic = "arn:aws:sns:us-east-1:123456789012:evs-dev-alerts"
+    topic = "arn:aws:sns:us-east-1:000000000000:evs-dev-alerts"
     for level in ("low", "high"):
         sns.publish(TopicArn=topic, Message=f"{level} alert", MessageAttributes={
             "level": {"DataType": "String", "StringValue": level}})

@@ -46,7 +46,7 @@ def lambda_error(response: HttpResponse) -> tuple[int, str | None, str]:
     ("/2015-03-31/functions/f/invocations/", "dev", ("f", "dev")),
     ("/2015-03-31/functions/f%3Adev/invocations", None, ("f", "dev")),
     ("/2015-03-31/functions/f:3/invocations", "dev", ("f", "dev")),  # the query's wins
-    ("/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:f/invocations",
+    ("/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations",
      None, ("f", None)),
     ("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A1%3Afunction%3Af%3A2/invocations",
      None, ("f", "2")),
@@ -102,12 +102,12 @@ def test_a_function_error_is_unhandled_with_its_logs(fakes: Fakes) -> None:
 
 
 @pytest.mark.parametrize(("name", "query", "message"), [
-    ("shop-dev-nope", "", "Function not found: arn:aws:lambda:us-east-1:123456789012:function:"
+    ("shop-dev-nope", "", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:"
      "shop-dev-nope"),
     ("shop-dev-worker", "Qualifier=prod", "Function not found: arn:aws:lambda:us-east-1:"
-     "123456789012:function:shop-dev-worker:prod"),
+     "000000000000:function:shop-dev-worker:prod"),
     ("shop-dev-worker", "Qualifier=7", "Function not found: arn:aws:lambda:us-east-1:"
-     "123456789012:function:shop-dev-worker:7"),
+     "000000000000:function:shop-dev-worker:7"),
 ])
 def test_what_is_not_deployed_is_resource_not_found(fakes: Fakes, name: str, query: str,
                                                     message: str) -> None:

@@ -24,7 +24,7 @@ from tests.unit.local.control.platform_fakes import (
 )
 
 PATH = "/2015-03-31/functions/{}/invocations"
-WORKER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:shop-dev-worker"
+WORKER_ARN = "arn:aws:lambda:us-east-1:000000000000:function:shop-dev-worker"
 CALLER = Credentials("ALOFTFNCALLER0000001", "the-callers-derived-secret")
 
 
@@ -137,7 +137,7 @@ def test_a_function_needs_a_grant_to_invoke_another(fakes: Fakes) -> None:
     status, kind, message = error_of(invoke(fakes, credentials=CALLER, query="Qualifier=dev"))
     assert (status, kind) == (403, "AccessDeniedException")
     assert message.startswith(
-        "User: arn:aws:sts::123456789012:assumed-role/shop-dev-lambda/shop-dev-app is not "
+        "User: arn:aws:sts::000000000000:assumed-role/shop-dev-lambda/shop-dev-app is not "
         "authorized to perform: lambda:InvokeFunction on resource: "
         f"{WORKER_ARN}:dev because no identity-based policy allows the lambda:InvokeFunction "
         "action")

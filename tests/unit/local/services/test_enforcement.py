@@ -51,8 +51,10 @@ class _Raw(io.BytesIO):
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[AuthMiddleware]:
-    """One moto for the module (tests use their own objects in the shared buckets)."""
-    with mock_aws():
+    """One moto for the module (tests use their own objects in the shared buckets), in the
+    local cloud's account as moto_server.py runs it."""
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        env.setenv("MOTO_ACCOUNT_ID", ACCOUNT.account_id)
         mw = AuthMiddleware(DomainDispatcherApplication(create_backend_app), "token",
                             lambda: None, SIGNING)
         mw.set_grants({KEY: ("app-dev-worker", GRANTS),
@@ -210,7 +212,7 @@ def test_sqs(endpoint: AuthMiddleware) -> None:
     # The query protocol of older botocores names the same action and queue.
     assert sqs_checks("SendMessageBatch", {"QueueUrl": closed_url}, "/") == [
         ("sqs:SendMessage", ACCOUNT.arn("sqs", "closed"))]
-    assert sqs_checks("ReceiveMessage", {}, "/123456789012/closed") == [
+    assert sqs_checks("ReceiveMessage", {}, "/000000000000/closed") == [
         ("sqs:ReceiveMessage", ACCOUNT.arn("sqs", "closed"))]
 
 

@@ -4,12 +4,13 @@ their durable next fire time across redeploys, undeploy forgets a stage."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from aloft.local.store.state import Deployment, ScheduleRecord, State, VersionRecord
-from aloft.local.types import FunctionVersion
+from aloft.local.types import ACCOUNT_ID, LEGACY_ACCOUNT_ID, FunctionVersion
 
 
 def fv(version: int, function: str = "svc-dev-app") -> FunctionVersion:
@@ -113,3 +114,35 @@ def test_prune_keeps_recent_deployments_and_the_current_one(tmp_path: Path) -> N
     assert [d.number for d in state.deployments("svc", "dev")] == [1, 4, 5]
     assert state.versions("svc-dev-app") == [1, 4, 5]
     assert state.prune("svc", "dev", keep=2) == set()
+
+
+def test_a_legacy_homes_arns_and_queue_urls_name_the_local_account(tmp_path: Path) -> None:
+    old, new = LEGACY_ACCOUNT_ID, ACCOUNT_ID
+    state = State(tmp_path / "state.db")
+    legacy = FunctionVersion(function="svc-dev-app", version=1, code_dir=Path("/code"),
+                             layer_dir=None, memory=256, timeout=10, concurrency=None,
+                             keep_alive=600, environment={"Q": f"http://h/{old}/svc-dev-q",
+                                                          "ORDER": old})
+    grant = {"resource": [f"arn:aws:sqs:us-east-1:{old}:svc-dev-q"]}
+    state.record_deployment(replace(dep(1), extra={"grants": grant}),
+                            [VersionRecord(legacy, "hash", "a" * 64, None, 1.0)], [])
+    state.conn.execute("PRAGMA user_version = 0")  # as an older aloft left it
+    moved = State(tmp_path / "state.db")
+    current = moved.current_deployment("svc", "dev")
+    assert current is not None
+    assert current.extra["grants"] == {"resource": [f"arn:aws:sqs:us-east-1:{new}:svc-dev-q"]}
+    stored = moved.version("svc-dev-app", 1)
+    assert stored is not None
+    assert stored.fv.environment == {"Q": f"http://h/{new}/svc-dev-q", "ORDER": old}
+
+
+def test_amend_extra_changes_one_key_of_a_deployment(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.db")
+    first = state.record_deployment(replace(dep(1), extra={"async": {"a": [2, 60]}}),
+                                    [record(1)], [])
+    state.amend_extra(first.id, "concurrency", {"svc-dev-app": 0})
+    current = state.current_deployment("svc", "dev")
+    assert current is not None
+    assert current.extra == {"async": {"a": [2, 60]}, "concurrency": {"svc-dev-app": 0}}
+    with pytest.raises(KeyError):
+        state.amend_extra(first.id + 100, "x", 1)

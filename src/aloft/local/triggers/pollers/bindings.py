@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aloft.local.types import ACCOUNT_ID, LEGACY_ACCOUNT_ID
 from aloft.stage import Stage
 
 BindingKind = Literal["queue", "topic", "bucket", "stream"]
@@ -38,7 +39,10 @@ class Binding:
     def key(self) -> str:
         """Stable across redeploys that only change settings: names internal queues and
         checkpoints, like the UUID of a Lambda event source mapping."""
-        raw = f"{self.kind}|{self.function}|{self.stream_type}|{self.source}"
+        # hashed with the legacy account id, so that homes made before the local cloud had its
+        # own account keep their internal queues and checkpoints (store/state.py)
+        source = self.source.replace(f":{ACCOUNT_ID}:", f":{LEGACY_ACCOUNT_ID}:")
+        raw = f"{self.kind}|{self.function}|{self.stream_type}|{source}"
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:

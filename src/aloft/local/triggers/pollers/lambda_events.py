@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from aloft.local.services.account import ACCOUNT_ID
+
 REGION = "us-east-1"
 
 Message = Mapping[str, Any]  # one message of sqs.receive_message
@@ -192,7 +194,7 @@ def kinesis_event(
             "eventVersion": "1.0",
             "eventID": f"{shard}:{seq}",
             "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": "arn:aws:iam::123456789012:role/aloft-local",
+            "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT_ID}:role/aloft-local",
             "awsRegion": region,
             "eventSourceARN": stream_arn,
         })
