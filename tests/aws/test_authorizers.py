@@ -9,9 +9,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
-from tests.aws.conftest import REGION, boto
+from aloft.errors import DeployError, ProviderError
+from tests.aws.conftest import REGION, Builds, boto
 
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
 HTTP: dict[str, Any] = {
@@ -212,6 +216,23 @@ def test_undeploy_removes_the_usage_plan_and_keys(
     svc = make_service(**REST)
     provider.deploy(svc)
     provider.undeploy(svc)
+    gw = boto("apigateway")
+    assert gw.get_usage_plans()["items"] == [] and gw.get_api_keys()["items"] == []
+    assert gw.get_rest_apis()["items"] == []
+
+
+def test_a_failed_first_deploy_removes_the_usage_plan_and_keys_it_made(
+        builds: Builds, moto: None, make_service: Callable[..., Service]) -> None:
+    class FailLater(AwsClient):
+        def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+            if operation == "add_permission" and params.get("StatementId") == "aloft-authorizer":
+                raise ProviderError("injected failure")
+            return super().call(service, operation, **params)
+
+    failing = AwsProvider(client=lambda s: FailLater(region=REGION, poll_seconds=0),
+                          builder=builds)
+    with pytest.raises(DeployError, match="deploy failed at `AddPermission aloft-authorizer"):
+        failing.deploy(make_service(**REST))
     gw = boto("apigateway")
     assert gw.get_usage_plans()["items"] == [] and gw.get_api_keys()["items"] == []
     assert gw.get_rest_apis()["items"] == []

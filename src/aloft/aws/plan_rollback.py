@@ -146,12 +146,20 @@ class _RouteChange:
         routes = target.routes or ()
         static = {r.key for r in (*api.routes, *routes) if r.function == s.STATIC_ROUTE}
         want: dict[str, s.RouteSpec] = {}
+        authorizers = {x.name for x in api.authorizers}
         for r in routes:
             if r.key in static:
                 continue
             if r.function not in a.functions:
                 notes.append(f"route {r.key} of release {target.number} was not put back: "
                              f"function {r.function} is no longer deployed")
+                continue
+            if r.authorizer is not None and r.authorizer not in authorizers:
+                notes.append(f"route {r.key} of release {target.number} was left as it is: "
+                             f"the API no longer has its authorizer {r.authorizer!r} (deploy "
+                             "a config that names it to bring it back)")
+                if r.key in have:
+                    want[r.key] = have[r.key]
                 continue
             want[r.key] = r
         return cls(have, static, want,
