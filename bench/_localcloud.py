@@ -6,7 +6,7 @@ pool + gateway + HTTP server, no control plane) running in a child process.
 serves two stages of an example (flask-hello unless SERVICE names another of examples/):
 `/SERVICE/dev` (instances forked from a template) and `/SERVICE/fresh` (`snapshot: false`),
 with `POST /_aloft/bench/drop?function=F` stopping a function's idle instances so that the next
-request is a cold start.
+request is a cold start (`&templates=1`: its template too, as after keep_alive).
 """
 
 from __future__ import annotations
@@ -126,8 +126,12 @@ class BenchControl:
 
     async def handle(self, request: HttpRequest) -> HttpResponse | None:
         if request.path == "/_aloft/bench/drop":
-            function = request.query.partition("=")[2]
-            stopped = self.pool.drop_idle(function)  # type: ignore[attr-defined]
+            from urllib.parse import parse_qs
+
+            query = parse_qs(request.query)
+            stopped = self.pool.drop_idle(  # type: ignore[attr-defined]
+                query["function"][0], templates=query.get("templates") == ["1"]
+            )
             await asyncio.sleep(0.05)  # let the stopped processes go before the next request
             return HttpResponse(200, [], str(stopped).encode())
         return None

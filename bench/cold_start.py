@@ -1,12 +1,16 @@
 """Cold start of examples/flask-hello: a request to a function with no instance, until its
-response, through the local cloud's gateway (HTTP, keep-alive connection), three ways:
+response, through the local cloud's gateway (HTTP, keep-alive connection), four ways:
 
 - fork: the instance is forked from the version's template (which has imported the app and
-  frozen its heap), like Lambda's SnapStart;
+  frozen its heap), like Lambda's SnapStart (scale-out: a template is alive);
+- after idle: the function has no process at all (its instances and template stopped, as
+  after keep_alive); the layer's zygote, which outlives them, forks a template that imports
+  the app's own code only, which forks the instance;
 - fresh: `snapshot: false`, a new Python process imports the app;
 - `python -c 'import app'`: a bare interpreter importing the app, no request at all.
 
-Before each timed request the platform stops the function's idle instances (templates stay).
+Before each timed request the platform stops the function's idle instances (templates stay,
+but for "after idle").
 
     .venv/bin/python bench/cold_start.py [--runs 40] [--fresh-runs 12]
 """
@@ -32,14 +36,16 @@ sys.path.insert(0, str(BENCH_DIR))
 from _localcloud import SERVICE, build_flask_hello, start_platform, warm  # noqa: E402
 
 
-def cold_requests(port: int, stage: str, runs: int) -> list[float]:
-    """Milliseconds from sending a request to a function with no instance to its response."""
+def cold_requests(port: int, stage: str, runs: int, templates: bool = False) -> list[float]:
+    """Milliseconds from sending a request to a function with no instance to its response
+    (`templates`: and no template)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     function = f"{SERVICE}-{stage}-app"
+    drop = f"/_aloft/bench/drop?function={function}" + ("&templates=1" if templates else "")
     times = []
     try:
         for _ in range(runs):
-            conn.request("POST", f"/_aloft/bench/drop?function={function}")
+            conn.request("POST", drop)
             conn.getresponse().read()
             started = time.perf_counter()
             conn.request("GET", f"/{SERVICE}/{stage}/")
@@ -83,6 +89,7 @@ def main() -> None:
             warm(f"http://127.0.0.1:{port}/{SERVICE}/dev/")  # starts the template
             results = {
                 "fork from template": cold_requests(port, "dev", args.runs),
+                "after idle (zygote)": cold_requests(port, "dev", args.runs, templates=True),
                 "fresh process (snapshot: false)": cold_requests(port, "fresh", args.fresh_runs),
             }
         finally:

@@ -543,16 +543,19 @@ class ForkedProcess:
 class Zygote:
     """A process that has imported a dependency layer's modules (those an earlier template of
     the layer had imported: standard library and layer only) and forks templates of new
-    versions using that layer, which then import only their own code: a code-only deploy
-    skips re-importing its dependencies. Runs with `fv`'s environment (the pool keys zygotes
-    by layer and environment, so that nothing imported under another one is reused)."""
+    versions using that layer, which then import only their own code: a code-only deploy, or
+    a function's first request after it went idle, skips re-importing its dependencies. Runs
+    with `environment`, what the functions and versions sharing it have alike (the pool keys
+    zygotes by layer and that environment, so that nothing imported under another one is
+    reused)."""
 
-    def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str]) -> None:
+    def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str],
+                 environment: dict[str, str]) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.layer_dir = layer_dir
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = dict(fv.environment)
+        env = dict(environment)
         env["PYTHONPATH"] = str(layer_dir)  # the layer alone: no code dir, no user module
         argv = [sys.executable, "-S", "-P", str(INSTANCE_MAIN), "zygote", str(theirs.fileno()),
                 str(fv.memory), json.dumps(modules)]

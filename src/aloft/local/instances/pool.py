@@ -175,6 +175,7 @@ class InstancePool:
             init_ms = (time.perf_counter() - started) * 1000.0
             if isinstance(template, bytes):
                 return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
+            template.refill()  # the first cold start finds a forked child waiting
             return InvokeResult(rid, "ok", b"null", 0.0, template.init_ms, version=fv.version)
         try:
             instance = await self._start(version)
@@ -213,9 +214,11 @@ class InstancePool:
             self.templates.stop(version)
             self._retiring.discard(version)
 
-    def drop_idle(self, function: str) -> int:
+    def drop_idle(self, function: str, *, templates: bool = False) -> int:
         """Stop `function`'s idle instances now, keeping its templates (the next request is a
-        cold start from the fork path); returns how many stopped. For benchmarks and tests."""
+        cold start from the fork path) unless `templates` (then as after keep_alive: a cold
+        start from the layer's zygote, or from nothing); returns how many instances stopped.
+        For benchmarks and tests."""
         stopped = 0
         for version in self._versions.values():
             if version.fv.function == function:
@@ -224,6 +227,8 @@ class InstancePool:
                     self._discard(instance)
                     instance.stop()
                     stopped += 1
+                if templates and not version.live:
+                    self.templates.stop(version)
         return stopped
 
     async def close(self) -> None:
@@ -547,7 +552,7 @@ class InstancePool:
                 del self._versions[key]
             else:
                 anything = True
-        self.templates.stop_unused_zygotes([*self._versions.values(), *self._retiring])
+        self.templates.stop_unused_zygotes([*self._versions.values(), *self._retiring], now)
         return anything or bool(self._retiring) or self.templates.has_zygotes
 
 

@@ -2,9 +2,11 @@
 
 A version's template starts on its first cold start (or at prewarm) and is shared by every
 request that waits for it; a failed start is an init error, never half a template. A zygote
-holds a dependency layer's imports for the next version's template (a code-only deploy skips
-re-importing them): it starts once a template says what it imported and stops when no template
-of its layer and environment is left. ALOFT_ZYGOTE=0 turns zygotes off.
+holds a dependency layer's imports for the templates of that layer's functions and versions (a
+code-only deploy, another function of the service, or a function's first request after it went
+idle skip re-importing them): it starts once a template says what it imported and stops once no
+template of its layer has been alive for ALOFT_ZYGOTE_IDLE seconds (default 900).
+ALOFT_ZYGOTE=0 turns zygotes off.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -19,6 +22,17 @@ from aloft.local.instances.instance import Instance, Template, Zygote
 from aloft.local.types import FunctionVersion, LogSink
 
 ZygoteKey = tuple[str, frozenset[tuple[str, str]]]
+ZYGOTE_IDLE = 900.0  # seconds a zygote outlives the last template of its layer (ALOFT_ZYGOTE_IDLE)
+
+
+def zygote_idle_from_env() -> float:
+    """ALOFT_ZYGOTE_IDLE, in seconds; the default when unset or not a number >= 0."""
+    raw = os.environ.get("ALOFT_ZYGOTE_IDLE", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return ZYGOTE_IDLE
+    return value if value >= 0 else ZYGOTE_IDLE
 
 
 @dataclass(eq=False)
@@ -52,7 +66,9 @@ class TemplateManager:
         self._on_child_gone = on_child_gone
         self._on_process = on_process
         self.zygotes_enabled = os.environ.get("ALOFT_ZYGOTE", "1") != "0"
+        self.zygote_idle = zygote_idle_from_env()
         self._zygotes: dict[ZygoteKey, Zygote] = {}
+        self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
         self._closed = False
 
     @property
@@ -98,7 +114,8 @@ class TemplateManager:
             starting.set_result(error)
             return error
         slot.template = template
-        template.refill()  # the first cold start finds a forked child waiting
+        # No spare forked yet: the request that started the template forks its own instance
+        # now (a spare would compete with it for the CPU), and the spare follows its answer.
         starting.set_result(template)
         self._on_process()
         return template
@@ -155,9 +172,11 @@ class TemplateManager:
         """The ready zygote for `fv`'s layer and environment, if there is one."""
         if fv.layer_dir is None or not self.zygotes_enabled:
             return None
-        zygote = self._zygotes.get(zygote_key(fv))
+        key = zygote_key(fv)
+        zygote = self._zygotes.get(key)
         if zygote is None or not zygote.alive or not zygote.ready.done():
             return None
+        self._zygote_used[key] = time.monotonic()
         return zygote
 
     def _template_modules(self, template: Template) -> None:
@@ -170,25 +189,29 @@ class TemplateManager:
         if current is not None and current.alive:
             return
         try:
-            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules)
+            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules, zygote_env(fv))
         except OSError:
             return
+        self._zygote_used[key] = time.monotonic()
         self._on_process()
 
-    def stop_unused_zygotes(self, slots: Iterable[TemplateSlot]) -> None:
+    def stop_unused_zygotes(self, slots: Iterable[TemplateSlot], now: float) -> None:
         """A zygote lives while a template of its layer and environment does (the templates it
-        forked die with it; with no template left, the function is idle: no process)."""
+        forked die with it), and `zygote_idle` seconds after the last one stopped: the layer's
+        functions then have no process of their own, and the first request of any of them is
+        a template forked from the zygote (importing its own code only) and its first fork."""
         if not self._zygotes:
             return
-        used = {
-            zygote_key(slot.fv)
-            for slot in slots
-            if slot.fv.layer_dir is not None and slot.holds_template
-        }
+        for slot in slots:
+            if slot.fv.layer_dir is not None and slot.holds_template:
+                key = zygote_key(slot.fv)
+                if key in self._zygotes:
+                    self._zygote_used[key] = now
         for key, zygote in list(self._zygotes.items()):
-            if key not in used or not zygote.alive:
+            if not zygote.alive or now - self._zygote_used.get(key, 0.0) >= self.zygote_idle:
                 zygote.stop()
                 del self._zygotes[key]
+                self._zygote_used.pop(key, None)
 
 
 def called_off(fv: FunctionVersion) -> bytes:
@@ -206,15 +229,24 @@ def cannot_start(fv: FunctionVersion, exc: OSError) -> bytes:
     return json.dumps({"errorMessage": message, "errorType": "Runtime.StartError"}).encode()
 
 
-# What differs between two versions of one function even when only its code changed: not part
-# of a zygote's key (the version, its log stream and credentials, its code dir: read when used,
-# not when a dependency is imported; the template that the zygote forks has the new values).
+# What differs between two versions of one function even when only its code changed, and
+# between two functions of one service: not part of a zygote's key, nor in its environment (the
+# version, its log stream and credentials, its code dir and the loader path holding it; the
+# function's name, memory, log group: read when used, not when a dependency is imported; the
+# template that the zygote forks has its own values).
 _PER_VERSION_ENV = frozenset({
     "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "LD_LIBRARY_PATH", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "ALOFT_FUNCTION",
 })
 
 
+def zygote_env(fv: FunctionVersion) -> dict[str, str]:
+    """The environment a zygote of `fv`'s layer imports its modules in: what every function and
+    version sharing it has alike (its key's)."""
+    return {k: v for k, v in fv.environment.items() if k not in _PER_VERSION_ENV}
+
+
 def zygote_key(fv: FunctionVersion) -> ZygoteKey:
-    env = frozenset((k, v) for k, v in fv.environment.items() if k not in _PER_VERSION_ENV)
-    return str(fv.layer_dir), env
+    return str(fv.layer_dir), frozenset(zygote_env(fv).items())

@@ -1,5 +1,6 @@
 """Zygotes: a new version's template forked from a process that has imported the layer's
-modules already, importing only its own code; never a module of another version's code."""
+modules already, importing only its own code; never a module of another version's code. A
+zygote outlives its layer's templates (ALOFT_ZYGOTE_IDLE) and serves every function on it."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def test_next_version_reuses_the_layer_not_the_code(
     assert elapsed < 0.3  # dep's 0.3 s import was not paid again
 
 
-def test_zygotes_stop_with_their_layers_templates(
+def test_zygotes_stop_once_idle_after_their_layers_templates(
     loop: LoopThread, pool: InstancePool, tmp_path: Path
 ) -> None:
     layer = tmp_path / "layer"
@@ -109,10 +110,39 @@ def test_zygotes_stop_with_their_layers_templates(
     call(loop, pool, v1)
     wait_for_zygote(pool)
     zygote = next(iter(pool.templates._zygotes.values()))
+    pool.templates.zygote_idle = 0.5
     loop.run(pool.retire(v1.function, set()))
+    gone = time.monotonic()
     wait_until(lambda: not pool.templates._zygotes, timeout=5, message="the zygote to stop")
+    assert time.monotonic() - gone >= 0.5  # it outlived the template by zygote_idle
     assert not zygote.alive
     zygote.watch.proc.wait(5)  # the process is gone too
+
+
+def test_after_idle_any_function_on_the_layer_starts_from_its_zygote(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text(DEP)
+    v1 = version(tmp_path, layer, 1)
+    first = call(loop, pool, v1)
+    wait_for_zygote(pool)
+    zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+
+    # Idle past keep_alive: no instance, no template of the function; the zygote stays.
+    pool.drop_idle(v1.function, templates=True)
+    wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
+    again = call(loop, pool, v1)
+    assert again["pid"] != first["pid"]
+    assert again["dep_loaded_by"] == zygote_pid
+
+    # Another function of the service, on the same layer: the same zygote.
+    code = build_artifact(tmp_path / "other", {"fns.py": FNS.format(version=1, extra="")},
+                          {"other": "fns.where"})
+    other = function_version(code, "other", layer_dir=layer)
+    assert call(loop, pool, other)["dep_loaded_by"] == zygote_pid
+    assert len(pool.templates._zygotes) == 1
 
 
 def test_env_change_gets_its_own_zygote(

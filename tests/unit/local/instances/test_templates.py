@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aloft.local.instances.templates import cannot_start, zygote_key
+import pytest
+
+from aloft.local.instances.templates import (
+    ZYGOTE_IDLE,
+    cannot_start,
+    zygote_env,
+    zygote_idle_from_env,
+    zygote_key,
+)
 from aloft.local.types import FunctionVersion
 
 
@@ -21,3 +29,17 @@ def test_start_errors_and_zygote_keys() -> None:
     two = fv(version=4, environment={"TABLE": "t", "AWS_LAMBDA_FUNCTION_VERSION": "4"})
     assert zygote_key(one) == zygote_key(two)  # a code-only deploy reuses the layer's zygote
     assert zygote_key(one) != zygote_key(fv(environment={"TABLE": "other"}))
+    # Another function of the service: its own name, memory and log group, the same zygote.
+    three = fv(function="shop-dev-jobs", environment={
+        "TABLE": "t", "AWS_LAMBDA_FUNCTION_NAME": "shop-dev-jobs", "ALOFT_FUNCTION": "jobs",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "LD_LIBRARY_PATH": "/c2:/c2/lib"})
+    assert zygote_key(one) == zygote_key(three)
+    assert zygote_env(three) == {"TABLE": "t"}
+
+
+def test_zygote_idle_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALOFT_ZYGOTE_IDLE", "30")
+    assert zygote_idle_from_env() == 30.0
+    for bad in ("soon", "-1", ""):
+        monkeypatch.setenv("ALOFT_ZYGOTE_IDLE", bad)
+        assert zygote_idle_from_env() == ZYGOTE_IDLE

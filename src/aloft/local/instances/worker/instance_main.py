@@ -55,6 +55,7 @@ LAMBDA_FILES = 1024  # open files a Lambda function may have
 
 
 _libc: Any = None
+_from_zygote = False  # this template was forked from its layer's zygote
 
 
 def _die_with_parent() -> None:
@@ -335,8 +336,9 @@ def _run_template(fd: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
-    with contextlib.suppress(OSError):
-        ctl.send(P.frame(P.MODULES, _shareable_modules()))
+    if not _from_zygote:  # a zygote's template: its layer has one (and the list costs ms)
+        with contextlib.suppress(OSError):
+            ctl.send(P.frame(P.MODULES, _shareable_modules()))
 
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -444,6 +446,8 @@ def _run_zygote(fd: int, modules: list[str]) -> None:
 
 
 def _become_template(sock_fd: int, log_fd: int, spec: dict[str, Any]) -> NoReturn:
+    global _from_zygote
+    _from_zygote = True
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
