@@ -53,6 +53,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if "ALOFT_HOME" not in os.environ:
         os.environ["ALOFT_HOME"] = tempfile.mkdtemp(prefix="aloft-test-home-")
+    if "ALOFT_RUNTIME_LAYERS" not in os.environ:
+        # Lambda's boto3 and botocore (aloft.package.provided): installed from PyPI once per
+        # machine and Python version, shared by every test and every run
+        os.environ["ALOFT_RUNTIME_LAYERS"] = str(Path.home() / ".cache" / "aloft-tests" /
+                                                 "runtime")
     if "ALOFT_PORT" not in os.environ:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

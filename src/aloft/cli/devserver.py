@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from aloft.cli.log_view import LogView, Shown
 from aloft.config.models import Service
 from aloft.local.control.client import CloudClient
+from aloft.local.provider import run_on
 from aloft.package import build
 from aloft.package.django_static import served
 from aloft.provider import LogLine
@@ -138,6 +139,10 @@ class DevSession:
         finally:
             progress.close()
         service = served(service, manifest)  # Django's static files, found at build
+        runtime, warnings = run_on(service, manifest.python_version)
+        if show and self.service is None:  # once, not at every reload
+            for warning in warnings:
+                render.warning(warning)
         missing = [a for a in (manifest.code, manifest.layer)
                    if a is not None and not self.client.has_artifact(a.sha256)]
         if missing:
@@ -159,6 +164,7 @@ class DevSession:
                     "plan_only": False,
                     "deploy_id": deploy_id,
                     "dev": True,  # replaces the previous `aloft dev` version, not one more
+                    "runtime": runtime,
                 })
         except KeyboardInterrupt:  # Ctrl-C during a reload: call it off, then stop
             self._call_off(service, deploy_id)

@@ -1,8 +1,9 @@
 """`aloft invoke --local`: build (from cache), unpack, run one invocation in a fresh process.
 
-The process is what a Lambda instance runs: `python -S -P -m aloft.runtime.invoke` with only the
-artifact on sys.path (code dir, then the layer's `python/`), a Lambda-like environment, the event
-on stdin and the return value as JSON on stdout. Its logs go straight to our stderr.
+The process is what a Lambda instance runs: `python -S -m aloft.runtime.invoke` on the
+declared Python, with only the artifact on sys.path (code dir, then the layer's `python/`, then
+Lambda's boto3 and botocore: aloft.package.provided), a Lambda-like environment, the event on
+stdin and the return value as JSON on stdout. Its logs go straight to our stderr.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from aloft.config.models import Service
-from aloft.errors import InvokeError, Location, UsageError
+from aloft.errors import InvokeError, Location, PackageError, UsageError
 from aloft.package import build, unpack
 from aloft.package.progress import Progress
+from aloft.package.provided import ensure_layer
 from aloft.package.python import PASS_THROUGH, interpreter
 from aloft.stage import Account, Stage, late, stage_of
 from aloft.stage.functions import lambda_environment
@@ -76,7 +78,7 @@ def local_run_stage(service: Service, *, tasks: bool = True) -> Stage:
 
 def instance_environment(
     service: Service, function: str, code_dir: Path, layer_dir: Path | None,
-    base: Mapping[str, str] | None = None,
+    base: Mapping[str, str] | None = None, runtime_dir: Path | None = None,
 ) -> dict[str, str]:
     """The environment of the instance process: the function's own (the stage model's: the
     resource variables, the config's variables), Lambda's, and the interpreter's.
@@ -92,7 +94,9 @@ def instance_environment(
     env.update((k, v) for k, v in fn.environment if not late.is_late(v))
     env.update(lambda_environment(fn, stage.account.region, version="$LATEST",
                                   task_root=str(code_dir), log_stream="local"))
-    path = [str(code_dir)] + ([str(layer_dir / "python")] if layer_dir else [])
+    # Lambda's order: the code, the dependency layer, the runtime's boto3 (a pinned one wins)
+    path = [str(code_dir)] + ([str(layer_dir / "python")] if layer_dir else []) + \
+        ([str(runtime_dir)] if runtime_dir else [])
     env.update({
         "PYTHONPATH": os.pathsep.join(path),
         "PYTHONUNBUFFERED": "1",
@@ -116,16 +120,22 @@ def invoke_locally(
         if manifest.layer else None
     )
     python = interpreter(manifest.python_version)
+    try:
+        runtime_dir: Path | None = ensure_layer(manifest.python_version, progress=progress)
+    except PackageError as exc:  # offline: functions run, `import boto3` fails
+        progress.done("runtime", f"not installed: {exc.message}")
+        runtime_dir = None
     spec = local_run_stage(service).function(function)
     timeout = float(spec.timeout)
     try:
         proc = subprocess.run(
-            [python, "-S", "-P", "-m", "aloft.runtime.invoke"],
+            [python, "-S", "-m", "aloft.runtime.invoke"],  # (no -P: 3.9 lacks it)
             input=json.dumps(event).encode("utf-8"),
             stdout=subprocess.PIPE,
             stderr=None,  # the function's logs stream to ours as they are written
             cwd=code_dir,
-            env=instance_environment(service, function, code_dir, layer_dir),
+            env=instance_environment(service, function, code_dir, layer_dir,
+                                     runtime_dir=runtime_dir),
             timeout=timeout + _GRACE_SECONDS,
             check=False,
         )

@@ -76,6 +76,18 @@ def as_plan_step(instruction: dict[str, Any]) -> PlanStep:
                      hidden=("function", "config_hash", "resource"))
 
 
+def run_on(service: Service, python_version: str) -> tuple[dict[str, str | None], list[str]]:
+    """What the functions of a local deploy run on (the deploy request's `runtime`: the
+    artifact's Python and Lambda's runtime layer for it), and the warnings to show: the
+    declared Python is not installed here, the layer could not be installed."""
+    from aloft.package.provided import local_runtime
+    from aloft.package.python import runtime_warning
+
+    runtime, layer_warning = local_runtime(python_version)
+    warnings = [w for w in (runtime_warning(service.runtime), layer_warning) if w]
+    return runtime, warnings
+
+
 class LocalProvider:
     """The Provider, and the capabilities `DeadLetters` and `LocalRuns`."""
 
@@ -98,8 +110,10 @@ class LocalProvider:
 
         manifest = steps.build(service) if steps is not None else build(service)
         service = served(service, manifest)  # Django's static files, found at build
+        runtime, warnings = run_on(service, manifest.python_version)
         self.client.ensure_running()
         request = {
+            "runtime": runtime,  # the declared Python (when installed) and Lambda's boto3
             "service": service.model_dump(mode="json"),
             "code_sha256": manifest.code.sha256,
             "layer_sha256": manifest.layer.sha256 if manifest.layer else None,
@@ -110,6 +124,7 @@ class LocalProvider:
         }
         planned = _deploy_result(self.client.call("POST", "deploy", {
             **request, "plan_only": True, "deploy_id": None}))  # a plan: nothing to call off
+        planned.warnings[:0] = warnings
         if plan_only or not planned.changed:
             # Nothing to upload, apply or verify: the stage serves this artifact and
             # configuration already (the daemon plans again under its lock when applying).
@@ -126,6 +141,7 @@ class LocalProvider:
                               exit_code=interrupt_exit_code(exc)) from None
         with phase(steps, "verify"):
             self._verify(service, result)
+        result.warnings[:0] = warnings
         return result
 
     def _called_off(self, service: Service, deploy_id: str) -> str:

@@ -31,10 +31,32 @@ class FunctionVersion:
     environment: Mapping[str, str] = field(default_factory=dict)  # full env of an instance
     snapshot: bool = True  # fork instances from an initialised template
     payload: Literal["2.0", "1.0"] = "2.0"  # HTTP event format the function expects
+    python: str | None = None  # the interpreter (the declared runtime's); None: the daemon's
+    runtime_dir: Path | None = None  # Lambda's boto3 and botocore, after the layer on sys.path
 
     @property
     def key(self) -> str:
         return f"{self.function}:{self.version}"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a deploy's functions run on, as the CLI chose it: the declared Python's interpreter
+    (None: the daemon's) and Lambda's runtime layer for it (boto3 and botocore; None: none)."""
+
+    python: str | None = None
+    layer: str | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"python": self.python, "layer": self.layer}
+
+    @classmethod
+    def from_json(cls, data: object) -> Runtime:
+        if not isinstance(data, dict):
+            return cls()
+        python, layer = data.get("python"), data.get("layer")
+        return cls(python if isinstance(python, str) else None,
+                   layer if isinstance(layer, str) else None)
 
 
 @dataclass(frozen=True)

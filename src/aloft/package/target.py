@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aloft.config.models import Service
+from aloft.package.python import local_python_version
 
 _AWS_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
@@ -31,8 +32,9 @@ class Target:
     def for_service(cls, service: Service) -> Target:
         if service.provider == "aws":
             return cls("aws", service.runtime, _AWS_PLATFORMS[service.aws.architecture])
-        # The local cloud runs functions with the host interpreter.
-        return cls("local", host_python_version(), host_platform())
+        # The local cloud runs functions on the declared Python when it is installed here, else
+        # on ours (aloft.package.python.runtime_warning says so).
+        return cls("local", local_python_version(service.runtime), host_platform())
 
     @property
     def is_host(self) -> bool:

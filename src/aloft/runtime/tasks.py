@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 from urllib.parse import quote
 
 from aloft.runtime.errors import TaskError
@@ -32,7 +33,12 @@ a TaskError at the call."""
 
 INVOKE_TIMEOUT_S = 10.0
 
-P = ParamSpec("P")
+if TYPE_CHECKING or sys.version_info >= (3, 10):
+    from typing import ParamSpec
+
+    P = ParamSpec("P")
+else:  # Python 3.9 (Lambda's python3.9): no ParamSpec, a TypeVar stands in at run time
+    P = TypeVar("P")
 R = TypeVar("R")
 
 

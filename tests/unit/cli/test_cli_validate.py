@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.unit.cli.cli_helpers import Run, write
 
 FUNCTIONS = """\
@@ -131,3 +133,15 @@ def test_a_config_file_given_as_a_stage_says_what_to_do(run: Run, tmp_path: Path
     text = " ".join(result.stderr.split())
     assert "'zappa_settings.json' is a config file, not a stage of aloft.yml" in text
     assert "name a stage (dev, prod)" in text
+
+
+def test_a_declared_python_not_installed_here_is_one_warning(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # no python3.99 anywhere
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    write(tmp_path, {"aloft.yml": FUNCTIONS.replace("app: web:app", "app: web:app\nruntime: "
+                                                    "python3.99"), **CODE})
+    result = run("validate")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("declared python3.99, running on 3.") == 1
+    assert "install python3.99 to match Lambda" in result.output

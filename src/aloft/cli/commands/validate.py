@@ -150,7 +150,8 @@ def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
             if key not in code_errors:
                 code_errors.add(key)
                 failed.append(error)
-        fresh = [w for w in problems.warnings if w not in code_warnings]
+        found = [*problems.warnings, *_runtime_warnings(service)]
+        fresh = [w for w in found if w not in code_warnings]
         code_warnings.extend(fresh)
         if as_json:
             continue
@@ -179,3 +180,11 @@ def command(stage: str | None, all_stages: bool, as_json: bool) -> None:
         raise click.exceptions.Exit(1)
     render.err().print(f"[green]✓[/green] {project.file} is valid "
                        f"({', '.join(stages)})", highlight=False)
+
+
+def _runtime_warnings(service: Service) -> list[str]:
+    """The declared Python, when the local cloud cannot run the service on it here."""
+    from aloft.package.python import runtime_warning
+
+    warning = runtime_warning(service.runtime) if service.provider == "local" else None
+    return [warning] if warning else []

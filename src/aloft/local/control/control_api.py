@@ -52,6 +52,7 @@ from aloft.local.types import (
     HttpRequest,
     HttpResponse,
     InvokeResult,
+    Runtime,
 )
 from aloft.stage.names import function_name
 from aloft.stage.records import DEFAULT_ASYNC
@@ -217,6 +218,7 @@ class ControlHandler:
             plan_only=bool(body.get("plan_only")), deploy_id=body.get("deploy_id"),
             dev=bool(body.get("dev")), tasks=bool(body.get("tasks", True)),
             health_check=bool(body.get("health_check", True)),
+            runtime=Runtime.from_json(body.get("runtime")),
         )
         return json_reply(200, result)
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ from aloft.local.store.state import (
 from aloft.local.triggers.pollers.bindings import EXTRA_KEY as SOURCES_KEY
 from aloft.local.triggers.pollers.bindings import bindings_json
 from aloft.local.triggers.schedules import schedule_next_fire
-from aloft.local.types import FunctionVersion, stage_host_url, stage_path_url
+from aloft.local.types import FunctionVersion, Runtime, stage_host_url, stage_path_url
 from aloft.stage import Stage
 from aloft.stage.records import ReleaseCommand
 from aloft.stage.resources import environment as resource_environment
@@ -130,6 +130,7 @@ class _Job:
     deploy_id: str | None
     dev: bool
     health_check: bool = True  # False: `--no-health-check`
+    runtime: Runtime = field(default_factory=lambda: Runtime())
 
 
 class Deployer:
@@ -184,17 +185,19 @@ class Deployer:
     async def deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
         plan_only: bool = False, deploy_id: str | None = None, dev: bool = False,
-        tasks: bool = True, health_check: bool = True,
+        tasks: bool = True, health_check: bool = True, runtime: Runtime | None = None,
     ) -> dict[str, Any]:
         """Plan and apply; with a `deploy_id` the CLI may call it off until the switch
         (`cancel`). `dev`: a reload of `aloft dev`, which replaces the stage's current
         deployment when that one was made by `aloft dev` too (its versions go, numbers are never
         reused), so that saves do not push real deployments out of the kept history. `tasks`:
         whether the code calls `@aloft.task` (aloft.package's manifest says). `health_check`
-        False: the new versions serve without being checked (`--no-health-check`)."""
+        False: the new versions serve without being checked (`--no-health-check`). `runtime`:
+        the interpreter and Lambda's runtime layer the CLI chose (default: the daemon's Python,
+        no layer)."""
         return await self.deploys.run(deploy_id, self._deploy(
             service, code_sha256, layer_sha256, plan_only=plan_only, deploy_id=deploy_id,
-            dev=dev, tasks=tasks, health_check=health_check))
+            dev=dev, tasks=tasks, health_check=health_check, runtime=runtime or Runtime()))
 
     async def cancel(self, deploy_id: str, service: str, stage: str) -> dict[str, Any]:
         """Call off deploy `deploy_id` if it has not switched the alias yet (else wait for it):
@@ -209,6 +212,7 @@ class Deployer:
     async def _deploy(
         self, service: Service, code_sha256: str, layer_sha256: str | None, *,
         plan_only: bool, deploy_id: str | None, dev: bool, tasks: bool, health_check: bool,
+        runtime: Runtime,
     ) -> dict[str, Any]:
         async with self._lock:
             stage = self.stage_of(service, tasks=tasks)
@@ -219,7 +223,7 @@ class Deployer:
             current = await asyncio.to_thread(_latest_for, self.state, stage, current)
             dep = await asyncio.to_thread(
                 self.state.current_deployment, service.service, service.stage)
-            plan = self._plan(service, stage, code_sha256, layer_sha256, current, dep)
+            plan = self._plan(service, stage, code_sha256, layer_sha256, current, dep, runtime)
             self._schedule_records(service, stage, self.clock())  # bad expressions, --plan too
             url = stage_url(self.port, service.service, service.stage)
             # No change: the serving deployment already has this artifact and configuration
@@ -236,13 +240,15 @@ class Deployer:
             aws_env, resources = self._aws(stage)
             return await self._apply(_Job(service, stage, code_sha256, layer_sha256, plan,
                                           url, aws_env, resources, deploy_id, dev,
-                                          health_check))
+                                          health_check, runtime))
 
     def _plan(self, service: Service, stage: Stage, code_sha256: str,
               layer_sha256: str | None, current: CurrentStage,
-              dep: Deployment | None) -> list[i.Instruction]:
+              dep: Deployment | None, runtime: Runtime) -> list[i.Instruction]:
         aws_env, resources = self._aws(stage)
         platform: dict[str, Any] = {"port": self.port}
+        if runtime != Runtime():  # another interpreter or layer: new versions
+            platform["runtime"] = runtime.as_json()
         if aws_env is not None:
             platform["aws"] = aws_env
         plan = plan_deploy(service, code_sha256, layer_sha256, current, platform=platform,
@@ -334,7 +340,7 @@ class Deployer:
                 aws = {**job.aws_env,
                        **self.endpoint.function_credentials(x.function, x.version)}
             fv = function_version(job.stage, job.stage.function(x.name), x.version, self.port,
-                                  code_dir, layer_dir, aws, known)
+                                  code_dir, layer_dir, aws, known, job.runtime)
             out.append(VersionRecord(fv, x.config_hash, job.code_sha256, job.layer_sha256,
                                      now))
         return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aloft.errors import ConfigError, Location
 from aloft.local.services.account import REGION
-from aloft.local.types import FunctionVersion
+from aloft.local.types import FunctionVersion, Runtime
 from aloft.stage import Stage
 from aloft.stage import late as lt
 from aloft.stage import records as r
@@ -58,13 +58,16 @@ def function_environment(
 def function_version(
     stage: Stage, fn: r.Function, version: int, port: int, code_dir: Path,
     layer_dir: Path | None, aws: Mapping[str, str] | None = None, known: Known | None = None,
+    runtime: Runtime | None = None,
 ) -> FunctionVersion:
+    runtime = runtime or Runtime()
     return FunctionVersion(
         function=fn.physical, version=version, code_dir=code_dir, layer_dir=layer_dir,
         memory=fn.memory, timeout=fn.timeout, concurrency=fn.concurrency,
         keep_alive=fn.keep_alive,
         environment=function_environment(stage, fn, version, port, code_dir, aws, known),
-        snapshot=fn.snapshot, payload=fn.payload,
+        snapshot=fn.snapshot, payload=fn.payload, python=runtime.python,
+        runtime_dir=Path(runtime.layer) if runtime.layer else None,
     )
 
 

@@ -32,17 +32,25 @@ PIPE_BYTES = 1 << 20
 """The size of an instance's output pipe, and of one read from it."""
 
 
+def python_path(fv: FunctionVersion, *, code: bool = True) -> list[str]:
+    """sys.path as Lambda orders it: the code (/var/task), the dependency layer (/opt/python),
+    the runtime's boto3 (/var/runtime), so that a boto3 the function ships wins."""
+    dirs = [fv.code_dir if code else None, fv.layer_dir, fv.runtime_dir]
+    return [str(d) for d in dirs if d is not None]
+
+
 def instance_env(fv: FunctionVersion) -> dict[str, str]:
     """The environment of an instance: the function's own, exactly, plus its artifact path."""
     env = dict(fv.environment)
-    paths = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONPATH"] = os.pathsep.join(python_path(fv))
     return env
 
 
 def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int) -> subprocess.Popen[bytes]:
-    """Start `instance_main.py` with the host interpreter and no site-packages (-S -P)."""
-    argv = [sys.executable, "-S", "-P", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory)]
+    """Start `instance_main.py` with the version's interpreter and no site-packages (-S; the
+    script's own directory leaves sys.path first thing, as -P would, which 3.9 lacks)."""
+    python = fv.python or sys.executable
+    argv = [python, "-S", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory)]
     return subprocess.Popen(
         argv,
         env=instance_env(fv),
@@ -556,8 +564,10 @@ class Zygote:
         self.layer_dir = layer_dir
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(environment)
-        env["PYTHONPATH"] = str(layer_dir)  # the layer alone: no code dir, no user module
-        argv = [sys.executable, "-S", "-P", str(INSTANCE_MAIN), "zygote", str(theirs.fileno()),
+        # the layers alone: no code dir, no user module
+        env["PYTHONPATH"] = os.pathsep.join(python_path(fv, code=False))
+        argv = [fv.python or sys.executable, "-S", str(INSTANCE_MAIN), "zygote",
+                str(theirs.fileno()),
                 str(fv.memory), json.dumps(modules)]
         try:
             self.watch = ProcessWatch(loop, subprocess.Popen(
@@ -597,7 +607,7 @@ class Zygote:
         zygote is gone."""
         if not self.alive:
             raise OSError("the zygote has stopped")
-        paths = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
+        paths = python_path(fv)
         env = dict(fv.environment)
         env["PYTHONPATH"] = os.pathsep.join(paths)
         spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory}

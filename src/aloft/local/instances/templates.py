@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from aloft.local.instances.instance import Instance, Template, Zygote
 from aloft.local.types import FunctionVersion, LogSink
 
-ZygoteKey = tuple[str, frozenset[tuple[str, str]]]
+ZygoteKey = tuple[str, frozenset[tuple[str, str]], str]
 ZYGOTE_IDLE = 900.0  # seconds a zygote outlives the last template of its layer (ALOFT_ZYGOTE_IDLE)
 
 
@@ -249,4 +249,7 @@ def zygote_env(fv: FunctionVersion) -> dict[str, str]:
 
 
 def zygote_key(fv: FunctionVersion) -> ZygoteKey:
-    return str(fv.layer_dir), frozenset(zygote_env(fv).items())
+    """Layer, shared environment, and interpreter with Lambda's runtime layer (one layer may
+    serve two Pythons when its packages are pure)."""
+    runtime = f"{fv.python or ''}:{fv.runtime_dir or ''}"
+    return str(fv.layer_dir), frozenset(zygote_env(fv).items()), runtime

@@ -194,6 +194,8 @@ def fv_to_json(fv: FunctionVersion) -> str:
             "environment": dict(fv.environment),
             "snapshot": fv.snapshot,
             "payload": fv.payload,
+            "python": fv.python,
+            "runtime_dir": str(fv.runtime_dir) if fv.runtime_dir else None,
         },
         sort_keys=True,
     )
@@ -229,6 +231,8 @@ def fv_from_json(text: str) -> FunctionVersion:
         environment=data.get("environment") or {},
         snapshot=bool(data.get("snapshot", True)),
         payload=data.get("payload", "2.0"),
+        python=data.get("python"),
+        runtime_dir=Path(data["runtime_dir"]) if data.get("runtime_dir") else None,
     )
 
 

@@ -5,6 +5,7 @@ is logged, and `aloft status` lists the binding."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def aloft(cloud: Cloud, project: Path, *args: str) -> str:
     script = Path(sys.executable).parent / "aloft"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "aloft.cli.main"]
     env = {"ALOFT_HOME": str(cloud.home), "ALOFT_PORT": str(cloud.port), "NO_COLOR": "1",
-           "ALOFT_CACHE_DIR": str(project / ".cache"), "PATH": "/usr/bin:/bin"}
+           "ALOFT_CACHE_DIR": str(project / ".cache"), "PATH": "/usr/bin:/bin",
+           "ALOFT_RUNTIME_LAYERS": os.environ["ALOFT_RUNTIME_LAYERS"]}  # installed once
     done = subprocess.run([*command, *args], cwd=project, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, f"aloft {' '.join(args)}:\n{done.stdout}\n{done.stderr}"

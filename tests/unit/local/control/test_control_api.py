@@ -16,6 +16,7 @@ from aloft import errors
 from aloft.local.control.client import _error_from
 from aloft.local.control.platform import LogWaiter
 from aloft.local.triggers.async_queue import AsyncEvent
+from aloft.local.types import Runtime
 from tests.unit.local.control.platform_fakes import (
     PORT,
     Fakes,
@@ -155,12 +156,12 @@ def test_deploy_passes_the_service_and_options_to_the_deployer(fakes: Fakes,
     status, data = api(fakes, "POST", "deploy", body={
         "service": service_json(tmp_path), "code_sha256": "c0de", "layer_sha256": None,
         "plan_only": True, "deploy_id": "d-1", "dev": True, "tasks": False,
-        "health_check": False})
+        "health_check": False, "runtime": {"python": "/usr/bin/python3.12", "layer": "/l"}})
     assert (status, data) == (200, fakes.deployer.result)
     [(name, args, kwargs)] = fakes.deployer.calls
     assert name == "deploy" and args[0].service == "shop" and args[1:] == ("c0de", None)
     assert kwargs == {"plan_only": True, "deploy_id": "d-1", "dev": True, "tasks": False,
-                      "health_check": False}
+                      "health_check": False, "runtime": Runtime("/usr/bin/python3.12", "/l")}
 
 
 def test_rollback_cancel_and_undeploy_reach_the_deployer(fakes: Fakes) -> None:

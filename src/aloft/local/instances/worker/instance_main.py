@@ -1,4 +1,4 @@
-"""The program an instance (or a template) runs: `python -S -P instance_main.py MODE FD MEMORY_MB`.
+"""The program an instance (or a template) runs: `python -S instance_main.py MODE FD MEMORY_MB`.
 
 Standard library only, and it never imports aloft.local: on sys.path the instance sees only its
 artifact (the code dir, holding aloft/runtime, and the dependency layer), like a Lambda function.
@@ -30,6 +30,11 @@ import time
 import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
+
+# What -P does on 3.11+ (and 3.9 lacks): this script's directory is not on sys.path, so that its
+# siblings (protocol.py, ...) never shadow the function's own modules.
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
 
 
 def _sibling(name: str) -> Any:

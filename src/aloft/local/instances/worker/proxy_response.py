@@ -22,7 +22,7 @@ class MalformedResponse(ValueError):
 def _header_value(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str | int | float):
+    if isinstance(value, (str, int, float)):
         return str(value)
     raise MalformedResponse(f"header {name!r} has a {type(value).__name__} value")
 

@@ -1,0 +1,117 @@
+"""What Lambda's Python runtime provides, in the local cloud and in `invoke --local`: boto3 and
+botocore at Lambda's versions (the runtime layer, after the function's own layer: a pinned boto3
+wins), and the declared Python when it is installed here."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aloft.cli.local_run import invoke_locally
+from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
+from aloft.package.progress import NullProgress
+from aloft.package.provided import LAMBDA_SDK, layers_root
+from aloft.package.python import find_interpreter
+from tests.integration.local.cloud_helpers import Cloud, service, write_project
+
+HANDLER = """
+    import json
+    import os
+    import sys
+
+    import boto3
+    import botocore
+
+
+    def versions(event, context):
+        kwargs = event.get("aws") or {}  # invoke --local: the local endpoint, from the event
+        table = boto3.resource("dynamodb", **kwargs).Table(os.environ["ALOFT_TABLE_ITEMS"])
+        table.put_item(Item={"id": context.aws_request_id, "by": context.function_name})
+        item = table.get_item(Key={"id": context.aws_request_id})["Item"]
+        return {"python": "%d.%d" % sys.version_info[:2], "version": sys.version,
+                "boto3": boto3.__version__, "botocore": botocore.__version__,
+                "boto3_file": boto3.__file__, "item": item["by"]}
+"""
+
+
+def config(name: str, runtime: str | None = None) -> str:
+    line = f"runtime: '{runtime}'" if runtime else ""
+    return f"""
+        service: {name}
+        {line}
+        functions:
+          versions:
+            handler: fns.versions
+            timeout: 30
+        resources:
+          tables:
+            items: {{}}
+        stages:
+          dev: {{}}
+    """
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    c = Cloud(tmp_path_factory.mktemp("home"))
+    c.start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALOFT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "build-cache"))
+
+
+def run_both(cloud: Cloud, root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The function's answer in the local cloud, then through `invoke --local`."""
+    svc = service(root)
+    cloud.provider.deploy(svc)
+    deployed = cloud.provider.invoke(svc, "versions", {})
+    assert deployed.error is None, (deployed.error, deployed.logs)
+    endpoint = client_kwargs(wait_for_endpoint(cloud.client))
+    local = invoke_locally(svc, "versions", {"aws": endpoint}, progress=NullProgress())
+    assert local.ok, local.output
+    import json
+
+    return deployed.payload, json.loads(local.output)
+
+
+def test_boto3_is_lambdas_and_reaches_the_local_table(cloud: Cloud, tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", config("prov"), {"fns.py": HANDLER})
+    for answer in run_both(cloud, root):
+        assert (answer["boto3"], answer["botocore"]) == (LAMBDA_SDK["boto3"],
+                                                         LAMBDA_SDK["botocore"])
+        assert answer["boto3_file"].startswith(str(layers_root()))
+        assert answer["item"].endswith("versions")  # written and read back through boto3
+
+
+def test_a_pinned_boto3_wins(cloud: Cloud, tmp_path: Path) -> None:
+    pinned = importlib.metadata.version("boto3")  # the test environment's: no download
+    if pinned == LAMBDA_SDK["boto3"]:
+        pytest.skip("the test environment's boto3 is Lambda's: no other version to pin")
+    root = write_project(tmp_path / "p", config("pin"), {
+        "fns.py": HANDLER, "requirements.txt": f"boto3=={pinned}\n"})
+    for answer in run_both(cloud, root):
+        assert answer["boto3"] == pinned
+        assert not answer["boto3_file"].startswith(str(layers_root()))
+
+
+@pytest.mark.parametrize("version", ["3.12", "3.9"])
+def test_the_declared_python_runs_the_function(cloud: Cloud, tmp_path: Path,
+                                               version: str) -> None:
+    """3.9 is the oldest Python aloft's runtime (standard library only) supports."""
+    if find_interpreter(version) is None:
+        pytest.skip(f"no python{version} here")
+    name = "py" + version.replace(".", "")
+    root = write_project(tmp_path / "p", config(name, version), {"fns.py": HANDLER})
+    for answer in run_both(cloud, root):
+        print(f"\n{name}: {answer['version']}")
+        assert answer["python"] == version
+        assert answer["boto3"] == LAMBDA_SDK["boto3"]
+        assert f"python{version}-boto3" in answer["boto3_file"]
