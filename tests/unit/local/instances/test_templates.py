@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def test_start_errors_and_zygote_keys() -> None:
     two = fv(version=4, environment={"TABLE": "t", "AWS_LAMBDA_FUNCTION_VERSION": "4"})
     assert zygote_key(one) == zygote_key(two)  # a code-only deploy reuses the layer's zygote
     assert zygote_key(one) != zygote_key(fv(environment={"TABLE": "other"}))
+    other_python = dataclasses.replace(one, python="/usr/bin/python3.12")
+    assert zygote_key(one) != zygote_key(other_python)  # a pure layer shared by two Pythons
     # Another function of the service: its own name, memory and log group, the same zygote.
     three = fv(function="shop-dev-jobs", environment={
         "TABLE": "t", "AWS_LAMBDA_FUNCTION_NAME": "shop-dev-jobs", "ALOFT_FUNCTION": "jobs",
