@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from aloft.aws import plan_changes as pc
 from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.auth import AUTHORIZER_SID
@@ -75,13 +76,7 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
     d = fill(desired, refs)
     tags = d.tags
     out = _artifacts(d, a, refs)
-    if d.secret_key is not None and lt.SECRET_KEY not in refs:
-        out.append(st.CreateSecretKey(d.secret_key))
-    for role in d.roles:
-        if role.name not in a.roles:
-            out.append(st.CreateRole(role.name, tags))
-        if a.roles.get(role.name) != role.policy:
-            out.append(st.PutRolePolicy(role.name, "aloft", role.policy))
+    out += _roles(d, a, refs)
     out += _resources(d, a)
     out += _static(d, a)
     for name, retention in d.log_groups:
@@ -126,6 +121,19 @@ def _artifacts(d: s.Desired, a: ActualState, refs: Mapping[str, str]) -> list[st
         archs = tuple(sorted({f.architecture for f in d.functions})) or ("x86_64",)
         out.append(st.PublishLayer(d.layer_name, d.bucket, d.layer_key, d.layer_sha256,
                                    runtime, archs))
+    return out
+
+
+def _roles(d: s.Desired, a: ActualState, refs: Mapping[str, str]) -> list[st.Step]:
+    """The stage key (its ARN is in the policies), then the roles and their policies."""
+    out: list[st.Step] = []
+    if d.secret_key is not None and lt.SECRET_KEY not in refs:
+        out.append(st.CreateSecretKey(d.secret_key))
+    for role in d.roles:
+        if role.name not in a.roles:
+            out.append(st.CreateRole(role.name, d.tags))
+        if a.roles.get(role.name) != role.policy:
+            out.append(st.PutRolePolicy(role.name, "aloft", role.policy))
     return out
 
 
@@ -208,10 +216,13 @@ def _function(d: s.Desired, a: ActualState, f: s.FunctionSpec,
     else:
         changed = False
         if cur.code_sha256 != f.code_sha256 or cur.architecture != f.architecture:
-            out.append(st.UpdateFunctionCode(f.physical, d.bucket, f.code_key, f.architecture))
+            out.append(st.UpdateFunctionCode(f.physical, d.bucket, f.code_key, f.architecture,
+                                             pc.code_changes(cur.code_sha256, f.code_sha256,
+                                                             cur.architecture, f.architecture)))
             changed = True
         if cur.config != f.config:
-            out.append(st.UpdateFunctionConfiguration(f.physical, f.config))
+            out.append(st.UpdateFunctionConfiguration(f.physical, f.config,
+                                                      pc.config_changes(cur.config, f.config)))
             changed = True
         if changed:
             out += [st.PublishVersion(f.name, f.physical), *checks]
@@ -251,10 +262,13 @@ def _api(d: s.Desired, a: ActualState) -> list[st.Step]:
         new = {r.key: r for r in want.routes}
         remove = tuple(k for k, r in old.items() if new.get(k) != r)
         add = tuple(r for k, r in new.items() if old.get(k) != r)
-        out.append(st.UpdateHttpApi(have.id, want, remove, add))
+        changes = "; ".join(x for x in (pc.route_changes(have.routes, want.routes),
+                                         pc.cors_changes(have.cors, want.cors)) if x)
+        out.append(st.UpdateHttpApi(have.id, want, remove, add, changes=changes))
     elif want.kind == "rest" and (have.routes != want.routes
                                   or have.authorizers != want.authorizers):
-        out.append(st.PutRestRoutes(have.id, want, d.stage))
+        out.append(st.PutRestRoutes(have.id, want, d.stage,
+                                    pc.route_changes(have.routes, want.routes)))
     elif want.kind == "rest" and have.tracing != want.tracing:
         out.append(st.SetApiTracing(have.id, d.stage, want.tracing))
     return out

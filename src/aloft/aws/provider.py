@@ -470,8 +470,13 @@ def _plan(steps: list[st_.Step]) -> list[PlanStep]:
 
 
 def as_plan_step(fields: dict[str, Any]) -> PlanStep:
-    """A step as `op` on `resource` (its physical name, when a field says it again: not shown)."""
-    return plan_step(fields, action="op", resource="resource", hidden=("function", "config_hash"))
+    """A step as `op` on `resource` (its physical name, when a field says it again: not shown).
+    An update shows what it changes, old → new, rather than every setting it sends."""
+    step = plan_step(fields, action="op", resource="resource",
+                     hidden=("function", "config_hash"))
+    if fields.get("changes"):
+        return dataclasses.replace(step, details={"changes": fields["changes"]})
+    return step
 
 
 _REQUEST_ID = re.compile(r"RequestId: ([0-9a-f-]{36})|^\S+\t([0-9a-f-]{36})\t")

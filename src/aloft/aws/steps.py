@@ -211,12 +211,14 @@ class UpdateFunctionCode(Step):
     bucket: str
     key: str
     architecture: str
+    changes: str = ""  # what `--plan` shows: old → new (aloft.aws.plan_changes)
 
 
 @dataclass(frozen=True)
 class UpdateFunctionConfiguration(Step):
     function: str  # physical
     config: s.FunctionConfig
+    changes: str = ""
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,7 @@ class UpdateHttpApi(Step):
     remove_routes: tuple[str, ...]
     add_routes: tuple[s.RouteSpec, ...]
     keep_cors: bool = False  # a rollback changes routes only: the API's CORS stays
+    changes: str = ""
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,7 @@ class PutRestRoutes(Step):
     api_id: str
     spec: s.ApiSpec
     stage: str
+    changes: str = ""
 
 
 @dataclass(frozen=True)

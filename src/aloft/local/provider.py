@@ -72,8 +72,10 @@ def _deploy_result(data: dict[str, Any]) -> DeployResult:
 def as_plan_step(instruction: dict[str, Any]) -> PlanStep:
     """One of the daemon's plan instructions: `action` on `name` (`function` is its physical
     name, `config_hash` a digest, `resource` the resource's whole spec: not shown)."""
-    return plan_step(instruction, action="action", resource="name",
-                     hidden=("function", "config_hash", "resource"))
+    hidden: tuple[str, ...] = ("function", "config_hash", "resource")
+    if instruction.get("changes"):  # what changes, not the whole new list
+        hidden = (*hidden, "routes")
+    return plan_step(instruction, action="action", resource="name", hidden=hidden)
 
 
 def run_on(service: Service, python_version: str) -> tuple[dict[str, str | None], list[str]]:

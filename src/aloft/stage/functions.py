@@ -173,6 +173,16 @@ def lambda_environment(fn: r.Function, region: str, *, version: str, task_root: 
     return env
 
 
+LAMBDA_VARIABLES = (
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "_HANDLER", "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR", "LANG", "PATH", "LD_LIBRARY_PATH", "TZ", "AWS_LAMBDA_LOG_FORMAT",
+    "AWS_LAMBDA_LOG_LEVEL",
+)
+"""The names of the variables Lambda itself sets (lambda_environment's keys)."""
+
+
 def lambda_library_path(task_root: str, runtime_dir: str) -> str:
     """`LD_LIBRARY_PATH` as Lambda sets it, with this machine's task root and runtime dir."""
     return ":".join(["/var/lang/lib", "/lib64", "/usr/lib64", runtime_dir, f"{runtime_dir}/lib",

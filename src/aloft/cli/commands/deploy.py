@@ -149,7 +149,8 @@ def _show(service: Service, result: DeployResult, *, plan_only: bool, as_json: b
             render.out().print(render.table(f"plan for {service.stage}",
                                             ["action", "resource", "details"], rows))
         else:
-            render.out().print(f"{service.stage} is up to date: nothing to do", markup=False)
+            render.out().print(f"no changes: {service.service} {service.stage} is up to date",
+                               markup=False)
         return
     if not result.changed:
         print_result(result, f"no changes: {service.service} {service.stage} serves version "

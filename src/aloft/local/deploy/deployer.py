@@ -95,8 +95,11 @@ def current_stage(state: State, service: str, stage: str) -> CurrentStage:
         physical = dep.physical[name]
         rec = state.version(physical, version)
         if rec is not None:
-            functions[name] = CurrentFunction(version, rec.config_hash, rec.code_sha256,
-                                              rec.layer_sha256)
+            fv = rec.fv
+            functions[name] = CurrentFunction(
+                version, rec.config_hash, rec.code_sha256, rec.layer_sha256,
+                {"memory": fv.memory, "timeout": fv.timeout, "concurrency": fv.concurrency,
+                 "environment": dict(fv.environment)})
         latest[physical] = state.latest_version(physical)
     resources = {resource_id(r): r for r in dep.extra.get("resources") or []}
     return CurrentStage(functions=functions, latest=latest, routes=dep.routes,

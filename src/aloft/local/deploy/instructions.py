@@ -92,6 +92,7 @@ class Remove(Instruction):
 class Routes(Instruction):
     action = "routes"
     routes: tuple[dict[str, Any], ...]
+    changes: str = ""  # `+GET /a, -POST /b`: what `--plan` shows
 
 
 @dataclass(frozen=True)

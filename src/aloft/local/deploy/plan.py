@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aloft.changes import environment_changes, value_change
 from aloft.config.models import APP_FUNCTION, Function, Service
 from aloft.local.deploy import instructions as i
 from aloft.local.services.account import ACCOUNT, local_stage
 from aloft.local.store.auth_records import api_auth_json, route_auth_json
-from aloft.stage import Stage
+from aloft.stage import Stage, records
+from aloft.stage.functions import LAMBDA_VARIABLES
 from aloft.stage.names import StageNames
 
 
@@ -26,6 +29,9 @@ class CurrentFunction:
     config_hash: str
     code_sha256: str = ""
     layer_sha256: str | None = None
+    # what the version was published with (memory, timeout, concurrency, environment), so
+    # that `--plan` shows what changes; None: not known
+    settings: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,8 @@ def plan_deploy(
                              current.functions[name].version))
     routes = desired_routes(stage)
     if routes != current.routes:
-        plan.append(i.Routes(f"/{stage.service}/{stage.stage}", tuple(routes)))
+        plan.append(i.Routes(f"/{stage.service}/{stage.stage}", tuple(routes),
+                             route_changes(current.routes, routes)))
     plan.extend(api_auth_changes(stage, current))
     plan.extend(schedule_changes(desired_schedules(stage, service), current.schedules))
     if not i.is_noop(plan) or not current.deployed:
@@ -180,7 +187,8 @@ def _function_changes(
             alias[fn.name] = now.version
             continue
         version = current.latest.get(fn.physical, 0) + 1
-        reason = "new function" if now is None else _change_reason(now, code_sha256, layer_sha256)
+        reason = "new function" if now is None else _change_reason(now, code_sha256,
+                                                                   layer_sha256, fn)
         plan.append(i.Publish(fn.name, fn.physical, version, reason, digest))
         checks.append(i.HealthCheck(
             fn.name, fn.physical, version,
@@ -189,12 +197,51 @@ def _function_changes(
     return plan + checks, alias
 
 
-def _change_reason(now: CurrentFunction, code_sha256: str, layer_sha256: str | None) -> str:
+def _change_reason(now: CurrentFunction, code_sha256: str, layer_sha256: str | None,
+                   fn: records.Function) -> str:
+    """Why a function gets a new version: code, dependencies, and each setting old → new."""
+    reasons = []
     if now.code_sha256 != code_sha256:
-        return "code changed"
+        reasons.append("code changed")
     if now.layer_sha256 != layer_sha256:
-        return "dependencies changed"
-    return "configuration changed"  # the config's settings, or the platform's (its port)
+        reasons.append("dependencies changed")
+    if now.settings is not None:
+        reasons += setting_changes(now.settings, fn)
+    # nothing the config says: the platform's settings changed (its port)
+    return "; ".join(reasons) or "configuration changed"
+
+
+PLATFORM_ENVIRONMENT = frozenset({
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "ALOFT_BASE_PATH", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", *LAMBDA_VARIABLES,
+})
+"""What the platform, not the config, puts in a version's environment."""
+
+
+def setting_changes(settings: Mapping[str, Any], fn: records.Function) -> list[str]:
+    """Each setting of `fn` that differs from what the current version was published with."""
+    out = [value_change(key, settings.get(key), getattr(fn, key))
+           for key in ("memory", "timeout", "concurrency")
+           if key in settings and settings.get(key) != getattr(fn, key)]
+    old = {k: str(v) for k, v in (settings.get("environment") or {}).items()
+           if k not in PLATFORM_ENVIRONMENT}
+    new = {k: v for k, v in fn.environment if k not in PLATFORM_ENVIRONMENT}
+    env = environment_changes(old, new)
+    if env:
+        out.append(f"environment {env}")
+    return out
+
+
+def route_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
+    """`+GET /a, ~POST /b, -GET /c`: the routes added, changed (function, CORS, auth), removed."""
+    def key(route: dict[str, Any]) -> str:
+        return f"{route['method']} {route['path']}"
+
+    a, b = {key(x): x for x in old}, {key(x): x for x in new}
+    out = [f"+{k}" for k in b if k not in a]
+    out += [f"~{k}" for k in b if k in a and a[k] != b[k]]
+    out += [f"-{k}" for k in a if k not in b]
+    return ", ".join(out)
 
 
 def schedule_changes(

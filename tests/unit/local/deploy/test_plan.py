@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from aloft.local.deploy.plan import (
     desired_schedules,
 )
 from aloft.local.deploy.plan import plan_deploy as typed_plan
+from aloft.local.provider import as_plan_step
 from aloft.local.services.account import local_stage
 from aloft.local.store.registry import stage_routes
 from aloft.local.store.state import Deployment
 from aloft.plugins.builtin.keep_warm import with_keep_warm
+from aloft.stage.functions import LAMBDA_VARIABLES, lambda_environment
 from aloft.stage.names import function_name
 
 CODE = "a" * 64
@@ -97,9 +100,40 @@ def test_config_change_publishes_with_its_reason() -> None:
     after = service(memory=1024)
     plan = plan_deploy(after, CODE, LAYER, deployed(before))
     assert plan[0]["action"] == "publish"
-    assert plan[0]["reason"] == "configuration changed"
+    assert plan[0]["reason"] == "configuration changed"  # what it was published with: unknown
     layer_plan = plan_deploy(before, CODE, None, deployed(before))
     assert layer_plan[0]["reason"] == "dependencies changed"
+
+
+def test_a_publish_says_each_setting_old_to_new_with_values_masked() -> None:
+    before = service(memory=256, environment={"DEBUG": "1", "TOKEN": "old"})
+    stage = local_stage(before)
+    fn = stage.function("app")
+    published = {"memory": 256, "timeout": fn.timeout, "concurrency": None,
+                 "environment": {**dict(fn.environment), "AWS_REGION": "us-east-1",
+                                 "AWS_ENDPOINT_URL": "http://127.0.0.1:1", "PATH": "/bin"}}
+    current = deployed(before)
+    current = dataclasses.replace(current, functions={"app": dataclasses.replace(
+        current.functions["app"], settings=published)})
+    after = service(memory=512, environment={"TOKEN": "s3cret", "API_URL": "https://x"},
+                    functions={"api": {"handler": "h.h", "events": [{"http": "GET /api"}]}})
+    plan = plan_deploy(after, CODE2, LAYER, current)
+    reason = plan[0]["reason"]
+    assert reason == ("code changed; memory 256 → 512; "
+                      "environment +API_URL=***, ~TOKEN=***, -DEBUG")
+    routes = next(x for x in plan if x["action"] == "routes")
+    assert routes["changes"] == "+GET /api"
+    step = as_plan_step(routes)
+    assert dict(step.details) == {"changes": "+GET /api"}
+    same = plan_deploy(before, CODE, LAYER, current)
+    assert is_noop(same)
+
+
+def test_the_lambda_variables_are_named_once() -> None:
+    stage = local_stage(service(log_format="json", log_level="DEBUG"))
+    env = lambda_environment(stage.function("app"), "r", version="1", task_root="t",
+                             log_stream="l")
+    assert set(env) <= set(LAMBDA_VARIABLES)
 
 
 def test_a_new_platform_port_publishes_new_versions() -> None:
