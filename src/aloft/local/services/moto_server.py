@@ -27,6 +27,7 @@ from typing import Any
 from aloft.local.http.sites import Site
 from aloft.local.services.account import ACCOUNT_ID
 from aloft.local.services.auth import AuthMiddleware
+from aloft.local.services.logs_api import LocalApis, LogsApi
 from aloft.local.services.sigv4 import signing_key
 from aloft.local.services.snapshot import SnapshotFile, dump_backends, load_backends
 
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", required=True, help="where the snapshot lives")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--save-every", type=float, default=5.0)
+    parser.add_argument("--logs-db", type=Path, help="the log store CloudWatch Logs reads")
+    parser.add_argument("--state-db", type=Path, help="the state (versions: stream names)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -121,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     if data is not None and load_backends(data):
         saver.mark()  # moved from the legacy account: save it so
     restore_ms = (time.perf_counter() - started) * 1000
-    app = OwnHostsOnly(AuthMiddleware(DomainDispatcherApplication(create_backend_app), token,
-                                      saver.mark, signing_key(Path(args.dir))))
+    logs = LogsApi(args.logs_db, args.state_db) if args.logs_db and args.state_db else None
+    moto = LocalApis(DomainDispatcherApplication(create_backend_app), logs)
+    app = OwnHostsOnly(AuthMiddleware(moto, token, saver.mark, signing_key(Path(args.dir))))
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     app.site = Site.on(server.server_address[1])
     # The poll interval is how long shutdown() waits (0.5 s by default): stopping the local

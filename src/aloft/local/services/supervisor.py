@@ -79,8 +79,10 @@ def client_kwargs(url: str) -> dict[str, Any]:
 
 
 class AwsEndpoint:
-    def __init__(self, directory: Path, *, save_every: float = 5.0):
+    def __init__(self, directory: Path, *, save_every: float = 5.0,
+                 stores: tuple[Path, Path] | None = None):
         self.directory = directory
+        self.stores = stores  # (logs.db, state.db): the endpoint serves CloudWatch Logs from them
         self.save_every = save_every
         self.info_file = directory / "endpoint.json"
         self.port = 0  # chosen by start()
@@ -186,6 +188,8 @@ class AwsEndpoint:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "aloft.local.services.moto_server", "--dir", str(self.directory),
             "--port", str(self.port), "--save-every", str(self.save_every),
+            *(("--logs-db", str(self.stores[0]), "--state-db", str(self.stores[1]))
+              if self.stores else ()),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, env=env,
             # A Ctrl-C at the terminal of `aloft cloud start --foreground` is the daemon's: it
             # stops the endpoint in order (the endpoint saves its data), like the instances.

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS log_batches (
 );
 CREATE INDEX IF NOT EXISTS log_batches_function ON log_batches (function, id);
 CREATE INDEX IF NOT EXISTS log_batches_last_ts ON log_batches (last_ts);
+CREATE TABLE IF NOT EXISTS log_retention (
+    function TEXT PRIMARY KEY,
+    days INTEGER NOT NULL  -- CloudWatch's PutRetentionPolicy on the function's log group
+);
 """
 
 Line = tuple[float, int, str | None, str]  # ts, version, request id, text
@@ -157,18 +161,28 @@ class LogStore:
         now = time.time() if now is None else now
         self._last_trim = now
         cutoff = now - self.retention
+        trimmed = 0
         with self._committed:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                row = self._conn.execute(
-                    "SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE last_ts < ?", (cutoff,)
-                ).fetchone()
-                self._conn.execute("DELETE FROM log_batches WHERE last_ts < ?", (cutoff,))
+                # a log group's own retention (PutRetentionPolicy), shorter or longer than
+                # the store's, which applies to the others
+                own = self._conn.execute("SELECT function, days FROM log_retention").fetchall()
+                for function, days in [*own, (None, None)]:
+                    where, args = ("function = ? AND last_ts < ?",
+                                   (function, now - int(days) * 86400)) if function else (
+                        "last_ts < ? AND function NOT IN (SELECT function FROM log_retention)",
+                        (cutoff,))
+                    row = self._conn.execute(
+                        f"SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE {where}", args
+                    ).fetchone()
+                    self._conn.execute(f"DELETE FROM log_batches WHERE {where}", args)
+                    trimmed += int(row[0])
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-        return int(row[0])
+        return trimmed
 
     def _max_id(self) -> int:
         row = self._conn.execute(
@@ -198,14 +212,16 @@ class LogStore:
         filter_text: str | None = None,
         request_id: str | None = None,
         limit: int = 1000,
+        oldest_first: bool = False,
     ) -> list[LogRecord]:
         """Lines of `functions` (all if empty) newer than `since` and `after_id` whose text
         contains `filter_text` (case-insensitive) and, given `request_id`, of that one
         invocation, at most `limit` of them: the first ones
-        (by id) after `after_id`, or with no `after_id` the most recent ones. They are returned
+        (by id) after `after_id`, or with no `after_id` the most recent ones (the first ones
+        with `oldest_first`). They are returned
         by time, so that the lines several functions wrote in one commit interleave; a
         follower's next cursor is the largest id returned."""
-        newest_first = after_id == 0
+        newest_first = after_id == 0 and not oldest_first
         wanted = filter_text.lower() if filter_text else None
         records: list[LogRecord] = []
         for row_id, function, lines in self._batches(functions, since, after_id, wanted,
@@ -264,6 +280,35 @@ class LogStore:
                     yield int(row[0]), str(row[1]), json.loads(row[2])
         finally:
             cur.close()
+
+    # -- CloudWatch Logs' view (services/logs_api.py) ------------------------------------
+
+    def functions(self) -> dict[str, tuple[float, int]]:
+        """Each function with lines: (its first line's time, its lines' count)."""
+        rows = self._reader().execute(
+            "SELECT function, MIN(first_ts), SUM(count) FROM log_batches GROUP BY function")
+        return {str(r[0]): (float(r[1]), int(r[2])) for r in rows}
+
+    def streams(self, function: str) -> list[tuple[int, float, float, int]]:
+        """A function's lines by version: (version, first time, last time, entries)."""
+        rows = self._reader().execute(
+            "SELECT json_extract(j.value, '$[1]') AS v, MIN(json_extract(j.value, '$[0]')), "
+            "MAX(json_extract(j.value, '$[0]')), COUNT(*) FROM log_batches b, "
+            "json_each(b.lines) j WHERE b.function = ? GROUP BY v ORDER BY v", (function,))
+        return [(int(r[0]), float(r[1]), float(r[2]), int(r[3])) for r in rows]
+
+    def retentions(self) -> dict[str, int]:
+        """Days of retention set per function (PutRetentionPolicy), over the store's own."""
+        rows = self._reader().execute("SELECT function, days FROM log_retention")
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def set_retention(self, function: str, days: int | None) -> None:
+        conn = self._reader()
+        if days is None:
+            conn.execute("DELETE FROM log_retention WHERE function = ?", (function,))
+        else:
+            conn.execute("INSERT INTO log_retention (function, days) VALUES (?, ?) ON CONFLICT "
+                         "(function) DO UPDATE SET days = excluded.days", (function, days))
 
     def wait_for(self, after_id: int, timeout: float) -> bool:
         """Block (in a worker thread) until a line newer than `after_id` is committed."""

@@ -320,6 +320,11 @@ class State:
         )
         return [r["version"] for r in rows]
 
+    def functions(self) -> dict[str, int]:
+        """Every function with a published version, and its latest version."""
+        rows = self.conn.execute("SELECT function, MAX(version) FROM versions GROUP BY function")
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def latest_version(self, function: str) -> int:
         row = self.conn.execute(
             "SELECT MAX(version) AS v FROM versions WHERE function = ?", (function,)

@@ -1,0 +1,180 @@
+"""CloudWatch Logs on the local AWS endpoint, from the local cloud's log store: groups, streams
+(one per version, named as the version was told), events with their tokens, filter patterns,
+retention; driven by boto3 and by the AWS CLI (in process)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from aloft.config.models import Service
+from aloft.local.services.supervisor import wait_for_endpoint
+from aloft.local.store.logs import LogStore
+from tests.integration.local.cloud_helpers import USER, Cloud, service, write_project
+from tests.waiting import wait_until
+
+HANDLERS = """
+    import json
+    import logging
+
+    def talk(event, context):
+        print("plain line", event.get("n"))
+        print(json.dumps({"level": event.get("level", "INFO"), "n": event.get("n"),
+                          "stream": context.log_stream_name}))
+        if event.get("fail"):
+            print("took too long")
+        return "ok"
+"""
+
+CONFIG = """
+    service: logsapi
+    functions:
+      talker:
+        handler: handlers.talk
+    stages:
+      dev: {}
+"""
+
+GROUP = "/aws/lambda/logsapi-dev-talker"
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, str]]:
+    cloud = Cloud(tmp_path_factory.mktemp("home"), USER)
+    cloud.start()
+    root = write_project(tmp_path_factory.mktemp("project"), CONFIG, {"handlers.py": HANDLERS})
+    svc = service(root)
+    cloud.provider.deploy(svc)
+    lam = boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
+                       aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+    for n, level in enumerate(["INFO", "ERROR", "INFO", "WARN", "ERROR"]):
+        event = {"n": n, "level": level, "fail": level == "WARN"}
+        lam.invoke(FunctionName="logsapi-dev-talker", Payload=json.dumps(event).encode())
+    yield cloud, svc, wait_for_endpoint(cloud.client)
+    if cloud.client.running() is not None:
+        cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def logs(deployed: tuple[Cloud, Service, str]) -> Any:
+    client = boto3.client("logs", endpoint_url=deployed[2], region_name="us-east-1",
+                          aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"],
+                          config=Config(retries={"max_attempts": 1}))
+
+    def all_five() -> bool:  # the daemon commits logs every 0.1 s
+        found = client.filter_log_events(logGroupName=GROUP, filterPattern="plain")["events"]
+        return len(found) == 5
+
+    wait_until(all_five, message="the five invocations' lines in the log store")
+    return client
+
+
+def messages(events: list[dict[str, Any]]) -> list[str]:
+    return [e["message"] for e in events]
+
+
+def test_groups_and_streams(logs: Any) -> None:
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/logsapi")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [GROUP]
+    assert groups[0]["arn"] == f"arn:aws:logs:us-east-1:000000000000:log-group:{GROUP}:*"
+    streams = logs.describe_log_streams(logGroupName=GROUP)["logStreams"]
+    assert len(streams) == 1
+    name = streams[0]["logStreamName"]
+    assert "/[1]" in name and streams[0]["lastEventTimestamp"] >= streams[0][
+        "firstEventTimestamp"]
+    # the stream is the one the function's context names
+    told = logs.filter_log_events(logGroupName=GROUP, filterPattern='{ $.n = 0 }')["events"]
+    assert json.loads(told[0]["message"])["stream"] == name
+    with pytest.raises(ClientError) as error:
+        logs.describe_log_streams(logGroupName="/aws/lambda/no")
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_filter_patterns(logs: Any) -> None:
+    def levels(pattern: str) -> list[int]:
+        events = logs.filter_log_events(logGroupName=GROUP, filterPattern=pattern)["events"]
+        return [json.loads(e["message"])["n"] for e in events]
+
+    assert levels('{ $.level = "ERROR" }') == [1, 4]
+    assert levels('{ $.n >= 3 }') == [3, 4]
+    assert levels('{ $.level = "ERROR" || $.level = "WARN" }') == [1, 3, 4]
+    got = logs.filter_log_events(logGroupName=GROUP, filterPattern='"took too long"')["events"]
+    assert messages(got) == ["took too long"]
+    alternatives = logs.filter_log_events(logGroupName=GROUP, filterPattern="?WARN ?took")
+    assert len(alternatives["events"]) == 2  # the WARN record and the line after it
+    plain = logs.filter_log_events(logGroupName=GROUP, filterPattern="plain -3")["events"]
+    assert messages(plain) == [f"plain line {n}" for n in (0, 1, 2, 4)]
+    with pytest.raises(ClientError) as bad:
+        logs.filter_log_events(logGroupName=GROUP, filterPattern="[ip, user]")
+    assert bad.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_pages_and_tokens(logs: Any) -> None:
+    pages = list(logs.get_paginator("filter_log_events").paginate(
+        logGroupName=GROUP, filterPattern="plain", PaginationConfig={"PageSize": 2}))
+    assert [len(p["events"]) for p in pages if p["events"]] == [2, 2, 1]
+    first = logs.get_log_events(logGroupName=GROUP, logStreamName=logs.describe_log_streams(
+        logGroupName=GROUP)["logStreams"][0]["logStreamName"], startFromHead=True, limit=3)
+    assert messages(first["events"])[0].startswith("START RequestId:")
+    following = logs.get_log_events(logGroupName=GROUP, logStreamName="x/[1]y",
+                                    nextToken=first["nextForwardToken"], startFromHead=True,
+                                    limit=3)
+    assert following["events"][0]["timestamp"] >= first["events"][-1]["timestamp"]
+    later = logs.filter_log_events(logGroupName=GROUP, startTime=int(time.time() * 1000) + 60_000)
+    assert later["events"] == []
+
+
+def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str], logs: Any) -> None:
+    from awscli.clidriver import create_clidriver
+
+    env = {"AWS_ACCESS_KEY_ID": USER["AWS_ACCESS_KEY_ID"],
+           "AWS_SECRET_ACCESS_KEY": USER["AWS_SECRET_ACCESS_KEY"],
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
+           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+    def aws(*args: str) -> Any:
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+            for key, value in env.items():
+                patch.setenv(key, value)
+            code = create_clidriver().main([*args, "--endpoint-url", deployed[2],
+                                            "--output", "json"])
+        assert code == 0, err.getvalue()
+        return json.loads(out.getvalue())
+
+    assert aws("logs", "describe-log-groups")["logGroups"][0]["logGroupName"] == GROUP
+    stream = aws("logs", "describe-log-streams", "--log-group-name", GROUP)["logStreams"][0]
+    events = aws("logs", "get-log-events", "--log-group-name", GROUP, "--log-stream-name",
+                 stream["logStreamName"], "--start-from-head")["events"]
+    assert any(e["message"].startswith("REPORT RequestId:") for e in events)
+    errors = aws("logs", "filter-log-events", "--log-group-name", GROUP, "--filter-pattern",
+                 '{ $.level = "ERROR" }')["events"]
+    assert [json.loads(e["message"])["n"] for e in errors] == [1, 4]
+
+
+def test_retention_is_the_stores_pruning(deployed: tuple[Cloud, Service, str],
+                                         logs: Any) -> None:
+    logs.put_retention_policy(logGroupName=GROUP, retentionInDays=1)
+    group = logs.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"][0]
+    assert group["retentionInDays"] == 1
+    store = LogStore(deployed[0].home / "logs.db")
+    assert store.retentions() == {"logsapi-dev-talker": 1}
+    assert store.trim(now=time.time() + 2 * 86400) > 0  # a day past: its lines go (last test)
+    logs.delete_retention_policy(logGroupName=GROUP)
+    assert "retentionInDays" not in logs.describe_log_groups(
+        logGroupNamePrefix=GROUP)["logGroups"][0]
+    with pytest.raises(ClientError) as bad:
+        logs.put_retention_policy(logGroupName=GROUP, retentionInDays=2)
+    assert bad.value.response["Error"]["Code"] == "InvalidParameterException"
