@@ -253,6 +253,25 @@ class Certifies(Protocol):
     def certify(self, service: Service, *, timeout: float = 600.0) -> Certified: ...
 
 
+@dataclass(frozen=True)
+class StaticPublished:
+    """A stage's static files after `collectstatic` (`aloft manage STAGE collectstatic`)."""
+
+    url: str  # where they are served: the stage's URL and the static path
+    where: str  # what serves them, as people read it
+    uploaded: int = 0  # files uploaded (new or changed)
+    deleted: int = 0  # files removed from the bucket
+
+
+@runtime_checkable
+class PublishesStatic(Protocol):
+    """A provider that publishes a stage's `static:` files collected on this machine."""
+
+    def publish_static(self, service: Service) -> StaticPublished:
+        """Serve `service.static`'s directory as it is now (the stage must be deployed)."""
+        ...
+
+
 @runtime_checkable
 class Templates(Protocol):
     """A provider that writes a stage as an infrastructure template (CloudFormation)."""

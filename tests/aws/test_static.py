@@ -207,3 +207,23 @@ def test_a_renamed_bucket_moves_files_routes_and_secret(
     _, _, integrations = _api()
     assert len(integrations) == 2  # the app's and the new bucket's: the old one is deleted
     assert provider.deploy(moved).plan == []
+
+
+def test_publish_static_uploads_what_changed(provider: AwsProvider, site: Service) -> None:
+    # `aloft manage prod collectstatic`: the files collected here, uploaded without a deploy
+    with pytest.raises(ProviderError, match="not deployed"):
+        provider.publish_static(site)
+    provider.deploy(site)
+    (site.root / "static" / "app.css").write_text("body { color: blue }\n")
+    (site.root / "static" / "logo.png").unlink()
+    (site.root / "static" / "new.txt").write_text("new\n")
+    published = provider.publish_static(site)
+    assert (published.uploaded, published.deleted) == (2, 1)
+    assert published.where == f"bucket {BUCKET}" and published.url.endswith("/assets/")
+    objects = _objects()
+    assert set(objects) == {"app.css", "js/app.js", "new.txt"}
+    body = boto("s3").get_object(Bucket=BUCKET, Key="app.css")["Body"].read()
+    assert body == b"body { color: blue }\n"
+    again = provider.publish_static(site)
+    assert (again.uploaded, again.deleted) == (0, 0)
+    assert provider.status(site).version == 1  # no new version: only the files changed

@@ -78,7 +78,7 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
     out = _artifacts(d, a, refs)
     out += _roles(d, a, refs)
     out += _resources(d, a)
-    out += _static(d, a)
+    out += plan_static(d, a)
     for name, retention in d.log_groups:
         if name not in a.log_groups:
             out.append(st.CreateLogGroup(name, retention, tags))
@@ -176,8 +176,9 @@ def _resources(d: s.Desired, a: ActualState) -> list[st.Step]:
     return out
 
 
-def _static(d: s.Desired, a: ActualState) -> list[st.Step]:
-    """The static bucket and its files: only what changed is uploaded (ETag = MD5)."""
+def plan_static(d: s.Desired, a: ActualState) -> list[st.Step]:
+    """The static bucket and its files: only what changed is uploaded (ETag = MD5). Also
+    `aloft manage STAGE collectstatic`'s whole plan."""
     sp = d.static
     if sp is None:
         return []

@@ -26,7 +26,7 @@ from aloft.aws.desired import Built, desired
 from aloft.aws.errors import AwsNotFound
 from aloft.aws.health import HealthCheckFailed, failure_error
 from aloft.aws.names import Names
-from aloft.aws.plan import describe, plan_deploy, plan_undeploy
+from aloft.aws.plan import describe, plan_deploy, plan_static, plan_undeploy
 from aloft.aws.plan_rollback import plan_rollback
 from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
@@ -51,6 +51,7 @@ from aloft.provider import (
     LogLine,
     PlanStep,
     StageStatus,
+    StaticPublished,
     phase,
     plan_step,
 )
@@ -323,6 +324,24 @@ class AwsProvider:
                                    fix="add an `http` event or an `app`, then deploy")
         return certify(st.aws, service, api=(api.kind, api.id) if api else ("url", ""),
                        timeout=timeout)
+
+    def publish_static(self, service: Service) -> StaticPublished:
+        """Upload what changed in the stage's `static:` directory to its bucket."""
+        st = self._deployed(service)
+        steps = plan_static(st.desired, st.actual)
+        sp = st.desired.static
+        if sp is None or any(isinstance(x, st_.CreateStaticBucket) for x in steps):
+            raise NotDeployedError(
+                f"stage {service.stage!r} has no static bucket yet", where=_where(service),
+                fix=f"run `aloft deploy {service.stage}`: it creates the bucket and uploads "
+                    "the files")
+        Applier(st.aws, st.desired, st.actual).run(steps)
+        sync = [x for x in steps if isinstance(x, st_.SyncStatic)]
+        api = st.actual.api
+        url = self._url(st.desired, st.actual.refs, (api.kind, api.id) if api else None)
+        return StaticPublished(
+            url=(url or "/").rstrip("/") + sp.path + "/", where=f"bucket {sp.bucket}",
+            uploaded=sum(len(x.upload) for x in sync), deleted=sum(len(x.delete) for x in sync))
 
     def template(self, service: Service, manifest: Manifest | None) -> str:
         """The stage as a CloudFormation template (`aloft template`)."""

@@ -27,6 +27,7 @@ from aloft.provider import (
     LogLine,
     PlanStep,
     StageStatus,
+    StaticPublished,
     phase,
     plan_step,
 )
@@ -184,6 +185,21 @@ class LocalProvider:
             start=False)  # read-only: a cloud that is not running is said so, not started
         return StageStatus(url=data.get("url"), version=int(data.get("version") or 0),
                            report=data)
+
+    def publish_static(self, service: Service) -> StaticPublished:
+        """The gateway serves the stage's `static:` directory as it is: nothing to upload, once
+        a deploy has told it which directory (checked: what the stage serves is said)."""
+        assert service.static is not None
+        report = self.status(service).report
+        path = "/" + service.static.path.strip("/")
+        directory = str((service.root / service.static.directory).resolve())
+        if report.get("static") != {"path": path, "directory": directory}:
+            raise DeployError(
+                f"stage {service.stage} does not serve {service.static.directory}/ at {path}/ "
+                "yet", where=Location(stage=service.stage),
+                fix=f"run `aloft deploy {service.stage}`: the stage then serves them")
+        return StaticPublished(url=str(report["url"]).rstrip("/") + path + "/",
+                               where=f"the local gateway, from {service.static.directory}/")
 
     # -- invocations -----------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from aloft.package.dependencies import (
     Layout,
     build_dependencies,
 )
-from aloft.package.django_static import collect_static, wants_collection
+from aloft.package.django_static import Collected, collect_static, wants_collection
 from aloft.package.files import temp_sibling
 from aloft.package.limits import check_lambda_limits
 from aloft.package.manifest import MANIFEST_FILE, ArtifactFile, Manifest
@@ -83,22 +83,11 @@ def build(
                            fix="check the directory's permissions, or pass another out_dir"
                            ) from None
 
-    progress.step("requirements")
-    requirements = find_requirements(service)
-    deps: Dependencies | None = None
-    if requirements is None or requirements.empty:
-        progress.done("requirements", "no dependencies")
-    else:
-        progress.done("requirements", _shown(requirements.source, service.root))
-        layout: Layout = "slim" if service.slim else "layer"
-        deps = build_dependencies(requirements, target, layout, cache, pip or SubprocessPip(),
-                                  progress, dependency_steps)
-
+    deps = _dependencies(service, target, cache, progress, pip, dependency_steps)
     collected = None
     if wants_collection(service):  # before the code zip: the static directory may be in it
-        deps_dir = None if deps is None else unpack(deps.archive.path, cache.unpacked,
-                                                    sha256=deps.archive.sha256)
-        collected = collect_static(service, deps_dir, progress)
+        collected = collect_static(service, _unpacked(deps, cache), progress,
+                                   python_version=target.python_version)
 
     progress.step("code")
     files = code_files(service, skip=[out_dir])
@@ -141,12 +130,54 @@ def build(
         build_seconds=round(time.perf_counter() - started, 3),
         cached_layer=deps.cached if deps is not None else False,
         tasks=calls_tasks(files),
-        static=(collected.path, collected.directory) if collected and collected.inferred
-        else None,
+        static=(collected.path, collected.directory) if collected else None,
     )
     manifest.write(out_dir / MANIFEST_FILE)
     progress.done("artifact", f"{out_dir}")
     return manifest
+
+
+def collect_static_files(
+    service: Service,
+    args: Sequence[str] = (),
+    *,
+    target: Target | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    pip: PipRunner | None = None,
+) -> Collected | None:
+    """`collectstatic` (with its options `args`) on this machine, as a build runs it: what
+    `aloft manage STAGE collectstatic` does for a project whose static files aloft serves.
+    None when aloft does not serve them (or the project is not Django's)."""
+    if not wants_collection(service):
+        return None
+    target = target or Target.for_service(service)
+    cache = BuildCache(cache_dir or default_cache_dir())
+    progress = progress or NullProgress()
+    deps = _dependencies(service, target, cache, progress, pip, ())
+    return collect_static(service, _unpacked(deps, cache), progress, tuple(args),
+                          target.python_version)
+
+
+def _dependencies(service: Service, target: Target, cache: BuildCache, progress: Progress,
+                  pip: PipRunner | None,
+                  dependency_steps: Sequence[DependencyStep]) -> Dependencies | None:
+    progress.step("requirements")
+    requirements = find_requirements(service)
+    if requirements is None or requirements.empty:
+        progress.done("requirements", "no dependencies")
+        return None
+    progress.done("requirements", _shown(requirements.source, service.root))
+    layout: Layout = "slim" if service.slim else "layer"
+    return build_dependencies(requirements, target, layout, cache, pip or SubprocessPip(),
+                              progress, dependency_steps)
+
+
+def _unpacked(deps: Dependencies | None, cache: BuildCache) -> Path | None:
+    """The dependencies' directory, unpacked once per content (Django is imported from it)."""
+    if deps is None:
+        return None
+    return unpack(deps.archive.path, cache.unpacked, sha256=deps.archive.sha256)
 
 
 def code_entries(service: Service, slim_deps: Dependencies | None, *,

@@ -94,10 +94,12 @@ def wants_collection(service: Service) -> bool:
     return bool(service.django_settings)
 
 
-def served(service: Service, manifest: Manifest | object) -> Service:
-    """`service` with the `static:` its build (a Manifest) found in Django's settings
-    (unchanged when it has its own, or when aloft does not serve the project's static files)."""
-    found = getattr(manifest, "static", None)
+def served(service: Service, build: Manifest | Collected | object) -> Service:
+    """`service` with the `static:` its build (a Manifest, or a `Collected`) found in Django's
+    settings (unchanged when it has its own, or when aloft does not serve the project's static
+    files)."""
+    found = build.static if isinstance(build, Manifest) else \
+        (build.path, build.directory) if isinstance(build, Collected) else None
     if service.static is not None or not found:
         return service
     path, directory = found
@@ -105,10 +107,13 @@ def served(service: Service, manifest: Manifest | object) -> Service:
 
 
 def collect_static(service: Service, deps_dir: Path | None, progress: Progress,
-                   args: tuple[str, ...] = ()) -> Collected | None:
+                   args: tuple[str, ...] = (), python_version: str | None = None
+                   ) -> Collected | None:
     """Run collectstatic for `service` (a no-op unless `wants_collection`) when aloft serves
     its static files; None when it did not run. `deps_dir`: the unpacked dependencies (layer
-    or slim layout) Django is imported from; `args`: collectstatic's own options."""
+    or slim layout) Django is imported from; `args`: collectstatic's own options;
+    `python_version`: the Python the dependencies are for (the build target's; default the
+    service's runtime)."""
     if not wants_collection(service):
         return None
     progress.step(STEP, "collectstatic")
@@ -127,10 +132,10 @@ def collect_static(service: Service, deps_dir: Path | None, progress: Progress,
                      key_path="static" if service.static else "django_settings",
                      stage=service.stage)
     try:
-        python = interpreter(service.runtime)
+        python = interpreter(python_version or service.runtime)
     except PackageError:  # e.g. an aws stage on Python 3.12 built where only 3.11 is
-        progress.done(STEP, f"not collected: no python{service.runtime} here to run "
-                            "collectstatic with")
+        progress.done(STEP, f"not collected: no python{python_version or service.runtime} "
+                            "here to run collectstatic with")
         return None
     done = _run(python, service, env, where)
     if done.returncode == NOT_SERVED:

@@ -51,7 +51,8 @@ class Manifest:
     cached_layer: bool = False
     handler: str = HANDLER
     tasks: bool = True  # the code calls `@aloft.task` (unknown: True, the functions may)
-    # Django's static files found in its settings: (URL path, directory), served as `static:`
+    # Django's static files collected at build: (URL path, directory); `static:` when the
+    # stage has none (aloft.package.django_static.served)
     static: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,10 @@ from aloft.cli.events import manage_event
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
 from aloft.errors import InvokeError, Location, UsageError
+from aloft.provider import PublishesStatic
+
+if TYPE_CHECKING:
+    from aloft.config.models import Service
 
 
 def command_output(payload: Any) -> str:
@@ -25,6 +29,34 @@ def command_output(payload: Any) -> str:
         if parts or any(k in payload for k in ("output", "stdout")):
             return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
     return json.dumps(payload, indent=2)
+
+
+def _collectstatic(service: Service, provider: PublishesStatic, args: tuple[str, ...]) -> bool:
+    """collectstatic of a project whose static files aloft serves: run here, where the
+    project's files are (as a build runs it), into the directory the stage serves, and published
+    (uploaded to the bucket on aws); inside the function it would write into the unpacked,
+    read-only build, and nothing would serve it. False: aloft does not serve them (a storage
+    of the project's own, such as django-storages: the function runs it)."""
+    from aloft.cli import render
+    from aloft.package.build import collect_static_files
+    from aloft.package.django_static import served
+    from aloft.package.target import Target
+
+    progress = render.StepProgress()
+    try:
+        collected = collect_static_files(service, args, target=Target.for_service(service),
+                                         progress=progress)
+    finally:
+        progress.close()
+    if collected is None:
+        return False
+    published = provider.publish_static(served(service, collected))
+    changes = f"; {published.uploaded} uploaded, {published.deleted} removed" \
+        if published.uploaded or published.deleted else ""
+    render.out().print(f"{collected.count} static files in {collected.directory}/, served at "
+                       f"{collected.path}/ ({published.url}) by {published.where}{changes}",
+                       markup=False, soft_wrap=True)
+    return True
 
 
 @click.command(
@@ -40,7 +72,12 @@ def command_output(payload: Any) -> str:
 @stage_argument()
 @click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED, metavar="COMMAND...")
 def command(stage: str, args: tuple[str, ...]) -> None:
-    """Run a Django management COMMAND in STAGE's app and print its output."""
+    """Run a Django management COMMAND in STAGE's app and print its output.
+
+    collectstatic, when aloft serves the project's static files (`static:`, or Django's
+    STATIC_ROOT and STATIC_URL), runs on this machine into the directory the stage serves and
+    publishes it (the local gateway serves it; on aws, what changed is uploaded to the stage's
+    static bucket)."""
     from aloft.config.models import APP_FUNCTION
 
     service = load_service(stage)
@@ -51,7 +88,11 @@ def command(stage: str, args: tuple[str, ...]) -> None:
                            stage=stage),
             fix="set `django_settings: yourproject.settings` in aloft.yml",
         )
-    output = providers.provider_for(service).invoke(service, APP_FUNCTION, manage_event(args))
+    provider = providers.provider_for(service)
+    if args[0] == "collectstatic" and isinstance(provider, PublishesStatic) \
+            and _collectstatic(service, provider, args[1:]):
+        return
+    output = provider.invoke(service, APP_FUNCTION, manage_event(args))
     if output.logs:
         sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
     text = command_output(output.payload)

@@ -1,0 +1,138 @@
+"""A Django 5 project configured only by zappa_settings.json (tests/e2e/zappa_django: Django's
+startproject settings, PostgreSQL, STATIC_URL "static/" and STATIC_ROOT in the project, no
+aloft key anywhere), as a Zappa user switching to aloft runs it: deploy (the database is not
+migrated yet: the first deploy publishes anyway and says so), `manage migrate`, `manage
+collectstatic`, a superuser with `invoke --raw`, then the admin in Chromium under the path
+prefix and at the stage host, styled: its stylesheets answer 200 and apply. The test creates
+and drops its own database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from playwright import sync_api as playwright_api
+
+from tests.e2e.scenario_helpers import ARTIFACTS, Cli, http
+
+PROJECT = Path(__file__).parent / "zappa_django"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
+               "--no-first-run"]
+SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "e2e-" + uuid.uuid4().hex[:12]
+
+
+def _postgres_up() -> bool:
+    try:
+        psycopg.connect(SERVER, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed "
+                       "(make browser)"),
+    pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL on 127.0.0.1:5432"),
+]
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    name = f"aloft_zappa_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Cli]:
+    root = tmp_path_factory.mktemp("zappa-django")
+    site = root / "site"
+    shutil.copytree(PROJECT, site, ignore=shutil.ignore_patterns(
+        ".aloft", "__pycache__", "staticfiles"))
+    settings_file = site / "zappa_settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["dev"]["environment_variables"]["DB_NAME"] = database
+    settings_file.write_text(json.dumps(settings, indent=4))
+    c = Cli(root / "home", site, root / "cache", env={"DJANGO_SECRET_KEY": uuid.uuid4().hex})
+    yield c
+    c.stop()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    """GET `url`, a stage host's too (`*.localhost`, which browsers resolve to the loopback
+    address and the system resolver may not): the request goes to 127.0.0.1 with its Host."""
+    parts = urlsplit(url)
+    if not parts.hostname or not parts.hostname.endswith(".localhost"):
+        return http(url)
+    loopback = parts._replace(netloc=f"127.0.0.1:{parts.port}").geturl()
+    return http(loopback, headers={"Host": parts.netloc})
+
+
+def styled(page: playwright_api.Page, stylesheets: dict[str, int], url: str) -> None:
+    """`url` (the admin's login page) loads with the admin's stylesheet, which applies."""
+    stylesheets.clear()
+    page.goto(url)
+    assert page.title().startswith("Log in")
+    css = [u for u in stylesheets if u.endswith("/admin/css/base.css")]
+    assert css and stylesheets[css[0]] == 200, stylesheets
+    assert fetch(css[0])[0] == 200
+    # The admin's CSS applied: the header is the admin's colour, not the browser's default
+    # (transparent), and the login box has the width login.css gives it.
+    assert page.evaluate("getComputedStyle(document.querySelector('#header'))"
+                         ".backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert page.evaluate("getComputedStyle(document.querySelector('#container')).width") \
+        != page.evaluate("getComputedStyle(document.body).width")
+
+
+def test_zappa_django_admin_is_styled_after_deploy_migrate_and_superuser(
+        cli: Cli, database: str) -> None:
+    first = cli("deploy", "dev")
+    # Not migrated yet: GET / reads auth_user and answers 500; the first deploy publishes.
+    assert "published anyway" in first.stdout + first.stderr
+    hosts = [line.split()[-1] for line in first.stdout.splitlines()
+             if "localhost" in line or "127.0.0.1" in line]
+    stage_host = next(h for h in hosts if ".localhost:" in h)
+    assert stage_host == f"http://dev.zapsite.localhost:{cli.port}/"
+    migrated = cli("manage", "dev", "migrate", "--noinput")
+    assert "Applying auth.0001_initial... OK" in migrated.stdout + migrated.stderr
+    collected = cli("manage", "dev", "collectstatic", "--noinput")
+    assert "served at /static/" in collected.stdout + collected.stderr
+    cli("invoke", "dev", "--raw",
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_superuser('admin', 'admin@example.com', '{PASSWORD}')")
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn:
+        row = conn.execute("SELECT username, is_superuser FROM auth_user").fetchone()
+    assert row == ("admin", True)
+    assert http(cli.url("/zapsite/dev/")) == (200, b"1 users\n")
+
+    stylesheets: dict[str, int] = {}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("response", lambda r: stylesheets.__setitem__(r.url, r.status)
+                    if r.request.resource_type == "stylesheet" else None)
+            styled(page, stylesheets, f"{stage_host}admin/login/")
+            assert f"{stage_host}static/admin/css/base.css" in stylesheets
+            styled(page, stylesheets, cli.url("/zapsite/dev/admin/login/"))
+            assert cli.url("/zapsite/dev/static/admin/css/base.css") in stylesheets
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_selector("text=Site administration")
+            assert page.url == cli.url("/zapsite/dev/admin/")
+            page.screenshot(path=str(ARTIFACTS / "zappa-django-admin.png"), full_page=True)
+        finally:
+            browser.close()
