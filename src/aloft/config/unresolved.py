@@ -55,9 +55,6 @@ def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[
             if getattr(fn, key) is not None:
                 yield f"`{at}.{key}`: the local cloud's {_NO_DESTINATIONS}"
     for i, event in enumerate(fn.events):
-        if event.eventbridge is not None and local:
-            yield (f"`{at}.events[{i}]`: eventbridge events are read, but the local cloud has "
-                   "no EventBridge (aws deployments create their rules)")
         if event.alb is not None:
             where = "the local cloud serves functions through its gateway's routes" if local \
                 else "aws deployments do not register the function with the load balancer yet"

@@ -153,7 +153,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
     info = DaemonInfo(pid=os.getpid(), port=port, home=str(home.root))
     # The AWS endpoint is a child process; it starts now and loads its data while the rest of
     # the platform starts (whoever needs it awaits `endpoint.ready()`).
-    endpoint = AwsEndpoint(home.root / "aws", stores=(home.logs_db, home.state_db)
+    endpoint = AwsEndpoint(home.root / "aws", stores=(home.logs_db, home.state_db),
+                           control=(f"http://127.0.0.1:{port}", token)
                            ) if opts.aws_endpoint else None
     sources: list[Any] = []  # event-source managers: each has `async stop()`
     tasks: list[asyncio.Future[None]] = []  # helpers that end with the daemon

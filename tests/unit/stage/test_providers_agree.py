@@ -87,7 +87,7 @@ def test_both_providers_derive_the_same_stage(project: Path, tmp_path: Path) -> 
             (r.name, r.function, r.expression, r.input) for r in d.rules
             if r.pattern is None], where
         assert [r.name for r in d.rules if r.pattern is not None] == [
-            x.name for x in stage.event_rules], where  # the local cloud has no EventBridge
+            x.name for x in stage.event_rules], where
         assert {r["physical"] for r in desired_resources(stage)} == {
             x.name for group in (d.resources.buckets, d.resources.queues, d.resources.topics,
                                  d.resources.tables, d.resources.parameters)

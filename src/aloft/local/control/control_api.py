@@ -15,6 +15,7 @@ handler is socket-free like the gateway: a request in, a reply out. Control endp
     POST invoke {service, stage, function, event, async}
     GET  logs?service=&stage=&function=&since=&filter=&after=&wait=   (long-poll when `wait`)
     POST schedules {service, stage, enabled, names}
+    POST events {Entries}               EventBridge's PutEvents (the AWS endpoint hands it over)
     GET  dlq?service=&stage=            POST dlq/redrive {service, stage, ids}
 
 Errors are JSON `{"error": {"type", "message", "fix", "where", "detail"}}` so that the CLI
@@ -33,6 +34,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -45,6 +47,7 @@ from aloft.local.control import dashboard, invoke_api, invoke_auth, lambda_api
 from aloft.local.control.invoke_api import ApiRequest, Reply
 from aloft.local.control.platform import LogWaiter, Platform
 from aloft.local.instances.trace_ids import incoming_root, lambda_trace
+from aloft.local.services import eventbridge
 from aloft.local.store.artifacts import valid_sha256
 from aloft.local.types import (
     LAMBDA_API_PREFIXES,
@@ -153,6 +156,7 @@ class ControlHandler:
             ("POST", "schedules"): self._schedules,
             ("GET", "dlq"): self._dlq,
             ("POST", "dlq/redrive"): self._redrive,
+            ("POST", "events"): self._events,
         }
         handler = handlers.get((m, route))
         if handler is None:
@@ -445,6 +449,16 @@ class ControlHandler:
             body["service"], body["stage"], bool(body["enabled"]), list(body.get("names") or [])
         )
         return json_reply(200, {"changed": changed})
+
+    async def _events(self, req: ApiRequest) -> Reply:
+        """EventBridge's PutEvents, handed over by the AWS endpoint: each entry matched against
+        the current deployments' rules, each delivery queued as an async invocation."""
+        stages = self.p.registry.snapshot.stages.values()
+        rules = eventbridge.rules_from_extras(info.deployment.extra for info in stages)
+        answer, queued = eventbridge.put_events(req.json(), rules, datetime.now(UTC))
+        for function, payload in queued:
+            await self.enqueue(function, payload, None)
+        return json_reply(200, answer)
 
     async def _dlq(self, req: ApiRequest) -> Reply:
         functions = await self._log_functions(req.query.get("service", ""),

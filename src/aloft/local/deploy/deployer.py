@@ -38,6 +38,8 @@ from aloft.local.deploy.versions import check_placeholders, function_version, lo
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services.account import local_stage
 from aloft.local.services.auth import Statement, function_access_key, function_grants
+from aloft.local.services.eventbridge import EXTRA_KEY as RULES_KEY
+from aloft.local.services.eventbridge import rules_json
 from aloft.local.services.resources import desired_resources, resource_id
 from aloft.local.services.resources import ensure as ensure_resource
 from aloft.local.services.resources import remove as remove_resource
@@ -424,7 +426,8 @@ class Deployer:
             extra={"async": {
                 fn.physical: [fn.async_settings.retries, fn.async_settings.max_event_age]
                 for fn in stage.functions
-            }, SOURCES_KEY: bindings_json(stage)},  # event sources follow the deployment
+            }, SOURCES_KEY: bindings_json(stage),  # event sources follow the deployment
+                RULES_KEY: rules_json(stage)},
             schedules=tuple(DeployedSchedule(s.name, s.function, s.expression, s.input, s.kind,
                                              s.enabled) for s in schedules),
         )

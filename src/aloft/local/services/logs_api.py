@@ -38,7 +38,6 @@ TARGET = "Logs_20140328."
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653)
 SCAN = 20_000  # lines one FilterLogEvents call reads at most before answering with a token
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class LogsError(Exception):
@@ -263,11 +262,15 @@ class LogsApi:
 
     # -- WSGI ----------------------------------------------------------------------------
 
+    prefix = TARGET
     OPERATIONS = ("DescribeLogGroups", "DescribeLogStreams", "GetLogEvents", "FilterLogEvents",
                   "PutRetentionPolicy", "DeleteRetentionPolicy")
 
-    def answer(self, operation: str, body: bytes) -> tuple[str, bytes]:
-        """(HTTP status line, JSON body) of one operation, errors in the JSON protocol's shape."""
+    def answer(self, operation: str, body: bytes) -> tuple[str, bytes] | None:
+        """(HTTP status line, JSON body) of one operation, errors in the JSON protocol's shape;
+        None for an operation moto answers."""
+        if operation not in self.OPERATIONS:
+            return None
         method = getattr(self, _snake(operation))
         try:
             params = json.loads(body or b"{}")
@@ -303,25 +306,3 @@ def _page(items: list[Any], params: dict[str, Any], default: int) -> tuple[list[
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-class LocalApis:
-    """WSGI in front of moto: the operations the local cloud serves itself (Logs, here)."""
-
-    def __init__(self, app: WsgiApp, logs: LogsApi | None):
-        self.app = app
-        self.logs = logs
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
-        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-        if self.logs is not None and target.startswith(TARGET):
-            operation = target[len(TARGET):]
-            if operation in LogsApi.OPERATIONS:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                body = environ["wsgi.input"].read(length) if length > 0 else b""
-                status, data = self.logs.answer(operation, body)
-                start_response(status, [("Content-Type", "application/x-amz-json-1.1"),
-                                        ("Content-Length", str(len(data)))])
-                return [data]
-        return self.app(environ, start_response)

@@ -27,7 +27,9 @@ from typing import Any
 from aloft.local.http.sites import Site
 from aloft.local.services.account import ACCOUNT_ID
 from aloft.local.services.auth import AuthMiddleware
-from aloft.local.services.logs_api import LocalApis, LogsApi
+from aloft.local.services.events_api import ENV_CONTROL, ENV_CONTROL_TOKEN, EventsApi
+from aloft.local.services.local_apis import LocalApis, LocalService
+from aloft.local.services.logs_api import LogsApi
 from aloft.local.services.sigv4 import signing_key
 from aloft.local.services.snapshot import SnapshotFile, dump_backends, load_backends
 
@@ -124,8 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     if data is not None and load_backends(data):
         saver.mark()  # moved from the legacy account: save it so
     restore_ms = (time.perf_counter() - started) * 1000
-    logs = LogsApi(args.logs_db, args.state_db) if args.logs_db and args.state_db else None
-    moto = LocalApis(DomainDispatcherApplication(create_backend_app), logs)
+    control_url, control_token = os.environ.pop(ENV_CONTROL, ""), os.environ.pop(
+        ENV_CONTROL_TOKEN, "")
+    local: list[LocalService] = []
+    if args.logs_db and args.state_db:
+        local.append(LogsApi(args.logs_db, args.state_db))
+    if args.state_db:
+        local.append(EventsApi(args.state_db, (control_url, control_token)
+                               if control_url else None))
+    moto = LocalApis(DomainDispatcherApplication(create_backend_app), local)
     app = OwnHostsOnly(AuthMiddleware(moto, token, saver.mark, signing_key(Path(args.dir))))
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     app.site = Site.on(server.server_address[1])

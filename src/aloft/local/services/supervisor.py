@@ -80,9 +80,11 @@ def client_kwargs(url: str) -> dict[str, Any]:
 
 class AwsEndpoint:
     def __init__(self, directory: Path, *, save_every: float = 5.0,
-                 stores: tuple[Path, Path] | None = None):
+                 stores: tuple[Path, Path] | None = None,
+                 control: tuple[str, str] | None = None):
         self.directory = directory
         self.stores = stores  # (logs.db, state.db): the endpoint serves CloudWatch Logs from them
+        self.control = control  # (URL, token) of the daemon's control API: PutEvents goes there
         self.save_every = save_every
         self.info_file = directory / "endpoint.json"
         self.port = 0  # chosen by start()
@@ -185,6 +187,9 @@ class AwsEndpoint:
     async def _spawn(self) -> None:
         started = time.perf_counter()
         env = {**os.environ, "ALOFT_ENDPOINT_TOKEN": self._token}
+        if self.control is not None:
+            env.update({"ALOFT_CONTROL_URL": self.control[0],
+                        "ALOFT_CONTROL_TOKEN": self.control[1]})
         self._process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "aloft.local.services.moto_server", "--dir", str(self.directory),
             "--port", str(self.port), "--save-every", str(self.save_every),
