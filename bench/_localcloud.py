@@ -1,10 +1,11 @@
 """Shared by the local cloud's benchmarks: flask-hello's artifact, and the data plane (instance
 pool + gateway + HTTP server, no control plane) running in a child process.
 
-    python bench/_localcloud.py serve PORT CODE_DIR LAYER_DIR CONCURRENCY [SERVICE]
+    python bench/_localcloud.py serve PORT CODE_DIR LAYER_DIR CONCURRENCY [SERVICE [FUNCTION]]
 
-serves two stages of an example (flask-hello unless SERVICE names another of examples/):
-`/SERVICE/dev` (instances forked from a template) and `/SERVICE/fresh` (`snapshot: false`),
+serves two stages of a service's FUNCTION (flask-hello's `app` unless named), every path of a
+stage routed to it: `/SERVICE/dev` (instances forked from a template) and `/SERVICE/fresh`
+(`snapshot: false`),
 with `POST /_aloft/bench/drop?function=F` stopping a function's idle instances so that the next
 request is a cold start (`&templates=1`: its template too, as after keep_alive).
 """
@@ -79,11 +80,11 @@ def build_example(example: Path, work: Path) -> tuple[Path, Path | None]:
 
 def function_version(
     code: Path, layer: Path | None, stage: str, *, concurrency: int | None, snapshot: bool,
-    service: str = SERVICE,
+    service: str = SERVICE, function: str = "app",
 ) -> FunctionVersion:
-    name = f"{service}-{stage}-app"
+    name = f"{service}-{stage}-{function}"
     env = {
-        "ALOFT_FUNCTION": "app",
+        "ALOFT_FUNCTION": function,
         "ALOFT_BASE_PATH": f"/{service}/{stage}",
         "AWS_LAMBDA_FUNCTION_NAME": name,
         "AWS_LAMBDA_FUNCTION_VERSION": "1",
@@ -138,7 +139,7 @@ class BenchControl:
 
 
 async def _serve(
-    port: int, code: Path, layer: Path | None, concurrency: int, service: str
+    port: int, code: Path, layer: Path | None, concurrency: int, service: str, function: str
 ) -> None:
     from aloft.local.http.gateway import Gateway
     from aloft.local.http.server import create_app, serve
@@ -150,7 +151,7 @@ async def _serve(
     logs.start()
     versions = {
         stage: function_version(code, layer, stage, concurrency=concurrency, snapshot=snapshot,
-                                service=service)
+                                service=service, function=function)
         for stage, snapshot in STAGES.items()
     }
     pool = InstancePool(logs, account_concurrency=concurrency, throttle_wait=10.0)
@@ -188,7 +189,8 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 def start_platform(
-    code: Path, layer: Path | None, concurrency: int, service: str = SERVICE
+    code: Path, layer: Path | None, concurrency: int, service: str = SERVICE,
+    function: str = "app",
 ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     argv = [
@@ -200,6 +202,7 @@ def start_platform(
         str(layer or ""),
         str(concurrency),
         service,
+        function,
     ]
     proc = subprocess.Popen(argv)
     wait_for_port(port)
@@ -287,6 +290,7 @@ if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
 
     _port, _code, _layer, _conc = sys.argv[2:6]
     _service = sys.argv[6] if len(sys.argv) > 6 else SERVICE
+    _function = sys.argv[7] if len(sys.argv) > 7 else "app"
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         uvloop.run(_serve(int(_port), Path(_code), Path(_layer) if _layer else None, int(_conc),
-                          _service))
+                          _service, _function))

@@ -3,7 +3,10 @@ user would otherwise run them with:
 
 - flask: examples/flask-hello `GET /`, beside gunicorn `-w 2` (sync workers);
 - fastapi: examples/fastapi-items `GET /items/1`, beside uvicorn `--workers 2` with httptools
-  and uvloop.
+  and uvloop;
+- handler: a plain handler (bench/serverless: its serverless.yml, which aloft reads as it is)
+  `GET /hello`, beside serverless-offline (serverless v3, installed there with npm on first
+  use; skipped, saying why, when npm cannot install it).
 
 The local cloud side is the data plane alone (instance pool + gateway + HTTP server, with the
 real log store), with 2 instances (account and reserved concurrency 2), as many as the
@@ -14,7 +17,8 @@ disturbed one). The CPU time each side's processes used during the throughput ru
 request, is printed too: the gateway's process apart from the instances' (the alternative's
 figure is all of its processes).
 
-    .venv/bin/python bench/gateway_throughput.py [--apps flask,fastapi] [--seconds 10] [--rounds 3]
+    .venv/bin/python bench/gateway_throughput.py [--apps flask,fastapi,handler] [--seconds 10]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -51,12 +55,17 @@ LOADS = {"throughput": (2, 16), "latency": (1, 1)}  # name -> (wrk threads, conn
 Figures = dict[str, dict[str, float]]
 
 
+SERVERLESS = BENCH_DIR / "serverless"
+
+
 @dataclass(frozen=True)
 class App:
-    example: str  # a directory of examples/ (its service name too)
+    project: Path  # the project's directory
+    service: str
     path: str  # the request measured, within the stage
     alternative: str  # the alternative's name, as printed
-    argv: Callable[[Path, int], list[str]]  # (example dir, port) -> the alternative's command
+    argv: Callable[[Path, int], list[str]]  # (project dir, port) -> the alternative's command
+    function: str = "app"
 
 
 def _gunicorn(example: Path, port: int) -> list[str]:
@@ -71,16 +80,42 @@ def _uvicorn(example: Path, port: int) -> list[str]:
             "--no-access-log"]
 
 
+def _serverless_offline(project: Path, port: int) -> list[str]:
+    return [str(project / "node_modules" / ".bin" / "sls"), "offline", "--httpPort", str(port),
+            "--lambdaPort", str(free_port()), "--noPrependStageInUrl"]
+
+
+def serverless_ready() -> str | None:
+    """Install serverless and serverless-offline in bench/serverless (npm); why not, if not."""
+    if (SERVERLESS / "node_modules" / ".bin" / "sls").exists():
+        return None
+    if shutil.which("npm") is None:
+        return "npm is not installed (apt-get install -y npm)"
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                          cwd=SERVERLESS, capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"npm install failed in {SERVERLESS}: {done.stderr.strip()[-800:]}"
+    return None
+
+
 APPS = {
-    "flask": App("flask-hello", "/", "gunicorn -w 2", _gunicorn),
-    "fastapi": App("fastapi-items", "/items/1", "uvicorn -w 2", _uvicorn),
+    "flask": App(ROOT / "examples" / "flask-hello", "flask-hello", "/", "gunicorn -w 2",
+                 _gunicorn),
+    "fastapi": App(ROOT / "examples" / "fastapi-items", "fastapi-items", "/items/1",
+                   "uvicorn -w 2", _uvicorn),
+    "handler": App(SERVERLESS, "hello", "/hello", "serverless-offline", _serverless_offline,
+                   function="hello"),
 }
+QUIET_NODE = {"SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off",
+              "SLS_DEPRECATION_DISABLE": "*"}
 
 
 def start_alternative(app: App) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    proc = subprocess.Popen(app.argv(ROOT / "examples" / app.example, port))
-    wait_for_port(port)
+    proc = subprocess.Popen(app.argv(app.project, port), cwd=app.project,
+                            env={**os.environ, **QUIET_NODE}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # serverless-offline: a line a request
+    wait_for_port(port, timeout=60)
     return proc, port
 
 
@@ -109,12 +144,13 @@ def best(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]
 
 
 def run_app(name: str, app: App, work: Path, seconds: int, rounds: int) -> dict[str, object]:
-    code, layer = build_example(ROOT / "examples" / app.example, work / name)
+    code, layer = build_example(app.project, work / name)
     results: dict[str, list[dict[str, dict[str, float]]]] = {"aloft": [], "other": []}
     for _ in range(rounds):
-        proc, port = start_platform(code, layer, concurrency=2, service=app.example)
+        proc, port = start_platform(code, layer, concurrency=2, service=app.service,
+                                    function=app.function)
         try:
-            url = f"http://127.0.0.1:{port}/{app.example}/dev{app.path}"
+            url = f"http://127.0.0.1:{port}/{app.service}/dev{app.path}"
             results["aloft"].append(measure(url, seconds, proc.pid, apart=True))
         finally:
             proc.terminate()
@@ -135,27 +171,27 @@ def run_app(name: str, app: App, work: Path, seconds: int, rounds: int) -> dict[
 def report(name: str, app: App, results: dict[str, list[Figures]], seconds: int,
            rounds: int) -> None:
     other = app.alternative
-    print(f"\n{app.example} GET {app.path} ({name}), wrk {seconds}s, {rounds} rounds")
-    print(f"{'round':8}{'aloft req/s':>14}{other + ' req/s':>20}{'ratio':>8}"
+    print(f"\n{app.service} GET {app.path} ({name}), wrk {seconds}s, {rounds} rounds")
+    print(f"{'round':8}{'aloft req/s':>14}{other + ' req/s':>26}{'ratio':>8}"
           f"{'1-conn p50 diff':>18}{'gateway CPU/req':>17}")
     for i, (a_run, o_run) in enumerate(zip(results["aloft"], results["other"], strict=True)):
         a_t, o_t = a_run["throughput"], o_run["throughput"]
         diff = a_run["latency"]["p50_ms"] - o_run["latency"]["p50_ms"]
-        print(f"{i + 1:<8}{a_t['rps']:>14.0f}{o_t['rps']:>20.0f}{a_t['rps'] / o_t['rps']:>7.3f}x"
+        print(f"{i + 1:<8}{a_t['rps']:>14.0f}{o_t['rps']:>26.0f}{a_t['rps'] / o_t['rps']:>7.3f}x"
               f"{diff:>+15.3f} ms{a_t['gateway_cpu_us']:>14.0f} µs")
     aloft, alt = best(results["aloft"]), best(results["other"])
-    print(f"best round of each{'':16}{'aloft local cloud':>20}{other:>16}{'ratio/diff':>14}")
+    print(f"best round of each{'':16}{'aloft local cloud':>20}{other:>20}{'ratio/diff':>14}")
     a, o = aloft["throughput"], alt["throughput"]
-    print(f"{'throughput -t2 -c16 (req/s)':34}{a['rps']:>20.0f}{o['rps']:>16.0f}"
+    print(f"{'throughput -t2 -c16 (req/s)':34}{a['rps']:>20.0f}{o['rps']:>20.0f}"
           f"{a['rps'] / o['rps']:>13.3f}x")
     print(f"{'  latency p50 / p99 (ms)':34}{a['p50_ms']:>12.2f} / {a['p99_ms']:<5.2f}"
-          f"{o['p50_ms']:>9.2f} / {o['p99_ms']:<5.2f}")
-    print(f"{'  CPU per request, all (µs)':34}{a['cpu_us']:>20.0f}{o['cpu_us']:>16.0f}")
+          f"{o['p50_ms']:>13.2f} / {o['p99_ms']:<5.2f}")
+    print(f"{'  CPU per request, all (µs)':34}{a['cpu_us']:>20.0f}{o['cpu_us']:>20.0f}")
     print(f"{'  of which the gateway (µs)':34}{a['gateway_cpu_us']:>20.0f}")
     a, o = aloft["latency"], alt["latency"]
-    print(f"{'latency -t1 -c1 p50 (ms)':34}{a['p50_ms']:>20.3f}{o['p50_ms']:>16.3f}"
+    print(f"{'latency -t1 -c1 p50 (ms)':34}{a['p50_ms']:>20.3f}{o['p50_ms']:>20.3f}"
           f"{a['p50_ms'] - o['p50_ms']:>+13.3f}ms")
-    print(f"{'  requests/s at one connection':34}{a['rps']:>20.0f}{o['rps']:>16.0f}")
+    print(f"{'  requests/s at one connection':34}{a['rps']:>20.0f}{o['rps']:>20.0f}")
     bad = sum(r[k]["non_2xx"] for r in results["aloft"] for k in r)
     print(f"non-2xx responses from aloft: {bad:.0f}")
 
@@ -178,6 +214,11 @@ def main() -> None:
     summary: dict[str, object] = {}
     try:
         for name in names:
+            why = serverless_ready() if name == "handler" else None
+            if why is not None:
+                print(f"\n{name}: skipped, serverless-offline is not available: {why}")
+                summary[name] = {"skipped": why}
+                continue
             summary[name] = run_app(name, APPS[name], work, args.seconds, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
