@@ -1,6 +1,11 @@
 """The ASGI bridge: one event loop per instance, lifespan started once per instance, and the HTTP
 cycle of one request run to completion on that loop.
 
+A request's cycle is one task; the loop runs until that task stops it (one pass of the loop for
+an app that does not wait on I/O, instead of `run_until_complete`'s two: a Task's done callback
+runs a pass later). The "disconnect" a second `receive()` waits for is a future made only when
+an app asks for it.
+
 Lifespan is "auto": an app that does not speak lifespan (raises on the lifespan scope, or returns
 without answering) is served anyway, as uvicorn and mangum do.
 """
@@ -147,23 +152,38 @@ class AsgiApp:
         if not self._started:
             self.start()
         body = environ["wsgi.input"].getvalue()
-        return self.loop.run_until_complete(
-            self._cycle(self.scope(environ), body, environ["REQUEST_METHOD"])
-        )
+        loop = self.loop
+        task = loop.create_task(self._cycle(self.scope(environ), body, environ["REQUEST_METHOD"]))
+        try:
+            loop.run_forever()  # until the task stops it
+        finally:
+            if not task.done():  # run_forever raised (KeyboardInterrupt): the task goes too
+                task.cancel()
+        return task.result()
 
     async def _cycle(self, scope: dict[str, Any], body: bytes, method: str) -> HttpResponse:
         status: int | None = None
         headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
-        complete = asyncio.Event()
+        complete = False
+        disconnected: asyncio.Future[None] | None = None
         delivered = False
 
+        def finish() -> None:
+            nonlocal complete
+            complete = True
+            if disconnected is not None and not disconnected.done():
+                disconnected.set_result(None)
+
         async def receive() -> Message:
-            nonlocal delivered
+            nonlocal delivered, disconnected
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            await complete.wait()  # the client "disconnects" once the response is complete
+            if not complete:  # the client "disconnects" once the response is complete
+                if disconnected is None:
+                    disconnected = asyncio.get_running_loop().create_future()
+                await asyncio.shield(disconnected)
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
@@ -180,16 +200,17 @@ class AsgiApp:
                 if chunk:
                     chunks.append(bytes(chunk))
                 if not message.get("more_body", False):
-                    complete.set()
+                    finish()
 
         try:
             await self.app(scope, receive, send)
         except BaseException:
-            if not complete.is_set():
+            if not complete:
                 raise
             traceback.print_exc(file=sys.stderr)  # the response went out whole: keep it
         finally:
-            complete.set()
+            finish()
+            self.loop.stop()  # serve's run_forever returns after this pass
         if status is None:
             raise RuntimeError("the ASGI app returned without sending http.response.start")
         return HttpResponse(status, headers, b"" if method == "HEAD" else b"".join(chunks))

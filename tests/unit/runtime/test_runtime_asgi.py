@@ -173,3 +173,36 @@ def test_asgi_request_body_and_content_type(deploy: Any) -> None:
     headers = dict(user_module("rawasgi").SCOPES[-1]["headers"])
     assert headers[b"content-type"] == b"application/json"
     assert headers[b"content-length"] == b"8"
+
+
+DISCONNECT = '''
+import asyncio
+
+SEEN = []
+
+async def app(scope, receive, send):
+    assert (await receive())["type"] == "http.request"
+
+    async def watch():  # as StreamingResponse listens for the client going away
+        SEEN.append((await receive())["type"])
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    await asyncio.sleep(0)  # the watcher waits: the response is not complete yet
+    SEEN.append("waiting" if not watcher.done() else "early")
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"one", "more_body": True})
+    await asyncio.sleep(0)
+    await send({"type": "http.response.body", "body": b"two"})
+    await watcher
+    SEEN.append((await receive())["type"])  # after the response: disconnected at once
+'''
+
+
+def test_receive_after_the_body_waits_for_the_response_to_complete(deploy: Any) -> None:
+    deploy({"disconnect": DISCONNECT}, app="disconnect:app")
+    module = user_module("disconnect")
+    for _ in range(2):  # the second request on the same loop behaves the same
+        module.SEEN.clear()
+        result = runtime.handler(load_event("v2_gzip.json"), None)
+        assert (result["statusCode"], result["body"]) == (200, "onetwo")
+        assert module.SEEN == ["waiting", "http.disconnect", "http.disconnect"]
