@@ -236,3 +236,21 @@ def test_a_failed_first_deploy_removes_the_usage_plan_and_keys_it_made(
     gw = boto("apigateway")
     assert gw.get_usage_plans()["items"] == [] and gw.get_api_keys()["items"] == []
     assert gw.get_rest_apis()["items"] == []
+
+
+def test_an_authorizer_that_changes_kind_changes_its_routes_authorization_type(
+        provider: AwsProvider, make_service: Callable[..., Service]) -> None:
+    def stage(users: dict[str, Any]) -> Service:
+        return make_service(authorizers={"users": users}, functions={
+            "auth": {"handler": "a.h"},
+            "notes": {"handler": "n.h", "events": [
+                {"http": {"method": "get", "path": "/notes", "authorizer": "users"}}]}})
+
+    provider.deploy(stage({"issuer": ISSUER, "audience": ["c1"]}))
+    assert _http_routes()[1]["GET /notes"]["AuthorizationType"] == "JWT"
+    lambda_users = {"type": "request", "function": "auth"}
+    provider.deploy(stage(lambda_users))
+    _, routes, auths = _http_routes()
+    assert routes["GET /notes"]["AuthorizationType"] == "CUSTOM"
+    assert [a["AuthorizerType"] for a in auths.values()] == ["REQUEST"]
+    assert provider.deploy(stage(lambda_users)).plan == []

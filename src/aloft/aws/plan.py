@@ -261,8 +261,11 @@ def _api(d: s.Desired, a: ActualState) -> list[st.Step]:
                                   or have.authorizers != want.authorizers):
         old = {r.key: r for r in have.routes}
         new = {r.key: r for r in want.routes}
-        remove = tuple(k for k, r in old.items() if new.get(k) != r)
-        add = tuple(r for k, r in new.items() if old.get(k) != r)
+        # a route's AuthorizationType follows its authorizer's kind: made anew when it changes
+        kinds = {x.name: x.kind for x in have.authorizers}
+        retyped = {x.name for x in want.authorizers if kinds.get(x.name, x.kind) != x.kind}
+        remove = tuple(k for k, r in old.items() if new.get(k) != r or r.authorizer in retyped)
+        add = tuple(r for k, r in new.items() if old.get(k) != r or r.authorizer in retyped)
         changes = "; ".join(x for x in (pc.route_changes(have.routes, want.routes),
                                          pc.cors_changes(have.cors, want.cors)) if x)
         out.append(st.UpdateHttpApi(have.id, want, remove, add, changes=changes))
