@@ -17,6 +17,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         request_id, event = self.server.events.get()
         self._reply(200, event, {
             "Lambda-Runtime-Aws-Request-Id": request_id,
-            "Lambda-Runtime-Deadline-Ms": "9999999999999",
+            "Lambda-Runtime-Deadline-Ms": str(int((time.time() + 30) * 1000)),  # 30 s
             "Lambda-Runtime-Invoked-Function-Arn":
                 "arn:aws:lambda:eu-west-1:123456789012:function:test",
             "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
@@ -102,10 +103,11 @@ class LambdaRuntime:
             [sys.executable, "-m", "awslambdaric", handler], cwd=code_dir,
             stdout=self._log, stderr=subprocess.STDOUT,
             env={**{k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")},
+                 "AWS_LAMBDA_FUNCTION_NAME": "test", "AWS_LAMBDA_FUNCTION_VERSION": "1",
+                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",  # unless `env` has Lambda's own
                  **env, "AWS_LAMBDA_RUNTIME_API": self.api.address,
                  "LAMBDA_TASK_ROOT": str(code_dir), "PYTHONPATH": str(code_dir),
-                 "_HANDLER": handler, "AWS_LAMBDA_FUNCTION_NAME": "test",
-                 "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"})
+                 "_HANDLER": handler})
         self._read = 0
 
     def invoke(self, event: Any, timeout: float = 30.0) -> Answer:

@@ -40,6 +40,10 @@ class Client:
             "app_package_name")) + "])"
 
 
+W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+"""What `context.w3c()` keeps of a ClientContext's `w3c` (Lambda's runtime allows these)."""
+
+
 class ClientContext:
     """`context.client_context`: the Invoke API's `ClientContext` (base64 JSON in the
     X-Amz-Client-Context header), for synchronous invocations; None otherwise."""
@@ -82,6 +86,7 @@ class LambdaContext:
 
     __slots__ = (
         "_deadline",
+        "_w3c",
         "aws_request_id",
         "client_context",
         "function_name",
@@ -116,11 +121,27 @@ class LambdaContext:
         self.identity: CognitoIdentity = CognitoIdentity()
         self.client_context: object | None = None
         self.tenant_id: str | None = None
+        self._w3c: dict[str, str] = {}
         # A time.monotonic() instant: wall-clock jumps must not change the remaining time.
         self._deadline = deadline if deadline is not None else time.monotonic() + DEFAULT_TIMEOUT_S
 
+    def w3c(self) -> dict[str, str]:
+        """The W3C trace context the invocation came with (the ClientContext's `w3c`:
+        traceparent, tracestate, baggage), as Lambda's runtime gives it."""
+        return dict(self._w3c)
+
+    def _set_client_context(self, data: object) -> None:
+        """The Invoke API's ClientContext (decoded JSON) as Lambda's runtime reads it: its
+        `w3c` fields go to `w3c()` and out of `client_context`."""
+        if not isinstance(data, Mapping):
+            return
+        w3c = data.get("w3c")
+        self._w3c = {k: v for k in W3C_FIELDS if isinstance(w3c, Mapping)
+                     and isinstance(v := w3c.get(k), str)}
+        self.client_context = ClientContext.from_dict(data)
+
     @classmethod
-    def from_environ(
+    def _from_environ(  # private: Lambda's context has no such attribute (dir() shows it)
         cls,
         environ: Mapping[str, str] | None = None,
         *,

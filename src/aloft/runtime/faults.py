@@ -13,6 +13,7 @@ import traceback
 from typing import Any
 
 from aloft.runtime.errors import InitError
+from aloft.runtime.lambda_logging import format_frames
 
 
 def init_error_type(exc: BaseException) -> str:
@@ -24,7 +25,7 @@ def init_stack_trace(exc: BaseException) -> list[str]:
     root = exc
     while root.__cause__ is not None:
         root = root.__cause__
-    entries = traceback.format_list(traceback.extract_tb(root.__traceback__))
+    entries = format_frames(list(traceback.extract_tb(root.__traceback__)))
     if isinstance(root, SyntaxError) and root.filename:
         code = (root.text or "").strip()
         entries.append(f'  File "{root.filename}", line {root.lineno}\n'

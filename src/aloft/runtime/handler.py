@@ -267,7 +267,7 @@ def handler(event: Any, context: Any = None) -> Any:
         except InitError as exc:
             raise as_lambda_reports(exc) from None
     if context is None:
-        context = LambdaContext.from_environ()
+        context = LambdaContext._from_environ()
     return instance.handle(event, context)
 
 

@@ -27,7 +27,7 @@ def error_object(exc: BaseException, error_type: str | None = None) -> dict[str,
     return {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
-        "stackTrace": traceback.format_list(frames),
+        "stackTrace": lambda_logging.format_frames(list(frames)),
     }
 
 
@@ -62,7 +62,7 @@ def run(raw_event: str) -> tuple[dict[str, Any] | Any, int]:
         from aloft.runtime.faults import init_error_object
 
         return init_error_object(exc), INIT_FAILED
-    context = LambdaContext.from_environ()
+    context = LambdaContext._from_environ()
     lambda_logging.set_request_id(context.aws_request_id)
     os.environ["_X_AMZN_TRACE_ID"] = _trace_id()
     try:

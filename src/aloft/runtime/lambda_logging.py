@@ -179,5 +179,11 @@ def error_object(exc: BaseException, request_id: str, error_type: str | None = N
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
         "requestId": request_id,
-        "stackTrace": traceback.format_list(frames),
+        "stackTrace": format_frames(frames),
     }
+
+
+def format_frames(frames: list[traceback.FrameSummary]) -> list[str]:
+    """`traceback.format_list` entries as Lambda's runtime makes them: from (file, line, name,
+    text) tuples, so without Python 3.11's `^^^^` position lines."""
+    return traceback.format_list([(f.filename, f.lineno or 0, f.name, f.line) for f in frames])

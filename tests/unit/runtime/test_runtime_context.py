@@ -8,7 +8,7 @@ from aloft.runtime.context import LambdaContext
 
 
 def test_context_from_environ() -> None:
-    context = LambdaContext.from_environ(
+    context = LambdaContext._from_environ(
         {
             "AWS_LAMBDA_FUNCTION_NAME": "svc-dev-app",
             "AWS_LAMBDA_FUNCTION_VERSION": "7",
@@ -41,7 +41,7 @@ def test_remaining_time_counts_down_to_zero() -> None:
 
 
 def test_defaults_outside_lambda() -> None:
-    context = LambdaContext.from_environ({"ALOFT_TIMEOUT": "5"})
+    context = LambdaContext._from_environ({"ALOFT_TIMEOUT": "5"})
     assert context.function_name == "aloft-local"
     assert context.memory_limit_in_mb == "128"
     assert context.identity.cognito_identity_id is None  # always there, as on Lambda

@@ -110,9 +110,11 @@ def _error(exc: BaseException, request_id: str, error_type: str | None = None,
 
 
 def _stack(exc: BaseException) -> list[str]:
-    frames = traceback.extract_tb(exc.__traceback__)
+    """Lambda's stackTrace: frames as tuples (no 3.11 `^^^^` lines), this file's left out."""
+    frames = [(f.filename, f.lineno or 0, f.name, f.line)
+              for f in traceback.extract_tb(exc.__traceback__)]
     for i, frame in enumerate(frames):
-        if frame.filename != __file__:
+        if frame[0] != __file__:
             return traceback.format_list(frames[i:])
     return traceback.format_list(frames)
 
@@ -156,23 +158,28 @@ class _Context:
         self._deadline = deadline
 
     @classmethod
-    def from_environ(cls, *, request_id: str, deadline: float) -> _Context:
+    def _from_environ(cls, *, request_id: str, deadline: float) -> _Context:
         return cls(request_id, deadline)
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _client_context(data: Any) -> Any:
-    """`context.client_context` as Lambda's Python runtime makes it: `.client`, `.custom`,
-    `.env` (an artifact whose runtime predates it gets a plain namespace)."""
+def _set_client_context(context: Any, data: Any) -> None:
+    """`context.client_context` (and `context.w3c()`) as Lambda's Python runtime makes them:
+    `.client`, `.custom`, `.env` (an artifact whose runtime predates them gets less)."""
+    if hasattr(context, "_set_client_context"):
+        context._set_client_context(data)
+        return
     try:
         from aloft.runtime.context import ClientContext
     except ImportError:
         import types
 
-        return types.SimpleNamespace(**{k: data.get(k) for k in ("client", "custom", "env")})
-    return ClientContext.from_dict(data)
+        context.client_context = types.SimpleNamespace(
+            **{k: data.get(k) for k in ("client", "custom", "env")})
+        return
+    context.client_context = ClientContext.from_dict(data)
 
 
 def _init_failed(exc: BaseException) -> bytes:
@@ -200,7 +207,9 @@ def _init_failed(exc: BaseException) -> bytes:
 def _context_factory(context_cls: Any) -> ContextFactory:
     """Contexts for requests: what comes from the environment is read once per instance, not
     once per request (os.environ lookups are not free on the hot path)."""
-    base = context_cls.from_environ(request_id="init", deadline=time.monotonic())
+    # `from_environ` in the runtime of artifacts built before it became private
+    from_environ = getattr(context_cls, "_from_environ", None) or context_cls.from_environ
+    base = from_environ(request_id="init", deadline=time.monotonic())
     static = {
         name: getattr(base, name)
         for name in (
@@ -216,7 +225,7 @@ def _context_factory(context_cls: Any) -> ContextFactory:
     try:
         context_cls(**static, aws_request_id="probe", deadline=time.monotonic())
     except TypeError:  # a context class with another constructor: the slow, general way
-        return lambda rid, deadline: context_cls.from_environ(request_id=rid, deadline=deadline)
+        return lambda rid, deadline: from_environ(request_id=rid, deadline=deadline)
     return lambda rid, deadline: context_cls(**static, aws_request_id=rid, deadline=deadline)
 
 
@@ -255,7 +264,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
                 event = loads(body[start:])
             elif request_kind == with_context:  # the Invoke API's ClientContext came with it
                 client, raw = P.split_client_context(body[start:])
-                context.client_context = _client_context(loads(client))
+                _set_client_context(context, loads(client))
                 event = loads(raw)
             else:  # an HTTP request, packed by the gateway: the event is built here
                 event = from_packed(body[start:], request_id)
