@@ -43,10 +43,14 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
             "p50_ms": metrics.get("p50_ms"), "p99_ms": metrics.get("p99_ms"),
         })
     physical = [fv.function for fv in info.functions.values()]
+    newest = max((d.number for d in history), default=dep.number)
+    alias = f"{stage} -> version {dep.number}"
+    if newest != dep.number:  # `aloft rollback`, or Lambda's UpdateAlias (control/lambda_api.py)
+        alias += f" (rolled back: version {newest} is the newest)"
     return {
         "url": stage_url(p.port, service, stage),
         "version": dep.number,
-        "alias": f"{stage} -> version {dep.number}",
+        "alias": alias,
         "deployed": _iso(dep.created),
         "versions": [
             {"version": d.number, "deployed": _iso(d.created), "current": d.id == dep.id,

@@ -12,7 +12,7 @@ the one moto serves).
 Protocols: S3 is REST (method, path, subresource); SQS is JSON with `X-Amz-Target:
 AmazonSQS.SendMessage` since botocore 1.31.60 and the query protocol (`Action=SendMessage`,
 form-encoded) before; SNS is the query protocol; DynamoDB, its streams, Kinesis, SSM, Secrets
-Manager and KMS are JSON with `X-Amz-Target`.
+Manager, KMS and EventBridge are JSON with `X-Amz-Target`.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ class Call:
 _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/[^/,\s]+/[^/,\s]+/([^/,\s]+)/")
 _TARGETS = {"AmazonSSM": "ssm", "secretsmanager": "secretsmanager", "TrentService": "kms",
             "DynamoDB_20120810": "dynamodb", "DynamoDBStreams_20120810": "dynamodb",
-            "Kinesis_20131202": "kinesis", "AmazonSQS": "sqs"}
-ENFORCED = ("s3", "sqs", "sns", "dynamodb", "kinesis", "ssm", "secretsmanager", "kms")
+            "Kinesis_20131202": "kinesis", "AmazonSQS": "sqs", "AWSEvents": "events"}
+ENFORCED = ("s3", "sqs", "sns", "dynamodb", "kinesis", "ssm", "secretsmanager", "kms", "events")
 """The signing names whose calls are checked; other services are not restricted."""
 
 
@@ -114,8 +114,20 @@ def json_checks(prefix: str, operation: str, data: dict[str, Any]) -> list[Check
     if prefix == "DynamoDBStreams_20120810":
         return [(f"dynamodb:{operation}", _dynamodb_stream(data))]
     return {"ssm": _ssm, "secretsmanager": _secretsmanager, "kms": _kms,
-            "dynamodb": _dynamodb, "kinesis": _kinesis, "sqs": _sqs_json}[service](
-        operation, data)
+            "dynamodb": _dynamodb, "kinesis": _kinesis, "sqs": _sqs_json,
+            "events": _events}[service](operation, data)
+
+
+def _events(operation: str, data: dict[str, Any]) -> list[Check]:
+    """PutEvents on each entry's bus (`events:PutEvents` on `event-bus/NAME`); the rest on the
+    rule (ListRules: `rule/*`)."""
+    if operation == "PutEvents":
+        buses = {str(e.get("EventBusName") or "default") for e in data.get("Entries") or []
+                 if isinstance(e, dict)} or {"default"}
+        return [("events:PutEvents", bus if bus.startswith("arn:") else
+                 ACCOUNT.arn("events", f"event-bus/{bus}")) for bus in sorted(buses)]
+    rule = data.get("Name")
+    return [(f"events:{operation}", ACCOUNT.arn("events", f"rule/{rule}" if rule else "rule/*"))]
 
 
 def _ssm(operation: str, data: dict[str, Any]) -> list[Check]:

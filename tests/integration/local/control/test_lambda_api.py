@@ -252,7 +252,8 @@ def test_update_alias_rolls_the_stage_back(deployed: tuple[Cloud, Service],
     assert moved["FunctionVersion"] == "1"
     assert client.get_function_configuration(
         FunctionName="lapi-dev-app")["Environment"]["Variables"]["GREETING"] == "hi"
-    assert cloud.provider.status(svc).report["alias"] == "dev -> version 1"
+    assert cloud.provider.status(svc).report["alias"] == \
+        "dev -> version 1 (rolled back: version 2 is the newest)"
     unknown = error_of(client.update_alias, FunctionName="lapi-dev-app", Name="dev",
                        FunctionVersion="7")
     assert unknown["Error"]["Code"] == "ResourceNotFoundException"

@@ -39,7 +39,9 @@ GRANTS = [dict(GRANTS_MARKER),
           {"effect": "Allow", "action": ["dynamodb:PutItem", "dynamodb:GetItem"],
            "resource": [ACCOUNT.arn("dynamodb", "table/open")]},
           {"effect": "Allow", "action": ["kinesis:Put*", "kinesis:Describe*"],
-           "resource": [ACCOUNT.arn("kinesis", "stream/open")]}]
+           "resource": [ACCOUNT.arn("kinesis", "stream/open")]},
+          {"effect": "Allow", "action": ["events:PutEvents"],
+           "resource": [ACCOUNT.arn("events", "event-bus/open")]}]
 
 
 class _Raw(io.BytesIO):
@@ -259,6 +261,16 @@ def test_kinesis(endpoint: AuthMiddleware) -> None:
     iterator = base64.encodebytes(b"closed:shardId-000000000000:0").decode()
     assert json_checks("Kinesis_20131202", "GetRecords", {"ShardIterator": iterator}) == [
         ("kinesis:GetRecords", ACCOUNT.arn("kinesis", "stream/closed"))]
+
+
+def test_eventbridge(endpoint: AuthMiddleware) -> None:
+    clients(endpoint, ADMIN_KEY, ADMIN_KEY)("events").create_event_bus(Name="open")
+    events = function(endpoint)("events")
+    entry = {"Source": "s", "DetailType": "d", "Detail": "{}"}
+    events.put_events(Entries=[{**entry, "EventBusName": "open"}])
+    message = denied(lambda: events.put_events(Entries=[entry]), "AccessDeniedException")
+    assert f"events:PutEvents on resource: {ACCOUNT.arn('events', 'event-bus/default')}" in message
+    denied(lambda: events.list_rules(), "AccessDeniedException")
 
 
 def test_a_function_key_needs_its_own_signature_everywhere(endpoint: AuthMiddleware) -> None:
