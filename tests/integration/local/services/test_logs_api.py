@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -49,7 +50,8 @@ GROUP = "/aws/lambda/logsapi-dev-talker"
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, str]]:
+def deployed(tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[tuple[Cloud, Service, str, Path]]:
     cloud = Cloud(tmp_path_factory.mktemp("home"), USER)
     cloud.start()
     root = write_project(tmp_path_factory.mktemp("project"), CONFIG, {"handlers.py": HANDLERS})
@@ -61,13 +63,13 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, 
     for n, level in enumerate(["INFO", "ERROR", "INFO", "WARN", "ERROR"]):
         event = {"n": n, "level": level, "fail": level == "WARN"}
         lam.invoke(FunctionName="logsapi-dev-talker", Payload=json.dumps(event).encode())
-    yield cloud, svc, wait_for_endpoint(cloud.client)
+    yield cloud, svc, wait_for_endpoint(cloud.client), root
     if cloud.client.running() is not None:
         cloud.stop()
 
 
 @pytest.fixture(scope="module")
-def logs(deployed: tuple[Cloud, Service, str]) -> Any:
+def logs(deployed: tuple[Cloud, Service, str, Path]) -> Any:
     client = boto3.client("logs", endpoint_url=deployed[2], region_name="us-east-1",
                           aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
                           aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"],
@@ -136,7 +138,43 @@ def test_pages_and_tokens(logs: Any) -> None:
     assert later["events"] == []
 
 
-def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str], logs: Any) -> None:
+def test_following_as_aws_logs_tail_does(deployed: tuple[Cloud, Service, str, Path],
+                                        logs: Any) -> None:
+    """AWS CLI v2's `aws logs tail GROUP --follow` (awscli/customizations/logs/tail.py): pages of
+    FilterLogEvents by logGroupIdentifier from a start time, then polls again from the newest
+    timestamp it saw, skipping the event ids it yielded."""
+    seen: dict[int, set[str]] = {}
+    kwargs: dict[str, Any] = {"logGroupIdentifier": GROUP, "interleaved": True,
+                              "startTime": int((time.time() - 600) * 1000)}
+
+    def poll() -> list[str]:
+        got = []
+        while True:
+            response = logs.filter_log_events(**kwargs)
+            for event in response["events"]:
+                ids = seen.setdefault(event["timestamp"], set())
+                if event["eventId"] not in ids:
+                    ids.add(event["eventId"])
+                    got.append(event["message"])
+            if "nextToken" not in response:
+                kwargs.pop("nextToken", None)
+                kwargs["startTime"] = max(seen, default=kwargs["startTime"])
+                return got
+            kwargs["nextToken"] = response["nextToken"]
+
+    first = poll()
+    assert sum(m.startswith("plain line") for m in first) == 5
+    assert poll() == []  # nothing new: nothing again
+    lam = boto3.client("lambda", endpoint_url=deployed[0].url(""), region_name="us-east-1",
+                       aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+    lam.invoke(FunctionName="logsapi-dev-talker", Payload=b'{"n": 99}')
+    later = wait_until(lambda: poll() or None, message="the new invocation's lines")
+    assert "plain line 99" in later and not any(m in first for m in later
+                                                 if m.startswith("plain"))
+
+
+def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str, Path], logs: Any) -> None:
     from awscli.clidriver import create_clidriver
 
     env = {"AWS_ACCESS_KEY_ID": USER["AWS_ACCESS_KEY_ID"],
@@ -164,7 +202,7 @@ def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str], logs: 
     assert [json.loads(e["message"])["n"] for e in errors] == [1, 4]
 
 
-def test_retention_is_the_stores_pruning(deployed: tuple[Cloud, Service, str],
+def test_retention_is_the_stores_pruning(deployed: tuple[Cloud, Service, str, Path],
                                          logs: Any) -> None:
     logs.put_retention_policy(logGroupName=GROUP, retentionInDays=1)
     group = logs.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"][0]
