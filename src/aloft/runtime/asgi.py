@@ -29,6 +29,24 @@ AsgiCallable = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[Non
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 SHUTDOWN_TIMEOUT_S = 5.0
+_NAMES_LIMIT = 2048
+_UNSEEN = b"\0"  # not a key of _HEADER_NAMES (compared by identity)
+_HEADER_NAMES: dict[str, bytes | None] = {}
+"""Environ key -> the ASGI header name it carries (None: not a header), memoised: the keys
+repeat from request to request."""
+
+
+def _header_name(key: str) -> bytes | None:
+    """`HTTP_X_FORWARDED_FOR` -> b"x-forwarded-for"; CONTENT_TYPE/-LENGTH too; else None."""
+    if key.startswith("HTTP_"):
+        name: bytes | None = key[5:].replace("_", "-").lower().encode("latin-1")
+    elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+        name = key.replace("_", "-").lower().encode("latin-1")
+    else:
+        name = None
+    if len(_HEADER_NAMES) < _NAMES_LIMIT:
+        _HEADER_NAMES[key] = name
+    return name
 
 
 class AsgiApp:
@@ -118,14 +136,14 @@ class AsgiApp:
     def scope(self, environ: Environ) -> dict[str, Any]:
         """The ASGI scope of the request an event source built as a WSGI environ."""
         headers: list[tuple[bytes, bytes]] = []
+        names = _HEADER_NAMES
         for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                name = key[5:].replace("_", "-").lower()
-            elif key == "CONTENT_TYPE" or (key == "CONTENT_LENGTH" and value != "0"):
-                name = key.replace("_", "-").lower()
-            else:
+            name = names.get(key, _UNSEEN)
+            if name is _UNSEEN:
+                name = _header_name(key)
+            if name is None or (name == b"content-length" and value == "0"):
                 continue
-            headers.append((name.encode("latin-1"), str(value).encode("latin-1", "replace")))
+            headers.append((name, str(value).encode("latin-1", "replace")))
         # ASGI's `path` includes `root_path` (the mount point), unlike WSGI's PATH_INFO; both
         # are text, where the environ holds UTF-8 bytes as latin-1 characters.
         raw_path = (environ["SCRIPT_NAME"] + environ["PATH_INFO"]).encode("latin-1")
