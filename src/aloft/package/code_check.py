@@ -144,16 +144,10 @@ def _check_import(
                     fix=f"did you mean `{meant}`?" if meant else "correct the import"))
         return
     source = provided_by(ref.module, requirements)
-    if top in warned or source in ("stdlib", "aloft", "requirement", "dependency"):
+    # "aws": Lambda's runtime provides it, and so does the local cloud (aloft.package.provided)
+    if top in warned or source in ("stdlib", "aloft", "requirement", "dependency", "aws"):
         return
     at = f"{_rel(facts.path, code.root)}:{ref.line}"
-    if source == "aws":
-        if service.provider == "local":
-            warned.add(top)
-            out.warnings.append(
-                f"{at} imports `{top}`, which AWS Lambda provides but the local cloud does "
-                f"not: add `{top}` to {requirements_file} to run it locally")
-        return
     warned.add(top)
     out.warnings.append(
         f"{at} imports `{top}`, which is neither in the project nor in {requirements_file}: "

@@ -18,7 +18,7 @@ from aloft.package.installed import AWS_PROVIDED, package_sizes, tidy
 from aloft.package.pip import PipRunner, install_args
 from aloft.package.pip_errors import pip_failure
 from aloft.package.progress import Progress
-from aloft.package.requirements import Requirements
+from aloft.package.requirements import Requirements, requirement_name
 from aloft.package.target import Target
 
 Layout = Literal["layer", "slim"]
@@ -50,15 +50,29 @@ def dependency_key(
         "python": target.python_version,
         "platform": target.platform,
         "layout": layout,
-        "dropped": sorted(_dropped(target)),
+        "dropped": sorted(_dropped(target, requirements)),
     }
     if steps:  # absent without plugins: existing cache entries stay valid
         parts["steps"] = [step.key for step in steps]
     return cache_key(parts)
 
 
-def _dropped(target: Target) -> frozenset[str]:
-    return AWS_PROVIDED if target.provider == "aws" else frozenset()
+def _dropped(target: Target, requirements: Requirements) -> frozenset[str]:
+    """What the artifact leaves to Lambda's runtime: boto3 and its kin, unless the project pins
+    one itself (`boto3==1.40.0` in a requirements file): on Lambda a shipped boto3 wins, and
+    the local cloud runs the pin too."""
+    if target.provider != "aws":
+        return frozenset()
+    return AWS_PROVIDED - pinned(requirements)
+
+
+def pinned(requirements: Requirements) -> frozenset[str]:
+    """The names requirements.txt or pyproject.toml pin with `==` (a lock pins all it resolved,
+    wanted or not: none counts)."""
+    if requirements.kind not in ("requirements", "pyproject"):
+        return frozenset()
+    return frozenset(name for line in requirements.lines if "==" in line
+                     and (name := requirement_name(line)) is not None)
 
 
 def build_dependencies(
@@ -87,7 +101,7 @@ def build_dependencies(
         outcome = pip(install_args(target, req_file, site))
         if outcome.returncode != 0:
             raise pip_failure(outcome.output, requirements, target)
-        tidy(site, drop=_dropped(target))
+        tidy(site, drop=_dropped(target, requirements))
         for step in steps:
             step.run(site, target)
         packages = package_sizes(site)

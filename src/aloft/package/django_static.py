@@ -169,7 +169,7 @@ def collect_static(service: Service, deps_dir: Path | None, progress: Progress,
 def _run(python: str, service: Service, env: dict[str, str],
          where: Location) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run([python, "-S", "-P", "-c", SCRIPT],
+        return subprocess.run([python, "-S", "-c", SCRIPT],  # no -P: Python 3.9 lacks it
                               cwd=service.root, env=env, capture_output=True, text=True,
                               timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired:

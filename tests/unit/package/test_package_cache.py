@@ -71,8 +71,17 @@ def test_layer_is_tidied_and_measured(project: Path, cache_dir: Path) -> None:
     assert all(n.startswith("python/") for n in names)
     assert "python/big-1.0.dist-info/METADATA" in names
     assert not any(n.endswith(".pyc") or "/bin/" in n for n in names)
-    # The Lambda runtime ships boto3: left out for aws only.
-    assert [p.name for p in aws.packages] == ["big", "small"]
+    # The project pins boto3: shipped to aws too (on Lambda a shipped boto3 wins).
+    assert [p.name for p in aws.packages] == ["big", "boto3", "small"]
+
+
+def test_an_unpinned_boto3_is_left_to_lambdas_runtime(project: Path, cache_dir: Path) -> None:
+    (project / "requirements.txt").write_text("big==1.0\nboto3\n")
+    pip = FakePip(sizes={"big": 5000, "boto3": 300})
+    aws = build(make_service(project), cache_dir=cache_dir, pip=pip, target=AWS,
+                out_dir=project / "out-aws")
+    assert [p.name for p in aws.packages] == ["big"]
+    assert aws.layer is not None
     with zipfile.ZipFile(aws.layer.path) as zf:
         assert not any(n.startswith("python/boto3") for n in zf.namelist())
 
