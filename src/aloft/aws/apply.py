@@ -3,7 +3,8 @@
 Every step that creates something returns the step that deletes it; if a later step fails, the
 applier runs those in reverse, so a failed run leaves no half-made stage (updates are left as
 they are: the stage alias still points at the old version, and the next deploy completes them).
-The steps themselves live in apply_storage, apply_functions, apply_api and apply_triggers.
+The steps themselves live in apply_storage, apply_functions, apply_api, apply_triggers and
+apply_cdn.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.apply_api import ApiSteps
 from aloft.aws.apply_base import Undo
+from aloft.aws.apply_cdn import CdnSteps
 from aloft.aws.apply_functions import FunctionSteps
 from aloft.aws.apply_storage import StorageSteps
 from aloft.aws.apply_triggers import TriggerSteps
@@ -38,7 +40,7 @@ class ApplyResult:
     warnings: list[str] = field(default_factory=list)
 
 
-class Applier(StorageSteps, FunctionSteps, ApiSteps, TriggerSteps):
+class Applier(StorageSteps, FunctionSteps, ApiSteps, TriggerSteps, CdnSteps):
     """Runs steps in order; each step type has one `_do_<StepName>` method."""
 
     def __init__(self, aws: AwsClient, desired: s.Desired, actual: ActualState,

@@ -32,7 +32,8 @@ class ApiSteps(AuthSteps):
             raise DeployError("the static bucket's policy is not known",
                               where=self.aws.where,
                               fix="deploy again: it completes what is left")
-        uri, referer = f"{self.static.origin}/{{proxy}}", self.refs[REFERER_REF]
+        uri = f"{self.static.origin}/{self.static.prefix}{{proxy}}"
+        referer = self.refs[REFERER_REF]
         key = f"{uri}|{referer}"
         if key not in uris:
             got = self.aws.call(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from aloft.aws import specs as s
@@ -52,7 +53,18 @@ class ApplyContext:
                          if f.alias_version}
         self.api = (actual.api.kind, actual.api.id) if actual.api else None
         self.release: Release | None = None
+        self.cdn: dict[str, str] | None = actual.record.cdn  # the distribution (`cdn: true`)
 
     def _ignore_missing(self, service: str, op: str, **params: Any) -> None:
         """Delete-style calls: a resource already gone is what we wanted."""
         self.aws.find(service, op, **params)
+
+    def _invalidate(self, keys: list[str]) -> None:
+        """Changed static files: CloudFront serves the new ones at once."""
+        if self.cdn is None or not keys:
+            return
+        paths = ["/" + k for k in keys] if len(keys) <= 15 else [
+            f"/{self.static.prefix}*" if self.static else "/*"]
+        self.aws.call("cloudfront", "create_invalidation", DistributionId=self.cdn["id"],
+                      InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths},
+                                         "CallerReference": secrets.token_hex(8)})

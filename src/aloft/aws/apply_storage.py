@@ -132,7 +132,8 @@ class StorageSteps(ApplyContext):
                           "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
         referer = secrets.token_urlsafe(32)
         self.aws.call("s3", "put_bucket_policy", Bucket=x.bucket,
-                      Policy=bucket_policy(x.bucket, self.aws.account.partition, referer))
+                      Policy=bucket_policy(x.bucket, self.aws.account.partition, referer,
+                                           (self.cdn or {}).get("arn")))
         self.refs[REFERER_REF] = referer
         return []
 
@@ -145,6 +146,7 @@ class StorageSteps(ApplyContext):
         for i in range(0, len(x.delete), 1000):
             self.aws.call("s3", "delete_objects", Bucket=x.bucket, Delete={
                 "Objects": [{"Key": k} for k in x.delete[i:i + 1000]], "Quiet": True})
+        self._invalidate([f.key for f in x.upload] + list(x.delete))
         return []
 
     def _queue_attributes(self, q: s.QueueSpec) -> dict[str, str]:
@@ -282,7 +284,7 @@ class StorageSteps(ApplyContext):
 
     def _do_WriteState(self, x: st.WriteState) -> Undo:
         record = StateRecord.from_json(x.record_json)
-        record = dataclasses.replace(record, api=self.api)
+        record = dataclasses.replace(record, api=self.api, cdn=self.cdn)
         if x.release:
             last = record.current
             self.release = Release((last.number if last else 0) + 1, dict(self.versions),

@@ -2,16 +2,19 @@
 
 Requests an ACM certificate for `aws.domain` (unless `aws.certificate` names one), validates it
 through a DNS record in the Route 53 zone that holds the domain, creates the API Gateway domain
-name, maps it to the stage's API and points an alias record at it. Every step is idempotent:
-running it again after an interruption finishes the job.
+name, maps it to the stage's API and points an alias record at it. With `cdn: true` the domain
+goes to the CloudFront distribution instead (its certificate in us-east-1). Every step is
+idempotent: running it again after an interruption finishes the job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
+from aloft.aws.cdn import CLOUDFRONT_ZONE
 from aloft.aws.client import AwsClient
 from aloft.aws.names import Names
 from aloft.config.models import Service
@@ -111,4 +114,29 @@ def certify(aws: AwsClient, service: Service, *, api: tuple[str, str],
             "Name": domain, "Type": "A", "AliasTarget": {
                 "DNSName": target, "HostedZoneId": str(config["HostedZoneId"]),
                 "EvaluateTargetHealth": False}}}]})
+    return Certified(domain, arn, target, f"https://{domain}/")
+
+
+def certify_cdn(aws: AwsClient, east: AwsClient, service: Service, *, distribution: str,
+                config: Callable[[str], dict[str, Any]], timeout: float = 600.0) -> Certified:
+    """Give the stage's CloudFront distribution (`cdn: true`) its custom domain: a certificate
+    in us-east-1 (`east`), as CloudFront requires, the domain as the distribution's alias
+    (`config(certificate)`: its DistributionConfig then), and an alias record to it."""
+    domain = service.aws.domain
+    if not domain:
+        raise ProviderError("the stage has no custom domain", where=_where(service),
+                            fix="set `aws.domain: www.example.com` on the stage")
+    zone = hosted_zone(aws, domain, service)
+    arn = service.aws.certificate or _certificate(east, service, domain, zone, timeout)
+    got = aws.call("cloudfront", "get_distribution_config", Id=distribution)
+    aws.call("cloudfront", "update_distribution", Id=distribution, IfMatch=got["ETag"],
+             DistributionConfig=config(arn))
+    target = str(aws.call("cloudfront", "get_distribution", Id=distribution)[
+        "Distribution"]["DomainName"])
+    aws.call("route53", "change_resource_record_sets", HostedZoneId=zone, ChangeBatch={
+        "Comment": "aloft custom domain (CloudFront)", "Changes": [
+            {"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": domain, "Type": kind, "AliasTarget": {
+                    "DNSName": target, "HostedZoneId": CLOUDFRONT_ZONE,
+                    "EvaluateTargetHealth": False}}} for kind in ("A", "AAAA")]})
     return Certified(domain, arn, target, f"https://{domain}/")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Protocol
@@ -10,12 +11,14 @@ from typing import Protocol
 from aloft.aws import auth
 from aloft.aws import specs as s
 from aloft.aws import static as static_files
+from aloft.aws.cdn import CDN_CACHE_CONTROL
 from aloft.aws.names import HANDLER, Names
 from aloft.aws.policy import role_policy
 from aloft.config import route_cors
 from aloft.config.models import APP_FUNCTION, PER_FUNCTION, Cors, Service
 from aloft.config.source import format_path
 from aloft.errors import ConfigError, Location
+from aloft.stage import late as lt
 from aloft.stage import records as r
 from aloft.stage import stage_of
 
@@ -130,8 +133,33 @@ def _static(service: Service, stage: r.Stage, names: Names, kind: str) -> s.Stat
     directory = Path(st.directory)
     if not directory.is_dir():  # as locally: no directory, nothing served (the app answers)
         return None
-    return s.StaticSpec(names.static_bucket, names.account.region, st.path,
-                        static_files.scan(directory))
+    files = static_files.scan(directory)
+    if service.uses_cdn:  # CloudFront asks the bucket for the URL's path (aloft.aws.cdn)
+        prefix = st.path.lstrip("/") + "/"
+        return s.StaticSpec(names.static_bucket, names.account.region, st.path,
+                            tuple(dataclasses.replace(f, key=prefix + f.key) for f in files),
+                            CDN_CACHE_CONTROL, prefix)
+    return s.StaticSpec(names.static_bucket, names.account.region, st.path, files)
+
+
+def _cdn(service: Service, names: Names, api: s.ApiSpec | None,
+         static: s.StaticSpec | None) -> s.CdnSpec | None:
+    """`cdn: true`: CloudFront in front of the API and the static bucket."""
+    if not service.uses_cdn:
+        return None
+    if api is None:
+        raise ConfigError(
+            "`cdn: true` needs an HTTP or REST API to put CloudFront in front of",
+            where=_where(service, "cdn"),
+            fix="give the stage an `app` or `http` events (a function URL has no CDN here), "
+                "or remove `cdn`")
+    region = names.account.region
+    return s.CdnSpec(
+        reference=f"aloft-{names.prefix}", comment=f"aloft {service.service} {service.stage}",
+        api_domain=f"{lt.late(lt.API)}.execute-api.{region}.amazonaws.com",
+        api_path=f"/{service.stage}" if api.kind == "rest" else "",
+        static_bucket=f"{static.bucket}.s3.{region}.amazonaws.com" if static else None,
+        static_path=static.path if static else None, domain=service.aws.domain)
 
 
 def _api(service: Service, stage: r.Stage, names: Names, kind: s.ApiKind
@@ -287,6 +315,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         static=static,
         notes=stage_notes(stage),
         secret_key=names.secret_key_alias if _uses_secret_key(stage) else None,
+        cdn=_cdn(service, names, api, static),
     )
 
 

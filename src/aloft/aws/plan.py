@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from aloft.aws import cdn
 from aloft.aws import plan_changes as pc
 from aloft.aws import specs as s
 from aloft.aws import steps as st
@@ -91,6 +92,7 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
     api_steps = _api(d, a)
     out += api_steps
     out += usage_plan_steps(d, a, any(isinstance(x, st.CreateApi) for x in api_steps))
+    out += _cdn(d, a)
     out += _permissions(d, a)
     out += _triggers(d, a)
     out += alias_moves
@@ -135,6 +137,19 @@ def _roles(d: s.Desired, a: ActualState, refs: Mapping[str, str]) -> list[st.Ste
         if a.roles.get(role.name) != role.policy:
             out.append(st.PutRolePolicy(role.name, "aloft", role.policy))
     return out
+
+
+def _cdn(d: s.Desired, a: ActualState) -> list[st.Step]:
+    """The CloudFront distribution (`cdn: true`), made, brought to its spec or removed."""
+    have = a.record.cdn
+    if d.cdn is None:
+        return [st.DeleteDistribution(have["id"], have.get("oac", ""), a.static_bucket or "")
+                ] if have else []
+    if have is None:
+        return [st.CreateDistribution(d.cdn, d.tags)]
+    if have.get("hash") != cdn.spec_hash(d.cdn, have.get("certificate") or None):
+        return [st.UpdateDistribution(have["id"], d.cdn)]
+    return []
 
 
 def release_routes(d: s.Desired) -> tuple[s.RouteSpec, ...]:
@@ -370,6 +385,10 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     """Delete everything the stage created: triggers first, then functions, then the rest."""
     a = actual
     out: list[st.Step] = []
+    if a.record.cdn:
+        have = a.record.cdn
+        out.append(st.DeleteDistribution(have["id"], have.get("oac", ""),
+                                         a.static_bucket or ""))
     if desired.domain and a.api is not None:
         out.append(st.DeleteDomainName(desired.domain))
     if a.usage_plan is not None:

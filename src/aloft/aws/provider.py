@@ -19,18 +19,19 @@ from typing import TYPE_CHECKING, Any
 from aloft.aws import specs as s
 from aloft.aws import steps as st_
 from aloft.aws.apply import Applier, ApplyResult
-from aloft.aws.certify import certify
+from aloft.aws.cdn import distribution_config, spec_hash
+from aloft.aws.certify import certify, certify_cdn
 from aloft.aws.client import AwsClient
 from aloft.aws.dead_letters import FailureQueue
 from aloft.aws.desired import Built, desired
 from aloft.aws.errors import AwsNotFound
 from aloft.aws.health import HealthCheckFailed, failure_error
 from aloft.aws.names import Names
-from aloft.aws.plan import describe, plan_deploy, plan_static, plan_undeploy
+from aloft.aws.plan import describe, fill, plan_deploy, plan_static, plan_undeploy
 from aloft.aws.plan_rollback import plan_rollback
 from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
-from aloft.aws.state import ActualState, StateReader
+from aloft.aws.state import CDN_REF, ActualState, StateReader
 from aloft.aws.template import template_json
 from aloft.config.models import Service
 from aloft.errors import (
@@ -260,6 +261,8 @@ class AwsProvider:
 
     def _url(self, d: s.Desired, refs: dict[str, str] | Any,
              api: tuple[str, str] | None) -> str | None:
+        if d.cdn is not None and refs.get(CDN_REF):  # CloudFront in front of the API
+            return f"https://{refs[CDN_REF]}/"
         if api is not None:
             host = f"{api[1]}.execute-api.{d.region}.amazonaws.com"
             return f"https://{host}/" if api[0] == "http" else f"https://{host}/{d.stage}/"
@@ -316,6 +319,8 @@ class AwsProvider:
     def certify(self, service: Service, *, timeout: float = 600.0) -> Certified:
         """Give the deployed stage's API its custom domain `aws.domain` (`aloft certify`)."""
         st = self._deployed(service)
+        if st.desired.cdn is not None:
+            return self._certify_cdn(service, st, timeout)
         api = st.actual.api
         kind = service.aws.api
         if api is None and kind != "url":
@@ -342,6 +347,26 @@ class AwsProvider:
         return StaticPublished(
             url=(url or "/").rstrip("/") + sp.path + "/", where=f"bucket {sp.bucket}",
             uploaded=sum(len(x.upload) for x in sync), deleted=sum(len(x.delete) for x in sync))
+
+    def _certify_cdn(self, service: Service, st: Stage, timeout: float) -> Certified:
+        """The custom domain on the CloudFront distribution; the state records its
+        certificate (a later deploy keeps the domain)."""
+        have, spec = st.actual.record.cdn, st.desired.cdn
+        if have is None or spec is None:
+            raise NotDeployedError("the stage's CloudFront distribution is not deployed yet",
+                                   where=_where(service),
+                                   fix=f"run `aloft deploy {service.stage}` first")
+        spec = fill(spec, st.actual.refs)
+        east = self._client(service.model_copy(update={"aws": service.aws.model_copy(
+            update={"region": "us-east-1"})}))
+        done = certify_cdn(st.aws, east, service, distribution=have["id"], timeout=timeout,
+                           config=lambda arn: distribution_config(spec, have.get("oac"), arn))
+        record = dataclasses.replace(st.actual.record, cdn={
+            **have, "certificate": done.certificate_arn,
+            "hash": spec_hash(spec, done.certificate_arn)})
+        st.aws.call("s3", "put_object", Bucket=st.desired.bucket, Key=st.desired.state_key,
+                    Body=record.to_json().encode(), ContentType="application/json")
+        return done
 
     def template(self, service: Service, manifest: Manifest | None) -> str:
         """The stage as a CloudFormation template (`aloft template`)."""
@@ -382,6 +407,8 @@ class AwsProvider:
                 "tables": [t.name for t in a.resources.tables],
                 "parameters": [p.name for p in a.resources.parameters]},
             "deployment_bucket": st.desired.bucket,
+            **({"cdn": {"id": a.record.cdn["id"], "domain": a.record.cdn["domain"]}}
+               if a.record.cdn else {}),
         })
 
     def invoke(self, service: Service, function: str, event: Any, *,

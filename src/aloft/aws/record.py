@@ -44,6 +44,8 @@ class StateRecord:
     bucket_created: bool = False
     static_bucket: str | None = None  # the bucket of the `static:` files
     roles: tuple[str, ...] = ()  # the IAM roles aloft made (the stage's, or each function's)
+    # the CloudFront distribution (`cdn: true`): id, arn, domain, oac, hash (aloft.aws.cdn)
+    cdn: dict[str, str] | None = None
     releases: tuple[Release, ...] = ()
 
     def to_json(self) -> str:
@@ -67,6 +69,7 @@ class StateRecord:
             bucket_created=bool(data.get("bucket_created", False)),
             static_bucket=data.get("static_bucket") or None,
             roles=tuple(data.get("roles", ())),
+            cdn=dict(data["cdn"]) if data.get("cdn") else None,
             releases=tuple(Release(int(r["number"]), dict(r["functions"]),
                                    str(r["code_sha256"]), float(r["time"]), _rules(r),
                                    _routes(r))

@@ -278,6 +278,7 @@ class StaticSpec:
     path: str  # URL prefix without a trailing slash, e.g. "/static"
     files: tuple[StaticFile, ...]
     cache_control: str = "no-cache"  # like the local gateway: revalidate with the ETag
+    prefix: str = ""  # of the object keys: with a CDN, the URL path (`static/`)
 
     @property
     def origin(self) -> str:
@@ -298,6 +299,20 @@ class RoleSpec:
     name: str
     arn: str
     policy: str  # JSON policy document (sorted keys: compared as text)
+
+
+@dataclass(frozen=True)
+class CdnSpec:
+    """A CloudFront distribution: the API (`${api}`'s host) forwarded uncached, the static
+    bucket (through an origin access control) cached under `static_path`."""
+
+    reference: str  # CallerReference: one distribution per stage
+    comment: str
+    api_domain: str  # `{api}.execute-api.{region}.amazonaws.com` (placeholder until created)
+    api_path: str  # the REST API's `/{stage}`; "" for an HTTP API's $default stage
+    static_bucket: str | None = None  # the bucket's REST host, when `static:` is served
+    static_path: str | None = None  # `/static`
+    domain: str | None = None  # `aws.domain`, attached by `aloft certify`
 
 
 @dataclass(frozen=True)
@@ -336,6 +351,7 @@ class Desired:
     static: StaticSpec | None = None  # `static:` served from a bucket (HTTP APIs)
     notes: tuple[str, ...] = ()  # what the stage declares that is not created on AWS yet
     secret_key: str | None = None  # the stage key's alias, when its secrets or grants use it
+    cdn: CdnSpec | None = None  # `cdn: true`: CloudFront in front of the API and static files
 
     def function(self, name: str) -> FunctionSpec:
         return next(f for f in self.functions if f.name == name)

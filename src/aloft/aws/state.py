@@ -32,6 +32,8 @@ from aloft.stage.records import DEFAULT_ASYNC
 from aloft.stage.resources import is_public_read
 
 LAYER_MARK = "aloft deps sha256:"
+CDN_REF = "cdn"
+"""The `refs` key of the stage's CloudFront domain (`cdn: true`)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,8 @@ class StateReader:
             refs[lt.API_URL] = (f"https://{api.id}.execute-api."
                                 f"{self.names.account.region}.amazonaws.com")
         refs.update(self._late(d))
+        if self.record.cdn:  # the state record answers: no CloudFront read
+            refs[CDN_REF] = self.record.cdn["domain"]
         return ActualState(
             bucket_exists=bucket_exists, objects=frozenset(objects), layers=tuple(layers),
             roles=roles, functions=functions, api=api,
@@ -326,7 +330,7 @@ class StateReader:
         want = self.desired.static
         params = integ.get("RequestParameters") or {}
         if (want is not None and self.referer is not None
-                and integ.get("IntegrationUri") == f"{want.origin}/{{proxy}}"
+                and integ.get("IntegrationUri") == f"{want.origin}/{want.prefix}{{proxy}}"
                 and params.get("overwrite:header.referer") == self.referer):
             return s.STATIC_ROUTE
         return "?"

@@ -13,6 +13,7 @@ import hashlib
 import json
 import mimetypes
 from pathlib import Path
+from typing import Any
 
 from aloft.aws import specs as s
 
@@ -47,12 +48,22 @@ def scan(directory: Path) -> tuple[s.StaticFile, ...]:
     return tuple(out)
 
 
-def bucket_policy(bucket: str, partition: str, referer: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
+def bucket_policy(bucket: str, partition: str, referer: str,
+                  distribution_arn: str | None = None) -> str:
+    """Reads with the secret Referer (the API's), and by the stage's CloudFront distribution
+    (`cdn: true`, through its origin access control)."""
+    statements: list[dict[str, Any]] = [{
         "Sid": _SID, "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
         "Resource": f"arn:{partition}:s3:::{bucket}/*",
         "Condition": {"StringEquals": {"aws:Referer": referer}},
-    }]}, sort_keys=True)
+    }]
+    if distribution_arn:
+        statements.append({
+            "Sid": "AloftStaticReadThroughCdn", "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+            "Resource": f"arn:{partition}:s3:::{bucket}/*",
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 def referer_of(policy: str) -> str | None:

@@ -511,6 +511,35 @@ class DeleteDomainName(Step):
 
 
 @dataclass(frozen=True)
+class CreateDistribution(Step):
+    """CloudFront in front of the stage (`cdn: true`), with the static bucket's access
+    control and the bucket policy that lets this distribution read it."""
+
+    spec: s.CdnSpec
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return self.spec.comment
+
+
+@dataclass(frozen=True)
+class UpdateDistribution(Step):
+    distribution: str
+    spec: s.CdnSpec
+
+
+@dataclass(frozen=True)
+class DeleteDistribution(Step):
+    """Disabled, then deleted once CloudFront has applied that (minutes on AWS); the access
+    control and the bucket's CloudFront statement go with it."""
+
+    distribution: str
+    oac: str = ""
+    static_bucket: str = ""
+
+
+@dataclass(frozen=True)
 class WriteState(Step):
     """Record what the stage holds now (the release is appended when versions are known)."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aloft.aws import cdn
 from aloft.aws import specs as s
 from aloft.aws import template_auth as auth
 from aloft.aws.desired import Built, desired
@@ -172,6 +173,7 @@ class _Template:
         self._static()
         self._api()
         self._triggers()
+        self._cdn()
         out: dict[str, Any] = {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"aloft: {d.service} stage {d.stage}",
@@ -467,23 +469,33 @@ class _Template:
         if self.static_name:
             props["BucketName"] = self.static_name
         self.add("StaticBucket", "AWS::S3::Bucket", props)
+        statements: list[dict[str, Any]] = [{
+            "Sid": "AloftStaticReadThroughApi", "Effect": "Allow", "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${StaticBucket}/*"},
+            "Condition": {"StringEquals": {"aws:Referer": _REFERER}}}]
+        if self.d.cdn is not None:  # the distribution reads it through its access control
+            statements.append({
+                "Sid": "AloftStaticReadThroughCdn", "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${StaticBucket}/*"},
+                "Condition": {"StringEquals": {"AWS:SourceArn": {"Fn::Sub": (
+                    "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:"
+                    "distribution/${Cdn}")}}}})
         self.add("StaticBucketPolicy", "AWS::S3::BucketPolicy", {
             "Bucket": {"Ref": "StaticBucket"},
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "AloftStaticReadThroughApi", "Effect": "Allow", "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${StaticBucket}/*"},
-                "Condition": {"StringEquals": {"aws:Referer": _REFERER}}}]}})
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}})
         self.outputs["StaticBucket"] = {"Value": {"Ref": "StaticBucket"}}
         self.unsupported.append(
             f"static files: upload {len(sp.files)} file(s) to the StaticBucket output with "
-            f"`aws s3 sync <static dir> s3://<bucket> --cache-control {sp.cache_control} "
-            "--delete`")
+            f"`aws s3 sync <static dir> s3://<bucket>/{sp.prefix} --cache-control "
+            f"'{sp.cache_control}' --delete`")
 
     def _static_integration(self) -> str:
         name = self.static_name or ""
-        uri = ("https://s3.${AWS::Region}.${AWS::URLSuffix}/${StaticBucket}/{proxy}"
-               if "." in name else "https://${StaticBucket.RegionalDomainName}/{proxy}")
+        prefix = self.d.static.prefix if self.d.static else ""
+        uri = (f"https://s3.${{AWS::Region}}.${{AWS::URLSuffix}}/${{StaticBucket}}/{prefix}{{proxy}}"
+               if "." in name else f"https://${{StaticBucket.RegionalDomainName}}/{prefix}{{proxy}}")
         return self.add("StaticIntegration", "AWS::ApiGatewayV2::Integration", {
             "ApiId": {"Ref": "Api"}, "IntegrationType": "HTTP_PROXY",
             "IntegrationMethod": "ANY", "IntegrationUri": {"Fn::Sub": uri},
@@ -491,6 +503,31 @@ class _Template:
             "RequestParameters": {"overwrite:header.referer": _REFERER},
             "ResponseParameters": {"403": {"ResponseParameters": [
                 {"Destination": "overwrite:statuscode", "Source": "404"}]}}})
+
+    def _cdn(self) -> None:
+        """`cdn: true`: the distribution in front of the API and the static bucket (aloft
+        certify attaches a domain after the stack exists)."""
+        spec = self.d.cdn
+        if spec is None:
+            return
+        oac = None
+        if spec.static_bucket:
+            self.add("CdnAccessControl", "AWS::CloudFront::OriginAccessControl", {
+                "OriginAccessControlConfig": {
+                    k: v for k, v in cdn.oac_config(spec.reference).items()
+                    if k != "Description"}})
+            oac = "CDN_ACCESS_CONTROL"
+        config = cdn.template_config(cdn.distribution_config(spec, oac))
+        for origin in config["Origins"]:
+            if origin["Id"] == cdn.API_ORIGIN:
+                origin["DomainName"] = {
+                    "Fn::Sub": "${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+            elif origin["Id"] == cdn.STATIC_ORIGIN:
+                origin["DomainName"] = {"Fn::GetAtt": ["StaticBucket", "RegionalDomainName"]}
+                origin["OriginAccessControlId"] = {"Fn::GetAtt": ["CdnAccessControl", "Id"]}
+        self.add("Cdn", "AWS::CloudFront::Distribution", {
+            "DistributionConfig": config, "Tags": _tags(self.d)})
+        self.outputs["CdnUrl"] = {"Value": {"Fn::Sub": "https://${Cdn.DomainName}/"}}
 
     def resources_of(self, *kinds: str) -> list[str]:
         return [k for k, v in self.resources.items() if v["Type"] in kinds]

@@ -542,6 +542,9 @@ class Static(Model):
     bucket: str | None = Field(
         None, description="Bucket serving the files on aws; default one per stage."
     )
+    cdn: bool = Field(
+        False, description="On aws, a CloudFront distribution in front of the files (cached) "
+        "and the API (forwarded); the local cloud serves the files directly.")
 
 
 class Cors(Model):
@@ -734,6 +737,9 @@ class ServiceSettings(FunctionSettings):
         description="Keep an app instance initialised: true, a rate or a mapping.",
     )
     static: Static | None = Field(None, description="Serve static files.")
+    cdn: bool = Field(
+        False, description="On aws, a CloudFront distribution in front of the API (and the "
+        "static files, cached); `static.cdn` says the same.")
     cors: Cors = Field(
         default_factory=lambda: Cors(enabled=False),
         description="CORS for the HTTP API: true, an origin or a mapping.",
@@ -928,6 +934,11 @@ class Service(ServiceSettings, StageSettings):
 
     def resolved_functions(self) -> dict[str, Function]:
         return {name: self.function(name) for name in self.all_function_names()}
+
+    @property
+    def uses_cdn(self) -> bool:
+        """`cdn: true` or `static: {cdn: true}`: a CloudFront distribution on aws."""
+        return self.cdn or (self.static is not None and self.static.cdn)
 
     @property
     def effective_health_path(self) -> str:

@@ -29,6 +29,9 @@ def gaps(service: Service) -> list[str]:
     """Warnings for what the stage reads but its provider does not apply yet."""
     local = service.provider == "local"
     out: list[str] = []
+    if local and service.uses_cdn:
+        out.append("`cdn`: the local cloud serves the static files and the API directly (aws "
+                   "deployments put a CloudFront distribution in front of them)")
     if local and service.dead_letter is not None:
         out.append(f"`dead_letter`: the local cloud's {_NO_DESTINATIONS}")
     for name, fn in service.functions.items():

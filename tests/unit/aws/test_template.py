@@ -30,6 +30,9 @@ def _service(root: Path = Path("/tmp"), **fields: Any) -> Service:
 
 FIXTURES = {
     "full": FULL,
+    "cdn": {"app": "app:app", "static": {"path": "/assets", "directory": ".", "cdn": True},
+            "aws": {"region": "eu-west-1", "domain": "www.example.com"}},
+    "cdn-rest": {"app": "app:app", "cdn": True, "aws": {"region": "eu-west-1", "api": "rest"}},
     "per-function-roles": {**FULL, "aws": {"region": "eu-west-1", "role": "per_function"}},
     "rest": {"app": "app:app", "aws": {"region": "eu-west-1", "api": "rest"},
              "functions": {"hi": {"handler": "h.h", "events": [{"http": "POST /hi/{x}"}]}}},
@@ -233,3 +236,19 @@ def test_per_function_roles_give_each_function_its_own_policy() -> None:
         "Statement"]} for n in ("WorkerRole", "HelloRole")}
     assert {"ConsumedQueues", "Streams", "Secrets", "User0"} <= sids["WorkerRole"]
     assert not {"ConsumedQueues", "Streams", "Secrets", "User0"} & sids["HelloRole"]
+
+
+def test_a_cdn_fronts_the_api_and_the_static_bucket() -> None:
+    res = template(_service(app="app:app", static={"path": "/assets", "directory": ".",
+                                                   "cdn": True}))["Resources"]
+    config = res["Cdn"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert origins["static"]["OriginAccessControlId"] == {
+        "Fn::GetAtt": ["CdnAccessControl", "Id"]}
+    assert config["CacheBehaviors"][0]["PathPattern"] == "assets/*"
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "api"
+    statements = res["StaticBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [st["Sid"] for st in statements] == ["AloftStaticReadThroughApi",
+                                                "AloftStaticReadThroughCdn"]
+    uri = res["StaticIntegration"]["Properties"]["IntegrationUri"]["Fn::Sub"]
+    assert uri.endswith("/assets/{proxy}")
