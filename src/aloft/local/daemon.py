@@ -31,6 +31,7 @@ from aloft.local.deploy.deployer import Deployer
 from aloft.local.http.gateway import Gateway
 from aloft.local.http.proxy_integration import health_event
 from aloft.local.http.server import Limits, bind, create_app, serve
+from aloft.local.instances import isolation
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services.supervisor import AwsEndpoint
 from aloft.local.store.artifacts import ArtifactStore
@@ -137,6 +138,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         log.warning("listening on port %d, not %d as before: versions deployed then name the "
                     "old port in AWS_ENDPOINT_URL_LAMBDA (redeploy them)", port, before)
     home.remember_port(port)  # the next start takes it again (see resolve_port)
+    isolated = await asyncio.to_thread(isolation.configure, home.root, home.artifacts)
+    log.info("instance isolation: %s", isolated.describe())
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()
     pool = InstancePool(logs, account_concurrency=opts.account_concurrency)

@@ -33,6 +33,7 @@ class FunctionVersion:
     payload: Literal["2.0", "1.0"] = "2.0"  # HTTP event format the function expects
     python: str | None = None  # the interpreter (the declared runtime's); None: the daemon's
     runtime_dir: Path | None = None  # Lambda's boto3 and botocore, after the layer on sys.path
+    ephemeral_storage: int = 512  # MB of the instance's /tmp (enforced where isolated)
 
     @property
     def key(self) -> str:

@@ -12,12 +12,15 @@ from aloft.package.archive import sha256_file
 from aloft.package.files import rename_into
 
 
-def unpack(zip_path: Path, dest_root: Path, *, sha256: str | None = None) -> Path:
+def unpack(zip_path: Path, dest_root: Path, *, sha256: str | None = None,
+           compile_bytecode: bool = False) -> Path:
     """Extract `zip_path` into `dest_root/<sha256>/` unless it is there already; return that dir.
 
     The archive is extracted into a temporary sibling and renamed into place, so a reader never
     sees a half-extracted tree and concurrent unpacks of the same archive end with one copy.
-    Pass `sha256` (from the manifest) to skip hashing the archive.
+    Pass `sha256` (from the manifest) to skip hashing the archive. `compile_bytecode`: write
+    the .pyc files of this interpreter into the tree first (the local cloud's instances see it
+    read-only, as Lambda's /var/task, so they could not cache what they compile).
     """
     digest = sha256 or sha256_file(zip_path)
     final = dest_root / digest
@@ -37,6 +40,10 @@ def unpack(zip_path: Path, dest_root: Path, *, sha256: str | None = None) -> Pat
                 fix="rebuild the artifact with `aloft package`",
             ) from None
         work.chmod(0o755)
+        if compile_bytecode:
+            import compileall
+
+            compileall.compile_dir(work, quiet=2, ddir=final, workers=1)
         rename_into(work, final)
     finally:
         if work.exists():

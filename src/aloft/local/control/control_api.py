@@ -46,6 +46,7 @@ from aloft.config.models import Service
 from aloft.local.control import dashboard, invoke_api, invoke_auth, lambda_api
 from aloft.local.control.invoke_api import ApiRequest, Reply
 from aloft.local.control.platform import LogWaiter, Platform
+from aloft.local.instances import isolation
 from aloft.local.instances.trace_ids import incoming_root, lambda_trace
 from aloft.local.services import eventbridge
 from aloft.local.store.artifacts import valid_sha256
@@ -184,6 +185,7 @@ class ControlHandler:
             "async_processed": self.p.asyncq.processed,
             "schedules_fired": self.p.scheduler.fired,
             "aws_endpoint": self.p.endpoint.status() if self.p.endpoint else None,
+            "isolation": isolation.current().describe(),
         }
         return json_reply(200, data)
 

@@ -68,6 +68,7 @@ def function_version(
         environment=function_environment(stage, fn, version, port, code_dir, aws, known),
         snapshot=fn.snapshot, payload=fn.payload, python=runtime.python,
         runtime_dir=Path(runtime.layer) if runtime.layer else None,
+        ephemeral_storage=fn.ephemeral_storage,
     )
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aloft.local.instances.output import OutputLines
+from aloft.local.instances import isolation
 from aloft.local.instances.worker import protocol as P
 from aloft.local.types import FunctionVersion, LogSink
 
@@ -48,9 +49,11 @@ def instance_env(fv: FunctionVersion) -> dict[str, str]:
 
 def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int) -> subprocess.Popen[bytes]:
     """Start `instance_main.py` with the version's interpreter and no site-packages (-S; the
-    script's own directory leaves sys.path first thing, as -P would, which 3.9 lacks)."""
+    script's own directory leaves sys.path first thing, as -P would, which 3.9 lacks), told
+    what to hide of the machine (isolation.py)."""
     python = fv.python or sys.executable
-    argv = [python, "-S", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory)]
+    argv = [python, "-S", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory),
+            isolation.current().spec(fv) or "-"]
     return subprocess.Popen(
         argv,
         env=instance_env(fv),
@@ -568,7 +571,8 @@ class Zygote:
         env["PYTHONPATH"] = os.pathsep.join(python_path(fv, code=False))
         argv = [fv.python or sys.executable, "-S", str(INSTANCE_MAIN), "zygote",
                 str(theirs.fileno()),
-                str(fv.memory), json.dumps(modules)]
+                str(fv.memory), isolation.current().spec(fv, zygote=True) or "-",
+                json.dumps(modules)]
         try:
             self.watch = ProcessWatch(loop, subprocess.Popen(
                 argv, env=env, cwd=layer_dir, stdin=subprocess.DEVNULL,
@@ -610,7 +614,8 @@ class Zygote:
         paths = python_path(fv)
         env = dict(fv.environment)
         env["PYTHONPATH"] = os.pathsep.join(paths)
-        spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory}
+        spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory,
+                "sandbox": isolation.current().template_spec(fv)}
         self._token = token = (self._token + 1) & 0xFFFFFFFF
         body = P.FORK_BODY.pack(token) + json.dumps(spec).encode()
         forked = ForkedProcess()

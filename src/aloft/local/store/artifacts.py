@@ -81,7 +81,8 @@ class ArtifactStore:
                 f"artifact {sha256[:12]}… is not stored on the local cloud",
                 fix="deploy again: the CLI uploads missing artifacts first",
             )
-        return unpack(self.zip_path(sha256), self.unpacked_root, sha256=sha256)
+        return unpack(self.zip_path(sha256), self.unpacked_root, sha256=sha256,
+                      compile_bytecode=True)
 
     def remove(self, candidates: set[str], keep: set[str]) -> list[str]:
         """Delete the artifacts (zip and tree) in `candidates` that are not in `keep`.

@@ -196,6 +196,7 @@ def fv_to_json(fv: FunctionVersion) -> str:
             "payload": fv.payload,
             "python": fv.python,
             "runtime_dir": str(fv.runtime_dir) if fv.runtime_dir else None,
+            "ephemeral_storage": fv.ephemeral_storage,
         },
         sort_keys=True,
     )
@@ -233,6 +234,7 @@ def fv_from_json(text: str) -> FunctionVersion:
         payload=data.get("payload", "2.0"),
         python=data.get("python"),
         runtime_dir=Path(data["runtime_dir"]) if data.get("runtime_dir") else None,
+        ephemeral_storage=int(data.get("ephemeral_storage") or 512),
     )
 
 

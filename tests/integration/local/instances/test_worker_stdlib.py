@@ -37,7 +37,7 @@ print(json.dumps({"path": sys.path, "new": new, "siblings": siblings}))
 
 def test_the_worker_files_are_the_ones_instances_load() -> None:
     assert [p.name for p in FILES] == [
-        "event_builders.py", "instance_main.py", "protocol.py", "proxy_response.py"]
+        "event_builders.py", "instance_main.py", "protocol.py", "proxy_response.py", "sandbox.py"]
 
 
 def test_they_load_in_a_bare_interpreter_with_only_each_other(tmp_path: Path) -> None:

@@ -11,6 +11,9 @@ MODE `zygote` (FD, then a JSON list of module names): import those modules of a 
 layer, then fork a template for every FORK_TEMPLATE frame; the template imports only its own
 version's code (see `_run_zygote`).
 stdout and stderr are the pool's log pipe; the pool frames them with START/END/REPORT lines.
+The argument after MEMORY_MB is the isolation spec (JSON, or `-` for none): a template, zygote
+or instance narrows its view of the machine with it before any code of the function runs
+(sandbox.py); an instance forked from a template gets its own /tmp, then no capability.
 """
 
 from __future__ import annotations
@@ -61,6 +64,40 @@ LAMBDA_FILES = 1024  # open files a Lambda function may have
 
 _libc: Any = None
 _from_zygote = False  # this template was forked from its layer's zygote
+_sandbox: dict[str, Any] | None = None  # the isolation spec (main's argument), None: none
+_S: Any = None  # sandbox.py, loaded once (forked children reuse it)
+
+
+def _sandbox_module() -> Any:
+    global _S
+    if _S is None:
+        _S = _sibling("sandbox")
+    return _S
+
+
+def _isolate(send: Callable[[bytes], Any], *, keep_privileges: bool) -> None:
+    """Narrow this process's view (sandbox.narrow) before any code of the function runs; a
+    failure is the init error (the process must not run with the daemon's view)."""
+    if _sandbox is None:
+        return
+    try:
+        S = _sandbox_module()
+        S.narrow(_sandbox)
+        if not keep_privileges:  # a template keeps them in its namespace: it mounts /tmps
+            S.drop_privileges()
+    except Exception as exc:
+        _sandbox_failed(send, exc)
+
+
+def _sandbox_failed(send: Callable[[bytes], Any], exc: BaseException) -> NoReturn:
+    error = {"errorType": "Runtime.SandboxError", "requestId": "", "stackTrace": [],
+             "errorMessage": f"cannot isolate the instance: {exc} (ALOFT_SANDBOX=0 on the "
+                             "daemon runs instances without isolation)"}
+    sys.stderr.write(f"[ERROR] Runtime.SandboxError: {error['errorMessage']}\n")
+    sys.stderr.flush()
+    with contextlib.suppress(OSError):
+        send(P.frame(P.INIT_ERROR, P.PID.pack(os.getpid()) + json.dumps(error).encode()))
+    os._exit(1)
 
 
 def _die_with_parent() -> None:
@@ -318,6 +355,7 @@ def _out_of_memory(sock: socket.socket, request_id: str, seconds: float) -> NoRe
 
 def _run_instance(fd: int) -> None:
     sock = socket.socket(fileno=fd)
+    _isolate(sock.sendall, keep_privileges=False)
     started = time.perf_counter()
     _setup_logging()
     try:
@@ -333,6 +371,7 @@ def _run_instance(fd: int) -> None:
 
 def _run_template(fd: int) -> None:
     ctl = socket.socket(fileno=fd)
+    _isolate(ctl.send, keep_privileges=True)
     started = time.perf_counter()
     _setup_logging()
     try:
@@ -429,6 +468,7 @@ def _run_zygote(fd: int, modules: list[str]) -> None:
     like any template: only the version's own code (and what it imports beyond the preloaded
     set) is imported afresh. Nothing of the user's code is ever imported here."""
     ctl = socket.socket(fileno=fd)
+    _isolate(ctl.send, keep_privileges=True)  # its templates narrow themselves further
     started = time.perf_counter()
     for name in modules:
         try:
@@ -460,8 +500,10 @@ def _run_zygote(fd: int, modules: list[str]) -> None:
 
 
 def _become_template(sock_fd: int, log_fd: int, spec: dict[str, Any]) -> NoReturn:
-    global _from_zygote
+    global _from_zygote, _sandbox
     _from_zygote = True
+    sandbox = spec.get("sandbox")
+    _sandbox = json.loads(sandbox) if sandbox else None  # _run_template narrows with it
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
@@ -533,6 +575,13 @@ def _run_child(
     os.close(log_fd)
     _die_with_parent()
     sock = socket.socket(fileno=sock_fd)
+    if _sandbox is not None:  # its own /tmp, no capability (as _isolate's, once per instance)
+        try:
+            S = _sandbox_module()
+            S.fresh_tmp(_sandbox)
+            S.drop_privileges()
+        except Exception as exc:
+            _sandbox_failed(sock.sendall, exc)
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
     try:
         _serve(sock, handler, new_context)
@@ -558,11 +607,13 @@ def _kill(pid: int) -> None:
 
 
 def main(argv: list[str]) -> None:
+    global _sandbox
     mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
+    _sandbox = json.loads(argv[4]) if len(argv) > 4 and argv[4] != "-" else None
     _die_with_parent()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if mode == "zygote":  # no memory limit of its own: each template sets its function's
-        _run_zygote(fd, json.loads(argv[4]))
+        _run_zygote(fd, json.loads(argv[5]))
         return
     _limit_memory(memory_mb)
     if mode == "template":

@@ -1,0 +1,106 @@
+"""Which isolation the daemon's instances get, and what each process is told to hide and keep.
+
+On Linux with unprivileged user namespaces, every template, zygote and fresh instance narrows
+its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME` and the user's
+`~/.aws` are empty, its code and layers read-only, /tmp its own. Where that is not possible
+(another OS, namespaces turned off by the system), instances run with the daemon's view and
+`aloft doctor` and `aloft cloud status` say so. ALOFT_SANDBOX=0 turns it off (debugging).
+
+The daemon `configure`s it once at start (a probe in a child process, ~20 ms); the pool reads
+`current()` when it starts a process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from aloft.local.types import FunctionVersion
+
+SANDBOX_MAIN = Path(__file__).parent / "worker" / "sandbox.py"
+NAMESPACES = "namespaces"
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The isolation in force: `mode` is "namespaces" or "none"; `detail` says why or what."""
+
+    mode: str
+    detail: str
+    hide: tuple[str, ...] = ()
+    artifacts: str | None = None  # what a zygote keeps for the templates it forks
+
+    @property
+    def active(self) -> bool:
+        return self.mode == NAMESPACES
+
+    def describe(self) -> str:
+        return f"{self.mode} ({self.detail})"
+
+    def spec(self, fv: FunctionVersion, *, zygote: bool = False) -> str | None:
+        """The JSON spec a worker process narrows itself with (None: no isolation)."""
+        if not self.active:
+            return None
+        keep = [str(fv.layer_dir)] if fv.layer_dir else []
+        if zygote and self.artifacts:
+            keep.append(self.artifacts)
+        elif not zygote:
+            keep.insert(0, str(fv.code_dir))
+        return json.dumps({"hide": list(self.hide), "keep": keep,
+                           "tmp_mb": fv.ephemeral_storage})
+
+    def template_spec(self, fv: FunctionVersion) -> str | None:
+        """The spec of a template forked from a zygote: it hides the artifacts the zygote
+        kept, and keeps its own code and layer."""
+        if not self.active or not self.artifacts:
+            return self.spec(fv)
+        keep = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
+        return json.dumps({"hide": [self.artifacts], "keep": keep,
+                           "tmp_mb": fv.ephemeral_storage})
+
+
+_OFF = Isolation("none", "not configured")
+_current = _OFF
+
+
+def probe() -> tuple[bool, str]:
+    """Whether a process can narrow its view here, and if not why."""
+    if os.environ.get("ALOFT_SANDBOX", "1") == "0":
+        return False, "turned off by ALOFT_SANDBOX=0"
+    if not sys.platform.startswith("linux"):
+        return False, f"no user namespaces on {sys.platform}: instances see the daemon's files"
+    try:
+        done = subprocess.run([sys.executable, "-S", "-P", str(SANDBOX_MAIN), "probe"],
+                              capture_output=True, text=True, timeout=20, check=False, cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"the probe did not run: {exc}"
+    answer = done.stdout.strip() or done.stderr.strip()[-300:]
+    if answer == NAMESPACES:
+        return True, "user + mount namespaces: $ALOFT_HOME hidden, code read-only, own /tmp"
+    return False, (f"user namespaces unavailable ({answer.removeprefix('none: ')}): "
+                   "instances see the daemon's files")
+
+
+def hidden_dirs(home: Path) -> tuple[str, ...]:
+    """What no instance may see: the home, and the user's AWS credentials (they sign calls to
+    the Invoke API and the local AWS endpoint as the user)."""
+    return str(home), os.path.expanduser("~/.aws")
+
+
+def configure(home: Path, artifacts: Path) -> Isolation:
+    """Probe once and set what `current()` answers."""
+    global _current
+    ok, detail = probe()
+    if ok:
+        _current = Isolation(NAMESPACES, detail, hidden_dirs(home), str(artifacts))
+    else:
+        _current = Isolation("none", detail)
+    return _current
+
+
+def current() -> Isolation:
+    return _current

@@ -1,0 +1,192 @@
+"""An instance's view of the machine, narrowed to what Lambda gives (Linux; standard library only).
+
+`narrow(spec)` moves the calling process into new, unprivileged user and mount namespaces where
+the platform's directories (`hide`: $ALOFT_HOME, the user's ~/.aws) are empty tmpfs mounts,
+the directories it needs (`keep`: its code, its layers, the interpreter if it lives there) are
+bound back read-only (a write fails with EROFS, as in Lambda's /var/task), and /tmp is a tmpfs
+of the function's ephemeral storage. It then enters a second user and mount namespace: there
+the mounts are locked (the kernel refuses to unmount or remount them read-write from a less
+privileged namespace), so code that keeps capabilities in its own namespace (a template,
+which mounts each instance's /tmp) still cannot uncover the platform's files. Processes
+outside these namespaces (the daemon, other functions) cannot be ptraced from them, so their
+/proc/<pid>/environ, root and fds are refused.
+
+`fresh_tmp(spec)` gives a process forked from a template its own /tmp (a copy of what the
+template's init wrote there, as SnapStart restores it), then `drop_privileges()` leaves it
+no capability at all.
+
+Run as a program (`python -S sandbox.py probe`) it tells whether narrowing works here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+PR_SET_NO_NEW_PRIVS, PR_SET_SECUREBITS = 38, 28
+SECBIT_NOROOT, SECBIT_NOROOT_LOCKED = 1, 2
+CAP_VERSION_3 = 0x20080522
+HIDDEN_SIZE = "size=64k,mode=0755"  # what a hidden directory shows: an empty tmpfs
+
+_libc: Any = None
+
+
+class SandboxError(OSError):
+    """Narrowing failed (the instance must not start: it would see the platform's files)."""
+
+
+def _c() -> Any:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise SandboxError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    _check(_c().mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                      ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _new_namespaces() -> None:
+    """New user and mount namespaces, the same uid and gid inside as outside."""
+    uid, gid = os.geteuid(), os.getegid()
+    _check(_c().unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+    with contextlib.suppress(OSError):  # already denied by a parent namespace
+        _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _bind_read_only(fd: int, path: str) -> None:
+    os.makedirs(path, exist_ok=True)
+    _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _kept(spec: dict[str, Any], hide: list[str]) -> list[str]:
+    """The directories to bind back: those asked for, the import path and the working
+    directory, when they are under a hidden directory (outermost first, none twice)."""
+    wanted = [*spec.get("keep", ()), *os.environ.get("PYTHONPATH", "").split(os.pathsep),
+              os.getcwd(), sys.prefix, sys.base_prefix]
+    paths = sorted({os.path.realpath(p) for p in wanted if p and os.path.isdir(p)}, key=len)
+    kept: list[str] = []
+    for path in paths:
+        if _under(path, hide) and not _under(path, kept):
+            kept.append(path)
+    return kept
+
+
+def _tmp_options(spec: dict[str, Any]) -> str:
+    return f"size={int(spec.get('tmp_mb') or 512)}m,mode=1777"
+
+
+def narrow(spec: dict[str, Any]) -> None:
+    """Enter namespaces where only what `spec` keeps is visible (see the module's docstring).
+    `spec`: hide (directories), keep (directories), tmp_mb (/tmp's size)."""
+    hide = [os.path.realpath(p) for p in spec.get("hide", ()) if os.path.isdir(p)]
+    cwd = os.path.realpath(os.getcwd())
+    kept = _kept(spec, hide)
+    _new_namespaces()
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks out, nor in
+    # Opened in the new namespace: a bind's source must be one of its own mounts.
+    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in kept]
+    try:
+        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(spec))
+        for root in hide:
+            if os.path.isdir(root):  # (a home under /tmp is already gone)
+                _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
+        for fd, path in zip(fds, kept, strict=True):
+            _bind_read_only(fd, path)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    _new_namespaces()  # locks every mount above (see the module's docstring)
+    try:  # the old working directory is the hidden one, and writable: never stay there
+        os.chdir(cwd)
+    except OSError:
+        os.chdir("/")
+
+
+def fresh_tmp(spec: dict[str, Any]) -> None:
+    """A process forked from a narrowed template: its own /tmp, holding a copy of what the
+    template's init wrote there. The directories kept under /tmp (a home under /tmp: tests)
+    are bound again."""
+    skeleton = {p.split("/")[2] for p in _kept(spec, ["/tmp"])}
+    written = [n for n in os.listdir("/tmp") if n not in skeleton]
+    kept = _kept(spec, ["/tmp"])
+    _check(_c().unshare(CLONE_NEWNS), "unshare")
+    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in kept]
+    old = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if written else -1
+    try:
+        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(spec))
+        for fd, path in zip(fds, kept, strict=True):
+            _bind_read_only(fd, path)
+        if written:
+            _copy_tmp(old, written)
+    finally:
+        for fd in fds:
+            os.close(fd)
+        if old >= 0:
+            os.close(old)
+
+
+def _copy_tmp(old: int, names: list[str]) -> None:
+    import shutil
+
+    for name in names:
+        source = f"/proc/self/fd/{old}/{name}"
+        if os.path.isdir(source) and not os.path.islink(source):
+            shutil.copytree(source, f"/tmp/{name}", symlinks=True)
+        else:
+            shutil.copy2(source, f"/tmp/{name}", follow_symlinks=False)
+
+
+def drop_privileges() -> None:
+    """No capability left, none to be had again by exec (the uid inside may be 0: root's)."""
+    c = _c()
+    c.prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0)
+    c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(c.capset(header, data), "capset")
+
+
+def probe() -> str:
+    """'namespaces' when narrowing works in this process (it changes it: run in a child)."""
+    try:
+        narrow({"hide": [], "tmp_mb": 1})
+        drop_privileges()
+    except (OSError, AttributeError) as exc:
+        return f"none: {exc}"
+    return "namespaces"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["probe"]:
+        print(probe())

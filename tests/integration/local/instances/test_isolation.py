@@ -1,0 +1,199 @@
+"""What a deployed function sees of the machine: only its code (read-only), its layer, its own
+capped /tmp; nothing of $ALOFT_HOME, other functions' artifacts or the daemon's /proc."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aloft.local.instances import isolation
+from aloft.local.instances.pool import InstancePool
+from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.dataplane_helpers import (
+    LoopThread,
+    RecordingSink,
+    build_artifact,
+    function_version,
+)
+from tests.waiting import wait_until
+
+PROBE = """
+    import errno
+    import os
+
+    STARTED_IN_TMP = "/tmp/written-at-init"
+    with open(STARTED_IN_TMP, "w") as fh:  # init's /tmp is every instance's (a snapshot's)
+        fh.write("init")
+
+
+    def _outcome(action):
+        try:
+            action()
+            return "ok"
+        except OSError as exc:
+            return errno.errorcode.get(exc.errno, str(exc.errno))
+
+
+    def _read(path):
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            with open(path, "rb") as fh:
+                fh.read(1)
+
+
+    def _write(path, size):
+        with open(path, "wb") as fh:
+            chunk = b"x" * (1 << 20)
+            for _ in range(size >> 20):
+                fh.write(chunk)
+
+
+    def probe(event, context):
+        root = os.environ["LAMBDA_TASK_ROOT"]
+        tmp = os.statvfs("/tmp")
+        result = {
+            "read": {p: _outcome(lambda p=p: _read(p)) for p in event.get("read", [])},
+            "own_code": sorted(os.listdir(root)),
+            "write_code": _outcome(lambda: _write(os.path.join(root, "new.txt"), 0)),
+            "write_tmp": _outcome(lambda: _write("/tmp/small", 1 << 20)),
+            "tmp_mb": tmp.f_blocks * tmp.f_frsize >> 20,
+            "init_file": open(STARTED_IN_TMP).read(),
+            "cwd": os.getcwd(),
+        }
+        if event.get("fill_tmp"):
+            result["fill_tmp"] = _outcome(lambda: _write("/tmp/big", event["fill_tmp"] << 20))
+            os.remove("/tmp/big")
+        return result
+"""
+
+CONFIG = """
+    service: {name}
+    functions:
+      probe:
+        handler: probe.probe
+        ephemeral_storage: {tmp}
+    stages:
+      dev: {{}}
+"""
+
+NOT_THERE = {"ENOENT", "EACCES", "EPERM"}
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    c = Cloud(tmp_path_factory.mktemp("home"))
+    c.start()
+    yield c
+    c.stop()
+
+
+def _isolated(cloud: Cloud) -> None:
+    described = cloud.client.call("GET", "cloud")["isolation"]
+    if not described.startswith(isolation.NAMESPACES):
+        pytest.skip(f"no isolation on this machine: {described}")
+
+
+def _deploy(cloud: Cloud, tmp_path: Path, name: str, tmp_mb: int = 512,
+            extra: str = "") -> Any:
+    root = write_project(tmp_path / name, CONFIG.format(name=name, tmp=tmp_mb),
+                         {"probe.py": PROBE + extra})
+    svc = service(root)
+    cloud.provider.deploy(svc)
+    return svc
+
+
+def test_an_instance_sees_only_its_own_files(cloud: Cloud, tmp_path: Path) -> None:
+    _isolated(cloud)
+    other = _deploy(cloud, tmp_path, "other", extra="\n    OTHER = 1\n")
+    svc = _deploy(cloud, tmp_path, "mine", tmp_mb=600)
+    info = cloud.client.running()
+    assert info is not None
+    home = cloud.home
+    unpacked = sorted(str(p) for p in (home / "artifacts" / "unpacked").iterdir())
+    secrets = [home / "token", home / "aws" / "signing.key", home / "aws" / "snapshot.key",
+               home / "state.db", home / "daemon.json", home / "artifacts"]
+    paths = [str(p) for p in secrets] + unpacked + [
+        f"/proc/{info.pid}/environ", f"/proc/{info.pid}/root/{home}", f"/proc/{info.pid}/cwd"]
+    out = cloud.provider.invoke(svc, "probe", {"read": paths, "fill_tmp": 601})
+    assert out.error is None, out.logs
+    result = out.payload
+    own = result["cwd"]
+    for path, outcome in result["read"].items():
+        if own.startswith(path.rstrip("/") + "/") or path == own:
+            continue  # its own code (and the directories on the way to it)
+        assert outcome in NOT_THERE, f"{path} is readable from a function: {outcome}"
+    assert "probe.py" in result["own_code"]
+    assert result["write_code"] == "EROFS"
+    assert result["write_tmp"] == "ok"
+    assert result["tmp_mb"] == 600
+    assert result["fill_tmp"] == "ENOSPC"
+    assert result["init_file"] == "init"
+    assert other.service == "other"  # deployed: its artifact is among the unreadable ones
+
+
+ZYGOTE_FNS = """
+import os
+import dep
+
+
+def look(event, context):
+    def outcome(path):
+        try:
+            with open(path, "rb") as fh:
+                fh.read(1)
+            return "ok"
+        except OSError as exc:
+            return type(exc).__name__
+    return {"dep_loaded_by": dep.LOADED_BY,
+            "read": {p: outcome(p) for p in event["read"]}}
+"""
+
+
+def test_a_template_forked_from_a_zygote_is_narrowed_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zygote keeps the artifacts (its templates' code is there) but not the home's
+    secrets; the template it forks keeps only its own code and layer."""
+    home = tmp_path / "home"
+    artifacts = home / "artifacts"
+    artifacts.mkdir(parents=True)
+    (home / "token").write_text("secret")
+    monkeypatch.setattr(isolation, "_current", isolation.current())  # restored after the test
+    if not isolation.configure(home, artifacts).active:
+        pytest.skip(f"no isolation on this machine: {isolation.current().describe()}")
+    layer = artifacts / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text("import os\nLOADED_BY = os.getpid()\n")
+    other = build_artifact(artifacts / "other", {"secret_code.py": "X = 1\n"}, {})
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        fvs = [function_version(build_artifact(artifacts / f"code{n}", {"fns.py": ZYGOTE_FNS},
+                                               {"look": "fns.look"}),
+                                "look", version=n, layer_dir=layer) for n in (1, 2)]
+        event = {"read": [str(home / "token"), str(other / "secret_code.py"),
+                          str(fvs[0].code_dir / "fns.py"), str(layer / "dep.py")]}
+        first = loop.run(pool.invoke(fvs[0], json.dumps(event).encode()))
+        assert first.status == "ok", first.payload
+        wait_until(lambda: any(z.ready.done() and z.alive
+                               for z in pool.templates._zygotes.values()),
+                   timeout=10, interval=0.02, message="a ready zygote")
+        second = loop.run(pool.invoke(fvs[1], json.dumps(event).encode()))
+        assert second.status == "ok", second.payload
+        zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+        seen = json.loads(second.payload)
+        assert seen["dep_loaded_by"] == zygote_pid  # forked from the zygote
+        token, other_code, v1_code, dep = event["read"]
+        assert seen["read"][token] == "FileNotFoundError"
+        assert seen["read"][other_code] == "FileNotFoundError"
+        assert seen["read"][v1_code] == "FileNotFoundError"  # another version's code
+        assert seen["read"][dep] == "ok"
+        assert json.loads(first.payload)["read"][token] == "FileNotFoundError"
+    finally:
+        loop.run(pool.close())
+        loop.close()
