@@ -70,10 +70,13 @@ def build_example(example: Path, work: Path) -> tuple[Path, Path | None]:
 
     service = load_service(example, "dev")
     manifest = build(service, out_dir=work / "build")
-    code = unpack(manifest.code.path, work / "unpacked", sha256=manifest.code.sha256)
+    # As the daemon's artifact store does: with .pyc (instances see the tree read-only).
+    code = unpack(manifest.code.path, work / "unpacked", sha256=manifest.code.sha256,
+                  compile_bytecode=True)
     layer = None
     if manifest.layer is not None:
-        layer = unpack(manifest.layer.path, work / "unpacked", sha256=manifest.layer.sha256)
+        layer = unpack(manifest.layer.path, work / "unpacked", sha256=manifest.layer.sha256,
+                       compile_bytecode=True)
         layer = layer / "python"
     return code, layer
 
@@ -143,10 +146,13 @@ async def _serve(
 ) -> None:
     from aloft.local.http.gateway import Gateway
     from aloft.local.http.server import create_app, serve
+    from aloft.local.instances import isolation
     from aloft.local.instances.pool import InstancePool
     from aloft.local.store.logs import LogStore
 
     home = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
+    # Instances isolated as the daemon's are (ALOFT_SANDBOX=0: not).
+    print(f"isolation: {isolation.configure(home, home / 'artifacts').describe()}", flush=True)
     logs = LogStore(home / "logs.db")  # the real log store: its cost is part of the figures
     logs.start()
     versions = {

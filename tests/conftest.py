@@ -21,6 +21,16 @@ def examples_dir() -> Path:
     return REPO_ROOT / "examples"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _instances_share_the_test_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Functions under test report through files in tmp_path: the local cloud's instances
+    (isolated, with their own /tmp) get the run's temporary root bound read-write. The daemon's
+    home stays hidden inside it (tests/integration/local/instances/test_isolation.py)."""
+    import os
+
+    os.environ.setdefault("ALOFT_SANDBOX_SHARE", str(tmp_path_factory.getbasetemp()))
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """The AWS sample conformance tests are not collected where there are no samples (the
     header and the summary say so); everything else runs on the project's own fixtures."""

@@ -31,7 +31,7 @@ from aloft.local.deploy.deployer import Deployer
 from aloft.local.http.gateway import Gateway
 from aloft.local.http.proxy_integration import health_event
 from aloft.local.http.server import Limits, bind, create_app, serve
-from aloft.local.instances import isolation
+from aloft.local.instances import credentials, isolation
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services.supervisor import AwsEndpoint
 from aloft.local.store.artifacts import ArtifactStore
@@ -159,6 +159,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
     endpoint = AwsEndpoint(home.root / "aws", stores=(home.logs_db, home.state_db),
                            control=(f"http://127.0.0.1:{port}", token)
                            ) if opts.aws_endpoint else None
+    credentials.configure(endpoint.secret_of if endpoint is not None else None)
     sources: list[Any] = []  # event-source managers: each has `async stop()`
     tasks: list[asyncio.Future[None]] = []  # helpers that end with the daemon
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from aloft.cli.commands.doctor import check_disk, check_python, check_token
+from aloft.cli.commands.doctor import check_disk, check_isolation, check_python, check_token
 from aloft.cli.main import cli
 from tests.unit.cli.cli_helpers import Run
 
@@ -27,7 +27,8 @@ def test_all_required_checks_pass_on_a_fresh_home(run: Run, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     checks = _checks(result.output)
     assert set(checks) >= {"python", "pip", "venv", "local cloud", "token", "port", "chromium",
-                           "disk"}
+                           "disk", "isolation"}
+    assert checks["isolation"]["required"] is False
     assert checks["python"]["status"] == "ok" and checks["pip"]["status"] == "ok"
     assert checks["port"]["detail"] == f"{port} is free"
     assert checks["chromium"]["required"] is False
@@ -67,6 +68,15 @@ def test_python_and_disk_thresholds(tmp_path: Path) -> None:
     low = check_disk(missing, lambda p: (0, 0, 10**9))
     assert low.status == "warn" and not low.failed
     assert str(tmp_path) in check_disk(missing, lambda p: (0, 0, 10**12)).detail
+
+
+def test_isolation_says_which_is_in_force() -> None:
+    ok = check_isolation(lambda: (True, "user + mount namespaces: $ALOFT_HOME hidden"))
+    assert ok.status == "ok" and "namespaces" in ok.detail
+    off = check_isolation(lambda: (False, "user namespaces unavailable (EPERM)"))
+    assert off.status == "warn" and not off.failed and off.detail.startswith("none: ")
+    assert off.fix is not None and "user.max_user_namespaces" in off.fix
+    assert check_isolation(lambda: (False, "turned off by ALOFT_SANDBOX=0")).fix is None
 
 
 def test_completion_scripts_and_completing_a_command() -> None:

@@ -157,9 +157,26 @@ def check_disk(home: Path, usage: Callable[[str], tuple[int, int, int]] = shutil
     return Check("disk", "ok", text)
 
 
+def check_isolation(probe: Callable[[], tuple[bool, str]] | None = None) -> Check:
+    """Whether the local cloud's instances can be isolated here (namespaces), or see its files."""
+    if probe is None:
+        from aloft.local.instances import isolation
+
+        probe = isolation.probe
+    ok, detail = probe()
+    if ok:
+        return Check("isolation", "ok", detail, required=False)
+    fix = None
+    if sys.platform.startswith("linux") and "ALOFT_SANDBOX" not in detail:
+        fix = ("allow unprivileged user namespaces: sysctl user.max_user_namespaces=15000 "
+               "(Debian: kernel.unprivileged_userns_clone=1; Ubuntu 24.04: "
+               "kernel.apparmor_restrict_unprivileged_userns=0)")
+    return Check("isolation", "warn", f"none: {detail}", fix=fix, required=False)
+
+
 def run_checks(home: Path, port: int) -> list[Check]:
     return [check_python(), check_pip(), check_venv(), check_platform(home), check_token(home),
-            check_port(home, port), check_chromium(), check_disk(home)]
+            check_port(home, port), check_isolation(), check_chromium(), check_disk(home)]
 
 
 _MARK = {"ok": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}

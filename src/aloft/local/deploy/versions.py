@@ -4,9 +4,10 @@ into a `FunctionVersion`, with the full environment an instance sees (pure).
 The environment is the stage model's (the resource variables, the config's variables, and
 `ALOFT_FUNCTION`), Lambda's own variables (aloft.stage.functions.lambda_environment), and what
 the local cloud adds: credentials for its AWS endpoint (by which the endpoint knows the
-function's grants), the endpoint's URL, the stage's base path and the Lambda endpoint for
-`@aloft.task`. The stage model's placeholders for what only exists once deployed (a table's
-stream ARN, the API) are filled with the local cloud's values.
+function's grants; its secret is added when an instance starts, never stored), the endpoint's
+URL, the stage's base path and the Lambda endpoint for `@aloft.task`. The stage model's
+placeholders for what only exists once deployed (a table's stream ARN, the API) are filled with
+the local cloud's values.
 """
 
 from __future__ import annotations
@@ -44,8 +45,11 @@ def function_environment(
     credentials; `known`: the local values of the stage model's placeholders."""
     day = datetime.now(UTC).strftime("%Y/%m/%d")
     own = {k: lt.fill(v, known) if known is not None else v for k, v in fn.environment}
+    dummy = dict(DUMMY_CREDENTIALS)
+    if aws and "AWS_ACCESS_KEY_ID" in aws and "AWS_SECRET_ACCESS_KEY" not in aws:
+        del dummy["AWS_SECRET_ACCESS_KEY"]  # the version's own: derived when an instance starts
     return {
-        **DUMMY_CREDENTIALS,
+        **dummy,
         **(aws or {}),
         **own,
         **lambda_environment(fn, REGION, version=str(version), task_root=str(code_dir),

@@ -21,8 +21,8 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
+from aloft.local.instances import credentials, isolation
 from aloft.local.instances.output import OutputLines
-from aloft.local.instances import isolation
 from aloft.local.instances.worker import protocol as P
 from aloft.local.types import FunctionVersion, LogSink
 
@@ -41,8 +41,9 @@ def python_path(fv: FunctionVersion, *, code: bool = True) -> list[str]:
 
 
 def instance_env(fv: FunctionVersion) -> dict[str, str]:
-    """The environment of an instance: the function's own, exactly, plus its artifact path."""
-    env = dict(fv.environment)
+    """The environment of an instance: the function's own, exactly, with its secret access key
+    (derived now: never stored) and its artifact path."""
+    env = credentials.with_secret(fv.environment)
     env["PYTHONPATH"] = os.pathsep.join(python_path(fv))
     return env
 
@@ -612,7 +613,7 @@ class Zygote:
         if not self.alive:
             raise OSError("the zygote has stopped")
         paths = python_path(fv)
-        env = dict(fv.environment)
+        env = credentials.with_secret(fv.environment)
         env["PYTHONPATH"] = os.pathsep.join(paths)
         spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory,
                 "sandbox": isolation.current().template_spec(fv)}

@@ -4,7 +4,10 @@ On Linux with unprivileged user namespaces, every template, zygote and fresh ins
 its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME` and the user's
 `~/.aws` are empty, its code and layers read-only, /tmp its own. Where that is not possible
 (another OS, namespaces turned off by the system), instances run with the daemon's view and
-`aloft doctor` and `aloft cloud status` say so. ALOFT_SANDBOX=0 turns it off (debugging).
+`aloft doctor` and `aloft cloud status` say so. ALOFT_SANDBOX=0 turns it off (debugging);
+ALOFT_SANDBOX_SHARE (directories, `:`-separated) binds host directories read-write into every
+instance, as an EFS mount would be (the test suite's functions report through files), without
+showing the home again if it lies inside one.
 
 The daemon `configure`s it once at start (a probe in a child process, ~20 ms); the pool reads
 `current()` when it starts a process.
@@ -33,6 +36,7 @@ class Isolation:
     detail: str
     hide: tuple[str, ...] = ()
     artifacts: str | None = None  # what a zygote keeps for the templates it forks
+    share: tuple[str, ...] = ()  # bound read-write (ALOFT_SANDBOX_SHARE)
 
     @property
     def active(self) -> bool:
@@ -50,7 +54,7 @@ class Isolation:
             keep.append(self.artifacts)
         elif not zygote:
             keep.insert(0, str(fv.code_dir))
-        return json.dumps({"hide": list(self.hide), "keep": keep,
+        return json.dumps({"hide": list(self.hide), "keep": keep, "share": list(self.share),
                            "tmp_mb": fv.ephemeral_storage})
 
     def template_spec(self, fv: FunctionVersion) -> str | None:
@@ -59,7 +63,7 @@ class Isolation:
         if not self.active or not self.artifacts:
             return self.spec(fv)
         keep = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
-        return json.dumps({"hide": [self.artifacts], "keep": keep,
+        return json.dumps({"hide": [self.artifacts], "keep": keep, "share": list(self.share),
                            "tmp_mb": fv.ephemeral_storage})
 
 
@@ -96,7 +100,10 @@ def configure(home: Path, artifacts: Path) -> Isolation:
     global _current
     ok, detail = probe()
     if ok:
-        _current = Isolation(NAMESPACES, detail, hidden_dirs(home), str(artifacts))
+        share = tuple(p for p in os.environ.get("ALOFT_SANDBOX_SHARE", "").split(os.pathsep) if p)
+        if share:
+            detail += f"; shared read-write: {', '.join(share)}"
+        _current = Isolation(NAMESPACES, detail, hidden_dirs(home), str(artifacts), share)
     else:
         _current = Isolation("none", detail)
     return _current

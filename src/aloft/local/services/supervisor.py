@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from aloft.errors import ProviderError
-from aloft.local.services.auth import ACCOUNT, Statement, function_access_key
+from aloft.local.services.auth import (
+    ACCOUNT,
+    FUNCTION_KEY_PREFIX,
+    Statement,
+    function_access_key,
+)
 from aloft.local.services.sigv4 import function_secret, signing_key
 
 log = logging.getLogger("aloft.local.endpoint")
@@ -102,12 +107,17 @@ class AwsEndpoint:
         self._signing_key: bytes | None = None
 
     def function_credentials(self, physical: str, version: int) -> dict[str, str]:
-        """A function version's own access key and secret (see sigv4.py)."""
+        """A function version's own access key id; its secret is never stored: `secret_of`
+        derives it when an instance starts (aloft.local.instances.credentials)."""
+        return {"AWS_ACCESS_KEY_ID": function_access_key(physical, version)}
+
+    def secret_of(self, access_key: str) -> str | None:
+        """The secret access key of a function's key (see sigv4.py); None for another key."""
+        if not access_key.startswith(FUNCTION_KEY_PREFIX):
+            return None
         if self._signing_key is None:
             self._signing_key = signing_key(self.directory)
-        key = function_access_key(physical, version)
-        return {"AWS_ACCESS_KEY_ID": key,
-                "AWS_SECRET_ACCESS_KEY": function_secret(self._signing_key, key)}
+        return function_secret(self._signing_key, access_key)
 
     def function_key(self, access_key: str) -> tuple[str, str, list[Statement]] | None:
         """The function version `access_key` was given to, its secret and its grants; None

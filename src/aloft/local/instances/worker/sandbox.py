@@ -106,26 +106,47 @@ def _tmp_options(spec: dict[str, Any]) -> str:
     return f"size={int(spec.get('tmp_mb') or 512)}m,mode=1777"
 
 
-def narrow(spec: dict[str, Any]) -> None:
-    """Enter namespaces where only what `spec` keeps is visible (see the module's docstring).
-    `spec`: hide (directories), keep (directories), tmp_mb (/tmp's size)."""
-    hide = [os.path.realpath(p) for p in spec.get("hide", ()) if os.path.isdir(p)]
-    cwd = os.path.realpath(os.getcwd())
-    kept = _kept(spec, hide)
-    _new_namespaces()
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks out, nor in
+def _open(paths: list[str], flags: int = os.O_PATH) -> list[int]:
+    return [os.open(p, flags | os.O_DIRECTORY | os.O_CLOEXEC) for p in paths]
+
+
+def _lay_out(spec: dict[str, Any], scope: list[str], written: list[str] | None = None) -> None:
+    """In a new mount namespace: a fresh /tmp, then the shared directories bound read-write,
+    the hidden ones covered, the kept ones bound read-only, each where it is on the host;
+    only what lies under `scope` (everything, or /tmp alone for a forked instance). `written`:
+    what the template's /tmp held, copied into the new one."""
+    shared = [p for p in (os.path.realpath(s) for s in spec.get("share", ()))
+              if os.path.isdir(p) and _under(p, scope)]
+    hidden = [os.path.realpath(p) for p in spec.get("hide", ())]
+    kept = _kept(spec, scope)
     # Opened in the new namespace: a bind's source must be one of its own mounts.
-    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in kept]
+    share_fds, keep_fds = _open(shared), _open(kept)
+    old = _open(["/tmp"], os.O_RDONLY)[0] if written else -1
     try:
         _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(spec))
-        for root in hide:
-            if os.path.isdir(root):  # (a home under /tmp is already gone)
+        for fd, path in zip(share_fds, shared, strict=True):
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        for root in hidden:  # (a home under /tmp is gone, unless a share shows it again)
+            if _under(root, scope) and os.path.isdir(root):
                 _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
-        for fd, path in zip(fds, kept, strict=True):
+        for fd, path in zip(keep_fds, kept, strict=True):
             _bind_read_only(fd, path)
+        if written:
+            _copy_tmp(old, written)
     finally:
-        for fd in fds:
+        for fd in [*share_fds, *keep_fds, *([old] if old >= 0 else [])]:
             os.close(fd)
+
+
+def narrow(spec: dict[str, Any]) -> None:
+    """Enter namespaces where only what `spec` keeps is visible (see the module's docstring).
+    `spec`: hide, keep and share (directories), tmp_mb (/tmp's size)."""
+    scope = [*(os.path.realpath(p) for p in spec.get("hide", ()) if os.path.isdir(p)), "/tmp"]
+    cwd = os.path.realpath(os.getcwd())
+    _new_namespaces()
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks out, nor in
+    _lay_out(spec, scope)
     _new_namespaces()  # locks every mount above (see the module's docstring)
     try:  # the old working directory is the hidden one, and writable: never stay there
         os.chdir(cwd)
@@ -135,25 +156,13 @@ def narrow(spec: dict[str, Any]) -> None:
 
 def fresh_tmp(spec: dict[str, Any]) -> None:
     """A process forked from a narrowed template: its own /tmp, holding a copy of what the
-    template's init wrote there. The directories kept under /tmp (a home under /tmp: tests)
-    are bound again."""
-    skeleton = {p.split("/")[2] for p in _kept(spec, ["/tmp"])}
+    template's init wrote there (what is kept or shared under /tmp, tests' homes, is laid out
+    again)."""
+    laid = [*_kept(spec, ["/tmp"]), *(os.path.realpath(p) for p in spec.get("share", ()))]
+    skeleton = {p.split("/")[2] for p in laid if _under(p, ["/tmp"])}
     written = [n for n in os.listdir("/tmp") if n not in skeleton]
-    kept = _kept(spec, ["/tmp"])
     _check(_c().unshare(CLONE_NEWNS), "unshare")
-    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in kept]
-    old = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if written else -1
-    try:
-        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(spec))
-        for fd, path in zip(fds, kept, strict=True):
-            _bind_read_only(fd, path)
-        if written:
-            _copy_tmp(old, written)
-    finally:
-        for fd in fds:
-            os.close(fd)
-        if old >= 0:
-            os.close(old)
+    _lay_out(spec, ["/tmp"], written)
 
 
 def _copy_tmp(old: int, names: list[str]) -> None:
