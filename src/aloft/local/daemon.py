@@ -204,7 +204,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
 
             event_sources = EventSources(
                 endpoint_url=endpoint.url, registry=registry, invoke=pool.invoke,
-                enqueue=enqueue, state_db=home.state_db, ready=endpoint.ready)
+                enqueue=enqueue, state_db=home.state_db, ready=endpoint.ready,
+                secret=await asyncio.to_thread(endpoint.admin_secret))
             await event_sources.start()
             sources.append(event_sources)
             control.p.sources = event_sources

@@ -179,4 +179,4 @@ def endpoint_client(cloud: Cloud, name: str) -> Any:
 
     from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
 
-    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))
+    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client), cloud.home / "aws"))

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aloft.local.control.user_credentials import UserCredentials
 from aloft.local.deploy.deployer import Deployer
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services.supervisor import AwsEndpoint
+from aloft.local.services.user_credentials import UserCredentials
 from aloft.local.store.artifacts import ArtifactStore
 from aloft.local.store.logs import LogStore
 from aloft.local.store.registry import LocalRegistry

@@ -9,10 +9,13 @@ grants: the stage model's (aloft.stage.grants), which the aws role policy states
 declared resources, its own event sources, its `secrets`, the declared `parameters` and its
 `permissions` statements (IAM semantics: an explicit Deny wins, otherwise an Allow must match
 the action and the resource).
-A call without a grant gets the AccessDenied error of its protocol, as on AWS. Other keys (the
-platform's, the CLI's, a user's own scripts) are not restricted: the endpoint listens on
-127.0.0.1 only. A function key's calls must be signed with its secret (sigv4.py), so
-one function cannot use another's key id.
+A call without a grant gets the AccessDenied error of its protocol, as on AWS. A function key's
+calls must be signed with its secret (sigv4.py), so one function cannot use another's key id.
+Other callers are not restricted, but must prove who they are, or a function could sign with
+a made-up key and skip its grants: the platform (`ADMIN_KEY`, its secret derived from the
+home's signing key, which no instance sees) and the user (their own AWS credentials:
+user_credentials.py), each signing with its secret. Unsigned calls may only read from S3 (a
+browser reading a public bucket).
 
 Pure functions over data, plus `AuthMiddleware`, the WSGI wrapper the endpoint process runs.
 """
@@ -31,14 +34,21 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from aloft.local.services.account import ACCOUNT
-from aloft.local.services.actions import request_call
+from aloft.local.services.actions import Call, request_call
 from aloft.local.services.error_responses import ErrorResponse, denied_message, error_response
 from aloft.local.services.sigv4 import function_secret, signed_by
 from aloft.stage.records import Function, Grant
 
-__all__ = ["ACCOUNT", "AuthMiddleware", "function_access_key", "function_grants", "is_allowed"]
+__all__ = ["ACCOUNT", "ADMIN_KEY", "AuthMiddleware", "admin_secret", "function_access_key",
+           "function_grants", "is_allowed"]
+
+
+def admin_secret(signing_key: bytes) -> str:
+    """The platform's secret key for the endpoint (with `ADMIN_KEY`)."""
+    return function_secret(signing_key, ADMIN_KEY)
 
 FUNCTION_KEY_PREFIX = "ALOFTFN"
+ADMIN_KEY = "aloft-admin"  # the platform's own access key id (its secret: `admin_secret`)
 ADMIN_PATH = "/_aloft/"
 
 Statement = dict[str, Any]  # {"effect": "Allow"|"Deny", "action": [...], "resource": [...]}
@@ -112,9 +122,13 @@ class AuthMiddleware:
     API (`/_aloft/health`, `PUT /_aloft/grants` with the admin token)."""
 
     def __init__(self, app: WsgiApp, admin_token: str, on_write: Callable[[], None],
-                 signing_key: bytes | None = None):
+                 signing_key: bytes | None = None,
+                 users: Callable[[str], str | None] | None = None):
+        """Without `signing_key`, signatures are not checked and any other key goes through
+        (unit tests); `users`: the secret of one of the user's own access keys, or None."""
         self.app = app
         self.signing_key = signing_key
+        self.users = users
         self.admin_token = admin_token
         self.on_write = on_write
         self._grants: dict[str, tuple[str, list[Statement]]] = {}
@@ -136,10 +150,44 @@ class AuthMiddleware:
                             str(environ.get("QUERY_STRING", "")))
         if key is not None and key.startswith(FUNCTION_KEY_PREFIX):
             error = self._check(environ, key)
-            if error is not None:
-                start_response(error.status, error.headers)
-                return [error.body]
+        elif self.signing_key is not None:
+            error = self._check_caller(environ, key, self.signing_key)
+        else:
+            error = None
+        if error is not None:
+            start_response(error.status, error.headers)
+            return [error.body]
         return self.app(environ, start_response)
+
+    def _check_caller(self, environ: dict[str, Any], key: str | None, signing: bytes
+                      ) -> ErrorResponse | None:
+        """The error for a call by the platform or the user that does not prove it is theirs
+        (unsigned, an unknown key, a wrong signature); None when it may go through."""
+        body: list[bytes] = []
+
+        def read() -> bytes:
+            if not body:
+                body.append(_read_body(environ))
+            return body[0]
+
+        if key is None:
+            if _anonymous_read(environ):
+                return None
+            return _refuse(environ, read, lambda _: "AccessDenied",
+                           "the request is not signed (aloft: sign it with your own AWS "
+                           "credentials)")
+        secret = function_secret(signing, key) if key == ADMIN_KEY else (
+            self.users(key) if self.users is not None else None)
+        if secret is None:
+            return _refuse(environ, read, _unknown_key_code,
+                           f"the access key {key} is not known here (aloft: sign with your own "
+                           "AWS credentials, `aloft config credentials`, or a function's)")
+        payload = b"" if environ.get("HTTP_X_AMZ_CONTENT_SHA256") else read()
+        if not signed_by(environ, payload, secret):
+            return _refuse(environ, read, lambda call: "InvalidSignature"
+                           if call.protocol == "json" else "SignatureDoesNotMatch",
+                           f"the request with access key {key} is not signed with its secret")
+        return None
 
     def _check(self, environ: dict[str, Any], key: str) -> ErrorResponse | None:
         """The error for a function key's call that is not signed with its secret or not
@@ -193,6 +241,35 @@ class AuthMiddleware:
             return []
         start_response("404 Not Found", [("Content-Type", "application/json")])
         return [b'{"error": "no such endpoint"}']
+
+
+def _anonymous_read(environ: dict[str, Any]) -> bool:
+    """An unsigned GET or HEAD that is no query or JSON API call: S3's (a public bucket's
+    object in a browser)."""
+    return (environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and not environ.get("HTTP_X_AMZ_TARGET")
+            and "Action=" not in str(environ.get("QUERY_STRING", "")))
+
+
+def _unknown_key_code(call: Call) -> str:
+    if call.protocol in ("rest-xml", "query"):
+        return "InvalidAccessKeyId" if call.protocol == "rest-xml" else "InvalidClientTokenId"
+    return "InvalidClientTokenId" if call.service == "sqs" else "UnrecognizedClient"
+
+
+def _refuse(environ: dict[str, Any], read: Callable[[], bytes], code: Callable[[Call], str],
+            message: str) -> ErrorResponse:
+    """`message` as the call's protocol words an error (a plain 403 for a call of a service
+    the endpoint does not read)."""
+    call = request_call(environ, read)
+    if call is None:
+        body = json.dumps({"__type": "AccessDenied", "message": message}).encode()
+        return ErrorResponse("403 Forbidden", [("Content-Type", "application/x-amz-json-1.0"),
+                                               ("Content-Length", str(len(body))),
+                                               ("x-amzn-query-error", "AccessDenied;Sender")],
+                             body)
+    return error_response(call, code(call), message,
+                          head=environ.get("REQUEST_METHOD") == "HEAD")
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

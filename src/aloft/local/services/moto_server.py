@@ -32,6 +32,7 @@ from aloft.local.services.local_apis import LocalApis, LocalService
 from aloft.local.services.logs_api import LogsApi
 from aloft.local.services.sigv4 import signing_key
 from aloft.local.services.snapshot import SnapshotFile, dump_backends, load_backends
+from aloft.local.services.user_credentials import UserCredentials
 
 ENV_TOKEN = "ALOFT_ENDPOINT_TOKEN"
 log = logging.getLogger("aloft.local.endpoint")
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         local.append(EventsApi(args.state_db, (control_url, control_token)
                                if control_url else None))
     moto = LocalApis(DomainDispatcherApplication(create_backend_app), local)
-    app = OwnHostsOnly(AuthMiddleware(moto, token, saver.mark, signing_key(Path(args.dir))))
+    app = OwnHostsOnly(AuthMiddleware(moto, token, saver.mark, signing_key(Path(args.dir)),
+                                      UserCredentials().secret))
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     app.site = Site.on(server.server_address[1])
     # The poll interval is how long shutdown() waits (0.5 s by default): stopping the local

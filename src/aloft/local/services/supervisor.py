@@ -31,15 +31,16 @@ from typing import Any
 from aloft.errors import ProviderError
 from aloft.local.services.auth import (
     ACCOUNT,
+    ADMIN_KEY,
     FUNCTION_KEY_PREFIX,
     Statement,
+    admin_secret,
     function_access_key,
 )
 from aloft.local.services.sigv4 import function_secret, signing_key
 
 log = logging.getLogger("aloft.local.endpoint")
 
-ADMIN_KEY = "aloft-admin"
 """The access key of the platform and the CLI: not a function's, so not restricted."""
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -77,10 +78,11 @@ def _is_endpoint(pid: int) -> bool:
     return not zombie and b"aloft.local.services.moto_server" in cmdline
 
 
-def client_kwargs(url: str) -> dict[str, Any]:
-    """boto3 client arguments for the endpoint at `url` with the platform's credentials."""
+def client_kwargs(url: str, directory: Path) -> dict[str, Any]:
+    """boto3 client arguments for the endpoint at `url` with the platform's credentials (its
+    secret derived from the signing key in `directory`, the home's `aws/`)."""
     return {"endpoint_url": url, "region_name": ACCOUNT.region, "aws_access_key_id": ADMIN_KEY,
-            "aws_secret_access_key": ADMIN_KEY}
+            "aws_secret_access_key": admin_secret(signing_key(directory))}
 
 
 class AwsEndpoint:
@@ -110,6 +112,12 @@ class AwsEndpoint:
         """A function version's own access key id; its secret is never stored: `secret_of`
         derives it when an instance starts (aloft.local.instances.credentials)."""
         return {"AWS_ACCESS_KEY_ID": function_access_key(physical, version)}
+
+    def admin_secret(self) -> str:
+        """The platform's secret key on the endpoint (with ADMIN_KEY)."""
+        if self._signing_key is None:
+            self._signing_key = signing_key(self.directory)
+        return admin_secret(self._signing_key)
 
     def secret_of(self, access_key: str) -> str | None:
         """The secret access key of a function's key (see sigv4.py); None for another key."""
@@ -295,7 +303,7 @@ class AwsEndpoint:
             import boto3  # type: ignore[import-untyped]
 
             found = self._clients[name] = boto3.session.Session().client(
-                name, **client_kwargs(self.url))
+                name, **client_kwargs(self.url, self.directory))
         return found
 
     def status(self) -> dict[str, Any]:
@@ -330,4 +338,5 @@ def local_aws_client(cloud: Any, name: str) -> Any:
     """A boto3 client of the local AWS endpoint with the platform's credentials."""
     import boto3
 
-    return boto3.session.Session().client(name, **client_kwargs(wait_for_endpoint(cloud)))
+    url = wait_for_endpoint(cloud)
+    return boto3.session.Session().client(name, **client_kwargs(url, cloud.home.root / "aws"))

@@ -4,6 +4,7 @@ secrets themselves set, listed and deleted through `LocalProvider.secrets`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 
 
 def aws(cloud: Cloud, name: str) -> Any:
-    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client)))
+    return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client), cloud.home / "aws"))
 
 
 def test_grants(cloud: Cloud, tmp_path: Path) -> None:
@@ -112,3 +113,68 @@ def test_grants(cloud: Cloud, tmp_path: Path) -> None:
     assert secrets.delete("API_TOKEN") is True
     assert secrets.delete("API_TOKEN") is False
     assert secrets.names() == []
+
+
+STEAL = """
+    import os
+
+    import boto3
+    from botocore.exceptions import ClientError
+
+
+    def handle(event, context):
+        out = {"key": os.environ["AWS_ACCESS_KEY_ID"],
+               "secret_key": os.environ["AWS_SECRET_ACCESS_KEY"], "stolen": []}
+        for key, secret in event.get("as", []):
+            ssm = boto3.client("ssm", aws_access_key_id=key, aws_secret_access_key=secret)
+            try:
+                value = ssm.get_parameter(Name=event["name"], WithDecryption=True)
+                out["stolen"].append(value["Parameter"]["Value"])
+            except ClientError as exc:
+                out["stolen"].append(exc.response["Error"]["Code"])
+        return out
+"""
+
+
+def test_no_secret_at_rest_and_none_to_steal(tmp_path: Path) -> None:
+    """After a deploy with a secret and calls that use it, no file of the home holds the
+    secret's value or a function's secret access key; a function without the grant gets
+    neither with its own key, a made-up one, nor the platform's key id."""
+    bare = "      bare:\n        handler: read.handle\n"
+    assert bare in CONFIG
+    config = CONFIG.replace("service: sec", "service: rest").replace(
+        bare, bare.replace("read.handle", "steal.handle"))
+    root = write_project(tmp_path / "rest", config, {"read.py": READ, "steal.py": STEAL,
+                                                     "requirements.txt": "boto3\n"})
+    svc = service(root)
+    cloud = Cloud(tmp_path / "home")
+    cloud.start()
+    try:
+        cloud.provider.deploy(svc)
+        value = "tok-at-rest-" + os.urandom(8).hex()
+        cloud.provider.secrets(svc).set("API_TOKEN", value)
+        granted = cloud.provider.invoke(svc, "granted", {"kind": "ssm",
+                                                         "name": "/rest/dev/API_TOKEN"})
+        assert granted.payload == value, granted.logs
+        attempts = [["AKIAMADEUP0000000001", "made-up"], ["aloft-admin", "aloft-admin"],
+                    ["aloft-local", "aloft-local"]]
+        stealer = cloud.provider.invoke(svc, "bare", {"name": "/rest/dev/API_TOKEN",
+                                                      "as": attempts})
+        assert stealer.error is None, stealer.logs
+        assert value not in stealer.payload["stolen"]
+        assert stealer.payload["stolen"] == [
+            "UnrecognizedClientException", "InvalidSignatureException",
+            "UnrecognizedClientException"]
+        own = cloud.provider.invoke(svc, "bare", {"name": "/rest/dev/API_TOKEN",
+                                                  "as": [[stealer.payload["key"],
+                                                          stealer.payload["secret_key"]]]})
+        assert own.payload["stolen"] == ["AccessDeniedException"]
+    finally:
+        cloud.stop()  # the endpoint saves its snapshot, the databases are closed
+    needles = {value.encode(): "the secret's value",
+               stealer.payload["secret_key"].encode(): "a function's secret access key"}
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for needle, what in needles.items():
+                assert needle not in data, f"{path} holds {what}"

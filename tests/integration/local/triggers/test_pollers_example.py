@@ -59,7 +59,7 @@ def test_example_worker_consumes_its_queue(cloud: Cloud, tmp_path: Path) -> None
     assert [(r["kind"], r["source"], r["function"]) for r in rows] == [
         ("queue", "functions-dev-jobs", "functions-dev-worker")]
 
-    sqs = boto3.client("sqs", **client_kwargs(wait_for_endpoint(cloud.client)))
+    sqs = boto3.client("sqs", **client_kwargs(wait_for_endpoint(cloud.client), cloud.home / "aws"))
     url = sqs.get_queue_url(QueueName="functions-dev-jobs")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": 1, "task": "resize"}))
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"id": 2, "fail": True}))

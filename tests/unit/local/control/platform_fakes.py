@@ -15,7 +15,7 @@ from typing import Any
 from aloft import errors
 from aloft.local.control.control_api import ControlHandler
 from aloft.local.control.platform import Platform
-from aloft.local.control.user_credentials import UserCredentials
+from aloft.local.services.user_credentials import UserCredentials
 from aloft.local.store.artifacts import ArtifactStore
 from aloft.local.store.logs import LogStore
 from aloft.local.store.metrics import Metrics

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aloft.local.control.user_credentials import UserCredentials
+from aloft.local.services.user_credentials import UserCredentials
 from aloft.local.types import HttpResponse
 from aloft.runtime.sigv4 import Credentials
 from tests.unit.local.control.platform_fakes import (

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
@@ -20,11 +21,17 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from aloft.local.services.account import ACCOUNT
 from aloft.local.services.actions import json_checks, request_call, sqs_checks
-from aloft.local.services.auth import GRANTS_MARKER, AuthMiddleware, function_access_key
+from aloft.local.services.auth import (
+    ADMIN_KEY,
+    GRANTS_MARKER,
+    AuthMiddleware,
+    admin_secret,
+    function_access_key,
+)
 from aloft.local.services.sigv4 import function_secret
-from aloft.local.services.supervisor import ADMIN_KEY
 
 SIGNING = b"s" * 32
+USER_KEY, USER_SECRET = "AKIAUSERSOWNKEY00001", "the-user's-secret"
 URL = "http://127.0.0.1:4566"
 KEY = function_access_key("app-dev-worker", 1)
 OLD_KEY = function_access_key("app-dev-old", 1)
@@ -58,10 +65,10 @@ def endpoint() -> Iterator[AuthMiddleware]:
     with pytest.MonkeyPatch.context() as env, mock_aws():
         env.setenv("MOTO_ACCOUNT_ID", ACCOUNT.account_id)
         mw = AuthMiddleware(DomainDispatcherApplication(create_backend_app), "token",
-                            lambda: None, SIGNING)
+                            lambda: None, SIGNING, {USER_KEY: USER_SECRET}.get)
         mw.set_grants({KEY: ("app-dev-worker", GRANTS),
                        OLD_KEY: ("app-dev-old", GRANTS[1:])})  # recorded by an older aloft
-        admin = clients(mw, ADMIN_KEY, ADMIN_KEY)
+        admin = clients(mw, ADMIN_KEY, admin_secret(SIGNING))
         for bucket in ("open", "closed"):
             admin("s3").create_bucket(Bucket=bucket)
             admin("sqs").create_queue(QueueName=bucket)
@@ -103,8 +110,9 @@ def clients(app: Any, key: str, secret: str) -> Any:
     def make(name: str) -> Any:
         if name not in made:
             made[name] = boto3.session.Session().client(
-                name, endpoint_url=URL, region_name="us-east-1", aws_access_key_id=key,
-                aws_secret_access_key=secret)
+                name, endpoint_url=URL, region_name="us-east-1", aws_access_key_id=key or "-",
+                aws_secret_access_key=secret or "-",
+                config=None if key else Config(signature_version=botocore.UNSIGNED))
             made[name].meta.events.register("before-send", send)
         return made[name]
 
@@ -201,7 +209,7 @@ def test_s3_virtual_host_style_names_the_bucket_in_the_host() -> None:
 
 def test_sqs(endpoint: AuthMiddleware) -> None:
     sqs = function(endpoint)("sqs")
-    admin = clients(endpoint, ADMIN_KEY, ADMIN_KEY)("sqs")
+    admin = clients(endpoint, ADMIN_KEY, admin_secret(SIGNING))("sqs")
     open_url = admin.get_queue_url(QueueName="open")["QueueUrl"]
     closed_url = admin.get_queue_url(QueueName="closed")["QueueUrl"]
     assert sqs.get_queue_url(QueueName="open")["QueueUrl"] == open_url
@@ -283,7 +291,7 @@ def test_a_function_key_needs_its_own_signature_everywhere(endpoint: AuthMiddlew
 
 
 def test_other_keys_and_old_grants_are_not_restricted(endpoint: AuthMiddleware) -> None:
-    admin = clients(endpoint, ADMIN_KEY, ADMIN_KEY)("s3")
+    admin = clients(endpoint, ADMIN_KEY, admin_secret(SIGNING))("s3")
     assert admin.get_object(Bucket="closed", Key="a.txt")["Body"].read() == b"closed"
     # Grants recorded before every service was enforced: only SSM, Secrets Manager and KMS.
     old = function(endpoint, OLD_KEY)
@@ -293,3 +301,23 @@ def test_other_keys_and_old_grants_are_not_restricted(endpoint: AuthMiddleware) 
     unknown = function(endpoint, function_access_key("app-dev-gone", 1))
     denied(lambda: unknown("s3").get_object(Bucket="open", Key="p.txt"))
 
+
+
+def test_only_the_platform_and_the_user_may_skip_grants(endpoint: AuthMiddleware) -> None:
+    """A function cannot sign with a made-up key (or the platform's key id, or none) to skip
+    its grants: other keys must be the platform's or the user's, signed with their secret."""
+    assert clients(endpoint, USER_KEY, USER_SECRET)("s3").get_object(
+        Bucket="closed", Key="a.txt")["Body"].read() == b"closed"
+    for key, secret, code in [("AKIAMADEUP0000000001", "x", "InvalidAccessKeyId"),
+                              (ADMIN_KEY, ADMIN_KEY, "SignatureDoesNotMatch"),
+                              (USER_KEY, "wrong", "SignatureDoesNotMatch")]:
+        with pytest.raises(ClientError) as caught:
+            clients(endpoint, key, secret)("s3").get_object(Bucket="closed", Key="a.txt")
+        assert caught.value.response["Error"]["Code"] == code, key
+    with pytest.raises(ClientError) as caught:
+        clients(endpoint, "AKIAMADEUP0000000001", "x")("ssm").get_parameter(Name="/any")
+    assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    unsigned = clients(endpoint, "", "")  # no signature at all
+    with pytest.raises(ClientError) as caught:
+        unsigned("sqs").get_queue_url(QueueName="closed")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"

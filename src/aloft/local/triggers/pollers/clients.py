@@ -10,7 +10,7 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 
 from aloft.errors import ProviderError
-from aloft.local.services.supervisor import ADMIN_KEY
+from aloft.local.services.auth import ADMIN_KEY
 
 REGION = "us-east-1"
 LONG_POLL_SECONDS = 5  # SQS long polling: a poller waits this long in one ReceiveMessage call
@@ -25,15 +25,17 @@ class EndpointClients:
     """The pollers' boto3 clients, each made on first use: a botocore client costs a few MB
     and most platforms have no event source at all."""
 
-    def __init__(self, endpoint_url: str, *, region: str = REGION, connections: int = 32):
+    def __init__(self, endpoint_url: str, *, region: str = REGION, connections: int = 32,
+                 secret: str = ADMIN_KEY):
         self._config = Config(
             retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3,
             read_timeout=LONG_POLL_SECONDS + 25, max_pool_connections=connections,
         )
-        # The platform's own key: pollers read and delete for every function, whatever the
-        # function's grants (Lambda's service role, not the function's, polls on AWS).
+        # The platform's own key (`secret`: AwsEndpoint.admin_secret): pollers read and delete
+        # for every function, whatever the function's grants (Lambda's service role, not the
+        # function's, polls on AWS).
         self._session = boto3.session.Session(
-            aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_KEY, region_name=region,
+            aws_access_key_id=ADMIN_KEY, aws_secret_access_key=secret, region_name=region,
         )
         self.endpoint_url = endpoint_url
         self._made: dict[str, Any] = {}

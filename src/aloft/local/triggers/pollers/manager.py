@@ -66,8 +66,12 @@ class EventSources:
         region: str = REGION,
         threads: int = MAX_POLLER_THREADS,
         ready: Callable[[], Awaitable[None]] | None = None,
+        secret: str | None = None,
     ):
+        """`secret`: the platform's secret key on the endpoint (AwsEndpoint.admin_secret;
+        None for an endpoint that checks no signature)."""
         self.endpoint_url = endpoint_url
+        self._secret = secret
         self.registry = registry
         self.region = region
         self._invoke = invoke
@@ -88,8 +92,9 @@ class EventSources:
                                             thread_name_prefix="aloft-sources")
         loop = asyncio.get_running_loop()
         clients = await loop.run_in_executor(
-            self._executor, lambda: EndpointClients(self.endpoint_url, region=self.region,
-                                                    connections=self._threads + 4))
+            self._executor, lambda: EndpointClients(
+                self.endpoint_url, region=self.region, connections=self._threads + 4,
+                **({"secret": self._secret} if self._secret else {})))
         checkpoints = await loop.run_in_executor(self._executor, Checkpoints, self._state_db)
         self._deps = Deps(clients=clients, executor=self._executor,
                           current=self.registry.current, invoke=self._invoke,
