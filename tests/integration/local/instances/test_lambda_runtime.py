@@ -74,7 +74,7 @@ def run_both(cloud: Cloud, root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     cloud.provider.deploy(svc)
     deployed = cloud.provider.invoke(svc, "versions", {})
     assert deployed.error is None, (deployed.error, deployed.logs)
-    endpoint = client_kwargs(wait_for_endpoint(cloud.client))
+    endpoint = client_kwargs(wait_for_endpoint(cloud.client), cloud.home / "aws")
     local = invoke_locally(svc, "versions", {"aws": endpoint}, progress=NullProgress())
     assert local.ok, local.output
     import json

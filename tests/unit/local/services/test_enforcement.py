@@ -272,7 +272,7 @@ def test_kinesis(endpoint: AuthMiddleware) -> None:
 
 
 def test_eventbridge(endpoint: AuthMiddleware) -> None:
-    clients(endpoint, ADMIN_KEY, ADMIN_KEY)("events").create_event_bus(Name="open")
+    clients(endpoint, ADMIN_KEY, admin_secret(SIGNING))("events").create_event_bus(Name="open")
     events = function(endpoint)("events")
     entry = {"Source": "s", "DetailType": "d", "Detail": "{}"}
     events.put_events(Entries=[{**entry, "EventBusName": "open"}])

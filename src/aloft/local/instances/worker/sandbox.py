@@ -124,13 +124,13 @@ def _lay_out(spec: dict[str, Any], scope: list[str], written: list[str] | None =
     old = _open(["/tmp"], os.O_RDONLY)[0] if written else -1
     try:
         _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(spec))
-        for fd, path in zip(share_fds, shared, strict=True):
+        for fd, path in zip(share_fds, shared):  # noqa: B905 (3.9: no strict)
             os.makedirs(path, exist_ok=True)
             _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         for root in hidden:  # (a home under /tmp is gone, unless a share shows it again)
             if _under(root, scope) and os.path.isdir(root):
                 _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
-        for fd, path in zip(keep_fds, kept, strict=True):
+        for fd, path in zip(keep_fds, kept):  # noqa: B905 (3.9: no strict)
             _bind_read_only(fd, path)
         if written:
             _copy_tmp(old, written)
