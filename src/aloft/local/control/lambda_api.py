@@ -2,7 +2,8 @@
 few writes Lambda applies without a deploy (reserved concurrency, async settings, the alias,
 event source mappings). Whatever deploys code answers an error that points to `aloft deploy`.
 
-The control handler (control_api.py) authenticates the request (SigV4, invoke_auth.py) and
+The writes and mappings are lambda_tuning.py's and lambda_mappings.py's. The control handler
+(control_api.py) authenticates the request (SigV4, invoke_auth.py) and
 passes it here with its caller; a function may call what its grants allow (`lambda:GetFunction`
 ...), the user anything. Shapes are lambda_shapes.py's.
 """
@@ -16,26 +17,22 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from aloft import errors
 from aloft.local.control import invoke_auth
 from aloft.local.control import lambda_shapes as shapes
 from aloft.local.control.invoke_api import ApiRequest, Reply, error, function_arn
+from aloft.local.control.lambda_base import request_body
+from aloft.local.control.lambda_mappings import LambdaMappings
+from aloft.local.control.lambda_tuning import LambdaTuning
 from aloft.local.services.auth import is_allowed
-from aloft.local.store.registry import CONCURRENCY_KEY
-from aloft.local.triggers.pollers.bindings import EXTRA_KEY as SOURCES_KEY
-from aloft.local.triggers.pollers.bindings import Binding, bindings_from_extras
 from aloft.local.types import FunctionVersion
-
-if TYPE_CHECKING:
-    from aloft.local.control.platform import Platform
 
 CODE_PATH = "/2015-03-31/code/"
 CODE_URL_SECONDS = 600  # as long as Lambda's presigned Code.Location is valid
-ASYNC_KEY = "async"
 _NAME = r"(?P<name>[^/]+)"
 
 REFUSED = {
@@ -129,10 +126,7 @@ def code_url_ok(secret: str, sha256: str, query: dict[str, str], now: float) -> 
 Handler = Callable[["ApiRequest", dict[str, str], str], Awaitable[Reply]]
 
 
-class LambdaApi:
-    def __init__(self, platform: Platform):
-        self.p = platform
-
+class LambdaApi(LambdaTuning, LambdaMappings):
     async def handle(self, req: ApiRequest, caller: invoke_auth.Caller,
                      request_id: str) -> Reply:
         found = find_operation(req.method, req.path)
@@ -166,37 +160,6 @@ class LambdaApi:
         return error(403, "AccessDeniedException",
                      f"User: {fn.function} is not authorized to perform: {action} on resource: "
                      f"{resource} (aloft: grant it in the function's `permissions`)", request_id)
-
-    # -- lookups ---------------------------------------------------------------------------
-
-    def _function(self, raw: str, query: dict[str, str], request_id: str,
-                  ) -> tuple[FunctionVersion, str | None] | Reply:
-        name, qualifier = shapes.split_name(raw, query.get("Qualifier"))
-        fv = self.p.registry.resolve(name, qualifier)
-        if fv is None:
-            target = function_arn(name) + (f":{qualifier}" if qualifier else "")
-            return shapes.not_found(f"Function not found: {target}", request_id)
-        return fv, qualifier
-
-    def _facts(self, fv: FunctionVersion) -> shapes.VersionFacts:
-        rec = self.p.state.version(fv.function, fv.version)
-        sha = rec.code_sha256 if rec else ""
-        path = self.p.store.zip_path(sha) if sha else None
-        size = path.stat().st_size if path is not None and path.is_file() else 0
-        return shapes.VersionFacts(sha, size, rec.created if rec else 0.0,
-                                   bool(rec and rec.layer_sha256))
-
-    async def _config(self, fv: FunctionVersion, qualifier: str | None) -> dict[str, Any]:
-        version = str(fv.version) if qualifier and qualifier.isdigit() else "$LATEST"
-        facts = await asyncio.to_thread(self._facts, fv)
-        return shapes.configuration(fv, facts, version=version,
-                                    stage=self.p.registry.snapshot.stage_of.get(fv.function))
-
-    def _stage_of(self, function: str) -> tuple[str, str]:
-        owner = self.p.registry.snapshot.stage_of.get(function)
-        if owner is None:
-            raise errors.NotDeployedError(f"function {function} is not deployed")
-        return owner
 
     # -- functions -------------------------------------------------------------------------
 
@@ -315,7 +278,7 @@ class LambdaApi:
         if isinstance(found, Reply):
             return found
         fv, stage = found
-        body = _body(req)
+        body = request_body(req)
         if isinstance(body, str):
             return shapes.invalid(body, request_id)
         if body.get("RoutingConfig", {}).get("AdditionalVersionWeights"):
@@ -377,199 +340,6 @@ class LambdaApi:
                  "Principal": {"Service": p}, "Action": "lambda:InvokeFunction",
                  "Resource": resource} for p in dict.fromkeys(principals)]
 
-    # -- concurrency -------------------------------------------------------------------------
-
-    async def _get_function_concurrency(self, req: ApiRequest, params: dict[str, str],
-                                        request_id: str) -> Reply:
-        found = self._function(params["name"], {}, request_id)
-        if isinstance(found, Reply):
-            return found
-        fv, _ = found
-        out = {} if fv.concurrency is None else {"ReservedConcurrentExecutions": fv.concurrency}
-        return shapes.json_reply(200, out, request_id)
-
-    async def _put_function_concurrency(self, req: ApiRequest, params: dict[str, str],
-                                        request_id: str) -> Reply:
-        found = self._function(params["name"], {}, request_id)
-        if isinstance(found, Reply):
-            return found
-        fv, _ = found
-        body = _body(req)
-        if isinstance(body, str):
-            return shapes.invalid(body, request_id)
-        value = body.get("ReservedConcurrentExecutions")
-        account = self.p.pool.account_concurrency
-        if not isinstance(value, int) or value < 0:
-            return shapes.invalid("ReservedConcurrentExecutions must be a number, 0 or more",
-                                  request_id)
-        if value > account:
-            return shapes.invalid(
-                f"Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [0] (the local "
-                f"cloud's account limit is {account}: `aloft cloud start "
-                f"--concurrency N` raises it)", request_id)
-        await self._set_reserved(fv.function, value)
-        return shapes.json_reply(200, {"ReservedConcurrentExecutions": value}, request_id)
-
-    async def _delete_function_concurrency(self, req: ApiRequest, params: dict[str, str],
-                                           request_id: str) -> Reply:
-        found = self._function(params["name"], {}, request_id)
-        if isinstance(found, Reply):
-            return found
-        await self._set_reserved(found[0].function, None)
-        return Reply(204, b"", {"X-Amzn-RequestId": request_id})
-
-    async def _set_reserved(self, function: str, value: int | None) -> None:
-        service, stage = self._stage_of(function)
-
-        def update(old: Any) -> dict[str, Any]:
-            return {**(old or {}), function: value}
-
-        await self.p.deployer.amend(service, stage, CONCURRENCY_KEY, update)
-
-    # -- asynchronous invocation -------------------------------------------------------------
-
-    def _invoke_config(self, function: str) -> dict[str, Any] | None:
-        found = self.p.registry.snapshot.async_config.get(function)
-        if found is None:
-            return None
-        retries, max_age = found
-        return {"FunctionArn": function_arn(function), "MaximumRetryAttempts": retries,
-                "MaximumEventAgeInSeconds": max_age, "LastModified": time.time(),
-                "DestinationConfig": {}}
-
-    async def _get_function_event_invoke_config(self, req: ApiRequest, params: dict[str, str],
-                                                request_id: str) -> Reply:
-        found = self._function(params["name"], {}, request_id)
-        if isinstance(found, Reply):
-            return found
-        config = self._invoke_config(found[0].function)
-        if config is None:
-            return shapes.not_found(f"The function {function_arn(found[0].function)} doesn't "
-                                    "have an EventInvokeConfig", request_id)
-        return shapes.json_reply(200, config, request_id)
-
-    async def _put_function_event_invoke_config(self, req: ApiRequest, params: dict[str, str],
-                                                request_id: str) -> Reply:
-        found = self._function(params["name"], {}, request_id)
-        if isinstance(found, Reply):
-            return found
-        function = found[0].function
-        body = _body(req)
-        if isinstance(body, str):
-            return shapes.invalid(body, request_id)
-        if body.get("DestinationConfig"):
-            return shapes.invalid("DestinationConfig is not supported by the local cloud's "
-                                  "API: declare the function's dead-letter target in aloft.yml "
-                                  "and run `aloft deploy`", request_id)
-        current = self._invoke_config(function) or {"MaximumRetryAttempts": 2,
-                                                     "MaximumEventAgeInSeconds": 21600}
-        partial = req.method == "POST"  # Update keeps what it does not name; Put resets
-        retries = body.get("MaximumRetryAttempts",
-                           current["MaximumRetryAttempts"] if partial else 2)
-        max_age = body.get("MaximumEventAgeInSeconds",
-                           current["MaximumEventAgeInSeconds"] if partial else 21600)
-        if not (isinstance(retries, int) and 0 <= retries <= 2):
-            return shapes.invalid("MaximumRetryAttempts must be between 0 and 2", request_id)
-        if not (isinstance(max_age, int) and 60 <= max_age <= 21600):
-            return shapes.invalid("MaximumEventAgeInSeconds must be between 60 and 21600",
-                                  request_id)
-        service, stage = self._stage_of(function)
-
-        def update(old: Any) -> dict[str, Any]:
-            return {**(old or {}), function: [retries, max_age]}
-
-        await self.p.deployer.amend(service, stage, ASYNC_KEY, update)
-        return shapes.json_reply(200, self._invoke_config(function), request_id)
-
-    _update_function_event_invoke_config = _put_function_event_invoke_config
-
-    # -- event source mappings ---------------------------------------------------------------
-
-    def _bindings(self) -> list[Binding]:
-        stages = self.p.registry.snapshot.stages.values()
-        return bindings_from_extras(((i.deployment.service, i.deployment.stage),
-                                     i.deployment.extra) for i in stages)
-
-    def _mappings(self) -> list[tuple[Binding, float]]:
-        out = []
-        for info in self.p.registry.snapshot.stages.values():
-            dep = info.deployment
-            for b in bindings_from_extras([((dep.service, dep.stage), dep.extra)]):
-                if b.kind in shapes.MAPPED_KINDS:
-                    out.append((b, dep.created))
-        return sorted(out, key=lambda m: (m[0].function, m[0].source))
-
-    async def _list_event_source_mappings(self, req: ApiRequest, params: dict[str, str],
-                                          request_id: str) -> Reply:
-        mappings = self._mappings()
-        if req.query.get("FunctionName"):
-            name, _ = shapes.split_name(req.query["FunctionName"])
-            mappings = [m for m in mappings if m[0].function == name]
-        if req.query.get("EventSourceArn"):
-            mappings = [m for m in mappings
-                        if shapes.source_arn(m[0]) == req.query["EventSourceArn"]]
-        got = shapes.page(mappings, req.query, request_id, default=100)
-        if isinstance(got, Reply):
-            return got
-        chunk, marker = got
-        out: dict[str, Any] = {"EventSourceMappings": [shapes.mapping(*m) for m in chunk]}
-        if marker:
-            out["NextMarker"] = marker
-        return shapes.json_reply(200, out, request_id)
-
-    def _mapping(self, uuid: str, request_id: str) -> tuple[Binding, float] | Reply:
-        for m in self._mappings():
-            if shapes.mapping_uuid(m[0]) == uuid:
-                return m
-        return shapes.not_found(f"The resource you requested does not exist. (Service: Lambda, "
-                                f"Status Code: 404, mapping {uuid})", request_id)
-
-    async def _get_event_source_mapping(self, req: ApiRequest, params: dict[str, str],
-                                        request_id: str) -> Reply:
-        found = self._mapping(params["uuid"], request_id)
-        if isinstance(found, Reply):
-            return found
-        return shapes.json_reply(200, shapes.mapping(*found), request_id)
-
-    async def _update_event_source_mapping(self, req: ApiRequest, params: dict[str, str],
-                                           request_id: str) -> Reply:
-        found = self._mapping(params["uuid"], request_id)
-        if isinstance(found, Reply):
-            return found
-        binding, _ = found
-        body = _body(req)
-        if isinstance(body, str):
-            return shapes.invalid(body, request_id)
-        changes: dict[str, Any] = {}
-        if "Enabled" in body:
-            changes["enabled"] = bool(body["Enabled"])
-        if "BatchSize" in body:
-            size = body["BatchSize"]
-            limit = 10 if binding.kind == "queue" and not binding.window else 10000
-            if not isinstance(size, int) or not 1 <= size <= limit:
-                return shapes.invalid(f"BatchSize must be between 1 and {limit}", request_id)
-            changes["batch_size"] = size
-        if "MaximumBatchingWindowInSeconds" in body:
-            changes["window"] = int(body["MaximumBatchingWindowInSeconds"])
-        if "FunctionResponseTypes" in body:
-            changes["partial_failures"] = "ReportBatchItemFailures" in body[
-                "FunctionResponseTypes"]
-        other = set(body) - {"Enabled", "BatchSize", "MaximumBatchingWindowInSeconds",
-                             "FunctionResponseTypes", "UUID"}
-        if other:
-            return shapes.invalid(f"the local cloud does not change {', '.join(sorted(other))}"
-                                  " of a mapping: set them in aloft.yml and run `aloft deploy`",
-                                  request_id)
-        updated = replace(binding, **changes)
-
-        def update(old: Any) -> list[dict[str, Any]]:
-            return [updated.to_json() if Binding.from_json(item).key == binding.key else item
-                    for item in old or []]
-
-        dep = await self.p.deployer.amend(*binding.stage, SOURCES_KEY, update)
-        return shapes.json_reply(202, shapes.mapping(updated, dep.created), request_id)
-
     # -- tags and the account ----------------------------------------------------------------
 
     async def _list_tags(self, req: ApiRequest, params: dict[str, str],
@@ -613,14 +383,6 @@ def _tags(owner: tuple[str, str] | None) -> dict[str, str]:
 
 def _logical(physical: dict[str, str], function: str) -> str:
     return next((k for k, v in physical.items() if v == function), "")
-
-
-def _body(req: ApiRequest) -> dict[str, Any] | str:
-    try:
-        data = json.loads(req.body or b"{}")
-    except ValueError:
-        return "Could not parse request body into json"
-    return data if isinstance(data, dict) else "the request body must be a JSON object"
 
 
 def _snake(name: str) -> str:

@@ -1,0 +1,124 @@
+"""Lambda's API: what a user tunes without a deploy, applied to the running platform and kept
+with the stage's current deployment (the next deploy starts again from aloft.yml): reserved
+concurrency and the settings of asynchronous invocations."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aloft.local.control import lambda_shapes as shapes
+from aloft.local.control.invoke_api import ApiRequest, Reply, function_arn
+from aloft.local.control.lambda_base import LambdaBase, request_body
+from aloft.local.store.registry import CONCURRENCY_KEY
+
+ASYNC_KEY = "async"
+
+
+class LambdaTuning(LambdaBase):
+    # -- concurrency -------------------------------------------------------------------------
+
+    async def _get_function_concurrency(self, req: ApiRequest, params: dict[str, str],
+                                        request_id: str) -> Reply:
+        found = self._function(params["name"], {}, request_id)
+        if isinstance(found, Reply):
+            return found
+        fv, _ = found
+        out = {} if fv.concurrency is None else {"ReservedConcurrentExecutions": fv.concurrency}
+        return shapes.json_reply(200, out, request_id)
+
+    async def _put_function_concurrency(self, req: ApiRequest, params: dict[str, str],
+                                        request_id: str) -> Reply:
+        found = self._function(params["name"], {}, request_id)
+        if isinstance(found, Reply):
+            return found
+        fv, _ = found
+        body = request_body(req)
+        if isinstance(body, str):
+            return shapes.invalid(body, request_id)
+        value = body.get("ReservedConcurrentExecutions")
+        account = self.p.pool.account_concurrency
+        if not isinstance(value, int) or value < 0:
+            return shapes.invalid("ReservedConcurrentExecutions must be a number, 0 or more",
+                                  request_id)
+        if value > account:
+            return shapes.invalid(
+                f"Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [0] (the local "
+                f"cloud's account limit is {account}: `aloft cloud start "
+                f"--concurrency N` raises it)", request_id)
+        await self._set_reserved(fv.function, value)
+        return shapes.json_reply(200, {"ReservedConcurrentExecutions": value}, request_id)
+
+    async def _delete_function_concurrency(self, req: ApiRequest, params: dict[str, str],
+                                           request_id: str) -> Reply:
+        found = self._function(params["name"], {}, request_id)
+        if isinstance(found, Reply):
+            return found
+        await self._set_reserved(found[0].function, None)
+        return Reply(204, b"", {"X-Amzn-RequestId": request_id})
+
+    async def _set_reserved(self, function: str, value: int | None) -> None:
+        service, stage = self._stage_of(function)
+
+        def update(old: Any) -> dict[str, Any]:
+            return {**(old or {}), function: value}
+
+        await self.p.deployer.amend(service, stage, CONCURRENCY_KEY, update)
+
+    # -- asynchronous invocation -------------------------------------------------------------
+
+    def _invoke_config(self, function: str) -> dict[str, Any] | None:
+        found = self.p.registry.snapshot.async_config.get(function)
+        if found is None:
+            return None
+        retries, max_age = found
+        return {"FunctionArn": function_arn(function), "MaximumRetryAttempts": retries,
+                "MaximumEventAgeInSeconds": max_age, "LastModified": time.time(),
+                "DestinationConfig": {}}
+
+    async def _get_function_event_invoke_config(self, req: ApiRequest, params: dict[str, str],
+                                                request_id: str) -> Reply:
+        found = self._function(params["name"], {}, request_id)
+        if isinstance(found, Reply):
+            return found
+        config = self._invoke_config(found[0].function)
+        if config is None:
+            return shapes.not_found(f"The function {function_arn(found[0].function)} doesn't "
+                                    "have an EventInvokeConfig", request_id)
+        return shapes.json_reply(200, config, request_id)
+
+    async def _put_function_event_invoke_config(self, req: ApiRequest, params: dict[str, str],
+                                                request_id: str) -> Reply:
+        found = self._function(params["name"], {}, request_id)
+        if isinstance(found, Reply):
+            return found
+        function = found[0].function
+        body = request_body(req)
+        if isinstance(body, str):
+            return shapes.invalid(body, request_id)
+        if body.get("DestinationConfig"):
+            return shapes.invalid("DestinationConfig is not supported by the local cloud's "
+                                  "API: declare the function's dead-letter target in aloft.yml "
+                                  "and run `aloft deploy`", request_id)
+        current = self._invoke_config(function) or {"MaximumRetryAttempts": 2,
+                                                     "MaximumEventAgeInSeconds": 21600}
+        partial = req.method == "POST"  # Update keeps what it does not name; Put resets
+        retries = body.get("MaximumRetryAttempts",
+                           current["MaximumRetryAttempts"] if partial else 2)
+        max_age = body.get("MaximumEventAgeInSeconds",
+                           current["MaximumEventAgeInSeconds"] if partial else 21600)
+        if not (isinstance(retries, int) and 0 <= retries <= 2):
+            return shapes.invalid("MaximumRetryAttempts must be between 0 and 2", request_id)
+        if not (isinstance(max_age, int) and 60 <= max_age <= 21600):
+            return shapes.invalid("MaximumEventAgeInSeconds must be between 60 and 21600",
+                                  request_id)
+        service, stage = self._stage_of(function)
+
+        def update(old: Any) -> dict[str, Any]:
+            return {**(old or {}), function: [retries, max_age]}
+
+        await self.p.deployer.amend(service, stage, ASYNC_KEY, update)
+        return shapes.json_reply(200, self._invoke_config(function), request_id)
+
+    _update_function_event_invoke_config = _put_function_event_invoke_config
