@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -167,8 +168,17 @@ def check_deploy(project: str, scratch: Path, *, home: Path, port: int,
         return f"deploy failed: {_failed(done)}"
     if call is None:
         return None
-    url = str(json.loads(done.stdout)["url"]).rstrip("/") + call.path
-    request = urllib.request.Request(url, data=call.body, method=call.method)
+    # The URL deploy prints first: the stage host (`{stage}.{service}.localhost`, the app at
+    # the root as API Gateway's $default stage has it), reached at 127.0.0.1 with its Host.
+    deployed = json.loads(done.stdout)
+    url = str((deployed.get("urls") or [deployed["url"]])[0]).rstrip("/") + call.path
+    parts = urllib.parse.urlsplit(url)
+    headers = {}
+    if parts.hostname and parts.hostname.endswith(".localhost"):
+        headers["Host"] = parts.netloc
+        parts = parts._replace(netloc=f"127.0.0.1:{parts.port}")
+    request = urllib.request.Request(parts.geturl(), data=call.body, method=call.method,
+                                     headers=headers)
 
     def answer() -> tuple[int, str]:
         try:
