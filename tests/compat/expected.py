@@ -44,6 +44,5 @@ DEPLOYED = (
 GAPS: dict[tuple[str, str], str] = {
     ("sls-sub-select", "deploy"): "cannot be resolved on the local cloud: it has no other "
                                   "stacks",
-    ("zappa-yaml", "deploy"): "No module named 'zappa'",
 }
 """Known gaps: (project, check) -> a part of why it fails today."""

@@ -43,9 +43,8 @@ ADVICE: dict[str, str] = {
                      "`extra_permissions`",
     "attach_policy": "list the permissions in `extra_permissions` (aloft attaches no policy "
                      "files)",
-    "async_source": "aloft's `@task` invokes the function directly (no SNS transport): "
-                    "replace `from zappa.asynchronous import task` with `from aloft import "
-                    "task`",
+    "async_source": "aloft's tasks invoke the function directly (no SNS transport); "
+                    "`from zappa.asynchronous import task` works as `from aloft import task`",
     "async_resources": "aloft creates no SNS topic or DynamoDB table for tasks",
     "async_response_table": "aloft does not store task responses (capture_response); write "
                             "the result to a table of yours",

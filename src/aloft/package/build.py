@@ -29,7 +29,7 @@ from aloft.package.django_static import Collected, collect_static, wants_collect
 from aloft.package.files import temp_sibling
 from aloft.package.limits import check_lambda_limits
 from aloft.package.manifest import MANIFEST_FILE, ArtifactFile, Manifest
-from aloft.package.modules import calls_tasks
+from aloft.package.modules import calls_tasks, imports_zappa
 from aloft.package.pip import PipRunner, SubprocessPip
 from aloft.package.progress import NullProgress, Progress
 from aloft.package.requirements import find_requirements
@@ -40,6 +40,13 @@ from aloft.runtime.settings import SETTINGS_FILE
 
 CODE_ZIP = "code.zip"
 LAYER_ZIP = "layer.zip"
+ZAPPA_SHIM = [
+    Entry("zappa/__init__.py", data=b'"""aloft\'s stand-in for Zappa in the function: '
+          b'zappa.asynchronous (tasks)."""\n'),
+    Entry("zappa/asynchronous.py", data=b"from aloft.runtime.zappa_tasks import *  # noqa: F403\n"
+          b"from aloft.runtime.zappa_tasks import __all__  # noqa: F401\n"),
+]
+"""What a project whose code imports `zappa` gets in its code zip (aloft.runtime.zappa_tasks)."""
 DEPS_ZIP = "aloft_deps.zip"
 """With `slim: true`: the dependencies, zipped, at the code zip's root."""
 
@@ -186,6 +193,8 @@ def code_entries(service: Service, slim_deps: Dependencies | None, *,
     dependencies)."""
     entries = [Entry.file(rel, path) for rel, path in files]
     entries += runtime_entries()
+    if imports_zappa(files):  # Zappa's @task, on aloft's (Zappa itself is not shipped)
+        entries += ZAPPA_SHIM
     entries.append(Entry(SETTINGS_FILE, data=settings_json(runtime_settings(service))))
     if slim_deps is not None:
         entries.append(Entry.file(DEPS_ZIP, slim_deps.archive.path, stored=True))

@@ -101,6 +101,8 @@ def provided_by(import_name: str, requirements: Iterable[str]) -> Provided:
     top = import_name.split(".", 1)[0]
     if top == "aloft":  # its runtime ships in every artifact (`@aloft.task`)
         return "aloft"
+    if import_name in ("zappa", "zappa.asynchronous"):  # Zappa's @task: aloft's stand-in
+        return "aloft"
     wanted = {normalize_name(top)} | {normalize_name(d) for d in DISTRIBUTIONS.get(top, ())}
     names = {normalize_name(r) for r in requirements}
     if wanted & names:

@@ -239,18 +239,37 @@ def _unpackaged(root: Path, shipped: frozenset[str]) -> frozenset[str]:
 
 
 _TASK_IMPORT = re.compile(
-    r"^[ \t]*(?:import[ \t]+aloft\b|from[ \t]+aloft(?:\.runtime(?:\.tasks)?)?[ \t]+import\b)",
+    r"^[ \t]*(?:import[ \t]+(?:aloft|zappa)\b"
+    r"|from[ \t]+aloft(?:\.runtime(?:\.tasks)?)?[ \t]+import\b"
+    r"|from[ \t]+zappa(?:\.asynchronous)?[ \t]+import\b)",
     re.MULTILINE)
+_ZAPPA_IMPORT = re.compile(
+    r"^[ \t]*(?:(?:import|from)[ \t]+zappa\.asynchronous\b|from[ \t]+zappa[ \t]+import[ \t]+"
+    r"\(?[ \t]*asynchronous\b)", re.MULTILINE)
 
 
 def calls_tasks(files: Iterable[tuple[str, Path]]) -> bool:
-    """Whether the project's code imports `aloft` (for `@aloft.task`), anywhere in a module:
-    its functions may then invoke their task target (aloft.stage.grants)."""
+    """Whether the project's code imports `aloft` (for `@aloft.task`) or Zappa's tasks,
+    anywhere in a module: its functions may then invoke their task target
+    (aloft.stage.grants)."""
+    return _any_module(files, _TASK_IMPORT)
+
+
+def imports_zappa(files: Iterable[tuple[str, Path]]) -> bool:
+    """Whether the project's code imports `zappa.asynchronous` (Zappa's `@task`, which
+    aloft.runtime.zappa_tasks stands in for) and has no `zappa` package of its own."""
+    listed = list(files)
+    if any(rel.startswith("zappa/") or rel == "zappa.py" for rel, _ in listed):
+        return False
+    return _any_module(listed, _ZAPPA_IMPORT)
+
+
+def _any_module(files: Iterable[tuple[str, Path]], pattern: re.Pattern[str]) -> bool:
     for rel, path in files:
         if not rel.endswith(".py") or rel.startswith("aloft/"):
             continue
         try:
-            if _TASK_IMPORT.search(path.read_text(encoding="utf-8", errors="replace")):
+            if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
                 return True
         except OSError:
             continue

@@ -45,7 +45,7 @@ def test_settings_with_new_mappings(write: Write) -> None:
     assert svc.concurrency == 10 and svc.health_path == "/health"
     assert svc.function("app").dead_letter == "arn:aws:sqs:us-east-1:123456789012:failed"
     text = "\n".join(project.warnings)
-    for key, words in (("touch", "health-checks"), ("async_source", "@task"),
+    for key, words in (("touch", "health-checks"), ("async_source", "zappa.asynchronous"),
                        ("remote_env", "${ssm:/path}"), ("prebuild_script", "plugin"),
                        ("some_misspelled_key", "not a Zappa setting aloft knows"),
                        ("dead_letter", "deployments do not apply it yet")):

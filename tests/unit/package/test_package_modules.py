@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aloft.package.modules import ImportRef, module_facts, module_name, project_code
+import pytest
+
+from aloft.package.modules import (
+    ImportRef,
+    calls_tasks,
+    imports_zappa,
+    module_facts,
+    module_name,
+    project_code,
+)
 
 SOURCE = '''
 from __future__ import annotations
@@ -99,3 +108,22 @@ def test_project_code(tmp_path: Path) -> None:
     assert code.defines("shop", "views") is True  # a submodule is an attribute once imported
     assert code.defines("ns", "anything") is None  # a namespace package: cannot be known
     assert code.defines("missing", "x") is None
+
+
+@pytest.mark.parametrize(("source", "shim"), [
+    ("from zappa.asynchronous import task\n", True),
+    ("import zappa.asynchronous\n", True),
+    ("from zappa import asynchronous\n", True),
+    ("from zappa.cli import ZappaCLI\n", False),  # the real Zappa: not what aloft stands in for
+    ("import aloft\n", False),
+])
+def test_zappas_tasks_get_aloft_stand_in(tmp_path: Path, source: str, shim: bool) -> None:
+    (tmp_path / "jobs.py").write_text(source)
+    files = [("jobs.py", tmp_path / "jobs.py")]
+    assert imports_zappa(files) is shim
+    # the functions of a project with tasks (aloft's or Zappa's) may invoke their task target
+    assert calls_tasks(files) is (shim or source == "import aloft\n")
+    # a project with a zappa package of its own keeps it
+    (tmp_path / "zappa").mkdir()
+    (tmp_path / "zappa" / "__init__.py").write_text("")
+    assert not imports_zappa([*files, ("zappa/__init__.py", tmp_path / "zappa" / "__init__.py")])

@@ -218,3 +218,60 @@ def test_signer_matches_botocore(
                                      body, token, when, method=method, service=service)
     assert ours["Authorization"] == theirs
     assert ours["X-Amz-Date"] == "20260304T050607Z"
+
+
+ZAPPA_JOBS = '''
+from zappa.asynchronous import AsyncException, get_async_response, run, task, task_sns
+SENT = []
+
+@task
+def send(to, times=1):
+    SENT.append((to, times))
+    return f"sent {times} to {to}"
+
+@task(service="sns", capture_response=True)
+def notify(to):
+    SENT.append(("notify", to))
+
+@task_sns
+def ping():
+    SENT.append(("ping",))
+
+def plain(to):
+    SENT.append(("plain", to))
+'''
+
+
+@pytest.fixture
+def zappa_jobs(deploy: Any) -> Any:
+    from aloft.package.build import ZAPPA_SHIM
+
+    shim = {f"zappa.{e.arcname.removeprefix('zappa/').removesuffix('.py')}":
+            (e.data or b"").decode() for e in ZAPPA_SHIM}
+    deploy({**shim, "zappa_jobs": ZAPPA_JOBS}, handlers={"worker": "zappa_jobs.send"},
+           task_function="worker")
+    return user_module("zappa_jobs")
+
+
+def test_zappas_task_decorators_are_aloft_tasks(
+    zappa_jobs: Any, lambda_api: tuple[str, type[Recorder]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Code written for Zappa runs unchanged: inline here, an asynchronous invocation deployed.
+    assert zappa_jobs.send("ann") == "sent 1 to ann"
+    zappa_jobs.notify("bob")
+    zappa_jobs.ping()
+    zappa_jobs.run(zappa_jobs.plain, ["cy"])
+    assert zappa_jobs.SENT == [("ann", 1), ("notify", "bob"), ("ping",), ("plain", "cy")]
+    with pytest.raises(zappa_jobs.AsyncException, match="does not store task responses"):
+        zappa_jobs.get_async_response("r-1")
+
+    endpoint, recorder = lambda_api
+    _deployed(monkeypatch, endpoint)
+    assert zappa_jobs.send("dee", times=2) is None
+    zappa_jobs.run(zappa_jobs.plain, kwargs={"to": "eve"})
+    bodies = [json.loads(r["body"]) for r in recorder.requests]
+    assert bodies == [
+        {"aloft": "task", "function": "zappa_jobs.send", "args": ["dee"], "kwargs": {"times": 2}},
+        {"aloft": "task", "function": "zappa_jobs.plain", "args": [], "kwargs": {"to": "eve"}},
+    ]
+    assert runtime.handler(bodies[0], None) == "sent 2 to dee"
