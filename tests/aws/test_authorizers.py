@@ -100,8 +100,9 @@ def test_http_api_jwt_and_lambda_authorizers(
     changed = {**HTTP, "authorizers": {**HTTP["authorizers"], "users": {
         "issuer": ISSUER, "audience": ["client1", "client2"]}}}
     plan = provider.deploy(make_service(**changed), plan_only=True).plan
-    assert [p.action for p in plan if p.resource == api_id or "Api" in p.action] == [
-        "UpdateHttpApi"]
+    [update] = [p for p in plan if p.resource == api_id or "Api" in p.action]
+    assert update.action == "UpdateHttpApi"
+    assert update.details["changes"] == "authorizers ~users (audience client1 → client1, client2)"
     provider.deploy(make_service(**changed))
     _, _, auths = _http_routes()
     users = next(a for a in auths.values() if a["Name"] == "users")
@@ -184,7 +185,9 @@ def test_rest_api_lambda_authorizers_private_routes_and_a_usage_plan(
                                      "quota": {"limit": 5000, "period": "month"}},
               "api_keys": ["partner"]}
     plan_steps = provider.deploy(make_service(**slower), plan_only=True).plan
-    assert [p.action for p in plan_steps if "Usage" in p.action] == ["PutUsagePlan"]
+    [put] = [p for p in plan_steps if "Usage" in p.action]
+    assert put.action == "PutUsagePlan"
+    assert put.details["changes"] == "throttle 10.0/20 → 5.0/5; keys -shop-prod-mobile"
     provider.deploy(make_service(**slower))
     plan, keys = _plan_and_keys()
     assert plan["throttle"] == {"rateLimit": 5.0, "burstLimit": 5}

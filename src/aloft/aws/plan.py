@@ -17,7 +17,7 @@ from aloft.aws import plan_changes as pc
 from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.auth import AUTHORIZER_SID
-from aloft.aws.plan_auth import usage_plan_steps
+from aloft.aws.plan_auth import authorizer_changes, usage_plan_steps
 from aloft.aws.record import StateRecord
 from aloft.aws.state import ActualState
 from aloft.aws.static import REFERER_REF
@@ -282,12 +282,15 @@ def _api(d: s.Desired, a: ActualState) -> list[st.Step]:
         remove = tuple(k for k, r in old.items() if new.get(k) != r or r.authorizer in retyped)
         add = tuple(r for k, r in new.items() if old.get(k) != r or r.authorizer in retyped)
         changes = "; ".join(x for x in (pc.route_changes(have.routes, want.routes),
-                                         pc.cors_changes(have.cors, want.cors)) if x)
+                                         pc.cors_changes(have.cors, want.cors),
+                                         authorizer_changes(have.authorizers,
+                                                            want.authorizers)) if x)
         out.append(st.UpdateHttpApi(have.id, want, remove, add, changes=changes))
     elif want.kind == "rest" and (have.routes != want.routes
                                   or have.authorizers != want.authorizers):
-        out.append(st.PutRestRoutes(have.id, want, d.stage,
-                                    pc.route_changes(have.routes, want.routes)))
+        out.append(st.PutRestRoutes(have.id, want, d.stage, "; ".join(
+            x for x in (pc.route_changes(have.routes, want.routes),
+                        authorizer_changes(have.authorizers, want.authorizers)) if x)))
     elif want.kind == "rest" and have.tracing != want.tracing:
         out.append(st.SetApiTracing(have.id, d.stage, want.tracing))
     return out

@@ -352,6 +352,7 @@ class PutUsagePlan(Step):
 
     spec: s.UsagePlanSpec
     stage: str
+    changes: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "keys": [k.name for k in self.spec.keys]}
