@@ -321,6 +321,11 @@ def test_the_aws_cli_reads_and_tunes_the_local_lambda(deployed: tuple[Cloud, Ser
     code, _, err = aws(cloud, "lambda", "invoke", "--function-name", "lapi-dev-worker", str(out))
     assert code == 0, err
     assert json.loads(out.read_text()) == "worked"
+    # forward again to the newest deployment (test_update_alias_rolls_the_stage_back went back)
+    assert ok("update-alias", "--function-name", "lapi-dev-app", "--name", "dev",
+              "--function-version", "2")["FunctionVersion"] == "2"
+    assert ok("get-function-configuration", "--function-name", "lapi-dev-app")[
+        "Environment"]["Variables"]["GREETING"] == "hello"
     code, _, err = aws(cloud, "lambda", "get-function", "--function-name", "lapi-dev-nope")
     assert code != 0 and "ResourceNotFoundException" in err
     code, _, err = aws(cloud, "lambda", "delete-function", "--function-name", "lapi-dev-app")

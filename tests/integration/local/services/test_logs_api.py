@@ -190,7 +190,7 @@ def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str, Path], 
             code = create_clidriver().main([*args, "--endpoint-url", deployed[2],
                                             "--output", "json"])
         assert code == 0, err.getvalue()
-        return json.loads(out.getvalue())
+        return json.loads(out.getvalue()) if out.getvalue().strip() else None
 
     assert aws("logs", "describe-log-groups")["logGroups"][0]["logGroupName"] == GROUP
     stream = aws("logs", "describe-log-streams", "--log-group-name", GROUP)["logStreams"][0]
@@ -200,6 +200,9 @@ def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str, Path], 
     errors = aws("logs", "filter-log-events", "--log-group-name", GROUP, "--filter-pattern",
                  '{ $.level = "ERROR" }')["events"]
     assert [json.loads(e["message"])["n"] for e in errors] == [1, 4]
+    aws("logs", "put-retention-policy", "--log-group-name", GROUP, "--retention-in-days", "14")
+    assert aws("logs", "describe-log-groups")["logGroups"][0]["retentionInDays"] == 14
+    aws("logs", "delete-retention-policy", "--log-group-name", GROUP)
 
 
 def test_retention_is_the_stores_pruning(deployed: tuple[Cloud, Service, str, Path],
