@@ -179,6 +179,9 @@ def test_rest_api_lambda_authorizers_private_routes_and_a_usage_plan(
     assert keys["shop-prod-mobile"]["description"] == "app"
     assert "aloft-authorizer" in _policy_sids("shop-prod-auth")
     assert provider.deploy(make_service(**REST)).plan == []  # read back as deployed
+    report = provider.status(make_service(**REST)).report["api"]
+    assert report["authorizers"] == {"bearer": "token", "req": "request"}
+    assert report["api_keys"] == {name: k["id"] for name, k in keys.items()}
 
     partner = keys["shop-prod-partner"]["value"]
     slower = {**REST, "usage_plan": {"throttle": {"rate_limit": 5, "burst_limit": 5},

@@ -32,6 +32,7 @@ from aloft.aws.plan_rollback import plan_rollback
 from aloft.aws.record import Release
 from aloft.aws.secrets import AwsSecrets
 from aloft.aws.state import CDN_REF, ActualState, StateReader
+from aloft.aws.state_auth import auth_status
 from aloft.aws.template import template_json
 from aloft.config.models import Service
 from aloft.errors import (
@@ -399,7 +400,8 @@ class AwsProvider:
             "schedules": {r.name: ("enabled" if r.enabled else "disabled")
                           for r in a.rules.values()},
             "api": {"kind": a.api.kind, "id": a.api.id,
-                    "routes": [r.key for r in a.api.routes]} if a.api else None,
+                    "routes": [r.key for r in a.api.routes],
+                    **auth_status(a.api.authorizers, a.usage_plan)} if a.api else None,
             "resources": {
                 "buckets": [b.name for b in a.resources.buckets],
                 "queues": [q.name for q in a.resources.queues],

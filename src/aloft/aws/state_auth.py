@@ -120,3 +120,16 @@ def usage_plan(aws: AwsClient, name: str, key_names: set[str]) -> ActualUsagePla
     stages = tuple((str(x["apiId"]), str(x["stage"])) for x in plan.get("apiStages") or ())
     return ActualUsagePlan(str(plan["id"]), spec, stages,
                            tuple((n, i) for n, (i, _) in sorted(keys.items())))
+
+
+def auth_status(authorizers: tuple[s.AuthorizerSpec, ...],
+                plan: ActualUsagePlan | None) -> dict[str, Any]:
+    """What `aloft status` says of the API's authorization: its authorizers, and the usage
+    plan's keys by name with their ids (never their values: `aws apigateway get-api-key
+    --api-key ID --include-value` reads one)."""
+    out: dict[str, Any] = {}
+    if authorizers:
+        out["authorizers"] = {a.name: a.kind for a in authorizers}
+    if plan is not None:
+        out["api_keys"] = dict(plan.key_ids)
+    return out
