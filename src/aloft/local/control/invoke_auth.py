@@ -1,4 +1,5 @@
-"""Who may call Lambda's Invoke API, as AWS decides it: a SigV4-signed request, by a known key.
+"""Who may call Lambda's Invoke API (and the rest of Lambda's API: lambda_api.py), as AWS decides
+it: a SigV4-signed request, by a known key.
 
 Two kinds of keys sign requests to it:
 
