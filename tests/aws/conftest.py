@@ -62,6 +62,7 @@ class Builds:
         self.code = "def handler(event, context):\n    return {'ok': True}\n"
         self.deps = "flask==3"
         self.count = 0
+        self.static: tuple[str, str] | None = None  # Django's static files found at build
 
     def __call__(self, service: Service) -> Manifest:
         self.count += 1
@@ -70,7 +71,7 @@ class Builds:
         code = artifact(d / "code.zip", {"app.py": self.code, "aloft_settings.json": "{}"})
         layer = artifact(d / "layer.zip", {"python/deps.txt": self.deps}) if self.deps else None
         return Manifest(code=code, layer=layer, python_version=service.runtime,
-                        platform="manylinux2014_x86_64", provider="aws")
+                        platform="manylinux2014_x86_64", provider="aws", static=self.static)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from aloft.aws.client import AwsClient
 from aloft.aws.provider import AwsProvider
 from aloft.config.models import Service
 from aloft.errors import ConfigError, ProviderError
-from tests.aws.conftest import boto
+from tests.aws.conftest import Builds, boto
 
 BUCKET = "aloft-shop-prod-static-123456789012-eu-west-1"
 
@@ -227,3 +227,27 @@ def test_publish_static_uploads_what_changed(provider: AwsProvider, site: Servic
     again = provider.publish_static(site)
     assert (again.uploaded, again.deleted) == (0, 0)
     assert provider.status(site).version == 1  # no new version: only the files changed
+
+
+def test_django_static_files_found_at_build_are_the_stages(
+        provider: AwsProvider, builds: Builds, make_service: Callable[..., Service]) -> None:
+    # A Django project with only zappa_settings.json: no `static:`; the build found STATIC_ROOT
+    # (staticfiles/) and STATIC_URL ("static/") in its settings, and the stage serves them.
+    service = make_service(django_settings="site.settings")
+    collected = service.root / "staticfiles" / "admin" / "css"
+    collected.mkdir(parents=True)
+    (collected / "base.css").write_text("body { margin: 0 }\n")
+    builds.static = ("/static", "staticfiles")
+    result = provider.deploy(service)
+    assert {"CreateStaticBucket", "SyncStatic"} <= {s.action for s in result.plan}
+    assert set(_objects()) == {"admin/css/base.css"}
+    _, routes, _ = _api()
+    assert routes["GET /static/{proxy+}"]["IntegrationType"] == "HTTP_PROXY"
+    def static_buckets() -> list[str]:
+        template = json.loads(provider.template(service, builds(service)))
+        return [name for name, r in template["Resources"].items()
+                if r["Type"] == "AWS::S3::Bucket" and "static" in name.lower()]
+
+    assert static_buckets()
+    builds.static = None  # the settings serve static files elsewhere: no bucket of the stage's
+    assert static_buckets() == []
