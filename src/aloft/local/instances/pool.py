@@ -91,6 +91,7 @@ class InstancePool:
         self._busy: set[Instance] = set()
         self._owner: dict[Instance, _Version] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._zygote_check: asyncio.TimerHandle | None = None  # the reaper's return for zygotes
         self._closed = False
         self.templates = TemplateManager(log_sink, self._child_gone, self._ensure_reaper)
 
@@ -233,6 +234,8 @@ class InstancePool:
 
     async def close(self) -> None:
         self._closed = True
+        if self._zygote_check is not None:
+            self._zygote_check.cancel()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -532,7 +535,19 @@ class InstancePool:
             if now - last_idle_check >= IDLE_CHECK:
                 last_idle_check = now
                 if not self._reap_idle(now):
+                    self._check_zygotes_later()
                     return
+
+    def _check_zygotes_later(self) -> None:
+        """Only zygotes are left: the reaper stops (an idle platform does not wake four times
+        a second for 15 minutes) and comes back when the first may be due to stop."""
+        if self._zygote_check is not None:
+            self._zygote_check.cancel()
+            self._zygote_check = None
+        wait = self.templates.next_zygote_stop(time.monotonic())
+        if wait is not None and not self._closed:
+            loop = asyncio.get_running_loop()
+            self._zygote_check = loop.call_later(wait + IDLE_CHECK, self._ensure_reaper)
 
     def _reap_idle(self, now: float) -> bool:
         """Stop what idled past keep_alive; False when nothing is left to watch."""
@@ -553,7 +568,7 @@ class InstancePool:
             else:
                 anything = True
         self.templates.stop_unused_zygotes([*self._versions.values(), *self._retiring], now)
-        return anything or bool(self._retiring) or self.templates.has_zygotes
+        return anything or bool(self._retiring)
 
 
 # A version 4 UUID's fixed bits: version 4 (bits 76-79), RFC 4122 variant (bits 62-63).

@@ -71,10 +71,6 @@ class TemplateManager:
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
         self._closed = False
 
-    @property
-    def has_zygotes(self) -> bool:
-        return bool(self._zygotes)
-
     async def get(self, slot: TemplateSlot) -> Template | bytes:
         """The slot's template, started if needed; the init error's payload if it failed."""
         template = slot.template
@@ -135,6 +131,7 @@ class TemplateManager:
         if slot.template is not None:
             slot.template.stop()
             slot.template = None
+            self._touch_zygote(slot.fv)
 
     def reap(self, slot: TemplateSlot, now: float, instances_live: bool) -> None:
         """Forget a dead template; stop one idle past its version's keep_alive (when no
@@ -151,6 +148,7 @@ class TemplateManager:
         ):
             template.stop()
             slot.template = None
+            self._touch_zygote(slot.fv)
 
     def close(self, slots: Iterable[TemplateSlot]) -> None:
         """Kill the slots' templates and every zygote."""
@@ -194,6 +192,21 @@ class TemplateManager:
             return
         self._zygote_used[key] = time.monotonic()
         self._on_process()
+
+    def _touch_zygote(self, fv: FunctionVersion) -> None:
+        """A template of `fv`'s layer was alive until now: its zygote's idle time starts."""
+        if self._zygotes and fv.layer_dir is not None:
+            key = zygote_key(fv)
+            if key in self._zygotes:
+                self._zygote_used[key] = time.monotonic()
+
+    def next_zygote_stop(self, now: float) -> float | None:
+        """Seconds until the first zygote is due to stop if no template uses it; None when
+        there is no zygote."""
+        if not self._zygotes:
+            return None
+        used = min(self._zygote_used.get(key, 0.0) for key in self._zygotes)
+        return max(0.0, used + self.zygote_idle - now)
 
     def stop_unused_zygotes(self, slots: Iterable[TemplateSlot], now: float) -> None:
         """A zygote lives while a template of its layer and environment does (the templates it
