@@ -157,6 +157,11 @@ def test_an_unknown_function_or_qualifier_is_resource_not_found(
 def test_versions_aliases_policy_and_tags(client: Any) -> None:
     versions = client.list_versions_by_function(FunctionName="lapi-dev-app")["Versions"]
     assert [v["Version"] for v in versions] == ["$LATEST", "1"]
+    first = client.list_versions_by_function(FunctionName="lapi-dev-app", MaxItems=1)
+    assert [v["Version"] for v in first["Versions"]] == ["$LATEST"] and first["NextMarker"]
+    every = client.list_functions(FunctionVersion="ALL")["Functions"]
+    assert ("lapi-dev-app", "1") in [(f["FunctionName"], f["Version"]) for f in every]
+    assert len(every) == 8  # each function's $LATEST and version 1
     aliases = client.list_aliases(FunctionName="lapi-dev-app")["Aliases"]
     assert [(a["Name"], a["FunctionVersion"]) for a in aliases] == [("dev", "1")]
     assert client.get_alias(FunctionName="lapi-dev-app", Name="dev")["FunctionVersion"] == "1"
