@@ -72,6 +72,11 @@ CONFIG = """
         timeout: 30
       fail:
         handler: fns.fail
+      json:
+        handler: fns.probe
+        timeout: 30
+        log_format: json
+        log_level: INFO
     stages:
       dev: {}
 """
@@ -91,11 +96,18 @@ class Outcome:
 
 def normalised(logs: str) -> list[str]:
     """The function's lines (not the platform's START/END/REPORT), with times, request ids and
-    the code's directory replaced: what must be equal wherever the code runs."""
+    the code's directory replaced: what must be equal wherever the code runs. A JSON record
+    keeps its keys (sorted) and values, but for its time and request id."""
     out = []
     for line in logs.split("\n"):  # not splitlines: a traceback is one line joined by \r
         if not line or line.startswith(("START ", "END ", "REPORT ", "INIT_START")):
             continue
+        if line.startswith("{"):
+            record = json.loads(line)
+            for key in ("timestamp", "requestId"):
+                if key in record:
+                    record[key] = f"<{key}>"
+            line = json.dumps(record, sort_keys=True)
         line = FILE.sub(r'File "\1"', REQUEST_ID.sub("<id>", TIME.sub("<time>", line)))
         out.append(line)
     return sorted(out)
@@ -129,12 +141,12 @@ def lambda_runtimes(svc: Service, tmp_path_factory: pytest.TempPathFactory
     aws = svc.model_copy(update={"provider": "aws", "runtime": host_version()})
     manifest = build(aws, target=Target("aws", host_version(), "manylinux2014_x86_64"),
                      out_dir=work / "build", cache_dir=work / "cache")
-    task_root = work / "task"
-    with zipfile.ZipFile(manifest.code.path) as zf:
-        zf.extractall(task_root)
     stage = local_run_stage(aws)
     runtimes = {}
-    for name in ("probe", "fail"):
+    for name in ("probe", "fail", "json"):
+        task_root = work / name  # one per instance (and its log file beside it)
+        with zipfile.ZipFile(manifest.code.path) as zf:
+            zf.extractall(task_root)
         fn = stage.function(name)
         env = {**dict(fn.environment), **lambda_environment(
             fn, stage.account.region, version="1", task_root=str(task_root),
@@ -216,3 +228,19 @@ def test_errors(svc: Service, cloud: Cloud, lambda_runtimes: dict[str, LambdaRun
         assert comparable(outcome.payload) == comparable(reference.payload), where
         [got] = [x for x in outcome.lines if x.startswith("[ERROR]")]
         assert got.split("\r") == logged.split("\r"), where
+
+
+def test_json_log_records(svc: Service, cloud: Cloud, lambda_runtimes: dict[str, LambdaRuntime],
+                          capfd: pytest.CaptureFixture[str]) -> None:
+    """`log_format: json` with `log_level: INFO` (Lambda's LoggingConfig): the same records."""
+    outcomes = three_ways("json", {"n": 2}, svc, cloud, lambda_runtimes, capfd)
+    reference = outcomes.pop("awslambdaric")
+    records = [json.loads(line) for line in reference.lines if line.startswith("{")]
+    assert {r["message"] for r in records} == {
+        "a warning from the root logger", "an error from a library",
+        "info: not shown at Python's default level"}  # INFO: log_level shows it
+    assert "a printed line" in reference.lines  # print stays text
+    for where, outcome in outcomes.items():
+        assert not outcome.errored, where
+        assert outcome.payload["variables"] == reference.payload["variables"], where
+        assert outcome.lines == reference.lines, where
