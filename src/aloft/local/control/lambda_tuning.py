@@ -1,6 +1,6 @@
 """Lambda's API: what a user tunes without a deploy, applied to the running platform and kept
-with the stage's current deployment (the next deploy starts again from aloft.yml): reserved
-concurrency and the settings of asynchronous invocations."""
+with the stage's current deployment (a deploy that changes the stage starts again from
+aloft.yml): reserved concurrency and the settings of asynchronous invocations."""
 
 from __future__ import annotations
 

@@ -499,8 +499,8 @@ class Deployer:
                     update: Callable[[Any], Any]) -> Deployment:
         """Tune the stage's current deployment without a deploy (Lambda's API: reserved
         concurrency, async settings, event source mappings): `extra[key]` becomes
-        `update(extra.get(key))`, then the platform reloads. The next deploy starts again
-        from the config, as a CloudFormation update does."""
+        `update(extra.get(key))`, then the platform reloads. The next deploy that changes
+        the stage starts again from the config, as a CloudFormation update does."""
         async with self._lock:
             current = await asyncio.to_thread(self.state.current_deployment, service, stage)
             if current is None:

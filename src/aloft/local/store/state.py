@@ -398,7 +398,8 @@ class State:
     def amend_extra(self, deployment_id: int, key: str, value: Any) -> None:
         """Set `extra[key]` of a recorded deployment: what Lambda's API tunes without a deploy
         (reserved concurrency, async settings, event source mappings) belongs to the
-        deployment it was tuned on, so the next deploy starts again from the config."""
+        deployment it was tuned on, so a deploy that changes the stage starts again from the
+        config."""
         with self._conn() as conn, transaction(conn):
             row = conn.execute("SELECT spec FROM deployments WHERE id = ?",
                                (deployment_id,)).fetchone()
