@@ -41,7 +41,7 @@ class RuntimeApi(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.events: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.events: queue.Queue[tuple[str, bytes, dict[str, str]]] = queue.Queue()
         self.answers: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -69,8 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != f"{PREFIX}/invocation/next":
             self._reply(404)
             return
-        request_id, event = self.server.events.get()
+        request_id, event, extra = self.server.events.get()
         self._reply(200, event, {
+            **extra,  # the invocation's own headers (Lambda-Runtime-Client-Context)
             "Lambda-Runtime-Aws-Request-Id": request_id,
             "Lambda-Runtime-Deadline-Ms": str(int((time.time() + 30) * 1000)),  # 30 s
             "Lambda-Runtime-Invoked-Function-Arn":
@@ -110,9 +111,13 @@ class LambdaRuntime:
                  "_HANDLER": handler})
         self._read = 0
 
-    def invoke(self, event: Any, timeout: float = 30.0) -> Answer:
+    def invoke(self, event: Any, timeout: float = 30.0,
+               client_context: dict[str, Any] | None = None) -> Answer:
+        """One invocation; `client_context`: the Invoke API's ClientContext, decoded."""
         request_id = str(uuid.uuid4())
-        self.api.events.put((request_id, json.dumps(event).encode()))
+        extra = {} if client_context is None else {
+            "Lambda-Runtime-Client-Context": json.dumps(client_context)}
+        self.api.events.put((request_id, json.dumps(event).encode(), extra))
         answered, payload, errored = self.api.answers.get(timeout=timeout)
         assert answered in (request_id, "init"), answered
         self._log.flush()

@@ -22,7 +22,7 @@ from aloft.package import Target, build
 from aloft.package.progress import NullProgress
 from aloft.package.python import host_version
 from aloft.stage.functions import lambda_environment
-from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.cloud_helpers import USER, Cloud, service, write_project
 from tests.lambda_runtime_api import LambdaRuntime
 
 HANDLERS = """
@@ -60,6 +60,14 @@ HANDLERS = """
         }
 
 
+    def client(event, context):
+        cc = context.client_context
+        return {"custom": cc.custom, "env": cc.env, "w3c": context.w3c(),
+                "client": sorted(a for a in dir(cc.client) if not a.startswith("_")),
+                "app_title": cc.client.app_title,
+                "attributes": sorted(a for a in dir(cc) if not a.startswith("_"))}
+
+
     def fail(event, context):
         raise ValueError("fails on purpose")
 """
@@ -72,6 +80,8 @@ CONFIG = """
         timeout: 30
       fail:
         handler: fns.fail
+      client:
+        handler: fns.client
       json:
         handler: fns.probe
         timeout: 30
@@ -143,7 +153,7 @@ def lambda_runtimes(svc: Service, tmp_path_factory: pytest.TempPathFactory
                      out_dir=work / "build", cache_dir=work / "cache")
     stage = local_run_stage(aws)
     runtimes = {}
-    for name in ("probe", "fail", "json"):
+    for name in ("probe", "fail", "json", "client"):
         task_root = work / name  # one per instance (and its log file beside it)
         with zipfile.ZipFile(manifest.code.path) as zf:
             zf.extractall(task_root)
@@ -159,7 +169,7 @@ def lambda_runtimes(svc: Service, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def cloud(svc: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
+    c = Cloud(tmp_path_factory.mktemp("home"), env=USER)  # USER may call the Invoke API
     c.start()
     c.provider.deploy(svc)
     yield c
@@ -244,3 +254,25 @@ def test_json_log_records(svc: Service, cloud: Cloud, lambda_runtimes: dict[str,
         assert not outcome.errored, where
         assert outcome.payload["variables"] == reference.payload["variables"], where
         assert outcome.lines == reference.lines, where
+
+
+def test_client_context_and_w3c(svc: Service, cloud: Cloud,
+                                lambda_runtimes: dict[str, LambdaRuntime]) -> None:
+    """The Invoke API's ClientContext (boto3's `ClientContext=`), with W3C trace fields: the
+    same `context.client_context` and `context.w3c()` (invoke --local takes none)."""
+    import base64
+
+    import boto3
+
+    sent = {"custom": {"user": "ann"}, "env": {"locale": "fr_FR"},
+            "client": {"app_title": "shop", "installation_id": "i-1"},
+            "w3c": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                    "tracestate": "congo=t61rcWkgMzE", "other": "dropped"}}
+    reference = json.loads(lambda_runtimes["client"].invoke({}, client_context=sent).payload)
+    lam = boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
+                       aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+    response = lam.invoke(FunctionName="conform-dev-client", Payload=b"{}",
+                          ClientContext=base64.b64encode(json.dumps(sent).encode()).decode())
+    assert json.loads(response["Payload"].read()) == reference
+    assert reference["w3c"] == {k: sent["w3c"][k] for k in ("traceparent", "tracestate")}

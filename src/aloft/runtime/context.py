@@ -56,7 +56,7 @@ class ClientContext:
         self.env = env
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> ClientContext:
+    def _from_dict(cls, data: Mapping[str, object]) -> ClientContext:  # private: not Lambda's
         client = data.get("client")
         return cls(Client(client) if isinstance(client, Mapping) else None,
                    data.get("custom"), data.get("env"))
@@ -138,7 +138,7 @@ class LambdaContext:
         w3c = data.get("w3c")
         self._w3c = {k: v for k in W3C_FIELDS if isinstance(w3c, Mapping)
                      and isinstance(v := w3c.get(k), str)}
-        self.client_context = ClientContext.from_dict(data)
+        self.client_context = ClientContext._from_dict(data)
 
     @classmethod
     def _from_environ(  # private: Lambda's context has no such attribute (dir() shows it)

@@ -216,7 +216,8 @@ def _set_client_context(context: Any, data: Any) -> None:
         context.client_context = types.SimpleNamespace(
             **{k: data.get(k) for k in ("client", "custom", "env")})
         return
-    context.client_context = ClientContext.from_dict(data)
+    # a runtime from before `_set_client_context`, whose ClientContext had a public from_dict
+    context.client_context = ClientContext.from_dict(data)  # type: ignore[attr-defined]
 
 
 def _init_failed(exc: BaseException) -> bytes:
