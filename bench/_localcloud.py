@@ -151,8 +151,11 @@ async def _serve(
     from aloft.local.store.logs import LogStore
 
     home = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
-    # Instances isolated as the daemon's are (ALOFT_SANDBOX=0: not).
-    print(f"isolation: {isolation.configure(home, home / 'artifacts').describe()}", flush=True)
+    # Instances isolated as the daemon's are (ALOFT_SANDBOX=0: not). The artifact store is
+    # where build_example unpacked the code and the layer: what a zygote keeps for the templates
+    # it forks (a template cannot see what its zygote hid).
+    store = code.parent
+    print(f"isolation: {isolation.configure(home, store).describe()}", flush=True)
     logs = LogStore(home / "logs.db")  # the real log store: its cost is part of the figures
     logs.start()
     versions = {

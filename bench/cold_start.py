@@ -10,7 +10,9 @@ response, through the local cloud's gateway (HTTP, keep-alive connection), four 
 - `python -c 'import app'`: a bare interpreter importing the app, no request at all.
 
 Before each timed request the platform stops the function's idle instances (templates stay,
-but for "after idle").
+but for "after idle"). Beside the time, the CPU the function's processes (zygote, template,
+instance) spent on each cold start: less at the mercy of other work on a shared machine than
+the time is.
 
     .venv/bin/python bench/cold_start.py [--runs 40] [--fresh-runs 12]
 """
@@ -21,6 +23,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -33,41 +36,73 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "cold_start.json"
 sys.path.insert(0, str(BENCH_DIR))
 
-from _localcloud import SERVICE, build_flask_hello, start_platform, warm  # noqa: E402
+from _localcloud import (  # noqa: E402
+    SERVICE,
+    build_flask_hello,
+    cpu_seconds,
+    process_tree,
+    start_platform,
+    warm,
+)
 
 
-def cold_requests(port: int, stage: str, runs: int, templates: bool = False) -> list[float]:
+def cpu_ms(pid: int) -> float:
+    """CPU milliseconds a process (all its threads) has run, to the nanosecond (schedstat);
+    from /proc/PID/stat's clock ticks where schedstat is missing."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return cpu_seconds([pid]) * 1000
+    return total / 1e6
+
+
+def functions_cpu(platform: int) -> dict[int, float]:
+    """CPU milliseconds so far of each process under the platform (not the platform's own)."""
+    return {pid: cpu_ms(pid) for pid in process_tree(platform) if pid != platform}
+
+
+def cold_requests(
+    port: int, platform: int, stage: str, runs: int, templates: bool = False
+) -> tuple[list[float], list[float]]:
     """Milliseconds from sending a request to a function with no instance to its response
-    (`templates`: and no template)."""
+    (`templates`: and no template), and the CPU milliseconds its processes spent meanwhile."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     function = f"{SERVICE}-{stage}-app"
     drop = f"/_aloft/bench/drop?function={function}" + ("&templates=1" if templates else "")
-    times = []
+    times, cpu = [], []
     try:
         for _ in range(runs):
             conn.request("POST", drop)
             conn.getresponse().read()
+            before = functions_cpu(platform)
             started = time.perf_counter()
             conn.request("GET", f"/{SERVICE}/{stage}/")
             response = conn.getresponse()
             response.read()
             times.append((time.perf_counter() - started) * 1000)
+            after = functions_cpu(platform)
+            cpu.append(sum(t - before.get(pid, 0.0) for pid, t in after.items()))
             assert response.status == 200, response.status
     finally:
         conn.close()
-    return times
+    return times, cpu
 
 
-def bare_imports(code: Path, layer: Path | None, runs: int) -> list[float]:
+def bare_imports(code: Path, layer: Path | None, runs: int) -> tuple[list[float], list[float]]:
     env = {"PYTHONPATH": os.pathsep.join([str(code)] + ([str(layer)] if layer else []))}
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-S", "-P", "-c", "import app"], cwd=code, env=env, check=True
         )
         times.append((time.perf_counter() - started) * 1000)
-    return times
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime) * 1000)
+    return times, cpu
 
 
 def quantiles(times: list[float]) -> tuple[float, float]:
@@ -87,25 +122,29 @@ def main() -> None:
         proc, port = start_platform(code, layer, concurrency=2)
         try:
             warm(f"http://127.0.0.1:{port}/{SERVICE}/dev/")  # starts the template
-            results = {
-                "fork from template": cold_requests(port, "dev", args.runs),
-                "after idle (zygote)": cold_requests(port, "dev", args.runs, templates=True),
-                "fresh process (snapshot: false)": cold_requests(port, "fresh", args.fresh_runs),
+            runs = {
+                "fork from template": cold_requests(port, proc.pid, "dev", args.runs),
+                "after idle (zygote)": cold_requests(port, proc.pid, "dev", args.runs,
+                                                     templates=True),
+                "fresh process (snapshot: false)": cold_requests(port, proc.pid, "fresh",
+                                                                 args.fresh_runs),
             }
         finally:
             proc.terminate()
             proc.wait()
-        results["python -c 'import app' (no request)"] = bare_imports(code, layer, args.fresh_runs)
+        runs["python -c 'import app' (no request)"] = bare_imports(code, layer, args.fresh_runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print("\nflask-hello cold start: request to a function with no instance -> response")
-    print(f"{'':40}{'runs':>6}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'':40}{'runs':>6}{'p50 ms':>10}{'p99 ms':>10}{'CPU ms, median':>16}")
     summary: dict[str, object] = {"load_average": os.getloadavg()[0]}
-    for name, times in results.items():
+    for name, (times, cpu) in runs.items():
         p50, p99 = quantiles(times)
-        print(f"{name:40}{len(times):>6}{p50:>10.2f}{p99:>10.2f}")
-        summary[name] = {"runs": len(times), "p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}
+        cpu_p50 = statistics.median(cpu)
+        print(f"{name:40}{len(times):>6}{p50:>10.2f}{p99:>10.2f}{cpu_p50:>16.2f}")
+        summary[name] = {"runs": len(times), "p50_ms": round(p50, 3), "p99_ms": round(p99, 3),
+                         "cpu_ms": round(cpu_p50, 3)}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -407,7 +407,7 @@ def _run_template(fd: int) -> None:
     while True:
         for key, _ in selector.select():
             if key.fileobj is ctl:
-                msg, fds, _flags, _addr = socket.recv_fds(ctl, 256, 2)
+                msg, fds = _receive(ctl, 256)
                 if not msg:  # the pool closed us: stop with our children
                     for pid in children:
                         _kill(pid)
@@ -433,6 +433,17 @@ def _run_template(fd: int) -> None:
                 except BlockingIOError:
                     pass
                 _reap(ctl, children)
+
+
+def _receive(ctl: socket.socket, size: int) -> tuple[bytes, list[int]]:
+    """One packet of the pool's and the file descriptors with it; b"" once the pool has closed
+    the socket (a reset too: the pool closes it with our EXITED packets unread when it stops a
+    template whose instances just ended)."""
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(ctl, size, 2)
+    except ConnectionResetError:
+        return b"", []
+    return msg, fds
 
 
 def _shareable_modules() -> bytes:
@@ -484,7 +495,7 @@ def _run_zygote(fd: int, modules: list[str]) -> None:
     ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # templates are reaped by the kernel
     while True:
-        msg, fds, _flags, _addr = socket.recv_fds(ctl, P.MAX_PACKET, 2)
+        msg, fds = _receive(ctl, P.MAX_PACKET)
         if not msg:
             os._exit(0)  # the pool closed us; our templates die with us (PR_SET_PDEATHSIG)
         (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
