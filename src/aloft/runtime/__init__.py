@@ -3,7 +3,7 @@
 Entry points:
     aloft.runtime.handler.handler(event, context)  the Lambda handler of every function
     aloft.runtime.handler.init()                   load settings and user code (init phase)
-    python -S -P -m aloft.runtime.invoke           one local invocation (event on stdin)
+    python -S -m aloft.runtime.invoke           one local invocation (event on stdin)
 
 Modules: `settings` (the artifact contract), `sources` (which event is which), `http` (the
 request and response records), `wsgi` / `asgi` (the app bridges), `commands` (aloft's

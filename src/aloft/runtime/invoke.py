@@ -1,4 +1,4 @@
-"""One-shot local invocation: `python -S -P -m aloft.runtime.invoke < event.json`.
+"""One-shot local invocation: `python -S -m aloft.runtime.invoke < event.json`.
 
 Used by `aloft invoke --local` with PYTHONPATH=<code dir>:<layer dir> and ALOFT_FUNCTION set.
 Everything the function prints (stdout, logging) goes to stderr, logging set up as Lambda's

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -47,7 +47,8 @@ def sign(
 ) -> dict[str, str]:
     """`headers` plus Host, X-Amz-Date, X-Amz-Security-Token and Authorization, every header
     given being signed."""
-    when = (now or datetime.now(UTC)).astimezone(UTC)
+    utc = timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; the runtime runs on 3.9+)
+    when = (now or datetime.now(utc)).astimezone(utc)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
     parts = urlsplit(url)

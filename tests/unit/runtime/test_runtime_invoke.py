@@ -1,4 +1,4 @@
-"""`python -S -P -m aloft.runtime.invoke` as `aloft invoke --local` runs it: the runtime copied
+"""`python -S -m aloft.runtime.invoke` as `aloft invoke --local` runs it: the runtime copied
 into a code dir (as the packager does), no site-packages, one JSON document on stdout.
 These tests spawn processes: the one place in the runtime's unit tests that must."""
 
@@ -70,7 +70,7 @@ def artifact(tmp_path: Path) -> tuple[Path, Path]:
 def invoke(artifact: tuple[Path, Path], function: str, event: Any, **env: str) -> Any:
     code, layer = artifact
     return subprocess.run(
-        [sys.executable, "-S", "-P", "-m", "aloft.runtime.invoke"],
+        [sys.executable, "-S", "-m", "aloft.runtime.invoke"],
         input=json.dumps(event), capture_output=True, text=True, timeout=60, cwd=code.parent,
         env={"PYTHONPATH": f"{code}:{layer}", "ALOFT_FUNCTION": function,
              "AWS_LAMBDA_FUNCTION_NAME": f"svc-dev-{function}", "PATH": "/usr/bin:/bin", **env},

@@ -1,6 +1,6 @@
 """`aloft/local/instances/worker/` runs inside instances: standard library only.
 
-An instance runs `python -S -P instance_main.py` with only its artifact on sys.path (aloft's
+An instance runs `python -S instance_main.py` with only its artifact on sys.path (aloft's
 runtime and the function's code), so these files must load with nothing but the standard library
 and each other, found by path. One test loads them in a bare interpreter from a directory that
 holds only them; the other reads every import they make, inside functions too.
@@ -15,6 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import aloft
 import aloft.local.instances.worker as worker
 
 WORKER = Path(worker.__file__).parent
@@ -76,3 +79,33 @@ def test_every_import_is_the_standard_library_or_the_artifacts_runtime() -> None
         runtime = {m for m in outside if m == "aloft.runtime" or m.startswith("aloft.runtime.")}
         assert outside - runtime == set(), path.name
         assert not runtime or path.name == "instance_main.py", path.name
+
+
+_IMPORT_ALL = """
+import importlib, pkgutil, sys
+sys.path.insert(0, sys.argv[1])
+import aloft.runtime
+for info in pkgutil.walk_packages(aloft.runtime.__path__, "aloft.runtime."):
+    importlib.import_module(info.name)
+"""
+
+
+def test_they_and_the_runtime_load_on_the_oldest_python(tmp_path: Path) -> None:
+    """A service declaring python3.9 runs on 3.9 (aloft.package.python.OLDEST): the worker files
+    and every module of aloft.runtime must at least load there."""
+    from aloft.package.python import OLDEST, find_interpreter
+
+    oldest = ".".join(map(str, OLDEST))
+    python = find_interpreter(oldest)
+    if python is None:
+        pytest.skip(f"no python{oldest} here")
+    for path in FILES:
+        shutil.copy(path, tmp_path / path.name)
+    names = [p.stem for p in FILES]
+    done = subprocess.run([python, "-S", "-I", "-c", _LOAD, str(tmp_path), *names],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    src = Path(aloft.__file__).parent.parent
+    done = subprocess.run([python, "-S", "-I", "-c", _IMPORT_ALL, str(src)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr

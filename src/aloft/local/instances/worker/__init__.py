@@ -2,7 +2,7 @@
 path (`protocol`, `proxy_response`, `event_builders`).
 
 Standard library only, and no import of aloft.local (nor of this package): an instance runs
-`python -S -P instance_main.py` with only its artifact on sys.path, like a Lambda function, and
+`python -S instance_main.py` with only its artifact on sys.path, like a Lambda function, and
 loads its siblings by path. The platform imports the same files as ordinary modules.
 tests/integration/local/instances/test_worker_stdlib.py imports them in a bare interpreter.
 """
