@@ -1006,6 +1006,9 @@ def check_api_auth(service: Service) -> None:
                              "API key, and `api_keys` declares none")
         if route_auth is None:
             continue
+        if kind == "url":  # AWS would serve the route open: refused on both providers
+            raise ValueError(f"`{at}`: function URLs (`aws.api: url`) have no authorizers; "
+                             "use `aws.api: http` (or `rest`) for routes that need one")
         found = service.authorizers.get(route_auth.name)
         if found is None:
             known = ", ".join(sorted(service.authorizers)) or "none"

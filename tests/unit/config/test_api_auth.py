@@ -129,6 +129,22 @@ def test_the_api_kind_decides_what_fits(write: Callable[..., Path]) -> None:
                          "    type: token").replace("    simple_responses: true\n", "")
     with pytest.raises(ConfigError, match="token authorizers are REST APIs'"):
         load_project(write(token), env={}).service("dev")
+    url = """\
+service: shop
+aws: {api: url}
+authorizers:
+  custom: {function: auth}
+functions:
+  auth: {handler: shop.auth.handle}
+  notes:
+    handler: shop.notes.handle
+    events:
+      - http: {path: /notes, method: get, authorizer: custom}
+stages:
+  dev:
+"""
+    with pytest.raises(ConfigError, match=r"function URLs \(`aws.api: url`\) have no authorizers"):
+        load_project(write(url), env={}).service("dev")
 
 
 SERVERLESS_HTTP_API = """\
