@@ -36,6 +36,8 @@ CAP_VERSION_3 = 0x20080522
 HIDDEN_SIZE = "size=64k,mode=0755"  # what a hidden directory shows: an empty tmpfs
 
 _libc: Any = None
+_CAP_HEADER = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
+_CAP_DATA = (ctypes.c_uint32 * 6)()  # no capability in any set
 
 
 class SandboxError(OSError):
@@ -110,59 +112,77 @@ def _open(paths: list[str], flags: int = os.O_PATH) -> list[int]:
     return [os.open(p, flags | os.O_DIRECTORY | os.O_CLOEXEC) for p in paths]
 
 
-def _lay_out(spec: dict[str, Any], scope: list[str], written: list[str] | None = None) -> None:
-    """In a new mount namespace: a fresh /tmp, then the shared directories bound read-write,
-    the hidden ones covered, the kept ones bound read-only, each where it is on the host;
-    only what lies under `scope` (everything, or /tmp alone for a forked instance). `written`:
-    what the template's /tmp held, copied into the new one."""
-    shared = [p for p in (os.path.realpath(s) for s in spec.get("share", ()))
-              if os.path.isdir(p) and _under(p, scope)]
-    hidden = [os.path.realpath(p) for p in spec.get("hide", ())]
-    kept = _kept(spec, scope)
-    # Opened in the new namespace: a bind's source must be one of its own mounts.
-    share_fds, keep_fds = _open(shared), _open(kept)
-    old = _open(["/tmp"], os.O_RDONLY)[0] if written else -1
-    try:
-        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(spec))
-        for fd, path in zip(share_fds, shared):  # noqa: B905 (3.9: no strict)
-            os.makedirs(path, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        for root in hidden:  # (a home under /tmp is gone, unless a share shows it again)
-            if _under(root, scope) and os.path.isdir(root):
-                _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
-        for fd, path in zip(keep_fds, kept):  # noqa: B905 (3.9: no strict)
-            _bind_read_only(fd, path)
-        if written:
-            _copy_tmp(old, written)
-    finally:
-        for fd in [*share_fds, *keep_fds, *([old] if old >= 0 else [])]:
-            os.close(fd)
+class _Layout:
+    """What a new mount namespace gets, worked out before it is made: the shared directories
+    (bound read-write), the hidden ones (covered) and the kept ones (bound read-only), each
+    where it is on the host; only what lies under `scope` (everything, or /tmp alone for a
+    forked instance). A template works its children's out once."""
+
+    def __init__(self, spec: dict[str, Any], scope: list[str]) -> None:
+        self.shared = [p for p in (os.path.realpath(s) for s in spec.get("share", ()))
+                       if os.path.isdir(p) and _under(p, scope)]
+        self.hidden = [r for r in (os.path.realpath(p) for p in spec.get("hide", ()))
+                       if _under(r, scope)]
+        self.kept = _kept(spec, scope)
+        self.tmp = _tmp_options(spec).encode()
+        laid = [*self.shared, *self.kept]
+        self.skeleton = {p.split("/")[2] for p in laid if _under(p, ["/tmp"])}
+
+    def apply(self, written: list[str] | None = None) -> None:
+        """Lay it out in the (new) mount namespace; `written`: what the template's /tmp held,
+        copied into the new one."""
+        # Opened in the new namespace: a bind's source must be one of its own mounts.
+        share_fds, keep_fds = _open(self.shared), _open(self.kept)
+        old = _open(["/tmp"], os.O_RDONLY)[0] if written else -1
+        try:
+            _check(_c().mount(b"tmpfs", b"/tmp", b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV),
+                              self.tmp), "mount /tmp")
+            for fd, path in zip(share_fds, self.shared):  # noqa: B905 (3.9: no strict)
+                os.makedirs(path, exist_ok=True)
+                _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            for root in self.hidden:  # (a home under /tmp is gone, unless a share shows it)
+                if os.path.isdir(root):
+                    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
+            for fd, path in zip(keep_fds, self.kept):  # noqa: B905 (3.9: no strict)
+                _bind_read_only(fd, path)
+            if written:
+                _copy_tmp(old, written)
+        finally:
+            for fd in [*share_fds, *keep_fds, *([old] if old >= 0 else [])]:
+                os.close(fd)
+
+
+_forks: _Layout | None = None  # a narrowed template's children's layout
 
 
 def narrow(spec: dict[str, Any]) -> None:
     """Enter namespaces where only what `spec` keeps is visible (see the module's docstring).
     `spec`: hide, keep and share (directories), tmp_mb (/tmp's size)."""
+    global _forks
     scope = [*(os.path.realpath(p) for p in spec.get("hide", ()) if os.path.isdir(p)), "/tmp"]
     cwd = os.path.realpath(os.getcwd())
+    layout = _Layout(spec, scope)
     _new_namespaces()
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks out, nor in
-    _lay_out(spec, scope)
+    layout.apply()
     _new_namespaces()  # locks every mount above (see the module's docstring)
     try:  # the old working directory is the hidden one, and writable: never stay there
         os.chdir(cwd)
     except OSError:
         os.chdir("/")
+    _forks = _Layout(spec, ["/tmp"])
+    for name in ("unshare", "mount", "prctl", "capset"):  # looked up once, not per fork
+        getattr(_c(), name)
 
 
 def fresh_tmp(spec: dict[str, Any]) -> None:
     """A process forked from a narrowed template: its own /tmp, holding a copy of what the
     template's init wrote there (what is kept or shared under /tmp, tests' homes, is laid out
     again)."""
-    laid = [*_kept(spec, ["/tmp"]), *(os.path.realpath(p) for p in spec.get("share", ()))]
-    skeleton = {p.split("/")[2] for p in laid if _under(p, ["/tmp"])}
-    written = [n for n in os.listdir("/tmp") if n not in skeleton]
+    layout = _forks if _forks is not None else _Layout(spec, ["/tmp"])
+    written = [n for n in os.listdir("/tmp") if n not in layout.skeleton]
     _check(_c().unshare(CLONE_NEWNS), "unshare")
-    _lay_out(spec, ["/tmp"], written)
+    layout.apply(written)
 
 
 def _copy_tmp(old: int, names: list[str]) -> None:
@@ -181,9 +201,7 @@ def drop_privileges() -> None:
     c = _c()
     c.prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0)
     c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
-    data = (ctypes.c_uint32 * 6)()
-    _check(c.capset(header, data), "capset")
+    _check(c.capset(_CAP_HEADER, _CAP_DATA), "capset")
 
 
 def probe() -> str:
