@@ -197,3 +197,110 @@ def test_a_template_forked_from_a_zygote_is_narrowed_too(
     finally:
         loop.run(pool.close())
         loop.close()
+
+
+TMP_FNS = """
+import os
+
+with open("/tmp/from-init", "w") as fh:
+    fh.write("init")
+
+
+def touch(event, context):
+    seen = sorted(os.listdir("/tmp"))
+    with open(f"/tmp/by-{os.getpid()}", "w") as fh:
+        fh.write("x")
+    return {"pid": os.getpid(), "seen": seen}
+"""
+
+
+def test_each_instance_has_its_own_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An instance forked from a template starts with what the template's init wrote in /tmp,
+    never with what another instance wrote; an instance's /tmp goes with it."""
+    home = tmp_path / "home"
+    (home / "artifacts").mkdir(parents=True)
+    monkeypatch.setattr(isolation, "_current", isolation.current())
+    if not isolation.configure(home, home / "artifacts").active:
+        pytest.skip(f"no isolation on this machine: {isolation.current().describe()}")
+    fv = function_version(build_artifact(home / "artifacts" / "code", {"fns.py": TMP_FNS},
+                                         {"touch": "fns.touch"}), "touch")
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        first = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)
+        again = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)
+        assert again["pid"] == first["pid"]  # the same warm instance keeps its /tmp
+        assert f"by-{first['pid']}" in again["seen"]
+        pool.drop_idle(fv.function)
+        other = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)
+        assert other["pid"] != first["pid"]
+        assert "from-init" in first["seen"] and "from-init" in other["seen"]
+        assert not [name for name in other["seen"] if name.startswith("by-")]
+    finally:
+        loop.run(pool.close())
+        loop.close()
+
+
+NOBODY = """
+import importlib.util, json, os, sys
+spec = importlib.util.spec_from_file_location("sandbox", sys.argv[1])
+sandbox = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sandbox)
+home, code = sys.argv[2], sys.argv[3]
+os.chdir(code)
+sandbox.narrow({"hide": [home], "keep": [code], "tmp_mb": 1})
+sandbox.drop_privileges()
+out = {"uid": os.getuid()}
+for name, path in (("token", os.path.join(home, "token")), ("code", "app.py")):
+    try:
+        open(path).read()
+        out[name] = "ok"
+    except OSError as exc:
+        out[name] = type(exc).__name__
+try:
+    open("app.py", "a").write("x")
+    out["write"] = "ok"
+except OSError as exc:
+    out["write"] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_an_unprivileged_user_narrows_too() -> None:
+    """The daemon need not run as root: a plain user's process narrows its view the same way
+    (run as `nobody`, where this machine lets the tests switch users)."""
+    import os
+    import shutil
+    import tempfile
+
+    python, setpriv = Path("/usr/bin/python3"), shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None or not python.exists():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run a process as nobody")
+    tmp_path = Path(tempfile.mkdtemp(prefix="aloft-nobody-"))  # (pytest's is root's alone)
+    try:
+        _as_nobody(tmp_path, Path(setpriv), python)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _as_nobody(tmp_path: Path, setpriv: Path, python: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    home = tmp_path / "nobody-home"
+    code = home / "artifacts" / "code"
+    code.mkdir(parents=True)
+    (home / "token").write_text("secret")
+    (code / "app.py").write_text("X = 1\n")
+    worker = tmp_path / "sandbox.py"
+    shutil.copy(isolation.SANDBOX_MAIN, worker)
+    for path in [tmp_path, worker, *home.rglob("*"), home]:
+        os.chown(path, 65534, 65534)
+    done = subprocess.run(
+        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-S", "-c",
+         NOBODY, str(worker), str(home), str(code)],
+        capture_output=True, text=True, timeout=60, check=False, cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"uid": 65534, "token": "FileNotFoundError",
+                                       "code": "ok", "write": "OSError"}
