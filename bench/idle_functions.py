@@ -80,15 +80,23 @@ def function_processes(pid: int) -> tuple[list[int], list[int], list[int]]:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
 def pss_mb(pid: int) -> float:
-    """Proportional set size: private pages, plus each shared page's share."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+    """Proportional set size: private pages, plus each shared page's share (0: gone)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
         if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
     return 0.0
