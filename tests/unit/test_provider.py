@@ -16,7 +16,8 @@ def test_each_provider_has_its_capabilities(tmp_path: Path) -> None:
     assert not isinstance(local, Certifies) and not isinstance(local, Templates)
     assert local.home == tmp_path
     assert isinstance(aws, Certifies) and isinstance(aws, Templates)
-    assert not isinstance(aws, DeadLetters) and not isinstance(aws, LocalRuns)
+    assert isinstance(aws, DeadLetters)  # the stage's failure queue on aws
+    assert not isinstance(aws, LocalRuns)
 
 
 def test_a_plan_step_keeps_the_instruction_and_says_what_to_show() -> None:

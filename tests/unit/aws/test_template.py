@@ -62,8 +62,9 @@ FIXTURES = {
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
-def test_fixture_templates_lint_clean(name: str) -> None:
-    assert cfn_errors(template_json(_service(**FIXTURES[name]))) == []
+def test_fixture_templates_lint_clean(name: str, tmp_path: Path) -> None:
+    # its own root: a static directory "." is scanned (never /tmp, which others write into)
+    assert cfn_errors(template_json(_service(tmp_path, **FIXTURES[name]))) == []
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir()

@@ -22,7 +22,7 @@ from tests.unit.cli.memory_provider import PLAN_STEP, STATUS, MemoryProvider, in
 
 CONFIG = """\
 service: shop
-django_settings: shop.settings
+app: shop.wsgi:application
 functions:
   nightly:
     handler: jobs.nightly
@@ -177,7 +177,11 @@ def test_invoke_rejects_unknown_function_and_bad_json(run: Run, provider: Memory
     assert provider.calls == []
 
 
-def test_manage_sends_the_envelope_and_prints_output(run: Run, provider: MemoryProvider) -> None:
+def test_manage_sends_the_envelope_and_prints_output(run: Run, monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    # a Django project (deploying one would run collectstatic: not what this tests)
+    django = CONFIG.replace("app: shop.wsgi:application", "django_settings: shop.settings")
+    provider = install(monkeypatch, tmp_path, django)
     result = run("manage", "dev", "migrate", "--noinput")
     assert result.exit_code == 0, result.output
     assert provider.calls == [
