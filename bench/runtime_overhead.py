@@ -186,7 +186,7 @@ def main() -> None:
 
     from aloft.runtime.context import LambdaContext
 
-    context = LambdaContext.from_environ(request_id="bench")
+    context = LambdaContext._from_environ(request_id="bench")
     print(f"Per-request cost in µs, + = added to bare Flask (median of {args.runs} runs of "
           f"{args.rounds} rounds x {args.number} calls, Python {sys.version.split()[0]})")
     print(f"{'event':<13}{'bare Flask':>12}{'aloft':>18}{'apig-wsgi':>18}{'Zappa':>18}")
