@@ -8,9 +8,11 @@ aloft errors at this boundary.
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,8 @@ def _payload_size(params: dict[str, Any]) -> int:
 
 
 _INVOKER = "lambda#invoke"
+PARALLEL_CALLS = 8
+"""At most this many calls at once (`AwsClient.parallel`): under every service's rate limit."""
 """The Lambda client that invokes (its own timeouts; its calls count as `lambda.Invoke`)."""
 
 
@@ -79,6 +83,7 @@ class AwsClient:
         self.bytes_uploaded = 0
         self._clients: dict[str, Any] = {}
         self._account: Account | None = None
+        self._lock = threading.Lock()  # clients are made once; counts from several threads
         try:
             self._session = boto3.session.Session(profile_name=profile, region_name=region)
             self._session._session.register_component("data_loader", _LOADER)
@@ -101,11 +106,29 @@ class AwsClient:
         return self._account
 
     def _client(self, service: str) -> Any:
-        if service not in self._clients:
-            config = _INVOKE if service == _INVOKER else _RETRIES
-            self._clients[service] = self._session.client(service.split("#")[0],
-                                                          config=config)
-        return self._clients[service]
+        with self._lock:  # a boto3 session is not thread-safe; its clients are
+            if service not in self._clients:
+                config = _INVOKE if service == _INVOKER else _RETRIES
+                self._clients[service] = self._session.client(service.split("#")[0],
+                                                              config=config)
+            return self._clients[service]
+
+    def _count(self, label: str) -> None:
+        with self._lock:
+            self.calls[label] += 1
+
+    def _count_bytes(self, uploaded: int) -> None:
+        with self._lock:
+            self.bytes_uploaded += uploaded
+
+    def parallel(self, *work: Callable[[], Any]) -> list[Any]:
+        """Independent calls at once (each a few API calls), their results in order; the
+        first error is raised once all have finished."""
+        if len(work) < 2:
+            return [w() for w in work]
+        with ThreadPoolExecutor(max_workers=min(len(work), PARALLEL_CALLS)) as pool:
+            futures = [pool.submit(w) for w in work]
+            return [f.result() for f in futures]
 
     def invoke(self, function: str, qualifier: str, payload: bytes) -> Invoked:
         """Run one synchronous invocation of `function:qualifier` (with the log tail)."""
@@ -120,7 +143,7 @@ class AwsClient:
         label = f"{service.split('#')[0]}.{_op_name(operation)}"
         method = getattr(self._client(service), operation)
         for attempt in range(12):
-            self.calls[label] += 1
+            self._count(label)
             try:
                 result = method(**params)
             except botocore.exceptions.ClientError as exc:
@@ -130,7 +153,7 @@ class AwsClient:
                 raise translate(exc, label, self.where) from None
             except botocore.exceptions.BotoCoreError as exc:
                 raise translate(exc, label, self.where) from None
-            self.bytes_uploaded += _payload_size(params)
+            self._count_bytes(_payload_size(params))
             return dict(result)
         raise AssertionError("unreachable")
 
@@ -147,7 +170,7 @@ class AwsClient:
         paginator = self._client(service).get_paginator(operation)
         try:
             for page in paginator.paginate(**params):
-                self.calls[label] += 1
+                self._count(label)
                 yield from page.get(key, [])
         except botocore.exceptions.ClientError as exc:
             raise translate(exc, label, self.where) from None

@@ -137,54 +137,52 @@ class StateReader:
         self.referer: str | None = None  # the static bucket's secret Referer
 
     def read(self) -> ActualState:
+        """The record first (it names what else to read), then the independent reads at once
+        (AwsClient.parallel), then what needs their answers (the API's static route needs the
+        bucket's Referer; event source mappings need the functions)."""
         aws, d = self.aws, self.desired
-        bucket_exists = aws.find("s3", "head_bucket", Bucket=d.bucket) is not None
-        if bucket_exists:
-            obj = aws.find("s3", "get_object", Bucket=d.bucket, Key=self.names.state_key)
-            if obj is not None:
-                self.record = StateRecord.from_json(obj["Body"].read())
-        refs: dict[str, str] = {}
-        objects = set()
-        if bucket_exists:
-            for key in (d.code_key, d.layer_key):
-                if key and aws.find("s3", "head_object", Bucket=d.bucket, Key=key) is not None:
-                    objects.add(key)
-        layers = self._layers()
-        for arn, sha in layers:
-            if sha == d.layer_sha256:
-                refs["layer"] = arn
-        roles = self._roles()
+        bucket_exists, state = aws.parallel(
+            lambda: aws.find("s3", "head_bucket", Bucket=d.bucket) is not None,
+            lambda: aws.find("s3", "get_object", Bucket=d.bucket, Key=self.names.state_key))
+        if state is not None:
+            self.record = StateRecord.from_json(state["Body"].read())
         names = list(dict.fromkeys([f.name for f in d.functions] + list(self.record.functions)))
         for n in names:
             self.by_alias[self.names.alias_arn(n)] = n
-        functions = {}
-        for n in names:
-            fn = self._function(n)
-            if fn is not None:
-                functions[n] = fn
+        keys = [k for k in (d.code_key, d.layer_key) if k and bucket_exists]
+        found = aws.parallel(
+            lambda: [k for k in keys
+                     if aws.find("s3", "head_object", Bucket=d.bucket, Key=k) is not None],
+            self._layers, self._roles, self._resources, self._static, self._rules,
+            self._subscriptions, self._notifications, self._log_groups, lambda: self._late(d),
+            *(lambda n=n: self._function(n) for n in names))
+        objects, layers, roles, (resources, stream_refs), static, rules, subscriptions, \
+            notifications, log_groups, late = found[:10]
+        functions = {n: fn for n, fn in zip(names, found[10:], strict=True) if fn is not None}
+        static_bucket, static_objects, self.referer = static
+        api, mappings, usage_plan = aws.parallel(
+            self._api, lambda: self._mappings(functions), self._usage_plan)
+        refs: dict[str, str] = {}
+        for arn, sha in layers:
+            if sha == d.layer_sha256:
+                refs["layer"] = arn
         refs.update({f"url:{n}": u for n, u in self.urls.items()})
-        resources, stream_refs = self._resources()
         refs.update(stream_refs)
-        static_bucket, static_objects, referer = self._static()
-        if referer is not None:
-            refs[REFERER_REF] = referer
-        self.referer = referer
-        api = self._api()
+        if self.referer is not None:
+            refs[REFERER_REF] = self.referer
         if api is not None:
             refs[lt.API] = api.id
             refs[lt.API_URL] = (f"https://{api.id}.execute-api."
                                 f"{self.names.account.region}.amazonaws.com")
-        refs.update(self._late(d))
+        refs.update(late)
         if self.record.cdn:  # the state record answers: no CloudFront read
             refs[CDN_REF] = self.record.cdn["domain"]
         return ActualState(
             bucket_exists=bucket_exists, objects=frozenset(objects), layers=tuple(layers),
-            roles=roles, functions=functions, api=api,
-            rules=self._rules(), mappings=self._mappings(functions),
-            subscriptions=self._subscriptions(), notifications=self._notifications(),
-            resources=resources, log_groups=self._log_groups(), refs=refs, record=self.record,
-            static_bucket=static_bucket, static_objects=static_objects,
-            usage_plan=self._usage_plan(),
+            roles=roles, functions=functions, api=api, rules=rules, mappings=mappings,
+            subscriptions=subscriptions, notifications=notifications, resources=resources,
+            log_groups=log_groups, refs=refs, record=self.record,
+            static_bucket=static_bucket, static_objects=static_objects, usage_plan=usage_plan,
         )
 
     # -- pieces ------------------------------------------------------------------
