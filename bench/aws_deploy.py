@@ -34,7 +34,7 @@ RESULTS = ROOT / "bench" / "results" / "aws_deploy.json"
 KB = 1024
 REGION = "eu-west-1"
 DEPLOY_TARGET, UPDATE_TARGET = 0.15, 0.10
-"""aloft's wall time ≤ this × Zappa's (issue 15)."""
+"""aloft's wall time ≤ this times Zappa's (issue 15)."""
 WARM = ("s3", "iam", "lambda", "apigatewayv2", "apigateway", "cloudformation", "logs", "sqs",
         "events", "sts")
 
