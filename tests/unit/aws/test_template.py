@@ -30,7 +30,8 @@ def _service(root: Path = Path("/tmp"), **fields: Any) -> Service:
 
 FIXTURES = {
     "full": FULL,
-    "cdn": {"app": "app:app", "static": {"path": "/assets", "directory": ".", "cdn": True},
+    "cdn": {"app": "app:app", "static": {"path": "/assets", "directory": "no-such-dir",
+                                         "cdn": True},
             "aws": {"region": "eu-west-1", "domain": "www.example.com"}},
     "cdn-rest": {"app": "app:app", "cdn": True, "aws": {"region": "eu-west-1", "api": "rest"}},
     "per-function-roles": {**FULL, "aws": {"region": "eu-west-1", "role": "per_function"}},
@@ -239,9 +240,13 @@ def test_per_function_roles_give_each_function_its_own_policy() -> None:
     assert not {"ConsumedQueues", "Streams", "Secrets", "User0"} & sids["HelloRole"]
 
 
-def test_a_cdn_fronts_the_api_and_the_static_bucket() -> None:
-    res = template(_service(app="app:app", static={"path": "/assets", "directory": ".",
-                                                   "cdn": True}))["Resources"]
+def test_a_cdn_fronts_the_api_and_the_static_bucket(tmp_path: Path) -> None:
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "app.css").write_text("body {}\n")
+    service = _service(tmp_path, app="app:app",
+                       static={"path": "/assets", "directory": "static", "cdn": True})
+    assert cfn_errors(template_json(service)) == []
+    res = template(service)["Resources"]
     config = res["Cdn"]["Properties"]["DistributionConfig"]
     origins = {o["Id"]: o for o in config["Origins"]}
     assert origins["static"]["OriginAccessControlId"] == {
