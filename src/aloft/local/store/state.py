@@ -29,6 +29,8 @@ from typing import Any
 
 from aloft.local.types import ACCOUNT_ID, LEGACY_ACCOUNT_ID, FunctionVersion
 
+FUNCTION_KEY_PREFIX = "ALOFTFN"  # a function version's access key id (services/auth.py)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
     function TEXT NOT NULL,
@@ -218,6 +220,24 @@ def _from_legacy_account(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA user_version = 1")
 
 
+def _without_stored_secrets(conn: sqlite3.Connection) -> None:
+    """Once per home: versions recorded by an older aloft kept their secret access key, which
+    is now derived when an instance starts (aloft.local.instances.credentials): take it out,
+    and rewrite the file so that no free page or WAL frame still holds it."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= 2:
+        return
+    with transaction(conn):
+        changed = conn.execute(
+            "UPDATE versions SET spec = json_remove(spec, '$.environment.AWS_SECRET_ACCESS_KEY') "
+            "WHERE json_extract(spec, '$.environment.AWS_ACCESS_KEY_ID') LIKE ? "
+            "AND json_extract(spec, '$.environment.AWS_SECRET_ACCESS_KEY') IS NOT NULL",
+            (FUNCTION_KEY_PREFIX + "%",)).rowcount
+        conn.execute("PRAGMA user_version = 2")
+    if changed:
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def fv_from_json(text: str) -> FunctionVersion:
     data = json.loads(text)
     return FunctionVersion(
@@ -269,6 +289,7 @@ class State:
         with self._conn() as conn:
             conn.executescript(SCHEMA)
             _from_legacy_account(conn)
+            _without_stored_secrets(conn)
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:

@@ -136,6 +136,23 @@ def test_a_legacy_homes_arns_and_queue_urls_name_the_local_account(tmp_path: Pat
     assert stored.fv.environment == {"Q": f"http://h/{new}/svc-dev-q", "ORDER": old}
 
 
+def test_an_older_homes_stored_secret_keys_are_taken_out(tmp_path: Path) -> None:
+    secret = "f" * 40
+    env = {"AWS_ACCESS_KEY_ID": "ALOFTFN0123456789ABC", "AWS_SECRET_ACCESS_KEY": secret,
+           "OWN": "kept"}
+    state = State(tmp_path / "state.db")
+    old = FunctionVersion(function="svc-dev-app", version=1, code_dir=Path("/code"),
+                          layer_dir=None, memory=256, timeout=10, concurrency=None,
+                          keep_alive=600, environment=env)
+    state.record_deployment(dep(1), [VersionRecord(old, "hash", "a" * 64, None, 1.0)], [])
+    state.conn.execute("PRAGMA user_version = 1")  # as an older aloft left it
+    stored = State(tmp_path / "state.db").version("svc-dev-app", 1)
+    assert stored is not None
+    assert stored.fv.environment == {"AWS_ACCESS_KEY_ID": "ALOFTFN0123456789ABC", "OWN": "kept"}
+    for path in tmp_path.iterdir():  # nor in a free page, nor in the WAL
+        assert secret.encode() not in path.read_bytes(), path
+
+
 def test_amend_extra_changes_one_key_of_a_deployment(tmp_path: Path) -> None:
     state = State(tmp_path / "state.db")
     first = state.record_deployment(replace(dep(1), extra={"async": {"a": [2, 60]}}),
