@@ -136,10 +136,12 @@ class DevSession:
         progress = render.StepProgress(quiet=not show)
         try:
             manifest = build(service, progress=progress if show else None)
+            # Lambda's boto3 for the artifact's Python (its first install shows as a step)
+            runtime, warnings = run_on(service, manifest.python_version,
+                                       progress if show else None)
         finally:
             progress.close()
         service = served(service, manifest)  # Django's static files, found at build
-        runtime, warnings = run_on(service, manifest.python_version)
         if show and self.service is None:  # once, not at every reload
             for warning in warnings:
                 render.warning(warning)

@@ -18,6 +18,7 @@ from aloft.config.models import Service
 from aloft.errors import DeployError, Interrupted, Location, UsageError, interrupt_exit_code
 from aloft.local.control.client import CloudClient
 from aloft.local.services.secrets import LocalSecrets
+from aloft.package.progress import Progress
 from aloft.provider import (
     DeadLetter,
     DeployResult,
@@ -79,14 +80,15 @@ def as_plan_step(instruction: dict[str, Any]) -> PlanStep:
     return plan_step(instruction, action="action", resource="name", hidden=hidden)
 
 
-def run_on(service: Service, python_version: str) -> tuple[dict[str, str | None], list[str]]:
+def run_on(service: Service, python_version: str, progress: Progress | None = None,
+           ) -> tuple[dict[str, str | None], list[str]]:
     """What the functions of a local deploy run on (the deploy request's `runtime`: the
     artifact's Python and Lambda's runtime layer for it), and the warnings to show: the
     declared Python is not installed here, the layer could not be installed."""
     from aloft.package.provided import local_runtime
     from aloft.package.python import runtime_warning
 
-    runtime, layer_warning = local_runtime(python_version)
+    runtime, layer_warning = local_runtime(python_version, progress)
     warnings = [w for w in (runtime_warning(service.runtime), layer_warning) if w]
     return runtime, warnings
 
