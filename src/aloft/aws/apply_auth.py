@@ -203,8 +203,7 @@ class AuthSteps(ApplyContext):
         return [st.DeleteUsagePlan("", tuple(made))] if made else []
 
     def _key_tags(self) -> dict[str, str]:
-        service = self.stage_prefix.removesuffix(f"-{self.stage}")
-        return {TAG_SERVICE: service, TAG_STAGE: self.stage}
+        return {TAG_SERVICE: self.service, TAG_STAGE: self.stage}
 
     def _do_DeleteUsagePlan(self, x: st.DeleteUsagePlan) -> Undo:
         if x.plan_id:
