@@ -161,7 +161,7 @@ class AuthSteps(ApplyContext):
         limits = _limits(spec)
         if have is None:
             got = self.aws.call("apigateway", "create_usage_plan", name=spec.name,
-                                description=spec.description,
+                                description=spec.description, tags=self._key_tags(),
                                 apiStages=[{"apiId": api_id, "stage": x.stage}], **limits)
             plan_id = str(got["id"])
             undo.append(st.DeleteUsagePlan(plan_id, ()))
