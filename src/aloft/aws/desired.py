@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 from typing import Protocol
 
@@ -325,6 +326,12 @@ def _roles(service: Service, stage: r.Stage, names: Names) -> tuple[s.RoleSpec, 
     if service.aws.existing_role:
         return ()
     if service.aws.role == PER_FUNCTION:
+        if lt.late(lt.ROLE_ID) in json.dumps(dataclasses.asdict(stage), default=str):
+            raise ConfigError(
+                "the stage reads the role's id (`IamRoleLambdaExecution.RoleId`), but with "
+                "`role: per_function` each function has a role of its own",
+                where=_where(service, "aws.role"),
+                fix="remove `role: per_function`, or name one function's role by its ARN")
         return tuple(s.RoleSpec(names.function_role_name(fn.name),
                                 names.function_role_arn(fn.name),
                                 role_policy(service, stage, names, fn))

@@ -258,3 +258,12 @@ def test_a_cdn_fronts_the_api_and_the_static_bucket(tmp_path: Path) -> None:
                                                 "AloftStaticReadThroughCdn"]
     uri = res["StaticIntegration"]["Properties"]["IntegrationUri"]["Fn::Sub"]
     assert uri.endswith("/assets/{proxy}")
+
+
+def test_per_function_roles_refuse_a_reference_to_the_stage_role() -> None:
+    from aloft.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="per_function"):
+        template(_service(app="app:app", aws={"region": "eu-west-1", "role": "per_function"},
+                          environment={"ROLE": {"Fn::GetAtt": ["IamRoleLambdaExecution",
+                                                               "RoleId"]}}))

@@ -164,3 +164,14 @@ def test_nothing_to_deploy(write: Callable[..., Path]) -> None:
 def test_service_writes_aloft_keys_only(write: Callable[..., Path]) -> None:
     with pytest.raises(ConfigError, match="`stage` is set by aloft"):
         load_service(write("service: api\napp: app:app\nstage: prod\n"), env={})
+
+
+def test_a_cdn_is_accepted_locally_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "aloft.yml").write_text(
+        "service: site\napp: app:app\nstatic: {path: /assets, cdn: true}\n"
+        "stages:\n  dev: {}\n  prod: {provider: aws, cdn: true}\n")
+    project = load_project(tmp_path, env={})
+    dev, prod = project.service("dev"), project.service("prod")
+    assert dev.uses_cdn and prod.uses_cdn and prod.static is not None
+    assert any("`cdn`: the local cloud serves the static files" in w for w in dev.warnings)
+    assert not any("`cdn`" in w for w in prod.warnings)
