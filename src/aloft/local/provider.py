@@ -195,9 +195,10 @@ class LocalProvider:
         report = self.status(service).report
         path = "/" + service.static.path.strip("/")
         directory = str((service.root / service.static.directory).resolve())
-        if report.get("static") != {"path": path, "directory": directory}:
+        # (a daemon older than the "static" key reports nothing to check against)
+        if "static" in report and report["static"] != {"path": path, "directory": directory}:
             raise DeployError(
-                f"stage {service.stage} does not serve {service.static.directory}/ at {path}/ "
+                f"the deployed version does not serve {service.static.directory}/ at {path}/ "
                 "yet", where=Location(stage=service.stage),
                 fix=f"run `aloft deploy {service.stage}`: the stage then serves them")
         return StaticPublished(url=str(report["url"]).rstrip("/") + path + "/",

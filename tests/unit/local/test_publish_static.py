@@ -25,7 +25,8 @@ def test_published_only_where_the_stage_serves_the_directory(
     monkeypatch.setattr(provider, "status", lambda _s: StageStatus(
         url="http://127.0.0.1:1/site/dev/", version=3,
         report={"url": "http://127.0.0.1:1/site/dev/", "static": served}))
-    with pytest.raises(DeployError, match="does not serve public/ at /assets/ yet") as refused:
+    with pytest.raises(DeployError, match="the deployed version does not serve public/ at "
+                       "/assets/ yet") as refused:
         provider.publish_static(service)  # deployed before it had static files
     assert refused.value.fix is not None and "aloft deploy dev" in refused.value.fix
     served = {"path": "/assets", "directory": str((tmp_path / "public").resolve())}
