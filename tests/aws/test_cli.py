@@ -100,3 +100,16 @@ def test_json_keeps_its_keys(project: Path) -> None:
                             "deployed_at", "releases", "functions", "schedules", "api",
                             "resources", "deployment_bucket"]
     assert status["release"] == 1 and status["releases"][0]["current"] is True
+
+
+def test_plan_shows_changes_status_shows_times_dlq_reads_the_queue(project: Path) -> None:
+    run(project, "deploy", "prod")
+    assert "no changes: hello prod is up to date" in run(project, "deploy", "prod", "--plan")
+    (project / "aloft.yml").write_text(CONFIG.replace("app: app:app\n", (
+        "app: app:app\nmemory: 1024\nenvironment: {API_TOKEN: s3cret}\n")))
+    plan = run(project, "deploy", "prod", "--plan")
+    assert "changes: memory 512 → 1024; environment +API_TOKEN=***" in plan
+    assert "s3cret" not in plan
+    status = run(project, "status", "prod")
+    assert "ago" in status and "17965" not in status  # a time for people, not epoch seconds
+    assert "no dead-lettered events in hello prod" in run(project, "dlq", "prod")
