@@ -40,14 +40,16 @@ class StorageSteps(ApplyContext):
     def _do_CreateDeploymentBucket(self, x: st.CreateDeploymentBucket) -> Undo:
         self._create_bucket(x.bucket)
         undo: Undo = [st.DeleteBucket(x.bucket)]
-        self.aws.call("s3", "put_bucket_versioning", Bucket=x.bucket,
-                      VersioningConfiguration={"Status": "Enabled"})
-        self.aws.call("s3", "put_bucket_encryption", Bucket=x.bucket,
-                      ServerSideEncryptionConfiguration={"Rules": [
-                          {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-        self._block_public(x.bucket)
-        self.aws.call("s3", "put_bucket_tagging", Bucket=x.bucket,
-                      Tagging={"TagSet": aws_tags(x.tags)})
+        self.aws.parallel(  # four settings of one bucket, independent of each other
+            lambda: self.aws.call("s3", "put_bucket_versioning", Bucket=x.bucket,
+                                  VersioningConfiguration={"Status": "Enabled"}),
+            lambda: self.aws.call("s3", "put_bucket_encryption", Bucket=x.bucket,
+                                  ServerSideEncryptionConfiguration={"Rules": [
+                                      {"ApplyServerSideEncryptionByDefault": {
+                                          "SSEAlgorithm": "AES256"}}]}),
+            lambda: self._block_public(x.bucket),
+            lambda: self.aws.call("s3", "put_bucket_tagging", Bucket=x.bucket,
+                                  Tagging={"TagSet": aws_tags(x.tags)}))
         return undo
 
     def _do_UploadObject(self, x: st.UploadObject) -> Undo:

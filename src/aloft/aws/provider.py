@@ -228,7 +228,9 @@ class AwsProvider:
         changes = [x for x in steps if not isinstance(x, UPLOAD_STEPS)]
         applier = Applier(st.aws, st.desired, st.actual)  # a failed apply undoes uploads too
         with phase(lifecycle, "upload"):
-            applier.run(uploads)
+            applier.run([x for x in uploads if not isinstance(x, st_.UploadObject)])
+            st.aws.parallel(*(lambda x=x: applier.run([x]) for x in uploads
+                              if isinstance(x, st_.UploadObject)))  # the code and the layer
         with phase(lifecycle, "apply"):
             try:
                 result = applier.run(changes)
