@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -16,6 +18,24 @@ _AWS_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarc
 def host_platform() -> str:
     """pip's platform tag for this machine, e.g. `linux_x86_64`."""
     return sysconfig.get_platform().replace("-", "_").replace(".", "_")
+
+
+def _host_manylinux() -> tuple[str, ...]:
+    """The manylinux tags this machine's glibc runs, newest first (pip does not widen a
+    `--platform manylinux_2_36_x86_64` to older glibc versions itself)."""
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.36"
+    except (AttributeError, ValueError, OSError):
+        return ()
+    name, _, version = libc.partition(" ")
+    major, _, minor = version.partition(".")
+    arch = platform.machine()
+    if name != "glibc" or major != "2" or not minor.isdigit() or not sys.platform.startswith(
+            "linux"):
+        return ()
+    tags = [f"manylinux_2_{m}_{arch}" for m in range(int(minor), 16, -1)]
+    return (*tags, *(f"{legacy}_{arch}" for legacy in ("manylinux2014", "manylinux2010",
+                                                        "manylinux1")))
 
 
 def host_python_version() -> str:
@@ -53,7 +73,9 @@ class Target:
         wheels are usable there too; pip expands each tag to the older glibc versions itself.
         """
         if self.provider != "aws":
-            return (self.platform,)
+            # Another Python on this machine (a declared runtime found here): wheels built for
+            # this machine's glibc serve it too, as they would a native pip of that Python.
+            return (self.platform,) + (() if self.is_host else _host_manylinux())
         arch = "x86_64" if self.platform.endswith("x86_64") else "aarch64"
         major, minor = (int(p) for p in self.python_version.split(".")[:2])
         if (major, minor) >= (3, 12):

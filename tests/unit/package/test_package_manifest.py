@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,16 @@ def test_default_locations(
     monkeypatch.delenv("ALOFT_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "aloft"
+
+
+def test_another_local_python_takes_the_machines_manylinux_wheels() -> None:
+    # A declared python3.X found here is not the host's: pip cross-installs for it, and must
+    # accept the manylinux wheels this machine's glibc runs (pip does not widen the tag itself).
+    other = "3.12" if host_python_version() != "3.12" else "3.11"
+    platforms = Target("local", other, host_platform()).pip_platforms
+    assert platforms[0] == host_platform()
+    if sys.platform.startswith("linux"):
+        assert any(p.startswith("manylinux2014_") for p in platforms)
+        assert any(p.startswith("manylinux_2_28_") for p in platforms)
+    assert Target("local", host_python_version(), host_platform()).pip_platforms == (
+        host_platform(),)
