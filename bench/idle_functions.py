@@ -68,13 +68,14 @@ def function_processes(pid: int) -> tuple[list[int], list[int], list[int]]:
     for child in descendants(pid):
         try:
             argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        except OSError:
+            parent = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
         if not any(arg.endswith(b"instance_main.py") for arg in argv):
             platform.append(child)
-        elif b"zygote" in argv:
+        elif b"zygote" in argv and parent == pid:
             zygotes.append(child)
-        else:
+        else:  # a template forked from a zygote keeps the zygote's command line
             functions.append(child)
     return functions, zygotes, platform
 
