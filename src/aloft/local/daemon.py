@@ -138,7 +138,9 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         log.warning("listening on port %d, not %d as before: versions deployed then name the "
                     "old port in AWS_ENDPOINT_URL_LAMBDA (redeploy them)", port, before)
     home.remember_port(port)  # the next start takes it again (see resolve_port)
-    isolated = await asyncio.to_thread(isolation.configure, home.root, home.artifacts)
+    # A zygote keeps the unpacked code and layers (its templates' code is there), not the zips.
+    isolated = await asyncio.to_thread(isolation.configure, home.root,
+                                       ArtifactStore(home.artifacts).unpacked_root)
     log.info("instance isolation: %s", isolated.describe())
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()
