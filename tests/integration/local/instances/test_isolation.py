@@ -61,6 +61,8 @@ PROBE = """
             "own_code": sorted(os.listdir(root)),
             "write_code": _outcome(lambda: _write(os.path.join(root, "new.txt"), 0)),
             "write_tmp": _outcome(lambda: _write("/tmp/small", 1 << 20)),
+            "write_hidden": {p: _outcome(lambda p=p: _write(os.path.join(p, "x"), 0))
+                             for p in event.get("hidden", [])},
             "tmp_mb": tmp.f_blocks * tmp.f_frsize >> 20,
             "init_file": open(STARTED_IN_TMP).read(),
             "cwd": os.getcwd(),
@@ -119,7 +121,8 @@ def test_an_instance_sees_only_its_own_files(cloud: Cloud, tmp_path: Path) -> No
                home / "state.db", home / "daemon.json", home / "artifacts"]
     paths = [str(p) for p in secrets] + unpacked + [
         f"/proc/{info.pid}/environ", f"/proc/{info.pid}/root/{home}", f"/proc/{info.pid}/cwd"]
-    out = cloud.provider.invoke(svc, "probe", {"read": paths, "fill_tmp": 601})
+    out = cloud.provider.invoke(svc, "probe", {"read": paths, "fill_tmp": 601,
+                                               "hidden": [str(home), str(home / "artifacts")]})
     assert out.error is None, out.logs
     result = out.payload
     own = result["cwd"]
@@ -129,6 +132,7 @@ def test_an_instance_sees_only_its_own_files(cloud: Cloud, tmp_path: Path) -> No
         assert outcome in NOT_THERE, f"{path} is readable from a function: {outcome}"
     assert "probe.py" in result["own_code"]
     assert result["write_code"] == "EROFS"
+    assert set(result["write_hidden"].values()) == {"EROFS"}  # not even a scratch file
     assert result["write_tmp"] == "ok"
     assert result["tmp_mb"] == 600
     assert result["fill_tmp"] == "ENOSPC"

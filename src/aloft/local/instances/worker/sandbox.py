@@ -140,11 +140,13 @@ class _Layout:
             for fd, path in zip(share_fds, self.shared):  # noqa: B905 (3.9: no strict)
                 os.makedirs(path, exist_ok=True)
                 _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            for root in self.hidden:  # (a home under /tmp is gone, unless a share shows it)
-                if os.path.isdir(root):
-                    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
+            covered = [r for r in self.hidden if os.path.isdir(r)]  # (a home under /tmp is
+            for root in covered:  # gone, unless a share shows it again)
+                _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
             for fd, path in zip(keep_fds, self.kept):  # noqa: B905 (3.9: no strict)
                 _bind_read_only(fd, path)
+            for root in covered:  # its mount points made: nothing more to write there
+                _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
             if written:
                 _copy_tmp(old, written)
         finally:
