@@ -73,7 +73,7 @@ def test_deploy_request_status_invoke_tail_undeploy(
     assert as_json["version"] == result["version"]
     # the keys scripts read (`--json` prints the provider's report as it always did)
     assert list(as_json) == ["url", "version", "alias", "deployed", "versions", "functions",
-                             "schedules", "async", "routes", "event_sources"]
+                             "schedules", "async", "routes", "event_sources", "static"]
 
     invoked = aloft("invoke", "dev", "app", "--path", "/hello/cli", cwd=root, env=cloud_env)
     assert invoked.returncode == 0, invoked.stderr

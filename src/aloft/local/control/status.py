@@ -68,9 +68,10 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
             "dead_letter": len(await p.asyncq.dead(physical)),
         },
         "routes": [f"{r['method']} {r['path']}" for r in dep.routes],
-        # the static files the gateway serves (`static:`, or Django's found at build)
-        "static": {"path": dep.static_path, "directory": dep.static_dir}
-        if dep.static_path else None,
         # queue/topic/bucket/stream bindings: state, last poll, counts (triggers.pollers)
         "event_sources": p.sources.status(physical) if p.sources is not None else [],
+        # the static files the gateway serves (`static:`, or Django's found at build); a newer
+        # key, so it comes last: the order scripts saw holds
+        "static": {"path": dep.static_path, "directory": dep.static_dir}
+        if dep.static_path else None,
     }
