@@ -37,8 +37,8 @@ class Cloud:
 
     def env(self, **extra: str) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items()
-                if not k.startswith("ALOFT_") and k not in
-                ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "CI")}
+                if (not k.startswith("ALOFT_") or k == "ALOFT_SANDBOX_SHARE") and k not in
+                ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "CI")}  # (tests/conftest.py)
         return {**base, "TERM": "xterm-256color", "ALOFT_HOME": str(self.home),
                 "ALOFT_PORT": str(self.port), "ALOFT_CACHE_DIR": str(self.cache), **extra}
 
