@@ -570,10 +570,13 @@ class Zygote:
         env = dict(environment)
         # the layers alone: no code dir, no user module
         env["PYTHONPATH"] = os.pathsep.join(python_path(fv, code=False))
+        # aloft's runtime from `fv`'s code dir (the template that listed `modules`): of that
+        # code, the zygote sees (and imports) its aloft directory only
+        runtime = (str(fv.code_dir / "aloft"),)
         argv = [fv.python or sys.executable, "-S", str(INSTANCE_MAIN), "zygote",
                 str(theirs.fileno()),
-                str(fv.memory), isolation.current().spec(fv, zygote=True) or "-",
-                json.dumps(modules)]
+                str(fv.memory), isolation.current().spec(fv, zygote=True, also=runtime) or "-",
+                json.dumps(modules), str(fv.code_dir)]
         try:
             self.watch = ProcessWatch(loop, subprocess.Popen(
                 argv, env=env, cwd=layer_dir, stdin=subprocess.DEVNULL,

@@ -45,11 +45,14 @@ class Isolation:
     def describe(self) -> str:
         return f"{self.mode} ({self.detail})"
 
-    def spec(self, fv: FunctionVersion, *, zygote: bool = False) -> str | None:
-        """The JSON spec a worker process narrows itself with (None: no isolation)."""
+    def spec(self, fv: FunctionVersion, *, zygote: bool = False,
+             also: tuple[str, ...] = ()) -> str | None:
+        """The JSON spec a worker process narrows itself with (None: no isolation); `also`:
+        more directories it keeps (read-only)."""
         if not self.active:
             return None
         keep = [str(fv.layer_dir)] if fv.layer_dir else []
+        keep += also
         if zygote and self.artifacts:
             keep.append(self.artifacts)
         elif not zygote:

@@ -180,3 +180,40 @@ def test_a_broken_new_version_still_reports_its_init_error(
     result = loop.run(pool.prewarm(broken))
     assert result.status == "init_error"
     assert json.loads(result.payload)["errorType"] == "Runtime.UserCodeSyntaxError"
+
+
+RUNTIME = """
+import aloft.runtime.handler as runtime
+
+
+def where(event, context):
+    return {"file": runtime.__file__, "compiled_from": runtime.init.__code__.co_filename,
+            "sources": __import__("aloft.runtime.sources").runtime.sources.__path__}
+"""
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["same files", "changed runtime"])
+def test_a_template_from_the_zygote_uses_its_runtime_only_if_the_files_are_the_same(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path, changed: bool
+) -> None:
+    """The zygote imports aloft's runtime from the code of the template that started it; a
+    template it forks uses those modules, repointed to its own code dir, when its files are
+    the same, and imports its own otherwise (an artifact built by another aloft)."""
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    modules = {"fns.py": "import dep\n" + RUNTIME}
+    v1 = function_version(build_artifact(tmp_path / "code1", modules, {"where": "fns.where"}),
+                          "where", layer_dir=layer)
+    first = call(loop, pool, v1)
+    wait_for_zygote(pool)
+    code2 = build_artifact(tmp_path / "code2", modules, {"where": "fns.where"})
+    if changed:
+        handler = code2 / "aloft" / "runtime" / "handler.py"
+        handler.write_text(handler.read_text() + "\n# built by another aloft\n")
+    second = call(loop, pool, function_version(code2, "where", version=2, layer_dir=layer))
+    assert Path(str(first["file"])).is_relative_to(v1.code_dir)
+    assert Path(str(second["file"])).is_relative_to(code2)  # repointed, or its own
+    assert second["sources"] == [str(code2 / "aloft" / "runtime" / "sources")]
+    imported_in = Path(str(second["compiled_from"]))
+    assert imported_in.is_relative_to(code2 if changed else v1.code_dir)

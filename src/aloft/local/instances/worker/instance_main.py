@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -448,8 +449,10 @@ def _receive(ctl: socket.socket, size: int) -> tuple[bytes, list[int]]:
 
 def _shareable_modules() -> bytes:
     """The imported modules a zygote may import for the next version (JSON list, in import
-    order): those of the standard library and of the dependency layer, never the function's
-    own code (the code dir, which also holds aloft's runtime) nor anything else on sys.path."""
+    order): those of the standard library and of the dependency layer, and aloft's runtime
+    (in the code dir: the zygote imports it from this template's and each template it forks
+    checks that its own files are the same), never the function's own code nor anything else
+    on sys.path."""
     code_dir = os.path.realpath(os.getcwd()) + os.sep
     roots = {os.path.realpath(p) + os.sep for p in os.environ.get("PYTHONPATH", "").split(
         os.pathsep) if p and os.path.realpath(p) + os.sep != code_dir}
@@ -458,13 +461,16 @@ def _shareable_modules() -> bytes:
     names: list[str] = []
     size = 0
     for name, module in list(sys.modules.items()):
-        if name == "__main__" or name.startswith("_aloft_") or name.split(".")[0] == "aloft":
+        if name == "__main__" or name.startswith("_aloft_"):
             continue
         file = getattr(module, "__file__", None)
         if not isinstance(file, str):
             continue  # built in (already there) or a namespace package (imported with its parts)
         path = os.path.realpath(file)
-        if path.startswith(code_dir) or not any(path.startswith(r) for r in roots):
+        if name.split(".")[0] == "aloft":  # aloft's runtime: the zygote compares the files
+            if not path.startswith(code_dir):
+                continue
+        elif path.startswith(code_dir) or not any(path.startswith(r) for r in roots):
             continue
         size += len(name) + 4
         if size > P.MAX_PACKET - 1024:
@@ -473,20 +479,111 @@ def _shareable_modules() -> bytes:
     return json.dumps(names).encode()
 
 
-def _run_zygote(fd: int, modules: list[str]) -> None:
+_runtime: dict[str, tuple[str, bytes]] = {}
+"""aloft's runtime modules a zygote imported: name -> (file relative to the code dir, source)."""
+
+
+def _preload_runtime(code_dir: str, names: list[str]) -> None:
+    """Import aloft's runtime modules `names` from `code_dir` (the code of the template that
+    started this zygote; only its `aloft` directory is visible here), remembering each file's
+    source: a template forked later uses them if its own code dir holds the same files
+    (`_adopt_runtime`). The code dir comes last on sys.path, and only for these imports; if
+    anything else of it was imported, all of it is forgotten (no user code in a zygote)."""
+    before = set(sys.modules)
+    sys.path.append(code_dir)
+    try:
+        for name in names:
+            importlib.import_module(name)
+    except BaseException:  # an artifact's runtime that does not import alone: not preloaded
+        pass
+    finally:
+        sys.path.remove(code_dir)
+    root = os.path.join(os.path.realpath(code_dir), "")
+    new = [name for name in sys.modules if name not in before]
+    found: dict[str, tuple[str, bytes]] = {}
+    for name in new:
+        file = getattr(sys.modules[name], "__file__", None)
+        path = os.path.realpath(file) if isinstance(file, str) else ""
+        ours = name.split(".")[0] == "aloft"
+        if not path.startswith(root):
+            if ours:  # an aloft from elsewhere (the layer's?): not the template's runtime
+                break
+            continue  # the standard library's or the layer's
+        if not ours or not path.endswith(".py"):
+            break  # the function's own code: never in a zygote
+        try:
+            with open(path, "rb") as source:
+                found[name] = (path[len(root):], source.read())
+        except OSError:
+            break
+    else:
+        _runtime.update(found)
+        return
+    for name in new:  # aloft's and the code dir's (the standard library's may stay)
+        file = getattr(sys.modules[name], "__file__", None)
+        if name.split(".")[0] == "aloft" or (
+            isinstance(file, str) and os.path.realpath(file).startswith(root)
+        ):
+            del sys.modules[name]
+
+
+def _adopt_runtime(code_dir: str) -> None:
+    """A template forked from a zygote uses the zygote's aloft modules if its code dir holds
+    the same files, each repointed to its file there (for the package's modules imported
+    later, and for tracebacks' source lines); otherwise it forgets them and imports its own."""
+    if not _runtime:
+        return
+    same = True
+    for rel, source in _runtime.values():
+        try:
+            with open(os.path.join(code_dir, rel), "rb") as file:
+                same = file.read() == source
+        except OSError:
+            same = False
+        if not same:
+            break
+    for name, (rel, _) in _runtime.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        if not same:
+            del sys.modules[name]
+            continue
+        path = os.path.join(code_dir, rel)
+        loader = importlib.machinery.SourceFileLoader(name, path)
+        cached = importlib.util.cache_from_source(path)
+        module.__file__, module.__loader__ = path, loader
+        module.__dict__["__cached__"] = cached
+        spec = module.__spec__
+        if spec is not None:
+            spec.origin, spec.loader, spec.cached = path, loader, cached
+        if hasattr(module, "__path__"):
+            module.__path__ = [os.path.dirname(path)]
+            if spec is not None:
+                spec.submodule_search_locations = module.__path__
+    _runtime.clear()
+
+
+def _run_zygote(fd: int, modules: list[str], runtime_from: str | None) -> None:
     """Import `modules` (what an earlier template of this layer had imported, failures
-    ignored), freeze the heap, send READY; then fork a template for each FORK_TEMPLATE frame.
-    The child takes on the new version's environment, directory and sys.path, then initialises
-    like any template: only the version's own code (and what it imports beyond the preloaded
-    set) is imported afresh. Nothing of the user's code is ever imported here."""
+    ignored; aloft's runtime from `runtime_from`, that template's code dir), freeze the heap,
+    send READY; then fork a template for each FORK_TEMPLATE frame. The child takes on the new
+    version's environment, directory and sys.path, then initialises like any template: only
+    the version's own code (and what it imports beyond the preloaded set) is imported afresh.
+    Nothing of the user's code is ever imported here."""
     ctl = socket.socket(fileno=fd)
     _isolate(ctl.send, keep_privileges=True)  # its templates narrow themselves further
     started = time.perf_counter()
+    ours = [name for name in modules if name.split(".")[0] == "aloft"]
     for name in modules:
+        if name in ours:
+            continue
         try:
             importlib.import_module(name)
         except BaseException:  # a module that needs the app: the template's job
             sys.modules.pop(name, None)
+    if ours and runtime_from:
+        _preload_runtime(runtime_from, ours)
     gc.collect()
     gc.freeze()
     init_ms = (time.perf_counter() - started) * 1000.0
@@ -527,6 +624,7 @@ def _become_template(sock_fd: int, log_fd: int, spec: dict[str, Any]) -> NoRetur
     os.chdir(spec["cwd"])
     sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
     importlib.invalidate_caches()
+    _adopt_runtime(spec["cwd"])
     _die_with_parent()
     _limit_memory(int(spec["memory"]))
     try:
@@ -625,7 +723,7 @@ def main(argv: list[str]) -> None:
     _die_with_parent()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if mode == "zygote":  # no memory limit of its own: each template sets its function's
-        _run_zygote(fd, json.loads(argv[5]))
+        _run_zygote(fd, json.loads(argv[5]), argv[6] if len(argv) > 6 else None)
         return
     _limit_memory(memory_mb)
     if mode == "template":
