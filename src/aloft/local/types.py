@@ -79,6 +79,7 @@ class InvokeResult:
     # it is still unwritten) is left to the caller, which writes it with its request line as one
     # entry (one log entry per request: logging is on every request's path).
     report: str | None = None
+    log_stream: str | None = None  # the log stream of the instance that ran it
 
 
 @dataclass(frozen=True)
@@ -172,9 +173,11 @@ def host_key(host: str) -> str | None:
 class LogSink(Protocol):
     """Receives every line an instance prints, and the START/END/REPORT lines around it. An
     entry may hold several lines (a request's START, END and REPORT come as one when it printed
-    nothing); readers split entries on newlines."""
+    nothing); readers split entries on newlines. `stream`: the log stream of the instance that
+    wrote it (None: the platform's, about no instance in particular)."""
 
-    def write(self, function: str, version: int, request_id: str | None, text: str) -> None: ...
+    def write(self, function: str, version: int, request_id: str | None, text: str,
+              stream: str | None = None) -> None: ...
 
 
 class Registry(Protocol):

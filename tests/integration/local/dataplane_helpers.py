@@ -100,7 +100,8 @@ class RecordingSink:
         self.lines: list[tuple[str, int, str | None, str]] = []
         self.entries: list[str | None] = []  # the request id of each entry
 
-    def write(self, function: str, version: int, request_id: str | None, text: str) -> None:
+    def write(self, function: str, version: int, request_id: str | None, text: str,
+              stream: str | None = None) -> None:
         self.entries.append(request_id)
         self.lines.extend((function, version, request_id, line) for line in text.split("\n"))
 

@@ -100,20 +100,26 @@ class Gateway:
         if fv.timeout <= self.timeout:  # the pool's timeout comes first: no timer of our own
             result = await self.pool.invoke(fv, payload, request_id=rid, http=True, trace=trace)
             response = self._response(fv, result, rid, trace)
-            self._answered(request, fv, rid, response.status, started, result.report)
+            self._answered(request, fv, rid, response.status, started, result)
             return response
         return await self._invoke(request, fv, payload, rid, started, trace)
 
     def _answered(
         self, request: HttpRequest, fv: FunctionVersion, rid: str, status: int, started: float,
-        report: str | None,
+        result: InvokeResult | None,
     ) -> None:
-        """The request line in the function's logs, after the invocation's END and REPORT
-        lines when the pool left them to us (one log entry); a 4xx or 5xx in its metrics."""
+        """The request line in the function's logs (in the stream of the instance that ran the
+        request), after the invocation's END and REPORT lines when the pool left them to us
+        (one log entry); a 4xx or 5xx in its metrics."""
         line = request_line(request.method, request.path, status,
                             (perf_counter() - started) * 1000.0, rid)
-        self.pool.log_sink.write(fv.function, fv.version, rid,
-                                 line if report is None else f"{report}\n{line}")
+        if result is None:
+            self.pool.log_sink.write(fv.function, fv.version, rid, line)
+        else:
+            report = result.report
+            self.pool.log_sink.write(fv.function, fv.version, rid,
+                                     line if report is None else f"{report}\n{line}",
+                                     result.log_stream)
         if status >= 400:
             self.pool.metrics.response(fv.function, status, rid)
 
@@ -258,7 +264,7 @@ class Gateway:
         if fv.timeout <= self.timeout:
             result = await self.pool.invoke(fv, event, request_id=rid, http=True, trace=trace)
             response = self._response(fv, result, rid, trace)
-            self._answered(request, fv, rid, response.status, started, result.report)
+            self._answered(request, fv, rid, response.status, started, result)
             return response
         # API Gateway stops waiting at 30 s; the function runs on to its own timeout.
         task = asyncio.ensure_future(self.pool.invoke(fv, event, request_id=rid, http=True,
@@ -267,7 +273,7 @@ class Gateway:
         if done:
             result = task.result()
             response = self._response(fv, result, rid, trace)
-            self._answered(request, fv, rid, response.status, started, result.report)
+            self._answered(request, fv, rid, response.status, started, result)
             return response
         response = _timed_out(rid)
         self._answered(request, fv, rid, response.status, started, None)
@@ -277,9 +283,10 @@ class Gateway:
     def _late_report(self, fv: FunctionVersion, rid: str, task: asyncio.Future[InvokeResult]
                      ) -> None:
         """The END and REPORT of a request the gateway answered 504 before it ended."""
-        report = None if task.cancelled() or task.exception() else task.result().report
-        if report is not None:
-            self.pool.log_sink.write(fv.function, fv.version, rid, report)
+        result = None if task.cancelled() or task.exception() else task.result()
+        if result is not None and result.report is not None:
+            self.pool.log_sink.write(fv.function, fv.version, rid, result.report,
+                                     result.log_stream)
 
     def _response(self, fv: FunctionVersion, result: InvokeResult, rid: str, trace: str
                   ) -> HttpResponse:

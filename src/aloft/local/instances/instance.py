@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aloft.local.instances import credentials, isolation
+from aloft.local.instances.log_framing import log_stream_name
 from aloft.local.instances.output import OutputLines
 from aloft.local.instances.worker import protocol as P
 from aloft.local.types import FunctionVersion, LogSink
@@ -40,24 +41,26 @@ def python_path(fv: FunctionVersion, *, code: bool = True) -> list[str]:
     return [str(d) for d in dirs if d is not None]
 
 
-def instance_env(fv: FunctionVersion) -> dict[str, str]:
+def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
     """The environment of an instance: the function's own, exactly, with its secret access key
-    (derived now: never stored) and its artifact path."""
+    (derived now: never stored), its artifact path and its own log stream."""
     env = credentials.with_secret(fv.environment)
     env["PYTHONPATH"] = os.pathsep.join(python_path(fv))
+    env["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
     return env
 
 
-def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int) -> subprocess.Popen[bytes]:
+def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int, stream: str
+          ) -> subprocess.Popen[bytes]:
     """Start `instance_main.py` with the version's interpreter and no site-packages (-S; the
     script's own directory leaves sys.path first thing, as -P would, which 3.9 lacks), told
-    what to hide of the machine (isolation.py)."""
+    what to hide of the machine (isolation.py) and its log stream."""
     python = fv.python or sys.executable
     argv = [python, "-S", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory),
             isolation.current().spec(fv) or "-"]
     return subprocess.Popen(
         argv,
-        env=instance_env(fv),
+        env=instance_env(fv, stream),
         cwd=fv.code_dir,
         stdin=subprocess.DEVNULL,
         stdout=log_fd,
@@ -107,21 +110,24 @@ def read_packets(
 
 class LogReader:
     """Reads a process's stdout+stderr pipe without blocking and writes it to the sink line by
-    line, tagged with the request in progress (None between requests: init output). Lines and
-    each invocation's output are capped (output.py): reading stays linear and bounded.
+    line, tagged with the request in progress (None between requests: init output) and the
+    process's log stream. Lines and each invocation's output are capped (output.py): reading
+    stays linear and bounded.
 
     A request's START line waits here (`begin`) until the request prints something or ends
     (`end`): most requests print nothing, and their START, END and REPORT lines then reach the
     sink as one entry instead of three (the log store's cost is on every request's path)."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion
+        self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion,
+        stream: str,
     ) -> None:
         os.set_blocking(fd, False)
         with contextlib.suppress(OSError):  # fewer wake-ups for a function that prints a lot
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self._loop, self._fd, self._sink = loop, fd, sink
         self._function, self._version = fv.function, fv.version
+        self.stream = stream  # what the process was told (AWS_LAMBDA_LOG_STREAM_NAME)
         self._lines = OutputLines()
         self.request_id: str | None = None
         self._start: str | None = None  # the request's START line, not yet written
@@ -136,7 +142,7 @@ class LogReader:
         start, self._start = self._start, None
         if start is not None:
             text = f"{start}\n{text}"
-        self._sink.write(self._function, self._version, self.request_id, text)
+        self._sink.write(self._function, self._version, self.request_id, text, self.stream)
 
     def end(self) -> str | None:
         """The request is over: its START line if it is still unwritten (the caller writes it
@@ -159,12 +165,12 @@ class LogReader:
 
     def _emit(self, data: bytes) -> None:
         lines = self._lines.feed(data)
-        write, rid = self._sink.write, self.request_id
+        write, rid, stream = self._sink.write, self.request_id, self.stream
         if self._start is not None and (lines or self._lines.pending):
-            write(self._function, self._version, rid, self._start)
+            write(self._function, self._version, rid, self._start, stream)
             self._start = None
         for line in lines:
-            write(self._function, self._version, rid, line)
+            write(self._function, self._version, rid, line, stream)
 
     def drain(self) -> None:
         """Read what is left in the pipe. The instance writes its output before its response, so
@@ -179,7 +185,7 @@ class LogReader:
                 break
             self._emit(data)
         for line in self._lines.flush():
-            self._sink.write(self._function, self._version, self.request_id, line)
+            self._sink.write(self._function, self._version, self.request_id, line, self.stream)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -391,12 +397,14 @@ class Template:
         self.modules: list[str] = []  # what a zygote of its layer may preload (P.MODULES)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         log_r, log_w = os.pipe()
+        stream = log_stream_name(fv.version)  # its init's and snapshot priming's output
         try:
             self.watch: ProcessWatch | ForkedProcess
             if zygote is not None:
-                self.watch = zygote.fork_template(fv, theirs.fileno(), log_w)
+                self.watch = zygote.fork_template(fv, theirs.fileno(), log_w, stream)
             else:
-                self.watch = ProcessWatch(loop, spawn(fv, "template", theirs.fileno(), log_w))
+                self.watch = ProcessWatch(loop, spawn(fv, "template", theirs.fileno(), log_w,
+                                                      stream))
         except OSError:
             ours.close()
             os.close(log_r)
@@ -404,7 +412,7 @@ class Template:
         finally:
             theirs.close()
             os.close(log_w)
-        self.log = LogReader(loop, log_r, sink, fv)
+        self.log = LogReader(loop, log_r, sink, fv, stream)
         ours.setblocking(False)
         self._ctl = ours
         self.started_at = time.perf_counter()
@@ -471,21 +479,23 @@ class Template:
             self._forking_spare.cancel()
 
     async def fork(self) -> Instance:
-        """A new instance, forked from this template. The caller may write its request at once:
-        the socket buffers it until the child reads it."""
+        """A new instance, forked from this template, with a log stream of its own. The caller
+        may write its request at once: the socket buffers it until the child reads it."""
         ours, theirs = socket.socketpair()
         log_r, log_w = os.pipe()
         self._token = token = (self._token + 1) & 0xFFFFFFFF
+        stream = log_stream_name(self.fv.version)
         try:
             fds = array("i", [theirs.fileno(), log_w])
             self._ctl.sendmsg(
-                [P.frame(P.FORK, P.FORK_BODY.pack(token))],
+                [P.frame(P.FORK, P.FORK_BODY.pack(token) + stream.encode())],
                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)],
             )
         finally:
             theirs.close()
             os.close(log_w)
-        child = Instance(self.fv, LogReader(self._loop, log_r, self._sink, self.fv), template=self)
+        child = Instance(self.fv, LogReader(self._loop, log_r, self._sink, self.fv, stream),
+                         template=self)
         child.on_gone = self._on_child_gone
         self._pending[token] = child
         self.last_used = time.monotonic()
@@ -609,15 +619,15 @@ class Zygote:
             if forked is not None:
                 forked.set_pid(pid)
 
-    def fork_template(self, fv: FunctionVersion, sock_fd: int, log_fd: int) -> ForkedProcess:
-        """Ask for a template of `fv` on `sock_fd` (SOCK_SEQPACKET) writing to `log_fd`; its
-        frames then come on that socket as a spawned template's do. Raises OSError when the
-        zygote is gone."""
+    def fork_template(self, fv: FunctionVersion, sock_fd: int, log_fd: int, stream: str
+                      ) -> ForkedProcess:
+        """Ask for a template of `fv` on `sock_fd` (SOCK_SEQPACKET) writing to `log_fd` (as
+        log stream `stream`); its frames then come on that socket as a spawned template's do.
+        Raises OSError when the zygote is gone."""
         if not self.alive:
             raise OSError("the zygote has stopped")
         paths = python_path(fv)
-        env = credentials.with_secret(fv.environment)
-        env["PYTHONPATH"] = os.pathsep.join(paths)
+        env = instance_env(fv, stream)
         spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory,
                 "sandbox": isolation.current().template_spec(fv)}
         self._token = token = (self._token + 1) & 0xFFFFFFFF

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from datetime import UTC, datetime
 
 from aloft.local.types import FunctionVersion
+
+
+def log_stream_name(version: int, when: float | None = None) -> str:
+    """A new instance's log stream, named as Lambda names them: the day it started, its
+    version, 32 random hex digits (`2024/05/01/[3]8c1e...`)."""
+    day = time.strftime("%Y/%m/%d", time.gmtime(when))
+    return f"{day}/[{version}]{os.urandom(16).hex()}"
 
 
 def start_line(fv: FunctionVersion, request_id: str, trace_root: str = "") -> str:

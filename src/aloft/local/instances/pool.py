@@ -23,6 +23,7 @@ from aloft.local.instances.concurrency import ConcurrencySlots
 from aloft.local.instances.instance import Instance, LogReader, ProcessWatch, exit_reason
 from aloft.local.instances.instance import spawn as spawn_process
 from aloft.local.instances.log_framing import (
+    log_stream_name,
     report_text,
     runtime_error_line,
     runtime_exit_message,
@@ -342,7 +343,8 @@ class InstancePool:
         elif kind == P.INIT_ERROR:
             self._discard(instance)
             spent = instance.init_ms or (time.perf_counter() - instance.started_at) * 1000.0
-            return self._init_failed(fv, call.request_id, payload, spent, instance.log.end())
+            return self._init_failed(fv, call.request_id, payload, spent, instance.log.end(),
+                                     instance.log.stream)
         else:
             return None
         return self._finish(call, status, body, duration, maxrss, response)
@@ -362,13 +364,14 @@ class InstancePool:
         start = instance.log.end()
         init_ms = (instance.init_ms or 0.0) + call.init_extra if cold else None
         report = report_text(fv, rid, duration, maxrss, init_ms, start)
+        stream = instance.log.stream
         if response is None:
-            self._sink.write(fv.function, fv.version, rid, report)
+            self._sink.write(fv.function, fv.version, rid, report, stream)
         self.metrics.record(fv.function, duration, error=status != "ok", cold=cold,
                             request_id=rid, status=status, version=fv.version,
                             memory_mb=maxrss // 1024, trace=call.trace)
         return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version,
-                            response, None if response is None else report)
+                            response, None if response is None else report, stream)
 
     def _rearm(self, instance: Instance) -> None:
         if instance.busy and instance.timer is not None:
@@ -407,12 +410,15 @@ class InstancePool:
         error: bytes,
         init_ms: float,
         start: str | None,
+        stream: str | None = None,
     ) -> InvokeResult:
-        """`start`: the request's START line when it is not written yet, else None."""
+        """`start`: the request's START line when it is not written yet, else None; `stream`:
+        the failed instance's log stream, if one started."""
         line = runtime_error_line(error)
         text = line if start is None else f"{start}\n{line}"
-        self._sink.write(fv.function, fv.version, rid, text)
-        self._sink.write(fv.function, fv.version, rid, report_text(fv, rid, 0.0, 0, init_ms, None))
+        self._sink.write(fv.function, fv.version, rid, text, stream)
+        self._sink.write(fv.function, fv.version, rid, report_text(fv, rid, 0.0, 0, init_ms, None),
+                         stream)
         self.metrics.record(fv.function, 0.0, error=True, cold=True, request_id=rid,
                             status="init_error", version=fv.version)
         return InvokeResult(rid, "init_error", error, 0.0, init_ms, version=fv.version)
@@ -454,8 +460,10 @@ class InstancePool:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
         log_r, log_w = os.pipe()
+        stream = log_stream_name(fv.version)
         try:
-            watch = ProcessWatch(loop, spawn_process(fv, "instance", theirs.fileno(), log_w))
+            watch = ProcessWatch(loop, spawn_process(fv, "instance", theirs.fileno(), log_w,
+                                                     stream))
         except OSError:
             ours.close()
             os.close(log_r)
@@ -463,7 +471,7 @@ class InstancePool:
         finally:
             theirs.close()
             os.close(log_w)
-        instance = Instance(fv, LogReader(loop, log_r, self._sink, fv), watch=watch)
+        instance = Instance(fv, LogReader(loop, log_r, self._sink, fv, stream), watch=watch)
         try:
             await instance.connect(ours)
         except BaseException:  # cancelled (or failed) before anyone holds it: stop it here

@@ -5,9 +5,12 @@ the daemon writes (SQLite in WAL mode: readers in another process see each commi
 
 - `DescribeLogGroups`: one group per function that logged or is deployed, `/aws/lambda/NAME`
   (or the group its configuration names);
-- `DescribeLogStreams`: one stream per version, named as the version's
-  `AWS_LAMBDA_LOG_STREAM_NAME` (`2024/05/01/[3]<hex>`, what `context.log_stream_name` says):
-  the store does not record which instance wrote a line, so a version's instances share it;
+- `DescribeLogStreams`: one stream per instance (and per snapshot template), named as Lambda
+  names them (`2024/05/01/[3]<32 hex>`): what the instance was told as
+  `AWS_LAMBDA_LOG_STREAM_NAME` and `context.log_stream_name`, which the store keeps with each
+  entry. The platform's lines about no instance (a refused request, a template that failed
+  to start) and entries older than that go to the version's stream, the name it was told at
+  deploy;
 - `GetLogEvents`, `FilterLogEvents` (filter patterns: log_filters.py), with their tokens, so
   that `aws logs tail --follow` (which polls FilterLogEvents) works;
 - `PutRetentionPolicy`, `DeleteRetentionPolicy`: the group's retention, which the daemon's
@@ -24,7 +27,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +55,7 @@ class Group:
     name: str
     function: str
     created: float
-    versions: dict[int, str]  # version -> stream name (what the version was told)
+    versions: dict[int, str]  # version -> the version's stream (what it was told at deploy)
 
     @property
     def arn(self) -> str:
@@ -120,8 +123,10 @@ class LogsApi:
                             "cloud; `aws logs describe-log-groups` lists them)")
         return found
 
-    def _stream_of(self, group: Group, version: int) -> str:
-        return group.versions.get(version) or stream_name(group.function, version, 0.0, None)
+    def _stream_of(self, group: Group, version: int, stream: str | None = None) -> str:
+        """The stream of an entry: its instance's, else its version's."""
+        return stream or group.versions.get(version) or stream_name(group.function, version,
+                                                                    0.0, None)
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -148,15 +153,17 @@ class LogsApi:
         group = self.group(params)
         logs, _ = self._stores()
         prefix = params.get("logStreamNamePrefix") or ""
-        streams: list[dict[str, Any]] = []
-        for version, first, last, _count in logs.streams(group.function):
-            name = self._stream_of(group, version)
+        spans: dict[str, tuple[float, float]] = {}
+        for version, stream, first, last, _count in logs.streams(group.function):
+            name = self._stream_of(group, version, stream)
             if name.startswith(prefix):
-                streams.append({
-                    "logStreamName": name, "creationTime": _ms(first),
-                    "firstEventTimestamp": _ms(first), "lastEventTimestamp": _ms(last),
-                    "lastIngestionTime": _ms(last), "storedBytes": 0,
-                    "arn": f"{group.arn}:log-stream:{name}"})
+                seen = spans.get(name, (first, last))
+                spans[name] = (min(seen[0], first), max(seen[1], last))
+        streams: list[dict[str, Any]] = [{
+            "logStreamName": name, "creationTime": _ms(first),
+            "firstEventTimestamp": _ms(first), "lastEventTimestamp": _ms(last),
+            "lastIngestionTime": _ms(last), "storedBytes": 0,
+            "arn": f"{group.arn}:log-stream:{name}"} for name, (first, last) in spans.items()]
         if params.get("orderBy") == "LastEventTime":
             streams.sort(key=lambda s: s["lastEventTimestamp"])
         else:
@@ -166,15 +173,14 @@ class LogsApi:
         page, token = _page(streams, params, 50)
         return {"logStreams": page, **({"nextToken": token} if token else {})}
 
-    def _versions(self, group: Group, names: Iterable[str]) -> set[int]:
-        wanted = set(names)
-        return {v for v, name in group.versions.items() if name in wanted} | {
-            int(n.split("[", 1)[1].split("]", 1)[0]) for n in wanted
-            if "[" in n and "]" in n and n.split("[", 1)[1].split("]", 1)[0].isdigit()}
-
     def get_log_events(self, params: dict[str, Any]) -> dict[str, Any]:
         group = self.group(params)
-        versions = self._versions(group, [params.get("logStreamName") or ""])
+        stream = str(params.get("logStreamName") or "")
+        if not stream:
+            raise LogsError("InvalidParameterException", "1 validation error detected: Value "
+                            "null at 'logStreamName' failed to satisfy constraint: Member must "
+                            "not be null")
+        streams = Streams(frozenset([stream]), None)
         limit = min(int(params.get("limit") or 10000), 10000)
         token = str(params.get("nextToken") or "")
         start, end = params.get("startTime"), params.get("endTime")
@@ -183,7 +189,7 @@ class LogsApi:
                     "nextBackwardToken": token}
         after = int(token[2:]) if token.startswith("f/") and token[2:].isdigit() else 0
         head = bool(params.get("startFromHead")) or after > 0 or start is not None
-        records = self._read(group, versions, start, end, after, limit, head, None)[0]
+        records = self._read(group, streams, start, end, after, limit, head, None)[0]
         events = [{"timestamp": _ms(r.timestamp), "message": r.text,
                    "ingestionTime": _ms(r.timestamp)} for r in records]
         last = records[-1].id if records else after
@@ -197,31 +203,31 @@ class LogsApi:
             match = compile_pattern(params.get("filterPattern"))
         except FilterPatternError as exc:
             raise LogsError("InvalidParameterException", str(exc)) from None
-        names = list(params.get("logStreamNames") or [])
-        prefix = params.get("logStreamNamePrefix")
-        if prefix:
-            names += [n for n in group.versions.values() if n.startswith(prefix)]
-        versions = self._versions(group, names) if names or prefix else None
+        names = frozenset(params.get("logStreamNames") or ())
+        prefix = params.get("logStreamNamePrefix") or None
+        if names and prefix:
+            raise LogsError("InvalidParameterException", "logStreamNames and "
+                            "logStreamNamePrefix are mutually exclusive")
+        streams = Streams(names, prefix) if names or prefix else None
         limit = min(int(params.get("limit") or 10000), 10000)
         token = str(params.get("nextToken") or "")
         after = int(token) if token.isdigit() else 0
-        records, more = self._read(group, versions, params.get("startTime"),
+        records, more = self._read(group, streams, params.get("startTime"),
                                    params.get("endTime"), after, limit, True, match)
-        events = [{"logStreamName": self._stream_of(group, r.version),
+        events = [{"logStreamName": self._stream_of(group, r.version, r.stream),
                    "timestamp": _ms(r.timestamp), "message": r.text,
                    "ingestionTime": _ms(r.timestamp), "eventId": str(r.id)}
                   for r in records]
-        out: dict[str, Any] = {"events": events, "searchedLogStreams": [
-            {"logStreamName": n, "searchedCompletely": not more}
-            for n in sorted(group.versions.values())]}
+        # searchedLogStreams: AWS has answered an empty list since 2020
+        out: dict[str, Any] = {"events": events, "searchedLogStreams": []}
         if more:
             out["nextToken"] = str(more)
         return out
 
-    def _read(self, group: Group, versions: set[int] | None, start: Any, end: Any,
+    def _read(self, group: Group, streams: Streams | None, start: Any, end: Any,
               after: int, limit: int, oldest_first: bool,
               match: Callable[[str], bool] | None) -> tuple[list[LogRecord], int]:
-        """Up to `limit` lines of the group (of `versions`), between the times (ms), after the
+        """Up to `limit` lines of the group (of `streams`), between the times (ms), after the
         line id `after`; and the id to go on from when there may be more (0: none)."""
         logs, _ = self._stores()
         since = float(start) / 1000 if start is not None else None
@@ -229,17 +235,24 @@ class LogsApi:
         found: list[LogRecord] = []
         scanned = 0
         cursor = after
+
+        def wanted(r: LogRecord) -> bool:
+            return ((streams is None or streams.holds(self._stream_of(group, r.version,
+                                                                      r.stream)))
+                    and (until is None or r.timestamp <= until)
+                    and (match is None or match(r.text)))
+
         while True:
             chunk = logs.query([group.function], since=since, after_id=cursor,
                                limit=min(SCAN, 5000), oldest_first=oldest_first)
             if not oldest_first:  # the most recent lines, once
-                return [r for r in chunk if _wanted(r, versions, until, match)][-limit:], 0
+                return [r for r in chunk if wanted(r)][-limit:], 0
             if not chunk:
                 return found, 0
             for r in chunk:
                 cursor = max(cursor, r.id)
                 scanned += 1
-                if _wanted(r, versions, until, match):
+                if wanted(r):
                     found.append(r)
                     if len(found) >= limit:
                         return found, r.id
@@ -284,11 +297,15 @@ class LogsApi:
         return "400 Bad Request", json.dumps({"__type": kind, "message": message}).encode()
 
 
-def _wanted(record: LogRecord, versions: set[int] | None, until: float | None,
-            match: Callable[[str], bool] | None) -> bool:
-    return ((versions is None or record.version in versions)
-            and (until is None or record.timestamp <= until)
-            and (match is None or match(record.text)))
+@dataclass(frozen=True)
+class Streams:
+    """The streams a read asks for: by name, or by a prefix of their names."""
+
+    names: frozenset[str]
+    prefix: str | None
+
+    def holds(self, name: str) -> bool:
+        return name in self.names or (self.prefix is not None and name.startswith(self.prefix))
 
 
 def _page(items: list[Any], params: dict[str, Any], default: int) -> tuple[list[Any], str | None]:

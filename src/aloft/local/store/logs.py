@@ -41,8 +41,9 @@ CREATE TABLE IF NOT EXISTS log_batches (
     first_ts REAL NOT NULL,
     last_ts REAL NOT NULL,
     count INTEGER NOT NULL,
-    lines TEXT NOT NULL  -- JSON: [[ts, version, request_id, text], ...], a text of several
-    -- lines (a request's START, END and REPORT) counting as its lines
+    lines TEXT NOT NULL  -- JSON: [[ts, version, request_id, text, stream], ...], a text of
+    -- several lines (a request's START, END and REPORT) counting as its lines; stream: the log
+    -- stream of the instance that wrote it, or null (older entries have no fifth item)
 );
 CREATE INDEX IF NOT EXISTS log_batches_function ON log_batches (function, id);
 CREATE INDEX IF NOT EXISTS log_batches_last_ts ON log_batches (last_ts);
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS log_retention (
 );
 """
 
-Line = tuple[float, int, str | None, str]  # ts, version, request id, text
+Line = tuple[float, int, str | None, str, str | None]  # ts, version, request id, text, stream
 _INSERT = (
     "INSERT INTO log_batches (function, first_ts, last_ts, count, lines) VALUES (?,?,?,?,?)"
 )
@@ -66,6 +67,7 @@ class LogRecord:
     version: int
     request_id: str | None
     text: str
+    stream: str | None = None  # the writing instance's log stream (None: the platform's)
 
 
 class LogStore:
@@ -90,8 +92,9 @@ class LogStore:
 
     # -- LogSink --------------------------------------------------------------
 
-    def write(self, function: str, version: int, request_id: str | None, text: str) -> None:
-        entry = (time.time(), version, request_id, text.rstrip("\n"))
+    def write(self, function: str, version: int, request_id: str | None, text: str,
+              stream: str | None = None) -> None:
+        entry = (time.time(), version, request_id, text.rstrip("\n"), stream)
         with self._lock:
             entries = self._buffer.get(function)
             if entries is None:
@@ -227,8 +230,8 @@ class LogStore:
         for row_id, function, lines in self._batches(functions, since, after_id, wanted,
                                                      request_id, newest_first):
             found = [
-                LogRecord(line_id, ts, function, version, rid, text)
-                for line_id, ts, version, rid, text in _expand(row_id, lines)
+                LogRecord(line_id, ts, function, version, rid, text, stream)
+                for line_id, ts, version, rid, text, stream in _expand(row_id, lines)
                 if line_id > after_id
                 and (since is None or ts >= since)
                 and (wanted is None or wanted in text.lower())
@@ -289,13 +292,16 @@ class LogStore:
             "SELECT function, MIN(first_ts), SUM(count) FROM log_batches GROUP BY function")
         return {str(r[0]): (float(r[1]), int(r[2])) for r in rows}
 
-    def streams(self, function: str) -> list[tuple[int, float, float, int]]:
-        """A function's lines by version: (version, first time, last time, entries)."""
+    def streams(self, function: str) -> list[tuple[int, str | None, float, float, int]]:
+        """A function's entries by version and log stream: (version, stream or None, first
+        time, last time, entries)."""
         rows = self._reader().execute(
-            "SELECT json_extract(j.value, '$[1]') AS v, MIN(json_extract(j.value, '$[0]')), "
-            "MAX(json_extract(j.value, '$[0]')), COUNT(*) FROM log_batches b, "
-            "json_each(b.lines) j WHERE b.function = ? GROUP BY v ORDER BY v", (function,))
-        return [(int(r[0]), float(r[1]), float(r[2]), int(r[3])) for r in rows]
+            "SELECT json_extract(j.value, '$[1]') AS v, json_extract(j.value, '$[4]') AS s, "
+            "MIN(json_extract(j.value, '$[0]')), MAX(json_extract(j.value, '$[0]')), COUNT(*) "
+            "FROM log_batches b, json_each(b.lines) j WHERE b.function = ? GROUP BY v, s "
+            "ORDER BY v, s", (function,))
+        return [(int(r[0]), None if r[1] is None else str(r[1]), float(r[2]), float(r[3]),
+                 int(r[4])) for r in rows]
 
     def retentions(self) -> dict[str, int]:
         """Days of retention set per function (PutRetentionPolicy), over the store's own."""
@@ -359,12 +365,16 @@ def _batch_rows(batch: dict[str, list[Line]]) -> list[tuple[str, float, float, i
     return rows
 
 
-def _expand(row_id: int, entries: list[Line]) -> Iterator[tuple[int, float, int, str | None, str]]:
-    """A batch's lines with their ids: (id, ts, version, request id, text)."""
+def _expand(
+    row_id: int, entries: list[Line]
+) -> Iterator[tuple[int, float, int, str | None, str, str | None]]:
+    """A batch's lines with their ids: (id, ts, version, request id, text, stream)."""
     line_id = row_id << SHIFT
-    for ts, version, rid, text in entries:
+    for entry in entries:
+        ts, version, rid, text = entry[:4]
+        stream = entry[4] if len(entry) > 4 else None  # older entries have none
         for part in text.split("\n") if "\n" in text else (text,):
-            yield line_id, ts, version, rid, part
+            yield line_id, ts, version, rid, part, stream
             line_id += 1
 
 
@@ -379,7 +389,7 @@ def _migrate_line_table(conn: sqlite3.Connection) -> None:
             by_function: dict[str, list[Line]] = {}
             for r in rows:
                 by_function.setdefault(str(r[1]), []).append(
-                    (float(r[0]), int(r[2]), r[3], str(r[4])))
+                    (float(r[0]), int(r[2]), r[3], str(r[4]), None))
             for row in _batch_rows(by_function):  # text from SQLite holds no lone surrogate
                 conn.execute(_INSERT, _encoded(row, ascii_only=False))
         conn.execute("DROP TABLE logs")

@@ -1,14 +1,16 @@
 """CloudWatch Logs on the local AWS endpoint, from the local cloud's log store: groups, streams
-(one per version, named as the version was told), events with their tokens, filter patterns,
-retention; driven by boto3 and by the AWS CLI (in process)."""
+(one per instance, named as Lambda names them and as the instance was told), events with their
+tokens, filter patterns, retention; driven by boto3 and by the AWS CLI (in process)."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from tests.waiting import wait_until
 HANDLERS = """
     import json
     import logging
+    import os
+    import time
 
     def talk(event, context):
         print("plain line", event.get("n"))
@@ -34,6 +38,11 @@ HANDLERS = """
                           "stream": context.log_stream_name}))
         if event.get("fail"):
             print("took too long")
+        if event.get("hold"):  # keeps its instance busy: a request meanwhile needs another
+            time.sleep(event["hold"])
+            return {"context": context.log_stream_name,
+                    "environ": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
+                    "request": context.aws_request_id}
         return "ok"
 """
 
@@ -47,6 +56,7 @@ CONFIG = """
 """
 
 GROUP = "/aws/lambda/logsapi-dev-talker"
+STREAM_NAME = re.compile(r"\d{4}/\d{2}/\d{2}/\[1\][0-9a-f]{32}")  # Lambda's, version 1
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +104,8 @@ def test_groups_and_streams(logs: Any) -> None:
     streams = logs.describe_log_streams(logGroupName=GROUP)["logStreams"]
     assert len(streams) == 1
     name = streams[0]["logStreamName"]
-    assert "/[1]" in name and streams[0]["lastEventTimestamp"] >= streams[0][
-        "firstEventTimestamp"]
+    assert STREAM_NAME.fullmatch(name), name
+    assert streams[0]["lastEventTimestamp"] >= streams[0]["firstEventTimestamp"]
     # the stream is the one the function's context names
     told = logs.filter_log_events(logGroupName=GROUP, filterPattern='{ $.n = 0 }')["events"]
     assert json.loads(told[0]["message"])["stream"] == name
@@ -127,13 +137,17 @@ def test_pages_and_tokens(logs: Any) -> None:
     pages = list(logs.get_paginator("filter_log_events").paginate(
         logGroupName=GROUP, filterPattern="plain", PaginationConfig={"PageSize": 2}))
     assert [len(p["events"]) for p in pages if p["events"]] == [2, 2, 1]
-    first = logs.get_log_events(logGroupName=GROUP, logStreamName=logs.describe_log_streams(
-        logGroupName=GROUP)["logStreams"][0]["logStreamName"], startFromHead=True, limit=3)
+    stream = logs.describe_log_streams(logGroupName=GROUP)["logStreams"][0]["logStreamName"]
+    first = logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startFromHead=True,
+                                limit=3)
     assert messages(first["events"])[0].startswith("START RequestId:")
-    following = logs.get_log_events(logGroupName=GROUP, logStreamName="x/[1]y",
+    following = logs.get_log_events(logGroupName=GROUP, logStreamName=stream,
                                     nextToken=first["nextForwardToken"], startFromHead=True,
                                     limit=3)
     assert following["events"][0]["timestamp"] >= first["events"][-1]["timestamp"]
+    assert messages(following["events"]) != messages(first["events"])
+    unknown = logs.get_log_events(logGroupName=GROUP, logStreamName=stream[:-1] + "x")
+    assert unknown["events"] == []
     later = logs.filter_log_events(logGroupName=GROUP, startTime=int(time.time() * 1000) + 60_000)
     assert later["events"] == []
 
@@ -203,6 +217,57 @@ def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str, Path], 
     aws("logs", "put-retention-policy", "--log-group-name", GROUP, "--retention-in-days", "14")
     assert aws("logs", "describe-log-groups")["logGroups"][0]["retentionInDays"] == 14
     aws("logs", "delete-retention-policy", "--log-group-name", GROUP)
+
+
+def test_a_stream_per_instance(deployed: tuple[Cloud, Service, str, Path], logs: Any) -> None:
+    """Two requests at once run on two instances: each has its own stream, named as Lambda
+    names them, holding its own lines only, and each instance is told its own stream's name."""
+    def invoke(n: int) -> dict[str, str]:
+        lam = boto3.client("lambda", endpoint_url=deployed[0].url(""), region_name="us-east-1",
+                           aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
+                           aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+        answer = lam.invoke(FunctionName="logsapi-dev-talker",
+                            Payload=json.dumps({"n": n, "hold": 1.0}).encode())
+        told: dict[str, str] = json.loads(answer["Payload"].read())
+        return told
+
+    with ThreadPoolExecutor(2) as running:
+        told = list(running.map(invoke, [200, 201]))
+    names = [t["context"] for t in told]
+    assert names[0] != names[1], "two requests at once, two instances"
+    for t in told:
+        assert t["environ"] == t["context"] and STREAM_NAME.fullmatch(t["context"])
+
+    def listed() -> set[str]:
+        return {s["logStreamName"] for s in logs.describe_log_streams(
+            logGroupName=GROUP, logStreamNamePrefix=names[0][:11])["logStreams"]}
+
+    def reported() -> int:  # the daemon commits logs every 0.1 s
+        return len(logs.filter_log_events(logGroupName=GROUP, filterPattern=" ".join(
+            f"?{t['request']}" for t in told))["events"])
+
+    wait_until(lambda: reported() == 6, message="both requests' START, END and REPORT")
+    assert set(names) <= listed()
+    for n, t in zip([200, 201], told, strict=True):
+        got = messages(logs.get_log_events(logGroupName=GROUP, logStreamName=t["context"],
+                                           startFromHead=True)["events"])
+        assert f"plain line {n}" in got and f"plain line {401 - n}" not in got
+        assert any(m.startswith(f"REPORT RequestId: {t['request']}") for m in got)
+        other = next(o for o in told if o is not t)
+        assert not any(other["request"] in m for m in got)  # the other request's START etc.
+        # each record the function printed names the stream it is in
+        records = [json.loads(m) for m in got if m.startswith("{")]
+        assert records and all(r["stream"] == t["context"] for r in records)
+        filtered = logs.filter_log_events(logGroupName=GROUP, logStreamNames=[t["context"]],
+                                          filterPattern="plain")["events"]
+        assert {e["logStreamName"] for e in filtered} == {t["context"]}
+        assert f"plain line {n}" in messages(filtered)
+    everywhere = logs.filter_log_events(logGroupName=GROUP, filterPattern="plain")
+    assert {e["logStreamName"] for e in everywhere["events"]} >= set(names)
+    by_prefix = logs.filter_log_events(logGroupName=GROUP, filterPattern="plain",
+                                       logStreamNamePrefix=names[0])["events"]
+    assert {e["logStreamName"] for e in by_prefix} == {names[0]}
+    assert everywhere["searchedLogStreams"] == []
 
 
 def test_retention_is_the_stores_pruning(deployed: tuple[Cloud, Service, str, Path],

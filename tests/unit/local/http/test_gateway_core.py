@@ -60,7 +60,8 @@ class FakeRegistry:
 class Sink:
     lines: list[str] = field(default_factory=list)
 
-    def write(self, function: str, version: int, request_id: str | None, text: str) -> None:
+    def write(self, function: str, version: int, request_id: str | None, text: str,
+              stream: str | None = None) -> None:
         self.lines.append(text)
 
 

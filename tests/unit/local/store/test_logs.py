@@ -178,3 +178,22 @@ def test_a_failed_commit_keeps_its_lines_before_newer_ones(tmp_path: Path) -> No
     assert store.flush() == 3
     assert [r.text for r in store.query(["a"])] == ["one", "three"]
     assert [r.text for r in store.query(["b"])] == ["two"]
+
+
+def test_each_entry_keeps_its_instances_stream(tmp_path: Path) -> None:
+    store = LogStore(tmp_path / "logs.db")
+    store.write("f", 1, "r1", "START\nEND", "2026/12/06/[1]aa")
+    store.write("f", 1, "r2", "hello", "2026/12/06/[1]bb")
+    store.write("f", 1, None, "Gateway: refused")  # about no instance
+    store.write("f", 2, "r3", "v2", "2026/12/06/[2]cc")
+    store.flush()
+    # an entry stored before streams were (four items) reads as the platform's
+    store._conn.execute("INSERT INTO log_batches (function, first_ts, last_ts, count, lines) "
+                        "VALUES ('f', 1.0, 1.0, 1, '[[1.0, 1, null, \"old\"]]')")
+    lines = {r.text: r.stream for r in store.query(["f"], oldest_first=True)}
+    assert lines == {"START": "2026/12/06/[1]aa", "END": "2026/12/06/[1]aa",
+                     "hello": "2026/12/06/[1]bb", "Gateway: refused": None,
+                     "v2": "2026/12/06/[2]cc", "old": None}
+    streams = [(v, s, n) for v, s, _first, _last, n in store.streams("f")]
+    assert streams == [(1, None, 2), (1, "2026/12/06/[1]aa", 1), (1, "2026/12/06/[1]bb", 1),
+                       (2, "2026/12/06/[2]cc", 1)]

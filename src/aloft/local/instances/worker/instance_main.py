@@ -414,6 +414,7 @@ def _run_template(fd: int) -> None:
                         _kill(pid)
                     os._exit(0)
                 (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
+                stream = msg[P.HEADER.size + P.FORK_BODY.size :].decode()
                 sys.stdout.flush()
                 sys.stderr.flush()
                 pid = os.fork()
@@ -422,6 +423,9 @@ def _run_template(fd: int) -> None:
                     ctl.close()
                     os.close(wake_r)
                     os.close(wake_w)
+                    if stream:  # the instance's own log stream, not the template's
+                        os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
+                        new_context = _context_factory(context_cls)
                     _run_child(fds[0], fds[1], handler, new_context)
                 children.add(pid)
                 for child_fd in fds:

@@ -38,7 +38,8 @@ HTTP_HEAD = struct.Struct("!HH")  # status, header count
 HTTP_HEADER = struct.Struct("!HI")  # name length, value length (latin-1)
 
 # pool <-> template
-FORK = 20  # FORK_BODY, with two fds attached: the instance's socket and its log pipe
+FORK = 20  # FORK_BODY + the instance's log stream name (UTF-8), with two fds attached: the
+# instance's socket and its log pipe
 FORK_BODY = struct.Struct("!I")  # token
 FORKED = 21  # FORKED_BODY
 FORKED_BODY = struct.Struct("!Ii")  # token, pid
