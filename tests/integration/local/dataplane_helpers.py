@@ -99,10 +99,12 @@ class RecordingSink:
     def __init__(self) -> None:
         self.lines: list[tuple[str, int, str | None, str]] = []
         self.entries: list[str | None] = []  # the request id of each entry
+        self.streams: dict[str | None, set[str | None]] = {}  # request id -> its entries'
 
     def write(self, function: str, version: int, request_id: str | None, text: str,
               stream: str | None = None) -> None:
         self.entries.append(request_id)
+        self.streams.setdefault(request_id, set()).add(stream)
         self.lines.extend((function, version, request_id, line) for line in text.split("\n"))
 
     def for_request(self, request_id: str) -> list[str]:

@@ -66,6 +66,13 @@ def big(event, context):
     return len(bytearray(event["mb"] * 1024 * 1024))
 
 
+def stream(event, context):
+    print("on my stream")
+    time.sleep(event.get("hold", 0))
+    return {"context": context.log_stream_name, "pid": os.getpid(),
+            "environ": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")}
+
+
 held = []
 
 
@@ -75,7 +82,8 @@ def grow(event, context):
 '''
 
 BROKEN = "import not_a_module_anywhere\n"
-NAMES = ["echo", "quiet", "boom", "exit3", "exit_if", "segfault", "sleep", "big", "grow"]
+NAMES = ["echo", "quiet", "boom", "exit3", "exit_if", "segfault", "sleep", "big", "grow",
+         "stream"]
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +217,34 @@ def test_a_silent_request_is_one_log_entry(loop: LoopThread, pool: InstancePool,
     assert sink.entries.count(result.request_id) == 1  # START, END and REPORT together
     lines = sink.for_request(result.request_id)
     assert [line.split(" ")[0] for line in lines] == ["START", "END", "REPORT"]
+
+
+@pytest.mark.parametrize("snapshot", [True, False])
+def test_each_instance_logs_to_its_own_stream(loop: LoopThread, pool: InstancePool,
+                                              sink: RecordingSink, code_dir: Path,
+                                              snapshot: bool) -> None:
+    """Spawned or forked, an instance is told a log stream of its own (context and environ),
+    and every entry of its requests carries it."""
+    fv = function_version(code_dir, "stream", snapshot=snapshot, physical=f"stream-{snapshot}",
+                          concurrency=2)
+
+    async def two_at_once() -> list[InvokeResult]:
+        event = json.dumps({"hold": 0.5}).encode()
+        return list(await asyncio.gather(pool.invoke(fv, event), pool.invoke(fv, event)))
+
+    results = loop.run(two_at_once())
+    told = [json.loads(r.payload) for r in results]
+    assert told[0]["pid"] != told[1]["pid"] and told[0]["context"] != told[1]["context"]
+    for result, own in zip(results, told, strict=True):
+        assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[1\][0-9a-f]{32}", own["context"])
+        assert own["environ"] == own["context"]
+        assert sink.streams[result.request_id] == {own["context"]}
+        assert "on my stream" in sink.for_request(result.request_id)
+    warm = invoke(loop, pool, fv)
+    assert json.loads(warm.payload)["context"] in {t["context"] for t in told}
+    template = pool._versions[fv.key].template
+    if snapshot:  # the template's own output (its init) has a stream of its own
+        assert template is not None and template.log.stream not in {t["context"] for t in told}
 
 
 def test_init_error(loop: LoopThread, pool: InstancePool, broken_dir: Path) -> None:

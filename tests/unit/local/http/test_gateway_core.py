@@ -59,10 +59,15 @@ class FakeRegistry:
 @dataclass
 class Sink:
     lines: list[str] = field(default_factory=list)
+    streams: list[str | None] = field(default_factory=list)  # each entry's
 
     def write(self, function: str, version: int, request_id: str | None, text: str,
               stream: str | None = None) -> None:
         self.lines.append(text)
+        self.streams.append(stream)
+
+
+STREAM = "2026/12/06/[1]" + "ab" * 16  # the instance's, as the pool names it
 
 
 class ScriptedPool:
@@ -88,7 +93,7 @@ class ScriptedPool:
         status, payload = self.answer
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         return InvokeResult(request_id or "r", status, data, 1.0,  # type: ignore[arg-type]
-                            report=self.report)
+                            report=self.report, log_stream=STREAM)
 
 
 @pytest.fixture
@@ -265,6 +270,7 @@ def test_the_request_line_follows_the_report_in_one_entry(
     assert call(gateway, "GET", "/svc/dev/").status == 200
     report, line = pool.log_sink.lines[-1].rsplit("\n", 1)
     assert report == pool.report and parse(line) is not None
+    assert pool.log_sink.streams[-1] == STREAM  # in the stream of the instance that ran it
 
 
 def test_past_the_gateway_timeout_the_504_line_comes_first_then_the_report(
@@ -286,6 +292,7 @@ def test_past_the_gateway_timeout_the_504_line_comes_first_then_the_report(
     line = parse(answered[-1])
     assert line is not None and line.status == 504 and line.latency_ms >= 200
     assert ended == [*answered, pool.report]
+    assert pool.log_sink.streams[-1] == STREAM  # the late report: the instance's stream too
 
 
 def test_body_limit_and_gateway_timeout(setup: tuple[Gateway, ScriptedPool]) -> None:
