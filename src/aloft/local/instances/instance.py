@@ -100,6 +100,10 @@ def read_packets(
             packet = sock.recv(P.MAX_PACKET)
         except BlockingIOError:
             return
+        except ConnectionResetError:
+            # It exited with packets of ours unread (a fork request sent with the template):
+            # said once, before what it had sent, which is still to be read (its init error).
+            continue
         except OSError:
             packet = b""
         if not packet:

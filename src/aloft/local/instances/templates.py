@@ -88,11 +88,13 @@ class TemplateManager:
         template = None
         try:
             template = self._new_template(fv, zygote)
+            template.refill()  # its first fork request waits in its socket (see below)
             error = await template.ready
             if error is not None and zygote is not None:
                 # Whatever went wrong, a fresh process decides: a zygote only saves time.
                 template.kill()
                 template = self._new_template(fv, None)
+                template.refill()
                 error = await template.ready
         except OSError as exc:  # no interpreter, no code dir: nothing to run
             slot.template_starting = None
@@ -110,8 +112,9 @@ class TemplateManager:
             starting.set_result(error)
             return error
         slot.template = template
-        # No spare forked yet: the request that started the template forks its own instance
-        # now (a spare would compete with it for the CPU), and the spare follows its answer.
+        # The spare was asked for with the template: the template forks it right after READY,
+        # without waiting for the pool's next message, and the request that started the
+        # template takes it; the next spare follows its answer (not to compete with it).
         starting.set_result(template)
         self._on_process()
         return template
