@@ -189,10 +189,11 @@ class LogsApi:
                     "nextBackwardToken": token}
         after = int(token[2:]) if token.startswith("f/") and token[2:].isdigit() else 0
         head = bool(params.get("startFromHead")) or after > 0 or start is not None
-        records = self._read(group, streams, start, end, after, limit, head, None)[0]
+        records, more = self._read(group, streams, start, end, after, limit, head, None)
         events = [{"timestamp": _ms(r.timestamp), "message": r.text,
                    "ingestionTime": _ms(r.timestamp)} for r in records]
-        last = records[-1].id if records else after
+        # past the lines read, found or not: a page of none still moves the reader on
+        last = more or (records[-1].id if records else after)
         first = records[0].id if records else after
         return {"events": events, "nextForwardToken": f"f/{last}",
                 "nextBackwardToken": f"b/{first}"}
@@ -242,11 +243,23 @@ class LogsApi:
                     and (until is None or r.timestamp <= until)
                     and (match is None or match(r.text)))
 
+        one = self._instance_stream(group, streams)
+        if not oldest_first:  # the most recent lines, read back from the newest
+            before = None
+            while scanned < SCAN:
+                chunk = logs.query([group.function], since=since, before_id=before,
+                                   stream=one, limit=5000)
+                if not chunk:
+                    break
+                scanned += len(chunk)
+                before = min(r.id for r in chunk)
+                found[:0] = [r for r in chunk if wanted(r)]
+                if len(found) >= limit:
+                    break
+            return found[-limit:], 0
         while True:
-            chunk = logs.query([group.function], since=since, after_id=cursor,
-                               limit=min(SCAN, 5000), oldest_first=oldest_first)
-            if not oldest_first:  # the most recent lines, once
-                return [r for r in chunk if wanted(r)][-limit:], 0
+            chunk = logs.query([group.function], since=since, after_id=cursor, stream=one,
+                               limit=min(SCAN, 5000), oldest_first=True)
             if not chunk:
                 return found, 0
             for r in chunk:
@@ -258,6 +271,19 @@ class LogsApi:
                         return found, r.id
             if scanned >= SCAN:
                 return found, cursor
+
+    def _instance_stream(self, group: Group, streams: Streams | None) -> str | None:
+        """The one instance's stream a read asks for, if it does: the store then reads only
+        the batches holding its name. A version's stream is not one (its entries have no
+        name: they are read in bounded scans and picked here)."""
+        if streams is None or streams.prefix is not None or len(streams.names) != 1:
+            return None
+        name = next(iter(streams.names))
+        version = name.partition("[")[2].partition("]")[0]
+        if name in group.versions.values() or (version.isdigit() and name == stream_name(
+                group.function, int(version), 0.0, None)):
+            return None
+        return name
 
     def put_retention_policy(self, params: dict[str, Any]) -> dict[str, Any]:
         group = self.group(params)

@@ -212,30 +212,34 @@ class LogStore:
         *,
         since: float | None = None,
         after_id: int = 0,
+        before_id: int | None = None,
         filter_text: str | None = None,
         request_id: str | None = None,
+        stream: str | None = None,
         limit: int = 1000,
         oldest_first: bool = False,
     ) -> list[LogRecord]:
         """Lines of `functions` (all if empty) newer than `since` and `after_id` whose text
         contains `filter_text` (case-insensitive) and, given `request_id`, of that one
-        invocation, at most `limit` of them: the first ones
-        (by id) after `after_id`, or with no `after_id` the most recent ones (the first ones
-        with `oldest_first`). They are returned
+        invocation, given `stream`, of that log stream, at most `limit` of them: the first ones
+        (by id) after `after_id`, or with no `after_id` the most recent ones (before
+        `before_id` if given; the first ones with `oldest_first`). They are returned
         by time, so that the lines several functions wrote in one commit interleave; a
         follower's next cursor is the largest id returned."""
         newest_first = after_id == 0 and not oldest_first
         wanted = filter_text.lower() if filter_text else None
         records: list[LogRecord] = []
-        for row_id, function, lines in self._batches(functions, since, after_id, wanted,
-                                                     request_id, newest_first):
+        before = (1 << 62) if before_id is None else before_id
+        for row_id, function, lines in self._batches(functions, since, (after_id, before),
+                                                     wanted, (request_id, stream), newest_first):
             found = [
-                LogRecord(line_id, ts, function, version, rid, text, stream)
-                for line_id, ts, version, rid, text, stream in _expand(row_id, lines)
-                if line_id > after_id
+                LogRecord(line_id, ts, function, version, rid, text, own)
+                for line_id, ts, version, rid, text, own in _expand(row_id, lines)
+                if after_id < line_id < before
                 and (since is None or ts >= since)
                 and (wanted is None or wanted in text.lower())
                 and (request_id is None or rid == request_id)
+                and (stream is None or own == stream)
             ]
             if newest_first:
                 records[:0] = found
@@ -251,14 +255,16 @@ class LogStore:
         self,
         functions: Sequence[str],
         since: float | None,
-        after_id: int,
+        ids: tuple[int, int],
         wanted: str | None,
-        request_id: str | None,
+        exact: tuple[str | None, str | None],
         newest_first: bool,
     ) -> Iterator[tuple[int, str, list[Line]]]:
-        """The batches that may hold wanted lines, in id order (or newest first)."""
-        where = ["id >= ?"]
-        args: list[object] = [after_id >> SHIFT]
+        """The batches that may hold wanted lines, in id order (or newest first): lines
+        between `ids` (exclusive); `exact`: a request id and a stream that the lines must have
+        (None: any)."""
+        where = ["id >= ?", "id <= ?"]
+        args: list[object] = [ids[0] >> SHIFT, ids[1] >> SHIFT]
         if functions:
             where.append(f"function IN ({','.join('?' * len(functions))})")
             args.extend(functions)
@@ -268,9 +274,10 @@ class LogStore:
         if wanted is not None and wanted.isascii() and not _JSON_ESCAPED.intersection(wanted):
             where.append("instr(lower(lines), ?) > 0")  # a quick look before parsing
             args.append(wanted)
-        if request_id is not None and not _JSON_ESCAPED.intersection(request_id):
-            where.append("instr(lines, ?) > 0")
-            args.append(json.dumps(request_id, ensure_ascii=False))
+        for value in exact:  # as a JSON string in the batch's text
+            if value is not None and not _JSON_ESCAPED.intersection(value):
+                where.append("instr(lines, ?) > 0")
+                args.append(json.dumps(value, ensure_ascii=False))
         order = "DESC" if newest_first else "ASC"
         cur = self._reader().execute(
             f"SELECT id, function, lines FROM log_batches WHERE {' AND '.join(where)} "
