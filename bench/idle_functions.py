@@ -62,18 +62,19 @@ def descendants(pid: int) -> list[int]:
 
 def function_processes(pid: int) -> tuple[list[int], list[int], list[int]]:
     """The daemon's descendants split into functions' processes (instances, templates,
-    zygotes: instance_main.py), the layers' zygotes, and the platform's own (the AWS endpoint
-    server)."""
+    zygotes: instance_main.py), the layers' zygotes (with the spare template each keeps
+    forked, named aloft-spare), and the platform's own (the AWS endpoint server)."""
     functions, zygotes, platform = [], [], []
     for child in descendants(pid):
         try:
             argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-            parent = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            stat = Path(f"/proc/{child}/stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
         if not any(arg.endswith(b"instance_main.py") for arg in argv):
             platform.append(child)
-        elif b"zygote" in argv and parent == pid:
+        elif b"zygote" in argv and (parent == pid or "(aloft-spare)" in stat):
             zygotes.append(child)
         else:  # a template forked from a zygote keeps the zygote's command line
             functions.append(child)
@@ -162,7 +163,7 @@ def main() -> int:
         print(f"{'functions deployed':44}{deployed:>20}")
         print(f"{'processes right after the deploy':44}{peak:>20}")
         print(f"{'function processes once idle (5 s)':44}{len(procs):>20}")
-        print(f"{'layer zygotes (one per service)':44}{len(zygotes):>20}")
+        print(f"{'layer zygotes and spares (2 per service)':44}{len(zygotes):>20}")
         print(f"{'platform processes (AWS endpoint)':44}{len(platform):>20}")
         print(f"{'platform PSS, idle (daemon+endpoint+zygotes)':44}{idle_pss:>17.1f} MB")
         print(f"{'  of which the zygotes':44}{zygotes_pss:>17.1f} MB")

@@ -608,6 +608,7 @@ class Zygote:
         self.alive = True
         self._token = 0
         self._forking: dict[int, ForkedProcess] = {}
+        self._spare = True  # it forks a spare template once ready
         loop.add_reader(ours.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -641,7 +642,16 @@ class Zygote:
         fds = array("i", [sock_fd, log_fd])
         self._ctl.sendmsg([P.frame(P.FORK_TEMPLATE, body)],
                           [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        self._spare = False  # it becomes this template (or there was none)
         return forked
+
+    def refill(self) -> None:
+        """Have the next spare forked: a template of ours has answered its first request (so
+        the fork does not compete with it for the CPU)."""
+        if self.alive and not self._spare:
+            self._spare = True
+            with contextlib.suppress(OSError):
+                self._ctl.send(P.frame(P.REFILL))
 
     def stop(self) -> None:
         """Close the control socket: the zygote exits (and so would templates it forked, which

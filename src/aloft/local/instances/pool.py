@@ -160,6 +160,8 @@ class InstancePool:
                 result = self._finish(call, *await self._lost(instance, rid))
             if instance.template is not None and instance.requests == 1:
                 instance.template.refill()  # a spare for the next cold start
+                if instance.template.zygote is not None:  # and for the layer's next template
+                    instance.template.zygote.refill()
             return result
         finally:
             version.running -= 1
@@ -178,6 +180,8 @@ class InstancePool:
             if isinstance(template, bytes):
                 return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
             template.refill()  # the first cold start finds a forked child waiting
+            if template.zygote is not None:
+                template.zygote.refill()
             return InvokeResult(rid, "ok", b"null", 0.0, template.init_ms, version=fv.version)
         try:
             instance = await self._start(version)

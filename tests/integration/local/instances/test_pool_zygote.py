@@ -217,3 +217,44 @@ def test_a_template_from_the_zygote_uses_its_runtime_only_if_the_files_are_the_s
     assert second["sources"] == [str(code2 / "aloft" / "runtime" / "sources")]
     imported_in = Path(str(second["compiled_from"]))
     assert imported_in.is_relative_to(code2 if changed else v1.code_dir)
+
+
+def spares(zygote_pid: int) -> list[int]:
+    """The zygote's children waiting to become templates."""
+    children = Path(f"/proc/{zygote_pid}/task/{zygote_pid}/children").read_text().split()
+    named = []
+    for pid in map(int, children):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "aloft-spare":
+                named.append(pid)
+        except OSError:
+            continue
+    return named
+
+
+def test_the_zygote_keeps_a_spare_template_forked_and_forks_the_next_after_a_request(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    """A template of the layer starts in the child the zygote forked ahead of need (not in a
+    new fork: one step less on a cold start after idle); the next spare is forked once that
+    template has answered its request."""
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    where = FNS.format(version=1, extra="") + (
+        "\n\ndef parent(event, context):\n    return __import__('os').getppid()\n")
+    code = build_artifact(tmp_path / "code", {"fns.py": where}, {"parent": "fns.parent"})
+    fv = function_version(code, "parent", layer_dir=layer)
+    assert loop.run(pool.invoke(fv, b"{}")).status == "ok"
+    wait_for_zygote(pool)
+    zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+    wait_until(lambda: spares(zygote_pid), timeout=10, interval=0.02, message="a spare")
+    (spare,) = spares(zygote_pid)
+
+    pool.drop_idle(fv.function, templates=True)  # after idle: no process of the function
+    wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
+    result = loop.run(pool.invoke(fv, b"{}"))
+    assert result.status == "ok", result.payload
+    assert json.loads(result.payload) == spare  # its template is the spare that was waiting
+    wait_until(lambda: spares(zygote_pid), timeout=10, interval=0.02, message="the next spare")
+    assert spares(zygote_pid) != [spare]

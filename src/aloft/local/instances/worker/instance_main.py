@@ -32,6 +32,7 @@ import sys
 import sysconfig
 import time
 import traceback
+from array import array
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -595,21 +596,80 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None) -> None:
     sys.stderr.flush()
     ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # templates are reaped by the kernel
+    spare = _fork_spare(ctl)
     while True:
         msg, fds = _receive(ctl, P.MAX_PACKET)
         if not msg:
             os._exit(0)  # the pool closed us; our templates die with us (PR_SET_PDEATHSIG)
+        _, kind = P.HEADER.unpack_from(msg)
+        if kind == P.REFILL:  # the template that took the spare has answered its request
+            spare = spare or _fork_spare(ctl)
+            continue
         (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
-        spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            ctl.close()
-            _become_template(fds[0], fds[1], spec)
+        pid = _hand_over(spare, msg, fds) if spare is not None else 0
+        spare = None
+        if not pid:
+            spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                ctl.close()
+                _become_template(fds[0], fds[1], spec)
         for child_fd in fds:
             os.close(child_fd)
         ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
+
+
+Spare = tuple[int, socket.socket]
+"""A zygote's child forked ahead of need (its pid, the zygote's end of its socket)."""
+
+
+def _fork_spare(ctl: socket.socket) -> Spare | None:
+    """Fork a child that waits for its first FORK_TEMPLATE message: the next template of the
+    layer skips the zygote's fork (a few ms of page tables and scheduling) on its way. Named
+    `aloft-spare` until then (a layer's process, not a function's)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        ctl.close()
+        ours.close()
+        _name(b"aloft-spare")
+        msg, fds = _receive(theirs, P.MAX_PACKET)
+        if not msg:
+            os._exit(0)  # the zygote is gone
+        theirs.close()
+        _name(_comm)
+        _become_template(fds[0], fds[1], json.loads(msg[P.HEADER.size + P.FORK_BODY.size :]))
+    theirs.close()
+    return pid, ours
+
+
+def _hand_over(spare: Spare, msg: bytes, fds: list[int]) -> int:
+    """Pass a FORK_TEMPLATE message and its descriptors to the spare: its pid, or 0 if it is
+    gone (the caller forks instead)."""
+    pid, sock = spare
+    try:
+        sock.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array("i", fds))])
+    except OSError:
+        pid = 0
+    sock.close()
+    return pid
+
+
+PR_SET_NAME = 15
+_comm = b""  # this program's process name (/proc/PID/comm), as the zygote started
+
+
+def _name(name: bytes) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        if _libc is not None and name:
+            _libc.prctl(PR_SET_NAME, name[:15], 0, 0, 0)
 
 
 def _become_template(sock_fd: int, log_fd: int, spec: dict[str, Any]) -> NoReturn:
@@ -721,12 +781,14 @@ def _kill(pid: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    global _sandbox
+    global _sandbox, _comm
     mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
     _sandbox = json.loads(argv[4]) if len(argv) > 4 and argv[4] != "-" else None
     _die_with_parent()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if mode == "zygote":  # no memory limit of its own: each template sets its function's
+        with contextlib.suppress(OSError), open("/proc/self/comm", "rb") as comm:
+            _comm = comm.read().strip()
         _run_zygote(fd, json.loads(argv[5]), argv[6] if len(argv) > 6 else None)
         return
     _limit_memory(memory_mb)

@@ -52,6 +52,7 @@ MODULES = 23  # template -> pool, after READY: JSON list of the modules a zygote
 # templates of new versions that use that layer: only their own code is imported afresh)
 FORK_TEMPLATE = 24  # FORK_BODY + JSON {"env", "cwd", "path", "memory"}; fds: template's socket
 # and log pipe; answered with FORKED (token, pid)
+REFILL = 25  # pool -> zygote: fork the next spare (the last one's template answered a request)
 MAX_PACKET = 65536  # the largest packet the pool reads from a template or zygote
 
 
