@@ -153,6 +153,9 @@ class LogsApi:
         group = self.group(params)
         logs, _ = self._stores()
         prefix = params.get("logStreamNamePrefix") or ""
+        if prefix and params.get("orderBy") == "LastEventTime":
+            raise LogsError("InvalidParameterException", "Cannot order by LastEventTime with "
+                            "a logStreamNamePrefix.")
         spans: dict[str, tuple[float, float]] = {}
         for version, stream, first, last, _count in logs.streams(group.function):
             name = self._stream_of(group, version, stream)

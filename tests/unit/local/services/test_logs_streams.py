@@ -30,6 +30,12 @@ def test_a_stream_per_instance_and_the_versions(tmp_path: Path) -> None:
     assert [s["logStreamName"] for s in streams] == sorted([A, B, version])
     mine = logs.get_log_events({**GROUP, "logStreamName": version})["events"]
     assert [e["message"] for e in mine] == ["refused"]
+    by_time = logs.describe_log_streams({**GROUP, "orderBy": "LastEventTime",
+                                         "descending": True})["logStreams"]
+    assert by_time[0]["logStreamName"] == B  # written last
+    answer = logs.answer("DescribeLogStreams", b'{"logGroupName": "/aws/lambda/f", '
+                         b'"orderBy": "LastEventTime", "logStreamNamePrefix": "2026"}')
+    assert answer is not None and b"InvalidParameterException" in answer[1]
 
 
 def test_an_older_streams_lines_are_found(tmp_path: Path) -> None:
