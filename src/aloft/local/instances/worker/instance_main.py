@@ -541,10 +541,14 @@ def _adopt_runtime(code_dir: str) -> None:
     same = True
     for rel, source in _runtime.values():
         try:
-            with open(os.path.join(code_dir, rel), "rb") as file:
-                same = file.read() == source
+            fd = os.open(os.path.join(code_dir, rel), os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             same = False
+        else:  # (a regular file: one read has it all, and one byte more says it is longer)
+            try:
+                same = os.read(fd, len(source) + 1) == source
+            finally:
+                os.close(fd)
         if not same:
             break
     for name, (rel, _) in _runtime.items():
@@ -640,12 +644,14 @@ def _fork_spare(ctl: socket.socket) -> Spare | None:
         ctl.close()
         ours.close()
         _name(b"aloft-spare")
+        _prepare_template()
         msg, fds = _receive(theirs, P.MAX_PACKET)
         if not msg:
             os._exit(0)  # the zygote is gone
         theirs.close()
         _name(_comm)
-        _become_template(fds[0], fds[1], json.loads(msg[P.HEADER.size + P.FORK_BODY.size :]))
+        spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
+        _become_template(fds[0], fds[1], spec, prepared=True)
     theirs.close()
     return pid, ours
 
@@ -672,24 +678,38 @@ def _name(name: bytes) -> None:
             _libc.prctl(PR_SET_NAME, name[:15], 0, 0, 0)
 
 
-def _become_template(sock_fd: int, log_fd: int, spec: dict[str, Any]) -> NoReturn:
+def _prepare_template() -> None:
+    """What a zygote's child does before it knows which template it becomes (a spare, while
+    it waits): its own process group (as a spawned template has), death with the zygote, the
+    import system's caches of the zygote's directories re-read."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    _die_with_parent()
+    importlib.invalidate_caches()
+
+
+def _become_template(
+    sock_fd: int, log_fd: int, spec: dict[str, Any], *, prepared: bool = False
+) -> NoReturn:
     global _from_zygote, _sandbox
     _from_zygote = True
+    if not prepared:
+        _prepare_template()
     sandbox = spec.get("sandbox")
     _sandbox = json.loads(sandbox) if sandbox else None  # _run_template narrows with it
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)  # its own process group, as a spawned template has
-    os.environ.clear()
-    os.environ.update(spec["env"])
+    env, environ = spec["env"], os.environ
+    for key in [key for key in environ if key not in env]:  # the zygote's, not the version's
+        del environ[key]
+    for key, value in env.items():
+        if environ.get(key) != value:
+            environ[key] = value
     os.chdir(spec["cwd"])
     sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
-    importlib.invalidate_caches()
     _adopt_runtime(spec["cwd"])
-    _die_with_parent()
     _limit_memory(int(spec["memory"]))
     try:
         _run_template(sock_fd)
