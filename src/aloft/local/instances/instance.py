@@ -576,7 +576,7 @@ class Zygote:
     reused)."""
 
     def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str],
-                 environment: dict[str, str]) -> None:
+                 environment: dict[str, str], *, spare: bool = True) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.layer_dir = layer_dir
@@ -590,7 +590,7 @@ class Zygote:
         argv = [fv.python or sys.executable, "-S", str(INSTANCE_MAIN), "zygote",
                 str(theirs.fileno()),
                 str(fv.memory), isolation.current().spec(fv, zygote=True, also=runtime) or "-",
-                json.dumps(modules), str(fv.code_dir)]
+                json.dumps(modules), str(fv.code_dir), "spare" if spare else "-"]
         try:
             self.watch = ProcessWatch(loop, subprocess.Popen(
                 argv, env=env, cwd=layer_dir, stdin=subprocess.DEVNULL,
@@ -608,7 +608,8 @@ class Zygote:
         self.alive = True
         self._token = 0
         self._forking: dict[int, ForkedProcess] = {}
-        self._spare = True  # it forks a spare template once ready
+        self._spares = spare  # whether it keeps a template forked ahead of need
+        self._spare = spare  # it forks one once ready
         loop.add_reader(ours.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -648,7 +649,7 @@ class Zygote:
     def refill(self) -> None:
         """Have the next spare forked: a template of ours has answered its first request (so
         the fork does not compete with it for the CPU)."""
-        if self.alive and not self._spare:
+        if self.alive and self._spares and not self._spare:
             self._spare = True
             with contextlib.suppress(OSError):
                 self._ctl.send(P.frame(P.REFILL))

@@ -6,7 +6,7 @@ holds a dependency layer's imports for the templates of that layer's functions a
 code-only deploy, another function of the service, or a function's first request after it went
 idle skip re-importing them): it starts once a template says what it imported and stops once no
 template of its layer has been alive for ALOFT_ZYGOTE_IDLE seconds (default 900).
-ALOFT_ZYGOTE=0 turns zygotes off.
+ALOFT_ZYGOTE=0 turns zygotes off; ALOFT_ZYGOTE_SPARE=0 keeps them without a spare template.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class TemplateManager:
         self._on_child_gone = on_child_gone
         self._on_process = on_process
         self.zygotes_enabled = os.environ.get("ALOFT_ZYGOTE", "1") != "0"
+        self.zygote_spares = os.environ.get("ALOFT_ZYGOTE_SPARE", "1") != "0"
         self.zygote_idle = zygote_idle_from_env()
         self._zygotes: dict[ZygoteKey, Zygote] = {}
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
@@ -190,7 +191,8 @@ class TemplateManager:
         if current is not None and current.alive:
             return
         try:
-            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules, zygote_env(fv))
+            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules, zygote_env(fv),
+                                        spare=self.zygote_spares)
         except OSError:
             return
         self._zygote_used[key] = time.monotonic()

@@ -258,3 +258,27 @@ def test_the_zygote_keeps_a_spare_template_forked_and_forks_the_next_after_a_req
     assert json.loads(result.payload) == spare  # its template is the spare that was waiting
     wait_until(lambda: spares(zygote_pid), timeout=10, interval=0.02, message="the next spare")
     assert spares(zygote_pid) != [spare]
+
+
+def test_without_spares_the_zygote_forks_each_template(
+    loop: LoopThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ALOFT_ZYGOTE_SPARE=0: a zygote and nothing forked ahead (less memory per layer)."""
+    monkeypatch.setenv("ALOFT_ZYGOTE_SPARE", "0")
+    pool = InstancePool(RecordingSink())
+    try:
+        layer = tmp_path / "layer"
+        layer.mkdir()
+        (layer / "dep.py").write_text(DEP)
+        v1 = version(tmp_path, layer, 1)
+        call(loop, pool, v1)
+        wait_for_zygote(pool)
+        zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+        pool.drop_idle(v1.function, templates=True)
+        wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
+        assert call(loop, pool, v1)["dep_loaded_by"] == zygote_pid  # forked from the zygote
+        argv = Path(f"/proc/{zygote_pid}/cmdline").read_bytes().split(b"\0")
+        assert b"spare" not in argv  # told to keep none (the spare test: those that do, do)
+        assert spares(zygote_pid) == []
+    finally:
+        loop.run(pool.close())

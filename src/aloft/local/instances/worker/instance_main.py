@@ -573,13 +573,14 @@ def _adopt_runtime(code_dir: str) -> None:
     _runtime.clear()
 
 
-def _run_zygote(fd: int, modules: list[str], runtime_from: str | None) -> None:
+def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: bool) -> None:
     """Import `modules` (what an earlier template of this layer had imported, failures
     ignored; aloft's runtime from `runtime_from`, that template's code dir), freeze the heap,
-    send READY; then fork a template for each FORK_TEMPLATE frame. The child takes on the new
-    version's environment, directory and sys.path, then initialises like any template: only
-    the version's own code (and what it imports beyond the preloaded set) is imported afresh.
-    Nothing of the user's code is ever imported here."""
+    send READY; then fork a template for each FORK_TEMPLATE frame (or hand it to the spare
+    forked ahead of need, with `spares`). The child takes on the new version's environment,
+    directory and sys.path, then initialises like any template: only the version's own code
+    (and what it imports beyond the preloaded set) is imported afresh. Nothing of the user's
+    code is ever imported here."""
     ctl = socket.socket(fileno=fd)
     _isolate(ctl.send, keep_privileges=True)  # its templates narrow themselves further
     started = time.perf_counter()
@@ -600,14 +601,14 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None) -> None:
     sys.stderr.flush()
     ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # templates are reaped by the kernel
-    spare = _fork_spare(ctl)
+    spare = _fork_spare(ctl) if spares else None
     while True:
         msg, fds = _receive(ctl, P.MAX_PACKET)
         if not msg:
             os._exit(0)  # the pool closed us; our templates die with us (PR_SET_PDEATHSIG)
         _, kind = P.HEADER.unpack_from(msg)
         if kind == P.REFILL:  # the template that took the spare has answered its request
-            spare = spare or _fork_spare(ctl)
+            spare = spare or (_fork_spare(ctl) if spares else None)
             continue
         (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
         pid = _hand_over(spare, msg, fds) if spare is not None else 0
@@ -809,7 +810,8 @@ def main(argv: list[str]) -> None:
     if mode == "zygote":  # no memory limit of its own: each template sets its function's
         with contextlib.suppress(OSError), open("/proc/self/comm", "rb") as comm:
             _comm = comm.read().strip()
-        _run_zygote(fd, json.loads(argv[5]), argv[6] if len(argv) > 6 else None)
+        _run_zygote(fd, json.loads(argv[5]), argv[6] if len(argv) > 6 else None,
+                    len(argv) > 7 and argv[7] == "spare")
         return
     _limit_memory(memory_mb)
     if mode == "template":
