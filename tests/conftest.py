@@ -85,3 +85,27 @@ def no_django_settings_left() -> Iterator[None]:
         os.environ.pop("DJANGO_SETTINGS_MODULE", None)
     else:
         os.environ["DJANGO_SETTINGS_MODULE"] = before
+
+
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGCHLD", "SIGHUP", "SIGPIPE")
+
+
+@pytest.fixture(autouse=True)
+def signals_left_as_they_were(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that leaves a signal ignored (or handled) in this process passes that on to every
+    command a later test starts (an ignored SIGINT survives exec: the CLI would not stop on
+    Ctrl-C in the pty tests): put them back, and say which test changed them."""
+    import signal
+
+    before = {name: signal.getsignal(getattr(signal, name)) for name in _SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    changed = [name for name in _SIGNALS if signal.getsignal(getattr(signal, name)) != before[name]]
+    for name in changed:
+        signal.signal(getattr(signal, name), before[name])
+    now = signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if now != mask:
+        changed.append(f"blocked {sorted(s.name for s in now - mask)}")
+    if changed:
+        with open(os.environ.get("ALOFT_TEST_SIGNAL_LOG", os.devnull), "a") as log:
+            log.write(f"{request.node.nodeid}: {', '.join(changed)}\n")

@@ -146,5 +146,11 @@ class Terminal:
 
 
 def _take_terminal() -> None:
-    """In the child, after setsid: the pty (its stdin) becomes the controlling terminal."""
+    """In the child, after setsid: the pty (its stdin) becomes the controlling terminal, and
+    the command starts as a shell starts it: no signal blocked, Ctrl-C's and the others'
+    default actions (a blocked or ignored signal survives exec; pytest's process may have
+    one from a library a test used)."""
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)

@@ -48,9 +48,8 @@ def test_dev_reloads_on_save_and_ctrl_c_stops_all_it_started(
         before = descendants(daemon)
         assert len(before) >= 2  # its AWS endpoint, the app's instance(s)
         # Ctrl-C in the middle of the next reload, while the new version initialises (slowly)
-        app.write_text("import time\ntime.sleep(60)\n" + app.read_text())
-        wait_until(lambda: descendants(daemon) - before,
-                   message=lambda: f"the slow version to start:\n{term.text}")
+        slow = slow_start(app)
+        wait_until(lambda: begun(slow), message=lambda: f"the slow version to start:\n{term.text}")
         processes = {daemon, *descendants(daemon)}
         pressed = term.ctrl_c()
         done = term.wait(15)
@@ -79,18 +78,34 @@ def test_ctrl_c_in_a_reload_calls_it_off_on_a_cloud_that_keeps_running(
             serving = json.loads(cloud.run("status", "dev", "--json", cwd=project).text)
             before = descendants(daemon)
             app = project / "app.py"
-            app.write_text("import time\ntime.sleep(60)\n" + app.read_text())
-            wait_until(lambda: descendants(daemon) - before,
-                       message=lambda: f"a new version to start:\n{term.text}")
+            slow = slow_start(app)
+            # (its process may be a zygote's spare, forked before the save: wait for its import)
+            wait_until(lambda: begun(slow), message=lambda: f"a new version to start:\n{term.text}")
+            importing = int(slow.read_text())
             term.ctrl_c()
             done = term.wait(15)
         assert done.code == 130, done.text
         assert "aloft dev stopped: the local cloud keeps running (it was running before)" \
             in done.text
         assert alive(daemon)
-        wait_until(lambda: not descendants(daemon) - before, timeout=5,
-                   message="the called-off version's processes to stop")
+        wait_until(lambda: not alive(importing) and not descendants(daemon) - before - {
+                   importing}, timeout=5, message="the called-off version's processes to stop")
         status = cloud.run("status", "dev", "--json", cwd=project, timeout=20)
         assert json.loads(status.text)["version"] == serving["version"]  # not published
     finally:
         cloud.stop()
+
+
+def slow_start(app: Path) -> Path:
+    """Make `app` a version that initialises for a minute; the file returned appears (holding
+    the importing process's pid) once its import has begun. It lies outside the project, so it
+    is not part of the code."""
+    marker = app.parent.parent / f"importing-{app.parent.name}"
+    marker.unlink(missing_ok=True)
+    app.write_text(f"import os, pathlib, time\npathlib.Path({str(marker)!r}).write_text("
+                   "str(os.getpid()))\ntime.sleep(60)\n" + app.read_text())
+    return marker
+
+
+def begun(marker: Path) -> bool:
+    return marker.is_file() and marker.read_text().strip().isdigit()
