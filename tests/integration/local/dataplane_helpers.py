@@ -7,7 +7,7 @@ import asyncio
 import json
 import shutil
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -124,6 +124,15 @@ class LoopThread:
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         return self.submit(coro).result(timeout)
+
+    def call(self, fn: Callable[[], T], timeout: float = 60) -> T:
+        """Run `fn` on the loop's thread: the pool's file descriptors belong to that thread
+        (a call from another thread races the loop's own readers)."""
+
+        async def on_loop() -> T:
+            return fn()
+
+        return self.run(on_loop(), timeout)
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

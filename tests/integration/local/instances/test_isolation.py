@@ -249,7 +249,7 @@ def test_each_instance_has_its_own_tmp(tmp_path: Path, monkeypatch: pytest.Monke
         again = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)
         assert again["pid"] == first["pid"]  # the same warm instance keeps its /tmp
         assert f"by-{first['pid']}" in again["seen"]
-        pool.drop_idle(fv.function)
+        loop.call(lambda: pool.drop_idle(fv.function))
         other = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)
         assert other["pid"] != first["pid"]
         assert "from-init" in first["seen"] and "from-init" in other["seen"]

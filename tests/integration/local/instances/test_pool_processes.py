@@ -182,7 +182,7 @@ def test_template_keeps_a_child_forked_ahead(loop: LoopThread, pool: InstancePoo
                timeout=5, interval=0.02, message="the child forked ahead")
     spare = template.spare
     assert spare is not None and pool.instances()[fv.function] == 1  # the spare is not counted
-    assert pool.drop_idle(fv.function) == 1
+    assert loop.call(lambda: pool.drop_idle(fv.function)) == 1
     result = invoke(loop, pool, fv)
     assert result.init_ms is not None  # a cold start...
     assert json.loads(result.payload)["pid"] == spare.pid  # ...on the child forked ahead

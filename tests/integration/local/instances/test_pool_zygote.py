@@ -136,7 +136,7 @@ def test_after_idle_any_function_on_the_layer_starts_from_its_zygote(
     zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
 
     # Idle past keep_alive: no instance, no template of the function; the zygote stays.
-    pool.drop_idle(v1.function, templates=True)
+    loop.call(lambda: pool.drop_idle(v1.function, templates=True))
     wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
     again = call(loop, pool, v1)
     assert again["pid"] != first["pid"]
@@ -251,7 +251,8 @@ def test_the_zygote_keeps_a_spare_template_forked_and_forks_the_next_after_a_req
     wait_until(lambda: spares(zygote_pid), timeout=10, interval=0.02, message="a spare")
     (spare,) = spares(zygote_pid)
 
-    pool.drop_idle(fv.function, templates=True)  # after idle: no process of the function
+    # after idle: no process of the function
+    loop.call(lambda: pool.drop_idle(fv.function, templates=True))
     wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
     result = loop.run(pool.invoke(fv, b"{}"))
     assert result.status == "ok", result.payload
@@ -274,7 +275,7 @@ def test_without_spares_the_zygote_forks_each_template(
         call(loop, pool, v1)
         wait_for_zygote(pool)
         zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
-        pool.drop_idle(v1.function, templates=True)
+        loop.call(lambda: pool.drop_idle(v1.function, templates=True))
         wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
         assert call(loop, pool, v1)["dep_loaded_by"] == zygote_pid  # forked from the zygote
         argv = Path(f"/proc/{zygote_pid}/cmdline").read_bytes().split(b"\0")
