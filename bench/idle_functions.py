@@ -31,7 +31,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(ROOT / "src"))
 
-from _localcloud import BENCH_USER, free_port, invoke_headers  # noqa: E402
+from _localcloud import BENCH_USER, free_port, invoke_headers, process_tree  # noqa: E402
 
 from aloft.config import load_project  # noqa: E402
 from aloft.local.provider import LocalProvider  # noqa: E402
@@ -40,32 +40,12 @@ TARGET_PSS_MB = 250.0
 KEEP_ALIVE = 5
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process whose ancestry leads to `pid` (instances are forked by templates)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    out = []
-    for child in parents:
-        node = child
-        while node in parents and node not in (0, 1):
-            node = parents[node]
-            if node == pid:
-                out.append(child)
-                break
-    return out
-
-
 def function_processes(pid: int) -> tuple[list[int], list[int], list[int]]:
     """The daemon's descendants split into functions' processes (instances, templates,
     zygotes: instance_main.py), the layers' zygotes (with the spare template each keeps
     forked, named aloft-spare), and the platform's own (the AWS endpoint server)."""
     functions, zygotes, platform = [], [], []
-    for child in descendants(pid):
+    for child in process_tree(pid)[1:]:
         try:
             argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
             stat = Path(f"/proc/{child}/stat").read_text()
@@ -81,27 +61,25 @@ def function_processes(pid: int) -> tuple[list[int], list[int], list[int]]:
     return functions, zygotes, platform
 
 
-def rss_mb(pid: int) -> float:
+def _proc_mb(pid: int, file: str, field: str) -> float:
+    """The kB figure `field` of /proc/PID/FILE in MB (0: the process is gone)."""
     try:
-        text = Path(f"/proc/{pid}/status").read_text()
+        text = Path(f"/proc/{pid}/{file}").read_text()
     except OSError:
         return 0.0
     for line in text.splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    return _proc_mb(pid, "status", "VmRSS")
 
 
 def pss_mb(pid: int) -> float:
-    """Proportional set size: private pages, plus each shared page's share (0: gone)."""
-    try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Proportional set size: private pages, plus each shared page's share."""
+    return _proc_mb(pid, "smaps_rollup", "Pss")
 
 
 def write_service(project: Path, index: int, functions: int) -> None:
@@ -138,7 +116,7 @@ def main() -> int:
         assert info is not None
         print(f"deployed {deployed} functions of {args.services} services in {deploy_s:.1f} s "
               f"(each initialised and health-checked)")
-        peak = len(descendants(info.pid))
+        peak = len(process_tree(info.pid)) - 1
         deadline = time.monotonic() + KEEP_ALIVE + 30
         while time.monotonic() < deadline and function_processes(info.pid)[0]:
             time.sleep(0.25)
