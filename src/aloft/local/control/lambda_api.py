@@ -173,14 +173,8 @@ class LambdaApi(LambdaTuning, LambdaMappings):
                 str(v) for f, v in sorted(snap.versions) if f == fv.function)]]
             items = [(snap.versions.get((fv.function, int(q)), fv) if q else fv, q)
                      for fv, q in items]
-        got = shapes.page(items, req.query, request_id)
-        if isinstance(got, Reply):
-            return got
-        chunk, marker = got
-        out: dict[str, Any] = {"Functions": [await self._config(fv, q) for fv, q in chunk]}
-        if marker:
-            out["NextMarker"] = marker
-        return shapes.json_reply(200, out, request_id)
+        return await shapes.paged("Functions", items, req.query, request_id,
+                                  lambda item: self._config(*item))
 
     async def _get_function(self, req: ApiRequest, params: dict[str, str],
                             request_id: str) -> Reply:
@@ -218,14 +212,8 @@ class LambdaApi(LambdaTuning, LambdaMappings):
         snap = self.p.registry.snapshot
         items: list[tuple[FunctionVersion, str | None]] = [(fv, None)] + [
             (v, str(n)) for (f, n), v in sorted(snap.versions.items()) if f == fv.function]
-        got = shapes.page(items, req.query, request_id)
-        if isinstance(got, Reply):
-            return got
-        chunk, marker = got
-        out: dict[str, Any] = {"Versions": [await self._config(v, q) for v, q in chunk]}
-        if marker:
-            out["NextMarker"] = marker
-        return shapes.json_reply(200, out, request_id)
+        return await shapes.paged("Versions", items, req.query, request_id,
+                                  lambda item: self._config(*item))
 
     # -- the alias ---------------------------------------------------------------------------
 
@@ -239,14 +227,7 @@ class LambdaApi(LambdaTuning, LambdaMappings):
         aliases = [shapes.alias(fv.function, stage, fv.version)]
         wanted = req.query.get("FunctionVersion")
         aliases = [a for a in aliases if wanted in (None, a["FunctionVersion"])]
-        got = shapes.page(aliases, req.query, request_id)
-        if isinstance(got, Reply):
-            return got
-        chunk, marker = got
-        out: dict[str, Any] = {"Aliases": chunk}
-        if marker:
-            out["NextMarker"] = marker
-        return shapes.json_reply(200, out, request_id)
+        return await shapes.paged("Aliases", aliases, req.query, request_id, lambda a: a)
 
     def _alias_target(self, params: dict[str, str], request_id: str
                       ) -> tuple[FunctionVersion, str] | Reply:

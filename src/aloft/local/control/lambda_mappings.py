@@ -34,14 +34,8 @@ class LambdaMappings(LambdaBase):
         if req.query.get("EventSourceArn"):
             mappings = [m for m in mappings
                         if shapes.source_arn(m[0]) == req.query["EventSourceArn"]]
-        got = shapes.page(mappings, req.query, request_id, default=100)
-        if isinstance(got, Reply):
-            return got
-        chunk, marker = got
-        out: dict[str, Any] = {"EventSourceMappings": [shapes.mapping(*m) for m in chunk]}
-        if marker:
-            out["NextMarker"] = marker
-        return shapes.json_reply(200, out, request_id)
+        return await shapes.paged("EventSourceMappings", mappings, req.query, request_id,
+                                  lambda m: shapes.mapping(*m), default=100)
 
     def _mapping(self, uuid: str, request_id: str) -> tuple[Binding, float] | Reply:
         for m in self._mappings():

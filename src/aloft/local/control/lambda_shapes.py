@@ -9,10 +9,11 @@ as they read Lambda's answers.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -164,10 +165,12 @@ def mapping(binding: Binding, modified: float) -> dict[str, Any]:
 # -- pages and errors --------------------------------------------------------------------------
 
 
-def page(items: Sequence[T], query: dict[str, str], request_id: str,
-         default: int = DEFAULT_PAGE) -> tuple[list[T], str | None] | Reply:
-    """One page of `items` after the query's `Marker`, at most `MaxItems`: (page, NextMarker
-    or None), or Lambda's 400 for a marker or size it did not give."""
+async def paged(key: str, items: Sequence[T], query: dict[str, str], request_id: str,
+                render: Callable[[T], Any], default: int = DEFAULT_PAGE) -> Reply:
+    """A List operation's reply: `{key: [...], "NextMarker": ...}` with the page of `items`
+    after the query's `Marker`, at most `MaxItems`, each rendered by `render` (awaited when it
+    returns an awaitable; only the page's items are rendered), or Lambda's 400 for a marker or
+    size it did not give."""
     marker = query.get("Marker") or ""
     try:
         start = int(base64.urlsafe_b64decode(marker.encode()).decode()) if marker else 0
@@ -181,10 +184,14 @@ def page(items: Sequence[T], query: dict[str, str], request_id: str,
                      f"1 validation error detected: Value '{raw}' at 'maxItems' failed to "
                      f"satisfy constraint: Member must have value between 1 and {MAX_PAGE}",
                      request_id)
-    chunk = list(items[start:start + size])
-    more = start + size < len(items)
-    return chunk, (base64.urlsafe_b64encode(str(start + size).encode()).decode()
-                   if more else None)
+    rendered = []
+    for item in items[start:start + size]:
+        value = render(item)
+        rendered.append(await value if inspect.isawaitable(value) else value)
+    out: dict[str, Any] = {key: rendered}
+    if start + size < len(items):
+        out["NextMarker"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+    return json_reply(200, out, request_id)
 
 
 def json_reply(status: int, data: Any, request_id: str) -> Reply:

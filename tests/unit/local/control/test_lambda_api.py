@@ -126,3 +126,26 @@ def test_shapes() -> None:
                                            "PATH": "/bin", "LAMBDA_TASK_ROOT": "/t"}) == {
         "A": "1"}
     assert lambda_shapes.lambda_time(0) == "1970-01-01T00:00:00.000+0000"
+
+
+def test_paged_renders_only_the_page_and_awaits_what_render_returns() -> None:
+    import asyncio
+
+    rendered: list[int] = []
+
+    async def slow(n: int) -> dict[str, int]:
+        rendered.append(n)
+        return {"n": n}
+
+    def page(query: dict[str, str], render: Any, default: int = 2) -> Any:
+        reply = asyncio.run(lambda_shapes.paged("Items", list(range(5)), query, "rid", render,
+                                                default=default))
+        return reply.status, json.loads(reply.body)
+
+    status, first = page({}, slow)
+    assert status == 200 and first["Items"] == [{"n": 0}, {"n": 1}] and rendered == [0, 1]
+    _, last = page({"Marker": first["NextMarker"], "MaxItems": "10"}, lambda n: n * 10)
+    assert last == {"Items": [20, 30, 40]}  # no NextMarker after the last page
+    assert page({}, str, default=100)[1] == {"Items": ["0", "1", "2", "3", "4"]}
+    assert page({"MaxItems": "10001"}, str)[0] == 400
+    assert page({"Marker": "%%%"}, str)[0] == 400
