@@ -3,7 +3,7 @@
 The same FastAPI app answers the same API Gateway event (HTTP API v2, then REST v1) through
 each adapter in one process of the benchmark venv; "bare" awaits the app directly with a
 prepared scope on a running loop (what a server like uvicorn does per request, without its
-HTTP parsing). Timing as bench/runtime_overhead.py: short rounds of NUMBER calls, contestants
+HTTP parsing). Timing as bench/_timing.py says: short rounds of NUMBER calls, contestants
 interleaved and rotated, in process CPU time; medians of RUNS runs, "+" the median of the
 per-round differences to bare.
 
@@ -12,31 +12,15 @@ per-round differences to bare.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import atexit
 import json
-import os
-import shutil
-import statistics
 import sys
-import tempfile
-import time
-import timeit
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _env import BENCH_VENV, bench_python  # noqa: E402
-
-EVENTS_DIR = BENCH_DIR.parent / "tests" / "fixtures" / "events"
-EVENTS = {
-    "HTTP API v2": "apigw_http_v2_lambda_authorizer.json",
-    "REST API v1": "apigw_rest_proxy.json",
-}
+import _timing
 
 APP = '''
 from fastapi import FastAPI
@@ -64,22 +48,7 @@ ALOFT_SETTINGS = {
 }
 
 
-def _reexec_in_bench_venv() -> None:
-    if Path(sys.prefix).resolve() != BENCH_VENV.resolve():
-        python = bench_python()
-        os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
-
-
-def _artifact() -> None:
-    root = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    (root / "benchasgi.py").write_text(APP)
-    (root / "aloft_settings.json").write_text(json.dumps(ALOFT_SETTINGS))
-    sys.path.insert(0, str(root))
-    os.environ["ALOFT_SETTINGS"] = str(root / "aloft_settings.json")
-
-
-def _bare(app: Any, scope: dict[str, Any]) -> Callable[[Any, Any], Any]:
+def _bare(app: Any, scope: dict[str, Any]) -> _timing.Handler:
     """Await the app with a ready scope on a running loop: the floor every adapter adds to."""
     loop = asyncio.new_event_loop()
 
@@ -102,7 +71,7 @@ def _bare(app: Any, scope: dict[str, Any]) -> Callable[[Any, Any], Any]:
     return call
 
 
-def _contestants(event: dict[str, Any]) -> dict[str, Callable[[Any, Any], Any]]:
+def _contestants(event: dict[str, Any]) -> dict[str, _timing.Handler]:
     import benchasgi
     from mangum import Mangum
 
@@ -121,26 +90,7 @@ def _contestants(event: dict[str, Any]) -> dict[str, Callable[[Any, Any], Any]]:
     }
 
 
-def _measure(
-    contestants: dict[str, Callable[[Any, Any], Any]], event: Any, context: Any,
-    rounds: int, number: int,
-) -> dict[str, list[float]]:
-    timers = {
-        name: timeit.Timer(lambda fn=fn: fn(event, context), timer=time.process_time)  # type: ignore[misc]
-        for name, fn in contestants.items()
-    }
-    for timer in timers.values():
-        timer.timeit(number // 4)  # warm up
-    samples: dict[str, list[float]] = {name: [] for name in timers}
-    order = list(timers)
-    for _ in range(rounds):
-        order.append(order.pop(0))
-        for name in order:
-            samples[name].append(timers[name].timeit(number) / number * 1e6)
-    return samples
-
-
-def _check(contestants: dict[str, Callable[[Any, Any], Any]], event: Any, context: Any) -> None:
+def _check(contestants: dict[str, _timing.Handler], event: Any, context: Any) -> None:
     """Every adapter must really serve the request before its time means anything."""
     for name, fn in contestants.items():
         result = fn(event, context)
@@ -161,35 +111,9 @@ class _Context:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--number", type=int, default=100)
-    args = parser.parse_args()
-    _reexec_in_bench_venv()
-    _artifact()
-    context = _Context()
-    print(f"Per-request cost in µs, + = added to bare FastAPI (median of {args.runs} runs of "
-          f"{args.rounds} rounds x {args.number} calls, Python {sys.version.split()[0]})")
-    print(f"{'event':<13}{'bare FastAPI':>14}{'aloft':>18}{'mangum':>18}")
-    for label, file in EVENTS.items():
-        event = json.loads((EVENTS_DIR / file).read_text())
-        contestants = _contestants(event)
-        _check(contestants, event, context)
-        totals: dict[str, list[float]] = {name: [] for name in contestants}
-        extras: dict[str, list[float]] = {name: [] for name in contestants}
-        for _ in range(args.runs):
-            samples = _measure(contestants, event, context, args.rounds, args.number)
-            bare = samples["bare FastAPI"]
-            for name, times in samples.items():
-                totals[name].append(statistics.median(times))
-                paired = [s - b for s, b in zip(times, bare, strict=True)]
-                extras[name].append(statistics.median(paired))
-        cells = [f"{statistics.median(totals['bare FastAPI']):>14.1f}"]
-        for name in ("aloft", "mangum"):
-            total, extra = statistics.median(totals[name]), statistics.median(extras[name])
-            cells.append(f"{total:>9.1f} (+{extra:>5.1f})")
-        print(f"{label:<13}" + "".join(cells))
+    args = _timing.options(__doc__, rounds=100)
+    _timing.artifact({"benchasgi.py": APP}, ALOFT_SETTINGS)
+    _timing.report(args, _Context(), "bare FastAPI", ("aloft", "mangum"), _contestants, _check)
 
 
 if __name__ == "__main__":
