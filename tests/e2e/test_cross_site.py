@@ -7,7 +7,6 @@ still runs the function."""
 from __future__ import annotations
 
 import json
-import shutil
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from playwright import sync_api as playwright_api
 
+from tests.e2e import scenario_helpers
 from tests.integration.local.cloud_helpers import (
     USER,
     Cloud,
@@ -28,13 +28,10 @@ from tests.integration.local.cloud_helpers import (
 )
 from tests.waiting import wait_until
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REBOUND = "rebound.test"  # the attacker's name, resolving to 127.0.0.1
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-               "--no-first-run", f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"]
+LAUNCH_ARGS = [*scenario_helpers.LAUNCH_ARGS, f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="chromium is not installed (apt-get install chromium)")
+pytestmark = scenario_helpers.NEEDS_CHROMIUM
 
 MARK = """
     import json
@@ -127,7 +124,7 @@ def attacker(cloud: tuple[Cloud, Path]) -> Iterator[Attacker]:
 @pytest.fixture
 def page(cloud: tuple[Cloud, Path]) -> Iterator[Any]:
     with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = pw.chromium.launch(executable_path=scenario_helpers.CHROMIUM, args=LAUNCH_ARGS)
         context = browser.new_context()
         yield context.new_page()
         browser.close()

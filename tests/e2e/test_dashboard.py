@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import textwrap
 import urllib.error
@@ -24,15 +23,10 @@ from aloft.config import load_project
 from aloft.config.models import Service
 from aloft.local.control.client import CloudClient
 from aloft.local.provider import LocalProvider
+from tests.e2e.scenario_helpers import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, NEEDS_CHROMIUM
 from tests.waiting import wait_until
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-               "--no-first-run"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="chromium is not installed (apt-get install chromium)")
+pytestmark = NEEDS_CHROMIUM
 
 APP = """
     import traceback

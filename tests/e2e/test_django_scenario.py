@@ -6,56 +6,43 @@ bucket's URL. The test creates and drops its own database."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
-import psycopg
 import pytest
-from playwright import sync_api as playwright_api
 
-from tests.e2e.scenario_helpers import ARTIFACTS, Cli, copy_example, http
+from tests.e2e.scenario_helpers import (
+    NEEDS_CHROMIUM,
+    POSTGRES,
+    Cli,
+    chromium_page,
+    copy_example,
+    create_superuser,
+    http,
+    log_into_admin,
+    needs_postgres,
+    scenario_cli,
+    temporary_database,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-               "--no-first-run"]
-SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "e2e-" + uuid.uuid4().hex[:12]
 
-
-def _postgres_up() -> bool:
-    try:
-        psycopg.connect(SERVER, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed "
-                       "(make browser)"),
-    pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL on 127.0.0.1:5432"),
-]
+pytestmark = [NEEDS_CHROMIUM, needs_postgres()]
 
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    name = f"aloft_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database("aloft_e2e") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Cli]:
     root = tmp_path_factory.mktemp("django")
-    c = Cli(root / "home", copy_example("django-site", root / "site"), root / "cache",
-            env={"DATABASE_URL": database, "DJANGO_SECRET_KEY": uuid.uuid4().hex})
-    yield c
-    c.stop()
+    with scenario_cli(root, copy_example("django-site", root / "site"),
+                      {"DATABASE_URL": POSTGRES + database,
+                       "DJANGO_SECRET_KEY": uuid.uuid4().hex}) as c:
+        yield c
 
 
 def test_django_admin_with_static_files_in_a_bucket(cli: Cli, database: str) -> None:
@@ -64,12 +51,7 @@ def test_django_admin_with_static_files_in_a_bucket(cli: Cli, database: str) -> 
     assert "Applying auth" in migrated.stdout + migrated.stderr
     collected = cli("manage", "dev", "collectstatic", "--noinput")
     assert "static files copied" in collected.stdout + collected.stderr
-    cli("invoke", "dev", "--raw",  # the issue's exact command: FUNCTION defaults to app
-        "from django.contrib.auth.models import User; "
-        f"User.objects.create_superuser('admin', 'admin@example.com', '{PASSWORD}')")
-    with psycopg.connect(database) as conn:
-        row = conn.execute("SELECT username, is_superuser FROM auth_user").fetchone()
-    assert row == ("admin", True)
+    create_superuser(cli, database, PASSWORD)  # the issue's exact command
 
     status = json.loads(cli("cloud", "status", "--json").stdout)
     endpoint = status["aws_endpoint"]["url"]
@@ -78,27 +60,13 @@ def test_django_admin_with_static_files_in_a_bucket(cli: Cli, database: str) -> 
     assert code == 200 and b"body" in css
 
     login = cli.url("/django-site/dev/admin/login/")
-    stylesheets: dict[str, int] = {}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("response", lambda r: stylesheets.__setitem__(r.url, r.status)
-                    if r.request.resource_type == "stylesheet" else None)
-            page.goto(login)
-            assert page.title().startswith("Log in")
-            base = bucket_url + "admin/css/base.css"
-            assert stylesheets.get(base) == 200, stylesheets
-            # The stylesheet applied: the login box is laid out by the admin's CSS.
-            width = page.evaluate("getComputedStyle(document.querySelector('#container'))"
-                                  ".width")
-            assert width != "auto"
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", PASSWORD)
-            page.click("input[type=submit]")
-            page.wait_for_selector("text=Site administration")
-            page.screenshot(path=str(ARTIFACTS / "django-admin.png"), full_page=True)
-            assert "/django-site/dev/admin/" in page.url
-        finally:
-            browser.close()
+    with chromium_page() as (page, stylesheets):
+        page.goto(login)
+        assert page.title().startswith("Log in")
+        base = bucket_url + "admin/css/base.css"
+        assert stylesheets.get(base) == 200, stylesheets
+        # The stylesheet applied: the login box is laid out by the admin's CSS.
+        width = page.evaluate("getComputedStyle(document.querySelector('#container')).width")
+        assert width != "auto"
+        log_into_admin(page, PASSWORD, "django-admin.png")
+        assert "/django-site/dev/admin/" in page.url

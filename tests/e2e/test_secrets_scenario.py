@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.scenario_helpers import Cli, copy_example, http
+from tests.e2e.scenario_helpers import Cli, copy_example, http, scenario_cli
 
 SECRET = "s3cr3t-value-7f2c9"
 
@@ -18,9 +18,8 @@ SECRET = "s3cr3t-value-7f2c9"
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     root = tmp_path_factory.mktemp("scenario")
-    c = Cli(root / "home", copy_example("secrets", root / "secrets"), root / "cache")
-    yield c
-    c.stop()
+    with scenario_cli(root, copy_example("secrets", root / "secrets")) as c:
+        yield c
 
 
 def test_secret_behind_an_endpoint(cli: Cli) -> None:

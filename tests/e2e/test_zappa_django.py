@@ -9,64 +9,49 @@ and drops its own database."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 from playwright import sync_api as playwright_api
 
-from tests.e2e.scenario_helpers import ARTIFACTS, Cli, http
+from tests.e2e.scenario_helpers import (
+    NEEDS_CHROMIUM,
+    Cli,
+    chromium_page,
+    copy_project,
+    create_superuser,
+    http,
+    log_into_admin,
+    needs_postgres,
+    scenario_cli,
+    temporary_database,
+)
 
 PROJECT = Path(__file__).parent / "zappa_django"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-               "--no-first-run"]
-SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "e2e-" + uuid.uuid4().hex[:12]
 
-
-def _postgres_up() -> bool:
-    try:
-        psycopg.connect(SERVER, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed "
-                       "(make browser)"),
-    pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL on 127.0.0.1:5432"),
-]
+pytestmark = [NEEDS_CHROMIUM, needs_postgres()]
 
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    name = f"aloft_zappa_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database("aloft_zappa") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Cli]:
     root = tmp_path_factory.mktemp("zappa-django")
-    site = root / "site"
-    shutil.copytree(PROJECT, site, ignore=shutil.ignore_patterns(
-        ".aloft", "__pycache__", "staticfiles"))
+    site = copy_project(PROJECT, root / "site", "staticfiles")
     settings_file = site / "zappa_settings.json"
     settings = json.loads(settings_file.read_text())
     settings["dev"]["environment_variables"]["DB_NAME"] = database
     settings_file.write_text(json.dumps(settings, indent=4))
-    c = Cli(root / "home", site, root / "cache", env={"DJANGO_SECRET_KEY": uuid.uuid4().hex})
-    yield c
-    c.stop()
+    with scenario_cli(root, site, {"DJANGO_SECRET_KEY": uuid.uuid4().hex}) as c:
+        yield c
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -108,31 +93,13 @@ def test_zappa_django_admin_is_styled_after_deploy_migrate_and_superuser(
     assert "Applying auth.0001_initial... OK" in migrated.stdout + migrated.stderr
     collected = cli("manage", "dev", "collectstatic", "--noinput")
     assert "served at /static/" in collected.stdout + collected.stderr
-    cli("invoke", "dev", "--raw",
-        "from django.contrib.auth.models import User; "
-        f"User.objects.create_superuser('admin', 'admin@example.com', '{PASSWORD}')")
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn:
-        row = conn.execute("SELECT username, is_superuser FROM auth_user").fetchone()
-    assert row == ("admin", True)
+    create_superuser(cli, database, PASSWORD)
     assert http(cli.url("/zapsite/dev/")) == (200, b"1 users\n")
 
-    stylesheets: dict[str, int] = {}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("response", lambda r: stylesheets.__setitem__(r.url, r.status)
-                    if r.request.resource_type == "stylesheet" else None)
-            styled(page, stylesheets, f"{stage_host}admin/login/")
-            assert f"{stage_host}static/admin/css/base.css" in stylesheets
-            styled(page, stylesheets, cli.url("/zapsite/dev/admin/login/"))
-            assert cli.url("/zapsite/dev/static/admin/css/base.css") in stylesheets
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", PASSWORD)
-            page.click("input[type=submit]")
-            page.wait_for_selector("text=Site administration")
-            assert page.url == cli.url("/zapsite/dev/admin/")
-            page.screenshot(path=str(ARTIFACTS / "zappa-django-admin.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page() as (page, stylesheets):
+        styled(page, stylesheets, f"{stage_host}admin/login/")
+        assert f"{stage_host}static/admin/css/base.css" in stylesheets
+        styled(page, stylesheets, cli.url("/zapsite/dev/admin/login/"))
+        assert cli.url("/zapsite/dev/static/admin/css/base.css") in stylesheets
+        log_into_admin(page, PASSWORD, "zappa-django-admin.png")
+        assert page.url == cli.url("/zapsite/dev/admin/")
