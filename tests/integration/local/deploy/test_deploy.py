@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from aloft.errors import DeployError, NotDeployedError, UsageError
-from tests.integration.local.cloud_helpers import JOBS, WSGI_APP, Cloud, get, service, write_project
+from tests.integration.local.cloud_helpers import (
+    JOBS,
+    WSGI_APP,
+    Cloud,
+    cloud_fixture,
+    get,
+    service,
+    write_project,
+)
 from tests.waiting import wait_until
 
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
-    c.start()
-    yield c
-    c.stop()
+cloud = cloud_fixture()
 
 
 def project(root: Path, name: str, *, app: str = WSGI_APP, extra: str = "") -> Path:

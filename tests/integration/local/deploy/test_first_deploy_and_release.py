@@ -6,13 +6,12 @@ Against a real daemon."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from aloft.errors import DeployError
-from tests.integration.local.cloud_helpers import Cloud, get, service, write_project
+from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, get, service, write_project
 
 # The app answers its health path /ready with 500 until the release command `jobs.migrate`
 # has written its marker (a database that is not migrated yet).
@@ -46,12 +45,7 @@ JOBS = """
 """
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
-    c.start()
-    yield c
-    c.stop()
+cloud = cloud_fixture()
 
 
 def project(root: Path, name: str, *, version: str = "v1", release: str = "") -> Path:

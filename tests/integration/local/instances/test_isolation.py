@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 
 from aloft.local.instances import isolation
 from aloft.local.instances.pool import InstancePool
-from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
 from tests.integration.local.dataplane_helpers import (
     LoopThread,
     RecordingSink,
@@ -87,12 +86,7 @@ CONFIG = """
 NOT_THERE = {"ENOENT", "EACCES", "EPERM"}
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
-    c.start()
-    yield c
-    c.stop()
+cloud = cloud_fixture()
 
 
 def _no_isolation(described: str) -> None:

@@ -5,7 +5,6 @@ wins), and the declared Python when it is installed here."""
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
 from aloft.package.progress import NullProgress
 from aloft.package.provided import LAMBDA_SDK, layers_root
 from aloft.package.python import find_interpreter
-from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
 
 HANDLER = """
     import json
@@ -55,12 +54,7 @@ def config(name: str, runtime: str | None = None) -> str:
     """
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
-    c.start()
-    yield c
-    c.stop()
+cloud = cloud_fixture()
 
 
 @pytest.fixture(autouse=True)

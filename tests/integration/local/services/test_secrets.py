@@ -5,15 +5,13 @@ secrets themselves set, listed and deleted through `LocalProvider.secrets`."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
-from tests.integration.local.cloud_helpers import Cloud, service, write_project
+from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
 
 READ = """
     import boto3
@@ -52,12 +50,7 @@ CONFIG = """
 """
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    c = Cloud(tmp_path_factory.mktemp("home"))
-    c.start()
-    yield c
-    c.stop()
+cloud = cloud_fixture()
 
 
 def aws(cloud: Cloud, name: str) -> Any:
