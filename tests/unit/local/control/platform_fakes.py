@@ -37,11 +37,13 @@ PORT = 8750
 HOST = f"127.0.0.1:{PORT}"
 USER = Credentials("AKIAUSERSOWNKEY00001", "the-users-own-secret")
 """The user's own AWS credentials (as in ~/.aws/credentials): the Invoke API accepts them."""
+CALLER = Credentials("ALOFTFNCALLER0000001", "the-callers-derived-secret")
+"""A function version's key and secret (`caller_may` gives them to shop-dev-app)."""
 
 
 class FakeEndpoint:
     """The AWS endpoint's part the Invoke API reads: function keys, their secrets and grants
-    (`fakes.platform.endpoint = fakes.endpoint` where a test needs it)."""
+    (the platform's endpoint with `platform(tmp_path, endpoint=True)`)."""
 
     def __init__(self) -> None:
         self.keys: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
@@ -190,12 +192,14 @@ def deployed_stage(state: State) -> Snapshot:
                     async_config={"shop-dev-worker": (0, 60)})
 
 
-def platform(tmp_path: Path) -> Fakes:
+def platform(tmp_path: Path, *, endpoint: bool = False) -> Fakes:
+    """The platform over files in `tmp_path`; with `endpoint`, the fake AWS endpoint's function
+    keys are the platform's (functions may call with CALLER)."""
     state = State(tmp_path / "state.db")
     logs = LogStore(tmp_path / "logs.db")
     pool, deployer, queue, scheduler = FakePool(logs), FakeDeployer(), FakeQueue(), FakeScheduler()
     stopped: list[bool] = []
-    endpoint = FakeEndpoint()
+    fake_endpoint = FakeEndpoint()
     p = Platform(
         token=TOKEN, state=state, store=ArtifactStore(tmp_path / "artifacts"),
         registry=LocalRegistry(deployed_stage(state)), pool=pool,  # type: ignore[arg-type]
@@ -205,7 +209,15 @@ def platform(tmp_path: Path) -> Fakes:
                                      "AWS_SECRET_ACCESS_KEY": USER.secret_key,
                                      "HOME": str(tmp_path)}),
     )
-    return Fakes(p, pool, deployer, queue, scheduler, stopped, endpoint)
+    if endpoint:
+        p.endpoint = fake_endpoint  # type: ignore[assignment]
+    return Fakes(p, pool, deployer, queue, scheduler, stopped, fake_endpoint)
+
+
+def caller_may(fakes: Fakes, *statements: dict[str, Any]) -> None:
+    """shop-dev-app's version holds CALLER's key, with these grants."""
+    fakes.endpoint.keys[CALLER.access_key] = ("shop-dev-app", CALLER.secret_key,
+                                              list(statements))
 
 
 def request(method: str, path: str, *, query: str = "", body: Any = None,

@@ -15,9 +15,11 @@ from aloft.local.services.user_credentials import UserCredentials
 from aloft.local.types import HttpResponse
 from aloft.runtime.sigv4 import Credentials
 from tests.unit.local.control.platform_fakes import (
+    CALLER,
     USER,
     Fakes,
     call,
+    caller_may,
     header,
     platform,
     signed,
@@ -25,24 +27,15 @@ from tests.unit.local.control.platform_fakes import (
 
 PATH = "/2015-03-31/functions/{}/invocations"
 WORKER_ARN = "arn:aws:lambda:us-east-1:000000000000:function:shop-dev-worker"
-CALLER = Credentials("ALOFTFNCALLER0000001", "the-callers-derived-secret")
 
 
 @pytest.fixture
 def fakes(tmp_path: Path) -> Fakes:
-    fakes = platform(tmp_path)
-    fakes.platform.endpoint = fakes.endpoint  # type: ignore[assignment]
-    return fakes
+    return platform(tmp_path, endpoint=True)
 
 
 def grant(effect: str, *resources: str, action: str = "lambda:InvokeFunction") -> dict[str, object]:
     return {"effect": effect, "action": [action], "resource": list(resources)}
-
-
-def caller_may(fakes: Fakes, *statements: dict[str, object]) -> None:
-    """shop-dev-app's version holds CALLER's key, with these grants."""
-    fakes.endpoint.keys[CALLER.access_key] = ("shop-dev-app", CALLER.secret_key,
-                                              list(statements))
 
 
 def invoke(fakes: Fakes, name: str = "shop-dev-worker", query: str = "",

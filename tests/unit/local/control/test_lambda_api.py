@@ -15,16 +15,21 @@ import pytest
 from aloft.local.control import lambda_api, lambda_shapes
 from aloft.local.types import HttpResponse
 from aloft.runtime.sigv4 import Credentials
-from tests.unit.local.control.platform_fakes import USER, Fakes, call, header, platform, signed
-
-CALLER = Credentials("ALOFTFNCALLER0000001", "the-callers-derived-secret")
+from tests.unit.local.control.platform_fakes import (
+    CALLER,
+    USER,
+    Fakes,
+    call,
+    caller_may,
+    header,
+    platform,
+    signed,
+)
 
 
 @pytest.fixture
 def fakes(tmp_path: Path) -> Fakes:
-    fakes = platform(tmp_path)
-    fakes.platform.endpoint = fakes.endpoint  # type: ignore[assignment]
-    return fakes
+    return platform(tmp_path, endpoint=True)
 
 
 def request(fakes: Fakes, method: str, path: str, query: str = "", body: bytes = b"",
@@ -78,9 +83,9 @@ def test_what_deploys_code_is_refused_with_the_way_to_do_it(fakes: Fakes) -> Non
 
 
 def test_a_function_calls_only_what_its_grants_allow(fakes: Fakes) -> None:
-    fakes.endpoint.keys[CALLER.access_key] = ("shop-dev-app", CALLER.secret_key, [
-        {"effect": "Allow", "action": ["lambda:GetFunctionConfiguration"],
-         "resource": ["arn:aws:lambda:us-east-1:000000000000:function:shop-dev-worker"]}])
+    worker = "arn:aws:lambda:us-east-1:000000000000:function:shop-dev-worker"
+    caller_may(fakes, {"effect": "Allow", "action": ["lambda:GetFunctionConfiguration"],
+                       "resource": [worker]})
     path = "/2015-03-31/functions/shop-dev-worker/configuration"
     assert ok(request(fakes, "GET", path, credentials=CALLER))["FunctionName"] == \
         "shop-dev-worker"
