@@ -3,6 +3,8 @@ temporary ALOFT_HOME, and small projects written into tmp directories."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import signal
 import socket
@@ -10,6 +12,7 @@ import textwrap
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,28 @@ def signed_invoke(url: str, body: bytes, headers: Mapping[str, str] | None = Non
     signed = sign("POST", url, dict(headers or {}), body, credentials=creds,
                   region="us-east-1", service="lambda")
     return urllib.request.Request(url, data=body, method="POST", headers=signed)
+
+
+def aws_cli(endpoint: str, *args: str) -> tuple[int, str, str]:
+    """The AWS CLI (awscli's driver, in process) against `endpoint`, with USER's credentials
+    and no config file of this machine's: (exit code, stdout, stderr)."""
+    from awscli.clidriver import create_clidriver
+
+    env = {**USER, "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
+           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        for key, value in env.items():
+            patch.setenv(key, value)
+        code = create_clidriver().main([*args, "--endpoint-url", endpoint, "--output", "json"])
+    return code, out.getvalue(), err.getvalue()
+
+
+def aws_cli_json(endpoint: str, *args: str) -> Any:
+    """What the AWS CLI prints, read as JSON (None when it prints nothing); it must succeed."""
+    code, out, err = aws_cli(endpoint, *args)
+    assert code == 0, err
+    return json.loads(out) if out.strip() else None
 
 
 def free_port() -> int:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,15 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from aloft.config.models import Service
-from tests.integration.local.cloud_helpers import USER, Cloud, get, service, write_project
+from tests.integration.local.cloud_helpers import (
+    USER,
+    Cloud,
+    aws_cli,
+    aws_cli_json,
+    get,
+    service,
+    write_project,
+)
 from tests.waiting import wait_until
 
 HANDLERS = """
@@ -264,38 +270,15 @@ def test_update_alias_rolls_the_stage_back(deployed: tuple[Cloud, Service],
     assert unknown["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def aws(cloud: Cloud, *args: str) -> tuple[int, str, str]:
-    """The AWS CLI (awscli's driver, in process) against the cloud's gateway."""
-    from awscli.clidriver import create_clidriver
-
-    env = {"AWS_ACCESS_KEY_ID": USER["AWS_ACCESS_KEY_ID"],
-           "AWS_SECRET_ACCESS_KEY": USER["AWS_SECRET_ACCESS_KEY"],
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            code = create_clidriver().main(
-                [*args, "--endpoint-url", cloud.url(""), "--output", "json"])
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_the_aws_cli_reads_and_tunes_the_local_lambda(deployed: tuple[Cloud, Service],
                                                       tmp_path: Path) -> None:
     cloud, _ = deployed
 
+    def lambda_cli(*args: str) -> tuple[int, str, str]:
+        return aws_cli(cloud.url(""), "lambda", *args)
+
     def ok(*args: str) -> Any:
-        code, out, err = aws(cloud, "lambda", *args)
-        assert code == 0, err
-        return json.loads(out) if out.strip() else None
+        return aws_cli_json(cloud.url(""), "lambda", *args)
 
     assert len(ok("list-functions")["Functions"]) == 4
     assert ok("get-function", "--function-name", "lapi-dev-worker")["Code"]["Location"]
@@ -323,7 +306,7 @@ def test_the_aws_cli_reads_and_tunes_the_local_lambda(deployed: tuple[Cloud, Ser
     assert ok("list-tags", "--resource", arn)["Tags"]["aloft:service"] == "lapi"
     assert ok("get-account-settings")["AccountLimit"]["ConcurrentExecutions"] > 0
     out = tmp_path / "out.json"
-    code, _, err = aws(cloud, "lambda", "invoke", "--function-name", "lapi-dev-worker", str(out))
+    code, _, err = lambda_cli("invoke", "--function-name", "lapi-dev-worker", str(out))
     assert code == 0, err
     assert json.loads(out.read_text()) == "worked"
     # forward again to the newest deployment (test_update_alias_rolls_the_stage_back went back)
@@ -331,7 +314,7 @@ def test_the_aws_cli_reads_and_tunes_the_local_lambda(deployed: tuple[Cloud, Ser
               "--function-version", "2")["FunctionVersion"] == "2"
     assert ok("get-function-configuration", "--function-name", "lapi-dev-app")[
         "Environment"]["Variables"]["GREETING"] == "hello"
-    code, _, err = aws(cloud, "lambda", "get-function", "--function-name", "lapi-dev-nope")
+    code, _, err = lambda_cli("get-function", "--function-name", "lapi-dev-nope")
     assert code != 0 and "ResourceNotFoundException" in err
-    code, _, err = aws(cloud, "lambda", "delete-function", "--function-name", "lapi-dev-app")
+    code, _, err = lambda_cli("delete-function", "--function-name", "lapi-dev-app")
     assert code != 0 and "aloft deploy" in err

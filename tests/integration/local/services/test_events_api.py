@@ -5,11 +5,8 @@ AWS CLI (in process)."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ from botocore.config import Config
 
 from aloft.config.models import Service
 from aloft.local.services.supervisor import wait_for_endpoint
-from tests.integration.local.cloud_helpers import USER, Cloud, service, write_project
+from tests.integration.local.cloud_helpers import USER, Cloud, aws_cli_json, service, write_project
 from tests.waiting import wait_until
 
 HANDLERS = """
@@ -147,25 +144,11 @@ def test_list_and_describe_rules(events: Any) -> None:
 
 def test_the_aws_cli_puts_events_and_lists_rules(deployed: tuple[Cloud, Service, str, Path]
                                                  ) -> None:
-    from awscli.clidriver import create_clidriver
-
     out = deployed[3]
     before = len(received(out))
-    env = {"AWS_ACCESS_KEY_ID": USER["AWS_ACCESS_KEY_ID"],
-           "AWS_SECRET_ACCESS_KEY": USER["AWS_SECRET_ACCESS_KEY"],
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
 
     def aws(*args: str) -> Any:
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with pytest.MonkeyPatch.context() as patch, redirect_stdout(stdout), \
-                redirect_stderr(stderr):
-            for key, value in env.items():
-                patch.setenv(key, value)
-            code = create_clidriver().main([*args, "--endpoint-url", deployed[2],
-                                            "--output", "json"])
-        assert code == 0, stderr.getvalue()
-        return json.loads(stdout.getvalue())
+        return aws_cli_json(deployed[2], *args)
 
     entries = json.dumps([entry("shop.cli", {"total": 200, "state": "new"})])
     assert aws("events", "put-events", "--entries", entries)["FailedEntryCount"] == 0

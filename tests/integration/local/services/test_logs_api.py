@@ -4,14 +4,11 @@ tokens, filter patterns, retention; driven by boto3 and by the AWS CLI (in proce
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from botocore.exceptions import ClientError
 from aloft.config.models import Service
 from aloft.local.services.supervisor import wait_for_endpoint
 from aloft.local.store.logs import LogStore
-from tests.integration.local.cloud_helpers import USER, Cloud, service, write_project
+from tests.integration.local.cloud_helpers import USER, Cloud, aws_cli_json, service, write_project
 from tests.waiting import wait_until
 
 HANDLERS = """
@@ -189,22 +186,8 @@ def test_following_as_aws_logs_tail_does(deployed: tuple[Cloud, Service, str, Pa
 
 
 def test_the_aws_cli_reads_the_logs(deployed: tuple[Cloud, Service, str, Path], logs: Any) -> None:
-    from awscli.clidriver import create_clidriver
-
-    env = {"AWS_ACCESS_KEY_ID": USER["AWS_ACCESS_KEY_ID"],
-           "AWS_SECRET_ACCESS_KEY": USER["AWS_SECRET_ACCESS_KEY"],
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-
     def aws(*args: str) -> Any:
-        out, err = io.StringIO(), io.StringIO()
-        with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
-            for key, value in env.items():
-                patch.setenv(key, value)
-            code = create_clidriver().main([*args, "--endpoint-url", deployed[2],
-                                            "--output", "json"])
-        assert code == 0, err.getvalue()
-        return json.loads(out.getvalue()) if out.getvalue().strip() else None
+        return aws_cli_json(deployed[2], *args)
 
     assert aws("logs", "describe-log-groups")["logGroups"][0]["logGroupName"] == GROUP
     stream = aws("logs", "describe-log-streams", "--log-group-name", GROUP)["logStreams"][0]
