@@ -57,13 +57,10 @@ def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
-def parse_target(path: str, qualifier: str | None) -> tuple[str, str | None] | None:
-    """(function name, qualifier) from the URL path; the name may be a name, `name:qualifier`,
-    a partial or a full ARN. None when the path is not the invocations path."""
-    match = PATH.match(path)
-    if not match:
-        return None
-    name = unquote(match.group("name"))
+def split_name(raw: str, qualifier: str | None = None) -> tuple[str, str | None]:
+    """(function name, qualifier) of a `FunctionName` parameter: a name, `name:qualifier`, a
+    partial or a full ARN (percent-encoded in the path). The query's `Qualifier` wins."""
+    name = unquote(raw)
     arn = _ARN.match(name)
     if arn:
         name = arn.group("rest")
@@ -71,6 +68,13 @@ def parse_target(path: str, qualifier: str | None) -> tuple[str, str | None] | N
         name, _, from_name = name.partition(":")
         qualifier = qualifier or from_name
     return name, qualifier or None
+
+
+def parse_target(path: str, qualifier: str | None) -> tuple[str, str | None] | None:
+    """(function name, qualifier) from the URL path (split_name's). None when the path is not
+    the invocations path."""
+    match = PATH.match(path)
+    return split_name(match.group("name"), qualifier) if match else None
 
 
 def error(status: int, kind: str, message: str, request_id: str) -> Reply:

@@ -11,40 +11,25 @@ from __future__ import annotations
 import base64
 import inspect
 import json
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 from aloft.local.control.invoke_api import Reply, error, function_arn
+from aloft.local.control.invoke_api import split_name as split_name  # re-exported
 from aloft.local.services.account import ACCOUNT
 from aloft.local.triggers.pollers.bindings import Binding
 from aloft.local.types import FunctionVersion
 from aloft.stage.names import StageNames
 
 T = TypeVar("T")
-_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:(?P<rest>.+)$")
 _RESERVED = ("AWS_", "_", "LAMBDA_")
 _RESERVED_NAMES = frozenset({"LANG", "PATH", "LD_LIBRARY_PATH", "TZ", "ALOFT_BASE_PATH"})
 _ESM_NAMESPACE = uuid.UUID("6f1c7a52-58a4-4a8e-9d1e-3b0c8f9e2a17")
 DEFAULT_PAGE = 50
 MAX_PAGE = 10000
-
-
-def split_name(raw: str, qualifier: str | None = None) -> tuple[str, str | None]:
-    """(function name, qualifier) of a `FunctionName` parameter: a name, `name:qualifier`, a
-    partial or a full ARN (percent-encoded in the path). The query's `Qualifier` wins."""
-    name = unquote(raw)
-    arn = _ARN.match(name)
-    if arn:
-        name = arn.group("rest")
-    if ":" in name:
-        name, _, from_name = name.partition(":")
-        qualifier = qualifier or from_name
-    return name, qualifier or None
 
 
 def lambda_time(ts: float) -> str:
