@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -103,15 +104,20 @@ def needs_postgres() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not up, reason="no PostgreSQL on 127.0.0.1:5432")
 
 
-@contextmanager
-def temporary_database(prefix: str) -> Iterator[str]:
-    """A new PostgreSQL database (its name), dropped after, connections and all."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES + "postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect(POSTGRES + "postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database_fixture(prefix: str) -> Any:
+    """A module-scoped `database` fixture: a new PostgreSQL database (its name), dropped after,
+    connections and all. In a test module: `database = database_fixture("aloft_e2e")`."""
+
+    @pytest.fixture(scope="module")
+    def database() -> Iterator[str]:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES + "postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        yield name
+        with psycopg.connect(POSTGRES + "postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return database
 
 
 def create_superuser(cli: Cli, database: str, password: str) -> None:

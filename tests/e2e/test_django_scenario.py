@@ -18,22 +18,17 @@ from tests.e2e.scenario_helpers import (
     chromium_page,
     copy_example,
     create_superuser,
+    database_fixture,
     http,
     log_into_admin,
     needs_postgres,
     scenario_cli,
-    temporary_database,
 )
 
 PASSWORD = "e2e-" + uuid.uuid4().hex[:12]
 
 pytestmark = [NEEDS_CHROMIUM, needs_postgres()]
-
-
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    with temporary_database("aloft_e2e") as name:
-        yield name
+database = database_fixture("aloft_e2e")
 
 
 @pytest.fixture(scope="module")

@@ -23,23 +23,18 @@ from tests.e2e.scenario_helpers import (
     chromium_page,
     copy_project,
     create_superuser,
+    database_fixture,
     http,
     log_into_admin,
     needs_postgres,
     scenario_cli,
-    temporary_database,
 )
 
 PROJECT = Path(__file__).parent / "zappa_django"
 PASSWORD = "e2e-" + uuid.uuid4().hex[:12]
 
 pytestmark = [NEEDS_CHROMIUM, needs_postgres()]
-
-
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    with temporary_database("aloft_zappa") as name:
-        yield name
+database = database_fixture("aloft_zappa")
 
 
 @pytest.fixture(scope="module")
