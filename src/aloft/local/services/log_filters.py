@@ -17,7 +17,7 @@ import fnmatch
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 Matcher = Callable[[str], bool]
@@ -98,20 +98,22 @@ class _JsonParser:
         return token
 
     def _or(self) -> Test:
-        left = self._and()
-        while self._peek() == ("op", "||"):
-            self._next()
-            right, first = self._and(), left
-            left = (lambda a, b: lambda doc: a(doc) or b(doc))(first, right)
-        return left
+        return self._chain("||", self._and, any)
 
     def _and(self) -> Test:
-        left = self._term()
-        while self._peek() == ("op", "&&"):
+        return self._chain("&&", self._term, all)
+
+    def _chain(self, op: str, operand: Callable[[], Test],
+               join: Callable[[Iterable[bool]], bool]) -> Test:
+        """`operand (op operand)*`, joined by `any` (||) or `all` (&&): both stop at the first
+        operand that decides, as || and && do."""
+        tests = [operand()]
+        while self._peek() == ("op", op):
             self._next()
-            right, first = self._term(), left
-            left = (lambda a, b: lambda doc: a(doc) and b(doc))(first, right)
-        return left
+            tests.append(operand())
+        if len(tests) == 1:
+            return tests[0]
+        return lambda doc: join(test(doc) for test in tests)
 
     def _term(self) -> Test:
         kind, value = self._next()

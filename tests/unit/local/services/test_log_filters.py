@@ -37,6 +37,9 @@ def matching(pattern: str) -> list[int]:
     ("{ $.latency <= 50 }", [1]),
     ('{ $.latency > 10 && $.path != "/health" }', [0]),
     ('{ ($.level = "ERROR" || $.level = "INFO") && $.latency < 100 }', [1]),
+    ('{ $.level = "INFO" || $.level = "ERROR" && $.latency < 100 }', [1]),  # && binds tighter
+    ('{ $.latency = 1 || $.latency = 2 || $.path = "/a" }', [0]),
+    ("{ $.latency > 10 && $.latency < 200 && $.ok IS TRUE }", [1]),
     ("{ $.ok IS TRUE }", [1]),
     ("{ $.user.id = 7 }", [1]),
     ("{ $.user NOT EXISTS }", [0]),
