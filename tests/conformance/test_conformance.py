@@ -22,7 +22,7 @@ from aloft.package import Target, build
 from aloft.package.progress import NullProgress
 from aloft.package.python import host_version
 from aloft.stage.functions import lambda_environment
-from tests.integration.local.cloud_helpers import USER, Cloud, service, write_project
+from tests.integration.local.cloud_helpers import USER, Cloud, lambda_client, service, write_project
 from tests.lambda_runtime_api import LambdaRuntime
 
 HANDLERS = """
@@ -262,16 +262,12 @@ def test_client_context_and_w3c(svc: Service, cloud: Cloud,
     same `context.client_context` and `context.w3c()` (invoke --local takes none)."""
     import base64
 
-    import boto3
-
     sent = {"custom": {"user": "ann"}, "env": {"locale": "fr_FR"},
             "client": {"app_title": "shop", "installation_id": "i-1"},
             "w3c": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                     "tracestate": "congo=t61rcWkgMzE", "other": "dropped"}}
     reference = json.loads(lambda_runtimes["client"].invoke({}, client_context=sent).payload)
-    lam = boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
-                       aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+    lam = lambda_client(cloud)
     response = lam.invoke(FunctionName="conform-dev-client", Payload=b"{}",
                           ClientContext=base64.b64encode(json.dumps(sent).encode()).decode())
     assert json.loads(response["Payload"].read()) == reference

@@ -41,6 +41,27 @@ def signed_invoke(url: str, body: bytes, headers: Mapping[str, str] | None = Non
     return urllib.request.Request(url, data=body, method="POST", headers=signed)
 
 
+def lambda_client(cloud: Cloud, key: str = USER["AWS_ACCESS_KEY_ID"],
+                  secret: str = USER["AWS_SECRET_ACCESS_KEY"], *, retry: bool = True) -> Any:
+    """boto3's Lambda client against the cloud's gateway, signing as the test user (or with
+    `key` and `secret`); `retry=False`: one attempt, so that an error answer is the test's."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key=secret,
+                        config=None if retry else Config(retries={"max_attempts": 1}))
+
+
+def client_error(call: Any, **kwargs: Any) -> dict[str, Any]:
+    """The error response of a boto3 call that must fail."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    return raised.value.response  # type: ignore[no-any-return]
+
+
 def aws_cli(endpoint: str, *args: str) -> tuple[int, str, str]:
     """The AWS CLI (awscli's driver, in process) against `endpoint`, with USER's credentials
     and no config file of this machine's: (exit code, stdout, stderr)."""

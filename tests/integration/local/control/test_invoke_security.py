@@ -12,14 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
 from aloft.cli.main import cli
-from tests.integration.local.cloud_helpers import Cloud, get, service, write_project
+from tests.integration.local.cloud_helpers import (
+    Cloud,
+    client_error,
+    get,
+    lambda_client,
+    service,
+    write_project,
+)
 from tests.waiting import wait_until
 
 PROFILE_KEY, PROFILE_SECRET = "AKIAPROFILEKEY000001", "profile-secret-from-aloft-config"
@@ -126,20 +131,13 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     c.stop()
 
 
-def lambda_client(cloud: Cloud, key: str = PROFILE_KEY, secret: str = PROFILE_SECRET) -> Any:
-    return boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
-                        aws_access_key_id=key, aws_secret_access_key=secret,
-                        config=Config(retries={"max_attempts": 1}))
-
-
-def client_error(call: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as raised:
-        call(**kwargs)
-    return raised.value.response  # type: ignore[no-any-return]
+def profile_client(cloud: Cloud, key: str = PROFILE_KEY, secret: str = PROFILE_SECRET) -> Any:
+    """boto3's Lambda client signing with the user's profile (or `key` and `secret`)."""
+    return lambda_client(cloud, key, secret, retry=False)
 
 
 def test_boto3_with_the_users_profile_invokes(cloud: Cloud) -> None:
-    resp = lambda_client(cloud).invoke(FunctionName="sec-dev-other", Payload=b"{}")
+    resp = profile_client(cloud).invoke(FunctionName="sec-dev-other", Payload=b"{}")
     assert resp["StatusCode"] == 200 and json.loads(resp["Payload"].read()) == "other ran"
 
 
@@ -147,22 +145,22 @@ def test_unsigned_unknown_and_wrongly_signed_requests_are_refused(cloud: Cloud) 
     status, body = get(cloud.url("/2015-03-31/functions/sec-dev-other/invocations"),
                        method="POST", body=b"{}")
     assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
-    unknown = client_error(lambda_client(cloud, "AKIANOTAKEYOFANYONE1", "x").invoke,
+    unknown = client_error(profile_client(cloud, "AKIANOTAKEYOFANYONE1", "x").invoke,
                            FunctionName="sec-dev-other", Payload=b"{}")
     assert unknown["Error"]["Code"] == "UnrecognizedClientException"
     assert unknown["ResponseMetadata"]["HTTPStatusCode"] == 403
-    wrong = client_error(lambda_client(cloud, PROFILE_KEY, "not-the-secret").invoke,
+    wrong = client_error(profile_client(cloud, PROFILE_KEY, "not-the-secret").invoke,
                          FunctionName="sec-dev-other", Payload=b"{}")
     assert wrong["Error"]["Code"] == "InvalidSignatureException"
     assert wrong["Error"]["Message"].startswith("The request signature we calculated")
     # the platform's own key for the AWS endpoint is no key here
-    admin = client_error(lambda_client(cloud, "aloft-admin", "aloft-admin").invoke,
+    admin = client_error(profile_client(cloud, "aloft-admin", "aloft-admin").invoke,
                          FunctionName="sec-dev-other", Payload=b"{}")
     assert admin["Error"]["Code"] == "UnrecognizedClientException"
 
 
 def test_a_function_invokes_its_task_target_and_nothing_else(cloud: Cloud) -> None:
-    resp = lambda_client(cloud).invoke(
+    resp = profile_client(cloud).invoke(
         FunctionName="sec-dev-caller",
         Payload=json.dumps({"targets": ["sec-dev-worker", "sec-dev-other"]}).encode())
     results = json.loads(resp["Payload"].read())
@@ -177,7 +175,7 @@ def test_a_function_invokes_its_task_target_and_nothing_else(cloud: Cloud) -> No
 
 
 def test_a_throttle_says_why(cloud: Cloud, tmp_path: Path) -> None:
-    client = lambda_client(cloud)
+    client = profile_client(cloud)
     started = tmp_path / "started"
 
     def call(event: dict[str, Any]) -> dict[str, Any]:
@@ -201,22 +199,22 @@ def test_a_throttle_says_why(cloud: Cloud, tmp_path: Path) -> None:
 def test_the_client_context_reaches_the_function(cloud: Cloud) -> None:
     context = {"custom": {"user": "ann"}, "env": {"locale": "fr_FR"},
                "client": {"app_title": "shop", "installation_id": "i-1"}}
-    resp = lambda_client(cloud).invoke(
+    resp = profile_client(cloud).invoke(
         FunctionName="sec-dev-describe", Payload=b"{}",
         ClientContext=base64.b64encode(json.dumps(context).encode()).decode())
     assert json.loads(resp["Payload"].read()) == {
         "custom": {"user": "ann"}, "env": {"locale": "fr_FR"}, "app_title": "shop"}
-    resp = lambda_client(cloud).invoke(FunctionName="sec-dev-describe", Payload=b"{}")
+    resp = profile_client(cloud).invoke(FunctionName="sec-dev-describe", Payload=b"{}")
     assert json.loads(resp["Payload"].read()) is None  # none given: None, as on Lambda
 
 
 def test_log_type_tail_returns_the_last_4_kb(cloud: Cloud) -> None:
-    resp = lambda_client(cloud).invoke(FunctionName="sec-dev-describe", Payload=b"{}",
+    resp = profile_client(cloud).invoke(FunctionName="sec-dev-describe", Payload=b"{}",
                                        LogType="Tail")
     tail = base64.b64decode(resp["LogResult"])
     assert len(tail) == 4096
     text = tail.decode()
     assert "the last line" in text and f"REPORT RequestId: {resp['ResponseMetadata']['RequestId']}"\
         in text
-    assert "LogResult" not in lambda_client(cloud).invoke(FunctionName="sec-dev-describe",
+    assert "LogResult" not in profile_client(cloud).invoke(FunctionName="sec-dev-describe",
                                                           Payload=b"{}")

@@ -11,10 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from aloft.config.models import Service
 from tests.integration.local.cloud_helpers import (
@@ -22,7 +19,9 @@ from tests.integration.local.cloud_helpers import (
     Cloud,
     aws_cli,
     aws_cli_json,
+    client_error,
     get,
+    lambda_client,
     service,
     write_project,
 )
@@ -86,16 +85,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, 
 
 @pytest.fixture(scope="module")
 def client(deployed: tuple[Cloud, Service]) -> Any:
-    return boto3.client("lambda", endpoint_url=deployed[0].url(""), region_name="us-east-1",
-                        aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"],
-                        config=Config(retries={"max_attempts": 1}))
-
-
-def error_of(call: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as raised:
-        call(**kwargs)
-    return raised.value.response  # type: ignore[no-any-return]
+    return lambda_client(deployed[0], retry=False)
 
 
 def account_of(arn: str) -> str:
@@ -113,7 +103,7 @@ def test_list_functions_pages_with_markers(client: Any) -> None:
     names = [f["FunctionName"] for page in client.get_paginator("list_functions").paginate(
         PaginationConfig={"PageSize": 1}) for f in page["Functions"]]
     assert names == ["lapi-dev-app", "lapi-dev-consumer", "lapi-dev-fails", "lapi-dev-worker"]
-    bad = error_of(client.list_functions, Marker="not-a-marker")
+    bad = client_error(client.list_functions, Marker="not-a-marker")
     assert bad["Error"]["Code"] == "InvalidParameterValueException"
 
 
@@ -152,7 +142,7 @@ def test_an_unknown_function_or_qualifier_is_resource_not_found(
 ) -> None:
     kwargs = {"FunctionName": name, **({"Qualifier": qualifier} if qualifier else {})}
     for call in (client.get_function, client.get_function_configuration, client.get_policy):
-        error = error_of(call, **kwargs)
+        error = client_error(call, **kwargs)
         assert error["Error"]["Code"] == "ResourceNotFoundException"
         assert error["ResponseMetadata"]["HTTPStatusCode"] == 404
         assert error["Error"]["Message"].startswith("Function not found: arn:aws:lambda:")
@@ -171,14 +161,14 @@ def test_versions_aliases_policy_and_tags(client: Any) -> None:
     aliases = client.list_aliases(FunctionName="lapi-dev-app")["Aliases"]
     assert [(a["Name"], a["FunctionVersion"]) for a in aliases] == [("dev", "1")]
     assert client.get_alias(FunctionName="lapi-dev-app", Name="dev")["FunctionVersion"] == "1"
-    missing = error_of(client.get_alias, FunctionName="lapi-dev-app", Name="prod")
+    missing = client_error(client.get_alias, FunctionName="lapi-dev-app", Name="prod")
     assert missing["Error"]["Code"] == "ResourceNotFoundException"
     policy = json.loads(client.get_policy(FunctionName="lapi-dev-app")["Policy"])
     assert [s["Principal"]["Service"] for s in policy["Statement"]] == [
         "apigateway.amazonaws.com"]
     worker = json.loads(client.get_policy(FunctionName="lapi-dev-worker")["Policy"])
     assert [s["Principal"]["Service"] for s in worker["Statement"]] == ["events.amazonaws.com"]
-    nothing = error_of(client.get_policy, FunctionName="lapi-dev-fails")
+    nothing = client_error(client.get_policy, FunctionName="lapi-dev-fails")
     assert nothing["Error"]["Code"] == "ResourceNotFoundException"
     arn = client.get_function_configuration(FunctionName="lapi-dev-app")["FunctionArn"]
     assert client.list_tags(Resource=arn)["Tags"]["aloft:stage"] == "dev"
@@ -192,7 +182,7 @@ def test_reserved_concurrency_is_applied_at_once(client: Any) -> None:
     try:
         got = client.get_function_concurrency(FunctionName="lapi-dev-fails")
         assert got["ReservedConcurrentExecutions"] == 0
-        throttled = error_of(client.invoke, FunctionName="lapi-dev-fails", Payload=b"{}")
+        throttled = client_error(client.invoke, FunctionName="lapi-dev-fails", Payload=b"{}")
         assert throttled["Error"]["Code"] == "TooManyRequestsException"
         assert throttled["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
         settings = client.get_account_settings()
@@ -205,7 +195,7 @@ def test_reserved_concurrency_is_applied_at_once(client: Any) -> None:
         FunctionName="lapi-dev-fails")
     resp = client.invoke(FunctionName="lapi-dev-fails", Payload=b"{}")
     assert resp["FunctionError"] == "Unhandled"
-    too_many = error_of(client.put_function_concurrency, FunctionName="lapi-dev-fails",
+    too_many = client_error(client.put_function_concurrency, FunctionName="lapi-dev-fails",
                         ReservedConcurrentExecutions=100000)
     assert too_many["Error"]["Code"] == "InvalidParameterValueException"
 
@@ -218,7 +208,7 @@ def test_event_invoke_config_reads_and_writes(client: Any) -> None:
                                             MaximumEventAgeInSeconds=120)
     config = client.get_function_event_invoke_config(FunctionName="lapi-dev-worker")
     assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (0, 120)
-    bad = error_of(client.put_function_event_invoke_config, FunctionName="lapi-dev-worker",
+    bad = client_error(client.put_function_event_invoke_config, FunctionName="lapi-dev-worker",
                    DestinationConfig={"OnFailure": {"Destination": "arn:aws:sqs:x"}})
     assert bad["Error"]["Code"] == "InvalidParameterValueException"
     assert "aloft.yml" in bad["Error"]["Message"]
@@ -239,16 +229,16 @@ def test_event_source_mappings_list_get_and_update(client: Any) -> None:
     assert (again["State"], again["BatchSize"]) == ("Disabled", 2)
     client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)
     assert client.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Enabled"
-    missing = error_of(client.get_event_source_mapping,
+    missing = client_error(client.get_event_source_mapping,
                        UUID="00000000-0000-0000-0000-000000000000")
     assert missing["Error"]["Code"] == "ResourceNotFoundException"
 
 
 def test_what_deploys_code_points_to_aloft_deploy(client: Any) -> None:
-    error = error_of(client.update_function_code, FunctionName="lapi-dev-app",
+    error = client_error(client.update_function_code, FunctionName="lapi-dev-app",
                      ZipFile=b"PK\x05\x06" + b"\0" * 18)
     assert "aloft deploy" in error["Error"]["Message"]
-    error = error_of(client.create_function, FunctionName="x", Role="r", Code={"ZipFile": b"z"},
+    error = client_error(client.create_function, FunctionName="x", Role="r", Code={"ZipFile": b"z"},
                      Runtime="python3.12", Handler="h.h")
     assert "aloft deploy" in error["Error"]["Message"]
 
@@ -265,7 +255,7 @@ def test_update_alias_rolls_the_stage_back(deployed: tuple[Cloud, Service],
         FunctionName="lapi-dev-app")["Environment"]["Variables"]["GREETING"] == "hi"
     assert cloud.provider.status(svc).report["alias"] == \
         "dev -> version 1 (rolled back: version 2 is the newest)"
-    unknown = error_of(client.update_alias, FunctionName="lapi-dev-app", Name="dev",
+    unknown = client_error(client.update_alias, FunctionName="lapi-dev-app", Name="dev",
                        FunctionVersion="7")
     assert unknown["Error"]["Code"] == "ResourceNotFoundException"
 

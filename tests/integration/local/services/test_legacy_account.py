@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from aloft.local.services.snapshot import SnapshotFile
 from aloft.local.types import ACCOUNT_ID, LEGACY_ACCOUNT_ID
-from tests.integration.local.cloud_helpers import USER, Cloud, service, write_project
+from tests.integration.local.cloud_helpers import USER, Cloud, lambda_client, service, write_project
 from tests.waiting import wait_until
 
 HANDLERS = """
@@ -86,9 +85,7 @@ def test_a_legacy_home_keeps_working(cloud: Cloud, tmp_path: Path) -> None:
     cloud.provider.deploy(service(root))
 
     def lam() -> Any:
-        return boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
-                            aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+        return lambda_client(cloud)
 
     def send(body: str) -> str:
         resp = lam().invoke(FunctionName="old-dev-sender",

@@ -20,7 +20,14 @@ from botocore.exceptions import ClientError
 from aloft.config.models import Service
 from aloft.local.services.supervisor import wait_for_endpoint
 from aloft.local.store.logs import LogStore
-from tests.integration.local.cloud_helpers import USER, Cloud, aws_cli_json, service, write_project
+from tests.integration.local.cloud_helpers import (
+    USER,
+    Cloud,
+    aws_cli_json,
+    lambda_client,
+    service,
+    write_project,
+)
 from tests.waiting import wait_until
 
 HANDLERS = """
@@ -64,9 +71,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory
     root = write_project(tmp_path_factory.mktemp("project"), CONFIG, {"handlers.py": HANDLERS})
     svc = service(root)
     cloud.provider.deploy(svc)
-    lam = boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
-                       aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+    lam = lambda_client(cloud)
     for n, level in enumerate(["INFO", "ERROR", "INFO", "WARN", "ERROR"]):
         event = {"n": n, "level": level, "fail": level == "WARN"}
         lam.invoke(FunctionName="logsapi-dev-talker", Payload=json.dumps(event).encode())
@@ -176,9 +181,7 @@ def test_following_as_aws_logs_tail_does(deployed: tuple[Cloud, Service, str, Pa
     first = poll()
     assert sum(m.startswith("plain line") for m in first) == 5
     assert poll() == []  # nothing new: nothing again
-    lam = boto3.client("lambda", endpoint_url=deployed[0].url(""), region_name="us-east-1",
-                       aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+    lam = lambda_client(deployed[0])
     lam.invoke(FunctionName="logsapi-dev-talker", Payload=b'{"n": 99}')
     later = wait_until(lambda: poll() or None, message="the new invocation's lines")
     assert "plain line 99" in later and not any(m in first for m in later
@@ -206,9 +209,7 @@ def test_a_stream_per_instance(deployed: tuple[Cloud, Service, str, Path], logs:
     """Two requests at once run on two instances: each has its own stream, named as Lambda
     names them, holding its own lines only, and each instance is told its own stream's name."""
     def invoke(n: int) -> dict[str, str]:
-        lam = boto3.client("lambda", endpoint_url=deployed[0].url(""), region_name="us-east-1",
-                           aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
-                           aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"])
+        lam = lambda_client(deployed[0])
         answer = lam.invoke(FunctionName="logsapi-dev-talker",
                             Payload=json.dumps({"n": n, "hold": 1.0}).encode())
         told: dict[str, str] = json.loads(answer["Payload"].read())
