@@ -70,10 +70,13 @@ def test_method_arns_and_identity_sources() -> None:
 def test_the_events_have_api_gateways_shapes() -> None:
     token = token_event("Bearer allow-token-123", ARN)
     assert set(token) == set(fixture("authorizer_token.json"))
-    v1 = request_event(authorizer(payload="1.0"), REQUEST, route_path="/orders/{id}",
-                       route_key="GET /orders/{id}", path="/orders/42",
-                       path_parameters={"id": "42"}, stage="dev", request_id="r1",
-                       api_id="local", arn=ARN, identity=("allow-me",))
+    def event(payload: str) -> dict[str, Any]:
+        return request_event(authorizer(payload=payload), REQUEST, route_path="/orders/{id}",
+                             route_key="GET /orders/{id}", path="/orders/42",
+                             path_parameters={"id": "42"}, stage="dev", request_id="r1",
+                             api_id="local", arn=ARN, identity=("allow-me",))
+
+    v1 = event("1.0")
     sample = fixture("authorizer_request.json")
     assert set(v1) == set(sample)
     assert (v1["type"], v1["methodArn"], v1["resource"], v1["pathParameters"]) == (
@@ -81,10 +84,7 @@ def test_the_events_have_api_gateways_shapes() -> None:
     assert v1["headers"]["Authorization"] == "allow-me"
     assert v1["queryStringParameters"] == {"status": "open", "token": "t 1"}
     assert set(sample["requestContext"]) <= set(v1["requestContext"])
-    v2 = request_event(authorizer(payload="2.0"), REQUEST, route_path="/orders/{id}",
-                       route_key="GET /orders/{id}", path="/orders/42",
-                       path_parameters={"id": "42"}, stage="dev", request_id="r1",
-                       api_id="local", arn=ARN, identity=("allow-me",))
+    v2 = event("2.0")
     sample = fixture("authorizer_http_v2.json")
     assert set(v2) == set(sample)
     assert (v2["type"], v2["routeArn"], v2["identitySource"], v2["cookies"]) == (
