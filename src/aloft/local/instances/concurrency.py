@@ -3,25 +3,29 @@
 A slot is one request in flight. A request takes a slot at once when both limits allow it and
 nobody is waiting; otherwise it queues, and freed slots go to waiters first come first served
 (among those whose function may run), until its `throttle_wait` runs out.
+
+Under load most requests queue (16 connections, 2 instances: 14 wait at any time), so a waiter
+is cheap: no timer of its own. Every waiter waits the same `throttle_wait`, so the queue is in
+deadline order and one timer, armed for the oldest waiter, expires them all.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
-from dataclasses import dataclass
 
 from aloft.local.types import FunctionVersion
 
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT = "ConcurrentInvocationLimitExceeded"
+_EARLY = 0.002  # seconds a timer may fire before its time (uvloop's timers count whole ms)
 
 
-@dataclass(eq=False)
 class _Waiter:
-    fv: FunctionVersion
-    future: asyncio.Future[bool]
+    __slots__ = ("deadline", "future", "fv")
+
+    def __init__(self, fv: FunctionVersion, future: asyncio.Future[bool], deadline: float):
+        self.fv, self.future, self.deadline = fv, future, deadline
 
 
 class ConcurrencySlots:
@@ -31,6 +35,7 @@ class ConcurrencySlots:
         self._inflight: dict[str, int] = {}
         self._total = 0
         self._waiters: deque[_Waiter] = deque()
+        self._expiry: asyncio.TimerHandle | None = None  # armed for the oldest waiter
 
     def try_take(self, fv: FunctionVersion) -> bool:
         """Take a slot now if one is free and nobody waits for one (the hot path)."""
@@ -49,12 +54,10 @@ class ConcurrencySlots:
         the hot path no extra coroutine level.) Cancelling it leaves the queue."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
-        waiter = _Waiter(fv, future)
-        self._waiters.append(waiter)
+        self._waiters.append(_Waiter(fv, future, loop.time() + self.throttle_wait))
         self._dispatch()
-        if not future.done():
-            timer = loop.call_later(self.throttle_wait, self._expire, waiter)
-            future.add_done_callback(lambda _: timer.cancel())
+        if not future.done() and self._expiry is None:
+            self._expiry = loop.call_later(self.throttle_wait, self._expire)
         return future
 
     def release(self, function: str) -> None:
@@ -74,6 +77,9 @@ class ConcurrencySlots:
             if not waiter.future.done():
                 waiter.future.set_result(False)
         self._waiters.clear()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
 
     def _can_run(self, fv: FunctionVersion) -> bool:
         limit = fv.concurrency
@@ -85,11 +91,19 @@ class ConcurrencySlots:
         self._inflight[function] = self._inflight.get(function, 0) + 1
         self._total += 1
 
-    def _expire(self, waiter: _Waiter) -> None:
-        if not waiter.future.done():
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
-            waiter.future.set_result(False)
+    def _expire(self) -> None:
+        """Throttle the waiters whose time is up (the oldest first); re-arm for the next."""
+        self._expiry = None
+        waiters = self._waiters
+        loop = asyncio.get_running_loop()
+        now = loop.time() + _EARLY
+        while waiters and waiters[0].deadline <= now:
+            future = waiters.popleft().future
+            if not future.done():
+                future.set_result(False)
+        if waiters:
+            self._expiry = loop.call_later(max(0.0, waiters[0].deadline - loop.time()),
+                                           self._expire)
 
     def _dispatch(self) -> None:
         """Give free slots to waiters, first come first served among those that may run."""
