@@ -29,6 +29,7 @@ from aloft.runtime.settings import (
 )
 from aloft.runtime.sources import ENVELOPES, SOURCES, EventSource, Kind, RecordsSource
 from aloft.runtime.sources.envelopes import ENVELOPE_KEY
+from aloft.runtime.sources.http import HttpApiV2
 
 ENV_BASE_PATH = "ALOFT_BASE_PATH"
 """Path prefix the app is mounted at (local cloud: `/{service}/{stage}`; custom domain paths)."""
@@ -165,6 +166,22 @@ class Instance:
                 response = self._crash(exc, event, context)
             return http.response(response, event, self.binary)
         return self._dispatch[source.kind](event, source, context)
+
+    def handle_http(self, event: Any, context: Any) -> Any:
+        """`handle`, for the local cloud's gateway: an HTTP API (2.0) request to the app is
+        answered with the `HttpResponse` API Gateway would make of `handle`'s result
+        (`HttpApiV2.proxied`), skipping the result dict and its reading; anything else is
+        answered as `handle` answers it."""
+        app = self.app
+        if app is None or self._last is not HttpApiV2 or type(event) is not dict or \
+                not HttpApiV2.infer(event):
+            return self.handle(event, context)
+        environ = HttpApiV2.environ(event, context, self.base_path)
+        try:
+            response = app.serve(environ)
+        except Exception as exc:
+            response = self._crash(exc, event, context)
+        return HttpApiV2.proxied(response)
 
     def _http(self, event: Any, source: type[EventSource], context: Any) -> Any:
         """An HTTP event for a function with a handler: Lambda semantics, the raw event."""

@@ -206,3 +206,43 @@ def test_receive_after_the_body_waits_for_the_response_to_complete(deploy: Any) 
         result = runtime.handler(load_event("v2_gzip.json"), None)
         assert (result["statusCode"], result["body"]) == (200, "onetwo")
         assert module.SEEN == ["waiting", "http.disconnect", "http.disconnect"]
+
+
+HEADERS_APP = '''
+import asyncio
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await receive()
+    path = scope["path"]
+    if path.endswith("/sleep"):  # waits on the loop's timer: the loop must run for it
+        await asyncio.sleep(0.01)
+    status = 600 if path.endswith("/bad") else 202
+    body = bytes(range(256)) if path.endswith("/binary") else "héllo".encode()
+    kind = b"application/octet-stream" if path.endswith("/binary") else b"text/plain"
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"Content-Type", kind), (b"X-Many", b"1"), (b"set-cookie", b"a=1"),
+        (b"x-many", b"2"), (b"Set-Cookie", b"b=2")]})
+    await send({"type": "http.response.body", "body": body})
+'''
+
+
+def test_handle_http_answers_what_api_gateway_makes_of_the_result(deploy: Any) -> None:
+    """The local cloud's shortcut (the HttpResponse, no result dict) gives what API Gateway
+    reads from the dict: the same status, headers and body bytes, text or binary."""
+    from aloft.local.instances.worker.proxy_response import checked_status, proxy_response
+
+    instance = deploy({"headersapp": HEADERS_APP}, app="headersapp:app")
+    base = load_event("v2_stage_prefix.json")
+    instance.handle(base, None)  # the first request finds the event's source
+    for path in ("/prod/items", "/prod/binary", "/prod/sleep"):
+        event = base | {"rawPath": path}
+        expected = proxy_response(instance.handle(event, None), "2.0")
+        answer = instance.handle_http(event, None)
+        assert (checked_status(answer.status), answer.headers, answer.body) == expected
+    assert expected[1] == [("content-type", "text/plain"), ("x-many", "1, 2"),
+                           ("set-cookie", "a=1"), ("set-cookie", "b=2")]
+    assert expected[2] == "héllo".encode()
+    bad = instance.handle_http(base | {"rawPath": "/prod/bad"}, None)
+    assert bad.status == 600  # the caller refuses it (502), as API Gateway would

@@ -215,6 +215,29 @@ class HttpApiV2(HttpSource):
         return out
 
 
+    @staticmethod
+    def proxied(response: HttpResponse) -> HttpResponse:
+        """The response API Gateway makes of `response(response, ...)`'s result, without that
+        dict in between (the local cloud's instances answer their gateway with it): headers
+        named in lower case, repeats joined with ", ", Set-Cookie ones (the result's `cookies`)
+        last; the body's bytes as they are (`response` encodes them as text or base64, and API
+        Gateway decodes them back)."""
+        headers: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, value in response.headers:
+            lower = name.lower()
+            if lower == "set-cookie":
+                cookies.append(value)
+            elif lower in headers:
+                headers[lower] += ", " + value
+            else:
+                headers[lower] = value
+        pairs = list(headers.items())
+        if cookies:
+            pairs.extend(("set-cookie", cookie) for cookie in cookies)
+        return HttpResponse(response.status, pairs, response.body)
+
+
 class FunctionUrl(HttpApiV2):
     """A Lambda function URL: the HTTP API v2 shape, served at `*.lambda-url.*`."""
 

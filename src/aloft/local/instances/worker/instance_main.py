@@ -58,6 +58,11 @@ E = _sibling("event_builders")
 
 Handler = Callable[[Any, Any], Any]
 _serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
+# The app's HTTP API requests: a handler answering them with the HTTP response API Gateway
+# makes of its result (an instance of _raw_response), and that type; None with an artifact whose
+# runtime predates them (set by _initialise).
+_http_handler: Handler | None = None
+_raw_response: Any = None
 PRIME_AGENT = "aloft-snapshot-prime"
 ContextFactory = Callable[[str, float], Any]  # (request id, monotonic deadline) -> context
 PR_SET_PDEATHSIG = 1
@@ -176,9 +181,13 @@ def _setup_logging() -> None:
 def _initialise() -> tuple[Handler, Any]:
     import aloft.runtime.handler as runtime
 
-    global _serves_http
+    global _serves_http, _http_handler, _raw_response
     instance = runtime.init()
     _serves_http = getattr(instance, "app", None) is not None
+    _http_handler = getattr(instance, "handle_http", None)
+    _raw_response = getattr(runtime, "HttpResponse", None)
+    if _raw_response is None:
+        _http_handler = None
     context_cls: Any = _Context  # an artifact without the context module: a minimal stand-in
     with contextlib.suppress(ImportError):
         from aloft.runtime.context import LambdaContext
@@ -278,6 +287,10 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     http_versions = {P.INVOKE_HTTP2: "2.0", P.INVOKE_HTTP1: "1.0"}
     invoke, with_context, from_packed = P.INVOKE, P.INVOKE_CONTEXT, E.event_from_packed
     proxy_response, pack_http, not_proxy = R.proxy_response, P.pack_http, R.MalformedResponse
+    http2, http_handler, raw_response = P.INVOKE_HTTP2, _http_handler, _raw_response
+    checked_status: Any = getattr(R, "checked_status", None)
+    if checked_status is None:
+        http_handler = None
     out, err = sys.stdout, sys.stderr
     clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
     getrusage, rusage_self = resource.getrusage, resource.RUSAGE_SELF
@@ -308,10 +321,21 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
                 event = loads(raw)
             else:  # an HTTP request, packed by the gateway: the event is built here
                 event = from_packed(body[start:], request_id)
-            result = handler(event, context)
+            if request_kind == http2 and http_handler is not None:
+                result = http_handler(event, context)
+            else:
+                result = handler(event, context)
             try:
                 http = http_versions.get(request_kind)
-                if http is None:
+                if type(result) is raw_response:  # the app's answer as API Gateway reads it
+                    try:
+                        payload = pack_http(checked_status(result.status), result.headers,
+                                            result.body)
+                        kind = http_ok
+                    except not_proxy as exc:
+                        payload = str(exc).encode()
+                        kind = malformed
+                elif http is None:
                     payload = dumps(result).encode()
                     kind = ok
                 else:  # an HTTP request: answer the response API Gateway would make of it

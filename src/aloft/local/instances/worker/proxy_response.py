@@ -39,8 +39,8 @@ def proxy_response(result: Any, version: str, raw: bytes | None = None) -> Respo
     return _proxy_response(result, version)
 
 
-def _proxy_response(result: dict[str, Any], version: str) -> Response:
-    status = result.get("statusCode")
+def checked_status(status: Any) -> int:
+    """The result's statusCode as API Gateway takes it, or MalformedResponse."""
     if type(status) is not int:  # exactly int: a bool (an int subclass) is refused
         if isinstance(status, str) and status.isdigit():
             status = int(status)
@@ -48,6 +48,11 @@ def _proxy_response(result: dict[str, Any], version: str) -> Response:
             raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
     if not 100 <= status <= 599:
         raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
+    return int(status)
+
+
+def _proxy_response(result: dict[str, Any], version: str) -> Response:
+    status = checked_status(result.get("statusCode"))
     headers: list[tuple[str, str]] = []
     single = result.get("headers")
     single = {} if single is None else single
