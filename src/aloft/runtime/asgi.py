@@ -23,7 +23,15 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from aloft.runtime.errors import InitError
-from aloft.runtime.http import Environ, HttpResponse
+from aloft.runtime.http import (
+    _HEADER_KEYS,
+    Environ,
+    HttpResponse,
+    Request,
+    _latin1,
+    addresses,
+    header_key,
+)
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -169,12 +177,61 @@ class AsgiApp:
             "aws.context": environ["aloft.context"],
         }
 
+    def request_scope(self, request: Request, cookie: str | None = None) -> dict[str, Any]:
+        """`scope(build_environ(request))` (with `cookie` as the environ's HTTP_COOKIE), made
+        without the environ: the same headers in the same order, path, server and client."""
+        (method, script, path, query, headers, body, source_ip, domain, event, context,
+         _authorizer) = request
+        keyed: dict[str, Any] = {}  # the environ's header keys, in its order
+        keys = _HEADER_KEYS
+        for name, value in headers.items():
+            keyed[keys.get(name) or header_key(name)] = value
+        scheme, host, port, remote = addresses(keyed, domain, source_ip)
+        keyed["CONTENT_LENGTH"] = str(len(body)) if body else "0"
+        if cookie is not None:
+            keyed["HTTP_COOKIE"] = cookie
+        pairs: list[tuple[bytes, bytes]] = []
+        names = _HEADER_NAMES
+        for key, value in keyed.items():
+            asgi_name = names.get(key, _UNSEEN)
+            if asgi_name is _UNSEEN:
+                asgi_name = _header_name(key)
+            if asgi_name is None or (asgi_name == b"content-length" and value == "0"):
+                continue
+            pairs.append((asgi_name, str(value).encode("latin-1", "replace")))
+        script = script if script.isascii() else _latin1(script)
+        raw_path = (script + (path if path.isascii() else _latin1(path))).encode("latin-1")
+        return {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": "1.1",
+            "method": method,
+            "scheme": scheme,
+            "root_path": script.encode("latin-1").decode("utf-8", "replace"),
+            "path": raw_path.decode("utf-8", "replace"),
+            "raw_path": raw_path,
+            "query_string": query.encode("latin-1", "replace"),
+            "headers": pairs,
+            "server": (host, int(port) if port.isdigit() else 443),
+            "client": (remote, 0),
+            "state": dict(self.state),
+            "aws.event": event,
+            "aws.context": context,
+        }
+
+    def serve_request(self, request: Request, cookie: str | None = None) -> HttpResponse:
+        """`serve(build_environ(request))`, without the environ (see request_scope)."""
+        return self._serve(self.request_scope(request, cookie), request.body, request.method)
+
     def serve(self, environ: Environ) -> HttpResponse:
+        return self._serve(self.scope(environ), environ["wsgi.input"].getvalue(),
+                           environ["REQUEST_METHOD"])
+
+    def _serve(self, scope: dict[str, Any], body: bytes, method: str) -> HttpResponse:
         if not self._started:
             self.start()
-        body = environ["wsgi.input"].getvalue()
         loop = self.loop
-        task = loop.create_task(self._cycle(self.scope(environ), body, environ["REQUEST_METHOD"]))
+        task = loop.create_task(self._cycle(scope, body, method))
         ready: Any = getattr(loop, "_ready", None)  # BaseEventLoop's queue of ready callbacks
         if ready is not None and not loop.is_running():
             # What run_forever does around its passes (the running loop, the thread it runs

@@ -18,7 +18,7 @@ from typing import Any
 
 from aloft.runtime.context import LambdaContext
 from aloft.runtime.errors import InitError, UnsupportedEvent
-from aloft.runtime.http import AppBridge, BinaryTypes, HttpResponse, error_response
+from aloft.runtime.http import AppBridge, BinaryTypes, HttpResponse, Request, error_response
 from aloft.runtime.loader import import_callable, load_http_app
 from aloft.runtime.settings import (
     ENV_FUNCTION,
@@ -101,6 +101,9 @@ class Instance:
             self.app = load_http_app(settings.get("app"), settings.get("django_settings"))
             self.app.start()  # ASGI lifespan: once per instance, in the init phase
             atexit.register(self.app.close)
+        # An ASGI app's requests skip the WSGI environ (see handle_http)
+        self._serve_request: Callable[[Request, str | None], HttpResponse] | None = getattr(
+            self.app, "serve_request", None)
         self.each = self.spec.get("records") == "each"
         self._last: type[EventSource] | None = None
         self._dispatch: dict[Kind, Dispatcher] = {
@@ -176,11 +179,19 @@ class Instance:
         if app is None or self._last is not HttpApiV2 or type(event) is not dict or \
                 not HttpApiV2.infer(event):
             return self.handle(event, context)
-        environ = HttpApiV2.environ(event, context, self.base_path)
-        try:
-            response = app.serve(environ)
-        except Exception as exc:
-            response = self._crash(exc, event, context)
+        serve_request = self._serve_request
+        if serve_request is not None:  # an ASGI app: its scope without an environ between
+            request, cookie = HttpApiV2.request(event, context, self.base_path)
+            try:
+                response = serve_request(request, cookie)
+            except Exception as exc:
+                response = self._crash(exc, event, context)
+        else:
+            environ = HttpApiV2.environ(event, context, self.base_path)
+            try:
+                response = app.serve(environ)
+            except Exception as exc:
+                response = self._crash(exc, event, context)
         return HttpApiV2.proxied(response)
 
     def _http(self, event: Any, source: type[EventSource], context: Any) -> Any:

@@ -116,7 +116,26 @@ def build_environ(request: Request) -> Environ:
     keys = _HEADER_KEYS
     for name, value in headers.items():
         environ[keys.get(name) or header_key(name)] = value
-    get = environ.get
+    scheme, host, port, remote = addresses(environ, domain, source_ip)
+    environ["wsgi.url_scheme"] = scheme
+    environ["SERVER_NAME"] = host
+    environ["SERVER_PORT"] = port
+    environ["REMOTE_ADDR"] = remote
+    environ["CONTENT_LENGTH"] = str(len(body)) if body else "0"
+    if authorizer:
+        environ["aloft.authorizer"] = authorizer
+        environ["API_GATEWAY_AUTHORIZER"] = authorizer
+        user = remote_user(authorizer)
+        if user:
+            environ["REMOTE_USER"] = user
+    return environ
+
+
+def addresses(
+    keyed: dict[str, Any], domain: str | None, source_ip: str | None
+) -> tuple[str, str, str, str]:
+    """(scheme, host, port, client) of a request whose headers `keyed` holds by environ key."""
+    get = keyed.get
     scheme = get("HTTP_X_FORWARDED_PROTO") or "https"
     host = get("HTTP_HOST") or domain or "localhost"
     if ":" in host and not host.endswith("]"):
@@ -130,18 +149,7 @@ def build_environ(request: Request) -> Environ:
         remote = source_ip.split("/", 1)[0]  # some payloads carry a CIDR suffix
     else:
         remote = "127.0.0.1"
-    environ["wsgi.url_scheme"] = scheme
-    environ["SERVER_NAME"] = host
-    environ["SERVER_PORT"] = port
-    environ["REMOTE_ADDR"] = remote
-    environ["CONTENT_LENGTH"] = str(len(body)) if body else "0"
-    if authorizer:
-        environ["aloft.authorizer"] = authorizer
-        environ["API_GATEWAY_AUTHORIZER"] = authorizer
-        user = remote_user(authorizer)
-        if user:
-            environ["REMOTE_USER"] = user
-    return environ
+    return scheme, host, port, remote
 
 
 def decode_path(raw: str) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 
 from aloft.runtime import handler as runtime
 from aloft.runtime.asgi import AsgiApp
-from tests.unit.runtime.runtime_helpers import load_event, user_module
+from aloft.runtime.sources.http import HttpApiV2
+from tests.unit.runtime.runtime_helpers import FIXTURE_EVENTS, load_event, user_module
 
 RAW_ASGI = '''
 import json
@@ -246,3 +247,28 @@ def test_handle_http_answers_what_api_gateway_makes_of_the_result(deploy: Any) -
     assert expected[2] == "héllo".encode()
     bad = instance.handle_http(base | {"rawPath": "/prod/bad"}, None)
     assert bad.status == 600  # the caller refuses it (502), as API Gateway would
+
+
+def test_request_scope_is_the_environs_scope(deploy: Any) -> None:
+    """An HTTP API request's scope made without the WSGI environ (the local cloud's path) is
+    the scope made from it: headers (merged as environ keys merge them, in order), paths,
+    query, server, client, for each v2 fixture and variants of it."""
+    instance = deploy({"rawasgi": RAW_ASGI}, app="rawasgi:app")
+    app = instance.app
+    assert isinstance(app, AsgiApp)
+    events = [json.loads(p.read_text()) for p in sorted(FIXTURE_EVENTS.glob("v2_*.json"))]
+    first = events[0]
+    events += [
+        first | {"headers": {"host": "[::1]", "x_forwarded_for": "9.9.9.9, 1.1.1.1",
+                             "X-Forwarded-For": "8.8.8.8", "content-length": "3",
+                             "x-forwarded-port": "8443", "cookie": "c=0"},
+                 "cookies": ["a=1", "b=2"], "body": "abc", "rawQueryString": "q=é"},
+        first | {"headers": {}, "rawPath": "/prod/caf%C3%A9/%E2%82%AC"},
+        first | {"headers": {"x-forwarded-proto": "http"}, "body": "aGk=",
+                 "isBase64Encoded": True},
+    ]
+    for event in events:
+        for base_path in ("", "/svc/dev", "/prod"):
+            request, cookie = HttpApiV2.request(event, None, base_path)
+            assert app.request_scope(request, cookie) == app.scope(
+                HttpApiV2.environ(event, None, base_path)), (event, base_path)

@@ -164,7 +164,8 @@ class HttpApiV2(HttpSource):
         )
 
     @staticmethod
-    def environ(event: Event, context: Any, base_path: str) -> Environ:
+    def request(event: Event, context: Any, base_path: str) -> tuple[Request, str | None]:
+        """The request of `event`, and its Cookie header (HTTP APIs move it to `cookies`)."""
         request_context = event["requestContext"]
         http = request_context.get("http") or {}
         path = event["rawPath"] or "/"
@@ -177,16 +178,21 @@ class HttpApiV2(HttpSource):
         else:
             script = ""
         body = event.get("body")
-        environ = build_environ(Request(
+        cookies = event.get("cookies")
+        return Request(
             http.get("method") or "GET", script, path, event.get("rawQueryString") or "",
             event.get("headers") or {},
             request_body(body, event.get("isBase64Encoded")) if body else b"",
             http.get("sourceIp"),
             request_context.get("domainName"), event, context, request_context.get("authorizer"),
-        ))
-        cookies = event.get("cookies")
-        if cookies:  # HTTP APIs move the Cookie header here
-            environ["HTTP_COOKIE"] = "; ".join(cookies)
+        ), "; ".join(cookies) if cookies else None
+
+    @staticmethod
+    def environ(event: Event, context: Any, base_path: str) -> Environ:
+        request, cookie = HttpApiV2.request(event, context, base_path)
+        environ = build_environ(request)
+        if cookie is not None:
+            environ["HTTP_COOKIE"] = cookie
         return environ
 
     @staticmethod
