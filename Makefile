@@ -23,8 +23,12 @@ browser:
 demo: setup
 	$(PY) scripts/demo.py
 
+# Test files run on $(TEST_WORKERS) workers (pytest-xdist), each file whole on one worker: its
+# module fixtures (a cloud, a corpus check) are set up once. One worker per core, at most 4 (a
+# container may show the host's cores); TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 test: setup browser
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit

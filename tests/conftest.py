@@ -61,6 +61,11 @@ def pytest_configure(config: pytest.Config) -> None:
     import socket
     import tempfile
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # xdist's workers inherit COLUMNS=80 and LINES=24 from execnet: the CLI would wrap its
+        # plain output at 80 columns, where a user's pipe gets whole lines
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
     if "ALOFT_HOME" not in os.environ:
         os.environ["ALOFT_HOME"] = tempfile.mkdtemp(prefix="aloft-test-home-")
     if "ALOFT_RUNTIME_LAYERS" not in os.environ:
