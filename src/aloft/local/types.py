@@ -219,11 +219,58 @@ class HttpRequest:
         return None
 
 
-@dataclass(slots=True)  # one per request: not frozen (see InvokeResult)
 class HttpResponse:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
+    """An HTTP response. `head`: header lines an instance encoded for the wire already
+    (`name: value\r\n`, names in lower case, no CR or LF inside, no hop-by-hop header), which
+    go out before `headers` as they are: the gateway neither decodes nor re-encodes them on its
+    hot path. Reading `headers` decodes them into it first (what a test or CORS needs)."""
+
+    __slots__ = ("_headers", "body", "head", "status")
+
+    def __init__(self, status: int, headers: list[tuple[str, str]] | None = None,
+                 body: bytes = b"", head: bytes = b"") -> None:
+        self.status = status
+        self._headers = [] if headers is None else headers
+        self.body = body
+        self.head = head
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        if self.head:
+            lines = self.head.decode("latin-1").split("\r\n")
+            decoded = [(name, value) for name, _, value in
+                       (line.partition(": ") for line in lines[:-1])]
+            self._headers[:0] = decoded
+            self.head = b""
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: list[tuple[str, str]]) -> None:
+        self._headers, self.head = value, b""
+
+    @property
+    def extra_headers(self) -> list[tuple[str, str]]:
+        """The headers after `head` (all of them when there is none), as they are."""
+        return self._headers
+
+    def add_header(self, name: str, value: str) -> None:
+        """A header of the gateway's own (no CR or LF in it), after the others."""
+        if self.head:
+            self.head += f"{name}: {value}\r\n".encode("latin-1")
+        else:
+            self._headers.append((name, value))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HttpResponse):
+            return NotImplemented
+        return (self.status, self.headers, self.body) == (other.status, other.headers,
+                                                           other.body)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"HttpResponse(status={self.status!r}, headers={self.headers!r}, " \
+               f"body={self.body!r})"
 
 
 ACCOUNT_ID = "000000000000"

@@ -292,13 +292,13 @@ class Gateway:
                   ) -> HttpResponse:
         response = self._result(fv, result, rid)
         # the trace's Root, as API Gateway answers it (`trace` is `Root=...;Parent=...`)
-        response.headers.append(("x-amzn-trace-id", trace.partition(";")[0]))
+        response.add_header("x-amzn-trace-id", trace.partition(";")[0])
         return response
 
     def _result(self, fv: FunctionVersion, result: InvokeResult, rid: str) -> HttpResponse:
         status = result.status
         if status == "ok" and result.response is not None:  # read by the instance already
-            result.response.headers.append(("apigw-requestid", rid))
+            result.response.add_header("apigw-requestid", rid)
             return result.response
         if status == "ok":
             try:

@@ -82,15 +82,16 @@ def _status_line(status: int) -> bytes:
     return line if line is not None else f"HTTP/1.1 {status} \r\n".encode()
 
 
-_date_cache: tuple[int, str] = (0, "")
+_date_cache: tuple[int, bytes] = (0, b"")
 
 
-def _date_header() -> str:
+def _date_header() -> bytes:
     """`date: Mon, 23 Nov 2026 16:00:00 GMT`, cached per second (it is on every response)."""
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, time.strftime("date: %a, %d %b %Y %H:%M:%S GMT\r\n", time.gmtime(now)))
+        _date_cache = (now, time.strftime("date: %a, %d %b %Y %H:%M:%S GMT\r\n",
+                                          time.gmtime(now)).encode())
     return _date_cache[1]
 
 
@@ -100,9 +101,9 @@ def encode_response(
     """The response's bytes on the wire: status line, headers (hop-by-hop ones replaced by the
     server's own), body. A header with CR or LF in it (a function's, say) makes a 502."""
     declared: str | None = None
-    lines = [_date_header()]
+    lines: list[str] = []
     append = lines.append
-    for name, value in response.headers:
+    for name, value in response.extra_headers:  # (`head`: checked and encoded already)
         key = name.lower()
         if key in _HOP_BY_HOP:
             if key == "content-length":
@@ -130,7 +131,7 @@ def encode_response(
         head_bytes = text.encode("latin-1")
     except UnicodeEncodeError:
         head_bytes = text.encode("latin-1", "replace")
-    out = _status_line(status) + head_bytes + b"\r\n"
+    out = b"".join((_status_line(status), _date_header(), response.head, head_bytes, b"\r\n"))
     return out if head or not body else out + body
 
 

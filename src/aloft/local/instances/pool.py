@@ -44,6 +44,8 @@ from aloft.local.types import (
 )
 
 RESULT_HEAD, RESULT_SIZE = P.RESULT_HEAD, P.RESULT_HEAD.size
+LINES_HEAD = P.LINES_HEAD
+LINES_START = RESULT_SIZE + LINES_HEAD.size  # where a RESULT_HTTP_LINES frame's lines begin
 INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the timeout (Lambda's)
 EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
 IDLE_CHECK = 0.25  # seconds between keep_alive checks
@@ -319,7 +321,14 @@ class InstancePool:
         instance, fv = call.instance, call.version.fv
         instance.log.drain()
         response = None
-        if kind == P.RESULT_HTTP:  # the hot path of the gateway
+        if kind == P.RESULT_HTTP_LINES:  # the hot path of the gateway
+            duration, maxrss = RESULT_HEAD.unpack_from(payload)
+            code, size = LINES_HEAD.unpack_from(payload, RESULT_SIZE)
+            start = LINES_START + size
+            response = HttpResponse(code, [], payload[start:], payload[LINES_START:start])
+            self._idle(call.version, instance)
+            return self._finish(call, "ok", b"", duration, maxrss, response)
+        if kind == P.RESULT_HTTP:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             response = HttpResponse(*P.unpack_http(payload, RESULT_SIZE))
             self._idle(call.version, instance)

@@ -191,3 +191,29 @@ def test_the_instance_builds_the_same_event_from_the_packed_request(
         expected = v2()
     assert event == expected
     assert json.loads(json.dumps(event)) == event  # what a JSON round trip would have given
+
+
+def test_header_lines_go_to_the_wire_as_the_gateway_would_write_them() -> None:
+    """A response's headers as an instance encodes them for the wire (RESULT_HTTP_LINES): the
+    same bytes as the gateway's own encoding of them; anything it would treat otherwise (a
+    hop-by-hop header, CR or LF, non latin-1) is left to it (None)."""
+    from aloft.local.http.server import encode_response
+    from aloft.local.instances.worker import protocol as P
+    from aloft.local.types import HttpResponse
+
+    headers = [("Content-Type", "text/plain"), ("X-A", "é"), ("content-length", "2")]
+    packed = P.http_lines(201, headers, b"ok")
+    assert packed is not None
+    status, size = P.LINES_HEAD.unpack_from(packed)
+    start = P.LINES_HEAD.size
+    lines = HttpResponse(status, [], packed[start + size:], packed[start:start + size])
+    lines.add_header("apigw-requestid", "r1")
+    plain = HttpResponse(201, [*headers, ("apigw-requestid", "r1")], b"ok")
+    assert encode_response(lines) == encode_response(plain)
+    assert encode_response(lines, head=True) == encode_response(plain, head=True)
+    assert lines.headers == [("content-type", "text/plain"), ("x-a", "é"),
+                             ("apigw-requestid", "r1")]  # decoded when read
+    assert lines.head == b"" and encode_response(lines) == encode_response(plain)
+    for odd in ([("content-length", "5")], [("Connection", "close")], [("x-b", "1\r\nx: 2")],
+                [("x-c", "€")]):
+        assert P.http_lines(200, odd, b"ok") is None, odd

@@ -288,6 +288,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     invoke, with_context, from_packed = P.INVOKE, P.INVOKE_CONTEXT, E.event_from_packed
     proxy_response, pack_http, not_proxy = R.proxy_response, P.pack_http, R.MalformedResponse
     http2, http_handler, raw_response = P.INVOKE_HTTP2, _http_handler, _raw_response
+    http_lines, http_wire = P.http_lines, P.RESULT_HTTP_LINES
     checked_status: Any = getattr(R, "checked_status", None)
     if checked_status is None:
         http_handler = None
@@ -327,21 +328,21 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
                 result = handler(event, context)
             try:
                 http = http_versions.get(request_kind)
-                if type(result) is raw_response:  # the app's answer as API Gateway reads it
-                    try:
-                        payload = pack_http(checked_status(result.status), result.headers,
-                                            result.body)
-                        kind = http_ok
-                    except not_proxy as exc:
-                        payload = str(exc).encode()
-                        kind = malformed
-                elif http is None:
+                if http is None and type(result) is not raw_response:
                     payload = dumps(result).encode()
                     kind = ok
                 else:  # an HTTP request: answer the response API Gateway would make of it
                     try:
-                        payload = pack_http(*proxy_response(result, http))
-                        kind = http_ok
+                        if type(result) is raw_response:  # the app's, read so already
+                            status, headers, data = (checked_status(result.status),
+                                                     result.headers, result.body)
+                        else:
+                            status, headers, data = proxy_response(result, http)
+                        lines = http_lines(status, headers, data)
+                        if lines is not None:  # ready for the wire
+                            payload, kind = lines, http_wire
+                        else:
+                            payload, kind = pack_http(status, headers, data), http_ok
                     except not_proxy as exc:
                         payload = str(exc).encode()
                         kind = malformed

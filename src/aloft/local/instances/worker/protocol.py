@@ -33,7 +33,11 @@ RESULT_ERROR = 13  # RESULT_HEAD + Lambda error object JSON
 RESULT_OOM = 14  # RESULT_HEAD + error JSON; the instance exits after sending it
 RESULT_HTTP = 15  # RESULT_HEAD + HTTP_HEAD + headers (HTTP_HEADER + name + value) + body
 RESULT_MALFORMED = 16  # RESULT_HEAD + why the result is not a proxy response (UTF-8)
+RESULT_HTTP_LINES = 17  # RESULT_HEAD + LINES_HEAD + header lines as the gateway writes them
+# (`name: value\r\n`, lower-case names, latin-1, checked, no hop-by-hop header) + body: what
+# `http_lines` makes of a response, when it can
 RESULT_HEAD = struct.Struct("!dI")  # handler duration in ms, max RSS in KiB
+LINES_HEAD = struct.Struct("!HI")  # status, length of the header lines
 HTTP_HEAD = struct.Struct("!HH")  # status, header count
 HTTP_HEADER = struct.Struct("!HI")  # name length, value length (latin-1)
 
@@ -90,6 +94,31 @@ def pack_http(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes
         parts += (HTTP_HEADER.pack(len(key), len(val)), key, val)
     parts.append(body)
     return b"".join(parts)
+
+
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+def http_lines(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes | None:
+    """The HTTP part of a RESULT_HTTP_LINES frame; None when the headers need the gateway's
+    reading (a hop-by-hop one other than a Content-Length of the body's own length, a CR or LF
+    inside one, a character latin-1 lacks): then a RESULT_HTTP frame (`pack_http`) says it."""
+    lines = []
+    for name, value in headers:
+        key = name.lower()
+        if key in _HOP_BY_HOP:
+            if key == "content-length" and value == str(len(body)):
+                continue  # the gateway's own says the same
+            return None
+        lines.append(f"{key}: {value}\r\n")
+    text = "".join(lines)
+    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+        return None
+    try:
+        block = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return LINES_HEAD.pack(status, len(block)) + block + body
 
 
 def unpack_http(data: bytes, offset: int) -> tuple[int, list[tuple[str, str]], bytes]:
