@@ -12,7 +12,9 @@ deadline order and one timer, armed for the oldest waiter, expires them all.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Callable
 
 from aloft.local.types import FunctionVersion
 
@@ -22,10 +24,11 @@ _EARLY = 0.002  # seconds a timer may fire before its time (uvloop's timers coun
 
 
 class _Waiter:
-    __slots__ = ("deadline", "future", "fv")
+    __slots__ = ("deadline", "future", "fv", "on_grant")
 
-    def __init__(self, fv: FunctionVersion, future: asyncio.Future[bool], deadline: float):
-        self.fv, self.future, self.deadline = fv, future, deadline
+    def __init__(self, fv: FunctionVersion, future: asyncio.Future[bool], deadline: float,
+                 on_grant: Callable[[], None] | None):
+        self.fv, self.future, self.deadline, self.on_grant = fv, future, deadline, on_grant
 
 
 class ConcurrencySlots:
@@ -48,13 +51,16 @@ class ConcurrencySlots:
         """Queue for a slot; False when none came within throttle_wait."""
         return await self.queue(fv)
 
-    def queue(self, fv: FunctionVersion) -> asyncio.Future[bool]:
+    def queue(self, fv: FunctionVersion, on_grant: Callable[[], None] | None = None
+              ) -> asyncio.Future[bool]:
         """Queue for a slot: the future resolves True when one is taken for the caller, False
         when none came within throttle_wait. (A future, not a coroutine, so that waiting costs
-        the hot path no extra coroutine level.) Cancelling it leaves the queue."""
+        the hot path no extra coroutine level.) Cancelling it leaves the queue. `on_grant` runs
+        as the slot is granted, before the caller wakes: the pool sends the request to the
+        instance just freed from there (see InstancePool.invoke)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
-        self._waiters.append(_Waiter(fv, future, loop.time() + self.throttle_wait))
+        self._waiters.append(_Waiter(fv, future, loop.time() + self.throttle_wait, on_grant))
         self._dispatch()
         if not future.done() and self._expiry is None:
             self._expiry = loop.call_later(self.throttle_wait, self._expire)
@@ -126,4 +132,9 @@ class ConcurrencySlots:
 
     def _grant(self, waiter: _Waiter) -> None:
         self._take(waiter.fv.function)
+        if waiter.on_grant is not None:
+            try:
+                waiter.on_grant()
+            except Exception:  # a bug of ours: the waiter starts its request itself
+                logging.getLogger(__name__).exception("starting a queued request failed")
         waiter.future.set_result(True)

@@ -76,6 +76,34 @@ class Invocation:
     trace: str  # the X-Ray trace id's Root
 
 
+class _Handoff:
+    """A queued request, ready to be sent the moment its slot is granted (`start`, called by
+    ConcurrencySlots before the waiting coroutine wakes up): the instance that just answered
+    gets its next request without waiting for the previous one's bookkeeping and response."""
+
+    __slots__ = ("answer", "call", "event", "fv", "kind", "pool", "rid", "root", "trace")
+
+    def __init__(self, pool: InstancePool, fv: FunctionVersion, event: bytes, rid: str,
+                 kind: int, trace: str, root: str) -> None:
+        self.pool, self.fv, self.event, self.rid = pool, fv, event, rid
+        self.kind, self.trace, self.root = kind, trace, root
+        self.call: Invocation | None = None
+        self.answer: asyncio.Future[tuple[int, bytes]] | None = None
+
+    def start(self) -> None:
+        """Send the request to an idle instance of its version, if one is waiting (else the
+        caller starts one when it wakes up)."""
+        pool = self.pool
+        version = pool._versions.get(self.fv.key)
+        if version is None or version.retired or not version.idle:
+            return
+        instance = version.idle.pop()
+        version.running += 1
+        self.call = Invocation(version, instance, self.rid, 0.0, not instance.requests, self.root)
+        self.answer = pool._send(instance, self.event, self.rid, self.kind, self.trace,
+                                 self.root)
+
+
 class InstancePool:
     def __init__(
         self,
@@ -128,26 +156,46 @@ class InstancePool:
         if trace is None:
             trace = new_trace()[1]
         root = root_of(trace)
+        kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
+        if client_context is not None:
+            event, kind = P.with_client_context(client_context, event), P.INVOKE_CONTEXT
         slots = self._slots
-        if not slots.try_take(fv) and not await slots.queue(fv):
-            return self._throttled(fv, rid)
+        call: Invocation | None = None
+        answer: asyncio.Future[tuple[int, bytes]] | None = None
+        if not slots.try_take(fv):
+            # Queued (under load, most requests are): when a slot frees, the request goes to
+            # the instance just freed at once, not after this coroutine wakes up.
+            handoff = _Handoff(self, fv, event, rid, kind, trace, root)
+            granted = slots.queue(fv, handoff.start)
+            try:
+                if not await granted:
+                    return self._throttled(fv, rid)
+            except asyncio.CancelledError:
+                if handoff.call is not None:  # sent already: its answer is not wanted
+                    self._abandon(handoff.call)
+                elif granted.done() and not granted.cancelled() and granted.result():
+                    slots.release(fv.function)
+                raise
+            call, answer = handoff.call, handoff.answer
         # One coroutine from here to the instance's answer (not invoke -> _run -> ...): each
         # level is resumed on every wake-up of the request.
-        version = self._versions.get(fv.key) or self._version(fv)
-        version.running += 1
+        if call is not None:  # sent by the handoff (its version's running count taken)
+            version, instance = call.version, call.instance
+        else:
+            version = self._versions.get(fv.key) or self._version(fv)
+            version.running += 1
         try:
-            if version.idle:  # the hot path: a warm instance
-                instance, init_extra = version.idle.pop(), 0.0
-            else:
-                cold_start = await self._cold_start(version, rid, root)
-                if isinstance(cold_start, InvokeResult):
-                    return cold_start
-                instance, init_extra = cold_start
-            kind = (P.INVOKE_HTTP1 if fv.payload == "1.0" else P.INVOKE_HTTP2) if http else P.INVOKE
-            if client_context is not None:
-                event, kind = P.with_client_context(client_context, event), P.INVOKE_CONTEXT
-            call = Invocation(version, instance, rid, init_extra, not instance.requests, root)
-            answer = self._send(instance, event, rid, kind, trace, call.trace)
+            if call is None:
+                if version.idle:  # the hot path: a warm instance
+                    instance, init_extra = version.idle.pop(), 0.0
+                else:
+                    cold_start = await self._cold_start(version, rid, root)
+                    if isinstance(cold_start, InvokeResult):
+                        return cold_start
+                    instance, init_extra = cold_start
+                call = Invocation(version, instance, rid, init_extra, not instance.requests, root)
+                answer = self._send(instance, event, rid, kind, trace, call.trace)
+            assert answer is not None  # sent here or by the handoff
             try:
                 kind, payload = await answer
             except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
@@ -170,6 +218,20 @@ class InstancePool:
             if version.retired and not version.running and not version.live:
                 self.templates.stop(version)  # retired while this request started it
             slots.release(fv.function)
+
+    def _abandon(self, call: Invocation) -> None:
+        """A request sent by a handoff was called off before its caller woke up: what invoke's
+        own cancellation does (the instance stopped, its slot and counts given back)."""
+        instance, version = call.instance, call.version
+        self._discard(instance)
+        if instance.timer is not None:
+            instance.timer.cancel()
+        self._busy.discard(instance)
+        instance.busy = False
+        version.running -= 1
+        if version.retired and not version.running and not version.live:
+            self.templates.stop(version)
+        self._slots.release(version.fv.function)
 
     async def prewarm(self, fv: FunctionVersion) -> InvokeResult:
         """Start a template (or an idle instance) of `fv`; report whether its init succeeded."""

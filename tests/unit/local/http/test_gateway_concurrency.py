@@ -59,3 +59,23 @@ def test_a_waiter_blocked_by_its_reserved_limit_does_not_block_others() -> None:
         return other, await blocked
 
     assert asyncio.run(scenario()) == (True, False)  # the capped one timed out
+
+
+def test_a_granted_waiters_start_runs_in_the_release_before_it_wakes() -> None:
+    """The pool's handoff: a freed slot's next request starts inside `release`, not when its
+    coroutine next runs; a waiter that times out never starts."""
+    async def scenario() -> list[str]:
+        slots = ConcurrencySlots(account=1, throttle_wait=0.05)
+        order: list[str] = []
+        assert slots.try_take(fv("x"))
+        first = slots.queue(fv("x"), lambda: order.append("first started"))
+        await asyncio.sleep(0.1)  # it expires
+        assert first.done() and first.result() is False
+        second = slots.queue(fv("x"), lambda: order.append("second started"))
+        slots.release("x")
+        order.append("released")
+        assert await second
+        order.append("second woke")
+        return order
+
+    assert asyncio.run(scenario()) == ["second started", "released", "second woke"]
