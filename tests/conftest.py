@@ -80,16 +80,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_django_settings_left() -> Iterator[None]:
-    """The runtime sets DJANGO_SETTINGS_MODULE as Lambda's process would (setdefault); an
-    in-process test leaving it behind would make every later Django project load that settings
-    module instead of its own."""
-    before = os.environ.get("DJANGO_SETTINGS_MODULE")
+def environment_left_as_it_was() -> Iterator[None]:
+    """What a test changes in os.environ is put back after it: a later test in the same process
+    (a whole test file under xdist) must not run under it. Two that did: the runtime sets
+    DJANGO_SETTINGS_MODULE as Lambda's process would (every later Django project loaded that
+    settings module), and importing awscli sets AWS_DATA_PATH (later boto3 sessions skipped the
+    config file, so a missing profile no longer failed)."""
+    before = dict(os.environ)
     yield
-    if before is None:
-        os.environ.pop("DJANGO_SETTINGS_MODULE", None)
-    else:
-        os.environ["DJANGO_SETTINGS_MODULE"] = before
+    now = dict(os.environ)
+    if "PYTEST_CURRENT_TEST" in before:  # pytest's own, which changes with the test's phase
+        now["PYTEST_CURRENT_TEST"] = before["PYTEST_CURRENT_TEST"]
+    if now != before:
+        for name in now.keys() - before.keys():
+            del os.environ[name]
+        os.environ.update({k: v for k, v in before.items() if now.get(k) != v})
 
 
 _SIGNALS = ("SIGINT", "SIGTERM", "SIGCHLD", "SIGHUP", "SIGPIPE")

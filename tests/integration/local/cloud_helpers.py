@@ -65,12 +65,19 @@ def client_error(call: Any, **kwargs: Any) -> dict[str, Any]:
 def aws_cli(endpoint: str, *args: str) -> tuple[int, str, str]:
     """The AWS CLI (awscli's driver, in process) against `endpoint`, with USER's credentials
     and no config file of this machine's: (exit code, stdout, stderr)."""
-    from awscli.clidriver import create_clidriver
-
     env = {**USER, "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
            "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        # importing awscli puts its data directory in os.environ's AWS_DATA_PATH: left there,
+        # every later boto3 session in this process skips the config file (a missing profile
+        # no longer fails), so it is set inside the context only (setenv records what was
+        # there before the import; delenv records nothing when the variable is absent)
+        patch.setenv("AWS_DATA_PATH", "")
+        import awscli
+        from awscli.clidriver import create_clidriver
+
+        patch.setenv("AWS_DATA_PATH", os.pathsep.join(awscli._awscli_data_path))
         for key, value in env.items():
             patch.setenv(key, value)
         code = create_clidriver().main([*args, "--endpoint-url", endpoint, "--output", "json"])

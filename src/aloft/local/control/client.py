@@ -24,7 +24,8 @@ from aloft import errors
 from aloft.local.http.ports import port_free, port_taken_error
 from aloft.local.store.home import DaemonInfo, Home, pid_alive, resolve_home, resolve_port
 
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # as long as the daemon waits for its AWS endpoint (services/supervisor.py): a
+# slow start on a busy machine is not a failed one (a daemon that exits is seen at once)
 STOP_TIMEOUT = 10.0
 INLINE_UPLOAD_LIMIT = 16 * 1024 * 1024
 PORT_GRACE = 1.0
