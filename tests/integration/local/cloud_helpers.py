@@ -50,7 +50,7 @@ def lambda_client(cloud: Cloud, key: str = USER["AWS_ACCESS_KEY_ID"],
 
     return boto3.client("lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
                         aws_access_key_id=key, aws_secret_access_key=secret,
-                        config=None if retry else Config(retries={"max_attempts": 1}))
+                        config=None if retry else Config(retries={"total_max_attempts": 1}))
 
 
 def client_error(call: Any, **kwargs: Any) -> dict[str, Any]:

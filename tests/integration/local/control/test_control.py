@@ -62,7 +62,7 @@ def lambda_client(cloud: Cloud) -> Any:
         "lambda", endpoint_url=cloud.url(""), region_name="us-east-1",
         aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"],
-        config=Config(retries={"max_attempts": 1}),
+        config=Config(retries={"total_max_attempts": 1}),
     )
 
 

@@ -90,7 +90,7 @@ def events(deployed: tuple[Cloud, Service, str, Path]) -> Any:
     return boto3.client("events", endpoint_url=deployed[2], region_name="us-east-1",
                         aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
                         aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"],
-                        config=Config(retries={"max_attempts": 1}))
+                        config=Config(retries={"total_max_attempts": 1}))
 
 
 def received(out: Path) -> list[Any]:

@@ -85,7 +85,7 @@ def logs(deployed: tuple[Cloud, Service, str, Path]) -> Any:
     client = boto3.client("logs", endpoint_url=deployed[2], region_name="us-east-1",
                           aws_access_key_id=USER["AWS_ACCESS_KEY_ID"],
                           aws_secret_access_key=USER["AWS_SECRET_ACCESS_KEY"],
-                          config=Config(retries={"max_attempts": 1}))
+                          config=Config(retries={"total_max_attempts": 1}))
 
     def all_five() -> bool:  # the daemon commits logs every 0.1 s
         found = client.filter_log_events(logGroupName=GROUP, filterPattern="plain")["events"]
