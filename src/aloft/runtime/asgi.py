@@ -19,7 +19,7 @@ import sys
 import threading
 import traceback
 from asyncio import events
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from aloft.runtime.errors import InitError
@@ -58,6 +58,22 @@ def _header_name(key: str) -> bytes | None:
     if len(_HEADER_NAMES) < _NAMES_LIMIT:
         _HEADER_NAMES[key] = name
     return name
+
+
+
+def _asgi_headers(environ: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
+    """An environ's headers (HTTP_*, CONTENT_TYPE, a non-zero CONTENT_LENGTH) as ASGI's pairs,
+    in the environ's order."""
+    pairs: list[tuple[bytes, bytes]] = []
+    names = _HEADER_NAMES
+    for key, value in environ.items():
+        name = names.get(key, _UNSEEN)
+        if name is _UNSEEN:
+            name = _header_name(key)
+        if name is None or (name == b"content-length" and value == "0"):
+            continue
+        pairs.append((name, str(value).encode("latin-1", "replace")))
+    return pairs
 
 
 class AsgiApp:
@@ -146,15 +162,7 @@ class AsgiApp:
 
     def scope(self, environ: Environ) -> dict[str, Any]:
         """The ASGI scope of the request an event source built as a WSGI environ."""
-        headers: list[tuple[bytes, bytes]] = []
-        names = _HEADER_NAMES
-        for key, value in environ.items():
-            name = names.get(key, _UNSEEN)
-            if name is _UNSEEN:
-                name = _header_name(key)
-            if name is None or (name == b"content-length" and value == "0"):
-                continue
-            headers.append((name, str(value).encode("latin-1", "replace")))
+        headers = _asgi_headers(environ)
         # ASGI's `path` includes `root_path` (the mount point), unlike WSGI's PATH_INFO; both
         # are text, where the environ holds UTF-8 bytes as latin-1 characters.
         raw_path = (environ["SCRIPT_NAME"] + environ["PATH_INFO"]).encode("latin-1")
@@ -190,15 +198,6 @@ class AsgiApp:
         keyed["CONTENT_LENGTH"] = str(len(body)) if body else "0"
         if cookie is not None:
             keyed["HTTP_COOKIE"] = cookie
-        pairs: list[tuple[bytes, bytes]] = []
-        names = _HEADER_NAMES
-        for key, value in keyed.items():
-            asgi_name = names.get(key, _UNSEEN)
-            if asgi_name is _UNSEEN:
-                asgi_name = _header_name(key)
-            if asgi_name is None or (asgi_name == b"content-length" and value == "0"):
-                continue
-            pairs.append((asgi_name, str(value).encode("latin-1", "replace")))
         script = script if script.isascii() else _latin1(script)
         raw_path = (script + (path if path.isascii() else _latin1(path))).encode("latin-1")
         return {
@@ -211,7 +210,7 @@ class AsgiApp:
             "path": raw_path.decode("utf-8", "replace"),
             "raw_path": raw_path,
             "query_string": query.encode("latin-1", "replace"),
-            "headers": pairs,
+            "headers": _asgi_headers(keyed),
             "server": (host, int(port) if port.isdigit() else 443),
             "client": (remote, 0),
             "state": dict(self.state),

@@ -82,6 +82,22 @@ def _single_headers(headers: list[tuple[str, str]]) -> tuple[dict[str, str], boo
     return single, repeated
 
 
+
+def _folded(headers: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """An HTTP API (v2) result's headers: names in lower case, repeats joined with ", ", and
+    the Set-Cookie values apart (the result's `cookies`)."""
+    folded: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "set-cookie":
+            cookies.append(value)
+        elif lower in folded:
+            folded[lower] += ", " + value
+        else:
+            folded[lower] = value
+    return folded, cookies
+
 class ApiGatewayV1(HttpSource):
     """API Gateway REST API proxy integration (payload 1.0)."""
 
@@ -197,16 +213,7 @@ class HttpApiV2(HttpSource):
 
     @staticmethod
     def response(response: HttpResponse, event: Event, binary: BinaryTypes) -> Event:
-        headers: dict[str, str] = {}
-        cookies: list[str] = []
-        for name, value in response.headers:
-            lower = name.lower()
-            if lower == "set-cookie":
-                cookies.append(value)
-            elif lower in headers:
-                headers[lower] += ", " + value
-            else:
-                headers[lower] = value
+        headers, cookies = _folded(response.headers)
         body, is_base64 = binary.encode_body(
             response.body, headers.get("content-type"), headers.get("content-encoding")
         )
@@ -220,7 +227,6 @@ class HttpApiV2(HttpSource):
             out["cookies"] = cookies
         return out
 
-
     @staticmethod
     def proxied(response: HttpResponse) -> HttpResponse:
         """The response API Gateway makes of `response(response, ...)`'s result, without that
@@ -228,16 +234,7 @@ class HttpApiV2(HttpSource):
         named in lower case, repeats joined with ", ", Set-Cookie ones (the result's `cookies`)
         last; the body's bytes as they are (`response` encodes them as text or base64, and API
         Gateway decodes them back)."""
-        headers: dict[str, str] = {}
-        cookies: list[str] = []
-        for name, value in response.headers:
-            lower = name.lower()
-            if lower == "set-cookie":
-                cookies.append(value)
-            elif lower in headers:
-                headers[lower] += ", " + value
-            else:
-                headers[lower] = value
+        headers, cookies = _folded(response.headers)
         pairs = list(headers.items())
         if cookies:
             pairs.extend(("set-cookie", cookie) for cookie in cookies)
