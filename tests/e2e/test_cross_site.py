@@ -160,7 +160,9 @@ def test_a_page_on_another_port_cannot_use_the_dashboard(
     # of 127.0.0.1 is the same site: the browser sends it)
     page.goto(c.url(f"/_aloft/?token={c.client.home.token()}"))
     assert any(k["name"] == "aloft_session" for k in page.context.cookies())
-    with page.expect_response(lambda r: r.url.startswith(c.url("/_aloft/"))) as answered:
+    # the attacker's form POST, not a poll the dashboard page sent while the browser left it
+    with page.expect_response(lambda r: r.url.startswith(c.url("/_aloft/"))
+                              and r.request.method == "POST") as answered:
         page.goto(attacker.url("/rollback.html"))
     assert answered.value.status == 403
     assert "cross-site" in json.loads(answered.value.body())["reason"]
