@@ -70,6 +70,18 @@ def call(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> dict[str,
     return data
 
 
+def dep_layer(root: Path, dep: str = DEP) -> Path:
+    """A dependency layer holding `dep.py` (by default the module that takes 0.3 s to import)."""
+    layer = root / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text(dep)
+    return layer
+
+
+def the_zygote_pid(pool: InstancePool) -> int:
+    return next(iter(pool.templates._zygotes.values())).watch.proc.pid
+
+
 def wait_for_zygote(pool: InstancePool) -> None:
     wait_until(lambda: any(z.ready.done() and z.alive for z in pool.templates._zygotes.values()),
                timeout=10, interval=0.02, message="a ready zygote")
@@ -78,9 +90,7 @@ def wait_for_zygote(pool: InstancePool) -> None:
 def test_next_version_reuses_the_layer_not_the_code(
     loop: LoopThread, pool: InstancePool, tmp_path: Path
 ) -> None:
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "dep.py").write_text(DEP)
+    layer = dep_layer(tmp_path)
     v1 = version(tmp_path, layer, 1, extra="import only_v1")
     first = call(loop, pool, v1)
     assert first["version"] == 1 and first["leaked"] == ["only_v1"]
@@ -94,7 +104,7 @@ def test_next_version_reuses_the_layer_not_the_code(
     second = call(loop, pool, v2)
     assert second["version"] == 2
     assert second["leaked"] == []  # v1's own module never reaches v2
-    zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+    zygote_pid = the_zygote_pid(pool)
     assert second["dep_loaded_by"] == zygote_pid  # the layer's module came from the zygote
     assert first["dep_loaded_by"] != zygote_pid
     assert elapsed < 0.3  # dep's 0.3 s import was not paid again
@@ -103,9 +113,7 @@ def test_next_version_reuses_the_layer_not_the_code(
 def test_zygotes_stop_once_idle_after_their_layers_templates(
     loop: LoopThread, pool: InstancePool, tmp_path: Path
 ) -> None:
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    layer = dep_layer(tmp_path, "LOADED_BY = 0\n")
     v1 = version(tmp_path, layer, 1)
     call(loop, pool, v1)
     wait_for_zygote(pool)
@@ -127,13 +135,11 @@ def test_zygotes_stop_once_idle_after_their_layers_templates(
 def test_after_idle_any_function_on_the_layer_starts_from_its_zygote(
     loop: LoopThread, pool: InstancePool, tmp_path: Path
 ) -> None:
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "dep.py").write_text(DEP)
+    layer = dep_layer(tmp_path)
     v1 = version(tmp_path, layer, 1)
     first = call(loop, pool, v1)
     wait_for_zygote(pool)
-    zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+    zygote_pid = the_zygote_pid(pool)
 
     # Idle past keep_alive: no instance, no template of the function; the zygote stays.
     loop.call(lambda: pool.drop_idle(v1.function, templates=True))
@@ -153,9 +159,7 @@ def test_after_idle_any_function_on_the_layer_starts_from_its_zygote(
 def test_env_change_gets_its_own_zygote(
     loop: LoopThread, pool: InstancePool, tmp_path: Path
 ) -> None:
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "dep.py").write_text(DEP)
+    layer = dep_layer(tmp_path)
     v1 = version(tmp_path, layer, 1)
     call(loop, pool, v1)
     wait_for_zygote(pool)
@@ -170,9 +174,7 @@ def test_env_change_gets_its_own_zygote(
 def test_a_broken_new_version_still_reports_its_init_error(
     loop: LoopThread, pool: InstancePool, tmp_path: Path
 ) -> None:
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    layer = dep_layer(tmp_path, "LOADED_BY = 0\n")
     call(loop, pool, version(tmp_path, layer, 1))
     wait_for_zygote(pool)
     code = build_artifact(tmp_path / "broken", {"fns.py": "def where(:\n"}, {"where": "fns.where"})
@@ -199,9 +201,7 @@ def test_a_template_from_the_zygote_uses_its_runtime_only_if_the_files_are_the_s
     """The zygote imports aloft's runtime from the code of the template that started it; a
     template it forks uses those modules, repointed to its own code dir, when its files are
     the same, and imports its own otherwise (an artifact built by another aloft)."""
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    layer = dep_layer(tmp_path, "LOADED_BY = 0\n")
     modules = {"fns.py": "import dep\n" + RUNTIME}
     v1 = function_version(build_artifact(tmp_path / "code1", modules, {"where": "fns.where"}),
                           "where", layer_dir=layer)
@@ -238,16 +238,14 @@ def test_the_zygote_keeps_a_spare_template_forked_and_forks_the_next_after_a_req
     """A template of the layer starts in the child the zygote forked ahead of need (not in a
     new fork: one step less on a cold start after idle); the next spare is forked once that
     template has answered its request."""
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "dep.py").write_text("LOADED_BY = 0\n")
+    layer = dep_layer(tmp_path, "LOADED_BY = 0\n")
     where = FNS.format(version=1, extra="") + (
         "\n\ndef parent(event, context):\n    return __import__('os').getppid()\n")
     code = build_artifact(tmp_path / "code", {"fns.py": where}, {"parent": "fns.parent"})
     fv = function_version(code, "parent", layer_dir=layer)
     assert loop.run(pool.invoke(fv, b"{}")).status == "ok"
     wait_for_zygote(pool)
-    zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+    zygote_pid = the_zygote_pid(pool)
     wait_until(lambda: spares(zygote_pid), timeout=10, interval=0.02, message="a spare")
     (spare,) = spares(zygote_pid)
 
@@ -268,13 +266,11 @@ def test_without_spares_the_zygote_forks_each_template(
     monkeypatch.setenv("ALOFT_ZYGOTE_SPARE", "0")
     pool = InstancePool(RecordingSink())
     try:
-        layer = tmp_path / "layer"
-        layer.mkdir()
-        (layer / "dep.py").write_text(DEP)
+        layer = dep_layer(tmp_path)
         v1 = version(tmp_path, layer, 1)
         call(loop, pool, v1)
         wait_for_zygote(pool)
-        zygote_pid = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+        zygote_pid = the_zygote_pid(pool)
         loop.call(lambda: pool.drop_idle(v1.function, templates=True))
         wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
         assert call(loop, pool, v1)["dep_loaded_by"] == zygote_pid  # forked from the zygote
