@@ -48,6 +48,15 @@ def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
     env = credentials.with_secret(fv.environment)
     env["PYTHONPATH"] = os.pathsep.join(python_path(fv))
     env["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
+    return with_spin(env)
+
+
+def with_spin(env: dict[str, str]) -> dict[str, str]:
+    """`env` and the daemon's ALOFT_INSTANCE_SPIN_US, for instance_main (which takes it out of
+    the environment before the function's code runs; see its SPIN)."""
+    spin = os.environ.get("ALOFT_INSTANCE_SPIN_US")
+    if spin is not None:
+        env["ALOFT_SPIN_US"] = spin
     return env
 
 
@@ -586,7 +595,7 @@ class Zygote:
         self._loop = loop
         self.layer_dir = layer_dir
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = dict(environment)
+        env = with_spin(dict(environment))
         # the layers alone: no code dir, no user module
         env["PYTHONPATH"] = os.pathsep.join(python_path(fv, code=False))
         # aloft's runtime from `fv`'s code dir (the template that listed `modules`): of that

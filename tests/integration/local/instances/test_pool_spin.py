@@ -1,0 +1,154 @@
+"""Instances wait awake for back-to-back requests (instance_main.SPIN), as the daemon's
+ALOFT_INSTANCE_SPIN_US says, without the function seeing that setting.
+
+Whether an instance slept between two requests is read from the kernel: a process that blocks
+in `recv` counts a voluntary context switch (`/proc/PID/status`); one that polls and yields the
+CPU does not."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aloft.local.instances.pool import InstancePool
+from aloft.local.types import FunctionVersion
+from tests.integration.local.dataplane_helpers import (
+    LoopThread,
+    RecordingSink,
+    build_artifact,
+    function_version,
+)
+from tests.integration.local.instances.test_pool_zygote import dep_layer, wait_for_zygote
+
+FNS = '''
+import os
+
+
+def where(event, context):
+    return {"pid": os.getpid(), "sees_spin": any("SPIN" in name for name in os.environ)}
+'''
+REQUESTS = 100
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[LoopThread]:
+    thread = LoopThread()
+    yield thread
+    thread.close()
+
+
+@pytest.fixture(scope="module")
+def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("artifact") / "code"
+    return build_artifact(root, {"fns.py": FNS}, {"where": "fns.where"})
+
+
+@pytest.fixture
+def pool(loop: LoopThread) -> Iterator[InstancePool]:
+    async def make() -> InstancePool:
+        return InstancePool(RecordingSink(), account_concurrency=2)
+
+    pool = loop.run(make())
+    yield pool
+    loop.run(pool.close())
+
+
+def sleeps(pid: int) -> int:
+    """The process's voluntary context switches so far (each a sleep)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no voluntary_ctxt_switches in /proc/{pid}/status")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def back_to_back(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> tuple[int, int]:
+    """(the instance's pid, how many times it slept) over REQUESTS requests sent one after
+    another, each as soon as the last one's answer arrived, after a first one."""
+    first = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)
+    assert first["sees_spin"] is False  # taken out of the environment before the code ran
+    pid = first["pid"]
+
+    async def run() -> int:
+        before = sleeps(pid)
+        for _ in range(REQUESTS):
+            result = await pool.invoke(fv, b"{}")
+            assert json.loads(result.payload)["pid"] == pid
+        return sleeps(pid) - before
+
+    return pid, loop.run(run())
+
+
+@pytest.mark.parametrize("snapshot", [True, False], ids=["forked", "fresh"])
+def test_an_instance_waits_awake_for_back_to_back_requests(
+    loop: LoopThread, pool: InstancePool, code_dir: Path, snapshot: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 20 ms: long enough that a busy test machine's scheduling does not decide the result
+    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "20000")
+    fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"spin-{snapshot}")
+    _, slept = back_to_back(loop, pool, fv)
+    # the first one after the warm-up request may find it asleep (that gap was not short yet)
+    assert slept <= REQUESTS // 5, f"slept {slept} times in {REQUESTS} back-to-back requests"
+
+
+@pytest.mark.parametrize("snapshot", [True, False], ids=["forked", "fresh"])
+def test_spin_zero_sleeps_between_requests(
+    loop: LoopThread, pool: InstancePool, code_dir: Path, snapshot: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "0")
+    fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"nospin-{snapshot}")
+    _, slept = back_to_back(loop, pool, fv)
+    assert slept >= REQUESTS // 2, f"slept only {slept} times in {REQUESTS} requests"
+
+
+def test_instances_forked_through_a_zygote_wait_awake(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The layer's zygote took the setting: the template it forks, and that template's
+    instances, wait awake too (and none of them shows it to the function)."""
+    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "20000")
+    layer = dep_layer(tmp_path, "X = 1\n")
+    versions = [
+        function_version(build_artifact(tmp_path / f"code{n}", {"fns.py": FNS},
+                                        {"where": "fns.where"}),
+                         "where", version=n, layer_dir=layer, physical="zygote-spin")
+        for n in (1, 2)
+    ]
+    loop.run(pool.invoke(versions[0], b"{}"))
+    wait_for_zygote(pool)
+    _, slept = back_to_back(loop, pool, versions[1])  # its template forked by the zygote
+    assert pool.templates._zygotes, "no zygote"
+    assert slept <= REQUESTS // 5, f"slept {slept} times in {REQUESTS} back-to-back requests"
+
+
+def test_an_instance_whose_requests_are_apart_sleeps_at_once(
+    loop: LoopThread, pool: InstancePool, code_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Requests further apart than BUSY (5 ms): the instance sleeps as soon as it has answered,
+    whatever SPIN is (spinning 20 ms after each of them would cost 20 ms of CPU each)."""
+    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "20000")
+    fv = function_version(code_dir, "where", physical="apart")
+    pid = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)["pid"]
+
+    async def run() -> tuple[int, float]:
+        before, cpu = sleeps(pid), cpu_seconds(pid)
+        for _ in range(10):
+            await asyncio.sleep(0.03)
+            await pool.invoke(fv, b"{}")
+        return sleeps(pid) - before, cpu_seconds(pid) - cpu
+
+    slept, cpu = loop.run(run())
+    assert slept >= 10
+    assert cpu < 0.1, f"the instance used {cpu:.2f} s of CPU for 10 requests 30 ms apart"
