@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aloft.local.instances import credentials, isolation
+from aloft.local.instances.awake import SPIN_ENV
 from aloft.local.instances.log_framing import log_stream_name
 from aloft.local.instances.output import OutputLines
 from aloft.local.instances.worker import protocol as P
@@ -52,11 +53,11 @@ def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
 
 
 def with_spin(env: dict[str, str]) -> dict[str, str]:
-    """`env` and the daemon's ALOFT_INSTANCE_SPIN_US, for instance_main (which takes it out of
-    the environment before the function's code runs; see its SPIN)."""
-    spin = os.environ.get("ALOFT_INSTANCE_SPIN_US")
+    """`env` and the daemon's ALOFT_SPIN_US (awake.py), for instance_main, which takes it out
+    of the environment before the function's code runs (see its SPIN)."""
+    spin = os.environ.get(SPIN_ENV)
     if spin is not None:
-        env["ALOFT_SPIN_US"] = spin
+        env[SPIN_ENV] = spin
     return env
 
 

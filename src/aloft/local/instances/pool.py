@@ -19,6 +19,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from aloft.local.instances.awake import Spinner
 from aloft.local.instances.concurrency import ConcurrencySlots
 from aloft.local.instances.instance import Instance, LogReader, ProcessWatch, exit_reason
 from aloft.local.instances.instance import spawn as spawn_process
@@ -125,6 +126,7 @@ class InstancePool:
         self._zygote_check: asyncio.TimerHandle | None = None  # the reaper's return for zygotes
         self._closed = False
         self.templates = TemplateManager(log_sink, self._child_gone, self._ensure_reaper)
+        self.spinner = Spinner(self._busy.__len__)  # the loop awake for a quick answer
 
     @property
     def account_concurrency(self) -> int:
@@ -369,6 +371,7 @@ class InstancePool:
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
+        self.spinner.kick()
         instance.log.begin(rid, start_line(fv, rid, root))
         loop = instance.loop
         if instance.ready.done():

@@ -1,5 +1,5 @@
 """Instances wait awake for back-to-back requests (instance_main.SPIN), as the daemon's
-ALOFT_INSTANCE_SPIN_US says, without the function seeing that setting.
+ALOFT_SPIN_US says, without the function seeing that setting.
 
 Whether an instance slept between two requests is read from the kernel: a process that blocks
 in `recv` counts a voluntary context switch (`/proc/PID/status`); one that polls and yields the
@@ -95,7 +95,7 @@ def test_an_instance_waits_awake_for_back_to_back_requests(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # 20 ms: long enough that a busy test machine's scheduling does not decide the result
-    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "20000")
+    monkeypatch.setenv("ALOFT_SPIN_US", "20000")
     fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"spin-{snapshot}")
     _, slept = back_to_back(loop, pool, fv)
     # the first one after the warm-up request may find it asleep (that gap was not short yet)
@@ -107,7 +107,7 @@ def test_spin_zero_sleeps_between_requests(
     loop: LoopThread, pool: InstancePool, code_dir: Path, snapshot: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "0")
+    monkeypatch.setenv("ALOFT_SPIN_US", "0")
     fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"nospin-{snapshot}")
     _, slept = back_to_back(loop, pool, fv)
     assert slept >= REQUESTS // 2, f"slept only {slept} times in {REQUESTS} requests"
@@ -118,7 +118,7 @@ def test_instances_forked_through_a_zygote_wait_awake(
 ) -> None:
     """The layer's zygote took the setting: the template it forks, and that template's
     instances, wait awake too (and none of them shows it to the function)."""
-    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "20000")
+    monkeypatch.setenv("ALOFT_SPIN_US", "20000")
     layer = dep_layer(tmp_path, "X = 1\n")
     versions = [
         function_version(build_artifact(tmp_path / f"code{n}", {"fns.py": FNS},
@@ -138,7 +138,7 @@ def test_an_instance_whose_requests_are_apart_sleeps_at_once(
 ) -> None:
     """Requests further apart than BUSY (5 ms): the instance sleeps as soon as it has answered,
     whatever SPIN is (spinning 20 ms after each of them would cost 20 ms of CPU each)."""
-    monkeypatch.setenv("ALOFT_INSTANCE_SPIN_US", "20000")
+    monkeypatch.setenv("ALOFT_SPIN_US", "20000")
     fv = function_version(code_dir, "where", physical="apart")
     pid = json.loads(loop.run(pool.invoke(fv, b"{}")).payload)["pid"]
 

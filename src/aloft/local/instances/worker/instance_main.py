@@ -77,9 +77,9 @@ round trip over a socket between two processes on two CPUs takes 30 µs of CPU (
 CPU), and the app's caches go cold. Waiting awake there made one-connection p50 a third lower
 for a plain handler and flask 13-19 % faster under load (docs/local-cloud.md, Figures). An
 instance whose requests are further apart than BUSY sleeps at once: an idle or lightly used one
-spends nothing on it. The daemon's ALOFT_INSTANCE_SPIN_US sets it (0: always sleep), passed
-as ALOFT_SPIN_US, which `main` (or `_become_template`) takes out of the environment before any
-of the function's code runs."""
+spends nothing on it. The daemon's ALOFT_SPIN_US sets it in microseconds (0: always sleep;
+aloft/local/instances/awake.py), passed on in the environment, out of which `main` (or
+`_become_template`) takes it before any of the function's code runs."""
 SPIN_ENV = "ALOFT_SPIN_US"
 BUSY = 5e-3  # seconds from an answer to the next request within which requests are back to back
 
