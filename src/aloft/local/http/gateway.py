@@ -122,6 +122,7 @@ class Gateway:
                                      result.log_stream)
         if status >= 400:
             self.pool.metrics.response(fv.function, status, rid)
+        self.pool.spinner.kick()  # the response goes out now: the client's next may follow
 
     async def _with_extras(
         self, request: HttpRequest, stage: StageRoutes, rest: str, started: float,

@@ -457,7 +457,6 @@ class _Connection(asyncio.Protocol):
         connection, not per request; between requests it waits on a future)."""
         server = self._server
         loop = asyncio.get_running_loop()
-        spinner = server.gateway.pool.spinner
         while True:
             if self._queue:
                 request = self._queue.popleft()
@@ -500,7 +499,6 @@ class _Connection(asyncio.Protocol):
             transport.write(
                 encode_response(response, head, keep_alive=keep_alive, http10=request.http10)
             )
-            spinner.kick()  # the connection's next request may follow at once
             if not keep_alive:
                 self._closing = True
                 if self._dropping:

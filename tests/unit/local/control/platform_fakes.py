@@ -15,6 +15,7 @@ from typing import Any
 from aloft import errors
 from aloft.local.control.control_api import ControlHandler
 from aloft.local.control.platform import Platform
+from aloft.local.instances.awake import Spinner
 from aloft.local.services.user_credentials import UserCredentials
 from aloft.local.store.artifacts import ArtifactStore
 from aloft.local.store.logs import LogStore
@@ -65,6 +66,7 @@ class FakePool:
     def __init__(self, logs: LogStore) -> None:
         self.logs = logs
         self.metrics = Metrics()
+        self.spinner = Spinner(lambda: 0, spin=0.0)  # never polls
         self.answer: tuple[str, bytes] = ("ok", b'{"ok": true}')
         self.invoked: list[tuple[str, int, bytes]] = []
         self.client_contexts: list[bytes | None] = []

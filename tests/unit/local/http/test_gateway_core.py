@@ -14,6 +14,7 @@ import pytest
 
 from aloft.access_log import parse
 from aloft.local.http.gateway import Gateway
+from aloft.local.instances.awake import Spinner
 from aloft.local.instances.worker.event_builders import event_from_packed
 from aloft.local.store.metrics import Metrics
 from aloft.local.types import (
@@ -76,6 +77,7 @@ class ScriptedPool:
     def __init__(self) -> None:
         self.log_sink = Sink()
         self.metrics = Metrics()
+        self.spinner = Spinner(lambda: 0, spin=0.0)  # never polls
         self.events: list[dict[str, Any]] = []
         self.answer: tuple[str, Any] = ("ok", {"statusCode": 200, "body": "hi"})
         self.delay = 0.0

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from aloft.local.http.gateway import Gateway
+from aloft.local.instances.awake import Spinner
 from aloft.local.instances.worker.event_builders import event_from_packed
 from aloft.local.store.metrics import Metrics
 from aloft.local.types import FunctionVersion, HttpRequest, HttpResponse, InvokeResult, Route
@@ -37,6 +38,7 @@ class Pool:
     def __init__(self) -> None:
         self.log_sink = Sink()
         self.metrics = Metrics()
+        self.spinner = Spinner(lambda: 0, spin=0.0)  # never polls
         self.app_events: list[dict[str, Any]] = []
         self.auth_events: list[dict[str, Any]] = []
         self.verdict: tuple[str, Any] = ("ok", {"isAuthorized": True, "context": {"t": "x"}})
