@@ -98,13 +98,6 @@ class StaticRegistry:
 
 
 @pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.close()
-
-
-@pytest.fixture(scope="module")
 def sink() -> RecordingSink:
     return RecordingSink()
 

@@ -87,13 +87,6 @@ NAMES = ["echo", "quiet", "boom", "exit3", "exit_if", "segfault", "sleep", "big"
 
 
 @pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.close()
-
-
-@pytest.fixture(scope="module")
 def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("artifact") / "code"
     return build_artifact(root, {"fns.py": FNS}, {n: f"fns.{n}" for n in NAMES})

@@ -36,13 +36,6 @@ REQUESTS = 100
 
 
 @pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.close()
-
-
-@pytest.fixture(scope="module")
 def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("artifact") / "code"
     return build_artifact(root, {"fns.py": FNS}, {"where": "fns.where"})
@@ -90,27 +83,20 @@ def back_to_back(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> t
 
 
 @pytest.mark.parametrize("snapshot", [True, False], ids=["forked", "fresh"])
+@pytest.mark.parametrize("spin", ["20000", "0"], ids=["spin", "no-spin"])
 def test_an_instance_waits_awake_for_back_to_back_requests(
-    loop: LoopThread, pool: InstancePool, code_dir: Path, snapshot: bool,
+    loop: LoopThread, pool: InstancePool, code_dir: Path, snapshot: bool, spin: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # 20 ms: long enough that a busy test machine's scheduling does not decide the result
-    monkeypatch.setenv("ALOFT_SPIN_US", "20000")
-    fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"spin-{snapshot}")
+    """Waiting 20 ms (long enough that a busy test machine's scheduling does not decide the
+    result), it hardly sleeps; with ALOFT_SPIN_US=0, it sleeps before each request."""
+    monkeypatch.setenv("ALOFT_SPIN_US", spin)
+    fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"s{spin}-{snapshot}")
     _, slept = back_to_back(loop, pool, fv)
-    # the first one after the warm-up request may find it asleep (that gap was not short yet)
-    assert slept <= REQUESTS // 5, f"slept {slept} times in {REQUESTS} back-to-back requests"
-
-
-@pytest.mark.parametrize("snapshot", [True, False], ids=["forked", "fresh"])
-def test_spin_zero_sleeps_between_requests(
-    loop: LoopThread, pool: InstancePool, code_dir: Path, snapshot: bool,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("ALOFT_SPIN_US", "0")
-    fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"nospin-{snapshot}")
-    _, slept = back_to_back(loop, pool, fv)
-    assert slept >= REQUESTS // 2, f"slept only {slept} times in {REQUESTS} requests"
+    if spin == "0":
+        assert slept >= REQUESTS // 2, f"slept only {slept} times in {REQUESTS} requests"
+    else:  # the first one after the warm-up request may find it asleep (that gap was long)
+        assert slept <= REQUESTS // 5, f"slept {slept} times in {REQUESTS} back-to-back requests"
 
 
 def test_instances_forked_through_a_zygote_wait_awake(

@@ -41,13 +41,6 @@ def where(event, context):
 """
 
 
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    loop = LoopThread()
-    yield loop
-    loop.close()
-
-
 @pytest.fixture()
 def pool(loop: LoopThread, tmp_path: Path) -> Iterator[InstancePool]:
     pool = InstancePool(RecordingSink())
