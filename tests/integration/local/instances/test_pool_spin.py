@@ -95,9 +95,9 @@ def test_an_instance_waits_awake_for_back_to_back_requests(
     _, slept = back_to_back(loop, pool, fv)
     if spin == "0":
         assert slept >= REQUESTS // 2, f"slept only {slept} times in {REQUESTS} requests"
-    else:  # it sleeps after a gap over 5 ms: the warm-up's, and the test's own stalls on a
-        # busy machine (a quarter of the requests, at most, where no waiting sleeps at every one)
-        assert slept <= REQUESTS // 4, f"slept {slept} times in {REQUESTS} back-to-back requests"
+    else:  # it sleeps after a gap over 20 ms: the warm-up's, and the test's own stalls on a
+        # busy machine (a third of the requests, at most, where no waiting sleeps at every one)
+        assert slept <= REQUESTS // 3, f"slept {slept} times in {REQUESTS} back-to-back requests"
 
 
 def test_instances_forked_through_a_zygote_wait_awake(
@@ -117,7 +117,7 @@ def test_instances_forked_through_a_zygote_wait_awake(
     wait_for_zygote(pool)
     _, slept = back_to_back(loop, pool, versions[1])  # its template forked by the zygote
     assert pool.templates._zygotes, "no zygote"
-    assert slept <= REQUESTS // 4, f"slept {slept} times in {REQUESTS} back-to-back requests"
+    assert slept <= REQUESTS // 3, f"slept {slept} times in {REQUESTS} back-to-back requests"
 
 
 def test_an_instance_whose_requests_are_apart_sleeps_at_once(

@@ -82,6 +82,7 @@ aloft/local/instances/awake.py), passed on in the environment, out of which `mai
 `_become_template`) takes it before any of the function's code runs."""
 SPIN_ENV = "ALOFT_SPIN_US"
 BUSY = 5e-3  # seconds from an answer to the next request within which requests are back to back
+# (or within SPIN, when that is longer: a request caught by waiting awake came back to back)
 
 
 _libc: Any = None
@@ -314,8 +315,9 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     set_request_id = _logs.set_request_id if _logs is not None else None
     ready, yield_cpu = _socket_poll(sock), getattr(os, "sched_yield", None)
     answered, gap = float("-inf"), float("inf")  # the last answer sent; how long the next took
+    busy = max(BUSY, SPIN)
     while True:
-        if gap <= BUSY and SPIN and yield_cpu is not None:  # back to back: wait awake (SPIN)
+        if gap <= busy and SPIN and yield_cpu is not None:  # back to back: wait awake (SPIN)
             awake_until = clock() + SPIN
             while not ready(0) and clock() < awake_until:
                 yield_cpu()
