@@ -74,12 +74,12 @@ yielding the CPU to whatever else is runnable) before it sleeps in `recv`, while
 back to back (the last one within BUSY of the answer before it). Waking a sleeping process is
 what a request's hop to an instance costs most on a virtual machine: on bench/'s 2-vCPU one, a
 round trip over a socket between two processes on two CPUs takes 30 µs of CPU (11 µs on one
-CPU), and the app's caches go cold. Waiting awake there made one-connection p50 a third lower
-for a plain handler and flask 13-19 % faster under load (docs/local-cloud.md, Figures). An
-instance whose requests are further apart than BUSY sleeps at once: an idle or lightly used one
-spends nothing on it. The daemon's ALOFT_SPIN_US sets it in microseconds (0: always sleep;
-aloft/local/instances/awake.py), passed on in the environment, out of which `main` (or
-`_become_template`) takes it before any of the function's code runs."""
+CPU), and the app's caches go cold. Waiting awake there (the instances alone) made a plain
+handler's one-connection p50 a third lower and flask 13-19 % faster under load
+(docs/local-cloud.md, Figures). An instance whose requests are further apart than BUSY sleeps at
+once: an idle or lightly used one spends nothing on it. The daemon's ALOFT_SPIN_US sets it in
+microseconds (0: always sleep; aloft/local/instances/awake.py), passed on in the environment,
+out of which `main` (or `_become_template`) takes it before any of the function's code runs."""
 SPIN_ENV = "ALOFT_SPIN_US"
 BUSY = 5e-3  # seconds from an answer to the next request within which requests are back to back
 # (or within SPIN, when that is longer: a request caught by waiting awake came back to back)
