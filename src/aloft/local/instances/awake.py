@@ -23,12 +23,12 @@ import os
 from collections.abc import Callable
 from time import perf_counter
 
-SPIN_ENV = "ALOFT_SPIN_US"  # the daemon's setting, and its name in an instance's environment
-DEFAULT_SPIN_US = 300.0
+from aloft.local.instances.worker.protocol import DEFAULT_SPIN_US, SPIN_ENV
 
 
 def spin_seconds() -> float:
-    """SPIN as the daemon's environment sets it (an unreadable value: the default)."""
+    """SPIN as the daemon's environment sets it (an unreadable value: the default); the pool
+    passes it on to every instance (instance.with_spin)."""
     try:
         return max(0.0, float(os.environ.get(SPIN_ENV, DEFAULT_SPIN_US))) * 1e-6
     except ValueError:
@@ -45,7 +45,7 @@ class Spinner:
         self._until = 0.0
         self._active = False
         self._yield = getattr(os, "sched_yield", None)
-        self.passes = 0  # polling passes so far (tests and benchmarks read it)
+        self.passes = 0  # polling passes so far (tests read it)
 
     def kick(self) -> None:
         """Something was sent that should bring an answer or a request soon."""

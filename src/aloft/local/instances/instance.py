@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aloft.local.instances import credentials, isolation
-from aloft.local.instances.awake import SPIN_ENV
+from aloft.local.instances.awake import spin_seconds
 from aloft.local.instances.log_framing import log_stream_name
 from aloft.local.instances.output import OutputLines
 from aloft.local.instances.worker import protocol as P
@@ -53,11 +53,9 @@ def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
 
 
 def with_spin(env: dict[str, str]) -> dict[str, str]:
-    """`env` and the daemon's ALOFT_SPIN_US (awake.py), for instance_main, which takes it out
-    of the environment before the function's code runs (see its SPIN)."""
-    spin = os.environ.get(SPIN_ENV)
-    if spin is not None:
-        env[SPIN_ENV] = spin
+    """`env` and the daemon's SPIN in microseconds (awake.py), for instance_main, which takes
+    it out of the environment before the function's code runs (see its SPIN)."""
+    env[P.SPIN_ENV] = repr(spin_seconds() * 1e6)
     return env
 
 

@@ -68,7 +68,7 @@ PRIME_AGENT = "aloft-snapshot-prime"
 ContextFactory = Callable[[str, float], Any]  # (request id, monotonic deadline) -> context
 PR_SET_PDEATHSIG = 1
 LAMBDA_FILES = 1024  # open files a Lambda function may have
-SPIN = 300e-6
+SPIN = P.DEFAULT_SPIN_US * 1e-6
 """Seconds an instance that has answered waits for its next request awake (polling its socket,
 yielding the CPU to whatever else is runnable) before it sleeps in `recv`, while requests come
 back to back (the last one within BUSY of the answer before it). Waking a sleeping process is
@@ -80,7 +80,6 @@ handler's one-connection p50 a third lower and flask 13-19 % faster under load
 once: an idle or lightly used one spends nothing on it. The daemon's ALOFT_SPIN_US sets it in
 microseconds (0: always sleep; aloft/local/instances/awake.py), passed on in the environment,
 out of which `main` (or `_become_template`) takes it before any of the function's code runs."""
-SPIN_ENV = "ALOFT_SPIN_US"
 BUSY = 5e-3  # seconds from an answer to the next request within which requests are back to back
 # (or within SPIN, when that is longer: a request caught by waiting awake came back to back)
 
@@ -392,10 +391,11 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
 
 
 def _set_spin(micros: str | None) -> None:
-    """SPIN from the daemon's setting (inherited by the templates and instances forked)."""
+    """SPIN as the pool passed it (the templates and instances forked inherit it)."""
     global SPIN
-    with contextlib.suppress(TypeError, ValueError):
-        SPIN = max(0.0, float(micros)) * 1e-6  # type: ignore[arg-type]
+    if micros is not None:
+        with contextlib.suppress(ValueError):
+            SPIN = max(0.0, float(micros)) * 1e-6
 
 
 def _socket_poll(sock: socket.socket) -> Callable[[int], list[tuple[int, int]]]:
@@ -772,7 +772,7 @@ def _become_template(
     for key, value in env.items():
         if environ.get(key) != value:
             environ[key] = value
-    _set_spin(environ.pop(SPIN_ENV, None))
+    _set_spin(environ.pop(P.SPIN_ENV, None))
     os.chdir(spec["cwd"])
     sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
     _adopt_runtime(spec["cwd"])
@@ -870,7 +870,7 @@ def main(argv: list[str]) -> None:
     global _sandbox, _comm
     mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
     _sandbox = json.loads(argv[4]) if len(argv) > 4 and argv[4] != "-" else None
-    _set_spin(os.environ.pop(SPIN_ENV, None))
+    _set_spin(os.environ.pop(P.SPIN_ENV, None))
     _die_with_parent()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if mode == "zygote":  # no memory limit of its own: each template sets its function's

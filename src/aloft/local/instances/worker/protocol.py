@@ -13,6 +13,8 @@ from __future__ import annotations
 import struct
 
 HEADER = struct.Struct("!IB")  # payload length, kind
+SPIN_ENV = "ALOFT_SPIN_US"  # waiting awake (instances/awake.py): how the pool tells an instance
+DEFAULT_SPIN_US = 300.0
 
 # pool -> instance
 INVOKE = 1  # INVOKE_HEAD + request id + trace + event JSON; answered with RESULT_OK/ERROR/OOM
