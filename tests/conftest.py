@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from aloft.local.services import thread_safe_ast
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# moto in process answers the AWS provider's parallel calls from several threads: the first
+# ones to a service build its URL map at once (see thread_safe_ast)
+thread_safe_ast.install()
 
 
 @pytest.fixture(scope="session")

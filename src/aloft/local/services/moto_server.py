@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aloft.local.http.sites import Site
+from aloft.local.services import thread_safe_ast
 from aloft.local.services.account import ACCOUNT_ID
 from aloft.local.services.auth import AuthMiddleware
 from aloft.local.services.events_api import ENV_CONTROL, ENV_CONTROL_TOKEN, EventsApi
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     moto = LocalApis(DomainDispatcherApplication(create_backend_app), local)
     app = OwnHostsOnly(AuthMiddleware(moto, token, saver.mark, signing_key(Path(args.dir)),
                                       UserCredentials().secret))
+    thread_safe_ast.install()  # threaded: concurrent first requests build URL maps at once
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     app.site = Site.on(server.server_address[1])
     # The poll interval is how long shutdown() waits (0.5 s by default): stopping the local
