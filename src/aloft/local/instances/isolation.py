@@ -2,7 +2,8 @@
 
 On Linux with unprivileged user namespaces, every template, zygote and fresh instance narrows
 its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME` and the user's
-`~/.aws` are empty, its code and layers read-only, /tmp its own. Where that is not possible
+`~/.aws` are empty, its code and layers read-only, /tmp its own; on Linux 6.12+ it also cannot
+signal processes other than its own children (Landlock's scopes). Where that is not possible
 (another OS, namespaces turned off by the system), instances run with the daemon's view and
 `aloft doctor` and `aloft cloud status` say so. ALOFT_SANDBOX=0 turns it off (debugging);
 ALOFT_SANDBOX_SHARE (directories, `:`-separated) binds host directories read-write into every
@@ -86,8 +87,12 @@ def probe() -> tuple[bool, str]:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"the probe did not run: {exc}"
     answer = done.stdout.strip() or done.stderr.strip()[-300:]
-    if answer == NAMESPACES:
-        return True, "user + mount namespaces: $ALOFT_HOME hidden, code read-only, own /tmp"
+    first, _, scoped = answer.partition("\n")
+    if first == NAMESPACES:
+        detail = "user + mount namespaces: $ALOFT_HOME hidden, code read-only, own /tmp"
+        if scoped == "scoped":
+            return True, f"{detail}; signals and abstract sockets confined (Landlock)"
+        return True, f"{detail}; other processes can be signalled ({scoped})"
     return False, (f"user namespaces unavailable ({answer.removeprefix('none: ')}): "
                    "instances see the daemon's files")
 

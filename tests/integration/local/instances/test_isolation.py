@@ -316,3 +316,102 @@ def _as_nobody(tmp_path: Path, setpriv: Path, python: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"uid": 65534, "token": "FileNotFoundError",
                                        "code": "ok", "write": "OSError"}
+
+
+SIGNAL_FNS = """
+import errno
+import os
+import signal
+import socket
+import subprocess
+
+
+def _outcome(action):
+    try:
+        action()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc.errno))
+
+
+def _connect(name):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(name)
+
+
+def poke(event, context):
+    child = subprocess.Popen(["sleep", "30"])
+    own = _outcome(lambda: os.kill(child.pid, signal.SIGKILL))
+    child.wait()
+    return {
+        "pids": {name: _outcome(lambda pid=pid: os.kill(pid, signal.SIGTERM))
+                 for name, pid in event["pids"].items()},
+        "parent": _outcome(lambda: os.kill(os.getppid(), signal.SIGTERM)),
+        "own_child": [own, child.returncode],
+        "abstract": _outcome(lambda: _connect(event["abstract"])),
+    }
+"""
+
+
+@pytest.mark.parametrize("start", ["forked", "fresh", "zygote"])
+def test_a_function_cannot_signal_other_processes(
+    start: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile function cannot kill the daemon, the user's other processes, its template or
+    its layer's zygote, nor reach their abstract Unix sockets; it still kills its own children
+    (`subprocess`'s timeouts need that)."""
+    import signal
+    import socket
+    import subprocess
+
+    home = tmp_path / "home"
+    artifacts = home / "artifacts"
+    artifacts.mkdir(parents=True)
+    monkeypatch.setattr(isolation, "_current", isolation.current())
+    if not isolation.configure(home, artifacts).active:
+        _no_isolation(isolation.current().describe())
+    if "confined (Landlock)" not in isolation.current().detail:
+        pytest.skip(f"this kernel cannot confine signals: {isolation.current().detail}")
+    layer = None
+    if start == "zygote":
+        layer = artifacts / "layer"
+        layer.mkdir()
+        (layer / "dep.py").write_text("X = 1\n")
+    fvs = [function_version(build_artifact(artifacts / f"code{n}", {"fns.py": SIGNAL_FNS},
+                                           {"poke": "fns.poke"}),
+                            "poke", version=n, snapshot=start != "fresh", layer_dir=layer)
+           for n in (1, 2)]
+    bystander = subprocess.Popen(["sleep", "60"])
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract = f"\0aloft-test-{os.getpid()}-{start}"
+    listener.bind(abstract)
+    listener.listen(1)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a failure must not stop pytest
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        pids = {"daemon": os.getpid(), "bystander": bystander.pid}
+        event = {"pids": pids, "abstract": abstract}
+        fv = fvs[0]
+        if start == "zygote":  # the layer's zygote forks the second version's template
+            assert loop.run(pool.invoke(fv, json.dumps(event).encode())).status == "ok"
+            wait_until(lambda: any(z.ready.done() and z.alive
+                                   for z in pool.templates._zygotes.values()),
+                       timeout=10, interval=0.02, message="a ready zygote")
+            pids["zygote"] = next(iter(pool.templates._zygotes.values())).watch.proc.pid
+            fv = fvs[1]
+        result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
+        assert result.status == "ok", result.payload
+        seen = json.loads(result.payload)
+        assert seen["pids"] == {name: "EPERM" for name in pids}
+        assert seen["parent"] == "EPERM"  # its template (a fresh instance's: the daemon)
+        assert seen["own_child"] == ["ok", -signal.SIGKILL]
+        assert seen["abstract"] == "EPERM"
+        assert bystander.poll() is None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        loop.run(pool.close())
+        loop.close()
+        listener.close()
+        bystander.kill()
+        bystander.wait()

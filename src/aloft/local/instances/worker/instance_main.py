@@ -840,6 +840,7 @@ def _run_child(
             S = _sandbox_module()
             S.fresh_tmp(_sandbox)
             S.drop_privileges()
+            S.confine(keep=False)  # nested in its template's: no signal to it, nor to siblings
         except Exception as exc:
             _sandbox_failed(sock.sendall, exc)
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
