@@ -71,12 +71,14 @@ def test_python_and_disk_thresholds(tmp_path: Path) -> None:
 
 
 def test_isolation_says_which_is_in_force() -> None:
-    ok = check_isolation(lambda: (True, "user + mount namespaces: $ALOFT_HOME hidden"))
+    ok = check_isolation(lambda: ("namespaces", "user + mount namespaces: $ALOFT_HOME hidden"))
     assert ok.status == "ok" and "namespaces" in ok.detail
-    off = check_isolation(lambda: (False, "user namespaces unavailable (EPERM)"))
+    landlock = check_isolation(lambda: ("landlock", "Landlock, without user namespaces"))
+    assert landlock.status == "ok" and "Landlock" in landlock.detail
+    off = check_isolation(lambda: ("none", "neither user namespaces nor Landlock (EPERM)"))
     assert off.status == "warn" and not off.failed and off.detail.startswith("none: ")
     assert off.fix is not None and "user.max_user_namespaces" in off.fix
-    assert check_isolation(lambda: (False, "turned off by ALOFT_SANDBOX=0")).fix is None
+    assert check_isolation(lambda: ("none", "turned off by ALOFT_SANDBOX=0")).fix is None
 
 
 def test_completion_scripts_and_completing_a_command() -> None:

@@ -157,14 +157,15 @@ def check_disk(home: Path, usage: Callable[[str], tuple[int, int, int]] = shutil
     return Check("disk", "ok", text)
 
 
-def check_isolation(probe: Callable[[], tuple[bool, str]] | None = None) -> Check:
-    """Whether the local cloud's instances can be isolated here (namespaces), or see its files."""
+def check_isolation(probe: Callable[[], tuple[str, str]] | None = None) -> Check:
+    """Whether the local cloud's instances can be isolated here (namespaces, or Landlock where
+    user namespaces are off), or see its files."""
     if probe is None:
         from aloft.local.instances import isolation
 
         probe = isolation.probe
-    ok, detail = probe()
-    if ok:
+    mode, detail = probe()
+    if mode != "none":
         return Check("isolation", "ok", detail, required=False)
     fix = None
     if sys.platform.startswith("linux") and "ALOFT_SANDBOX" not in detail:

@@ -3,9 +3,12 @@
 On Linux with unprivileged user namespaces, every template, zygote and fresh instance narrows
 its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME` and the user's
 `~/.aws` are empty, its code and layers read-only, /tmp its own; on Linux 6.12+ it also cannot
-signal processes other than its own children (Landlock's scopes). Where that is not possible
-(another OS, namespaces turned off by the system), instances run with the daemon's view and
-`aloft doctor` and `aloft cloud status` say so. ALOFT_SANDBOX=0 turns it off (debugging);
+signal processes other than its own children (Landlock's scopes). Where user namespaces are
+turned off (Ubuntu's AppArmor rule, a sysctl, some containers), Landlock's file rules give the
+same view on the machine's own mounts (Linux 5.13+): hidden directories unreadable rather than
+empty, /tmp the machine's. Where neither works (another OS), instances run with the daemon's
+view; `aloft doctor` and `aloft cloud status` say which it is. ALOFT_SANDBOX=0 turns it off
+(debugging), ALOFT_SANDBOX=landlock asks for Landlock where namespaces work too;
 ALOFT_SANDBOX_SHARE (directories, `:`-separated) binds host directories read-write into every
 instance, as an EFS mount would be (the test suite's functions report through files), without
 showing the home again if it lies inside one.
@@ -27,11 +30,13 @@ from aloft.local.types import FunctionVersion
 
 SANDBOX_MAIN = Path(__file__).parent / "worker" / "sandbox.py"
 NAMESPACES = "namespaces"
+LANDLOCK = "landlock"  # no user namespaces: Landlock's file rules on the machine's own mounts
 
 
 @dataclass(frozen=True)
 class Isolation:
-    """The isolation in force: `mode` is "namespaces" or "none"; `detail` says why or what."""
+    """The isolation in force: `mode` is "namespaces", "landlock" or "none"; `detail` says why
+    or what."""
 
     mode: str
     detail: str
@@ -41,7 +46,12 @@ class Isolation:
 
     @property
     def active(self) -> bool:
-        return self.mode == NAMESPACES
+        return self.mode in (NAMESPACES, LANDLOCK)
+
+    def _dump(self, spec: dict[str, object]) -> str:
+        if self.mode == LANDLOCK:
+            spec["mode"] = LANDLOCK
+        return json.dumps(spec)
 
     def describe(self) -> str:
         return f"{self.mode} ({self.detail})"
@@ -58,7 +68,7 @@ class Isolation:
             keep.append(self.artifacts)
         elif not zygote:
             keep.insert(0, str(fv.code_dir))
-        return json.dumps({"hide": list(self.hide), "keep": keep, "share": list(self.share),
+        return self._dump({"hide": list(self.hide), "keep": keep, "share": list(self.share),
                            "tmp_mb": fv.ephemeral_storage})
 
     def template_spec(self, fv: FunctionVersion) -> str | None:
@@ -67,7 +77,7 @@ class Isolation:
         if not self.active or not self.artifacts:
             return self.spec(fv)
         keep = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
-        return json.dumps({"hide": [self.artifacts], "keep": keep, "share": list(self.share),
+        return self._dump({"hide": [self.artifacts], "keep": keep, "share": list(self.share),
                            "tmp_mb": fv.ephemeral_storage})
 
 
@@ -75,26 +85,34 @@ _OFF = Isolation("none", "not configured")
 _current = _OFF
 
 
-def probe() -> tuple[bool, str]:
-    """Whether a process can narrow its view here, and if not why."""
-    if os.environ.get("ALOFT_SANDBOX", "1") == "0":
-        return False, "turned off by ALOFT_SANDBOX=0"
+def probe() -> tuple[str, str]:
+    """The isolation a process can have here (namespaces, landlock or none), and what it does
+    or why there is none. ALOFT_SANDBOX: 0 none, landlock that alone (tests, or to compare)."""
+    asked = os.environ.get("ALOFT_SANDBOX", "1")
+    if asked == "0":
+        return "none", "turned off by ALOFT_SANDBOX=0"
     if not sys.platform.startswith("linux"):
-        return False, f"no user namespaces on {sys.platform}: instances see the daemon's files"
+        return "none", f"no user namespaces on {sys.platform}: instances see the daemon's files"
+    argv = [sys.executable, "-S", "-P", str(SANDBOX_MAIN), "probe"]
     try:
-        done = subprocess.run([sys.executable, "-S", "-P", str(SANDBOX_MAIN), "probe"],
+        done = subprocess.run(argv + ([LANDLOCK] if asked == LANDLOCK else []),
                               capture_output=True, text=True, timeout=20, check=False, cwd="/")
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, f"the probe did not run: {exc}"
+        return "none", f"the probe did not run: {exc}"
     answer = done.stdout.strip() or done.stderr.strip()[-300:]
     first, _, scoped = answer.partition("\n")
+    signals = ("signals and abstract sockets confined (Landlock)" if scoped == "scoped"
+               else f"other processes can be signalled ({scoped})")
     if first == NAMESPACES:
-        detail = "user + mount namespaces: $ALOFT_HOME hidden, code read-only, own /tmp"
-        if scoped == "scoped":
-            return True, f"{detail}; signals and abstract sockets confined (Landlock)"
-        return True, f"{detail}; other processes can be signalled ({scoped})"
-    return False, (f"user namespaces unavailable ({answer.removeprefix('none: ')}): "
-                   "instances see the daemon's files")
+        return NAMESPACES, ("user + mount namespaces: $ALOFT_HOME hidden, code read-only, own "
+                            f"/tmp; {signals}")
+    if first.startswith(LANDLOCK):
+        why = first.removeprefix(f"{LANDLOCK}: ")
+        return LANDLOCK, (f"Landlock, without user namespaces ({why}): $ALOFT_HOME unreadable, "
+                          "code read-only, writes only to the machine's /tmp and /dev; "
+                          f"{signals}")
+    return "none", (f"neither user namespaces nor Landlock ({answer.removeprefix('none: ')}): "
+                    "instances see the daemon's files")
 
 
 def hidden_dirs(home: Path) -> tuple[str, ...]:
@@ -106,12 +124,12 @@ def hidden_dirs(home: Path) -> tuple[str, ...]:
 def configure(home: Path, artifacts: Path) -> Isolation:
     """Probe once and set what `current()` answers."""
     global _current
-    ok, detail = probe()
-    if ok:
+    mode, detail = probe()
+    if mode != "none":
         share = tuple(p for p in os.environ.get("ALOFT_SANDBOX_SHARE", "").split(os.pathsep) if p)
         if share:
             detail += f"; shared read-write: {', '.join(share)}"
-        _current = Isolation(NAMESPACES, detail, hidden_dirs(home), str(artifacts), share)
+        _current = Isolation(mode, detail, hidden_dirs(home), str(artifacts), share)
     else:
         _current = Isolation("none", detail)
     return _current

@@ -415,3 +415,108 @@ def test_a_function_cannot_signal_other_processes(
         listener.close()
         bystander.kill()
         bystander.wait()
+
+
+LANDLOCK_FNS = """
+import errno
+import os
+
+with open("/tmp/aloft-landlock-init", "w") as fh:  # init writes to /tmp (the machine's here)
+    fh.write("init")
+
+
+def _outcome(action):
+    try:
+        action()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc.errno))
+
+
+def _read(path):
+    if os.path.isdir(path):
+        os.listdir(path)
+    else:
+        with open(path, "rb") as fh:
+            fh.read(1)
+
+
+def _write(path):
+    with open(path, "w") as fh:
+        fh.write("x")
+
+
+def look(event, context):
+    return {
+        "read": {p: _outcome(lambda p=p: _read(p)) for p in event["read"]},
+        "write": {p: _outcome(lambda p=p: _write(p)) for p in event["write"]},
+        "daemon": _outcome(lambda: os.kill(event["daemon"], 0)),
+    }
+"""
+
+
+@pytest.mark.parametrize("start", ["forked", "fresh", "zygote"])
+def test_without_user_namespaces_landlock_hides_the_platform(
+    start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where user namespaces are off (Ubuntu 24.04's default AppArmor rule), Landlock's file
+    rules keep the home's secrets and other functions' code unreadable, the code read-only and
+    writes to /tmp (ALOFT_SANDBOX=landlock asks for that mode where namespaces would work).
+    The home is outside /tmp, as ~/.aloft is: Landlock cannot allow creating files in /tmp
+    and deny a directory beneath it."""
+    import shutil
+    import tempfile
+
+    outside = Path(tempfile.mkdtemp(prefix="aloft-landlock-", dir="/var/tmp"))
+    home = outside / "home"
+    artifacts = home / "artifacts"
+    artifacts.mkdir(parents=True)
+    (home / "token").write_text("secret")
+    monkeypatch.setattr(isolation, "_current", isolation.current())
+    monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
+    monkeypatch.delenv("ALOFT_SANDBOX_SHARE", raising=False)  # (the suite shares its tmp)
+    configured = isolation.configure(home, artifacts)
+    if configured.mode != isolation.LANDLOCK:
+        pytest.skip(f"no Landlock on this kernel: {configured.describe()}")
+    layer = None
+    if start == "zygote":
+        layer = artifacts / "layer"
+        layer.mkdir()
+        (layer / "dep.py").write_text("X = 1\n")
+    other = build_artifact(artifacts / "other", {"secret_code.py": "X = 1\n"}, {})
+    fvs = [function_version(build_artifact(artifacts / f"code{n}", {"fns.py": LANDLOCK_FNS},
+                                           {"look": "fns.look"}),
+                            "look", version=n, snapshot=start != "fresh", layer_dir=layer)
+           for n in (1, 2)]
+    code = fvs[1 if start == "zygote" else 0].code_dir
+    scratch = Path("/tmp") / f"aloft-landlock-{os.getpid()}-{start}"
+    event = {"read": [str(home / "token"), str(other / "secret_code.py"), str(home),
+                      f"/proc/{os.getpid()}/environ", str(code / "fns.py"), "/usr/bin"],
+             "write": [str(code / "new.py"), str(home / "dropped"), str(scratch)],
+             "daemon": os.getpid()}
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        fv = fvs[0]
+        if start == "zygote":
+            assert loop.run(pool.invoke(fv, json.dumps(event).encode())).status == "ok"
+            wait_until(lambda: any(z.ready.done() and z.alive
+                                   for z in pool.templates._zygotes.values()),
+                       timeout=10, interval=0.02, message="a ready zygote")
+            fv = fvs[1]
+        result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
+        assert result.status == "ok", result.payload
+        seen = json.loads(result.payload)
+        token, other_code, home_dir, environ, own, usr = event["read"]
+        assert seen["read"] == {token: "EACCES", other_code: "EACCES", home_dir: "EACCES",
+                                environ: "EACCES", own: "ok", usr: "ok"}
+        own_new, dropped, tmp_file = event["write"]
+        assert seen["write"] == {own_new: "EACCES", dropped: "EACCES", tmp_file: "ok"}
+        assert seen["daemon"] == "EPERM"
+        assert scratch.read_text() == "x"
+        assert not (home / "dropped").exists()
+    finally:
+        loop.run(pool.close())
+        loop.close()
+        scratch.unlink(missing_ok=True)
+        shutil.rmtree(outside, ignore_errors=True)

@@ -838,7 +838,8 @@ def _run_child(
     if _sandbox is not None:  # its own /tmp, no capability (as _isolate's, once per instance)
         try:
             S = _sandbox_module()
-            S.fresh_tmp(_sandbox)
+            if _sandbox.get("mode") != S.LANDLOCK:  # (no namespace: no /tmp of its own)
+                S.fresh_tmp(_sandbox)
             S.drop_privileges()
             S.confine(keep=False)  # nested in its template's: no signal to it, nor to siblings
         except Exception as exc:

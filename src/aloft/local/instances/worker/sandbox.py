@@ -46,6 +46,14 @@ SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_RESTRICT_SELF = 444, 446
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, LANDLOCK_SCOPE_SIGNAL = 1, 2
 SCOPE_ABI = 6  # the first Landlock ABI with scopes (Linux 6.12)
+SYS_LANDLOCK_ADD_RULE, LANDLOCK_RULE_PATH_BENEATH = 445, 1
+# Landlock's file system rights: what a directory (or, the FILE_RIGHTS among them, a file) rule
+# may allow. By ABI: 1 the first 13, 2 REFER, 3 TRUNCATE, 5 IOCTL_DEV.
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1, 2, 4, 8
+FS_REFER, FS_TRUNCATE, FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+READ_RIGHTS = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR | FS_IOCTL_DEV
+LANDLOCK = "landlock"  # a spec's mode without user namespaces (see landlock_narrow)
 HIDDEN_SIZE = "size=64k,mode=0755"  # what a hidden directory shows: an empty tmpfs
 
 _libc: Any = None
@@ -67,6 +75,11 @@ def _c() -> Any:
 class _RulesetAttr(ctypes.Structure):
     _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
                 ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
 _abi: int | None = None  # the kernel's Landlock ABI, asked once (forked children reuse it)
@@ -218,10 +231,112 @@ class _Layout:
 _forks: _Layout | None = None  # a narrowed template's children's layout
 
 
+def fs_rights(abi: int) -> int:
+    """Every file system right the kernel's Landlock ABI knows."""
+    rights = (1 << 13) - 1
+    for since, right in ((2, FS_REFER), (3, FS_TRUNCATE), (5, FS_IOCTL_DEV)):
+        if abi >= since:
+            rights |= right
+    return rights
+
+
+def _around(roots: list[str], hidden: list[str]) -> list[str]:
+    """`roots` with every hidden directory cut out: a root holding one is replaced by its
+    entries (but the one on the way to it, which is cut in turn), so that rules beneath what
+    is returned allow nothing beneath a hidden directory. Entries are what exists now."""
+    out: list[str] = []
+    pending = list(roots)
+    while pending:
+        root = pending.pop()
+        if _under(root, hidden):
+            continue
+        if not any(_under(h, [root]) for h in hidden):
+            out.append(root)
+            continue
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        pending.extend(os.path.join(root, name) for name in names)
+    return out
+
+
+def _allow(ruleset: int, paths: list[str], rights: int) -> None:
+    """Rules allowing `rights` beneath each path (its file rights alone, for a file). A path
+    is opened without following a symbolic link: a rule on a link allows nothing beyond it,
+    and a link pointing into a hidden directory stays a dead end."""
+    c = _c()
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            is_dir = os.path.isdir(f"/proc/self/fd/{fd}") and not os.path.islink(path)
+            rule = _PathBeneath(rights if is_dir else rights & FILE_RIGHTS, fd)
+            if rule.allowed_access:
+                _check(int(c.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset),
+                                     ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+                                     ctypes.byref(rule), ctypes.c_uint32(0))),
+                       f"landlock_add_rule {path}")
+        finally:
+            os.close(fd)
+
+
+# What the Landlock domains this process is in let it read, and write: where a nested domain
+# starts from (it cannot list a directory its parent's domain cut, so it cuts again from here).
+_readable: list[str] = ["/"]
+_writable: list[str] | None = None  # None: not narrowed yet (then /tmp, /dev, the shares)
+
+
+def landlock_narrow(spec: dict[str, Any]) -> None:
+    """Without user namespaces: the same view with Landlock's file rules (Linux 5.13+,
+    unprivileged), on the machine's own mounts. The hidden directories cannot be read (EACCES,
+    where namespaces show them empty); what is kept can be read, not written; writes go only
+    to /tmp (the machine's: no instance gets its own), /dev and the shared directories. The
+    process keeps no capability, nor any way to gain one (no_new_privs, which Landlock needs):
+    unlike in a namespace, a template has no use for them (it cannot mount a /tmp)."""
+    global _readable, _writable
+    abi = landlock_abi()
+    if abi < 1:
+        raise SandboxError(0, "neither user namespaces nor Landlock are available")
+    # (one that is not there is not cut out, as a namespace covers only what is there)
+    hidden = [os.path.realpath(p) for p in spec.get("hide", ()) if os.path.exists(p)]
+    shared = [os.path.realpath(p) for p in spec.get("share", ()) if os.path.isdir(p)]
+    kept = [p for p in (os.path.realpath(p) for p in [*spec.get("keep", ()),
+                                                      *_kept(spec, hidden)]) if os.path.exists(p)]
+    readable = _around(_readable, hidden) + kept
+    if _writable is None:
+        _writable = ["/tmp", "/dev", *shared]
+    writable = _around(_writable, [h for h in hidden if not _under(h, shared)])
+    handled = fs_rights(abi)
+    c = _c()
+    c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    attr = _RulesetAttr(handled, 0, 0)  # (an older kernel takes the zeroed fields it lacks)
+    fd = int(c.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr),
+                       ctypes.c_size_t(ctypes.sizeof(attr)), ctypes.c_uint32(0)))
+    if fd < 0:
+        _check(fd, "landlock_create_ruleset")
+    try:
+        _allow(fd, readable, READ_RIGHTS)
+        _allow(fd, writable, handled)
+        _check(int(c.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, ctypes.c_uint32(0))),
+               "landlock_restrict_self")
+    finally:
+        os.close(fd)
+    _readable, _writable = readable, writable
+    drop_privileges()
+    confine()
+
+
 def narrow(spec: dict[str, Any]) -> None:
     """Enter namespaces where only what `spec` keeps is visible (see the module's docstring).
-    `spec`: hide, keep and share (directories), tmp_mb (/tmp's size)."""
+    `spec`: hide, keep and share (directories), tmp_mb (/tmp's size); mode `landlock`: see
+    landlock_narrow."""
     global _forks
+    if spec.get("mode") == LANDLOCK:
+        landlock_narrow(spec)
+        return
     scope = [*(os.path.realpath(p) for p in spec.get("hide", ()) if os.path.isdir(p)), "/tmp"]
     cwd = os.path.realpath(os.getcwd())
     layout = _Layout(spec, scope)
@@ -268,20 +383,30 @@ def drop_privileges() -> None:
     _check(c.capset(_CAP_HEADER, _CAP_DATA), "capset")
 
 
-def probe() -> str:
-    """'namespaces' when narrowing works in this process (it changes it: run in a child), then
-    on a second line whether signals and abstract sockets are scoped."""
+def probe(mode: str = "") -> str:
+    """The mode that works in this process (it changes it: run in a child): 'namespaces', else
+    'landlock' (`mode` landlock: only that is tried), else 'none: why'; then, on a second line,
+    whether signals and abstract sockets are scoped."""
+    why = "asked for by ALOFT_SANDBOX=landlock"
     try:
+        if mode == LANDLOCK:
+            raise SandboxError(0, why)
         narrow({"hide": [], "tmp_mb": 1})
         drop_privileges()
+        found = "namespaces"
     except (OSError, AttributeError) as exc:
-        return f"none: {exc}"
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        try:
+            landlock_narrow({"hide": [], "keep": [], "share": []})
+        except (OSError, AttributeError) as also:
+            return f"none: {why}; Landlock: {also}"
+        found = f"{LANDLOCK}: {why}"
     abi = landlock_abi()
     if abi >= SCOPE_ABI:
-        return "namespaces\nscoped"
-    return f"namespaces\nnot scoped: Landlock ABI {abi}, scopes need {SCOPE_ABI} (Linux 6.12)"
+        return f"{found}\nscoped"
+    return f"{found}\nnot scoped: Landlock ABI {abi}, scopes need {SCOPE_ABI} (Linux 6.12)"
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["probe"]:
-        print(probe())
+    if sys.argv[1:2] == ["probe"]:
+        print(probe(*sys.argv[2:3]))
