@@ -472,6 +472,7 @@ def test_without_user_namespaces_landlock_hides_the_platform(
     artifacts = home / "artifacts"
     artifacts.mkdir(parents=True)
     (home / "token").write_text("secret")
+    (outside / "link").symlink_to(home / "token")  # a way round, beside the home
     monkeypatch.setattr(isolation, "_current", isolation.current())
     monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
     monkeypatch.delenv("ALOFT_SANDBOX_SHARE", raising=False)  # (the suite shares its tmp)
@@ -491,7 +492,8 @@ def test_without_user_namespaces_landlock_hides_the_platform(
     code = fvs[1 if start == "zygote" else 0].code_dir
     scratch = Path("/tmp") / f"aloft-landlock-{os.getpid()}-{start}"
     event = {"read": [str(home / "token"), str(other / "secret_code.py"), str(home),
-                      f"/proc/{os.getpid()}/environ", str(code / "fns.py"), "/usr/bin"],
+                      f"/proc/{os.getpid()}/environ", str(outside / "link"),
+                      str(code / "fns.py"), "/usr/bin"],
              "write": [str(code / "new.py"), str(home / "dropped"), str(scratch)],
              "daemon": os.getpid()}
     loop = LoopThread()
@@ -507,9 +509,9 @@ def test_without_user_namespaces_landlock_hides_the_platform(
         result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
         assert result.status == "ok", result.payload
         seen = json.loads(result.payload)
-        token, other_code, home_dir, environ, own, usr = event["read"]
+        token, other_code, home_dir, environ, link, own, usr = event["read"]
         assert seen["read"] == {token: "EACCES", other_code: "EACCES", home_dir: "EACCES",
-                                environ: "EACCES", own: "ok", usr: "ok"}
+                                environ: "EACCES", link: "EACCES", own: "ok", usr: "ok"}
         own_new, dropped, tmp_file = event["write"]
         assert seen["write"] == {own_new: "EACCES", dropped: "EACCES", tmp_file: "ok"}
         assert seen["daemon"] == "EPERM"

@@ -264,7 +264,8 @@ def _around(roots: list[str], hidden: list[str]) -> list[str]:
 def _allow(ruleset: int, paths: list[str], rights: int) -> None:
     """Rules allowing `rights` beneath each path (its file rights alone, for a file). A path
     is opened without following a symbolic link: a rule on a link allows nothing beyond it,
-    and a link pointing into a hidden directory stays a dead end."""
+    and a link pointing into a hidden directory stays a dead end. A path the kernel takes no
+    rule for (gone meanwhile, an internal file system) stays out of reach: it fails closed."""
     c = _c()
     for path in paths:
         try:
@@ -272,13 +273,12 @@ def _allow(ruleset: int, paths: list[str], rights: int) -> None:
         except OSError:
             continue
         try:
-            is_dir = os.path.isdir(f"/proc/self/fd/{fd}") and not os.path.islink(path)
+            is_dir = not os.path.islink(path) and os.path.isdir(path)
             rule = _PathBeneath(rights if is_dir else rights & FILE_RIGHTS, fd)
             if rule.allowed_access:
-                _check(int(c.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset),
-                                     ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
-                                     ctypes.byref(rule), ctypes.c_uint32(0))),
-                       f"landlock_add_rule {path}")
+                c.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset),
+                          ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule),
+                          ctypes.c_uint32(0))
         finally:
             os.close(fd)
 
@@ -318,7 +318,7 @@ def landlock_narrow(spec: dict[str, Any]) -> None:
     if fd < 0:
         _check(fd, "landlock_create_ruleset")
     try:
-        _allow(fd, readable, READ_RIGHTS)
+        _allow(fd, readable, READ_RIGHTS & handled)
         _allow(fd, writable, handled)
         _check(int(c.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, ctypes.c_uint32(0))),
                "landlock_restrict_self")

@@ -1,0 +1,46 @@
+"""The paths Landlock's rules are laid on when instances run without user namespaces: every
+hidden directory cut out of what may be read or written, and only rights the kernel knows."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from aloft.local.instances import isolation
+
+
+def _sandbox() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_sandbox_under_test", isolation.SANDBOX_MAIN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_hidden_directory_is_cut_out_of_the_roots(tmp_path: Path) -> None:
+    S = _sandbox()
+    home = tmp_path / "home" / ".aloft"
+    (home / "artifacts").mkdir(parents=True)
+    (tmp_path / "home" / "project").mkdir()
+    (tmp_path / "home" / "notes.txt").write_text("x")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "home" / "link").symlink_to(home)
+    roots = S._around([str(tmp_path)], [str(home)])
+    assert sorted(roots) == sorted([str(tmp_path / "other"), str(tmp_path / "home" / "project"),
+                                    str(tmp_path / "home" / "notes.txt"),
+                                    str(tmp_path / "home" / "link")])
+    # nothing beneath a returned root is hidden, and every visible sibling is returned
+    assert not [r for r in roots if S._under(str(home), [r])]
+    assert S._around([str(tmp_path / "other")], [str(home)]) == [str(tmp_path / "other")]
+    assert S._around([str(home / "artifacts")], [str(home)]) == []
+
+
+def test_rights_follow_the_kernels_abi() -> None:
+    S = _sandbox()
+    first = (1 << 13) - 1
+    assert S.fs_rights(1) == first
+    assert S.fs_rights(2) == first | S.FS_REFER
+    assert S.fs_rights(4) == first | S.FS_REFER | S.FS_TRUNCATE
+    assert S.fs_rights(7) == first | S.FS_REFER | S.FS_TRUNCATE | S.FS_IOCTL_DEV
+    assert S.READ_RIGHTS & S.fs_rights(1) == S.FS_EXECUTE | S.FS_READ_FILE | S.FS_READ_DIR
