@@ -94,8 +94,34 @@ def run_manage(event: dict[str, Any], django_settings: str | None) -> dict[str, 
         except BaseException as exc:  # CommandError raises SystemExit in some commands
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            return _failure(exc, out.getvalue())
+            failure = _failure(exc, out.getvalue())
+            hint = database_hint(exc)
+            if hint is not None:
+                failure["hint"] = hint
+            return failure
     return {"output": out.getvalue()}
+
+
+def database_hint(exc: BaseException) -> str | None:
+    """How to mend a Django database error whose cause is known: SQLite in the function's code
+    (Django's default, `BASE_DIR / "db.sqlite3"`), which is read-only, as /var/task is on
+    Lambda. None for any other error."""
+    if type(exc).__name__ != "OperationalError":
+        return None
+    try:
+        database = importlib.import_module("django.conf").settings.DATABASES["default"]
+    except Exception:  # Django not set up, or no default database: nothing known
+        return None
+    root, name = os.environ.get("LAMBDA_TASK_ROOT"), str(database.get("NAME") or "")
+    if "sqlite3" not in str(database.get("ENGINE")) or not root or not os.path.isabs(name):
+        return None
+    root, path = os.path.realpath(root), os.path.realpath(name)
+    if os.path.commonpath([path, root]) != root:
+        return None
+    return (f"DATABASES' SQLite file {os.path.relpath(path, root)} is in the function's code, "
+            "which is read-only (as /var/task is on Lambda): point DATABASES at a database "
+            "server (PostgreSQL: django.db.backends.postgresql), or at a file under /tmp for a "
+            "database that lasts as long as one instance")
 
 
 def run_task(event: dict[str, Any]) -> Any:

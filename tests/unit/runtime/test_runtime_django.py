@@ -127,3 +127,21 @@ def test_static_urls_follow_each_requests_mount(django_site: Any) -> None:
     runtime.handler({"aloft": "manage", "args": ["findstatic", "admin/css/base.css"]}, None)
     assert json.loads(runtime.handler(mounted, None)["body"])["url"] == \
         "/prod/static/admin/css/base.css"
+
+
+def test_sqlite_in_the_read_only_code_gets_a_hint(django_site: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.conf import settings
+    from django.db.utils import OperationalError
+
+    from aloft.runtime.commands import database_hint
+
+    where = Path(settings.DATABASES["default"]["NAME"])
+    error = OperationalError("unable to open database file")
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(where.parent.parent))  # the code holds the file
+    hint = database_hint(error)
+    assert hint is not None and f"SQLite file {where.parent.name}/{where.name} is in" in hint
+    assert "read-only" in hint and "PostgreSQL" in hint and "/tmp" in hint
+    assert database_hint(ValueError("unable to open database file")) is None
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")  # a database outside the code
+    assert database_hint(error) is None

@@ -102,8 +102,10 @@ def command(stage: str, args: tuple[str, ...]) -> None:
         output.payload.get("error") if isinstance(output.payload, dict) else None
     )
     if failure:
+        hint = output.payload.get("hint") if isinstance(output.payload, dict) else None
         raise InvokeError(f"`manage {' '.join(args)}` failed: {failure}",
                           where=Location(function=APP_FUNCTION, stage=stage),
-                          fix=f"`aloft tail {stage} --function app` shows the app's logs")
+                          fix=str(hint) if hint else
+                          f"`aloft tail {stage} --function app` shows the app's logs")
     if isinstance(output.payload, dict) and output.payload.get("exit_code") not in (None, 0):
         raise click.exceptions.Exit(int(output.payload["exit_code"]))
