@@ -116,14 +116,35 @@ def credentials_from(environ: Mapping[str, str]) -> Credentials:
 def invoke_async(
     target: InvokeTarget, payload: bytes, environ: Mapping[str, str] | None = None
 ) -> None:
-    """POST the payload to the Invoke API as an asynchronous (Event) invocation."""
+    """POST the payload to the Invoke API as an asynchronous (Event) invocation. A stage's
+    alias does not exist before its first deploy is published, while the new version answers
+    its health check (and primes its snapshot): a task of the function's own then goes to the
+    version running it, which is the one about to be published."""
+    env = os.environ if environ is None else environ
+    try:
+        _post_event(target, payload, env)
+    except _AliasMissing:
+        own = env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
+        if target.function_name != env.get("AWS_LAMBDA_FUNCTION_NAME") or not own.isdigit():
+            raise TaskError(
+                f"invoking {target.function_name}:{target.qualifier} failed: the function or "
+                f"its alias {target.qualifier} does not exist (yet: a stage's first deploy "
+                "creates its aliases once its health check has passed)"
+            ) from None
+        _post_event(target._replace(qualifier=own), payload, env)
+
+
+class _AliasMissing(Exception):
+    """The Invoke API answered 404 for the target's alias."""
+
+
+def _post_event(target: InvokeTarget, payload: bytes, env: Mapping[str, str]) -> None:
     # Imported here: `import aloft` (for @aloft.task) must stay cheap at cold start.
     import urllib.error
     import urllib.request
 
     from aloft.runtime.sigv4 import sign
 
-    env = os.environ if environ is None else environ
     headers = sign(
         "POST",
         target.url,
@@ -139,6 +160,9 @@ def invoke_async(
             status = response.status
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:500].decode("utf-8", "replace")
+        if exc.code == 404 and not target.qualifier.isdigit() \
+                and "ResourceNotFoundException" in (exc.headers.get("X-Amzn-ErrorType") or ""):
+            raise _AliasMissing from exc
         raise TaskError(
             f"invoking {target.function_name}:{target.qualifier} failed: HTTP {exc.code} "
             f"{detail}"

@@ -275,3 +275,61 @@ def test_zappas_task_decorators_are_aloft_tasks(
         {"aloft": "task", "function": "zappa_jobs.plain", "args": [], "kwargs": {"to": "eve"}},
     ]
     assert runtime.handler(bodies[0], None) == "sent 2 to dee"
+
+
+class AliasMissing(Recorder):
+    """The Invoke API before a stage's first deploy is published: its alias does not exist."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        type(self).requests.append({"path": self.path, "body": self.rfile.read(length)})
+        if "Qualifier=dev" in self.path:
+            self.send_response(404)
+            self.send_header("X-Amzn-ErrorType", "ResourceNotFoundException")
+            self.end_headers()
+            self.wfile.write(b'{"Message": "Function not found"}')
+            return
+        self.send_response(202)
+        self.end_headers()
+
+
+@pytest.fixture
+def no_alias() -> Iterator[tuple[str, type[AliasMissing]]]:
+    recorder = type("A", (AliasMissing,), {"requests": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", recorder
+    server.shutdown()
+    server.server_close()
+
+
+def test_before_the_alias_exists_a_task_goes_to_the_version_sending_it(
+    deploy: Any, no_alias: tuple[str, type[AliasMissing]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first deploy's health check (or priming) request sends a task: the stage's alias is
+    made only once the check passes, so the task goes to the version being checked."""
+    deploy({"jobs": JOBS}, handlers={"app": "jobs.send"})
+    jobs = user_module("jobs")
+    endpoint, recorder = no_alias
+    _deployed(monkeypatch, endpoint)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "3")
+    assert jobs.send("ann") is None
+    paths = [r["path"] for r in recorder.requests]
+    assert paths == ["/2015-03-31/functions/svc-dev-app/invocations?Qualifier=dev",
+                     "/2015-03-31/functions/svc-dev-app/invocations?Qualifier=3"]
+    assert recorder.requests[0]["body"] == recorder.requests[1]["body"]
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")  # no version to go to
+    with pytest.raises(TaskError, match="its alias dev does not exist"):
+        jobs.send("bob")
+
+
+def test_a_task_of_another_function_without_its_alias_is_a_task_error(
+    jobs: Any, no_alias: tuple[str, type[AliasMissing]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint, recorder = no_alias
+    _deployed(monkeypatch, endpoint)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "3")  # svc-dev-app's, not the worker's
+    with pytest.raises(TaskError, match="svc-dev-worker:dev failed: the function or its alias"):
+        jobs.send("ann")
+    assert len(recorder.requests) == 1

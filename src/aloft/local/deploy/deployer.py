@@ -291,13 +291,17 @@ class Deployer:
         published = await self._versions(job, work, code_dir, layer_dir, now)
         new = {r.fv.function: r.fv for r in published}
         first = self.registry.stage(service.service, service.stage) is None
-        checked = await self.health.run(service, work.checks if job.health_check else [],
-                                        new, first_deploy=first,
-                                        release=self._release(job, work, new))
-        timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
-        # The point of no return: no await since the health checks, none before the mark.
-        self.deploys.switching(job.deploy_id)
-        stored, replaced = await self._switch(job, work, published, schedules, grants)
+        self.registry.checking(list(new.values()))  # until the alias points at them, or never
+        try:
+            checked = await self.health.run(service, work.checks if job.health_check else [],
+                                            new, first_deploy=first,
+                                            release=self._release(job, work, new))
+            timings["health_ms"], mark = (time.perf_counter() - mark) * 1000, time.perf_counter()
+            # The point of no return: no await since the health checks, none before the mark.
+            self.deploys.switching(job.deploy_id)
+            stored, replaced = await self._switch(job, work, published, schedules, grants)
+        finally:
+            self.registry.checked(list(new.values()))
         timings["switch_ms"] = (time.perf_counter() - mark) * 1000
         await self._clean_up(job, work, replaced)
         return {"url": job.url, "urls": stage_urls(self.port, service.service, service.stage),

@@ -123,6 +123,10 @@ class LocalRegistry:
 
     def __init__(self, snapshot: Snapshot | None = None):
         self._snap = snapshot or Snapshot()
+        # Versions a deploy published that answer their health check before any alias points
+        # at them: invokable by number meanwhile (a task the checked request sends, on a
+        # stage's first deploy, goes to the version running it; aloft.runtime.tasks).
+        self._checking: dict[tuple[str, int], FunctionVersion] = {}
 
     @property
     def snapshot(self) -> Snapshot:
@@ -130,6 +134,14 @@ class LocalRegistry:
 
     def swap(self, snapshot: Snapshot) -> None:
         self._snap = snapshot  # one reference assignment: readers see old or new, never a mix
+
+    def checking(self, versions: list[FunctionVersion]) -> None:
+        """`versions` are being health-checked: Invoke finds them by number until `checked`."""
+        self._checking.update({(fv.function, fv.version): fv for fv in versions})
+
+    def checked(self, versions: list[FunctionVersion]) -> None:
+        for fv in versions:
+            self._checking.pop((fv.function, fv.version), None)
 
     # -- Registry ---------------------------------------------------------------
 
@@ -168,7 +180,8 @@ class LocalRegistry:
             return current
         assert qualifier is not None
         if qualifier.isdigit():
-            return snap.versions.get((function, int(qualifier)))
+            key = (function, int(qualifier))
+            return snap.versions.get(key) or self._checking.get(key)
         owner = snap.stage_of.get(function)
         if owner is not None and owner[1] == qualifier:
             return current

@@ -129,3 +129,45 @@ def test_task_goes_through_the_invoke_api(env: tuple[Cloud, Service, Path]) -> N
     wait_until(lambda: read_lines(out / "task.log"), message="the task's line in task.log")
     assert [json.loads(x) for x in read_lines(out / "task.log")] == [
         {"value": 42, "by": "caller"}]
+
+
+WEB = """
+    import json
+    import os
+
+    import aloft
+
+    @aloft.task
+    def visited(path):
+        with open(os.path.join(os.environ["OUT_DIR"], "visits.log"), "a") as fh:
+            fh.write(json.dumps({"path": path, "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"]})
+                     + "\\n")
+
+    def app(environ, start_response):
+        visited(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+"""
+
+
+def test_a_first_deploys_health_check_may_send_tasks(
+    env: tuple[Cloud, Service, Path], tmp_path: Path
+) -> None:
+    """The stage's alias exists only once its first deploy's health check has passed: a task
+    the checked request sends goes to the version being checked (not a 404 that fails the
+    check and publishes the version with a warning)."""
+    cloud, _, _ = env
+    out = tmp_path / "out"
+    out.mkdir()
+    root = write_project(tmp_path / "web", f"""
+        service: web
+        app: webapp:app
+        environment:
+          OUT_DIR: {out}
+        stages:
+          dev: {{}}
+    """, {"webapp.py": WEB})
+    result = cloud.provider.deploy(service(root))
+    assert not result.warnings, result.warnings
+    wait_until(lambda: read_lines(out / "visits.log"), message="the health check's task")
+    assert {"path": "/", "version": "1"} in [json.loads(x) for x in read_lines(out / "visits.log")]
