@@ -139,9 +139,9 @@ WEB = """
 
     @aloft.task
     def visited(path):
+        version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
         with open(os.path.join(os.environ["OUT_DIR"], "visits.log"), "a") as fh:
-            fh.write(json.dumps({"path": path, "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"]})
-                     + "\\n")
+            fh.write(json.dumps({"path": path, "version": version}) + "\\n")
 
     def app(environ, start_response):
         visited(environ["PATH_INFO"])
