@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -185,6 +186,12 @@ def _handler_fix(attribute: str, module: str, code: ProjectCode | None,
     ref = ref or CodeReference("handler", f"{module}.{attribute}")
     modules = code.modules if code else {}
     facts = modules.get(module)
+    top = module.split(".", 1)[0]
+    if facts is not None and top in sys.stdlib_module_names:
+        where = _relative(facts.path, code.root) if code else module
+        return f"`{top}` is also a module of Python's standard library, which was imported " \
+            f"instead of {where} (on Lambda too): rename it, e.g. to {top}_app, and " \
+            f"`{ref.key}:` with it"
     close = closest(attribute, facts.names) if facts else None
     if facts is not None and close is not None:
         where = _relative(facts.path, code.root) if code else module

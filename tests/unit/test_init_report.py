@@ -189,6 +189,15 @@ def test_a_missing_handler_suggests_a_close_name_or_another_module(tmp_path: Pat
         "define `zzz` in module `jobs`, or correct `handler:` in aloft.yml")
 
 
+def test_a_module_named_as_a_standard_library_one_says_to_rename_it(tmp_path: Path) -> None:
+    """site.py, code.py, secrets.py...: the runtime imported Python's own before the user's."""
+    project = code(tmp_path, {"site.py": "def app(environ, start_response): ...\n"})
+    shadowed = FunctionError("Runtime.HandlerNotFound", "App 'app' missing on module 'site'")
+    assert fix(shadowed, code=project, ref=CodeReference("app", "site:app")) == (
+        "`site` is also a module of Python's standard library, which was imported instead of "
+        "site.py (on Lambda too): rename it, e.g. to site_app, and `app:` with it")
+
+
 def test_cannot_import_name(tmp_path: Path) -> None:
     project = code(tmp_path, {"models.py": "class Order: ...\n"})
     error = FunctionError("Runtime.ImportModuleError",
