@@ -475,7 +475,8 @@ def test_without_user_namespaces_landlock_hides_the_platform(
     (outside / "link").symlink_to(home / "token")  # a way round, beside the home
     monkeypatch.setattr(isolation, "_current", isolation.current())
     monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
-    monkeypatch.delenv("ALOFT_SANDBOX_SHARE", raising=False)  # (the suite shares its tmp)
+    (outside / "shared").mkdir()
+    monkeypatch.setenv("ALOFT_SANDBOX_SHARE", str(outside))  # shared, and the home inside it
     configured = isolation.configure(home, artifacts)
     if configured.mode != isolation.LANDLOCK:
         pytest.skip(f"no Landlock on this kernel: {configured.describe()}")
@@ -494,7 +495,8 @@ def test_without_user_namespaces_landlock_hides_the_platform(
     event = {"read": [str(home / "token"), str(other / "secret_code.py"), str(home),
                       f"/proc/{os.getpid()}/environ", str(outside / "link"),
                       str(code / "fns.py"), "/usr/bin"],
-             "write": [str(code / "new.py"), str(home / "dropped"), str(scratch)],
+             "write": [str(code / "new.py"), str(home / "dropped"), str(scratch),
+                       str(outside / "shared" / "written")],
              "daemon": os.getpid()}
     loop = LoopThread()
     pool = InstancePool(RecordingSink())
@@ -512,8 +514,9 @@ def test_without_user_namespaces_landlock_hides_the_platform(
         token, other_code, home_dir, environ, link, own, usr = event["read"]
         assert seen["read"] == {token: "EACCES", other_code: "EACCES", home_dir: "EACCES",
                                 environ: "EACCES", link: "EACCES", own: "ok", usr: "ok"}
-        own_new, dropped, tmp_file = event["write"]
-        assert seen["write"] == {own_new: "EACCES", dropped: "EACCES", tmp_file: "ok"}
+        own_new, dropped, tmp_file, shared = event["write"]
+        assert seen["write"] == {own_new: "EACCES", dropped: "EACCES", tmp_file: "ok",
+                                 shared: "ok"}
         assert seen["daemon"] == "EPERM"
         assert scratch.read_text() == "x"
         assert not (home / "dropped").exists()

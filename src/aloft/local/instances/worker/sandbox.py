@@ -308,7 +308,7 @@ def landlock_narrow(spec: dict[str, Any]) -> None:
     readable = _around(_readable, hidden) + kept
     if _writable is None:
         _writable = ["/tmp", "/dev", *shared]
-    writable = _around(_writable, [h for h in hidden if not _under(h, shared)])
+    writable = _around(_writable, hidden)  # (the home stays hidden inside a shared directory)
     handled = fs_rights(abi)
     c = _c()
     c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
