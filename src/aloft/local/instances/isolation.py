@@ -109,7 +109,7 @@ def probe() -> tuple[str, str]:
     if first.startswith(LANDLOCK):
         why = first.removeprefix(f"{LANDLOCK}: ")
         return LANDLOCK, (f"Landlock, without user namespaces ({why}): $ALOFT_HOME unreadable, "
-                          "code read-only, writes only to the machine's /tmp and /dev; "
+                          "code read-only, writes only to /tmp and /dev (shared with the machine); "
                           f"{signals}")
     return "none", (f"neither user namespaces nor Landlock ({answer.removeprefix('none: ')}): "
                     "instances see the daemon's files")
