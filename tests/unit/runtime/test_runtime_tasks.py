@@ -3,13 +3,14 @@ against a recording HTTP server on 127.0.0.1 and botocore's own SigV4), clear Ta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -49,15 +50,26 @@ class Recorder(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def lambda_api() -> Iterator[tuple[str, type[Recorder]]]:
-    recorder = type("R", (Recorder,), {"requests": [], "status": 202})
+R = TypeVar("R", bound=BaseHTTPRequestHandler)
+
+
+@contextlib.contextmanager
+def _serving(recorder: type[R]) -> Iterator[tuple[str, type[R]]]:
+    """`recorder` answering on a free port of 127.0.0.1: (its URL, the class)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", recorder
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def lambda_api() -> Iterator[tuple[str, type[Recorder]]]:
+    with _serving(type("R", (Recorder,), {"requests": [], "status": 202})) as served:
+        yield served
 
 
 @pytest.fixture
@@ -295,13 +307,8 @@ class AliasMissing(Recorder):
 
 @pytest.fixture
 def no_alias() -> Iterator[tuple[str, type[AliasMissing]]]:
-    recorder = type("A", (AliasMissing,), {"requests": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", recorder
-    server.shutdown()
-    server.server_close()
+    with _serving(type("A", (AliasMissing,), {"requests": []})) as served:
+        yield served
 
 
 def test_before_the_alias_exists_a_task_goes_to_the_version_sending_it(

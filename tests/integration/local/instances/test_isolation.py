@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +22,32 @@ from tests.integration.local.dataplane_helpers import (
 )
 from tests.waiting import wait_until
 
-PROBE = """
-    import errno
-    import os
+OUTCOMES = """
+import errno
+import os
 
+
+def _outcome(action):
+    try:
+        action()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc.errno))
+
+
+def _read(path):
+    if os.path.isdir(path):
+        os.listdir(path)
+    else:
+        with open(path, "rb") as fh:
+            fh.read(1)
+"""
+"""What a probing function does: an action's outcome as an errno name ("ok" when it worked)."""
+
+PROBE = textwrap.indent(OUTCOMES, "    ") + """
     STARTED_IN_TMP = "/tmp/written-at-init"
     with open(STARTED_IN_TMP, "w") as fh:  # init's /tmp is every instance's (a snapshot's)
         fh.write("init")
-
-
-    def _outcome(action):
-        try:
-            action()
-            return "ok"
-        except OSError as exc:
-            return errno.errorcode.get(exc.errno, str(exc.errno))
-
-
-    def _read(path):
-        if os.path.isdir(path):
-            os.listdir(path)
-        else:
-            with open(path, "rb") as fh:
-                fh.read(1)
 
 
     def _write(path, size):
@@ -318,20 +322,41 @@ def _as_nobody(tmp_path: Path, setpriv: Path, python: Path) -> None:
                                        "code": "ok", "write": "OSError"}
 
 
-SIGNAL_FNS = """
-import errno
-import os
+def _two_versions(artifacts: Path, start: str, source: str, name: str) -> list[Any]:
+    """Versions 1 and 2 of a function `fns.<name>` in `source`, started as `start` says:
+    forked from a template, fresh (no snapshot), or (zygote) with a layer, so that version 2's
+    template is forked from the layer's zygote that version 1 started."""
+    layer = None
+    if start == "zygote":
+        layer = artifacts / "layer"
+        layer.mkdir()
+        (layer / "dep.py").write_text("X = 1\n")
+    return [function_version(build_artifact(artifacts / f"code{n}", {"fns.py": source},
+                                            {name: f"fns.{name}"}),
+                             name, version=n, snapshot=start != "fresh", layer_dir=layer)
+            for n in (1, 2)]
+
+
+def _invoke_as(start: str, loop: LoopThread, pool: InstancePool, fvs: list[Any],
+               event: dict[str, Any]) -> Any:
+    """The function's answer to `event`; with `zygote`, version 2's (version 1 first, then a
+    wait for the zygote it started)."""
+    fv = fvs[0]
+    if start == "zygote":
+        assert loop.run(pool.invoke(fv, json.dumps(event).encode())).status == "ok"
+        wait_until(lambda: any(z.ready.done() and z.alive
+                               for z in pool.templates._zygotes.values()),
+                   timeout=10, interval=0.02, message="a ready zygote")
+        fv = fvs[1]
+    result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
+    assert result.status == "ok", result.payload
+    return json.loads(result.payload)
+
+
+SIGNAL_FNS = OUTCOMES + """
 import signal
 import socket
 import subprocess
-
-
-def _outcome(action):
-    try:
-        action()
-        return "ok"
-    except OSError as exc:
-        return errno.errorcode.get(exc.errno, str(exc.errno))
 
 
 def _connect(name):
@@ -372,15 +397,7 @@ def test_a_function_cannot_signal_other_processes(
         _no_isolation(isolation.current().describe())
     if "confined (Landlock)" not in isolation.current().detail:
         pytest.skip(f"this kernel cannot confine signals: {isolation.current().detail}")
-    layer = None
-    if start == "zygote":
-        layer = artifacts / "layer"
-        layer.mkdir()
-        (layer / "dep.py").write_text("X = 1\n")
-    fvs = [function_version(build_artifact(artifacts / f"code{n}", {"fns.py": SIGNAL_FNS},
-                                           {"poke": "fns.poke"}),
-                            "poke", version=n, snapshot=start != "fresh", layer_dir=layer)
-           for n in (1, 2)]
+    fvs = _two_versions(artifacts, start, SIGNAL_FNS, "poke")
     bystander = subprocess.Popen(["sleep", "60"])
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     abstract = f"\0aloft-test-{os.getpid()}-{start}"
@@ -392,17 +409,11 @@ def test_a_function_cannot_signal_other_processes(
     try:
         pids = {"daemon": os.getpid(), "bystander": bystander.pid}
         event = {"pids": pids, "abstract": abstract}
-        fv = fvs[0]
-        if start == "zygote":  # the layer's zygote forks the second version's template
-            assert loop.run(pool.invoke(fv, json.dumps(event).encode())).status == "ok"
-            wait_until(lambda: any(z.ready.done() and z.alive
-                                   for z in pool.templates._zygotes.values()),
-                       timeout=10, interval=0.02, message="a ready zygote")
+        if start == "zygote":  # started by version 1's template, asked for at once
+            assert loop.run(pool.invoke(fvs[0], json.dumps(event).encode())).status == "ok"
+            wait_until(lambda: bool(pool.templates._zygotes), message="the layer's zygote")
             pids["zygote"] = next(iter(pool.templates._zygotes.values())).watch.proc.pid
-            fv = fvs[1]
-        result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
-        assert result.status == "ok", result.payload
-        seen = json.loads(result.payload)
+        seen = _invoke_as(start, loop, pool, fvs, event)
         assert seen["pids"] == {name: "EPERM" for name in pids}
         assert seen["parent"] == "EPERM"  # its template (a fresh instance's: the daemon)
         assert seen["own_child"] == ["ok", -signal.SIGKILL]
@@ -417,28 +428,9 @@ def test_a_function_cannot_signal_other_processes(
         bystander.wait()
 
 
-LANDLOCK_FNS = """
-import errno
-import os
-
+LANDLOCK_FNS = OUTCOMES + """
 with open("/tmp/aloft-landlock-init", "w") as fh:  # init writes to /tmp (the machine's here)
     fh.write("init")
-
-
-def _outcome(action):
-    try:
-        action()
-        return "ok"
-    except OSError as exc:
-        return errno.errorcode.get(exc.errno, str(exc.errno))
-
-
-def _read(path):
-    if os.path.isdir(path):
-        os.listdir(path)
-    else:
-        with open(path, "rb") as fh:
-            fh.read(1)
 
 
 def _write(path):
@@ -480,16 +472,8 @@ def test_without_user_namespaces_landlock_hides_the_platform(
     configured = isolation.configure(home, artifacts)
     if configured.mode != isolation.LANDLOCK:
         pytest.skip(f"no Landlock on this kernel: {configured.describe()}")
-    layer = None
-    if start == "zygote":
-        layer = artifacts / "layer"
-        layer.mkdir()
-        (layer / "dep.py").write_text("X = 1\n")
     other = build_artifact(artifacts / "other", {"secret_code.py": "X = 1\n"}, {})
-    fvs = [function_version(build_artifact(artifacts / f"code{n}", {"fns.py": LANDLOCK_FNS},
-                                           {"look": "fns.look"}),
-                            "look", version=n, snapshot=start != "fresh", layer_dir=layer)
-           for n in (1, 2)]
+    fvs = _two_versions(artifacts, start, LANDLOCK_FNS, "look")
     code = fvs[1 if start == "zygote" else 0].code_dir
     scratch = Path("/tmp") / f"aloft-landlock-{os.getpid()}-{start}"
     event = {"read": [str(home / "token"), str(other / "secret_code.py"), str(home),
@@ -501,16 +485,7 @@ def test_without_user_namespaces_landlock_hides_the_platform(
     loop = LoopThread()
     pool = InstancePool(RecordingSink())
     try:
-        fv = fvs[0]
-        if start == "zygote":
-            assert loop.run(pool.invoke(fv, json.dumps(event).encode())).status == "ok"
-            wait_until(lambda: any(z.ready.done() and z.alive
-                                   for z in pool.templates._zygotes.values()),
-                       timeout=10, interval=0.02, message="a ready zygote")
-            fv = fvs[1]
-        result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
-        assert result.status == "ok", result.payload
-        seen = json.loads(result.payload)
+        seen = _invoke_as(start, loop, pool, fvs, event)
         token, other_code, home_dir, environ, link, own, usr = event["read"]
         assert seen["read"] == {token: "EACCES", other_code: "EACCES", home_dir: "EACCES",
                                 environ: "EACCES", link: "EACCES", own: "ok", usr: "ok"}
