@@ -56,6 +56,8 @@ def _sibling(name: str) -> Any:
 P = _sibling("protocol")
 R = _sibling("proxy_response")
 E = _sibling("event_builders")
+C = _sibling("connections")  # what a template closes before it forks (loaded once: a zygote's
+# templates find it ready)
 
 Handler = Callable[[Any, Any], Any]
 _serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
@@ -440,6 +442,7 @@ def _run_template(fd: int) -> None:
     ctl = socket.socket(fileno=fd)
     _isolate(ctl.send, keep_privileges=True)
     started = time.perf_counter()
+    before = C.open_fds()  # what is ours: the function's code has not run yet
     _setup_logging()
     try:
         handler, context_cls = _initialise()
@@ -448,6 +451,11 @@ def _run_template(fd: int) -> None:
         os._exit(1)
     new_context = _context_factory(context_cls)
     _prime(handler, new_context)
+    for peer in C.close_shared(before):  # every instance would have shared them
+        sys.stderr.write(
+            f"aloft: closed the connection to {peer} that init or the priming request opened "
+            "in the template: every instance forked from it would have shared it. Each "
+            "instance opens its own (docs/local-cloud.md: Snapshots and connections)\n")
     init_ms = (time.perf_counter() - started) * 1000.0
     # Everything imported so far is shared copy-on-write with the children: keep the collector
     # from touching (and so copying) those pages in every child.
