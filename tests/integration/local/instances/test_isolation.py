@@ -13,6 +13,7 @@ import pytest
 
 from aloft.local.instances import isolation
 from aloft.local.instances.pool import InstancePool
+from aloft.local.instances.worker import sandbox
 from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
 from tests.integration.local.dataplane_helpers import (
     LoopThread,
@@ -104,6 +105,13 @@ def _no_isolation(described: str) -> None:
             and os.environ.get("ALOFT_SANDBOX") != "0":
         pytest.fail(f"instance isolation is off on a machine with user namespaces: {described}")
     pytest.skip(f"no isolation on this machine: {described}")
+
+
+def _no_landlock(abi: int, described: str) -> None:
+    """Landlock (at `abi`) is not in force: a failure where the kernel offers it, else a skip."""
+    if sandbox.landlock_abi() >= abi:
+        pytest.fail(f"the kernel has Landlock ABI {sandbox.landlock_abi()} but: {described}")
+    pytest.skip(f"no Landlock ABI {abi} on this kernel: {described}")
 
 
 def _isolated(cloud: Cloud) -> None:
@@ -396,7 +404,7 @@ def test_a_function_cannot_signal_other_processes(
     if not isolation.configure(home, artifacts).active:
         _no_isolation(isolation.current().describe())
     if "confined (Landlock)" not in isolation.current().detail:
-        pytest.skip(f"this kernel cannot confine signals: {isolation.current().detail}")
+        _no_landlock(sandbox.SCOPE_ABI, isolation.current().detail)
     fvs = _two_versions(artifacts, start, SIGNAL_FNS, "poke")
     bystander = subprocess.Popen(["sleep", "60"])
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -471,7 +479,7 @@ def test_without_user_namespaces_landlock_hides_the_platform(
     monkeypatch.setenv("ALOFT_SANDBOX_SHARE", str(outside))  # shared, and the home inside it
     configured = isolation.configure(home, artifacts)
     if configured.mode != isolation.LANDLOCK:
-        pytest.skip(f"no Landlock on this kernel: {configured.describe()}")
+        _no_landlock(1, configured.describe())
     other = build_artifact(artifacts / "other", {"secret_code.py": "X = 1\n"}, {})
     fvs = _two_versions(artifacts, start, LANDLOCK_FNS, "look")
     code = fvs[1 if start == "zygote" else 0].code_dir

@@ -3,23 +3,12 @@ hidden directory cut out of what may be read or written, and only rights the ker
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
-from aloft.local.instances import isolation
-
-
-def _sandbox() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_sandbox_under_test", isolation.SANDBOX_MAIN)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from aloft.local.instances.worker import sandbox as S
 
 
 def test_a_hidden_directory_is_cut_out_of_the_roots(tmp_path: Path) -> None:
-    S = _sandbox()
     home = tmp_path / "home" / ".aloft"
     (home / "artifacts").mkdir(parents=True)
     (tmp_path / "home" / "project").mkdir()
@@ -37,7 +26,6 @@ def test_a_hidden_directory_is_cut_out_of_the_roots(tmp_path: Path) -> None:
 
 
 def test_rights_follow_the_kernels_abi() -> None:
-    S = _sandbox()
     first = (1 << 13) - 1
     assert S.fs_rights(1) == first
     assert S.fs_rights(2) == first | S.FS_REFER

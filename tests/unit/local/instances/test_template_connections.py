@@ -4,30 +4,16 @@ descriptor), nothing it had before, nothing unconnected."""
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import sys
 import types
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from aloft.local.instances import isolation
-
-CONNECTIONS = Path(isolation.SANDBOX_MAIN).with_name("connections.py")
-
-
-def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_connections_under_test", CONNECTIONS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from aloft.local.instances.worker import connections as C
 
 
 def test_connections_opened_since_are_cut_and_named() -> None:
-    C = _module()
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         kept = socket.create_connection(("127.0.0.1", port))  # ours: before the code ran
@@ -55,7 +41,6 @@ def test_connections_opened_since_are_cut_and_named() -> None:
 
 
 def test_django_connections_are_closed_the_django_way(monkeypatch: pytest.MonkeyPatch) -> None:
-    C = _module()
     closed: list[bool] = []
     handler = types.SimpleNamespace(close_all=lambda: closed.append(True))
     monkeypatch.setitem(sys.modules, "django.db", types.SimpleNamespace(connections=handler))
