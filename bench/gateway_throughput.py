@@ -17,8 +17,14 @@ disturbed one). The CPU time each side's processes used during the throughput ru
 request, is printed too: the gateway's process apart from the instances' (the alternative's
 figure is all of its processes).
 
+`--floor` adds, in each round, the design's floor (bench/_relay.py): a minimal Python gateway
+process handing each request to one of 2 worker processes, with none of Lambda's semantics,
+one request per worker at a time ("floor") and with the next one waiting in the worker's
+socket ("floor, pipelined"). It shows how far aloft is from what its design can reach on this
+machine, and how far that is from the alternative.
+
     .venv/bin/python bench/gateway_throughput.py [--apps flask,fastapi,handler] [--seconds 10]
-        [--rounds 3]
+        [--rounds 3] [--floor]
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ class App:
     path: str  # the request measured, within the stage
     alternative: str  # the alternative's name, as printed
     argv: Callable[[Path, int], list[str]]  # (project dir, port) -> the alternative's command
+    floor: tuple[str, str]  # how bench/_relay.py calls the app: (kind, module:attr)
     function: str = "app"
 
 
@@ -101,19 +108,31 @@ def serverless_ready() -> str | None:
 
 APPS = {
     "flask": App(ROOT / "examples" / "flask-hello", "flask-hello", "/", "gunicorn -w 2",
-                 _gunicorn),
+                 _gunicorn, ("wsgi", "app:app")),
     "fastapi": App(ROOT / "examples" / "fastapi-items", "fastapi-items", "/items/1",
-                   "uvicorn -w 2", _uvicorn),
+                   "uvicorn -w 2", _uvicorn, ("asgi", "main:app")),
     "handler": App(SERVERLESS, "hello", "/hello", "serverless-offline", _serverless_offline,
-                   function="hello"),
+                   ("handler", "handler:hello"), function="hello"),
 }
 QUIET_NODE = {"SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off",
               "SLS_DEPRECATION_DISABLE": "*"}
 
 
-def start_alternative(app: App) -> tuple[subprocess.Popen[bytes], int]:
+FLOORS = {"floor": 1, "floor, pipelined": 2}  # name -> requests a worker may hold
+
+
+def _floor(depth: int) -> Callable[[App], list[str]]:
+    def argv(app: App, port: int) -> list[str]:
+        return [str(bench_python()), str(BENCH_DIR / "_relay.py"), str(port), "2", str(depth),
+                *app.floor]
+    return argv
+
+
+def start_alternative(app: App, argv: Callable[[App, int], list[str]] | None = None
+                      ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    proc = subprocess.Popen(app.argv(app.project, port), cwd=app.project,
+    command = argv(app, port) if argv is not None else app.argv(app.project, port)
+    proc = subprocess.Popen(command, cwd=app.project,
                             env={**os.environ, **QUIET_NODE}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # serverless-offline: a line a request
     wait_for_port(port, timeout=60)
@@ -144,9 +163,11 @@ def best(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]
     }
 
 
-def run_app(name: str, app: App, work: Path, seconds: int, rounds: int) -> dict[str, object]:
+def run_app(name: str, app: App, work: Path, seconds: int, rounds: int, floor: bool = False
+            ) -> dict[str, object]:
     code, layer = build_example(app.project, work / name)
     results: dict[str, list[dict[str, dict[str, float]]]] = {"aloft": [], "other": []}
+    floors = {f: [] for f in FLOORS} if floor else {}
     for _ in range(rounds):
         proc, port = start_platform(code, layer, concurrency=2, service=app.service,
                                     function=app.function)
@@ -164,9 +185,47 @@ def run_app(name: str, app: App, work: Path, seconds: int, rounds: int) -> dict[
         finally:
             proc.terminate()
             proc.wait()
+        for floor_name, runs in floors.items():
+            proc, port = start_alternative(app, _floor(FLOORS[floor_name]))
+            try:
+                runs.append(measure(f"http://127.0.0.1:{port}{app.path}", seconds, proc.pid,
+                                    apart=True))
+            finally:
+                proc.terminate()
+                proc.wait()
     report(name, app, results, seconds, rounds)
-    return {"aloft": best(results["aloft"]), app.alternative: best(results["other"]),
-            "rounds": results}
+    if floors:
+        report_floors(app, results, floors)
+    summary: dict[str, object] = {"aloft": best(results["aloft"]),
+                                  app.alternative: best(results["other"]), "rounds": results}
+    for floor_name, runs in floors.items():
+        summary[floor_name] = {"best": best(runs), "rounds": runs}
+    return summary
+
+
+def report_floors(app: App, results: dict[str, list[Figures]],
+                  floors: dict[str, list[Figures]]) -> None:
+    """Each round's requests/s of the design's floor beside aloft's and the alternative's."""
+    names = ["aloft", *floors, app.alternative]
+    runs = [results["aloft"], *floors.values(), results["other"]]
+    print(f"the design's floor (bench/_relay.py), requests/s by round, and the ratio to "
+          f"{app.alternative}:")
+    print(f"{'round':8}" + "".join(f"{n:>26}" for n in names))
+    for i in range(len(results["aloft"])):
+        other = results["other"][i]["throughput"]["rps"]
+        cells = []
+        for name, rs in zip(names, runs, strict=True):
+            rps = rs[i]["throughput"]["rps"]
+            cells.append(f"{rps:.0f}" if name == app.alternative
+                         else f"{rps:.0f} ({rps / other:.3f}x)")
+        print(f"{i + 1:<8}" + "".join(f"{c:>26}" for c in cells))
+    print(f"{'CPU/req':8}" + "".join(
+        f"{statistics.median(r['throughput']['cpu_us'] for r in rs):>23.0f} µs" for rs in runs))
+    print(f"{'  front':8}" + "".join(
+        f"{statistics.median(r['throughput']['gateway_cpu_us'] for r in rs):>23.0f} µs"
+        for rs in runs[:-1]))
+    print(f"{'c1 p50':8}" + "".join(
+        f"{min(r['latency']['p50_ms'] for r in rs):>23.3f} ms" for rs in runs))
 
 
 def report(name: str, app: App, results: dict[str, list[Figures]], seconds: int,
@@ -211,6 +270,8 @@ def main() -> None:
                         help="comma-separated: " + ", ".join(APPS))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--floor", action="store_true",
+                        help="also the design's floor in each round (bench/_relay.py)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -228,7 +289,8 @@ def main() -> None:
                 print(f"\n{name}: skipped, serverless-offline is not available: {why}")
                 summary[name] = {"skipped": why}
                 continue
-            summary[name] = run_app(name, APPS[name], work, args.seconds, args.rounds)
+            summary[name] = run_app(name, APPS[name], work, args.seconds, args.rounds,
+                                    args.floor)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary["load_average"] = os.getloadavg()[0]
