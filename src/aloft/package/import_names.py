@@ -73,9 +73,9 @@ BRINGS: dict[str, tuple[str, ...]] = {
 }
 """Distribution (normalised) -> import names its own dependencies provide."""
 
-AWS_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+AWS_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "snapshot_restore_py"})
 """Importable on AWS Lambda without being a requirement (the local cloud provides them too:
-aloft.package.provided)."""
+aloft.package.provided); snapshot_restore_py is SnapStart's runtime hooks."""
 
 Provided = Literal["stdlib", "aloft", "requirement", "dependency", "aws", "unknown"]
 

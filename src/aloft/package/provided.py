@@ -1,12 +1,14 @@
-"""What Lambda's Python runtime provides beside the standard library: boto3 and botocore, as a
-runtime layer that aloft installs once per Python version and shares between projects.
+"""What Lambda's Python runtime provides beside the standard library: boto3 and botocore, and
+snapshot_restore_py (SnapStart's runtime hooks), as a runtime layer that aloft installs once
+per Python version and shares between projects.
 
 On Lambda they live in /var/runtime, on sys.path after the function's code and layers: a
 boto3 that the function ships itself (a pin in requirements.txt) wins. The local cloud, `aloft
 dev` and `aloft invoke --local` put this layer in the same place (after the dependency layer).
 It is never part of an artifact.
 
-    <cache>/runtime/python3.12-boto3-1.38.36/   boto3, botocore and their dependencies
+    <cache>/runtime/python3.12-boto3-1.38.36-.../   boto3, botocore, their dependencies, and
+                                                   snapshot_restore_py
     ($ALOFT_RUNTIME_LAYERS replaces <cache>/runtime)
 """
 
@@ -24,12 +26,14 @@ from aloft.package.pip import PipRunner, SubprocessPip, install_args
 from aloft.package.progress import Progress
 from aloft.package.target import Target, host_platform
 
-LAMBDA_SDK = {"boto3": "1.38.36", "botocore": "1.38.36"}
+LAMBDA_SDK = {"boto3": "1.38.36", "botocore": "1.38.36", "snapshot-restore-py": "1.0.0"}
 """boto3 and botocore as Lambda's Python runtimes ship them. python3.12 and python3.13 both
 shipped 1.38.36 in August 2025 (what a function printing `boto3.__version__` reported: AWS
 updates its runtimes' SDK without notice and no longer publishes the versions). One set for
 every Python version (the Amazon Linux 2 runtimes, 3.9 to 3.11, had older ones at times).
-Bump both here: the next local run installs the new layer beside the old one."""
+snapshot-restore-py: the library of SnapStart's runtime hooks, "included in Python managed
+runtimes" (Lambda's documentation); a template of the local cloud runs the hooks registered
+with it. Bump any here: the next local run installs the new layer beside the old one."""
 
 ENV_RUNTIME_LAYERS = "ALOFT_RUNTIME_LAYERS"
 
@@ -42,8 +46,8 @@ def layers_root() -> Path:
 
 def layer_dir(python_version: str, root: Path | None = None) -> Path:
     """Where the runtime layer of `python_version` is (installed or not)."""
-    name = f"python{python_version}-boto3-{LAMBDA_SDK['boto3']}-botocore-{LAMBDA_SDK['botocore']}"
-    return (root or layers_root()) / name
+    pins = "-".join(f"{name}-{version}" for name, version in LAMBDA_SDK.items())
+    return (root or layers_root()) / f"python{python_version}-{pins}"
 
 
 def ensure_layer(

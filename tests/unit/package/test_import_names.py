@@ -23,6 +23,7 @@ from aloft.package.import_names import distribution_for, provided_by
         ("werkzeug", ["flask"], "dependency"),
         ("urllib3", ["requests"], "dependency"),
         ("boto3", [], "aws"),
+        ("snapshot_restore_py", [], "aws"),  # SnapStart's runtime hooks
         ("requests", ["flask"], "unknown"),
         ("yaml", [], "unknown"),
     ],

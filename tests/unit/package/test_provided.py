@@ -17,7 +17,8 @@ def test_installed_once_per_python_version(tmp_path: Path) -> None:
     first = ensure_layer("3.12", root=tmp_path, pip=pip)
     assert first == layer_dir("3.12", tmp_path)
     assert first.name == f"python3.12-boto3-{LAMBDA_SDK['boto3']}-botocore-" \
-                         f"{LAMBDA_SDK['botocore']}"
+                         f"{LAMBDA_SDK['botocore']}-snapshot-restore-py-" \
+                         f"{LAMBDA_SDK['snapshot-restore-py']}"
     assert (first / "boto3" / "__init__.py").exists()
     assert (first / f"boto3-{LAMBDA_SDK['boto3']}.dist-info").is_dir()
     assert not list(first.rglob("__pycache__"))  # tidied: bytecode is the interpreter's

@@ -1,6 +1,7 @@
 """What Lambda's Python runtime provides, in the local cloud and in `invoke --local`: boto3 and
-botocore at Lambda's versions (the runtime layer, after the function's own layer: a pinned boto3
-wins), and the declared Python when it is installed here."""
+botocore at Lambda's versions, snapshot_restore_py (SnapStart's hooks) (the runtime layer, after
+the function's own layer: a pinned boto3 wins), and the declared Python when it is installed
+here."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ HANDLER = """
 
     import boto3
     import botocore
+    import snapshot_restore_py  # SnapStart's runtime hooks: no requirement on Lambda either
 
 
     def versions(event, context):
@@ -33,7 +35,8 @@ HANDLER = """
         item = table.get_item(Key={"id": context.aws_request_id})["Item"]
         return {"python": "%d.%d" % sys.version_info[:2], "version": sys.version,
                 "boto3": boto3.__version__, "botocore": botocore.__version__,
-                "boto3_file": boto3.__file__, "item": item["by"]}
+                "boto3_file": boto3.__file__, "item": item["by"],
+                "hooks": snapshot_restore_py.__version__}
 """
 
 
@@ -82,6 +85,7 @@ def test_boto3_is_lambdas_and_reaches_the_local_table(cloud: Cloud, tmp_path: Pa
         assert (answer["boto3"], answer["botocore"]) == (LAMBDA_SDK["boto3"],
                                                          LAMBDA_SDK["botocore"])
         assert answer["boto3_file"].startswith(str(layers_root()))
+        assert answer["hooks"] == LAMBDA_SDK["snapshot-restore-py"]
         assert answer["item"].endswith("versions")  # written and read back through boto3
 
 

@@ -248,9 +248,10 @@ def _set_client_context(context: Any, data: Any) -> None:
     context.client_context = ClientContext.from_dict(data)  # type: ignore[attr-defined]
 
 
-def _init_failed(exc: BaseException) -> bytes:
+def _init_failed(exc: BaseException, during: str = "") -> bytes:
     """The INIT_ERROR body: this process's pid and Lambda's error object, which is also
-    written to the log as Lambda writes it."""
+    written to the log as Lambda writes it. `during`: what failed, before the message (a
+    SnapStart runtime hook)."""
     try:
         from aloft.runtime import faults  # the artifact's runtime words it as Lambda does
     except ImportError:  # an artifact built before aloft.runtime.faults existed
@@ -262,6 +263,8 @@ def _init_failed(exc: BaseException) -> bytes:
         log = f"[ERROR] {error['errorType']}: {exc}\n"
     else:
         error = faults.init_error_object(exc)
+        if during:
+            error["errorMessage"] = f"{during}: {error['errorMessage']}"
         log = faults.init_log_text(error)
     sys.stdout.flush()
     sys.stderr.write(log)
@@ -451,6 +454,12 @@ def _run_template(fd: int) -> None:
         os._exit(1)
     new_context = _context_factory(context_cls)
     _prime(handler, new_context)
+    try:
+        _snapshot_hooks(before_snapshot=True)
+    except Exception as exc:  # as on Lambda, the version cannot be published
+        ctl.send(P.frame(P.INIT_ERROR, _init_failed(exc, "a @register_before_snapshot hook "
+                                                          "raised")))
+        os._exit(1)
     for peer in C.close_shared(before):  # every instance would have shared them
         sys.stderr.write(
             f"aloft: closed the connection to {peer} that init or the priming request opened "
@@ -791,6 +800,27 @@ def _become_template(
         os._exit(1)
 
 
+def _snapshot_hooks(*, before_snapshot: bool) -> None:
+    """SnapStart's runtime hooks, as Lambda's runtime runs them: the callables the function's
+    code registered with `snapshot_restore_py` (which Lambda's Python runtime provides, and the
+    runtime layer here too). `before_snapshot`: in the template, after init and priming, before
+    its first fork, in the reverse order of registration; else in each instance forked from it,
+    before its first request, in the order of registration. Not imported: nothing registered."""
+    hooks = sys.modules.get("snapshot_restore_py")
+    if hooks is None:
+        return
+    if before_snapshot:
+        before = hooks.get_before_snapshot()
+        while before:
+            func, args, kwargs = before.pop()
+            func(*args, **kwargs)
+    else:
+        for func, args, kwargs in hooks.get_after_restore():
+            func(*args, **kwargs)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
 def _prime(handler: Handler, new_context: ContextFactory) -> None:
     """Serve one GET of the stage's root through the app before the snapshot, so that what an
     app builds on its first request (URL maps, lazy imports, caches) is built once, in the
@@ -852,6 +882,12 @@ def _run_child(
             S.confine(keep=False)  # nested in its template's: no signal to it, nor to siblings
         except Exception as exc:
             _sandbox_failed(sock.sendall, exc)
+    try:
+        _snapshot_hooks(before_snapshot=False)
+    except Exception as exc:  # Lambda's SnapStartException: the request fails, so does the next
+        sock.sendall(P.frame(P.INIT_ERROR, _init_failed(exc, "a @register_after_restore hook "
+                                                             "raised")))
+        os._exit(1)
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
     try:
         _serve(sock, handler, new_context)

@@ -1,0 +1,172 @@
+"""SnapStart's runtime hooks (snapshot_restore_py, which Lambda's Python runtime provides and the
+runtime layer too): a template runs the `@register_before_snapshot` hooks once, after init and
+priming, before its first fork, newest first; every instance forked from it runs the
+`@register_after_restore` hooks before its first request, oldest first. A fresh instance
+(`snapshot: false`) runs neither, as a function without SnapStart. A hook that raises fails
+the version (before) or the request (after), saying which hook and why."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aloft.local.instances.pool import InstancePool
+from aloft.local.types import FunctionVersion
+from aloft.package.provided import ensure_layer
+from tests.integration.local.dataplane_helpers import (
+    LoopThread,
+    RecordingSink,
+    build_artifact,
+    function_version,
+)
+
+HOOKS = """
+import os
+
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+state = {"init_pid": os.getpid(), "before": [], "after": []}
+
+
+@register_before_snapshot
+def close_things():
+    state["before"].append(["close_things", os.getpid()])
+
+
+def tagged(tag, *, suffix):
+    state["before"].append([tag + suffix, os.getpid()])
+
+
+register_before_snapshot(tagged, "tag", suffix="ged")
+
+
+@register_after_restore
+def reconnect():
+    state["after"].append(["reconnect", os.getpid()])
+
+
+register_after_restore(lambda: state["after"].append(["reseed", os.getpid()]))
+
+
+def handler(event, context):
+    if os.environ.get("FAIL") == "after":
+        raise AssertionError("never reached: the after-restore hook failed first")
+    return {"pid": os.getpid(), **state}
+"""
+
+FAILING = """
+import os
+
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+if os.environ["FAIL"] == "before":
+    @register_before_snapshot
+    def flush():
+        raise RuntimeError("cannot flush the cache")
+else:
+    @register_after_restore
+    def reconnect():
+        raise ConnectionError("database unreachable")
+
+
+def handler(event, context):
+    return "served"
+"""
+
+
+@pytest.fixture(scope="module")
+def runtime_layer() -> Path:
+    """Lambda's runtime layer (boto3, botocore, snapshot_restore_py), installed once."""
+    return ensure_layer(f"{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+@pytest.fixture
+def loop() -> Iterator[LoopThread]:
+    thread = LoopThread()
+    yield thread
+    thread.close()
+
+
+def _version(tmp_path: Path, source: str, layer: Path, *, snapshot: bool = True,
+             fail: str | None = None) -> FunctionVersion:
+    code = build_artifact(tmp_path / "code", {"fns.py": source}, {"fn": "fns.handler"})
+    fv = function_version(code, "fn", snapshot=snapshot)
+    env = dict(fv.environment, **({"FAIL": fail} if fail else {}))
+    return dataclasses.replace(fv, runtime_dir=layer, environment=env)
+
+
+def _invoke(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> Any:
+    return loop.run(pool.invoke(fv, b"{}"))
+
+
+def test_before_in_the_template_once_after_in_every_forked_instance(
+    tmp_path: Path, runtime_layer: Path, loop: LoopThread
+) -> None:
+    fv = _version(tmp_path, HOOKS, runtime_layer)
+    sink = RecordingSink()
+    pool = InstancePool(sink)
+    try:
+        first = _invoke(loop, pool, fv)
+        assert first.status == "ok", (first.payload, sink.lines)
+        loop.call(lambda: pool.drop_idle(fv.function))  # the next request: a new fork
+        second = _invoke(loop, pool, fv)
+        assert second.status == "ok", (second.payload, sink.lines)
+    finally:
+        loop.run(pool.close())
+    one, two = json.loads(first.payload), json.loads(second.payload)
+    template = one["init_pid"]
+    assert one["pid"] != template and two["pid"] not in (template, one["pid"])
+    # before the snapshot: in the template, newest registration first, and once only
+    assert one["before"] == two["before"] == [["tagged", template], ["close_things", template]]
+    # after the restore: in each instance itself, oldest first, before its first request
+    assert one["after"] == [["reconnect", one["pid"]], ["reseed", one["pid"]]]
+    assert two["after"] == [["reconnect", two["pid"]], ["reseed", two["pid"]]]
+
+
+def test_a_fresh_instance_runs_no_hook(
+    tmp_path: Path, runtime_layer: Path, loop: LoopThread
+) -> None:
+    fv = _version(tmp_path, HOOKS, runtime_layer, snapshot=False)
+    sink = RecordingSink()
+    pool = InstancePool(sink)
+    try:
+        result = _invoke(loop, pool, fv)
+    finally:
+        loop.run(pool.close())
+    assert result.status == "ok", (result.payload, sink.lines)
+    answer = json.loads(result.payload)
+    assert answer["init_pid"] == answer["pid"]
+    assert answer["before"] == [] and answer["after"] == []
+
+
+@pytest.mark.parametrize(
+    ("fail", "message"),
+    [
+        ("before", "a @register_before_snapshot hook raised: cannot flush the cache"),
+        ("after", "a @register_after_restore hook raised: database unreachable"),
+    ],
+)
+def test_a_failing_hook_fails_the_init_and_says_which(
+    tmp_path: Path, runtime_layer: Path, loop: LoopThread, fail: str, message: str
+) -> None:
+    fv = _version(tmp_path, FAILING, runtime_layer, fail=fail)
+    sink = RecordingSink()
+    pool = InstancePool(sink)
+    try:
+        results = [_invoke(loop, pool, fv) for _ in range(2)]
+    finally:
+        loop.run(pool.close())
+    for result in results:  # the next request fails alike: nothing half-started serves
+        assert result.status == "init_error", (result.payload, sink.lines)
+        error = json.loads(result.payload)
+        assert error["errorMessage"] == message
+        assert error["errorType"] == ("RuntimeError" if fail == "before" else "ConnectionError")
+        assert any("fns.py" in frame for frame in error["stackTrace"]), error
+    logged = "\n".join(text for *_, text in sink.lines)
+    assert message in logged
