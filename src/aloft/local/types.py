@@ -34,6 +34,7 @@ class FunctionVersion:
     python: str | None = None  # the interpreter (the declared runtime's); None: the daemon's
     runtime_dir: Path | None = None  # Lambda's boto3 and botocore, after the layer on sys.path
     ephemeral_storage: int = 512  # MB of the instance's /tmp (enforced where isolated)
+    prime_path: str = "/"  # what a template of an app GETs before its snapshot: its health path
 
     @property
     def key(self) -> str:

@@ -349,7 +349,8 @@ class Deployer:
                 aws = {**job.aws_env,
                        **self.endpoint.function_credentials(x.function, x.version)}
             fv = function_version(job.stage, job.stage.function(x.name), x.version, self.port,
-                                  code_dir, layer_dir, aws, known, job.runtime)
+                                  code_dir, layer_dir, aws, known, job.runtime,
+                                  job.service.effective_health_path)
             out.append(VersionRecord(fv, x.config_hash, job.code_sha256, job.layer_sha256,
                                      now))
         return out

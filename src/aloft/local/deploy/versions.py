@@ -62,8 +62,10 @@ def function_environment(
 def function_version(
     stage: Stage, fn: r.Function, version: int, port: int, code_dir: Path,
     layer_dir: Path | None, aws: Mapping[str, str] | None = None, known: Known | None = None,
-    runtime: Runtime | None = None,
+    runtime: Runtime | None = None, prime_path: str = "/",
 ) -> FunctionVersion:
+    """`prime_path`: the app's health path, which its template GETs before its snapshot (the
+    path a user made safe to call at every deploy, rather than `/` with its side effects)."""
     runtime = runtime or Runtime()
     return FunctionVersion(
         function=fn.physical, version=version, code_dir=code_dir, layer_dir=layer_dir,
@@ -72,7 +74,7 @@ def function_version(
         environment=function_environment(stage, fn, version, port, code_dir, aws, known),
         snapshot=fn.snapshot, payload=fn.payload, python=runtime.python,
         runtime_dir=Path(runtime.layer) if runtime.layer else None,
-        ephemeral_storage=fn.ephemeral_storage,
+        ephemeral_storage=fn.ephemeral_storage, prime_path=prime_path,
     )
 
 

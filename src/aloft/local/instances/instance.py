@@ -49,6 +49,7 @@ def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
     env = credentials.with_secret(fv.environment)
     env["PYTHONPATH"] = os.pathsep.join(python_path(fv))
     env["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
+    env[P.PRIME_ENV] = fv.prime_path
     return with_spin(env)
 
 

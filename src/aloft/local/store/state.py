@@ -199,6 +199,7 @@ def fv_to_json(fv: FunctionVersion) -> str:
             "python": fv.python,
             "runtime_dir": str(fv.runtime_dir) if fv.runtime_dir else None,
             "ephemeral_storage": fv.ephemeral_storage,
+            "prime_path": fv.prime_path,
         },
         sort_keys=True,
     )
@@ -255,6 +256,7 @@ def fv_from_json(text: str) -> FunctionVersion:
         python=data.get("python"),
         runtime_dir=Path(data["runtime_dir"]) if data.get("runtime_dir") else None,
         ephemeral_storage=int(data.get("ephemeral_storage") or 512),
+        prime_path=data.get("prime_path") or "/",
     )
 
 

@@ -274,3 +274,31 @@ def test_dev_reloads_replace_the_dev_version(cloud: Cloud, tmp_path: Path) -> No
     assert [(v["version"], v["dev"]) for v in status["versions"]] == [
         (1, False), (5, True), (6, True)]
     cloud.provider.undeploy(service(root))
+
+
+CALLS_APP = """
+import json
+
+calls = []
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path != "/calls":
+        calls.append([path, environ.get("HTTP_USER_AGENT", "")])
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(calls).encode()]
+"""
+
+
+def test_the_health_path_is_what_the_snapshot_is_primed_with(cloud: Cloud,
+                                                             tmp_path: Path) -> None:
+    """A root with side effects is never called by the platform once `health_path` is set:
+    neither by the health check nor by the template's priming request."""
+    root = project(tmp_path, "primed", app=CALLS_APP, extra="health_path: /up")
+    first = cloud.provider.deploy(service(root))
+    status, body = get(first.url + "calls")
+    assert status == 200
+    seen = json.loads(body)
+    assert ["/up", "aloft-snapshot-prime"] in seen  # the template's, inherited by the fork
+    assert all(path == "/up" for path, _ in seen), seen

@@ -67,6 +67,7 @@ _serves_http = False  # the function is a WSGI/ASGI app (set by _initialise)
 _http_handler: Handler | None = None
 _raw_response: Any = None
 PRIME_AGENT = "aloft-snapshot-prime"
+_prime_path = "/"  # what the template primes with: the app's health path (the pool's PRIME_ENV)
 ContextFactory = Callable[[str, float], Any]  # (request id, monotonic deadline) -> context
 PR_SET_PDEATHSIG = 1
 LAMBDA_FILES = 1024  # open files a Lambda function may have
@@ -393,6 +394,13 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
             + payload
         )
         answered = clock()
+
+
+def _set_prime_path(path: str | None) -> None:
+    """The priming request's path as the pool passed it, out of the function's environment."""
+    global _prime_path
+    if path and path.startswith("/"):
+        _prime_path = path
 
 
 def _set_spin(micros: str | None) -> None:
@@ -790,6 +798,7 @@ def _become_template(
         if environ.get(key) != value:
             environ[key] = value
     _set_spin(environ.pop(P.SPIN_ENV, None))
+    _set_prime_path(environ.pop(P.PRIME_ENV, None))
     os.chdir(spec["cwd"])
     sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
     _adopt_runtime(spec["cwd"])
@@ -822,20 +831,23 @@ def _snapshot_hooks(*, before_snapshot: bool) -> None:
 
 
 def _prime(handler: Handler, new_context: ContextFactory) -> None:
-    """Serve one GET of the stage's root through the app before the snapshot, so that what an
-    app builds on its first request (URL maps, lazy imports, caches) is built once, in the
-    template, instead of in every forked instance (SnapStart's "priming"). Plain handlers are not
-    primed: only an HTTP app has a request that is safe to make up."""
+    """Serve one GET of the app's health path (`/` unless the service sets `health_path`)
+    through the app before the snapshot, so that what an app builds on its first request (URL
+    maps, lazy imports, caches) is built once, in the template, instead of in every forked
+    instance (SnapStart's "priming"). The health path, because the deploy calls it anyway and a
+    user who keeps `/` from running at every deploy (a write, a mail) sets it to a harmless one.
+    Plain handlers are not primed: only an HTTP app has a request that is safe to make up."""
     if not _serves_http:
         return
-    path = "/"  # the stage's root, as its own host serves it (`$default`)
+    # as the stage's own host serves it (`$default`)
+    path, _, query = _prime_path.partition("?")
     now = time.time()
     headers = {"host": "127.0.0.1", "user-agent": PRIME_AGENT, "x-forwarded-proto": "http"}
     event = {
         "version": "2.0",
         "routeKey": "ANY /{proxy+}",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": headers,
         "requestContext": {
             "accountId": "000000000000",
@@ -917,6 +929,7 @@ def main(argv: list[str]) -> None:
     mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
     _sandbox = json.loads(argv[4]) if len(argv) > 4 and argv[4] != "-" else None
     _set_spin(os.environ.pop(P.SPIN_ENV, None))
+    _set_prime_path(os.environ.pop(P.PRIME_ENV, None))
     _die_with_parent()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if mode == "zygote":  # no memory limit of its own: each template sets its function's

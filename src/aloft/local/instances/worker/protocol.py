@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 
 HEADER = struct.Struct("!IB")  # payload length, kind
+PRIME_ENV = "ALOFT_PRIME_PATH"  # the path a template primes its app with (its health path)
 SPIN_ENV = "ALOFT_SPIN_US"  # waiting awake (instances/awake.py): how the pool tells an instance
 DEFAULT_SPIN_US = 300.0
 
