@@ -24,7 +24,7 @@ class FunctionSteps(ApplyContext):
                               "SecurityGroupIds": list(c.security_group_ids)},
                 "DeadLetterConfig": {"TargetArn": c.dead_letter or ""},
                 "EphemeralStorage": {"Size": c.ephemeral_storage},
-                "LoggingConfig": s.logging_config(c)}
+                "LoggingConfig": s.logging_config(c), "SnapStart": s.snap_start(c)}
 
     def _do_CreateFunction(self, x: st.CreateFunction) -> Undo:
         f = x.spec
@@ -50,6 +50,8 @@ class FunctionSteps(ApplyContext):
     def _do_PublishVersion(self, x: st.PublishVersion) -> Undo:
         got = self.aws.call("lambda", "publish_version", FunctionName=x.physical)
         self.published[x.function] = str(got["Version"])
+        if x.snap_start:  # the version serves once its snapshot is taken (init, hooks, save)
+            self.aws.wait_function_ready(x.physical, qualifier=str(got["Version"]))
         return []
 
     def _do_HealthCheck(self, x: st.HealthCheck) -> Undo:

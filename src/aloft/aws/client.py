@@ -180,15 +180,25 @@ class AwsClient:
             body = fh.read()
         self.call("s3", "put_object", Bucket=bucket, Key=key, Body=body)
 
-    def wait_function_ready(self, name: str, timeout: float = 300.0) -> None:
-        """Until the function is Active and its last update Successful (Lambda's own waiters)."""
+    def wait_function_ready(self, name: str, timeout: float = 300.0,
+                            qualifier: str | None = None) -> None:
+        """Until the function (or its version `qualifier`: a SnapStart version is Pending while
+        its snapshot is taken) is Active and its last update Successful (Lambda's own
+        waiters)."""
         deadline = time.monotonic() + timeout
+        where = {"Qualifier": qualifier} if qualifier else {}
         while True:
-            conf = self.call("lambda", "get_function_configuration", FunctionName=name)
+            conf = self.call("lambda", "get_function_configuration", FunctionName=name, **where)
             state = conf.get("State", "Active")
             update = conf.get("LastUpdateStatus", "Successful")
             if state == "Failed" or update == "Failed":
                 reason = conf.get("StateReason") or conf.get("LastUpdateStatusReason") or ""
+                if qualifier:
+                    raise DeployError(
+                        f"version {qualifier} of {name} failed to become ready: {reason}",
+                        where=self.where,
+                        fix="its SnapStart snapshot could not be taken: the init or a "
+                            "@register_before_snapshot hook failed (its log group says why)")
                 raise DeployError(f"function {name} failed to become ready: {reason}",
                                   where=self.where,
                                   fix="check the function's configuration (role, VPC, layers)")

@@ -241,8 +241,29 @@ class _Triggers:
                 rule, self.names.rule_arn(rule.name, rule.bus_name)))
 
 
+def _check_snap_start(service: Service, fn: r.Function) -> None:
+    """What Lambda refuses with SnapStart, said before anything is deployed."""
+    if not fn.snap_start:
+        return
+    key = "snap_start" if fn.name == APP_FUNCTION else f"functions.{fn.name}.snap_start"
+    why, fix = None, None
+    if tuple(int(x) for x in fn.runtime.split(".")[:2]) < (3, 12):
+        why = f"SnapStart needs Python 3.12 or later on Lambda; {fn.name} runs python{fn.runtime}"
+        fix = "set `runtime: '3.12'` (or later), or remove `snap_start`"
+    elif fn.ephemeral_storage > 512:
+        why = (f"SnapStart takes at most 512 MB of /tmp; {fn.name} asks for "
+               f"{fn.ephemeral_storage} (`ephemeral_storage`)")
+        fix = "remove `ephemeral_storage` (512 MB), or `snap_start`"
+    elif fn.provisioned_concurrency is not None:
+        why = f"SnapStart and provisioned concurrency exclude each other ({fn.name})"
+        fix = "keep one of `snap_start` and `provisioned_concurrency`"
+    if why is not None:
+        raise ConfigError(why, where=_where(service, key, fn.name), fix=fix)
+
+
 def _function(service: Service, fn: r.Function, names: Names, built: Built, role_arn: str,
               url: s.CorsSpec | str | None, kind: s.ApiKind) -> s.FunctionSpec:
+    _check_snap_start(service, fn)
     vpc = service.aws.vpc
     failure_arn = names.queue_arn(names.failure_queue)
     config = s.FunctionConfig(
@@ -255,6 +276,7 @@ def _function(service: Service, fn: r.Function, names: Names, built: Built, role
         security_group_ids=tuple(vpc.security_group_ids) if vpc else (),
         dead_letter=fn.dead_letter, ephemeral_storage=fn.ephemeral_storage,
         log_format="JSON" if fn.log_format == "json" else "Text", log_level=fn.log_level,
+        snap_start=fn.snap_start,
     )
     a = fn.async_settings
     return s.FunctionSpec(

@@ -226,8 +226,9 @@ def _function(d: s.Desired, a: ActualState, f: s.FunctionSpec,
     out: list[st.Step] = []
     cur = a.functions.get(f.name)
     checks = [_health(d, a, f)] if health_check else []
+    publish = st.PublishVersion(f.name, f.physical, f.config.snap_start)
     if cur is None:
-        out += [st.CreateFunction(f, d.bucket, d.tags), st.PublishVersion(f.name, f.physical),
+        out += [st.CreateFunction(f, d.bucket, d.tags), publish,
                 *checks, st.CreateAlias(f.name, f.physical, d.stage)]
     else:
         changed = False
@@ -241,10 +242,10 @@ def _function(d: s.Desired, a: ActualState, f: s.FunctionSpec,
                                                       pc.config_changes(cur.config, f.config)))
             changed = True
         if changed:
-            out += [st.PublishVersion(f.name, f.physical), *checks]
+            out += [publish, *checks]
         if cur.alias_version is None:
             if not changed:
-                out += [st.PublishVersion(f.name, f.physical), *checks]
+                out += [publish, *checks]
             out.append(st.CreateAlias(f.name, f.physical, d.stage))
         elif changed:
             alias_moves.append(st.UpdateAlias(f.name, f.physical, d.stage, None,

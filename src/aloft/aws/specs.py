@@ -38,6 +38,12 @@ class FunctionConfig:
     ephemeral_storage: int = 512  # EphemeralStorage's Size (MB of /tmp)
     log_format: Literal["Text", "JSON"] = "Text"  # LoggingConfig's LogFormat
     log_level: str | None = None  # LoggingConfig's ApplicationLogLevel (JSON only)
+    snap_start: bool = False  # SnapStart's ApplyOn: PublishedVersions (else None)
+
+
+def snap_start(c: FunctionConfig) -> dict[str, str]:
+    """Lambda's SnapStart setting: a snapshot of each published version, or none."""
+    return {"ApplyOn": "PublishedVersions" if c.snap_start else "None"}
 
 
 def logging_config(c: FunctionConfig) -> dict[str, str]:

@@ -272,6 +272,7 @@ class StateReader:
             log_format="JSON" if logging.get("LogFormat") == "JSON" else "Text",
             log_level=str(logging.get("ApplicationLogLevel") or "INFO")
             if logging.get("LogFormat") == "JSON" else None,
+            snap_start=(c.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions",
         )
         conc = (got.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
         inv = aws.find("lambda", "get_function_event_invoke_config", FunctionName=physical,

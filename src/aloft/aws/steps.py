@@ -225,6 +225,7 @@ class UpdateFunctionConfiguration(Step):
 class PublishVersion(Step):
     function: str  # logical
     physical: str
+    snap_start: bool = False  # wait for the version's snapshot (Pending until it is taken)
 
     @property
     def subject(self) -> str:

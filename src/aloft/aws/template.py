@@ -295,6 +295,8 @@ class _Template:
                                   "SecurityGroupIds": list(c.security_group_ids)}
         if f.concurrency is not None:
             props["ReservedConcurrentExecutions"] = f.concurrency
+        if c.snap_start:
+            props["SnapStart"] = s.snap_start(c)
         self.add(fid, "AWS::Lambda::Function", props, DependsOn=[log])
         vid = self._version(f, fid, props)
         self.add(self.alias[f.name], "AWS::Lambda::Alias", {

@@ -413,6 +413,12 @@ class FunctionSettings(Model):
         None, description="The root logger's level (LoggingConfig ApplicationLogLevel; needs "
         "`log_format: json`, as on Lambda); default: Python's (WARNING).",
     )
+    snap_start: bool | None = Field(
+        None, description="Lambda SnapStart on aws (Python 3.12+, billed by AWS): each "
+        "published version is initialised once and cold starts restore its snapshot, running "
+        "`snapshot_restore_py`'s hooks; default off. The local cloud snapshots always "
+        "(`snapshot`).",
+    )
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -929,6 +935,8 @@ class Service(ServiceSettings, StageSettings):
                 or DEFAULT_EPHEMERAL_STORAGE,
                 "log_format": base.log_format or self.log_format,
                 "log_level": base.log_level or self.log_level,
+                "snap_start": base.snap_start if base.snap_start is not None
+                else bool(self.snap_start),
             }
         )
 

@@ -94,6 +94,8 @@ def _function(
             out.put((*path, "handler"), _handler(value), here)
         elif key in _KEYS:
             out.put((*path, _KEYS[key]), value, here)
+            if key == "snapStart":  # SnapStart on aws too, as the Serverless Framework sets it
+                out.put((*path, "snap_start"), value, here)
             if key == "layers":
                 out.warn(here, "layers are added on aws; the local cloud does not have their "
                          "code (list their packages in your requirements to run locally)")

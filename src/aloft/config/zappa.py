@@ -291,7 +291,9 @@ def _http(out: Builder, value: Any, src: KeyPath, settings: Settings, c: Sources
 
 
 def _snap_start(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:
+    # SnapStart on aws as Zappa set it, and the local cloud's templates
     out.put(("snapshot",), value == "PublishedVersions", src)
+    out.put(("snap_start",), value == "PublishedVersions", src)
 
 
 def _events(out: Builder, value: Any, src: KeyPath, _s: Settings, _c: Sources) -> None:

@@ -56,7 +56,7 @@ def functions(service: Service, names: StageNames, values: Values, declared: r.R
             log_group=names.log_group(name), log_format=fn.log_format or "text",
             log_level=_log_level(values, name, fn, where),
             ephemeral_storage=fn.ephemeral_storage or DEFAULT_EPHEMERAL_STORAGE,
-            async_settings=settings,
+            snap_start=bool(fn.snap_start), async_settings=settings,
             dead_letter=dead_letter, grants=tuple(grants),
         ))
     return tuple(out)

@@ -84,6 +84,7 @@ class Function:
     log_format: Literal["text", "json"]  # Lambda's LoggingConfig: LogFormat
     log_level: str | None  # LoggingConfig's ApplicationLogLevel (json only); None: Python's
     ephemeral_storage: int  # MB of /tmp
+    snap_start: bool  # Lambda SnapStart on aws (the local cloud's templates: `snapshot`)
     async_settings: AsyncSettings
     dead_letter: str | None  # ARN of the queue or topic of Lambda's dead-letter config
     grants: tuple[Grant, ...]

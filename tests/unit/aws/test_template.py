@@ -56,7 +56,7 @@ FIXTURES = {
                                   "AT": {"Fn::Sub": "${AWS::Region}-${Items.StreamArn}"}},
                   "events": [{"eventbridge": {"bus": "orders", "pattern": {"source": ["a"]}}},
                              {"queue": {"name": {"Fn::ImportValue": "shared-queue-arn"}}}]},
-            "audit": {"handler": "w.a"}},
+            "audit": {"handler": "w.a", "snap_start": True}},
         "resources": {"queues": {"Jobs": {}}, "topics": {"alerts": {}},
                       "tables": {"Items": {"stream": True}}}},
 }
@@ -149,6 +149,7 @@ def test_the_stage_models_values_and_settings_become_cloudformation() -> None:
     audit = res["AuditFunction"]["Properties"]
     assert audit["LoggingConfig"] == {"LogFormat": "Text"}
     assert audit["EphemeralStorage"] == {"Size": 512}
+    assert audit["SnapStart"] == {"ApplyOn": "PublishedVersions"} and "SnapStart" not in fn
     assert fn["DeadLetterConfig"]["TargetArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:shop-prod-alerts"}
     on_success = res["WInvokeConfig"]["Properties"]["DestinationConfig"]["OnSuccess"]

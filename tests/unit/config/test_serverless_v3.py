@@ -209,6 +209,7 @@ def test_function_keys(write: Write) -> None:
     assert (fn.memory, fn.timeout, fn.concurrency, fn.provisioned_concurrency) == (
         2048, 120, 4, 2)
     assert (fn.retries, fn.max_event_age, fn.tracing, fn.snapshot) == (1, 3600, True, True)
+    assert fn.snap_start is True  # SnapStart on aws as well
     assert fn.dead_letter == "arn:aws:sqs:us-east-1:123456789012:failed"
     assert fn.destinations is not None and fn.destinations.on_success == "audit"
     assert fn.layers == ["arn:aws:lambda:us-east-1:123456789012:layer:pandas:3"]

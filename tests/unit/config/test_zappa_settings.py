@@ -34,6 +34,8 @@ def test_settings_with_new_mappings(write: Write) -> None:
             "remote_env": "s3://config/dev.json",
             "prebuild_script": "build.run",
             "keep_warm": False,
+            "snap_start": "PublishedVersions",
+            "runtime": "python3.12",
             "some_misspelled_key": 1,
         }
     }
@@ -44,6 +46,8 @@ def test_settings_with_new_mappings(write: Write) -> None:
     assert svc.cors.methods == ["GET", "POST"]
     assert svc.concurrency == 10 and svc.health_path == "/health"
     assert svc.function("app").dead_letter == "arn:aws:sqs:us-east-1:123456789012:failed"
+    # SnapStart: on aws as Zappa set it, and the local cloud's templates
+    assert svc.function("app").snap_start is True and svc.function("app").snapshot is True
     text = "\n".join(project.warnings)
     for key, words in (("touch", "health-checks"), ("async_source", "zappa.asynchronous"),
                        ("remote_env", "${ssm:/path}"), ("prebuild_script", "plugin"),
