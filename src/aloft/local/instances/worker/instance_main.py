@@ -253,19 +253,19 @@ def _init_failed(exc: BaseException, during: str = "") -> bytes:
     """The INIT_ERROR body: this process's pid and Lambda's error object, which is also
     written to the log as Lambda writes it. `during`: what failed, before the message (a
     SnapStart runtime hook)."""
+    message = f"{during}: {exc}" if during else str(exc)
     try:
         from aloft.runtime import faults  # the artifact's runtime words it as Lambda does
     except ImportError:  # an artifact built before aloft.runtime.faults existed
         error: dict[str, Any] = {
-            "errorMessage": str(exc), "errorType": f"Runtime.{type(exc).__name__}",
+            "errorMessage": message, "errorType": f"Runtime.{type(exc).__name__}",
             "requestId": "",
             "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
         }
-        log = f"[ERROR] {error['errorType']}: {exc}\n"
+        log = f"[ERROR] {error['errorType']}: {message}\n"
     else:
         error = faults.init_error_object(exc)
-        if during:
-            error["errorMessage"] = f"{during}: {error['errorMessage']}"
+        error["errorMessage"] = message if during else error["errorMessage"]
         log = faults.init_log_text(error)
     sys.stdout.flush()
     sys.stderr.write(log)
