@@ -54,9 +54,8 @@ def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[
         if fn.runtime is not None and fn.runtime != service.runtime:
             yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
                    f"Python ({service.runtime})")
-        for key in ("destinations", "dead_letter"):
-            if getattr(fn, key) is not None:
-                yield f"`{at}.{key}`: the local cloud's {_NO_DESTINATIONS}"
+        if fn.dead_letter is not None:
+            yield f"`{at}.dead_letter`: the local cloud's {_NO_DESTINATIONS}"
     for i, event in enumerate(fn.events):
         if event.alb is not None:
             where = "the local cloud serves functions through its gateway's routes" if local \

@@ -17,10 +17,12 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +35,15 @@ from aloft.local.http.proxy_integration import health_event
 from aloft.local.http.server import Limits, bind, create_app, serve
 from aloft.local.instances import credentials, isolation
 from aloft.local.instances.pool import InstancePool
-from aloft.local.services.supervisor import AwsEndpoint
+from aloft.local.services import eventbridge
+from aloft.local.services.supervisor import AwsEndpoint, client_kwargs
 from aloft.local.store.artifacts import ArtifactStore
 from aloft.local.store.home import DaemonInfo, Home, resolve_home, resolve_port
 from aloft.local.store.logs import LogStore
 from aloft.local.store.registry import LocalRegistry
 from aloft.local.store.state import ScheduleRecord, State
 from aloft.local.triggers.async_queue import DEFAULT_BACKOFF, AsyncEvent, AsyncQueue
+from aloft.local.triggers.destinations import Destinations
 from aloft.local.triggers.pollers.manager import EventSources
 from aloft.local.triggers.scheduler import Scheduler
 from aloft.local.types import InvokeResult
@@ -151,9 +155,22 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         fv = registry.resolve(event.function, event.qualifier)
         return None if fv is None else await pool.invoke(fv, event.payload)
 
+    async def enqueue_async(function: str, payload: bytes) -> None:
+        retries, max_age = registry.snapshot.async_config.get(function, ASYNC_DEFAULTS)
+        await asyncq.enqueue(function, payload, max_retries=retries, max_age=max_age)
+
+    async def put_events(body: dict[str, Any]) -> None:
+        rules = eventbridge.rules_from_extras(
+            info.deployment.extra for info in registry.snapshot.stages.values())
+        for function, payload in eventbridge.put_events(body, rules, datetime.now(UTC))[1]:
+            await enqueue_async(function, payload)
+
+    destinations = Destinations(
+        lambda function: registry.snapshot.destinations.get(function, (None, None)),
+        enqueue_async, put_events, lambda service: aws_client(service))
     # As many async workers as instances may run: more would only wait for a slot.
     asyncq = AsyncQueue(home.state_db, run_event, workers=max(1, opts.account_concurrency),
-                        backoff=opts.async_backoff)
+                        backoff=opts.async_backoff, on_outcome=destinations.deliver)
     stop_event = asyncio.Event()
     info = DaemonInfo(pid=os.getpid(), port=port, home=str(home.root))
     # The AWS endpoint is a child process; it starts now and loads its data while the rest of
@@ -162,6 +179,21 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
                            control=(f"http://127.0.0.1:{port}", token)
                            ) if opts.aws_endpoint else None
     credentials.configure(endpoint.secret_of if endpoint is not None else None)
+    clients: dict[str, Any] = {}
+    clients_lock = threading.Lock()
+
+    def aws_client(service: str) -> Any:
+        """A boto3 client of the local endpoint, as the platform (destinations' queues and
+        topics); called in worker threads."""
+        if endpoint is None:
+            raise RuntimeError("the local cloud runs without its AWS endpoint")
+        with clients_lock:
+            if service not in clients:
+                import boto3  # type: ignore[import-untyped]
+
+                clients[service] = boto3.session.Session().client(
+                    service, **client_kwargs(endpoint.url, home.root / "aws"))
+            return clients[service]
     sources: list[Any] = []  # event-source managers: each has `async stop()`
     tasks: list[asyncio.Future[None]] = []  # helpers that end with the daemon
     try:

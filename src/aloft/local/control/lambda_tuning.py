@@ -73,9 +73,13 @@ class LambdaTuning(LambdaBase):
         if found is None:
             return None
         retries, max_age = found
+        on_success, on_failure = self.p.registry.snapshot.destinations.get(function,
+                                                                           (None, None))
+        targets = {key: {"Destination": arn} for key, arn in (
+            ("OnSuccess", on_success), ("OnFailure", on_failure)) if arn}
         return {"FunctionArn": function_arn(function), "MaximumRetryAttempts": retries,
                 "MaximumEventAgeInSeconds": max_age, "LastModified": time.time(),
-                "DestinationConfig": {}}
+                "DestinationConfig": targets}
 
     async def _get_function_event_invoke_config(self, req: ApiRequest, params: dict[str, str],
                                                 request_id: str) -> Reply:
@@ -99,7 +103,7 @@ class LambdaTuning(LambdaBase):
             return shapes.invalid(body, request_id)
         if body.get("DestinationConfig"):
             return shapes.invalid("DestinationConfig is not supported by the local cloud's "
-                                  "API: declare the function's dead-letter target in aloft.yml "
+                                  "API: declare the function's `destinations` in aloft.yml "
                                   "and run `aloft deploy`", request_id)
         current = self._invoke_config(function) or {"MaximumRetryAttempts": 2,
                                                      "MaximumEventAgeInSeconds": 21600}
@@ -116,7 +120,8 @@ class LambdaTuning(LambdaBase):
         service, stage = self._stage_of(function)
 
         def update(old: Any) -> dict[str, Any]:
-            return {**(old or {}), function: [retries, max_age]}
+            targets = list((old or {}).get(function, []))[2:4]  # aloft.yml's destinations
+            return {**(old or {}), function: [retries, max_age, *targets]}
 
         await self.p.deployer.amend(service, stage, ASYNC_KEY, update)
         return shapes.json_reply(200, self._invoke_config(function), request_id)

@@ -39,6 +39,8 @@ class Snapshot:
     versions: dict[tuple[str, int], FunctionVersion] = field(default_factory=dict)
     stage_of: dict[str, tuple[str, str]] = field(default_factory=dict)  # physical -> stage
     async_config: dict[str, tuple[int, int]] = field(default_factory=dict)  # retries, max age
+    # physical -> (on_success, on_failure) ARNs of its async invocations' records
+    destinations: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 def cors_policy(data: dict[str, Any] | None) -> CorsPolicy | None:
@@ -101,8 +103,11 @@ def load_snapshot(state: State) -> Snapshot:
                     rec = state.version(physical, version)
                     if rec is not None:
                         snap.versions[key] = _tuned(rec.fv, reserved)
-        for physical, (retries, max_age) in dep.extra.get("async", {}).items():
+        for physical, settings in dep.extra.get("async", {}).items():
+            retries, max_age, *targets = settings  # + on_success, on_failure since they apply
             snap.async_config[physical] = (int(retries), int(max_age))
+            if any(targets):
+                snap.destinations[physical] = (targets[0], targets[1])
         routes = stage_routes(dep)
         info = StageInfo(routes, dep, functions)
         snap.stages[routes.base_path] = info

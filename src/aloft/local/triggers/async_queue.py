@@ -189,6 +189,10 @@ _INSERT = (
 
 Runner = Callable[[AsyncEvent], Awaitable[InvokeResult | None]]
 """Runs one event; returns None when its function no longer exists."""
+Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded"]
+OutcomeHook = Callable[[AsyncEvent, "InvokeResult | None", Condition], Awaitable[None]]
+"""Told of an event's end: `Success`, `RetriesExhausted` or `EventAgeExceeded` (with its last
+attempt's result, None when it never ran): Lambda's destinations (triggers/destinations.py)."""
 
 
 class AsyncQueue:
@@ -200,9 +204,11 @@ class AsyncQueue:
         workers: int = 16,
         backoff: float = DEFAULT_BACKOFF,
         clock: Callable[[], float] = time.time,
+        on_outcome: OutcomeHook | None = None,
     ):
         self.db_path = db_path
         self.run = run
+        self.on_outcome = on_outcome
         self.workers = workers
         self.backoff = backoff
         self.clock = clock
@@ -345,6 +351,7 @@ class AsyncQueue:
         now = self.clock()
         if is_expired(event, now):
             self._dead(replace(event, status="dead", last_error="event expired before it ran"))
+            await self._outcome(event, None, "EventAgeExceeded")
             return
         result = await self.run(event)
         if result is None:
@@ -353,11 +360,15 @@ class AsyncQueue:
         if result.status == "ok":
             self.processed += 1
             self._delete(event.id)
+            await self._outcome(event, result, "Success")
             return
         error = _error_text(result)
         outcome, after = after_failure(event, result.status, error, self.clock(), self.backoff)
         if outcome == "dead":
             self._dead(after)
+            expired = (after.last_error or "").endswith("(event expired)")
+            await self._outcome(after, result, "EventAgeExceeded" if expired
+                                else "RetriesExhausted")
             return
         self._writer.submit(
             "UPDATE async_events SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?",
@@ -365,6 +376,11 @@ class AsyncQueue:
             wait=False,
         )
         self._schedule(after)
+
+    async def _outcome(self, event: AsyncEvent, result: InvokeResult | None,
+                       condition: Condition) -> None:
+        if self.on_outcome is not None:
+            await self.on_outcome(event, result, condition)
 
     def _dead(self, event: AsyncEvent) -> None:
         assert self._writer is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -229,3 +230,34 @@ def test_throttled_events_run_again_without_spending_retries(db: Path) -> None:
 
     run(main())
     assert len(runner.calls) == 4
+
+
+def test_the_outcome_of_each_event_is_told_once(db: Path) -> None:
+    """Lambda's destinations hang on this: Success after a run, RetriesExhausted after the
+    last retry, EventAgeExceeded for a retry past the event's age or an event too old to run;
+    a function that no longer exists has no destination to tell."""
+    told: list[tuple[bytes, str, int, str | None]] = []
+
+    async def outcome(ev: AsyncEvent, result: InvokeResult | None, condition: str) -> None:
+        told.append((ev.payload, condition, ev.attempts,
+                     None if result is None else result.status))
+
+    def decide(ev: AsyncEvent, n: int) -> str:
+        return {b"ok": "ok", b"gone": "missing"}.get(ev.payload, "error")
+
+    async def main() -> None:
+        q = AsyncQueue(db, Runner(decide), workers=1, backoff=0.01, on_outcome=outcome)
+        await q.start()
+        await q.enqueue("svc-dev-fn", b"ok")
+        await q.enqueue("svc-dev-fn", b"bad", max_retries=1)
+        await q.enqueue("svc-dev-fn", b"gone")
+        assert await q.drain(5)
+        # an event older than its max age before it runs (queued, then the platform was down)
+        created = time.time() - 3600
+        await q._process(AsyncEvent("old", "svc-dev-fn", None, b"old", 2, 60, created=created,
+                                    not_before=created))
+        await q.stop()
+
+    run(main())
+    assert told == [(b"ok", "Success", 0, "ok"), (b"bad", "RetriesExhausted", 2, "error"),
+                    (b"old", "EventAgeExceeded", 0, None)]
