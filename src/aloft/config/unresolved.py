@@ -32,8 +32,6 @@ def gaps(service: Service) -> list[str]:
     if local and service.uses_cdn:
         out.append("`cdn`: the local cloud serves the static files and the API directly (aws "
                    "deployments put a CloudFront distribution in front of them)")
-    if local and service.dead_letter is not None:
-        out.append(f"`dead_letter`: the local cloud's {_NO_DESTINATIONS}")
     for name, fn in service.functions.items():
         out.extend(_function(f"functions.{name}", fn, service, local))
     if local:
@@ -43,19 +41,12 @@ def gaps(service: Service) -> list[str]:
     return out
 
 
-_NO_DESTINATIONS = ("deployments do not apply it yet: an async event that failed every retry "
-                    "goes to the stage's dead-letter list (`aloft dlq`)")
-
-
 def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[str]:
     if fn.provisioned_concurrency is not None:
         yield f"`{at}.provisioned_concurrency`: {NOT_APPLIED}"
-    if local:
-        if fn.runtime is not None and fn.runtime != service.runtime:
-            yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
-                   f"Python ({service.runtime})")
-        if fn.dead_letter is not None:
-            yield f"`{at}.dead_letter`: the local cloud's {_NO_DESTINATIONS}"
+    if local and fn.runtime is not None and fn.runtime != service.runtime:
+        yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
+               f"Python ({service.runtime})")
     for i, event in enumerate(fn.events):
         if event.alb is not None:
             where = "the local cloud serves functions through its gateway's routes" if local \

@@ -166,7 +166,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             await enqueue_async(function, payload)
 
     destinations = Destinations(
-        lambda function: registry.snapshot.destinations.get(function, (None, None)),
+        lambda function: registry.snapshot.destinations.get(function, (None, None, None)),
         enqueue_async, put_events, lambda service: aws_client(service))
     # As many async workers as instances may run: more would only wait for a slot.
     asyncq = AsyncQueue(home.state_db, run_event, workers=max(1, opts.account_concurrency),

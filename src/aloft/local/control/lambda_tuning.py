@@ -73,8 +73,8 @@ class LambdaTuning(LambdaBase):
         if found is None:
             return None
         retries, max_age = found
-        on_success, on_failure = self.p.registry.snapshot.destinations.get(function,
-                                                                           (None, None))
+        on_success, on_failure, _ = self.p.registry.snapshot.destinations.get(
+            function, (None, None, None))
         targets = {key: {"Destination": arn} for key, arn in (
             ("OnSuccess", on_success), ("OnFailure", on_failure)) if arn}
         return {"FunctionArn": function_arn(function), "MaximumRetryAttempts": retries,
@@ -120,7 +120,7 @@ class LambdaTuning(LambdaBase):
         service, stage = self._stage_of(function)
 
         def update(old: Any) -> dict[str, Any]:
-            targets = list((old or {}).get(function, []))[2:4]  # aloft.yml's destinations
+            targets = list((old or {}).get(function, []))[2:]  # aloft.yml's targets
             return {**(old or {}), function: [retries, max_age, *targets]}
 
         await self.p.deployer.amend(service, stage, ASYNC_KEY, update)

@@ -430,7 +430,8 @@ class Deployer:
             static_path=static_path, static_dir=static_dir, url=job.url,
             extra={"async": {
                 fn.physical: [fn.async_settings.retries, fn.async_settings.max_event_age,
-                              fn.async_settings.on_success, fn.async_settings.on_failure]
+                              fn.async_settings.on_success, fn.async_settings.on_failure,
+                              fn.dead_letter]
                 for fn in stage.functions
             }, SOURCES_KEY: bindings_json(stage),  # event sources follow the deployment
                 RULES_KEY: rules_json(stage)},

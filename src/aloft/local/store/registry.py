@@ -39,8 +39,9 @@ class Snapshot:
     versions: dict[tuple[str, int], FunctionVersion] = field(default_factory=dict)
     stage_of: dict[str, tuple[str, str]] = field(default_factory=dict)  # physical -> stage
     async_config: dict[str, tuple[int, int]] = field(default_factory=dict)  # retries, max age
-    # physical -> (on_success, on_failure) ARNs of its async invocations' records
-    destinations: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # physical -> (on_success, on_failure, dead_letter) ARNs: where its async invocations'
+    # records go, and its failed events themselves (Lambda's DeadLetterConfig)
+    destinations: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
 
 
 def cors_policy(data: dict[str, Any] | None) -> CorsPolicy | None:
@@ -104,10 +105,11 @@ def load_snapshot(state: State) -> Snapshot:
                     if rec is not None:
                         snap.versions[key] = _tuned(rec.fv, reserved)
         for physical, settings in dep.extra.get("async", {}).items():
-            retries, max_age, *targets = settings  # + on_success, on_failure since they apply
+            # + on_success, on_failure and dead_letter since the local cloud applies them
+            retries, max_age, *targets = settings
             snap.async_config[physical] = (int(retries), int(max_age))
             if any(targets):
-                snap.destinations[physical] = (targets[0], targets[1])
+                snap.destinations[physical] = tuple((targets + [None] * 3)[:3])
         routes = stage_routes(dep)
         info = StageInfo(routes, dep, functions)
         snap.stages[routes.base_path] = info

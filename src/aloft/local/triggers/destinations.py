@@ -3,7 +3,9 @@
 goes to the function's `destinations.on_success` / `on_failure`: another function (an async
 invocation of it), a queue, a topic (through the local AWS endpoint) or an event bus (its
 rules, as PutEvents would). The record is Lambda's: version 1.0, the request's context and
-payload, the response's context and payload.
+payload, the response's context and payload. A failed event itself goes to the function's
+`dead_letter` queue or topic (Lambda's DeadLetterConfig), as it was sent, with the request id,
+error code and message as message attributes.
 
 A record that cannot be delivered (the target is gone) is logged and dropped, as Lambda drops
 it; the event itself has run, or sits in the dead-letter list (`aloft dlq`) either way.
@@ -24,8 +26,8 @@ from aloft.local.types import InvokeResult
 
 log = logging.getLogger(__name__)
 
-Targets = Callable[[str], tuple[str | None, str | None]]
-"""physical function -> (on_success ARN, on_failure ARN), from the current deployments."""
+Targets = Callable[[str], tuple[str | None, ...]]
+"""physical function -> (on_success, on_failure, dead_letter) ARNs, from the deployments."""
 Enqueue = Callable[[str, bytes], Awaitable[None]]
 """An async invocation of a function (physical name) with a payload."""
 PutEvents = Callable[[dict[str, Any]], Awaitable[None]]
@@ -80,7 +82,13 @@ class Destinations:
 
     async def deliver(self, event: AsyncEvent, result: InvokeResult | None,
                       condition: Condition) -> None:
-        on_success, on_failure = self.targets(event.function)
+        on_success, on_failure, dead_letter = self.targets(event.function)
+        if dead_letter and condition != "Success":
+            try:
+                await asyncio.to_thread(self._dead_letter, dead_letter, event, result)
+            except Exception as exc:
+                log.warning("async event %s (%s) could not reach its dead-letter target %s: %s",
+                            event.id, event.function, dead_letter, exc)
         target = on_success if condition == "Success" else on_failure
         if not target:
             return
@@ -107,6 +115,27 @@ class Destinations:
             await asyncio.to_thread(self._publish, service, target, resource, body)
         else:
             raise ValueError(f"no {service} target on the local cloud")
+
+    def _dead_letter(self, arn: str, event: AsyncEvent, result: InvokeResult | None) -> None:
+        """The event as it was sent, with Lambda's three attributes."""
+        error = _json(result.payload) if result is not None and result.status != "ok" else None
+        message = str(error.get("errorMessage", "")) if isinstance(error, dict) else \
+            (event.last_error or "")
+        attributes = {
+            "RequestID": {"DataType": "String", "StringValue": event.id},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": message[:1024] or "-"},
+        }
+        parts = arn.split(":")
+        service, body = parts[2], event.payload.decode(errors="replace")
+        if self.aws is None or service not in ("sqs", "sns"):
+            raise ValueError(f"no {service} dead-letter target on the local cloud")
+        client = self.aws(service)
+        if service == "sqs":
+            url = client.get_queue_url(QueueName=parts[5])["QueueUrl"]
+            client.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attributes)
+        else:
+            client.publish(TopicArn=arn, Message=body, MessageAttributes=attributes)
 
     def _publish(self, service: str, arn: str, name: str, body: str) -> None:
         assert self.aws is not None

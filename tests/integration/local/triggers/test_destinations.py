@@ -1,7 +1,8 @@
 """Lambda's destinations on a real daemon: an asynchronous invocation's record goes, once it has
 run (`Success`) or failed for good (`RetriesExhausted`), to the function's `on_success` or
-`on_failure` target: another function, a queue, or an event bus whose rules route it. Lambda's
-API says where they go (GetFunctionEventInvokeConfig)."""
+`on_failure` target: another function, a queue, or an event bus whose rules route it; a failed
+event itself to its `dead_letter` queue. Lambda's API says where records go
+(GetFunctionEventInvokeConfig)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Servi
             retries: 1
             destinations:
               on_failure: {BUS}
+          dropped:
+            handler: handlers.work
+            retries: 0
+            dead_letter: dlq
           audit:
             handler: handlers.audit
             events:
@@ -73,6 +78,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Servi
         resources:
           queues:
             failures: {{}}
+            dlq: {{}}
         stages:
           dev: {{}}
     """, {"handlers.py": HANDLERS})
@@ -100,22 +106,28 @@ def test_a_success_goes_to_the_function(env: tuple[Cloud, Service, Path]) -> Non
     assert record["responsePayload"] == {"done": 1}
 
 
-def test_a_failure_goes_to_the_queue(env: tuple[Cloud, Service, Path]) -> None:
-    cloud, svc, _ = env
+def _received(cloud: Cloud, queue: str) -> list[dict[str, Any]]:
+    """The messages of the endpoint's `queue`, once one has come."""
     sqs = boto3.client("sqs", **client_kwargs(wait_for_endpoint(cloud.client),
                                               cloud.home / "aws"))
-    url = sqs.get_queue_url(QueueName="dst-dev-failures")["QueueUrl"]
-    assert cloud.provider.invoke(svc, "work", {"n": 2, "fail": True},
-                                 asynchronous=True).error is None
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     got: list[dict[str, Any]] = []
 
     def received() -> bool:
-        for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []):
-            got.append(json.loads(message["Body"]))
+        got.extend(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1,
+                                       MessageAttributeNames=["All"]).get("Messages", []))
         return bool(got)
 
-    wait_until(received, message="the failure record in the queue")
-    [record] = got
+    wait_until(received, message=f"a message in {queue}")
+    return got
+
+
+def test_a_failure_goes_to_the_queue(env: tuple[Cloud, Service, Path]) -> None:
+    cloud, svc, _ = env
+    assert cloud.provider.invoke(svc, "work", {"n": 2, "fail": True},
+                                 asynchronous=True).error is None
+    [message] = _received(cloud, "dst-dev-failures")
+    record = json.loads(message["Body"])
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 1  # retries: 0
     assert record["requestPayload"] == {"n": 2, "fail": True}
@@ -125,6 +137,19 @@ def test_a_failure_goes_to_the_queue(env: tuple[Cloud, Service, Path]) -> None:
     # and, as before, in the stage's dead-letter list
     assert any(json.loads(d.payload) == {"n": 2, "fail": True}
                for d in cloud.provider.dead_letters(svc))
+
+
+def test_a_failed_event_goes_to_the_dead_letter_queue(env: tuple[Cloud, Service, Path]) -> None:
+    cloud, svc, _ = env
+    assert cloud.provider.invoke(svc, "dropped", {"n": 4, "fail": True},
+                                 asynchronous=True).error is None
+    [message] = _received(cloud, "dst-dev-dlq")
+    assert json.loads(message["Body"]) == {"n": 4, "fail": True}  # the event as it was sent
+    attributes = message["MessageAttributes"]
+    assert attributes["ErrorMessage"]["StringValue"] == "boom 4"
+    assert attributes["ErrorCode"]["StringValue"] == "200"
+    [dead] = [d for d in cloud.provider.dead_letters(svc) if d.function.endswith("dropped")]
+    assert attributes["RequestID"]["StringValue"] == dead.id
 
 
 def test_a_failure_goes_to_the_event_bus(env: tuple[Cloud, Service, Path]) -> None:

@@ -1,6 +1,7 @@
 """Lambda's invocation record of an asynchronous invocation, and where Destinations sends it:
 a function (an async invocation of it), an event bus (PutEvents), a queue or topic (the local
-endpoint's client); a target that cannot take it is logged, not raised."""
+endpoint's client); a failed event itself to the dead-letter target; a target that cannot take
+it is logged, not raised."""
 
 from __future__ import annotations
 
@@ -53,8 +54,8 @@ class _Client:
         self.sent.append(("sns", params))
 
 
-def _deliver(target: str | None, condition: str = "RetriesExhausted") -> tuple[
-        list[tuple[str, Any]], Destinations]:
+def _deliver(target: str | None, condition: str = "RetriesExhausted",
+             dead_letter: str | None = None) -> tuple[list[tuple[str, Any]], Destinations]:
     sent: list[tuple[str, Any]] = []
 
     async def enqueue(function: str, payload: bytes) -> None:
@@ -63,7 +64,7 @@ def _deliver(target: str | None, condition: str = "RetriesExhausted") -> tuple[
     async def put_events(body: dict[str, Any]) -> None:
         sent.append(("events", body))
 
-    d = Destinations(lambda fn: (target, target), enqueue, put_events,
+    d = Destinations(lambda fn: (target, target, dead_letter), enqueue, put_events,
                      lambda service: _Client(sent))
     asyncio.run(d.deliver(EVENT, FAILED, condition))  # type: ignore[arg-type]
     return sent, d
@@ -99,3 +100,18 @@ def test_no_target_nothing_sent_and_a_bad_one_is_logged(caplog: pytest.LogCaptur
     sent, d = _deliver("arn:aws:s3:::a-bucket")
     assert sent == [] and d.delivered == 0
     assert "could not reach arn:aws:s3:::a-bucket" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["sqs", "sns"])
+def test_a_failed_event_itself_goes_to_the_dead_letter_target(kind: str) -> None:
+    arn = f"arn:aws:{kind}:us-east-1:000000000000:svc-dev-dlq"
+    sent, _ = _deliver(None, dead_letter=arn)
+    [(got, params)] = sent
+    assert got == kind
+    body = params["MessageBody"] if kind == "sqs" else params["Message"]
+    assert body == '{"n": 1}'  # the event as it was sent, not the record
+    attributes = params["MessageAttributes"]
+    assert attributes["RequestID"]["StringValue"] == "ev-1"
+    assert attributes["ErrorMessage"]["StringValue"] == "boom"
+    assert attributes["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}
+    assert _deliver(None, "Success", dead_letter=arn)[0] == []  # a success is not dead
