@@ -111,7 +111,7 @@ class Destinations:
             await self.put_events({"Entries": [{
                 "Source": "lambda", "DetailType": f"Lambda Function Invocation Result - {kind}",
                 "Detail": body, "EventBusName": target, "Resources": []}]})
-        elif service in ("sqs", "sns") and self.aws is not None:
+        elif service in ("sqs", "sns"):
             await asyncio.to_thread(self._publish, service, target, resource, body)
         else:
             raise ValueError(f"no {service} target on the local cloud")
@@ -126,22 +126,21 @@ class Destinations:
             "ErrorCode": {"DataType": "Number", "StringValue": "200"},
             "ErrorMessage": {"DataType": "String", "StringValue": message[:1024] or "-"},
         }
-        parts = arn.split(":")
-        service, body = parts[2], event.payload.decode(errors="replace")
-        if self.aws is None or service not in ("sqs", "sns"):
+        service = arn.split(":")[2]
+        if service not in ("sqs", "sns"):
             raise ValueError(f"no {service} dead-letter target on the local cloud")
-        client = self.aws(service)
-        if service == "sqs":
-            url = client.get_queue_url(QueueName=parts[5])["QueueUrl"]
-            client.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attributes)
-        else:
-            client.publish(TopicArn=arn, Message=body, MessageAttributes=attributes)
+        self._publish(service, arn, arn.split(":")[5], event.payload.decode(errors="replace"),
+                      attributes)
 
-    def _publish(self, service: str, arn: str, name: str, body: str) -> None:
-        assert self.aws is not None
+    def _publish(self, service: str, arn: str, name: str, body: str,
+                 attributes: dict[str, Any] | None = None) -> None:
+        """A message to queue `name` (`service` sqs) or a notification to topic `arn` (sns)."""
+        if self.aws is None:
+            raise ValueError("the local cloud runs without its AWS endpoint")
         client = self.aws(service)
+        extra = {"MessageAttributes": attributes} if attributes else {}
         if service == "sqs":
             url = client.get_queue_url(QueueName=name)["QueueUrl"]
-            client.send_message(QueueUrl=url, MessageBody=body)
+            client.send_message(QueueUrl=url, MessageBody=body, **extra)
         else:
-            client.publish(TopicArn=arn, Message=body)
+            client.publish(TopicArn=arn, Message=body, **extra)
