@@ -11,7 +11,7 @@ import socket
 import textwrap
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,27 @@ def write_project(root: Path, config: str, files: Mapping[str, str]) -> Path:
 
 def service(root: Path, stage: str = "dev") -> Service:
     return load_project(root).service(stage)
+
+
+def deployed_project(
+    tmp_path_factory: pytest.TempPathFactory, config: Callable[[Path], str],
+    files: Mapping[str, str], *, env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[Cloud, Service, Path]]:
+    """A module's cloud (the test user's credentials, and `env`) with one project deployed to
+    dev: `config(out)` is its aloft.yml, `out` a directory its functions may write to. For a
+    module fixture: `yield from deployed_project(...)`; the cloud stops after the module."""
+    cloud = Cloud(tmp_path_factory.mktemp("home"), env={**(env or {}), **USER})
+    cloud.start()
+    try:
+        root = tmp_path_factory.mktemp("project")
+        out = root / "out"
+        out.mkdir()
+        write_project(root, config(out), files)
+        svc = service(root)
+        cloud.provider.deploy(svc)
+        yield cloud, svc, out
+    finally:
+        cloud.stop()
 
 
 def get(url: str, *, headers: Mapping[str, str] | None = None,

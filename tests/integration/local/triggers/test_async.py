@@ -14,8 +14,8 @@ import pytest
 from aloft.config.models import Service
 from tests.integration.local.cloud_helpers import (
     JOBS,
-    USER,
     Cloud,
+    deployed_project,
     read_lines,
     service,
     signed_invoke,
@@ -42,12 +42,7 @@ TASKS = """
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, Path]]:
-    cloud = Cloud(tmp_path_factory.mktemp("home"), env={"ALOFT_ASYNC_BACKOFF": "0.05", **USER})
-    cloud.start()
-    root = tmp_path_factory.mktemp("project")
-    out = root / "out"
-    out.mkdir()
-    write_project(root, f"""
+    yield from deployed_project(tmp_path_factory, lambda out: f"""
         service: asy
         functions:
           flaky:
@@ -62,11 +57,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Servi
           OUT_DIR: {out}
         stages:
           dev: {{}}
-    """, {"jobs.py": JOBS, "tasks.py": TASKS})
-    svc = service(root)
-    cloud.provider.deploy(svc)
-    yield cloud, svc, out
-    cloud.stop()
+    """, {"jobs.py": JOBS, "tasks.py": TASKS}, env={"ALOFT_ASYNC_BACKOFF": "0.05"})
 
 
 def test_retries_then_dead_letter_then_redrive(env: tuple[Cloud, Service, Path]) -> None:

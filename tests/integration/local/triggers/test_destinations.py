@@ -18,12 +18,10 @@ from aloft.config.models import Service
 from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
 from aloft.local.types import ACCOUNT_ID
 from tests.integration.local.cloud_helpers import (
-    USER,
     Cloud,
+    deployed_project,
     lambda_client,
     read_lines,
-    service,
-    write_project,
 )
 from tests.waiting import wait_until
 
@@ -44,48 +42,43 @@ HANDLERS = """
 BUS = f"arn:aws:events:us-east-1:{ACCOUNT_ID}:event-bus/default"
 
 
+CONFIG = """
+    service: dst
+    environment:
+      OUT_DIR: {out}
+    functions:
+      work:
+        handler: handlers.work
+        retries: 0
+        destinations:
+          on_success: audit
+          on_failure: failures
+      bussed:
+        handler: handlers.work
+        retries: 1
+        destinations:
+          on_failure: {bus}
+      dropped:
+        handler: handlers.work
+        retries: 0
+        dead_letter: dlq
+      audit:
+        handler: handlers.audit
+        events:
+          - eventbridge: {{pattern: {{source: [lambda]}}}}
+    resources:
+      queues:
+        failures: {{}}
+        dlq: {{}}
+    stages:
+      dev: {{}}
+"""
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Service, Path]]:
-    cloud = Cloud(tmp_path_factory.mktemp("home"), env={"ALOFT_ASYNC_BACKOFF": "0.05", **USER})
-    cloud.start()
-    root = tmp_path_factory.mktemp("project")
-    out = root / "out"
-    out.mkdir()
-    write_project(root, f"""
-        service: dst
-        environment:
-          OUT_DIR: {out}
-        functions:
-          work:
-            handler: handlers.work
-            retries: 0
-            destinations:
-              on_success: audit
-              on_failure: failures
-          bussed:
-            handler: handlers.work
-            retries: 1
-            destinations:
-              on_failure: {BUS}
-          dropped:
-            handler: handlers.work
-            retries: 0
-            dead_letter: dlq
-          audit:
-            handler: handlers.audit
-            events:
-              - eventbridge: {{pattern: {{source: [lambda]}}}}
-        resources:
-          queues:
-            failures: {{}}
-            dlq: {{}}
-        stages:
-          dev: {{}}
-    """, {"handlers.py": HANDLERS})
-    svc = service(root)
-    cloud.provider.deploy(svc)
-    yield cloud, svc, out
-    cloud.stop()
+    yield from deployed_project(tmp_path_factory, lambda out: CONFIG.format(out=out, bus=BUS),
+                                {"handlers.py": HANDLERS}, env={"ALOFT_ASYNC_BACKOFF": "0.05"})
 
 
 def _audited(out: Path) -> list[dict[str, Any]]:
