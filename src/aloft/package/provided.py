@@ -73,6 +73,12 @@ def ensure_layer(
         target = Target("local", python_version, host_platform())
         outcome = (pip or SubprocessPip())(install_args(target, requirements, site))
         if outcome.returncode != 0:
+            older = earlier_layer(python_version, root)
+            if older is not None:  # offline after an upgrade: the boto3 it had, not none
+                if progress is not None:
+                    progress.done("runtime", f"kept {older.name}: cannot install "
+                                             f"{' '.join(pins)} now (offline?)")
+                return older
             raise PackageError(
                 f"cannot install Lambda's runtime layer ({', '.join(pins)}) for Python "
                 f"{python_version}:\n{_tail(outcome.output)}",
@@ -85,6 +91,16 @@ def ensure_layer(
     if progress is not None:
         progress.done("runtime", f"boto3 {LAMBDA_SDK['boto3']} in {dest}")
     return dest
+
+
+def earlier_layer(python_version: str, root: Path | None = None) -> Path | None:
+    """The newest runtime layer of `python_version` that an earlier aloft installed (other
+    pins): what functions get when this one's layer cannot be installed (offline), rather than
+    no boto3 at all. What it lacks (a newer pin) fails to import until the next install."""
+    base = root or layers_root()
+    found = [p for p in base.glob(f"python{python_version}-*")
+             if p.is_dir() and not p.name.startswith(".")]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
 def _tail(output: str, lines: int = 10) -> str:

@@ -37,3 +37,16 @@ def test_a_failed_install_says_so_and_leaves_nothing(tmp_path: Path) -> None:
     assert "Could not find a version" in failed.value.message
     assert failed.value.fix is not None and "package index" in failed.value.fix
     assert list(tmp_path.iterdir()) == []  # no half-installed layer for the next run to trust
+
+
+def test_offline_after_an_upgrade_keeps_the_earlier_layer(tmp_path: Path) -> None:
+    """A new pin (a newer aloft) cannot be installed without the package index: functions keep
+    the boto3 of the layer an earlier aloft installed rather than none."""
+    earlier = tmp_path / "python3.12-boto3-1.0.0-botocore-1.0.0"
+    (earlier / "boto3").mkdir(parents=True)
+    (tmp_path / "python3.13-boto3-9.9.9").mkdir()  # another Python's: never taken
+    (tmp_path / ".python3.12-x.tmp").mkdir()  # an interrupted install: never taken
+    pip = FakePip(fail_with="ERROR: No matching distribution (network unreachable)")
+    assert ensure_layer("3.12", root=tmp_path, pip=pip) == earlier
+    with pytest.raises(PackageError):
+        ensure_layer("3.11", root=tmp_path, pip=pip)  # nothing earlier for 3.11
