@@ -324,6 +324,10 @@ class Instance:
         if not self.alive or self.transport is None:
             waiter.set_result((LOST, b""))
             return waiter
+        failed = self.ready.result() if self.ready.done() else None
+        if failed is not None:  # its INIT_ERROR came before any request (a spare's): answer it
+            waiter.set_result((P.INIT_ERROR, failed))
+            return waiter
         self.transport.write(P.invoke_frame(request_id, timeout, event, kind, trace))
         return waiter
 

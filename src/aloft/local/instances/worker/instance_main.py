@@ -125,6 +125,16 @@ def _sandbox_failed(send: Callable[[bytes], Any], exc: BaseException) -> NoRetur
     os._exit(1)
 
 
+def _unread(sock: socket.socket, wait: float = 2.0) -> None:
+    """After an INIT_ERROR, read what the pool sends until it closes the socket (it does once it
+    has the error), or `wait` seconds: exiting before the pool's request arrives, or with it
+    unread, resets the connection, and the pool loses the error just sent (and sees a crash)."""
+    sock.settimeout(wait)
+    with contextlib.suppress(OSError):
+        while sock.recv(1 << 16):
+            pass
+
+
 def _die_with_parent() -> None:
     """Ask the kernel to SIGKILL this process when its parent dies (Linux), so that a killed
     platform never leaves instances behind. (A template's children inherit the loaded libc.)"""
@@ -899,6 +909,7 @@ def _run_child(
     except Exception as exc:  # Lambda's SnapStartException: the request fails, so does the next
         sock.sendall(P.frame(P.INIT_ERROR, _init_failed(exc, "a @register_after_restore hook "
                                                              "raised")))
+        _unread(sock)
         os._exit(1)
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
     try:
