@@ -155,7 +155,24 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         fv = registry.resolve(event.function, event.qualifier)
         return None if fv is None else await pool.invoke(fv, event.payload)
 
+    clients: dict[str, Any] = {}
+    clients_lock = threading.Lock()
+
+    def aws_client(service: str) -> Any:
+        """A boto3 client of the local endpoint (started below), as the platform
+        (destinations' queues and topics); called in worker threads."""
+        if endpoint is None:
+            raise RuntimeError("the local cloud runs without its AWS endpoint")
+        with clients_lock:
+            if service not in clients:
+                import boto3  # type: ignore[import-untyped]
+
+                clients[service] = boto3.session.Session().client(
+                    service, **client_kwargs(endpoint.url, home.root / "aws"))
+            return clients[service]
+
     async def enqueue_async(function: str, payload: bytes) -> None:
+        """An asynchronous invocation with the function's own retries and maximum age."""
         retries, max_age = registry.snapshot.async_config.get(function, ASYNC_DEFAULTS)
         await asyncq.enqueue(function, payload, max_retries=retries, max_age=max_age)
 
@@ -167,7 +184,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
 
     destinations = Destinations(
         lambda function: registry.snapshot.destinations.get(function, (None, None, None)),
-        enqueue_async, put_events, lambda service: aws_client(service))
+        enqueue_async, put_events, aws_client)
     # As many async workers as instances may run: more would only wait for a slot.
     asyncq = AsyncQueue(home.state_db, run_event, workers=max(1, opts.account_concurrency),
                         backoff=opts.async_backoff, on_outcome=destinations.deliver)
@@ -179,21 +196,6 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
                            control=(f"http://127.0.0.1:{port}", token)
                            ) if opts.aws_endpoint else None
     credentials.configure(endpoint.secret_of if endpoint is not None else None)
-    clients: dict[str, Any] = {}
-    clients_lock = threading.Lock()
-
-    def aws_client(service: str) -> Any:
-        """A boto3 client of the local endpoint, as the platform (destinations' queues and
-        topics); called in worker threads."""
-        if endpoint is None:
-            raise RuntimeError("the local cloud runs without its AWS endpoint")
-        with clients_lock:
-            if service not in clients:
-                import boto3  # type: ignore[import-untyped]
-
-                clients[service] = boto3.session.Session().client(
-                    service, **client_kwargs(endpoint.url, home.root / "aws"))
-            return clients[service]
     sources: list[Any] = []  # event-source managers: each has `async stop()`
     tasks: list[asyncio.Future[None]] = []  # helpers that end with the daemon
     try:
@@ -202,8 +204,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         state = State(home.state_db)
 
         async def fire(rule: ScheduleRecord, payload: bytes) -> None:
-            retries, max_age = registry.snapshot.async_config.get(rule.function, ASYNC_DEFAULTS)
-            await asyncq.enqueue(rule.function, payload, max_retries=retries, max_age=max_age)
+            await enqueue_async(rule.function, payload)
 
         scheduler = Scheduler(state, fire)
 
@@ -232,13 +233,9 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         if endpoint is not None:
             # Event-source pollers (aloft.local.triggers.pollers: SQS, SNS, S3, DynamoDB
             # streams) start here: append each to `sources`; they may `await endpoint.ready()`.
-            async def enqueue(function: str, payload: bytes) -> None:
-                retries, max_age = registry.snapshot.async_config.get(function, ASYNC_DEFAULTS)
-                await asyncq.enqueue(function, payload, max_retries=retries, max_age=max_age)
-
             event_sources = EventSources(
                 endpoint_url=endpoint.url, registry=registry, invoke=pool.invoke,
-                enqueue=enqueue, state_db=home.state_db, ready=endpoint.ready,
+                enqueue=enqueue_async, state_db=home.state_db, ready=endpoint.ready,
                 secret=await asyncio.to_thread(endpoint.admin_secret))
             await event_sources.start()
             sources.append(event_sources)
