@@ -130,11 +130,16 @@ class LogReader:
 
     A request's START line waits here (`begin`) until the request prints something or ends
     (`end`): most requests print nothing, and their START, END and REPORT lines then reach the
-    sink as one entry instead of three (the log store's cost is on every request's path)."""
+    sink as one entry instead of three (the log store's cost is on every request's path).
+
+    An instance's init output (a fresh one's imports, a forked one's after-restore hooks) is
+    its own, with no request id, before the START of the request that came while it started,
+    as Lambda logs its INIT and RESTORE phases: `initialising` until `initialised` (the
+    instance's mark in the pipe)."""
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion,
-        stream: str,
+        stream: str, *, initialising: bool = False,
     ) -> None:
         os.set_blocking(fd, False)
         with contextlib.suppress(OSError):  # fewer wake-ups for a function that prints a lot
@@ -145,6 +150,7 @@ class LogReader:
         self._lines = OutputLines()
         self.request_id: str | None = None
         self._start: str | None = None  # the request's START line, not yet written
+        self._init = initialising  # what comes is init output
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN)
         loop.add_reader(fd, self._readable)
@@ -165,6 +171,7 @@ class LogReader:
         with the END and REPORT lines)."""
         start, self._start, self.request_id = self._start, None, None
         self._lines.reset()
+        self._init = False  # it answered: its mark was read (or cut with init output past 10 MB)
         return start
 
     def _readable(self) -> None:
@@ -182,11 +189,30 @@ class LogReader:
     def _emit(self, data: bytes) -> None:
         lines = self._lines.feed(data)
         write, rid, stream = self._sink.write, self.request_id, self.stream
+        if self._init:
+            lines = self._init_output(lines)
+            if self._init:
+                return
         if self._start is not None and (lines or self._lines.pending):
             write(self._function, self._version, rid, self._start, stream)
             self._start = None
         for line in lines:
             write(self._function, self._version, rid, line, stream)
+
+    def _init_output(self, lines: list[str]) -> list[str]:
+        """Write the init's lines, up to the instance's mark (P.INIT_DONE, written before its
+        READY: the order in the pipe is what tells the two apart, not when either is read);
+        the lines after it."""
+        rest: list[str] = []
+        for at, line in enumerate(lines):
+            if line.endswith(P.INIT_DONE):
+                self._init = False
+                line, rest = line[: -len(P.INIT_DONE)], lines[at + 1 :]
+                lines = [*lines[:at], line] if line else lines[:at]
+                break
+        for line in lines:
+            self._sink.write(self._function, self._version, None, line, self.stream)
+        return rest
 
     def drain(self) -> None:
         """Read what is left in the pipe. The instance writes its output before its response, so
@@ -202,8 +228,9 @@ class LogReader:
                     self.close()
                     break
                 self._emit(data)
+        rid = None if self._init else self.request_id
         for line in self._lines.flush():
-            self._sink.write(self._function, self._version, self.request_id, line, self.stream)
+            self._sink.write(self._function, self._version, rid, line, self.stream)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -516,8 +543,8 @@ class Template:
         finally:
             theirs.close()
             os.close(log_w)
-        child = Instance(self.fv, LogReader(self._loop, log_r, self._sink, self.fv, stream),
-                         template=self)
+        child = Instance(self.fv, LogReader(self._loop, log_r, self._sink, self.fv, stream,
+                                            initialising=True), template=self)
         child.on_gone = self._on_child_gone
         self._pending[token] = child
         self.last_used = time.monotonic()

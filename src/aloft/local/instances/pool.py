@@ -549,7 +549,8 @@ class InstancePool:
         finally:
             theirs.close()
             os.close(log_w)
-        instance = Instance(fv, LogReader(loop, log_r, self._sink, fv, stream), watch=watch)
+        instance = Instance(fv, LogReader(loop, log_r, self._sink, fv, stream, initialising=True),
+                            watch=watch)
         try:
             await instance.connect(ours)
         except BaseException:  # cancelled (or failed) before anyone holds it: stop it here

@@ -198,3 +198,59 @@ def test_a_spare_that_failed_before_any_request_answers_its_error(
     assert result.status == "init_error", (result.payload, sink.lines)
     assert json.loads(result.payload)["errorMessage"] == \
         "a @register_after_restore hook raised: database unreachable"
+
+
+CHATTY = """
+import sys
+
+from snapshot_restore_py import register_after_restore
+
+print("importing the model")
+sys.stderr.write("a partial line of init")  # no newline: its end is the init's end
+
+
+@register_after_restore
+def reconnect():
+    print("reconnecting after the restore")
+
+
+def handler(event, context):
+    print("handling", context.aws_request_id)
+    return "ok"
+"""
+
+
+@pytest.mark.parametrize("snapshot", [True, False])
+def test_init_and_restore_output_is_logged_before_the_request_not_in_it(
+    tmp_path: Path, runtime_layer: Path, loop: LoopThread, snapshot: bool
+) -> None:
+    """As Lambda logs its INIT and RESTORE phases: what an instance prints while it starts (a
+    fresh one's imports, a forked one's after-restore hooks) has no request id and comes before
+    the START of the request it started for; what the request prints is the request's."""
+    fv = _version(tmp_path, CHATTY, runtime_layer, snapshot=snapshot)
+    sink = RecordingSink()
+    pool = InstancePool(sink)
+    try:
+        first = _invoke(loop, pool, fv)
+        loop.call(lambda: pool.drop_idle(fv.function))  # the next request: a new instance
+        second = _invoke(loop, pool, fv)
+    finally:
+        loop.run(pool.close())
+    init = [text for _, _, rid, text in sink.lines if rid is None]
+    for result in (first, second):
+        assert result.status == "ok", (result.payload, sink.lines)
+        rid = result.request_id
+        own = sink.for_request(rid)
+        assert own[0].startswith("START ") and own[1] == f"handling {rid}", own
+        assert not any("reconnecting" in line or "init" in line for line in own), own
+        start = sink.lines.index(next(e for e in sink.lines if e[2] == rid))
+        before = [text for _, _, r, text in sink.lines[:start] if r is None]
+        if snapshot:  # the import ran once, in the template; each instance restored
+            assert before.count("reconnecting after the restore") == (
+                1 if result is first else 2), sink.lines
+        else:  # each instance imported the code itself
+            assert before.count("importing the model") == (1 if result is first else 2)
+            assert before.count("a partial line of init") == (1 if result is first else 2)
+    if snapshot:
+        assert init.count("importing the model") == 1  # the template's init, once
+    assert not any("aloft: init done" in text for *_, text in sink.lines)

@@ -443,6 +443,14 @@ def _out_of_memory(sock: socket.socket, request_id: str, seconds: float) -> NoRe
         os._exit(137)
 
 
+def _init_done() -> None:
+    """Mark the end of the init's output in the log pipe (the pool logs what comes before it
+    as the init's, with no request id, as Lambda's INIT and RESTORE phases are logged)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(1, f"{P.INIT_DONE}\n".encode())
+
+
 def _run_instance(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     _isolate(sock.sendall, keep_privileges=False)
@@ -454,7 +462,7 @@ def _run_instance(fd: int) -> None:
         sock.sendall(P.frame(P.INIT_ERROR, _init_failed(exc)))
         os._exit(1)
     init_ms = (time.perf_counter() - started) * 1000.0
-    sys.stdout.flush()
+    _init_done()
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
     _serve(sock, handler, _context_factory(context_cls))
 
@@ -911,6 +919,7 @@ def _run_child(
                                                              "raised")))
         _unread(sock)
         os._exit(1)
+    _init_done()  # the hooks' output is the restore's
     sock.sendall(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), 0.0)))
     try:
         _serve(sock, handler, new_context)

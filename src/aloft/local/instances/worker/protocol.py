@@ -29,6 +29,9 @@ CONTEXT_LENGTH = struct.Struct("!I")
 
 # instance or template -> pool
 READY = 10  # READY_BODY
+INIT_DONE = "\x00aloft: init done\x00"
+"""An instance's last line of init output (written to its log pipe before READY): what comes
+after it in the pipe is its requests' output."""
 READY_BODY = struct.Struct("!id")  # pid, init milliseconds
 INIT_ERROR = 11  # pid (!i) + Lambda error object JSON
 RESULT_OK = 12  # RESULT_HEAD + the handler's JSON result
