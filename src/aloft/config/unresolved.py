@@ -17,8 +17,6 @@ from aloft.config.intrinsics import ImportValue, Intrinsic, Value
 if TYPE_CHECKING:
     from aloft.config.models import Function, Service
 
-NOT_APPLIED = "read, but deployments do not apply it yet"
-
 
 def text_environment(environment: Mapping[str, str | Intrinsic]) -> dict[str, str]:
     """The variables whose value is text (known before the stage exists)."""
@@ -42,8 +40,9 @@ def gaps(service: Service) -> list[str]:
 
 
 def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[str]:
-    if fn.provisioned_concurrency is not None:
-        yield f"`{at}.provisioned_concurrency`: {NOT_APPLIED}"
+    if fn.provisioned_concurrency is not None and not local:
+        yield (f"`{at}.provisioned_concurrency`: read, but aws deployments do not apply it yet "
+               "(the local cloud keeps that many instances initialised)")
     if local and fn.runtime is not None and fn.runtime != service.runtime:
         yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
                f"Python ({service.runtime})")

@@ -212,6 +212,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
 
         async def changed() -> None:
             scheduler.wake()
+            pool.provision(registry.snapshot.current.values())  # the aliases' versions
             if event_sources is not None:
                 await event_sources.refresh()  # bindings follow deploys, rollbacks, undeploys
 

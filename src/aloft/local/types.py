@@ -35,6 +35,7 @@ class FunctionVersion:
     runtime_dir: Path | None = None  # Lambda's boto3 and botocore, after the layer on sys.path
     ephemeral_storage: int = 512  # MB of the instance's /tmp (enforced where isolated)
     prime_path: str = "/"  # what a template of an app GETs before its snapshot: its health path
+    provisioned: int = 0  # instances kept initialised (provisioned concurrency)
 
     @property
     def key(self) -> str:

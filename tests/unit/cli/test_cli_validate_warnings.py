@@ -13,6 +13,7 @@ def test_each_stages_own_warnings_are_shown_once(run: Run, tmp_path: Path) -> No
         service: shop
         provider:
           name: aws
+          runtime: python3.12
           environment:
             QUEUE_URL: !Ref Jobs
         params:
@@ -20,7 +21,7 @@ def test_each_stages_own_warnings_are_shown_once(run: Run, tmp_path: Path) -> No
         functions:
           f:
             handler: h.f
-            provisionedConcurrency: ${param:warm, 0}
+            runtime: ${param:python, python3.11}
         resources:
           Resources:
             Jobs: {Type: AWS::SQS::Queue}
@@ -29,4 +30,4 @@ def test_each_stages_own_warnings_are_shown_once(run: Run, tmp_path: Path) -> No
     result = run("validate", "--all-stages")
     assert result.exit_code == 0, result.output
     assert "QUEUE_URL" not in result.stderr  # the stage model resolves it (aloft.stage)
-    assert result.stderr.count("`functions.f.provisioned_concurrency`: read, but") == 1
+    assert result.stderr.count("`functions.f.runtime`: the local cloud runs every") == 1

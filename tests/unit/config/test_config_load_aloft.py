@@ -175,3 +175,15 @@ def test_a_cdn_is_accepted_locally_with_a_note(tmp_path: Path) -> None:
     assert dev.uses_cdn and prod.uses_cdn and prod.static is not None
     assert any("`cdn`: the local cloud serves the static files" in w for w in dev.warnings)
     assert not any("`cdn`" in w for w in prod.warnings)
+
+
+def test_provisioned_concurrency_is_warned_on_aws_only(tmp_path: Path) -> None:
+    (tmp_path / "aloft.yml").write_text(
+        "service: api\nfunctions:\n  f: {handler: h.f, provisioned_concurrency: 2}\n"
+        "stages:\n  dev: {}\n  prod: {provider: aws}\n")
+    project = load_project(tmp_path, env={})
+    dev, prod = project.service("dev"), project.service("prod")
+    assert dev.functions["f"].provisioned_concurrency == 2
+    assert not any("provisioned_concurrency" in w for w in dev.warnings)  # applied locally
+    assert any("`functions.f.provisioned_concurrency`: read, but aws deployments do not apply"
+               in w for w in prod.warnings), prod.warnings

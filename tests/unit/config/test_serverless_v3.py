@@ -216,7 +216,7 @@ def test_function_keys(write: Write) -> None:
     text = "\n".join(project.warnings)
     assert "`functions.worker.layers`: layers are added on aws; the local cloud" in text
     assert "`functions.worker.name`: aloft names functions" in text
-    assert "`functions.worker.provisioned_concurrency`: read, but deployments do not" in text
+    assert "provisioned_concurrency" not in text  # the local cloud applies it
 
 
 def test_plugins_are_read_or_named(write: Write) -> None:

@@ -79,6 +79,8 @@ def config_hash(fn: Function, code_sha256: str, layer_sha256: str | None, servic
         "payload": fn.payload, "retries": fn.retries, "max_event_age": fn.max_event_age,
         "runtime": service.runtime,
     }
+    if fn.provisioned_concurrency:  # only when set: versions published before keep their hash
+        data["provisioned"] = fn.provisioned_concurrency
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 

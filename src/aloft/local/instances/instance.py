@@ -319,6 +319,9 @@ class Instance:
             watch.exited if watch else asyncio.get_running_loop().create_future()
         )
         self.requests = 0
+        # Started ahead of any request and kept (Lambda's provisioned concurrency): not reaped
+        # when idle, not evicted, and its first request is no cold start.
+        self.provisioned = False
         self.last_used = time.monotonic()
         self.alive = True
         self.busy = False
@@ -334,6 +337,11 @@ class Instance:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_unix_connection(lambda: _Connection(self), sock=sock)
         self.transport = transport
+
+    @property
+    def cold(self) -> bool:
+        """Its next request is a cold start (reported with the init's duration)."""
+        return not self.requests and not self.provisioned
 
     def set_pid(self, pid: int) -> None:
         if self.pid is None:

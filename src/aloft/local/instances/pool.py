@@ -17,6 +17,7 @@ import os
 import random
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aloft.local.instances.awake import Spinner
@@ -62,6 +63,11 @@ class _Version(TemplateSlot):
     retired: bool = False
     running: int = 0  # requests in progress: the reaper must not drop this record meanwhile
     emptied: asyncio.Event = field(default_factory=asyncio.Event)
+    provisioned: int = 0  # instances to keep initialised (provisioned concurrency)
+    filling: asyncio.Task[None] | None = None  # starting them
+
+    def provisioned_count(self) -> int:
+        return sum(1 for i in self.live if i.provisioned)
 
 
 @dataclass(slots=True, eq=False)
@@ -100,7 +106,7 @@ class _Handoff:
             return
         instance = version.idle.pop()
         version.running += 1
-        self.call = Invocation(version, instance, self.rid, 0.0, not instance.requests, self.root)
+        self.call = Invocation(version, instance, self.rid, 0.0, instance.cold, self.root)
         self.answer = pool._send(instance, self.event, self.rid, self.kind, self.trace,
                                  self.root)
 
@@ -195,7 +201,7 @@ class InstancePool:
                     if isinstance(cold_start, InvokeResult):
                         return cold_start
                     instance, init_extra = cold_start
-                call = Invocation(version, instance, rid, init_extra, not instance.requests, root)
+                call = Invocation(version, instance, rid, init_extra, instance.cold, root)
                 answer = self._send(instance, event, rid, kind, trace, call.trace)
             assert answer is not None  # sent here or by the handoff
             try:
@@ -582,6 +588,8 @@ class InstancePool:
         instance.close_log()
         if not version.live:
             version.emptied.set()
+        if instance.provisioned:  # lost (a crash, a timeout): another takes its place
+            self._fill(version)
 
     def _child_gone(self, instance: Instance) -> None:
         # An idle instance may die on its own (os._exit in a thread, its template killed): forget
@@ -598,11 +606,75 @@ class InstancePool:
     def _evict_one(self) -> None:
         """Stop the least recently used idle instance, to keep processes under the account
         limit when another function needs one."""
-        candidates = [i for v in self._versions.values() for i in v.idle]
+        candidates = [i for v in self._versions.values() for i in v.idle if not i.provisioned]
         if candidates:
             oldest = min(candidates, key=lambda i: i.last_used)
             self._discard(oldest)
             oldest.stop()
+
+    # -- provisioned concurrency --------------------------------------------------------------
+
+    def provision(self, current: Iterable[FunctionVersion]) -> None:
+        """Keep `fv.provisioned` instances of each version of `current` (what the stages'
+        aliases point at) initialised, as Lambda's provisioned concurrency does: started now,
+        in the background, and again when one is lost. Those of a version no longer among
+        them become ordinary instances (stopped once idle for keep_alive)."""
+        wanted = {fv.key: fv for fv in current if fv.provisioned > 0}
+        now = time.monotonic()
+        for key, version in self._versions.items():
+            if key not in wanted and version.provisioned:
+                version.provisioned = 0
+                for instance in version.live:
+                    if instance.provisioned:
+                        instance.provisioned, instance.last_used = False, now
+        for fv in wanted.values():
+            version = self._version(fv)
+            # no more than the function's reserved concurrency and the account's limit allow
+            version.provisioned = min(fv.provisioned, self.account_concurrency,
+                                      fv.concurrency if fv.concurrency is not None
+                                      else fv.provisioned)
+            self._fill(version)
+
+    def _fill(self, version: _Version) -> None:
+        if self._closed or version.retired or version.filling is not None or \
+                version.provisioned_count() >= version.provisioned:
+            return
+        version.filling = asyncio.get_running_loop().create_task(self._filling(version))
+
+    async def _filling(self, version: _Version) -> None:
+        try:
+            while not self._closed and not version.retired and \
+                    version.provisioned_count() < version.provisioned:
+                if not await self._provision_one(version):
+                    return  # its init fails: tried again at the next deploy or restart
+        finally:
+            version.filling = None
+
+    async def _provision_one(self, version: _Version) -> bool:
+        """Start one provisioned instance (forked from the version's template when it has
+        one); False when its init failed (said in the function's log)."""
+        fv = version.fv
+        error: bytes | None = None
+        if fv.snapshot:
+            template = await self.templates.get(version)
+            if isinstance(template, bytes):
+                error = template
+        if error is None:
+            try:
+                instance = await self._start(version)
+            except OSError as exc:
+                error = cannot_start(fv, exc)
+            else:
+                error = await instance.ready
+                if error is None:
+                    instance.provisioned = True
+                    self._idle(version, instance)
+                    return True
+                self._discard(instance)
+        self._sink.write(fv.function, fv.version, None,
+                         "Provisioned concurrency: an instance failed to initialise: "
+                         f"{runtime_error_line(error)}")
+        return False
 
     # -- reaper: keep_alive and the memory watchdog ----------------------------------------------
 
@@ -641,7 +713,8 @@ class InstancePool:
         anything = False
         for key, version in list(self._versions.items()):
             keep = version.fv.keep_alive
-            for instance in [i for i in version.idle if now - i.last_used >= keep]:
+            for instance in [i for i in version.idle
+                             if now - i.last_used >= keep and not i.provisioned]:
                 self._discard(instance)
                 instance.stop()
             self.templates.reap(version, now, instances_live=bool(version.live))

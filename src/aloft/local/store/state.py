@@ -200,6 +200,7 @@ def fv_to_json(fv: FunctionVersion) -> str:
             "runtime_dir": str(fv.runtime_dir) if fv.runtime_dir else None,
             "ephemeral_storage": fv.ephemeral_storage,
             "prime_path": fv.prime_path,
+            "provisioned": fv.provisioned,
         },
         sort_keys=True,
     )
@@ -257,6 +258,7 @@ def fv_from_json(text: str) -> FunctionVersion:
         runtime_dir=Path(data["runtime_dir"]) if data.get("runtime_dir") else None,
         ephemeral_storage=int(data.get("ephemeral_storage") or 512),
         prime_path=data.get("prime_path") or "/",
+        provisioned=int(data.get("provisioned") or 0),
     )
 
 

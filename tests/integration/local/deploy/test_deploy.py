@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,33 @@ def test_the_health_path_is_what_the_snapshot_is_primed_with(cloud: Cloud,
     seen = json.loads(body)
     assert ["/up", "aloft-snapshot-prime"] in seen  # the template's, inherited by the fork
     assert all(path == "/up" for path, _ in seen), seen
+
+
+def _instances(cloud: Cloud, svc: object, function: str) -> int:
+    report = cloud.provider.status(svc).report  # type: ignore[arg-type]
+    return int(next(f for f in report["functions"] if f["function"] == function)["instances"])
+
+
+def test_provisioned_concurrency_starts_instances_with_the_deploy(cloud: Cloud,
+                                                                  tmp_path: Path) -> None:
+    """`provisioned_concurrency: 2`: the deploy leaves two instances of the new version
+    initialised before any request, whatever keep_alive says; changing it publishes a version
+    (as on Lambda, where it is the alias's setting: here the version follows it)."""
+    root = project(tmp_path, "prov", extra="keep_alive: 1")
+    text = (root / "aloft.yml").read_text().replace(
+        "    handler: jobs.echo\n", "    handler: jobs.echo\n    provisioned_concurrency: 2\n")
+    assert "provisioned_concurrency" in text
+    (root / "aloft.yml").write_text(text)
+    svc = service(root)
+    first = cloud.provider.deploy(svc)
+    assert not any("provisioned" in w for w in first.warnings), first.warnings
+    wait_until(lambda: _instances(cloud, svc, "echo") == 2)
+    time.sleep(1.6)  # idle past keep_alive: they stay
+    assert _instances(cloud, svc, "echo") == 2
+    assert _instances(cloud, svc, "app") <= 1  # the app has none provisioned
+    # no longer provisioned: a new version, and the old one's instances stop once idle
+    (root / "aloft.yml").write_text(text.replace("    provisioned_concurrency: 2\n", ""))
+    second = cloud.provider.deploy(service(root))
+    assert second.functions["echo"] == 2
+    wait_until(lambda: _instances(cloud, svc, "echo") == 0, timeout=10)
+    cloud.provider.undeploy(svc)
