@@ -86,6 +86,15 @@ class FunctionSteps(ApplyContext):
                           ReservedConcurrentExecutions=x.reserved)
         return []
 
+    def _do_PutProvisionedConcurrency(self, x: st.PutProvisionedConcurrency) -> Undo:
+        if x.executions is None:
+            self.aws.call("lambda", "delete_provisioned_concurrency_config",
+                          FunctionName=x.function, Qualifier=x.alias)
+        else:
+            self.aws.call("lambda", "put_provisioned_concurrency_config", FunctionName=x.function,
+                          Qualifier=x.alias, ProvisionedConcurrentExecutions=x.executions)
+        return []
+
     def _do_PutEventInvokeConfig(self, x: st.PutEventInvokeConfig) -> Undo:
         params: dict[str, Any] = {
             "FunctionName": x.function, "Qualifier": x.alias,

@@ -289,6 +289,7 @@ def _function(service: Service, fn: r.Function, names: Names, built: Built, role
         url=url,  # type: ignore[arg-type]
         health_path=service.health_path if fn.name == APP_FUNCTION else None,
         payload=_payload(kind, fn.payload),
+        provisioned=fn.provisioned_concurrency or None,
     )
 
 
@@ -371,6 +372,4 @@ def stage_notes(stage: r.Stage) -> tuple[str, ...]:
     """What the stage declares that aloft does not create on AWS yet (listed by --plan)."""
     notes = [f"{x.function}: `alb` target (listener {x.listener}) is not created on AWS yet"
               for x in stage.alb_targets]
-    notes += [f"{fn.name}: `provisioned_concurrency` is not applied on AWS yet"
-              for fn in stage.functions if fn.provisioned_concurrency is not None]
     return tuple(notes)

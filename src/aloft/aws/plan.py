@@ -252,6 +252,9 @@ def _function(d: s.Desired, a: ActualState, f: s.FunctionSpec,
                                               cur.alias_version))
     if (cur.concurrency if cur else None) != f.concurrency:
         out.append(st.PutConcurrency(f.physical, f.concurrency))
+    if (cur.provisioned if cur else None) != f.provisioned:
+        # once the alias points at the new version (alias_moves come last): allocated once
+        alias_moves.append(st.PutProvisionedConcurrency(f.physical, d.stage, f.provisioned))
     if cur is None or cur.async_config != f.async_config:
         out.append(st.PutEventInvokeConfig(f.physical, d.stage, f.async_config))
     have_url = cur.url if cur else None

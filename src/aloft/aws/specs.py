@@ -86,6 +86,7 @@ class FunctionSpec:
     url: CorsSpec | Literal["none"] | None = None  # function URL: None = no URL
     health_path: str | None = None  # the app's health path; None: initialising is the check
     payload: Literal["2.0", "1.0"] = "2.0"  # the HTTP events it gets (REST APIs: 1.0)
+    provisioned: int | None = None  # provisioned concurrency on the stage alias; None: none
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class ActualFunction:
     url: s.CorsSpec | Literal["none"] | None
     permissions: frozenset[str]  # statement ids on the stage alias
     versions: tuple[str, ...] = ()
+    provisioned: int | None = None  # the stage alias's provisioned concurrency (requested)
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,12 @@ class StateReader:
                                          (dest.get("OnSuccess") or {}).get("Destination"))
         sids: frozenset[str] = frozenset()
         url: s.CorsSpec | Literal["none"] | None = None
+        provisioned = None
         if alias:
+            pc = aws.find("lambda", "get_provisioned_concurrency_config", FunctionName=physical,
+                          Qualifier=stage)
+            if pc is not None:
+                provisioned = int(pc.get("RequestedProvisionedConcurrentExecutions") or 0) or None
             pol = aws.find("lambda", "get_policy", FunctionName=physical, Qualifier=stage)
             if pol is not None:
                 doc = json.loads(pol["Policy"])
@@ -304,7 +310,7 @@ class StateReader:
             code_sha256=_hex(str(c.get("CodeSha256", ""))),
             alias_version=str(alias["FunctionVersion"]) if alias else None,
             concurrency=int(conc) if conc is not None else None,
-            async_config=async_config, url=url, permissions=sids,
+            async_config=async_config, url=url, permissions=sids, provisioned=provisioned,
         )
 
     def _static(self) -> tuple[str | None, dict[str, str], str | None]:

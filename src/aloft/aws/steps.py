@@ -284,6 +284,16 @@ class PutConcurrency(Step):
 
 
 @dataclass(frozen=True)
+class PutProvisionedConcurrency(Step):
+    """Provisioned concurrency on the stage alias (it follows the alias to each version it
+    points at; Lambda allocates it in the background, in minutes)."""
+
+    function: str  # physical
+    alias: str
+    executions: int | None  # None removes it
+
+
+@dataclass(frozen=True)
 class PutEventInvokeConfig(Step):
     function: str  # physical
     alias: str

@@ -299,9 +299,12 @@ class _Template:
             props["SnapStart"] = s.snap_start(c)
         self.add(fid, "AWS::Lambda::Function", props, DependsOn=[log])
         vid = self._version(f, fid, props)
-        self.add(self.alias[f.name], "AWS::Lambda::Alias", {
-            "FunctionName": {"Ref": fid}, "Name": d.stage,
-            "FunctionVersion": {"Fn::GetAtt": [vid, "Version"]}})
+        alias: dict[str, Any] = {"FunctionName": {"Ref": fid}, "Name": d.stage,
+                                 "FunctionVersion": {"Fn::GetAtt": [vid, "Version"]}}
+        if f.provisioned:
+            alias["ProvisionedConcurrencyConfig"] = {
+                "ProvisionedConcurrentExecutions": f.provisioned}
+        self.add(self.alias[f.name], "AWS::Lambda::Alias", alias)
         a = f.async_config
         inv: dict[str, Any] = {"FunctionName": {"Ref": fid}, "Qualifier": d.stage,
                                "MaximumRetryAttempts": a.retries,

@@ -40,9 +40,6 @@ def gaps(service: Service) -> list[str]:
 
 
 def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[str]:
-    if fn.provisioned_concurrency is not None and not local:
-        yield (f"`{at}.provisioned_concurrency`: read, but aws deployments do not apply it yet "
-               "(the local cloud keeps that many instances initialised)")
     if local and fn.runtime is not None and fn.runtime != service.runtime:
         yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
                f"Python ({service.runtime})")

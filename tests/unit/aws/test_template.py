@@ -49,7 +49,7 @@ FIXTURES = {
         "functions": {
             "w": {"handler": "w.w", "runtime": "3.11", "tracing": True, "dead_letter": "alerts",
                   "log_format": "json", "log_level": "DEBUG", "ephemeral_storage": 2048,
-                  "destinations": {"on_success": "audit"},
+                  "destinations": {"on_success": "audit"}, "provisioned_concurrency": 3,
                   "environment": {"QUEUE": {"Ref": "Jobs"},
                                   "STREAM": {"Fn::GetAtt": ["Items", "StreamArn"]},
                                   "BUS": {"Fn::ImportValue": "shared-bus"},
@@ -150,6 +150,10 @@ def test_the_stage_models_values_and_settings_become_cloudformation() -> None:
     assert audit["LoggingConfig"] == {"LogFormat": "Text"}
     assert audit["EphemeralStorage"] == {"Size": 512}
     assert audit["SnapStart"] == {"ApplyOn": "PublishedVersions"} and "SnapStart" not in fn
+    # provisioned concurrency is the stage alias's (it follows the alias to each version)
+    assert res["WAlias"]["Properties"]["ProvisionedConcurrencyConfig"] == {
+        "ProvisionedConcurrentExecutions": 3}
+    assert "ProvisionedConcurrencyConfig" not in res["AuditAlias"]["Properties"]
     assert fn["DeadLetterConfig"]["TargetArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:shop-prod-alerts"}
     on_success = res["WInvokeConfig"]["Properties"]["DestinationConfig"]["OnSuccess"]
