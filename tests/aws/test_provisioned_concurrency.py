@@ -20,7 +20,8 @@ from aloft.config.models import Service
 from tests.aws.conftest import boto
 
 ROUTES = {"h": {"handler": "h.h", "events": [{"http": "GET /h"}]}}
-PATH = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+PATH = (r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)"
+        r"/provisioned-concurrency/?$")
 
 
 @pytest.fixture
