@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aloft.config import Project, find_config_file, load_project, load_service
-from aloft.config.models import APP_FUNCTION, DEFAULT_KEEP_ALIVE
+from aloft.config.models import APP_FUNCTION, DEFAULT_KEEP_ALIVE, Service
 from aloft.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
@@ -166,23 +166,26 @@ def test_service_writes_aloft_keys_only(write: Callable[..., Path]) -> None:
         load_service(write("service: api\napp: app:app\nstage: prod\n"), env={})
 
 
+def _dev_and_prod(root: Path, text: str) -> tuple[Service, Service]:
+    """The local `dev` and aws `prod` stages of an aloft.yml."""
+    (root / "aloft.yml").write_text(text)
+    project = load_project(root, env={})
+    return project.service("dev"), project.service("prod")
+
+
 def test_a_cdn_is_accepted_locally_with_a_note(tmp_path: Path) -> None:
-    (tmp_path / "aloft.yml").write_text(
+    dev, prod = _dev_and_prod(tmp_path, (
         "service: site\napp: app:app\nstatic: {path: /assets, cdn: true}\n"
-        "stages:\n  dev: {}\n  prod: {provider: aws, cdn: true}\n")
-    project = load_project(tmp_path, env={})
-    dev, prod = project.service("dev"), project.service("prod")
+        "stages:\n  dev: {}\n  prod: {provider: aws, cdn: true}\n"))
     assert dev.uses_cdn and prod.uses_cdn and prod.static is not None
     assert any("`cdn`: the local cloud serves the static files" in w for w in dev.warnings)
     assert not any("`cdn`" in w for w in prod.warnings)
 
 
 def test_provisioned_concurrency_is_applied_by_both_providers(tmp_path: Path) -> None:
-    (tmp_path / "aloft.yml").write_text(
+    dev, prod = _dev_and_prod(tmp_path, (
         "service: api\nfunctions:\n  f: {handler: h.f, provisioned_concurrency: 2}\n"
-        "stages:\n  dev: {}\n  prod: {provider: aws}\n")
-    project = load_project(tmp_path, env={})
-    dev, prod = project.service("dev"), project.service("prod")
+        "stages:\n  dev: {}\n  prod: {provider: aws}\n"))
     assert dev.functions["f"].provisioned_concurrency == 2
     for stage in (dev, prod):  # nothing to warn of: the local cloud and aws apply it
         assert not any("provisioned_concurrency" in w for w in stage.warnings), stage.warnings

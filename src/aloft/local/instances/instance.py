@@ -134,8 +134,8 @@ class LogReader:
 
     An instance's init output (a fresh one's imports, a forked one's after-restore hooks) is
     its own, with no request id, before the START of the request that came while it started,
-    as Lambda logs its INIT and RESTORE phases: `initialising` until `initialised` (the
-    instance's mark in the pipe)."""
+    as Lambda logs its INIT and RESTORE phases: from `initialising` until the instance's mark
+    in the pipe (P.INIT_DONE)."""
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion,
