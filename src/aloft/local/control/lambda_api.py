@@ -69,6 +69,13 @@ OPERATIONS = (
     _op("GET", "/2019-09-30/functions/{name}/concurrency", "GetFunctionConcurrency"),
     _op("PUT", "/2017-10-31/functions/{name}/concurrency", "PutFunctionConcurrency"),
     _op("DELETE", "/2017-10-31/functions/{name}/concurrency", "DeleteFunctionConcurrency"),
+    # GET with `List=ALL` is ListProvisionedConcurrencyConfigs (the same path)
+    _op("GET", "/2019-09-30/functions/{name}/provisioned-concurrency",
+        "GetProvisionedConcurrencyConfig"),
+    _op("PUT", "/2019-09-30/functions/{name}/provisioned-concurrency",
+        "PutProvisionedConcurrencyConfig"),
+    _op("DELETE", "/2019-09-30/functions/{name}/provisioned-concurrency",
+        "DeleteProvisionedConcurrencyConfig"),
     _op("GET", "/2019-09-25/functions/{name}/event-invoke-config",
         "GetFunctionEventInvokeConfig"),
     _op("PUT", "/2019-09-25/functions/{name}/event-invoke-config",

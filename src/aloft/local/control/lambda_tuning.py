@@ -1,6 +1,7 @@
 """Lambda's API: what a user tunes without a deploy, applied to the running platform and kept
 with the stage's current deployment (a deploy that changes the stage starts again from
-aloft.yml): reserved concurrency and the settings of asynchronous invocations."""
+aloft.yml): reserved and provisioned concurrency, and the settings of asynchronous
+invocations."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import time
 from typing import Any
 
 from aloft.local.control import lambda_shapes as shapes
-from aloft.local.control.invoke_api import ApiRequest, Reply, function_arn
+from aloft.local.control.invoke_api import ApiRequest, Reply, error, function_arn
 from aloft.local.control.lambda_base import LambdaBase, request_body
-from aloft.local.store.registry import CONCURRENCY_KEY
+from aloft.local.store.registry import CONCURRENCY_KEY, PROVISIONED_KEY
+from aloft.local.types import FunctionVersion
 
 ASYNC_KEY = "async"
 
@@ -127,3 +129,98 @@ class LambdaTuning(LambdaBase):
         return shapes.json_reply(200, self._invoke_config(function), request_id)
 
     _update_function_event_invoke_config = _put_function_event_invoke_config
+
+    # -- provisioned concurrency -------------------------------------------------------------
+
+    def _alias_version(self, req: ApiRequest, params: dict[str, str], request_id: str
+                       ) -> FunctionVersion | Reply:
+        """The version a provisioned-concurrency call is about: the stage's alias, or the
+        version it points at (the local cloud keeps it for that one only)."""
+        found = self._function(params["name"], req.query, request_id)
+        if isinstance(found, Reply):
+            return found
+        fv, qualifier = found
+        current = self.p.registry.current(fv.function)
+        if not qualifier or qualifier == "$LATEST":
+            return shapes.invalid("Provisioned concurrency needs a Qualifier: the stage's alias "
+                                  "or a published version", request_id)
+        if current is None or current.version != fv.version:
+            serving = current.version if current is not None else "none"
+            return shapes.invalid(
+                f"the local cloud keeps provisioned concurrency for the version its stage's "
+                f"alias points at ({serving}), not for version {fv.version}", request_id)
+        return current
+
+    def _provisioned_config(self, fv: FunctionVersion) -> dict[str, Any]:
+        wanted, allocated, failed = self.p.pool.provisioned(fv)
+        out: dict[str, Any] = {
+            "RequestedProvisionedConcurrentExecutions": fv.provisioned,
+            "AvailableProvisionedConcurrentExecutions": allocated,
+            "AllocatedProvisionedConcurrentExecutions": allocated,
+            "Status": "FAILED" if failed else "READY" if allocated >= wanted else "IN_PROGRESS",
+            "LastModified": shapes.lambda_time(time.time()),
+        }
+        if failed:
+            out["StatusReason"] = failed
+        return out
+
+    async def _get_provisioned_concurrency_config(self, req: ApiRequest, params: dict[str, str],
+                                                  request_id: str) -> Reply:
+        if req.query.get("List") == "ALL":  # ListProvisionedConcurrencyConfigs
+            found = self._function(params["name"], {}, request_id)
+            if isinstance(found, Reply):
+                return found
+            current = self.p.registry.current(found[0].function)
+            configs = [] if current is None or not current.provisioned else [{
+                "FunctionArn": f"{function_arn(current.function)}:"
+                               f"{self._stage_of(current.function)[1]}",
+                **self._provisioned_config(current)}]
+            return shapes.json_reply(200, {"ProvisionedConcurrencyConfigs": configs},
+                                     request_id)
+        fv = self._alias_version(req, params, request_id)
+        if isinstance(fv, Reply):
+            return fv
+        if not fv.provisioned:
+            return error(404, "ProvisionedConcurrencyConfigNotFoundException",
+                         "No Provisioned Concurrency Config found for this function", request_id)
+        return shapes.json_reply(200, self._provisioned_config(fv), request_id)
+
+    async def _put_provisioned_concurrency_config(self, req: ApiRequest, params: dict[str, str],
+                                                  request_id: str) -> Reply:
+        fv = self._alias_version(req, params, request_id)
+        if isinstance(fv, Reply):
+            return fv
+        body = request_body(req)
+        if isinstance(body, str):
+            return shapes.invalid(body, request_id)
+        value = body.get("ProvisionedConcurrentExecutions")
+        limit = min(self.p.pool.account_concurrency,
+                    fv.concurrency if fv.concurrency is not None else 10**6)
+        if not isinstance(value, int) or value < 1:
+            return shapes.invalid("ProvisionedConcurrentExecutions must be a number, 1 or more",
+                                  request_id)
+        if value > limit:
+            return shapes.invalid(
+                f"Requested Provisioned Concurrency should not be greater than the reserved "
+                f"concurrency or the account's limit ({limit}; `aloft cloud start "
+                f"--concurrency N` raises the local cloud's)", request_id)
+        await self._set_provisioned(fv.function, value)
+        current = self.p.registry.current(fv.function) or fv
+        return shapes.json_reply(202, self._provisioned_config(current), request_id)
+
+    async def _delete_provisioned_concurrency_config(self, req: ApiRequest,
+                                                     params: dict[str, str],
+                                                     request_id: str) -> Reply:
+        fv = self._alias_version(req, params, request_id)
+        if isinstance(fv, Reply):
+            return fv
+        await self._set_provisioned(fv.function, 0)
+        return Reply(204, b"", {"X-Amzn-RequestId": request_id})
+
+    async def _set_provisioned(self, function: str, value: int) -> None:
+        service, stage = self._stage_of(function)
+
+        def update(old: Any) -> dict[str, Any]:
+            return {**(old or {}), function: value}
+
+        await self.p.deployer.amend(service, stage, PROVISIONED_KEY, update)

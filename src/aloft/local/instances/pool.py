@@ -65,6 +65,7 @@ class _Version(TemplateSlot):
     emptied: asyncio.Event = field(default_factory=asyncio.Event)
     provisioned: int = 0  # instances to keep initialised (provisioned concurrency)
     filling: asyncio.Task[None] | None = None  # starting them
+    provision_error: str | None = None  # why the last one failed to initialise
 
     def provisioned_count(self) -> int:
         return sum(1 for i in self.live if i.provisioned)
@@ -633,7 +634,22 @@ class InstancePool:
             version.provisioned = min(fv.provisioned, self.account_concurrency,
                                       fv.concurrency if fv.concurrency is not None
                                       else fv.provisioned)
+            version.provision_error = None
+            surplus = version.provisioned_count() - version.provisioned
+            for instance in sorted(version.live, key=lambda i: i.busy):  # idle ones first
+                if surplus <= 0:
+                    break
+                if instance.provisioned:  # fewer wanted: an ordinary instance from now on
+                    instance.provisioned, instance.last_used, surplus = False, now, surplus - 1
             self._fill(version)
+
+    def provisioned(self, fv: FunctionVersion) -> tuple[int, int, str | None]:
+        """How many provisioned instances `fv` is to have (capped), how many it has, and why
+        the last one failed to initialise (None: none failed)."""
+        version = self._versions.get(fv.key)
+        if version is None:
+            return 0, 0, None
+        return version.provisioned, version.provisioned_count(), version.provision_error
 
     def _fill(self, version: _Version) -> None:
         if self._closed or version.retired or version.filling is not None or \
@@ -671,9 +687,10 @@ class InstancePool:
                     self._idle(version, instance)
                     return True
                 self._discard(instance)
+        version.provision_error = runtime_error_line(error)
         self._sink.write(fv.function, fv.version, None,
                          "Provisioned concurrency: an instance failed to initialise: "
-                         f"{runtime_error_line(error)}")
+                         f"{version.provision_error}")
         return False
 
     # -- reaper: keep_alive and the memory watchdog ----------------------------------------------

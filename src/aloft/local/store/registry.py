@@ -22,6 +22,9 @@ API_KEY_VALUES_KEY = "api_key_values"
 CONCURRENCY_KEY = "concurrency"
 """A deployment's `extra` key: reserved concurrency set through Lambda's API (physical name ->
 a number, or None for none), over what the versions were published with."""
+PROVISIONED_KEY = "provisioned"
+"""A deployment's `extra` key: provisioned concurrency set through Lambda's API (physical name
+-> a number, 0 for none), over what the versions were published with."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,13 @@ def load_snapshot(state: State) -> Snapshot:
             continue
         functions: dict[str, FunctionVersion] = {}
         reserved: dict[str, int | None] = dict(dep.extra.get(CONCURRENCY_KEY) or {})
+        provisioned: dict[str, int] = dict(dep.extra.get(PROVISIONED_KEY) or {})
         for name, version in dep.functions.items():
             physical = dep.physical[name]
             rec = state.version(physical, version)
             if rec is None:
                 continue
-            fv = _tuned(rec.fv, reserved)
+            fv = _tuned(rec.fv, reserved, provisioned)
             functions[name] = fv
             snap.current[physical] = fv
             snap.stage_of[physical] = (service, stage)
@@ -103,7 +107,7 @@ def load_snapshot(state: State) -> Snapshot:
                 if key not in snap.versions:
                     rec = state.version(physical, version)
                     if rec is not None:
-                        snap.versions[key] = _tuned(rec.fv, reserved)
+                        snap.versions[key] = _tuned(rec.fv, reserved, provisioned)
         for physical, settings in dep.extra.get("async", {}).items():
             # + on_success, on_failure and dead_letter since the local cloud applies them
             retries, max_age, *targets = settings
@@ -117,12 +121,16 @@ def load_snapshot(state: State) -> Snapshot:
     return snap
 
 
-def _tuned(fv: FunctionVersion, reserved: dict[str, int | None]) -> FunctionVersion:
-    """`fv` with the reserved concurrency set through Lambda's API, if any (it is a function's
-    setting, not a version's: every version of the function gets it)."""
-    if fv.function not in reserved:
-        return fv
-    return replace(fv, concurrency=reserved[fv.function])
+def _tuned(fv: FunctionVersion, reserved: dict[str, int | None], provisioned: dict[str, int]
+           ) -> FunctionVersion:
+    """`fv` with the reserved and provisioned concurrency set through Lambda's API, if any
+    (settings of the function and of its alias, not of a version: every version the alias
+    may point at gets them)."""
+    if fv.function in reserved:
+        fv = replace(fv, concurrency=reserved[fv.function])
+    if fv.function in provisioned:
+        fv = replace(fv, provisioned=int(provisioned[fv.function] or 0))
+    return fv
 
 
 class LocalRegistry:

@@ -4,6 +4,7 @@ deployed stage for the module: an HTTP app, a scheduled worker, a queue consumer
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
@@ -198,6 +199,43 @@ def test_reserved_concurrency_is_applied_at_once(client: Any) -> None:
     too_many = client_error(client.put_function_concurrency, FunctionName="lapi-dev-fails",
                         ReservedConcurrentExecutions=100000)
     assert too_many["Error"]["Code"] == "InvalidParameterValueException"
+
+
+def test_provisioned_concurrency_through_lambdas_api(client: Any) -> None:
+    """Put starts that many instances of the alias's version (capped by the reserved
+    concurrency: worker has 3), Get says how many are allocated, List names the alias, Delete
+    makes them ordinary again; $LATEST is refused, as on Lambda."""
+    fn = "lapi-dev-worker"
+    missing = client_error(client.get_provisioned_concurrency_config, FunctionName=fn,
+                           Qualifier="dev")
+    assert missing["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
+    too_many = client_error(client.put_provisioned_concurrency_config, FunctionName=fn,
+                            Qualifier="dev", ProvisionedConcurrentExecutions=4)
+    assert too_many["Error"]["Code"] == "InvalidParameterValueException"
+    latest = client_error(client.put_provisioned_concurrency_config, FunctionName=fn,
+                          Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+    assert latest["Error"]["Code"] == "InvalidParameterValueException"
+    put = client.put_provisioned_concurrency_config(FunctionName=fn, Qualifier="dev",
+                                                    ProvisionedConcurrentExecutions=2)
+    assert put["RequestedProvisionedConcurrentExecutions"] == 2
+    try:
+        ready = wait_until(lambda: (c := client.get_provisioned_concurrency_config(
+            FunctionName=fn, Qualifier="dev"))["Status"] == "READY" and c)
+        assert ready["AllocatedProvisionedConcurrentExecutions"] == 2
+        [listed] = client.list_provisioned_concurrency_configs(
+            FunctionName=fn)["ProvisionedConcurrencyConfigs"]
+        assert listed["FunctionArn"].endswith(f":function:{fn}:dev")
+        assert listed["Status"] == "READY"
+        # the instances exist before any request: the first invocation is no cold start
+        result = client.invoke(FunctionName=fn, Payload=b"{}", LogType="Tail")
+        assert "Init Duration" not in base64.b64decode(result["LogResult"]).decode()
+    finally:
+        client.delete_provisioned_concurrency_config(FunctionName=fn, Qualifier="dev")
+    gone = client_error(client.get_provisioned_concurrency_config, FunctionName=fn,
+                        Qualifier="dev")
+    assert gone["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
+    assert client.list_provisioned_concurrency_configs(
+        FunctionName=fn)["ProvisionedConcurrencyConfigs"] == []
 
 
 def test_event_invoke_config_reads_and_writes(client: Any) -> None:
