@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from aloft.aws import albs
 from aloft.aws import specs as s
 from aloft.aws import steps as st
 from aloft.aws.apply_base import ApplyContext, Undo, aws_tags
@@ -104,3 +106,51 @@ class TriggerSteps(ApplyContext):
         self.aws.call("s3", "put_bucket_notification_configuration", Bucket=x.bucket,
                       NotificationConfiguration=conf)
         return []
+
+    # -- `alb` events (aloft.aws.albs) --------------------------------------------------------
+
+    def _do_CreateAlbTarget(self, x: st.CreateAlbTarget) -> Undo:
+        a = x.spec
+        tags = [*aws_tags(x.tags), {"Key": albs.SPEC_TAG, "Value": albs.fingerprint(a)},
+                {"Key": albs.LISTENER_TAG, "Value": a.listener}]
+        got = self.aws.call("elbv2", "create_target_group", Name=a.name, TargetType="lambda",
+                            Tags=tags)
+        arn = str(got["TargetGroups"][0]["TargetGroupArn"])
+        self._multi_value(arn, a.multi_value_headers)
+        self._register(arn, x.alias_arn)
+        return [st.DeleteAlbTarget(a.name, arn, self._create_rule(a, arn))]
+
+    def _do_UpdateAlbTarget(self, x: st.UpdateAlbTarget) -> Undo:
+        """(A deploy that stopped half-way through CreateAlbTarget is completed here too.)"""
+        a = x.spec
+        self._multi_value(x.target_group, a.multi_value_headers)
+        self._register(x.target_group, x.alias_arn)
+        if x.rule is None:
+            self._create_rule(a, x.target_group)
+        else:
+            self.aws.call("elbv2", "modify_rule", RuleArn=x.rule,
+                          Conditions=json.loads(a.conditions))
+        self.aws.call("elbv2", "add_tags", ResourceArns=[x.target_group],
+                      Tags=[{"Key": albs.SPEC_TAG, "Value": albs.fingerprint(a)}])
+        return []
+
+    def _do_DeleteAlbTarget(self, x: st.DeleteAlbTarget) -> Undo:
+        if x.rule is not None:
+            self._ignore_missing("elbv2", "delete_rule", RuleArn=x.rule)
+        self._ignore_missing("elbv2", "delete_target_group", TargetGroupArn=x.target_group)
+        return []
+
+    def _register(self, target_group: str, alias_arn: str) -> None:
+        self.aws.call("elbv2", "register_targets", TargetGroupArn=target_group,
+                      Targets=[{"Id": alias_arn}])
+
+    def _multi_value(self, target_group: str, on: bool) -> None:
+        self.aws.call("elbv2", "modify_target_group_attributes", TargetGroupArn=target_group,
+                      Attributes=[{"Key": "lambda.multi_value_headers.enabled",
+                                   "Value": "true" if on else "false"}])
+
+    def _create_rule(self, a: s.AlbSpec, target_group: str) -> str:
+        got = self.aws.call("elbv2", "create_rule", ListenerArn=a.listener, Priority=a.priority,
+                            Conditions=json.loads(a.conditions),
+                            Actions=[{"Type": "forward", "TargetGroupArn": target_group}])
+        return str(got["Rules"][0]["RuleArn"])

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Protocol
 
-from aloft.aws import auth
+from aloft.aws import albs, auth
 from aloft.aws import specs as s
 from aloft.aws import static as static_files
 from aloft.aws.cdn import CDN_CACHE_CONTROL
@@ -306,6 +306,11 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
     for binding in stage.bindings:
         triggers.binding(binding)
     triggers.rules(rules)
+    alb_specs = _albs(service, stage, names)
+    acct = names.account
+    triggers.permissions += [albs.permission(x, acct.arn("elasticloadbalancing",
+                                                         f"targetgroup/{x.name}/*"))
+                             for x in alb_specs]
     role_arn = service.aws.existing_role or names.role_arn
     roles = _roles(service, stage, names)
     arns = {fn.name: names.function_role_arn(fn.name) if service.aws.role == PER_FUNCTION
@@ -314,7 +319,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
                        (_route_cors(service, route_cors.aws_url_cors(service, fn.name)) or "none")
                        if fn.name in url_functions else None, kind)
              for fn in stage.functions]
-    acct, layer = names.account, built.layer
+    layer = built.layer
     return s.Desired(
         service=service.service, stage=service.stage, region=acct.region,
         account_id=acct.account_id, partition=acct.partition,
@@ -337,7 +342,7 @@ def desired(service: Service, built: Built, names: Names) -> s.Desired:
         tags=tuple(sorted(names.tags(service.aws.tags).items())),
         domain=service.aws.domain,
         static=static,
-        notes=stage_notes(stage),
+        albs=tuple(alb_specs),
         secret_key=names.secret_key_alias if _uses_secret_key(stage) else None,
         cdn=_cdn(service, names, api, static),
     )
@@ -368,8 +373,15 @@ def _uses_secret_key(stage: r.Stage) -> bool:
             or any(p.secure and p.value is not None for p in stage.resources.parameters))
 
 
-def stage_notes(stage: r.Stage) -> tuple[str, ...]:
-    """What the stage declares that aloft does not create on AWS yet (listed by --plan)."""
-    notes = [f"{x.function}: `alb` target (listener {x.listener}) is not created on AWS yet"
-              for x in stage.alb_targets]
-    return tuple(notes)
+def _albs(service: Service, stage: r.Stage, names: Names) -> list[s.AlbSpec]:
+    out = []
+    for target in stage.alb_targets:
+        if not target.listener.startswith("arn:") and not lt.is_late(target.listener):
+            raise ConfigError(
+                f"the `alb` event of {target.function} needs its listener's ARN, not "
+                f"{target.listener!r}", where=_where(service, f"functions.{target.function}",
+                                                     target.function),
+                fix="set `alb.listener` to the listener's ARN (or a `!Ref`/`!ImportValue` "
+                    "that gives it)")
+        out.append(albs.spec(target, f"{service.service}-{service.stage}"))
+    return out

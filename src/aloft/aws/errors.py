@@ -9,7 +9,7 @@ from aloft.errors import AloftError, DeployError, Location, ProviderError
 NOT_FOUND_CODES = frozenset({
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchKey", "NoSuchBucket", "NotFound", "404",
     "NotFoundException", "ParameterNotFound", "QueueDoesNotExist",
-    "ProvisionedConcurrencyConfigNotFoundException",
+    "ProvisionedConcurrencyConfigNotFoundException", "TargetGroupNotFound", "ListenerNotFound",
     "AWS.SimpleQueueService.NonExistentQueue", "NoSuchBucketPolicy", "NoSuchLifecycleConfiguration",
     "NoSuchTagSet",
 })

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from aloft.aws import cdn
+from aloft.aws import albs, cdn
 from aloft.aws import plan_changes as pc
 from aloft.aws import specs as s
 from aloft.aws import steps as st
@@ -56,6 +56,7 @@ def _record(d: s.Desired, a: ActualState) -> StateRecord:
         bucket_created=a.record.bucket_created or (d.create_bucket and not a.bucket_exists),
         static_bucket=d.static.bucket if d.static else None,
         roles=tuple(x.name for x in d.roles),
+        albs=tuple(x.name for x in d.albs),
     )
 
 
@@ -95,6 +96,7 @@ def plan_deploy(desired: s.Desired, actual: ActualState, *,
     out += _cdn(d, a)
     out += _permissions(d, a)
     out += _triggers(d, a)
+    out += _albs(d, a)
     out += alias_moves
     out += _removals(d, a)
     if out:
@@ -355,6 +357,22 @@ def _triggers(d: s.Desired, a: ActualState) -> list[st.Step]:
     return out
 
 
+def _albs(d: s.Desired, a: ActualState) -> list[st.Step]:
+    """`alb` events: after the permissions (a target is registered only once its function
+    may be invoked by the load balancer)."""
+    out: list[st.Step] = []
+    physical = {f.name: f for f in d.functions}
+    for x in d.albs:
+        cur, alias = a.albs.get(x.name), _alias_arn(d, physical[x.function])
+        if cur is None:
+            out.append(st.CreateAlbTarget(x, alias, d.tags))
+        elif cur.fingerprint != albs.fingerprint(x) or cur.rule_arn is None:
+            out.append(st.UpdateAlbTarget(x, cur.arn, cur.rule_arn, alias))
+    out += [st.DeleteAlbTarget(name, cur.arn, cur.rule_arn) for name, cur in a.albs.items()
+            if name not in {x.name for x in d.albs}]
+    return out
+
+
 def _removals(d: s.Desired, a: ActualState) -> list[st.Step]:
     """What the stage had and the config no longer declares."""
     out: list[st.Step] = []
@@ -404,6 +422,7 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
         out.append(st.DeleteApi(a.api.id, a.api.kind))
     if a.static_bucket is not None:
         out.append(st.DeleteBucket(a.static_bucket))
+    out += [st.DeleteAlbTarget(name, cur.arn, cur.rule_arn) for name, cur in a.albs.items()]
     out += [st.DeleteRule(name, rule.bus) for name, rule in a.rules.items()]
     out += [st.DeleteEventSourceMapping(m.uuid) for m in a.mappings]
     out += [st.Unsubscribe(x.arn) for x in a.subscriptions]

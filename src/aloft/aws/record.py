@@ -44,6 +44,7 @@ class StateRecord:
     bucket_created: bool = False
     static_bucket: str | None = None  # the bucket of the `static:` files
     roles: tuple[str, ...] = ()  # the IAM roles aloft made (the stage's, or each function's)
+    albs: tuple[str, ...] = ()  # the target groups of `alb` events
     # the CloudFront distribution (`cdn: true`): id, arn, domain, oac, hash (aloft.aws.cdn)
     cdn: dict[str, str] | None = None
     releases: tuple[Release, ...] = ()
@@ -69,6 +70,7 @@ class StateRecord:
             bucket_created=bool(data.get("bucket_created", False)),
             static_bucket=data.get("static_bucket") or None,
             roles=tuple(data.get("roles", ())),
+            albs=tuple(data.get("albs", ())),
             cdn=dict(data["cdn"]) if data.get("cdn") else None,
             releases=tuple(Release(int(r["number"]), dict(r["functions"]),
                                    str(r["code_sha256"]), float(r["time"]), _rules(r),

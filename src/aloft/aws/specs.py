@@ -90,6 +90,20 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class AlbSpec:
+    """An `alb` event: a target group of the function's stage alias, and the listener rule
+    forwarding to it (aloft.aws.albs)."""
+
+    function: str  # logical
+    physical: str
+    name: str  # the target group's
+    listener: str  # the user's listener ARN
+    priority: int
+    conditions: str  # the rule's conditions, JSON in the API's form
+    multi_value_headers: bool
+
+
+@dataclass(frozen=True)
 class Permission:
     """A resource-policy statement on a function's stage alias letting a service invoke it."""
 
@@ -359,6 +373,7 @@ class Desired:
     notes: tuple[str, ...] = ()  # what the stage declares that is not created on AWS yet
     secret_key: str | None = None  # the stage key's alias, when its secrets or grants use it
     cdn: CdnSpec | None = None  # `cdn: true`: CloudFront in front of the API and static files
+    albs: tuple[AlbSpec, ...] = ()  # `alb` events
 
     def function(self, name: str) -> FunctionSpec:
         return next(f for f in self.functions if f.name == name)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aloft.aws import albs
 from aloft.aws import specs as s
 from aloft.aws.client import AwsClient
 from aloft.aws.names import TAG_SERVICE, TAG_STAGE, Names
@@ -94,6 +95,7 @@ class ActualState:
     static_bucket: str | None = None  # the stage's static bucket, when it exists
     static_objects: Mapping[str, str] = field(default_factory=dict)  # key -> ETag (MD5 hex)
     usage_plan: ActualUsagePlan | None = None  # the REST API's, with its API keys
+    albs: Mapping[str, albs.ActualAlb] = field(default_factory=dict)  # target group name ->
 
     @property
     def deployed(self) -> bool:
@@ -161,8 +163,10 @@ class StateReader:
             notifications, log_groups, late = found[:10]
         functions = {n: fn for n, fn in zip(names, found[10:], strict=True) if fn is not None}
         static_bucket, static_objects, self.referer = static
-        api, mappings, usage_plan = aws.parallel(
-            self._api, lambda: self._mappings(functions), self._usage_plan)
+        alb_names = list(dict.fromkeys([x.name for x in d.albs] + list(self.record.albs)))
+        api, mappings, usage_plan, alb_targets = aws.parallel(
+            self._api, lambda: self._mappings(functions), self._usage_plan,
+            lambda: albs.read(aws, alb_names))
         refs: dict[str, str] = {}
         for arn, sha in layers:
             if sha == d.layer_sha256:
@@ -184,6 +188,7 @@ class StateReader:
             subscriptions=subscriptions, notifications=notifications, resources=resources,
             log_groups=log_groups, refs=refs, record=self.record,
             static_bucket=static_bucket, static_objects=static_objects, usage_plan=usage_plan,
+            albs=alb_targets,
         )
 
     # -- pieces ------------------------------------------------------------------

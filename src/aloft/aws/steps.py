@@ -284,6 +284,37 @@ class PutConcurrency(Step):
 
 
 @dataclass(frozen=True)
+class CreateAlbTarget(Step):
+    """A target group of the stage alias, the alias registered in it, and the listener rule
+    forwarding to it (the invoke permission is added before: _permissions)."""
+
+    spec: s.AlbSpec
+    alias_arn: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return f"{self.spec.name} ({self.spec.function}, priority {self.spec.priority})"
+
+
+@dataclass(frozen=True)
+class UpdateAlbTarget(Step):
+    """New conditions or multi-value headers; the rule made again if it was deleted."""
+
+    spec: s.AlbSpec
+    target_group: str  # ARN
+    rule: str | None  # ARN; None: gone
+    alias_arn: str
+
+
+@dataclass(frozen=True)
+class DeleteAlbTarget(Step):
+    name: str
+    target_group: str  # ARN
+    rule: str | None
+
+
+@dataclass(frozen=True)
 class PutProvisionedConcurrency(Step):
     """Provisioned concurrency on the stage alias (it follows the alias to each version it
     points at; Lambda allocates it in the background, in minutes)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aloft.aws import cdn
+from aloft.aws import albs, cdn
 from aloft.aws import specs as s
 from aloft.aws import template_auth as auth
 from aloft.aws.desired import Built, desired
@@ -459,6 +459,20 @@ class _Template:
             topics = self.resources_of("AWS::SNS::Topic")
             self.add(_lid(sub.function, "Subscription", str(i)), "AWS::SNS::Subscription",
                      props, **({"DependsOn": topics} if topics else {}))
+        for x in d.albs:
+            sid = albs.permission(x, "").sid  # the function may be invoked first (_api)
+            group = self.add(_lid(x.function, "TargetGroup", str(x.priority)),
+                             "AWS::ElasticLoadBalancingV2::TargetGroup", {
+                "Name": x.name, "TargetType": "lambda",
+                "Targets": [{"Id": {"Ref": self.alias[x.function]}}],
+                "TargetGroupAttributes": [{"Key": "lambda.multi_value_headers.enabled",
+                                           "Value": str(x.multi_value_headers).lower()}],
+                "Tags": _tags(d)}, DependsOn=[_lid(x.function, sid, "Permission")])
+            self.add(_lid(x.function, "ListenerRule", str(x.priority)),
+                     "AWS::ElasticLoadBalancingV2::ListenerRule", {
+                "ListenerArn": self.cfn(x.listener), "Priority": x.priority,
+                "Conditions": json.loads(x.conditions),
+                "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": group}}]})
 
     def _static(self) -> None:
         """The static bucket, readable only with the secret Referer the API's integration

@@ -44,10 +44,10 @@ def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[
         yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
                f"Python ({service.runtime})")
     for i, event in enumerate(fn.events):
-        if event.alb is not None:
-            where = "the local cloud serves functions through its gateway's routes" if local \
-                else "aws deployments do not register the function with the load balancer yet"
-            yield f"`{at}.events[{i}]`: alb events are read, but {where}"
+        if event.alb is not None and local:
+            yield (f"`{at}.events[{i}]`: alb events are read, but the local cloud serves "
+                   "functions through its gateway's routes (aws deployments register them "
+                   "with the load balancer)")
 
 
 def _imports(service: Service) -> Iterator[tuple[str, ImportValue]]:

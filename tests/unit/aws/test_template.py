@@ -272,3 +272,34 @@ def test_per_function_roles_refuse_a_reference_to_the_stage_role() -> None:
         template(_service(app="app:app", aws={"region": "eu-west-1", "role": "per_function"},
                           environment={"ROLE": {"Fn::GetAtt": ["IamRoleLambdaExecution",
                                                                "RoleId"]}}))
+
+
+LISTENER = ("arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/"
+            "50dc6c495c0c9188/f2f7dc8efc522ab2")
+
+
+def test_alb_events_are_target_groups_and_listener_rules() -> None:
+    svc = _service(functions={"a": {"handler": "h.h", "events": [{"alb": {
+        "listener": LISTENER, "priority": 7, "paths": ["/api/*"], "methods": ["get", "post"],
+        "multi_value_headers": True}}]}})
+    text = template_json(svc)
+    assert cfn_errors(text) == []
+    res = json.loads(text)["Resources"]
+    [group] = [r for r in res.values() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"]
+    [rule] = [r["Properties"] for r in res.values()
+              if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"]
+    props = group["Properties"]
+    assert props["TargetType"] == "lambda" and props["Targets"] == [{"Id": {"Ref": "AAlias"}}]
+    assert {"Key": "lambda.multi_value_headers.enabled", "Value": "true"} in \
+        props["TargetGroupAttributes"]
+    # the load balancer may invoke the alias before the target is registered
+    [permission] = group["DependsOn"]
+    perm = res[permission]["Properties"]
+    assert perm["Principal"] == "elasticloadbalancing.amazonaws.com"
+    assert perm["SourceArn"]["Fn::Sub"].endswith(f":targetgroup/{props['Name']}/*")
+    assert rule["ListenerArn"] == LISTENER and rule["Priority"] == 7
+    assert rule["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}},
+        {"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["GET", "POST"]}}]
+    assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": next(
+        k for k, v in res.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup")}}]

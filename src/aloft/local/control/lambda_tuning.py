@@ -35,38 +35,49 @@ class LambdaTuning(LambdaBase):
         if isinstance(found, Reply):
             return found
         fv, _ = found
-        body = request_body(req)
-        if isinstance(body, str):
-            return shapes.invalid(body, request_id)
-        value = body.get("ReservedConcurrentExecutions")
         account = self.p.pool.account_concurrency
-        if not isinstance(value, int) or value < 0:
-            return shapes.invalid("ReservedConcurrentExecutions must be a number, 0 or more",
-                                  request_id)
-        if value > account:
-            return shapes.invalid(
-                f"Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [0] (the local "
-                f"cloud's account limit is {account}: `aloft cloud start "
-                f"--concurrency N` raises it)", request_id)
-        await self._set_reserved(fv.function, value)
-        return shapes.json_reply(200, {"ReservedConcurrentExecutions": value}, request_id)
+        value = await self._put(req, fv.function, CONCURRENCY_KEY, 0, account, (
+            f"Specified ReservedConcurrentExecutions for function decreases account's "
+            f"UnreservedConcurrentExecution below its minimum value of [0] (the local "
+            f"cloud's account limit is {account}: `aloft cloud start --concurrency N` raises "
+            f"it)"), request_id)
+        return value if isinstance(value, Reply) else shapes.json_reply(
+            200, {"ReservedConcurrentExecutions": value}, request_id)
 
     async def _delete_function_concurrency(self, req: ApiRequest, params: dict[str, str],
                                            request_id: str) -> Reply:
         found = self._function(params["name"], {}, request_id)
         if isinstance(found, Reply):
             return found
-        await self._set_reserved(found[0].function, None)
+        await self._amend(found[0].function, CONCURRENCY_KEY, None)
         return Reply(204, b"", {"X-Amzn-RequestId": request_id})
 
-    async def _set_reserved(self, function: str, value: int | None) -> None:
+    async def _put(self, req: ApiRequest, function: str, key: str, least: int, most: int,
+                   too_many: str, request_id: str) -> int | Reply:
+        """The body's count (`ReservedConcurrentExecutions`, `ProvisionedConcurrentExecutions`:
+        what `key` keeps), from `least` to `most`, kept as the function's; or Lambda's 400."""
+        field = {CONCURRENCY_KEY: "ReservedConcurrentExecutions",
+                 PROVISIONED_KEY: "ProvisionedConcurrentExecutions"}[key]
+        body = request_body(req)
+        if isinstance(body, str):
+            return shapes.invalid(body, request_id)
+        value = body.get(field)
+        if not isinstance(value, int) or value < least:
+            return shapes.invalid(f"{field} must be a number, {least} or more", request_id)
+        if value > most:
+            return shapes.invalid(too_many, request_id)
+        await self._amend(function, key, value)
+        return value
+
+    async def _amend(self, function: str, key: str, value: int | None) -> None:
+        """The function's entry of the deployment's `extra[key]` (reserved or provisioned
+        concurrency) set to `value`."""
         service, stage = self._stage_of(function)
 
         def update(old: Any) -> dict[str, Any]:
             return {**(old or {}), function: value}
 
-        await self.p.deployer.amend(service, stage, CONCURRENCY_KEY, update)
+        await self.p.deployer.amend(service, stage, key, update)
 
     # -- asynchronous invocation -------------------------------------------------------------
 
@@ -190,21 +201,14 @@ class LambdaTuning(LambdaBase):
         fv = self._alias_version(req, params, request_id)
         if isinstance(fv, Reply):
             return fv
-        body = request_body(req)
-        if isinstance(body, str):
-            return shapes.invalid(body, request_id)
-        value = body.get("ProvisionedConcurrentExecutions")
         limit = min(self.p.pool.account_concurrency,
                     fv.concurrency if fv.concurrency is not None else 10**6)
-        if not isinstance(value, int) or value < 1:
-            return shapes.invalid("ProvisionedConcurrentExecutions must be a number, 1 or more",
-                                  request_id)
-        if value > limit:
-            return shapes.invalid(
-                f"Requested Provisioned Concurrency should not be greater than the reserved "
-                f"concurrency or the account's limit ({limit}; `aloft cloud start "
-                f"--concurrency N` raises the local cloud's)", request_id)
-        await self._set_provisioned(fv.function, value)
+        value = await self._put(req, fv.function, PROVISIONED_KEY, 1, limit, (
+            f"Requested Provisioned Concurrency should not be greater than the reserved "
+            f"concurrency or the account's limit ({limit}; `aloft cloud start --concurrency N` "
+            f"raises the local cloud's)"), request_id)
+        if isinstance(value, Reply):
+            return value
         current = self.p.registry.current(fv.function) or fv
         return shapes.json_reply(202, self._provisioned_config(current), request_id)
 
@@ -214,13 +218,6 @@ class LambdaTuning(LambdaBase):
         fv = self._alias_version(req, params, request_id)
         if isinstance(fv, Reply):
             return fv
-        await self._set_provisioned(fv.function, 0)
+        await self._amend(fv.function, PROVISIONED_KEY, 0)
         return Reply(204, b"", {"X-Amzn-RequestId": request_id})
 
-    async def _set_provisioned(self, function: str, value: int) -> None:
-        service, stage = self._stage_of(function)
-
-        def update(old: Any) -> dict[str, Any]:
-            return {**(old or {}), function: value}
-
-        await self.p.deployer.amend(service, stage, PROVISIONED_KEY, update)
