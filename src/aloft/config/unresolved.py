@@ -40,9 +40,6 @@ def gaps(service: Service) -> list[str]:
 
 
 def _function(at: str, fn: Function, service: Service, local: bool) -> Iterator[str]:
-    if local and fn.runtime is not None and fn.runtime != service.runtime:
-        yield (f"`{at}.runtime`: the local cloud runs every function with the service's "
-               f"Python ({service.runtime})")
     for i, event in enumerate(fn.events):
         if event.alb is not None and local:
             yield (f"`{at}.events[{i}]`: alb events are read, but the local cloud serves "

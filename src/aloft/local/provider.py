@@ -81,16 +81,30 @@ def as_plan_step(instruction: dict[str, Any]) -> PlanStep:
 
 
 def run_on(service: Service, python_version: str, progress: Progress | None = None,
-           ) -> tuple[dict[str, str | None], list[str]]:
+           ) -> tuple[dict[str, Any], list[str]]:
     """What the functions of a local deploy run on (the deploy request's `runtime`: the
-    artifact's Python and Lambda's runtime layer for it), and the warnings to show: the
-    declared Python is not installed here, the layer could not be installed."""
+    artifact's Python and Lambda's runtime layer for it, and the same for each Python that a
+    function declares as its own), and the warnings to show: a declared Python is not
+    installed here, a layer could not be installed."""
     from aloft.package.provided import local_runtime
-    from aloft.package.python import runtime_warning
+    from aloft.package.python import find_interpreter, runtime_warning
 
     runtime, layer_warning = local_runtime(python_version, progress)
     warnings = [w for w in (runtime_warning(service.runtime), layer_warning) if w]
-    return runtime, warnings
+    versions: dict[str, dict[str, str | None]] = {}
+    for name, fn in service.functions.items():
+        version = fn.runtime
+        if not version or version in (python_version, service.runtime) or version in versions:
+            continue
+        if find_interpreter(version) is None:
+            warnings.append(
+                f"`functions.{name}.runtime`: Python {version} is not installed here, so the "
+                f"local cloud runs {name} with Python {python_version} (install it, e.g. `uv "
+                f"python install {version}`)")
+            continue
+        versions[version], layer_warning = local_runtime(version, progress)
+        warnings += [layer_warning] if layer_warning else []
+    return {**runtime, **({"versions": versions} if versions else {})}, warnings
 
 
 class LocalProvider:

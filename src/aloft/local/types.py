@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from aloft.stage.records import ApiAuth, RouteAuth
 
@@ -49,17 +49,29 @@ class Runtime:
 
     python: str | None = None
     layer: str | None = None
+    # Python version -> what the functions that declare it as their own `runtime` run on
+    versions: tuple[tuple[str, Runtime], ...] = ()
 
-    def as_json(self) -> dict[str, str | None]:
-        return {"python": self.python, "layer": self.layer}
+    def of(self, version: str | None) -> Runtime:
+        """What a function of Python `version` runs on: its own, else the deploy's."""
+        own = dict(self.versions).get(version) if version else None
+        return own if own is not None else Runtime(self.python, self.layer)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"python": self.python, "layer": self.layer}
+        if self.versions:  # only then: the platform's part of a version's hash stays as it was
+            out["versions"] = {v: r.as_json() for v, r in self.versions}
+        return out
 
     @classmethod
     def from_json(cls, data: object) -> Runtime:
         if not isinstance(data, dict):
             return cls()
-        python, layer = data.get("python"), data.get("layer")
+        python, layer, versions = data.get("python"), data.get("layer"), data.get("versions")
+        own = tuple(sorted((str(v), cls.from_json(r)) for v, r in versions.items())) \
+            if isinstance(versions, dict) else ()
         return cls(python if isinstance(python, str) else None,
-                   layer if isinstance(layer, str) else None)
+                   layer if isinstance(layer, str) else None, own)
 
 
 # Made for every request (a frozen dataclass's __init__ costs 4 times a plain one's): not frozen,

@@ -13,7 +13,6 @@ def test_each_stages_own_warnings_are_shown_once(run: Run, tmp_path: Path) -> No
         service: shop
         provider:
           name: aws
-          runtime: python3.12
           environment:
             QUEUE_URL: !Ref Jobs
         params:
@@ -21,7 +20,11 @@ def test_each_stages_own_warnings_are_shown_once(run: Run, tmp_path: Path) -> No
         functions:
           f:
             handler: h.f
-            runtime: ${param:python, python3.11}
+            events:
+              - alb:
+                  listenerArn: ${param:listener, arn:aws:elasticloadbalancing:eu-west-1:1:l}
+                  priority: 1
+                  conditions: {path: /f}
         resources:
           Resources:
             Jobs: {Type: AWS::SQS::Queue}
@@ -30,4 +33,4 @@ def test_each_stages_own_warnings_are_shown_once(run: Run, tmp_path: Path) -> No
     result = run("validate", "--all-stages")
     assert result.exit_code == 0, result.output
     assert "QUEUE_URL" not in result.stderr  # the stage model resolves it (aloft.stage)
-    assert result.stderr.count("`functions.f.runtime`: the local cloud runs every") == 1
+    assert result.stderr.count("`functions.f.events[0]`: alb events are read, but") == 1

@@ -348,8 +348,9 @@ class Deployer:
             if job.aws_env is not None and self.endpoint is not None:
                 aws = {**job.aws_env,
                        **self.endpoint.function_credentials(x.function, x.version)}
-            fv = function_version(job.stage, job.stage.function(x.name), x.version, self.port,
-                                  code_dir, layer_dir, aws, known, job.runtime,
+            fn = job.stage.function(x.name)
+            fv = function_version(job.stage, fn, x.version, self.port, code_dir, layer_dir, aws,
+                                  known, job.runtime.of(fn.runtime),
                                   job.service.effective_health_path)
             out.append(VersionRecord(fv, x.config_hash, job.code_sha256, job.layer_sha256,
                                      now))

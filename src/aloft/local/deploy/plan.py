@@ -72,16 +72,29 @@ def config_hash(fn: Function, code_sha256: str, layer_sha256: str | None, servic
     """What makes a version: code, layer and every setting an instance sees (`platform`: what
     the platform adds to its environment, e.g. the port of the local Lambda endpoint)."""
     data = {
-        "platform": platform or {},
+        "platform": _own_platform(platform or {}, fn.runtime),
         "code": code_sha256, "layer": layer_sha256, "handler": fn.handler, "name": name,
         "memory": fn.memory, "timeout": fn.timeout, "concurrency": fn.concurrency,
         "keep_alive": fn.keep_alive, "environment": fn.environment, "snapshot": fn.snapshot,
         "payload": fn.payload, "retries": fn.retries, "max_event_age": fn.max_event_age,
         "runtime": service.runtime,
     }
-    if fn.provisioned_concurrency:  # only when set: versions published before keep their hash
+    # only when set: versions published before keep their hash
+    if fn.provisioned_concurrency:
         data["provisioned"] = fn.provisioned_concurrency
+    if fn.runtime and fn.runtime != service.runtime:  # the function's own Python
+        data["own_runtime"] = fn.runtime
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _own_platform(platform: dict[str, Any], version: str | None) -> dict[str, Any]:
+    """`platform` with the runtime of a function of Python `version` alone (not the other
+    Pythons of the deploy: adding one must not publish every function again)."""
+    runtime = platform.get("runtime")
+    if not isinstance(runtime, dict) or "versions" not in runtime:
+        return platform
+    own = runtime["versions"].get(version) if version else None
+    return {**platform, "runtime": own or {k: runtime.get(k) for k in ("python", "layer")}}
 
 
 def desired_routes(stage: Stage) -> list[dict[str, Any]]:
