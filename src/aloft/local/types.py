@@ -36,6 +36,7 @@ class FunctionVersion:
     ephemeral_storage: int = 512  # MB of the instance's /tmp (enforced where isolated)
     prime_path: str = "/"  # what a template of an app GETs before its snapshot: its health path
     provisioned: int = 0  # instances kept initialised (provisioned concurrency)
+    snap_start: bool = False  # declared SnapStart: a template cuts what its init left open
 
     @property
     def key(self) -> str:

@@ -84,6 +84,8 @@ def config_hash(fn: Function, code_sha256: str, layer_sha256: str | None, servic
         data["provisioned"] = fn.provisioned_concurrency
     if fn.runtime and fn.runtime != service.runtime:  # the function's own Python
         data["own_runtime"] = fn.runtime
+    if fn.snap_start:
+        data["snap_start"] = True
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -75,7 +75,7 @@ def function_version(
         snapshot=fn.snapshot, payload=fn.payload, python=runtime.python,
         runtime_dir=Path(runtime.layer) if runtime.layer else None,
         ephemeral_storage=fn.ephemeral_storage, prime_path=prime_path,
-        provisioned=fn.provisioned_concurrency or 0,
+        provisioned=fn.provisioned_concurrency or 0, snap_start=fn.snap_start,
     )
 
 

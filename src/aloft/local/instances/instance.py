@@ -50,6 +50,7 @@ def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(python_path(fv))
     env["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
     env[P.PRIME_ENV] = fv.prime_path
+    env[P.SNAP_START_ENV] = "1" if fv.snap_start else "0"
     return with_spin(env)
 
 
@@ -482,6 +483,7 @@ class Template:
         self.alive = True
         self.spare: Instance | None = None
         self._forking_spare: asyncio.Task[None] | None = None
+        self.declined = False  # its init left connections: it will not fork (P.DECLINED)
         loop.add_reader(ours.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -508,6 +510,10 @@ class Template:
             gone = self.children.pop(pid, None)
             if gone is not None:
                 gone.set_exit(os.waitstatus_to_exitcode(status))
+        elif kind == P.DECLINED:
+            self.declined = True
+            if not self.ready.done():
+                self.ready.set_result(None)
         elif kind == P.MODULES:
             with contextlib.suppress(ValueError):
                 self.modules = [m for m in json.loads(body) if isinstance(m, str)]

@@ -247,11 +247,11 @@ class InstancePool:
         rid = new_request_id()
         version = self._version(fv)
         started = time.perf_counter()
-        if fv.snapshot:
-            template = await self.templates.get(version)
+        template = await self.templates.get(version) if fv.snapshot else None
+        if isinstance(template, bytes):
             init_ms = (time.perf_counter() - started) * 1000.0
-            if isinstance(template, bytes):
-                return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
+            return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
+        if template is not None:
             template.refill()  # the first cold start finds a forked child waiting
             if template.zygote is not None:
                 template.zygote.refill()
@@ -358,7 +358,8 @@ class InstancePool:
             if isinstance(template, bytes):
                 spent = (time.perf_counter() - started) * 1000.0
                 return self._init_failed(fv, rid, template, spent, start_line(fv, rid, root))
-            if template.init_ms is not None and template.started_at >= started:
+            if template is not None and template.init_ms is not None and \
+                    template.started_at >= started:
                 init_extra = template.init_ms  # this request waited for the template
         try:
             return await self._start(version), init_extra

@@ -41,7 +41,10 @@ class TemplateSlot:
 
     fv: FunctionVersion
     template: Template | None = None
-    template_starting: asyncio.Future[Template | bytes] | None = None
+    template_starting: asyncio.Future[Template | bytes | None] | None = None
+    # its template declined to fork (its init left connections the instances would share):
+    # the version's instances start fresh from now on
+    fresh: bool = False
 
     @property
     def holds_template(self) -> bool:
@@ -72,8 +75,11 @@ class TemplateManager:
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
         self._closed = False
 
-    async def get(self, slot: TemplateSlot) -> Template | bytes:
-        """The slot's template, started if needed; the init error's payload if it failed."""
+    async def get(self, slot: TemplateSlot) -> Template | bytes | None:
+        """The slot's template, started if needed; the init error's payload if it failed; None
+        when it declined (the version's instances start fresh)."""
+        if slot.fresh:
+            return None
         template = slot.template
         if template is not None and template.alive:
             return template
@@ -81,9 +87,10 @@ class TemplateManager:
             return await self._start(slot)
         return await asyncio.shield(slot.template_starting)
 
-    async def _start(self, slot: TemplateSlot) -> Template | bytes:
+    async def _start(self, slot: TemplateSlot) -> Template | bytes | None:
         fv = slot.fv
-        starting: asyncio.Future[Template | bytes] = asyncio.get_running_loop().create_future()
+        starting: asyncio.Future[Template | bytes | None] = \
+            asyncio.get_running_loop().create_future()
         slot.template_starting = starting
         zygote = self._zygote_for(fv)
         template = None
@@ -112,6 +119,11 @@ class TemplateManager:
             template.kill()
             starting.set_result(error)
             return error
+        if template.declined:  # its process has said why (its log) and exited
+            slot.fresh = True
+            template.kill()
+            starting.set_result(None)
+            return None
         slot.template = template
         # The spare was asked for with the template: the template forks it right after READY,
         # without waiting for the pool's next message, and the request that started the

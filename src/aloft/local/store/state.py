@@ -201,6 +201,7 @@ def fv_to_json(fv: FunctionVersion) -> str:
             "ephemeral_storage": fv.ephemeral_storage,
             "prime_path": fv.prime_path,
             "provisioned": fv.provisioned,
+            "snap_start": fv.snap_start,
         },
         sort_keys=True,
     )
@@ -259,6 +260,7 @@ def fv_from_json(text: str) -> FunctionVersion:
         ephemeral_storage=int(data.get("ephemeral_storage") or 512),
         prime_path=data.get("prime_path") or "/",
         provisioned=int(data.get("provisioned") or 0),
+        snap_start=bool(data.get("snap_start", False)),
     )
 
 

@@ -1,10 +1,14 @@
 """A connection a function opens at init (or in the priming request) lives in the template:
 every instance forked from it would share one socket, and their conversations would interleave
-(one instance's PostgreSQL rows read by another). The template closes it before forking: each
-instance sees a connection its server closed and opens its own, and the log says so."""
+(one instance's PostgreSQL rows read by another). A function that declared SnapStart gets what
+SnapStart does: the template closes it before forking, each instance sees a connection its
+server closed and opens its own, and the log says so. Any other function gets what Lambda
+does without SnapStart: its template declines to fork, and each instance starts fresh, runs
+init and opens its own connection there, which its first request uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socketserver
 import threading
@@ -14,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from aloft.local.instances.pool import InstancePool
+from aloft.local.types import FunctionVersion
 from tests.integration.local.dataplane_helpers import (
     LoopThread,
     RecordingSink,
@@ -74,16 +79,11 @@ def server() -> Iterator[tuple[int, list[int]]]:
         srv.shutdown()
 
 
-def test_instances_never_share_the_templates_connection(
-    server: tuple[int, list[int]], tmp_path: Path
-) -> None:
-    port, seen = server
-    fv = function_version(build_artifact(tmp_path / "code", {"fns.py": CLIENT.format(port=port)},
-                                         {"ask": "fns.ask"}), "ask")
+def _two_instances(fv: FunctionVersion) -> tuple[dict[str, int], dict[str, int], RecordingSink]:
+    """Two requests, each on an instance of its own (the first dropped after its answer)."""
     sink = RecordingSink()
     loop = LoopThread()
     pool = InstancePool(sink)
-
 
     def ask() -> dict[str, int]:
         result = loop.run(pool.invoke(fv, b"{}"))
@@ -93,16 +93,43 @@ def test_instances_never_share_the_templates_connection(
 
     try:
         first = ask()
-        loop.call(lambda: pool.drop_idle(fv.function))  # the next one is forked anew
+        loop.call(lambda: pool.drop_idle(fv.function))  # the next one is a new instance
         second = ask()
     finally:
         loop.run(pool.close())
         loop.close()
     assert first["pid"] != second["pid"]
-    assert first["reconnected"] and second["reconnected"]
     assert first["local"] != second["local"]  # each its own connection
     assert {first["seen_from"], second["seen_from"]} == {first["local"], second["local"]}
+    return first, second, sink
+
+
+def test_with_snap_start_the_template_cuts_its_connection(
+    server: tuple[int, list[int]], tmp_path: Path
+) -> None:
+    port, seen = server
+    fv = function_version(build_artifact(tmp_path / "code", {"fns.py": CLIENT.format(port=port)},
+                                         {"ask": "fns.ask"}), "ask")
+    first, second, sink = _two_instances(dataclasses.replace(fv, snap_start=True))
+    assert first["reconnected"] and second["reconnected"]  # as after a SnapStart restore
     template_port = seen[0]
     assert template_port not in (first["local"], second["local"])
     logged = [text for *_, text in sink.lines if "aloft: closed the connection" in text]
     assert logged and f"127.0.0.1:{port}" in logged[0]
+
+
+def test_without_snap_start_instances_start_fresh_with_their_own(
+    server: tuple[int, list[int]], tmp_path: Path
+) -> None:
+    """The Lambda handler that connects at import (`conn = psycopg.connect(...)`) works as on
+    Lambda: no first query fails."""
+    port, seen = server
+    fv = function_version(build_artifact(tmp_path / "code", {"fns.py": CLIENT.format(port=port)},
+                                         {"ask": "fns.ask"}), "ask")
+    first, second, sink = _two_instances(fv)
+    assert not first["reconnected"] and not second["reconnected"]
+    # the template's own connection, then one made by each instance's init
+    assert seen == [seen[0], first["local"], second["local"]]
+    logged = [text for *_, text in sink.lines if "start fresh instead" in text]
+    assert len(logged) == 1 and f"127.0.0.1:{port}" in logged[0]
+    assert not any("aloft: closed the connection" in text for *_, text in sink.lines)

@@ -24,7 +24,7 @@ def test_connections_opened_since_are_cut_and_named() -> None:
         listening = socket.create_server(("127.0.0.1", 0))  # not connected: left alone
         accepted = [kept_peer]
         try:
-            assert C.close_shared(before) == [f"127.0.0.1:{port}"]
+            assert C.cut(C.shared(before)) == [f"127.0.0.1:{port}"]
             assert opened.recv(10) == b""  # the peer is gone, under the same descriptor
             with pytest.raises(OSError):
                 opened.sendall(b"x" * 100_000)
@@ -34,7 +34,7 @@ def test_connections_opened_since_are_cut_and_named() -> None:
             assert accepted[1].recv(10) == b""
             assert listening.getsockname()[1] > 0
             # again: only what is new and connected (the server's end), not the cut one
-            assert C.close_shared(before) == [f"127.0.0.1:{opened_port}"]
+            assert C.cut(C.shared(before)) == [f"127.0.0.1:{opened_port}"]
         finally:
             for sock in (kept, opened, listening, *accepted):
                 sock.close()
@@ -44,5 +44,5 @@ def test_django_connections_are_closed_the_django_way(monkeypatch: pytest.Monkey
     closed: list[bool] = []
     handler = types.SimpleNamespace(close_all=lambda: closed.append(True))
     monkeypatch.setitem(sys.modules, "django.db", types.SimpleNamespace(connections=handler))
-    assert C.close_shared(C.open_fds()) == []
+    assert C.shared(C.open_fds()) == {}
     assert closed == [True]

@@ -4,8 +4,9 @@ A template runs the function's init and one priming request, then forks every in
 itself: a socket it holds then is one kernel socket shared by all of them, and their
 conversations interleave (two instances sending queries on one PostgreSQL connection read each
 other's rows). Lambda's SnapStart never shares: a restored snapshot's connections are simply
-gone. So before the first fork, `close_shared` closes what the template opened since `before`
-(the descriptors it had before any of the function's code ran):
+gone. So before the first fork, the template closes what it opened since `before` (the
+descriptors it had before any of the function's code ran): `shared`, then `cut`; a template of
+a function that did not declare SnapStart declines to fork rather than cut (instance_main):
 
 - Django's connections, the way Django closes them (the next query opens a new one);
 - SQLAlchemy's pooled connections (`Engine.dispose()`), when a connected socket is left;
@@ -89,14 +90,20 @@ def _cut(fd: int) -> None:
         os.dup2(ours.fileno(), fd, inheritable=inheritable)
 
 
-def close_shared(before: set[int]) -> list[str]:
-    """Close the connections opened since `before` (see the module's docstring); the peers of
-    those that had to be cut, for the log."""
+def shared(before: set[int]) -> dict[int, str]:
+    """Close what knows how to reopen (Django's connections, SQLAlchemy's pools) among the
+    connections opened since `before`; the others, fd -> peer (for `cut`, or for a template
+    that declines to fork)."""
     _close_django()
     left = _connected_streams(before)
     if left and "sqlalchemy" in sys.modules:
         _dispose_sqlalchemy()
         left = _connected_streams(before)
+    return left
+
+
+def cut(left: dict[int, str]) -> list[str]:
+    """Cut the connections `shared` left (see the module's docstring); their peers."""
     for fd in left:
         _cut(fd)
     return list(left.values())

@@ -68,6 +68,7 @@ _http_handler: Handler | None = None
 _raw_response: Any = None
 PRIME_AGENT = "aloft-snapshot-prime"
 _prime_path = "/"  # what the template primes with: the app's health path (the pool's PRIME_ENV)
+_snap_start = False  # the function declared SnapStart (the pool's SNAP_START_ENV)
 ContextFactory = Callable[[str, float], Any]  # (request id, monotonic deadline) -> context
 PR_SET_PDEATHSIG = 1
 LAMBDA_FILES = 1024  # open files a Lambda function may have
@@ -406,6 +407,12 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
         answered = clock()
 
 
+def _set_snap_start(flag: str | None) -> None:
+    """Whether the function declared SnapStart, as the pool passed it (see P.SNAP_START_ENV)."""
+    global _snap_start
+    _snap_start = flag == "1"
+
+
 def _set_prime_path(path: str | None) -> None:
     """The priming request's path as the pool passed it, out of the function's environment."""
     global _prime_path
@@ -486,11 +493,23 @@ def _run_template(fd: int) -> None:
         ctl.send(P.frame(P.INIT_ERROR, _init_failed(exc, "a @register_before_snapshot hook "
                                                           "raised")))
         os._exit(1)
-    for peer in C.close_shared(before):  # every instance would have shared them
+    left = C.shared(before)  # every instance would share them
+    if left and not _snap_start:  # a fork would not be invisible: no snapshot, as on Lambda
+        peers = ", ".join(left.values())
+        sys.stderr.write(
+            f"aloft: init or the priming request opened a connection ({peers}) that every "
+            "instance forked from the template would share: this version's instances start "
+            "fresh instead, each running init and opening its own, as on Lambda without "
+            "SnapStart (docs/local-cloud.md: Snapshots and connections)\n")
+        sys.stderr.flush()
+        ctl.send(P.frame(P.DECLINED, json.dumps(list(left.values())).encode()))
+        os._exit(0)
+    for peer in C.cut(left):
         sys.stderr.write(
             f"aloft: closed the connection to {peer} that init or the priming request opened "
             "in the template: every instance forked from it would have shared it. Each "
-            "instance opens its own (docs/local-cloud.md: Snapshots and connections)\n")
+            "instance opens its own, as after a SnapStart restore (docs/local-cloud.md: "
+            "Snapshots and connections)\n")
     init_ms = (time.perf_counter() - started) * 1000.0
     # Everything imported so far is shared copy-on-write with the children: keep the collector
     # from touching (and so copying) those pages in every child.
@@ -817,6 +836,7 @@ def _become_template(
             environ[key] = value
     _set_spin(environ.pop(P.SPIN_ENV, None))
     _set_prime_path(environ.pop(P.PRIME_ENV, None))
+    _set_snap_start(environ.pop(P.SNAP_START_ENV, None))
     os.chdir(spec["cwd"])
     sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
     _adopt_runtime(spec["cwd"])
@@ -950,6 +970,7 @@ def main(argv: list[str]) -> None:
     _sandbox = json.loads(argv[4]) if len(argv) > 4 and argv[4] != "-" else None
     _set_spin(os.environ.pop(P.SPIN_ENV, None))
     _set_prime_path(os.environ.pop(P.PRIME_ENV, None))
+    _set_snap_start(os.environ.pop(P.SNAP_START_ENV, None))
     _die_with_parent()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if mode == "zygote":  # no memory limit of its own: each template sets its function's

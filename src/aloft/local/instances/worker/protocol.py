@@ -14,6 +14,8 @@ import struct
 
 HEADER = struct.Struct("!IB")  # payload length, kind
 PRIME_ENV = "ALOFT_PRIME_PATH"  # the path a template primes its app with (its health path)
+SNAP_START_ENV = "ALOFT_SNAP_START"  # "1": the function declared SnapStart (a template then cuts
+# the connections its init left, as SnapStart does, rather than declining: see DECLINED)
 SPIN_ENV = "ALOFT_SPIN_US"  # waiting awake (instances/awake.py): how the pool tells an instance
 DEFAULT_SPIN_US = 300.0
 
@@ -57,6 +59,8 @@ EXITED = 22  # EXITED_BODY: a child of the template ended
 EXITED_BODY = struct.Struct("!ii")  # pid, wait status
 PID = struct.Struct("!i")
 MODULES = 23  # template -> pool, after READY: JSON list of the modules a zygote may preload
+DECLINED = 26  # template -> pool, instead of READY: JSON list of the connections (HOST:PORT)
+# its init left open, which forked instances would share: the version's instances start fresh
 
 # pool <-> zygote (a process that has imported a dependency layer's modules and forks the
 # templates of new versions that use that layer: only their own code is imported afresh)
