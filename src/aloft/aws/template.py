@@ -461,14 +461,15 @@ class _Template:
                      props, **({"DependsOn": topics} if topics else {}))
         for x in d.albs:
             sid = albs.permission(x, "").sid  # the function may be invoked first (_api)
-            group = self.add(_lid(x.function, "TargetGroup", str(x.priority)),
+            tag = x.name.removeprefix("aloft-")[:8]  # listener and priority: one per event
+            group = self.add(_lid(x.function, "TargetGroup", tag),
                              "AWS::ElasticLoadBalancingV2::TargetGroup", {
                 "Name": x.name, "TargetType": "lambda",
                 "Targets": [{"Id": {"Ref": self.alias[x.function]}}],
                 "TargetGroupAttributes": [{"Key": "lambda.multi_value_headers.enabled",
                                            "Value": str(x.multi_value_headers).lower()}],
                 "Tags": _tags(d)}, DependsOn=[_lid(x.function, sid, "Permission")])
-            self.add(_lid(x.function, "ListenerRule", str(x.priority)),
+            self.add(_lid(x.function, "ListenerRule", tag),
                      "AWS::ElasticLoadBalancingV2::ListenerRule", {
                 "ListenerArn": self.cfn(x.listener), "Priority": x.priority,
                 "Conditions": json.loads(x.conditions),

@@ -303,3 +303,18 @@ def test_alb_events_are_target_groups_and_listener_rules() -> None:
         {"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["GET", "POST"]}}]
     assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": next(
         k for k, v in res.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup")}}]
+
+
+def test_two_alb_events_of_a_function_are_two_groups_and_rules() -> None:
+    other = LISTENER.replace("f2f7dc8efc522ab2", "0123456789abcdef")
+    svc = _service(functions={"a": {"handler": "h.h", "events": [
+        {"alb": {"listener": LISTENER, "priority": 7, "paths": ["/a"]}},
+        {"alb": {"listener": other, "priority": 7, "paths": ["/b"]}}]}})
+    text = template_json(svc)
+    assert cfn_errors(text) == []
+    res = json.loads(text)["Resources"]
+    groups = [r["Properties"]["Name"] for r in res.values()
+              if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"]
+    rules = [r["Properties"]["ListenerArn"] for r in res.values()
+             if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"]
+    assert len(set(groups)) == 2 and sorted(rules) == sorted([LISTENER, other])
