@@ -406,6 +406,17 @@ def _topic_arn(d: s.Desired, name: str) -> str:
     return d.arn("sns", name)
 
 
+def _trigger_removals(a: ActualState) -> list[st.Step]:
+    """Whatever invokes the stage's functions besides its API (undeploy)."""
+    out: list[st.Step] = [st.DeleteAlbTarget(name, cur.arn, cur.rule_arn)
+                          for name, cur in a.albs.items()]
+    out += [st.DeleteRule(name, rule.bus) for name, rule in a.rules.items()]
+    out += [st.DeleteEventSourceMapping(m.uuid) for m in a.mappings]
+    out += [st.Unsubscribe(x.arn) for x in a.subscriptions]
+    out += [st.PutBucketNotifications(b, ()) for b in a.notifications]
+    return out
+
+
 def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
     """Delete everything the stage created: triggers first, then functions, then the rest."""
     a = actual
@@ -422,11 +433,7 @@ def plan_undeploy(desired: s.Desired, actual: ActualState) -> list[st.Step]:
         out.append(st.DeleteApi(a.api.id, a.api.kind))
     if a.static_bucket is not None:
         out.append(st.DeleteBucket(a.static_bucket))
-    out += [st.DeleteAlbTarget(name, cur.arn, cur.rule_arn) for name, cur in a.albs.items()]
-    out += [st.DeleteRule(name, rule.bus) for name, rule in a.rules.items()]
-    out += [st.DeleteEventSourceMapping(m.uuid) for m in a.mappings]
-    out += [st.Unsubscribe(x.arn) for x in a.subscriptions]
-    out += [st.PutBucketNotifications(b, ()) for b in a.notifications]
+    out += _trigger_removals(a)
     for cur in a.functions.values():
         out.append(st.DeleteFunction(cur.physical))
     names = {f.physical for f in a.functions.values()} | {

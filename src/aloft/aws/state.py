@@ -281,8 +281,24 @@ class StateReader:
             snap_start=(c.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions",
         )
         conc = (got.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        async_config, url, sids, provisioned = (
+            self._alias_settings(name, physical) if alias else (None, None, frozenset(), None))
+        return ActualFunction(
+            name=name, physical=physical, config=config,
+            architecture=str((c.get("Architectures") or ["x86_64"])[0]),
+            code_sha256=_hex(str(c.get("CodeSha256", ""))),
+            alias_version=str(alias["FunctionVersion"]) if alias else None,
+            concurrency=int(conc) if conc is not None else None,
+            async_config=async_config, url=url, permissions=sids, provisioned=provisioned,
+        )
+
+    def _alias_settings(self, name: str, physical: str) -> tuple[
+            s.AsyncConfig | None, s.CorsSpec | Literal["none"] | None, frozenset[str], int | None]:
+        """What the stage alias carries: async settings, function URL, policy statement ids,
+        provisioned concurrency."""
+        aws, stage = self.aws, self.names.stage
         inv = aws.find("lambda", "get_function_event_invoke_config", FunctionName=physical,
-                       Qualifier=stage) if alias else None
+                       Qualifier=stage)
         async_config = None
         if inv is not None:
             dest = inv.get("DestinationConfig") or {}
@@ -295,28 +311,19 @@ class StateReader:
         sids: frozenset[str] = frozenset()
         url: s.CorsSpec | Literal["none"] | None = None
         provisioned = None
-        if alias:
-            pc = aws.find("lambda", "get_provisioned_concurrency_config", FunctionName=physical,
-                          Qualifier=stage)
-            if pc is not None:
-                provisioned = int(pc.get("RequestedProvisionedConcurrentExecutions") or 0) or None
-            pol = aws.find("lambda", "get_policy", FunctionName=physical, Qualifier=stage)
-            if pol is not None:
-                doc = json.loads(pol["Policy"])
-                sids = frozenset(str(st.get("Sid")) for st in doc.get("Statement", ()))
-            u = aws.find("lambda", "get_function_url_config", FunctionName=physical,
-                         Qualifier=stage)
-            if u is not None:
-                url = _cors(u.get("Cors")) or "none"
-                self.urls[name] = str(u["FunctionUrl"])
-        return ActualFunction(
-            name=name, physical=physical, config=config,
-            architecture=str((c.get("Architectures") or ["x86_64"])[0]),
-            code_sha256=_hex(str(c.get("CodeSha256", ""))),
-            alias_version=str(alias["FunctionVersion"]) if alias else None,
-            concurrency=int(conc) if conc is not None else None,
-            async_config=async_config, url=url, permissions=sids, provisioned=provisioned,
-        )
+        pc = aws.find("lambda", "get_provisioned_concurrency_config", FunctionName=physical,
+                      Qualifier=stage)
+        if pc is not None:
+            provisioned = int(pc.get("RequestedProvisionedConcurrentExecutions") or 0) or None
+        pol = aws.find("lambda", "get_policy", FunctionName=physical, Qualifier=stage)
+        if pol is not None:
+            doc = json.loads(pol["Policy"])
+            sids = frozenset(str(st.get("Sid")) for st in doc.get("Statement", ()))
+        u = aws.find("lambda", "get_function_url_config", FunctionName=physical, Qualifier=stage)
+        if u is not None:
+            url = _cors(u.get("Cors")) or "none"
+            self.urls[name] = str(u["FunctionUrl"])
+        return async_config, url, sids, provisioned
 
     def _static(self) -> tuple[str | None, dict[str, str], str | None]:
         """The static bucket (desired or recorded), its objects' ETags and its secret Referer."""
