@@ -74,10 +74,6 @@ def _schedules(d: s.Desired) -> list[str]:
     return [r.name for r in d.rules if r.pattern is None]
 
 
-def _notes(d: s.Desired) -> list[PlanStep]:
-    return [as_plan_step({"op": "Note", "resource": d.stage, "note": n}) for n in d.notes]
-
-
 def _check_exports(service: Service, st: Stage) -> None:
     """Every `!ImportValue` of the stage names an export of the account and region."""
     missing = sorted({lt.split(ref)[1] for ref in lt.refs(json.dumps(dataclasses.asdict(
@@ -222,7 +218,7 @@ class AwsProvider:
                                 version=current.number if current else 0,
                                 functions=_versions(current),
                                 schedules=_schedules(st.desired),
-                                plan=_plan(steps) + _notes(st.desired), changed=bool(steps))
+                                plan=_plan(steps), changed=bool(steps))
         # Uploading the artifact is its own phase (plugins run between it and the changes).
         uploads: list[st_.Step] = [x for x in steps if isinstance(x, UPLOAD_STEPS)]
         changes = [x for x in steps if not isinstance(x, UPLOAD_STEPS)]
@@ -244,7 +240,7 @@ class AwsProvider:
             version=release.number if release else 0,
             functions={n: int(v) for n, v in result.versions.items()},
             schedules=_schedules(st.desired),
-            plan=_plan(steps) + _notes(st.desired),
+            plan=_plan(steps),
             health=result.health, unchecked=not health_check, warnings=result.warnings,
         )
 

@@ -370,7 +370,6 @@ class Desired:
     tags: tuple[tuple[str, str], ...] = field(default=())
     domain: str | None = None  # custom domain (mapped by `aloft certify`)
     static: StaticSpec | None = None  # `static:` served from a bucket (HTTP APIs)
-    notes: tuple[str, ...] = ()  # what the stage declares that is not created on AWS yet
     secret_key: str | None = None  # the stage key's alias, when its secrets or grants use it
     cdn: CdnSpec | None = None  # `cdn: true`: CloudFront in front of the API and static files
     albs: tuple[AlbSpec, ...] = ()  # `alb` events

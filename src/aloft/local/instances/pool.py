@@ -320,6 +320,8 @@ class InstancePool:
                 await self._reaper
         versions = [*self._versions.values(), *self._retiring]
         for version in versions:
+            if version.filling is not None:  # provisioned instances still starting
+                version.filling.cancel()
             for instance in list(version.live):
                 instance.kill()
                 self._discard(instance)
