@@ -42,6 +42,11 @@ async def stage_status(p: Platform, service: str, stage: str) -> dict[str, Any]:
             "throttles": metrics.get("throttles", 0), "cold_starts": metrics.get("cold_starts", 0),
             "p50_ms": metrics.get("p50_ms"), "p99_ms": metrics.get("p99_ms"),
         })
+    if any(fv.provisioned for fv in info.functions.values()):  # initialised / requested
+        for row, fv in zip(functions, (fv for _, fv in sorted(info.functions.items())),
+                           strict=True):
+            row["provisioned"] = "-" if not fv.provisioned else \
+                f"{p.pool.provisioned(fv)[1]}/{fv.provisioned}"
     physical = [fv.function for fv in info.functions.values()]
     newest = max((d.number for d in history), default=dep.number)
     alias = f"{stage} -> version {dep.number}"

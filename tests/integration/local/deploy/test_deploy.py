@@ -327,6 +327,8 @@ def test_provisioned_concurrency_starts_instances_with_the_deploy(cloud: Cloud,
     time.sleep(1.6)  # idle past keep_alive: they stay
     assert _instances(cloud, svc, "echo") == 2
     assert _instances(cloud, svc, "app") <= 1  # the app has none provisioned
+    rows = {f["function"]: f for f in cloud.provider.status(svc).report["functions"]}
+    assert (rows["echo"]["provisioned"], rows["app"]["provisioned"]) == ("2/2", "-")
     # no longer provisioned: a new version, and the old one's instances stop once idle
     (root / "aloft.yml").write_text(text.replace("    provisioned_concurrency: 2\n", ""))
     second = cloud.provider.deploy(service(root))
