@@ -45,3 +45,23 @@ def test_a_python_not_installed_and_a_layer_not_installable_are_warnings(
         f"declared python3.99, running on {HOST}: install python3.99 to match Lambda (on PATH, "
         "or with uv or pyenv)",
         "cannot install Lambda's runtime layer; check the connection"]
+
+
+def test_a_functions_own_python_and_one_not_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aloft.package import python
+
+    installed = {HOST: sys.executable, "3.13": "/opt/py/bin/python3.13"}
+    monkeypatch.setattr(python, "find_interpreter", installed.get)
+    monkeypatch.setattr(provided, "ensure_layer", lambda version, **_: tmp_path / version)
+    service = Service.model_validate({
+        "service": "shop", "stage": "dev", "root": tmp_path, "runtime": HOST,
+        "functions": {"a": {"handler": "h.a", "runtime": "3.13"},
+                      "b": {"handler": "h.b", "runtime": "3.99"},
+                      "c": {"handler": "h.c", "runtime": "3.13"}}})
+    runtime, warnings = run_on(service, HOST)
+    assert runtime == {"python": sys.executable, "layer": str(tmp_path / HOST), "versions": {
+        "3.13": {"python": "/opt/py/bin/python3.13", "layer": str(tmp_path / "3.13")}}}
+    assert warnings == [f"`functions.b.runtime`: Python 3.99 is not installed here, so the "
+                        f"local cloud runs b with Python {HOST} (install it, e.g. `uv python "
+                        f"install 3.99`)"]

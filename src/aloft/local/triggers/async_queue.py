@@ -349,26 +349,28 @@ class AsyncQueue:
     async def _process(self, event: AsyncEvent) -> None:
         assert self._writer is not None
         now = self.clock()
+        # The outcome is told before the event's row changes: a crash between the two runs the
+        # event again (as Lambda may) rather than losing its destination's record.
         if is_expired(event, now):
-            self._dead(replace(event, status="dead", last_error="event expired before it ran"))
             await self._outcome(event, None, "EventAgeExceeded")
+            self._dead(replace(event, status="dead", last_error="event expired before it ran"))
             return
         result = await self.run(event)
         if result is None:
             self._dead(replace(event, status="dead", last_error="function not found"))
             return
         if result.status == "ok":
+            await self._outcome(event, result, "Success")
             self.processed += 1
             self._delete(event.id)
-            await self._outcome(event, result, "Success")
             return
         error = _error_text(result)
         outcome, after = after_failure(event, result.status, error, self.clock(), self.backoff)
         if outcome == "dead":
-            self._dead(after)
             expired = (after.last_error or "").endswith("(event expired)")
             await self._outcome(after, result, "EventAgeExceeded" if expired
                                 else "RetriesExhausted")
+            self._dead(after)
             return
         self._writer.submit(
             "UPDATE async_events SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?",
@@ -379,8 +381,12 @@ class AsyncQueue:
 
     async def _outcome(self, event: AsyncEvent, result: InvokeResult | None,
                        condition: Condition) -> None:
-        if self.on_outcome is not None:
+        if self.on_outcome is None:
+            return
+        try:
             await self.on_outcome(event, result, condition)
+        except Exception:  # a bug there must not run the event again
+            log.exception("telling the outcome of async event %s failed", event.id)
 
     def _dead(self, event: AsyncEvent) -> None:
         assert self._writer is not None

@@ -261,3 +261,56 @@ def test_the_outcome_of_each_event_is_told_once(db: Path) -> None:
     run(main())
     assert told == [(b"ok", "Success", 0, "ok"), (b"bad", "RetriesExhausted", 2, "error"),
                     (b"old", "EventAgeExceeded", 0, None)]
+
+
+def test_a_crash_before_the_outcome_is_told_runs_the_event_again(db: Path) -> None:
+    """Nothing is lost: the event's row goes only once its outcome (a destination's record) has
+    been told, so a daemon that dies in between runs the event again on restart, and its
+    outcome is told then (Lambda, too, may run an event and deliver its record more than
+    once)."""
+    told: list[str] = []
+    telling = asyncio.Event()
+
+    async def crash_while_telling(ev: AsyncEvent, result: InvokeResult | None,
+                                  condition: str) -> None:
+        telling.set()
+        await asyncio.Future()  # the daemon dies here
+
+    async def outcome(ev: AsyncEvent, result: InvokeResult | None, condition: str) -> None:
+        told.append(condition)
+
+    runner = Runner(lambda ev, n: "ok")
+
+    async def main() -> None:
+        first = AsyncQueue(db, runner, workers=1, on_outcome=crash_while_telling)
+        await first.start()
+        await first.enqueue("svc-dev-fn", b"{}")
+        await asyncio.wait_for(telling.wait(), 5)
+        await first.stop()  # as a kill: the worker is gone mid-outcome
+        second = AsyncQueue(db, runner, workers=1, on_outcome=outcome)
+        assert await second.start() == 1  # the event is still there
+        assert await second.drain(5)
+        await second.flush()
+        await second.stop()
+
+    run(main())
+    assert told == ["Success"] and len(runner.calls) == 2
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM async_events").fetchone()[0] == 0
+
+
+def test_a_failing_outcome_hook_does_not_run_the_event_again(db: Path) -> None:
+    async def broken(ev: AsyncEvent, result: InvokeResult | None, condition: str) -> None:
+        raise RuntimeError("a bug in the hook")
+
+    runner = Runner(lambda ev, n: "ok")
+
+    async def main() -> None:
+        q = AsyncQueue(db, runner, workers=1, on_outcome=broken)
+        await q.start()
+        await q.enqueue("svc-dev-fn", b"{}")
+        assert await q.drain(5)
+        await q.stop()
+
+    run(main())
+    assert len(runner.calls) == 1
