@@ -453,9 +453,10 @@ def _out_of_memory(sock: socket.socket, request_id: str, seconds: float) -> NoRe
 def _init_done() -> None:
     """Mark the end of the init's output in the log pipe (the pool logs what comes before it
     as the init's, with no request id, as Lambda's INIT and RESTORE phases are logged)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.write(1, f"{P.INIT_DONE}\n".encode())
+    with contextlib.suppress(OSError, ValueError):  # the function closed them: no output
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(1, f"{P.INIT_DONE}\n".encode())
 
 
 def _run_instance(fd: int) -> None:
