@@ -126,13 +126,15 @@ class LogStore:
                 log.exception("writing logs failed (those lines are lost)")
 
     def flush(self) -> int:
-        """Commit buffered entries; returns how many."""
-        with self._lock:
-            batch, self._buffer = self._buffer, {}
-        if not batch:
-            return 0
-        rows = _batch_rows(batch)
+        """Commit buffered entries; returns how many. The buffer is taken under the commit's
+        lock: a flush that finds it empty because another thread took it has waited for that
+        commit (the logs API flushes, then reads)."""
         with self._committed:
+            with self._lock:
+                batch, self._buffer = self._buffer, {}
+            if not batch:
+                return 0
+            rows = _batch_rows(batch)
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")

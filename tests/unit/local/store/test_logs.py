@@ -197,3 +197,37 @@ def test_each_entry_keeps_its_instances_stream(tmp_path: Path) -> None:
     streams = [(v, s, n) for v, s, _first, _last, n in store.streams("f")]
     assert streams == [(1, None, 2), (1, "2026/12/06/[1]aa", 1), (1, "2026/12/06/[1]bb", 1),
                        (2, "2026/12/06/[2]cc", 1)]
+
+
+class _SlowCommits:
+    """The store's connection, with commits that take `delay` seconds (a large batch on a busy
+    machine), and an event set when one starts."""
+
+    def __init__(self, conn: sqlite3.Connection, delay: float) -> None:
+        self._conn, self._delay = conn, delay
+        self.committing = threading.Event()
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            self.committing.set()
+            time.sleep(self._delay)
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+def test_a_flush_waits_for_the_commit_another_thread_is_making(tmp_path: Path) -> None:
+    """The logs API flushes before it reads; when the background thread has just taken the
+    buffer and is committing it, that flush must not return before the lines are readable
+    (else a query right after a request misses them)."""
+    store = LogStore(tmp_path / "logs.db")
+    slow = _SlowCommits(store._conn, 0.3)
+    store._conn = slow  # type: ignore[assignment]
+    store.write("svc-dev-app", 1, "r1", "a line")
+    background = threading.Thread(target=store.flush)
+    background.start()
+    assert slow.committing.wait(5)
+    store.flush()  # the buffer is empty now: this one only waits
+    assert [r.text for r in store.query(["svc-dev-app"])] == ["a line"]
+    background.join()
