@@ -100,3 +100,17 @@ def test_a_listener_that_is_not_an_arn_is_refused(
         provider: AwsProvider, make_service: Callable[..., Service]) -> None:
     with pytest.raises(ConfigError, match="needs its listener's ARN"):
         provider.deploy(make_service(functions=_functions("my-listener")))
+
+
+def test_a_rule_deleted_by_hand_is_made_again(
+        listener: str, provider: AwsProvider, make_service: Callable[..., Service]) -> None:
+    svc = make_service(functions=_functions(listener))
+    provider.deploy(svc)
+    [rule] = _rules(listener)
+    boto("elbv2").delete_rule(RuleArn=rule["RuleArn"])
+    plan = provider.deploy(svc, plan_only=True).plan
+    assert [p.action for p in plan] == ["UpdateAlbTarget", "WriteState"]
+    provider.deploy(svc)
+    [again] = _rules(listener)
+    assert again["Priority"] == "5" and again["RuleArn"] != rule["RuleArn"]
+    assert provider.deploy(svc).plan == []

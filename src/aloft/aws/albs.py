@@ -19,6 +19,7 @@ from typing import Any
 
 from aloft.aws import specs as s
 from aloft.aws.client import AwsClient
+from aloft.aws.errors import AwsNotFound
 from aloft.stage import records as r
 
 PRINCIPAL = "elasticloadbalancing.amazonaws.com"
@@ -94,9 +95,13 @@ def read(aws: AwsClient, names: list[str]) -> dict[str, ActualAlb]:
 
 
 def _rule(aws: AwsClient, listener: str, target_group: str) -> str | None:
-    got = aws.find("elbv2", "describe_rules", ListenerArn=listener)
-    for rule in (got or {}).get("Rules", ()):
-        for action in rule.get("Actions", ()):
-            if action.get("TargetGroupArn") == target_group:
-                return str(rule["RuleArn"])
+    """The listener's rule forwarding to `target_group` (every page of its rules); None when
+    there is none, or no listener any more."""
+    try:
+        for rule in aws.pages("elbv2", "describe_rules", "Rules", ListenerArn=listener):
+            for action in rule.get("Actions", ()):
+                if action.get("TargetGroupArn") == target_group:
+                    return str(rule["RuleArn"])
+    except AwsNotFound:
+        return None
     return None
