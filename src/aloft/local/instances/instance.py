@@ -51,6 +51,8 @@ def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
     env["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
     env[P.PRIME_ENV] = fv.prime_path
     env[P.SNAP_START_ENV] = "1" if fv.snap_start else "0"
+    if fv.snap_start:  # Lambda's word for an environment of a SnapStart function
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
     return with_spin(env)
 
 

@@ -254,3 +254,26 @@ def test_init_and_restore_output_is_logged_before_the_request_not_in_it(
     if snapshot:
         assert init.count("importing the model") == 1  # the template's init, once
     assert not any("aloft: init done" in text for *_, text in sink.lines)
+
+
+INIT_TYPE = """
+import os
+
+
+def handler(event, context):
+    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")
+"""
+
+
+def test_a_snap_start_function_is_told_its_initialization_type(
+    tmp_path: Path, runtime_layer: Path, loop: LoopThread
+) -> None:
+    fv = _version(tmp_path, INIT_TYPE, runtime_layer)
+    fv = dataclasses.replace(fv, snap_start=True, environment={
+        **fv.environment, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"})
+    pool = InstancePool(RecordingSink())
+    try:
+        result = _invoke(loop, pool, fv)
+    finally:
+        loop.run(pool.close())
+    assert json.loads(result.payload) == "snap-start"
