@@ -22,6 +22,7 @@ from aloft.errors import ConfigError, Location
 from aloft.stage import late as lt
 from aloft.stage import records as r
 from aloft.stage import stage_of
+from aloft.stage.names import stage_prefix
 
 
 class Artifact(Protocol):
@@ -383,5 +384,5 @@ def _albs(service: Service, stage: r.Stage, names: Names) -> list[s.AlbSpec]:
                                                      target.function),
                 fix="set `alb.listener` to the listener's ARN (or a `!Ref`/`!ImportValue` "
                     "that gives it)")
-        out.append(albs.spec(target, f"{service.service}-{service.stage}"))
+        out.append(albs.spec(target, stage_prefix(service.service, service.stage)))
     return out
