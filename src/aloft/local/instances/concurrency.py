@@ -12,6 +12,7 @@ deadline order and one timer, armed for the oldest waiter, expires them all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -23,12 +24,20 @@ ACCOUNT = "ConcurrentInvocationLimitExceeded"
 _EARLY = 0.002  # seconds a timer may fire before its time (uvloop's timers count whole ms)
 
 
-class _Waiter:
-    __slots__ = ("deadline", "future", "fv", "on_grant")
+class Waiter:
+    """A request waiting for a slot. `take_back` is set while the request waits in the socket
+    of a busy instance (sent ahead, see InstancePool): before the waiter is granted a slot or
+    throttled, it is taken back from there, and when it cannot be (that instance has started
+    it) it leaves the queue without either: it has the slot of the request before it on
+    that instance (`transfer`)."""
+
+    __slots__ = ("deadline", "future", "fv", "on_grant", "tag", "take_back")
 
     def __init__(self, fv: FunctionVersion, future: asyncio.Future[bool], deadline: float,
-                 on_grant: Callable[[], None] | None):
+                 on_grant: Callable[[], None] | None, tag: object):
         self.fv, self.future, self.deadline, self.on_grant = fv, future, deadline, on_grant
+        self.tag = tag  # the caller's (the pool's request)
+        self.take_back: Callable[[], bool] | None = None
 
 
 class ConcurrencySlots:
@@ -37,7 +46,7 @@ class ConcurrencySlots:
         self.throttle_wait = throttle_wait
         self._inflight: dict[str, int] = {}
         self._total = 0
-        self._waiters: deque[_Waiter] = deque()
+        self._waiters: deque[Waiter] = deque()
         self._expiry: asyncio.TimerHandle | None = None  # armed for the oldest waiter
 
     def try_take(self, fv: FunctionVersion) -> bool:
@@ -49,22 +58,39 @@ class ConcurrencySlots:
 
     async def wait(self, fv: FunctionVersion) -> bool:
         """Queue for a slot; False when none came within throttle_wait."""
-        return await self.queue(fv)
+        return await self.queue(fv).future
 
-    def queue(self, fv: FunctionVersion, on_grant: Callable[[], None] | None = None
-              ) -> asyncio.Future[bool]:
-        """Queue for a slot: the future resolves True when one is taken for the caller, False
-        when none came within throttle_wait. (A future, not a coroutine, so that waiting costs
-        the hot path no extra coroutine level.) Cancelling it leaves the queue. `on_grant` runs
-        as the slot is granted, before the caller wakes: the pool sends the request to the
-        instance just freed from there (see InstancePool.invoke)."""
+    def queue(self, fv: FunctionVersion, on_grant: Callable[[], None] | None = None,
+              tag: object = None) -> Waiter:
+        """Queue for a slot: the waiter's future resolves True when one is taken for the
+        caller, False when none came within throttle_wait. (A future, not a coroutine, so that
+        waiting costs the hot path no extra coroutine level.) Cancelling it leaves the queue.
+        `on_grant` runs as the slot is granted, before the caller wakes: the pool sends the
+        request to the instance just freed from there (see InstancePool.invoke)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
-        self._waiters.append(_Waiter(fv, future, loop.time() + self.throttle_wait, on_grant))
+        waiter = Waiter(fv, future, loop.time() + self.throttle_wait, on_grant, tag)
+        self._waiters.append(waiter)
         self._dispatch()
         if not future.done() and self._expiry is None:
             self._expiry = loop.call_later(self.throttle_wait, self._expire)
-        return future
+        return waiter
+
+    def transfer(self, waiter: Waiter) -> None:
+        """`waiter` has the slot of the request before it on its instance (none is taken or
+        freed): granted, out of the queue."""
+        waiter.take_back = None
+        if not waiter.future.done():
+            with contextlib.suppress(ValueError):  # (out already when it could not be taken back)
+                self._waiters.remove(waiter)
+            waiter.future.set_result(True)
+
+    def next_waiting(self, key: str) -> Waiter | None:
+        """The first waiter of FunctionVersion `key` not sent ahead already."""
+        for waiter in self._waiters:
+            if waiter.take_back is None and waiter.fv.key == key and not waiter.future.done():
+                return waiter
+        return None
 
     def release(self, function: str) -> None:
         self._inflight[function] -= 1
@@ -104,9 +130,11 @@ class ConcurrencySlots:
         loop = asyncio.get_running_loop()
         now = loop.time() + _EARLY
         while waiters and waiters[0].deadline <= now:
-            future = waiters.popleft().future
-            if not future.done():
-                future.set_result(False)
+            waiter = waiters.popleft()
+            if waiter.take_back is not None and not waiter.take_back():
+                continue  # started by the instance it was sent ahead to
+            if not waiter.future.done():
+                waiter.future.set_result(False)
         if waiters:
             self._expiry = loop.call_later(max(0.0, waiters[0].deadline - loop.time()),
                                            self._expire)
@@ -130,7 +158,11 @@ class ConcurrencySlots:
                         self._grant(waiter)
                 return
 
-    def _grant(self, waiter: _Waiter) -> None:
+    def _grant(self, waiter: Waiter) -> None:
+        """The slot to `waiter` (out of the queue), unless it was sent ahead to an instance
+        that has started it: it has that instance's slot (see Waiter)."""
+        if waiter.take_back is not None and not waiter.take_back():
+            return
         self._take(waiter.fv.function)
         if waiter.on_grant is not None:
             try:

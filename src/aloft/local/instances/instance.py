@@ -19,8 +19,10 @@ import subprocess
 import sys
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aloft.local.instances import credentials, isolation
 from aloft.local.instances.awake import spin_seconds
@@ -154,6 +156,12 @@ class LogReader:
         self.request_id: str | None = None
         self._start: str | None = None  # the request's START line, not yet written
         self._init = initialising  # what comes is init output
+        # A pipeline (P.AHEAD): the requests sent ahead, in order, [request id, START line,
+        # begun]: each begins at its mark in the pipe, or when the request before it ends if
+        # that comes first (its mark is then only taken out); the requests whose output ended
+        # at the next one's mark, until their `end` (request id -> their START, if unwritten).
+        self._next: deque[list[Any]] = deque()
+        self._ended: dict[str, str | None] = {}
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN)
         loop.add_reader(fd, self._readable)
@@ -162,19 +170,44 @@ class LogReader:
         self.request_id, self._start = request_id, start_line
         self._lines.reset()
 
-    def say(self, text: str) -> None:
-        """A line of the platform's own about the request in progress (after its START)."""
-        start, self._start = self._start, None
+    def ahead(self, request_id: str, start_line: str) -> None:
+        """A request was sent ahead: its output begins at its mark (P.NEXT)."""
+        self._next.append([request_id, start_line, False])
+
+    def cancel_ahead(self, request_id: str) -> None:
+        """A request sent ahead was taken back: no mark will come for it."""
+        for entry in self._next:
+            if entry[0] == request_id:
+                self._next.remove(entry)
+                return
+
+    def say(self, text: str, request_id: str | None = None) -> None:
+        """A line of the platform's own about a request (the one in progress unless
+        `request_id` says another), after its START."""
+        rid: str | None
+        if request_id is not None and request_id in self._ended:  # its output has ended
+            rid, start = request_id, self._ended[request_id]
+            self._ended[request_id] = None
+        else:
+            rid, start, self._start = self.request_id, self._start, None
         if start is not None:
             text = f"{start}\n{text}"
-        self._sink.write(self._function, self._version, self.request_id, text, self.stream)
+        self._sink.write(self._function, self._version, rid, text, self.stream)
 
-    def end(self) -> str | None:
-        """The request is over: its START line if it is still unwritten (the caller writes it
-        with the END and REPORT lines)."""
+    def end(self, request_id: str | None = None) -> str | None:
+        """A request (the one in progress unless `request_id` says another) is over: its START
+        line if it is still unwritten (the caller writes it with the END and REPORT lines)."""
+        if request_id is not None and request_id in self._ended:  # the next one has begun
+            return self._ended.pop(request_id)
         start, self._start, self.request_id = self._start, None, None
         self._lines.reset()
         self._init = False  # it answered: its mark was read (or cut with init output past 10 MB)
+        upcoming = self._next
+        if upcoming and upcoming[0][2]:  # it began early, and its mark was cut with its output
+            upcoming.popleft()
+        if upcoming:  # the next one's turn has come: what comes now is its output
+            entry = upcoming[0]
+            self.request_id, self._start, entry[2] = entry[0], entry[1], True
         return start
 
     def _readable(self) -> None:
@@ -191,11 +224,36 @@ class LogReader:
 
     def _emit(self, data: bytes) -> None:
         lines = self._lines.feed(data)
-        write, rid, stream = self._sink.write, self.request_id, self.stream
         if self._init:
             lines = self._init_output(lines)
             if self._init:
                 return
+        if self._next:
+            lines = self._past_marks(lines)
+        self._write(lines)
+
+    def _past_marks(self, lines: list[str]) -> list[str]:
+        """Write the lines up to each mark of a request sent ahead (P.NEXT) for the request
+        whose output they are, and begin that request; the lines after the last mark."""
+        for at, line in enumerate(lines):
+            if line.endswith(P.NEXT):
+                line = line[: -len(P.NEXT)]
+                before = [*lines[:at], line] if line else lines[:at]
+                rid, start, begun = self._next.popleft()
+                if begun:  # it began when the request before it ended: only the mark goes
+                    rest = [*before, *lines[at + 1 :]]
+                else:
+                    self._write(before)
+                    if self.request_id is not None:
+                        self._ended[self.request_id] = self._start
+                    self.request_id, self._start = rid, start
+                    self._lines.reset()
+                    rest = lines[at + 1 :]
+                return self._past_marks(rest) if self._next else rest
+        return lines
+
+    def _write(self, lines: list[str]) -> None:
+        write, rid, stream = self._sink.write, self.request_id, self.stream
         if self._start is not None and (lines or self._lines.pending):
             write(self._function, self._version, rid, self._start, stream)
             self._start = None
@@ -231,6 +289,8 @@ class LogReader:
                     self.close()
                     break
                 self._emit(data)
+        if self._ended and self._fd >= 0:
+            return  # an unfinished line is the output of the request sent ahead, which runs on
         rid = None if self._init else self.request_id
         for line in self._lines.flush():
             self._sink.write(self._function, self._version, rid, line, self.stream)
@@ -335,8 +395,25 @@ class Instance:
         self.timer: asyncio.TimerHandle | None = None  # the request's timeout (the pool's)
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self._kill_when_known = False
+        # A pipeline (P.AHEAD): the request sent ahead's answer, once its turn comes; the pool's
+        # callback as it comes (the instance has gone on to that request); the claim pipe.
+        self._next: asyncio.Future[tuple[int, bytes]] | None = None
+        self.on_turn: Callable[[Instance], None] | None = None
+        self.turn = 0  # requests begun (or passed on to): the pool's Invocation holds its own
+        self.skipping = False  # a request taken back is still in its socket (until SKIPPED)
+        self.quick = False  # its last request took under AHEAD_WITHIN (the pool pipelines it)
+        self._claim_r = self._claim_w = -1
 
     async def connect(self, sock: socket.socket) -> None:
+        """Take `sock` as the instance's socket, the claim pipe's read end its first frame."""
+        claim_r, claim_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # (the two share the flag)
+        try:
+            socket.send_fds(sock, [P.frame(P.CLAIM)], [claim_r])
+        except OSError:
+            os.close(claim_r)
+            os.close(claim_w)
+            raise
+        self._claim_r, self._claim_w = claim_r, claim_w  # both: we write it, and take it back
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_unix_connection(lambda: _Connection(self), sock=sock)
         self.transport = transport
@@ -369,12 +446,61 @@ class Instance:
         self.transport.write(P.invoke_frame(request_id, timeout, event, kind, trace))
         return waiter
 
+    def send_ahead(self, request_id: str, timeout: float, event: bytes, kind: int,
+                   trace: str) -> bool:
+        """Send a request while the instance is busy with another (P.AHEAD); `on_turn` is
+        called when the instance goes on to it. False when it cannot be sent."""
+        if self._waiter is None or not self.alive or self.transport is None or \
+                self._next is not None or self.skipping or self.transport.is_closing():
+            return False  # (no request in progress: it has answered, and is not yet idle)
+        try:
+            os.write(self._claim_w, b"\x01")  # first: the instance reads it before running it
+        except OSError:
+            return False
+        self._next = self.loop.create_future()
+        self.transport.write(P.invoke_frame(request_id, timeout, event, kind | P.AHEAD, trace))
+        return True
+
+    def take_back(self) -> bool:
+        """Take back the request sent ahead, unless the instance has claimed it (False): then
+        it runs, and `on_turn` comes with the answer before it (or the instance's end)."""
+        if self._next is None:
+            return True
+        try:
+            taken = bool(os.read(self._claim_r, 1))
+        except BlockingIOError:
+            taken = False
+        except OSError:  # closed: the instance is gone, it never ran
+            taken = True
+        if taken:
+            self._next = None
+            self.skipping = self.alive
+        return taken
+
+    @property
+    def answer(self) -> asyncio.Future[tuple[int, bytes]] | None:
+        """The future of the request in progress' answer."""
+        return self._waiter
+
+    def go_on(self) -> None:
+        """The request sent ahead is the one in progress now (its turn has come): its answer
+        is the one awaited, and the pool is told (`on_turn`)."""
+        self._waiter, self._next = self._next, None
+        if self.on_turn is not None:
+            self.on_turn(self)
+
     def on_frame(self, kind: int, payload: bytes) -> None:
         if kind >= P.RESULT_OK:  # the usual frame first
             waiter = self._waiter
-            if waiter is not None and not waiter.done():
+            if self._next is not None and kind != P.RESULT_OOM:  # it goes on to the next
+                self.go_on()
+            elif waiter is not None:
                 self._waiter = None
+            if waiter is not None and not waiter.done():
                 waiter.set_result((kind, payload))
+            return
+        if kind == P.SKIPPED:
+            self.skipping = False
             return
         if kind == P.READY:
             pid, _ = P.READY_BODY.unpack_from(payload)
@@ -430,8 +556,13 @@ class Instance:
             self.transport.close()
 
     def close_log(self) -> None:
+        """Its output read and its pipes closed (it is gone or going)."""
         self.log.drain()
         self.log.close()
+        if self._claim_w >= 0:
+            os.close(self._claim_r)
+            os.close(self._claim_w)
+            self._claim_r = self._claim_w = -1
 
 
 class Template:

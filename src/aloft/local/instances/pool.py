@@ -19,10 +19,17 @@ import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from aloft.local.instances.awake import Spinner
-from aloft.local.instances.concurrency import ConcurrencySlots
-from aloft.local.instances.instance import Instance, LogReader, ProcessWatch, exit_reason
+from aloft.local.instances.concurrency import ConcurrencySlots, Waiter
+from aloft.local.instances.instance import (
+    LOST,
+    Instance,
+    LogReader,
+    ProcessWatch,
+    exit_reason,
+)
 from aloft.local.instances.instance import spawn as spawn_process
 from aloft.local.instances.log_framing import (
     log_stream_name,
@@ -52,6 +59,11 @@ INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the t
 EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
 IDLE_CHECK = 0.25  # seconds between keep_alive checks
 INTERNAL_ERROR = b'{"message": "Internal Server Error"}'  # API Gateway's 502 body
+AHEAD_WITHIN = 5.0
+"""ms: an instance whose last request took less is sent the next waiting request ahead (a
+pipeline; slower requests gain nothing from it and would hold a waiting request back)."""
+PIPELINE = os.environ.get("ALOFT_PIPELINE", "1") != "0"
+"""Whether requests are sent ahead to busy instances (ALOFT_PIPELINE=0: never)."""
 
 
 @dataclass(eq=False)
@@ -82,6 +94,8 @@ class Invocation:
     init_extra: float  # ms this request waited for its version's template to initialise
     cold: bool  # the instance's first request
     trace: str  # the X-Ray trace id's Root
+    turn: int  # the instance's `turn` while this is its request: once it differs, the
+    # instance has gone on to a request sent ahead, which has this one's slot
 
 
 class _Handoff:
@@ -89,7 +103,8 @@ class _Handoff:
     ConcurrencySlots before the waiting coroutine wakes up): the instance that just answered
     gets its next request without waiting for the previous one's bookkeeping and response."""
 
-    __slots__ = ("answer", "call", "event", "fv", "kind", "pool", "rid", "root", "trace")
+    __slots__ = ("abandoned", "ahead", "answer", "call", "event", "fv", "kind", "pool", "rid",
+                 "root", "trace", "version", "waiter")
 
     def __init__(self, pool: InstancePool, fv: FunctionVersion, event: bytes, rid: str,
                  kind: int, trace: str, root: str) -> None:
@@ -97,6 +112,11 @@ class _Handoff:
         self.kind, self.trace, self.root = kind, trace, root
         self.call: Invocation | None = None
         self.answer: asyncio.Future[tuple[int, bytes]] | None = None
+        self.waiter: Waiter | None = None
+        # sent ahead to this busy instance of this version (a pipeline, see _send_ahead)
+        self.ahead: Instance | None = None
+        self.version: _Version | None = None
+        self.abandoned = False  # called off after its instance had started it
 
     def start(self) -> None:
         """Send the request to an idle instance of its version, if one is waiting (else the
@@ -107,9 +127,25 @@ class _Handoff:
             return
         instance = version.idle.pop()
         version.running += 1
-        self.call = Invocation(version, instance, self.rid, 0.0, instance.cold, self.root)
+        cold = instance.cold
         self.answer = pool._send(instance, self.event, self.rid, self.kind, self.trace,
                                  self.root)
+        self.call = Invocation(version, instance, self.rid, 0.0, cold, self.root, instance.turn)
+
+    def take_back(self) -> bool:
+        """Take the request back from the instance it was sent ahead to (True), unless that
+        instance has started it (False: it runs there, see InstancePool._pass_on)."""
+        instance = self.ahead
+        if instance is None:
+            return True
+        if not instance.take_back():
+            return False
+        self.ahead = None
+        del self.pool._ahead[instance]
+        instance.log.cancel_ahead(self.rid)
+        if self.waiter is not None:
+            self.waiter.take_back = None
+        return True
 
 
 class InstancePool:
@@ -129,6 +165,7 @@ class InstancePool:
         self._live_total = 0
         self._busy: set[Instance] = set()
         self._owner: dict[Instance, _Version] = {}
+        self._ahead: dict[Instance, _Handoff] = {}  # the request sent ahead to a busy instance
         self._reaper: asyncio.Task[None] | None = None
         self._zygote_check: asyncio.TimerHandle | None = None  # the reaper's return for zygotes
         self._closed = False
@@ -175,13 +212,18 @@ class InstancePool:
             # Queued (under load, most requests are): when a slot frees, the request goes to
             # the instance just freed at once, not after this coroutine wakes up.
             handoff = _Handoff(self, fv, event, rid, kind, trace, root)
-            granted = slots.queue(fv, handoff.start)
+            waiter = handoff.waiter = slots.queue(fv, handoff.start, handoff)
+            granted = waiter.future
+            if not granted.done() and PIPELINE:
+                self._send_ahead(handoff)
             try:
                 if not await granted:
                     return self._throttled(fv, rid)
             except asyncio.CancelledError:
                 if handoff.call is not None:  # sent already: its answer is not wanted
                     self._abandon(handoff.call)
+                elif not handoff.take_back():  # started where it was sent ahead: stop it there
+                    handoff.abandoned = True  # (when its turn comes, see _pass_on)
                 elif granted.done() and not granted.cancelled() and granted.result():
                     slots.release(fv.function)
                 raise
@@ -202,18 +244,21 @@ class InstancePool:
                     if isinstance(cold_start, InvokeResult):
                         return cold_start
                     instance, init_extra = cold_start
-                call = Invocation(version, instance, rid, init_extra, instance.cold, root)
-                answer = self._send(instance, event, rid, kind, trace, call.trace)
+                cold = instance.cold
+                answer = self._send(instance, event, rid, kind, trace, root)
+                call = Invocation(version, instance, rid, init_extra, cold, root, instance.turn)
             assert answer is not None  # sent here or by the handoff
             try:
                 kind, payload = await answer
             except asyncio.CancelledError:  # called off (a deploy's health check on Ctrl-C)
-                self._discard(instance)  # its answer is not wanted: stop it, free its slot
+                if instance.turn == call.turn:  # (else it has answered, and gone on)
+                    self._discard(instance)  # its answer is not wanted: stop it, free its slot
                 raise
             finally:
-                instance.timer.cancel()  # type: ignore[union-attr]  # set by _send
-                self._busy.discard(instance)
-                instance.busy = False
+                if instance.turn == call.turn:  # it has not gone on to a request sent ahead
+                    instance.timer.cancel()  # type: ignore[union-attr]  # set by _send
+                    self._busy.discard(instance)
+                    instance.busy = False
             result = self._answered(call, kind, payload)
             if result is None:  # the instance is gone: find out why
                 result = self._finish(call, *await self._lost(instance, rid))
@@ -226,7 +271,8 @@ class InstancePool:
             version.running -= 1
             if version.retired and not version.running and not version.live:
                 self.templates.stop(version)  # retired while this request started it
-            slots.release(fv.function)
+            if call is None or call.instance.turn == call.turn:  # (else passed on with it)
+                slots.release(fv.function)
 
     def _abandon(self, call: Invocation) -> None:
         """A request sent by a handoff was called off before its caller woke up: what invoke's
@@ -378,6 +424,7 @@ class InstancePool:
         fv = instance.fv
         # The request goes out first: the instance works on it while we do the bookkeeping.
         answer = instance.send(rid, float(fv.timeout), event, request_kind, trace)
+        instance.turn += 1
         instance.requests += 1
         instance.busy = True
         self._busy.add(instance)
@@ -389,7 +436,78 @@ class InstancePool:
         else:  # init has its own allowance; the timeout counts from the end of init
             instance.timer = loop.call_later(INIT_LIMIT + fv.timeout, self._timed_out, instance)
             instance.ready.add_done_callback(lambda _: self._rearm(instance))
+        if instance.quick and PIPELINE:  # a request waiting for a slot goes ahead to it
+            self._next_ahead(instance)
         return answer
+
+    # -- a pipeline: requests sent ahead to busy instances ------------------------------------
+
+    def _send_ahead(self, handoff: _Handoff) -> None:
+        """Send a request that waits for a slot ahead to a busy instance of its version that
+        has none waiting yet, if one is pipelined (its last request took under AHEAD_WITHIN):
+        the instance goes on to it without sleeping in between, and it still waits for its
+        slot here, from where it is taken back if it must be (see Waiter)."""
+        version = self._versions.get(handoff.fv.key)
+        if version is None or version.retired:
+            return
+        ahead = self._ahead
+        for instance in version.live:
+            if instance.busy and instance.quick and instance not in ahead and \
+                    self._ahead_to(handoff, instance, version):
+                return
+
+    def _next_ahead(self, instance: Instance) -> None:
+        """Send the first request waiting for its version ahead to `instance` (busy)."""
+        version = self._owner.get(instance)
+        if version is None or version.retired or instance in self._ahead:
+            return
+        waiter = self._slots.next_waiting(version.fv.key)
+        if waiter is not None:
+            self._ahead_to(cast(_Handoff, waiter.tag), instance, version)
+
+    def _ahead_to(self, handoff: _Handoff, instance: Instance, version: _Version) -> bool:
+        fv, rid, waiter = instance.fv, handoff.rid, handoff.waiter
+        if waiter is None or instance.timed_out or not instance.send_ahead(
+                rid, float(fv.timeout), handoff.event, handoff.kind, handoff.trace):
+            return False
+        handoff.ahead, handoff.version = instance, version
+        waiter.take_back = handoff.take_back
+        self._ahead[instance] = handoff
+        instance.log.ahead(rid, start_line(fv, rid, handoff.root))
+        return True
+
+    def _pass_on(self, instance: Instance) -> None:
+        """`instance` has answered and gone on to the request sent ahead to it (called as the
+        answer arrives, before its caller wakes): that request has the slot of the one before
+        it, its timeout starts now, and the next waiting request goes ahead to it."""
+        handoff = self._ahead.pop(instance)
+        version, waiter = handoff.version, handoff.waiter
+        assert version is not None and waiter is not None
+        handoff.ahead = None
+        instance.turn += 1
+        instance.requests += 1
+        version.running += 1
+        call = Invocation(version, instance, handoff.rid, 0.0, False, handoff.root, instance.turn)
+        handoff.call, handoff.answer = call, instance.answer
+        if instance.timer is not None:
+            instance.timer.cancel()
+        instance.timer = instance.loop.call_later(instance.fv.timeout, self._timed_out, instance)
+        self._slots.transfer(waiter)
+        if handoff.abandoned:  # called off after its instance had started it
+            self._abandon(call)
+        else:
+            self._next_ahead(instance)
+
+    def _drop_ahead(self, instance: Instance) -> None:
+        """`instance` is going: the request sent ahead to it is taken back (it waits for a slot
+        again), or, when the instance had started it, ends with the instance."""
+        handoff = self._ahead[instance]
+        if handoff.take_back():
+            return
+        instance.go_on()  # (-> _pass_on)
+        answer = instance.answer
+        if answer is not None and not answer.done():
+            answer.set_result((LOST, b""))
 
     def _answered(self, call: Invocation, kind: int, payload: bytes) -> InvokeResult | None:
         """The result of the instance's answer; None when it ended without one (see _lost)."""
@@ -401,26 +519,27 @@ class InstancePool:
             code, size = LINES_HEAD.unpack_from(payload, RESULT_SIZE)
             start = LINES_START + size
             response = HttpResponse(code, [], payload[start:], payload[LINES_START:start])
-            self._idle(call.version, instance)
+            self._free(call)
             return self._finish(call, "ok", b"", duration, maxrss, response)
         if kind == P.RESULT_HTTP:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             response = HttpResponse(*P.unpack_http(payload, RESULT_SIZE))
-            self._idle(call.version, instance)
+            self._free(call)
             return self._finish(call, "ok", b"", duration, maxrss, response)
         status: InvokeStatus
         if kind == P.RESULT_OK or kind == P.RESULT_ERROR:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             body = payload[RESULT_SIZE:]
             status = "ok" if kind == P.RESULT_OK else "error"
-            self._idle(call.version, instance)
+            self._free(call)
         elif kind == P.RESULT_MALFORMED:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             why = payload[RESULT_SIZE:].decode(errors="replace")
-            instance.log.say(f"Gateway: malformed Lambda proxy response ({why}): answered 502")
+            instance.log.say(f"Gateway: malformed Lambda proxy response ({why}): answered 502",
+                             call.request_id)
             response = HttpResponse(502, [("content-type", "application/json")], INTERNAL_ERROR)
             body, status = b"", "ok"
-            self._idle(call.version, instance)
+            self._free(call)
         elif kind == P.RESULT_OOM:
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
             body = payload[RESULT_SIZE:]
@@ -449,7 +568,8 @@ class InstancePool:
         """END and REPORT logged (left in the result for the gateway with an HTTP response),
         metrics recorded: the invocation's result."""
         instance, rid, cold, fv = call.instance, call.request_id, call.cold, call.version.fv
-        start = instance.log.end()
+        instance.quick = duration < AHEAD_WITHIN
+        start = instance.log.end(rid)
         init_ms = (instance.init_ms or 0.0) + call.init_extra if cold else None
         report = report_text(fv, rid, duration, maxrss, init_ms, start)
         stream = instance.log.stream
@@ -537,6 +657,7 @@ class InstancePool:
         if instance is None:
             instance = await self._spawn(version.fv)
         instance.on_gone = self._child_gone
+        instance.on_turn = self._pass_on
         version.live.add(instance)
         version.emptied.clear()
         self._owner[instance] = version
@@ -569,6 +690,11 @@ class InstancePool:
             raise
         return instance
 
+    def _free(self, call: Invocation) -> None:
+        """Its instance is idle after the call, unless it has gone on to a request sent ahead."""
+        if call.instance.turn == call.turn:
+            self._idle(call.version, call.instance)
+
     def _idle(self, version: _Version, instance: Instance) -> None:
         instance.last_used = time.monotonic()
         if version.retired or not instance.alive or self._closed:
@@ -583,6 +709,8 @@ class InstancePool:
         if version is None:  # never claimed (a template's spare) or already forgotten
             instance.close_log()
             return
+        if instance in self._ahead:
+            self._drop_ahead(instance)
         version.live.discard(instance)
         with contextlib.suppress(ValueError):
             version.idle.remove(instance)

@@ -68,10 +68,10 @@ def test_a_granted_waiters_start_runs_in_the_release_before_it_wakes() -> None:
         slots = ConcurrencySlots(account=1, throttle_wait=0.05)
         order: list[str] = []
         assert slots.try_take(fv("x"))
-        first = slots.queue(fv("x"), lambda: order.append("first started"))
+        first = slots.queue(fv("x"), lambda: order.append("first started")).future
         await asyncio.sleep(0.1)  # it expires
         assert first.done() and first.result() is False
-        second = slots.queue(fv("x"), lambda: order.append("second started"))
+        second = slots.queue(fv("x"), lambda: order.append("second started")).future
         slots.release("x")
         order.append("released")
         assert await second
@@ -79,3 +79,36 @@ def test_a_granted_waiters_start_runs_in_the_release_before_it_wakes() -> None:
         return order
 
     assert asyncio.run(scenario()) == ["second started", "released", "second woke"]
+
+
+def test_a_waiter_sent_ahead_is_taken_back_before_it_is_granted_or_throttled() -> None:
+    """A waiter sent ahead to a busy instance (`take_back` set): granted a freed slot or
+    throttled only once taken back from there; when the instance has started it, it leaves the
+    queue with neither, and has that instance's slot (`transfer`: no slot taken or freed)."""
+    async def scenario() -> list[str]:
+        slots = ConcurrencySlots(account=2, throttle_wait=0.05)
+        order: list[str] = []
+        assert slots.try_take(fv("x")) and slots.try_take(fv("x"))
+        taken = slots.queue(fv("x"), lambda: order.append("taken back, started"))
+        taken.take_back = lambda: order.append("take back") is None  # it can be
+        claimed = slots.queue(fv("x"), lambda: order.append("claimed, started"))
+        claimed.take_back = lambda: order.append("cannot take back") is not None
+        late = slots.queue(fv("x"), lambda: order.append("late started"))
+        assert slots.next_waiting(fv("x").key) is late  # the first not sent ahead
+        slots.release("x")  # a slot for the first in line: it comes back, and has it
+        assert await taken.future
+        slots.release("x")  # the next in line was started where it was sent: the late one
+        assert await late.future
+        assert not claimed.future.done()  # neither granted nor throttled: it runs there
+        assert slots._total == 2
+        slots.transfer(claimed)  # its turn came there: the slot of the request before it
+        assert await claimed.future and slots._total == 2
+        expiring = slots.queue(fv("x"), lambda: order.append("never"))
+        expiring.take_back = lambda: order.append("cannot take back") is not None
+        await asyncio.sleep(0.1)
+        assert not expiring.future.done() and not slots._waiters  # not throttled: it runs
+        return order
+
+    assert asyncio.run(scenario()) == [
+        "take back", "taken back, started", "cannot take back", "late started",
+        "cannot take back"]

@@ -312,7 +312,10 @@ def _context_factory(context_cls: Any) -> ContextFactory:
 
 def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -> None:
     """Answer INVOKE frames until the pool closes the socket."""
+    claim = _claim_pipe(sock)
     rfile = sock.makefile("rb", buffering=65536)
+    ahead, skipped = P.AHEAD, P.frame(P.SKIPPED)
+    next_mark, read, write = f"{P.NEXT}\n".encode(), os.read, os.write
     header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
     head_size, invoke_size = header.size, invoke_head.size
     ok, failed, http_ok, malformed = P.RESULT_OK, P.RESULT_ERROR, P.RESULT_HTTP, P.RESULT_MALFORMED
@@ -343,6 +346,17 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
         gap = clock() - answered
         length, request_kind = header.unpack(head)
         body = rfile.read(length)
+        if request_kind & ahead:  # sent ahead: run it only if the pool has not taken it back
+            request_kind ^= ahead
+            try:
+                claimed = read(claim, 1)
+            except BlockingIOError:
+                claimed = b""
+            if not claimed:
+                sock.sendall(skipped)
+                continue
+            with contextlib.suppress(OSError):  # (the function closed its stdout: no output)
+                write(1, next_mark)  # its output starts here
         timeout, rid_len, trace_len = invoke_head.unpack_from(body)
         start = invoke_size + rid_len
         request_id = body[invoke_size:start].decode()
@@ -405,6 +419,17 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
             + payload
         )
         answered = clock()
+
+
+def _claim_pipe(sock: socket.socket) -> int:
+    """The claim pipe's read end, which the pool sends before any request (P.CLAIM)."""
+    data, fds, _flags, _addr = socket.recv_fds(sock, P.HEADER.size, 1)
+    if len(data) < P.HEADER.size:
+        os._exit(0)  # the pool closed our socket
+    length, kind = P.HEADER.unpack(data)
+    if kind != P.CLAIM or length or len(fds) != 1:
+        raise RuntimeError(f"the pool's first frame is not its claim pipe ({kind}, {fds})")
+    return fds[0]
 
 
 def _set_snap_start(flag: str | None) -> None:
