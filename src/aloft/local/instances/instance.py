@@ -167,8 +167,12 @@ class LogReader:
         loop.add_reader(fd, self._readable)
 
     def begin(self, request_id: str, start_line: str) -> None:
+        """A request sent to the instance while idle (nothing of a pipeline is pending)."""
         self.request_id, self._start = request_id, start_line
         self._lines.reset()
+        if self._next or self._ended:
+            self._next.clear()
+            self._ended.clear()
 
     def ahead(self, request_id: str, start_line: str) -> None:
         """A request was sent ahead: its output begins at its mark (P.NEXT)."""
@@ -275,10 +279,12 @@ class LogReader:
             self._sink.write(self._function, self._version, None, line, self.stream)
         return rest
 
-    def drain(self) -> None:
+    def drain(self, request_id: str | None = None) -> None:
         """Read what is left in the pipe. The instance writes its output before its response, so
         when the response has arrived all of that request's output is in the pipe already.
-        Most requests print nothing: a poll says so without the failed read's exception."""
+        Most requests print nothing: a poll says so without the failed read's exception. An
+        unfinished line is `request_id`'s last, unless another request's output has begun
+        (a pipeline's)."""
         if self._fd >= 0 and self._poll.poll(0):
             while self._fd >= 0:
                 try:
@@ -289,7 +295,7 @@ class LogReader:
                     self.close()
                     break
                 self._emit(data)
-        if self._ended and self._fd >= 0:
+        if request_id is not None and request_id != self.request_id:
             return  # an unfinished line is the output of the request sent ahead, which runs on
         rid = None if self._init else self.request_id
         for line in self._lines.flush():

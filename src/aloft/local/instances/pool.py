@@ -512,7 +512,7 @@ class InstancePool:
     def _answered(self, call: Invocation, kind: int, payload: bytes) -> InvokeResult | None:
         """The result of the instance's answer; None when it ended without one (see _lost)."""
         instance, fv = call.instance, call.version.fv
-        instance.log.drain()
+        instance.log.drain(call.request_id)
         response = None
         if kind == P.RESULT_HTTP_LINES:  # the hot path of the gateway
             duration, maxrss = RESULT_HEAD.unpack_from(payload)
