@@ -9,33 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
 import sys
 import time
 from array import array
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from aloft.local.instances import credentials, isolation
 from aloft.local.instances.awake import spin_seconds
 from aloft.local.instances.log_framing import log_stream_name
-from aloft.local.instances.output import OutputLines
+from aloft.local.instances.log_reader import LogReader
 from aloft.local.instances.worker import protocol as P
 from aloft.local.types import FunctionVersion, LogSink
 
 INSTANCE_MAIN = Path(__file__).parent / "worker" / "instance_main.py"
 LOST = -1  # pseudo frame kind: the instance's socket closed before it answered
 HEAD = P.HEADER.size
-PIPE_BYTES = 1 << 20
-"""The size of an instance's output pipe, and of one read from it."""
 
 
 def python_path(fv: FunctionVersion, *, code: bool = True) -> list[str]:
@@ -125,187 +119,6 @@ def read_packets(
             on_closed()
             return
         on_packet(packet)
-
-
-class LogReader:
-    """Reads a process's stdout+stderr pipe without blocking and writes it to the sink line by
-    line, tagged with the request in progress (None between requests: init output) and the
-    process's log stream. Lines and each invocation's output are capped (output.py): reading
-    stays linear and bounded.
-
-    A request's START line waits here (`begin`) until the request prints something or ends
-    (`end`): most requests print nothing, and their START, END and REPORT lines then reach the
-    sink as one entry instead of three (the log store's cost is on every request's path).
-
-    An instance's init output (a fresh one's imports, a forked one's after-restore hooks) is
-    its own, with no request id, before the START of the request that came while it started,
-    as Lambda logs its INIT and RESTORE phases: from `initialising` until the instance's mark
-    in the pipe (P.INIT_DONE)."""
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, fd: int, sink: LogSink, fv: FunctionVersion,
-        stream: str, *, initialising: bool = False,
-    ) -> None:
-        os.set_blocking(fd, False)
-        with contextlib.suppress(OSError):  # fewer wake-ups for a function that prints a lot
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        self._loop, self._fd, self._sink = loop, fd, sink
-        self._function, self._version = fv.function, fv.version
-        self.stream = stream  # what the process was told (AWS_LAMBDA_LOG_STREAM_NAME)
-        self._lines = OutputLines()
-        self.request_id: str | None = None
-        self._start: str | None = None  # the request's START line, not yet written
-        self._init = initialising  # what comes is init output
-        # A pipeline (P.AHEAD): the requests sent ahead, in order, [request id, START line,
-        # begun]: each begins at its mark in the pipe, or when the request before it ends if
-        # that comes first (its mark is then only taken out); the requests whose output ended
-        # at the next one's mark, until their `end` (request id -> their START, if unwritten).
-        self._next: deque[list[Any]] = deque()
-        self._ended: dict[str, str | None] = {}
-        self._poll = select.poll()
-        self._poll.register(fd, select.POLLIN)
-        loop.add_reader(fd, self._readable)
-
-    def begin(self, request_id: str, start_line: str) -> None:
-        """A request sent to the instance while idle (nothing of a pipeline is pending)."""
-        self.request_id, self._start = request_id, start_line
-        self._lines.reset()
-        if self._next or self._ended:
-            self._next.clear()
-            self._ended.clear()
-
-    def ahead(self, request_id: str, start_line: str) -> None:
-        """A request was sent ahead: its output begins at its mark (P.NEXT)."""
-        self._next.append([request_id, start_line, False])
-
-    def cancel_ahead(self, request_id: str) -> None:
-        """A request sent ahead was taken back: no mark will come for it."""
-        for entry in self._next:
-            if entry[0] == request_id:
-                self._next.remove(entry)
-                return
-
-    def say(self, text: str, request_id: str | None = None) -> None:
-        """A line of the platform's own about a request (the one in progress unless
-        `request_id` says another), after its START."""
-        rid: str | None
-        if request_id is not None and request_id in self._ended:  # its output has ended
-            rid, start = request_id, self._ended[request_id]
-            self._ended[request_id] = None
-        else:
-            rid, start, self._start = self.request_id, self._start, None
-        if start is not None:
-            text = f"{start}\n{text}"
-        self._sink.write(self._function, self._version, rid, text, self.stream)
-
-    def end(self, request_id: str | None = None) -> str | None:
-        """A request (the one in progress unless `request_id` says another) is over: its START
-        line if it is still unwritten (the caller writes it with the END and REPORT lines)."""
-        if request_id is not None and request_id in self._ended:  # the next one has begun
-            return self._ended.pop(request_id)
-        start, self._start, self.request_id = self._start, None, None
-        self._lines.reset()
-        self._init = False  # it answered: its mark was read (or cut with init output past 10 MB)
-        upcoming = self._next
-        if upcoming and upcoming[0][2]:  # it began early, and its mark was cut with its output
-            upcoming.popleft()
-        if upcoming:  # the next one's turn has come: what comes now is its output
-            entry = upcoming[0]
-            self.request_id, self._start, entry[2] = entry[0], entry[1], True
-        return start
-
-    def _readable(self) -> None:
-        try:
-            data = os.read(self._fd, PIPE_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if data:
-            self._emit(data)
-        else:
-            self.close()
-
-    def _emit(self, data: bytes) -> None:
-        lines = self._lines.feed(data)
-        if self._init:
-            lines = self._init_output(lines)
-            if self._init:
-                return
-        if self._next:
-            lines = self._past_marks(lines)
-        self._write(lines)
-
-    def _past_marks(self, lines: list[str]) -> list[str]:
-        """Write the lines up to each mark of a request sent ahead (P.NEXT) for the request
-        whose output they are, and begin that request; the lines after the last mark."""
-        for at, line in enumerate(lines):
-            if line.endswith(P.NEXT):
-                line = line[: -len(P.NEXT)]
-                before = [*lines[:at], line] if line else lines[:at]
-                rid, start, begun = self._next.popleft()
-                if begun:  # it began when the request before it ended: only the mark goes
-                    rest = [*before, *lines[at + 1 :]]
-                else:
-                    self._write(before)
-                    if self.request_id is not None:
-                        self._ended[self.request_id] = self._start
-                    self.request_id, self._start = rid, start
-                    self._lines.reset()
-                    rest = lines[at + 1 :]
-                return self._past_marks(rest) if self._next else rest
-        return lines
-
-    def _write(self, lines: list[str]) -> None:
-        write, rid, stream = self._sink.write, self.request_id, self.stream
-        if self._start is not None and (lines or self._lines.pending):
-            write(self._function, self._version, rid, self._start, stream)
-            self._start = None
-        for line in lines:
-            write(self._function, self._version, rid, line, stream)
-
-    def _init_output(self, lines: list[str]) -> list[str]:
-        """Write the init's lines, up to the instance's mark (P.INIT_DONE, written before its
-        READY: the order in the pipe is what tells the two apart, not when either is read);
-        the lines after it."""
-        rest: list[str] = []
-        for at, line in enumerate(lines):
-            if line.endswith(P.INIT_DONE):
-                self._init = False
-                line, rest = line[: -len(P.INIT_DONE)], lines[at + 1 :]
-                lines = [*lines[:at], line] if line else lines[:at]
-                break
-        for line in lines:
-            self._sink.write(self._function, self._version, None, line, self.stream)
-        return rest
-
-    def drain(self, request_id: str | None = None) -> None:
-        """Read what is left in the pipe. The instance writes its output before its response, so
-        when the response has arrived all of that request's output is in the pipe already.
-        Most requests print nothing: a poll says so without the failed read's exception. An
-        unfinished line is `request_id`'s last, unless another request's output has begun
-        (a pipeline's)."""
-        if self._fd >= 0 and self._poll.poll(0):
-            while self._fd >= 0:
-                try:
-                    data = os.read(self._fd, PIPE_BYTES)
-                except (BlockingIOError, OSError):
-                    break
-                if not data:
-                    self.close()
-                    break
-                self._emit(data)
-        if request_id is not None and request_id != self.request_id:
-            return  # an unfinished line is the output of the request sent ahead, which runs on
-        rid = None if self._init else self.request_id
-        for line in self._lines.flush():
-            self._sink.write(self._function, self._version, rid, line, self.stream)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            self._loop.remove_reader(self._fd)
-            os.close(self._fd)
-            self._fd = -1
 
 
 class ProcessWatch:
@@ -411,15 +224,20 @@ class Instance:
         self._claim_r = self._claim_w = -1
 
     async def connect(self, sock: socket.socket) -> None:
-        """Take `sock` as the instance's socket, the claim pipe's read end its first frame."""
+        """Take `sock` as the instance's socket; its first frame gives the instance what a
+        pipeline needs (P.CLAIM): the claim pipe's read end and a second output pipe."""
         claim_r, claim_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # (the two share the flag)
+        log_r, log_w = os.pipe2(os.O_CLOEXEC)
         try:
-            socket.send_fds(sock, [P.frame(P.CLAIM)], [claim_r])
+            socket.send_fds(sock, [P.frame(P.CLAIM)], [claim_r, log_w])
         except OSError:
-            os.close(claim_r)
-            os.close(claim_w)
+            for fd in (claim_r, claim_w, log_r):
+                os.close(fd)
             raise
+        finally:
+            os.close(log_w)
         self._claim_r, self._claim_w = claim_r, claim_w  # both: we write it, and take it back
+        self.log.add_pipe(log_r)
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_unix_connection(lambda: _Connection(self), sock=sock)
         self.transport = transport

@@ -23,13 +23,7 @@ from typing import cast
 
 from aloft.local.instances.awake import Spinner
 from aloft.local.instances.concurrency import ConcurrencySlots, Waiter
-from aloft.local.instances.instance import (
-    LOST,
-    Instance,
-    LogReader,
-    ProcessWatch,
-    exit_reason,
-)
+from aloft.local.instances.instance import LOST, Instance, ProcessWatch, exit_reason
 from aloft.local.instances.instance import spawn as spawn_process
 from aloft.local.instances.log_framing import (
     log_stream_name,
@@ -39,6 +33,7 @@ from aloft.local.instances.log_framing import (
     start_line,
     timeout_line,
 )
+from aloft.local.instances.log_reader import LogReader
 from aloft.local.instances.memory import WATCHDOG_INTERVAL, over_limit
 from aloft.local.instances.templates import TemplateManager, TemplateSlot, cannot_start
 from aloft.local.instances.trace_ids import new_trace, root_of
@@ -484,6 +479,7 @@ class InstancePool:
         version, waiter = handoff.version, handoff.waiter
         assert version is not None and waiter is not None
         handoff.ahead = None
+        instance.log.passed_on()  # (before the next request can write to the answer's pipe)
         instance.turn += 1
         instance.requests += 1
         version.running += 1

@@ -312,10 +312,10 @@ def _context_factory(context_cls: Any) -> ContextFactory:
 
 def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -> None:
     """Answer INVOKE frames until the pool closes the socket."""
-    claim = _claim_pipe(sock)
+    claim, outputs = _pipeline_fds(sock)
+    output = 0  # which of `outputs` fd 1 and 2 are now
     rfile = sock.makefile("rb", buffering=65536)
-    ahead, skipped = P.AHEAD, P.frame(P.SKIPPED)
-    next_mark, read, write = f"{P.NEXT}\n".encode(), os.read, os.write
+    ahead, skipped, read, dup2 = P.AHEAD, P.frame(P.SKIPPED), os.read, os.dup2
     header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
     head_size, invoke_size = header.size, invoke_head.size
     ok, failed, http_ok, malformed = P.RESULT_OK, P.RESULT_ERROR, P.RESULT_HTTP, P.RESULT_MALFORMED
@@ -355,8 +355,9 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
             if not claimed:
                 sock.sendall(skipped)
                 continue
-            with contextlib.suppress(OSError):  # (the function closed its stdout: no output)
-                write(1, next_mark)  # its output starts here
+            output ^= 1  # its output goes to the other pipe (the request before's was flushed)
+            dup2(outputs[output], 1)
+            dup2(outputs[output], 2)
         timeout, rid_len, trace_len = invoke_head.unpack_from(body)
         start = invoke_size + rid_len
         request_id = body[invoke_size:start].decode()
@@ -421,15 +422,16 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
         answered = clock()
 
 
-def _claim_pipe(sock: socket.socket) -> int:
-    """The claim pipe's read end, which the pool sends before any request (P.CLAIM)."""
-    data, fds, _flags, _addr = socket.recv_fds(sock, P.HEADER.size, 1)
+def _pipeline_fds(sock: socket.socket) -> tuple[int, tuple[int, int]]:
+    """The claim pipe's read end and the two output pipes (the first one fd 1 and 2 write to
+    now), from the pool's first frame (P.CLAIM)."""
+    data, fds, _flags, _addr = socket.recv_fds(sock, P.HEADER.size, 2)
     if len(data) < P.HEADER.size:
         os._exit(0)  # the pool closed our socket
     length, kind = P.HEADER.unpack(data)
-    if kind != P.CLAIM or length or len(fds) != 1:
-        raise RuntimeError(f"the pool's first frame is not its claim pipe ({kind}, {fds})")
-    return fds[0]
+    if kind != P.CLAIM or length or len(fds) != 2:
+        raise RuntimeError(f"the pool's first frame is not its pipeline's ({kind}, {fds})")
+    return fds[0], (os.dup(1), fds[1])
 
 
 def _set_snap_start(flag: str | None) -> None:

@@ -28,8 +28,10 @@ INVOKE_CONTEXT = 4  # INVOKE_HEAD + request id + trace + CONTEXT_LENGTH + Client
 # timeout in seconds, request id length, trace length (the invocation's _X_AMZN_TRACE_ID, ASCII)
 INVOKE_HEAD = struct.Struct("!dHH")
 CONTEXT_LENGTH = struct.Struct("!I")
-CLAIM = 5  # the first frame an instance gets (no payload), with its claim pipe's read end
-# attached (SCM_RIGHTS): the pipe that decides who has a request sent ahead (AHEAD)
+CLAIM = 5  # the first frame an instance gets (no payload), with two fds attached (SCM_RIGHTS):
+# the claim pipe's read end, which decides who has a request sent ahead (AHEAD), and a second
+# output pipe's write end: a request sent ahead writes its output to the pipe the request
+# before it did not, so that the pool tells their output apart without a mark between them
 AHEAD = 0x40
 """OR'ed into an INVOKE kind: a request sent ahead, while the instance is still busy with the one
 before it (a pipeline: the instance goes on to it without sleeping in between). It is still the
@@ -44,9 +46,6 @@ READY = 10  # READY_BODY
 INIT_DONE = "\x00aloft: init done\x00"
 """An instance's last line of init output (written to its log pipe before READY): what comes
 after it in the pipe is its requests' output."""
-NEXT = "\x00aloft: next\x00"
-"""Written to the log pipe as a request sent ahead starts: what comes after it in the pipe is
-that request's output, what comes before, the request before it's (see AHEAD)."""
 READY_BODY = struct.Struct("!id")  # pid, init milliseconds
 INIT_ERROR = 11  # pid (!i) + Lambda error object JSON
 RESULT_OK = 12  # RESULT_HEAD + the handler's JSON result
