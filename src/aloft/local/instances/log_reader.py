@@ -151,7 +151,10 @@ class LogReader:
         answer, so when the answer has arrived all of that output is in the pipe already. An
         unfinished line is the request's last (with `request_id`: unless its output ended
         already, read when the request sent ahead began)."""
-        if request_id is not None and request_id in self._ended:
+        if request_id is not None:  # an answer: its output is on the current pipe
+            if request_id not in self._ended:
+                self._read(self._current)
+                self._flush(self._current)
             return
         for pipe in self._pipes:
             self._read(pipe)
