@@ -39,9 +39,14 @@ def python_path(fv: FunctionVersion, *, code: bool = True) -> list[str]:
     return [str(d) for d in dirs if d is not None]
 
 
-def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
+PROVISIONED = "provisioned-concurrency"
+
+
+def instance_env(fv: FunctionVersion, stream: str, initialization: str | None = None
+                 ) -> dict[str, str]:
     """The environment of an instance: the function's own, exactly, with its secret access key
-    (derived now: never stored), its artifact path and its own log stream."""
+    (derived now: never stored), its artifact path and its own log stream. `initialization`:
+    Lambda's AWS_LAMBDA_INITIALIZATION_TYPE when not the function's (PROVISIONED)."""
     env = credentials.with_secret(fv.environment)
     env["PYTHONPATH"] = os.pathsep.join(python_path(fv))
     env["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
@@ -49,6 +54,8 @@ def instance_env(fv: FunctionVersion, stream: str) -> dict[str, str]:
     env[P.SNAP_START_ENV] = "1" if fv.snap_start else "0"
     if fv.snap_start:  # Lambda's word for an environment of a SnapStart function
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
+    if initialization is not None:
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = initialization
     return with_spin(env)
 
 
@@ -59,17 +66,18 @@ def with_spin(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int, stream: str
-          ) -> subprocess.Popen[bytes]:
+def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int, stream: str,
+          initialization: str | None = None) -> subprocess.Popen[bytes]:
     """Start `instance_main.py` with the version's interpreter and no site-packages (-S; the
     script's own directory leaves sys.path first thing, as -P would, which 3.9 lacks), told
-    what to hide of the machine (isolation.py) and its log stream."""
+    what to hide of the machine (isolation.py) and its log stream (and `instance_env`'s
+    `initialization`)."""
     python = fv.python or sys.executable
     argv = [python, "-S", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory),
             isolation.current().spec(fv) or "-"]
     return subprocess.Popen(
         argv,
-        env=instance_env(fv, stream),
+        env=instance_env(fv, stream, initialization),
         cwd=fv.code_dir,
         stdin=subprocess.DEVNULL,
         stdout=log_fd,

@@ -23,7 +23,13 @@ from typing import cast
 
 from aloft.local.instances.awake import Spinner
 from aloft.local.instances.concurrency import ConcurrencySlots, Waiter
-from aloft.local.instances.instance import LOST, Instance, ProcessWatch, exit_reason
+from aloft.local.instances.instance import (
+    LOST,
+    PROVISIONED,
+    Instance,
+    ProcessWatch,
+    exit_reason,
+)
 from aloft.local.instances.instance import spawn as spawn_process
 from aloft.local.instances.log_framing import (
     log_stream_name,
@@ -639,11 +645,12 @@ class InstancePool:
             version = self._versions[fv.key] = _Version(fv)
         return version
 
-    async def _start(self, version: _Version) -> Instance:
-        """A new instance of the version: forked from its template or a fresh process."""
+    async def _start(self, version: _Version, *, provisioned: bool = False) -> Instance:
+        """A new instance of the version: forked from its template or a fresh process (always,
+        when `provisioned`: see _provision_one)."""
         if self._live_total >= self.account_concurrency:
             self._evict_one()
-        template = self.templates.running(version)
+        template = None if provisioned else self.templates.running(version)
         instance = None
         if template is not None:
             try:
@@ -651,7 +658,7 @@ class InstancePool:
             except OSError:  # the template just died: start a fresh process this time
                 self.templates.forget(version)
         if instance is None:
-            instance = await self._spawn(version.fv)
+            instance = await self._spawn(version.fv, PROVISIONED if provisioned else None)
         instance.on_gone = self._child_gone
         instance.on_turn = self._pass_on
         version.live.add(instance)
@@ -661,14 +668,14 @@ class InstancePool:
         self._ensure_reaper()
         return instance
 
-    async def _spawn(self, fv: FunctionVersion) -> Instance:
+    async def _spawn(self, fv: FunctionVersion, initialization: str | None = None) -> Instance:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
         log_r, log_w = os.pipe()
         stream = log_stream_name(fv.version)
         try:
             watch = ProcessWatch(loop, spawn_process(fv, "instance", theirs.fileno(), log_w,
-                                                     stream))
+                                                     stream, initialization))
         except OSError:
             ours.close()
             os.close(log_r)
@@ -794,26 +801,23 @@ class InstancePool:
             version.filling = None
 
     async def _provision_one(self, version: _Version) -> bool:
-        """Start one provisioned instance (forked from the version's template when it has
-        one); False when its init failed (said in the function's log)."""
+        """Start one provisioned instance; False when its init failed (said in the function's
+        log). A fresh process, not a template's fork: its init runs with Lambda's
+        AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, as on Lambda (and ahead of any
+        request, so its time is nobody's cold start)."""
         fv = version.fv
-        error: bytes | None = None
-        if fv.snapshot:
-            template = await self.templates.get(version)
-            if isinstance(template, bytes):
-                error = template
-        if error is None:
-            try:
-                instance = await self._start(version)
-            except OSError as exc:
-                error = cannot_start(fv, exc)
-            else:
-                error = await instance.ready
-                if error is None:
-                    instance.provisioned = True
-                    self._idle(version, instance)
-                    return True
-                self._discard(instance)
+        try:
+            instance = await self._start(version, provisioned=True)
+        except OSError as exc:
+            error = cannot_start(fv, exc)
+        else:
+            failed = await instance.ready
+            if failed is None:
+                instance.provisioned = True
+                self._idle(version, instance)
+                return True
+            error = failed
+            self._discard(instance)
         version.provision_error = runtime_error_line(error)
         self._sink.write(fv.function, fv.version, None,
                          "Provisioned concurrency: an instance failed to initialise: "

@@ -6,6 +6,7 @@ instances, which stop once idle for keep_alive."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -115,5 +116,44 @@ def test_an_init_that_fails_is_logged_not_retried_without_end(
         time.sleep(0.5)
         assert sum(said in line for *_, line in sink.lines) == 1
         assert loop.call(pool.instances) == {}
+    finally:
+        loop.run(pool.close())
+
+
+INIT_TYPE = """
+import os
+import time
+
+AT_INIT = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"pid": os.getpid(), "init": AT_INIT,
+            "now": os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")}
+"""
+
+
+def test_a_provisioned_instance_initialises_as_one(tmp_path: Path, loop: LoopThread) -> None:
+    """AWS_LAMBDA_INITIALIZATION_TYPE is `provisioned-concurrency` in a provisioned instance,
+    from its init on (as on Lambda), and `on-demand` in one started for a request beyond it."""
+    fv = _version(tmp_path, provisioned=1, snapshot=True, source=INIT_TYPE)
+    fv = dataclasses.replace(fv, environment={
+        **fv.environment, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"})
+    pool = InstancePool(RecordingSink(), account_concurrency=10)
+    try:
+        loop.call(lambda: pool.provision([fv]))
+        (provisioned,) = wait_until(lambda: (p := _pids(loop, pool, fv)) and len(p) == 1 and p)
+
+        async def two() -> list[dict[str, object]]:
+            results = await asyncio.gather(*(
+                pool.invoke(fv, json.dumps({"sleep": 0.3}).encode()) for _ in range(2)))
+            return [json.loads(r.payload) for r in results]
+
+        answers = {a["pid"]: a for a in loop.run(two())}
+        assert len(answers) == 2
+        assert answers.pop(provisioned) == {"pid": provisioned, "init": "provisioned-concurrency",
+                                            "now": "provisioned-concurrency"}
+        (on_demand,) = answers.values()
+        assert on_demand["init"] == on_demand["now"] == "on-demand"
     finally:
         loop.run(pool.close())
