@@ -431,6 +431,8 @@ def _pipeline_fds(sock: socket.socket) -> tuple[int, tuple[int, int]]:
     length, kind = P.HEADER.unpack(data)
     if kind != P.CLAIM or length or len(fds) != 2:
         raise RuntimeError(f"the pool's first frame is not its pipeline's ({kind}, {fds})")
+    for fd in fds:  # the platform's: not for what the function starts
+        os.set_inheritable(fd, False)
     return fds[0], (os.dup(1), fds[1])
 
 
