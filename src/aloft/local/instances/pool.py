@@ -28,6 +28,7 @@ from aloft.local.instances.instance import (
     PROVISIONED,
     Instance,
     ProcessWatch,
+    Template,
     exit_reason,
 )
 from aloft.local.instances.instance import spawn as spawn_process
@@ -221,12 +222,7 @@ class InstancePool:
                 if not await granted:
                     return self._throttled(fv, rid)
             except asyncio.CancelledError:
-                if handoff.call is not None:  # sent already: its answer is not wanted
-                    self._abandon(handoff.call)
-                elif not handoff.take_back():  # started where it was sent ahead: stop it there
-                    handoff.abandoned = True  # (when its turn comes, see _pass_on)
-                elif granted.done() and not granted.cancelled() and granted.result():
-                    slots.release(fv.function)
+                self._called_off(handoff)
                 raise
             call, answer = handoff.call, handoff.answer
         # One coroutine from here to the instance's answer (not invoke -> _run -> ...): each
@@ -264,9 +260,7 @@ class InstancePool:
             if result is None:  # the instance is gone: find out why
                 result = self._finish(call, *await self._lost(instance, rid))
             if instance.template is not None and instance.requests == 1:
-                instance.template.refill()  # a spare for the next cold start
-                if instance.template.zygote is not None:  # and for the layer's next template
-                    instance.template.zygote.refill()
+                self._refill(instance.template)
             return result
         finally:
             version.running -= 1
@@ -274,6 +268,25 @@ class InstancePool:
                 self.templates.stop(version)  # retired while this request started it
             if call is None or call.instance.turn == call.turn:  # (else passed on with it)
                 slots.release(fv.function)
+
+    def _called_off(self, handoff: _Handoff) -> None:
+        """A request waiting for a slot was called off (its caller went away)."""
+        granted = handoff.waiter.future if handoff.waiter is not None else None
+        if handoff.call is not None:  # sent already: its answer is not wanted
+            self._abandon(handoff.call)
+        elif not handoff.take_back():  # started where it was sent ahead: stop it there
+            handoff.abandoned = True  # (when its turn comes, see _pass_on)
+        elif granted is not None and granted.done() and not granted.cancelled() and \
+                granted.result():
+            self._slots.release(handoff.fv.function)
+
+    @staticmethod
+    def _refill(template: Template) -> None:
+        """A spare for the template's next cold start (and one for the layer's next template),
+        forked now that it no longer competes with a request (the first one's answered)."""
+        template.refill()
+        if template.zygote is not None:
+            template.zygote.refill()
 
     def _abandon(self, call: Invocation) -> None:
         """A request sent by a handoff was called off before its caller woke up: what invoke's
@@ -299,9 +312,7 @@ class InstancePool:
             init_ms = (time.perf_counter() - started) * 1000.0
             return InvokeResult(rid, "init_error", template, 0.0, init_ms, version=fv.version)
         if template is not None:
-            template.refill()  # the first cold start finds a forked child waiting
-            if template.zygote is not None:
-                template.zygote.refill()
+            self._refill(template)  # the first cold start finds a forked child waiting
             return InvokeResult(rid, "ok", b"null", 0.0, template.init_ms, version=fv.version)
         try:
             instance = await self._start(version)
