@@ -8,9 +8,12 @@ request before it times out or crashes, not run when its caller goes away."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +47,6 @@ def handler(event, context):
 """
 
 
-@pytest.fixture
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.close()
-
-
 def _version(tmp_path: Path, *, timeout: int = 5) -> FunctionVersion:
     code = build_artifact(tmp_path / "code", {"fns.py": SOURCE}, {"fn": "fns.handler"})
     return function_version(code, "fn", concurrency=1, timeout=timeout)
@@ -73,122 +69,114 @@ def _counting(pool: InstancePool) -> list[str]:
     return passed
 
 
-def _warm(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> int:
-    """A first (quick) request: the instance is then one the pool pipelines."""
-    result = loop.run(pool.invoke(fv, _event(0)))
-    assert result.status == "ok", result.payload
-    pid: int = json.loads(result.payload)["pid"]
-    return pid
+@dataclass
+class _Warm:
+    fv: FunctionVersion
+    sink: RecordingSink
+    pool: InstancePool
+    pid: int  # the one instance's, after a first (quick) request: one the pool pipelines
+    passed: list[str]  # requests whose turn came where they were sent ahead (_counting)
+
+
+@contextlib.contextmanager
+def _warm(loop: LoopThread, tmp_path: Path, *, throttle_wait: float = 10.0, timeout: int = 5
+          ) -> Iterator[_Warm]:
+    fv = _version(tmp_path, timeout=timeout)
+    sink = RecordingSink()
+    pool = InstancePool(sink, account_concurrency=4, throttle_wait=throttle_wait)
+    passed = _counting(pool)
+    try:
+        result = loop.run(pool.invoke(fv, _event(0)))
+        assert result.status == "ok", result.payload
+        yield _Warm(fv, sink, pool, json.loads(result.payload)["pid"], passed)
+    finally:
+        loop.run(pool.close())
 
 
 def _ahead(loop: LoopThread, pool: InstancePool) -> int:
     return loop.call(lambda: len(pool._ahead))
 
 
+def _one_behind(loop: LoopThread, w: _Warm, first: bytes
+                ) -> tuple[Future[InvokeResult], Future[InvokeResult]]:
+    """Request "first" (`first`, n 1) running, and request "second" (n 2) sent ahead to the
+    same instance, waiting for its slot."""
+    running = loop.submit(w.pool.invoke(w.fv, first, request_id="first"))
+    wait_until(lambda: "begin 1" in w.sink.for_request("first"))
+    second = loop.submit(w.pool.invoke(w.fv, _event(2), request_id="second"))
+    wait_until(lambda: _ahead(loop, w.pool) == 1)  # sent ahead to the busy instance
+    return running, second
+
+
 def test_requests_go_ahead_to_the_busy_instance_each_with_its_own_log(
     tmp_path: Path, loop: LoopThread
 ) -> None:
-    fv = _version(tmp_path)
-    sink = RecordingSink()
-    pool = InstancePool(sink, account_concurrency=4, throttle_wait=10.0)
-    passed = _counting(pool)
-    try:
-        pid = _warm(loop, pool, fv)
+    with _warm(loop, tmp_path) as w:
 
         async def burst() -> list[InvokeResult]:
             return list(await asyncio.gather(*(
-                pool.invoke(fv, _event(n, sleep=0.002), request_id=f"rid-{n}")
+                w.pool.invoke(w.fv, _event(n, sleep=0.002), request_id=f"rid-{n}")
                 for n in range(1, 41))))
 
         results = loop.run(burst())
         assert [r.status for r in results] == ["ok"] * 40
-        assert {json.loads(r.payload)["pid"] for r in results} == {pid}  # one instance
-        assert len(passed) >= 20  # most went ahead (the first waited for the instance)
+        assert {json.loads(r.payload)["pid"] for r in results} == {w.pid}  # one instance
+        assert len(w.passed) >= 20  # most went ahead (the first waited for the instance)
         for n in range(1, 41):
-            lines = sink.for_request(f"rid-{n}")
+            lines = w.sink.for_request(f"rid-{n}")
             assert lines[0].startswith(f"START RequestId: rid-{n} ")
             assert lines[1:3] == [f"begin {n}", f"partial {n} end {n}"], lines
             assert lines[3].startswith(f"END RequestId: rid-{n}")
             assert lines[4].startswith(f"REPORT RequestId: rid-{n}")
             assert len(lines) == 5, lines
             assert "Init Duration" not in lines[4]
-        assert not [line for *_, rid, line in sink.lines if rid is None and "begin" in line]
-        assert loop.call(lambda: pool._slots._total) == 0  # every slot given back
-    finally:
-        loop.run(pool.close())
+        assert not [line for *_, rid, line in w.sink.lines if rid is None and "begin" in line]
+        assert loop.call(lambda: w.pool._slots._total) == 0  # every slot given back
 
 
 def test_a_request_sent_ahead_is_throttled_after_its_wait_without_running(
     tmp_path: Path, loop: LoopThread
 ) -> None:
-    fv = _version(tmp_path)
-    sink = RecordingSink()
-    pool = InstancePool(sink, account_concurrency=4, throttle_wait=0.3)
-    passed = _counting(pool)
-    try:
-        pid = _warm(loop, pool, fv)
-        slow = loop.submit(pool.invoke(fv, _event(1, sleep=1.0), request_id="slow"))
-        wait_until(lambda: "begin 1" in sink.for_request("slow"))
-        waiting = loop.submit(pool.invoke(fv, _event(2), request_id="waiting"))
-        wait_until(lambda: _ahead(loop, pool) == 1)  # sent ahead to the busy instance
+    with _warm(loop, tmp_path, throttle_wait=0.3) as w:
+        slow, waiting = _one_behind(loop, w, _event(1, sleep=1.0))
         throttled = waiting.result(timeout=5)
         assert throttled.status == "throttled"
         assert json.loads(throttled.payload)["Reason"] == \
             "ReservedFunctionConcurrentInvocationLimitExceeded"
         assert slow.result(timeout=5).status == "ok"
-        after = loop.run(pool.invoke(fv, _event(3), request_id="after"))
-        assert after.status == "ok" and json.loads(after.payload)["pid"] == pid
-        assert "begin 2" not in [line for *_, line in sink.lines]  # it never ran
-        assert sink.for_request("after")[1:3] == ["begin 3", "partial 3 end 3"]
-        assert passed == []
-    finally:
-        loop.run(pool.close())
+        after = loop.run(w.pool.invoke(w.fv, _event(3), request_id="after"))
+        assert after.status == "ok" and json.loads(after.payload)["pid"] == w.pid
+        assert "begin 2" not in [line for *_, line in w.sink.lines]  # it never ran
+        assert w.sink.for_request("after")[1:3] == ["begin 3", "partial 3 end 3"]
+        assert w.passed == []
 
 
 @pytest.mark.parametrize("failure", ["timeout", "crash"])
 def test_a_request_sent_ahead_runs_elsewhere_when_the_one_before_fails(
     tmp_path: Path, loop: LoopThread, failure: str
 ) -> None:
-    fv = _version(tmp_path, timeout=1)
-    sink = RecordingSink()
-    pool = InstancePool(sink, account_concurrency=4, throttle_wait=10.0)
-    try:
-        pid = _warm(loop, pool, fv)
+    with _warm(loop, tmp_path, timeout=1) as w:
         event = _event(1, sleep=3.0) if failure == "timeout" else _event(1, sleep=0.3, exit=1)
-        failing = loop.submit(pool.invoke(fv, event, request_id="failing"))
-        wait_until(lambda: "begin 1" in sink.for_request("failing"))
-        waiting = loop.submit(pool.invoke(fv, _event(2), request_id="waiting"))
-        wait_until(lambda: _ahead(loop, pool) == 1)
+        failing, waiting = _one_behind(loop, w, event)
         assert failing.result(timeout=10).status == failure
         result = waiting.result(timeout=10)
         assert result.status == "ok", result.payload
-        assert json.loads(result.payload)["pid"] != pid  # on a new instance
-        lines = sink.for_request("waiting")
+        assert json.loads(result.payload)["pid"] != w.pid  # on a new instance
+        lines = w.sink.for_request("second")
         assert lines[1:3] == ["begin 2", "partial 2 end 2"], lines
-        assert not [line for line in sink.for_request("failing") if "2" in line.split()]
-    finally:
-        loop.run(pool.close())
+        assert not [line for line in w.sink.for_request("first") if "2" in line.split()]
 
 
 def test_a_request_sent_ahead_and_called_off_does_not_run(
     tmp_path: Path, loop: LoopThread
 ) -> None:
-    fv = _version(tmp_path)
-    sink = RecordingSink()
-    pool = InstancePool(sink, account_concurrency=4, throttle_wait=10.0)
-    try:
-        pid = _warm(loop, pool, fv)
-        slow = loop.submit(pool.invoke(fv, _event(1, sleep=0.5), request_id="slow"))
-        wait_until(lambda: "begin 1" in sink.for_request("slow"))
-        called_off = loop.submit(pool.invoke(fv, _event(2), request_id="called-off"))
-        wait_until(lambda: _ahead(loop, pool) == 1)
+    with _warm(loop, tmp_path) as w:
+        slow, called_off = _one_behind(loop, w, _event(1, sleep=0.5))
         called_off.cancel()  # its caller went away (a client that hung up)
-        wait_until(lambda: _ahead(loop, pool) == 0)
+        wait_until(lambda: _ahead(loop, w.pool) == 0)
         assert slow.result(timeout=5).status == "ok"
-        after = loop.run(pool.invoke(fv, _event(3), request_id="after"))
-        assert after.status == "ok" and json.loads(after.payload)["pid"] == pid
+        after = loop.run(w.pool.invoke(w.fv, _event(3), request_id="after"))
+        assert after.status == "ok" and json.loads(after.payload)["pid"] == w.pid
         time.sleep(0.1)
-        assert "begin 2" not in [line for *_, line in sink.lines]
-        assert loop.call(lambda: pool._slots._total) == 0
-    finally:
-        loop.run(pool.close())
+        assert "begin 2" not in [line for *_, line in w.sink.lines]
+        assert loop.call(lambda: w.pool._slots._total) == 0
