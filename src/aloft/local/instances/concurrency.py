@@ -85,11 +85,21 @@ class ConcurrencySlots:
                 self._waiters.remove(waiter)
             waiter.future.set_result(True)
 
-    def next_waiting(self, key: str) -> Waiter | None:
-        """The first waiter of FunctionVersion `key` not sent ahead already."""
+    def next_waiting(self, fv: FunctionVersion) -> Waiter | None:
+        """The first waiter of `fv` not sent ahead already, unless a waiter before it has the
+        next slot that frees (first come first served): one of the same function, or of
+        another that waits for the account's limit, not for its own reserved concurrency.
+        (A waiter sent ahead takes the slot of the request before it: sending one past them
+        would keep them waiting.)"""
         for waiter in self._waiters:
-            if waiter.take_back is None and waiter.fv.key == key and not waiter.future.done():
+            if waiter.take_back is not None or waiter.future.done():
+                continue
+            if waiter.fv.key == fv.key:
                 return waiter
+            other = waiter.fv
+            if other.function == fv.function or other.concurrency is None or \
+                    self._inflight.get(other.function, 0) < other.concurrency:
+                return None
         return None
 
     def release(self, function: str) -> None:

@@ -217,7 +217,7 @@ class InstancePool:
             waiter = handoff.waiter = slots.queue(fv, handoff.start, handoff)
             granted = waiter.future
             if not granted.done() and PIPELINE:
-                self._send_ahead(handoff)
+                self._send_ahead(fv)
             try:
                 if not await granted:
                     return self._throttled(fv, rid)
@@ -454,27 +454,29 @@ class InstancePool:
 
     # -- a pipeline: requests sent ahead to busy instances ------------------------------------
 
-    def _send_ahead(self, handoff: _Handoff) -> None:
-        """Send a request that waits for a slot ahead to a busy instance of its version that
-        has none waiting yet, if one is pipelined (its last request took under AHEAD_WITHIN):
-        the instance goes on to it without sleeping in between, and it still waits for its
-        slot here, from where it is taken back if it must be (see Waiter)."""
-        version = self._versions.get(handoff.fv.key)
+    def _send_ahead(self, fv: FunctionVersion) -> None:
+        """A request of `fv` has to wait for a slot: the first one waiting (see next_waiting)
+        goes ahead to a busy instance of its version that has none waiting yet, if one is
+        pipelined (its last request took under AHEAD_WITHIN). The instance goes on to it
+        without sleeping in between; it still waits for its slot here, from where it is taken
+        back if it must be (see Waiter)."""
+        version = self._versions.get(fv.key)
         if version is None or version.retired:
             return
         ahead = self._ahead
         for instance in version.live:
             if instance.busy and instance.quick and instance not in ahead and \
-                    self._ahead_to(handoff, instance, version):
+                    self._next_ahead(instance):
                 return
 
-    def _next_ahead(self, instance: Instance) -> None:
-        """Send the first request waiting for its version ahead to `instance` (busy)."""
+    def _next_ahead(self, instance: Instance) -> bool:
+        """Send the first request waiting for its version ahead to `instance` (busy); whether
+        one was sent."""
         version = self._owner.get(instance)
         if version is None or version.retired or instance in self._ahead:
-            return
-        waiter = self._slots.next_waiting(version.fv.key)
-        if waiter is not None:
+            return False
+        waiter = self._slots.next_waiting(version.fv)
+        return waiter is not None and \
             self._ahead_to(cast(_Handoff, waiter.tag), instance, version)
 
     def _ahead_to(self, handoff: _Handoff, instance: Instance, version: _Version) -> bool:

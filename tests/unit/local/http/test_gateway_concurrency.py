@@ -94,7 +94,7 @@ def test_a_waiter_sent_ahead_is_taken_back_before_it_is_granted_or_throttled() -
         claimed = slots.queue(fv("x"), lambda: order.append("claimed, started"))
         claimed.take_back = lambda: order.append("cannot take back") is not None
         late = slots.queue(fv("x"), lambda: order.append("late started"))
-        assert slots.next_waiting(fv("x").key) is late  # the first not sent ahead
+        assert slots.next_waiting(fv("x")) is late  # the first not sent ahead
         slots.release("x")  # a slot for the first in line: it comes back, and has it
         assert await taken.future
         slots.release("x")  # the next in line was started where it was sent: the late one
@@ -112,3 +112,31 @@ def test_a_waiter_sent_ahead_is_taken_back_before_it_is_granted_or_throttled() -
     assert asyncio.run(scenario()) == [
         "take back", "taken back, started", "cannot take back", "late started",
         "cannot take back"]
+
+
+def test_no_request_goes_ahead_of_an_older_one_that_has_the_next_slot() -> None:
+    """The waiter to send ahead (next_waiting): the first of its version, unless an older one
+    has the next slot that frees: one of the same function (another version), or of another
+    function waiting for the account's limit. One at its own reserved limit waits for its own
+    function's slot, not the next one: it does not stop the others."""
+    async def scenario() -> None:
+        slots = ConcurrencySlots(account=2, throttle_wait=5.0)
+        capped, busy = fv("capped", concurrency=1), fv("busy", concurrency=1)
+        assert slots.try_take(capped) and slots.try_take(busy)  # the account is full too
+        at_its_limit = slots.queue(capped)
+        mine = slots.queue(busy)
+        assert slots.next_waiting(busy) is mine  # `capped` waits for its own slot
+        slots.release("capped")  # ... which it gets
+        assert await at_its_limit.future and slots.next_waiting(busy) is mine
+        account = slots.queue(fv("other"))  # waits for the account's next slot
+        later = slots.queue(busy)
+        mine.take_back = lambda: True  # (sent ahead already)
+        assert slots.next_waiting(busy) is None  # `other`, older, has the next slot
+        account.future.cancel()
+        assert slots.next_waiting(busy) is later
+        another_version = slots.queue(FunctionVersion("busy", 2, Path("/c"), None, 128, 3, 1, 60))
+        assert slots.next_waiting(busy) is later  # older than that version's
+        assert slots.next_waiting(another_version.fv) is None  # `later` has busy's next slot
+        slots.cancel_all()
+
+    asyncio.run(scenario())
