@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from aloft.local.instances.awake import Spinner
-from aloft.local.instances.concurrency import ConcurrencySlots, Waiter
+from aloft.local.instances.concurrency import TIMER_EARLY, ConcurrencySlots, Waiter
 from aloft.local.instances.instance import (
     LOST,
     PROVISIONED,
@@ -253,9 +253,8 @@ class InstancePool:
                 raise
             finally:
                 if instance.turn == call.turn:  # it has not gone on to a request sent ahead
-                    instance.timer.cancel()  # type: ignore[union-attr]  # set by _send
                     self._busy.discard(instance)
-                    instance.busy = False
+                    instance.busy = False  # (its timeout's timer finds it so: see _deadline)
             result = self._answered(call, kind, payload)
             if result is None:  # the instance is gone: find out why
                 result = self._finish(call, *await self._lost(instance, rid))
@@ -293,8 +292,6 @@ class InstancePool:
         own cancellation does (the instance stopped, its slot and counts given back)."""
         instance, version = call.instance, call.version
         self._discard(instance)
-        if instance.timer is not None:
-            instance.timer.cancel()
         self._busy.discard(instance)
         instance.busy = False
         version.running -= 1
@@ -442,11 +439,10 @@ class InstancePool:
         self._busy.add(instance)
         self.spinner.kick()
         instance.log.begin(rid, start_line(fv, rid, root))
-        loop = instance.loop
         if instance.ready.done():
-            instance.timer = loop.call_later(fv.timeout, self._timed_out, instance)
+            self._arm(instance, fv.timeout)
         else:  # init has its own allowance; the timeout counts from the end of init
-            instance.timer = loop.call_later(INIT_LIMIT + fv.timeout, self._timed_out, instance)
+            self._arm(instance, INIT_LIMIT + fv.timeout)
             instance.ready.add_done_callback(lambda _: self._rearm(instance))
         if instance.quick and PIPELINE:  # a request waiting for a slot goes ahead to it
             self._next_ahead(instance)
@@ -504,9 +500,7 @@ class InstancePool:
         version.running += 1
         call = Invocation(version, instance, handoff.rid, 0.0, False, handoff.root, instance.turn)
         handoff.call, handoff.answer = call, instance.answer
-        if instance.timer is not None:
-            instance.timer.cancel()
-        instance.timer = instance.loop.call_later(instance.fv.timeout, self._timed_out, instance)
+        self._arm(instance, instance.fv.timeout)
         self._slots.transfer(waiter)
         if handoff.abandoned:  # called off after its instance had started it
             self._abandon(call)
@@ -596,11 +590,35 @@ class InstancePool:
         return InvokeResult(rid, status, body, duration, init_ms, maxrss // 1024, fv.version,
                             response, None if response is None else report, stream)
 
+    def _arm(self, instance: Instance, seconds: float) -> None:
+        """The request in progress times out in `seconds`. Its deadline is kept on the
+        instance, and one timer per instance, armed for the earliest deadline, checks it:
+        each request's deadline is later than its predecessor's, so a request arms no timer
+        of its own (a timer armed and cancelled per request cost the gateway 1-2 µs)."""
+        loop = instance.loop
+        deadline = instance.deadline = loop.time() + seconds
+        instance.armed_for = seconds
+        timer = instance.timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            instance.timer = loop.call_at(deadline, self._deadline, instance)
+
+    def _deadline(self, instance: Instance) -> None:
+        """An instance's timer: its request in progress times out, or the deadline has moved
+        on (a later request): armed again for it."""
+        instance.timer = None
+        if not instance.busy or not instance.alive:
+            return
+        loop = instance.loop
+        if loop.time() + TIMER_EARLY >= instance.deadline:
+            self._timed_out(instance)
+        else:
+            instance.timer = loop.call_at(instance.deadline, self._deadline, instance)
+
     def _rearm(self, instance: Instance) -> None:
-        if instance.busy and instance.timer is not None:
-            instance.timer.cancel()
-            timeout = instance.fv.timeout
-            instance.timer = instance.loop.call_later(timeout, self._timed_out, instance)
+        if instance.busy:
+            self._arm(instance, instance.fv.timeout)
 
     async def _lost(self, instance: Instance, rid: str) -> tuple[InvokeStatus, bytes, float, int]:
         """The instance's socket closed before it answered: timeout, out of memory or crash."""
@@ -907,10 +925,9 @@ def new_request_id() -> str:
 def _running_ms(instance: Instance) -> float:
     """How long the request in progress has run: billed from when it was sent, or from the end
     of init when it waited for one (Lambda's Duration leaves init out), not from when the
-    instance started. Read off the request's timeout timer, armed at those moments (see _send
-    and _rearm), so that the hot path keeps no clock of its own."""
-    timer = instance.timer
-    if timer is None:
+    instance started. Read off the request's deadline, set at those moments (see _arm), so
+    that the hot path keeps no clock of its own."""
+    if not instance.deadline:
         return 0.0
-    armed_for = instance.fv.timeout if instance.ready.done() else INIT_LIMIT + instance.fv.timeout
-    return max(0.0, (instance.loop.time() - (timer.when() - armed_for)) * 1000.0)
+    started = instance.deadline - instance.armed_for
+    return max(0.0, (instance.loop.time() - started) * 1000.0)

@@ -346,6 +346,23 @@ def test_timeout_kills_and_logs(loop: LoopThread, pool: InstancePool, code_dir: 
     assert invoke(loop, pool, fv, {"seconds": 0}).init_ms is not None  # replaced
 
 
+def test_each_request_has_its_own_timeout(loop: LoopThread, pool: InstancePool,
+                                          code_dir: Path) -> None:
+    """One timer per instance checks the deadline of the request in progress: a request busy
+    when an earlier request's deadline comes is not killed, and one that runs too long is, its
+    own timeout after it began."""
+    fv = function_version(code_dir, "sleep", timeout=1, physical="deadlines")
+    invoke(loop, pool, fv, {"seconds": 0})  # the instance
+    invoke(loop, pool, fv, {"seconds": 0})  # its deadline: 1 s from now
+    time.sleep(0.6)
+    assert invoke(loop, pool, fv, {"seconds": 0.7}).status == "ok"  # busy at the one before's
+    started = time.monotonic()
+    result = invoke(loop, pool, fv, {"seconds": 30})
+    elapsed = time.monotonic() - started
+    assert result.status == "timeout"
+    assert 1.0 <= elapsed < 1.5, elapsed
+
+
 def test_memory_limit(loop: LoopThread, pool: InstancePool, code_dir: Path) -> None:
     small = function_version(code_dir, "big", memory=128)
     assert invoke(loop, pool, small, {"mb": 10}).status == "ok"
