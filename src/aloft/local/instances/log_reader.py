@@ -35,6 +35,9 @@ from aloft.local.types import FunctionVersion, LogSink
 
 PIPE_BYTES = 1 << 20
 """The size of an instance's (first) output pipe, and of one read from it."""
+MAX_ENDED = 16
+"""Requests whose output has ended and whose `end` has not come yet, kept at most (a request
+called off after its output ended never ends here)."""
 
 
 class _Pipe:
@@ -92,11 +95,12 @@ class LogReader:
     # -- the requests ---------------------------------------------------------------------------
 
     def begin(self, request_id: str, start_line: str) -> None:
-        """A request sent to the idle process: its output comes on the current pipe."""
+        """A request sent to the idle process: its output comes on the current pipe. (A
+        request whose output ended when the next one's began may not have ended yet: its
+        caller has not woken since. It keeps its START in `_ended`.)"""
         pipe = self._current
         pipe.request_id, pipe.start = request_id, start_line
         pipe.lines.reset()
-        self._ended.clear()  # (what a request called off in a pipeline may have left)
 
     def ahead(self, request_id: str, start_line: str) -> None:
         """A request sent ahead: its output will come on the other pipe."""
@@ -117,7 +121,10 @@ class LogReader:
         self._read(pipe)
         self._flush(pipe)
         if pipe.request_id is not None:
-            self._ended[pipe.request_id] = pipe.start
+            ended = self._ended
+            if len(ended) >= MAX_ENDED:  # one whose caller went away without its `end`
+                del ended[next(iter(ended))]
+            ended[pipe.request_id] = pipe.start
         pipe.request_id = pipe.start = None
         self._current = self._other()
 

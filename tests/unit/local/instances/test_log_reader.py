@@ -116,6 +116,24 @@ def test_the_pipes_alternate_along_a_pipeline(pipes: _Pipes) -> None:
     assert sink.of("r3") == ["START r3", "r3 says"]
 
 
+def test_a_request_ends_after_the_next_one_and_another_began(pipes: _Pipes) -> None:
+    """The callers wake in any order: the request sent ahead ends, the idle instance gets a
+    new request, and only then does the first one's caller end it: with its own START."""
+    reader, sink = pipes.reader, pipes.sink
+    reader.begin("n", "START n")
+    reader.ahead("h", "START h")
+    reader.passed_on()
+    os.write(pipes.second, b"h says\n")
+    reader.drain("h")
+    assert reader.end("h") is None
+    reader.begin("w", "START w")  # the instance was idle again
+    assert reader.end("n") == "START n"
+    os.write(pipes.second, b"w says\n")
+    reader.drain("w")
+    assert reader.end("w") is None
+    assert sink.of("w") == ["START w", "w says"]
+
+
 def test_a_request_taken_back_never_begins(pipes: _Pipes) -> None:
     reader, sink = pipes.reader, pipes.sink
     reader.begin("n", "START n")
