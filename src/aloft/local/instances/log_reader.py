@@ -83,11 +83,6 @@ class LogReader:
         self._loop.add_reader(fd, self._readable, pipe)
         return pipe
 
-    @property
-    def request_id(self) -> str | None:
-        """The request whose output the process writes now."""
-        return self._current.request_id
-
     def _other(self) -> _Pipe:
         pipes = self._pipes
         return pipes[1] if pipes[0] is self._current else pipes[0]
@@ -170,10 +165,7 @@ class LogReader:
     def close(self) -> None:
         """Stop reading (what is unread is lost: `drain` first)."""
         for pipe in self._pipes:
-            if pipe.fd >= 0:
-                self._loop.remove_reader(pipe.fd)
-                os.close(pipe.fd)
-                pipe.fd = -1
+            self._close(pipe)
 
     # -- reading --------------------------------------------------------------------------------
 
