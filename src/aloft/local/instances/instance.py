@@ -635,7 +635,8 @@ class Zygote:
         self.ready: asyncio.Future[bool] = loop.create_future()
         self.alive = True
         self._token = 0
-        self._forking: dict[int, ForkedProcess] = {}
+        self._forking: dict[int, ForkedProcess | Instance] = {}
+        self.children: dict[int, Instance] = {}  # instances it forked (fork_instance), by pid
         self._spares = spare  # whether it keeps a template forked ahead of need
         self._spare = spare  # it forks one once ready
         loop.add_reader(ours.fileno(), self._readable)
@@ -652,12 +653,39 @@ class Zygote:
             forked = self._forking.pop(token, None)
             if forked is not None:
                 forked.set_pid(pid)
+                if isinstance(forked, Instance):
+                    self.children[pid] = forked
+        elif kind == P.EXITED:  # (of a template or spare too: not ours to wait for)
+            pid, status = P.EXITED_BODY.unpack_from(packet, HEAD)
+            child = self.children.pop(pid, None)
+            if child is not None:
+                child.set_exit(os.waitstatus_to_exitcode(status))
 
     def fork_template(self, fv: FunctionVersion, sock_fd: int, log_fd: int, stream: str
                       ) -> ForkedProcess:
         """Ask for a template of `fv` on `sock_fd` (SOCK_SEQPACKET) writing to `log_fd` (as
         log stream `stream`); its frames then come on that socket as a spawned template's do.
         Raises OSError when the zygote is gone."""
+        forked = ForkedProcess()
+        self._fork(P.FORK_TEMPLATE, fv, sock_fd, log_fd, stream, forked)
+        return forked
+
+    def fork_instance(self, fv: FunctionVersion, sock_fd: int, log_fd: int, stream: str,
+                      instance: Instance) -> None:
+        """Ask for `instance`, of a version whose template declined (its init leaves
+        connections), on `sock_fd` (a stream socket) writing to `log_fd`: it runs the version's
+        init itself, as a fresh process would, without starting Python and importing the
+        layer again. Its pid, and how it ends, come from here. Raises OSError when the zygote
+        is gone."""
+        self._fork(P.FORK_INSTANCE, fv, sock_fd, log_fd, stream, instance)
+
+    @property
+    def busy(self) -> bool:
+        """Whether instances it forked are alive (it must outlive them: they die with it)."""
+        return bool(self.children) or any(isinstance(f, Instance) for f in self._forking.values())
+
+    def _fork(self, kind: int, fv: FunctionVersion, sock_fd: int, log_fd: int, stream: str,
+              forked: ForkedProcess | Instance) -> None:
         if not self.alive:
             raise OSError("the zygote has stopped")
         paths = python_path(fv)
@@ -666,13 +694,10 @@ class Zygote:
                 "sandbox": isolation.current().template_spec(fv)}
         self._token = token = (self._token + 1) & 0xFFFFFFFF
         body = P.FORK_BODY.pack(token) + json.dumps(spec).encode()
-        forked = ForkedProcess()
-        self._forking[token] = forked
         fds = array("i", [sock_fd, log_fd])
-        self._ctl.sendmsg([P.frame(P.FORK_TEMPLATE, body)],
-                          [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-        self._spare = False  # it becomes this template (or there was none)
-        return forked
+        self._ctl.sendmsg([P.frame(kind, body)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        self._forking[token] = forked
+        self._spare = False  # it becomes this template or instance (or there was none)
 
     def refill(self) -> None:
         """Have the next spare forked: a template of ours has answered its first request (so
@@ -693,7 +718,12 @@ class Zygote:
                 self.ready.set_result(False)
             for forked in self._forking.values():
                 forked.kill()
+            # Its children die with it (PR_SET_PDEATHSIG), and no EXITED will come.
+            for child in [*self.children.values(), *self._forking.values()]:
+                if isinstance(child, Instance):
+                    child.set_exit(-signal.SIGKILL)
             self._forking.clear()
+            self.children.clear()
 
     def kill(self) -> None:
         self.watch.kill()

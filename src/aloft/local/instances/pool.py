@@ -29,6 +29,7 @@ from aloft.local.instances.instance import (
     Instance,
     ProcessWatch,
     Template,
+    Zygote,
     exit_reason,
 )
 from aloft.local.instances.instance import spawn as spawn_process
@@ -688,6 +689,11 @@ class InstancePool:
                 instance = template.take_spare() or await template.fork()
             except OSError:  # the template just died: start a fresh process this time
                 self.templates.forget(version)
+        if instance is None and not provisioned:
+            zygote = self.templates.zygote_for_fresh(version)
+            if zygote is not None:
+                with contextlib.suppress(OSError):  # the zygote just stopped: start fresh
+                    instance = await self._spawn(version.fv, zygote=zygote)
         if instance is None:
             instance = await self._spawn(version.fv, PROVISIONED if provisioned else None)
         instance.on_gone = self._child_gone
@@ -699,23 +705,29 @@ class InstancePool:
         self._ensure_reaper()
         return instance
 
-    async def _spawn(self, fv: FunctionVersion, initialization: str | None = None) -> Instance:
+    async def _spawn(self, fv: FunctionVersion, initialization: str | None = None, *,
+                     zygote: Zygote | None = None) -> Instance:
+        """A new instance that runs init itself: a fresh process, or forked from `zygote` (its
+        layer's, for a version whose template declined)."""
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
         log_r, log_w = os.pipe()
         stream = log_stream_name(fv.version)
+        log = LogReader(loop, log_r, self._sink, fv, stream, initialising=True)
         try:
-            watch = ProcessWatch(loop, spawn_process(fv, "instance", theirs.fileno(), log_w,
-                                                     stream, initialization))
+            if zygote is None:
+                instance = Instance(fv, log, watch=ProcessWatch(loop, spawn_process(
+                    fv, "instance", theirs.fileno(), log_w, stream, initialization)))
+            else:
+                instance = Instance(fv, log)
+                zygote.fork_instance(fv, theirs.fileno(), log_w, stream, instance)
         except OSError:
             ours.close()
-            os.close(log_r)
+            log.close()
             raise
         finally:
             theirs.close()
             os.close(log_w)
-        instance = Instance(fv, LogReader(loop, log_r, self._sink, fv, stream, initialising=True),
-                            watch=watch)
         try:
             await instance.connect(ours)
         except BaseException:  # cancelled (or failed) before anyone holds it: stop it here

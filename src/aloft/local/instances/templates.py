@@ -132,6 +132,11 @@ class TemplateManager:
         self._on_process()
         return template
 
+    def zygote_for_fresh(self, slot: TemplateSlot) -> Zygote | None:
+        """The zygote to fork the slot's next instance from when its template declined (the
+        instance then runs init itself, but skips Python's start and the layer's imports)."""
+        return self._zygote_for(slot.fv) if slot.fresh else None
+
     def running(self, slot: TemplateSlot) -> Template | None:
         """The slot's template if it is alive (a cold start forks from it)."""
         template = slot.template
@@ -226,10 +231,11 @@ class TemplateManager:
         return max(0.0, used + self.zygote_idle - now)
 
     def stop_unused_zygotes(self, slots: Iterable[TemplateSlot], now: float) -> None:
-        """A zygote lives while a template of its layer and environment does (the templates it
-        forked die with it), and `zygote_idle` seconds after the last one stopped: the layer's
-        functions then have no process of their own, and the first request of any of them is
-        a template forked from the zygote (importing its own code only) and its first fork."""
+        """A zygote lives while a template of its layer and environment does, or an instance
+        it forked (what it forked dies with it), and `zygote_idle` seconds after the last one
+        stopped: the layer's functions then have no process of their own, and the first
+        request of any of them is a template forked from the zygote (importing its own code
+        only) and its first fork."""
         if not self._zygotes:
             return
         for slot in slots:
@@ -238,6 +244,8 @@ class TemplateManager:
                 if key in self._zygotes:
                     self._zygote_used[key] = now
         for key, zygote in list(self._zygotes.items()):
+            if zygote.busy:  # instances it forked live (they would die with it)
+                self._zygote_used[key] = now
             if not zygote.alive or now - self._zygote_used.get(key, 0.0) >= self.zygote_idle:
                 zygote.stop()
                 del self._zygotes[key]

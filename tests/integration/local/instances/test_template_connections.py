@@ -3,20 +3,24 @@ every instance forked from it would share one socket, and their conversations wo
 (one instance's PostgreSQL rows read by another). A function that declared SnapStart gets what
 SnapStart does: the template closes it before forking, each instance sees a connection its
 server closed and opens its own, and the log says so. Any other function gets what Lambda
-does without SnapStart: its template declines to fork, and each instance starts fresh, runs
-init and opens its own connection there, which its first request uses."""
+does without SnapStart: its template declines to fork, and each instance runs init and opens
+its own connection there, which its first request uses. Such an instance starts fresh, or,
+with a dependency layer, is forked from the layer's zygote (no new Python, no layer import)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from aloft.local.instances import isolation
 from aloft.local.instances.pool import InstancePool
 from aloft.local.types import FunctionVersion
 from tests.integration.local.dataplane_helpers import (
@@ -25,6 +29,9 @@ from tests.integration.local.dataplane_helpers import (
     build_artifact,
     function_version,
 )
+from tests.integration.local.instances.test_isolation import _no_isolation
+from tests.integration.local.instances.test_pool_zygote import dep_layer, wait_for_zygote
+from tests.waiting import wait_until
 
 CLIENT = """
 import os
@@ -130,6 +137,139 @@ def test_without_snap_start_instances_start_fresh_with_their_own(
     assert not first["reconnected"] and not second["reconnected"]
     # the template's own connection, then one made by each instance's init
     assert seen == [seen[0], first["local"], second["local"]]
-    logged = [text for *_, text in sink.lines if "start fresh instead" in text]
+    logged = [text for *_, text in sink.lines if "runs init instead" in text]
     assert len(logged) == 1 and f"127.0.0.1:{port}" in logged[0]
     assert not any("aloft: closed the connection" in text for *_, text in sink.lines)
+
+
+LOOK = """
+
+def look(event, context):
+    if event.get("crash"):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    read = {}
+    for path in event.get("read", ()):
+        try:
+            with open(path, "rb") as fh:
+                fh.read(1)
+            read[path] = "ok"
+        except OSError as exc:
+            read[path] = type(exc).__name__
+    return {**ask(event, context), "dep_loaded_by": dep.LOADED_BY, "parent": os.getppid(),
+            "read": read}
+"""
+
+
+def _layered(root: Path, port: int) -> FunctionVersion:
+    """A function that connects at import, on a layer whose module takes 0.3 s to import."""
+    client = CLIENT.format(port=port).replace("import os\n",
+                                              "import os\nimport signal\nimport dep\n")
+    code = build_artifact(root / "code", {"fns.py": client + LOOK}, {"look": "fns.look"})
+    return function_version(code, "look", layer_dir=dep_layer(root))
+
+
+def _look(loop: LoopThread, pool: InstancePool, fv: FunctionVersion, **event: object
+          ) -> dict[str, object]:
+    result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
+    assert result.status == "ok", result.payload
+    answer: dict[str, object] = json.loads(result.payload)
+    return answer
+
+
+def _zygote_pid(pool: InstancePool) -> int:
+    return next(iter(pool.templates._zygotes.values())).watch.proc.pid
+
+
+def test_a_declined_versions_instances_fork_from_its_layers_zygote(
+    server: tuple[int, list[int]], tmp_path: Path
+) -> None:
+    port, seen = server
+    fv = _layered(tmp_path, port)
+    sink = RecordingSink()
+    loop = LoopThread()
+    pool = InstancePool(sink)
+    try:
+        first = _look(loop, pool, fv)  # the template declines; this instance starts fresh
+        wait_for_zygote(pool)  # started from what the template had imported
+        zygote = _zygote_pid(pool)
+        assert first["dep_loaded_by"] != zygote
+        answers = []
+        for _ in range(2):
+            loop.call(lambda: pool.drop_idle(fv.function))  # the next is a new instance
+            started = time.perf_counter()
+            answers.append(_look(loop, pool, fv))
+            assert time.perf_counter() - started < 0.3  # no fresh Python, no 0.3 s import
+    finally:
+        loop.run(pool.close())
+        loop.close()
+    for answer in answers:
+        assert answer["parent"] == zygote and answer["dep_loaded_by"] == zygote
+        assert not answer["reconnected"]  # init ran in it: its own connection
+    locals_ = [first["local"], *(a["local"] for a in answers)]
+    assert len(set(locals_)) == 3 and seen == [seen[0], *locals_]
+    assert len({first["pid"], *(a["pid"] for a in answers)}) == 3
+    assert sum("runs init instead" in text for *_, text in sink.lines) == 1
+
+
+def test_the_zygote_says_how_its_instance_ended_and_outlives_it_while_it_serves(
+    server: tuple[int, list[int]], tmp_path: Path
+) -> None:
+    port, _ = server
+    fv = _layered(tmp_path, port)
+    sink = RecordingSink()
+    loop = LoopThread()
+    pool = InstancePool(sink)
+    try:
+        _look(loop, pool, fv)
+        wait_for_zygote(pool)
+        zygote = next(iter(pool.templates._zygotes.values()))
+        loop.call(lambda: pool.drop_idle(fv.function))
+        pool.templates.zygote_idle = 0.2
+        serving = _look(loop, pool, fv)
+        assert serving["parent"] == zygote.watch.proc.pid
+        time.sleep(1.5)  # past zygote_idle, with no template of the layer alive
+        assert zygote.alive and _look(loop, pool, fv)["pid"] == serving["pid"]
+        crashed = loop.run(pool.invoke(fv, b'{"crash": true}'))
+        assert crashed.status == "crash"
+        assert "Runtime exited with error: signal: segmentation fault" in \
+            crashed.payload.decode()
+        # its last instance gone, the zygote stops once idle
+        wait_until(lambda: not zygote.alive, timeout=10, message="the zygote to stop")
+    finally:
+        loop.run(pool.close())
+        loop.close()
+
+
+def test_an_instance_forked_from_the_zygote_is_narrowed(
+    server: tuple[int, list[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It sees its own code and layer, not the home's files nor another function's code."""
+    port, _ = server
+    home = tmp_path / "home"
+    artifacts = home / "artifacts"
+    artifacts.mkdir(parents=True)
+    (home / "token").write_text("secret")
+    monkeypatch.setattr(isolation, "_current", isolation.current())  # restored after the test
+    if not isolation.configure(home, artifacts).active:
+        _no_isolation(isolation.current().describe())
+    fv = _layered(artifacts, port)
+    other = build_artifact(artifacts / "other", {"secret_code.py": "X = 1\n"}, {})
+    paths = [str(home / "token"), str(other / "secret_code.py"), str(fv.code_dir / "fns.py"),
+             str(fv.layer_dir / "dep.py") if fv.layer_dir else ""]
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        _look(loop, pool, fv)
+        wait_for_zygote(pool)
+        loop.call(lambda: pool.drop_idle(fv.function))
+        seen = _look(loop, pool, fv, read=paths)
+        assert seen["parent"] == _zygote_pid(pool)
+        crashed = loop.run(pool.invoke(fv, b'{"crash": true}'))  # (its pid is its own)
+        assert crashed.status == "crash"
+    finally:
+        loop.run(pool.close())
+        loop.close()
+    token, other_code, own_code, dep = paths
+    assert seen["read"] == {token: "FileNotFoundError", other_code: "FileNotFoundError",
+                            own_code: "ok", dep: "ok"}
+    assert os.getpid() != seen["pid"]

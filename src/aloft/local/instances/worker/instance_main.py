@@ -8,8 +8,9 @@ the stream socket FD, one at a time. MODE `template`: initialise the handler, fr
 (`gc.freeze()`), send READY on the SOCK_SEQPACKET socket FD, then fork a new instance for every
 FORK frame (which carries the new instance's socket and log pipe) and report children's exits.
 MODE `zygote` (FD, then a JSON list of module names): import those modules of a dependency
-layer, then fork a template for every FORK_TEMPLATE frame; the template imports only its own
-version's code (see `_run_zygote`).
+layer, then fork a template for every FORK_TEMPLATE frame (an instance for every FORK_INSTANCE
+frame, for a version whose template declined) and report their exits; the child imports only
+its own version's code (see `_run_zygote`).
 stdout and stderr are the pool's log pipe; the pool frames them with START/END/REPORT lines.
 The argument after MEMORY_MB is the isolation spec (JSON, or `-` for none): a template, zygote
 or instance narrows its view of the machine with it before any code of the function runs
@@ -528,10 +529,13 @@ def _run_template(fd: int) -> None:
         peers = ", ".join(left.values())
         sys.stderr.write(
             f"aloft: init or the priming request opened a connection ({peers}) that every "
-            "instance forked from the template would share: this version's instances start "
-            "fresh instead, each running init and opening its own, as on Lambda without "
-            "SnapStart (docs/local-cloud.md: Snapshots and connections)\n")
+            "instance forked from the template would share: each of this version's instances "
+            "runs init instead, and opens its own, as on Lambda without SnapStart "
+            "(docs/local-cloud.md: Snapshots and connections)\n")
         sys.stderr.flush()
+        if not _from_zygote:  # its layer's zygote forks the version's instances instead
+            with contextlib.suppress(OSError):
+                ctl.send(P.frame(P.MODULES, _shareable_modules()))
         ctl.send(P.frame(P.DECLINED, json.dumps(list(left.values())).encode()))
         os._exit(0)
     for peer in C.cut(left):
@@ -732,11 +736,12 @@ def _adopt_runtime(code_dir: str) -> None:
 def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: bool) -> None:
     """Import `modules` (what an earlier template of this layer had imported, failures
     ignored; aloft's runtime from `runtime_from`, that template's code dir), freeze the heap,
-    send READY; then fork a template for each FORK_TEMPLATE frame (or hand it to the spare
-    forked ahead of need, with `spares`). The child takes on the new version's environment,
-    directory and sys.path, then initialises like any template: only the version's own code
-    (and what it imports beyond the preloaded set) is imported afresh. Nothing of the user's
-    code is ever imported here."""
+    send READY; then fork a template for each FORK_TEMPLATE frame, or an instance for each
+    FORK_INSTANCE frame (or hand it to the spare forked ahead of need, with `spares`). The
+    child takes on the new version's environment, directory and sys.path, then initialises
+    like any template or fresh instance: only the version's own code (and what it imports
+    beyond the preloaded set) is imported afresh. Nothing of the user's code is ever imported
+    here."""
     ctl = socket.socket(fileno=fd)
     _isolate(ctl.send, keep_privileges=True)  # its templates narrow themselves further
     started = time.perf_counter()
@@ -756,30 +761,73 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: b
     sys.stdout.flush()
     sys.stderr.flush()
     ctl.send(P.frame(P.READY, P.READY_BODY.pack(os.getpid(), init_ms)))
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # templates are reaped by the kernel
+    selector = _watch_children(ctl)
+    children: set[int] = set()  # reaped here, each end said to the pool (EXITED)
     spare = _fork_spare(ctl) if spares else None
+    if spare is not None:
+        children.add(spare[0])
     while True:
-        msg, fds = _receive(ctl, P.MAX_PACKET)
-        if not msg:
-            os._exit(0)  # the pool closed us; our templates die with us (PR_SET_PDEATHSIG)
-        _, kind = P.HEADER.unpack_from(msg)
-        if kind == P.REFILL:  # the template that took the spare has answered its request
-            spare = spare or (_fork_spare(ctl) if spares else None)
-            continue
-        (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
-        pid = _hand_over(spare, msg, fds) if spare is not None else 0
-        spare = None
-        if not pid:
-            spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                ctl.close()
-                _become_template(fds[0], fds[1], spec)
-        for child_fd in fds:
-            os.close(child_fd)
-        ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
+        for key, _ in selector.select():
+            if key.fileobj is not ctl:
+                _woken()
+                _reap(ctl, children)
+                continue
+            msg, fds = _receive(ctl, P.MAX_PACKET)
+            if not msg:
+                os._exit(0)  # the pool closed us; our children die with us (PR_SET_PDEATHSIG)
+            _, kind = P.HEADER.unpack_from(msg)
+            if kind == P.REFILL:  # the template that took the spare has answered its request
+                if spare is None and spares:
+                    spare = _fork_spare(ctl)
+                    if spare is not None:
+                        children.add(spare[0])
+                continue
+            (token,) = P.FORK_BODY.unpack_from(msg, P.HEADER.size)
+            pid = _hand_over(spare, msg, fds) if spare is not None else 0
+            spare = None
+            if not pid:
+                spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    selector.close()
+                    ctl.close()
+                    _become_template(fds[0], fds[1], spec, serve=kind == P.FORK_INSTANCE)
+                children.add(pid)
+            for child_fd in fds:
+                os.close(child_fd)
+            ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
+
+
+_wake: tuple[int, int] | None = None  # a zygote's SIGCHLD wake-up pipe (its children close it)
+
+
+def _watch_children(ctl: socket.socket) -> selectors.BaseSelector:
+    """A selector for a zygote's control socket and for its children's ends (SIGCHLD, through
+    a wake-up pipe): it reaps them, and says how an instance it forked ended (its exit status
+    is Lambda's `Runtime exited with error: ...`)."""
+    global _wake
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    _wake = (wake_r, wake_w)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
+    selector = selectors.DefaultSelector()
+    selector.register(ctl, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    return selector
+
+
+def _woken() -> None:
+    """Empty the wake-up pipe (its bytes only say that a signal came)."""
+    assert _wake is not None
+    try:
+        while os.read(_wake[0], 512):
+            pass
+    except BlockingIOError:
+        pass
 
 
 Spare = tuple[int, socket.socket]
@@ -787,9 +835,10 @@ Spare = tuple[int, socket.socket]
 
 
 def _fork_spare(ctl: socket.socket) -> Spare | None:
-    """Fork a child that waits for its first FORK_TEMPLATE message: the next template of the
-    layer skips the zygote's fork (a few ms of page tables and scheduling) on its way. Named
-    `aloft-spare` until then (a layer's process, not a function's)."""
+    """Fork a child that waits for its first FORK_TEMPLATE (or FORK_INSTANCE) message: the
+    next template (or instance) of the layer skips the zygote's fork (a few ms of page tables
+    and scheduling) on its way. Named `aloft-spare` until then (a layer's process, not a
+    function's)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         pid = os.fork()
@@ -808,7 +857,8 @@ def _fork_spare(ctl: socket.socket) -> Spare | None:
         theirs.close()
         _name(_comm)
         spec = json.loads(msg[P.HEADER.size + P.FORK_BODY.size :])
-        _become_template(fds[0], fds[1], spec, prepared=True)
+        _, kind = P.HEADER.unpack_from(msg)
+        _become_template(fds[0], fds[1], spec, prepared=True, serve=kind == P.FORK_INSTANCE)
     theirs.close()
     return pid, ours
 
@@ -839,7 +889,13 @@ def _prepare_template() -> None:
     """What a zygote's child does before it knows which template it becomes (a spare, while
     it waits): its own process group (as a spawned template has), death with the zygote, the
     import system's caches of the zygote's directories re-read."""
+    global _wake
+    signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if _wake is not None:  # the zygote's
+        for fd in _wake:
+            os.close(fd)
+        _wake = None
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     _die_with_parent()
@@ -847,8 +903,12 @@ def _prepare_template() -> None:
 
 
 def _become_template(
-    sock_fd: int, log_fd: int, spec: dict[str, Any], *, prepared: bool = False
+    sock_fd: int, log_fd: int, spec: dict[str, Any], *, prepared: bool = False,
+    serve: bool = False,
 ) -> NoReturn:
+    """A zygote's child takes on a version's environment, directory and sys.path, then
+    initialises as its template; or, with `serve` (its template declined: P.FORK_INSTANCE), as
+    one of its instances, which imports the version's code itself and serves on `sock_fd`."""
     global _from_zygote, _sandbox
     _from_zygote = True
     if not prepared:
@@ -872,7 +932,10 @@ def _become_template(
     _adopt_runtime(spec["cwd"])
     _limit_memory(int(spec["memory"]))
     try:
-        _run_template(sock_fd)
+        if serve:
+            _run_instance(sock_fd)
+        else:
+            _run_template(sock_fd)
     finally:
         os._exit(1)
 

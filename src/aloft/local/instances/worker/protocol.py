@@ -79,6 +79,9 @@ DECLINED = 26  # template -> pool, instead of READY: JSON list of the connection
 FORK_TEMPLATE = 24  # FORK_BODY + JSON {"env", "cwd", "path", "memory"}; fds: template's socket
 # and log pipe; answered with FORKED (token, pid)
 REFILL = 25  # pool -> zygote: fork the next spare (the last one's template answered a request)
+FORK_INSTANCE = 27  # as FORK_TEMPLATE, for a version whose template DECLINED: the child initialises
+# the version and serves as an instance (fds: the instance's stream socket and log pipe); the
+# zygote answers FORKED, and EXITED (EXITED_BODY) when that child ends
 MAX_PACKET = 65536  # the largest packet the pool reads from a template or zygote
 
 
