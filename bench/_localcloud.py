@@ -55,6 +55,9 @@ def invoke_headers(url: str, body: bytes, headers: dict[str, str]) -> dict[str, 
 EXAMPLE = ROOT / "examples" / "flask-hello"
 SERVICE = "flask-hello"
 STAGES = {"dev": True, "fresh": False}  # stage -> snapshot
+CONNECTED = "-connected"
+"""A copy of the code beside it, named with this suffix (cold_start.py makes one, whose app
+connects at import), is served too, as stage `connected` (snapshot on: its template declines)."""
 
 
 def build_flask_hello(work: Path) -> tuple[Path, Path | None]:
@@ -163,6 +166,11 @@ async def _serve(
                                 service=service, function=function)
         for stage, snapshot in STAGES.items()
     }
+    connected = code.with_name(code.name + CONNECTED)
+    if connected.is_dir():
+        versions["connected"] = function_version(connected, layer, "connected",
+                                                 concurrency=concurrency, snapshot=True,
+                                                 service=service, function=function)
     pool = InstancePool(logs, account_concurrency=concurrency, throttle_wait=10.0)
     gateway = Gateway(BenchRegistry(versions, service), pool)
     # The benchmark terminates us: SIGTERM cancels serving and the cleanup below runs. (Not a

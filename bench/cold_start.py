@@ -7,6 +7,9 @@ response, through the local cloud's gateway (HTTP, keep-alive connection), four 
   after keep_alive); the layer's zygote, which outlives them, forks a template that imports
   the app's own code only, which forks the instance;
 - fresh: `snapshot: false`, a new Python process imports the app;
+- connected at init: the app opens a connection at import (a module-level database
+  connection), so its template declines to fork (every instance would share the socket); each
+  instance runs init, forked from the layer's zygote;
 - `python -c 'import app'`: a bare interpreter importing the app, no request at all.
 
 Before each timed request the platform stops the function's idle instances (templates stay,
@@ -20,15 +23,18 @@ the time is.
 from __future__ import annotations
 
 import argparse
+import compileall
 import http.client
 import json
 import os
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +43,7 @@ RESULTS = BENCH_DIR / "results" / "cold_start.json"
 sys.path.insert(0, str(BENCH_DIR))
 
 from _localcloud import (  # noqa: E402
+    CONNECTED,
     SERVICE,
     build_flask_hello,
     cpu_seconds,
@@ -105,6 +112,31 @@ def bare_imports(code: Path, layer: Path | None, runs: int) -> tuple[list[float]
     return times, cpu
 
 
+def connected_copy(code: Path) -> socket.socket:
+    """Beside `code`, a copy whose app connects at import to a listener that accepts and holds
+    every connection (the listener's socket, to close when done)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with listener:
+            while True:
+                try:
+                    held.append(listener.accept()[0])
+                except OSError:
+                    return
+
+    threading.Thread(target=accept, daemon=True).start()
+    copy = code.with_name(code.name + CONNECTED)
+    shutil.copytree(code, copy)
+    app = copy / "app.py"
+    port = listener.getsockname()[1]
+    app.write_text(app.read_text() + "\nimport socket\n_db = socket.create_connection("
+                   f"('127.0.0.1', {port}))  # a module-level connection\n")
+    compileall.compile_file(str(app), quiet=1)
+    return listener
+
+
 def quantiles(times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -119,19 +151,25 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="aloft-bench-"))
     try:
         code, layer = build_flask_hello(work)
+        listener = connected_copy(code)
         proc, port = start_platform(code, layer, concurrency=2)
         try:
             warm(f"http://127.0.0.1:{port}/{SERVICE}/dev/")  # starts the template
+            warm(f"http://127.0.0.1:{port}/{SERVICE}/connected/")  # its template declines
+            time.sleep(1.0)  # meanwhile its layer's zygote starts (from the template's modules)
             runs = {
                 "fork from template": cold_requests(port, proc.pid, "dev", args.runs),
                 "after idle (zygote)": cold_requests(port, proc.pid, "dev", args.runs,
                                                      templates=True),
                 "fresh process (snapshot: false)": cold_requests(port, proc.pid, "fresh",
                                                                  args.fresh_runs),
+                "connected at init (zygote, init)": cold_requests(port, proc.pid, "connected",
+                                                                  args.runs),
             }
         finally:
             proc.terminate()
             proc.wait()
+            listener.close()
         runs["python -c 'import app' (no request)"] = bare_imports(code, layer, args.fresh_runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -43,7 +43,8 @@ class TemplateSlot:
     template: Template | None = None
     template_starting: asyncio.Future[Template | bytes | None] | None = None
     # its template declined to fork (its init left connections the instances would share):
-    # the version's instances start fresh from now on
+    # each of the version's instances runs init from now on (forked from the layer's zygote, or
+    # a fresh process)
     fresh: bool = False
 
     @property
@@ -77,7 +78,7 @@ class TemplateManager:
 
     async def get(self, slot: TemplateSlot) -> Template | bytes | None:
         """The slot's template, started if needed; the init error's payload if it failed; None
-        when it declined (the version's instances start fresh)."""
+        when it declined (the version's instances run init: see zygote_for_fresh)."""
         if slot.fresh:
             return None
         template = slot.template

@@ -67,12 +67,14 @@ FORK = 20  # FORK_BODY + the instance's log stream name (UTF-8), with two fds at
 FORK_BODY = struct.Struct("!I")  # token
 FORKED = 21  # FORKED_BODY
 FORKED_BODY = struct.Struct("!Ii")  # token, pid
-EXITED = 22  # EXITED_BODY: a child of the template ended
+EXITED = 22  # EXITED_BODY: a child of the template (or of the zygote) ended
 EXITED_BODY = struct.Struct("!ii")  # pid, wait status
 PID = struct.Struct("!i")
-MODULES = 23  # template -> pool, after READY: JSON list of the modules a zygote may preload
+MODULES = 23  # template -> pool, after READY (or before DECLINED): JSON list of the modules a
+# zygote may preload
 DECLINED = 26  # template -> pool, instead of READY: JSON list of the connections (HOST:PORT)
-# its init left open, which forked instances would share: the version's instances start fresh
+# its init left open, which forked instances would share: each of the version's instances runs init
+# (forked from its layer's zygote: FORK_INSTANCE; or a fresh process)
 
 # pool <-> zygote (a process that has imported a dependency layer's modules and forks the
 # templates of new versions that use that layer: only their own code is imported afresh)
