@@ -637,6 +637,7 @@ class Zygote:
         self._token = 0
         self._forking: dict[int, ForkedProcess | Instance] = {}
         self.children: dict[int, Instance] = {}  # instances it forked (fork_instance), by pid
+        self.declined = False  # its imports left a connection: it exited (P.DECLINED)
         self._spares = spare  # whether it keeps a template forked ahead of need
         self._spare = spare  # it forks one once ready
         loop.add_reader(ours.fileno(), self._readable)
@@ -648,6 +649,8 @@ class Zygote:
         _, kind = P.HEADER.unpack_from(packet)
         if kind == P.READY and not self.ready.done():
             self.ready.set_result(True)
+        elif kind == P.DECLINED:
+            self.declined = True
         elif kind == P.FORKED:
             token, pid = P.FORKED_BODY.unpack_from(packet, HEAD)
             forked = self._forking.pop(token, None)

@@ -74,6 +74,8 @@ class TemplateManager:
         self.zygote_idle = zygote_idle_from_env()
         self._zygotes: dict[ZygoteKey, Zygote] = {}
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
+        # layers whose zygote declined (a module connected as it was imported): none again
+        self._declined: set[ZygoteKey] = set()
         self._closed = False
 
     async def get(self, slot: TemplateSlot) -> Template | bytes | None:
@@ -206,7 +208,7 @@ class TemplateManager:
             return
         key = zygote_key(fv)
         current = self._zygotes.get(key)
-        if current is not None and current.alive:
+        if key in self._declined or (current is not None and (current.alive or current.declined)):
             return
         try:
             self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules, zygote_env(fv),
@@ -248,6 +250,8 @@ class TemplateManager:
             if zygote.busy:  # instances it forked live (they would die with it)
                 self._zygote_used[key] = now
             if not zygote.alive or now - self._zygote_used.get(key, 0.0) >= self.zygote_idle:
+                if zygote.declined:
+                    self._declined.add(key)
                 zygote.stop()
                 del self._zygotes[key]
                 self._zygote_used.pop(key, None)

@@ -273,3 +273,57 @@ def test_an_instance_forked_from_the_zygote_is_narrowed(
     assert seen["read"] == {token: "FileNotFoundError", other_code: "FileNotFoundError",
                             own_code: "ok", dep: "ok"}
     assert os.getpid() != seen["pid"]
+
+
+CONNECTING_DEP = """
+import os
+import socket
+
+LOADED_BY = os.getpid()
+CONN = socket.create_connection(("127.0.0.1", {port}))  # as it is imported
+"""
+
+USES_DEP = """
+import os
+import dep
+
+
+def look(event, context):
+    return {"pid": os.getpid(), "parent": os.getppid(), "dep_loaded_by": dep.LOADED_BY,
+            "local": dep.CONN.getsockname()[1]}
+"""
+
+
+def test_a_layer_that_connects_as_it_is_imported_gets_no_zygote(
+    server: tuple[int, list[int]], tmp_path: Path
+) -> None:
+    """Every process a zygote forked would share the connection its imports opened: the zygote
+    says so and exits, and the layer's instances start fresh, each with its own."""
+    port, seen = server
+    layer = dep_layer(tmp_path, CONNECTING_DEP.format(port=port))
+    code = build_artifact(tmp_path / "code", {"fns.py": USES_DEP}, {"look": "fns.look"})
+    fv = function_version(code, "look", layer_dir=layer)
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        first = _look(loop, pool, fv)  # the template declines: the dep's connection
+        # the zygote its modules started imports dep, connects, declines and exits
+        wait_until(lambda: len(seen) >= 3, timeout=10, message="the zygote's import of dep")
+        wait_until(lambda: not any(z.alive for z in pool.templates._zygotes.values()),
+                   timeout=10, message="the zygote to exit")
+        assert all(z.declined for z in pool.templates._zygotes.values())
+        loop.call(lambda: pool.drop_idle(fv.function))
+        second = _look(loop, pool, fv)
+        loop.call(lambda: pool.templates.stop_unused_zygotes([], time.monotonic()))
+        loop.call(lambda: pool.drop_idle(fv.function))
+        third = _look(loop, pool, fv)  # no zygote again for that layer
+        assert not pool.templates._zygotes
+    finally:
+        loop.run(pool.close())
+        loop.close()
+    for answer in (first, second, third):
+        assert answer["dep_loaded_by"] == answer["pid"]  # imported there: started fresh
+        assert answer["parent"] == os.getpid()
+    assert len({first["local"], second["local"], third["local"]}) == 3
+    # template, instance, zygote, then each later instance: one connection each
+    assert len(seen) == 5

@@ -745,6 +745,7 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: b
     ctl = socket.socket(fileno=fd)
     _isolate(ctl.send, keep_privileges=True)  # its templates narrow themselves further
     started = time.perf_counter()
+    before = C.open_fds()
     ours = [name for name in modules if name.split(".")[0] == "aloft"]
     for name in modules:
         if name in ours:
@@ -755,6 +756,10 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: b
             sys.modules.pop(name, None)
     if ours and runtime_from:
         _preload_runtime(runtime_from, ours)
+    left = C.shared(before)
+    if left:  # a module connected as it was imported: all we fork would share the socket
+        ctl.send(P.frame(P.DECLINED, json.dumps(list(left.values())).encode()))
+        os._exit(0)
     gc.collect()
     gc.freeze()
     init_ms = (time.perf_counter() - started) * 1000.0

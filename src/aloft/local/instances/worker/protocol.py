@@ -74,7 +74,8 @@ MODULES = 23  # template -> pool, after READY (or before DECLINED): JSON list of
 # zygote may preload
 DECLINED = 26  # template -> pool, instead of READY: JSON list of the connections (HOST:PORT)
 # its init left open, which forked instances would share: each of the version's instances runs init
-# (forked from its layer's zygote: FORK_INSTANCE; or a fresh process)
+# (forked from its layer's zygote: FORK_INSTANCE; or a fresh process). A zygote whose imports left
+# a connection says so instead of READY, and exits: that layer's templates start fresh
 
 # pool <-> zygote (a process that has imported a dependency layer's modules and forks the
 # templates of new versions that use that layer: only their own code is imported afresh)
