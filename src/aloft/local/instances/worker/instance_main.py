@@ -796,7 +796,6 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: b
                 sys.stderr.flush()
                 pid = os.fork()
                 if pid == 0:
-                    selector.close()
                     ctl.close()
                     _become_template(fds[0], fds[1], spec, serve=kind == P.FORK_INSTANCE)
                 children.add(pid)
@@ -805,31 +804,32 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: b
             ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
 
 
-_wake: tuple[int, int] | None = None  # a zygote's SIGCHLD wake-up pipe (its children close it)
+_watch: tuple[selectors.BaseSelector, int, int] | None = None
+"""A zygote's selector and SIGCHLD wake-up pipe (read end, write end): its children close them."""
 
 
 def _watch_children(ctl: socket.socket) -> selectors.BaseSelector:
     """A selector for a zygote's control socket and for its children's ends (SIGCHLD, through
     a wake-up pipe): it reaps them, and says how an instance it forked ended (its exit status
     is Lambda's `Runtime exited with error: ...`)."""
-    global _wake
+    global _watch
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
-    _wake = (wake_r, wake_w)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
     selector = selectors.DefaultSelector()
     selector.register(ctl, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
+    _watch = (selector, wake_r, wake_w)
     return selector
 
 
 def _woken() -> None:
     """Empty the wake-up pipe (its bytes only say that a signal came)."""
-    assert _wake is not None
+    assert _watch is not None
     try:
-        while os.read(_wake[0], 512):
+        while os.read(_watch[1], 512):
             pass
     except BlockingIOError:
         pass
@@ -894,13 +894,15 @@ def _prepare_template() -> None:
     """What a zygote's child does before it knows which template it becomes (a spare, while
     it waits): its own process group (as a spawned template has), death with the zygote, the
     import system's caches of the zygote's directories re-read."""
-    global _wake
+    global _watch
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if _wake is not None:  # the zygote's
-        for fd in _wake:
-            os.close(fd)
-        _wake = None
+    if _watch is not None:  # the zygote's
+        selector, wake_r, wake_w = _watch
+        selector.close()
+        os.close(wake_r)
+        os.close(wake_w)
+        _watch = None
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     _die_with_parent()
