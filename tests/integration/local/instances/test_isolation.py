@@ -178,11 +178,9 @@ def look(event, context):
 """
 
 
-def test_a_template_forked_from_a_zygote_is_narrowed_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The zygote keeps the artifacts (its templates' code is there) but not the home's
-    secrets; the template it forks keeps only its own code and layer."""
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Isolation configured (for this test) for a home holding a secret (`token`) and its
+    artifact store: (home, artifacts)."""
     home = tmp_path / "home"
     artifacts = home / "artifacts"
     artifacts.mkdir(parents=True)
@@ -190,6 +188,15 @@ def test_a_template_forked_from_a_zygote_is_narrowed_too(
     monkeypatch.setattr(isolation, "_current", isolation.current())  # restored after the test
     if not isolation.configure(home, artifacts).active:
         _no_isolation(isolation.current().describe())
+    return home, artifacts
+
+
+def test_a_template_forked_from_a_zygote_is_narrowed_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zygote keeps the artifacts (its templates' code is there) but not the home's
+    secrets; the template it forks keeps only its own code and layer."""
+    home, artifacts = isolated_home(tmp_path, monkeypatch)
     layer = artifacts / "layer"
     layer.mkdir()
     (layer / "dep.py").write_text("import os\nLOADED_BY = os.getpid()\n")

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from aloft.local.instances import isolation
 from aloft.local.instances.pool import InstancePool
 from aloft.local.types import FunctionVersion
 from tests.integration.local.dataplane_helpers import (
@@ -29,7 +28,7 @@ from tests.integration.local.dataplane_helpers import (
     build_artifact,
     function_version,
 )
-from tests.integration.local.instances.test_isolation import _no_isolation
+from tests.integration.local.instances.test_isolation import isolated_home
 from tests.integration.local.instances.test_pool_zygote import dep_layer, wait_for_zygote
 from tests.waiting import wait_until
 
@@ -245,13 +244,7 @@ def test_an_instance_forked_from_the_zygote_is_narrowed(
 ) -> None:
     """It sees its own code and layer, not the home's files nor another function's code."""
     port, _ = server
-    home = tmp_path / "home"
-    artifacts = home / "artifacts"
-    artifacts.mkdir(parents=True)
-    (home / "token").write_text("secret")
-    monkeypatch.setattr(isolation, "_current", isolation.current())  # restored after the test
-    if not isolation.configure(home, artifacts).active:
-        _no_isolation(isolation.current().describe())
+    home, artifacts = isolated_home(tmp_path, monkeypatch)
     fv = _layered(artifacts, port)
     other = build_artifact(artifacts / "other", {"secret_code.py": "X = 1\n"}, {})
     paths = [str(home / "token"), str(other / "secret_code.py"), str(fv.code_dir / "fns.py"),

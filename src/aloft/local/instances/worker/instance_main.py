@@ -556,16 +556,8 @@ def _run_template(fd: int) -> None:
         with contextlib.suppress(OSError):
             ctl.send(P.frame(P.MODULES, _shareable_modules()))
 
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_r, False)
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
-    selector = selectors.DefaultSelector()
-    selector.register(ctl, selectors.EVENT_READ)
-    selector.register(wake_r, selectors.EVENT_READ)
+    selector = _watch_children(ctl)
     children: set[int] = set()
-
     while True:
         for key, _ in selector.select():
             if key.fileobj is ctl:
@@ -580,10 +572,8 @@ def _run_template(fd: int) -> None:
                 sys.stderr.flush()
                 pid = os.fork()
                 if pid == 0:
-                    selector.close()
                     ctl.close()
-                    os.close(wake_r)
-                    os.close(wake_w)
+                    _unwatch()
                     if stream:  # the instance's own log stream, not the template's
                         os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
                         new_context = _context_factory(context_cls)
@@ -593,11 +583,7 @@ def _run_template(fd: int) -> None:
                     os.close(child_fd)
                 ctl.send(P.frame(P.FORKED, P.FORKED_BODY.pack(token, pid)))
             else:
-                try:
-                    while os.read(wake_r, 512):
-                        pass
-                except BlockingIOError:
-                    pass
+                _woken()
                 _reap(ctl, children)
 
 
@@ -805,13 +791,14 @@ def _run_zygote(fd: int, modules: list[str], runtime_from: str | None, spares: b
 
 
 _watch: tuple[selectors.BaseSelector, int, int] | None = None
-"""A zygote's selector and SIGCHLD wake-up pipe (read end, write end): its children close them."""
+"""A template's or zygote's selector and SIGCHLD wake-up pipe (read end, write end): its
+children close them (`_unwatch`)."""
 
 
 def _watch_children(ctl: socket.socket) -> selectors.BaseSelector:
-    """A selector for a zygote's control socket and for its children's ends (SIGCHLD, through
-    a wake-up pipe): it reaps them, and says how an instance it forked ended (its exit status
-    is Lambda's `Runtime exited with error: ...`)."""
+    """A selector for a template's or zygote's control socket and for its children's ends
+    (SIGCHLD, through a wake-up pipe): it reaps them, and tells the pool how each ended (an
+    instance's exit status is Lambda's `Runtime exited with error: ...`)."""
     global _watch
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -823,6 +810,20 @@ def _watch_children(ctl: socket.socket) -> selectors.BaseSelector:
     selector.register(wake_r, selectors.EVENT_READ)
     _watch = (selector, wake_r, wake_w)
     return selector
+
+
+def _unwatch() -> None:
+    """In a forked child: its parent's selector and wake-up pipe closed, SIGCHLD as by
+    default."""
+    global _watch
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if _watch is not None:
+        selector, wake_r, wake_w = _watch
+        selector.close()
+        os.close(wake_r)
+        os.close(wake_w)
+        _watch = None
 
 
 def _woken() -> None:
@@ -894,15 +895,7 @@ def _prepare_template() -> None:
     """What a zygote's child does before it knows which template it becomes (a spare, while
     it waits): its own process group (as a spawned template has), death with the zygote, the
     import system's caches of the zygote's directories re-read."""
-    global _watch
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if _watch is not None:  # the zygote's
-        selector, wake_r, wake_w = _watch
-        selector.close()
-        os.close(wake_r)
-        os.close(wake_w)
-        _watch = None
+    _unwatch()  # the zygote's
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     _die_with_parent()
@@ -1016,8 +1009,6 @@ def _prime(handler: Handler, new_context: ContextFactory) -> None:
 def _run_child(
     sock_fd: int, log_fd: int, handler: Handler, new_context: ContextFactory
 ) -> NoReturn:
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
