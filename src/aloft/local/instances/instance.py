@@ -604,7 +604,9 @@ class Zygote:
     reused)."""
 
     def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str],
-                 environment: dict[str, str], *, spare: bool = True) -> None:
+                 environment: dict[str, str], *, spare: bool = True,
+                 on_declined: Callable[[list[str]], None] | None = None) -> None:
+        """`on_declined`: its imports left connections (their peers, HOST:PORT): it exits."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.layer_dir = layer_dir
@@ -638,6 +640,7 @@ class Zygote:
         self._forking: dict[int, ForkedProcess | Instance] = {}
         self.children: dict[int, Instance] = {}  # instances it forked (fork_instance), by pid
         self.declined = False  # its imports left a connection: it exited (P.DECLINED)
+        self._on_declined = on_declined
         self._spares = spare  # whether it keeps a template forked ahead of need
         self._spare = spare  # it forks one once ready
         loop.add_reader(ours.fileno(), self._readable)
@@ -651,6 +654,9 @@ class Zygote:
             self.ready.set_result(True)
         elif kind == P.DECLINED:
             self.declined = True
+            if self._on_declined is not None:
+                with contextlib.suppress(ValueError):
+                    self._on_declined([str(p) for p in json.loads(packet[HEAD:])])
         elif kind == P.FORKED:
             token, pid = P.FORKED_BODY.unpack_from(packet, HEAD)
             forked = self._forking.pop(token, None)

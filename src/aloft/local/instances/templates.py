@@ -210,9 +210,16 @@ class TemplateManager:
         current = self._zygotes.get(key)
         if key in self._declined or (current is not None and (current.alive or current.declined)):
             return
+        def declined(peers: list[str]) -> None:
+            self._sink.write(fv.function, fv.version, None, (
+                f"aloft: importing the dependency layer opened a connection ({', '.join(peers)}) "
+                "that every process forked from its zygote would share: this layer's templates "
+                "and instances start fresh instead, each importing it (docs/local-cloud.md: "
+                "Zygotes)"))
+
         try:
             self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules, zygote_env(fv),
-                                        spare=self.zygote_spares)
+                                        spare=self.zygote_spares, on_declined=declined)
         except OSError:
             return
         self._zygote_used[key] = time.monotonic()

@@ -297,7 +297,8 @@ def test_a_layer_that_connects_as_it_is_imported_gets_no_zygote(
     code = build_artifact(tmp_path / "code", {"fns.py": USES_DEP}, {"look": "fns.look"})
     fv = function_version(code, "look", layer_dir=layer)
     loop = LoopThread()
-    pool = InstancePool(RecordingSink())
+    sink = RecordingSink()
+    pool = InstancePool(sink)
     try:
         first = _look(loop, pool, fv)  # the template declines: the dep's connection
         # the zygote its modules started imports dep, connects, declines and exits
@@ -320,3 +321,5 @@ def test_a_layer_that_connects_as_it_is_imported_gets_no_zygote(
     assert len({first["local"], second["local"], third["local"]}) == 3
     # template, instance, zygote, then each later instance: one connection each
     assert len(seen) == 5
+    said = [text for *_, text in sink.lines if "importing the dependency layer" in text]
+    assert len(said) == 1 and f"127.0.0.1:{port}" in said[0]
