@@ -219,11 +219,13 @@ class Instance:
         self.out_of_memory = False
         self.on_gone: Callable[[Instance], None] | None = None
         self.loop = asyncio.get_running_loop()
-        # The request's timeout (the pool's): when it is due, for how long it was armed, and
-        # the timer that checks it (armed for an earlier deadline, possibly: see InstancePool._arm)
+        # The request's timeout (the pool's): when it is due (time.monotonic), for how long it
+        # was armed, and the timer that checks it, with the deadline it was armed for (an
+        # earlier one, possibly: see InstancePool._arm)
         self.deadline = 0.0
         self.armed_for = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_for = 0.0
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self._kill_when_known = False
         # A pipeline (P.AHEAD): the request sent ahead's answer, once its turn comes; the pool's

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from aloft.local.instances.awake import Spinner
-from aloft.local.instances.concurrency import TIMER_EARLY, ConcurrencySlots, Waiter
+from aloft.local.instances.concurrency import ConcurrencySlots, Waiter
 from aloft.local.instances.instance import (
     LOST,
     PROVISIONED,
@@ -62,6 +62,9 @@ INIT_LIMIT = 10.0  # seconds an instance may take to initialise, on top of the t
 EXIT_STATUS_WAIT = 1.0  # seconds to wait for a crashed instance's exit status
 IDLE_CHECK = 0.25  # seconds between keep_alive checks
 INTERNAL_ERROR = b'{"message": "Internal Server Error"}'  # API Gateway's 502 body
+TIMER_LATE = 0.001
+"""Seconds a timeout's timer is armed past the deadline: uvloop counts timers in whole
+milliseconds, and one that fires early only arms itself again (see _deadline)."""
 AHEAD_WITHIN = 5.0
 """ms: an instance whose last request took less is sent the next waiting request ahead (a
 pipeline; slower requests gain nothing from it and would hold a waiting request back)."""
@@ -596,26 +599,30 @@ class InstancePool:
         instance, and one timer per instance, armed for the earliest deadline, checks it:
         each request's deadline is later than its predecessor's, so a request arms no timer
         of its own (a timer armed and cancelled per request cost the gateway 1-2 µs)."""
-        loop = instance.loop
-        deadline = instance.deadline = loop.time() + seconds
+        deadline = instance.deadline = time.monotonic() + seconds
         instance.armed_for = seconds
         timer = instance.timer
-        if timer is None or timer.when() > deadline:
+        if timer is None or instance.timer_for > deadline:
             if timer is not None:
                 timer.cancel()
-            instance.timer = loop.call_at(deadline, self._deadline, instance)
+            instance.timer_for = deadline
+            instance.timer = instance.loop.call_later(seconds + TIMER_LATE, self._deadline,
+                                                      instance)
 
     def _deadline(self, instance: Instance) -> None:
         """An instance's timer: its request in progress times out, or the deadline has moved
-        on (a later request): armed again for it."""
+        on (a later request, or the timer came early): armed again for it. Never before the
+        deadline: a request that ends within its timeout is not cut short."""
         instance.timer = None
         if not instance.busy or not instance.alive:
             return
-        loop = instance.loop
-        if loop.time() + TIMER_EARLY >= instance.deadline:
+        left = instance.deadline - time.monotonic()
+        if left <= 0:
             self._timed_out(instance)
         else:
-            instance.timer = loop.call_at(instance.deadline, self._deadline, instance)
+            instance.timer_for = instance.deadline
+            instance.timer = instance.loop.call_later(left + TIMER_LATE, self._deadline,
+                                                      instance)
 
     def _rearm(self, instance: Instance) -> None:
         if instance.busy:
@@ -942,4 +949,4 @@ def _running_ms(instance: Instance) -> float:
     if not instance.deadline:
         return 0.0
     started = instance.deadline - instance.armed_for
-    return max(0.0, (instance.loop.time() - started) * 1000.0)
+    return max(0.0, (time.monotonic() - started) * 1000.0)
