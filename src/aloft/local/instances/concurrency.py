@@ -21,7 +21,7 @@ from aloft.local.types import FunctionVersion
 
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT = "ConcurrentInvocationLimitExceeded"
-TIMER_EARLY = 0.002  # seconds a timer may fire before its time (uvloop's timers count whole ms)
+_EARLY = 0.002  # seconds a timer may fire before its time (uvloop's timers count whole ms)
 
 
 class Waiter:
@@ -138,7 +138,7 @@ class ConcurrencySlots:
         self._expiry = None
         waiters = self._waiters
         loop = asyncio.get_running_loop()
-        now = loop.time() + TIMER_EARLY
+        now = loop.time() + _EARLY
         while waiters and waiters[0].deadline <= now:
             waiter = waiters.popleft()
             if waiter.take_back is not None and not waiter.take_back():

@@ -339,10 +339,11 @@ def _as_nobody(tmp_path: Path, setpriv: Path, python: Path) -> None:
 
 def _two_versions(artifacts: Path, start: str, source: str, name: str) -> list[Any]:
     """Versions 1 and 2 of a function `fns.<name>` in `source`, started as `start` says:
-    forked from a template, fresh (no snapshot), or (zygote) with a layer, so that version 2's
-    template is forked from the layer's zygote that version 1 started."""
+    forked from a template, fresh (no snapshot), or (zygote, declined) with a layer, so that
+    version 2's template (declined: version 1's next instance) is forked from the layer's
+    zygote that version 1 started."""
     layer = None
-    if start == "zygote":
+    if start in ("zygote", "declined"):
         layer = artifacts / "layer"
         layer.mkdir()
         (layer / "dep.py").write_text("X = 1\n")
@@ -355,14 +356,18 @@ def _two_versions(artifacts: Path, start: str, source: str, name: str) -> list[A
 def _invoke_as(start: str, loop: LoopThread, pool: InstancePool, fvs: list[Any],
                event: dict[str, Any]) -> Any:
     """The function's answer to `event`; with `zygote`, version 2's (version 1 first, then a
-    wait for the zygote it started)."""
+    wait for the zygote it started); `declined`: version 1's second instance (its first one
+    gone)."""
     fv = fvs[0]
-    if start == "zygote":
+    if start in ("zygote", "declined"):
         assert loop.run(pool.invoke(fv, json.dumps(event).encode())).status == "ok"
         wait_until(lambda: any(z.ready.done() and z.alive
                                for z in pool.templates._zygotes.values()),
                    timeout=10, interval=0.02, message="a ready zygote")
-        fv = fvs[1]
+        if start == "zygote":
+            fv = fvs[1]
+        else:
+            loop.call(lambda: pool.drop_idle(fv.function))
     result = loop.run(pool.invoke(fv, json.dumps(event).encode()))
     assert result.status == "ok", result.payload
     return json.loads(result.payload)
@@ -387,32 +392,32 @@ def poke(event, context):
         "pids": {name: _outcome(lambda pid=pid: os.kill(pid, signal.SIGTERM))
                  for name, pid in event["pids"].items()},
         "parent": _outcome(lambda: os.kill(os.getppid(), signal.SIGTERM)),
+        "ppid": os.getppid(),
         "own_child": [own, child.returncode],
         "abstract": _outcome(lambda: _connect(event["abstract"])),
     }
 """
 
 
-@pytest.mark.parametrize("start", ["forked", "fresh", "zygote"])
+@pytest.mark.parametrize("start", ["forked", "fresh", "zygote", "declined"])
 def test_a_function_cannot_signal_other_processes(
     start: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A hostile function cannot kill the daemon, the user's other processes, its template or
-    its layer's zygote, nor reach their abstract Unix sockets; it still kills its own children
-    (`subprocess`'s timeouts need that)."""
+    its layer's zygote (its parent, when its template declined), nor reach their abstract Unix
+    sockets; it still kills its own children (`subprocess`'s timeouts need that)."""
     import signal
     import socket
     import subprocess
 
-    home = tmp_path / "home"
-    artifacts = home / "artifacts"
-    artifacts.mkdir(parents=True)
-    monkeypatch.setattr(isolation, "_current", isolation.current())
-    if not isolation.configure(home, artifacts).active:
-        _no_isolation(isolation.current().describe())
+    _home, artifacts = isolated_home(tmp_path, monkeypatch)
     if "confined (Landlock)" not in isolation.current().detail:
         _no_landlock(sandbox.SCOPE_ABI, isolation.current().detail)
-    fvs = _two_versions(artifacts, start, SIGNAL_FNS, "poke")
+    database = socket.create_server(("127.0.0.1", 0))  # what a declining init connects to
+    source = SIGNAL_FNS
+    if start == "declined":
+        source += f"\n_db = socket.create_connection(('127.0.0.1', {database.getsockname()[1]}))\n"
+    fvs = _two_versions(artifacts, start, source, "poke")
     bystander = subprocess.Popen(["sleep", "60"])
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     abstract = f"\0aloft-test-{os.getpid()}-{start}"
@@ -424,11 +429,13 @@ def test_a_function_cannot_signal_other_processes(
     try:
         pids = {"daemon": os.getpid(), "bystander": bystander.pid}
         event = {"pids": pids, "abstract": abstract}
-        if start == "zygote":  # started by version 1's template, asked for at once
+        if start in ("zygote", "declined"):  # started by version 1's template, asked for
             assert loop.run(pool.invoke(fvs[0], json.dumps(event).encode())).status == "ok"
             wait_until(lambda: bool(pool.templates._zygotes), message="the layer's zygote")
             pids["zygote"] = next(iter(pool.templates._zygotes.values())).watch.proc.pid
         seen = _invoke_as(start, loop, pool, fvs, event)
+        if start == "declined":  # an instance the zygote forked
+            assert seen["ppid"] == pids["zygote"]
         assert seen["pids"] == {name: "EPERM" for name in pids}
         assert seen["parent"] == "EPERM"  # its template (a fresh instance's: the daemon)
         assert seen["own_child"] == ["ok", -signal.SIGKILL]
@@ -439,6 +446,7 @@ def test_a_function_cannot_signal_other_processes(
         loop.run(pool.close())
         loop.close()
         listener.close()
+        database.close()
         bystander.kill()
         bystander.wait()
 
