@@ -305,6 +305,10 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
     import uvloop
 
+    from aloft.local.instances.cpu_policy import batch_scheduling
+
+    batch_scheduling()  # as the daemon does (ALOFT_SCHED=normal: not)
+
     _port, _code, _layer, _conc = sys.argv[2:6]
     _service = sys.argv[6] if len(sys.argv) > 6 else SERVICE
     _function = sys.argv[7] if len(sys.argv) > 7 else "app"

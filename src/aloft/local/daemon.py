@@ -34,6 +34,7 @@ from aloft.local.http.gateway import Gateway
 from aloft.local.http.proxy_integration import health_event
 from aloft.local.http.server import Limits, bind, create_app, serve
 from aloft.local.instances import credentials, isolation
+from aloft.local.instances.cpu_policy import batch_scheduling
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services import eventbridge
 from aloft.local.services.supervisor import AwsEndpoint, client_kwargs
@@ -298,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     log.setLevel(logging.INFO)  # its own start and stop lines; the rest logs warnings only
     raise_open_files_limit()  # before the options: the connection cap follows from it
     opts = options_from_env(args.home, args.port)
+    batch_scheduling()  # before the loop: its threads and the processes it starts inherit it
     started = time.monotonic()
     stopped_by: int | None = None
     try:

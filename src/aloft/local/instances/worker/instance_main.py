@@ -137,6 +137,16 @@ def _unread(sock: socket.socket, wait: float = 2.0) -> None:
             pass
 
 
+def _normal_scheduling() -> None:
+    """Back to the normal CPU policy from the daemon's SCHED_BATCH (instances/cpu_policy.py),
+    which every process it starts inherits: the function's code, and the templates and
+    instances forked from this process, are scheduled as anywhere else."""
+    policy = getattr(os, "SCHED_OTHER", None)
+    if policy is not None and os.sched_getscheduler(0) != policy:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, policy, os.sched_param(0))
+
+
 def _die_with_parent() -> None:
     """Ask the kernel to SIGKILL this process when its parent dies (Linux), so that a killed
     platform never leaves instances behind. (A template's children inherit the loaded libc.)"""
@@ -1062,6 +1072,7 @@ def main(argv: list[str]) -> None:
     _set_spin(os.environ.pop(P.SPIN_ENV, None))
     _set_prime_path(os.environ.pop(P.PRIME_ENV, None))
     _set_snap_start(os.environ.pop(P.SNAP_START_ENV, None))
+    _normal_scheduling()
     _die_with_parent()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if mode == "zygote":  # no memory limit of its own: each template sets its function's
