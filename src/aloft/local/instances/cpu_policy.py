@@ -5,7 +5,7 @@ SCHED_BATCH (no privilege needed) tells the scheduler the daemon is a throughput
 read wakes its event loop, the loop does not preempt what runs on that CPU (an instance, the
 client) but waits for its turn, and by then it finds more requests and answers to handle in
 one pass. Under load on bench/'s 2-CPU machine the gateway then spent 10-13 % less CPU per
-request and served 6-8 % more requests/s for FastAPI (docs/local-cloud.md, Figures); with idle
+request and served 7-11 % more requests/s for FastAPI (docs/local-cloud.md, Figures); with idle
 CPUs (a laptop's 8 or more) nothing waits and nothing changes, and an otherwise idle machine's
 one-connection latency is the same. Instances (instance_main) set themselves back to the
 normal policy before any of a function's code runs: the user's code is scheduled as anywhere.

@@ -141,10 +141,10 @@ def _normal_scheduling() -> None:
     """Back to the normal CPU policy from the daemon's SCHED_BATCH (instances/cpu_policy.py),
     which every process it starts inherits: the function's code, and the templates and
     instances forked from this process, are scheduled as anywhere else."""
-    policy = getattr(os, "SCHED_OTHER", None)
-    if policy is not None and os.sched_getscheduler(0) != policy:
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, policy, os.sched_param(0))
+    policy = getattr(os, "SCHED_BATCH", None)  # (Linux only, as is the daemon's switch)
+    with contextlib.suppress(OSError):
+        if policy is not None and os.sched_getscheduler(0) == policy:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
 def _die_with_parent() -> None:
