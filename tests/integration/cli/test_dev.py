@@ -185,4 +185,4 @@ def test_dev_reloads_within_a_second_and_stops_cleanly(
                           r"(?: \(cold start [\d.]+ ms\))? (\S+)$", out, re.M)
     started = re.findall(r" app START RequestId: (\S+) ", out)
     assert len(requests) >= 4, out
-    assert not set(requests) & set(started)
+    assert not set(requests) & set(started), out

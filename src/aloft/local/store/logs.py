@@ -225,7 +225,8 @@ class LogStore:
         contains `filter_text` (case-insensitive) and, given `request_id`, of that one
         invocation, given `stream`, of that log stream, at most `limit` of them: the first ones
         (by id) after `after_id`, or with no `after_id` the most recent ones (before
-        `before_id` if given; the first ones with `oldest_first`). They are returned
+        `before_id` if given; the first ones with `oldest_first`); fewer rather than part of an
+        entry (the lines written at once), unless one entry has more. They are returned
         by time, so that the lines several functions wrote in one commit interleave; a
         follower's next cursor is the largest id returned."""
         newest_first = after_id == 0 and not oldest_first
@@ -246,11 +247,11 @@ class LogStore:
             if newest_first:
                 records[:0] = found
                 if len(records) >= limit:
-                    return _by_time(records[-limit:])
+                    return _by_time(records[_entry_start(records, len(records) - limit):])
             else:
                 records += found
                 if len(records) >= limit:
-                    return _by_time(records[:limit])
+                    return _by_time(records[:_entry_end(records, limit)])
         return _by_time(records)
 
     def _batches(
@@ -335,6 +336,32 @@ class LogStore:
                     return False
                 self._committed.wait(remaining)
         return True
+
+
+def _one_entry(a: LogRecord, b: LogRecord) -> bool:
+    """Whether two lines, `b` the next by id, are of one entry (written at once: an invocation's
+    END, REPORT and request line are one)."""
+    return b.id == a.id + 1 and b.timestamp == a.timestamp and b.request_id == a.request_id
+
+
+# A page of `limit` lines ends before an entry it would cut in two (unless that entry is the
+# whole page): a follower that got a REPORT without the request line written with it would
+# take the invocation for one that is not an HTTP request (aloft.cli.log_view).
+
+def _entry_end(records: list[LogRecord], end: int) -> int:
+    """`end`, or earlier, where no entry is cut."""
+    cut = end
+    while 0 < cut < len(records) and _one_entry(records[cut - 1], records[cut]):
+        cut -= 1
+    return cut or end
+
+
+def _entry_start(records: list[LogRecord], start: int) -> int:
+    """`start`, or later, where no entry is cut."""
+    cut = start
+    while 0 < cut < len(records) and _one_entry(records[cut - 1], records[cut]):
+        cut += 1
+    return cut if cut < len(records) else start
 
 
 def _by_time(records: list[LogRecord]) -> list[LogRecord]:

@@ -231,3 +231,29 @@ def test_a_flush_waits_for_the_commit_another_thread_is_making(tmp_path: Path) -
     store.flush()  # the buffer is empty now: this one only waits
     assert [r.text for r in store.query(["svc-dev-app"])] == ["a line"]
     background.join()
+
+
+def test_a_page_never_cuts_an_entry_in_two(tmp_path: Path) -> None:
+    """An invocation's START, END, REPORT and request line, written as one entry, come in one
+    page: a follower that got the REPORT without its request line would show the invocation's
+    START/END/REPORT lines as if it were not an HTTP request (`aloft dev` did, under load)."""
+    store = LogStore(tmp_path / "logs.db")
+    invocation = "START RequestId: r{0}\nEND RequestId: r{0}\nREPORT RequestId: r{0}\nGET / 200"
+    for i in range(6):
+        store.write("f", 1, f"r{i}", invocation.format(i))
+    store.flush()
+    got: list[list[str]] = []
+    cursor = 0
+    while page := store.query(["f"], after_id=cursor, oldest_first=True, limit=6):  # 1.5 entries
+        assert len(page) <= 6
+        got.append([r.text for r in page])
+        cursor = page[-1].id
+    assert [len(page) for page in got] == [4] * 6  # whole entries, one a page
+    # the most recent lines: the partial entry at the page's start is left out too
+    newest = store.query(["f"], limit=6)
+    assert [r.request_id for r in newest] == ["r5"] * 4
+    # an entry longer than the page is cut, or a follower would never get past it
+    store.write("g", 1, "big", "\n".join(f"line {i}" for i in range(10)))
+    store.flush()
+    assert len(store.query(["g"], after_id=0, oldest_first=True, limit=4)) == 4
+    assert len(store.query(["g"], limit=4)) == 4
