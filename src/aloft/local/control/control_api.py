@@ -417,8 +417,9 @@ class ControlHandler:
             committed = self.p.log_waiter.current() if self.p.log_waiter else None
             records = await asyncio.to_thread(self.p.logs.query, functions, since=since,
                                               after_id=cursor, filter_text=filt, limit=limit)
-            truncated = cursor > 0 and len(records) >= limit  # lines >= entries
-            cursor = max(r.id for r in records) if truncated else max(
+            # A follower goes on after the page's last line: a page may be cut by the limit,
+            # or end before it (where it would cut an entry: LogStore.query).
+            cursor = max(r.id for r in records) if cursor > 0 and records else max(
                 cursor, newest, *(r.id for r in records))
             remaining = deadline - time.monotonic()
             if records or remaining <= 0 or (self.p.log_waiter and self.p.log_waiter.closed):

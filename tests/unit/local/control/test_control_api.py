@@ -329,6 +329,29 @@ def test_logs_of_a_stage_one_function_and_a_filter(fakes: Fakes) -> None:
     assert after == {"cursor": data["cursor"], "lines": []}
 
 
+def test_a_follower_gets_every_line_once_in_whole_entries(fakes: Fakes) -> None:
+    """Pages of at most `limit` lines, each ending where no invocation's entry is cut (aloft
+    dev and tail show a REPORT with its request line), and the next one going on after it."""
+    write_logs(fakes, ("shop-dev-app", "before"))
+    cursor = fakes.platform.logs.last_id
+    invocation = "START RequestId: r{0}\nEND RequestId: r{0}\nREPORT RequestId: r{0}\nGET / 200"
+    for i in range(5):
+        fakes.platform.logs.write("shop-dev-app", 1, f"r{i}", invocation.format(i))
+        fakes.platform.logs.write("other-dev-app", 1, None, "not this stage's")
+    fakes.platform.logs.flush()
+    pages: list[list[dict[str, object]]] = []
+    while True:
+        data = api(fakes, "GET", "logs", query=f"service=shop&stage=dev&after={cursor}&limit=6")[1]
+        if not data["lines"]:
+            break
+        pages.append(data["lines"])
+        cursor = data["cursor"]
+    assert [x["text"] for page in pages for x in page] == [
+        line for i in range(5) for line in invocation.format(i).splitlines()]
+    assert [[x["request_id"] for x in page] for page in pages] == [[f"r{i}"] * 4
+                                                                   for i in range(5)]
+
+
 def test_logs_of_a_stage_never_deployed(fakes: Fakes) -> None:
     status, data = api(fakes, "GET", "logs", query="service=shop&stage=prod")
     assert status == 404
