@@ -208,9 +208,11 @@ class TemplateManager:
             return
         key = zygote_key(fv)
         current = self._zygotes.get(key)
-        if key in self._declined or (current is not None and (current.alive or current.declined)):
+        if key in self._declined or (current is not None and current.alive):
             return
+
         def declined(peers: list[str]) -> None:
+            self._declined.add(key)
             self._sink.write(fv.function, fv.version, None, (
                 f"aloft: importing the dependency layer opened a connection ({', '.join(peers)}) "
                 "that every process forked from its zygote would share: this layer's templates "
@@ -257,8 +259,6 @@ class TemplateManager:
             if zygote.busy:  # instances it forked live (they would die with it)
                 self._zygote_used[key] = now
             if not zygote.alive or now - self._zygote_used.get(key, 0.0) >= self.zygote_idle:
-                if zygote.declined:
-                    self._declined.add(key)
                 zygote.stop()
                 del self._zygotes[key]
                 self._zygote_used.pop(key, None)

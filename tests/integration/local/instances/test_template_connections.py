@@ -9,6 +9,7 @@ with a dependency layer, is forked from the layer's zygote (no new Python, no la
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -175,6 +176,24 @@ def _look(loop: LoopThread, pool: InstancePool, fv: FunctionVersion, **event: ob
     return answer
 
 
+@contextlib.contextmanager
+def _declined(port: int, root: Path) -> Iterator[
+        tuple[FunctionVersion, RecordingSink, LoopThread, InstancePool, dict[str, object]]]:
+    """A pool that has run `_layered`'s function once (its template declined, so that request
+    ran in a fresh instance) and started the layer's zygote; closed afterwards."""
+    fv = _layered(root, port)
+    sink = RecordingSink()
+    loop = LoopThread()
+    pool = InstancePool(sink)
+    try:
+        first = _look(loop, pool, fv)
+        wait_for_zygote(pool)  # started from what the template had imported
+        yield fv, sink, loop, pool, first
+    finally:
+        loop.run(pool.close())
+        loop.close()
+
+
 def _zygote_pid(pool: InstancePool) -> int:
     return next(iter(pool.templates._zygotes.values())).watch.proc.pid
 
@@ -183,24 +202,15 @@ def test_a_declined_versions_instances_fork_from_its_layers_zygote(
     server: tuple[int, list[int]], tmp_path: Path
 ) -> None:
     port, seen = server
-    fv = _layered(tmp_path, port)
-    sink = RecordingSink()
-    loop = LoopThread()
-    pool = InstancePool(sink)
-    try:
-        first = _look(loop, pool, fv)  # the template declines; this instance starts fresh
-        wait_for_zygote(pool)  # started from what the template had imported
+    with _declined(port, tmp_path) as (fv, sink, loop, pool, first):
         zygote = _zygote_pid(pool)
-        assert first["dep_loaded_by"] != zygote
+        assert first["dep_loaded_by"] != zygote  # the first instance started fresh
         answers = []
         for _ in range(2):
             loop.call(lambda: pool.drop_idle(fv.function))  # the next is a new instance
             started = time.perf_counter()
             answers.append(_look(loop, pool, fv))
             assert time.perf_counter() - started < 0.3  # no fresh Python, no 0.3 s import
-    finally:
-        loop.run(pool.close())
-        loop.close()
     for answer in answers:
         assert answer["parent"] == zygote and answer["dep_loaded_by"] == zygote
         assert not answer["reconnected"]  # init ran in it: its own connection
@@ -214,13 +224,7 @@ def test_the_zygote_says_how_its_instance_ended_and_outlives_it_while_it_serves(
     server: tuple[int, list[int]], tmp_path: Path
 ) -> None:
     port, _ = server
-    fv = _layered(tmp_path, port)
-    sink = RecordingSink()
-    loop = LoopThread()
-    pool = InstancePool(sink)
-    try:
-        _look(loop, pool, fv)
-        wait_for_zygote(pool)
+    with _declined(port, tmp_path) as (fv, _sink, loop, pool, _first):
         zygote = next(iter(pool.templates._zygotes.values()))
         loop.call(lambda: pool.drop_idle(fv.function))
         pool.templates.zygote_idle = 0.2
@@ -234,9 +238,6 @@ def test_the_zygote_says_how_its_instance_ended_and_outlives_it_while_it_serves(
             crashed.payload.decode()
         # its last instance gone, the zygote stops once idle
         wait_until(lambda: not zygote.alive, timeout=10, message="the zygote to stop")
-    finally:
-        loop.run(pool.close())
-        loop.close()
 
 
 def test_an_instance_forked_from_the_zygote_is_narrowed(
