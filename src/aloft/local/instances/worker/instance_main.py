@@ -85,6 +85,12 @@ handler's one-connection p50 a third lower and flask 13-19 % faster under load
 once: an idle or lightly used one spends nothing on it. The daemon's ALOFT_SPIN_US sets it in
 microseconds (0: always sleep; aloft/local/instances/awake.py), passed on in the environment,
 out of which `main` (or `_become_template`) takes it before any of the function's code runs."""
+YIELDED = 20e-6
+"""A `sched_yield` that took longer than this (seconds) let another process run on this CPU
+(one with nothing else to run takes 1-3 µs). At the second such yield while it waits awake,
+the instance sleeps: the CPU is wanted. Waiting awake pays where a CPU would idle; where other
+processes want it (a machine under load), each yield is a context switch, and a plain
+handler's instances made 3.4 of them per request (docs/local-cloud.md)."""
 BUSY = 5e-3  # seconds from an answer to the next request within which requests are back to back
 # (or within SPIN, when that is longer: a request caught by waiting awake came back to back)
 
@@ -348,9 +354,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     busy = max(BUSY, SPIN)
     while True:
         if gap <= busy and SPIN and yield_cpu is not None:  # back to back: wait awake (SPIN)
-            awake_until = clock() + SPIN
-            while not ready(0) and clock() < awake_until:
-                yield_cpu()
+            _wait_awake(ready, yield_cpu, clock, SPIN)
         head = rfile.read(head_size)
         if len(head) < head_size:
             os._exit(0)  # the pool closed our socket: stop without running atexit hooks twice
@@ -431,6 +435,24 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
             + payload
         )
         answered = clock()
+
+
+def _wait_awake(ready: Callable[[int], Any], yield_cpu: Callable[[], Any],
+                clock: Callable[[], float], seconds: float) -> None:
+    """Poll for the next request for up to `seconds`, yielding the CPU between polls; stop at
+    the second yield that let another process run (took over YIELDED). The first is often the
+    one that sends the request (the gateway, or the client, woken on this CPU); a second one
+    means the CPU is wanted by more, and sleeping in `recv` gives it up."""
+    now = clock()
+    until = now + seconds
+    switched = False
+    while not ready(0) and now < until:
+        yield_cpu()
+        then, now = now, clock()
+        if now - then > YIELDED:
+            if switched:
+                return
+            switched = True
 
 
 def _pipeline_fds(sock: socket.socket) -> tuple[int, tuple[int, int]]:
