@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import boto3
 import pytest
 
 from aloft.aws.client import AwsClient
@@ -446,3 +447,28 @@ def test_logs_filter_and_follow(provider: AwsProvider,
     assert [x.text for x in found] == ["boom: error"] and found[0].function == "app"
     followed = list(itertools.islice(provider.logs(full, since=now / 1000 - 1, follow=True), 2))
     assert [x.text for x in followed] == ["GET / 200", "boom: error"]
+
+
+def test_a_queue_s_dead_letter_is_named_in_the_account_s_partition(
+    provider: AwsProvider, make_service: Callable[..., Service],
+) -> None:
+    """In AWS China (partition aws-cn) the redrive target's ARN is the dead-letter queue's own
+    (an `arn:aws:` one would name a queue SQS cannot find)."""
+    service = make_service(
+        aws={"region": "cn-north-1"},
+        functions={"worker": {"handler": "jobs.work", "events": [{"queue": {"name": "jobs"}}]}},
+        resources={"queues": {"jobs": {"dead_letter": True}}},
+    )
+    provider.deploy(service)
+    sqs = boto3.client("sqs", region_name="cn-north-1")
+
+    def attributes(name: str) -> dict[str, str]:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        got: dict[str, str] = sqs.get_queue_attributes(QueueUrl=url,
+                                                       AttributeNames=["All"])["Attributes"]
+        return got
+
+    redrive = json.loads(attributes("shop-prod-jobs")["RedrivePolicy"])
+    dead_letter = attributes("shop-prod-jobs-dlq")["QueueArn"]
+    assert dead_letter.startswith("arn:aws-cn:sqs:cn-north-1:")
+    assert redrive["deadLetterTargetArn"] == dead_letter

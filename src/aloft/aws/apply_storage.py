@@ -155,7 +155,7 @@ class StorageSteps(ApplyContext):
         attrs = {"VisibilityTimeout": str(q.visibility_timeout),
                  "MessageRetentionPeriod": str(q.retention)}
         if q.dead_letter:
-            arn = f"arn:aws:sqs:{self.region}:{self.aws.account.account_id}:{q.dead_letter}"
+            arn = self.aws.account.arn("sqs", q.dead_letter)
             attrs["RedrivePolicy"] = json.dumps(
                 {"deadLetterTargetArn": arn, "maxReceiveCount": q.max_receives})
         return attrs

@@ -6,7 +6,6 @@ apply. The planning and the AWS calls live in their own modules.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import re
@@ -418,30 +417,28 @@ class AwsProvider:
                               where=_where(service, function),
                               fix=f"use one of: {', '.join(service.all_function_names())}")
         aws = self._client(service)
-        names = Names.of(service, aws.account)
-        params: dict[str, Any] = {"FunctionName": names.function(function),
-                                  "Qualifier": service.stage,
-                                  "Payload": json.dumps(event).encode()}
+        name = Names.of(service, aws.account).function(function)
+        body = json.dumps(event).encode()
         try:
             if asynchronous:
-                aws.call("lambda", "invoke", InvocationType="Event", **params)
+                aws.call("lambda", "invoke", FunctionName=name, Qualifier=service.stage,
+                         Payload=body, InvocationType="Event")
                 return InvokeOutput(payload=None)
-            got = aws.call("lambda", "invoke", InvocationType="RequestResponse",
-                           LogType="Tail", **params)
+            # The invoking client: it waits as long as the function may run, where the others
+            # give up after 60 s and send the request again (the function would run again).
+            got = aws.invoke(name, service.stage, body)
         except AwsNotFound:
             raise NotDeployedError(
                 f"function {function!r} is not deployed on stage {service.stage!r}",
                 where=_where(service, function),
                 fix=f"run `aloft deploy {service.stage}` first") from None
-        raw = got["Payload"].read()
-        logs = base64.b64decode(got["LogResult"]).decode(errors="replace") \
-            if got.get("LogResult") else ""
+        raw, logs = got.payload, got.logs
         try:
             payload = json.loads(raw) if raw else None
         except ValueError:
             payload = raw.decode(errors="replace")
         error = None
-        if got.get("FunctionError"):
+        if got.errored:
             error = payload.get("errorMessage", str(payload)) if isinstance(payload, dict) \
                 else str(payload)
         return InvokeOutput(payload=payload, logs=logs, error=error)
