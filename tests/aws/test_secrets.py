@@ -99,6 +99,42 @@ def test_an_aws_failure_is_a_provider_error_without_the_value(moto: None) -> Non
     assert info.value.where == Location(stage="prod")
 
 
+def keys_of_the_stage() -> dict[str, str]:
+    """Every KMS key tagged as shop/prod's: key id -> its state."""
+    kms = boto("kms")
+    states = {}
+    for key in kms.list_keys()["Keys"]:
+        tags = {t["TagKey"]: t["TagValue"]
+                for t in kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])}
+        if tags.get("aloft:service") == "shop" and tags.get("aloft:stage") == "prod":
+            states[key["KeyId"]] = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
+    return states
+
+
+def test_two_first_uses_at_once_share_one_key_and_leave_none_behind(moto: None) -> None:
+    """Two `aloft secret set` of a stage's first secret at once: both find no key and make
+    one; the alias is the first one's, and the second's key, which no alias would ever name,
+    is scheduled for deletion rather than left (and billed) for good."""
+    first, second = (AwsSecrets(AwsClient(region=REGION), "shop", "prod") for _ in range(2))
+    find = second.aws.find
+    looked = []
+
+    def racing(service: str, operation: str, **params: Any) -> Any:
+        if operation == "describe_key" and not looked:  # before the first one made its alias
+            looked.append(params)
+            first.set("API_TOKEN", VALUE)
+            return None
+        return find(service, operation, **params)
+
+    second.aws.find = racing  # type: ignore[method-assign]
+    second.set("OTHER_TOKEN", "another-value")
+    states = keys_of_the_stage()
+    assert states.pop(stage_key_id(first.key_alias)) == "Enabled"
+    assert list(states.values()) == ["PendingDeletion"]
+    assert stored("/shop/prod/OTHER_TOKEN")["KeyId"] == first.key_alias
+    assert sorted(first.names()) == ["API_TOKEN", "OTHER_TOKEN"]
+
+
 @pytest.fixture
 def project(tmp_path: Path, moto: None) -> Path:
     (tmp_path / "aloft.yml").write_text(CONFIG)

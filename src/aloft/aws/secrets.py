@@ -37,10 +37,21 @@ class AwsSecrets:
         key = self.aws.call(
             "kms", "create_key", Description=f"aloft secrets of {self.service} {self.stage}",
             Tags=[{"TagKey": "aloft:service", "TagValue": self.service},
-                  {"TagKey": "aloft:stage", "TagValue": self.stage}])
-        self.aws.call("kms", "create_alias", AliasName=self.key_alias,
-                      TargetKeyId=key["KeyMetadata"]["KeyId"])
-        return str(key["KeyMetadata"]["Arn"])
+                  {"TagKey": "aloft:stage", "TagValue": self.stage}])["KeyMetadata"]
+        try:
+            self.aws.call("kms", "create_alias", AliasName=self.key_alias,
+                          TargetKeyId=key["KeyId"])
+        except AloftError:
+            # A key without its alias is never found again, and a key costs money every month:
+            # it goes (AWS's shortest wait, 7 days). When another `aloft` made the alias in the
+            # meantime, its key is the stage's.
+            self.aws.call("kms", "schedule_key_deletion", KeyId=key["KeyId"],
+                          PendingWindowInDays=7)
+            found = self.aws.find("kms", "describe_key", KeyId=self.key_alias)
+            if found is None:
+                raise
+            return str(found["KeyMetadata"]["Arn"])
+        return str(key["Arn"])
 
     def set(self, name: str, value: str) -> str:
         path = self._path(name)
