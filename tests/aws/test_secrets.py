@@ -135,6 +135,28 @@ def test_two_first_uses_at_once_share_one_key_and_leave_none_behind(moto: None) 
     assert sorted(first.names()) == ["API_TOKEN", "OTHER_TOKEN"]
 
 
+def test_a_key_that_cannot_get_its_alias_is_reported_by_the_alias_s_error(moto: None) -> None:
+    """CreateAlias denied, and ScheduleKeyDeletion too: the user hears about the alias (what to
+    grant first), not about the clean-up."""
+    aws = AwsClient(region=REGION)
+    store = AwsSecrets(aws, "shop", "prod")
+    meta = {"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "Arn": f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+    with Stubber(aws._client("kms")) as kms:
+        kms.add_client_error("describe_key", service_error_code="NotFoundException")
+        kms.add_response("create_key", {"KeyMetadata": meta})
+        kms.add_client_error("create_alias", service_error_code="AccessDeniedException",
+                             http_status_code=400)
+        kms.add_client_error("schedule_key_deletion",
+                             service_error_code="AccessDeniedException", http_status_code=400)
+        kms.add_client_error("describe_key", service_error_code="NotFoundException")
+        with pytest.raises(ProviderError) as info:
+            store.set("API_TOKEN", VALUE)
+        kms.assert_no_pending_responses()
+    assert "kms.CreateAlias" in str(info.value)
+    assert "ScheduleKeyDeletion" not in str(info.value)
+
+
 @pytest.fixture
 def project(tmp_path: Path, moto: None) -> Path:
     (tmp_path / "aloft.yml").write_text(CONFIG)

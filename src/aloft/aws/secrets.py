@@ -8,6 +8,8 @@ left in an error message.
 
 from __future__ import annotations
 
+import contextlib
+
 from aloft.aws.client import AwsClient
 from aloft.aws.errors import AwsNotFound
 from aloft.errors import AloftError
@@ -41,15 +43,17 @@ class AwsSecrets:
         try:
             self.aws.call("kms", "create_alias", AliasName=self.key_alias,
                           TargetKeyId=key["KeyId"])
-        except AloftError:
+        except AloftError as exc:
             # A key without its alias is never found again, and a key costs money every month:
             # it goes (AWS's shortest wait, 7 days). When another `aloft` made the alias in the
-            # meantime, its key is the stage's.
-            self.aws.call("kms", "schedule_key_deletion", KeyId=key["KeyId"],
-                          PendingWindowInDays=7)
+            # meantime, its key is the stage's. (If the key cannot go, the alias's error is
+            # still the one to report.)
+            with contextlib.suppress(AloftError):
+                self.aws.call("kms", "schedule_key_deletion", KeyId=key["KeyId"],
+                              PendingWindowInDays=7)
             found = self.aws.find("kms", "describe_key", KeyId=self.key_alias)
             if found is None:
-                raise
+                raise exc
             return str(found["KeyMetadata"]["Arn"])
         return str(key["Arn"])
 
