@@ -114,7 +114,8 @@ def test_an_instance_waits_awake_for_back_to_back_requests(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Waiting 20 ms (long enough that a busy test machine's scheduling does not decide the
-    result), it hardly sleeps; with ALOFT_SPIN_US=0, it sleeps before each request."""
+    result), it hardly sleeps unless another process takes its CPU; with ALOFT_SPIN_US=0, it
+    sleeps before each request."""
     monkeypatch.setenv("ALOFT_SPIN_US", spin)
     fv = function_version(code_dir, "where", snapshot=snapshot, physical=f"s{spin}-{snapshot}")
     slept, chose = back_to_back(loop, pool, fv)
