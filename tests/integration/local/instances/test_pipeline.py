@@ -56,17 +56,25 @@ def _event(n: int, **extra: Any) -> bytes:
     return json.dumps({"n": n, **extra}).encode()
 
 
-def _counting(pool: InstancePool) -> list[str]:
-    """Request ids whose turn came on an instance they were sent ahead to."""
+def _counting(pool: InstancePool) -> tuple[list[str], list[str]]:
+    """Request ids sent ahead to a busy instance, and those whose turn came there."""
+    sent: list[str] = []
     passed: list[str] = []
-    pass_on = pool._pass_on
+    ahead_to, pass_on = pool._ahead_to, pool._pass_on
+
+    def recorded(handoff: Any, instance: Any, version: Any) -> bool:
+        went = ahead_to(handoff, instance, version)
+        if went:
+            sent.append(handoff.rid)
+        return went
 
     def counted(instance: Any) -> None:
         passed.append(pool._ahead[instance].rid)
         pass_on(instance)
 
+    pool._ahead_to = recorded  # type: ignore[method-assign]
     pool._pass_on = counted  # type: ignore[method-assign]
-    return passed
+    return sent, passed
 
 
 @dataclass
@@ -75,6 +83,7 @@ class _Warm:
     sink: RecordingSink
     pool: InstancePool
     pid: int  # the one instance's, after a first (quick) request: one the pool pipelines
+    sent: list[str]  # requests sent ahead to a busy instance (_counting)
     passed: list[str]  # requests whose turn came where they were sent ahead (_counting)
 
 
@@ -84,13 +93,25 @@ def _warm(loop: LoopThread, tmp_path: Path, *, throttle_wait: float = 10.0, time
     fv = _version(tmp_path, timeout=timeout)
     sink = RecordingSink()
     pool = InstancePool(sink, account_concurrency=4, throttle_wait=throttle_wait)
-    passed = _counting(pool)
+    sent, passed = _counting(pool)
     try:
-        result = loop.run(pool.invoke(fv, _event(0)))
-        assert result.status == "ok", result.payload
-        yield _Warm(fv, sink, pool, json.loads(result.payload)["pid"], passed)
+        # Pipelined once a request took under AHEAD_WITHIN (5 ms): on a loaded machine the
+        # first may not, so quick requests are repeated until one does.
+        for _ in range(50):
+            result = loop.run(pool.invoke(fv, _event(0)))
+            assert result.status == "ok", result.payload
+            if _quick(loop, pool, fv):
+                break
+        else:
+            pytest.fail("no request of 50 took under 5 ms: the instance is never pipelined")
+        yield _Warm(fv, sink, pool, json.loads(result.payload)["pid"], sent, passed)
     finally:
         loop.run(pool.close())
+
+
+def _quick(loop: LoopThread, pool: InstancePool, fv: FunctionVersion) -> bool:
+    """Whether the version's one instance is pipelined (its last request was quick)."""
+    return loop.call(lambda: [i.quick for i in pool._versions[fv.key].live] == [True])
 
 
 def _ahead(loop: LoopThread, pool: InstancePool) -> int:
@@ -104,7 +125,9 @@ def _one_behind(loop: LoopThread, w: _Warm, first: bytes
     running = loop.submit(w.pool.invoke(w.fv, first, request_id="first"))
     wait_until(lambda: "begin 1" in w.sink.for_request("first"))
     second = loop.submit(w.pool.invoke(w.fv, _event(2), request_id="second"))
-    wait_until(lambda: _ahead(loop, w.pool) == 1)  # sent ahead to the busy instance
+    # Sent ahead to the busy instance: recorded as it happens, where polling `_ahead` could
+    # miss a short stay there (a throttle_wait of 0.3 s on a loaded machine).
+    wait_until(lambda: "second" in w.sent)
     return running, second
 
 
