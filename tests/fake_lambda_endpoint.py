@@ -2,12 +2,14 @@
 what `AWS_ENDPOINT_URL` points boto3 at, in this process or in a real `aloft` run.
 
 Each function runs `SLOW` seconds and answers its event back with a log tail; a function whose
-name holds "fails" answers Lambda's error object (X-Amz-Function-Error: Unhandled)."""
+name holds "fails" answers Lambda's error object (X-Amz-Function-Error: Unhandled). `refusals`
+makes the next Invoke requests fail instead, one entry each (see REFUSALS)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +23,11 @@ IDENTITY = (
     "</GetCallerIdentityResponse>"
 )
 TAIL = "START RequestId: r1 Version: 4\nworking on it\nEND RequestId: r1\n"
+REFUSALS = {  # what Lambda answers when it does not run the function, or fails after it did
+    "throttled": (429, "TooManyRequestsException", "Rate Exceeded."),
+    "not ready": (502, "ResourceNotReadyException", "The function is being created."),
+    "service": (500, "ServiceException", "An internal error occurred."),
+}
 
 
 class FakeAws(ThreadingHTTPServer):
@@ -31,6 +38,9 @@ class FakeAws(ThreadingHTTPServer):
         self.slow = slow
         self.invocations: list[str] = []  # the paths of the Invoke requests received
         self.arrived = threading.Event()  # an Invoke request has come
+        # How the next Invoke requests fail, in order: a REFUSALS key, or "hang up" (the
+        # connection closed once the request is read, before any answer).
+        self.refusals: list[str] = []
 
     @property
     def url(self) -> str:
@@ -39,6 +49,9 @@ class FakeAws(ThreadingHTTPServer):
     def __enter__(self) -> FakeAws:
         threading.Thread(target=self.serve_forever, daemon=True).start()
         return self
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about a client that stopped waiting (a read timeout): tests assert that."""
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
@@ -55,6 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.server.invocations.append(self.path)
         self.server.arrived.set()
+        if self.server.refusals:
+            self._refuse(self.server.refusals.pop(0))
+            return
         threading.Event().wait(self.server.slow)
         tail = {"X-Amz-Log-Result": base64.b64encode(TAIL.encode()).decode()}
         if "fails" in self.path:
@@ -65,8 +81,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(json.dumps({"ran": json.loads(body)}).encode(), "application/json",
                          tail)
 
-    def _answer(self, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(200)
+    def _refuse(self, how: str) -> None:
+        if how == "hang up":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        status, code, message = REFUSALS[how]
+        self._answer(json.dumps({"message": message}).encode(), "application/json",
+                     {"x-amzn-ErrorType": code}, status)
+
+    def _answer(self, data: bytes, kind: str, headers: dict[str, str] | None = None,
+                status: int = 200) -> None:
+        self.send_response(status)
         self.send_header("content-type", kind)
         self.send_header("content-length", str(len(data)))
         for name, value in (headers or {}).items():

@@ -8,6 +8,7 @@ aloft errors at this boundary.
 from __future__ import annotations
 
 import base64
+import random
 import threading
 import time
 from collections import Counter
@@ -21,15 +22,22 @@ import botocore.config  # type: ignore[import-untyped]
 import botocore.exceptions  # type: ignore[import-untyped]
 import botocore.loaders  # type: ignore[import-untyped]
 
-from aloft.aws.errors import AwsNotFound, translate
+from aloft.aws.errors import AwsNotFound, error_code, translate
 from aloft.aws.names import Account
 from aloft.errors import DeployError, Location
 
 _RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "standard"})
-# Invoking runs the function: wait as long as Lambda lets one run (15 minutes), and retry only
-# what never reached it (throttles, connection errors), not a slow answer.
-_INVOKE = botocore.config.Config(read_timeout=905, retries={"max_attempts": 3,
-                                                            "mode": "standard"})
+# Invoking runs the function: wait as long as Lambda lets one run (15 minutes). botocore's
+# retries would send it again after a read timeout, a connection closed mid-answer or a 5xx,
+# any of which may come after the function ran: `call` retries only what never reached it.
+_INVOKE = botocore.config.Config(read_timeout=905, retries={"total_max_attempts": 1})
+INVOKE_ATTEMPTS = 3
+"""Attempts of one Invoke that was throttled or never connected (the SDKs' standard three)."""
+# Lambda refused to run it: throttled (concurrency, rate) or not yet ready after a deploy.
+_NOT_RUN_CODES = frozenset({"TooManyRequestsException", "ThrottlingException",
+                            "EC2ThrottledException", "ResourceNotReadyException"})
+# The connection was never made, so the request never left.
+_NOT_SENT = (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)
 # IAM is eventually consistent: a new role or policy takes seconds to reach Lambda.
 _ROLE_NOT_READY = ("cannot be assumed by Lambda", "execution role does not have permissions")
 # Service models are large JSON files: parse each once per process, not once per session.
@@ -38,6 +46,11 @@ _LOADER = botocore.loaders.create_loader()
 
 def _op_name(operation: str) -> str:
     return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before attempt `attempt + 2`: exponential with full jitter, as the SDKs wait."""
+    return random.uniform(0.0, min(0.5 * 2 ** attempt, 5.0))
 
 
 def _payload_size(params: dict[str, Any]) -> int:
@@ -149,6 +162,15 @@ class AwsClient:
             except botocore.exceptions.ClientError as exc:
                 if any(m in str(exc) for m in _ROLE_NOT_READY) and attempt < 11:
                     time.sleep(min(2.0 * (attempt + 1), 10.0))
+                    continue
+                if service == _INVOKER and error_code(exc) in _NOT_RUN_CODES and \
+                        attempt + 1 < INVOKE_ATTEMPTS:
+                    time.sleep(_backoff(attempt))
+                    continue
+                raise translate(exc, label, self.where) from None
+            except _NOT_SENT as exc:
+                if service == _INVOKER and attempt + 1 < INVOKE_ATTEMPTS:
+                    time.sleep(_backoff(attempt))
                     continue
                 raise translate(exc, label, self.where) from None
             except botocore.exceptions.BotoCoreError as exc:
