@@ -9,6 +9,7 @@ maps to an aloft key, or is named in a warning saying what to do instead (ADVICE
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -351,6 +352,9 @@ def _event(out: Builder, event: dict[str, Any], at: KeyPath) -> list[dict[str, A
     return []
 
 
+_S3_ARN = re.compile(r"arn:aws(?:-[a-z-]+)?:s3:::(.+)")  # any partition: aws-cn, aws-us-gov
+
+
 def _event_source(out: Builder, source: dict[str, Any], at: KeyPath) -> dict[str, Any] | None:
     arn = str(source.get("arn", ""))
     enabled = source.get("enabled", True)
@@ -362,8 +366,9 @@ def _event_source(out: Builder, source: dict[str, Any], at: KeyPath) -> dict[str
             out.warn((*at, key), "not supported by aloft; ignored")
     partial = "ReportBatchItemFailures" in items(source.get("function_response_types"))
     window = source.get("batch_window", source.get("maximum_batching_window_in_seconds", 0))
-    if arn.startswith("arn:aws:s3:::"):
-        bucket: dict[str, Any] = {"name": arn.removeprefix("arn:aws:s3:::")}
+    s3 = _S3_ARN.match(arn)
+    if s3 is not None:
+        bucket: dict[str, Any] = {"name": s3.group(1)}
         if source.get("events"):
             bucket["events"] = source["events"]
         for rule in items(source.get("key_filters")):

@@ -152,3 +152,18 @@ def test_project_name_defaults_to_the_directory(tmp_path: Path) -> None:
 def test_unknown_stage(shop: Project) -> None:
     with pytest.raises(ConfigError, match="stages: base, dev, staging, production"):
         shop.service("prod")
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_a_bucket_event_source_is_read_in_every_partition(
+    write: Callable[..., Path], partition: str,
+) -> None:
+    path = write(
+        '{"dev": {"app_function": "x.app", "events": [{"function": "x.thumb", '
+        f'"event_source": {{"arn": "arn:{partition}:s3:::uploads", '
+        '"events": ["s3:ObjectCreated:*"]}}]}}',
+        "zappa_settings.json")
+    project = load_project(path, env={})
+    bucket = project.service("dev").functions["thumb"].events[0].bucket
+    assert bucket is not None and bucket.name == "uploads"
+    assert project.warnings == []
