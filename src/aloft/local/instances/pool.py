@@ -223,11 +223,17 @@ class InstancePool:
             if not granted.done() and PIPELINE:
                 self._send_ahead(fv)
             try:
-                if not await granted:
-                    return self._throttled(fv, rid)
+                got = await granted
             except asyncio.CancelledError:
                 self._called_off(handoff)
                 raise
+            # The handoff and its waiter refer to each other (the waiter's tag and callback):
+            # parted here, both are freed by reference counting when the request ends, not
+            # left to the garbage collector, whose passes over every request's leftovers
+            # cost the gateway more than its own time (issue 16's tenth round).
+            handoff.waiter = None
+            if not got:
+                return self._throttled(fv, rid)
             call, answer = handoff.call, handoff.answer
         # One coroutine from here to the instance's answer (not invoke -> _run -> ...): each
         # level is resumed on every wake-up of the request.
