@@ -6,9 +6,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
-
 from aloft.errors import ProviderError
 from aloft.local.services.auth import ADMIN_KEY
 
@@ -22,22 +19,16 @@ def _name(source: str) -> str:
 
 
 class EndpointClients:
-    """The pollers' boto3 clients, each made on first use: a botocore client costs a few MB
-    and most platforms have no event source at all."""
+    """The pollers' boto3 clients, each made on first use: boto3 itself is imported with the
+    first (most platforms have no event source, and importing it costs the daemon about 27 MB
+    and a quarter of a second), and a botocore client costs a few MB more."""
 
     def __init__(self, endpoint_url: str, *, region: str = REGION, connections: int = 32,
                  secret: str = ADMIN_KEY):
-        self._config = Config(
-            retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3,
-            read_timeout=LONG_POLL_SECONDS + 25, max_pool_connections=connections,
-        )
-        # The platform's own key (`secret`: AwsEndpoint.admin_secret): pollers read and delete
-        # for every function, whatever the function's grants (Lambda's service role, not the
-        # function's, polls on AWS).
-        self._session = boto3.session.Session(
-            aws_access_key_id=ADMIN_KEY, aws_secret_access_key=secret, region_name=region,
-        )
         self.endpoint_url = endpoint_url
+        self._region, self._secret, self._connections = region, secret, connections
+        self._session: Any = None
+        self._config: Any = None
         self._made: dict[str, Any] = {}
         self._lock = threading.Lock()  # pollers' threads: a boto3 session is not thread-safe
 
@@ -47,9 +38,28 @@ class EndpointClients:
             with self._lock:
                 client = self._made.get(service)
                 if client is None:
-                    client = self._made[service] = self._session.client(
-                        service, endpoint_url=self.endpoint_url, config=self._config)
+                    client = self._made[service] = self._new_client(service)
         return client
+
+    def _new_client(self, service: str) -> Any:
+        """A client of `service` (under the lock), after the session on first use."""
+        if self._session is None:
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
+
+            self._config = Config(
+                retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3,
+                read_timeout=LONG_POLL_SECONDS + 25, max_pool_connections=self._connections,
+            )
+            # The platform's own key (`secret`: AwsEndpoint.admin_secret): pollers read and
+            # delete for every function, whatever the function's grants (Lambda's service
+            # role, not the function's, polls on AWS).
+            self._session = boto3.session.Session(
+                aws_access_key_id=ADMIN_KEY, aws_secret_access_key=self._secret,
+                region_name=self._region,
+            )
+        return self._session.client(service, endpoint_url=self.endpoint_url,
+                                    config=self._config)
 
     @property
     def sqs(self) -> Any:
