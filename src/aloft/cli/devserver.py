@@ -228,7 +228,13 @@ class LogPrinter:
     def __init__(self, prefix: str, show: Callable[[Shown], None]):
         self.prefix, self.show = prefix, show
         self._view = LogView()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # (`batch` holds it while `line` takes it again)
+
+    def batch(self) -> contextlib.AbstractContextManager[object]:
+        """Held while one poll's lines are fed: a flush (Ctrl-C) cannot come between an
+        invocation's REPORT and its request line, which come in the same poll, and show its
+        START/END/REPORT lines as if it were not an HTTP request."""
+        return self._lock
 
     def line(self, line: dict[str, Any]) -> None:
         with self._lock:
@@ -257,10 +263,12 @@ class LogFollower(threading.Thread):
 
     def __init__(self, client: CloudClient, service: str, stage: str,
                  emit: Callable[[dict[str, Any]], None],
-                 tick: Callable[[], None] | None = None, *, wait: float = 0.5):
+                 tick: Callable[[], None] | None = None, *, wait: float = 0.5,
+                 batch: Callable[[], contextlib.AbstractContextManager[object]] | None = None):
         super().__init__(name="aloft-dev-logs", daemon=True)
         self.client, self.service, self.stage, self.emit = client, service, stage, emit
         self.tick = tick
+        self.batch = batch or contextlib.nullcontext  # held while one poll's lines are emitted
         self.wait = wait
         self.stop = threading.Event()
 
@@ -281,7 +289,8 @@ class LogFollower(threading.Thread):
                 self.stop.wait(0.5)
             else:
                 cursor = max(cursor, int(data.get("cursor") or 0))
-                for line in data.get("lines") or []:
-                    self.emit(line)
+                with self.batch():
+                    for line in data.get("lines") or []:
+                        self.emit(line)
             if self.tick is not None:
                 self.tick()

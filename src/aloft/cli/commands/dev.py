@@ -98,7 +98,7 @@ def command(stage: str | None, port: int | None, home: Path | None, interval: fl
         console.print(f"  [dim]watching {escape(str(root))} — save a file to reload, "
                       "Ctrl-C to stop[/dim]")
         follower = LogFollower(client, service.service, service.stage, gate.line,
-                               printer.tick)
+                               printer.tick, batch=printer.batch)
         follower.start()
         for reload in session.watch(stop, interval, since=baseline):
             names = ", ".join(reload.files[:3]) + (" …" if len(reload.files) > 3 else "")
