@@ -86,15 +86,14 @@ class EventSources:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        """Create the clients (in a thread: boto3 is slow to load) and start the pollers of
-        what is deployed."""
+        """Start the pollers of what is deployed. (Their clients load boto3 with the first
+        one, in a poller's thread.)"""
         self._executor = ThreadPoolExecutor(max_workers=self._threads,
                                             thread_name_prefix="aloft-sources")
         loop = asyncio.get_running_loop()
-        clients = await loop.run_in_executor(
-            self._executor, lambda: EndpointClients(
-                self.endpoint_url, region=self.region, connections=self._threads + 4,
-                **({"secret": self._secret} if self._secret else {})))
+        clients = EndpointClients(self.endpoint_url, region=self.region,
+                                  connections=self._threads + 4,
+                                  **({"secret": self._secret} if self._secret else {}))
         checkpoints = await loop.run_in_executor(self._executor, Checkpoints, self._state_db)
         self._deps = Deps(clients=clients, executor=self._executor,
                           current=self.registry.current, invoke=self._invoke,

@@ -37,7 +37,11 @@ class ShardApi(Protocol):
 class DynamoDbStreams:
     def __init__(self, clients: EndpointClients):
         self.clients = clients
-        self.api = clients.streams
+
+    @property
+    def api(self) -> Any:
+        """(Made on first use, in a poller's thread: the first client loads boto3.)"""
+        return self.clients.streams
 
     def resolve(self, source: str) -> str:
         return self.clients.stream_arn(source)
@@ -65,7 +69,12 @@ class DynamoDbStreams:
 
 class KinesisStreams:
     def __init__(self, clients: EndpointClients):
-        self.api = clients.kinesis
+        self.clients = clients
+
+    @property
+    def api(self) -> Any:
+        """(Made on first use, in a poller's thread: the first client loads boto3.)"""
+        return self.clients.kinesis
 
     def resolve(self, source: str) -> str:
         key = {"StreamARN": source} if source.startswith("arn:") else {"StreamName": source}
