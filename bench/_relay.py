@@ -168,6 +168,8 @@ class Pool:
                 data = sock.recv(MAX)
             except BlockingIOError:
                 return
+            if not data:  # a worker died (its app failed to import, say): stop, not spin
+                sys.exit("bench/_relay.py: a worker exited; see its traceback above")
             reply = self.held[sock].popleft()
             if self.waiting:
                 frame, queued = self.waiting.popleft()
