@@ -209,8 +209,11 @@ class Instance:
             try:
                 func(record, context)
             except Exception as exc:
-                self._report(exc, record, context)
                 item = source.item_id(record)
+                # The first record failing an event that has no partial-batch answer is
+                # raised below, and logged by the runtime then.
+                raised = item is None and fatal is None
+                self._report(exc, record, context, log=not raised)
                 if item is None:
                     fatal = fatal or exc
                 else:
@@ -243,12 +246,16 @@ class Instance:
         try:
             return func(event, context)
         except Exception as exc:
-            self._report(exc, event, context)
+            # It propagates: the runtime logs it as Lambda's does (`[ERROR] Type: message` and
+            # the traceback), so printing it here too would log the traceback twice.
+            self._report(exc, event, context, log=False)
             raise
 
-    def _report(self, exc: Exception, event: Any, context: Any) -> None:
-        """Log the traceback to stderr and give the user's exception_handler its look."""
-        traceback.print_exception(exc, file=sys.stderr)
+    def _report(self, exc: Exception, event: Any, context: Any, log: bool = True) -> None:
+        """Log the traceback to stderr (unless `log` is false: an exception that propagates
+        is logged by the runtime) and give the user's exception_handler its look."""
+        if log:
+            traceback.print_exception(exc, file=sys.stderr)
         if self.exception_handler is not None:
             try:
                 self.exception_handler(exc, event, context)

@@ -66,12 +66,14 @@ def test_stream_failures_report_sequence_numbers(
     assert runtime.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": expected}]}
 
 
-def test_sns_record_failure_fails_the_event(deploy: Any) -> None:
+def test_sns_record_failure_fails_the_event(deploy: Any, capsys: Any) -> None:
     deploy({"recorder": RECORDER}, handlers={"worker": "recorder.each"}, records="each")
     event = load_event("sns.json")
     event["Records"][0]["Sns"]["Message"] = "fail"
     with pytest.raises(ValueError, match="record refused"):
         runtime.handler(event, None)
+    # Not printed here: the runtime logs the exception it raises, and once is enough.
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_batch_mode_gets_the_whole_event(deploy: Any) -> None:
@@ -157,12 +159,15 @@ def test_debug_adds_the_traceback(deploy: Any) -> None:
     assert "RuntimeError: boom from the app" in body["traceback"]
 
 
-def test_handler_exception_reaches_handler_and_propagates(deploy: Any) -> None:
+def test_handler_exception_reaches_handler_and_propagates(deploy: Any, capsys: Any) -> None:
     deploy({"hooks": HANDLERS}, handlers={"fn": "hooks.broken"},
            exception_handler="hooks.on_error")
     with pytest.raises(ValueError, match="handler broke"):
         runtime.handler({"any": "payload"}, None)
     assert user_module("hooks").SEEN == [("ValueError", "handler broke", {"any": "payload"})]
+    # The runtime logs what propagates (`[ERROR] ValueError: ...` and the traceback), as
+    # Lambda's does: printing it here as well would show the traceback twice.
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_direct_payload_and_http_event_reach_a_handler_raw(deploy: Any) -> None:

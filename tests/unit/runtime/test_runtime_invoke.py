@@ -95,7 +95,9 @@ def test_error_object_and_exit_code(artifact: tuple[Path, Path]) -> None:
     assert error["errorType"] == "ValueError"
     assert error["errorMessage"] == "bad input: {'n': 2}"
     assert any("raise ValueError" in frame for frame in error["stackTrace"])
-    assert "Traceback" in done.stderr
+    # Logged once, as Lambda's runtime logs it: `[ERROR] Type: message` and the traceback.
+    assert done.stderr.count("Traceback") == 1, done.stderr
+    assert "[ERROR] ValueError: bad input: {'n': 2}" in done.stderr
 
 
 def test_unmarshalable_result(artifact: tuple[Path, Path]) -> None:
