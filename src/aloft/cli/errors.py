@@ -17,6 +17,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import PurePath
 
 import click
 
@@ -37,8 +38,8 @@ from aloft.errors import (
 # Used when an error carries no fix of its own: the most useful next step for its kind.
 _DEFAULT_FIXES: list[tuple[type[AloftError], str]] = [
     (NotDeployedError, "deploy the stage first: aloft deploy <stage>"),
-    (ConfigErrors, "correct aloft.yml; `aloft validate` lists every problem"),
-    (ConfigError, "correct aloft.yml, then check it with `aloft validate`"),
+    (ConfigErrors, "correct {config}; `aloft validate` lists every problem"),
+    (ConfigError, "correct {config}, then check it with `aloft validate`"),
     (PackageError, "check requirements.txt and the `exclude` list, then rerun `aloft package`"),
     (DeployError, "the previous version keeps serving; correct the problem and deploy again"),
     (InvokeError, "read the function's output above; `aloft tail <stage>` shows deployed logs"),
@@ -63,6 +64,10 @@ def format_error(error: AloftError) -> tuple[str, str]:
         (text for kind, text in _DEFAULT_FIXES if isinstance(error, kind)),
         "rerun with --verbose for details",
     )
+    if not error.fix and isinstance(error, ConfigError):
+        # the file the error is in: serverless.yml or zappa_settings.json are read as they are
+        file = error.where.file if error.where else None
+        fix = fix.format(config=PurePath(file).name if file else "aloft.yml")
     return f"error: {one_line(what)}", f"fix: {one_line(fix)}"
 
 

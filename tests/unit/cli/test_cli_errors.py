@@ -95,6 +95,20 @@ def test_format_error_collapses_lines_and_falls_back_to_a_fix() -> None:
     assert format_error(many) == ("error: one (and 1 more problem(s))", "fix: a")
 
 
+def test_the_fallback_fix_names_the_file_the_error_is_in() -> None:
+    """serverless.yml and zappa_settings.json are read as they are: the fix names them, not
+    an aloft.yml the project does not have."""
+    error = ConfigError("nothing to deploy", where=Location(file="/p/serverless.yml", line=1))
+    assert format_error(error)[1] == "fix: correct serverless.yml, then check it with " \
+        "`aloft validate`"
+    errors = ConfigErrors([ConfigError("a", where=Location(file="/p/zappa_settings.json")),
+                           ConfigError("b")])
+    assert format_error(errors)[1] == "fix: correct zappa_settings.json; `aloft validate` " \
+        "lists every problem"
+    assert format_error(ConfigError("no file"))[1] == "fix: correct aloft.yml, then check it " \
+        "with `aloft validate`"
+
+
 def test_run_returns_exit_codes() -> None:
     def fail(error: BaseException) -> None:
         raise error
