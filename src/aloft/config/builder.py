@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,19 @@ class Builder:
         text = f"`{format_path(source)}`: {why}"
         if text not in self.warnings:
             self.warnings.append(text)
+
+
+UNSUPPORTED = "not supported by aloft; ignored"
+
+
+def unsupported(key: str, known: Iterable[str]) -> str:
+    """The warning for a key that another format's section has and aloft does not read: when
+    it is close to a key aloft reads there (`enviroment`), a typo, said so with the key meant
+    (the key is ignored, and what the user meant to set is not set)."""
+    close = difflib.get_close_matches(key, [k for k in known if k != key], n=1, cutoff=0.8)
+    if close:
+        return f"unknown key; ignored: did you mean `{close[0]}`?"
+    return UNSUPPORTED
 
 
 def items(value: Any) -> list[Any]:

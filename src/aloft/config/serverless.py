@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aloft.config.builder import Builder
+from aloft.config.builder import Builder, unsupported
 from aloft.config.cfn_resolve import fold, static_conditions
 from aloft.config.dotenv import dotenv_files, load_dotenv
 from aloft.config.locate import Locator
@@ -234,7 +234,8 @@ def convert_serverless(
     _package(out, _mapping(doc.get("package")))
     for key in doc:
         if key not in _META and key not in _TOP:
-            out.warn((key,), _TOP_WARNINGS.get(key, "not supported by aloft; ignored"))
+            out.warn((key,), _TOP_WARNINGS.get(key) or unsupported(
+                key, [*_META, *_TOP, *_TOP_WARNINGS]))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aloft.config.builder import Builder
+from aloft.config.builder import Builder, unsupported
 from aloft.config.models import APP_FUNCTION
 from aloft.config.serverless_auth import put_gathered
 from aloft.config.serverless_events import EventContext, convert_event, rest_cors
@@ -46,6 +46,9 @@ _WHY = {
     "iamRoleStatementsInherit": None,  # read with iamRoleStatements
     "logs": None,
 }
+_READ = {"handler", *_KEYS, "environment", "iamRoleStatements", "tracing", "destinations",
+         "events", *_WHY}
+"""A function's keys aloft reads or knows: a key close to one is a typo (`evnts`)."""
 
 
 def convert_functions(
@@ -131,7 +134,7 @@ def _function(
             if _WHY[key]:
                 out.warn(here, str(_WHY[key]))
         else:
-            out.warn(here, "not supported by aloft; ignored")
+            out.warn(here, unsupported(key, _READ))
     if ctx.rest_api:
         out.put((*path, "payload"), "1.0", at)
     elif ctx.http_api and http_payload == "1.0":
@@ -184,7 +187,7 @@ def _app_function(
             if _WHY[key]:
                 out.warn(here, str(_WHY[key]))
         else:
-            out.warn(here, "not supported by aloft; ignored")
+            out.warn(here, unsupported(key, _READ))
     if ctx.rest_api:
         out.put(("payload",), "1.0", at)
     ctx.rest_api = ctx.rest_api or rest_before

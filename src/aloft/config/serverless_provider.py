@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aloft.config.builder import Builder
+from aloft.config.builder import Builder, unsupported
 from aloft.config.serverless_auth import api_keys, http_api_authorizers, usage_plan
 from aloft.config.source import KeyPath
 
@@ -19,6 +19,10 @@ _SIMPLE: dict[str, KeyPath] = {
 }
 _SILENT = {"name", "stage", "lambdaHashingVersion", "versionFunctions", "variableSyntax"}
 """Keys whose meaning aloft has anyway (aws; the stage; versions are always published)."""
+_READ = {*_SIMPLE, *_SILENT, "environment", "iamRoleStatements", "iam", "role", "httpApi",
+         "apiGateway", "apiKeys", "usagePlan", "vpc", "tags", "stackTags", "tracing",
+         "deploymentBucket", "deploymentMethod"}
+"""The provider keys aloft reads (`convert_provider`): a key close to one is a typo."""
 _WHY: dict[str, str] = {
     "iamManagedPolicies": "managed policies are not attached; list the actions your functions "
                           "need in `iam.role.statements`",
@@ -89,7 +93,7 @@ def convert_provider(out: Builder, provider: dict[str, Any]) -> None:
         elif key == "deploymentMethod":
             continue  # how CloudFormation is driven: aloft applies its own plan
         else:
-            out.warn(at, _WHY.get(key) or "not supported by aloft; ignored")
+            out.warn(at, _WHY.get(key) or unsupported(key, _READ))
 
 
 def environment(out: Builder, value: Any, path: KeyPath, at: KeyPath) -> None:

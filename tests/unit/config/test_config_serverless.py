@@ -135,6 +135,36 @@ def test_unsupported_parts_are_warnings(orders: Project) -> None:
     assert "`functions.nightly.events[2].cognitoUserPool`" in text
 
 
+def test_a_misspelt_key_is_warned_with_the_key_meant(write: Write) -> None:
+    """A typo is not an unsupported setting: the warning names the key that was meant (the
+    Serverless Framework reports an unrecognized property too), and a real setting aloft does
+    not read keeps its own warning."""
+    path = write("""\
+        service: typos
+        provider:
+          name: aws
+          runtime: python3.12
+          enviroment:
+            TABLE: orders
+          stackParameters: []
+        functions:
+          hello:
+            handler: handler.hello
+            evnts:
+              - schedule: rate(1 hour)
+        plugin:
+          - serverless-wsgi
+        """, "serverless.yml")
+    project = load_project(path, env={})
+    svc = project.service()
+    assert svc.environment == {} and svc.functions["hello"].events == []
+    warnings = project.warnings
+    assert "`provider.enviroment`: unknown key; ignored: did you mean `environment`?" in warnings
+    assert "`functions.hello.evnts`: unknown key; ignored: did you mean `events`?" in warnings
+    assert "`plugin`: unknown key; ignored: did you mean `plugins`?" in warnings
+    assert "`provider.stackParameters`: not supported by aloft; ignored" in warnings
+
+
 def test_variable_forms(write: Write) -> None:
     path = write("""\
         service: vars
