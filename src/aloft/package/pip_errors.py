@@ -55,6 +55,18 @@ def parse_missing_wheel(output: str) -> MissingWheel | None:
     return MissingWheel(req, name, match.group("parent"), versions)
 
 
+_UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|"
+                          r"Could not fetch URL|ProxyError|SSLError|Read timed out")
+
+
+def _unreachable(output: str) -> str:
+    """What to add to the fix when pip could not reach an index (then it finds no version
+    of anything, and the package is not to blame)."""
+    if _UNREACHABLE.search(output) is None:
+        return ""
+    return "; pip could not reach the package index, which may be the cause:\n" + _tail(output, 5)
+
+
 def _tail(output: str, lines: int = 15) -> str:
     kept = [ln for ln in output.splitlines() if "is ignored: it is neither a file" not in ln]
     return "\n".join(kept[-lines:])
@@ -74,19 +86,27 @@ def pip_failure(output: str, requirements: Requirements, target: Target) -> Pack
         declared = missing.parent.split()[0] if missing.parent else missing.name
         where = Location(file=str(source), line=requirements.line_of(declared))
         via = f" (required by {missing.parent})" if missing.parent else ""
+        shown = ", ".join(missing.versions[-8:])
         if target.is_host:
+            # pip may build from source here: no version at all means no such release
             what = f"no release of {missing.requirement}{via} can be installed for {target}"
-        else:
-            what = f"{missing.requirement}{via} has no wheel for {target}"
+            if missing.versions:
+                fix = f"pin a version of {missing.name} that installs here ({shown})"
+            else:
+                fix = (f"the package index has no release of {missing.name} for Python "
+                       f"{target.python_version}: check its name in {source.name} (as spelt "
+                       "on PyPI) and that it supports this Python")
+            return PackageError(what, where=where, fix=fix + _unreachable(output))
+        what = f"{missing.requirement}{via} has no wheel for {target}"
         if missing.versions:
-            shown = ", ".join(missing.versions[-8:])
             fix = f"pin a version of {missing.name} that has wheels for this target ({shown})"
         else:
             fix = (f"{missing.name} publishes no wheel for this target (only source code, which "
-                   "cannot be compiled for Lambda here): pin a version that has wheels")
+                   "cannot be compiled for Lambda here), or is not on the package index under "
+                   "this name (check its spelling): pin a version that has wheels")
         alternative = ALTERNATIVES.get(missing.name.lower())
         fix += f", or use a pure-Python/binary alternative ({alternative or 'pure Python'})"
-        return PackageError(what, where=where, fix=fix)
+        return PackageError(what, where=where, fix=fix + _unreachable(output))
     built = next((m for p in _BUILD_FAILED if (m := p.search(output))), None)
     if built is not None:
         names = built.group("names").strip()

@@ -8,6 +8,7 @@ import pytest
 
 from aloft.errors import PackageError
 from aloft.package import Target, build
+from aloft.package.target import host_platform, host_python_version
 from tests.unit.package.package_fakes import FakePip, make_service
 
 OUTPUT = Path(__file__).parent / "pip_output"
@@ -40,6 +41,36 @@ def test_no_wheel_for_the_pinned_version_lists_those_with_wheels(project: Path) 
                        (OUTPUT / "no_wheel_other_versions.txt").read_text())
     assert err.message.startswith("pyyaml==5.3.1 has no wheel")
     assert err.fix is not None and "6.0.1, 6.0.2, 6.0.3" in err.fix
+
+
+def test_a_package_the_index_does_not_have_is_not_blamed_on_wheels(project: Path) -> None:
+    """For this machine pip may build from source: no version at all means the index has no
+    such package (a misspelt name), not that it publishes no wheel."""
+    local = Target("local", host_python_version(), host_platform())
+    output = (OUTPUT / "no_such_package.txt").read_text()
+    err = failed_build(project, "flask\nthis-package-does-not-exist-xyz==1.0\n", output,
+                       target=local)
+    assert err.message.startswith("no release of this-package-does-not-exist-xyz==1.0 can be "
+                                  "installed for local")
+    assert err.where is not None and err.where.line == 2
+    assert err.fix is not None
+    assert "has no release of this-package-does-not-exist-xyz" in err.fix
+    assert "check its name in requirements.txt" in err.fix
+    assert "wheel" not in err.fix and "source code" not in err.fix
+    # for Lambda, either may be the cause: the fix says both
+    err = failed_build(project, "this-package-does-not-exist-xyz==1.0\n", output)
+    assert err.fix is not None and "check its spelling" in err.fix and "wheel" in err.fix
+
+
+def test_an_unreachable_index_is_named_as_the_possible_cause(project: Path) -> None:
+    local = Target("local", host_python_version(), host_platform())
+    output = ("WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, "
+              "status=None)) after connection broken by 'NewConnectionError(\"Failed to "
+              "establish a new connection: [Errno -3] Temporary failure in name resolution\")': "
+              "/simple/flask/\n" + (OUTPUT / "no_such_package.txt").read_text())
+    err = failed_build(project, "this-package-does-not-exist-xyz==1.0\n", output, target=local)
+    assert err.fix is not None and "could not reach the package index" in err.fix
+    assert "name resolution" in err.fix
 
 
 def test_transitive_no_wheel_points_at_the_declared_dependency(project: Path) -> None:
