@@ -58,8 +58,11 @@ if wanted:
 else:
     url = settings.STATIC_URL or ""
     parts = urlsplit(url)
-    if not url or not root:
-        leave("no STATIC_URL and STATIC_ROOT in its settings")
+    if not url:
+        leave("no STATIC_URL in its settings")
+    if not root:  # startproject's settings: the admin would be unstyled
+        leave('no STATIC_ROOT in its settings: set STATIC_ROOT = BASE_DIR / "staticfiles" to '
+              "have every build collect them and the stage serve them")
     if parts.scheme or parts.netloc:
         leave(f"its STATIC_URL is {{url}}")
     if not Path(root).resolve().is_relative_to(Path.cwd().resolve()):

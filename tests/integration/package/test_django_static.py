@@ -121,6 +121,17 @@ def test_without_static_other_settings_are_left_alone(tmp_path: Path, settings: 
     assert not (tmp_path / "static").exists()
 
 
+def test_settings_without_static_root_say_what_to_set(tmp_path: Path) -> None:
+    """startproject's settings have STATIC_URL and no STATIC_ROOT: the build says which one is
+    missing and what to write, since the admin is otherwise served unstyled."""
+    service = project(tmp_path, static_root="", static="")
+    seen, recorder = progress()
+    assert collect_static(service, SITE_PACKAGES, recorder) is None  # type: ignore[arg-type]
+    assert seen == [("static files", 'left to the project (no STATIC_ROOT in its settings: set '
+                     'STATIC_ROOT = BASE_DIR / "staticfiles" to have every build collect them '
+                     "and the stage serve them)")]
+
+
 def test_a_service_without_django_collects_nothing(tmp_path: Path) -> None:
     (tmp_path / "aloft.yml").write_text("service: api\napp: app:app\nstages:\n  dev: {}\n")
     service = load_project(tmp_path).service("dev")
