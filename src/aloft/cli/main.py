@@ -89,6 +89,13 @@ COMMANDS: tuple[CommandEntry, ...] = (
 ALIASES: dict[str, str] = {"update": "deploy"}
 """Other names of a command: the same parameters and callback, their own short help."""
 
+OTHER_TOOLS: dict[str, tuple[str, str]] = {
+    "logs": ("tail", "serverless logs"), "remove": ("undeploy", "serverless remove"),
+    "info": ("status", "serverless info"), "offline": ("dev", "serverless offline"),
+}
+"""Commands of the Serverless Framework that aloft has under another name: typing one says
+which (their names are too far from aloft's for click's suggestions)."""
+
 
 
 def _alias(name: str, target: str) -> CommandEntry:
@@ -141,6 +148,13 @@ class _AloftGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.NoSuchCommand as exc:  # suggest among all of aloft's, loaded or not
+            other = OTHER_TOOLS.get(exc.command_name)
+            if other is not None:
+                ours, theirs = other
+                raise click.NoSuchCommand(
+                    exc.command_name, ctx=ctx,
+                    message=f"No such command {exc.command_name!r}: `aloft {ours}` does what "
+                            f"`{theirs}` does.") from None
             raise click.NoSuchCommand(exc.command_name, possibilities=self._own_names(),
                                       ctx=ctx) from None
 

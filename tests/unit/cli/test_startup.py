@@ -189,6 +189,15 @@ def test_a_mistyped_command_gets_suggestions_from_unloaded_commands() -> None:
         in result.stderr
 
 
+def test_a_serverless_command_names_aloft_s_own() -> None:
+    for typed, ours in (("logs", "tail"), ("remove", "undeploy"), ("info", "status"),
+                        ("offline", "dev")):
+        result = CliRunner().invoke(_fresh(), [typed, "dev"])
+        assert result.exit_code == 2
+        assert f"No such command {typed!r}: `aloft {ours}` does what `serverless {typed}` " \
+            "does." in result.stderr
+
+
 def test_builtin_plugins_add_no_commands() -> None:
     # Listing skips loading the plugins of a project that lists none: only true while
     # aloft's own plugins add no command.
