@@ -57,13 +57,19 @@ def function_or_error(service: Service, name: str) -> None:
     """Check `name` is a function of the service; the error lists the ones there are."""
     if name not in service.all_function_names():
         names = ", ".join(service.all_function_names())
+        # A handler's path (`zappa invoke dev tasks.cleanup` takes one): name its function.
+        handled = [f for f, spec in service.functions.items()
+                   if spec.handler in (name, name.replace(":", "."))]
+        fix = f"use one of: {names}"
+        if handled:
+            fix = f"name the function, not its handler: {', '.join(handled)}"
         raise UsageError(
             f"{name!r} is not a function of {service.service}",
             where=Location(
                 file=str(service.config_file) if service.config_file else None,
                 stage=service.stage,
             ),
-            fix=f"use one of: {names}",
+            fix=fix,
         )
 
 

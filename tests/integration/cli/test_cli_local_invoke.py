@@ -155,3 +155,11 @@ def test_invoke_local_unknown_function(aloft: Aloft, functions: Path) -> None:
     result = aloft("invoke", "--local", "nope", cwd=functions)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == "fix: use one of: hello, tick, worker"
+
+
+def test_invoke_by_handler_path_names_the_function(aloft: Aloft, functions: Path) -> None:
+    """`zappa invoke dev handlers.process_job` takes a handler's path: the fix names its
+    function."""
+    result = aloft("invoke", "--local", "handlers.process_job", cwd=functions)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "fix: name the function, not its handler: worker"
