@@ -8,9 +8,12 @@ stdin and the return value as JSON on stdout. Its logs go straight to our stderr
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import subprocess
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,9 +117,14 @@ def instance_environment(
 
 
 def invoke_locally(
-    service: Service, function: str, event: Any, *, progress: Progress
+    service: Service, function: str, event: Any, *, progress: Progress,
+    readable_logs: bool = False,
 ) -> LocalResult:
-    """Build, unpack into `.aloft/run/` and run one invocation of `function` with `event`."""
+    """Build, unpack into `.aloft/run/` and run one invocation of `function` with `event`.
+
+    The function's logs go to our stderr as they are written: byte for byte as Lambda's
+    runtime writes them, or with `readable_logs` (the CLI, showing them to a person) with the
+    CRs that join an error's lines made line breaks (log_view.CarriageReturns)."""
     function_or_error(service, function)
     manifest = build(service, progress=progress)
     run_root = service.root / RUN_DIR
@@ -133,12 +141,13 @@ def invoke_locally(
         runtime_dir = None
     spec = local_run_stage(service).function(function)
     timeout = float(spec.timeout)
+    logs = _LogCopy() if readable_logs else None
     try:
         proc = subprocess.run(
             [python, "-S", "-m", "aloft.runtime.invoke"],  # (no -P: 3.9 lacks it)
             input=json.dumps(event).encode("utf-8"),
             stdout=subprocess.PIPE,
-            stderr=None,  # the function's logs stream to ours as they are written
+            stderr=logs.write_end if logs else None,  # the logs stream as they are written
             cwd=code_dir,
             env=instance_environment(service, function, code_dir, layer_dir,
                                      runtime_dir=runtime_dir),
@@ -151,9 +160,40 @@ def invoke_locally(
             where=Location(function=function, stage=service.stage),
             fix="make it faster, or raise `timeout` for the function in aloft.yml",
         ) from None
+    finally:
+        if logs is not None:
+            logs.close()
     output = proc.stdout.decode("utf-8", errors="replace").strip()
     return LocalResult(ok=proc.returncode == 0, output=output, exit_code=proc.returncode,
                        code_dir=code_dir)
+
+
+class _LogCopy:
+    """A pipe for the function's stderr, copied to ours by a thread as it comes, an error's
+    CR-joined lines made line breaks."""
+
+    def __init__(self) -> None:
+        self._read, self.write_end = os.pipe()
+        self._thread = threading.Thread(target=self._copy, name="aloft-invoke-logs",
+                                        daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        from aloft.cli.log_view import CarriageReturns
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        lines = CarriageReturns()
+        with os.fdopen(self._read, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                sys.stderr.write(lines.feed(decoder.decode(chunk)))
+                sys.stderr.flush()
+        sys.stderr.write(lines.feed(decoder.decode(b"", final=True)) + lines.end())
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        """Once the process has ended: its write end closes, the thread writes the rest."""
+        os.close(self.write_end)
+        self._thread.join(timeout=2.0)  # a process it started may keep the pipe open
 
 
 def error_summary(output: str, exit_code: int = 1) -> str:

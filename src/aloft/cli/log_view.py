@@ -208,5 +208,33 @@ def render(shown: Shown, function: str) -> Text:
     return text
 
 
+class CarriageReturns:
+    """Lambda's runtime writes an error's lines as one log line joined by CR (`[ERROR] Type:
+    message\rTraceback ...\r  File ...`): on a terminal each CR moves back to the start of the
+    row, and the traceback overwrites itself. `feed` gives text with each lone CR a line break
+    (a CRLF stays one), across chunks of a stream; `end` what is left."""
+
+    def __init__(self) -> None:
+        self._pending = False  # the last chunk ended in CR: a LF may follow in the next
+
+    def feed(self, text: str) -> str:
+        if self._pending:
+            text = "\r" + text
+            self._pending = False
+        if text.endswith("\r"):
+            text, self._pending = text[:-1], True
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def end(self) -> str:
+        pending, self._pending = self._pending, False
+        return "\n" if pending else ""
+
+
+def readable(logs: str) -> str:
+    """`logs` with the CRs that join an error's lines made line breaks (CarriageReturns)."""
+    lines = CarriageReturns()
+    return lines.feed(logs) + lines.end()
+
+
 def _ms(value: float) -> str:
     return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -149,6 +152,22 @@ def test_invoke_local_failure_exits_1_with_the_error_object(aloft: Aloft,
     lines = [line for line in result.stderr.splitlines() if line.startswith(("error:", "fix:"))]
     assert lines[0].startswith("error: function 'hello', stage 'dev': failed: AttributeError: ")
     assert "Traceback" in result.stderr  # the function's own traceback, as its log
+
+
+def test_invoke_local_shows_an_error_record_one_row_per_line(aloft_cache: Path,
+                                                             functions: Path) -> None:
+    """Lambda's runtime joins an error's lines with CR: shown as they are, the traceback would
+    overwrite itself on a terminal (read as bytes: text mode would turn CRs into newlines)."""
+    script = Path(sys.executable).parent / "aloft"
+    done = subprocess.run(
+        [str(script), "invoke", "--local", "hello", "--data", '"not an object"'],
+        cwd=functions, capture_output=True, timeout=600, check=False,
+        env={**os.environ, "ALOFT_CACHE_DIR": str(aloft_cache), "NO_COLOR": "1"})
+    assert done.returncode == 1
+    assert b"\r" not in done.stderr
+    rows = done.stderr.decode().split("\n")
+    record = next(i for i, row in enumerate(rows) if row.startswith("[ERROR] AttributeError"))
+    assert rows[record + 1] == "Traceback (most recent call last):"
 
 
 def test_invoke_local_unknown_function(aloft: Aloft, functions: Path) -> None:

@@ -102,7 +102,9 @@ class MemoryProvider:
         if isinstance(event, dict) and event.get("aloft") == "manage":
             return InvokeOutput(payload={"output": "Applied 3 migrations.\n"})
         if event == {"fail": True}:
-            return InvokeOutput(payload={"errorMessage": "boom"}, error="ValueError: boom")
+            return InvokeOutput(payload={"errorMessage": "boom"}, error="ValueError: boom",
+                                logs="[ERROR] ValueError: boom\rTraceback (most recent call "
+                                     "last):\r  File \"jobs.py\", line 3, in nightly\n")
         return InvokeOutput(payload={"ok": True}, logs="a log line")
 
     def logs(self, service: Service, *, function: str | None = None, since: float | None = None,

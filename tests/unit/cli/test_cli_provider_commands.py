@@ -165,6 +165,9 @@ def test_invoke_failure_exits_1(run: Run, provider: MemoryProvider) -> None:
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {"errorMessage": "boom"}
     assert "error: " in result.stderr and "ValueError: boom" in result.stderr
+    # Lambda's error record, its lines joined by CR: one row each, not overwriting each other
+    assert "[ERROR] ValueError: boom\nTraceback (most recent call last):\n  File \"jobs.py\"" \
+        in result.stderr and "\r" not in result.stderr
 
 
 def test_invoke_rejects_unknown_function_and_bad_json(run: Run, provider: MemoryProvider) -> None:

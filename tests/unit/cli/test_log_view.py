@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from aloft.access_log import parse, request_line
-from aloft.cli.log_view import GRACE, HOLD, LogView, Shown, render
+from aloft.cli.log_view import GRACE, HOLD, CarriageReturns, LogView, Shown, readable, render
 from aloft.provider import LogLine
 
 
@@ -177,3 +177,16 @@ def test_an_error_record_of_lambdas_runtime_shows_one_row_per_line() -> None:
     assert rows[1].strip() == "Traceback (most recent call last):"
     assert rows[1].index("Traceback") == rows[0].index("[ERROR]")  # under the record's start
     assert "\r" not in shown
+
+
+def test_an_error_record_streamed_to_the_terminal_has_line_breaks() -> None:
+    """`aloft invoke` shows a function's logs as they come: a CR joining an error's lines must
+    not move the cursor back over them (the traceback overwrote itself on a terminal)."""
+    record = "[ERROR] KeyError: 'id'\rTraceback (most recent call last):\r  File \"x.py\"\n"
+    assert readable(record) == ("[ERROR] KeyError: 'id'\nTraceback (most recent call last):\n"
+                                "  File \"x.py\"\n")
+    lines = CarriageReturns()  # in chunks: a CR at a chunk's end may be a CRLF's first half
+    chunks = ["printed\r", "\nnext [ERROR] a\r", "Traceback\r", ""]
+    assert "".join(lines.feed(c) for c in chunks) + lines.end() == \
+        "printed\nnext [ERROR] a\nTraceback\n"
+    assert readable("windows\r\nline\r") == "windows\nline\n"

@@ -133,7 +133,8 @@ def command(
         progress = render.StepProgress(quiet=True)
         try:
             with lifecycle.step("run"):
-                result = invoke_locally(service, function, event, progress=progress)
+                result = invoke_locally(service, function, event, progress=progress,
+                                        readable_logs=True)
         finally:
             progress.close()
         with lifecycle.step("finish"):
@@ -175,7 +176,10 @@ def _show_local(
 def _show(output: InvokeOutput, service: Service, function: str, raw: str | None,
           asynchronous: bool, where: Location) -> None:
     if output.logs:
-        sys.stderr.write(output.logs if output.logs.endswith("\n") else output.logs + "\n")
+        from aloft.cli.log_view import readable
+
+        logs = readable(output.logs)  # an error's traceback: one row per line, not one row
+        sys.stderr.write(logs if logs.endswith("\n") else logs + "\n")
     if raw is not None and output.error is None:
         _raw_reply(output.payload, where)
         return
