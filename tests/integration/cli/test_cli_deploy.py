@@ -106,3 +106,28 @@ def test_deploy_request_status_invoke_tail_undeploy(
     after = aloft("status", "dev", cwd=root, env=cloud_env)
     assert after.returncode == 1
     assert after.stderr.startswith("error: ") and len(after.stderr.strip().splitlines()) == 2
+
+
+def test_deploy_says_which_keys_it_ignores_before_deploying(
+    aloft: Aloft, tmp_path: Path, cloud_env: dict[str, str]
+) -> None:
+    """A serverless.yml key aloft does not read (a typo, most often) is warned at deploy, as the
+    Serverless Framework warns it, not only by `aloft validate`: the deploy still runs."""
+    root = tmp_path / "typo"
+    root.mkdir()
+    (root / "serverless.yml").write_text(
+        "service: typo\nprovider:\n  name: aws\n  runtime: python3.11\n"
+        "  enviroment:\n    GREETING: hi\n"
+        "functions:\n  hello:\n    handler: handler.hello\n"
+        "    events:\n      - httpApi: GET /hello\n"
+    )
+    (root / "handler.py").write_text(
+        "import os\n\ndef hello(event, context):\n"
+        "    return {'statusCode': 200, 'body': os.environ.get('GREETING', 'unset')}\n"
+    )
+    deployed = aloft("deploy", "dev", "--json", cwd=root, env=cloud_env)
+    assert deployed.returncode == 0, deployed.stderr
+    warning = "warning: `provider.enviroment`: unknown key; ignored: did you mean `environment`?"
+    assert warning in deployed.stderr
+    status, body = get(json.loads(deployed.stdout)["url"] + "hello")
+    assert (status, body) == (200, "unset")  # ignored, as the warning said

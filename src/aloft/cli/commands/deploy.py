@@ -78,6 +78,8 @@ def command(stage: str, plan_only: bool, as_json: bool, unchecked: bool) -> None
     # provider runs upload, apply and verify through `steps=lifecycle`).
     lifecycle = begin("deploy", stage, first="validate", plan_only=plan_only)
     service = lifecycle.service
+    for warning in service.warnings:  # a key ignored (a typo, say) is said before it deploys
+        render.warning(warning)
     provider = providers.provider_for(service)
     try:
         result = _deploy(lifecycle, provider, plan_only=plan_only, as_json=as_json,
