@@ -25,7 +25,7 @@ from aloft.config.variable_sources import (
     split_arguments,
     str_to_bool,
 )
-from aloft.errors import ConfigError
+from aloft.errors import ConfigError, ConfigErrors
 
 _COMMON = {"env", "self", "file", "opt", "sls", "aws", "ssm", "cf", "s3", "strToBool", "split"}
 ALOFT_SOURCES = frozenset({*_COMMON, "stage"})
@@ -159,11 +159,20 @@ class Resolver:
         self._active: list[KeyPath] = []
         self._files: list[Path] = []
         self._params: list[str] = []
+        self._errors: list[ConfigError] | None = None  # collected by resolve_all
 
     # -- walking -------------------------------------------------------------
 
     def resolve_all(self) -> dict[str, Any]:
-        out = self._node((), self.root)
+        """The document with every variable resolved; every value that cannot be is reported
+        (ConfigErrors), not only the first one."""
+        self._errors = []
+        try:
+            out = self._node((), self.root)
+        finally:
+            errors, self._errors = self._errors, None
+        if errors:
+            raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
         assert isinstance(out, dict)
         return out
 
@@ -186,13 +195,26 @@ class Resolver:
             elif isinstance(value, list):
                 result = [self._node((*path, i), v) for i, v in enumerate(value)]
             elif isinstance(value, str):
-                result = self.text(value, path)
+                result = self._leaf(value, path)
             else:
                 result = value
         finally:
             self._active.pop()
         self._done[path] = result
         return result
+
+    def _leaf(self, value: str, path: KeyPath) -> Any:
+        """A string's value; while resolve_all walks, a value that cannot be resolved is
+        noted and left as written, so that the walk goes on to find the others (a value that
+        refers to it resolves without a second error of its own)."""
+        try:
+            return self.text(value, path)
+        except ConfigError as exc:
+            if self._errors is None:
+                raise
+            if not any(str(exc) == str(seen) for seen in self._errors):
+                self._errors.append(exc)
+            return value
 
     def _detached(self, value: Any, path: KeyPath) -> Any:
         """Resolve a value that is not part of the root (a file's content); errors at `path`."""

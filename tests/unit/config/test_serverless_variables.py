@@ -9,7 +9,7 @@ import pytest
 
 from aloft.config import load_project
 from aloft.config.serverless import INSTANCE_ID
-from aloft.errors import ConfigError
+from aloft.errors import ConfigError, ConfigErrors
 
 Write = Callable[..., Path]
 
@@ -179,3 +179,42 @@ def test_file_variables_with_keys_nested_and_stage_files(write: Write) -> None:
     dev, prod = project.service(), project.service("prod")
     assert (dev.memory, dev.environment["NAME"]) == (256, "x")
     assert (prod.memory, prod.environment["NAME"]) == (2048, "live")
+
+
+def test_every_unresolved_variable_is_reported_at_once(write: Write) -> None:
+    """`aloft validate` reports every problem: three values that cannot be resolved are three
+    errors, each at its own line; a value referring to one of them adds no error of its own."""
+    path = write("""\
+        service: api
+        provider:
+          name: aws
+          environment:
+            A: ${env:ALOFT_TEST_UNSET_A}
+            B: ${self:custom.missing}
+            C: ${env:ALOFT_TEST_UNSET_C}
+            D: ${self:provider.environment.A}
+        functions:
+          f: {handler: h.f}
+        """, "serverless.yml")
+    with pytest.raises(ConfigErrors) as caught:
+        load_project(path, env={}).service()
+    errors = caught.value.errors
+    assert [e.where.line for e in errors if e.where] == [5, 6, 7]
+    assert "ALOFT_TEST_UNSET_A" in errors[0].message and "custom.missing" in errors[1].message
+    assert "ALOFT_TEST_UNSET_C" in errors[2].message
+
+
+def test_one_unresolved_variable_is_one_error(write: Write) -> None:
+    path = write("""\
+        service: api
+        provider:
+          name: aws
+          environment:
+            A: ${env:ALOFT_TEST_UNSET_A}
+        functions:
+          f: {handler: h.f}
+        """, "serverless.yml")
+    with pytest.raises(ConfigError) as caught:
+        load_project(path, env={}).service()
+    assert not isinstance(caught.value, ConfigErrors)
+    assert caught.value.where is not None and caught.value.where.line == 5
