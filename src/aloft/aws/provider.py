@@ -475,18 +475,21 @@ class AwsProvider:
 
     def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
         st = self._deployed(service)
+        rules = st.actual.rules.values()
+        keys = {rule.name: {rule.name, rule.name.removeprefix(st.names.prefix + "-"),
+                            rule.function} for rule in rules}
+        unknown = [n for n in names if not any(n in k for k in keys.values())]
+        if unknown:  # a typo among the names changes nothing, as on the local cloud
+            raise NotDeployedError(
+                f"no schedule matches {', '.join(unknown)}", where=_where(service),
+                fix=f"schedules: {', '.join(st.actual.rules) or 'none'}")
         changed = []
-        for rule in st.actual.rules.values():
-            short = rule.name.removeprefix(st.names.prefix + "-")
-            if names and not {rule.name, short, rule.function} & set(names):
+        for rule in rules:
+            if names and not keys[rule.name] & set(names):
                 continue
             st.aws.call("events", "enable_rule" if enabled else "disable_rule", Name=rule.name,
                         **({"EventBusName": rule.bus} if rule.bus else {}))
             changed.append(rule.name)
-        if names and not changed:
-            raise NotDeployedError(
-                f"no schedule matches {', '.join(names)}", where=_where(service),
-                fix=f"schedules: {', '.join(st.actual.rules) or 'none'}")
         return changed
 
     def secrets(self, service: Service) -> AwsSecrets:

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from aloft import errors
 from aloft.local.services.account import ACCOUNT_ID, REGION
 from aloft.local.store.state import ScheduleRecord, State
 from aloft.local.triggers.schedules import schedule_next_fire
@@ -127,11 +128,19 @@ class Scheduler:
         its short name after `{service}-{stage}-`, or the function's name)."""
         rules = await asyncio.to_thread(self.state.schedules, service, stage)
         prefix = stage_prefix(service, stage) + "-"
+        keys = {rule.name: {rule.name, rule.name.removeprefix(prefix),
+                            rule.function.removeprefix(prefix)} for rule in rules}
+        unknown = [n for n in names if not any(n in k for k in keys.values())]
+        if unknown:  # a typo must not look like success; nothing is changed
+            shown = ", ".join(sorted(rule.name.removeprefix(prefix) for rule in rules))
+            raise errors.NotDeployedError(
+                f"no schedule of {service} stage {stage!r} is named "
+                f"{', '.join(repr(n) for n in unknown)}",
+                fix=(f"schedules: {shown} (a rule's name, its short name or its function's)"
+                     if rules else "the stage has no schedules"))
         changed: list[str] = []
         for rule in rules:
-            short = rule.name.removeprefix(prefix)
-            fn_short = rule.function.removeprefix(prefix)
-            if names and not {rule.name, short, fn_short} & set(names):
+            if names and not keys[rule.name] & set(names):
                 continue
             now = datetime.fromtimestamp(self.clock(), UTC)
             nxt = (schedule_next_fire(rule.expression, now,

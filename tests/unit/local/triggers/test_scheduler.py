@@ -8,6 +8,9 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
+from aloft import errors
 from aloft.local.store.state import Deployment, ScheduleRecord, State
 from aloft.local.triggers.scheduler import Scheduler
 from tests.waiting import wait_until_async
@@ -82,6 +85,36 @@ def test_scheduler_fires_on_time_once_per_missed_span(tmp_path: Path) -> None:
         await scheduler.set_enabled("svc", "dev", True, ["svc-dev-tick"])
         tick = next(r for r in state.schedules() if r.name == "svc-dev-tick")
         assert tick.enabled and tick.next_fire is not None and tick.next_fire > now[0]
+
+    asyncio.run(main())
+
+
+def test_a_name_that_matches_no_schedule_is_an_error_and_changes_nothing(
+        tmp_path: Path) -> None:
+    """`aloft unschedule dev tikc` printed "no schedules in svc dev" and exited 0: a typo
+    looked like success (or, beside a right name, was dropped silently). Every name must match
+    a rule; otherwise nothing changes and the error lists the stage's schedules."""
+    state = State(tmp_path / "state.db")
+    rules(state)
+
+    async def fire(rule: ScheduleRecord, payload: bytes) -> None:
+        pass
+
+    async def main() -> None:
+        scheduler = Scheduler(state, fire, clock=lambda: T0)
+        with pytest.raises(errors.NotDeployedError) as caught:
+            await scheduler.set_enabled("svc", "dev", False, ["tick", "tikc"])
+        assert "'tikc'" in caught.value.message and "'tick'" not in caught.value.message
+        assert caught.value.fix is not None
+        assert "keep-warm, report, tick" in caught.value.fix
+        assert all(r.enabled for r in state.schedules())  # not even "tick" was disabled
+        with pytest.raises(errors.NotDeployedError) as caught:
+            await scheduler.set_enabled("svc", "prod", True, ["tick"])
+        assert caught.value.fix == "the stage has no schedules"
+        # no names: every rule of the stage (none is no error); right names as before
+        assert await scheduler.set_enabled("svc", "prod", False, []) == []
+        assert sorted(await scheduler.set_enabled("svc", "dev", False, ["tick", "app"])) == [
+            "svc-dev-keep-warm", "svc-dev-tick"]
 
     asyncio.run(main())
 
