@@ -101,7 +101,8 @@ _RATE = re.compile(r"^(\d+)\s+(minute|minutes|hour|hours|day|days)$")
 class ScheduleEvent(Model):
     """`schedule: {rate: 5 minutes}`, `{cron: "0 12 * * ? *"}` or `schedule: "rate(5 minutes)"`."""
 
-    rate: str | None = Field(None, description="`N minute(s)|hour(s)|day(s)`.")
+    rate: str | None = Field(None, description="`N minute(s)|hour(s)|day(s)` (a `cron(...)` here "
+                             "is the cron, as in serverless.yml).")
     cron: str | None = Field(None, description="AWS's 6-field cron, in UTC.")
     input: Any = Field(None, description="Constant JSON the function receives as its event.")
     enabled: bool = Field(True, description="Set false to pause the schedule.")
@@ -113,6 +114,12 @@ class ScheduleEvent(Model):
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = {"expression": value}
+        rate = value.get("rate") if isinstance(value, dict) else None
+        if (isinstance(rate, str) and rate.strip().startswith("cron(")
+                and "cron" not in value and "expression" not in value):
+            # the Serverless Framework's `rate:` takes a cron(...) too, as `rate: rate(...)`
+            # is read here: it is the schedule's cron, not a malformed rate
+            value = {k: v for k, v in value.items() if k != "rate"} | {"expression": rate}
         if isinstance(value, dict) and "expression" in value:
             value = dict(value)
             expr = str(value.pop("expression")).strip()

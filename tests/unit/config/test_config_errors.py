@@ -98,6 +98,19 @@ def test_bad_schedule(write: Write) -> None:
     assert err.fix is not None and "minute(s), hour(s) or day(s)" in err.fix
 
 
+def test_a_cron_under_rate_is_the_schedules_cron(write: Write) -> None:
+    """The Serverless Framework's `rate:` takes cron(...) as well as rate(...); aloft.yml read
+    `rate: rate(5 minutes)` but refused `rate: cron(...)` with a fix to write `rate: 5 minutes`,
+    which is no fix for a cron."""
+    path = write(CONFIG.replace("rate: 5 minutes", 'rate: "cron(0/5 * * * ? *)"'))
+    service = load_project(path, env={}).service("dev")
+    schedule = service.functions["jobs"].events[0].schedule
+    assert schedule is not None
+    assert (schedule.expression, schedule.rate) == ("cron(0/5 * * * ? *)", None)
+    err = error_for(write, CONFIG.replace("rate: 5 minutes", 'rate: "cron(0 12 * *)"'))
+    assert "has 4 fields; AWS cron has 6" in err.message
+
+
 def test_bad_schedule_shorthand(write: Write) -> None:
     text = CONFIG.replace("      - schedule:\n          rate: 5 minutes\n",
                           "      - schedule: every 5 minutes\n")
