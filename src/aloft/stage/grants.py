@@ -105,8 +105,10 @@ def secret_grants(service: Service, names: StageNames, declared: r.Resources,
         decl = service.resources.parameters.get(secret)
         path = names.parameter(secret, decl.name) if decl else names.secret_parameter(secret)
         params.append(names.parameter_arn(path))
-        # a Secrets Manager secret of the same name
-        managed.append(names.account.arn("secretsmanager", f"secret:{path.lstrip('/')}*"))
+        # a Secrets Manager secret of the same name: `/shop/dev/TOKEN` as the parameter is
+        # named (its ARN keeps the slash), or `shop/dev/TOKEN`, the name without it
+        for name in dict.fromkeys((path, path.lstrip("/"))):
+            managed.append(names.account.arn("secretsmanager", f"secret:{name}*"))
     if not params:
         return []
     acct = names.account

@@ -46,6 +46,26 @@ def test_secrets_grant_their_parameter_only() -> None:
     assert not is_allowed(other, "ssm:GetParameter", param("/shop/dev/TOKEN"))
 
 
+def test_secrets_grant_the_secrets_manager_secret_of_the_same_name() -> None:
+    """`secrets: [TOKEN]` grants the Secrets Manager secret named as the parameter is,
+    `/shop/dev/TOKEN` (by name, or by ARN with its random suffix), as well as `shop/dev/TOKEN`;
+    only the second was granted, so a secret created under the documented name was denied with
+    a fix to grant it with `secrets`, which the function already had."""
+    stage = local_stage(make(), "http://127.0.0.1:1")
+    reader = function_grants(stage.function("reader"))
+    other = function_grants(stage.function("other"))
+
+    def secret(name: str) -> str:
+        return ACCOUNT.arn("secretsmanager", f"secret:{name}")
+
+    for name in ("/shop/dev/TOKEN", "/shop/dev/TOKEN-AbCdEf", "shop/dev/TOKEN",
+                 "shop/dev/TOKEN-AbCdEf"):
+        assert is_allowed(reader, "secretsmanager:GetSecretValue", secret(name)), name
+        assert not is_allowed(other, "secretsmanager:GetSecretValue", secret(name)), name
+    assert not is_allowed(reader, "secretsmanager:GetSecretValue", secret("/shop/dev/OTHER"))
+    assert not is_allowed(reader, "secretsmanager:PutSecretValue", secret("/shop/dev/TOKEN"))
+
+
 def test_permissions_allow_and_deny_wins() -> None:
     svc = make(permissions=[{"Action": "ssm:Get*", "Resource": param("/shared/*")}],
                functions={"f": {"handler": "h.f", "permissions": [
