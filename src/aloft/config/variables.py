@@ -148,6 +148,10 @@ def split_alternatives(expr: str) -> list[str]:
     return parts
 
 
+class _Unresolved(Exception):
+    """A value refers to one that could not be resolved, whose error is reported already."""
+
+
 class Resolver:
     """Resolves every variable in one document (a merged stage, or a serverless.yml)."""
 
@@ -160,17 +164,18 @@ class Resolver:
         self._files: list[Path] = []
         self._params: list[str] = []
         self._errors: list[ConfigError] | None = None  # collected by resolve_all
+        self._failed: set[KeyPath] = set()  # the values that could not be resolved
 
     # -- walking -------------------------------------------------------------
 
     def resolve_all(self) -> dict[str, Any]:
         """The document with every variable resolved; every value that cannot be is reported
         (ConfigErrors), not only the first one."""
-        self._errors = []
+        self._errors, self._failed = [], set()
         try:
             out = self._node((), self.root)
         finally:
-            errors, self._errors = self._errors, None
+            errors, self._errors, self._failed = self._errors, None, set()
         if errors:
             raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
         assert isinstance(out, dict)
@@ -209,9 +214,13 @@ class Resolver:
         refers to it resolves without a second error of its own)."""
         try:
             return self.text(value, path)
+        except _Unresolved:  # (only while collecting: see _self)
+            self._failed.add(path)
+            return value
         except ConfigError as exc:
             if self._errors is None:
                 raise
+            self._failed.add(path)
             if not any(str(exc) == str(seen) for seen in self._errors):
                 self._errors.append(exc)
             return value
@@ -442,11 +451,17 @@ class Resolver:
         for part in parts:
             if has_variables(current):
                 current, resolved = self._node(at, current), True
+            if at in self._failed:
+                raise _Unresolved
             if not has_part(current, part):
                 return MISSING
             current = current[part]
             at = (*at, part)
-        return current if resolved else self._node(at, current)
+        value = current if resolved else self._node(at, current)
+        if self._failed and any(failed[: len(at)] == at or at[: len(failed)] == failed
+                                for failed in self._failed):
+            raise _Unresolved  # (what it would say follows from that value's own error)
+        return value
 
     def _file(self, name: str, address: str, path: KeyPath) -> Any:
         name = name.strip("'\"")

@@ -218,3 +218,29 @@ def test_one_unresolved_variable_is_one_error(write: Write) -> None:
         load_project(path, env={}).service()
     assert not isinstance(caught.value, ConfigErrors)
     assert caught.value.where is not None and caught.value.where.line == 5
+
+
+def test_what_refers_to_an_unresolved_value_adds_no_error(write: Write) -> None:
+    """Values that refer into one that failed (a missing file's keys, an unset list's items, a
+    function of it) are not reported: only the value that failed is, with its own cause."""
+    path = write("""\
+        service: api
+        custom: ${file(./missing.yml)}
+        other:
+          list: ${env:ALOFT_TEST_UNSET_LIST}
+        provider:
+          name: aws
+          environment:
+            A: ${self:custom.key}
+            B: ${self:custom.key.deeper}
+            C: ${self:other.list.0}
+            D: prefix-${self:custom}-suffix
+            E: ${strToBool(${self:other.list})}
+        functions:
+          f: {handler: h.f}
+        """, "serverless.yml")
+    with pytest.raises(ConfigErrors) as caught:
+        load_project(path, env={}).service()
+    errors = caught.value.errors
+    assert [e.where.line for e in errors if e.where] == [2, 4]
+    assert "missing.yml" in errors[0].message and "ALOFT_TEST_UNSET_LIST" in errors[1].message
