@@ -57,7 +57,7 @@ from aloft.provider import (
     plan_step,
 )
 from aloft.stage import late as lt
-from aloft.stage.names import StageNames
+from aloft.stage.names import StageNames, schedules_named
 
 if TYPE_CHECKING:
     from aloft.package.manifest import Manifest
@@ -476,16 +476,15 @@ class AwsProvider:
     def schedule(self, service: Service, enabled: bool, names: Sequence[str] = ()) -> list[str]:
         st = self._deployed(service)
         rules = st.actual.rules.values()
-        keys = {rule.name: {rule.name, rule.name.removeprefix(st.names.prefix + "-"),
-                            rule.function} for rule in rules}
-        unknown = [n for n in names if not any(n in k for k in keys.values())]
+        picked, unknown = schedules_named(((r.name, r.function) for r in rules),
+                                          st.names.prefix, names)
         if unknown:  # a typo among the names changes nothing, as on the local cloud
             raise NotDeployedError(
                 f"no schedule matches {', '.join(unknown)}", where=_where(service),
                 fix=f"schedules: {', '.join(st.actual.rules) or 'none'}")
         changed = []
         for rule in rules:
-            if names and not keys[rule.name] & set(names):
+            if rule.name not in picked:
                 continue
             st.aws.call("events", "enable_rule" if enabled else "disable_rule", Name=rule.name,
                         **({"EventBusName": rule.bus} if rule.bus else {}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -32,6 +33,19 @@ def short(text: str, limit: int) -> str:
 def stage_prefix(service: str, stage: str) -> str:
     """`{service}-{stage}`: what every physical name of a stage starts with (without the `-`)."""
     return f"{service}-{stage}"
+
+
+def schedules_named(rules: Iterable[tuple[str, str]], prefix: str, names: Sequence[str]
+                    ) -> tuple[list[str], list[str]]:
+    """Which of a stage's schedule rules (rule name, function) `names` pick: (the rules
+    picked, in order; the names that pick none). A rule answers to its name, its short name
+    after `{prefix}-`, and its function's name, physical or short. No names: every rule."""
+    cut = prefix + "-"
+    keys = {rule: {rule, rule.removeprefix(cut), function, function.removeprefix(cut)}
+            for rule, function in rules}
+    unknown = [n for n in names if not any(n in k for k in keys.values())]
+    wanted = set(names)
+    return [r for r, k in keys.items() if not names or k & wanted], unknown
 
 
 def function_name(service: str, stage: str, function: str) -> str:

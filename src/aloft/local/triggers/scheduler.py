@@ -25,7 +25,7 @@ from aloft import errors
 from aloft.local.services.account import ACCOUNT_ID, REGION
 from aloft.local.store.state import ScheduleRecord, State
 from aloft.local.triggers.schedules import schedule_next_fire
-from aloft.stage.names import stage_prefix
+from aloft.stage.names import schedules_named, stage_prefix
 
 log = logging.getLogger("aloft.local.scheduler")
 
@@ -127,20 +127,19 @@ class Scheduler:
         """Enable or disable a stage's rules (all, or those matching `names`: the rule name,
         its short name after `{service}-{stage}-`, or the function's name)."""
         rules = await asyncio.to_thread(self.state.schedules, service, stage)
-        prefix = stage_prefix(service, stage) + "-"
-        keys = {rule.name: {rule.name, rule.name.removeprefix(prefix),
-                            rule.function.removeprefix(prefix)} for rule in rules}
-        unknown = [n for n in names if not any(n in k for k in keys.values())]
+        prefix = stage_prefix(service, stage)
+        picked, unknown = schedules_named(((r.name, r.function) for r in rules), prefix, names)
         if unknown:  # a typo must not look like success; nothing is changed
-            shown = ", ".join(sorted(rule.name.removeprefix(prefix) for rule in rules))
+            shown = ", ".join(sorted(rule.name.removeprefix(prefix + "-") for rule in rules))
             raise errors.NotDeployedError(
                 f"no schedule of {service} stage {stage!r} is named "
                 f"{', '.join(repr(n) for n in unknown)}",
                 fix=(f"schedules: {shown} (a rule's name, its short name or its function's)"
                      if rules else "the stage has no schedules"))
         changed: list[str] = []
+        chosen = set(picked)
         for rule in rules:
-            if names and not keys[rule.name] & set(names):
+            if rule.name not in chosen:
                 continue
             now = datetime.fromtimestamp(self.clock(), UTC)
             nxt = (schedule_next_fire(rule.expression, now,
