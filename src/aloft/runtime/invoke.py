@@ -99,4 +99,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C at the terminal reaches us too: the CLI says it stopped
+        sys.exit(130)
