@@ -113,3 +113,48 @@ def test_the_declared_python_runs_the_function(cloud: Cloud, tmp_path: Path,
         assert answer["python"] == version
         assert answer["boto3"] == LAMBDA_SDK["boto3"]
         assert f"python{version}-boto3" in answer["boto3_file"]
+
+
+CHATTY = """
+    import logging
+
+    import boto3
+
+    logger = logging.getLogger()
+    logger.setLevel(logging.INFO)  # as AWS's examples set it
+    boto3.client("dynamodb")  # at init, as most functions make their clients
+
+
+    def chatty(event, context):
+        boto3.client("lambda")
+        boto3.client("s3")  # its endpoint is the function's own (environment, below)
+        logger.info("made my clients")
+        return "ok"
+"""
+
+
+def test_the_platforms_endpoints_add_no_log_lines(cloud: Cloud, tmp_path: Path) -> None:
+    """botocore logs at INFO which variable gave a client its endpoint. The local cloud sets
+    AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_LAMBDA) for every function, which Lambda never does:
+    a function logging at INFO showed a line per client that it does not show on AWS. An
+    endpoint of the function's own still shows, as on AWS."""
+    root = write_project(tmp_path / "p", """
+        service: chatty
+        functions:
+          chatty:
+            handler: fns.chatty
+            environment:
+              AWS_ENDPOINT_URL_S3: http://127.0.0.1:9
+        stages:
+          dev: {}
+    """, {"fns.py": CHATTY})
+    svc = service(root)
+    cloud.provider.deploy(svc)
+    result = cloud.provider.invoke(svc, "chatty", {})
+    assert result.error is None, (result.error, result.logs)
+    # the function's whole log: its init (the dynamodb client) and the invocation
+    text = "\n".join(line.text for line in cloud.provider.logs(svc, function="chatty"))
+    assert "made my clients" in text, text
+    assert "Found endpoint for s3 via: environment_service." in text, text
+    assert "Found endpoint for lambda" not in text
+    assert "environment_global" not in text

@@ -222,6 +222,26 @@ def _setup_logging() -> None:
         return
     lambda_logging.install()
     _logs = lambda_logging
+    import logging
+
+    logging.getLogger("botocore.configprovider").addFilter(_platform_endpoint_lines)
+
+
+_FOUND_ENDPOINT = "Found endpoint for %s via: %s."
+
+
+def _platform_endpoint_lines(record: Any) -> bool:
+    """False for botocore's INFO record saying that a client took its endpoint from the
+    variables the local cloud sets for every function (AWS_ENDPOINT_URL, and
+    AWS_ENDPOINT_URL_LAMBDA for the lambda client): a function that logs at INFO, as AWS's
+    examples set the root logger, would show a line per client that it never shows on AWS.
+    An endpoint the function's own environment sets is still logged."""
+    if record.msg != _FOUND_ENDPOINT or not isinstance(record.args, tuple) or \
+            len(record.args) != 2:
+        return True
+    client, where = record.args
+    return not (where == "environment_global" or
+                (where == "environment_service" and client == "lambda"))
 
 
 def _initialise() -> tuple[Handler, Any]:
