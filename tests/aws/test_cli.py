@@ -87,6 +87,25 @@ def test_human_output_on_aws(project: Path) -> None:
     assert fix == "fix: releases kept: 1 (`aloft status prod` lists them)"
 
 
+def test_rollback_to_the_release_the_stage_serves_changes_nothing(project: Path) -> None:
+    run(project, "deploy", "prod")
+    (project / "app.py").write_text("def app(environ, start_response):\n    return [b'2']\n")
+    run(project, "deploy", "prod")
+    assert run(project, "rollback", "prod", "--to", "2").startswith(
+        "no changes: hello prod is already at version 2; nothing was rolled back\n")
+    assert run(project, "rollback", "prod", "--to", "1").startswith(
+        "rolled hello prod back to version 3\n")  # release 3 repeats release 1
+    # it serves release 1's versions, routes and rules already: nothing to apply or record
+    again = run(project, "rollback", "prod", "--to", "1")
+    assert again.startswith("no changes: hello prod is already at version 1 (version 3 "
+                            "repeats it); nothing was rolled back\n"), again
+    same = json.loads(run(project, "rollback", "prod", "--to", "1", "--json"))
+    assert (same["changed"], same["version"], same["functions"]) == (
+        False, 3, {"app": 1, "tick": 1})
+    status = json.loads(run(project, "status", "prod", "--json"))
+    assert [r["release"] for r in status["releases"]] == [1, 2, 3]
+
+
 def test_json_keeps_its_keys(project: Path) -> None:
     """Scripts read these keys: the typed records print as the dicts they replaced."""
     planned = json.loads(run(project, "deploy", "prod", "--plan", "--json"))

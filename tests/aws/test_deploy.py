@@ -210,6 +210,11 @@ def test_rollback_points_the_alias_back(
     assert to3.changed and to3.version == 5 and to3.functions == {"app": 3, "worker": 3,
                                                                    "hello": 3}
     assert lam.get_alias(FunctionName="shop-prod-app", Name="prod")["FunctionVersion"] == "3"
+    # release 5 repeats release 3: going back to 3 again changes nothing and records nothing
+    again = provider.rollback(full, to=3)
+    assert (again.changed, again.version, again.plan) == (False, 5, [])
+    assert again.functions == {"app": 3, "worker": 3, "hello": 3}
+    assert [r["release"] for r in provider.status(full).report["releases"]] == [1, 2, 3, 4, 5]
     with pytest.raises(UsageError) as unknown:
         provider.rollback(full, to=9)
     assert unknown.value.message == "no release 9 to roll back to"

@@ -236,6 +236,10 @@ def test_rollback(cloud: Cloud, project: Path, url: str, app_changed: Path) -> N
     assert done.code == 0, done.text
     assert "rolled flask-hello dev back to version 1" in done.text
     assert "Hello from aloft!" in get(url)[1]
+    done = cloud.run("rollback", "dev", "--to", "1", cwd=project, timeout=30)  # it serves 1
+    assert done.code == 0, done.text
+    assert "no changes: flask-hello dev is already at version 1; nothing was rolled back" \
+        in done.text and "rolled flask-hello" not in done.text
 
 
 def test_port_taken_by_another_aloft_cloud(cloud: Cloud, project: Path,

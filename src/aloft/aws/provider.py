@@ -276,12 +276,7 @@ class AwsProvider:
         if to is not None:
             target = _release(releases, to, service)
             if target is releases[-1]:  # the stage serves it: change nothing
-                api = st.actual.api
-                return DeployResult(url=self._url(st.desired, st.actual.refs,
-                                                  (api.kind, api.id) if api else None),
-                                    version=target.number, functions=_versions(target),
-                                    schedules=[x.name for x in st.actual.rules.values()],
-                                    changed=False)
+                return self._unchanged(st)
         elif steps < 1 or steps >= len(releases):
             raise NotDeployedError(
                 f"cannot roll back {steps} release(s): stage {service.stage!r} has "
@@ -292,6 +287,10 @@ class AwsProvider:
             target = releases[-1 - steps]
         # The target's versions, API routes and schedule rules; a failure undoes what it can.
         steps_, notes = plan_rollback(st.desired, st.actual, target, time.time())
+        if all(isinstance(x, st_.WriteState) for x in steps_):
+            # The stage serves what the target served already (a rollback to release 1 that
+            # release 3 repeats): record no release that repeats it again, change nothing.
+            return self._unchanged(st)
         result = Applier(st.aws, st.desired, st.actual, "rollback").run(steps_)
         release = result.release or target
         api = st.actual.api
@@ -304,6 +303,17 @@ class AwsProvider:
                             plan=_plan(steps_) + [as_plan_step({"op": "Note",
                                                               "resource": service.stage,
                                                               "note": n}) for n in notes])
+
+    def _unchanged(self, st: Stage) -> DeployResult:
+        """A rollback that changes nothing: the stage's current release, as it serves it."""
+        current = st.actual.record.current
+        api = st.actual.api
+        return DeployResult(url=self._url(st.desired, st.actual.refs,
+                                          (api.kind, api.id) if api else None),
+                            version=current.number if current else 0,
+                            functions=_versions(current),
+                            schedules=[x.name for x in st.actual.rules.values()],
+                            changed=False)
 
     def undeploy(self, service: Service) -> None:
         st = self.stage(service)

@@ -102,7 +102,7 @@ def test_rollback_to_a_version(run: Run, provider: MemoryProvider) -> None:
     same = run("rollback", "dev", "--to", "3", "--json")
     assert json.loads(same.stdout)["changed"] is False
     assert run("rollback", "dev", "--to", "3").stdout.startswith(
-        "no changes: shop dev serves version 3 already")
+        "no changes: shop dev is already at version 3; nothing was rolled back\n")
 
 
 def test_rollback_takes_steps_or_a_version_not_both(run: Run, provider: MemoryProvider) -> None:

@@ -42,11 +42,20 @@ def command(stage: str, steps: int | None, to: int | None, as_json: bool) -> Non
             render.print_json(result_json(result))
             return
         if not result.changed:
-            print_result(result, f"no changes: {service.service} {service.stage} serves "
-                                 f"version {result.version} already")
+            print_result(result, _unchanged_title(service.service, service.stage, to,
+                                                  result.version))
             return
         print_result(result, f"rolled {service.service} {service.stage} back to version "
                              f"{result.version}")
         for step in result.plan:  # e.g. schedules an old record cannot restore
             if step.note:
                 render.warning(step.note)
+
+
+def _unchanged_title(service: str, stage: str, to: int | None, version: int) -> str:
+    """What a rollback that changed nothing says: the stage is at the version asked for already
+    (on aws a later release may repeat it: `version` is the stage's current one)."""
+    asked = version if to is None else to
+    repeated = f" (version {version} repeats it)" if asked != version else ""
+    return (f"no changes: {service} {stage} is already at version {asked}{repeated}; "
+            "nothing was rolled back")
