@@ -278,12 +278,23 @@ def test_port_taken_by_another_program(cloud: Cloud, project: Path, tmp_path: Pa
 
 
 def test_undeploy_declined_then_confirmed(cloud: Cloud, project: Path, url: str) -> None:
-    with cloud.terminal("undeploy", "dev", cwd=project) as term:
-        term.expect(r"Delete flask-hello stage dev \(local\)\? \[y/N\]: ", timeout=20)
-        term.send("n\r")
+    # no, Enter (the default: no), Ctrl-D: exit 1, one line on a line of its own, nothing done
+    for key in ("n\r", "\r", "\x04"):
+        with cloud.terminal("undeploy", "dev", cwd=project) as term:
+            term.expect(r"Delete flask-hello stage dev \(local\)\? \[y/N\]: ", timeout=20)
+            term.send(key)
+            done = term.wait(10)
+        assert done.code == 1, (key, done.text)
+        assert done.text.splitlines()[-1] == "aborted: nothing was undeployed", (key, done.text)
+        for noise in ("Aborted!", "Traceback", "error"):
+            assert noise not in done.text, (key, done.text)
+        assert get(url)[0] == 200
+    with cloud.terminal("undeploy", "dev", cwd=project) as term:  # Ctrl-C: 130, the same
+        term.expect(r"\[y/N\]: ", timeout=20)
+        term.ctrl_c()
         done = term.wait(10)
-    assert done.code == 1, done.text
-    assert done.text.rstrip().endswith("cancelled") and "error" not in done.text
+    assert done.code == 130, done.text
+    assert done.text.splitlines()[-1] == "interrupted: nothing was undeployed", done.text
     assert get(url)[0] == 200
     with cloud.terminal("undeploy", "dev", cwd=project) as term:
         term.expect(r"\[y/N\]: ", timeout=20)

@@ -7,7 +7,8 @@ a hint to rerun with --verbose, which shows the traceback. Library code never ex
 
 Stopping: Ctrl-C prints `interrupted` (with what the command left behind, when it says) and
 exits 130; SIGTERM the same with 143 (`install_signal_handlers` makes it a KeyboardInterrupt, so
-the same clean-up runs). Answering no at a confirmation prompt prints `cancelled`, exit 1.
+the same clean-up runs). Answering no at a confirmation prompt (or ending the input at a
+prompt) prints `aborted: <what was left>`, exit 1 (aloft.cli.prompts).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import PurePath
 
 import click
 
+from aloft.cli.prompts import Declined, interrupt_of
 from aloft.errors import (
     AloftError,
     ConfigError,
@@ -109,14 +111,6 @@ def install_signal_handlers() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def _interrupt_of(exc: BaseException) -> KeyboardInterrupt | None:
-    """The Ctrl-C behind a click Abort (click raises Abort from it, or from None at a prompt)."""
-    for linked in (exc.__cause__, exc.__context__):
-        if isinstance(linked, KeyboardInterrupt):
-            return linked
-    return None
-
-
 def _interrupted(exc: KeyboardInterrupt) -> int:
     detail = exc.detail if isinstance(exc, Interrupted) else ""
     word = "terminated" if interrupt_exit_code(exc) == 128 + signal.SIGTERM else "interrupted"
@@ -130,11 +124,14 @@ def run(invoke: Callable[[], object], *, verbose: bool) -> int:
         result = invoke()
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except Declined as exc:  # a confirmation answered no (or end of input at a prompt)
+        _emit(f"aborted: {one_line(exc.left)}")
+        return 1
     except click.exceptions.Abort as exc:
-        interrupt = _interrupt_of(exc)  # click turns Ctrl-C into Abort
+        interrupt = interrupt_of(exc)  # click turns Ctrl-C into Abort
         if interrupt is not None:
             return _interrupted(interrupt)
-        _emit("cancelled")  # a confirmation answered no (or end of input at a prompt)
+        _emit("aborted")  # a prompt not asked through aloft.cli.prompts (none is)
         return 1
     except click.exceptions.NoArgsIsHelpError as exc:
         sys.stderr.write(exc.format_message() + "\n")  # a group run bare: its help, as click does

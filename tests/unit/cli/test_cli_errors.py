@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from aloft.cli import errors
 from aloft.cli.errors import format_error
 from aloft.cli.main import cli
+from aloft.cli.prompts import Declined
 from aloft.errors import (
     AloftError,
     ConfigError,
@@ -147,9 +148,11 @@ def test_interrupts_and_cancelled_prompts(capsys: pytest.CaptureFixture[str]) ->
         "interrupted: the new version was not published; version 2 keeps serving\n")
     assert errors.run(lambda: fail(Interrupted(exit_code=143)), verbose=False) == 143
     assert capsys.readouterr().err == "terminated\n"
-    # answering no at a confirmation prompt (or end of input there)
+    # answering no at a confirmation prompt (or end of input there): what it left
+    assert errors.run(lambda: fail(Declined("nothing was undeployed")), verbose=False) == 1
+    assert capsys.readouterr().err == "aborted: nothing was undeployed\n"
     assert errors.run(lambda: fail(click.exceptions.Abort()), verbose=False) == 1
-    assert capsys.readouterr().err == "cancelled\n"
+    assert capsys.readouterr().err == "aborted\n"  # click's own, never "Aborted!"
 
 
 def test_sigterm_unwinds_like_ctrl_c() -> None:

@@ -47,6 +47,17 @@ def test_prompts_hide_the_secret_and_the_files_are_private(files: tuple[Path, Pa
     assert mode(creds) == 0o600 and mode(conf) == 0o600
 
 
+def test_no_answer_at_a_prompt_writes_nothing(files: tuple[Path, Path]) -> None:
+    creds, conf = files
+    for typed in ("", f"{KEY}\n"):  # the input ends (Ctrl-D) at the key's, the secret's prompt
+        result = CliRunner().invoke(cli, ["config", "credentials", "--profile", "work"],
+                                    input=typed)
+        assert result.exit_code == 1, result.output
+        assert result.stderr == "aborted: profile work was not written\n"
+        assert "Aborted!" not in result.output and "Traceback" not in result.output
+    assert not creds.exists() and not conf.exists()
+
+
 def test_other_profiles_are_kept_and_default_has_no_prefix(files: tuple[Path, Path]) -> None:
     creds, conf = files
     creds.parent.mkdir()

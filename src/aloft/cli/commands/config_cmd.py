@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from aloft.cli import render
+from aloft.cli import prompts, render
 from aloft.cli.helptext import examples
 from aloft.errors import UsageError
 
@@ -100,8 +100,9 @@ def credentials(profile: str, key_id: str | None, secret: str | None,
     if not _PROFILE.match(profile):
         raise UsageError(f"profile name {profile!r} is not valid",
                          fix="use letters, digits and . _ - + @ (at most 64)")
-    key_id = (key_id or click.prompt("AWS access key id", hide_input=True)).strip()
-    secret = (secret or click.prompt("AWS secret access key", hide_input=True)).strip()
+    left = f"profile {profile} was not written"
+    key_id = (key_id or prompts.ask("AWS access key id", hide_input=True, left=left)).strip()
+    secret = (secret or prompts.ask("AWS secret access key", hide_input=True, left=left)).strip()
     if not re.match(r"^[A-Z0-9]{16,128}$", key_id):
         raise UsageError("the access key id should be 16+ capital letters and digits "
                          "(e.g. AKIA...)", fix="copy it again from the IAM console")

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from aloft.cli import providers, render
+from aloft.cli import prompts, providers, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import load_service
@@ -38,7 +38,8 @@ def set_command(stage: str, name: str) -> None:
     service = load_service(stage)
     check_secret_name(name, stage)  # before asking for a value
     if sys.stdin.isatty():
-        value = click.prompt(f"value of {name}", hide_input=True, confirmation_prompt=True)
+        value = prompts.ask(f"value of {name}", hide_input=True, confirmation_prompt=True,
+                            left=f"{name} was not set")
     else:
         value = sys.stdin.read().removesuffix("\n")
     store = providers.provider_for(service).secrets(service)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from aloft.cli import providers, render
+from aloft.cli import prompts, providers, render
 from aloft.cli.completers import stage_argument
 from aloft.cli.helptext import examples
 from aloft.cli.project import begin
@@ -29,8 +29,8 @@ def command(stage: str, yes: bool, as_json: bool) -> None:
         if not sys.stdin.isatty():
             raise UsageError(f"undeploy {stage} needs confirmation",
                              fix=f"pass --yes: aloft undeploy {stage} --yes")
-        click.confirm(f"Delete {service.service} stage {stage} ({service.provider})?",
-                      abort=True)
+        prompts.confirm(f"Delete {service.service} stage {stage} ({service.provider})?",
+                        left="nothing was undeployed")
     with lifecycle.step("run"):
         providers.provider_for(service).undeploy(service)
     with lifecycle.step("finish"):
