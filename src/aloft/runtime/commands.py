@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from aloft.runtime import user_frames
 from aloft.runtime.errors import UnsupportedEvent
 from aloft.runtime.loader import import_callable
 
@@ -129,7 +130,11 @@ def run_task(event: dict[str, Any]) -> Any:
     target = import_callable(str(event.get("function") or ""), "task function")
     body: Callable[..., Any] = getattr(target, "sync", target)
     args, kwargs = _arguments(event)
-    return body(*args, **kwargs)
+    try:
+        return body(*args, **kwargs)
+    except Exception as exc:
+        user_frames.note(exc)  # the entry point shows the body's frames first
+        raise
 
 
 def run_schedule(event: dict[str, Any], context: Any, default: Callable[..., Any] | None) -> Any:
@@ -140,4 +145,8 @@ def run_schedule(event: dict[str, Any], context: Any, default: Callable[..., Any
         raise UnsupportedEvent(
             "a schedule envelope reached the app without `function`: name the function to run"
         )
-    return func(event.get("input"), context)
+    try:
+        return func(event.get("input"), context)
+    except Exception as exc:
+        user_frames.note(exc)  # the entry point shows the function's frames first
+        raise

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from aloft.runtime import user_frames
 from aloft.runtime.context import LambdaContext
 from aloft.runtime.errors import InitError, UnsupportedEvent
 from aloft.runtime.http import AppBridge, BinaryTypes, HttpResponse, Request, error_response
@@ -174,11 +175,18 @@ class Instance:
         """`handle`, for the local cloud's gateway: an HTTP API (2.0) request to the app is
         answered with the `HttpResponse` API Gateway would make of `handle`'s result
         (`HttpApiV2.proxied`), skipping the result dict and its reading; anything else is
-        answered as `handle` answers it."""
+        answered as `handle` answers it (an entry point as `handler` is: an exception of the
+        user's function leaves it with the user's frames first)."""
         app = self.app
         if app is None or self._last is not HttpApiV2 or type(event) is not dict or \
                 not HttpApiV2.infer(event):
-            return self.handle(event, context)
+            try:
+                return self.handle(event, context)
+            except Exception as exc:
+                # 3.9, 3.10: a bare raise would keep every frame (aloft.runtime.user_frames)
+                if user_frames.trim(exc) and not user_frames.RERAISE_KEEPS_TRACEBACK:
+                    raise exc
+                raise
         serve_request = self._serve_request
         if serve_request is not None:  # an ASGI app: its scope without an environ between
             request, cookie = HttpApiV2.request(event, context, self.base_path)
@@ -219,6 +227,7 @@ class Instance:
                 else:
                     failures.append({"itemIdentifier": item})
         if fatal is not None:  # SNS/S3 have no partial-batch answer: fail the event
+            user_frames.note(fatal)  # its traceback still starts at the call above
             raise fatal
         return {"batchItemFailures": failures}
 
@@ -247,8 +256,10 @@ class Instance:
             return func(event, context)
         except Exception as exc:
             # It propagates: the runtime logs it as Lambda's does (`[ERROR] Type: message` and
-            # the traceback), so printing it here too would log the traceback twice.
+            # the traceback), so printing it here too would log the traceback twice. The entry
+            # point leaves aloft's frames out of that traceback (aloft.runtime.user_frames).
             self._report(exc, event, context, log=False)
+            user_frames.note(exc)
             raise
 
     def _report(self, exc: Exception, event: Any, context: Any, log: bool = True) -> None:
@@ -294,7 +305,9 @@ def as_lambda_reports(exc: InitError) -> InitError:
 
 
 def handler(event: Any, context: Any = None) -> Any:
-    """The Lambda entry point of every aloft function."""
+    """The Lambda entry point of every aloft function. An exception of the user's function
+    leaves it with the user's frames first, as Lambda's runtime shows an exception of a handler
+    it calls itself (aloft.runtime.user_frames)."""
     instance = _instance
     if instance is None:
         try:
@@ -303,7 +316,13 @@ def handler(event: Any, context: Any = None) -> Any:
             raise as_lambda_reports(exc) from None
     if context is None:
         context = LambdaContext._from_environ()
-    return instance.handle(event, context)
+    try:
+        return instance.handle(event, context)
+    except Exception as exc:
+        # 3.9, 3.10: a bare raise would keep every frame (aloft.runtime.user_frames)
+        if user_frames.trim(exc) and not user_frames.RERAISE_KEEPS_TRACEBACK:
+            raise exc
+        raise
 
 
 def reset() -> None:

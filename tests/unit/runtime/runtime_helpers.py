@@ -77,6 +77,37 @@ def json_text(record):
     return json.dumps(record)
 '''
 
+# A handler as Lambda's users write them (`lambda_function.lambda_handler`), failing in a
+# function it calls: Lambda's error object shows the handler's own frame first.
+LAMBDA_FUNCTION = """import json
+import logging
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+
+def lambda_handler(event, context):
+    order = parse_order(event["body"])
+    logger.info("order %s", order["id"])
+    return {"statusCode": 200, "body": json.dumps(order)}
+
+
+def parse_order(body):
+    order = json.loads(body)
+    if order.get("quantity", 0) <= 0:
+        raise ValueError(f"quantity must be positive, got {order.get('quantity')}")
+    return order
+"""
+ORDER_EVENT = {"body": json.dumps({"id": "o-1", "quantity": 0})}
+ORDER_ERROR = ("ValueError", "quantity must be positive, got 0")
+
+
+def handler_frame(path: str) -> str:
+    """The `stackTrace` entry of LAMBDA_FUNCTION's handler frame, the file at `path`."""
+    code = 'order = parse_order(event["body"])'
+    line = LAMBDA_FUNCTION.splitlines().index(f"    {code}") + 1
+    return f'  File "{path}", line {line}, in lambda_handler\n    {code}\n'
+
 
 def load_event(name: str) -> Any:
     """One of the project's own event fixtures (tests/fixtures/events/)."""

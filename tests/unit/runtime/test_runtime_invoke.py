@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 import aloft
-from tests.unit.runtime.runtime_helpers import load_event, make_settings
+from tests.unit.runtime.runtime_helpers import (
+    LAMBDA_FUNCTION,
+    ORDER_ERROR,
+    ORDER_EVENT,
+    handler_frame,
+    load_event,
+    make_settings,
+)
 
 SRC_ALOFT = Path(aloft.__file__).resolve().parent
 
@@ -98,6 +105,28 @@ def test_error_object_and_exit_code(artifact: tuple[Path, Path]) -> None:
     # Logged once, as Lambda's runtime logs it: `[ERROR] Type: message` and the traceback.
     assert done.stderr.count("Traceback") == 1, done.stderr
     assert "[ERROR] ValueError: bad input: {'n': 2}" in done.stderr
+
+
+def test_a_failing_handlers_trace_starts_at_its_own_frame(artifact: tuple[Path, Path]) -> None:
+    """As Lambda shows it: the handler's frame first, none of aloft's runtime before it, in
+    the error object and in the `[ERROR]` record logged with it."""
+    code, _ = artifact
+    (code / "lambda_function.py").write_text(LAMBDA_FUNCTION)
+    settings = json.loads((code / "aloft_settings.json").read_text())
+    settings["functions"]["orders"] = {"handler": "lambda_function.lambda_handler",
+                                       "records": "batch", "payload": "2.0"}
+    (code / "aloft_settings.json").write_text(json.dumps(settings))
+    done = invoke(artifact, "orders", ORDER_EVENT)
+    assert done.returncode == 1, done.stderr
+    error = json.loads(done.stdout)
+    assert (error["errorType"], error["errorMessage"]) == ORDER_ERROR
+    first = handler_frame(str(code / "lambda_function.py"))
+    assert error["stackTrace"][0] == first
+    assert not any("/aloft/" in frame for frame in error["stackTrace"])
+    lines = done.stderr.splitlines()  # (text mode: the record's \r are line ends here)
+    at = lines.index(f"[ERROR] {ORDER_ERROR[0]}: {ORDER_ERROR[1]}")
+    assert lines[at + 1:at + 3] == ["Traceback (most recent call last):",
+                                    first.splitlines()[0].replace(" ", "\u00a0", 2)]
 
 
 def test_unmarshalable_result(artifact: tuple[Path, Path]) -> None:

@@ -6,6 +6,7 @@ here."""
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,14 @@ from aloft.cli.local_run import invoke_locally
 from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
 from aloft.package.progress import NullProgress
 from aloft.package.provided import LAMBDA_SDK, layers_root
-from aloft.package.python import find_interpreter
+from aloft.package.python import find_interpreter, host_version
 from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
+from tests.unit.runtime.runtime_helpers import (
+    LAMBDA_FUNCTION,
+    ORDER_ERROR,
+    ORDER_EVENT,
+    handler_frame,
+)
 
 HANDLER = """
     import json
@@ -158,3 +165,62 @@ def test_the_platforms_endpoints_add_no_log_lines(cloud: Cloud, tmp_path: Path) 
     assert "Found endpoint for s3 via: environment_service." in text, text
     assert "Found endpoint for lambda" not in text
     assert "environment_global" not in text
+
+
+def _user_trace(trace: list[str], version: str) -> list[str]:
+    """`trace` from the handler's frame on, checking what comes before it: nothing, or on
+    Python 3.9 and 3.10 the one frame of aloft's entry point that re-raised the error (a bare
+    `raise` adds no frame from 3.11 on: aloft.runtime.user_frames)."""
+    if version in ("3.9", "3.10"):
+        entry, *trace = trace
+        assert "/aloft/runtime/handler.py" in entry and ", in handler\n    raise exc\n" in entry
+    assert not any("/aloft/" in frame for frame in trace), trace
+    return trace
+
+
+@pytest.mark.parametrize("version", ["host", "3.9"])
+def test_a_failing_handlers_trace_starts_at_its_own_frame(
+        cloud: Cloud, tmp_path: Path, capfd: pytest.CaptureFixture[str], version: str) -> None:
+    """The error object and the `[ERROR]` record of a handler that raises show the handler's
+    frame first, as Lambda shows it (its runtime leaves its own frames out, and aloft leaves
+    out those of its entry point and dispatch): in the local cloud and in `invoke --local`."""
+    if version == "host":
+        version = host_version()
+    elif find_interpreter(version) is None:
+        pytest.skip(f"no python{version} here")
+    name = "trace" + version.replace(".", "")
+    root = write_project(tmp_path / "p", f"""
+        service: {name}
+        runtime: '{version}'
+        functions:
+          orders:
+            handler: lambda_function.lambda_handler
+        stages:
+          dev: {{}}
+    """, {"lambda_function.py": LAMBDA_FUNCTION})
+    svc = service(root)
+    cloud.provider.deploy(svc)
+    deployed = cloud.provider.invoke(svc, "orders", ORDER_EVENT)
+    assert deployed.error is not None
+    capfd.readouterr()
+    local = invoke_locally(svc, "orders", ORDER_EVENT, progress=NullProgress())
+    local_logs = capfd.readouterr().err
+    assert not local.ok
+    for where, error, logs in (("local cloud", deployed.payload, deployed.logs),
+                               ("invoke --local", json.loads(local.output), local_logs)):
+        assert (error["errorType"], error["errorMessage"]) == ORDER_ERROR, where
+        trace = _user_trace(error["stackTrace"], version)
+        path = trace[0].split('"')[1]
+        assert path.endswith("/lambda_function.py"), where
+        assert trace[0] == handler_frame(path), where
+        [record] = [x for x in logs.split("\n") if x.startswith("[ERROR] ValueError")]
+        logged = record.split("\r")
+        assert logged[1] == "Traceback (most recent call last):", where
+        assert logged[2:] == [_indented(line) for frame in error["stackTrace"]
+                              for line in frame.splitlines()], where
+
+
+def _indented(line: str) -> str:
+    """A traceback's line as Lambda's runtime logs it: its indent in no-break spaces."""
+    text = line.lstrip(" ")
+    return "\u00a0" * (len(line) - len(text)) + text
