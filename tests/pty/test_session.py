@@ -270,11 +270,21 @@ def test_port_taken_by_another_program(cloud: Cloud, project: Path, tmp_path: Pa
         port = sock.getsockname()[1]
         other = Cloud(tmp_path / "other-home", port, cloud.cache)
         done = other.run("cloud", "start", cwd=project, timeout=20)
-    assert done.code == 1, done.text
-    assert (f"error: port {port} is taken by another program (pid {os.getpid()}: "
-            in done.text)  # this test process holds it
-    assert "fix: use another port: `aloft --port" in done.text and "ALOFT_PORT=" in done.text
-    assert not (tmp_path / "other-home" / "daemon.json").exists()
+        assert done.code == 1, done.text
+        assert (f"error: port {port} is taken by another program (pid {os.getpid()}: "
+                in done.text)  # this test process holds it
+        assert "fix: use another port: `aloft --port" in done.text and "ALOFT_PORT=" in done.text
+        # a command that starts the cloud, and the cloud in the foreground, fail the same way
+        django = tmp_path / "site"
+        django.mkdir()
+        (django / "aloft.yml").write_text("service: site\ndjango_settings: site.settings\n"
+                                          "stages:\n  dev:\n    provider: local\n")
+        for args in (("manage", "dev", "migrate"), ("cloud", "start", "--foreground")):
+            failed = other.run(*args, cwd=django, timeout=20)
+            assert failed.code == 1, failed.text
+            assert f"port {port} is taken by another program" in failed.text, failed.text
+    # none of them left anything: no home, no artifacts/ (the home did not exist before)
+    assert not (tmp_path / "other-home").exists()
 
 
 def test_undeploy_declined_then_confirmed(cloud: Cloud, project: Path, url: str) -> None:

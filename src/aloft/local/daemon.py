@@ -127,16 +127,17 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
     # SQLite calls and unpacking go through to_thread: give them room beside long-polls.
     loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="aloft"))
     home = Home(opts.home)
-    home.create()
-    token = home.token(create=True)
-    assert token is not None
     other = home.read_pid()
     if other is not None and other.pid != os.getpid():
         raise ProviderError(
             f"a local cloud already runs for {home.root} (pid {other.pid}, port {other.port})",
             fix="`aloft cloud stop` first, or pass another --home",
         )
-    listener = bind("127.0.0.1", opts.port)  # fail fast, before touching anything else
+    # Fail fast, before touching anything else: a taken port leaves no home behind.
+    listener = bind("127.0.0.1", opts.port)
+    home.create()
+    token = home.token(create=True)
+    assert token is not None
     port = listener.getsockname()[1]
     before = home.last_port()
     if before is not None and before != port:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from aloft.cli.main import cli
+from aloft.errors import ProviderError
 from aloft.local.control.client import CloudClient
 from aloft.local.store.home import Home
 from tests.integration.local.cloud_helpers import WSGI_APP, free_port, get, write_project
@@ -115,3 +118,23 @@ def test_foreground_daemon_stops_on_sigterm(tmp_path: Path) -> None:
         proc.wait(timeout=20)
     assert proc.returncode == 0
     assert Home(home).read_pid() is None
+
+
+def test_a_taken_port_leaves_no_home_behind(tmp_path: Path) -> None:
+    """A start that fails because another program holds the port (`aloft manage`, `deploy`
+    and `cloud start` start a cloud; `cloud start --foreground` runs the daemon itself)
+    creates nothing: not the home, its artifacts/ or its token."""
+    home = tmp_path / "home"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ProviderError, match=f"port {port} is taken by another program"):
+            CloudClient(home, port).start()
+        assert not home.exists()
+        foreground = subprocess.run(
+            [sys.executable, "-m", "aloft.local.daemon", "--home", str(home), "--port",
+             str(port)], capture_output=True, text=True, timeout=30)
+        assert foreground.returncode == 1, foreground.stderr
+        assert f"port {port} is taken by another program" in foreground.stderr
+        assert not home.exists()

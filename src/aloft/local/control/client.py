@@ -76,10 +76,10 @@ class CloudClient:
 
     def start(self, timeout: float = START_TIMEOUT) -> DaemonInfo:
         """Spawn `python -m aloft.local.daemon` in its own session and wait until it answers."""
-        self.home.create()
         port = resolve_port(self._port, self.home)
         if port and not _freed(port, PORT_GRACE):  # who holds it, rather than the daemon's log
-            raise port_taken_error(port)
+            raise port_taken_error(port)  # before the home is made: a failed start leaves none
+        self.home.create()
         log = open(self.home.daemon_log, "ab")  # noqa: SIM115 - handed to the child
         self._log_start = log.tell()
         try:
