@@ -25,6 +25,7 @@ from aloft.local.instances.awake import spin_seconds
 from aloft.local.instances.log_framing import log_stream_name
 from aloft.local.instances.log_reader import LogReader
 from aloft.local.instances.worker import protocol as P
+from aloft.local.instances.zygote_view import ZygoteView
 from aloft.local.types import FunctionVersion, LogSink
 
 INSTANCE_MAIN = Path(__file__).parent / "worker" / "instance_main.py"
@@ -596,6 +597,23 @@ class ForkedProcess:
             os.kill(self.pid, signal.SIGKILL)
 
 
+def _new_view(fv: FunctionVersion) -> ZygoteView | None:
+    """A new zygote's view of the artifact store, holding `fv`'s code (the zygote imports aloft's
+    runtime from it) and a place for its layer; None where zygotes keep the whole store (no
+    namespaces: see isolation.Isolation.spec). Raises OSError when it cannot be made."""
+    current = isolation.current()
+    if current.views is None or current.artifacts is None or fv.layer_dir is None:
+        return None
+    view = ZygoteView(Path(current.views), Path(current.artifacts))
+    try:
+        view.show(fv.code_dir)
+        view.mount_point(fv.layer_dir)
+    except OSError:
+        view.remove()
+        raise
+    return view
+
+
 class Zygote:
     """A process that has imported a dependency layer's modules (those an earlier template of
     the layer had imported: standard library and layer only) and forks templates of new
@@ -603,7 +621,9 @@ class Zygote:
     a function's first request after it went idle, skips re-importing its dependencies. Runs
     with `environment`, what the functions and versions sharing it have alike (the pool keys
     zygotes by layer and that environment, so that nothing imported under another one is
-    reused)."""
+    reused). Where instances are isolated in namespaces, it sees of the artifact store only its
+    own view (zygote_view.py): its layer and the code of the versions it forks, which are
+    linked in before it forks them."""
 
     def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str],
                  environment: dict[str, str], *, spare: bool = True,
@@ -612,16 +632,17 @@ class Zygote:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.layer_dir = layer_dir
+        self.view = _new_view(fv)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = with_spin(dict(environment))
         # the layers alone: no code dir, no user module
         env["PYTHONPATH"] = os.pathsep.join(python_path(fv, code=False))
         # aloft's runtime from `fv`'s code dir (the template that listed `modules`): of that
-        # code, the zygote sees (and imports) its aloft directory only
+        # code, the zygote imports its aloft directory only
         runtime = (str(fv.code_dir / "aloft"),)
+        spec = isolation.current().spec(fv, zygote=True, also=runtime, view=self.view)
         argv = [fv.python or sys.executable, "-S", str(INSTANCE_MAIN), "zygote",
-                str(theirs.fileno()),
-                str(fv.memory), isolation.current().spec(fv, zygote=True, also=runtime) or "-",
+                str(theirs.fileno()), str(fv.memory), spec or "-",
                 json.dumps(modules), str(fv.code_dir), "spare" if spare else "-"]
         try:
             self.watch = ProcessWatch(loop, subprocess.Popen(
@@ -631,6 +652,8 @@ class Zygote:
             ))
         except OSError:
             ours.close()
+            if self.view is not None:
+                self.view.remove()
             raise
         finally:
             theirs.close()
@@ -690,6 +713,17 @@ class Zygote:
         is gone."""
         self._fork(P.FORK_INSTANCE, fv, sock_fd, log_fd, stream, instance)
 
+    def shows(self, fv: FunctionVersion) -> bool:
+        """Whether `fv`'s code is in the zygote's view (see `show`)."""
+        return self.view is None or self.view.shows(fv.code_dir)
+
+    def show(self, fv: FunctionVersion) -> None:
+        """Link `fv`'s code into the zygote's view, if it has one and the code is not there
+        yet (in a worker thread: a few ms for a large tree); raises OSError when it cannot
+        be (then fork the version from elsewhere)."""
+        if self.view is not None:
+            self.view.show(fv.code_dir)
+
     @property
     def busy(self) -> bool:
         """Whether instances it forked are alive (it must outlive them: they die with it)."""
@@ -699,6 +733,7 @@ class Zygote:
               forked: ForkedProcess | Instance) -> None:
         if not self.alive:
             raise OSError("the zygote has stopped")
+        self.show(fv)  # (done already in a worker thread, unless an instance is forked)
         paths = python_path(fv)
         env = instance_env(fv, stream)
         spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory,
@@ -735,6 +770,8 @@ class Zygote:
                     child.set_exit(-signal.SIGKILL)
             self._forking.clear()
             self.children.clear()
+            if self.view is not None:  # what it forked, whose code is there, dies with it
+                self.view.remove()
 
     def kill(self) -> None:
         self.watch.kill()

@@ -1,17 +1,21 @@
 """Which isolation the daemon's instances get, and what each process is told to hide and keep.
 
 On Linux with unprivileged user namespaces, every template, zygote and fresh instance narrows
-its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME` and the user's
-`~/.aws` are empty, its code and layers read-only, /tmp its own; on Linux 6.12+ it also cannot
-signal processes other than its own children (Landlock's scopes). Where user namespaces are
-turned off (Ubuntu's AppArmor rule, a sysctl, some containers), Landlock's file rules give the
-same view on the machine's own mounts (Linux 5.13+): hidden directories unreadable rather than
-empty, /tmp the machine's. Where neither works (another OS), instances run with the daemon's
-view; `aloft doctor` and `aloft cloud status` say which it is. ALOFT_SANDBOX=0 turns it off
-(debugging), ALOFT_SANDBOX=landlock asks for Landlock where namespaces work too;
-ALOFT_SANDBOX_SHARE (directories, `:`-separated) binds host directories read-write into every
-instance, as an EFS mount would be (the test suite's functions report through files), without
-showing the home again if it lies inside one.
+its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME`, the user's `~/.aws`
+and the build cache (`~/.cache/aloft`: every project's dependencies, zipped and unpacked) are
+empty, its code and layers read-only, /tmp its own; on Linux 6.12+ it also cannot signal
+processes other than its own children (Landlock's scopes). A zygote sees, of the artifact
+store, only its own view of it (zygote_view.py): its layer and the code of the versions it
+forks, never another service's. Where user namespaces are turned off (Ubuntu's AppArmor rule,
+a sysctl, some containers), Landlock's file rules give the same view on the machine's own
+mounts (Linux 5.13+): hidden directories unreadable rather than empty, /tmp the machine's,
+and a zygote that keeps the whole store (its rules cannot grow as versions are deployed).
+Where neither works (another OS), instances run with the daemon's view; `aloft doctor` and
+`aloft cloud status` say which it is. ALOFT_SANDBOX=0 turns it off (debugging),
+ALOFT_SANDBOX=landlock asks for Landlock where namespaces work too; ALOFT_SANDBOX_SHARE
+(directories, `:`-separated) binds host directories read-write into every instance, as an EFS
+mount would be (the test suite's functions report through files), without showing the home
+again if it lies inside one.
 
 The daemon `configure`s it once at start (a probe in a child process, ~20 ms); the pool reads
 `current()` when it starts a process.
@@ -25,8 +29,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aloft.local.types import FunctionVersion
+
+if TYPE_CHECKING:
+    from aloft.local.instances.zygote_view import ZygoteView
 
 SANDBOX_MAIN = Path(__file__).parent / "worker" / "sandbox.py"
 NAMESPACES = "namespaces"
@@ -41,8 +49,9 @@ class Isolation:
     mode: str
     detail: str
     hide: tuple[str, ...] = ()
-    artifacts: str | None = None  # what a zygote keeps for the templates it forks
+    artifacts: str | None = None  # the artifact store's unpacked trees (templates hide them)
     share: tuple[str, ...] = ()  # bound read-write (ALOFT_SANDBOX_SHARE)
+    views: str | None = None  # where zygotes' views of `artifacts` are made (namespaces only)
 
     @property
     def active(self) -> bool:
@@ -57,19 +66,24 @@ class Isolation:
         return f"{self.mode} ({self.detail})"
 
     def spec(self, fv: FunctionVersion, *, zygote: bool = False,
-             also: tuple[str, ...] = ()) -> str | None:
+             also: tuple[str, ...] = (), view: ZygoteView | None = None) -> str | None:
         """The JSON spec a worker process narrows itself with (None: no isolation); `also`:
-        more directories it keeps (read-only)."""
+        more directories it keeps (read-only). A zygote sees `view` where the artifacts are
+        (its layer and the code it forks templates of: see zygote_view.py); without one (no
+        namespaces: Landlock), it keeps all of them."""
         if not self.active:
             return None
-        keep = [str(fv.layer_dir)] if fv.layer_dir else []
+        keep = [str(d) for d in (fv.layer_dir, fv.runtime_dir) if d is not None]
         keep += also
-        if zygote and self.artifacts:
+        spec: dict[str, object] = {"hide": list(self.hide), "keep": keep,
+                                   "share": list(self.share), "tmp_mb": fv.ephemeral_storage}
+        if zygote and view is not None and self.artifacts:
+            spec["map"] = [[str(view.path), self.artifacts]]
+        elif zygote and self.artifacts:
             keep.append(self.artifacts)
         elif not zygote:
             keep.insert(0, str(fv.code_dir))
-        return self._dump({"hide": list(self.hide), "keep": keep, "share": list(self.share),
-                           "tmp_mb": fv.ephemeral_storage})
+        return self._dump(spec)
 
     def template_spec(self, fv: FunctionVersion) -> str | None:
         """The spec of a template forked from a zygote: it hides the artifacts the zygote
@@ -104,11 +118,12 @@ def probe() -> tuple[str, str]:
     signals = ("signals and abstract sockets confined (Landlock)" if scoped == "scoped"
                else f"other processes can be signalled ({scoped})")
     if first == NAMESPACES:
-        return NAMESPACES, ("user + mount namespaces: $ALOFT_HOME hidden, code read-only, own "
-                            f"/tmp; {signals}")
+        return NAMESPACES, ("user + mount namespaces: $ALOFT_HOME and the build cache hidden, "
+                            f"code read-only, own /tmp; {signals}")
     if first.startswith(LANDLOCK):
         why = first.removeprefix(f"{LANDLOCK}: ")
-        return LANDLOCK, (f"Landlock, without user namespaces ({why}): $ALOFT_HOME unreadable, "
+        return LANDLOCK, (f"Landlock, without user namespaces ({why}): $ALOFT_HOME and the build "
+                          "cache unreadable, "
                           "code read-only, writes only to /tmp and /dev (shared with the machine); "
                           f"{signals}")
     return "none", (f"neither user namespaces nor Landlock ({answer.removeprefix('none: ')}): "
@@ -116,20 +131,44 @@ def probe() -> tuple[str, str]:
 
 
 def hidden_dirs(home: Path) -> tuple[str, ...]:
-    """What no instance may see: the home, and the user's AWS credentials (they sign calls to
-    the Invoke API and the local AWS endpoint as the user)."""
-    return str(home), os.path.expanduser("~/.aws")
+    """What no instance may see: the home, the user's AWS credentials (they sign calls to
+    the Invoke API and the local AWS endpoint as the user), and the build cache."""
+    return (str(home), os.path.expanduser("~/.aws"), *build_caches())
+
+
+def build_caches() -> tuple[str, ...]:
+    """The packager's build caches, $ALOFT_CACHE_DIR and ~/.cache/aloft: the dependencies of
+    every project built on this machine, zipped and unpacked (a function's own layer is in
+    the artifact store; Lambda's boto3 for the runtime, `runtime/` in there, is kept where a
+    version names it). One that holds the user's home (a cache dir of `~` or `/`) is not
+    hidden: the home's files are the user's, not the platform's."""
+    from aloft.package.cache import default_cache_dir
+
+    user = os.path.realpath(os.path.expanduser("~"))
+    found: list[str] = []
+    for cache in (default_cache_dir(), Path.home() / ".cache" / "aloft"):
+        path = os.path.realpath(cache)
+        if path not in found and not (user + "/").startswith(path.rstrip("/") + "/"):
+            found.append(path)
+    return tuple(found)
 
 
 def configure(home: Path, artifacts: Path) -> Isolation:
-    """Probe once and set what `current()` answers."""
+    """Probe once and set what `current()` answers. With namespaces, zygotes' views of the
+    artifacts are made beside them (`zygote-views/`, on the same file system: their files are
+    hard links); those of an earlier daemon are removed."""
     global _current
     mode, detail = probe()
     if mode != "none":
         share = tuple(p for p in os.environ.get("ALOFT_SANDBOX_SHARE", "").split(os.pathsep) if p)
         if share:
             detail += f"; shared read-write: {', '.join(share)}"
-        _current = Isolation(mode, detail, hidden_dirs(home), str(artifacts), share)
+        views = None
+        if mode == NAMESPACES:
+            from aloft.local.instances.zygote_view import sweep
+
+            views = str(sweep(artifacts.parent / "zygote-views"))
+        _current = Isolation(mode, detail, hidden_dirs(home), str(artifacts), share, views)
     else:
         _current = Isolation("none", detail)
     return _current

@@ -98,6 +98,8 @@ class TemplateManager:
         zygote = self._zygote_for(fv)
         template = None
         try:
+            if zygote is not None and not zygote.shows(fv):
+                zygote = await _shown(zygote, fv)
             template = self._new_template(fv, zygote)
             template.refill()  # its first fork request waits in its socket (see below)
             error = await template.ready
@@ -262,6 +264,17 @@ class TemplateManager:
                 zygote.stop()
                 del self._zygotes[key]
                 self._zygote_used.pop(key, None)
+
+
+async def _shown(zygote: Zygote, fv: FunctionVersion) -> Zygote | None:
+    """`zygote`, once `fv`'s code is in its view (linked in a worker thread: a new version's
+    first template); None when it cannot be, or the zygote stopped meanwhile (the template
+    starts fresh)."""
+    try:
+        await asyncio.to_thread(zygote.show, fv)
+    except OSError:
+        return None
+    return zygote if zygote.alive else None
 
 
 def called_off(fv: FunctionVersion) -> bytes:

@@ -4,7 +4,8 @@ Layout of a home directory:
 
     state.db            SQLite (WAL): stages, versions, aliases, schedules, async events
     logs.db             SQLite (WAL): function logs, kept apart so log writes never wait on deploys
-    artifacts/          <sha256>.zip and the unpacked <sha256>/ directories
+    artifacts/          <sha256>.zip and the unpacked <sha256>/ directories; zygote-views/, each
+                        running zygote's view of those (hard links: instances/zygote_view.py)
     token               the control API's bearer token (mode 0600)
     daemon.json         pid and port of the running daemon (written at start, removed at stop)
     port                the port the daemon last listened on (kept: a restart takes it again)

@@ -1,15 +1,17 @@
 """An instance's view of the machine, narrowed to what Lambda gives (Linux; standard library only).
 
 `narrow(spec)` moves the calling process into new, unprivileged user and mount namespaces where
-the platform's directories (`hide`: $ALOFT_HOME, the user's ~/.aws) are empty tmpfs mounts,
-the directories it needs (`keep`: its code, its layers, the interpreter if it lives there) are
-bound back read-only (a write fails with EROFS, as in Lambda's /var/task), and /tmp is a tmpfs
-of the function's ephemeral storage. It then enters a second user and mount namespace: there
-the mounts are locked (the kernel refuses to unmount or remount them read-write from a less
-privileged namespace), so code that keeps capabilities in its own namespace (a template,
-which mounts each instance's /tmp) still cannot uncover the platform's files. Processes
-outside these namespaces (the daemon, other functions) cannot be ptraced from them, so their
-/proc/<pid>/environ, root and fds are refused.
+the platform's directories (`hide`: $ALOFT_HOME, the user's ~/.aws, the build cache) are empty
+tmpfs mounts, the directories it needs (`keep`: its code, its layers, the interpreter if it
+lives there) are bound back read-only (a write fails with EROFS, as in Lambda's /var/task), and
+/tmp is a tmpfs of the function's ephemeral storage. `map` binds a directory read-only in the
+place of another (a zygote's own view of the artifact store, where the store is). It then
+enters a second user and mount namespace: there the mounts are locked (the kernel refuses to
+unmount or remount them read-write from a less privileged namespace), so code that keeps
+capabilities in its own namespace (a template, which mounts each instance's /tmp) still
+cannot uncover the platform's files. Processes outside these namespaces (the daemon, other
+functions) cannot be ptraced from them, so their /proc/<pid>/environ, root and fds are
+refused.
 
 `fresh_tmp(spec)` gives a process forked from a template its own /tmp (a copy of what the
 template's init wrote there, as SnapStart restores it), then `drop_privileges()` leaves it
@@ -188,18 +190,24 @@ def _open(paths: list[str], flags: int = os.O_PATH) -> list[int]:
 
 class _Layout:
     """What a new mount namespace gets, worked out before it is made: the shared directories
-    (bound read-write), the hidden ones (covered) and the kept ones (bound read-only), each
-    where it is on the host; only what lies under `scope` (everything, or /tmp alone for a
-    forked instance). A template works its children's out once."""
+    (bound read-write), the hidden ones (covered), the mapped ones (a directory bound
+    read-only in another's place) and the kept ones (bound read-only), each where it is on
+    the host; only what lies under `scope` (everything, or /tmp alone for a forked instance).
+    A template works its children's out once."""
 
     def __init__(self, spec: dict[str, Any], scope: list[str]) -> None:
         self.shared = [p for p in (os.path.realpath(s) for s in spec.get("share", ()))
                        if os.path.isdir(p) and _under(p, scope)]
-        self.hidden = [r for r in (os.path.realpath(p) for p in spec.get("hide", ()))
-                       if _under(r, scope)]
+        hidden = [os.path.realpath(p) for p in spec.get("hide", ())]
+        # (one inside another is covered with it: no mount point is left to cover it on)
+        self.hidden = [r for r in hidden if _under(r, scope)
+                       and not any(h != r and _under(r, [h]) for h in hidden)]
+        self.mapped = [(s, t) for s, t in ((os.path.realpath(s), os.path.realpath(t))
+                                           for s, t in spec.get("map", ()))
+                       if os.path.isdir(s) and _under(t, scope)]
         self.kept = _kept(spec, scope)
         self.tmp = _tmp_options(spec).encode()
-        laid = [*self.shared, *self.kept]
+        laid = [*self.shared, *(t for _, t in self.mapped), *self.kept]
         self.skeleton = {p.split("/")[2] for p in laid if _under(p, ["/tmp"])}
 
     def apply(self, written: list[str] | None = None) -> None:
@@ -207,6 +215,7 @@ class _Layout:
         copied into the new one."""
         # Opened in the new namespace: a bind's source must be one of its own mounts.
         share_fds, keep_fds = _open(self.shared), _open(self.kept)
+        map_fds = _open([s for s, _ in self.mapped])
         old = _open(["/tmp"], os.O_RDONLY)[0] if written else -1
         try:
             _check(_c().mount(b"tmpfs", b"/tmp", b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV),
@@ -217,6 +226,10 @@ class _Layout:
             covered = [r for r in self.hidden if os.path.isdir(r)]  # (a home under /tmp is
             for root in covered:  # gone, unless a share shows it again)
                 _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
+            # before what is kept: a kept directory inside a mapped one is bound over it (on a
+            # mount point the mapped directory holds)
+            for fd, (_, target) in zip(map_fds, self.mapped):  # noqa: B905 (3.9: no strict)
+                _bind_read_only(fd, target)
             for fd, path in zip(keep_fds, self.kept):  # noqa: B905 (3.9: no strict)
                 _bind_read_only(fd, path)
             for root in covered:  # its mount points made: nothing more to write there
@@ -224,7 +237,7 @@ class _Layout:
             if written:
                 _copy_tmp(old, written)
         finally:
-            for fd in [*share_fds, *keep_fds, *([old] if old >= 0 else [])]:
+            for fd in [*share_fds, *keep_fds, *map_fds, *([old] if old >= 0 else [])]:
                 os.close(fd)
 
 
@@ -331,8 +344,9 @@ def landlock_narrow(spec: dict[str, Any]) -> None:
 
 def narrow(spec: dict[str, Any]) -> None:
     """Enter namespaces where only what `spec` keeps is visible (see the module's docstring).
-    `spec`: hide, keep and share (directories), tmp_mb (/tmp's size); mode `landlock`: see
-    landlock_narrow."""
+    `spec`: hide, keep and share (directories), map ([source, target] pairs: source bound
+    read-only at target, which a hidden directory holds), tmp_mb (/tmp's size); mode
+    `landlock`: see landlock_narrow (which has no map: a spec of that mode has none)."""
     global _forks
     if spec.get("mode") == LANDLOCK:
         landlock_narrow(spec)
