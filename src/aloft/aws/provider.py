@@ -210,14 +210,7 @@ class AwsProvider:
                 lifecycle: DeploySteps | None, health_check: bool = True) -> DeployResult:
         if plan_only or (not steps and st.actual.deployed):
             # --plan, or nothing to change (no new version, no upload: the stage as it is)
-            current = st.actual.record.current
-            api = st.actual.api
-            return DeployResult(url=self._url(st.desired, st.actual.refs,
-                                              (api.kind, api.id) if api else None),
-                                version=current.number if current else 0,
-                                functions=_versions(current),
-                                schedules=_schedules(st.desired),
-                                plan=_plan(steps), changed=bool(steps))
+            return self._as_is(st, _schedules(st.desired), _plan(steps), bool(steps))
         # Uploading the artifact is its own phase (plugins run between it and the changes).
         uploads: list[st_.Step] = [x for x in steps if isinstance(x, UPLOAD_STEPS)]
         changes = [x for x in steps if not isinstance(x, UPLOAD_STEPS)]
@@ -306,14 +299,18 @@ class AwsProvider:
 
     def _unchanged(self, st: Stage) -> DeployResult:
         """A rollback that changes nothing: the stage's current release, as it serves it."""
+        return self._as_is(st, [x.name for x in st.actual.rules.values()])
+
+    def _as_is(self, st: Stage, schedules: list[str], plan: list[PlanStep] | None = None,
+               changed: bool = False) -> DeployResult:
+        """The stage's current release as the result (`plan`: what --plan would change)."""
         current = st.actual.record.current
         api = st.actual.api
         return DeployResult(url=self._url(st.desired, st.actual.refs,
                                           (api.kind, api.id) if api else None),
                             version=current.number if current else 0,
-                            functions=_versions(current),
-                            schedules=[x.name for x in st.actual.rules.values()],
-                            changed=False)
+                            functions=_versions(current), schedules=schedules,
+                            plan=plan if plan is not None else [], changed=changed)
 
     def undeploy(self, service: Service) -> None:
         st = self.stage(service)

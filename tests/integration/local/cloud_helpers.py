@@ -11,6 +11,7 @@ import socket
 import textwrap
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -254,3 +255,17 @@ def endpoint_client(cloud: Cloud, name: str) -> Any:
     from aloft.local.services.supervisor import client_kwargs, wait_for_endpoint
 
     return boto3.client(name, **client_kwargs(wait_for_endpoint(cloud.client), cloud.home / "aws"))
+
+
+def module_wheel(path: Path, name: str, module: str) -> Path:
+    """A pure-Python wheel holding one module: what pip installs without an index."""
+    wheel = path / f"{name}-1.0-py3-none-any.whl"
+    info = f"{name}-1.0.dist-info"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(f"{name}.py", module)
+        zf.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\n"
+                                     "Root-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr(f"{info}/RECORD", f"{name}.py,,\n{info}/METADATA,,\n{info}/WHEEL,,\n"
+                                      f"{info}/RECORD,,\n")
+    return wheel

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socketserver
 import threading
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from aloft.config.models import Service
-from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
+from tests.integration.local.cloud_helpers import (
+    Cloud,
+    cloud_fixture,
+    module_wheel,
+    service,
+    write_project,
+)
 from tests.waiting import wait_until
 
 cloud = cloud_fixture()
@@ -44,20 +49,6 @@ HANDLER = """
         return {"pid": os.getpid(), "parent": os.getppid(),
                 "local": conn.getsockname()[1]}
 """
-
-
-def _wheel(path: Path, name: str, module: str) -> Path:
-    """A pure-Python wheel holding one module: what pip installs without an index."""
-    wheel = path / f"{name}-1.0-py3-none-any.whl"
-    info = f"{name}-1.0.dist-info"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr(f"{name}.py", module)
-        zf.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\n"
-                                     "Root-Is-Purelib: true\nTag: py3-none-any\n")
-        zf.writestr(f"{info}/RECORD", f"{name}.py,,\n{info}/METADATA,,\n{info}/WHEEL,,\n"
-                                      f"{info}/RECORD,,\n")
-    return wheel
 
 
 @pytest.fixture
@@ -107,7 +98,7 @@ def test_instances_of_a_handler_that_connects_at_import(
         stages:
           dev: {{}}
     """, {"fns.py": HANDLER})
-    wheel = _wheel(root, "dbclient", DB_CLIENT)
+    wheel = module_wheel(root, "dbclient", DB_CLIENT)
     (root / "requirements.txt").write_text(f"./{wheel.name}\n")
     svc = service(root)
     cloud.provider.deploy(svc)

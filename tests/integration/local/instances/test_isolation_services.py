@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,13 @@ import pytest
 
 from aloft.local.instances.pool import InstancePool
 from aloft.package.cache import default_cache_dir
-from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
+from tests.integration.local.cloud_helpers import (
+    Cloud,
+    cloud_fixture,
+    module_wheel,
+    service,
+    write_project,
+)
 from tests.integration.local.dataplane_helpers import (
     LoopThread,
     RecordingSink,
@@ -63,27 +68,13 @@ CONFIG = """
 """
 
 
-def _wheel(path: Path, name: str, module: str) -> Path:
-    """A pure-Python wheel holding one module: what pip installs without an index."""
-    wheel = path / f"{name}-1.0-py3-none-any.whl"
-    info = f"{name}-1.0.dist-info"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr(f"{name}.py", module)
-        zf.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\n"
-                                     "Root-Is-Purelib: true\nTag: py3-none-any\n")
-        zf.writestr(f"{info}/RECORD", f"{name}.py,,\n{info}/METADATA,,\n{info}/WHEEL,,\n"
-                                      f"{info}/RECORD,,\n")
-    return wheel
-
-
 def _deploy(cloud: Cloud, tmp_path: Path, name: str) -> Any:
     """A service `name` whose layer holds `<name>dep` (from requirements.txt): a layer of its
     own, in the artifact store and in the build cache."""
     root = tmp_path / name
     root.mkdir()
     dep = f"{name}dep"
-    wheel = _wheel(root, dep, f"SAYS = 'the layer of {name}'\n")
+    wheel = module_wheel(root, dep, f"SAYS = 'the layer of {name}'\n")
     (root / "requirements.txt").write_text(f"./{wheel.name}\n")
     write_project(root, CONFIG.format(name=name),
                   {"fns.py": LOOK.format(dep=dep), "secret.py": f"CODE = 'the code of {name}'\n"})
