@@ -597,10 +597,11 @@ class ForkedProcess:
             os.kill(self.pid, signal.SIGKILL)
 
 
-def _new_view(fv: FunctionVersion) -> ZygoteView | None:
+def new_view(fv: FunctionVersion) -> ZygoteView | None:
     """A new zygote's view of the artifact store, holding `fv`'s code (the zygote imports aloft's
     runtime from it) and a place for its layer; None where zygotes keep the whole store (no
-    namespaces: see isolation.Isolation.spec). Raises OSError when it cannot be made."""
+    namespaces: see isolation.Isolation.spec). Raises OSError when it cannot be made. (Linking
+    a large code tree takes a while: the pool makes it in a worker thread.)"""
     current = isolation.current()
     if current.views is None or current.artifacts is None or fv.layer_dir is None:
         return None
@@ -627,12 +628,15 @@ class Zygote:
 
     def __init__(self, fv: FunctionVersion, layer_dir: Path, modules: list[str],
                  environment: dict[str, str], *, spare: bool = True,
-                 on_declined: Callable[[list[str]], None] | None = None) -> None:
-        """`on_declined`: its imports left connections (their peers, HOST:PORT): it exits."""
+                 on_declined: Callable[[list[str]], None] | None = None,
+                 view: ZygoteView | bool | None = True) -> None:
+        """`on_declined`: its imports left connections (their peers, HOST:PORT): it exits.
+        `view`: its view of the artifact store (`new_view(fv)`, made beforehand), or True to
+        make it here; it goes with the zygote."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.layer_dir = layer_dir
-        self.view = _new_view(fv)
+        self.view = new_view(fv) if view is True else view or None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = with_spin(dict(environment))
         # the layers alone: no code dir, no user module

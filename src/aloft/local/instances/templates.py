@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from aloft.local.instances.instance import Instance, Template, Zygote
+from aloft.local.instances.instance import Instance, Template, Zygote, new_view
 from aloft.local.types import FunctionVersion, LogSink
 
 ZygoteKey = tuple[str, frozenset[tuple[str, str]], str]
@@ -73,6 +73,8 @@ class TemplateManager:
         self.zygote_spares = os.environ.get("ALOFT_ZYGOTE_SPARE", "1") != "0"
         self.zygote_idle = zygote_idle_from_env()
         self._zygotes: dict[ZygoteKey, Zygote] = {}
+        self._zygotes_starting: set[ZygoteKey] = set()  # their views being made (a thread)
+        self._zygote_tasks: set[asyncio.Task[None]] = set()
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
         # layers whose zygote declined (a module connected as it was imported): none again
         self._declined: set[ZygoteKey] = set()
@@ -185,6 +187,8 @@ class TemplateManager:
         for zygote in self._zygotes.values():
             zygote.kill()
         self._zygotes.clear()
+        for task in self._zygote_tasks:
+            task.cancel()
 
     # -- zygotes: a layer's imports kept for the next version's template -------------------------
 
@@ -221,9 +225,34 @@ class TemplateManager:
                 "and instances start fresh instead, each importing it (docs/local-cloud.md: "
                 "Zygotes)"))
 
+        if key in self._zygotes_starting:
+            return
+        # Its view of the artifact store (the version's code linked in: a large tree takes a
+        # while) is made in a worker thread, not on the event loop, before it starts.
+        self._zygotes_starting.add(key)
+        task = asyncio.get_running_loop().create_task(
+            self._start_zygote(key, fv, template.modules, declined))
+        self._zygote_tasks.add(task)
+        task.add_done_callback(self._zygote_tasks.discard)
+
+    async def _start_zygote(self, key: ZygoteKey, fv: FunctionVersion, modules: list[str],
+                            declined: Callable[[list[str]], None]) -> None:
+        assert fv.layer_dir is not None
         try:
-            self._zygotes[key] = Zygote(fv, fv.layer_dir, template.modules, zygote_env(fv),
-                                        spare=self.zygote_spares, on_declined=declined)
+            view = await asyncio.to_thread(new_view, fv)
+        except OSError:
+            return
+        finally:
+            self._zygotes_starting.discard(key)
+        current = self._zygotes.get(key)
+        if self._closed or key in self._declined or (current is not None and current.alive):
+            if view is not None:
+                view.remove()
+            return
+        try:
+            self._zygotes[key] = Zygote(fv, fv.layer_dir, modules, zygote_env(fv),
+                                        spare=self.zygote_spares, on_declined=declined,
+                                        view=view)
         except OSError:
             return
         self._zygote_used[key] = time.monotonic()

@@ -5,8 +5,11 @@ its instances nor from its layer's zygote (where its dependencies' code runs at 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +226,58 @@ def test_a_zygote_sees_only_its_own_layer_and_code(
         loop.run(pool.close())
         loop.close()
     assert list((artifacts.parent / "zygote-views").iterdir()) == []  # gone with the zygote
+
+
+def test_a_zygotes_view_is_made_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Making a zygote's view links its version's code tree: a large one takes a while (a
+    few hundred ms for 3,000 files on a slow machine), so it is made in a worker thread, and
+    the gateway's event loop goes on serving meanwhile."""
+    from aloft.local.instances import templates
+
+    _home, artifacts = isolated_home(tmp_path, monkeypatch)
+    layer = artifacts / "layer"
+    layer.mkdir()
+    (layer / "dep.py").write_text("X = 1\n")
+    made_in: list[threading.Thread] = []
+    make = templates.new_view
+
+    def slow_view(fv: Any) -> Any:
+        made_in.append(threading.current_thread())
+        time.sleep(0.5)  # a large code tree
+        return make(fv)
+
+    monkeypatch.setattr(templates, "new_view", slow_view)
+    fvs = [function_version(
+        build_artifact(artifacts / f"code{n}", {"fns.py": "import dep\n\ndef f(e, c):\n"
+                                                "    return dep.X\n"}, {"f": "fns.f"}),
+        "f", version=n, layer_dir=layer) for n in (1, 2)]
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    gaps: list[float] = []
+
+    async def tick() -> None:  # the loop's responsiveness while the view is made
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    ticker = loop.submit(tick())
+    try:
+        assert loop.run(pool.invoke(fvs[0], b"{}")).status == "ok"
+        wait_until(lambda: any(z.ready.done() and z.alive
+                               for z in pool.templates._zygotes.values()),
+                   timeout=10, interval=0.02, message="a ready zygote of the layer")
+        assert made_in and made_in[0] is not loop._thread  # a worker thread made it
+        assert max(gaps) < 0.4, max(gaps)  # the loop never stood still for the 0.5 s
+        second = loop.run(pool.invoke(fvs[1], b"{}"))  # forked from that zygote
+        assert second.status == "ok", second.payload
+        zygote = next(iter(pool.templates._zygotes.values()))
+        assert zygote.view is not None and (zygote.view.path / "code2").is_dir()
+    finally:
+        ticker.cancel()
+        loop.run(pool.close())
+        loop.close()
