@@ -115,6 +115,10 @@ def access_key_of(authorization: str, query: str) -> str | None:
 
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+GRANTS_WAIT = 10.0
+"""Seconds a function key's call waits for the daemon's grants (pushed as soon as the endpoint
+is up: see AwsEndpoint) when the endpoint has none yet. A function that called right after
+the local cloud restarted was refused AccessDenied in the moment between the two."""
 
 
 class AuthMiddleware:
@@ -123,9 +127,11 @@ class AuthMiddleware:
 
     def __init__(self, app: WsgiApp, admin_token: str, on_write: Callable[[], None],
                  signing_key: bytes | None = None,
-                 users: Callable[[str], str | None] | None = None):
+                 users: Callable[[str], str | None] | None = None,
+                 grants_wait: float = 0.0):
         """Without `signing_key`, signatures are not checked and any other key goes through
-        (unit tests); `users`: the secret of one of the user's own access keys, or None."""
+        (unit tests); `users`: the secret of one of the user's own access keys, or None;
+        `grants_wait`: seconds a function key's call waits for the first `set_grants`."""
         self.app = app
         self.signing_key = signing_key
         self.users = users
@@ -133,10 +139,13 @@ class AuthMiddleware:
         self.on_write = on_write
         self._grants: dict[str, tuple[str, list[Statement]]] = {}
         self._lock = threading.Lock()
+        self._grants_wait = grants_wait
+        self._granted = threading.Event()  # the daemon's grants have come
 
     def set_grants(self, grants: dict[str, tuple[str, list[Statement]]]) -> None:
         with self._lock:
             self._grants = dict(grants)
+        self._granted.set()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -202,6 +211,8 @@ class AuthMiddleware:
         call = request_call(environ, read)
         if call is None:
             return None
+        if self._grants_wait and not self._granted.is_set():  # (a request thread of its own)
+            self._granted.wait(self._grants_wait)
         with self._lock:
             found = self._grants.get(key)
         function, statements = found or ("unknown-function", [])  # a key without grants

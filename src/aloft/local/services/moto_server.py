@@ -27,7 +27,7 @@ from typing import Any
 from aloft.local.http.sites import Site
 from aloft.local.services import thread_safe_ast
 from aloft.local.services.account import ACCOUNT_ID
-from aloft.local.services.auth import AuthMiddleware
+from aloft.local.services.auth import GRANTS_WAIT, AuthMiddleware
 from aloft.local.services.events_api import ENV_CONTROL, ENV_CONTROL_TOKEN, EventsApi
 from aloft.local.services.local_apis import LocalApis, LocalService
 from aloft.local.services.logs_api import LogsApi
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                                if control_url else None))
     moto = LocalApis(DomainDispatcherApplication(create_backend_app), local)
     app = OwnHostsOnly(AuthMiddleware(moto, token, saver.mark, signing_key(Path(args.dir)),
-                                      UserCredentials().secret))
+                                      UserCredentials().secret, grants_wait=GRANTS_WAIT))
     thread_safe_ast.install()  # threaded: concurrent first requests build URL maps at once
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     app.site = Site.on(server.server_address[1])

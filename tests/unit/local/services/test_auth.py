@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,43 @@ def test_middleware_denies_a_function_without_the_grant() -> None:
     assert call("aloft-admin", "/shop/dev/OTHER") == b"{}"  # not a function's key
     assert len(calls) == 2
 
+
+
+def test_a_call_made_before_the_daemons_grants_came_waits_for_them() -> None:
+    """After a restart the endpoint is up a moment before the daemon has pushed its grants: a
+    function that called then was refused AccessDenied. Its call now waits for them (up to
+    `grants_wait`); without any grants by then, it is refused as before."""
+
+    def moto(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    key = function_access_key("shop-dev-reader", 1)
+    grants = {key: ("shop-dev-reader", [{"effect": "Allow", "action": ["ssm:GetParameter"],
+                                         "resource": [param("/shop/dev/TOKEN")]}])}
+
+    def call(mw: AuthMiddleware) -> bytes:
+        body = json.dumps({"Name": "/shop/dev/TOKEN"}).encode()
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "",
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+                   "HTTP_X_AMZ_TARGET": "AmazonSSM.GetParameter",
+                   "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={key}/x/y/ssm/aws4"}
+        return b"".join(mw(environ, lambda status, headers: None))
+
+    mw = AuthMiddleware(moto, "token", lambda: None, grants_wait=5.0)
+    with ThreadPoolExecutor(1) as pool:
+        early = pool.submit(call, mw)  # before the grants
+        time.sleep(0.2)
+        assert not early.done()  # waiting for them, not refused
+        mw.set_grants(grants)
+        assert early.result(timeout=5) == b"{}"
+    assert call(mw) == b"{}"  # and at once from then on
+    started = time.monotonic()
+    late = AuthMiddleware(moto, "token", lambda: None, grants_wait=0.2)
+    assert json.loads(call(late))["__type"] == "AccessDeniedException"  # none came
+    assert 0.2 <= time.monotonic() - started < 3
+    assert json.loads(call(AuthMiddleware(moto, "token", lambda: None)))["__type"] == \
+        "AccessDeniedException"  # (no wait: unit tests, and the default)
 
 def test_resources_plan_add_update_remove() -> None:
     svc = make(resources={"queues": {"jobs": {"dead_letter": True, "max_receives": 2}},
