@@ -1,21 +1,22 @@
 """Which isolation the daemon's instances get, and what each process is told to hide and keep.
 
 On Linux with unprivileged user namespaces, every template, zygote and fresh instance narrows
-its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME`, the user's `~/.aws`
-and the build cache (`~/.cache/aloft`: every project's dependencies, zipped and unpacked) are
-empty, its code and layers read-only, /tmp its own; on Linux 6.12+ it also cannot signal
-processes other than its own children (Landlock's scopes). A zygote sees, of the artifact
-store, only its own view of it (zygote_view.py): its layer and the code of the versions it
-forks, never another service's. Where user namespaces are turned off (Ubuntu's AppArmor rule,
-a sysctl, some containers), Landlock's file rules give the same view on the machine's own
-mounts (Linux 5.13+): hidden directories unreadable rather than empty, /tmp the machine's,
-and a zygote that keeps the whole store (its rules cannot grow as versions are deployed).
-Where neither works (another OS), instances run with the daemon's view; `aloft doctor` and
-`aloft cloud status` say which it is. ALOFT_SANDBOX=0 turns it off (debugging),
-ALOFT_SANDBOX=landlock asks for Landlock where namespaces work too; ALOFT_SANDBOX_SHARE
-(directories, `:`-separated) binds host directories read-write into every instance, as an EFS
-mount would be (the test suite's functions report through files), without showing the home
-again if it lies inside one.
+its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME`, the user's `~/.aws`,
+the build cache (`~/.cache/aloft`: every project's dependencies, zipped and unpacked) and the
+user's whole home directory (other projects, SSH keys, other clouds' credentials) are empty,
+what it needs from them (its code and layers, the interpreter) bound back read-only, /tmp its
+own; on Linux 6.12+ it also cannot signal processes other than its own children (Landlock's
+scopes). A zygote sees, of the artifact store, only its own view of it (zygote_view.py): its
+layer and the code of the versions it forks, never another service's. Where user namespaces are
+turned off (Ubuntu's AppArmor rule, a sysctl, some containers), Landlock's file rules give the
+same view on the machine's own mounts (Linux 5.13+): hidden directories unreadable rather than
+empty, /tmp the machine's, and a zygote that keeps the whole store (its rules cannot grow as
+versions are deployed). Where neither works (another OS), instances run with the daemon's view;
+`aloft doctor` and `aloft cloud status` say which it is. ALOFT_SANDBOX=0 turns it off
+(debugging), ALOFT_SANDBOX=landlock asks for Landlock where namespaces work too;
+ALOFT_SANDBOX_SHARE (directories, `:`-separated) binds host directories read-write into every
+instance, as an EFS mount would be (the test suite's functions report through files), also
+inside the user's home, without showing a hidden directory again if it lies inside one.
 
 The daemon `configure`s it once at start (a probe in a child process, ~20 ms); the pool reads
 `current()` when it starts a process.
@@ -118,12 +119,13 @@ def probe() -> tuple[str, str]:
     signals = ("signals and abstract sockets confined (Landlock)" if scoped == "scoped"
                else f"other processes can be signalled ({scoped})")
     if first == NAMESPACES:
-        return NAMESPACES, ("user + mount namespaces: $ALOFT_HOME and the build cache hidden, "
+        return NAMESPACES, ("user + mount namespaces: the home directory, $ALOFT_HOME and the "
+                            "build cache hidden, "
                             f"code read-only, own /tmp; {signals}")
     if first.startswith(LANDLOCK):
         why = first.removeprefix(f"{LANDLOCK}: ")
-        return LANDLOCK, (f"Landlock, without user namespaces ({why}): $ALOFT_HOME and the build "
-                          "cache unreadable, "
+        return LANDLOCK, (f"Landlock, without user namespaces ({why}): the home directory, "
+                          "$ALOFT_HOME and the build cache unreadable, "
                           "code read-only, writes only to /tmp and /dev (shared with the machine); "
                           f"{signals}")
     return "none", (f"neither user namespaces nor Landlock ({answer.removeprefix('none: ')}): "
@@ -132,8 +134,23 @@ def probe() -> tuple[str, str]:
 
 def hidden_dirs(home: Path) -> tuple[str, ...]:
     """What no instance may see: the home, the user's AWS credentials (they sign calls to
-    the Invoke API and the local AWS endpoint as the user), and the build cache."""
-    return (str(home), os.path.expanduser("~/.aws"), *build_caches())
+    the Invoke API and the local AWS endpoint as the user), the build cache, and the user's
+    own home directory (`user_home`)."""
+    own = user_home()
+    return (str(home), os.path.expanduser("~/.aws"), *build_caches(), *([own] if own else []))
+
+
+def user_home() -> str | None:
+    """The user's home directory, which a function must not see: other projects and their
+    `.env` files, SSH keys, the credentials of every cloud's CLI (~/.config, ~/.netrc,
+    ~/.docker, ~/.kube), shell history. Lambda's functions see none of the developer's
+    machine. What a function needs from there is bound back read-only as it narrows (its
+    code and layers, the interpreter: sandbox._kept). None for a home that is `/` or lies in
+    /tmp (each instance has its own /tmp already: covering it would leave none writable)."""
+    home = os.path.realpath(os.path.expanduser("~"))
+    if home == "/" or not os.path.isdir(home) or home == "/tmp" or home.startswith("/tmp/"):
+        return None
+    return home
 
 
 def build_caches() -> tuple[str, ...]:

@@ -523,3 +523,69 @@ def test_without_user_namespaces_landlock_hides_the_platform(
         loop.close()
         scratch.unlink(missing_ok=True)
         shutil.rmtree(outside, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("mode", "start"), [("namespaces", "forked"), ("namespaces", "zygote"),
+                                             ("landlock", "fresh"), ("landlock", "zygote")])
+def test_the_users_home_is_hidden_but_what_a_function_needs_from_it(
+    mode: str, start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A function sees nothing of the user's home directory: not another project's `.env`,
+    not an SSH key, not the home's listing. What it needs from there stays: its code and
+    layer (the artifact store lies in the home, as ~/.aloft does) and a shared directory
+    there. The home is outside /tmp (a function's /tmp is its own anyway)."""
+    import shutil
+    import tempfile
+
+    user = Path(tempfile.mkdtemp(prefix="aloft-user-home-", dir="/var/tmp"))
+    env_file = user / "projects" / "shop" / ".env"
+    env_file.parent.mkdir(parents=True)
+    env_file.write_text("STRIPE_KEY=sk_live_secret\n")
+    key = user / ".ssh" / "id_ed25519"
+    key.parent.mkdir()
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    home = user / ".aloft"
+    artifacts = home / "artifacts"
+    artifacts.mkdir(parents=True)
+    shared = user / "efs"
+    shared.mkdir()
+    monkeypatch.setenv("HOME", str(user))
+    monkeypatch.setenv("ALOFT_SANDBOX_SHARE", str(shared))
+    monkeypatch.setattr(isolation, "_current", isolation.current())
+    if mode == "landlock":
+        monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
+    configured = isolation.configure(home, artifacts)
+    if mode == "landlock" and configured.mode != isolation.LANDLOCK:
+        _no_landlock(1, configured.describe())
+    if mode == "namespaces" and configured.mode != isolation.NAMESPACES:
+        _no_isolation(configured.describe())
+    assert str(user.resolve()) in configured.hide
+    fvs = _two_versions(artifacts, start, LANDLOCK_FNS, "look")
+    code = fvs[1 if start == "zygote" else 0].code_dir
+    event = {"read": [str(env_file), str(key), str(user), str(user / "projects"),
+                      str(code / "fns.py"), str(shared)],
+             "write": [str(user / "dropped"), str(shared / "written")],
+             "daemon": os.getpid()}
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        seen = _invoke_as(start, loop, pool, fvs, event)
+        env_seen, key_seen, home_seen, projects, own, shared_seen = event["read"]
+        for secret in (env_seen, key_seen, projects):
+            assert seen["read"][secret] in NOT_THERE, f"{secret}: {seen['read'][secret]}"
+        # namespaces: the home is an empty directory (but for what is bound back into it)
+        if mode == "namespaces":
+            assert seen["read"][home_seen] == "ok"
+        else:
+            assert seen["read"][home_seen] == "EACCES"
+        assert seen["read"][own] == "ok"
+        assert seen["read"][shared_seen] == "ok"
+        dropped, written = event["write"]
+        assert seen["write"][dropped] in {"EROFS", "EACCES"}
+        assert seen["write"][written] == "ok"
+        assert (shared / "written").read_text() == "x"
+        assert not (user / "dropped").exists()
+    finally:
+        loop.run(pool.close())
+        loop.close()
+        shutil.rmtree(user, ignore_errors=True)

@@ -32,3 +32,15 @@ def test_rights_follow_the_kernels_abi() -> None:
     assert S.fs_rights(4) == first | S.FS_REFER | S.FS_TRUNCATE
     assert S.fs_rights(7) == first | S.FS_REFER | S.FS_TRUNCATE | S.FS_IOCTL_DEV
     assert S.READ_RIGHTS & S.fs_rights(1) == S.FS_EXECUTE | S.FS_READ_FILE | S.FS_READ_DIR
+
+
+def test_the_interpreter_is_kept_when_the_users_home_holds_it() -> None:
+    """A Python installed in the home (pyenv, a project's venv) is bound back into the hidden
+    home: instances run on it."""
+    import os
+    import sys
+
+    prefix = os.path.realpath(sys.base_prefix)
+    kept = S._kept({"keep": []}, [os.path.dirname(prefix)])
+    assert any(prefix == k or prefix.startswith(k + "/") for k in kept)
+    assert S._kept({"keep": []}, ["/nonexistent-home"]) == []

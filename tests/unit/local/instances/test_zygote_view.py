@@ -122,3 +122,16 @@ def test_a_zygote_maps_its_view_where_the_store_is(tmp_path: Path) -> None:
     instance = json.loads(iso.spec(fv) or "")
     assert instance["keep"] == [str(fv.code_dir), str(fv.layer_dir), str(fv.runtime_dir)]
     assert "map" not in instance
+
+
+def test_the_users_home_is_hidden_but_never_root_or_tmp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = Path("/var/tmp")
+    monkeypatch.setenv("HOME", str(outside))
+    assert isolation.user_home() == os.path.realpath(outside)
+    assert isolation.hidden_dirs(tmp_path / "aloft-home")[-1] == os.path.realpath(outside)
+    for none in ("/", "/tmp", str(tmp_path), "/nonexistent-home"):
+        monkeypatch.setenv("HOME", none)
+        assert isolation.user_home() is None
+        assert none not in isolation.hidden_dirs(tmp_path / "aloft-home")

@@ -1,16 +1,16 @@
 """An instance's view of the machine, narrowed to what Lambda gives (Linux; standard library only).
 
 `narrow(spec)` moves the calling process into new, unprivileged user and mount namespaces where
-the platform's directories (`hide`: $ALOFT_HOME, the user's ~/.aws, the build cache) are empty
-tmpfs mounts, the directories it needs (`keep`: its code, its layers, the interpreter if it
-lives there) are bound back read-only (a write fails with EROFS, as in Lambda's /var/task), and
-/tmp is a tmpfs of the function's ephemeral storage. `map` binds a directory read-only in the
-place of another (a zygote's own view of the artifact store, where the store is). It then
-enters a second user and mount namespace: there the mounts are locked (the kernel refuses to
-unmount or remount them read-write from a less privileged namespace), so code that keeps
-capabilities in its own namespace (a template, which mounts each instance's /tmp) still
-cannot uncover the platform's files. Processes outside these namespaces (the daemon, other
-functions) cannot be ptraced from them, so their /proc/<pid>/environ, root and fds are
+the platform's directories (`hide`: $ALOFT_HOME, the user's ~/.aws, the build cache, the user's
+home) are empty tmpfs mounts, the directories it needs (`keep`: its code, its layers, the
+interpreter if it lives there) are bound back read-only (a write fails with EROFS, as in
+Lambda's /var/task), and /tmp is a tmpfs of the function's ephemeral storage. `map` binds a
+directory read-only in the place of another (a zygote's own view of the artifact store, where
+the store is). It then enters a second user and mount namespace: there the mounts are locked
+(the kernel refuses to unmount or remount them read-write from a less privileged namespace), so
+code that keeps capabilities in its own namespace (a template, which mounts each instance's
+/tmp) still cannot uncover the platform's files. Processes outside these namespaces (the daemon,
+other functions) cannot be ptraced from them, so their /proc/<pid>/environ, root and fds are
 refused.
 
 `fresh_tmp(spec)` gives a process forked from a template its own /tmp (a copy of what the
@@ -171,7 +171,7 @@ def _kept(spec: dict[str, Any], hide: list[str]) -> list[str]:
     """The directories to bind back: those asked for, the import path and the working
     directory, when they are under a hidden directory (outermost first, none twice)."""
     wanted = [*spec.get("keep", ()), *os.environ.get("PYTHONPATH", "").split(os.pathsep),
-              os.getcwd(), sys.prefix, sys.base_prefix]
+              os.getcwd(), sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     paths = sorted({os.path.realpath(p) for p in wanted if p and os.path.isdir(p)}, key=len)
     kept: list[str] = []
     for path in paths:
@@ -220,12 +220,21 @@ class _Layout:
         try:
             _check(_c().mount(b"tmpfs", b"/tmp", b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV),
                               self.tmp), "mount /tmp")
-            for fd, path in zip(share_fds, self.shared):  # noqa: B905 (3.9: no strict)
-                os.makedirs(path, exist_ok=True)
-                _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            # A share holding a hidden directory is bound before the cover (which hides that
+            # directory in it again); one inside a hidden directory (~/data in the user's home)
+            # after it, onto a mount point the cover holds.
+            shares = list(zip(share_fds, self.shared))  # noqa: B905 (3.9: no strict)
+            inner = [(fd, path) for fd, path in shares if _under(path, self.hidden)]
+            for fd, path in shares:
+                if (fd, path) not in inner:
+                    os.makedirs(path, exist_ok=True)
+                    _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
             covered = [r for r in self.hidden if os.path.isdir(r)]  # (a home under /tmp is
             for root in covered:  # gone, unless a share shows it again)
                 _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
+            for fd, path in inner:
+                os.makedirs(path, exist_ok=True)
+                _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
             # before what is kept: a kept directory inside a mapped one is bound over it (on a
             # mount point the mapped directory holds)
             for fd, (_, target) in zip(map_fds, self.mapped):  # noqa: B905 (3.9: no strict)
@@ -321,7 +330,8 @@ def landlock_narrow(spec: dict[str, Any]) -> None:
     readable = _around(_readable, hidden) + kept
     if _writable is None:
         _writable = ["/tmp", "/dev", *shared]
-    writable = _around(_writable, hidden)  # (the home stays hidden inside a shared directory)
+    # (the home stays hidden inside a shared directory; one inside the home is shared)
+    writable = _around(_writable, hidden) + [p for p in shared if _under(p, hidden)]
     handled = fs_rights(abi)
     c = _c()
     c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
