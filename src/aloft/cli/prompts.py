@@ -1,9 +1,9 @@
 """Questions asked at the terminal, each saying what it leaves when it gets no answer.
 
-Answering no to a confirmation, or ending the input at any prompt (Ctrl-D), prints
-`aborted: <what was left>` on a line of its own and exits 1 (`Declined`); Ctrl-C there prints
-`interrupted: <what was left>`, exit 130 (SIGTERM: `terminated: ...`, 143). Never click's bare
-"Aborted!", never a traceback: aloft.cli.errors.run prints both.
+Answering no to a confirmation, Enter on an empty value or ending the input at any prompt
+(Ctrl-D) prints `aborted: <what was left>` on a line of its own and exits 1 (`Declined`); Ctrl-C
+there prints `interrupted: <what was left>`, exit 130 (SIGTERM: `terminated: ...`, 143). Never
+click's bare "Aborted!", never a traceback: aloft.cli.errors.run prints both.
 """
 
 from __future__ import annotations
@@ -35,10 +35,24 @@ def confirm(question: str, *, left: str) -> None:
 
 def ask(text: str, *, left: str, hide_input: bool = False,
         confirmation_prompt: bool = False) -> str:
-    """A value typed at the terminal (hidden: not echoed)."""
-    with _asking(left, hidden=hide_input):
-        return str(click.prompt(text, hide_input=hide_input,
-                                confirmation_prompt=confirmation_prompt))
+    """A value typed at the terminal (hidden: not echoed). Enter on an empty value declines
+    (click would ask again, silently: at a hidden prompt the user sees nothing happen). With
+    `confirmation_prompt` the value is typed twice; two that differ say so and ask both again."""
+    while True:
+        value = _typed(text, left=left, hidden=hide_input)
+        if not confirmation_prompt:
+            return value
+        if _typed("Repeat for confirmation", left=left, hidden=hide_input) == value:
+            return value
+        click.echo("Error: The two entered values do not match.")
+
+
+def _typed(text: str, *, left: str, hidden: bool) -> str:
+    with _asking(left, hidden=hidden):
+        value = click.prompt(text, default="", show_default=False, hide_input=hidden)
+    if not value:  # (outside _asking: a Declined is a click Abort, which it would wrap)
+        raise Declined(left)
+    return str(value)
 
 
 def interrupt_of(exc: BaseException) -> KeyboardInterrupt | None:
