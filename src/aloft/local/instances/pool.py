@@ -134,8 +134,8 @@ class _Handoff:
         instance = version.idle.pop()
         version.running += 1
         cold = instance.cold
-        self.answer = pool._send(instance, self.event, self.rid, self.kind, self.trace,
-                                 self.root)
+        self.answer = pool._send(instance, self.event, self.rid,
+                                 self.kind | pool.spinner.doze(), self.trace, self.root)
         self.call = Invocation(version, instance, self.rid, 0.0, cold, self.root, instance.turn)
 
     def take_back(self) -> bool:
@@ -488,7 +488,8 @@ class InstancePool:
     def _ahead_to(self, handoff: _Handoff, instance: Instance, version: _Version) -> bool:
         fv, rid, waiter = instance.fv, handoff.rid, handoff.waiter
         if waiter is None or instance.timed_out or not instance.send_ahead(
-                rid, float(fv.timeout), handoff.event, handoff.kind, handoff.trace):
+                rid, float(fv.timeout), handoff.event, handoff.kind | self.spinner.doze(),
+                handoff.trace):
             return False
         handoff.ahead, handoff.version = instance, version
         waiter.take_back = handoff.take_back

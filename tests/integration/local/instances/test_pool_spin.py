@@ -204,3 +204,62 @@ def test_an_instance_whose_requests_are_apart_sleeps_at_once(
     slept, cpu = loop.run(run())
     assert slept >= 10
     assert cpu < 0.1, f"the instance used {cpu:.2f} s of CPU for 10 requests 30 ms apart"
+
+
+def test_an_instance_told_to_doze_sleeps_after_its_request(
+    loop: LoopThread, pool: InstancePool, code_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request with P.DOZE (the pool's loop saturated): the instance sleeps after it instead
+    of waiting awake for the next one, even back to back within a 20 ms SPIN."""
+    from aloft.local.instances import instance as instance_module
+    from aloft.local.instances.worker import protocol as P
+
+    monkeypatch.setenv("ALOFT_SPIN_US", "20000")
+    fv = function_version(code_dir, "where", physical="dozing")
+    pid = first_pid(loop, pool, fv)
+    real = P.invoke_frame
+
+    def dozing(request_id: str, timeout: float, event: bytes, kind: int = P.INVOKE,
+               trace: str = "") -> bytes:
+        return real(request_id, timeout, event, kind | P.DOZE, trace)
+
+    monkeypatch.setattr(instance_module.P, "invoke_frame", dozing)
+    slept, _ = switched(loop, pool, fv, pid)
+    assert slept >= REQUESTS // 2, f"slept only {slept} times in {REQUESTS} requests"
+
+
+def test_only_queued_requests_carry_doze_while_the_loop_is_saturated(
+    loop: LoopThread, pool: InstancePool, code_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the pool's loop saturated (Spinner.doze), requests that waited for a slot (sent
+    ahead, or handed over as one freed) go out with P.DOZE; one that found a slot at once (a
+    single client's) never does. Not saturated: none does."""
+    from aloft.local.instances import instance as instance_module
+    from aloft.local.instances.worker import protocol as P
+
+    fv = function_version(code_dir, "where", concurrency=1, physical="queued")
+    first_pid(loop, pool, fv)
+    kinds: list[int] = []
+    real = P.invoke_frame
+
+    def recording(request_id: str, timeout: float, event: bytes, kind: int = P.INVOKE,
+                  trace: str = "") -> bytes:
+        kinds.append(kind)
+        return real(request_id, timeout, event, kind, trace)
+
+    monkeypatch.setattr(instance_module.P, "invoke_frame", recording)
+
+    async def burst(count: int) -> None:
+        results = await asyncio.gather(*(pool.invoke(fv, b"{}") for _ in range(count)))
+        assert all(r.status == "ok" for r in results)
+
+    for saturated in (P.DOZE, 0):
+        monkeypatch.setattr(pool.spinner, "doze", lambda s=saturated: s)
+        kinds.clear()
+        loop.run(burst(6))
+        assert len(kinds) == 6
+        assert not kinds[0] & P.DOZE  # it took the free slot: nothing queued before it
+        assert [bool(k & P.DOZE) for k in kinds[1:]] == [bool(saturated)] * 5
+    kinds.clear()
+    loop.run(pool.invoke(fv, b"{}"))
+    assert kinds == [P.INVOKE]

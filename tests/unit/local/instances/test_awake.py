@@ -58,3 +58,32 @@ def test_the_setting(monkeypatch: pytest.MonkeyPatch, value: str | None, seconds
     else:
         monkeypatch.setenv("ALOFT_SPIN_US", value)
     assert spin_seconds() == pytest.approx(seconds)
+
+
+def test_doze_while_the_loops_thread_is_saturated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spinner.doze looks at the thread's CPU over each window (LOOK_EVERY): DOZE from
+    SATURATED, none again only below SATURATED - 0.2 (no flapping around the line)."""
+    from aloft.local.instances import awake
+
+    clock = {"wall": 100.0, "cpu": 5.0}
+    monkeypatch.setattr(awake, "perf_counter", lambda: clock["wall"])
+    monkeypatch.setattr(awake, "thread_time", lambda: clock["cpu"])
+    spinner = Spinner(lambda: 2, spin=0.02)
+
+    def window(share: float) -> int:
+        clock["wall"] += awake.LOOK_EVERY * 1.01
+        clock["cpu"] += awake.LOOK_EVERY * 1.01 * share
+        return spinner.doze()
+
+    assert spinner.doze() == 0  # the first look only takes the baseline
+    assert window(0.5) == 0
+    assert window(0.9) == awake.DOZE
+    clock["wall"] += awake.LOOK_EVERY / 4  # within a window: no new look
+    clock["cpu"] += awake.LOOK_EVERY / 4 * 0.7
+    assert spinner.doze() == awake.DOZE
+    assert window(0.7) == awake.DOZE  # between the two lines: as it was
+    assert window(0.5) == 0
+    assert window(0.7) == 0
+    clock["wall"] += 5.0  # idle, then a burst: the long window is mostly idle
+    clock["cpu"] += 0.01
+    assert spinner.doze() == 0

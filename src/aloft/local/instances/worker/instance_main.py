@@ -352,7 +352,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     claim, outputs = _pipeline_fds(sock)
     output = 0  # which of `outputs` fd 1 and 2 are now
     rfile = sock.makefile("rb", buffering=65536)
-    ahead, skipped, read, dup2 = P.AHEAD, P.frame(P.SKIPPED), os.read, os.dup2
+    ahead, dozing, skipped, read, dup2 = P.AHEAD, P.DOZE, P.frame(P.SKIPPED), os.read, os.dup2
     header, invoke_head, result_head = P.HEADER, P.INVOKE_HEAD, P.RESULT_HEAD
     head_size, invoke_size = header.size, invoke_head.size
     ok, failed, http_ok, malformed = P.RESULT_OK, P.RESULT_ERROR, P.RESULT_HTTP, P.RESULT_MALFORMED
@@ -372,14 +372,17 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     ready, yield_cpu = _socket_poll(sock), getattr(os, "sched_yield", None)
     answered, gap = float("-inf"), float("inf")  # the last answer sent; how long the next took
     busy = max(BUSY, SPIN)
+    doze = 0  # the pool asked for no waiting awake after the last request (P.DOZE)
     while True:
-        if gap <= busy and SPIN and yield_cpu is not None:  # back to back: wait awake (SPIN)
-            _wait_awake(ready, yield_cpu, clock, SPIN)
+        if gap <= busy and SPIN and yield_cpu is not None and not doze:  # back to back: wait
+            _wait_awake(ready, yield_cpu, clock, SPIN)  # awake (SPIN)
         head = rfile.read(head_size)
         if len(head) < head_size:
             os._exit(0)  # the pool closed our socket: stop without running atexit hooks twice
         gap = clock() - answered
         length, request_kind = header.unpack(head)
+        doze = request_kind & dozing
+        request_kind ^= doze
         body = rfile.read(length)
         if request_kind & ahead:  # sent ahead: run it only if the pool has not taken it back
             request_kind ^= ahead

@@ -39,6 +39,11 @@ pool's to take back (throttled after its wait, called off, the request before it
 pool writes one byte into the claim pipe as it sends it, and whoever reads that byte first has
 it: the instance before it runs the request, or the pool taking it back. An instance that finds
 no byte answers SKIPPED and does not run it."""
+DOZE = 0x20
+"""OR'ed into an INVOKE kind: after this request, sleep until the next one rather than wait for it
+awake (instance_main.SPIN). The pool sets it on queued requests while its event loop's thread
+is saturated (awake.Spinner.doze): then the loop bounds the throughput, requests come at its
+pace, and an instance polling for its next one only takes CPU the loop wants."""
 SKIPPED = 9  # instance -> pool: a request sent ahead was taken back before it started
 
 # instance or template -> pool
