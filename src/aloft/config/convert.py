@@ -3,9 +3,11 @@
 Each stage is read as aloft data with `${env:...}` (and the values read at deploy time,
 `${ssm:...}`, `${cf:...}`, ...) left as variables, so no secret is copied into the file, and the
 stage's name left as `${stage}` (`${opt:stage}`, `${sls:stage}`), so that derived names stay
-parametric. What every stage shares becomes the top level; each stage keeps only what differs,
-and Zappa's `extends` stays `extends`. Loading the result gives the same Service per stage as
-loading the original; what could not be carried is listed (file and key) at the top.
+parametric, and the region as `${aws:region}` (also serverless.yml's `AWS::Region`), which is
+the local cloud's on the local provider and the stage's AWS region on aws. What every stage
+shares becomes the top level; each stage keeps only what differs, and Zappa's `extends` stays
+`extends`. Loading the result gives the same Service per stage as loading the original; what
+could not be carried is listed (file and key) at the top.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def convert_to_aloft_yaml(path: Path) -> tuple[str, list[str]]:
             fix="pass a zappa_settings or serverless.yml file",
         )
     reader = reader_for(project.file)
-    keep = frozenset({"env", "stage", "instanceId"})
+    keep = frozenset({"env", "stage", "instanceId", "aws"})
     trees = {
         stage: reader.stage_tree(stage, env=os.environ, options={}, keep=keep)
         for stage in project.stages

@@ -23,6 +23,7 @@ from typing import Any
 from aloft.config.builder import Builder, unsupported
 from aloft.config.cfn_resolve import fold, static_conditions
 from aloft.config.dotenv import dotenv_files, load_dotenv
+from aloft.config.intrinsics import Equals
 from aloft.config.locate import Locator
 from aloft.config.native import DEFAULT_STAGE, check_stage
 from aloft.config.reader import Kind, StageTree
@@ -34,7 +35,7 @@ from aloft.config.serverless_provider import convert_provider
 from aloft.config.serverless_resources import convert_resources
 from aloft.config.source import Document, KeyPath
 from aloft.config.stages import type_name
-from aloft.config.variable_sources import DEFAULT_REGION
+from aloft.config.variable_sources import DEFAULT_REGION, LOCAL_REGION
 from aloft.config.variables import SERVERLESS_SOURCES, Resolver, VariableContext
 from aloft.errors import ConfigError
 
@@ -115,13 +116,14 @@ class ServerlessReader:
             stage=stage, env=env, base_dir=self.doc.file.parent,
             options={**options, "stage": stage}, params=params,
             sources=SERVERLESS_SOURCES, keep=keep, cloudformation=True,
-            region_path=("provider", "region"), instance_id=INSTANCE_ID,
+            region_path=("provider", "region"), provider_path=None, instance_id=INSTANCE_ID,
             constructs=lift.variable if lift else None,
         )
         resolved = Resolver(root, ctx, locator).resolve_all()
         try:
             built = convert_serverless(resolved, self.doc.file.parent, stage=stage,
-                                       region=options.get("region"), dotenv=dotenv, keep=keep)
+                                       region=options.get("region"), dotenv=dotenv, keep=keep,
+                                       provider=options.get("provider") or "local")
             if dotenv_setting is not None:
                 source = ("useDotenv",) if self.data.get("useDotenv") is True else ("plugins",)
                 built.put(("dotenv",), dotenv_setting, source)
@@ -185,7 +187,8 @@ def _unkeep(value: Any, stage: str) -> Any:
 
 def pseudo_parameters(service: str, stage: str, region: str) -> dict[str, str]:
     """CloudFormation's pseudo parameters as far as they are known before deploying (the
-    account id is read at deploy time: `${aws:accountId}`)."""
+    account id is read at deploy time: `${aws:accountId}`). `region` is where the stage is
+    deployed: on the local provider the local cloud's (LOCAL_REGION), as `${aws:region}`."""
     partition = ("aws-cn" if region.startswith("cn-") else
                  "aws-us-gov" if region.startswith("us-gov-") else "aws")
     return {
@@ -198,27 +201,34 @@ def pseudo_parameters(service: str, stage: str, region: str) -> dict[str, str]:
 def convert_serverless(
     doc: dict[str, Any], root: Path, *, stage: str = DEFAULT_STAGE, region: str | None = None,
     dotenv: Mapping[str, str] | None = None, keep: frozenset[str] = frozenset(),
+    provider: str = "local",
 ) -> Builder:
-    """A resolved serverless.yml (one stage) as aloft data."""
+    """A resolved serverless.yml (one stage) as aloft data; `provider` is the one the stage
+    is loaded for (the `provider` option), which decides the region pseudo parameters name."""
     out = Builder()
     out.put(("provider",), "local", ())
     service = doc.get("service")
     if isinstance(service, dict):
         service = service.get("name")
     out.put(("service",), service, ("service",))
-    provider = _mapping(doc.get("provider"))
-    region = region or str(provider.get("region") or DEFAULT_REGION)
+    settings = _mapping(doc.get("provider"))
+    # where the stage is deployed, as `${aws:region}` (aloft.config.variables): the local
+    # cloud's region on the local provider, else the region option or provider.region
+    region = LOCAL_REGION if provider == "local" else \
+        region or str(settings.get("region") or DEFAULT_REGION)
     kept = "stage" in keep  # converting: the stage stays `${stage}` in values
+    real = pseudo_parameters(str(service), stage, region)
     known: dict[str, Any] = pseudo_parameters(str(service), "${stage}" if kept else stage, region)
+    if "aws" in keep:  # converting: the region stays `${aws:region}`, per provider
+        known["AWS::Region"] = "${aws:region}"
     resources = _mapping(doc.get("resources"))
-    # conditions are evaluated for this stage, also when its name is kept as `${stage}`
+    # conditions are decided for this stage, also when its name or region is kept in values
     written = _mapping(resources.get("Conditions"))
-    conditions, truth = static_conditions(
-        _unkeep(written, stage) if kept else written,
-        {**known, "AWS::StackName": f"{service}-{stage}"} if kept else known)
-    doc = fold(doc, known, conditions)
-    provider = _mapping(doc.get("provider"))
-    convert_provider(out, provider)
+    conditions, truth = static_conditions(_unkeep(written, stage) if kept else written, real)
+    decided = {name: Equals("true", "true" if held else "false") for name, held in truth.items()}
+    doc = fold(doc, known, {**conditions, **decided})
+    settings = _mapping(doc.get("provider"))
+    convert_provider(out, settings)
     kinds = convert_resources(out, doc.get("resources"), ("resources",), truth)
     plugins = plugin_list(doc)
     convert_plugins(out, doc.get("plugins"), plugins)
@@ -229,7 +239,7 @@ def convert_serverless(
     elif "constructs" in doc:
         out.warn(("constructs",), "constructs are serverless-lift's; list serverless-lift under "
                  "`plugins` to have them read")
-    convert_functions(out, _mapping(doc.get("functions")), provider, custom, kinds,
+    convert_functions(out, _mapping(doc.get("functions")), settings, custom, kinds,
                       stage=stage, per_function_iam="serverless-iam-roles-per-function" in plugins)
     _package(out, _mapping(doc.get("package")))
     for key in doc:

@@ -5,6 +5,8 @@ Deferred variables (`${ssm:...}`, `${cf:...}`, `${s3:...}`, `${aws:accountId}`) 
 resolved values as `${...}` text. On aws the provider reads them at deploy time; locally
 `localize` gives `${aws:accountId}` the local cloud's account and refuses `cf:`/`s3:` (which
 only exist on AWS) unless a fallback is written, saying exactly what is missing.
+`${aws:region}` is resolved at once: on the local provider it is the local cloud's region
+(LOCAL_REGION), as `${aws:accountId}` is its account.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any
 
 LOCAL_ACCOUNT = "000000000000"
 """The account id of every ARN in the local cloud."""
+LOCAL_REGION = "us-east-1"
+"""The region of every ARN in the local cloud: on the local provider `${aws:region}` and
+`AWS::Region` are this one, whatever region the config names for AWS (a stage of the local
+cloud is not in that region, as it is not in the AWS account)."""
 DEFAULT_REGION = "us-east-1"
 """The Serverless Framework's region when provider.region is not set."""
 

@@ -21,6 +21,7 @@ from aloft.config.source import KeyPath, format_path, has_part, load_document
 from aloft.config.variable_sources import (
     DEFAULT_REGION,
     DEFERRED,
+    LOCAL_REGION,
     PLUGIN_SOURCES,
     split_arguments,
     str_to_bool,
@@ -63,6 +64,9 @@ class VariableContext:
     """Leave `${AWS::Region}` / `${Bucket.Arn}` (Fn::Sub references) alone, as serverless does."""
     region_path: KeyPath = ("aws", "region")
     """Where the document sets the stage's region (`${aws:region}` when no --region)."""
+    provider_path: KeyPath | None = ("provider",)
+    """Where the document names the stage's provider (None: only the `provider` option does,
+    else it is local). On the local provider `${aws:region}` is the local cloud's region."""
     instance_id: str = ""
     """`${sls:instanceId}`: one value per run of aloft."""
     constructs: Callable[[str, KeyPath], Any] | None = None
@@ -328,11 +332,24 @@ class Resolver:
         return name in self.ctx.sources
 
     def _region(self, path: KeyPath) -> Any:
-        """`${aws:region}`: the region option, else the document's region, else us-east-1."""
+        """`${aws:region}`: the region the stage is deployed in, as `AWS::Region`. On the local
+        provider the local cloud's (whose account `${aws:accountId}` is); on aws the region
+        option, else the document's region, else us-east-1."""
+        if self._provider(path) == "local":
+            return LOCAL_REGION
         if self.ctx.options.get("region"):
             return self.ctx.options["region"]
         value = self._self(".".join(str(p) for p in self.ctx.region_path), path)
         return DEFAULT_REGION if value is MISSING or value is None else value
+
+    def _provider(self, path: KeyPath) -> str:
+        """The stage's provider: the `provider` option, else the document's, else local."""
+        if self.ctx.options.get("provider"):
+            return self.ctx.options["provider"]
+        if self.ctx.provider_path is None:
+            return "local"
+        value = self._self(".".join(str(p) for p in self.ctx.provider_path), path)
+        return "local" if value is MISSING or value is None else str(value)
 
     def _alternative(self, text: str, path: KeyPath, keep: bool) -> Any:
         if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":

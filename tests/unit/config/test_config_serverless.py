@@ -188,8 +188,11 @@ def test_variable_forms(write: Write) -> None:
     (path.parent / "extra.json").write_text('{"greeting": "hi"}')
     svc = load_project(path, env={}).service()
     assert svc.memory == 256 and svc.aws.region == "ap-south-1"
-    # Fn::Sub of what is known before deploying is folded into text
-    assert svc.environment == {"FROM_FILE": "hi", "STAGE": "dev", "CF": "ap-south-1-x"}
+    # Fn::Sub of what is known before deploying is folded into text: the region the stage
+    # is deployed in, the local cloud's here and provider.region on aws
+    assert svc.environment == {"FROM_FILE": "hi", "STAGE": "dev", "CF": "us-east-1-x"}
+    aws = load_project(path, env={}).service(options={"provider": "aws"})
+    assert aws.environment["CF"] == "ap-south-1-x"
     assert svc.functions["hello"].memory is None
 
 

@@ -101,10 +101,10 @@ def test_intrinsics_in_statements_environment_and_event_arns(write: Write) -> No
     users, legacy = svc.permissions
     assert users.resource == [GetAtt("UsersTable", "Arn"),
                               Join("/", (GetAtt("UsersTable", "Arn"), "index", "*"))]
-    assert legacy.resource == ["arn:aws:sqs:eu-west-1:000000000000:legacy"]  # folded, local
+    assert legacy.resource == ["arn:aws:sqs:us-east-1:000000000000:legacy"]  # folded, local
     assert _warned(project.warnings, "iamRoleStatements[0]", "Condition", "left out")
     names = [e.queue.name for e in svc.functions["worker"].events if e.queue]
-    assert names == ["JobsQueue", "arn:aws:sqs:eu-west-1:000000000000:other",
+    assert names == ["JobsQueue", "arn:aws:sqs:us-east-1:000000000000:other",
                      ImportValue("shared-queue-arn")]
     assert svc.resources.tables["UsersTable"].name == "shop-dev-users"  # AWS::StackName
 

@@ -38,8 +38,11 @@ def test_provider_defaults_come_first(write: Write) -> None:
     pr = project.service("pr-42", options={"region": "eu-west-3"})
     assert pr.environment["STAGE_OPT"] == "pr-42" and pr.environment["TABLE"] == "api-pr-42"
     assert pr.environment["STAGE"] == "dev"  # provider.stage's own value, as in Serverless
-    assert pr.environment["REGION"] == pr.environment["AWS_REGION_NAME"] == "eu-west-3"
-    assert pr.aws.region == "eu-west-3"
+    assert pr.environment["REGION"] == "eu-west-3" and pr.aws.region == "eu-west-3"
+    # ${aws:region} is where the stage is deployed: the local cloud (in its region), or AWS
+    assert pr.environment["AWS_REGION_NAME"] == "us-east-1"
+    on_aws = project.service("pr-42", options={"region": "eu-west-3", "provider": "aws"})
+    assert on_aws.environment["AWS_REGION_NAME"] == "eu-west-3"
 
 
 def test_functions_instance_id_and_account(write: Write) -> None:
@@ -70,8 +73,8 @@ def test_functions_instance_id_and_account(write: Write) -> None:
     env = svc.environment
     assert env["DEBUG"] == "true" and env["ONE"] == "true"
     assert env["RUN"] == INSTANCE_ID and len(INSTANCE_ID) == 16
-    # the local cloud's account; on aws the provider reads it at deploy time
-    assert env["QUEUE_ARN"] == "arn:aws:sqs:eu-west-1:000000000000:jobs"
+    # the local cloud's account and region; on aws the provider reads the account at deploy
+    assert env["QUEUE_ARN"] == "arn:aws:sqs:us-east-1:000000000000:jobs"
     aws = load_project(path, env={"HOSTS": "a", "DEBUG": "0"}).service(
         options={"provider": "aws"})
     assert aws.environment["QUEUE_ARN"] == "arn:aws:sqs:eu-west-1:${aws:accountId}:jobs"

@@ -10,13 +10,17 @@ it, with queue URLs at the endpoint. Homes made before it lived in moto's defaul
 from __future__ import annotations
 
 from aloft.config.models import Service
+from aloft.config.variable_sources import LOCAL_REGION
 from aloft.local.types import ACCOUNT_ID, LEGACY_ACCOUNT_ID
 from aloft.stage import Stage, stage_of
 from aloft.stage.names import Account
 
 __all__ = ["ACCOUNT", "ACCOUNT_ID", "LEGACY_ACCOUNT_ID", "REGION", "local_account", "local_stage"]
 
-REGION = "us-east-1"
+REGION = LOCAL_REGION
+"""The local cloud's region: every stage of it is there, whatever region its config names for
+AWS (that region is where the aws provider deploys; `${aws:region}` and `AWS::Region` are
+this one on the local provider)."""
 ACCOUNT = Account(account_id=ACCOUNT_ID, region=REGION)
 """The local cloud's account; every resource of the local cloud lives in it."""
 
