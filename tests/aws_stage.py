@@ -4,6 +4,8 @@ CloudFormation linter's errors."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 FULL: dict[str, Any] = {
@@ -47,3 +49,21 @@ def cfn_errors(text: str) -> list[str]:
 
     return [str(m) for m in cfnlint.api.lint(text, regions=["eu-west-1"])
             if m.rule.id.startswith("E")]
+
+
+@dataclass(frozen=True)
+class FakeArtifact:
+    """An uploaded artifact where only its name and digest matter (templates, plans)."""
+
+    path: Path = Path("code.zip")
+    size: int = 1
+    sha256: str = "c0de"
+
+
+@dataclass(frozen=True)
+class FakeBuild:
+    """A build with a code artifact and no layer, for templates and desired states."""
+
+    code: FakeArtifact = FakeArtifact()
+    layer: FakeArtifact | None = None
+    tasks: bool = True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from aloft.local.deploy.versions import function_environment
 from aloft.local.services.account import local_stage
 from aloft.local.services.actions import queue_arn
 from aloft.local.services.auth import function_grants, is_allowed
+from tests.aws_stage import FakeBuild
 
 Write = Callable[..., Path]
 
@@ -101,20 +101,6 @@ def local_environment(service: Service, tmp_path: Path) -> dict[str, str]:
     return function_environment(stage, stage.function("probe"), 1, 8750, tmp_path)
 
 
-@dataclass(frozen=True)
-class _Art:
-    path: Path = Path("code.zip")
-    size: int = 1
-    sha256: str = "c0de"
-
-
-@dataclass(frozen=True)
-class _Build:
-    code: _Art = _Art()
-    layer: _Art | None = None
-    tasks: bool = True
-
-
 def stack_environment(service: Service, region: str, account: str) -> dict[str, str]:
     """The function's environment in the CloudFormation template (`aloft template`) as the
     stack has it once created in `region` of `account`: `Fn::Sub` of pseudo parameters."""
@@ -127,7 +113,7 @@ def stack_environment(service: Service, region: str, account: str) -> dict[str, 
         assert set(v) == {"Fn::Sub"} and isinstance(v["Fn::Sub"], str), v
         return re.sub(r"\$\{([^}]+)\}", lambda m: pseudo[m.group(1)], v["Fn::Sub"])
 
-    tpl = template(service, _Build())
+    tpl = template(service, FakeBuild())
     fn = next(r for r in tpl["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
               and r["Properties"]["Handler"] != "aloft.runtime.handler.warm")
     return {k: value(v) for k, v in fn["Properties"]["Environment"]["Variables"].items()}

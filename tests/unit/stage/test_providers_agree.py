@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from aloft.local.triggers.pollers.bindings import desired_bindings
 from aloft.plugins import load_service as load_with_plugins
 from aloft.stage import Stage
 from aloft.stage.functions import lambda_environment
+from tests.aws_stage import FakeBuild
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECTS = sorted([*(p for p in (ROOT / "examples").iterdir() if p.is_dir()),
@@ -37,20 +37,6 @@ PROJECTS = sorted([*(p for p in (ROOT / "examples").iterdir() if p.is_dir()),
 LOCAL_ONLY = {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "ALOFT_BASE_PATH",
               *DUMMY_CREDENTIALS}
 """What the local cloud adds to an instance's environment besides Lambda's own variables."""
-
-
-@dataclass(frozen=True)
-class _Art:
-    path: Path = Path("code.zip")
-    size: int = 1
-    sha256: str = "c0de"
-
-
-@dataclass(frozen=True)
-class _Build:
-    code: _Art = _Art()
-    layer: _Art | None = None
-    tasks: bool = True
 
 
 def services(project: Path) -> list[Service]:
@@ -66,7 +52,7 @@ def both(service: Service) -> tuple[s.Desired, Stage]:
     """The aws provider's desired state and the local cloud's stage, in one account."""
     account = local_account(None)
     aws_stage = service.model_copy(update={"provider": "aws"})
-    return (desired(aws_stage, _Build(), Names.of(aws_stage, account)),
+    return (desired(aws_stage, FakeBuild(), Names.of(aws_stage, account)),
             local_stage(service))
 
 
@@ -124,7 +110,7 @@ def _own_roles(service: Service, stage: Stage, where: str) -> None:
     and no other function's."""
     apart = service.model_copy(update={"provider": "aws", "aws": service.aws.model_copy(
         update={"role": "per_function"})})
-    d = desired(apart, _Build(), Names.of(apart, stage.account))
+    d = desired(apart, FakeBuild(), Names.of(apart, stage.account))
     assert len(d.roles) == len(stage.functions), where
     for fn, role in zip(stage.functions, d.roles, strict=True):
         assert d.function(fn.name).config.role == role.arn, where
