@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from aloft.local.deploy.plan import (
 )
 from aloft.local.deploy.recorded import grant_changes, source_changes
 from aloft.local.deploy.versions import check_placeholders, function_version, local_values
+from aloft.local.instances import isolation
 from aloft.local.instances.pool import InstancePool
 from aloft.local.services.account import local_stage
 from aloft.local.services.auth import Statement, function_access_key, function_grants
@@ -308,7 +310,8 @@ class Deployer:
                 "version": stored.number, "functions": dict(stored.functions),
                 "schedules": [s.name for s in schedules], "plan": i.describe(job.plan),
                 "changed": True, "replaced": replaced.number if replaced is not None else None,
-                "warnings": checked.warnings, "release": checked.release,
+                "warnings": checked.warnings + unseen_paths(job.stage),
+                "release": checked.release,
                 "health": checked.passed, "unchecked": not job.health_check,
                 "timings_ms": {k: round(v, 1) for k, v in timings.items()}}
 
@@ -649,3 +652,23 @@ def all_grants(state: State) -> dict[str, tuple[str, list[Statement]]]:
             for key, (function, statements) in (dep.extra.get("grants") or {}).items():
                 out[key] = (str(function), list(statements))
     return out
+
+
+def unseen_paths(stage: Stage) -> list[str]:
+    """Warnings for environment values that name a file or directory of this machine which
+    the stage's functions cannot see (in the user's home, say: `DATABASE_URL=sqlite:////home/
+    me/shop/dev.db`), where the function would fail at run time on a bare ENOENT or EACCES."""
+    found = isolation.current()
+    warnings = []
+    for fn in stage.functions:
+        for name, value in fn.environment:
+            path = found.unseen(value)
+            if path is not None:
+                folder = path if os.path.isdir(path) else os.path.dirname(path)
+                warnings.append(
+                    f"function {fn.name}: environment {name} names {path}, which functions in "
+                    "the local cloud cannot see (as on Lambda, they see their own code, not "
+                    "your home directory or the platform's). Keep the data in /tmp, a "
+                    "database or a bucket, or share its directory as an EFS mount would be: "
+                    f"`aloft cloud stop`, then `ALOFT_SANDBOX_SHARE={folder} aloft deploy`")
+    return warnings

@@ -58,6 +58,35 @@ class Isolation:
     def active(self) -> bool:
         return self.mode in (NAMESPACES, LANDLOCK)
 
+    def unseen(self, value: str) -> str | None:
+        """The host path an environment value names (`/srv/data`, `sqlite:////home/u/dev.db`,
+        `file:///...`) when it exists here and functions cannot see it (in a hidden directory,
+        not shared); else None. A deploy warns of it: the function would fail on it at run
+        time with a bare ENOENT or EACCES."""
+        if not self.active:
+            return None
+        path = value.strip()
+        if path.startswith("sqlite:///"):  # (`sqlite:///dev.db` is relative, `sqlite:////x` not)
+            path = path[len("sqlite:///"):]
+        elif path.startswith("file://"):
+            path = path[len("file://"):]
+        if not path.startswith("/") or "\n" in path or len(path) > 4096:
+            return None
+        try:
+            if not os.path.exists(path):
+                return None
+        except (OSError, ValueError):
+            return None
+        real = os.path.realpath(path)
+        if not _within(real, self.hide):
+            return None
+        # a share inside a hidden directory shows through it; one around it does not
+        # (the hidden directory is covered again inside it: worker/sandbox.py)
+        if any(_within(real, (s,)) and _within(os.path.realpath(s), self.hide)
+               for s in self.share):
+            return None
+        return real
+
     def _dump(self, spec: dict[str, object]) -> str:
         if self.mode == LANDLOCK:
             spec["mode"] = LANDLOCK
@@ -94,6 +123,11 @@ class Isolation:
         keep = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
         return self._dump({"hide": [self.artifacts], "keep": keep, "share": list(self.share),
                            "tmp_mb": fv.ephemeral_storage})
+
+
+def _within(path: str, roots: tuple[str, ...]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/")
+               for r in (os.path.realpath(root) for root in roots))
 
 
 _OFF = Isolation("none", "not configured")

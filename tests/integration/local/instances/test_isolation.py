@@ -589,3 +589,44 @@ def test_the_users_home_is_hidden_but_what_a_function_needs_from_it(
         loop.run(pool.close())
         loop.close()
         shutil.rmtree(user, ignore_errors=True)
+
+
+UNSEEN_CONFIG = """
+    service: {name}
+    environment:
+      DATABASE_URL: sqlite:///{hidden}
+      REPORTS: {shared}
+      LOCAL_DB: sqlite:///dev.db
+      SCRATCH: /tmp/scratch
+    functions:
+      probe:
+        handler: probe.probe
+    stages:
+      dev: {{}}
+"""
+
+
+def test_a_deploy_warns_of_environment_paths_its_functions_cannot_see(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    """An environment value naming a file the functions cannot see (here in the local cloud's
+    own home; in a user's, the home directory) gets a warning at deploy, saying what and how
+    to share it; one they can see (a shared directory), a relative one, and /tmp, do not."""
+    _isolated(cloud)
+    hidden = cloud.home / "dev.db"
+    hidden.write_text("")
+    shared = tmp_path / "reports"  # the suite shares its temporary directory
+    shared.mkdir()
+    root = write_project(tmp_path / "unseen",
+                         UNSEEN_CONFIG.format(name="unseen", hidden=hidden, shared=shared),
+                         {"probe.py": PROBE})
+    svc = service(root)
+    result = cloud.provider.deploy(svc)
+    unseen = [w for w in result.warnings if "cannot see" in w]
+    assert len(unseen) == 1, result.warnings
+    assert f"environment DATABASE_URL names {hidden.resolve()}" in unseen[0]
+    assert f"ALOFT_SANDBOX_SHARE={hidden.resolve().parent} aloft deploy" in unseen[0]
+    out = cloud.provider.invoke(svc, "probe", {"read": [str(hidden), str(shared)]})
+    assert out.error is None, out.logs
+    assert out.payload["read"][str(hidden)] in NOT_THERE  # what the warning said
+    assert out.payload["read"][str(shared)] == "ok"

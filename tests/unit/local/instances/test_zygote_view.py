@@ -135,3 +135,25 @@ def test_the_users_home_is_hidden_but_never_root_or_tmp(
         monkeypatch.setenv("HOME", none)
         assert isolation.user_home() is None
         assert none not in isolation.hidden_dirs(tmp_path / "aloft-home")
+
+
+def test_an_environment_value_naming_a_hidden_path_is_unseen(tmp_path: Path) -> None:
+    """Isolation.unseen: paths (bare, sqlite:////..., file://...) that exist in a hidden
+    directory and are not shared from inside it; a share around the hidden directory does not
+    show it (the sandbox covers it again there)."""
+    home = tmp_path / "user"
+    (home / "shop").mkdir(parents=True)
+    (home / "shop" / "dev.db").write_text("")
+    (home / "efs").mkdir()
+    (home / "efs" / "data.json").write_text("{}")
+    db = str(home / "shop" / "dev.db")
+    found = isolation.Isolation("namespaces", "", hide=(str(home),),
+                                share=(str(home / "efs"), str(tmp_path)))
+    assert found.unseen(db) == db
+    assert found.unseen(f"sqlite:///{db}") == db  # sqlite:////abs/path
+    assert found.unseen(f"file://{db}") == db
+    assert found.unseen(f"  {db}\n") == db
+    for seen in (str(home / "efs" / "data.json"), "sqlite:///dev.db", "/usr", "relative/x",
+                 str(home / "shop" / "missing.db"), "postgresql://u@127.0.0.1/db", ""):
+        assert found.unseen(seen) is None, seen
+    assert isolation.Isolation("none", "", hide=(str(home),)).unseen(db) is None
