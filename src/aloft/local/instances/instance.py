@@ -67,6 +67,13 @@ def with_spin(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def with_sandbox(env: dict[str, str], spec: str | None) -> dict[str, str]:
+    """`env` and the isolation spec (P.SANDBOX_ENV), when there is one."""
+    if spec is not None:
+        env[P.SANDBOX_ENV] = spec
+    return env
+
+
 def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int, stream: str,
           initialization: str | None = None) -> subprocess.Popen[bytes]:
     """Start `instance_main.py` with the version's interpreter and no site-packages (-S; the
@@ -74,11 +81,10 @@ def spawn(fv: FunctionVersion, mode: str, child_fd: int, log_fd: int, stream: st
     what to hide of the machine (isolation.py) and its log stream (and `instance_env`'s
     `initialization`)."""
     python = fv.python or sys.executable
-    argv = [python, "-S", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory),
-            isolation.current().spec(fv) or "-"]
+    argv = [python, "-S", str(INSTANCE_MAIN), mode, str(child_fd), str(fv.memory), "-"]
     return subprocess.Popen(
         argv,
-        env=instance_env(fv, stream, initialization),
+        env=with_sandbox(instance_env(fv, stream, initialization), isolation.current().spec(fv)),
         cwd=fv.code_dir,
         stdin=subprocess.DEVNULL,
         stdout=log_fd,
@@ -644,9 +650,10 @@ class Zygote:
         # aloft's runtime from `fv`'s code dir (the template that listed `modules`): of that
         # code, the zygote imports its aloft directory only
         runtime = (str(fv.code_dir / "aloft"),)
-        spec = isolation.current().spec(fv, zygote=True, also=runtime, view=self.view)
+        with_sandbox(env, isolation.current().spec(fv, zygote=True, also=runtime,
+                                                   view=self.view))
         argv = [fv.python or sys.executable, "-S", str(INSTANCE_MAIN), "zygote",
-                str(theirs.fileno()), str(fv.memory), spec or "-",
+                str(theirs.fileno()), str(fv.memory), "-",
                 json.dumps(modules), str(fv.code_dir), "spare" if spare else "-"]
         try:
             self.watch = ProcessWatch(loop, subprocess.Popen(

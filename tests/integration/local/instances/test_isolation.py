@@ -630,3 +630,47 @@ def test_a_deploy_warns_of_environment_paths_its_functions_cannot_see(
     assert out.error is None, out.logs
     assert out.payload["read"][str(hidden)] in NOT_THERE  # what the warning said
     assert out.payload["read"][str(shared)] == "ok"
+
+
+CMDLINE_FNS = """
+import os
+
+
+def look(event, context):
+    shown = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    argv = fh.read().decode(errors="replace")
+            except OSError:
+                continue
+            if '"hide"' in argv or '"tmp_mb"' in argv:
+                shown.append(argv.replace("\\0", " "))
+    with open("/proc/self/environ", "rb") as fh:
+        own = fh.read().decode(errors="replace")
+    return {"shown": shown, "spec_in_env": "ALOFT_SANDBOX_SPEC" in os.environ,
+            "in_own_environ": "ALOFT_SANDBOX_SPEC" in own}
+"""
+
+
+@pytest.mark.parametrize("start", ["forked", "fresh", "zygote"])
+def test_no_process_shows_its_isolation_spec_to_others(
+    start: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a template, zygote or instance hides and keeps (its isolation spec) is not in its
+    command line, which every process on the machine can read (`ps`), functions included;
+    and the function does not find it in its environment."""
+    _, artifacts = isolated_home(tmp_path, monkeypatch)
+    fvs = _two_versions(artifacts, start, CMDLINE_FNS, "look")
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        seen = _invoke_as(start, loop, pool, fvs, {})
+        assert seen["shown"] == []
+        assert seen["spec_in_env"] is False
+        if start == "fresh":  # its process was started with it: in its own first environment,
+            assert seen["in_own_environ"] is True  # which only it may read
+    finally:
+        loop.run(pool.close())
+        loop.close()

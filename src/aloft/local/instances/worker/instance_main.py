@@ -1113,7 +1113,8 @@ def _kill(pid: int) -> None:
 def main(argv: list[str]) -> None:
     global _sandbox, _comm
     mode, fd, memory_mb = argv[1], int(argv[2]), int(argv[3])
-    _sandbox = json.loads(argv[4]) if len(argv) > 4 and argv[4] != "-" else None
+    spec = os.environ.pop(P.SANDBOX_ENV, None)  # (argv[4]: "-", the slot it had)
+    _sandbox = json.loads(spec) if spec else None
     _set_spin(os.environ.pop(P.SPIN_ENV, None))
     _set_prime_path(os.environ.pop(P.PRIME_ENV, None))
     _set_snap_start(os.environ.pop(P.SNAP_START_ENV, None))

@@ -16,6 +16,9 @@ HEADER = struct.Struct("!IB")  # payload length, kind
 PRIME_ENV = "ALOFT_PRIME_PATH"  # the path a template primes its app with (its health path)
 SNAP_START_ENV = "ALOFT_SNAP_START"  # "1": the function declared SnapStart (a template then cuts
 # the connections its init left, as SnapStart does, rather than declining: see DECLINED)
+SANDBOX_ENV = "ALOFT_SANDBOX_SPEC"  # the isolation spec (JSON, isolation.py) a process narrows
+# itself with: in its environment, which only it can read, not in its argv, which `ps` shows to
+# every process on the machine, functions included (taken out before any of the function's code)
 SPIN_ENV = "ALOFT_SPIN_US"  # waiting awake (instances/awake.py): how the pool tells an instance
 DEFAULT_SPIN_US = 300.0
 
