@@ -77,13 +77,17 @@ class Isolation:
                 return None
         except (OSError, ValueError):
             return None
+        # (imported here: the daemon's start does not load the sandbox and ctypes)
+        from aloft.local.instances.worker.sandbox import _under as under
+
         real = os.path.realpath(path)
-        if not _within(real, self.hide):
+        hidden = [os.path.realpath(h) for h in self.hide]
+        if not under(real, hidden):
             return None
         # a share inside a hidden directory shows through it; one around it does not
         # (the hidden directory is covered again inside it: worker/sandbox.py)
-        if any(_within(real, (s,)) and _within(os.path.realpath(s), self.hide)
-               for s in self.share):
+        shares = [os.path.realpath(s) for s in self.share]
+        if any(under(real, [s]) and under(s, hidden) for s in shares):
             return None
         return real
 
@@ -123,11 +127,6 @@ class Isolation:
         keep = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
         return self._dump({"hide": [self.artifacts], "keep": keep, "share": list(self.share),
                            "tmp_mb": fv.ephemeral_storage})
-
-
-def _within(path: str, roots: tuple[str, ...]) -> bool:
-    return any(path == r or path.startswith(r.rstrip("/") + "/")
-               for r in (os.path.realpath(root) for root in roots))
 
 
 _OFF = Isolation("none", "not configured")

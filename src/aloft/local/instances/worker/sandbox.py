@@ -161,9 +161,13 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-def _bind_read_only(fd: int, path: str) -> None:
+def _bind(fd: int, path: str) -> None:
     os.makedirs(path, exist_ok=True)
     _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+
+
+def _bind_read_only(fd: int, path: str) -> None:
+    _bind(fd, path)
     _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
@@ -224,17 +228,16 @@ class _Layout:
             # directory in it again); one inside a hidden directory (~/data in the user's home)
             # after it, onto a mount point the cover holds.
             shares = list(zip(share_fds, self.shared))  # noqa: B905 (3.9: no strict)
-            inner = [(fd, path) for fd, path in shares if _under(path, self.hidden)]
-            for fd, path in shares:
-                if (fd, path) not in inner:
-                    os.makedirs(path, exist_ok=True)
-                    _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            inside = [_under(path, self.hidden) for _, path in shares]
+            for (fd, path), in_hidden in zip(shares, inside):  # noqa: B905
+                if not in_hidden:
+                    _bind(fd, path)
             covered = [r for r in self.hidden if os.path.isdir(r)]  # (a home under /tmp is
             for root in covered:  # gone, unless a share shows it again)
                 _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_SIZE)
-            for fd, path in inner:
-                os.makedirs(path, exist_ok=True)
-                _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            for (fd, path), in_hidden in zip(shares, inside):  # noqa: B905
+                if in_hidden:
+                    _bind(fd, path)
             # before what is kept: a kept directory inside a mapped one is bound over it (on a
             # mount point the mapped directory holds)
             for fd, (_, target) in zip(map_fds, self.mapped):  # noqa: B905 (3.9: no strict)
