@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# The data plane compiled with mypyc (src/aloft/local/compiled.py), for the sources as they are
+# now: a minute when they changed, nothing otherwise. Without it the daemon runs the sources.
 setup: $(STAMP)
+	@$(PY) -m aloft.local.compiled || echo "make setup: the daemon will run the Python sources"
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:

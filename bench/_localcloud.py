@@ -159,6 +159,9 @@ async def _serve(
     # it forks (a template cannot see what its zygote hid).
     store = code.parent
     print(f"isolation: {isolation.configure(home, store).describe()}", flush=True)
+    from aloft.local import compiled
+
+    print(f"data plane: {compiled.describe()}", flush=True)
     logs = LogStore(home / "logs.db")  # the real log store: its cost is part of the figures
     logs.start()
     versions = {
@@ -304,6 +307,10 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
 
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
     import uvloop
+
+    from aloft.local import compiled
+
+    compiled.activate()  # what the daemon runs: the data plane compiled, when it is built
 
     from aloft.local.instances.cpu_policy import batch_scheduling
 

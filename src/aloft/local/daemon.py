@@ -10,6 +10,11 @@ daemon that answers.
 
 from __future__ import annotations
 
+from aloft.local import compiled
+
+if __name__ == "__main__":  # the daemon's process: the data plane compiled, if it is built
+    compiled.activate()  # (before the imports below load its Python sources: see compiled.py)
+
 import argparse
 import asyncio
 import logging
@@ -148,6 +153,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
     isolated = await asyncio.to_thread(isolation.configure, home.root,
                                        ArtifactStore(home.artifacts).unpacked_root)
     log.info("instance isolation: %s", isolated.describe())
+    log.info("data plane: %s", compiled.describe())
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()
     pool = InstancePool(logs, account_concurrency=opts.account_concurrency)

@@ -52,6 +52,9 @@ def start(home: Path | None, port: int | None, foreground: bool, as_json: bool) 
                     f"(pid {running.pid})")
         return
     if foreground:
+        from aloft.local import compiled
+
+        compiled.activate()  # as the daemon's own process does (before it is imported)
         from aloft.local.daemon import main as daemon_main
 
         argv = ["--home", str(client.home.root)] + (["--port", str(port)] if port else [])

@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
-from aloft.local.instances import credentials, isolation
+from aloft.local.instances import credentials, isolation, worker
 from aloft.local.instances.awake import spin_seconds
 from aloft.local.instances.log_framing import log_stream_name
 from aloft.local.instances.log_reader import LogReader
@@ -28,7 +28,8 @@ from aloft.local.instances.worker import protocol as P
 from aloft.local.instances.zygote_view import ZygoteView
 from aloft.local.types import FunctionVersion, LogSink
 
-INSTANCE_MAIN = Path(__file__).parent / "worker" / "instance_main.py"
+# Found through the worker package, not this module's file: compiled, this module is elsewhere.
+INSTANCE_MAIN = Path(worker.__file__).parent / "instance_main.py"
 LOST = -1  # pseudo frame kind: the instance's socket closed before it answered
 HEAD = P.HEADER.size
 
