@@ -28,6 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
+    from aloft.local import compiled
+
+    # What the daemon runs: the data plane compiled, when it is built (before anything below
+    # imports its sources).
+    compiled.activate()
+
 from aloft.local.types import (  # noqa: E402
     FunctionVersion,
     HttpRequest,
@@ -307,10 +314,6 @@ def wrk(url: str, threads: int, connections: int, seconds: int) -> dict[str, flo
 
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
     import uvloop
-
-    from aloft.local import compiled
-
-    compiled.activate()  # what the daemon runs: the data plane compiled, when it is built
 
     from aloft.local.instances.cpu_policy import batch_scheduling
 

@@ -45,10 +45,16 @@ MODULES = (
     "aloft.local.instances.pool",
     "aloft.local.instances.templates",
     "aloft.local.instances.trace_ids",
+    "aloft.local.instances.worker.event_builders",
+    "aloft.local.instances.worker.protocol",
+    "aloft.local.store.logs",
     "aloft.local.store.metrics",
+    "aloft.local.store.registry",
+    "aloft.local.types",
 )
-"""What is compiled: the modules a request to a function goes through in the daemon. Not the
-worker's (they run in the function's own Python, whichever version it is)."""
+"""What is compiled: the modules a request to a function goes through in the daemon. The two of
+the worker's that the gateway uses too (it packs requests, reads frames) are compiled for the
+daemon only: instances run the sources, in the function's own Python, whichever it is."""
 ENV_SWITCH = "ALOFT_COMPILED"  # "0": the daemon runs the sources
 ENV_DIR = "ALOFT_COMPILED_DIR"  # where builds go (default: see builds_dir)
 MANIFEST = "manifest.json"

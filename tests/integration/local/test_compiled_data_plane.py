@@ -108,7 +108,7 @@ def test_activation_puts_the_build_first_or_says_why_not(
     env = {**os.environ, "ALOFT_COMPILED": "", "ALOFT_COMPILED_DIR": ""}
     why, where, described = _in_a_fresh_process(env)
     assert why == "None" and where.startswith(str(build)) and where.endswith(".so")
-    assert described == f"compiled with mypyc ({len(compiled.MODULES)} modules)"
+    assert described.startswith("compiled with mypyc (")  # (the modules it has loaded)
 
     why, where, described = _in_a_fresh_process({**env, "ALOFT_COMPILED_DIR": str(tmp_path)})
     assert why == "not compiled for these sources: `python -m aloft.local.compiled` compiles them"

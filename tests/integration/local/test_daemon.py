@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from aloft.cli.main import cli
 from aloft.errors import ProviderError
+from aloft.local import compiled
 from aloft.local.control.client import CloudClient
 from aloft.local.store.home import Home
 from tests.integration.local.cloud_helpers import WSGI_APP, free_port, get, write_project
@@ -111,13 +112,20 @@ def test_foreground_daemon_stops_on_sigterm(tmp_path: Path) -> None:
          str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         client = CloudClient(home, port)
-        client._wait_ready(20)
+        info = client._wait_ready(20)
         assert client.call("GET", "health")["ok"] is True
+        assert info.pid == proc.pid  # the command became the daemon (a fresh interpreter)
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert Home(home).read_pid() is None
+    # as `deploy` starts it: compiled when the build for these sources exists (see
+    # test_compiled_data_plane.py), which the command that imported the sources could not do
+    built = (compiled.build_dir() / compiled.MANIFEST).is_file()
+    claim = (f"data plane: compiled with mypyc ({len(compiled.MODULES)} modules)" if built
+             else "data plane: Python sources")
+    assert claim in err.decode(), err.decode()
 
 
 def test_a_taken_port_leaves_no_home_behind(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -52,13 +54,13 @@ def start(home: Path | None, port: int | None, foreground: bool, as_json: bool) 
                     f"(pid {running.pid})")
         return
     if foreground:
-        from aloft.local import compiled
-
-        compiled.activate()  # as the daemon's own process does (before it is imported)
-        from aloft.local.daemon import main as daemon_main
-
+        # This process becomes the daemon, as `deploy` starts it: a fresh interpreter, whose data
+        # plane is compiled (see aloft.local.compiled: this one has imported its sources).
+        # -P: not the current directory first on sys.path (a project's own `aloft/`).
         argv = ["--home", str(client.home.root)] + (["--port", str(port)] if port else [])
-        raise click.exceptions.Exit(daemon_main(argv))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-P", "-m", "aloft.local.daemon", *argv])
     info = client.start()
     if as_json:
         render.print_json({"pid": info.pid, "port": info.port, "home": info.home,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
-from aloft.local.instances import credentials, isolation, worker
+from aloft.local.instances import credentials, isolation
 from aloft.local.instances.awake import spin_seconds
 from aloft.local.instances.log_framing import log_stream_name
 from aloft.local.instances.log_reader import LogReader
@@ -28,8 +29,16 @@ from aloft.local.instances.worker import protocol as P
 from aloft.local.instances.zygote_view import ZygoteView
 from aloft.local.types import FunctionVersion, LogSink
 
-# Found through the worker package, not this module's file: compiled, this module is elsewhere.
-INSTANCE_MAIN = Path(worker.__file__).parent / "instance_main.py"
+
+def _instance_main() -> Path:
+    """The worker's script, found by the import system rather than beside this module's file:
+    compiled (see aloft.local.compiled), this module is elsewhere."""
+    spec = importlib.util.find_spec("aloft.local.instances.worker.instance_main")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin)
+
+
+INSTANCE_MAIN = _instance_main()
 LOST = -1  # pseudo frame kind: the instance's socket closed before it answered
 HEAD = P.HEADER.size
 

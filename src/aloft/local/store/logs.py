@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aloft.local.store.state import connect
 
@@ -87,7 +88,8 @@ class LogStore:
         self._last_id = self._max_id()
         self._stop = threading.Event()
         self._last_trim = 0.0
-        self._thread: threading.Thread | None = None
+        # (not `_thread`: mypyc names it `__thread` in C, a keyword of gcc)
+        self._flusher: threading.Thread | None = None
         self.on_commit: list[Callable[[], None]] = []  # run in the flushing thread after a commit
 
     # -- LogSink --------------------------------------------------------------
@@ -105,13 +107,13 @@ class LogStore:
     # -- lifecycle ------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="aloft-logs", daemon=True)
-        self._thread.start()
+        self._flusher = threading.Thread(target=self._run, name="aloft-logs", daemon=True)
+        self._flusher.start()
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
         self.flush()
 
     def _run(self) -> None:
@@ -262,7 +264,7 @@ class LogStore:
         wanted: str | None,
         exact: tuple[str | None, str | None],
         newest_first: bool,
-    ) -> Iterator[tuple[int, str, list[Line]]]:
+    ) -> Iterator[tuple[int, str, list[list[Any]]]]:
         """The batches that may hold wanted lines, in id order (or newest first): lines
         between `ids` (exclusive); `exact`: a request id and a stream that the lines must have
         (None: any)."""
@@ -402,9 +404,11 @@ def _batch_rows(batch: dict[str, list[Line]]) -> list[tuple[str, float, float, i
 
 
 def _expand(
-    row_id: int, entries: list[Line]
+    row_id: int, entries: list[list[Any]]
 ) -> Iterator[tuple[int, float, int, str | None, str, str | None]]:
-    """A batch's lines with their ids: (id, ts, version, request id, text, stream)."""
+    """A batch's lines with their ids: (id, ts, version, request id, text, stream). `entries`
+    as JSON gives them back: lists, not the Line tuples written (compiled, this module checks
+    what its annotations say)."""
     line_id = row_id << SHIFT
     for entry in entries:
         ts, version, rid, text = entry[:4]

@@ -71,7 +71,7 @@ def stage_routes(dep: Deployment) -> StageRoutes:
         service=dep.service,
         stage=dep.stage,
         routes=tuple(Route(r["method"], r["path"], r["function"], _route_cors(r),
-                           route_auth_from_json(r.get("auth")))  # type: ignore[arg-type]
+                           route_auth_from_json(r.get("auth")))
                      for r in dep.routes),
         cors=cors_policy(dep.cors),
         static_path=dep.static_path,

@@ -141,7 +141,7 @@ class Deployment:
     number: int  # 1, 2, 3 ... per stage: the "version" a user sees
     functions: dict[str, int]  # logical name ("app", "worker") -> version
     physical: dict[str, str]  # logical name -> physical name
-    routes: list[dict[str, str]]  # {"method", "path", "function" (physical)}
+    routes: list[dict[str, Any]]  # {"method", "path", "function" (physical), "cors", "auth"}
     cors: dict[str, Any] | None = None
     static_path: str | None = None
     static_dir: str | None = None
