@@ -1,0 +1,52 @@
+"""Where the compiled data plane's builds go, and which are kept (aloft.local.compiled)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from aloft.local import compiled
+
+
+def test_builds_go_to_the_checkout_the_env_or_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(compiled.ENV_DIR, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    checkout = tmp_path / "checkout"
+    (checkout / "src" / "aloft").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("[project]\nname = 'aloft'\n")
+    assert compiled.builds_dir(checkout / "src" / "aloft") == checkout / "build" / "compiled"
+    installed = tmp_path / "site-packages" / "aloft"
+    installed.mkdir(parents=True)
+    assert compiled.builds_dir(installed) == tmp_path / "home" / ".cache" / "aloft" / "compiled"
+    monkeypatch.setenv(compiled.ENV_DIR, str(tmp_path / "elsewhere"))
+    assert compiled.builds_dir(installed) == tmp_path / "elsewhere"
+
+
+def test_a_build_is_named_after_its_interpreter_and_sources(tmp_path: Path) -> None:
+    tree = tmp_path / "src" / "aloft"
+    tree.mkdir(parents=True)
+    (tree / "m.py").write_text("X = 1\n")
+    name = compiled.build_dir(tree).name
+    (tree / "m.py").write_text("X = 2\n")
+    assert compiled.build_dir(tree).name != name
+    assert name.startswith(compiled._tag() + "-")
+
+
+def test_the_newest_builds_are_kept(tmp_path: Path) -> None:
+    tag = compiled._tag()
+    builds = []
+    for age in range(5):  # the oldest first
+        build = tmp_path / f"{tag}-{age}"
+        build.mkdir()
+        os.utime(build, (1_000_000 + age, 1_000_000 + age))
+        builds.append(build)
+    other = tmp_path / "cpython-399-elsewhere-1"  # another interpreter's: not ours to remove
+    other.mkdir()
+    staging = tmp_path / ".building-x"  # a build being made
+    staging.mkdir()
+    compiled._prune(builds[-1])
+    kept = {p.name for p in tmp_path.iterdir()}
+    assert kept == {builds[4].name, builds[3].name, builds[2].name, other.name, staging.name}
