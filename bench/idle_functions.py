@@ -116,6 +116,9 @@ def main() -> int:
         assert info is not None
         print(f"deployed {deployed} functions of {args.services} services in {deploy_s:.1f} s "
               f"(each initialised and health-checked)")
+        plane = [line.partition("data plane: ")[2] for line in
+                 (work / "home" / "daemon.log").read_text().splitlines() if "data plane: " in line]
+        print(f"the daemon's data plane: {plane[-1] if plane else 'not said'}")
         peak = len(process_tree(info.pid)) - 1
         deadline = time.monotonic() + KEEP_ALIVE + 30
         while time.monotonic() < deadline and function_processes(info.pid)[0]:
