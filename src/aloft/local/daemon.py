@@ -234,6 +234,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             token=token, state=state, store=deployer.store, registry=registry, pool=pool,
             deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
             home=str(home.root), stop=stop_event.set, log_waiter=waiter, endpoint=endpoint,
+            data_plane=compiled.describe(),
         ))
         requeued = await asyncq.start()  # unfinished events from before a crash run again
         if requeued:

@@ -59,11 +59,13 @@ def test_the_daemon_serves_through_the_build_of_its_sources(
         if p.name.startswith("server."))
     if cloud.env.get("ALOFT_COMPILED") == "0":
         assert extensions == set()
-        assert "data plane: Python sources (ALOFT_COMPILED=0)" in _daemon_log(cloud)
+        claim = "Python sources (ALOFT_COMPILED=0)"
     else:
         assert str(server) in extensions
-        assert f"data plane: compiled with mypyc ({len(compiled.MODULES)} modules)" in \
-            _daemon_log(cloud)
+        claim = f"compiled with mypyc ({len(compiled.MODULES)} modules)"
+    # what its log, `aloft cloud status` and the control API say
+    assert f"data plane: {claim}" in _daemon_log(cloud)
+    assert cloud.client.call("GET", "cloud")["data_plane"] == claim
     root = write_project(tmp_path / "shop", CONFIG, {"app.py": WSGI_APP})
     cloud.provider.deploy(service(root))
     for path in ("/a", "/b/c"):

@@ -7,9 +7,16 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from aloft.cli.commands.doctor import check_disk, check_isolation, check_python, check_token
+from aloft.cli.commands.doctor import (
+    check_data_plane,
+    check_disk,
+    check_isolation,
+    check_python,
+    check_token,
+)
 from aloft.cli.main import cli
 from tests.unit.cli.cli_helpers import Run
 
@@ -95,3 +102,21 @@ def test_completion_scripts_and_completing_a_command() -> None:
     done = runner.invoke(cli, [], prog_name="aloft", env={
         "_ALOFT_COMPLETE": "bash_complete", "COMP_WORDS": "aloft doctor --j", "COMP_CWORD": "2"})
     assert "plain,--json" in done.output.splitlines()
+
+
+def test_data_plane_says_whether_a_daemon_would_run_it_compiled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aloft.local import compiled
+
+    monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
+    monkeypatch.setenv(compiled.ENV_DIR, str(tmp_path))
+    missing = check_data_plane()
+    assert missing.status == "warn" and not missing.failed
+    assert missing.fix is not None and "python -m aloft.local.compiled" in missing.fix
+    build = compiled.build_dir()  # a build of these sources (its manifest is what counts)
+    build.mkdir(parents=True)
+    (build / compiled.MANIFEST).write_text("{}")
+    built = check_data_plane()
+    assert (built.status, built.detail) == ("ok", f"compiled with mypyc ({build})")
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    assert check_data_plane().detail == "Python sources (ALOFT_COMPILED=0)"

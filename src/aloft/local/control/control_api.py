@@ -186,6 +186,7 @@ class ControlHandler:
             "schedules_fired": self.p.scheduler.fired,
             "aws_endpoint": self.p.endpoint.status() if self.p.endpoint else None,
             "isolation": isolation.current().describe(),
+            "data_plane": self.p.data_plane,
         }
         return json_reply(200, data)
 

@@ -79,3 +79,4 @@ class Platform:
     sources: EventSources | None = None  # event source pollers (set once they started)
     # the user's own AWS credentials: what they sign may call the Invoke API
     credentials: UserCredentials = field(default_factory=UserCredentials)
+    data_plane: str = "Python sources"  # what the daemon runs of it (aloft.local.compiled)

@@ -86,7 +86,7 @@ def test_cloud_status_shape(fakes: Fakes) -> None:
     assert status == 200
     assert set(data) == {"pid", "port", "home", "uptime_s", "stages", "functions", "instances",
                          "rss_mb", "max_rss_mb", "async_processed", "schedules_fired",
-                         "aws_endpoint", "isolation"}
+                         "aws_endpoint", "isolation", "data_plane"}
     assert data["stages"] == ["shop dev"] and data["functions"] == 2
     assert data["instances"] == 2 and data["async_processed"] == 3
     assert data["schedules_fired"] == 4 and data["aws_endpoint"] is None
