@@ -138,6 +138,7 @@ def test_secret_not_given_leaves_the_stored_one(cloud: Cloud, project: Path, key
         assert echoing(term)
     assert done.code == code, done.text
     assert done.text.splitlines()[-1] == f"{last}: API_TOKEN was not set", done.text
+    assert "" not in done.text.splitlines(), done.text  # no blank line before it
     assert took < ctrl_c_budget(), f"it ended {took:.2f} s after the key"
     for noise in NOISE:
         assert noise not in done.text, done.text
@@ -209,6 +210,7 @@ def test_credentials_not_given_write_nothing(shell: Cloud, home: Path, keys: lis
     done = credentials(shell, home, "--profile", "work", "--region", "eu-west-1", keys=keys)
     assert done.code == code, done.text
     assert done.text.splitlines()[-1] == f"{last}: profile work was not written", done.text
+    assert "" not in done.text.splitlines(), done.text  # no blank line before it
     for noise in NOISE:
         assert noise not in done.text, done.text
     hidden(done, KEY)

@@ -70,8 +70,11 @@ def _asking(left: str, *, hidden: bool) -> Iterator[None]:
         yield
     except click.exceptions.Abort as exc:  # click's answer to Ctrl-D, Ctrl-C or SIGTERM
         interrupt = interrupt_of(exc)
-        if interrupt is not None:  # (click's main ends the line, as at any Ctrl-C)
-            raise Interrupted(left, exit_code=interrupt_exit_code(interrupt)) from None
+        if interrupt is not None:
+            stopped = Interrupted(left, exit_code=interrupt_exit_code(interrupt))
+            if hidden:  # click's prompt has ended the line: an Abort, which click's main
+                raise click.exceptions.Abort() from stopped  # passes on without a second one
+            raise stopped from None  # (click's main ends the line, as at any Ctrl-C)
         if not hidden:  # (a hidden prompt has ended its line already)
             click.echo()  # `aborted: ...` starts a line, not after the prompt's text
         raise Declined(left) from None
