@@ -199,9 +199,11 @@ def _compile(src: Path) -> None:
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        # mypy's and gcc's own errors, which its last lines (gcc's notes, setuptools) bury
+        errors = [line for line in lines if ": error:" in line][:10] or lines[-15:]
         raise CompileError(f"mypyc failed (exit {done.returncode}); the daemon runs the "
-                           f"Python sources until it succeeds:\n{tail}")
+                           "Python sources until it succeeds:\n" + "\n".join(errors))
 
 
 def _collect(src: Path, staging: Path) -> None:

@@ -50,3 +50,22 @@ def test_the_newest_builds_are_kept(tmp_path: Path) -> None:
     compiled._prune(builds[-1])
     kept = {p.name for p in tmp_path.iterdir()}
     assert kept == {builds[4].name, builds[3].name, builds[2].name, other.name, staging.name}
+
+
+def test_a_failed_compile_says_why_and_leaves_no_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mypy's error, not mypyc's last lines, and nothing where the daemon would look."""
+    package = tmp_path / "src" / "aloft"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "bad.py").write_text('COUNT: int = "three"\n')
+    monkeypatch.setattr(compiled, "package_root", lambda: package)
+    monkeypatch.setattr(compiled, "MODULES", ("aloft.bad",))
+    monkeypatch.setenv(compiled.ENV_DIR, str(tmp_path / "builds"))
+    with pytest.raises(compiled.CompileError) as failed:
+        compiled.build()
+    message = str(failed.value)
+    assert message.startswith("mypyc failed (exit 1); the daemon runs the Python sources")
+    assert 'aloft/bad.py:1: error: Incompatible types in assignment (expression has type "str"' \
+        in message
+    assert [p.name for p in (tmp_path / "builds").iterdir()] == []
