@@ -120,19 +120,29 @@ def activate() -> str | None:
     return _why_not
 
 
-def _activate() -> str | None:
+def unavailable(where: Path | None = None) -> str | None:
+    """Why a process started now would run the sources (None: it would run the build at
+    `where`, by default the build of these sources). `aloft doctor` asks this."""
     if os.environ.get(ENV_SWITCH, "1") == "0":
         return f"{ENV_SWITCH}=0"
-    early = next((m for m in MODULES if m in sys.modules), None)
-    if early is not None:
-        return f"{early} was imported before the build could be put first"
-    where = build_dir()
+    where = where or build_dir()
     try:
         manifest = json.loads((where / MANIFEST).read_text())
     except (OSError, ValueError):
         return "not compiled for these sources: `python -m aloft.local.compiled` compiles them"
     if manifest.get("modules") != list(MODULES):
         return f"{where} holds other modules: `python -m aloft.local.compiled` compiles them"
+    return None
+
+
+def _activate() -> str | None:
+    early = next((m for m in MODULES if m in sys.modules), None)
+    if early is not None and os.environ.get(ENV_SWITCH, "1") != "0":
+        return f"{early} was imported before the build could be put first"
+    where = build_dir()
+    why = unavailable(where)
+    if why is not None:
+        return why
     sys.path.insert(0, str(where / _LIB))
     for package in sorted({m.rpartition(".")[0] for m in MODULES}):
         parts = package.split(".")[1:]

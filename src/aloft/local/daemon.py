@@ -153,7 +153,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
     isolated = await asyncio.to_thread(isolation.configure, home.root,
                                        ArtifactStore(home.artifacts).unpacked_root)
     log.info("instance isolation: %s", isolated.describe())
-    log.info("data plane: %s", compiled.describe())
+    data_plane = compiled.describe()
+    log.info("data plane: %s", data_plane)
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()
     pool = InstancePool(logs, account_concurrency=opts.account_concurrency)
@@ -234,7 +235,7 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
             token=token, state=state, store=deployer.store, registry=registry, pool=pool,
             deployer=deployer, asyncq=asyncq, scheduler=scheduler, logs=logs, port=port,
             home=str(home.root), stop=stop_event.set, log_waiter=waiter, endpoint=endpoint,
-            data_plane=compiled.describe(),
+            data_plane=data_plane,
         ))
         requeued = await asyncq.start()  # unfinished events from before a crash run again
         if requeued:

@@ -122,7 +122,7 @@ def test_foreground_daemon_stops_on_sigterm(tmp_path: Path) -> None:
     assert Home(home).read_pid() is None
     # as `deploy` starts it: compiled when the build for these sources exists (see
     # test_compiled_data_plane.py), which the command that imported the sources could not do
-    built = (compiled.build_dir() / compiled.MANIFEST).is_file()
+    built = compiled.unavailable() is None
     claim = (f"data plane: compiled with mypyc ({len(compiled.MODULES)} modules)" if built
              else "data plane: Python sources")
     assert claim in err.decode(), err.decode()

@@ -115,7 +115,7 @@ def test_data_plane_says_whether_a_daemon_would_run_it_compiled(
     assert missing.fix is not None and "python -m aloft.local.compiled" in missing.fix
     build = compiled.build_dir()  # a build of these sources (its manifest is what counts)
     build.mkdir(parents=True)
-    (build / compiled.MANIFEST).write_text("{}")
+    (build / compiled.MANIFEST).write_text(json.dumps({"modules": list(compiled.MODULES)}))
     built = check_data_plane()
     assert (built.status, built.detail) == ("ok", f"compiled with mypyc ({build})")
     monkeypatch.setenv(compiled.ENV_SWITCH, "0")

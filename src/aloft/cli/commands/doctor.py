@@ -179,12 +179,12 @@ def check_data_plane() -> Check:
     """Whether a daemon started now runs its data plane compiled (aloft.local.compiled)."""
     from aloft.local import compiled
 
-    if os.environ.get(compiled.ENV_SWITCH, "1") == "0":
-        return Check("data plane", "ok", f"Python sources ({compiled.ENV_SWITCH}=0)",
-                     required=False)
     build = compiled.build_dir()
-    if (build / compiled.MANIFEST).is_file():
+    why = compiled.unavailable(build)
+    if why is None:
         return Check("data plane", "ok", f"compiled with mypyc ({build})", required=False)
+    if why == f"{compiled.ENV_SWITCH}=0":
+        return Check("data plane", "ok", f"Python sources ({why})", required=False)
     return Check("data plane", "warn", "Python sources: not compiled for these sources (the "
                  "gateway takes a fifth to a third more CPU per request)", required=False,
                  fix="python -m aloft.local.compiled (needs mypy and a C compiler), then "
