@@ -146,6 +146,25 @@ def test_status(cloud: Cloud, project: Path, url: str) -> None:
     assert re.search(r"alias\s+dev -> version 1", done.text), done.text
 
 
+def test_cloud_status_and_doctor_say_which_data_plane_runs(
+        cloud: Cloud, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running daemon's (compiled when `make setup` built it for these sources), and the
+    one a daemon started now would run."""
+    from aloft.local import compiled
+
+    monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)  # (the terminal's env has none)
+    if compiled.unavailable() is None:
+        running = f"compiled with mypyc ({len(compiled.MODULES)} modules)"
+        doctor = "✓ data plane (optional): compiled with mypyc ("
+    else:
+        running, doctor = "Python sources (not compiled", "! data plane (optional): Python"
+    done = cloud.run("cloud", "status", cwd=project, timeout=20)
+    assert done.code == 0, done.text
+    assert re.search(rf"data plane\s+{re.escape(running)}", done.text), done.text
+    done = cloud.run("doctor", cwd=project, timeout=60)
+    assert doctor in " ".join(done.text.split()), done.text  # (rich wraps at the width)
+
+
 def test_tail_follows_then_ctrl_c_exits_130(cloud: Cloud, project: Path, url: str) -> None:
     with cloud.terminal("tail", "dev", cwd=project) as term:
         term.expect(r"app START RequestId: \S+ Version: 1", timeout=20)  # the lines so far
