@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aloft.cli import render
 from aloft.config.models import Service
 from aloft.errors import InvokeError, Location, PackageError, UsageError
 from aloft.package import build, unpack
@@ -27,6 +28,7 @@ from aloft.package.provided import ensure_layer
 from aloft.package.python import PASS_THROUGH, interpreter
 from aloft.stage import Account, Stage, late, stage_of
 from aloft.stage.functions import lambda_environment
+from aloft.stage.records import Function as FunctionSpec
 
 RUN_DIR = Path(".aloft") / "run"
 """Where artifacts are unpacked, under the project root (content-addressed, reused)."""
@@ -141,10 +143,11 @@ def invoke_locally(
         runtime_dir = None
     spec = local_run_stage(service).function(function)
     timeout = float(spec.timeout)
+    command = _command(python, service, spec, [code_dir, layer_dir, runtime_dir])
     logs = _LogCopy() if readable_logs else None
     try:
         proc = subprocess.run(
-            [python, "-S", "-m", "aloft.runtime.invoke"],  # (no -P: 3.9 lacks it)
+            command,
             input=json.dumps(event).encode("utf-8"),
             stdout=subprocess.PIPE,
             stderr=logs.write_end if logs else None,  # the logs stream as they are written
@@ -164,8 +167,52 @@ def invoke_locally(
         if logs is not None:
             logs.close()
     output = proc.stdout.decode("utf-8", errors="replace").strip()
+    if proc.returncode and not output and command[2:3] != ["-m"] and _sandbox_failed(proc):
+        raise InvokeError(
+            "could not isolate the function (why is said above); it did not run",
+            where=Location(function=function, stage=service.stage),
+            fix="run it without isolation: ALOFT_SANDBOX=0 aloft invoke --local ...",
+        )
     return LocalResult(ok=proc.returncode == 0, output=output, exit_code=proc.returncode,
                        code_dir=code_dir)
+
+
+INVOKE_MODULE = "aloft.runtime.invoke"
+
+
+def _sandbox_failed(proc: subprocess.CompletedProcess[bytes]) -> bool:
+    from aloft.local.instances.worker.sandbox import SANDBOX_FAILED
+
+    return proc.returncode == SANDBOX_FAILED
+
+
+def _command(python: str, service: Service, fn: FunctionSpec, dirs: list[Path | None]
+             ) -> list[str]:
+    """`python -S -m aloft.runtime.invoke` (no -P: 3.9 lacks it), narrowed first as the local
+    cloud narrows its instances (worker/sandbox.py `run`): the function sees `dirs` (its code,
+    layer and runtime, read-only), the interpreter and its own /tmp, not the user's home, the
+    local cloud's home or the build cache, as on Lambda. Without isolation here (ALOFT_SANDBOX=0,
+    not Linux) it runs with the user's view."""
+    from aloft.local.instances import isolation
+    from aloft.local.store.home import resolve_home
+
+    found = isolation.for_local_run(resolve_home())
+    pycache = service.root / PYCACHE_DIR  # (bytecode of the run's code, kept between runs)
+    keep = [str(d) for d in dirs if d is not None]
+    spec = found.run_spec(keep, tmp_mb=fn.ephemeral_storage, share=(str(pycache),))
+    if spec is None:
+        return [python, "-S", "-m", INVOKE_MODULE]
+    pycache.mkdir(parents=True, exist_ok=True)
+    for name, value in fn.environment:
+        path = found.unseen(value)
+        if path is not None:
+            folder = path if os.path.isdir(path) else os.path.dirname(path)
+            render.warning(
+                f"function {fn.name}: environment {name} names {path}, which the function "
+                "cannot see (as on Lambda, it sees its own code, not your home directory). "
+                "Keep the data in /tmp, a database or a bucket, or share its directory: "
+                f"`ALOFT_SANDBOX_SHARE={folder} aloft invoke --local ...`")
+    return [python, "-S", str(isolation.SANDBOX_MAIN), "run", spec, INVOKE_MODULE]
 
 
 class _LogCopy:

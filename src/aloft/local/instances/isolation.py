@@ -119,6 +119,16 @@ class Isolation:
             keep.insert(0, str(fv.code_dir))
         return self._dump(spec)
 
+    def run_spec(self, keep: list[str], *, tmp_mb: int, share: tuple[str, ...] = ()
+                 ) -> str | None:
+        """The spec of a process that runs one invocation outside the daemon (`aloft invoke
+        --local`: worker/sandbox.py's `run`): it keeps `keep` (its code, layer and runtime) and
+        binds `share` read-write as well as ALOFT_SANDBOX_SHARE's directories."""
+        if not self.active:
+            return None
+        return self._dump({"hide": list(self.hide), "keep": keep,
+                           "share": [*self.share, *share], "tmp_mb": tmp_mb})
+
     def template_spec(self, fv: FunctionVersion) -> str | None:
         """The spec of a template forked from a zygote: it hides the artifacts the zygote
         kept, and keeps its own code and layer."""
@@ -210,7 +220,7 @@ def configure(home: Path, artifacts: Path) -> Isolation:
     global _current
     mode, detail = probe()
     if mode != "none":
-        share = tuple(p for p in os.environ.get("ALOFT_SANDBOX_SHARE", "").split(os.pathsep) if p)
+        share = _shares()
         if share:
             detail += f"; shared read-write: {', '.join(share)}"
         views = None
@@ -226,3 +236,18 @@ def configure(home: Path, artifacts: Path) -> Isolation:
 
 def current() -> Isolation:
     return _current
+
+
+def for_local_run(home: Path) -> Isolation:
+    """The isolation of `aloft invoke --local`, probed in the CLI's process: the daemon's
+    (`home` is the local cloud's, hidden too), without an artifact store (its code is the
+    project's `.aloft/run/`)."""
+    mode, detail = probe()
+    if mode == "none":
+        return Isolation("none", detail)
+    return Isolation(mode, detail, hidden_dirs(home), None, _shares())
+
+
+def _shares() -> tuple[str, ...]:
+    """ALOFT_SANDBOX_SHARE's directories (`:`-separated), bound read-write into functions."""
+    return tuple(p for p in os.environ.get("ALOFT_SANDBOX_SHARE", "").split(os.pathsep) if p)

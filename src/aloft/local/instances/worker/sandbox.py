@@ -25,7 +25,9 @@ instance forked from a template applies it again, so that it cannot signal its t
 its siblings either.
 
 Run as a program (`python -S sandbox.py probe`) it tells whether narrowing works here (first
-line) and whether scoping does (second line).
+line) and whether scoping does (second line). `python -S sandbox.py run SPEC MODULE` narrows
+itself by SPEC (JSON), drops its privileges and runs MODULE as `python -S -m MODULE` would
+(`aloft invoke --local`: one invocation, isolated as an instance is).
 """
 
 from __future__ import annotations
@@ -434,6 +436,34 @@ def probe(mode: str = "") -> str:
     return f"{found}\nnot scoped: Landlock ABI {abi}, scopes need {SCOPE_ABI} (Linux 6.12)"
 
 
+SANDBOX_FAILED = 70  # `run`'s exit status when it cannot narrow (the module never runs)
+
+
+def run_narrowed(spec: dict[str, Any], module: str) -> None:
+    """`python -S -m module` in this process, once narrowed by `spec` and without privileges.
+    The module's code sees what an instance's sees: its code, layers and interpreter, not the
+    user's home or the platform's files."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0]) == here:
+        del sys.path[0]  # (this directory's files must not shadow the function's modules)
+    sys.path.insert(0, os.getcwd())  # as -m puts it
+    try:
+        narrow(spec)
+        drop_privileges()
+    except (OSError, AttributeError) as exc:
+        sys.stderr.write(f"aloft: cannot isolate the function: {exc}\n")
+        sys.stderr.flush()
+        os._exit(SANDBOX_FAILED)
+    import runpy
+
+    del sys.argv[1:]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["probe"]:
         print(probe(*sys.argv[2:3]))
+    elif sys.argv[1:2] == ["run"] and len(sys.argv) == 4:
+        import json
+
+        run_narrowed(json.loads(sys.argv[2]), sys.argv[3])
