@@ -190,13 +190,13 @@ def _command(python: str, service: Service, fn: FunctionSpec, dirs: list[Path | 
              ) -> list[str]:
     """`python -S -m aloft.runtime.invoke` (no -P: 3.9 lacks it), narrowed first as the local
     cloud narrows its instances (worker/sandbox.py `run`): the function sees `dirs` (its code,
-    layer and runtime, read-only), the interpreter and its own /tmp, not the user's home, the
-    local cloud's home or the build cache, as on Lambda. Without isolation here (ALOFT_SANDBOX=0,
-    not Linux) it runs with the user's view."""
+    layer and runtime, read-only), the interpreter and its own /tmp, not the project's other
+    files, the user's home, the local cloud's home or the build cache, as on Lambda. Without
+    isolation here (ALOFT_SANDBOX=0, not Linux) it runs with the user's view."""
     from aloft.local.instances import isolation
     from aloft.local.store.home import resolve_home
 
-    found = isolation.for_local_run(resolve_home())
+    found = isolation.for_local_run(resolve_home(), service.root)
     pycache = service.root / PYCACHE_DIR  # (bytecode of the run's code, kept between runs)
     keep = [str(d) for d in dirs if d is not None]
     spec = found.run_spec(keep, tmp_mb=fn.ephemeral_storage, share=(str(pycache),))

@@ -51,19 +51,24 @@ def look(event, context):
 '''
 
 
-@pytest.fixture
-def user_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+@pytest.fixture(params=["in the home", "outside it"])
+def user_home(request: pytest.FixtureRequest) -> Iterator[Path]:
     """A home directory outside /tmp holding a secret, the local cloud's home (a token) and
-    the project."""
+    the project, `shop` (in the home, or a link there to a project outside it, as /srv/shop
+    would be)."""
     if isolation.probe()[0] == "none":  # pragma: no cover - a machine without isolation
         pytest.skip(f"no isolation on this machine: {isolation.probe()[1]}")
     home = Path(tempfile.mkdtemp(prefix="aloft-user-", dir="/var/tmp"))
+    srv = Path(tempfile.mkdtemp(prefix="aloft-srv-", dir="/var/tmp"))
     try:
         (home / "notes.txt").write_text("the user's secret")
         cloud = home / ".local" / "share" / "aloft"
         cloud.mkdir(parents=True)
         (cloud / "token").write_text("control-token")
         project = home / "shop"
+        if request.param == "outside it":
+            project = srv / "shop"
+            (home / "shop").symlink_to(project)
         project.mkdir()
         (project / "handler.py").write_text(HANDLER)
         (project / "data").mkdir()
@@ -74,12 +79,13 @@ def user_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         yield home
     finally:
         shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(srv, ignore_errors=True)
 
 
 def _invoke(aloft: Aloft, home: Path, **env: str) -> tuple[dict[str, str], str]:
     event = {"paths": {"secret": str(home / "notes.txt"),
                        "token": str(home / ".local" / "share" / "aloft" / "token"),
-                       "project": str(home / "shop" / "aloft.yml"),
+                       "project": str((home / "shop" / "aloft.yml").resolve()),
                        "own code": "handler.py"}}
     result = aloft("invoke", "--local", "look", "--data", json.dumps(event), cwd=home / "shop",
                    env={"HOME": str(home), "ALOFT_HOME": str(home / ".local" / "share" / "aloft"),
@@ -102,8 +108,9 @@ def test_a_local_invocation_sees_its_code_not_the_users_files(aloft: Aloft, user
     assert seen["data"] == "FileNotFoundError"
     # The deploy's warning, with the fix for this command
     warning = next(line for line in stderr.splitlines() if "DATA_FILE" in line)
-    assert str(user_home / "shop" / "data" / "prices.csv") in warning
-    assert f"ALOFT_SANDBOX_SHARE={user_home / 'shop' / 'data'} aloft invoke --local" in stderr
+    data = (user_home / "shop" / "data").resolve()
+    assert str(data / "prices.csv") in warning
+    assert f"ALOFT_SANDBOX_SHARE={data} aloft invoke --local" in stderr
     # Bytecode still goes to the project's .aloft/pycache (shared read-write)
     assert any((user_home / "shop" / ".aloft" / "pycache").rglob("handler*.pyc"))
 

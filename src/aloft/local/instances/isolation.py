@@ -238,14 +238,15 @@ def current() -> Isolation:
     return _current
 
 
-def for_local_run(home: Path) -> Isolation:
+def for_local_run(home: Path, project: Path) -> Isolation:
     """The isolation of `aloft invoke --local`, probed in the CLI's process: the daemon's
-    (`home` is the local cloud's, hidden too), without an artifact store (its code is the
-    project's `.aloft/run/`)."""
+    (`home` is the local cloud's), without an artifact store, and `project` hidden too,
+    wherever it is (/srv/shop, not only in the home): the function's code is its build in the
+    project's `.aloft/run/`, as Lambda's is the artifact, not the sources beside it."""
     mode, detail = probe()
     if mode == "none":
         return Isolation("none", detail)
-    return Isolation(mode, detail, hidden_dirs(home), None, _shares())
+    return Isolation(mode, detail, (*hidden_dirs(home), str(project)), None, _shares())
 
 
 def _shares() -> tuple[str, ...]:
