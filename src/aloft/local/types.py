@@ -75,28 +75,62 @@ class Runtime:
                    layer if isinstance(layer, str) else None, own)
 
 
-# Made for every request (a frozen dataclass's __init__ costs 4 times a plain one's): not frozen,
-# but nothing changes one once it is made.
-@dataclass(slots=True)
 class InvokeResult:
     """What one invocation produced. `payload` is the function's JSON-encoded return value, or
-    Lambda's error object (`errorMessage`, `errorType`, `stackTrace`) when status is not ok."""
+    Lambda's error object (`errorMessage`, `errorType`, `stackTrace`) when status is not ok.
 
-    request_id: str
-    status: InvokeStatus
-    payload: bytes
-    duration_ms: float
-    init_ms: float | None = None  # set on a cold start
-    max_memory_mb: int = 0
-    version: int = 0
-    # With `InstancePool.invoke(..., http=True)` an ok result is already the HTTP response API
-    # Gateway would make of the function's return value (payload is then empty).
-    response: HttpResponse | None = None
-    # With a `response`, the invocation's closing log entry (END and REPORT, START first when
-    # it is still unwritten) is left to the caller, which writes it with its request line as one
-    # entry (one log entry per request: logging is on every request's path).
-    report: str | None = None
-    log_stream: str | None = None  # the log stream of the instance that ran it
+    Made for every request, so a plain class: compiled (aloft.local.compiled), its __init__ is
+    native, where a dataclass's stays Python (five times the cost). Nothing changes one once
+    it is made."""
+
+    __slots__ = ("duration_ms", "init_ms", "log_stream", "max_memory_mb", "payload", "report",
+                 "request_id", "response", "status", "version")
+
+    def __init__(
+        self,
+        request_id: str,
+        status: InvokeStatus,
+        payload: bytes,
+        duration_ms: float,
+        init_ms: float | None = None,  # set on a cold start
+        max_memory_mb: int = 0,
+        version: int = 0,
+        # With `InstancePool.invoke(..., http=True)` an ok result is already the HTTP response
+        # API Gateway would make of the function's return value (payload is then empty).
+        response: HttpResponse | None = None,
+        # With a `response`, the invocation's closing log entry (END and REPORT, START first
+        # when it is still unwritten) is left to the caller, which writes it with its request
+        # line as one entry (one log entry per request: logging is on every request's path).
+        report: str | None = None,
+        log_stream: str | None = None,  # the log stream of the instance that ran it
+    ) -> None:
+        self.request_id = request_id
+        self.status = status
+        self.payload = payload
+        self.duration_ms = duration_ms
+        self.init_ms = init_ms
+        self.max_memory_mb = max_memory_mb
+        self.version = version
+        self.response = response
+        self.report = report
+        self.log_stream = log_stream
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.request_id, self.status, self.payload, self.duration_ms, self.init_ms,
+                self.max_memory_mb, self.version, self.response, self.report, self.log_stream)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InvokeResult):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # as the dataclass it was
+
+    def __repr__(self) -> str:
+        names = ("request_id", "status", "payload", "duration_ms", "init_ms", "max_memory_mb",
+                 "version", "response", "report", "log_stream")
+        return "InvokeResult(" + ", ".join(
+            f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True)) + ")"
 
 
 @dataclass(frozen=True)
@@ -215,16 +249,41 @@ class Registry(Protocol):
     def stages(self) -> list[StageRoutes]: ...
 
 
-@dataclass(slots=True)  # one per request: not frozen (see InvokeResult)
 class HttpRequest:
-    """One HTTP request as the gateway and the control handler see it (socket-free)."""
+    """One HTTP request as the gateway and the control handler see it (socket-free). One per
+    request: a plain class, as InvokeResult is."""
 
-    method: str
-    path: str  # raw (percent-encoded) path, without the query string
-    query: str  # raw query string, without "?"
-    headers: Sequence[tuple[str, str]]  # in order; names lower-case
-    body: bytes = b""
-    client: str = "127.0.0.1"  # the client's IP address
+    __slots__ = ("body", "client", "headers", "method", "path", "query")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,  # raw (percent-encoded) path, without the query string
+        query: str,  # raw query string, without "?"
+        headers: Sequence[tuple[str, str]],  # in order; names lower-case
+        body: bytes = b"",
+        client: str = "127.0.0.1",  # the client's IP address
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.client = client
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HttpRequest):
+            return NotImplemented
+        return (self.method, self.path, self.query, list(self.headers), self.body,
+                self.client) == (other.method, other.path, other.query, list(other.headers),
+                                 other.body, other.client)
+
+    __hash__ = None  # type: ignore[assignment]  # as the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"HttpRequest(method={self.method!r}, path={self.path!r}, "
+                f"query={self.query!r}, headers={self.headers!r}, body={self.body!r}, "
+                f"client={self.client!r})")
 
     def header(self, name: str) -> str | None:
         """The first value of a header (`name` lower-case)."""

@@ -146,17 +146,26 @@ def _overflow_answer() -> bytes:
         keep_alive=False)
 
 
-@dataclass(slots=True)
 class _Request:
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    keep_alive: bool
-    http10: bool
-    answer: HttpResponse | None  # the server's own answer (413, 421, 431, ...): nothing runs
-    control: bool  # under a control prefix (and there is a control handler)
+    """A parsed request, for the connection's worker. (A plain class: compiled, its __init__
+    is native; a dataclass's stays Python.)"""
+
+    __slots__ = ("answer", "body", "control", "headers", "http10", "keep_alive", "method",
+                 "path", "query")
+
+    def __init__(self, method: str, path: str, query: str, headers: list[tuple[str, str]],
+                 body: bytes, keep_alive: bool, http10: bool,
+                 answer: HttpResponse | None,  # the server's own (413, 421, 431, ...)
+                 control: bool) -> None:  # under a control prefix (there is a handler)
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.keep_alive = keep_alive
+        self.http10 = http10
+        self.answer = answer
+        self.control = control
 
 
 class _Refused(Exception):

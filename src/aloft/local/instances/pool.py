@@ -89,19 +89,23 @@ class _Version(TemplateSlot):
         return sum(1 for i in self.live if i.provisioned)
 
 
-@dataclass(slots=True, eq=False)
 class Invocation:
-    """One request on its instance: what its result, log lines and metrics need. Not frozen:
-    one is made per request, and a frozen dataclass's __init__ costs four times as much."""
+    """One request on its instance: what its result, log lines and metrics need. One is made
+    per request: a plain class (compiled, its __init__ is native; a dataclass's stays
+    Python)."""
 
-    version: _Version
-    instance: Instance
-    request_id: str
-    init_extra: float  # ms this request waited for its version's template to initialise
-    cold: bool  # the instance's first request
-    trace: str  # the X-Ray trace id's Root
-    turn: int  # the instance's `turn` while this is its request: once it differs, the
-    # instance has gone on to a request sent ahead, which has this one's slot
+    __slots__ = ("cold", "init_extra", "instance", "request_id", "trace", "turn", "version")
+
+    def __init__(self, version: _Version, instance: Instance, request_id: str,
+                 init_extra: float, cold: bool, trace: str, turn: int) -> None:
+        self.version = version
+        self.instance = instance
+        self.request_id = request_id
+        self.init_extra = init_extra  # ms it waited for its version's template to initialise
+        self.cold = cold  # the instance's first request
+        self.trace = trace  # the X-Ray trace id's Root
+        self.turn = turn  # the instance's `turn` while this is its request: once it differs,
+        # the instance has gone on to a request sent ahead, which has this one's slot
 
 
 class _Handoff:
