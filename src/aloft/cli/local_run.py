@@ -143,7 +143,8 @@ def invoke_locally(
         runtime_dir = None
     spec = local_run_stage(service).function(function)
     timeout = float(spec.timeout)
-    command = _command(python, service, spec, [code_dir, layer_dir, runtime_dir])
+    env = instance_environment(service, function, code_dir, layer_dir, runtime_dir=runtime_dir)
+    command = _command(python, service, spec, [code_dir, layer_dir, runtime_dir], env)
     logs = _LogCopy() if readable_logs else None
     try:
         proc = subprocess.run(
@@ -152,8 +153,7 @@ def invoke_locally(
             stdout=subprocess.PIPE,
             stderr=logs.write_end if logs else None,  # the logs stream as they are written
             cwd=code_dir,
-            env=instance_environment(service, function, code_dir, layer_dir,
-                                     runtime_dir=runtime_dir),
+            env=env,
             timeout=timeout + _GRACE_SECONDS,
             check=False,
         )
@@ -186,14 +186,15 @@ def _sandbox_failed(proc: subprocess.CompletedProcess[bytes]) -> bool:
     return proc.returncode == SANDBOX_FAILED
 
 
-def _command(python: str, service: Service, fn: FunctionSpec, dirs: list[Path | None]
-             ) -> list[str]:
+def _command(python: str, service: Service, fn: FunctionSpec, dirs: list[Path | None],
+             env: dict[str, str]) -> list[str]:
     """`python -S -m aloft.runtime.invoke` (no -P: 3.9 lacks it), narrowed first as the local
     cloud narrows its instances (worker/sandbox.py `run`): the function sees `dirs` (its code,
     layer and runtime, read-only), the interpreter and its own /tmp, not the project's other
     files, the user's home, the local cloud's home or the build cache, as on Lambda. Without
     isolation here (ALOFT_SANDBOX=0, not Linux) it runs with the user's view."""
     from aloft.local.instances import isolation
+    from aloft.local.instances.worker.sandbox import SPEC_ENV
     from aloft.local.store.home import resolve_home
 
     found = isolation.for_local_run(resolve_home(), service.root)
@@ -203,16 +204,11 @@ def _command(python: str, service: Service, fn: FunctionSpec, dirs: list[Path | 
     if spec is None:
         return [python, "-S", "-m", INVOKE_MODULE]
     pycache.mkdir(parents=True, exist_ok=True)
-    for name, value in fn.environment:
-        path = found.unseen(value)
-        if path is not None:
-            folder = path if os.path.isdir(path) else os.path.dirname(path)
-            render.warning(
-                f"function {fn.name}: environment {name} names {path}, which the function "
-                "cannot see (as on Lambda, it sees its own code, not your home directory). "
-                "Keep the data in /tmp, a database or a bucket, or share its directory: "
-                f"`ALOFT_SANDBOX_SHARE={folder} aloft invoke --local ...`")
-    return [python, "-S", str(isolation.SANDBOX_MAIN), "run", spec, INVOKE_MODULE]
+    for warning in found.unseen_warnings(fn.name, fn.environment,
+                                         "`ALOFT_SANDBOX_SHARE={folder} aloft invoke --local ...`"):
+        render.warning(warning)
+    env[SPEC_ENV] = spec  # (in its environment, not its argv: see sandbox.py)
+    return [python, "-S", str(isolation.SANDBOX_MAIN), "run", INVOKE_MODULE]
 
 
 class _LogCopy:

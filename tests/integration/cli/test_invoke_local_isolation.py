@@ -47,6 +47,10 @@ def look(event, context):
 
     seen["boto3"] = boto3.__name__
     seen["data"] = _try(os.environ.get("DATA_FILE", "/nonexistent"))
+    # what it hides and keeps is neither in its environment nor on its command line (`ps`)
+    seen["spec in environment"] = any("hide" in v for v in os.environ.values())
+    with open("/proc/self/cmdline", "rb") as f:
+        seen["spec on command line"] = b"hide" in f.read()
     return seen
 '''
 
@@ -106,11 +110,13 @@ def test_a_local_invocation_sees_its_code_not_the_users_files(aloft: Aloft, user
     assert seen["write code"] == "OSError"  # EROFS
     assert seen["boto3"] == "boto3"
     assert seen["data"] == "FileNotFoundError"
-    # The deploy's warning, with the fix for this command
-    warning = next(line for line in stderr.splitlines() if "DATA_FILE" in line)
+    assert seen["spec in environment"] is False
+    assert seen["spec on command line"] is False
+    # The deploy's warning, with the fix for this command (as one line: the console wraps it)
+    said = " ".join(stderr.split())
     data = (user_home / "shop" / "data").resolve()
-    assert str(data / "prices.csv") in warning
-    assert f"ALOFT_SANDBOX_SHARE={data} aloft invoke --local" in stderr
+    assert f"environment DATA_FILE names {data / 'prices.csv'}, which functions run by" in said
+    assert f"ALOFT_SANDBOX_SHARE={data} aloft invoke --local" in said
     # Bytecode still goes to the project's .aloft/pycache (shared read-write)
     assert any((user_home / "shop" / ".aloft" / "pycache").rglob("handler*.pyc"))
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -659,16 +658,6 @@ def unseen_paths(stage: Stage) -> list[str]:
     the stage's functions cannot see (in the user's home, say: `DATABASE_URL=sqlite:////home/
     me/shop/dev.db`), where the function would fail at run time on a bare ENOENT or EACCES."""
     found = isolation.current()
-    warnings = []
-    for fn in stage.functions:
-        for name, value in fn.environment:
-            path = found.unseen(value)
-            if path is not None:
-                folder = path if os.path.isdir(path) else os.path.dirname(path)
-                warnings.append(
-                    f"function {fn.name}: environment {name} names {path}, which functions in "
-                    "the local cloud cannot see (as on Lambda, they see their own code, not "
-                    "your home directory or the platform's). Keep the data in /tmp, a "
-                    "database or a bucket, or share its directory as an EFS mount would be: "
-                    f"`aloft cloud stop`, then `ALOFT_SANDBOX_SHARE={folder} aloft deploy`")
-    return warnings
+    return [warning for fn in stage.functions for warning in found.unseen_warnings(
+        fn.name, fn.environment, "`aloft cloud stop`, then `ALOFT_SANDBOX_SHARE={folder} aloft "
+        "deploy`")]

@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,7 @@ class Isolation:
     artifacts: str | None = None  # the artifact store's unpacked trees (templates hide them)
     share: tuple[str, ...] = ()  # bound read-write (ALOFT_SANDBOX_SHARE)
     views: str | None = None  # where zygotes' views of `artifacts` are made (namespaces only)
+    where: str = "in the local cloud"  # where functions run so (for warnings)
 
     @property
     def active(self) -> bool:
@@ -90,6 +92,23 @@ class Isolation:
         if any(under(real, [s]) and under(s, hidden) for s in shares):
             return None
         return real
+
+    def unseen_warnings(self, function: str, environment: Iterable[tuple[str, str]],
+                        share: str) -> list[str]:
+        """A warning for each of `function`'s environment values that names a path it cannot
+        see (`unseen`), with `share` (a command, `{folder}` in it) as the fix."""
+        warnings = []
+        for name, value in environment:
+            path = self.unseen(value)
+            if path is not None:
+                folder = path if os.path.isdir(path) else os.path.dirname(path)
+                warnings.append(
+                    f"function {function}: environment {name} names {path}, which functions "
+                    f"{self.where} cannot see (as on Lambda, they see their own code, not your "
+                    "home directory or the platform's). Keep the data in /tmp, a database or a "
+                    "bucket, or share its directory as an EFS mount would be: "
+                    + share.format(folder=folder))
+        return warnings
 
     def _dump(self, spec: dict[str, object]) -> str:
         if self.mode == LANDLOCK:
@@ -246,7 +265,8 @@ def for_local_run(home: Path, project: Path) -> Isolation:
     mode, detail = probe()
     if mode == "none":
         return Isolation("none", detail)
-    return Isolation(mode, detail, (*hidden_dirs(home), str(project)), None, _shares())
+    return Isolation(mode, detail, (*hidden_dirs(home), str(project)), None, _shares(),
+                     where="run by `aloft invoke --local`")
 
 
 def _shares() -> tuple[str, ...]:

@@ -25,9 +25,10 @@ instance forked from a template applies it again, so that it cannot signal its t
 its siblings either.
 
 Run as a program (`python -S sandbox.py probe`) it tells whether narrowing works here (first
-line) and whether scoping does (second line). `python -S sandbox.py run SPEC MODULE` narrows
-itself by SPEC (JSON), drops its privileges and runs MODULE as `python -S -m MODULE` would
-(`aloft invoke --local`: one invocation, isolated as an instance is).
+line) and whether scoping does (second line). `python -S sandbox.py run MODULE` narrows itself
+by the spec in its environment (SPEC_ENV, JSON: not in its argv, which `ps` shows every
+process, functions included), drops its privileges and runs MODULE as `python -S -m MODULE`
+would (`aloft invoke --local`: one invocation, isolated as an instance is).
 """
 
 from __future__ import annotations
@@ -437,6 +438,7 @@ def probe(mode: str = "") -> str:
 
 
 SANDBOX_FAILED = 70  # `run`'s exit status when it cannot narrow (the module never runs)
+SPEC_ENV = "ALOFT_SANDBOX_SPEC"  # `run`'s spec (protocol.SANDBOX_ENV, which instances read)
 
 
 def run_narrowed(spec: dict[str, Any], module: str) -> None:
@@ -463,7 +465,7 @@ def run_narrowed(spec: dict[str, Any], module: str) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["probe"]:
         print(probe(*sys.argv[2:3]))
-    elif sys.argv[1:2] == ["run"] and len(sys.argv) == 4:
+    elif sys.argv[1:2] == ["run"] and len(sys.argv) == 3:
         import json
 
-        run_narrowed(json.loads(sys.argv[2]), sys.argv[3])
+        run_narrowed(json.loads(os.environ.pop(SPEC_ENV, "{}")), sys.argv[2])
