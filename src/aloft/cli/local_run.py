@@ -167,7 +167,7 @@ def invoke_locally(
         if logs is not None:
             logs.close()
     output = proc.stdout.decode("utf-8", errors="replace").strip()
-    if proc.returncode and not output and command[2:3] != ["-m"] and _sandbox_failed(proc):
+    if proc.returncode and not output and _sandbox_failed(proc.returncode, env):
         raise InvokeError(
             "could not isolate the function (why is said above); it did not run",
             where=Location(function=function, stage=service.stage),
@@ -180,10 +180,11 @@ def invoke_locally(
 INVOKE_MODULE = "aloft.runtime.invoke"
 
 
-def _sandbox_failed(proc: subprocess.CompletedProcess[bytes]) -> bool:
-    from aloft.local.instances.worker.sandbox import SANDBOX_FAILED
+def _sandbox_failed(returncode: int, env: Mapping[str, str]) -> bool:
+    """The process was to narrow itself (`_command` gave it a spec) and could not."""
+    from aloft.local.instances.worker.sandbox import SANDBOX_FAILED, SPEC_ENV
 
-    return proc.returncode == SANDBOX_FAILED
+    return SPEC_ENV in env and returncode == SANDBOX_FAILED
 
 
 def _command(python: str, service: Service, fn: FunctionSpec, dirs: list[Path | None],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from aloft.stage.records import ApiAuth, RouteAuth
 
@@ -75,7 +75,31 @@ class Runtime:
                    layer if isinstance(layer, str) else None, own)
 
 
-class InvokeResult:
+class _Record:
+    """Equality and repr over `_FIELDS`, in order, for the plain classes made per request
+    (what the dataclasses they replaced gave); not hashable, as those were not."""
+
+    __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(
+            f"{name}={value!r}" for name, value in zip(self._FIELDS, self._values(),
+                                                       strict=True)) + ")"
+
+
+class InvokeResult(_Record):
     """What one invocation produced. `payload` is the function's JSON-encoded return value, or
     Lambda's error object (`errorMessage`, `errorType`, `stackTrace`) when status is not ok.
 
@@ -85,6 +109,8 @@ class InvokeResult:
 
     __slots__ = ("duration_ms", "init_ms", "log_stream", "max_memory_mb", "payload", "report",
                  "request_id", "response", "status", "version")
+    _FIELDS = ("request_id", "status", "payload", "duration_ms", "init_ms", "max_memory_mb",
+               "version", "response", "report", "log_stream")
 
     def __init__(
         self,
@@ -114,23 +140,6 @@ class InvokeResult:
         self.response = response
         self.report = report
         self.log_stream = log_stream
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.request_id, self.status, self.payload, self.duration_ms, self.init_ms,
-                self.max_memory_mb, self.version, self.response, self.report, self.log_stream)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, InvokeResult):
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    __hash__ = None  # type: ignore[assignment]  # as the dataclass it was
-
-    def __repr__(self) -> str:
-        names = ("request_id", "status", "payload", "duration_ms", "init_ms", "max_memory_mb",
-                 "version", "response", "report", "log_stream")
-        return "InvokeResult(" + ", ".join(
-            f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True)) + ")"
 
 
 @dataclass(frozen=True)
@@ -249,11 +258,12 @@ class Registry(Protocol):
     def stages(self) -> list[StageRoutes]: ...
 
 
-class HttpRequest:
+class HttpRequest(_Record):
     """One HTTP request as the gateway and the control handler see it (socket-free). One per
     request: a plain class, as InvokeResult is."""
 
     __slots__ = ("body", "client", "headers", "method", "path", "query")
+    _FIELDS = ("method", "path", "query", "headers", "body", "client")
 
     def __init__(
         self,
@@ -270,20 +280,6 @@ class HttpRequest:
         self.headers = headers
         self.body = body
         self.client = client
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, HttpRequest):
-            return NotImplemented
-        return (self.method, self.path, self.query, list(self.headers), self.body,
-                self.client) == (other.method, other.path, other.query, list(other.headers),
-                                 other.body, other.client)
-
-    __hash__ = None  # type: ignore[assignment]  # as the dataclass it was
-
-    def __repr__(self) -> str:
-        return (f"HttpRequest(method={self.method!r}, path={self.path!r}, "
-                f"query={self.query!r}, headers={self.headers!r}, body={self.body!r}, "
-                f"client={self.client!r})")
 
     def header(self, name: str) -> str | None:
         """The first value of a header (`name` lower-case)."""

@@ -16,6 +16,7 @@ import pytest
 
 from aloft.local.instances import isolation
 from tests.integration.cli.cli_run import Aloft
+from tests.isolation_required import no_isolation
 
 pytestmark = pytest.mark.slow
 
@@ -60,8 +61,9 @@ def user_home(request: pytest.FixtureRequest) -> Iterator[Path]:
     """A home directory outside /tmp holding a secret, the local cloud's home (a token) and
     the project, `shop` (in the home, or a link there to a project outside it, as /srv/shop
     would be)."""
-    if isolation.probe()[0] == "none":  # pragma: no cover - a machine without isolation
-        pytest.skip(f"no isolation on this machine: {isolation.probe()[1]}")
+    mode, described = isolation.probe()
+    if mode == "none":  # pragma: no cover - a machine without isolation
+        no_isolation(described)
     home = Path(tempfile.mkdtemp(prefix="aloft-user-", dir="/var/tmp"))
     srv = Path(tempfile.mkdtemp(prefix="aloft-srv-", dir="/var/tmp"))
     try:

@@ -21,6 +21,7 @@ from tests.integration.local.dataplane_helpers import (
     build_artifact,
     function_version,
 )
+from tests.isolation_required import no_isolation
 from tests.waiting import wait_until
 
 OUTCOMES = """
@@ -94,19 +95,6 @@ NOT_THERE = {"ENOENT", "EACCES", "EPERM"}
 cloud = cloud_fixture()
 
 
-def _no_isolation(described: str) -> None:
-    """Isolation is not in force: a failure where this machine has user namespaces (the
-    sandbox should have worked: these tests must not pass by skipping), else a skip."""
-    try:
-        allowed = int(Path("/proc/sys/user/max_user_namespaces").read_text())
-    except (OSError, ValueError):
-        allowed = 0
-    if Path("/proc/self/ns/user").exists() and allowed > 0 \
-            and os.environ.get("ALOFT_SANDBOX") != "0":
-        pytest.fail(f"instance isolation is off on a machine with user namespaces: {described}")
-    pytest.skip(f"no isolation on this machine: {described}")
-
-
 def _no_landlock(abi: int, described: str) -> None:
     """Landlock (at `abi`) is not in force: a failure where the kernel offers it, else a skip."""
     if sandbox.landlock_abi() >= abi:
@@ -117,7 +105,7 @@ def _no_landlock(abi: int, described: str) -> None:
 def _isolated(cloud: Cloud) -> None:
     described = cloud.client.call("GET", "cloud")["isolation"]
     if not described.startswith(isolation.NAMESPACES):
-        _no_isolation(described)
+        no_isolation(described)
 
 
 def _deploy(cloud: Cloud, tmp_path: Path, name: str, tmp_mb: int = 512,
@@ -187,7 +175,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path
     (home / "token").write_text("secret")
     monkeypatch.setattr(isolation, "_current", isolation.current())  # restored after the test
     if not isolation.configure(home, artifacts).active:
-        _no_isolation(isolation.current().describe())
+        no_isolation(isolation.current().describe())
     return home, artifacts
 
 
@@ -252,7 +240,7 @@ def test_each_instance_has_its_own_tmp(tmp_path: Path, monkeypatch: pytest.Monke
     (home / "artifacts").mkdir(parents=True)
     monkeypatch.setattr(isolation, "_current", isolation.current())
     if not isolation.configure(home, home / "artifacts").active:
-        _no_isolation(isolation.current().describe())
+        no_isolation(isolation.current().describe())
     fv = function_version(build_artifact(home / "artifacts" / "code", {"fns.py": TMP_FNS},
                                          {"touch": "fns.touch"}), "touch")
     loop = LoopThread()
@@ -558,7 +546,7 @@ def test_the_users_home_is_hidden_but_what_a_function_needs_from_it(
     if mode == "landlock" and configured.mode != isolation.LANDLOCK:
         _no_landlock(1, configured.describe())
     if mode == "namespaces" and configured.mode != isolation.NAMESPACES:
-        _no_isolation(configured.describe())
+        no_isolation(configured.describe())
     assert str(user.resolve()) in configured.hide
     fvs = _two_versions(artifacts, start, LANDLOCK_FNS, "look")
     code = fvs[1 if start == "zygote" else 0].code_dir
