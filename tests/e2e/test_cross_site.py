@@ -95,8 +95,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Pat
     c = Cloud(tmp_path_factory.mktemp("home"), env=USER)
     c.start()
     root = tmp_path_factory.mktemp("project")
-    out = root / "out"
-    out.mkdir()
+    out = tmp_path_factory.mktemp("out")  # not in the project, which functions cannot see
     write_project(root, f"""
         service: xs
         functions:

@@ -157,8 +157,7 @@ def deployed_project(
     cloud.start()
     try:
         root = tmp_path_factory.mktemp("project")
-        out = root / "out"
-        out.mkdir()
+        out = tmp_path_factory.mktemp("out")  # not in the project, which functions cannot see
         write_project(root, config(out), files)
         svc = service(root)
         cloud.provider.deploy(svc)

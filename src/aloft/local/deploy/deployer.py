@@ -73,6 +73,9 @@ log = logging.getLogger("aloft.local.deployer")
 KEEP_DEPLOYMENTS = 10
 """Deployments kept per stage for `rollback`; older ones, their versions and artifacts go."""
 
+PROJECT_KEY = "project"
+"""The deployment's record of the directory it was deployed from (`Service.root`)."""
+
 
 def stage_url(port: int, service: str, stage: str) -> str:
     """The stage's URL under the path prefix (any HTTP client reaches 127.0.0.1)."""
@@ -167,7 +170,11 @@ class Deployer:
         self.deploys = CancellableDeploys()
 
     async def reload(self) -> None:
-        self.registry.swap(await asyncio.to_thread(load_snapshot, self.state))
+        snapshot = await asyncio.to_thread(load_snapshot, self.state)
+        isolation.hide_projects(str(info.deployment.extra[PROJECT_KEY])
+                                for info in snapshot.stages.values()
+                                if info.deployment.extra.get(PROJECT_KEY))
+        self.registry.swap(snapshot)
         if self.endpoint is not None:
             await self.endpoint.set_grants(await asyncio.to_thread(all_grants, self.state))
         if self.on_change is not None:
@@ -290,6 +297,7 @@ class Deployer:
             timings["resources_ms"] = (time.perf_counter() - mark) * 1000
             mark = time.perf_counter()
         published = await self._versions(job, work, code_dir, layer_dir, now)
+        isolation.hide_projects([service.root])  # before its new code first runs
         new = {r.fv.function: r.fv for r in published}
         first = self.registry.stage(service.service, service.stage) is None
         self.registry.checking(list(new.values()))  # until the alias points at them, or never
@@ -437,7 +445,8 @@ class Deployer:
                               fn.dead_letter]
                 for fn in stage.functions
             }, SOURCES_KEY: bindings_json(stage),  # event sources follow the deployment
-                RULES_KEY: rules_json(stage)},
+                RULES_KEY: rules_json(stage),
+                PROJECT_KEY: str(service.root)},  # hidden from functions (isolation.py)
             schedules=tuple(DeployedSchedule(s.name, s.function, s.expression, s.input, s.kind,
                                              s.enabled) for s in schedules),
         )

@@ -2,21 +2,23 @@
 
 On Linux with unprivileged user namespaces, every template, zygote and fresh instance narrows
 its view of the machine as it starts (worker/sandbox.py): `$ALOFT_HOME`, the user's `~/.aws`,
-the build cache (`~/.cache/aloft`: every project's dependencies, zipped and unpacked) and the
-user's whole home directory (other projects, SSH keys, other clouds' credentials) are empty,
-what it needs from them (its code and layers, the interpreter) bound back read-only, /tmp its
-own; on Linux 6.12+ it also cannot signal processes other than its own children (Landlock's
-scopes). A zygote sees, of the artifact store, only its own view of it (zygote_view.py): its
-layer and the code of the versions it forks, never another service's. Where user namespaces are
-turned off (Ubuntu's AppArmor rule, a sysctl, some containers), Landlock's file rules give the
-same view on the machine's own mounts (Linux 5.13+): hidden directories unreadable rather than
-empty, /tmp the machine's, and a zygote that keeps the whole store (its rules cannot grow as
-versions are deployed). Where neither works (another OS), instances run with the daemon's view;
-`aloft doctor` and `aloft cloud status` say which it is. ALOFT_SANDBOX=0 turns it off
-(debugging), ALOFT_SANDBOX=landlock asks for Landlock where namespaces work too;
-ALOFT_SANDBOX_SHARE (directories, `:`-separated) binds host directories read-write into every
-instance, as an EFS mount would be (the test suite's functions report through files), also
-inside the user's home, without showing a hidden directory again if it lies inside one.
+the build cache (`~/.cache/aloft`: every project's dependencies, zipped and unpacked), the
+user's whole home directory (other projects, SSH keys, other clouds' credentials) and the
+directories of the projects deployed (their sources and `.env` files, wherever they are:
+/srv/shop too) are empty, what it needs from them (its code and layers, the interpreter) bound
+back read-only, /tmp its own; on Linux 6.12+ it also cannot signal processes other than its own
+children (Landlock's scopes). A zygote sees, of the artifact store, only its own view of it
+(zygote_view.py): its layer and the code of the versions it forks, never another service's.
+Where user namespaces are turned off (Ubuntu's AppArmor rule, a sysctl, some containers),
+Landlock's file rules give the same view on the machine's own mounts (Linux 5.13+): hidden
+directories unreadable rather than empty, /tmp the machine's, and a zygote that keeps the whole
+store (its rules cannot grow as versions are deployed). Where neither works (another OS),
+instances run with the daemon's view; `aloft doctor` and `aloft cloud status` say which it is.
+ALOFT_SANDBOX=0 turns it off (debugging), ALOFT_SANDBOX=landlock asks for Landlock where
+namespaces work too; ALOFT_SANDBOX_SHARE (directories, `:`-separated) binds host directories
+read-write into every instance, as an EFS mount would be (the test suite's functions report
+through files), also inside the user's home, without showing a hidden directory again if it
+lies inside one.
 
 The daemon `configure`s it once at start (a probe in a child process, ~20 ms); the pool reads
 `current()` when it starts a process.
@@ -29,7 +31,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +56,7 @@ class Isolation:
     artifacts: str | None = None  # the artifact store's unpacked trees (templates hide them)
     share: tuple[str, ...] = ()  # bound read-write (ALOFT_SANDBOX_SHARE)
     views: str | None = None  # where zygotes' views of `artifacts` are made (namespaces only)
+    projects: tuple[str, ...] = ()  # the deployed projects' directories (`hide_projects`)
     where: str = "in the local cloud"  # where functions run so (for warnings)
 
     @property
@@ -83,7 +86,7 @@ class Isolation:
         from aloft.local.instances.worker.sandbox import _under as under
 
         real = os.path.realpath(path)
-        hidden = [os.path.realpath(h) for h in self.hide]
+        hidden = [os.path.realpath(h) for h in (*self.hide, *self.projects)]
         if not under(real, hidden):
             return None
         # a share inside a hidden directory shows through it; one around it does not
@@ -105,8 +108,9 @@ class Isolation:
                 warnings.append(
                     f"function {function}: environment {name} names {path}, which functions "
                     f"{self.where} cannot see (as on Lambda, they see their own code, not your "
-                    "home directory or the platform's). Keep the data in /tmp, a database or a "
-                    "bucket, or share its directory as an EFS mount would be: "
+                    "project's sources, your home directory or the platform's). Keep the data "
+                    "in /tmp, a database or a bucket, or share its directory as an EFS mount "
+                    "would be: "
                     + share.format(folder=folder))
         return warnings
 
@@ -128,7 +132,7 @@ class Isolation:
             return None
         keep = [str(d) for d in (fv.layer_dir, fv.runtime_dir) if d is not None]
         keep += also
-        spec: dict[str, object] = {"hide": list(self.hide), "keep": keep,
+        spec: dict[str, object] = {"hide": [*self.hide, *self.projects], "keep": keep,
                                    "share": list(self.share), "tmp_mb": fv.ephemeral_storage}
         if zygote and view is not None and self.artifacts:
             spec["map"] = [[str(view.path), self.artifacts]]
@@ -150,11 +154,13 @@ class Isolation:
 
     def template_spec(self, fv: FunctionVersion) -> str | None:
         """The spec of a template forked from a zygote: it hides the artifacts the zygote
-        kept, and keeps its own code and layer."""
+        kept and the projects deployed since the zygote started, and keeps its own code and
+        layer."""
         if not self.active or not self.artifacts:
             return self.spec(fv)
         keep = [str(fv.code_dir)] + ([str(fv.layer_dir)] if fv.layer_dir else [])
-        return self._dump({"hide": [self.artifacts], "keep": keep, "share": list(self.share),
+        return self._dump({"hide": [self.artifacts, *self.projects], "keep": keep,
+                           "share": list(self.share),
                            "tmp_mb": fv.ephemeral_storage})
 
 
@@ -181,13 +187,13 @@ def probe() -> tuple[str, str]:
     signals = ("signals and abstract sockets confined (Landlock)" if scoped == "scoped"
                else f"other processes can be signalled ({scoped})")
     if first == NAMESPACES:
-        return NAMESPACES, ("user + mount namespaces: the home directory, $ALOFT_HOME and the "
-                            "build cache hidden, "
+        return NAMESPACES, ("user + mount namespaces: the home directory, the projects "
+                            "deployed, $ALOFT_HOME and the build cache hidden, "
                             f"code read-only, own /tmp; {signals}")
     if first.startswith(LANDLOCK):
         why = first.removeprefix(f"{LANDLOCK}: ")
         return LANDLOCK, (f"Landlock, without user namespaces ({why}): the home directory, "
-                          "$ALOFT_HOME and the build cache unreadable, "
+                          "the projects deployed, $ALOFT_HOME and the build cache unreadable, "
                           "code read-only, writes only to /tmp and /dev (shared with the machine); "
                           f"{signals}")
     return "none", (f"neither user namespaces nor Landlock ({answer.removeprefix('none: ')}): "
@@ -254,6 +260,34 @@ def configure(home: Path, artifacts: Path) -> Isolation:
 
 
 def current() -> Isolation:
+    return _current
+
+
+# What a deployed project may not be: a directory that holds the machine's own (hiding it
+# would hide the interpreter's libraries, /tmp or /dev from every function).
+_SYSTEM = ("/tmp", "/dev", "/proc", "/sys", "/usr", "/etc", "/lib", "/bin", "/var/tmp")
+
+
+def hide_projects(roots: Iterable[str | Path]) -> Isolation:
+    """Hide the directories of projects deployed (`root`s) from every process started from now
+    on, as the home is: a function sees its build in the artifact store, not the sources
+    beside it, nor another project's (`/srv/shop/.env`), wherever they are; templates hide
+    those deployed after their zygote started. A project that holds a system directory (`/`,
+    `/usr`) is not hidden; one inside the home is already."""
+    global _current
+    if not _current.active:
+        return _current
+    from aloft.local.instances.worker.sandbox import _under as under
+
+    hidden = [os.path.realpath(h) for h in _current.hide]
+    added = list(_current.projects)
+    for root in roots:
+        path = os.path.realpath(root)
+        if path not in added and os.path.isdir(path) and not under(path, hidden) \
+                and not any(under(system, [path]) for system in _SYSTEM):
+            added.append(path)
+    if len(added) > len(_current.projects):
+        _current = replace(_current, projects=tuple(added))
     return _current
 
 

@@ -33,8 +33,9 @@ from tests.waiting import wait_until
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, Path]]:
     cloud = Cloud(tmp_path_factory.mktemp("home"), env=USER)
     cloud.start()
-    root = tmp_path_factory.mktemp("project")
-    out = root / "out"
+    base = tmp_path_factory.mktemp("ctl")
+    root = base / "app"  # the project; what its functions write goes beside it, to out/ (they
+    out = base / "out"   # cannot see the project)
     out.mkdir()
     write_project(root, f"""
         service: ctl
@@ -121,7 +122,7 @@ def test_logs_query_filter_and_follow(deployed: tuple[Cloud, Path], tmp_path: Pa
     from aloft.config import load_project
 
     cloud, out = deployed
-    svc = load_project(out.parent).service("dev")
+    svc = load_project(out.parent / "app").service("dev")
     cloud.provider.invoke(svc, "echo", {"marker": "first-call"})
     lines = list(cloud.provider.logs(svc, function="echo", filter_text="report requestid"))
     assert lines and all(line.function == "echo" for line in lines)

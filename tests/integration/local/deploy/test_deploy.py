@@ -25,9 +25,11 @@ cloud = cloud_fixture()
 
 
 def project(root: Path, name: str, *, app: str = WSGI_APP, extra: str = "") -> Path:
+    """The project in `root`/`name`; what its functions write goes to `root`/out (not in the
+    project: functions cannot see it)."""
     out = root / "out"
     out.mkdir(parents=True, exist_ok=True)
-    return write_project(root, f"""
+    return write_project(root / name, f"""
         service: {name}
         app: app:app
         functions:

@@ -49,9 +49,11 @@ cloud = cloud_fixture()
 
 
 def project(root: Path, name: str, *, version: str = "v1", release: str = "") -> Path:
+    """The project in `root`/`name`; what its functions write goes to `root`/out (not in the
+    project: functions cannot see it)."""
     out = root / "out"
     out.mkdir(parents=True, exist_ok=True)
-    return write_project(root, f"""
+    return write_project(root / name, f"""
         service: {name}
         app: app:app
         health_path: /ready

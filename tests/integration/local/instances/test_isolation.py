@@ -129,6 +129,8 @@ def test_an_instance_sees_only_its_own_files(cloud: Cloud, tmp_path: Path) -> No
                home / "state.db", home / "daemon.json", home / "artifacts"]
     paths = [str(p) for p in secrets] + unpacked + [
         f"/proc/{info.pid}/environ", f"/proc/{info.pid}/root/{home}", f"/proc/{info.pid}/cwd"]
+    # the projects' sources (in the suite's shared directory: hidden as deployed projects)
+    paths += [str(tmp_path / "mine" / "aloft.yml"), str(tmp_path / "other" / "probe.py")]
     out = cloud.provider.invoke(svc, "probe", {"read": paths, "fill_tmp": 601,
                                                "hidden": [str(home), str(home / "artifacts")]})
     assert out.error is None, out.logs
@@ -577,6 +579,124 @@ def test_the_users_home_is_hidden_but_what_a_function_needs_from_it(
         loop.run(pool.close())
         loop.close()
         shutil.rmtree(user, ignore_errors=True)
+
+
+@pytest.mark.parametrize("start", ["forked", "fresh", "zygote"])
+@pytest.mark.parametrize("mode", ["namespaces", "landlock"])
+def test_deployed_projects_are_hidden_wherever_they_are(
+    mode: str, start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A function sees its build, not the project it was built from, nor another deployed
+    project, outside the home too (/srv/shop, here in /var/tmp): not their sources, not
+    their `.env`. A project deployed after a layer's zygote started is hidden from the
+    templates it forks later. A project holding a system directory is not hidden."""
+    import shutil
+    import tempfile
+
+    srv = Path(tempfile.mkdtemp(prefix="aloft-srv-", dir="/var/tmp"))
+    home = srv / "cloud"
+    artifacts = home / "artifacts"
+    artifacts.mkdir(parents=True)
+    secrets = {}
+    for name in ("shop", "later"):
+        (srv / name).mkdir()
+        (srv / name / ".env").write_text(f"{name.upper()}_KEY=secret\n")
+        (srv / name / "fns.py").write_text("X = 1\n")
+        secrets[name] = [str(srv / name / ".env"), str(srv / name / "fns.py")]
+    monkeypatch.setattr(isolation, "_current", isolation.current())
+    if mode == "landlock":
+        monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
+    configured = isolation.configure(home, artifacts)
+    if mode == "landlock" and configured.mode != isolation.LANDLOCK:
+        _no_landlock(1, configured.describe())
+    if mode == "namespaces" and configured.mode != isolation.NAMESPACES:
+        no_isolation(configured.describe())
+    hidden = isolation.hide_projects(["/", "/usr", str(srv / "shop"), str(srv / "gone")])
+    assert hidden.projects == (str((srv / "shop").resolve()),)
+    fvs = _two_versions(artifacts, start, LANDLOCK_FNS, "look")
+    code = fvs[1 if start == "zygote" else 0].code_dir
+    event = {"read": [*secrets["shop"], *secrets["later"], str(code / "fns.py")], "write": [],
+             "daemon": os.getpid()}
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+    try:
+        if start == "zygote":  # version 1 starts the zygote before `later` is deployed
+            assert loop.run(pool.invoke(fvs[0], json.dumps(event).encode())).status == "ok"
+            wait_until(lambda: any(z.ready.done() and z.alive
+                                   for z in pool.templates._zygotes.values()),
+                       timeout=10, interval=0.02, message="a ready zygote")
+        isolation.hide_projects([srv / "later"])
+        result = loop.run(pool.invoke(fvs[1 if start == "zygote" else 0],
+                                      json.dumps(event).encode()))
+        assert result.status == "ok", result.payload
+        seen = json.loads(result.payload)["read"]
+        for path in [*secrets["shop"], *secrets["later"]]:
+            assert seen[path] in NOT_THERE, f"{path} is readable from a function: {seen[path]}"
+        assert seen[str(code / "fns.py")] == "ok"
+    finally:
+        loop.run(pool.close())
+        loop.close()
+        shutil.rmtree(srv, ignore_errors=True)
+
+
+PROJECT_FNS = """
+import errno
+
+
+def look(event, context):
+    out = {}
+    for path in event["read"]:
+        try:
+            with open(path) as fh:
+                out[path] = "read " + fh.read()
+        except OSError as exc:
+            out[path] = errno.errorcode.get(exc.errno, str(exc.errno))
+    return out
+"""
+
+
+def test_a_deployed_project_stays_hidden_after_the_cloud_restarts(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    """A project deployed from outside the home (/srv/shop, here in /var/tmp): its function
+    reads its own code, not the project's `.env` or sources, before and after the local cloud
+    restarts (the daemon learns deployed projects from its state); the deploy warns of an
+    environment value naming a file in the project, as it would of one in the home."""
+    import shutil
+    import tempfile
+
+    _isolated(cloud)
+    srv = Path(tempfile.mkdtemp(prefix="aloft-srv-", dir="/var/tmp"))
+    try:
+        root = write_project(srv / "shop", """
+            service: shop
+            functions:
+              look:
+                handler: fns.look
+                environment:
+                  PRICES: {prices}
+            stages:
+              dev: {{}}
+        """.format(prices=srv / "shop" / "prices.csv"), {"fns.py": PROJECT_FNS})
+        (root / ".env").write_text("STRIPE_KEY=sk_live_secret\n")
+        (root / "prices.csv").write_text("apple,1\n")
+        svc = service(root)
+        result = cloud.provider.deploy(svc)
+        assert [w for w in result.warnings if "cannot see" in w and "PRICES" in w], \
+            result.warnings
+        event = {"read": [str(root / ".env"), str(root / "fns.py"), "fns.py"]}
+        for when in ("deployed", "restarted"):
+            if when == "restarted":
+                cloud.stop()
+                cloud.start()
+            out = cloud.provider.invoke(svc, "look", event)
+            assert out.error is None, out.logs
+            seen = out.payload
+            assert seen[str(root / ".env")] in NOT_THERE, (when, seen)
+            assert seen[str(root / "fns.py")] in NOT_THERE, (when, seen)
+            assert seen["fns.py"].startswith("read \nimport errno"), (when, seen)
+    finally:
+        shutil.rmtree(srv, ignore_errors=True)
 
 
 UNSEEN_CONFIG = """

@@ -75,8 +75,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory
     cloud = Cloud(tmp_path_factory.mktemp("home"), USER)
     cloud.start()
     root = tmp_path_factory.mktemp("project")
-    out = root / "out"
-    out.mkdir()
+    out = tmp_path_factory.mktemp("out")  # not in the project, which functions cannot see
     write_project(root, CONFIG.format(out=out), {"handlers.py": HANDLERS})
     svc = service(root)
     cloud.provider.deploy(svc)

@@ -89,8 +89,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud, 
     cloud = Cloud(tmp_path_factory.mktemp("home"))
     cloud.start()
     root = tmp_path_factory.mktemp("project")
-    out = root / "out"
-    out.mkdir()
+    out = tmp_path_factory.mktemp("out")  # not in the project, which functions cannot see
     write_project(root, CONFIG.format(out=out), {"handlers.py": HANDLERS})
     svc = service(root)
     cloud.provider.deploy(svc)
