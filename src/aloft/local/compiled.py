@@ -12,14 +12,22 @@ runs it) compiles a copy of the package into a directory named after a hash of e
 file of the package. The daemon, and only the daemon, calls `activate` before it imports the
 data plane: the build whose hash matches the sources it runs, if there is one, is put first
 on these modules' packages' paths; else it runs the sources. `ALOFT_COMPILED=0` turns it off.
+
+A daemon that finds no build of its sources starts one in the background (`compile_later`),
+where it can (mypy installed, `pip install 'aloft[fast]'`, and a C compiler): a pip-installed
+aloft, whose sources no `make setup` compiled, runs its data plane compiled from its second
+start on. One build at a time per sources: the builder holds a lock (`lock_path`) that holds
+its pid.
 Tests that import these modules in their own process run the sources (and may patch them);
 every test that starts a daemon runs the compiled modules.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -162,11 +170,91 @@ def describe() -> str:
     return "Python sources" + (f" ({_why_not})" if _why_not else "")
 
 
-def build() -> Path:
-    """Compile MODULES for the current sources, unless built already; the build's directory.
-    Raises CompileError (mypy missing, no C compiler, a type error)."""
+def lock_path(target: Path | None = None) -> Path:
+    """The lock a build of `target` (default: these sources') is made under; it holds the
+    builder's pid."""
+    target = target or build_dir()
+    return target.parent / f".{target.name}.lock"
+
+
+def builder(lock: Path) -> int | None:
+    """The pid of the process building under `lock`, if one is (it holds the lock)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 32).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _compiler() -> str | None:
+    """The C compiler extensions are built with, if it is here."""
+    cc = (sysconfig.get_config_var("CC") or "cc").split()
+    return shutil.which(cc[0]) if cc else None
+
+
+def compile_later(log: Path) -> str | None:
+    """Start building the data plane for these sources in a detached child at the lowest CPU
+    priority, its output in `log`, when no build exists, none is being made and one can be
+    made here; what it does (for the daemon's log and status), or None when nothing is to be
+    done or can be (`aloft doctor` says why)."""
+    if os.environ.get(ENV_SWITCH, "1") == "0":
+        return None
     target = build_dir()
     if (target / MANIFEST).is_file():
+        return None
+    running = builder(lock_path(target))
+    if running is not None:
+        return f"being compiled in the background (pid {running})"
+    if importlib.util.find_spec("mypy") is None or _compiler() is None:
+        return None
+    with open(log, "ab") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-P", "-m", "aloft.local.compiled", "--background"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd="/",
+            start_new_session=True)  # it outlives the daemon: a stop does not waste the work
+    return f"compiling it in the background (pid {child.pid}; the next start runs it compiled)"
+
+
+def build() -> Path:
+    """Compile MODULES for the current sources, unless built already; the build's directory.
+    Raises CompileError (mypy missing, no C compiler, a type error). Another process building
+    them is waited for."""
+    target = build_dir()
+    if (target / MANIFEST).is_file():
+        return target
+    built = _build_locked(target, wait=True)
+    assert built is not None  # (waited for the lock)
+    return built
+
+
+def _build_locked(target: Path, *, wait: bool) -> Path | None:
+    """Build under the lock (holding our pid); without `wait`, None when another process
+    holds it (it builds them)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path(target), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        return _build(target)
+    finally:
+        os.close(fd)  # (releases the lock)
+
+
+def _build(target: Path) -> Path:
+    if (target / MANIFEST).is_file():  # made while we waited for the lock
         return target
     try:
         import mypy.version
@@ -175,7 +263,6 @@ def build() -> Path:
                            "pip install mypy (or run the Python sources)") from None
     print(f"compiling the data plane with mypyc (about a minute): {len(MODULES)} modules "
           f"-> {target}", flush=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="aloft-mypyc-") as scratch:
         src = Path(scratch) / "src"
         shutil.copytree(package_root(), src / "aloft",
@@ -238,16 +325,25 @@ def _prune(keep: Path) -> None:
     """Builds for this interpreter beyond the newest KEEP_BUILDS are of older sources: removed
     (a daemon that runs one has its extensions mapped already)."""
     prefix = f"{_tag()}-"
-    others = [d for d in keep.parent.iterdir() if d != keep and d.name.startswith(prefix)]
+    others = [d for d in keep.parent.iterdir()
+              if d != keep and d.name.startswith(prefix) and d.is_dir()]
     others.sort(key=lambda d: d.stat().st_mtime, reverse=True)
     for old in others[KEEP_BUILDS - 1:]:
         shutil.rmtree(old, ignore_errors=True)
+        lock_path(old).unlink(missing_ok=True)
 
 
-def main() -> int:
-    """`python -m aloft.local.compiled`: build for the current sources (silent when built)."""
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aloft.local.compiled`: build for the current sources (silent when built);
+    `--background` (a daemon's): at the lowest CPU priority, and not when another process is
+    building them already."""
+    background = "--background" in (sys.argv[1:] if argv is None else argv)
     try:
-        build()
+        if background:
+            os.nice(19)
+            _build_locked(build_dir(), wait=False)
+        else:
+            build()
     except (CompileError, OSError) as exc:
         print(f"aloft: the data plane was not compiled: {exc}", file=sys.stderr)
         return 1

@@ -154,6 +154,9 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
                                        ArtifactStore(home.artifacts).unpacked_root)
     log.info("instance isolation: %s", isolated.describe())
     data_plane = compiled.describe()
+    if data_plane.startswith("Python sources"):  # no build of these sources (a pip install)
+        later = compiled.compile_later(home.root / "compile.log")
+        data_plane += f"; {later}" if later else ""
     log.info("data plane: %s", data_plane)
     logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
     logs.start()

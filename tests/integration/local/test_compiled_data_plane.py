@@ -4,6 +4,7 @@ daemon's log claims is checked against the extensions its process has mapped."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -125,3 +126,51 @@ def test_activation_puts_the_build_first_or_says_why_not(
     first = next(m for m in compiled.MODULES if m in sys.modules)
     monkeypatch.setattr(compiled, "_why_not", None)
     assert compiled.activate() == f"{first} was imported before the build could be put first"
+
+
+def test_a_daemon_without_a_build_of_its_sources_compiles_one_in_the_background(
+        tmp_path: Path, build: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As after `pip install 'aloft[fast]'` (no `make setup`): the daemon runs the sources and
+    starts the build in a detached child at the lowest CPU priority, which outlives it; a second
+    daemon meanwhile finds it building (its lock holds its pid) and starts no other. (The build
+    itself is `make setup`'s: the other tests here run it.)"""
+    import os
+    import re
+    import signal
+
+    from tests.waiting import wait_until
+
+    monkeypatch.setenv("ALOFT_COMPILED_DIR", str(tmp_path / "builds"))
+    lock = compiled.lock_path()
+    first = Cloud(tmp_path / "first")
+    second = Cloud(tmp_path / "second")
+    pid = None
+    try:
+        first.start()
+        said = re.search(r"data plane: Python sources \(not compiled for these sources[^\n]*\); "
+                         r"compiling it in the background \(pid (\d+); the next start runs it "
+                         r"compiled\)", _daemon_log(first))
+        assert said is not None, _daemon_log(first)
+        pid = int(said.group(1))
+        assert first.client.call("GET", "cloud")["data_plane"].endswith(
+            f"compiling it in the background (pid {pid}; the next start runs it compiled)")
+        wait_until(lambda: compiled.builder(lock) == pid, timeout=20, interval=0.05,
+                   message="the background build to hold its lock")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert argv[-3:] == [b"aloft.local.compiled", b"--background", b""], argv
+        nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert nice == 19
+        assert os.getsid(pid) == pid  # its own session: a Ctrl-C or stop does not reach it
+        second.start()
+        assert f"data plane: Python sources (not compiled for these sources: `python -m " \
+               f"aloft.local.compiled` compiles them); being compiled in the background " \
+               f"(pid {pid})" in _daemon_log(second)
+        first.stop()
+        assert Path(f"/proc/{pid}").exists()  # it outlives the daemon that started it
+    finally:
+        for cloud in (first, second):
+            if cloud.client.running() is not None:
+                cloud.stop()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
