@@ -297,7 +297,8 @@ class Deployer:
             timings["resources_ms"] = (time.perf_counter() - mark) * 1000
             mark = time.perf_counter()
         published = await self._versions(job, work, code_dir, layer_dir, now)
-        isolation.hide_projects([service.root])  # before its new code first runs
+        if isolation.hide_projects([service.root]):  # before its new code first runs; the
+            self.pool.renarrow()  # processes running saw the project: they are replaced
         new = {r.fv.function: r.fv for r in published}
         first = self.registry.stage(service.service, service.stage) is None
         self.registry.checking(list(new.values()))  # until the alias points at them, or never

@@ -268,15 +268,16 @@ def current() -> Isolation:
 _SYSTEM = ("/tmp", "/dev", "/proc", "/sys", "/usr", "/etc", "/lib", "/bin", "/var/tmp")
 
 
-def hide_projects(roots: Iterable[str | Path]) -> Isolation:
+def hide_projects(roots: Iterable[str | Path]) -> tuple[str, ...]:
     """Hide the directories of projects deployed (`root`s) from every process started from now
     on, as the home is: a function sees its build in the artifact store, not the sources
     beside it, nor another project's (`/srv/shop/.env`), wherever they are; templates hide
     those deployed after their zygote started. A project that holds a system directory (`/`,
-    `/usr`) is not hidden; one inside the home is already."""
+    `/usr`) is not hidden; one inside the home is already. Returns those newly hidden (the
+    processes running saw them: InstancePool.renarrow)."""
     global _current
     if not _current.active:
-        return _current
+        return ()
     from aloft.local.instances.worker.sandbox import _under as under
 
     hidden = [os.path.realpath(h) for h in _current.hide]
@@ -286,9 +287,10 @@ def hide_projects(roots: Iterable[str | Path]) -> Isolation:
         if path not in added and os.path.isdir(path) and not under(path, hidden) \
                 and not any(under(system, [path]) for system in _SYSTEM):
             added.append(path)
-    if len(added) > len(_current.projects):
+    new = tuple(added[len(_current.projects):])
+    if new:
         _current = replace(_current, projects=tuple(added))
-    return _current
+    return new
 
 
 def for_local_run(home: Path, project: Path) -> Isolation:

@@ -176,6 +176,10 @@ class InstancePool:
         self._busy: set[Instance] = set()
         self._owner: dict[Instance, _Version] = {}
         self._ahead: dict[Instance, _Handoff] = {}  # the request sent ahead to a busy instance
+        # started before the isolation last hid more (renarrow): stopped once they have answered,
+        # their templates with their last instance
+        self._stale: set[Instance] = set()
+        self._stale_templates: set[Template] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._zygote_check: asyncio.TimerHandle | None = None  # the reaper's return for zygotes
         self._closed = False
@@ -378,6 +382,39 @@ class InstancePool:
                 if templates and not version.live:
                     self.templates.stop(version)
         return stopped
+
+    def renarrow(self) -> int:
+        """The isolation hides more than when the running processes started (a project was
+        deployed: isolation.hide_projects): stop every idle instance now, and every template
+        once none of its instances is busy; busy instances stop once they have answered (no
+        request fails). What starts next narrows to the new view (a zygote's templates hide
+        what it did not: isolation's template_spec). Returns how many processes were told to
+        stop, or will be."""
+        told = 0
+        for version in [*self._versions.values(), *self._retiring]:
+            while version.idle:
+                instance = version.idle.pop()
+                self._discard(instance)
+                instance.stop()
+                told += 1
+            self._stale.update(version.live)
+            told += len(version.live)
+            template = version.template
+            if template is not None:
+                version.template = None  # the next cold start starts another
+                self._stale_templates.add(template)
+                self._stop_stale_template(template, version)
+                told += 1
+        return told
+
+    def _stop_stale_template(self, template: Template | None, version: _Version) -> None:
+        """Stop a template renarrow replaced once none of `version`'s live instances is its
+        fork (it kills its forks when it stops)."""
+        if template is None or template not in self._stale_templates:
+            return
+        if not any(i.template is template for i in version.live):
+            self._stale_templates.discard(template)
+            template.stop()
 
     async def close(self) -> None:
         self._closed = True
@@ -761,7 +798,8 @@ class InstancePool:
 
     def _idle(self, version: _Version, instance: Instance) -> None:
         instance.last_used = time.monotonic()
-        if version.retired or not instance.alive or self._closed:
+        if version.retired or not instance.alive or self._closed or (
+                self._stale and instance in self._stale):
             self._discard(instance)
             instance.stop()
         else:
@@ -782,6 +820,9 @@ class InstancePool:
         if instance.alive:
             instance.kill()
         instance.close_log()
+        if self._stale:
+            self._stale.discard(instance)
+            self._stop_stale_template(instance.template, version)
         if not version.live:
             version.emptied.set()
         if instance.provisioned:  # lost (a crash, a timeout): another takes its place

@@ -611,8 +611,10 @@ def test_deployed_projects_are_hidden_wherever_they_are(
         _no_landlock(1, configured.describe())
     if mode == "namespaces" and configured.mode != isolation.NAMESPACES:
         no_isolation(configured.describe())
-    hidden = isolation.hide_projects(["/", "/usr", str(srv / "shop"), str(srv / "gone")])
-    assert hidden.projects == (str((srv / "shop").resolve()),)
+    shop = str((srv / "shop").resolve())
+    assert isolation.hide_projects(["/", "/usr", str(srv / "shop"), str(srv / "gone")]) == (shop,)
+    assert isolation.hide_projects([srv / "shop"]) == ()  # hidden already
+    assert isolation.current().projects == (shop,)
     fvs = _two_versions(artifacts, start, LANDLOCK_FNS, "look")
     code = fvs[1 if start == "zygote" else 0].code_dir
     event = {"read": [*secrets["shop"], *secrets["later"], str(code / "fns.py")], "write": [],
@@ -633,6 +635,66 @@ def test_deployed_projects_are_hidden_wherever_they_are(
         for path in [*secrets["shop"], *secrets["later"]]:
             assert seen[path] in NOT_THERE, f"{path} is readable from a function: {seen[path]}"
         assert seen[str(code / "fns.py")] == "ok"
+    finally:
+        loop.run(pool.close())
+        loop.close()
+        shutil.rmtree(srv, ignore_errors=True)
+
+
+RENARROW_FNS = OUTCOMES + """
+import time
+
+
+def look(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"pid": os.getpid(), "read": {p: _outcome(lambda p=p: _read(p)) for p in event["read"]}}
+"""
+
+
+def test_processes_started_before_a_project_was_hidden_are_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project deployed while other functions' instances run: they saw it, so the pool
+    replaces them (renarrow): the idle ones at once, a busy one once it has answered (its
+    request succeeds), their template with them; the next request starts a process that
+    cannot read the project."""
+    import shutil
+    import tempfile
+
+    _, artifacts = isolated_home(tmp_path, monkeypatch)
+    srv = Path(tempfile.mkdtemp(prefix="aloft-srv-", dir="/var/tmp"))
+    secret = srv / "shop" / ".env"
+    secret.parent.mkdir()
+    secret.write_text("STRIPE_KEY=sk_live_secret\n")
+    fv = function_version(build_artifact(artifacts / "code", {"fns.py": RENARROW_FNS},
+                                         {"look": "fns.look"}), "look")
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+
+    def invoke(**event: Any) -> Any:
+        result = loop.run(pool.invoke(fv, json.dumps({"read": [str(secret)], **event}).encode()))
+        assert result.status == "ok", result.payload
+        return json.loads(result.payload)
+
+    try:
+        before = invoke()
+        assert before["read"][str(secret)] == "ok"  # not a deployed project yet
+        busy = loop.submit(pool.invoke(fv, json.dumps({"read": [], "sleep": 1.5}).encode()))
+        wait_until(lambda: loop.call(lambda: len(pool._busy)) == 1, timeout=10, interval=0.01,
+                   message="the first instance busy")
+        idle = invoke()["pid"]  # a second instance, forked from the template
+        assert loop.call(lambda: pool.instances().get(fv.function, 0)) == 2
+        assert isolation.hide_projects([srv / "shop"])
+        assert loop.call(pool.renarrow) == 3  # two instances and their template
+        answered = json.loads(busy.result(timeout=10).payload)
+        assert answered["read"] == {}  # the busy one finished its request
+        after = invoke()
+        assert after["read"][str(secret)] in NOT_THERE
+        assert after["pid"] not in {before["pid"], idle, answered["pid"]}
+        for pid in {before["pid"], idle, answered["pid"]}:
+            wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists()
+                       or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
+                       timeout=10, interval=0.02, message=f"instance {pid} to stop")
     finally:
         loop.run(pool.close())
         loop.close()
