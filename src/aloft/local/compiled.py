@@ -24,6 +24,7 @@ every test that starts a daemon runs the compiled modules.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import importlib
@@ -170,6 +171,13 @@ def describe() -> str:
     return "Python sources" + (f" ({_why_not})" if _why_not else "")
 
 
+def failed_path(target: Path | None = None) -> Path:
+    """Where a background build of `target` that failed left why (`python -m
+    aloft.local.compiled` tries again, and removes it when it succeeds)."""
+    target = target or build_dir()
+    return target.parent / f".{target.name}.failed"
+
+
 def lock_path(target: Path | None = None) -> Path:
     """The lock a build of `target` (default: these sources') is made under; it holds the
     builder's pid."""
@@ -214,6 +222,9 @@ def compile_later(log: Path) -> str | None:
     running = builder(lock_path(target))
     if running is not None:
         return f"being compiled in the background (pid {running})"
+    if failed_path(target).is_file():
+        return (f"its build failed ({failed_path(target)}); `python -m aloft.local.compiled` "
+                "tries again")
     if importlib.util.find_spec("mypy") is None or _compiler() is None:
         return None
     with open(log, "ab") as out:
@@ -276,6 +287,7 @@ def _build(target: Path) -> Path:
                 "mypy": mypy.version.__version__, "key": sources_key(),
             }, indent=1))
             os.rename(staging, target)  # whole or not at all (another build may have won)
+            failed_path(target).unlink(missing_ok=True)
         except OSError:
             if not (target / MANIFEST).is_file():
                 raise
@@ -331,24 +343,29 @@ def _prune(keep: Path) -> None:
     for old in others[KEEP_BUILDS - 1:]:
         shutil.rmtree(old, ignore_errors=True)
         lock_path(old).unlink(missing_ok=True)
+        failed_path(old).unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m aloft.local.compiled`: build for the current sources (silent when built);
-    `--background` (a daemon's): at the lowest CPU priority, and not when another process is
-    building them already."""
+    `--background` (a daemon's): not when another process is building them already, and its
+    failure is remembered (`failed_path`: daemons do not try again at every start)."""
     background = "--background" in (sys.argv[1:] if argv is None else argv)
     try:
         if background:
-            os.nice(19)
             _build_locked(build_dir(), wait=False)
         else:
             build()
     except (CompileError, OSError) as exc:
         print(f"aloft: the data plane was not compiled: {exc}", file=sys.stderr)
+        if background:
+            with contextlib.suppress(OSError):
+                failed_path().write_text(f"{exc}\n")
         return 1
     return 0
 
 
 if __name__ == "__main__":
+    if "--background" in sys.argv:
+        os.nice(19)  # (a daemon's child: the lowest CPU priority)
     sys.exit(main())

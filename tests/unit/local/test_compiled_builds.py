@@ -68,4 +68,30 @@ def test_a_failed_compile_says_why_and_leaves_no_build(
     assert message.startswith("mypyc failed (exit 1); the daemon runs the Python sources")
     assert 'aloft/bad.py:1: error: Incompatible types in assignment (expression has type "str"' \
         in message
-    assert [p.name for p in (tmp_path / "builds").iterdir()] == []
+    # (but the lock it was built under, released: another build may go ahead)
+    assert [p.name for p in (tmp_path / "builds").iterdir()] == [compiled.lock_path().name]
+    assert compiled.builder(compiled.lock_path()) is None
+
+
+def test_a_failed_background_build_is_not_tried_at_every_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon's background build that fails says why in a file beside the builds; the next
+    daemons do not start it again (each would spend a minute of CPU to fail the same way), but
+    say so; `python -m aloft.local.compiled` tries again."""
+    package = tmp_path / "src" / "aloft"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "bad.py").write_text('COUNT: int = "three"\n')
+    monkeypatch.setattr(compiled, "package_root", lambda: package)
+    monkeypatch.setattr(compiled, "MODULES", ("aloft.bad",))
+    monkeypatch.setenv(compiled.ENV_DIR, str(tmp_path / "builds"))
+    monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
+    assert compiled.main(["--background"]) == 1
+    failed = compiled.failed_path()
+    assert "Incompatible types in assignment" in failed.read_text()
+    said = compiled.compile_later(tmp_path / "compile.log")
+    assert said == (f"its build failed ({failed}); `python -m aloft.local.compiled` tries "
+                    "again")
+    assert not (tmp_path / "compile.log").exists()  # nothing was started
+    (package / "bad.py").write_text("COUNT: int = 3\n")  # fixed: a new key, a new build
+    assert not compiled.failed_path().exists()

@@ -190,6 +190,12 @@ def check_data_plane() -> Check:
         return Check("data plane", "ok", f"Python sources: being compiled in the background "
                      f"(pid {building}); the next start of the local cloud runs it compiled",
                      required=False)
+    failed = compiled.failed_path(build)
+    if failed.is_file():
+        why = (failed.read_text().strip().splitlines() or ["?"])[0]
+        return Check("data plane", "warn", f"Python sources: the background build failed: {why}",
+                     required=False, fix="python -m aloft.local.compiled (it says why in full "
+                     "and tries again), then `aloft cloud stop` so that the next start runs it")
     return Check("data plane", "warn", "Python sources: not compiled for these sources (the "
                  "gateway takes a fifth to a third more CPU per request)", required=False,
                  fix="pip install 'aloft[fast]' (mypy) and a C compiler: the local cloud's "
