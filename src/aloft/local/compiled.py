@@ -12,14 +12,14 @@ runs it) compiles a copy of the package into a directory named after a hash of e
 file of the package. The daemon, and only the daemon, calls `activate` before it imports the
 data plane: the build whose hash matches the sources it runs, if there is one, is put first
 on these modules' packages' paths; else it runs the sources. `ALOFT_COMPILED=0` turns it off.
+Tests that import these modules in their own process run the sources (and may patch them);
+every test that starts a daemon runs the compiled modules.
 
 A daemon that finds no build of its sources starts one in the background (`compile_later`),
 where it can (mypy installed, `pip install 'aloft[fast]'`, and a C compiler): a pip-installed
 aloft, whose sources no `make setup` compiled, runs its data plane compiled from its second
 start on. One build at a time per sources: the builder holds a lock (`lock_path`) that holds
-its pid.
-Tests that import these modules in their own process run the sources (and may patch them);
-every test that starts a daemon runs the compiled modules.
+its pid; a background build that failed is not tried again by daemons (`failed_path`).
 """
 
 from __future__ import annotations
