@@ -52,9 +52,8 @@ def test_the_newest_builds_are_kept(tmp_path: Path) -> None:
     assert kept == {builds[4].name, builds[3].name, builds[2].name, other.name, staging.name}
 
 
-def test_a_failed_compile_says_why_and_leaves_no_build(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """mypy's error, not mypyc's last lines, and nothing where the daemon would look."""
+def _ill_typed_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A package of one module that mypy rejects, compiled (as MODULES) into tmp_path/builds."""
     package = tmp_path / "src" / "aloft"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -62,6 +61,13 @@ def test_a_failed_compile_says_why_and_leaves_no_build(
     monkeypatch.setattr(compiled, "package_root", lambda: package)
     monkeypatch.setattr(compiled, "MODULES", ("aloft.bad",))
     monkeypatch.setenv(compiled.ENV_DIR, str(tmp_path / "builds"))
+    return package
+
+
+def test_a_failed_compile_says_why_and_leaves_no_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mypy's error, not mypyc's last lines, and nothing where the daemon would look."""
+    _ill_typed_package(tmp_path, monkeypatch)
     with pytest.raises(compiled.CompileError) as failed:
         compiled.build()
     message = str(failed.value)
@@ -78,13 +84,7 @@ def test_a_failed_background_build_is_not_tried_at_every_start(
     """A daemon's background build that fails says why in a file beside the builds; the next
     daemons do not start it again (each would spend a minute of CPU to fail the same way), but
     say so; `python -m aloft.local.compiled` tries again."""
-    package = tmp_path / "src" / "aloft"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "bad.py").write_text('COUNT: int = "three"\n')
-    monkeypatch.setattr(compiled, "package_root", lambda: package)
-    monkeypatch.setattr(compiled, "MODULES", ("aloft.bad",))
-    monkeypatch.setenv(compiled.ENV_DIR, str(tmp_path / "builds"))
+    package = _ill_typed_package(tmp_path, monkeypatch)
     monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
     assert compiled.main(["--background"]) == 1
     failed = compiled.failed_path()

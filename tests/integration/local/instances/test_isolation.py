@@ -102,6 +102,21 @@ def _no_landlock(abi: int, described: str) -> None:
     pytest.skip(f"no Landlock ABI {abi} on this kernel: {described}")
 
 
+def _configure(mode: str, home: Path, artifacts: Path,
+               monkeypatch: pytest.MonkeyPatch) -> isolation.Isolation:
+    """Isolation of `mode` (namespaces, or landlock alone) configured for this test: a failure
+    where the machine offers it and it is not in force, else a skip."""
+    monkeypatch.setattr(isolation, "_current", isolation.current())  # restored after the test
+    if mode == "landlock":
+        monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
+    configured = isolation.configure(home, artifacts)
+    if mode == "landlock" and configured.mode != isolation.LANDLOCK:
+        _no_landlock(1, configured.describe())
+    if mode == "namespaces" and configured.mode != isolation.NAMESPACES:
+        no_isolation(configured.describe())
+    return configured
+
+
 def _isolated(cloud: Cloud) -> None:
     described = cloud.client.call("GET", "cloud")["isolation"]
     if not described.startswith(isolation.NAMESPACES):
@@ -541,14 +556,7 @@ def test_the_users_home_is_hidden_but_what_a_function_needs_from_it(
     shared.mkdir()
     monkeypatch.setenv("HOME", str(user))
     monkeypatch.setenv("ALOFT_SANDBOX_SHARE", str(shared))
-    monkeypatch.setattr(isolation, "_current", isolation.current())
-    if mode == "landlock":
-        monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
-    configured = isolation.configure(home, artifacts)
-    if mode == "landlock" and configured.mode != isolation.LANDLOCK:
-        _no_landlock(1, configured.describe())
-    if mode == "namespaces" and configured.mode != isolation.NAMESPACES:
-        no_isolation(configured.describe())
+    configured = _configure(mode, home, artifacts, monkeypatch)
     assert str(user.resolve()) in configured.hide
     fvs = _two_versions(artifacts, start, LANDLOCK_FNS, "look")
     code = fvs[1 if start == "zygote" else 0].code_dir
@@ -603,14 +611,7 @@ def test_deployed_projects_are_hidden_wherever_they_are(
         (srv / name / ".env").write_text(f"{name.upper()}_KEY=secret\n")
         (srv / name / "fns.py").write_text("X = 1\n")
         secrets[name] = [str(srv / name / ".env"), str(srv / name / "fns.py")]
-    monkeypatch.setattr(isolation, "_current", isolation.current())
-    if mode == "landlock":
-        monkeypatch.setenv("ALOFT_SANDBOX", "landlock")
-    configured = isolation.configure(home, artifacts)
-    if mode == "landlock" and configured.mode != isolation.LANDLOCK:
-        _no_landlock(1, configured.describe())
-    if mode == "namespaces" and configured.mode != isolation.NAMESPACES:
-        no_isolation(configured.describe())
+    _configure(mode, home, artifacts, monkeypatch)
     shop = str((srv / "shop").resolve())
     assert isolation.hide_projects(["/", "/usr", str(srv / "shop"), str(srv / "gone")]) == (shop,)
     assert isolation.hide_projects([srv / "shop"]) == ()  # hidden already
