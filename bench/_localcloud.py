@@ -143,9 +143,15 @@ class BenchControl:
             from urllib.parse import parse_qs
 
             query = parse_qs(request.query)
-            stopped = self.pool.drop_idle(  # type: ignore[attr-defined]
-                query["function"][0], templates=query.get("templates") == ["1"]
-            )
+            function, templates = query["function"][0], query.get("templates") == ["1"]
+            pool = self.pool  # type: ignore[attr-defined]
+            if templates:  # one started after the last cold start (beside it) is let finish
+                for _ in range(500):
+                    if not any(v.template_starting for v in pool._versions.values()
+                               if v.fv.function == function):
+                        break
+                    await asyncio.sleep(0.01)
+            stopped = pool.drop_idle(function, templates=templates)
             await asyncio.sleep(0.05)  # let the stopped processes go before the next request
             return HttpResponse(200, [], str(stopped).encode())
         return None

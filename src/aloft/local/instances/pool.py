@@ -460,6 +460,16 @@ class InstancePool:
         init_error result when the version's code cannot start."""
         fv = version.fv
         init_extra = 0.0
+        zygote = self.templates.zygote_after_idle(version) if fv.snapshot else None
+        if zygote is not None:
+            try:
+                instance = await self._start(version, zygote=zygote)
+            except OSError:  # the zygote just stopped: as any cold start
+                pass
+            else:  # the template once the instance's init is done (not to compete with it)
+                instance.ready.add_done_callback(
+                    lambda _: None if version.retired else self.templates.start_beside(version))
+                return instance, init_extra
         if fv.snapshot:
             started = time.perf_counter()
             template = await self.templates.get(version)
@@ -732,13 +742,14 @@ class InstancePool:
             version = self._versions[fv.key] = _Version(fv)
         return version
 
-    async def _start(self, version: _Version, *, provisioned: bool = False) -> Instance:
+    async def _start(self, version: _Version, *, provisioned: bool = False,
+                     zygote: Zygote | None = None) -> Instance:
         """A new instance of the version: forked from its template or a fresh process (always,
-        when `provisioned`: see _provision_one)."""
+        when `provisioned`: see _provision_one); from `zygote` when given (it runs init)."""
         if self._live_total >= self.account_concurrency:
             self._evict_one()
-        template = None if provisioned else self.templates.running(version)
-        instance = None
+        template = None if provisioned or zygote else self.templates.running(version)
+        instance = await self._spawn(version.fv, zygote=zygote) if zygote else None
         if template is not None:
             try:
                 instance = template.take_spare() or await template.fork()

@@ -78,6 +78,7 @@ class TemplateManager:
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
         # layers whose zygote declined (a module connected as it was imported): none again
         self._declined: set[ZygoteKey] = set()
+        self._starting: set[asyncio.Task[Template | bytes | None]] = set()  # start_beside's
         self._closed = False
 
     async def get(self, slot: TemplateSlot) -> Template | bytes | None:
@@ -144,6 +145,33 @@ class TemplateManager:
         instance then runs init itself, but skips Python's start and the layer's imports)."""
         return self._zygote_for(slot.fv) if slot.fresh else None
 
+    def zygote_after_idle(self, slot: TemplateSlot) -> Zygote | None:
+        """A cold start after idle: no template (none starting either) but a ready zygote of
+        the version's layer that shows its code. The request's instance is forked from it and
+        runs init itself (as when a template declined) while the template starts beside it
+        for the cold starts that follow: the template's snapshot prime and second fork are
+        off the request's path. Not for SnapStart, whose every instance is restored from the
+        snapshot."""
+        if slot.fresh or slot.fv.snap_start or slot.template_starting is not None or (
+                slot.template is not None and slot.template.alive):
+            return None
+        zygote = self._zygote_for(slot.fv)
+        return zygote if zygote is not None and zygote.shows(slot.fv) else None
+
+    def start_beside(self, slot: TemplateSlot) -> None:
+        """Start the slot's template without waiting for it (a failed init is the next cold
+        start's to report: it starts another)."""
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self.get(slot))
+        self._starting.add(task)
+        task.add_done_callback(self._started_beside)
+
+    def _started_beside(self, task: asyncio.Task[Template | bytes | None]) -> None:
+        self._starting.discard(task)
+        if not task.cancelled():
+            task.exception()  # (retrieved: an OSError there is the next cold start's too)
+
     def running(self, slot: TemplateSlot) -> Template | None:
         """The slot's template if it is alive (a cold start forks from it)."""
         template = slot.template
@@ -189,6 +217,8 @@ class TemplateManager:
         self._zygotes.clear()
         for task in self._zygote_tasks:
             task.cancel()
+        for started in self._starting:
+            started.cancel()
 
     # -- zygotes: a layer's imports kept for the next version's template -------------------------
 

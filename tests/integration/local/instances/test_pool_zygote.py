@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from aloft.local.instances.instance import ForkedProcess
 from aloft.local.instances.pool import InstancePool
 from aloft.local.types import FunctionVersion
 from tests.integration.local.dataplane_helpers import (
@@ -225,15 +226,17 @@ def spares(zygote_pid: int) -> list[int]:
     return named
 
 
-def test_the_zygote_keeps_a_spare_template_forked_and_forks_the_next_after_a_request(
+def test_after_idle_the_zygotes_spare_serves_and_the_template_starts_beside(
     loop: LoopThread, pool: InstancePool, tmp_path: Path
 ) -> None:
-    """A template of the layer starts in the child the zygote forked ahead of need (not in a
-    new fork: one step less on a cold start after idle); the next spare is forked once that
-    template has answered its request."""
+    """A cold start after idle (no process of the function, its layer's zygote alive): the
+    request's instance is the child the zygote forked ahead of need (no fork on the way), and
+    runs init itself; the version's template starts once that init is done, in the next
+    spare, for the cold starts that follow (forked from it)."""
     layer = dep_layer(tmp_path, "LOADED_BY = 0\n")
     where = FNS.format(version=1, extra="") + (
-        "\n\ndef parent(event, context):\n    return __import__('os').getppid()\n")
+        "\n\ndef parent(event, context):\n    import os\n"
+        "    return [os.getpid(), os.getppid()]\n")
     code = build_artifact(tmp_path / "code", {"fns.py": where}, {"parent": "fns.parent"})
     fv = function_version(code, "parent", layer_dir=layer)
     assert loop.run(pool.invoke(fv, b"{}")).status == "ok"
@@ -247,7 +250,20 @@ def test_the_zygote_keeps_a_spare_template_forked_and_forks_the_next_after_a_req
     wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
     result = loop.run(pool.invoke(fv, b"{}"))
     assert result.status == "ok", result.payload
-    assert json.loads(result.payload) == spare  # its template is the spare that was waiting
+    assert json.loads(result.payload) == [spare, zygote_pid]  # the spare that was waiting
+    version = pool._versions[fv.key]
+    wait_until(lambda: version.template is not None and version.template.alive, timeout=10,
+               interval=0.02, message="the template, started beside")
+    template = version.template
+    assert template is not None and isinstance(template.watch, ForkedProcess)  # the zygote's
+    template_pid = template.watch.pid
+    assert template_pid is not None and template_pid not in (spare, zygote_pid)
+    # the next cold start (its template alive) forks from that template
+    loop.call(lambda: pool.drop_idle(fv.function))
+    wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
+    forked = loop.run(pool.invoke(fv, b"{}"))
+    assert forked.status == "ok", forked.payload
+    assert json.loads(forked.payload)[1] == template_pid
     wait_until(lambda: spares(zygote_pid), timeout=10, interval=0.02, message="the next spare")
     assert spares(zygote_pid) != [spare]
 
