@@ -468,7 +468,7 @@ class InstancePool:
                 pass
             else:  # the template once the instance's init is done (not to compete with it)
                 instance.ready.add_done_callback(
-                    lambda _: None if version.retired else self.templates.start_beside(version))
+                    lambda ready: self._template_beside(version, ready))
                 return instance, init_extra
         if fv.snapshot:
             started = time.perf_counter()
@@ -484,6 +484,12 @@ class InstancePool:
         except OSError as exc:
             return self._init_failed(fv, rid, cannot_start(fv, exc), 0.0,
                                      start_line(fv, rid, root))
+
+    def _template_beside(self, version: _Version, ready: asyncio.Future[bytes | None]) -> None:
+        """The version's template, after a cold start after idle whose own init succeeded (a
+        failed one is the next cold start's to try again)."""
+        if not version.retired and not ready.cancelled() and ready.result() is None:
+            self.templates.start_beside(version)
 
     def _send(
         self, instance: Instance, event: bytes, rid: str, request_kind: int, trace: str,

@@ -268,6 +268,37 @@ def test_after_idle_the_zygotes_spare_serves_and_the_template_starts_beside(
     assert spares(zygote_pid) != [spare]
 
 
+def test_after_idle_an_init_that_fails_starts_no_template(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    """The first request after idle gets the init error from the instance that ran init; no
+    template is started for a version that cannot initialise (the next cold start tries init
+    again, as Lambda's does)."""
+    layer = dep_layer(tmp_path, "LOADED_BY = 0\n")
+    flag = tmp_path / "broken"
+    code = build_artifact(tmp_path / "code", {"fns.py": (
+        f"import os\nif os.path.exists({str(flag)!r}):\n    raise RuntimeError('broken')\n\n\n"
+        "def ok(event, context):\n    return 'ok'\n")}, {"ok": "fns.ok"})
+    fv = function_version(code, "ok", layer_dir=layer)
+    assert loop.run(pool.invoke(fv, b"{}")).status == "ok"
+    wait_for_zygote(pool)
+    loop.call(lambda: pool.drop_idle(fv.function, templates=True))
+    wait_until(lambda: not pool.instances(), timeout=5, message="no instance left")
+    started: list[object] = []  # what asked for a template beside (then it starts it)
+    beside = pool.templates.start_beside
+    pool.templates.start_beside = lambda slot: (started.append(slot), beside(slot))[-1]
+    flag.write_text("")
+    for _ in range(2):
+        failed = loop.run(pool.invoke(fv, b"{}"))
+        assert failed.status == "init_error", failed
+        assert b"broken" in failed.payload
+        time.sleep(0.3)  # (a template started beside would be starting by now)
+        assert started == [] and not pool.templates._starting  # no template started beside
+        version = pool._versions.get(fv.key)  # (its record may be gone with its instance)
+        assert version is None or (version.template is None and
+                                   version.template_starting is None)
+
+
 def test_without_spares_the_zygote_forks_each_template(
     loop: LoopThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
