@@ -148,9 +148,9 @@ class TemplateManager:
     def zygote_after_idle(self, slot: TemplateSlot) -> Zygote | None:
         """A cold start after idle: no template (none starting either) but a ready zygote of
         the version's layer that shows its code. The request's instance is forked from it and
-        runs init itself (as when a template declined) while the template starts beside it
-        for the cold starts that follow: the template's snapshot prime and second fork are
-        off the request's path. Not for SnapStart, whose every instance is restored from the
+        runs init itself (as when a template declined); once that init is done the template
+        starts beside it for the cold starts that follow, so the template's snapshot prime and
+        second fork are off the request's path and do not take its CPU. Not for SnapStart, whose every instance is restored from the
         snapshot."""
         if slot.fresh or slot.fv.snap_start or slot.template_starting is not None or (
                 slot.template is not None and slot.template.alive):
