@@ -76,6 +76,9 @@ class TemplateManager:
         self._zygotes_starting: set[ZygoteKey] = set()  # their views being made (a thread)
         self._zygote_tasks: set[asyncio.Task[None]] = set()
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
+        # zygotes started before the isolation last hid more (retire_zygotes): no template is
+        # forked from them; each stops once no instance it forked is alive
+        self._retired: set[Zygote] = set()
         # layers whose zygote declined (a module connected as it was imported): none again
         self._declined: set[ZygoteKey] = set()
         self._starting: set[asyncio.Task[Template | bytes | None]] = set()  # start_beside's
@@ -150,8 +153,8 @@ class TemplateManager:
         the version's layer that shows its code. The request's instance is forked from it and
         runs init itself (as when a template declined); once that init is done the template
         starts beside it for the cold starts that follow, so the template's snapshot prime and
-        second fork are off the request's path and do not take its CPU. Not for SnapStart, whose every instance is restored from the
-        snapshot."""
+        second fork are off the request's path and do not take its CPU. Not for SnapStart,
+        whose every instance is restored from the snapshot."""
         if slot.fresh or slot.fv.snap_start or slot.template_starting is not None or (
                 slot.template is not None and slot.template.alive):
             return None
@@ -212,9 +215,10 @@ class TemplateManager:
         for slot in slots:
             if slot.template is not None:
                 slot.template.kill()
-        for zygote in self._zygotes.values():
+        for zygote in [*self._zygotes.values(), *self._retired]:
             zygote.kill()
         self._zygotes.clear()
+        self._retired.clear()
         for task in self._zygote_tasks:
             task.cancel()
         for started in self._starting:
@@ -288,6 +292,34 @@ class TemplateManager:
         self._zygote_used[key] = time.monotonic()
         self._on_process()
 
+    def retire_zygotes(self, templates: Iterable[Template]) -> int:
+        """The isolation hides more than when the zygotes started (a project was deployed:
+        the pool's renarrow): they saw it, and a layer's import-time code runs in them. None
+        serves again: the next template of a layer starts as without a zygote and starts a
+        new one, which narrows to the new view. Each stops now, or once what it forked is
+        gone (that dies with it: the pool stops those once they have answered): instances,
+        and of `templates` (those still alive), its forks. Returns how many were retired."""
+        retired = list(self._zygotes.values())
+        self._zygotes.clear()
+        self._zygote_used.clear()
+        self._retired.update(retired)
+        self._stop_retired(templates)
+        return len(retired)
+
+    @property
+    def retiring(self) -> bool:
+        """Whether a retired zygote waits for the instances it forked to end."""
+        return bool(self._retired)
+
+    def _stop_retired(self, templates: Iterable[Template]) -> None:
+        if not self._retired:
+            return
+        forked = {t.zygote for t in templates if t.alive}
+        for zygote in list(self._retired):
+            if not zygote.alive or not (zygote.busy or zygote in forked):
+                zygote.stop()
+                self._retired.discard(zygote)
+
     def _touch_zygote(self, fv: FunctionVersion) -> None:
         """A template of `fv`'s layer was alive until now: its zygote's idle time starts."""
         if self._zygotes and fv.layer_dir is not None:
@@ -297,18 +329,24 @@ class TemplateManager:
 
     def next_zygote_stop(self, now: float) -> float | None:
         """Seconds until the first zygote is due to stop if no template uses it; None when
-        there is no zygote."""
+        there is no zygote; 0 while a retired one waits for its instances to end."""
+        if self._retired:
+            return 0.0
         if not self._zygotes:
             return None
         used = min(self._zygote_used.get(key, 0.0) for key in self._zygotes)
         return max(0.0, used + self.zygote_idle - now)
 
-    def stop_unused_zygotes(self, slots: Iterable[TemplateSlot], now: float) -> None:
+    def stop_unused_zygotes(self, slots: Iterable[TemplateSlot], now: float,
+                            others: Iterable[Template] = ()) -> None:
         """A zygote lives while a template of its layer and environment does, or an instance
         it forked (what it forked dies with it), and `zygote_idle` seconds after the last one
         stopped: the layer's functions then have no process of their own, and the first
         request of any of them is a template forked from the zygote (importing its own code
-        only) and its first fork."""
+        only) and its first fork. A retired zygote stops once nothing it forked lives: no
+        instance, no template of `slots` or of `others` (templates the pool stops)."""
+        slots = list(slots)
+        self._stop_retired([*(s.template for s in slots if s.template is not None), *others])
         if not self._zygotes:
             return
         for slot in slots:

@@ -702,6 +702,72 @@ def test_processes_started_before_a_project_was_hidden_are_replaced(
         shutil.rmtree(srv, ignore_errors=True)
 
 
+def test_a_layers_zygote_started_before_a_project_was_hidden_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer's zygote runs the layer's import-time code and saw a project deployed after it
+    started: renarrow retires it. It forks nothing more, and stops once what it forked is gone
+    (a busy request through a template it forked succeeds first); the layer's next template
+    starts a new zygote, which cannot read the project either."""
+    import shutil
+    import tempfile
+
+    _, artifacts = isolated_home(tmp_path, monkeypatch)
+    srv = Path(tempfile.mkdtemp(prefix="aloft-srv-", dir="/var/tmp"))
+    secret = srv / "shop" / ".env"
+    secret.parent.mkdir()
+    secret.write_text("STRIPE_KEY=sk_live_secret\n")
+    fvs = _two_versions(artifacts, "zygote", RENARROW_FNS, "look")
+    loop = LoopThread()
+    pool = InstancePool(RecordingSink())
+
+    def zygote_pid() -> int | None:
+        return loop.call(lambda: next((z.watch.proc.pid for z in pool.templates._zygotes.values()
+                                       if z.alive and z.ready.done()), None))
+
+    def sees(pid: int) -> bool:  # through the process's own mounts (namespaces)
+        return Path(f"/proc/{pid}/root{secret}").exists()
+
+    def invoke(fv: Any, **event: Any) -> Any:
+        result = loop.run(pool.invoke(fv, json.dumps({"read": [str(secret)], **event}).encode()))
+        assert result.status == "ok", result.payload
+        return json.loads(result.payload)
+
+    try:
+        assert invoke(fvs[0])["read"][str(secret)] == "ok"  # not a deployed project yet
+        wait_until(lambda: zygote_pid() is not None, timeout=10, interval=0.02,
+                   message="the layer's zygote ready")
+        old = zygote_pid()
+        assert old is not None
+        namespaces = isolation.current().mode == isolation.NAMESPACES
+        if namespaces:
+            assert sees(old)
+        # version 2's template is the zygote's fork; its instance is busy through the renarrow
+        busy = loop.submit(pool.invoke(fvs[1], json.dumps({"read": [], "sleep": 1.5}).encode()))
+        wait_until(lambda: loop.call(lambda: len(pool._busy)) == 1, timeout=10, interval=0.01,
+                   message="version 2's instance busy")
+        assert isolation.hide_projects([srv / "shop"])
+        assert loop.call(pool.renarrow) >= 3  # the instances, the templates, the zygote
+        assert loop.call(lambda: pool.templates.retiring)  # it waits for version 2's request
+        assert Path(f"/proc/{old}").exists()
+        assert json.loads(busy.result(timeout=10).payload)["read"] == {}
+        wait_until(lambda: not Path(f"/proc/{old}").exists()
+                   or "Z" in Path(f"/proc/{old}/stat").read_text().split()[2],
+                   timeout=10, interval=0.02, message="the retired zygote to stop")
+        assert not loop.call(lambda: pool.templates.retiring)
+        assert invoke(fvs[1])["read"][str(secret)] in NOT_THERE
+        wait_until(lambda: zygote_pid() not in (None, old), timeout=10, interval=0.02,
+                   message="a new zygote of the layer")
+        new = zygote_pid()
+        assert new is not None
+        if namespaces:
+            assert not sees(new)
+    finally:
+        loop.run(pool.close())
+        loop.close()
+        shutil.rmtree(srv, ignore_errors=True)
+
+
 PROJECT_FNS = """
 import errno
 
