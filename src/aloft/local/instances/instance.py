@@ -651,6 +651,8 @@ class Zygote:
         make it here; it goes with the zygote."""
         loop = asyncio.get_running_loop()
         self._loop = loop
+        self.fv = fv  # (aloft's runtime comes from its code: see below)
+        self.modules = modules
         self.layer_dir = layer_dir
         self.view = new_view(fv) if view is True else view or None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

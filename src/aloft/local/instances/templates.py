@@ -250,7 +250,11 @@ class TemplateManager:
         current = self._zygotes.get(key)
         if key in self._declined or (current is not None and current.alive):
             return
+        self._zygote_later(key, fv, template.modules)
 
+    def _zygote_later(self, key: ZygoteKey, fv: FunctionVersion, modules: list[str]) -> None:
+        """Start the zygote of `key` (importing `modules`, aloft's runtime from `fv`'s code)
+        unless one is starting."""
         def declined(peers: list[str]) -> None:
             self._declined.add(key)
             self._sink.write(fv.function, fv.version, None, (
@@ -265,7 +269,7 @@ class TemplateManager:
         # while) is made in a worker thread, not on the event loop, before it starts.
         self._zygotes_starting.add(key)
         task = asyncio.get_running_loop().create_task(
-            self._start_zygote(key, fv, template.modules, declined))
+            self._start_zygote(key, fv, modules, declined))
         self._zygote_tasks.add(task)
         task.add_done_callback(self._zygote_tasks.discard)
 
@@ -295,15 +299,20 @@ class TemplateManager:
     def retire_zygotes(self, templates: Iterable[Template]) -> int:
         """The isolation hides more than when the zygotes started (a project was deployed:
         the pool's renarrow): they saw it, and a layer's import-time code runs in them. None
-        serves again: the next template of a layer starts as without a zygote and starts a
-        new one, which narrows to the new view. Each stops now, or once what it forked is
-        gone (that dies with it: the pool stops those once they have answered): instances,
-        and of `templates` (those still alive), its forks. Returns how many were retired."""
-        retired = list(self._zygotes.values())
+        forks again: a new zygote of each layer starts in its place at once (the layer's cold
+        starts after idle stay forks), narrowed to the new view. Each stops now, or once what
+        it forked is gone (that dies with it: the pool stops those once they have answered):
+        instances, and of `templates` (those still alive), its forks. Returns how many were
+        retired."""
+        retired = list(self._zygotes.items())
         self._zygotes.clear()
         self._zygote_used.clear()
-        self._retired.update(retired)
+        self._retired.update(zygote for _, zygote in retired)
         self._stop_retired(templates)
+        if not self._closed:
+            for key, zygote in retired:
+                if key not in self._declined:
+                    self._zygote_later(key, zygote.fv, zygote.modules)
         return len(retired)
 
     @property
