@@ -77,7 +77,7 @@ class TemplateManager:
         self._zygote_tasks: set[asyncio.Task[None]] = set()
         self._zygote_used: dict[ZygoteKey, float] = {}  # when a template of its layer last lived
         # zygotes started before the isolation last hid more (retire_zygotes): no template is
-        # forked from them; each stops once no instance it forked is alive
+        # forked from them; each stops once nothing it forked (instance, template) is alive
         self._retired: set[Zygote] = set()
         # layers whose zygote declined (a module connected as it was imported): none again
         self._declined: set[ZygoteKey] = set()
@@ -317,7 +317,7 @@ class TemplateManager:
 
     @property
     def retiring(self) -> bool:
-        """Whether a retired zygote waits for the instances it forked to end."""
+        """Whether a retired zygote waits for what it forked (instances, templates) to end."""
         return bool(self._retired)
 
     def _stop_retired(self, templates: Iterable[Template]) -> None:
@@ -338,7 +338,7 @@ class TemplateManager:
 
     def next_zygote_stop(self, now: float) -> float | None:
         """Seconds until the first zygote is due to stop if no template uses it; None when
-        there is no zygote; 0 while a retired one waits for its instances to end."""
+        there is no zygote; 0 while a retired one waits for what it forked to end."""
         if self._retired:
             return 0.0
         if not self._zygotes:
