@@ -2,8 +2,10 @@
 real `aloft` in a pseudo-terminal. A failing function's traceback shows one row per line (the
 runtime joins an error's lines with CR, which a terminal would print over each other), once;
 Ctrl-C during a slow local invocation stops it at once with 130 and no traceback (the
-function's process is interrupted too, and says nothing); a schedule's name typed wrong is an
-error (that nothing changes is tests/unit/local/triggers/test_scheduler.py's)."""
+function's process is interrupted too, and says nothing); a function that cannot be isolated
+(a shared directory its sandbox cannot mount) does not run, and the error says why and how to
+run it anyway; a schedule's name typed wrong is an error (that nothing changes is
+tests/unit/local/triggers/test_scheduler.py's)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from aloft.local.instances import isolation
+from tests.isolation_required import no_isolation
 from tests.pty.conftest import Cloud
 from tests.pty.test_session import ctrl_c_budget
 
@@ -25,6 +29,8 @@ functions:
     handler: jobs.fail
   slow:
     handler: jobs.slow
+  hello:
+    handler: jobs.hello
   tick:
     handler: jobs.tick
     events:
@@ -50,6 +56,11 @@ def slow(event, context):
 
 def tick(event, context):
     return "ticked"
+
+
+def hello(event, context):
+    print("the function ran", flush=True)
+    return "hello"
 """
 
 
@@ -83,6 +94,27 @@ def test_ctrl_c_stops_a_slow_local_invocation_at_once(cloud: Cloud, project: Pat
     assert done.code == 130, done.text
     assert time.monotonic() - pressed < 2 * ctrl_c_budget() + 1, done.text
     assert "Traceback" not in done.text
+
+
+def test_a_function_that_cannot_be_isolated_does_not_run(cloud: Cloud, project: Path) -> None:
+    """A directory shared with the function that its sandbox cannot mount (another user's
+    process's root, here init's, out of reach from the sandbox's user namespace): the
+    function does not run unisolated, the error says why, where and how to run it anyway."""
+    mode, described = isolation.probe()
+    if mode != isolation.NAMESPACES:  # pragma: no cover - a machine without namespaces
+        no_isolation(described)
+    done = cloud.run("invoke", "dev", "hello", "--local", cwd=project, timeout=90,
+                     ALOFT_SANDBOX_SHARE="/proc/1/root")
+    assert done.code == 1, done.text
+    text = " ".join(done.text.split())  # (rich wraps at the width)
+    assert "aloft: cannot isolate the function: [Errno 13] Permission denied: '/proc/1/root'" \
+        in text, text
+    assert ("error: function 'hello', stage 'dev': could not isolate the function (why is "
+            "said above); it did not run") in text, text
+    assert "fix: run it without isolation: ALOFT_SANDBOX=0 aloft invoke --local" in text, text
+    assert "the function ran" not in text and "Traceback" not in text
+    ran = cloud.run("invoke", "dev", "hello", "--local", cwd=project, timeout=90)
+    assert ran.code == 0 and "the function ran" in ran.text, ran.text
 
 
 def test_unschedule_with_a_wrong_name_changes_nothing(cloud: Cloud, project: Path) -> None:
