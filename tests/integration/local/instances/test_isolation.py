@@ -756,13 +756,13 @@ def test_a_layers_zygote_started_before_a_project_was_hidden_is_replaced(
         assert isolation.hide_projects([srv / "shop"])
         assert loop.call(pool.renarrow) >= 3  # the instances, the templates, the zygote
         assert loop.call(lambda: pool.templates.retiring)  # it waits for version 2's request
+        assert not _stopped(old)
         wait_until(lambda: zygote_pid() not in (None, old), timeout=10, interval=0.02,
                    message="a new zygote of the layer, in the old one's place")
         new = zygote_pid()
         assert new is not None
         if namespaces:
             assert not sees(new)
-        assert Path(f"/proc/{old}").exists()
         assert json.loads(busy.result(timeout=10).payload)["read"] == {}
         wait_until(lambda: _stopped(old), timeout=10, interval=0.02,
                    message="the retired zygote to stop")
