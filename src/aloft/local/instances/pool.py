@@ -387,9 +387,9 @@ class InstancePool:
         """The isolation hides more than when the running processes started (a project was
         deployed: isolation.hide_projects): stop every idle instance now, and every template
         once none of its instances is busy; busy instances stop once they have answered (no
-        request fails); and every layer's zygote, once the instances it forked are gone
-        (TemplateManager.retire_zygotes). What starts next narrows to the new view. Returns
-        how many processes were told to stop, or will be."""
+        request fails); and every layer's zygote, once what it forked is gone, a new one of
+        its layer starting in its place (TemplateManager.retire_zygotes). What starts next
+        narrows to the new view. Returns how many processes were told to stop, or will be."""
         told = 0
         for version in [*self._versions.values(), *self._retiring]:
             while version.idle:
@@ -407,7 +407,7 @@ class InstancePool:
                 told += 1
         told += self.templates.retire_zygotes(self._stale_templates)
         if self.templates.retiring:
-            self._ensure_reaper()  # a retired zygote stops once its instances have
+            self._ensure_reaper()  # a retired zygote stops once what it forked has
         return told
 
     def _stop_stale_template(self, template: Template | None, version: _Version) -> None:

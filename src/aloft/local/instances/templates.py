@@ -321,8 +321,6 @@ class TemplateManager:
         return bool(self._retired)
 
     def _stop_retired(self, templates: Iterable[Template]) -> None:
-        if not self._retired:
-            return
         forked = {t.zygote for t in templates if t.alive}
         for zygote in list(self._retired):
             if not zygote.alive or not (zygote.busy or zygote in forked):
@@ -355,7 +353,9 @@ class TemplateManager:
         only) and its first fork. A retired zygote stops once nothing it forked lives: no
         instance, no template of `slots` or of `others` (templates the pool stops)."""
         slots = list(slots)
-        self._stop_retired([*(s.template for s in slots if s.template is not None), *others])
+        if self._retired:  # (the reaper's every pass: nothing built when none is retired)
+            self._stop_retired([*(s.template for s in slots if s.template is not None),
+                                *others])
         if not self._zygotes:
             return
         for slot in slots:
