@@ -33,7 +33,8 @@ for name in sys.argv[2:]:
     spec.loader.exec_module(module)
 new = sorted(m.split(".")[0] for m in set(sys.modules) - before)
 siblings = [m.__file__ for m in (loaded["instance_main"].P, loaded["instance_main"].R,
-                                 loaded["instance_main"].E, loaded["instance_main"].C)]
+                                 loaded["instance_main"].E, loaded["instance_main"].T,
+                                 loaded["instance_main"].C)]
 print(json.dumps({"path": sys.path, "new": new, "siblings": siblings}))
 """
 
@@ -41,7 +42,7 @@ print(json.dumps({"path": sys.path, "new": new, "siblings": siblings}))
 def test_the_worker_files_are_the_ones_instances_load() -> None:
     assert [p.name for p in FILES] == [
         "connections.py", "event_builders.py", "instance_main.py", "protocol.py",
-        "proxy_response.py", "sandbox.py"]
+        "proxy_response.py", "sandbox.py", "trace_env.py"]
 
 
 def test_they_load_in_a_bare_interpreter_with_only_each_other(tmp_path: Path) -> None:
@@ -57,7 +58,7 @@ def test_they_load_in_a_bare_interpreter_with_only_each_other(tmp_path: Path) ->
     assert foreign == []
     assert found["siblings"] == [  # what instance_main loaded by path: its own directory's
         str(tmp_path / f"{name}.py")
-        for name in ("protocol", "proxy_response", "event_builders", "connections")]
+        for name in ("protocol", "proxy_response", "event_builders", "trace_env", "connections")]
 
 
 def _imports(path: Path) -> set[str]:

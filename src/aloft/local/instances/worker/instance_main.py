@@ -57,6 +57,7 @@ def _sibling(name: str) -> Any:
 P = _sibling("protocol")
 R = _sibling("proxy_response")
 E = _sibling("event_builders")
+T = _sibling("trace_env")
 C = _sibling("connections")  # what a template closes before it forks (loaded once: a zygote's
 # templates find it ready)
 
@@ -367,7 +368,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
     out, err = sys.stdout, sys.stderr
     clock, monotonic, dumps, loads = time.perf_counter, time.monotonic, json.dumps, json.loads
     getrusage, rusage_self = resource.getrusage, resource.RUSAGE_SELF
-    environ = os.environ
+    set_trace = T.trace_setter()
     set_request_id = _logs.set_request_id if _logs is not None else None
     ready, yield_cpu = _socket_poll(sock), getattr(os, "sched_yield", None)
     answered, gap = float("-inf"), float("inf")  # the last answer sent; how long the next took
@@ -400,7 +401,7 @@ def _serve(sock: socket.socket, handler: Handler, new_context: ContextFactory) -
         start = invoke_size + rid_len
         request_id = body[invoke_size:start].decode()
         if trace_len:  # Lambda sets the invocation's trace in the environment (boto3 reads it)
-            environ["_X_AMZN_TRACE_ID"] = body[start : start + trace_len].decode()
+            set_trace(body[start : start + trace_len])
             start += trace_len
         started = clock()
         if set_request_id is not None:
