@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aloft.errors import AloftError, ProviderError
+from aloft.errors import AloftError, ProviderError, UsageError
 from aloft.local.control.control_api import ControlHandler
 from aloft.local.control.platform import LogWaiter, Platform
 from aloft.local.deploy.deployer import Deployer
@@ -45,7 +45,7 @@ from aloft.local.services import eventbridge
 from aloft.local.services.supervisor import AwsEndpoint, client_kwargs
 from aloft.local.store.artifacts import ArtifactStore
 from aloft.local.store.home import DaemonInfo, Home, resolve_home, resolve_port
-from aloft.local.store.logs import LogStore
+from aloft.local.store.logs import DEFAULT_MAX_BYTES, LogStore
 from aloft.local.store.registry import LocalRegistry
 from aloft.local.store.state import ScheduleRecord, State
 from aloft.local.triggers.async_queue import DEFAULT_BACKOFF, AsyncEvent, AsyncQueue
@@ -63,6 +63,7 @@ log = logging.getLogger("aloft.local.daemon")
 ENV_CONCURRENCY = "ALOFT_ACCOUNT_CONCURRENCY"
 ENV_BACKOFF = "ALOFT_ASYNC_BACKOFF"
 ENV_LOG_RETENTION = "ALOFT_LOG_RETENTION_DAYS"
+ENV_LOG_MAX_MB = "ALOFT_LOG_MAX_MB"
 ENV_AWS_ENDPOINT = "ALOFT_AWS_ENDPOINT"
 ENV_HEADER_TIMEOUT = "ALOFT_HEADER_TIMEOUT"
 ENV_MAX_CONNECTIONS = "ALOFT_MAX_CONNECTIONS"
@@ -75,28 +76,50 @@ class Options:
     account_concurrency: int = 10
     async_backoff: float = DEFAULT_BACKOFF
     log_retention_days: float = 7.0
+    log_max_mb: float = DEFAULT_MAX_BYTES / (1 << 20)
     aws_endpoint: bool = True  # the local AWS endpoint (S3, SQS, SNS, DynamoDB, SSM, KMS, ...)
     limits: Limits = field(default_factory=Limits)  # what the HTTP server accepts
 
 
 def options_from_env(home: str | Path | None, port: int | None) -> Options:
     defaults = Limits()
-    max_connections = os.environ.get(ENV_MAX_CONNECTIONS)
     root = resolve_home(home)
+    max_connections = _env_number(ENV_MAX_CONNECTIONS, 0, int)
     return Options(
         home=root,
         port=resolve_port(port, Home(root)),
-        account_concurrency=int(os.environ.get(ENV_CONCURRENCY) or 10),
-        async_backoff=float(os.environ.get(ENV_BACKOFF) or DEFAULT_BACKOFF),
-        log_retention_days=float(os.environ.get(ENV_LOG_RETENTION) or 7),
+        account_concurrency=int(_env_number(ENV_CONCURRENCY, 10, int)),
+        async_backoff=_env_number(ENV_BACKOFF, DEFAULT_BACKOFF, least=0),
+        log_retention_days=_env_number(ENV_LOG_RETENTION, 7),
+        log_max_mb=_env_number(ENV_LOG_MAX_MB, DEFAULT_MAX_BYTES / (1 << 20)),
         aws_endpoint=(os.environ.get(ENV_AWS_ENDPOINT) or "1").lower() not in ("0", "off",
                                                                              "false", "no"),
         limits=Limits(
-            header_timeout=float(os.environ.get(ENV_HEADER_TIMEOUT) or defaults.header_timeout),
+            header_timeout=_env_number(ENV_HEADER_TIMEOUT, defaults.header_timeout),
             max_connections=int(max_connections) if max_connections else
             connection_cap(open_files_limit(), defaults.max_connections),
         ),
     )
+
+
+def _env_number(name: str, default: float, kind: type[int] | type[float] = float,
+                least: float = 1e-9) -> float:
+    """The daemon's setting `name` from the environment (unset or empty: `default`), a number
+    of `kind` of at least `least`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = least - 1
+    if not value >= least:  # (NaN too)
+        word = "a whole number" if kind is int else "a number"
+        bound = "0 or more" if least == 0 else "above 0"
+        raise UsageError(f"{name}={raw!r} in the local cloud's environment is not {word} "
+                         f"{bound}", fix=f"unset {name} (default {default:g}) or set it to "
+                         f"{word} {bound}")
+    return value
 
 
 def raise_open_files_limit() -> int:
@@ -158,7 +181,8 @@ async def run(opts: Options, *, ready: Callable[[DaemonInfo], None] | None = Non
         later = compiled.compile_later(home.root / "compile.log")
         data_plane += f"; {later}" if later else ""
     log.info("data plane: %s", data_plane)
-    logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400)
+    logs = LogStore(home.logs_db, retention=opts.log_retention_days * 86400,
+                    max_bytes=int(opts.log_max_mb * (1 << 20)))
     logs.start()
     pool = InstancePool(logs, account_concurrency=opts.account_concurrency)
     registry = LocalRegistry()
@@ -310,7 +334,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)  # its own start and stop lines; the rest logs warnings only
     raise_open_files_limit()  # before the options: the connection cap follows from it
-    opts = options_from_env(args.home, args.port)
+    try:
+        opts = options_from_env(args.home, args.port)
+    except AloftError as exc:
+        print(f"aloft local cloud: {exc}", file=sys.stderr)
+        return exc.exit_code
     batch_scheduling()  # before the loop: its threads and the processes it starts inherit it
     started = time.monotonic()
     stopped_by: int | None = None

@@ -8,7 +8,11 @@ throughput, while queries (tail, the dashboard) are rare and expand the few rows
 
 Each line gets an increasing id, `batch id << 20 | index in the batch`: a follower asks for
 lines after the last id it saw (long-poll), and `wait_for` wakes it as soon as new lines are
-committed. Lines older than the retention (7 days by default) are trimmed periodically.
+committed. Lines older than the retention (7 days by default) are trimmed periodically, and
+the oldest go first whenever the lines take more than the store's cap (1 GiB by default): a
+load test writes about 420 bytes of START, END, REPORT and request lines a request, 5 GB an hour
+at 12,000 requests/s, which a week's retention alone would let fill the disk. SQLite reuses
+the freed pages, so the file stops growing at the cap rather than shrinking.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from aloft.local.store.state import connect
 log = logging.getLogger("aloft.local.logs")
 
 DEFAULT_RETENTION = 7 * 86400
+DEFAULT_MAX_BYTES = 1 << 30
 _FLUSH_INTERVAL = 0.1
 _TRIM_INTERVAL = 3600.0
+_CAP_INTERVAL = 5.0  # seconds between looks at the store's size
+_CAP_TO = 0.8  # a store over its cap is trimmed to this share of it (not a batch a flush)
 _MAX_BUFFER = 100_000  # lines kept for a retry when a write fails
 SHIFT = 20  # a line's id: its batch's id << SHIFT | its index in the batch
 _MAX_BATCH = 1 << SHIFT
@@ -74,9 +81,11 @@ class LogRecord:
 class LogStore:
     """Implements `aloft.local.types.LogSink`; queried by time, function and text."""
 
-    def __init__(self, path: Path, *, retention: float = DEFAULT_RETENTION):
+    def __init__(self, path: Path, *, retention: float = DEFAULT_RETENTION,
+                 max_bytes: int = DEFAULT_MAX_BYTES):
         self.path = path
         self.retention = retention
+        self.max_bytes = max_bytes
         self._conn = connect(path)
         self._conn.executescript(SCHEMA)
         _migrate_line_table(self._conn)
@@ -88,6 +97,8 @@ class LogStore:
         self._last_id = self._max_id()
         self._stop = threading.Event()
         self._last_trim = 0.0
+        self._last_cap = 0.0
+        self._capped_at = float("-inf")  # when the cap last dropped lines (logged hourly)
         # (not `_thread`: mypyc names it `__thread` in C, a keyword of gcc)
         self._flusher: threading.Thread | None = None
         self.on_commit: list[Callable[[], None]] = []  # run in the flushing thread after a commit
@@ -120,8 +131,12 @@ class LogStore:
         while not self._stop.wait(_FLUSH_INTERVAL):
             try:
                 self.flush()
-                if time.time() - self._last_trim > _TRIM_INTERVAL:
+                now = time.time()
+                if now - self._last_trim > _TRIM_INTERVAL:
                     self.trim()
+                if now - self._last_cap > _CAP_INTERVAL:
+                    self._last_cap = now
+                    self._note_cap(self.cap())
             except sqlite3.Error as exc:  # a full disk must not stop logging for good
                 log.error("writing logs failed (lines kept in memory to retry): %s", exc)
             except Exception:  # a bug of ours must not stop logging for good either
@@ -190,6 +205,49 @@ class LogStore:
                 raise
             self._conn.execute("COMMIT")
         return trimmed
+
+    def size(self) -> int:
+        """Bytes the store's pages hold (its file's size less the pages free for reuse)."""
+        conn = self._conn
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return int((pages - free) * conn.execute("PRAGMA page_size").fetchone()[0])
+
+    def cap(self) -> int:
+        """Over `max_bytes`: delete the oldest batches, of every function, down to _CAP_TO of
+        it; returns how many lines went."""
+        dropped = 0
+        with self._committed:
+            for _ in range(8):  # batches differ in size: each pass estimates again
+                used = self.size()
+                if used <= self.max_bytes:
+                    break
+                first, last = self._conn.execute(
+                    "SELECT MIN(id), MAX(id) FROM log_batches").fetchone()
+                if first is None or first == last:
+                    break  # the newest batch stays, whatever its size
+                share = 1.0 - _CAP_TO * self.max_bytes / used
+                cut = min(last, first + max(1, int((last - first + 1) * share)))
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    row = self._conn.execute(
+                        "SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE id < ?", (cut,)
+                    ).fetchone()
+                    self._conn.execute("DELETE FROM log_batches WHERE id < ?", (cut,))
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+                dropped += int(row[0])
+        return dropped
+
+    def _note_cap(self, dropped: int) -> None:
+        now = time.monotonic()
+        if dropped and now - self._capped_at > 3600:
+            self._capped_at = now
+            log.warning("the log store reached its cap of %g MB: its oldest %d lines were "
+                        "dropped (ALOFT_LOG_MAX_MB sets the cap)", self.max_bytes / (1 << 20),
+                        dropped)
 
     def _max_id(self) -> int:
         row = self._conn.execute(

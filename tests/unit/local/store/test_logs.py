@@ -257,3 +257,51 @@ def test_a_page_never_cuts_an_entry_in_two(tmp_path: Path) -> None:
     store.flush()
     assert len(store.query(["g"], after_id=0, oldest_first=True, limit=4)) == 4
     assert len(store.query(["g"], limit=4)) == 4
+
+
+def _fill(store: LogStore, batches: int, start: int = 0) -> None:
+    """`batches` commits of 20 lines of about 230 bytes, two functions taking turns."""
+    for batch in range(start, start + batches):
+        for i in range(20):
+            store.write("f" if batch % 2 else "g", 1, f"r{batch}", f"{batch}:{i} " + "x" * 220)
+        store.flush()
+
+
+def _checkpointed_size(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path.stat().st_size
+
+
+def test_the_oldest_lines_go_when_the_store_outgrows_its_cap(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cap = 256 * 1024
+    store = LogStore(tmp_path / "logs.db", max_bytes=cap)
+    _fill(store, 60)  # 1,200 lines, about 280 KB of text
+    assert store.size() > cap
+    dropped = store.cap()
+    assert store.size() <= cap
+    kept = [int(r.text.split(":")[0]) for r in store.query(limit=10_000, oldest_first=True)]
+    # whole batches of every function, the newest ones, in order
+    assert kept == sorted(kept) and kept[-1] == 59 and 0 not in kept
+    assert set(kept) == set(range(kept[0], 60)) and len(kept) == 20 * (60 - kept[0])
+    assert dropped == 1200 - len(kept) > 0
+    # the freed pages are reused: writing on, the file stops growing at the cap and what one
+    # round writes between two looks (its pages moved from the write-ahead log into it, as
+    # SQLite does every 1,000 pages on its own)
+    sizes = []
+    for round_ in range(4):
+        _fill(store, 40, start=60 + 40 * round_)
+        sizes.append(_checkpointed_size(tmp_path / "logs.db"))
+        store._note_cap(store.cap())
+        assert store.size() <= cap
+    assert sizes[3] <= sizes[1] * 1.05, sizes
+    assert any("reached its cap of 0.25 MB" in r.getMessage() for r in caplog.records)
+
+
+def test_a_store_under_its_cap_keeps_everything(tmp_path: Path) -> None:
+    store = LogStore(tmp_path / "logs.db", max_bytes=1 << 20)
+    _fill(store, 10)
+    assert store.cap() == 0
+    assert len(store.query(limit=10_000)) == 200
