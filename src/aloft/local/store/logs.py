@@ -37,6 +37,8 @@ _FLUSH_INTERVAL = 0.1
 _TRIM_INTERVAL = 3600.0
 _CAP_INTERVAL = 5.0  # seconds between looks at the store's size
 _CAP_TO = 0.8  # a store over its cap is trimmed to this share of it (not a batch a flush)
+_CAP_STEPS = 8  # ... in this many transactions: each one's pages pass through the WAL
+_WAL_LIMIT = 64 << 20  # bytes the write-ahead log is cut back to once checkpointed
 _MAX_BUFFER = 100_000  # lines kept for a retry when a write fails
 SHIFT = 20  # a line's id: its batch's id << SHIFT | its index in the batch
 _MAX_BATCH = 1 << SHIFT
@@ -88,6 +90,9 @@ class LogStore:
         self.max_bytes = max_bytes
         self._conn = connect(path)
         self._conn.executescript(SCHEMA)
+        # SQLite keeps its write-ahead log file as large as it ever grew; a trim's deletes
+        # would leave hundreds of MB of it beside the store's cap
+        self._conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
         _migrate_line_table(self._conn)
         self._read_local = threading.local()
         # Entries by function, as a batch stores them: a commit takes the lists as they are.
@@ -228,18 +233,24 @@ class LogStore:
                     break  # the newest batch stays, whatever its size
                 share = 1.0 - _CAP_TO * self.max_bytes / used
                 cut = min(last, first + max(1, int((last - first + 1) * share)))
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    row = self._conn.execute(
-                        "SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE id < ?", (cut,)
-                    ).fetchone()
-                    self._conn.execute("DELETE FROM log_batches WHERE id < ?", (cut,))
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-                dropped += int(row[0])
+                step = max(1, -(-(cut - first) // _CAP_STEPS))
+                for below in [*range(first + step, cut, step), cut]:
+                    dropped += self._drop_below(below)
         return dropped
+
+    def _drop_below(self, cut: int) -> int:
+        """Delete the batches whose id is below `cut`, in one transaction; their lines."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._conn.execute(
+                "SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE id < ?", (cut,)
+            ).fetchone()
+            self._conn.execute("DELETE FROM log_batches WHERE id < ?", (cut,))
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return int(row[0])
 
     def _note_cap(self, dropped: int) -> None:
         now = time.monotonic()
