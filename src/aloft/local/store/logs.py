@@ -141,7 +141,7 @@ class LogStore:
                     self.trim()
                 if now - self._last_cap > _CAP_INTERVAL:
                     self._last_cap = now
-                    self._note_cap(self.cap())
+                    self.cap()
             except sqlite3.Error as exc:  # a full disk must not stop logging for good
                 log.error("writing logs failed (lines kept in memory to retry): %s", exc)
             except Exception:  # a bug of ours must not stop logging for good either
@@ -200,11 +200,7 @@ class LogStore:
                                    (function, now - int(days) * 86400)) if function else (
                         "last_ts < ? AND function NOT IN (SELECT function FROM log_retention)",
                         (cutoff,))
-                    row = self._conn.execute(
-                        f"SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE {where}", args
-                    ).fetchone()
-                    self._conn.execute(f"DELETE FROM log_batches WHERE {where}", args)
-                    trimmed += int(row[0])
+                    trimmed += self._delete_batches(where, args)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -220,7 +216,7 @@ class LogStore:
 
     def cap(self) -> int:
         """Over `max_bytes`: delete the oldest batches, of every function, down to _CAP_TO of
-        it; returns how many lines went."""
+        it, and say so in the daemon's log (at most hourly); returns how many lines went."""
         dropped = 0
         with self._committed:
             for _ in range(8):  # batches differ in size: each pass estimates again
@@ -236,29 +232,32 @@ class LogStore:
                 step = max(1, -(-(cut - first) // _CAP_STEPS))
                 for below in [*range(first + step, cut, step), cut]:
                     dropped += self._drop_below(below)
-        return dropped
-
-    def _drop_below(self, cut: int) -> int:
-        """Delete the batches whose id is below `cut`, in one transaction; their lines."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._conn.execute(
-                "SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE id < ?", (cut,)
-            ).fetchone()
-            self._conn.execute("DELETE FROM log_batches WHERE id < ?", (cut,))
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-        return int(row[0])
-
-    def _note_cap(self, dropped: int) -> None:
         now = time.monotonic()
         if dropped and now - self._capped_at > 3600:
             self._capped_at = now
             log.warning("the log store reached its cap of %g MB: its oldest %d lines were "
                         "dropped (ALOFT_LOG_MAX_MB sets the cap)", self.max_bytes / (1 << 20),
                         dropped)
+        return dropped
+
+    def _drop_below(self, cut: int) -> int:
+        """Delete the batches whose id is below `cut`, in one transaction; their lines."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            dropped = self._delete_batches("id < ?", (cut,))
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return dropped
+
+    def _delete_batches(self, where: str, args: tuple[Any, ...]) -> int:
+        """Delete the batches `where` selects (in the caller's transaction); their lines."""
+        row = self._conn.execute(
+            f"SELECT COALESCE(SUM(count), 0) FROM log_batches WHERE {where}", args
+        ).fetchone()
+        self._conn.execute(f"DELETE FROM log_batches WHERE {where}", args)
+        return int(row[0])
 
     def _max_id(self) -> int:
         row = self._conn.execute(

@@ -10,6 +10,7 @@ import re
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from tests.integration.local.cloud_helpers import Cloud, cloud_fixture, service, write_project
 
@@ -126,7 +127,7 @@ def test_each_invocations_trace_reaches_its_children_and_costs_the_instance_no_m
     url = urllib.parse.urlsplit(cloud.provider.deploy(svc).url + "traced")
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
 
-    def get(query: str = "") -> tuple[str, dict[str, object]]:
+    def get(query: str = "") -> tuple[str, dict[str, Any]]:
         conn.request("GET", url.path + query)
         resp = conn.getresponse()
         body = json.loads(resp.read())
@@ -142,7 +143,7 @@ def test_each_invocations_trace_reaches_its_children_and_costs_the_instance_no_m
         if "child" in seen:
             assert seen["child"] == seen["env"], seen
         if n in (1000, requests - 1):
-            heaps.append(int(str(seen["heap"])))
+            heaps.append(seen["heap"])
     conn.close()
     # (before: 700 KB more for these 5,000 requests)
     assert heaps[1] - heaps[0] < 100_000, heaps

@@ -294,7 +294,7 @@ def test_the_oldest_lines_go_when_the_store_outgrows_its_cap(
     for round_ in range(4):
         _fill(store, 40, start=60 + 40 * round_)
         sizes.append(_checkpointed_size(tmp_path / "logs.db"))
-        store._note_cap(store.cap())
+        store.cap()
         assert store.size() <= cap
     assert sizes[3] <= sizes[1] * 1.05, sizes
     assert any("reached its cap of 0.25 MB" in r.getMessage() for r in caplog.records)
