@@ -23,7 +23,7 @@ NONE = "-"
 
 TIME_KEYS = frozenset({
     "created", "deployed", "deployed_at", "next_fire", "last_poll", "timestamp", "updated",
-    "started", "last_modified",
+    "started", "last_modified", "last_dropped",
 })
 """Keys whose values are moments (epoch seconds, or ISO text), shown relative to now."""
 

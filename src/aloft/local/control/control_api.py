@@ -187,6 +187,7 @@ class ControlHandler:
             "aws_endpoint": self.p.endpoint.status() if self.p.endpoint else None,
             "isolation": isolation.current().describe(),
             "data_plane": self.p.data_plane,
+            "logs": self.p.logs.status(),
         }
         return json_reply(200, data)
 

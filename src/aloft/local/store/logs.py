@@ -104,6 +104,11 @@ class LogStore:
         self._last_trim = 0.0
         self._last_cap = 0.0
         self._capped_at = float("-inf")  # when the cap last dropped lines (logged hourly)
+        # What the flusher's last look found, for `aloft cloud status` (read by other threads:
+        # the writer's connection is the flusher's own)
+        self.used_bytes = self.size()
+        self.dropped_lines = 0  # by the cap, since the daemon started
+        self.dropped_at: float | None = None  # when the cap last dropped lines (epoch seconds)
         # (not `_thread`: mypyc names it `__thread` in C, a keyword of gcc)
         self._flusher: threading.Thread | None = None
         self.on_commit: list[Callable[[], None]] = []  # run in the flushing thread after a commit
@@ -216,7 +221,8 @@ class LogStore:
 
     def cap(self) -> int:
         """Over `max_bytes`: delete the oldest batches, of every function, down to _CAP_TO of
-        it, and say so in the daemon's log (at most hourly); returns how many lines went."""
+        it, and say so in the daemon's log (at most hourly); returns how many lines went.
+        Keeps what it found in `used_bytes`, `dropped_lines` and `dropped_at` (`status`)."""
         dropped = 0
         with self._committed:
             for _ in range(8):  # batches differ in size: each pass estimates again
@@ -232,6 +238,10 @@ class LogStore:
                 step = max(1, -(-(cut - first) // _CAP_STEPS))
                 for below in [*range(first + step, cut, step), cut]:
                     dropped += self._drop_below(below)
+            self.used_bytes = self.size()
+        if dropped:
+            self.dropped_lines += dropped
+            self.dropped_at = time.time()
         now = time.monotonic()
         if dropped and now - self._capped_at > 3600:
             self._capped_at = now
@@ -239,6 +249,13 @@ class LogStore:
                         "dropped (ALOFT_LOG_MAX_MB sets the cap)", self.max_bytes / (1 << 20),
                         dropped)
         return dropped
+
+    def status(self) -> dict[str, Any]:
+        """The store's size against its cap at the flusher's last look (every 5 s), and what
+        the cap dropped since the daemon started."""
+        mb = 1 << 20
+        return {"size_mb": round(self.used_bytes / mb, 2), "cap_mb": round(self.max_bytes / mb, 2),
+                "dropped_by_cap": self.dropped_lines, "last_dropped": self.dropped_at}
 
     def _drop_below(self, cut: int) -> int:
         """Delete the batches whose id is below `cut`, in one transaction; their lines."""

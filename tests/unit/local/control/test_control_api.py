@@ -86,11 +86,12 @@ def test_cloud_status_shape(fakes: Fakes) -> None:
     assert status == 200
     assert set(data) == {"pid", "port", "home", "uptime_s", "stages", "functions", "instances",
                          "rss_mb", "max_rss_mb", "async_processed", "schedules_fired",
-                         "aws_endpoint", "isolation", "data_plane"}
+                         "aws_endpoint", "isolation", "data_plane", "logs"}
     assert data["stages"] == ["shop dev"] and data["functions"] == 2
     assert data["instances"] == 2 and data["async_processed"] == 3
     assert data["schedules_fired"] == 4 and data["aws_endpoint"] is None
     assert data["rss_mb"] > 0 and data["uptime_s"] >= 0
+    assert data["logs"] == fakes.platform.logs.status()  # the store's size against its cap
 
 
 def test_stop_answers_first_then_stops(fakes: Fakes) -> None:

@@ -280,8 +280,14 @@ def test_the_oldest_lines_go_when_the_store_outgrows_its_cap(
     store = LogStore(tmp_path / "logs.db", max_bytes=cap)
     _fill(store, 60)  # 1,200 lines, about 280 KB of text
     assert store.size() > cap
+    assert store.status()["dropped_by_cap"] == 0 and store.status()["last_dropped"] is None
+    before = time.time()
     dropped = store.cap()
     assert store.size() <= cap
+    # what `aloft cloud status` shows: the size the cap left, the cap, what it dropped and when
+    status = store.status()
+    assert status["size_mb"] == round(store.size() / (1 << 20), 2) and status["cap_mb"] == 0.25
+    assert status["dropped_by_cap"] == dropped and status["last_dropped"] >= before
     kept = [int(r.text.split(":")[0]) for r in store.query(limit=10_000, oldest_first=True)]
     # whole batches of every function, the newest ones, in order
     assert kept == sorted(kept) and kept[-1] == 59 and 0 not in kept
@@ -297,6 +303,7 @@ def test_the_oldest_lines_go_when_the_store_outgrows_its_cap(
         store.cap()
         assert store.size() <= cap
     assert sizes[3] <= sizes[1] * 1.05, sizes
+    assert store.status()["dropped_by_cap"] > dropped  # counted since the store opened
     assert any("reached its cap of 0.25 MB" in r.getMessage() for r in caplog.records)
 
 
@@ -305,3 +312,6 @@ def test_a_store_under_its_cap_keeps_everything(tmp_path: Path) -> None:
     _fill(store, 10)
     assert store.cap() == 0
     assert len(store.query(limit=10_000)) == 200
+    assert store.status() == {"size_mb": round(store.size() / (1 << 20), 2), "cap_mb": 1.0,
+                              "dropped_by_cap": 0, "last_dropped": None}
+    assert store.size() > 40_000  # (the 200 lines: the size is a measure, not a constant)
