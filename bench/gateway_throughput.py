@@ -11,11 +11,15 @@ user would otherwise run them with:
 The local cloud side is the data plane alone (instance pool + gateway + HTTP server, with the
 real log store), with 2 instances (account and reserved concurrency 2), as many as the
 alternative's workers; the alternatives run from the benchmark venv. Both are loaded with wrk,
-`-t2 -c16` for throughput and `-t1 -c1` for latency, after a warm-up; the two alternate ROUNDS
-times and the best round of each counts (the machine is shared: the best round is the least
-disturbed one). The CPU time each side's processes used during the throughput run, per
-request, is printed too: the gateway's process apart from the instances' (the alternative's
-figure is all of its processes).
+`-t2 -c16` for throughput and `-t1 -c1` for latency, after a warm-up. Each round starts every
+contender, then loads them in turn in slices of half the seconds (rounded up), in an order and
+its mirror (aloft, the alternative, the floors, then back): a shared VM's speed drifts by a
+third within minutes, and the mirror gives each contender the same share of the drift, where
+loading each for its whole time in turn would put the drift between them. The figures of a
+round are its two slices together (latencies weighted by their requests); ROUNDS rounds, and
+the best round of each is printed too. The CPU time each side's processes used during the
+throughput load, per request, is printed too: the gateway's process apart from the
+instances' (the alternative's figure is all of its processes).
 
 `--floor` adds, in each round, the design's floor (bench/_relay.py): a minimal Python gateway
 process handing each request to one of 2 worker processes, with none of Lambda's semantics,
@@ -121,7 +125,7 @@ QUIET_NODE = {"SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off",
 FLOORS = {"floor": 1, "floor, pipelined": 2}  # name -> requests a worker may hold
 
 
-def _floor(depth: int) -> Callable[[App], list[str]]:
+def _floor(depth: int) -> Callable[[App, int], list[str]]:
     def argv(app: App, port: int) -> list[str]:
         return [str(bench_python()), str(BENCH_DIR / "_relay.py"), str(port), "2", str(depth),
                 *app.floor]
@@ -139,21 +143,66 @@ def start_alternative(app: App, argv: Callable[[App, int], list[str]] | None = N
     return proc, port
 
 
-def measure(url: str, seconds: int, pid: int, apart: bool) -> dict[str, dict[str, float]]:
-    """wrk's figures for both loads; the throughput run's CPU time per request (µs) of `pid`'s
-    process tree, with `pid`'s own apart when `apart` (the gateway, from its instances)."""
-    warm(url)
-    wrk(url, 2, 16, 3)  # warm-up: both instances (workers) started, caches hot
+@dataclass
+class Contender:
+    """One server of a round, started and warmed: aloft, the alternative or a floor."""
+    proc: subprocess.Popen[bytes]
+    url: str
+    apart: bool  # whether its own process is a gateway to count apart from its workers
+
+
+def slice_of(contender: Contender, load: str, seconds: int) -> dict[str, float]:
+    """wrk's figures for one slice of `load`; for the throughput load, the CPU time per request
+    (µs) of the contender's process tree, its own process apart when `apart`."""
+    pid = contender.proc.pid
     tree = process_tree(pid)
     before_own, before_all = cpu_seconds([pid]), cpu_seconds(tree)
-    result = {"throughput": wrk(url, *LOADS["throughput"], seconds)}
-    own, everything = cpu_seconds([pid]) - before_own, cpu_seconds(tree) - before_all
-    requests = max(1.0, result["throughput"]["requests"])
-    result["throughput"]["cpu_us"] = everything * 1e6 / requests
-    if apart:
-        result["throughput"]["gateway_cpu_us"] = own * 1e6 / requests
-    result["latency"] = wrk(url, *LOADS["latency"], seconds)
+    figures = wrk(contender.url, *LOADS[load], seconds)
+    if load == "throughput":
+        figures["cpu_s"] = cpu_seconds(tree) - before_all
+        figures["gateway_cpu_s"] = cpu_seconds([pid]) - before_own
+    return figures
+
+
+def combined(slices: list[dict[str, float]]) -> dict[str, float]:
+    """One contender's slices of a load as one run: requests/s over their whole time, CPU per
+    request over all their requests, latencies weighted by each slice's requests."""
+    requests = sum(f["requests"] for f in slices)
+    took = sum(f["requests"] / f["rps"] for f in slices if f["rps"])
+    weight = [f["requests"] / max(1.0, requests) for f in slices]
+    result = {
+        "rps": requests / took if took else 0.0,
+        "requests": requests,
+        "non_2xx": sum(f["non_2xx"] for f in slices),
+        "socket_errors": sum(f["socket_errors"] for f in slices),
+        **{key: sum(w * f[key] for w, f in zip(weight, slices, strict=True))
+           for key in ("avg_ms", "p50_ms", "p99_ms")},
+    }
+    if "cpu_s" in slices[0]:
+        result["cpu_us"] = sum(f["cpu_s"] for f in slices) * 1e6 / max(1.0, requests)
+        result["gateway_cpu_us"] = sum(f["gateway_cpu_s"] for f in slices) * 1e6 / max(
+            1.0, requests)
     return result
+
+
+def measure_round(contenders: dict[str, Contender], seconds: int) -> dict[str, Figures]:
+    """Both loads on every contender, in slices of ceil(seconds / 2), in an order and its
+    mirror (A B C C B A): a machine that drifts slower or faster over the round (a shared VM
+    does, by a third within minutes) weighs on each contender alike, where running each for
+    its whole time in turn would put the drift between them."""
+    for contender in contenders.values():
+        warm(contender.url)
+        wrk(contender.url, 2, 16, 3)  # warm-up: both instances (workers) started, caches hot
+    half = max(1, -(-seconds // 2))
+    order = [*contenders, *reversed(contenders)]
+    results: dict[str, Figures] = {name: {} for name in contenders}
+    for load in LOADS:
+        slices: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
+        for name in order:
+            slices[name].append(slice_of(contenders[name], load, half))
+        for name, figures in slices.items():
+            results[name][load] = combined(figures)
+    return results
 
 
 def best(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
@@ -167,32 +216,29 @@ def run_app(name: str, app: App, work: Path, seconds: int, rounds: int, floor: b
             ) -> dict[str, object]:
     code, layer = build_example(app.project, work / name)
     results: dict[str, list[dict[str, dict[str, float]]]] = {"aloft": [], "other": []}
-    floors = {f: [] for f in FLOORS} if floor else {}
+    floors: dict[str, list[Figures]] = {f: [] for f in FLOORS} if floor else {}
     for _ in range(rounds):
-        proc, port = start_platform(code, layer, concurrency=2, service=app.service,
-                                    function=app.function)
+        contenders: dict[str, Contender] = {}
         try:
-            url = f"http://127.0.0.1:{port}/{app.service}/dev{app.path}"
-            results["aloft"].append(measure(url, seconds, proc.pid, apart=True))
+            proc, port = start_platform(code, layer, concurrency=2, service=app.service,
+                                        function=app.function)
+            contenders["aloft"] = Contender(
+                proc, f"http://127.0.0.1:{port}/{app.service}/dev{app.path}", True)
+            proc, port = start_alternative(app)
+            contenders["other"] = Contender(proc, f"http://127.0.0.1:{port}{app.path}", False)
+            for floor_name in floors:
+                proc, port = start_alternative(app, _floor(FLOORS[floor_name]))
+                contenders[floor_name] = Contender(proc, f"http://127.0.0.1:{port}{app.path}",
+                                                   True)
+            measured = measure_round(contenders, seconds)
         finally:
-            proc.terminate()
-            proc.wait()
-        proc, port = start_alternative(app)
-        try:
-            results["other"].append(
-                measure(f"http://127.0.0.1:{port}{app.path}", seconds, proc.pid, apart=False)
-            )
-        finally:
-            proc.terminate()
-            proc.wait()
+            for contender in contenders.values():
+                contender.proc.terminate()
+                contender.proc.wait()
+        results["aloft"].append(measured["aloft"])
+        results["other"].append(measured["other"])
         for floor_name, runs in floors.items():
-            proc, port = start_alternative(app, _floor(FLOORS[floor_name]))
-            try:
-                runs.append(measure(f"http://127.0.0.1:{port}{app.path}", seconds, proc.pid,
-                                    apart=True))
-            finally:
-                proc.terminate()
-                proc.wait()
+            runs.append(measured[floor_name])
     report(name, app, results, seconds, rounds)
     if floors:
         report_floors(app, results, floors)
