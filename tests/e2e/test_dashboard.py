@@ -349,6 +349,9 @@ def test_overview_lists_each_function_with_its_numbers(page: Any, env: Env) -> N
     page.wait_for_function(
         "(n) => Number(document.querySelector('[data-field=\"fn-invocations\"]"
         "[data-key=\"dash/dev/app\"]').textContent) >= n", arg=before + 3, timeout=10_000)
+    # the log store against its cap (ALOFT_LOG_MAX_MB's default), as the live data has it
+    store = page.locator('[data-field="platform-log-store"]').inner_text()
+    assert re.fullmatch(r"[\d.]+ of 1024 MB", store), store
     _shot(page, "overview-functions")
 
 

@@ -4,7 +4,7 @@ escaping in the pages, and the metrics' ring buffer of recent invocations."""
 from __future__ import annotations
 
 from aloft.local.control.dashboard import auth, views
-from aloft.local.control.dashboard.data import fill_series
+from aloft.local.control.dashboard.data import fill_series, log_store
 from aloft.local.store.metrics import RECENT_INVOCATIONS, Metrics
 
 TOKEN = "t0ken-value"
@@ -108,3 +108,10 @@ def test_the_stage_page_lists_its_api_keys() -> None:
     html = views._api_keys([{"name": "partner", "value": "k<1>"}])
     assert "<h2>API keys</h2>" in html and "<td>partner</td>" in html
     assert "<code>k&lt;1&gt;</code>" in html
+
+
+def test_the_log_store_reads_against_its_cap_with_what_the_cap_dropped() -> None:
+    status = {"size_mb": 0.03, "cap_mb": 1024.0, "dropped_by_cap": 0, "last_dropped": None}
+    assert log_store(status) == "0.03 of 1024 MB"
+    status.update(size_mb=819.25, dropped_by_cap=1234567, last_dropped=1.0)
+    assert log_store(status) == "819.25 of 1024 MB, 1,234,567 oldest lines dropped"

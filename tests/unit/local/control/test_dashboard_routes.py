@@ -80,7 +80,9 @@ def test_scripts_may_use_the_bearer_token(fakes: Fakes) -> None:
         ("shop", "dev", 1)]
     assert [f["function"] for f in data["functions"]] == ["app", "worker"]
     assert set(data["platform"]) == {"pid", "port", "home", "uptime_s", "instances",
-                                     "async_processed", "schedules_fired"}
+                                     "async_processed", "schedules_fired", "log_store"}
+    size = fakes.platform.logs.status()["size_mb"]
+    assert data["platform"]["log_store"] == f"{size:g} of 1024 MB" and size > 0
 
 
 def test_every_page_carries_its_security_headers(fakes: Fakes) -> None:

@@ -81,9 +81,18 @@ def overview(p: Platform) -> dict[str, Any]:
             "uptime_s": round(time.time() - p.started, 1),
             "instances": sum(instances.values()),
             "async_processed": p.asyncq.processed, "schedules_fired": p.scheduler.fired,
+            "log_store": log_store(p.logs.status()),
         },
         "stages": stages,
     }
+
+
+def log_store(status: dict[str, Any]) -> str:
+    """The log store against its cap, as the overview shows it: `3.2 of 1024 MB`, and how many
+    lines the cap has dropped, if any."""
+    text = f"{status['size_mb']:g} of {status['cap_mb']:g} MB"  # (rounded to 0.01 MB)
+    dropped = status["dropped_by_cap"]
+    return f"{text}, {dropped:,} oldest lines dropped" if dropped else text
 
 
 async def stage(p: Platform, service: str, stage_name: str,

@@ -104,7 +104,7 @@ def overview(data: dict[str, Any], *, csrf: str) -> str:
             f'<td><a href="{e(logs_href(s["service"], s["stage"]))}">logs</a></td></tr>')
     facts = [("port", plat["port"]), ("pid", plat["pid"]), ("home", plat["home"]),
              ("live instances", plat["instances"]), ("async events run", plat["async_processed"]),
-             ("schedules fired", plat["schedules_fired"])]
+             ("schedules fired", plat["schedules_fired"]), ("log store", plat["log_store"])]
     fact_html = "".join(
         f'<div class="fact"><span class="dim">{e(k)}</span> '
         f'<b data-field="platform-{e(k.replace(" ", "-"))}">{e(v)}</b></div>' for k, v in facts)

@@ -165,6 +165,7 @@
     setField("platform-live-instances", null, p.instances);
     setField("platform-async-events-run", null, p.async_processed);
     setField("platform-schedules-fired", null, p.schedules_fired);
+    setField("platform-log-store", null, p.log_store);
     d.stages.forEach(function (s) { setField("stage-instances", s.service + "/" + s.stage, s.instances); });
     (d.functions || []).forEach(function (fn) {
       var key = fn.service + "/" + fn.stage + "/" + fn["function"];
