@@ -728,13 +728,13 @@ class Zygote:
         return forked
 
     def fork_instance(self, fv: FunctionVersion, sock_fd: int, log_fd: int, stream: str,
-                      instance: Instance) -> None:
+                      instance: Instance, initialization: str | None = None) -> None:
         """Ask for `instance`, of a version whose template declined (its init leaves
-        connections), on `sock_fd` (a stream socket) writing to `log_fd`: it runs the version's
-        init itself, as a fresh process would, without starting Python and importing the
-        layer again. Its pid, and how it ends, come from here. Raises OSError when the zygote
-        is gone."""
-        self._fork(P.FORK_INSTANCE, fv, sock_fd, log_fd, stream, instance)
+        connections) or a provisioned one (`initialization`, as `instance_env` takes it), on
+        `sock_fd` (a stream socket) writing to `log_fd`: it runs the version's init itself, as
+        a fresh process would, without starting Python and importing the layer again. Its
+        pid, and how it ends, come from here. Raises OSError when the zygote is gone."""
+        self._fork(P.FORK_INSTANCE, fv, sock_fd, log_fd, stream, instance, initialization)
 
     def shows(self, fv: FunctionVersion) -> bool:
         """Whether `fv`'s code is in the zygote's view (see `show`)."""
@@ -753,12 +753,12 @@ class Zygote:
         return bool(self.children) or any(isinstance(f, Instance) for f in self._forking.values())
 
     def _fork(self, kind: int, fv: FunctionVersion, sock_fd: int, log_fd: int, stream: str,
-              forked: ForkedProcess | Instance) -> None:
+              forked: ForkedProcess | Instance, initialization: str | None = None) -> None:
         if not self.alive:
             raise OSError("the zygote has stopped")
         self.show(fv)  # (done already in a worker thread, unless an instance is forked)
         paths = python_path(fv)
-        env = instance_env(fv, stream)
+        env = instance_env(fv, stream, initialization)
         spec = {"env": env, "cwd": str(fv.code_dir), "path": paths, "memory": fv.memory,
                 "sandbox": isolation.current().template_spec(fv)}
         self._token = token = (self._token + 1) & 0xFFFFFFFF

@@ -753,12 +753,22 @@ class InstancePool:
 
     async def _start(self, version: _Version, *, provisioned: bool = False,
                      zygote: Zygote | None = None) -> Instance:
-        """A new instance of the version: forked from its template or a fresh process (always,
-        when `provisioned`: see _provision_one); from `zygote` when given (it runs init)."""
+        """A new instance of the version: forked from its template or a fresh process; from
+        `zygote` when given (it runs init). A `provisioned` one runs init itself (see
+        _provision_one): forked from its layer's zygote when one is ready, else fresh."""
         if self._live_total >= self.account_concurrency:
             self._evict_one()
         template = None if provisioned or zygote else self.templates.running(version)
-        instance = await self._spawn(version.fv, zygote=zygote) if zygote else None
+        if provisioned and zygote is None:
+            zygote = self.templates.zygote_for_provisioned(version)
+        initialization = PROVISIONED if provisioned else None
+        instance = None
+        if zygote is not None:
+            try:
+                instance = await self._spawn(version.fv, initialization, zygote=zygote)
+            except OSError:  # the zygote just stopped: a fresh process, below
+                if not provisioned:
+                    raise
         if template is not None:
             try:
                 instance = template.take_spare() or await template.fork()
@@ -770,7 +780,7 @@ class InstancePool:
                 with contextlib.suppress(OSError):  # the zygote just stopped: start fresh
                     instance = await self._spawn(version.fv, zygote=zygote)
         if instance is None:
-            instance = await self._spawn(version.fv, PROVISIONED if provisioned else None)
+            instance = await self._spawn(version.fv, initialization)
         instance.on_gone = self._child_gone
         instance.on_turn = self._pass_on
         version.live.add(instance)
@@ -795,7 +805,8 @@ class InstancePool:
                     fv, "instance", theirs.fileno(), log_w, stream, initialization)))
             else:
                 instance = Instance(fv, log)
-                zygote.fork_instance(fv, theirs.fileno(), log_w, stream, instance)
+                zygote.fork_instance(fv, theirs.fileno(), log_w, stream, instance,
+                                     initialization)
         except OSError:
             ours.close()
             log.close()
@@ -924,9 +935,10 @@ class InstancePool:
 
     async def _provision_one(self, version: _Version) -> bool:
         """Start one provisioned instance; False when its init failed (said in the function's
-        log). A fresh process, not a template's fork: its init runs with Lambda's
+        log). Not a template's fork: its init runs with Lambda's
         AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, as on Lambda (and ahead of any
-        request, so its time is nobody's cold start)."""
+        request, so its time is nobody's cold start); forked from its layer's zygote when one
+        is ready (the layer's modules imported already, their pages shared), else fresh."""
         fv = version.fv
         try:
             instance = await self._start(version, provisioned=True)

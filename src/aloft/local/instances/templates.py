@@ -148,6 +148,12 @@ class TemplateManager:
         instance then runs init itself, but skips Python's start and the layer's imports)."""
         return self._zygote_for(slot.fv) if slot.fresh else None
 
+    def zygote_for_provisioned(self, slot: TemplateSlot) -> Zygote | None:
+        """The zygote to fork a provisioned instance of the slot's version from (it runs init
+        itself, as provisioned-concurrency), if its layer's is ready; not for SnapStart,
+        whose instances are restored from the snapshot."""
+        return None if slot.fv.snap_start else self._zygote_for(slot.fv)
+
     def zygote_after_idle(self, slot: TemplateSlot) -> Zygote | None:
         """A cold start after idle: no template (none starting either) but a ready zygote of
         the version's layer that shows its code. The request's instance is forked from it and

@@ -4,6 +4,7 @@ zygote outlives its layer's templates (ALOFT_ZYGOTE_IDLE) and serves every funct
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -319,3 +320,45 @@ def test_without_spares_the_zygote_forks_each_template(
         assert spares(zygote_pid) == []
     finally:
         loop.run(pool.close())
+
+
+PROVISIONED = """
+import os
+import dep
+
+AT_INIT = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")
+RAN_INIT_IN = os.getpid()
+
+
+def where(event, context):
+    return {"pid": os.getpid(), "dep_loaded_by": dep.LOADED_BY, "init": AT_INIT,
+            "init_pid": RAN_INIT_IN}
+"""
+
+
+def test_a_provisioned_instance_is_forked_from_the_zygote_and_runs_init_as_one(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    """Provisioned concurrency on a layer whose zygote is ready: each instance is forked from
+    it (the layer imported there once, its pages shared) and runs the version's init itself,
+    as provisioned-concurrency; not a fresh Python importing the layer again."""
+    layer = dep_layer(tmp_path)
+    call(loop, pool, version(tmp_path, layer, 1))  # the layer's first template: its zygote
+    wait_for_zygote(pool)
+    zygote_pid = the_zygote_pid(pool)
+    code = build_artifact(tmp_path / "prov", {"prov.py": PROVISIONED}, {"prov": "prov.where"})
+    fv = dataclasses.replace(function_version(code, "prov", layer_dir=layer), provisioned=2)
+
+    def provisioned() -> set[int]:
+        version = pool._versions.get(fv.key)
+        return set() if version is None else {
+            i.pid for i in version.live if i.provisioned and i.pid is not None}
+
+    loop.call(lambda: pool.provision([fv]))
+    pids = wait_until(lambda: (p := loop.call(provisioned)) and len(p) == 2 and p, timeout=10,
+                      message="two provisioned instances")
+    answer = call(loop, pool, fv)
+    assert answer["pid"] in pids
+    assert answer["dep_loaded_by"] == zygote_pid  # the layer, imported by the zygote
+    assert answer["init_pid"] == answer["pid"]  # the version's init ran in the instance
+    assert answer["init"] == "provisioned-concurrency"
