@@ -755,12 +755,10 @@ class InstancePool:
                      zygote: Zygote | None = None) -> Instance:
         """A new instance of the version: forked from its template or a fresh process; from
         `zygote` when given (it runs init). A `provisioned` one runs init itself (see
-        _provision_one): forked from its layer's zygote when one is ready, else fresh."""
+        _provision_one): forked from `zygote` when given, else fresh."""
         if self._live_total >= self.account_concurrency:
             self._evict_one()
         template = None if provisioned or zygote else self.templates.running(version)
-        if provisioned and zygote is None:
-            zygote = self.templates.zygote_for_provisioned(version)
         initialization = PROVISIONED if provisioned else None
         instance = None
         if zygote is not None:
@@ -940,11 +938,13 @@ class InstancePool:
         request, so its time is nobody's cold start); forked from its layer's zygote when one
         is ready (the layer's modules imported already, their pages shared), else fresh."""
         fv = version.fv
-        try:
-            instance = await self._start(version, provisioned=True)
-        except OSError as exc:
-            error = cannot_start(fv, exc)
-        else:
+        zygote = self.templates.zygote_for_provisioned(version)
+        while True:
+            try:
+                instance = await self._start(version, provisioned=True, zygote=zygote)
+            except OSError as exc:
+                error = cannot_start(fv, exc)
+                break
             failed = await instance.ready
             if failed is None:
                 instance.provisioned = True
@@ -952,6 +952,10 @@ class InstancePool:
                 return True
             error = failed
             self._discard(instance)
+            if zygote is None:
+                break
+            zygote = None  # an init that failed in a zygote's fork is tried once fresh, as a
+            # zygote's template is: what it reports is the function's, not the zygote's
         version.provision_error = runtime_error_line(error)
         self._sink.write(fv.function, fv.version, None,
                          "Provisioned concurrency: an instance failed to initialise: "

@@ -362,3 +362,42 @@ def test_a_provisioned_instance_is_forked_from_the_zygote_and_runs_init_as_one(
     assert answer["dep_loaded_by"] == zygote_pid  # the layer, imported by the zygote
     assert answer["init_pid"] == answer["pid"]  # the version's init ran in the instance
     assert answer["init"] == "provisioned-concurrency"
+
+
+ONLY_FRESH = """
+import os
+import dep
+
+if dep.LOADED_BY != os.getpid():
+    raise RuntimeError("init fails in a zygote's fork")
+
+
+def where(event, context):
+    return {"pid": os.getpid(), "dep_loaded_by": dep.LOADED_BY}
+"""
+
+
+def test_a_provisioned_init_that_fails_in_the_zygotes_fork_is_tried_fresh(
+    loop: LoopThread, pool: InstancePool, tmp_path: Path
+) -> None:
+    """As a zygote's template is: an init that fails in a fork of the zygote is tried once as
+    a fresh process, and only what fails there too is reported."""
+    layer = dep_layer(tmp_path)
+    call(loop, pool, version(tmp_path, layer, 1))
+    wait_for_zygote(pool)
+    code = build_artifact(tmp_path / "picky", {"picky.py": ONLY_FRESH}, {"picky": "picky.where"})
+    fv = dataclasses.replace(function_version(code, "picky", layer_dir=layer), provisioned=1)
+    loop.call(lambda: pool.provision([fv]))
+
+    def provisioned() -> list[int]:
+        version = pool._versions.get(fv.key)
+        return [] if version is None else [
+            i.pid for i in version.live if i.provisioned and i.pid is not None]
+
+    (pid,) = wait_until(lambda: loop.call(provisioned), timeout=10,
+                        message="a provisioned instance")
+    answer = call(loop, pool, fv)
+    assert answer == {"pid": pid, "dep_loaded_by": pid}  # a fresh process: its own import
+    sink = pool._sink
+    assert isinstance(sink, RecordingSink)
+    assert not any("failed to initialise" in line for *_, line in sink.lines)
