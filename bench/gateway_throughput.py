@@ -152,14 +152,16 @@ class Contender:
 
 
 def slice_of(contender: Contender, load: str, seconds: int) -> dict[str, float]:
-    """wrk's figures for one slice of `load`; for the throughput load, the CPU time per request
-    (µs) of the contender's process tree, its own process apart when `apart`."""
+    """wrk's figures for one slice of `load`; for the throughput load, the CPU seconds of the
+    contender's process tree, and of its own process apart when `apart`."""
+    if load != "throughput":
+        return wrk(contender.url, *LOADS[load], seconds)
     pid = contender.proc.pid
     tree = process_tree(pid)
     before_own, before_all = cpu_seconds([pid]), cpu_seconds(tree)
     figures = wrk(contender.url, *LOADS[load], seconds)
-    if load == "throughput":
-        figures["cpu_s"] = cpu_seconds(tree) - before_all
+    figures["cpu_s"] = cpu_seconds(tree) - before_all
+    if contender.apart:
         figures["gateway_cpu_s"] = cpu_seconds([pid]) - before_own
     return figures
 
@@ -178,10 +180,9 @@ def combined(slices: list[dict[str, float]]) -> dict[str, float]:
         **{key: sum(w * f[key] for w, f in zip(weight, slices, strict=True))
            for key in ("avg_ms", "p50_ms", "p99_ms")},
     }
-    if "cpu_s" in slices[0]:
-        result["cpu_us"] = sum(f["cpu_s"] for f in slices) * 1e6 / max(1.0, requests)
-        result["gateway_cpu_us"] = sum(f["gateway_cpu_s"] for f in slices) * 1e6 / max(
-            1.0, requests)
+    for key in ("cpu", "gateway_cpu"):
+        if f"{key}_s" in slices[0]:
+            result[f"{key}_us"] = sum(f[f"{key}_s"] for f in slices) * 1e6 / max(1.0, requests)
     return result
 
 

@@ -93,6 +93,7 @@ class LogStore:
         # SQLite keeps its write-ahead log file as large as it ever grew; a trim's deletes
         # would leave hundreds of MB of it beside the store's cap
         self._conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
+        self._page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
         _migrate_line_table(self._conn)
         self._read_local = threading.local()
         # Entries by function, as a batch stores them: a commit takes the lists as they are.
@@ -217,7 +218,7 @@ class LogStore:
         conn = self._conn
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        return int((pages - free) * conn.execute("PRAGMA page_size").fetchone()[0])
+        return int((pages - free) * self._page_size)
 
     def cap(self) -> int:
         """Over `max_bytes`: delete the oldest batches, of every function, down to _CAP_TO of
@@ -238,7 +239,9 @@ class LogStore:
                 step = max(1, -(-(cut - first) // _CAP_STEPS))
                 for below in [*range(first + step, cut, step), cut]:
                     dropped += self._drop_below(below)
-            self.used_bytes = self.size()
+            else:  # eight passes, each with deletes: what the last one left
+                used = self.size()
+            self.used_bytes = used
         if dropped:
             self.dropped_lines += dropped
             self.dropped_at = time.time()
